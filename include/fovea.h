@@ -1,0 +1,386 @@
+/* fovea.h - the one public header of fovea, a deep-learning system for visual recognition.
+ *
+ * Everything public is prefixed fv_. Functions that can fail return fv_status (or NULL) and leave a
+ * one-line message naming the thing and the problem in fv_last_error(). The library never exits.
+ *
+ * Keyword arguments use designated-initializer macros:
+ *     fv_conv2d(m, FV_LAST, .filters = 6, .kernel = 5, .padding = 2, .activation = FV_ACT_RELU);
+ * A field left out takes its documented default (0 always means "default").
+ */
+#ifndef FOVEA_H
+#define FOVEA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FV_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum fv_status {
+    FV_OK = 0,
+    FV_ERR_INVALID, /* bad argument or bad value in a file */
+    FV_ERR_SHAPE,   /* shapes do not fit together */
+    FV_ERR_IO,      /* a file could not be opened, read or written */
+    FV_ERR_FORMAT,  /* a file is malformed (wrong magic, truncated, bad syntax) */
+    FV_ERR_NOMEM,   /* out of memory */
+    FV_ERR_NUMERIC, /* NaN or Inf where a finite number was needed */
+    FV_ERR_STATE,   /* call made in the wrong order (e.g. fit before compile) */
+} fv_status;
+
+/* The message of the last error on this thread ("" when none). */
+const char *fv_last_error(void);
+/* The status name, e.g. "shape error". */
+const char *fv_status_name(fv_status s);
+/* Clears the last error. */
+void fv_clear_error(void);
+
+/* All library memory goes through these; a test can install a failing allocator. NULL restores libc. */
+typedef struct fv_allocator {
+    void *(*alloc)(size_t size, void *ctx);
+    void (*release)(void *ptr, void *ctx);
+    void *ctx;
+} fv_allocator;
+void fv_set_allocator(const fv_allocator *a);
+
+/* ---------------------------------------------------------------- tensors */
+
+#define FV_MAX_DIMS 6
+
+/* float32, row-major (NCHW for images). A view (owns == 0) points into another tensor's data. */
+typedef struct fv_tensor {
+    int ndim;
+    int64_t dims[FV_MAX_DIMS];
+    int64_t strides[FV_MAX_DIMS]; /* in elements */
+    float *data;
+    int owns;
+} fv_tensor;
+
+fv_tensor *fv_tensor_new(int ndim, const int64_t *dims); /* zero-filled */
+fv_tensor *fv_tensor_new4(int64_t n, int64_t c, int64_t h, int64_t w);
+fv_tensor *fv_tensor_clone(const fv_tensor *t);
+/* A view of rows [start, start + count) along dim 0 (no copy). */
+fv_tensor *fv_tensor_rows(const fv_tensor *t, int64_t start, int64_t count);
+/* A view with another shape of the same number of elements (t must be contiguous). */
+fv_tensor *fv_tensor_reshape(const fv_tensor *t, int ndim, const int64_t *dims);
+void fv_tensor_free(fv_tensor *t);
+int64_t fv_tensor_numel(const fv_tensor *t);
+int fv_tensor_is_contiguous(const fv_tensor *t);
+/* Writes "(2, 3, 4)" into buf. */
+const char *fv_shape_str(int ndim, const int64_t *dims, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- random numbers */
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */
+typedef struct fv_rng {
+    uint64_t s[4];
+} fv_rng;
+void fv_rng_seed(fv_rng *r, uint64_t seed);
+uint64_t fv_rng_next(fv_rng *r);
+double fv_rng_uniform(fv_rng *r);                  /* [0, 1) */
+double fv_rng_normal(fv_rng *r);                   /* mean 0, std 1 */
+uint64_t fv_rng_below(fv_rng *r, uint64_t bound); /* [0, bound), unbiased */
+void fv_rng_permutation(fv_rng *r, int64_t *idx, int64_t n);
+
+/* ---------------------------------------------------------------- models and layers */
+
+typedef struct fv_model fv_model;
+
+/* Layer functions take the node they read (FV_LAST: the node added last, as in Keras Sequential)
+ * and return the new node's id, or -1 on error (see fv_last_error). Shapes are inferred and checked
+ * as each node is added: a mismatch names the layer and both shapes. */
+#define FV_LAST (-2)
+
+typedef enum fv_act {
+    FV_ACT_NONE = 0,
+    FV_ACT_RELU,
+    FV_ACT_SIGMOID,
+    FV_ACT_TANH,
+    FV_ACT_SOFTMAX,
+    FV_ACT__COUNT
+} fv_act;
+/* "relu" -> FV_ACT_RELU; returns -1 if unknown. */
+int fv_act_from_name(const char *name);
+const char *fv_act_name(fv_act a);
+
+fv_model *fv_model_new(const char *name);
+void fv_model_free(fv_model *m);
+const char *fv_model_name(const fv_model *m);
+
+/* Input of one sample's shape (C, H, W) or (features): ndim 1..4. */
+typedef struct fv_input_args {
+    int _;
+    int ndim;
+    int64_t dims[4];
+    const char *name;
+} fv_input_args;
+int fv_input_(fv_model *m, fv_input_args a);
+#define fv_input(m, ...) fv_input_((m), (fv_input_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_conv2d_args {
+    int _;
+    int filters;          /* output channels (required) */
+    int kernel;           /* square kernel; or kernel_h / kernel_w */
+    int kernel_h, kernel_w;
+    int stride;           /* default 1 */
+    int padding;          /* zero padding on each side, default 0 */
+    int same;             /* 1: Keras padding="same" (stride 1, odd kernel) */
+    int dilation;         /* default 1 */
+    int groups;           /* default 1 */
+    int no_bias;          /* 1: no bias (Keras use_bias=False) */
+    fv_act activation;
+    const char *name;
+} fv_conv2d_args;
+int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
+#define fv_conv2d(m, in, ...) fv_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_dense_args {
+    int _;
+    int units; /* required */
+    int no_bias;
+    fv_act activation;
+    const char *name;
+} fv_dense_args;
+int fv_dense_(fv_model *m, int in, fv_dense_args a);
+#define fv_dense(m, in, ...) fv_dense_((m), (in), (fv_dense_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_pool2d_args {
+    int _;
+    int size;    /* square window (default 2); or size_h / size_w */
+    int size_h, size_w;
+    int stride;  /* default: the window size */
+    int padding; /* default 0; max pooling pads with -inf, average pooling divides by the full window */
+    const char *name;
+} fv_pool2d_args;
+int fv_maxpool2d_(fv_model *m, int in, fv_pool2d_args a);
+int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a);
+#define fv_maxpool2d(m, in, ...) fv_maxpool2d_((m), (in), (fv_pool2d_args){._ = 0, __VA_ARGS__})
+#define fv_avgpool2d(m, in, ...) fv_avgpool2d_((m), (in), (fv_pool2d_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_layer_args {
+    int _;
+    const char *name;
+} fv_layer_args;
+int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a);
+int fv_flatten_(fv_model *m, int in, fv_layer_args a);
+#define fv_activation(m, in, act, ...) \
+    fv_activation_((m), (in), (act), (fv_layer_args){._ = 0, __VA_ARGS__})
+#define fv_relu(m, in, ...) fv_activation(m, in, FV_ACT_RELU, __VA_ARGS__)
+#define fv_flatten(m, in, ...) fv_flatten_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_reshape_args {
+    int _;
+    int ndim;
+    int64_t dims[4]; /* one sample's new shape; one entry may be -1 (inferred) */
+    const char *name;
+} fv_reshape_args;
+int fv_reshape_(fv_model *m, int in, fv_reshape_args a);
+#define fv_reshape(m, in, ...) fv_reshape_((m), (in), (fv_reshape_args){._ = 0, __VA_ARGS__})
+
+/* Element-wise sum of n >= 2 nodes of equal shape (residual connections). */
+int fv_add_(fv_model *m, int n, const int *ins, fv_layer_args a);
+#define fv_add(m, n, ins, ...) fv_add_((m), (n), (ins), (fv_layer_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_concat_args {
+    int _;
+    int axis; /* axis of one sample's shape, default 0 (channels) */
+    const char *name;
+} fv_concat_args;
+int fv_concat_(fv_model *m, int n, const int *ins, fv_concat_args a);
+#define fv_concat(m, n, ins, ...) fv_concat_((m), (n), (ins), (fv_concat_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_dropout_args {
+    int _;
+    float rate; /* fraction dropped in training, in [0, 1) */
+    const char *name;
+} fv_dropout_args;
+int fv_dropout_(fv_model *m, int in, fv_dropout_args a);
+#define fv_dropout(m, in, ...) fv_dropout_((m), (in), (fv_dropout_args){._ = 0, __VA_ARGS__})
+
+typedef struct fv_batchnorm_args {
+    int _;
+    float momentum; /* running-statistics momentum as in PyTorch, default 0.1 */
+    float eps;      /* default 1e-5 */
+    const char *name;
+} fv_batchnorm_args;
+int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a);
+#define fv_batchnorm(m, in, ...) \
+    fv_batchnorm_((m), (in), (fv_batchnorm_args){._ = 0, __VA_ARGS__})
+
+/* Number of nodes; a node's name; the node with a name (-1 if none). */
+int fv_model_num_nodes(const fv_model *m);
+const char *fv_node_name(const fv_model *m, int node);
+int fv_model_find_node(const fv_model *m, const char *name);
+/* One sample's shape of a node's output; returns ndim. */
+int fv_node_shape(const fv_model *m, int node, int64_t *dims);
+
+/* ---------------------------------------------------------------- parameters */
+
+typedef struct fv_param_info {
+    const char *name; /* "conv1.weight" */
+    int ndim;
+    const int64_t *dims;
+    int64_t numel;
+    int trainable;    /* 0 for batch-norm running statistics */
+    float *data;      /* NULL until the model is compiled (parameters allocated) */
+    float *grad;      /* NULL for non-trainable parameters */
+} fv_param_info;
+int fv_model_num_params(const fv_model *m);
+fv_status fv_model_param(const fv_model *m, int i, fv_param_info *out);
+/* Totals: all, trainable, non-trainable (Keras convention: running statistics are counted). */
+void fv_model_count_params(const fv_model *m, int64_t *total, int64_t *trainable,
+                           int64_t *non_trainable);
+
+/* ---------------------------------------------------------------- training */
+
+typedef enum fv_loss {
+    FV_LOSS_NONE = 0,
+    FV_LOSS_SOFTMAX_CE, /* sparse categorical cross-entropy from logits (targets: class index) */
+    FV_LOSS_MSE,        /* mean squared error (targets: same shape as the output) */
+} fv_loss;
+
+typedef enum fv_optim_kind { FV_OPTIM_SGD = 0, FV_OPTIM_ADAM } fv_optim_kind;
+
+typedef struct fv_optimizer {
+    int _;
+    fv_optim_kind kind;
+    float lr;           /* default 0.01 (SGD), 0.001 (Adam) */
+    float momentum;     /* SGD */
+    int nesterov;       /* SGD */
+    float weight_decay; /* L2 added to the gradient, as PyTorch's weight_decay */
+    float beta1, beta2; /* Adam, default 0.9, 0.999 */
+    float eps;          /* Adam, default 1e-8 */
+} fv_optimizer;
+#define fv_sgd(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_SGD, __VA_ARGS__})
+#define fv_adam(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAM, __VA_ARGS__})
+
+typedef struct fv_compile_args {
+    int _;
+    fv_loss loss;
+    fv_optimizer optimizer;
+    int output;    /* the node whose output is the prediction, default: the last node */
+    uint64_t seed; /* parameter initialisation and dropout, default 0 */
+} fv_compile_args;
+/* Adds the loss, allocates and initialises parameters (Glorot-uniform weights, zero biases). */
+fv_status fv_model_compile_(fv_model *m, fv_compile_args a);
+#define fv_model_compile(m, ...) \
+    fv_model_compile_((m), (fv_compile_args){._ = 0, __VA_ARGS__})
+/* Changes the optimizer (resets its state). */
+fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt);
+
+/* Keras-style table: layer (type), output shape, parameters; total, trainable, non-trainable. */
+fv_status fv_model_summary(const fv_model *m, FILE *out);
+
+/* Train/eval mode (dropout, batch norm). fit switches to train and back to eval. */
+void fv_model_set_training(fv_model *m, int training);
+
+/* ---------------------------------------------------------------- data */
+
+/* x: (N, C, H, W) or (N, features), float. y: (N) class index (as float) or (N, ...) targets. */
+typedef struct fv_dataset {
+    fv_tensor *x;
+    fv_tensor *y;
+    int num_classes; /* 0 for regression */
+    char name[64];
+} fv_dataset;
+
+/* MNIST-format IDX files (plain or .gz): images as (N, 1, H, W) in [0, 1], labels as class index. */
+fv_dataset *fv_dataset_load_idx(const char *images_path, const char *labels_path);
+/* One IDX file as a float tensor (u8 values kept as 0..255). */
+fv_tensor *fv_idx_load(const char *path);
+/* Fashion-MNIST (or MNIST) from a directory holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz];
+ * dir NULL: fv_default_data_dir(). */
+fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train);
+const char *fv_default_data_dir(void); /* FOVEA_DATA or the Debian dataset-fashion-mnist folder */
+/* The class names of Fashion-MNIST ("T-shirt/top", ...). */
+const char *fv_fashion_mnist_class(int k);
+/* x = (x - mean) / std, over all values. */
+fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
+/* The first n samples (copies). */
+fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
+void fv_dataset_free(fv_dataset *d);
+
+/* A PNG file as (1, C, H, W) in [0, 1] (gray or RGB, 8 bit; alpha dropped). */
+fv_tensor *fv_png_load(const char *path);
+/* Writes (C, H, W) or (1, C, H, W) values in [0, 1] as an 8-bit PNG (atomic). */
+fv_status fv_png_save(const char *path, const fv_tensor *img);
+/* Resize (bilinear) and convert channels so a loaded image fits an input of shape (c, h, w). */
+fv_tensor *fv_image_fit(const fv_tensor *img, int c, int h, int w);
+
+/* ---------------------------------------------------------------- fit / evaluate / predict */
+
+typedef struct fv_epoch_metrics {
+    int epoch;          /* 1-based */
+    double loss, accuracy;
+    double val_loss, val_accuracy; /* NaN when there is no validation set */
+    double seconds, images_per_s;
+} fv_epoch_metrics;
+
+typedef struct fv_fit_args {
+    int _;
+    int epochs;                    /* default 1 */
+    int batch_size;                /* default 32 */
+    const fv_dataset *validation;  /* evaluated after each epoch */
+    int no_shuffle;                /* 1: keep the data order */
+    uint64_t seed;                 /* shuffling, default 0 */
+    int verbose;                   /* 0: silent, 1: live progress line + epoch line (to log) */
+    FILE *log;                     /* default stderr */
+    const char *csv_path;          /* per-epoch metrics CSV (atomic), or NULL */
+    fv_epoch_metrics *history;     /* array of epochs entries filled, or NULL */
+} fv_fit_args;
+fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
+#define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})
+
+/* Mean loss and accuracy (accuracy only for classification). batch 0: 256. */
+fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
+                            double *accuracy);
+/* Outputs of the prediction node for x (N, ...): *out (N, ...) is allocated. Softmax-CE models
+ * return logits; fv_softmax_rows turns them into probabilities. */
+fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out);
+void fv_softmax_rows(float *x, int64_t rows, int64_t cols);
+
+/* One optimisation step on a batch; *loss is the batch mean, *correct the number right. */
+fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int n, double *loss,
+                               int *correct);
+
+/* ---------------------------------------------------------------- files */
+
+/* Weights as safetensors (F32, names like "conv1.weight"), written to a temporary name and renamed. */
+fv_status fv_model_save_weights(const fv_model *m, const char *path);
+/* Loads every parameter; a missing or mis-shaped tensor is an error and leaves the model unchanged. */
+fv_status fv_model_load_weights(fv_model *m, const char *path);
+
+/* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
+fv_model *fv_model_load_file(const char *path);
+fv_model *fv_model_parse(const char *text, const char *filename);
+
+/* Safetensors files in general (used by weights, checkpoints and test goldens). */
+typedef struct fv_st_file fv_st_file;
+fv_st_file *fv_st_open(const char *path);
+void fv_st_close(fv_st_file *f);
+int fv_st_count(const fv_st_file *f);
+const char *fv_st_name(const fv_st_file *f, int i);
+/* A tensor by name as float32 (F32 or F64 on disk), or NULL with an error if absent. */
+fv_tensor *fv_st_get(const fv_st_file *f, const char *name);
+/* Writes n named tensors as F32 (atomic). */
+fv_status fv_st_save(const char *path, int n, const char *const *names, const fv_tensor *const *ts);
+
+/* Writes to path through "path.tmp.<pid>" and rename, so a reader never sees a partial file. */
+typedef struct fv_atomic_file {
+    FILE *f;
+    char path[1024];
+    char tmp[1100];
+} fv_atomic_file;
+fv_status fv_atomic_open(fv_atomic_file *af, const char *path);
+fv_status fv_atomic_commit(fv_atomic_file *af); /* fclose + rename; removes the temporary on error */
+void fv_atomic_abort(fv_atomic_file *af);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FOVEA_H */

@@ -1,0 +1,235 @@
+/* internal.h - the engine's internal contract: errors, memory, graph nodes, parameters and the op
+ * table. Included by core, ops, nn, optim, io and data; never by users (see include/fovea.h). */
+#ifndef FV_INTERNAL_H
+#define FV_INTERNAL_H
+
+#include "fovea.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* ---------------------------------------------------------------- errors and memory (error.c) */
+
+/* Sets the thread's last error (printf format) and returns s, so: return fv_err(FV_ERR_IO, ...). */
+fv_status fv_err(fv_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Internal invariant: names file:line in the error and returns FV_ERR_STATE (never aborts). */
+#define FV_CHECK(cond)                                                                          \
+    do {                                                                                        \
+        if (!(cond))                                                                            \
+            return fv_err(FV_ERR_STATE, "internal error at %s:%d: %s", __FILE__, __LINE__, #cond); \
+    } while (0)
+#define FV_TRY(expr)                    \
+    do {                                \
+        fv_status fv_try_s_ = (expr);   \
+        if (fv_try_s_ != FV_OK)         \
+            return fv_try_s_;           \
+    } while (0)
+
+/* Allocation through the hookable allocator; on failure sets "out of memory allocating N bytes for
+ * <what>" and returns NULL. fv_calloc zero-fills. fv_free(NULL) is a no-op. */
+void *fv_malloc(size_t size, const char *what);
+void *fv_calloc(size_t count, size_t size, const char *what);
+void *fv_realloc(void *ptr, size_t old_size, size_t new_size, const char *what);
+void fv_free(void *ptr);
+char *fv_strdup(const char *s, const char *what);
+
+/* ---------------------------------------------------------------- graph */
+
+#define FV_MAX_IN 8     /* inputs of one node */
+#define FV_MAX_PARAMS 4 /* parameters of one node */
+#define FV_NAME_LEN 64
+
+typedef enum fv_op {
+    FV_OP_INPUT = 0,
+    FV_OP_CONV2D,
+    FV_OP_DENSE,
+    FV_OP_MAXPOOL2D,
+    FV_OP_AVGPOOL2D,
+    FV_OP_RELU,
+    FV_OP_SIGMOID,
+    FV_OP_TANH,
+    FV_OP_SOFTMAX,
+    FV_OP_FLATTEN,
+    FV_OP_RESHAPE,
+    FV_OP_ADD,
+    FV_OP_CONCAT,
+    FV_OP_DROPOUT,
+    FV_OP_BATCHNORM,
+    FV_OP_SOFTMAX_CE,
+    FV_OP_MSE,
+    FV_OP__COUNT
+} fv_op;
+
+typedef struct fv_conv_attr {
+    int filters, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias;
+} fv_conv_attr;
+typedef struct fv_pool_attr {
+    int kh, kw, sh, sw, ph, pw;
+} fv_pool_attr;
+typedef struct fv_dense_attr {
+    int units, bias;
+} fv_dense_attr;
+typedef struct fv_dropout_attr {
+    float rate;
+} fv_dropout_attr;
+typedef struct fv_bn_attr {
+    float momentum, eps;
+} fv_bn_attr;
+typedef struct fv_concat_attr {
+    int axis; /* axis of one sample's shape */
+} fv_concat_attr;
+typedef struct fv_reshape_attr {
+    int ndim;
+    int64_t dims[4]; /* one sample's target shape; one entry may be -1 */
+} fv_reshape_attr;
+
+typedef union fv_attr {
+    fv_conv_attr conv;
+    fv_pool_attr pool;
+    fv_dense_attr dense;
+    fv_dropout_attr dropout;
+    fv_bn_attr bn;
+    fv_concat_attr concat;
+    fv_reshape_attr reshape;
+} fv_attr;
+
+typedef enum fv_init {
+    FV_INIT_ZEROS = 0,
+    FV_INIT_ONES,
+    FV_INIT_GLOROT_UNIFORM, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
+} fv_init;
+
+/* One parameter tensor: lives at data_slab + offset (and grad_slab + offset if trainable). */
+typedef struct fv_param {
+    char name[FV_NAME_LEN + 16]; /* "<node>.<what>" */
+    int ndim;
+    int64_t dims[4];
+    int64_t numel;
+    int64_t offset;
+    int trainable;
+    fv_init init;
+    int64_t fan_in, fan_out; /* for Glorot */
+    int node;
+} fv_param;
+
+typedef struct fv_node {
+    fv_op op;
+    char name[FV_NAME_LEN];
+    int nin;
+    int in[FV_MAX_IN];
+    /* one sample's output shape (the batch dimension N comes from the plan) */
+    int ndim;
+    int64_t dims[4];
+    int64_t size; /* product of dims */
+    fv_attr a;
+    int nparam;
+    int param[FV_MAX_PARAMS]; /* indices into model->params */
+    int hidden;     /* an activation folded into the previous layer's summary row */
+    int needs_grad; /* backward must produce this node's dy (set by the planner) */
+    /* planned buffers, each for model->plan_batch samples */
+    float *y, *dy;
+    void *saved;        /* what backward needs (argmax, mask, mean/rstd, probabilities) */
+    size_t saved_bytes;
+} fv_node;
+
+typedef struct fv_op_def {
+    const char *name;  /* text-format and auto-naming stem: "conv2d" */
+    const char *kind;  /* summary type column (Keras class): "Conv2D" */
+    /* Checks the inputs (m->nodes[n->in[i]]) against n->a, sets n->ndim/dims and declares the
+     * parameters with fv_param_declare. Errors name the layer and the shapes. */
+    fv_status (*infer)(fv_model *m, fv_node *n);
+    /* Bytes of n->saved for a batch of `batch` samples (NULL: none). */
+    size_t (*saved_bytes)(const fv_model *m, const fv_node *n, int batch);
+    /* Bytes of shared scratch the op needs (NULL: none); the planner gives the maximum over nodes. */
+    size_t (*workspace_bytes)(const fv_model *m, const fv_node *n, int batch);
+    /* y = f(inputs) for `batch` samples. */
+    void (*forward)(fv_model *m, fv_node *n, int batch);
+    /* Accumulates (+=) into the inputs' dy (those with needs_grad) and the parameters' grads. */
+    void (*backward)(fv_model *m, fv_node *n, int batch);
+} fv_op_def;
+
+extern const fv_op_def *const fv_op_table[FV_OP__COUNT];
+
+struct fv_model {
+    char name[FV_NAME_LEN];
+    int nnodes, cap_nodes;
+    fv_node *nodes;
+    int nparams, cap_params;
+    fv_param *params;
+    int64_t param_total; /* floats in the slabs */
+    float *data_slab;    /* all parameters (trainable first, then running statistics) */
+    float *grad_slab;    /* gradients, same offsets; only the trainable prefix is used */
+    int64_t trainable_total;
+    int name_counter[FV_OP__COUNT];
+
+    int input_node, output_node, target_node, loss_node;
+    fv_loss loss;
+    fv_optimizer opt;
+    float *opt_state;  /* optimizer slots: 2 x trainable_total */
+    int64_t opt_steps; /* Adam bias correction */
+    int compiled;
+    int training;
+    int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */
+    fv_rng rng; /* initialisation and dropout */
+
+    int plan_batch;    /* buffers are sized for this many samples (any smaller batch fits) */
+    void *arena;       /* y, dy and saved buffers of every node */
+    float *workspace;  /* shared scratch */
+    size_t workspace_bytes;
+};
+
+/* Parameter access for op kernels. */
+static inline float *fv_pdata(const fv_model *m, const fv_node *n, int i)
+{
+    return m->data_slab + m->params[n->param[i]].offset;
+}
+static inline float *fv_pgrad(const fv_model *m, const fv_node *n, int i)
+{
+    const fv_param *p = &m->params[n->param[i]];
+    return p->trainable ? m->grad_slab + p->offset : NULL;
+}
+static inline const fv_node *fv_input_node(const fv_model *m, const fv_node *n, int i)
+{
+    return &m->nodes[n->in[i]];
+}
+/* The input's gradient buffer, or NULL when nothing upstream needs it (skip that dx). */
+static inline float *fv_input_dy(const fv_model *m, const fv_node *n, int i)
+{
+    const fv_node *x = &m->nodes[n->in[i]];
+    return x->needs_grad ? x->dy : NULL;
+}
+
+/* Declares a parameter of node n (during infer); returns its index in n->param or an error. */
+fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
+                           const int64_t *dims, int trainable, fv_init init, int64_t fan_in,
+                           int64_t fan_out);
+
+/* Adds a node of op `op` reading ins[0..nin) with attributes a: names it (name or "<stem><k>"),
+ * runs infer, and rolls back on error. Returns the node id or -1. */
+int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
+                 const char *name);
+/* Adds an input node of one sample's shape dims[0..ndim). */
+int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
+/* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
+int fv_graph_resolve(fv_model *m, int in, const char *layer);
+
+/* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
+fv_status fv_graph_alloc_params(fv_model *m);
+/* Sizes node buffers for up to `batch` samples (no-op if already large enough). */
+fv_status fv_graph_plan(fv_model *m, int batch);
+/* Runs nodes [0, upto] forward (upto = -1: all). */
+void fv_graph_forward(fv_model *m, int batch, int upto);
+/* Zeroes every node's dy and the gradient slab. */
+void fv_graph_zero_grads(fv_model *m, int batch);
+/* Runs backward over nodes in reverse order from the dy values already set. */
+void fv_graph_run_backward(fv_model *m, int batch);
+/* zero_grads, dy of the loss node = 1, run_backward. */
+void fv_graph_backward(fv_model *m, int batch);
+/* Optimizer step over the trainable prefix of the slabs (optim.c). */
+void fv_optim_step(fv_model *m);
+fv_status fv_optim_init(fv_model *m);
+
+/* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */
+const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len);
+
+#endif /* FV_INTERNAL_H */

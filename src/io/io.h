@@ -1,0 +1,22 @@
+/* io.h - internal file-reading helpers and from-memory parser entry points shared by io/ and data/
+ * (and by the fuzz targets and the mutation test, which feed the parsers bytes without files). */
+#ifndef FV_IO_H
+#define FV_IO_H
+
+#include "core/internal.h"
+
+/* Reads a whole regular file into *buf (fv_malloc'd, one spare NUL byte after *len bytes).
+ * Errors: "<path>: <strerror>", "<path>: not a regular file", "<path>: file larger than N bytes". */
+fv_status fv_read_file(const char *path, size_t max_bytes, unsigned char **buf, size_t *len);
+
+/* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
+fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
+
+/* An IDX file (plain, or gzip-compressed) from bytes. */
+fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
+
+/* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
+fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
+                         int64_t max_pixels);
+
+#endif /* FV_IO_H */

@@ -1,0 +1,773 @@
+/* modelfile.c - the model text format (models/NAME.fv, see docs/model-format.md): one layer per
+ * line with Keras layer names and key=value arguments. Owns fv_model_parse (text to model through
+ * the public layer functions) and fv_model_load_file. Every error is one line "<file>:<line>:
+ * <problem>"; the partially built model is freed. */
+#include "core/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MF_LINE_MAX 1024         /* characters in one line, newline excluded */
+#define MF_FILE_MAX (16u << 20) /* bytes in one model file */
+#define MF_MAX_LAYERS 10000     /* layer lines in one model (name lookups are linear) */
+
+/* ---------------------------------------------------------------- small helpers */
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+
+/* ASCII case-insensitive equality (layer types, argument keys and keyword values). */
+static bool ci_eq(const char *a, const char *b)
+{
+    while (*a && lower((unsigned char)*a) == lower((unsigned char)*b))
+        a++, b++;
+    return *a == '\0' && *b == '\0';
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The next blank-separated token of *p (NUL-terminated in place), or NULL at the end. */
+static char *next_token(char **p)
+{
+    char *s = *p;
+    while (is_blank(*s))
+        s++;
+    if (!*s) {
+        *p = s;
+        return NULL;
+    }
+    char *t = s;
+    while (*s && !is_blank(*s))
+        s++;
+    if (*s)
+        *s++ = '\0';
+    *p = s;
+    return t;
+}
+
+/* A whole-string decimal integer in [lo, hi]: no sign other than '-', no spaces, no overflow. */
+static bool parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A whole-string finite decimal number. */
+static bool parse_num(const char *s, double *out)
+{
+    if (!(*s == '-' || *s == '.' || (*s >= '0' && *s <= '9')))
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Splits "a,b,c" (optionally inside one pair of () or []) in place into at most max non-empty
+ * parts; returns the count or -1. */
+static int split_list(char *s, char **parts, int max)
+{
+    size_t len = strlen(s);
+    if (len >= 2 && ((s[0] == '(' && s[len - 1] == ')') || (s[0] == '[' && s[len - 1] == ']'))) {
+        s[len - 1] = '\0';
+        s++;
+    }
+    int n = 0;
+    for (;;) {
+        char *comma = strchr(s, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*s || n == max)
+            return -1;
+        parts[n++] = s;
+        if (!comma)
+            return n;
+        s = comma + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- argument values */
+
+typedef struct name_list {
+    int n;
+    const char *v[FV_MAX_IN];
+} name_list;
+
+typedef struct shape_arg {
+    int ndim;
+    int64_t dims[4];
+} shape_arg;
+
+/* Everything one line can set; zero means "not given" (the layer functions' defaults). */
+typedef struct line_vals {
+    int filters, units, groups, stride, dilation, no_bias, axis, pool_padding;
+    int kernel[2];  /* kernel_size: H, W */
+    int pool[2];    /* pool_size: H, W */
+    int padding[2]; /* conv padding: N, same */
+    fv_act act;
+    float rate, momentum, eps;
+    shape_arg shape;
+    const char *name;
+    name_list inputs;
+} line_vals;
+
+/* Each parser stores a value into its field and returns NULL, or returns what was expected. */
+typedef const char *(*value_parser)(void *field, char *s);
+
+static const char *p_positive(void *field, char *s)
+{
+    long long v;
+    if (!parse_int(s, 1, INT_MAX, &v))
+        return "expected a positive integer";
+    *(int *)field = (int)v;
+    return NULL;
+}
+
+static const char *p_pair(void *field, char *s)
+{
+    char *parts[2];
+    int n = split_list(s, parts, 2);
+    long long h, w;
+    if (n < 1 || !parse_int(parts[0], 1, INT_MAX, &h) ||
+        !parse_int(parts[n - 1], 1, INT_MAX, &w))
+        return "expected N or H,W (positive integers)";
+    ((int *)field)[0] = (int)h;
+    ((int *)field)[1] = (int)w;
+    return NULL;
+}
+
+/* Strides and dilation: N, or N,N with equal values (one value serves both axes). */
+static const char *p_square(void *field, char *s)
+{
+    int hw[2];
+    if (p_pair(hw, s) || hw[0] != hw[1])
+        return "expected a positive integer N (or N,N with equal values)";
+    *(int *)field = hw[0];
+    return NULL;
+}
+
+static const char *p_conv_padding(void *field, char *s)
+{
+    int *pad = field; /* pad[0]: zero padding, pad[1]: same */
+    long long v;
+    if (ci_eq(s, "valid"))
+        pad[0] = pad[1] = 0;
+    else if (ci_eq(s, "same"))
+        pad[0] = 0, pad[1] = 1;
+    else if (parse_int(s, 0, INT_MAX, &v))
+        pad[0] = (int)v, pad[1] = 0;
+    else
+        return "expected valid, same or an integer >= 0";
+    return NULL;
+}
+
+static const char *p_pool_padding(void *field, char *s)
+{
+    long long v;
+    if (ci_eq(s, "valid"))
+        v = 0;
+    else if (!parse_int(s, 0, INT_MAX, &v))
+        return "expected valid or an integer >= 0";
+    *(int *)field = (int)v;
+    return NULL;
+}
+
+static const char *p_use_bias(void *field, char *s)
+{
+    if (ci_eq(s, "true") || strcmp(s, "1") == 0)
+        *(int *)field = 0;
+    else if (ci_eq(s, "false") || strcmp(s, "0") == 0)
+        *(int *)field = 1;
+    else
+        return "expected true or false";
+    return NULL;
+}
+
+static const char *p_activation(void *field, char *s)
+{
+    for (int i = 0; i < FV_ACT__COUNT; i++)
+        if (ci_eq(s, fv_act_name((fv_act)i))) {
+            *(fv_act *)field = (fv_act)i;
+            return NULL;
+        }
+    if (!ci_eq(s, "none"))
+        return "unknown activation (expected relu, sigmoid, tanh, softmax or linear)";
+    *(fv_act *)field = FV_ACT_NONE;
+    return NULL;
+}
+
+static const char *p_axis(void *field, char *s)
+{
+    long long v;
+    if (!parse_int(s, -4, 3, &v))
+        return "expected an integer axis in -4..3";
+    *(int *)field = (int)v;
+    return NULL;
+}
+
+static const char *p_name(void *field, char *s)
+{
+    if (!*s || strchr(s, ','))
+        return "expected a name without ','";
+    *(const char **)field = s;
+    return NULL;
+}
+
+static const char *p_inputs(void *field, char *s)
+{
+    name_list *l = field;
+    char *parts[FV_MAX_IN];
+    int n = split_list(s, parts, FV_MAX_IN);
+    if (n < 1)
+        return "expected a,b,... naming 1 to 8 earlier layers";
+    l->n = n;
+    for (int i = 0; i < n; i++)
+        l->v[i] = parts[i];
+    return NULL;
+}
+
+/* 1 to 4 integers, each >= 1 or (where allow_infer) -1 at most once. */
+static bool parse_shape(shape_arg *out, char *s, bool allow_infer)
+{
+    char *parts[4];
+    int n = split_list(s, parts, 4), inferred = 0;
+    if (n < 1)
+        return false;
+    for (int i = 0; i < n; i++) {
+        long long v;
+        if (!parse_int(parts[i], allow_infer ? -1 : 1, INT_MAX, &v) || v == 0)
+            return false;
+        inferred += v == -1;
+        out->dims[i] = v;
+    }
+    out->ndim = n;
+    return inferred <= 1;
+}
+
+static const char *p_shape(void *field, char *s)
+{
+    return parse_shape(field, s, false) ? NULL : "expected 1 to 4 positive integers, e.g. C,H,W";
+}
+
+static const char *p_target_shape(void *field, char *s)
+{
+    return parse_shape(field, s, true)
+               ? NULL
+               : "expected 1 to 4 positive integers, one of which may be -1";
+}
+
+/* A number that stays in range after rounding to float (lo/hi inclusive per flags). */
+static bool parse_float_in(char *s, double lo, bool lo_incl, double hi, bool hi_incl, float *out)
+{
+    double d;
+    if (!parse_num(s, &d))
+        return false;
+    float f = (float)d;
+    if (!(lo_incl ? f >= lo : f > lo) || !(hi_incl ? f <= hi : f < hi))
+        return false;
+    *out = f;
+    return true;
+}
+
+static const char *p_rate(void *field, char *s)
+{
+    return parse_float_in(s, 0, true, 1, false, field) ? NULL : "expected a number in [0, 1)";
+}
+
+static const char *p_momentum(void *field, char *s)
+{
+    return parse_float_in(s, 0, false, 1, true, field) ? NULL : "expected a number in (0, 1]";
+}
+
+/* Keras's momentum is the weight of the old running value: PyTorch's is 1 minus it. */
+static const char *p_keras_momentum(void *field, char *s)
+{
+    float k;
+    if (!parse_float_in(s, 0, true, 1, false, &k) || !(1.0f - k > 0.0f))
+        return "expected a number in [0, 1)";
+    *(float *)field = 1.0f - k;
+    return NULL;
+}
+
+static const char *p_epsilon(void *field, char *s)
+{
+    return parse_float_in(s, 0, false, HUGE_VAL, true, field) ? NULL
+                                                                : "expected a positive number";
+}
+
+/* ---------------------------------------------------------------- argument table */
+
+typedef enum arg_id {
+    A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
+    A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
+    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A__COUNT
+} arg_id;
+
+#define BIT(a) (1u << (a))
+
+typedef struct arg_def {
+    const char *key, *alias;
+    value_parser parse;
+    size_t off; /* of the field in line_vals */
+} arg_def;
+
+#define ARG(key, alias, fn, field) {key, alias, fn, offsetof(line_vals, field)}
+static const arg_def arg_defs[A__COUNT] = {
+    [A_NAME] = ARG("name", NULL, p_name, name),
+    [A_INPUTS] = ARG("inputs", NULL, p_inputs, inputs),
+    [A_FILTERS] = ARG("filters", NULL, p_positive, filters),
+    [A_KERNEL] = ARG("kernel_size", "kernel", p_pair, kernel),
+    [A_STRIDES] = ARG("strides", "stride", p_square, stride),
+    [A_PADDING] = ARG("padding", NULL, p_conv_padding, padding),
+    [A_POOL_PADDING] = ARG("padding", NULL, p_pool_padding, pool_padding),
+    [A_DILATION] = ARG("dilation_rate", "dilation", p_square, dilation),
+    [A_GROUPS] = ARG("groups", NULL, p_positive, groups),
+    [A_USE_BIAS] = ARG("use_bias", NULL, p_use_bias, no_bias),
+    [A_ACTIVATION] = ARG("activation", NULL, p_activation, act),
+    [A_UNITS] = ARG("units", NULL, p_positive, units),
+    [A_POOL_SIZE] = ARG("pool_size", "size", p_pair, pool),
+    [A_SHAPE] = ARG("shape", "input_shape", p_shape, shape),
+    [A_TARGET_SHAPE] = ARG("target_shape", "shape", p_target_shape, shape),
+    [A_AXIS] = ARG("axis", NULL, p_axis, axis),
+    [A_RATE] = ARG("rate", NULL, p_rate, rate),
+    [A_MOMENTUM] = ARG("momentum", NULL, p_momentum, momentum),
+    [A_KERAS_MOMENTUM] = ARG("keras_momentum", NULL, p_keras_momentum, momentum),
+    [A_EPSILON] = ARG("epsilon", "eps", p_epsilon, eps),
+};
+
+/* ---------------------------------------------------------------- layer table */
+
+struct layer_def;
+/* Adds the layer reading ins[0..nin); returns the node id or -1 with fv_last_error set. */
+typedef int (*layer_builder)(fv_model *m, const line_vals *v, const int *ins, int nin,
+                             const struct layer_def *d);
+
+typedef struct layer_def {
+    const char *names[3]; /* the canonical name first, then Keras class names */
+    uint32_t allowed, required;
+    bool multi; /* reads 2..FV_MAX_IN inputs (add, concat) */
+    fv_act act; /* the activation of relu/sigmoid/tanh/softmax lines */
+    layer_builder build;
+} layer_def;
+
+static int b_input(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)ins, (void)nin, (void)d;
+    fv_input_args a = {.ndim = v->shape.ndim, .name = v->name};
+    memcpy(a.dims, v->shape.dims, sizeof a.dims);
+    return fv_input_(m, a);
+}
+
+static int b_conv2d(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_conv2d_(m, ins[0],
+                      (fv_conv2d_args){.filters = v->filters, .kernel_h = v->kernel[0],
+                                       .kernel_w = v->kernel[1], .stride = v->stride,
+                                       .padding = v->padding[0], .same = v->padding[1],
+                                       .dilation = v->dilation, .groups = v->groups,
+                                       .no_bias = v->no_bias, .activation = v->act,
+                                       .name = v->name});
+}
+
+static int b_dense(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_dense_(m, ins[0],
+                     (fv_dense_args){.units = v->units, .no_bias = v->no_bias,
+                                     .activation = v->act, .name = v->name});
+}
+
+static fv_pool2d_args pool_args(const line_vals *v)
+{
+    return (fv_pool2d_args){.size_h = v->pool[0], .size_w = v->pool[1], .stride = v->stride,
+                            .padding = v->pool_padding, .name = v->name};
+}
+
+static int b_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_maxpool2d_(m, ins[0], pool_args(v));
+}
+
+static int b_avgpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_avgpool2d_(m, ins[0], pool_args(v));
+}
+
+/* `activation activation=X` and the one-activation layers (relu, sigmoid, tanh, softmax). */
+static int b_activation(fv_model *m, const line_vals *v, const int *ins, int nin,
+                        const layer_def *d)
+{
+    (void)nin;
+    fv_act act = d->act != FV_ACT_NONE ? d->act : v->act;
+    if (act == FV_ACT_NONE) {
+        fv_err(FV_ERR_INVALID, "activation=%s: the activation layer needs relu, sigmoid, tanh "
+               "or softmax", fv_act_name(act));
+        return -1;
+    }
+    return fv_activation_(m, ins[0], act, (fv_layer_args){.name = v->name});
+}
+
+static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_flatten_(m, ins[0], (fv_layer_args){.name = v->name});
+}
+
+static int b_reshape(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    fv_reshape_args a = {.ndim = v->shape.ndim, .name = v->name};
+    memcpy(a.dims, v->shape.dims, sizeof a.dims);
+    return fv_reshape_(m, ins[0], a);
+}
+
+static int b_add(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)d;
+    return fv_add_(m, nin, ins, (fv_layer_args){.name = v->name});
+}
+
+/* A negative axis counts from the end of the first input's shape, as in Keras and NumPy. */
+static int b_concat(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)d;
+    int64_t dims[4];
+    int ndim = fv_node_shape(m, ins[0], dims), axis = v->axis < 0 ? v->axis + ndim : v->axis;
+    if (axis < 0 || axis >= ndim) {
+        fv_err(FV_ERR_SHAPE, "layer '%s': axis=%d is out of range for inputs of %d dimensions",
+               v->name ? v->name : "concat", v->axis, ndim);
+        return -1;
+    }
+    return fv_concat_(m, nin, ins, (fv_concat_args){.axis = axis, .name = v->name});
+}
+
+static int b_dropout(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_dropout_(m, ins[0], (fv_dropout_args){.rate = v->rate, .name = v->name});
+}
+
+static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
+                       const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_batchnorm_(m, ins[0], (fv_batchnorm_args){.momentum = v->momentum, .eps = v->eps,
+                                                        .name = v->name});
+}
+
+#define ONE (BIT(A_NAME) | BIT(A_INPUTS))
+#define CONV_ARGS                                                                        \
+    (BIT(A_FILTERS) | BIT(A_KERNEL) | BIT(A_STRIDES) | BIT(A_PADDING) | BIT(A_DILATION) | \
+     BIT(A_GROUPS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION))
+#define POOL_ARGS (BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_POOL_PADDING))
+#define BN_ARGS (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM) | BIT(A_EPSILON))
+
+static const layer_def layer_defs[] = {
+    {{"input", "InputLayer"}, BIT(A_NAME) | BIT(A_SHAPE), BIT(A_SHAPE), false, 0, b_input},
+    {{"conv2d"}, ONE | CONV_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_conv2d},
+    {{"dense"}, ONE | BIT(A_UNITS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION), BIT(A_UNITS), false, 0,
+     b_dense},
+    {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
+    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_avgpool},
+    {{"activation"}, ONE | BIT(A_ACTIVATION), BIT(A_ACTIVATION), false, 0, b_activation},
+    {{"relu"}, ONE, 0, false, FV_ACT_RELU, b_activation},
+    {{"sigmoid"}, ONE, 0, false, FV_ACT_SIGMOID, b_activation},
+    {{"tanh"}, ONE, 0, false, FV_ACT_TANH, b_activation},
+    {{"softmax"}, ONE, 0, false, FV_ACT_SOFTMAX, b_activation},
+    {{"flatten"}, ONE, 0, false, 0, b_flatten},
+    {{"reshape"}, ONE | BIT(A_TARGET_SHAPE), BIT(A_TARGET_SHAPE), false, 0, b_reshape},
+    {{"add"}, ONE, BIT(A_INPUTS), true, 0, b_add},
+    {{"concat", "Concatenate"}, ONE | BIT(A_AXIS), BIT(A_INPUTS), true, 0, b_concat},
+    {{"dropout"}, ONE | BIT(A_RATE), BIT(A_RATE), false, 0, b_dropout},
+    {{"batchnorm", "BatchNormalization"}, ONE | BN_ARGS, 0, false, 0, b_batchnorm},
+};
+
+static const layer_def *find_layer(const char *word)
+{
+    for (size_t i = 0; i < sizeof layer_defs / sizeof layer_defs[0]; i++)
+        for (int k = 0; k < 3 && layer_defs[i].names[k]; k++)
+            if (ci_eq(word, layer_defs[i].names[k]))
+                return &layer_defs[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- parsing lines */
+
+typedef struct parser {
+    const char *file;
+    int line;
+    fv_model *m;
+    int layers;
+    bool have_input, have_model_line;
+} parser;
+
+/* Sets "<file>:<line>: <problem>" and returns s. */
+static fv_status __attribute__((format(printf, 3, 4)))
+perr(const parser *p, fv_status s, const char *fmt, ...)
+{
+    char msg[480];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1, msg);
+}
+
+/* key=value into v, checking that the layer takes the key and that it is not given twice. */
+static fv_status parse_arg(parser *p, const layer_def *d, char *tok, line_vals *v, uint32_t *seen)
+{
+    char *eq = strchr(tok, '=');
+    if (!eq)
+        return perr(p, FV_ERR_FORMAT, "%s: expected key=value, got '%.80s'", d->names[0], tok);
+    *eq = '\0';
+    char shown[84]; /* the value as written, for messages (parsers split it in place) */
+    snprintf(shown, sizeof shown, "%s", eq + 1);
+    for (int a = 0; a < A__COUNT; a++) {
+        const arg_def *ad = &arg_defs[a];
+        bool named = ci_eq(tok, ad->key) || (ad->alias && ci_eq(tok, ad->alias));
+        if (!named || !(d->allowed & BIT(a)))
+            continue;
+        if (*seen & BIT(a))
+            return perr(p, FV_ERR_FORMAT, "%s: argument '%s' given twice", d->names[0], ad->key);
+        if ((a == A_MOMENTUM || a == A_KERAS_MOMENTUM) &&
+            (*seen & (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM))))
+            return perr(p, FV_ERR_FORMAT, "%s: give momentum or keras_momentum, not both",
+                        d->names[0]);
+        *seen |= BIT(a);
+        const char *want = ad->parse((char *)v + ad->off, eq + 1);
+        if (want)
+            return perr(p, FV_ERR_INVALID, "%s=%s: %s", tok, shown, want);
+        return FV_OK;
+    }
+    return perr(p, FV_ERR_FORMAT, "unknown argument '%.80s' for %s", tok, d->names[0]);
+}
+
+/* The node ids a line reads: its inputs= names, or the node added last. */
+static fv_status resolve_inputs(parser *p, const layer_def *d, const line_vals *v, int *ins,
+                                int *nin)
+{
+    if (d->multi && v->inputs.n < 2)
+        return perr(p, FV_ERR_FORMAT, "%s needs at least two inputs (inputs=a,b)", d->names[0]);
+    if (!d->multi && v->inputs.n > 1)
+        return perr(p, FV_ERR_FORMAT, "%s takes one input, got %d in inputs=", d->names[0],
+                    v->inputs.n);
+    *nin = v->inputs.n ? v->inputs.n : 1;
+    ins[0] = FV_LAST;
+    for (int i = 0; i < v->inputs.n; i++) {
+        ins[i] = fv_model_find_node(p->m, v->inputs.v[i]);
+        if (ins[i] < 0)
+            return perr(p, FV_ERR_INVALID, "unknown input '%.80s' (no earlier layer has that name)",
+                        v->inputs.v[i]);
+    }
+    return FV_OK;
+}
+
+/* The first missing required argument's key, or NULL. */
+static const char *missing_arg(const layer_def *d, uint32_t seen)
+{
+    for (int a = 0; a < A__COUNT; a++)
+        if ((d->required & BIT(a)) && !(seen & BIT(a)))
+            return arg_defs[a].key;
+    return NULL;
+}
+
+/* One layer line: the type word is already read; rest holds the arguments. */
+static fv_status parse_layer(parser *p, const layer_def *d, char *rest)
+{
+    bool is_input = d->build == b_input;
+    if (!is_input && !p->have_input)
+        return perr(p, FV_ERR_FORMAT, "%s before the input line (a model starts with "
+                    "'input shape=...')", d->names[0]);
+    if (is_input && p->have_input)
+        return perr(p, FV_ERR_FORMAT, "a second input line (a model has one input)");
+    if (p->layers == MF_MAX_LAYERS)
+        return perr(p, FV_ERR_FORMAT, "too many layers (at most %d)", MF_MAX_LAYERS);
+    line_vals v;
+    memset(&v, 0, sizeof v);
+    uint32_t seen = 0;
+    for (char *tok; (tok = next_token(&rest));)
+        FV_TRY(parse_arg(p, d, tok, &v, &seen));
+    const char *missing = missing_arg(d, seen);
+    if (missing)
+        return perr(p, FV_ERR_FORMAT, "%s: missing required argument '%s'", d->names[0], missing);
+    int ins[FV_MAX_IN], nin = 0;
+    if (!is_input)
+        FV_TRY(resolve_inputs(p, d, &v, ins, &nin));
+    if (v.name && fv_model_find_node(p->m, v.name) >= 0)
+        return perr(p, FV_ERR_INVALID, "duplicate layer name '%.80s'", v.name);
+    if (d->build(p->m, &v, ins, nin, d) < 0) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", fv_last_error());
+        return perr(p, FV_ERR_INVALID, "%s", why);
+    }
+    p->have_input = true;
+    p->layers++;
+    return FV_OK;
+}
+
+/* `model NAME`: before any layer, at most once. */
+static fv_status parse_model_line(parser *p, char *rest)
+{
+    char *name = next_token(&rest);
+    if (!name || next_token(&rest))
+        return perr(p, FV_ERR_FORMAT, "expected 'model NAME' (one name without spaces)");
+    if (p->layers || p->have_model_line)
+        return perr(p, FV_ERR_FORMAT, "'model NAME' must come once, before the first layer");
+    if (strlen(name) >= FV_NAME_LEN)
+        return perr(p, FV_ERR_INVALID, "model name '%.40s...' is longer than %d characters", name,
+                    FV_NAME_LEN - 1);
+    snprintf(p->m->name, sizeof p->m->name, "%s", name);
+    p->have_model_line = true;
+    return FV_OK;
+}
+
+static fv_status parse_line(parser *p, const char *text, size_t len)
+{
+    if (len > MF_LINE_MAX)
+        return perr(p, FV_ERR_FORMAT, "line too long (%zu characters; at most %d)", len,
+                    MF_LINE_MAX);
+    char buf[MF_LINE_MAX + 1];
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *hash = strchr(buf, '#');
+    if (hash)
+        *hash = '\0';
+    char *rest = buf, *word = next_token(&rest);
+    if (!word)
+        return FV_OK;
+    if (ci_eq(word, "model"))
+        return parse_model_line(p, rest);
+    const layer_def *d = find_layer(word);
+    if (!d)
+        return perr(p, FV_ERR_FORMAT, "unknown layer '%.80s'", word);
+    return parse_layer(p, d, rest);
+}
+
+/* The file's base name without ".fv" ("model" when there is none). */
+static void default_name(const char *file, char *out, size_t cap)
+{
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file ? file : "";
+    size_t n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".fv") == 0)
+        n -= 3;
+    if (n == 0)
+        snprintf(out, cap, "model");
+    else
+        snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), base);
+}
+
+fv_model *fv_model_parse(const char *text, const char *filename)
+{
+    if (!text) {
+        fv_err(FV_ERR_INVALID, "%s: no model text (NULL)", filename ? filename : "<text>");
+        return NULL;
+    }
+    char name[FV_NAME_LEN];
+    default_name(filename, name, sizeof name);
+    parser p = {.file = filename ? filename : "<text>", .m = fv_model_new(name)};
+    if (!p.m)
+        return NULL;
+    if (strncmp(text, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
+        text += 3;
+    fv_status s = FV_OK;
+    while (*text && s == FV_OK) {
+        p.line++;
+        const char *nl = strchr(text, '\n');
+        size_t len = nl ? (size_t)(nl - text) : strlen(text);
+        s = parse_line(&p, text, len);
+        text += nl ? len + 1 : len;
+    }
+    if (s == FV_OK && !p.have_input)
+        s = perr(&p, FV_ERR_FORMAT, "no input line (a model starts with 'input shape=...')");
+    if (s != FV_OK) {
+        fv_model_free(p.m);
+        return NULL;
+    }
+    return p.m;
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* The whole file, NUL-terminated, into *out (length *len); errors name the path. */
+static fv_status read_text(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = fv_malloc(cap, "model file");
+    fv_status s = buf ? FV_OK : FV_ERR_NOMEM;
+    while (s == FV_OK) {
+        if (n + 1 == cap) {
+            char *nb = cap >= MF_FILE_MAX ? NULL : fv_realloc(buf, cap, 2 * cap, "model file");
+            if (!nb) {
+                s = cap >= MF_FILE_MAX
+                        ? fv_err(FV_ERR_FORMAT, "%s: larger than %u MiB (not a model file)", path,
+                                 MF_FILE_MAX >> 20)
+                        : FV_ERR_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0 && ferror(f))
+            s = fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
+        else if (got == 0)
+            break;
+    }
+    fclose(f);
+    if (s != FV_OK) {
+        fv_free(buf);
+        return s;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return FV_OK;
+}
+
+fv_model *fv_model_load_file(const char *path)
+{
+    if (!path) {
+        fv_err(FV_ERR_INVALID, "fv_model_load_file: path is NULL");
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (read_text(path, &text, &len) != FV_OK)
+        return NULL;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1;
+        for (const char *c = text; c < nul; c++)
+            line += *c == '\n';
+        fv_err(FV_ERR_FORMAT, "%s:%d: NUL byte (not a text file)", path, line);
+        fv_free(text);
+        return NULL;
+    }
+    fv_model *m = fv_model_parse(text, path);
+    fv_free(text);
+    return m;
+}

@@ -1,0 +1,550 @@
+/* safetensors.c - the safetensors format (8-byte little-endian header length, JSON header, data
+ * buffer): a validating reader (the whole file in memory, every field checked before use) and an
+ * atomic F32 writer. Values are decoded byte by byte, so the code does not depend on the host's
+ * byte order. */
+#include "io/io.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_MAX_HEADER (100u * 1000u * 1000u) /* 100 MB, as the reference implementation */
+#define ST_MAX_FILE ((size_t)1 << 34)          /* 16 GiB */
+#define ST_NAME "%.200s"                         /* tensor names in messages (from files) */
+
+typedef struct st_dtype {
+    const char *name;
+    int size;     /* bytes per element */
+    int readable; /* fv_st_get converts it to float32 */
+} st_dtype;
+
+/* The dtypes of the format; other strings in a header are errors. */
+static const st_dtype st_dtypes[] = {
+    {"F32", 4, 1},  {"F64", 8, 1},  {"F16", 2, 0},     {"BF16", 2, 0},    {"I8", 1, 0},
+    {"U8", 1, 0},   {"I16", 2, 0},  {"U16", 2, 0},     {"I32", 4, 0},     {"U32", 4, 0},
+    {"I64", 8, 0},  {"U64", 8, 0},  {"BOOL", 1, 0},    {"F8_E4M3", 1, 0}, {"F8_E5M2", 1, 0},
+};
+#define ST_NDTYPES ((int)(sizeof st_dtypes / sizeof st_dtypes[0]))
+
+typedef struct st_entry {
+    char *name;
+    int dtype; /* index into st_dtypes */
+    int ndim;  /* 0 for a scalar */
+    int64_t dims[FV_MAX_DIMS];
+    uint64_t begin, end; /* relative to the data buffer */
+} st_entry;
+
+struct fv_st_file {
+    char *path;
+    unsigned char *buf; /* the whole file */
+    const unsigned char *data;
+    uint64_t data_len;
+    int n;
+    st_entry *e;  /* in header order */
+    int *sorted;  /* entry indices sorted by name, for lookup */
+};
+
+static uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void store_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void fv_st_close(fv_st_file *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < f->n; i++)
+        fv_free(f->e[i].name);
+    fv_free(f->e);
+    fv_free(f->sorted);
+    fv_free(f->buf);
+    fv_free(f->path);
+    fv_free(f);
+}
+
+/* ---------------------------------------------------------------- header parsing */
+
+/* A JSON number that is an integer in [0, 2^53]. */
+static int json_uint(const cJSON *j, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j))
+        return 0;
+    double d = j->valuedouble;
+    if (!isfinite(d) || d < 0 || d > 9007199254740992.0 || d != floor(d))
+        return 0;
+    *out = (uint64_t)d;
+    return 1;
+}
+
+static fv_status parse_dtype(const char *path, const char *name, const cJSON *obj, int *dtype)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
+    if (!cJSON_IsString(j))
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has no dtype string", path, name);
+    for (int i = 0; i < ST_NDTYPES; i++)
+        if (strcmp(j->valuestring, st_dtypes[i].name) == 0) {
+            *dtype = i;
+            return FV_OK;
+        }
+    return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has unknown dtype '%.32s'", path, name,
+                  j->valuestring);
+}
+
+/* Fills e->ndim and e->dims; *numel gets the element count (checked against overflow). */
+static fv_status parse_shape(const char *path, const cJSON *obj, st_entry *e, uint64_t *numel)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "shape");
+    if (!cJSON_IsArray(j))
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has no shape list", path, e->name);
+    int nd = cJSON_GetArraySize(j);
+    if (nd > FV_MAX_DIMS)
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has %d dimensions (at most %d)",
+                      path, e->name, nd, FV_MAX_DIMS);
+    uint64_t n = 1;
+    int k = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, j) {
+        uint64_t v;
+        if (!json_uint(d, &v))
+            return fv_err(FV_ERR_FORMAT,
+                          "%s: tensor '" ST_NAME "': shape entries must be non-negative integers",
+                          path, e->name);
+        if (v && n > ((uint64_t)1 << 53) / v)
+            return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "': shape is too large", path,
+                          e->name);
+        n *= v;
+        e->dims[k++] = (int64_t)v;
+    }
+    e->ndim = nd;
+    *numel = n;
+    return FV_OK;
+}
+
+static fv_status parse_offsets(const char *path, const cJSON *obj, uint64_t data_len, st_entry *e)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "data_offsets");
+    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != 2 ||
+        !json_uint(cJSON_GetArrayItem(j, 0), &e->begin) ||
+        !json_uint(cJSON_GetArrayItem(j, 1), &e->end))
+        return fv_err(FV_ERR_FORMAT,
+                      "%s: tensor '" ST_NAME "': data_offsets must be [begin, end] integers", path,
+                      e->name);
+    if (e->begin > e->end || e->end > data_len)
+        return fv_err(FV_ERR_FORMAT,
+                      "%s: tensor '" ST_NAME "' data_offsets [%llu, %llu] out of range of the "
+                      "%llu-byte data buffer",
+                      path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                      (unsigned long long)data_len);
+    return FV_OK;
+}
+
+static fv_status parse_entry(const char *path, const cJSON *obj, uint64_t data_len, st_entry *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' is not a JSON object", path,
+                      e->name);
+    uint64_t numel;
+    FV_TRY(parse_dtype(path, e->name, obj, &e->dtype));
+    FV_TRY(parse_shape(path, obj, e, &numel));
+    FV_TRY(parse_offsets(path, obj, data_len, e));
+    uint64_t size = (uint64_t)st_dtypes[e->dtype].size;
+    if (e->end - e->begin != numel * size) {
+        char s[160];
+        return fv_err(FV_ERR_FORMAT,
+                      "%s: tensor '" ST_NAME "' data_offsets [%llu, %llu] do not match shape %s "
+                      "of %s",
+                      path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                      fv_shape_str(e->ndim, e->dims, s, sizeof s), st_dtypes[e->dtype].name);
+    }
+    return FV_OK;
+}
+
+static fv_status check_metadata(const char *path, const cJSON *meta)
+{
+    int ok = cJSON_IsObject(meta);
+    const cJSON *m;
+    if (ok) {
+        cJSON_ArrayForEach(m, meta) {
+            ok = ok && cJSON_IsString(m);
+        }
+    }
+    return ok ? FV_OK
+              : fv_err(FV_ERR_FORMAT, "%s: __metadata__ must map strings to strings", path);
+}
+
+/* qsort context: the entries being sorted (qsort has no context argument in C11). */
+static _Thread_local const st_entry *sort_entries;
+
+static int cmp_index(const void *a, const void *b)
+{
+    return strcmp(sort_entries[*(const int *)a].name, sort_entries[*(const int *)b].name);
+}
+
+static fv_status build_index(fv_st_file *f)
+{
+    f->sorted = fv_calloc((size_t)f->n + 1, sizeof *f->sorted, "safetensors index");
+    if (!f->sorted)
+        return FV_ERR_NOMEM;
+    for (int i = 0; i < f->n; i++)
+        f->sorted[i] = i;
+    sort_entries = f->e;
+    qsort(f->sorted, (size_t)f->n, sizeof *f->sorted, cmp_index);
+    for (int i = 1; i < f->n; i++)
+        if (strcmp(f->e[f->sorted[i - 1]].name, f->e[f->sorted[i]].name) == 0)
+            return fv_err(FV_ERR_FORMAT, "%s: duplicate tensor '" ST_NAME "'", f->path,
+                          f->e[f->sorted[i]].name);
+    return FV_OK;
+}
+
+/* Fills f->e from the parsed header object. */
+static fv_status parse_entries(fv_st_file *f, const cJSON *root)
+{
+    int count = cJSON_GetArraySize(root);
+    f->e = fv_calloc((size_t)count + 1, sizeof *f->e, "safetensors entries");
+    if (!f->e)
+        return FV_ERR_NOMEM;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, root) {
+        if (strcmp(item->string, "__metadata__") == 0) {
+            FV_TRY(check_metadata(f->path, item));
+            continue;
+        }
+        st_entry *e = &f->e[f->n];
+        if (!(e->name = fv_strdup(item->string, "tensor name")))
+            return FV_ERR_NOMEM;
+        f->n++;
+        FV_TRY(parse_entry(f->path, item, f->data_len, e));
+    }
+    return build_index(f);
+}
+
+/* Parses the JSON header text hdr[0..n) (NUL-terminated copy). */
+static fv_status parse_header(fv_st_file *f, const char *hdr, size_t n)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(hdr, n, &end, 0);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t pos = at && at >= hdr && at <= hdr + n ? (size_t)(at - hdr) : n;
+        return fv_err(FV_ERR_FORMAT, "%s: invalid JSON in the header (near byte %zu of %zu)",
+                      f->path, pos, n);
+    }
+    fv_status st = FV_OK;
+    for (const char *p = end; p && p < hdr + n && st == FV_OK; p++)
+        if (!strchr(" \t\r\n", *p) || !*p)
+            st = fv_err(FV_ERR_FORMAT, "%s: unexpected bytes after the JSON header (byte %zu)",
+                        f->path, (size_t)(p - hdr));
+    if (st == FV_OK && !cJSON_IsObject(root))
+        st = fv_err(FV_ERR_FORMAT, "%s: the header is not a JSON object", f->path);
+    if (st == FV_OK)
+        st = parse_entries(f, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* Checks the length prefix, then parses the header; f->buf holds f's bytes. */
+static fv_status parse_file(fv_st_file *f, size_t len)
+{
+    if (len < 8)
+        return fv_err(FV_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)",
+                      f->path, len);
+    uint64_t n = load_le64(f->buf);
+    if (n > ST_MAX_HEADER)
+        return fv_err(FV_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes",
+                      f->path, (unsigned long long)n, ST_MAX_HEADER);
+    if (n > len - 8)
+        return fv_err(FV_ERR_FORMAT, "%s: header length %llu exceeds file size %zu", f->path,
+                      (unsigned long long)n, len);
+    f->data = f->buf + 8 + n;
+    f->data_len = len - 8 - n;
+    char *hdr = fv_malloc((size_t)n + 1, "safetensors header");
+    if (!hdr)
+        return FV_ERR_NOMEM;
+    memcpy(hdr, f->buf + 8, (size_t)n);
+    hdr[n] = 0;
+    fv_status st = parse_header(f, hdr, (size_t)n);
+    fv_free(hdr);
+    return st;
+}
+
+/* Takes ownership of buf (len bytes). */
+static fv_st_file *open_buffer(const char *name, unsigned char *buf, size_t len)
+{
+    fv_st_file *f = fv_calloc(1, sizeof *f, "safetensors file");
+    if (!f) {
+        fv_free(buf);
+        return NULL;
+    }
+    f->buf = buf;
+    if (!(f->path = fv_strdup(name, "file name")) || parse_file(f, len) != FV_OK) {
+        fv_st_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len)
+{
+    unsigned char *copy = fv_malloc(len, "safetensors bytes");
+    if (!copy)
+        return NULL;
+    if (len)
+        memcpy(copy, buf, len);
+    return open_buffer(name ? name : "<memory>", copy, len);
+}
+
+fv_st_file *fv_st_open(const char *path)
+{
+    unsigned char *buf;
+    size_t len;
+    if (fv_read_file(path, ST_MAX_FILE, &buf, &len) != FV_OK)
+        return NULL;
+    return open_buffer(path, buf, len);
+}
+
+/* ---------------------------------------------------------------- access */
+
+int fv_st_count(const fv_st_file *f) { return f ? f->n : 0; }
+
+const char *fv_st_name(const fv_st_file *f, int i)
+{
+    return f && i >= 0 && i < f->n ? f->e[i].name : NULL;
+}
+
+static const st_entry *find(const fv_st_file *f, const char *name)
+{
+    int lo = 0, hi = f->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const st_entry *e = &f->e[f->sorted[mid]];
+        int c = strcmp(name, e->name);
+        if (c == 0)
+            return e;
+        if (c < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static void decode(const st_entry *e, const unsigned char *p, float *out, int64_t n)
+{
+    if (strcmp(st_dtypes[e->dtype].name, "F32") == 0) {
+        for (int64_t i = 0; i < n; i++, p += 4) {
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            memcpy(&out[i], &u, 4);
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++, p += 8) {
+            uint64_t u = load_le64(p);
+            double d;
+            memcpy(&d, &u, 8);
+            out[i] = (float)d;
+        }
+    }
+}
+
+fv_tensor *fv_st_get(const fv_st_file *f, const char *name)
+{
+    if (!f || !name) {
+        fv_err(FV_ERR_INVALID, "safetensors get: NULL file or name");
+        return NULL;
+    }
+    const st_entry *e = find(f, name);
+    if (!e) {
+        fv_err(FV_ERR_INVALID, "%s: no tensor '" ST_NAME "'", f->path, name);
+        return NULL;
+    }
+    if (!st_dtypes[e->dtype].readable) {
+        fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has dtype %s; fovea reads F32 and F64",
+               f->path, name, st_dtypes[e->dtype].name);
+        return NULL;
+    }
+    int64_t one = 1;
+    fv_tensor *t = e->ndim ? fv_tensor_new(e->ndim, e->dims) : fv_tensor_new(1, &one);
+    if (t)
+        decode(e, f->data + e->begin, t->data, fv_tensor_numel(t));
+    return t;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    fv_status st;
+} strbuf;
+
+static void sb_put(strbuf *b, const char *s, size_t n)
+{
+    if (b->st != FV_OK)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = 2 * (b->len + n + 1) + 64;
+        char *p = fv_realloc(b->s, b->len, cap, "safetensors header");
+        if (!p) {
+            b->st = FV_ERR_NOMEM;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_str(strbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_fmt_u64(strbuf *b, const char *before, unsigned long long v)
+{
+    char tmp[48];
+    int k = snprintf(tmp, sizeof tmp, "%s%llu", before, v);
+    sb_put(b, tmp, (size_t)k);
+}
+
+/* A JSON string literal (names are taken as UTF-8; control characters are escaped). */
+static void sb_json_string(strbuf *b, const char *s)
+{
+    sb_str(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\', esc[1] = (char)*p;
+            sb_put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            sb_put(b, esc, 6);
+        } else {
+            sb_put(b, (const char *)p, 1);
+        }
+    }
+    sb_str(b, "\"");
+}
+
+/* The JSON header for tensors laid out back to back, padded with spaces to a multiple of 8. */
+static fv_status build_header(strbuf *b, int n, const char *const *names,
+                              const fv_tensor *const *ts)
+{
+    uint64_t off = 0;
+    sb_str(b, "{");
+    for (int i = 0; i < n; i++) {
+        const fv_tensor *t = ts[i];
+        uint64_t bytes = (uint64_t)fv_tensor_numel(t) * 4;
+        sb_str(b, i ? "," : "");
+        sb_json_string(b, names[i]);
+        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t->ndim; d++)
+            sb_fmt_u64(b, d ? "," : "", (unsigned long long)t->dims[d]);
+        sb_fmt_u64(b, "],\"data_offsets\":[", (unsigned long long)off);
+        sb_fmt_u64(b, ",", (unsigned long long)(off + bytes));
+        sb_str(b, "]}");
+        off += bytes;
+    }
+    sb_str(b, "}");
+    while (b->st == FV_OK && b->len % 8)
+        sb_str(b, " ");
+    return b->st;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static fv_status check_unique(const char *path, int n, const char *const *names)
+{
+    const char **s = fv_calloc((size_t)n + 1, sizeof *s, "tensor names");
+    if (!s)
+        return FV_ERR_NOMEM;
+    memcpy(s, names, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_str);
+    fv_status st = FV_OK;
+    for (int i = 1; i < n && st == FV_OK; i++)
+        if (strcmp(s[i - 1], s[i]) == 0)
+            st = fv_err(FV_ERR_INVALID, "%s: duplicate tensor name '" ST_NAME "'", path, s[i]);
+    fv_free(s);
+    return st;
+}
+
+static fv_status check_inputs(const char *path, int n, const char *const *names,
+                              const fv_tensor *const *ts)
+{
+    if (!path || n < 0 || (n > 0 && (!names || !ts)))
+        return fv_err(FV_ERR_INVALID, "safetensors save: bad arguments");
+    for (int i = 0; i < n; i++) {
+        if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
+            return fv_err(FV_ERR_INVALID, "%s: tensor %d has an empty or reserved name", path, i);
+        if (!ts[i] || !ts[i]->data || ts[i]->ndim < 1 || ts[i]->ndim > FV_MAX_DIMS)
+            return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' is missing or has no shape",
+                          path, names[i]);
+        for (int d = 0; d < ts[i]->ndim; d++)
+            if (ts[i]->dims[d] < 0)
+                return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' has a negative dimension",
+                              path, names[i]);
+        if (!fv_tensor_is_contiguous(ts[i]))
+            return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' is not contiguous", path,
+                          names[i]);
+    }
+    return check_unique(path, n, names);
+}
+
+/* Writes t's values as little-endian F32. */
+static int write_f32(FILE *out, const fv_tensor *t)
+{
+    unsigned char chunk[4096];
+    int64_t n = fv_tensor_numel(t), k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &t->data[i], 4);
+        for (int j = 0; j < 4; j++)
+            chunk[k++] = (unsigned char)(u >> (8 * j));
+        if (k == (int64_t)sizeof chunk || i == n - 1) {
+            if (fwrite(chunk, 1, (size_t)k, out) != (size_t)k)
+                return 0;
+            k = 0;
+        }
+    }
+    return 1;
+}
+
+fv_status fv_st_save(const char *path, int n, const char *const *names,
+                     const fv_tensor *const *ts)
+{
+    FV_TRY(check_inputs(path, n, names, ts));
+    strbuf b = {0};
+    fv_status st = build_header(&b, n, names, ts);
+    fv_atomic_file af;
+    if (st == FV_OK)
+        st = fv_atomic_open(&af, path);
+    if (st != FV_OK) {
+        fv_free(b.s);
+        return st;
+    }
+    unsigned char len8[8];
+    store_le64(len8, b.len);
+    errno = 0;
+    int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(b.s, 1, b.len, af.f) == b.len;
+    for (int i = 0; ok && i < n; i++)
+        ok = write_f32(af.f, ts[i]);
+    fv_free(b.s);
+    if (!ok) {
+        int e = errno;
+        fv_atomic_abort(&af);
+        return fv_err(FV_ERR_IO, "%s: write failed: %s", path, strerror(e ? e : EIO));
+    }
+    return fv_atomic_commit(&af);
+}

@@ -1,0 +1,342 @@
+/* fit.c - training and inference loops: one optimisation step, fit (shuffled epochs, live progress,
+ * validation, metrics CSV), evaluate and predict. Batches are gathered into planned buffers, so
+ * no memory is allocated inside a step. */
+#include "core/internal.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void fv_softmax_rows(float *x, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *v = x + r * cols, mx = v[0];
+        for (int64_t j = 1; j < cols; j++)
+            mx = v[j] > mx ? v[j] : mx;
+        double s = 0;
+        for (int64_t j = 0; j < cols; j++)
+            s += exp((double)v[j] - mx);
+        for (int64_t j = 0; j < cols; j++)
+            v[j] = (float)(exp((double)v[j] - mx) / s);
+    }
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static fv_status check_ready(const fv_model *m, const char *what)
+{
+    if (!m->compiled)
+        return fv_err(FV_ERR_STATE, "model '%s': compile it before %s", m->name, what);
+    if (m->loss == FV_LOSS_NONE && strcmp(what, "predict") != 0)
+        return fv_err(FV_ERR_STATE, "model '%s': %s needs a loss (compile with .loss)", m->name,
+                      what);
+    return FV_OK;
+}
+
+static fv_status check_x(const fv_model *m, const fv_tensor *x, const char *what)
+{
+    const fv_node *in = &m->nodes[m->input_node];
+    int64_t per = x->dims[0] ? fv_tensor_numel(x) / x->dims[0] : 0;
+    if (!fv_tensor_is_contiguous(x) || x->ndim < 2 || per != in->size) {
+        char a[96], b[96];
+        return fv_err(FV_ERR_SHAPE, "%s: data of shape %s does not fit input '%s' of shape %s",
+                      what, fv_shape_str(x->ndim, x->dims, a, sizeof a), in->name,
+                      fv_node_shape_str(in, b, sizeof b));
+    }
+    return FV_OK;
+}
+
+/* Targets: class indices in [0, classes) for cross-entropy, or one output's worth for MSE. */
+static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *what)
+{
+    int64_t n = d->x->dims[0];
+    if (!d->y || d->y->dims[0] != n)
+        return fv_err(FV_ERR_SHAPE, "%s: %lld targets for %lld samples", what,
+                      d->y ? (long long)d->y->dims[0] : 0LL, (long long)n);
+    const fv_node *out = &m->nodes[m->output_node];
+    int64_t per = n ? fv_tensor_numel(d->y) / n : 0;
+    if (m->loss == FV_LOSS_MSE) {
+        if (per != out->size)
+            return fv_err(FV_ERR_SHAPE, "%s: targets have %lld values per sample, output '%s' %lld",
+                          what, (long long)per, out->name, (long long)out->size);
+        return FV_OK;
+    }
+    if (per != 1)
+        return fv_err(FV_ERR_SHAPE, "%s: cross-entropy needs one class index per sample, got %lld",
+                      what, (long long)per);
+    for (int64_t i = 0; i < n; i++) {
+        float t = d->y->data[i];
+        if (!(t >= 0 && t < (float)out->size && t == floorf(t)))
+            return fv_err(FV_ERR_INVALID, "%s: target %lld is %g, not a class index in [0, %lld)",
+                          what, (long long)i, (double)t, (long long)out->size);
+    }
+    return FV_OK;
+}
+
+/* ---------------------------------------------------------------- one batch */
+
+static int count_correct(const fv_model *m, int n)
+{
+    if (m->loss != FV_LOSS_SOFTMAX_CE)
+        return 0;
+    const fv_node *out = &m->nodes[m->output_node];
+    const float *t = m->nodes[m->target_node].y;
+    int c = 0;
+    for (int i = 0; i < n; i++) {
+        const float *row = out->y + (int64_t)i * out->size;
+        int64_t best = 0;
+        for (int64_t j = 1; j < out->size; j++)
+            if (row[j] > row[best])
+                best = j;
+        c += best == (int64_t)t[i];
+    }
+    return c;
+}
+
+/* Copies rows idx[0..n) (or start..start+n when idx is NULL) of x and y into the planned inputs. */
+static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, const int64_t *idx,
+                   int64_t start, int n)
+{
+    fv_node *in = &m->nodes[m->input_node];
+    for (int i = 0; i < n; i++) {
+        int64_t r = idx ? idx[start + i] : start + i;
+        memcpy(in->y + i * in->size, x->data + r * in->size, sizeof(float) * (size_t)in->size);
+    }
+    if (!y || m->target_node < 0)
+        return;
+    fv_node *t = &m->nodes[m->target_node];
+    for (int i = 0; i < n; i++) {
+        int64_t r = idx ? idx[start + i] : start + i;
+        memcpy(t->y + i * t->size, y->data + r * t->size, sizeof(float) * (size_t)t->size);
+    }
+}
+
+/* Forward, backward and update on the batch already in the input buffers. */
+static double step(fv_model *m, int n, int *correct)
+{
+    fv_graph_forward(m, n, -1);
+    double loss = m->nodes[m->loss_node].y[0];
+    *correct = count_correct(m, n);
+    if (!isfinite(loss))
+        return loss; /* the caller stops before the update spoils the weights */
+    fv_graph_backward(m, n);
+    fv_optim_step(m);
+    return loss;
+}
+
+fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int n, double *loss,
+                               int *correct)
+{
+    FV_TRY(check_ready(m, "train"));
+    FV_TRY(fv_graph_plan(m, n));
+    m->training = 1;
+    fv_node *in = &m->nodes[m->input_node], *t = &m->nodes[m->target_node];
+    memcpy(in->y, x, sizeof(float) * (size_t)(n * in->size));
+    memcpy(t->y, y, sizeof(float) * (size_t)(n * t->size));
+    int c;
+    double l = step(m, n, &c);
+    if (loss)
+        *loss = l;
+    if (correct)
+        *correct = c;
+    if (!isfinite(l))
+        return fv_err(FV_ERR_NUMERIC, "model '%s': loss is %g", m->name, l);
+    return FV_OK;
+}
+
+/* ---------------------------------------------------------------- evaluate / predict */
+
+fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
+                            double *accuracy)
+{
+    FV_TRY(check_ready(m, "evaluate"));
+    FV_TRY(check_x(m, d->x, "evaluate"));
+    FV_TRY(check_y(m, d, "evaluate"));
+    batch = batch > 0 ? batch : 256;
+    FV_TRY(fv_graph_plan(m, batch));
+    int was = m->training;
+    m->training = 0;
+    int64_t n = d->x->dims[0], right = 0;
+    double total = 0;
+    for (int64_t s = 0; s < n; s += batch) {
+        int b = (int)(n - s < batch ? n - s : batch);
+        gather(m, d->x, d->y, NULL, s, b);
+        fv_graph_forward(m, b, -1);
+        total += m->nodes[m->loss_node].y[0] * b;
+        right += count_correct(m, b);
+    }
+    m->training = was;
+    if (loss)
+        *loss = n ? total / (double)n : NAN;
+    if (accuracy)
+        *accuracy = n && m->loss == FV_LOSS_SOFTMAX_CE ? (double)right / (double)n : NAN;
+    return FV_OK;
+}
+
+fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
+{
+    *out = NULL;
+    FV_TRY(check_ready(m, "predict"));
+    FV_TRY(check_x(m, x, "predict"));
+    const fv_node *o = &m->nodes[m->output_node];
+    int64_t n = x->dims[0], dims[5] = {n};
+    memcpy(dims + 1, o->dims, sizeof(int64_t) * (size_t)o->ndim);
+    int batch = m->plan_batch > 0 ? m->plan_batch : 256;
+    FV_TRY(fv_graph_plan(m, batch));
+    fv_tensor *res = fv_tensor_new(o->ndim + 1, dims);
+    if (!res)
+        return FV_ERR_NOMEM;
+    int was = m->training;
+    m->training = 0;
+    for (int64_t s = 0; s < n; s += batch) {
+        int b = (int)(n - s < batch ? n - s : batch);
+        gather(m, x, NULL, NULL, s, b);
+        fv_graph_forward(m, b, m->output_node);
+        memcpy(res->data + s * o->size, o->y, sizeof(float) * (size_t)(b * o->size));
+    }
+    m->training = was;
+    *out = res;
+    return FV_OK;
+}
+
+/* ---------------------------------------------------------------- fit */
+
+typedef struct fit_state {
+    fv_model *m;
+    const fv_dataset *train;
+    fv_fit_args a;
+    int64_t *perm;
+    fv_rng rng;
+    int64_t nbatches;
+} fit_state;
+
+static void progress(const fit_state *s, int epoch, int64_t b, double loss, double acc,
+                     double ips, double eta)
+{
+    char bar[31];
+    int fill = (int)(30 * (b + 1) / s->nbatches);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
+    bar[30] = '\0';
+    fprintf(s->a.log, "\rEpoch %d/%d %6lld/%lld [%s] loss %.4f acc %.4f %6.0f img/s ETA %3.0fs ",
+            epoch, s->a.epochs, (long long)(b + 1), (long long)s->nbatches, bar, loss, acc, ips,
+            eta);
+    fflush(s->a.log);
+}
+
+static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
+{
+    fv_model *m = s->m;
+    int64_t n = s->train->x->dims[0];
+    int bs = s->a.batch_size;
+    if (!s->a.no_shuffle)
+        fv_rng_permutation(&s->rng, s->perm, n);
+    double t0 = now_s(), last_print = 0, sum = 0;
+    int64_t right = 0, seen = 0;
+    m->training = 1;
+    for (int64_t b = 0; b < s->nbatches; b++) {
+        int cnt = (int)(n - b * bs < bs ? n - b * bs : bs), c;
+        gather(m, s->train->x, s->train->y, s->a.no_shuffle ? NULL : s->perm, b * bs, cnt);
+        double loss = step(m, cnt, &c);
+        if (!isfinite(loss)) {
+            if (s->a.verbose)
+                fputc('\n', s->a.log);
+            return fv_err(FV_ERR_NUMERIC, "training stopped: loss is %g at epoch %d, batch %lld",
+                          loss, epoch, (long long)(b + 1));
+        }
+        sum += loss * cnt;
+        right += c;
+        seen += cnt;
+        double t = now_s() - t0;
+        if (s->a.verbose && (t - last_print > 0.25 || b + 1 == s->nbatches)) {
+            double ips = t > 0 ? (double)seen / t : 0;
+            progress(s, epoch, b, sum / (double)seen, (double)right / (double)seen, ips,
+                     ips > 0 ? (double)(n - seen) / ips : 0);
+            last_print = t;
+        }
+    }
+    m->training = 0;
+    em->epoch = epoch;
+    em->loss = sum / (double)seen;
+    em->accuracy = m->loss == FV_LOSS_SOFTMAX_CE ? (double)right / (double)seen : NAN;
+    em->seconds = now_s() - t0;
+    em->images_per_s = (double)seen / em->seconds;
+    em->val_loss = em->val_accuracy = NAN;
+    if (s->a.validation)
+        FV_TRY(fv_model_evaluate(m, s->a.validation, 0, &em->val_loss, &em->val_accuracy));
+    return FV_OK;
+}
+
+static fv_status write_csv(const char *path, const fv_epoch_metrics *h, int n)
+{
+    fv_atomic_file af;
+    FV_TRY(fv_atomic_open(&af, path));
+    fprintf(af.f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_s\n");
+    for (int i = 0; i < n; i++)
+        fprintf(af.f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", h[i].epoch, h[i].loss, h[i].accuracy,
+                h[i].val_loss, h[i].val_accuracy, h[i].seconds, h[i].images_per_s);
+    return fv_atomic_commit(&af);
+}
+
+static void epoch_line(const fit_state *s, const fv_epoch_metrics *e)
+{
+    fprintf(s->a.log, "\rEpoch %d/%d: loss %.4f acc %.4f", e->epoch, s->a.epochs, e->loss,
+            e->accuracy);
+    if (s->a.validation)
+        fprintf(s->a.log, " - val_loss %.4f val_acc %.4f", e->val_loss, e->val_accuracy);
+    fprintf(s->a.log, " - %.1fs, %.0f img/s%20s\n", e->seconds, e->images_per_s, "");
+    fflush(s->a.log);
+}
+
+static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a)
+{
+    FV_TRY(check_ready(m, "fit"));
+    FV_TRY(check_x(m, train->x, "fit"));
+    FV_TRY(check_y(m, train, "fit"));
+    if (a->validation) {
+        FV_TRY(check_x(m, a->validation->x, "fit (validation)"));
+        FV_TRY(check_y(m, a->validation, "fit (validation)"));
+    }
+    a->epochs = a->epochs ? a->epochs : 1;
+    a->batch_size = a->batch_size ? a->batch_size : 32;
+    a->log = a->log ? a->log : stderr;
+    if (a->epochs < 0 || a->batch_size < 0)
+        return fv_err(FV_ERR_INVALID, "fit: epochs=%d and batch_size=%d must be positive",
+                      a->epochs, a->batch_size);
+    if (train->x->dims[0] < 1)
+        return fv_err(FV_ERR_INVALID, "fit: the training set is empty");
+    return FV_OK;
+}
+
+fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
+{
+    FV_TRY(fit_checks(m, train, &a));
+    int64_t n = train->x->dims[0];
+    fit_state s = {.m = m, .train = train, .a = a};
+    s.nbatches = (n + a.batch_size - 1) / a.batch_size;
+    fv_rng_seed(&s.rng, a.seed);
+    FV_TRY(fv_graph_plan(m, a.batch_size));
+    s.perm = fv_malloc(sizeof(int64_t) * (size_t)n, "shuffle order");
+    fv_epoch_metrics *hist = fv_calloc((size_t)a.epochs, sizeof *hist, "fit history");
+    fv_status st = s.perm && hist ? FV_OK : FV_ERR_NOMEM;
+    for (int e = 1; st == FV_OK && e <= a.epochs; e++) {
+        st = run_epoch(&s, e, &hist[e - 1]);
+        if (st == FV_OK && a.verbose)
+            epoch_line(&s, &hist[e - 1]);
+        if (st == FV_OK && a.csv_path)
+            st = write_csv(a.csv_path, hist, e);
+        if (st == FV_OK && a.history)
+            a.history[e - 1] = hist[e - 1];
+    }
+    m->training = 0;
+    fv_free(s.perm);
+    fv_free(hist);
+    return st;
+}

@@ -1,0 +1,222 @@
+/* layers.c - the public layer functions: resolve Keras-style arguments and defaults into op
+ * attributes and add graph nodes (an activation argument adds a folded activation node). */
+#include "core/internal.h"
+
+#include <string.h>
+
+static const char *const act_names[FV_ACT__COUNT] = {
+    [FV_ACT_NONE] = "linear", [FV_ACT_RELU] = "relu", [FV_ACT_SIGMOID] = "sigmoid",
+    [FV_ACT_TANH] = "tanh", [FV_ACT_SOFTMAX] = "softmax",
+};
+static const fv_op act_ops[FV_ACT__COUNT] = {
+    [FV_ACT_RELU] = FV_OP_RELU, [FV_ACT_SIGMOID] = FV_OP_SIGMOID, [FV_ACT_TANH] = FV_OP_TANH,
+    [FV_ACT_SOFTMAX] = FV_OP_SOFTMAX,
+};
+
+int fv_act_from_name(const char *name)
+{
+    if (strcmp(name, "none") == 0)
+        return FV_ACT_NONE;
+    for (int i = 0; i < FV_ACT__COUNT; i++)
+        if (strcmp(name, act_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *fv_act_name(fv_act a)
+{
+    return (a >= 0 && a < FV_ACT__COUNT) ? act_names[a] : "?";
+}
+
+static int bad_arg(const char *layer, const char *name, const char *what, long v)
+{
+    fv_err(FV_ERR_INVALID, "layer '%s': %s=%ld: %s", name ? name : layer, what, v,
+           "expected a positive integer");
+    return -1;
+}
+
+/* Removes the node added last (and its parameters), after a later step of its layer failed. */
+static void pop_last(fv_model *m)
+{
+    m->nparams -= m->nodes[--m->nnodes].nparam;
+}
+
+/* Adds the activation after node id, folded into that layer's summary row. */
+static int with_activation(fv_model *m, int id, fv_act act)
+{
+    if (id < 0 || act == FV_ACT_NONE)
+        return id;
+    if (act < 0 || act >= FV_ACT__COUNT) {
+        fv_err(FV_ERR_INVALID, "layer '%s': unknown activation %d", m->nodes[id].name, (int)act);
+        pop_last(m);
+        return -1;
+    }
+    int a = fv_graph_add(m, act_ops[act], 1, &id, NULL, NULL);
+    if (a < 0) {
+        pop_last(m);
+        return -1;
+    }
+    m->nodes[a].hidden = 1;
+    return a;
+}
+
+int fv_input_(fv_model *m, fv_input_args a)
+{
+    int id = fv_graph_add_input(m, a.ndim, a.dims, a.name);
+    if (id >= 0 && m->input_node < 0)
+        m->input_node = id;
+    return id;
+}
+
+int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    fv_conv_attr *c = &at.conv;
+    c->filters = a.filters;
+    c->kh = a.kernel_h ? a.kernel_h : a.kernel;
+    c->kw = a.kernel_w ? a.kernel_w : a.kernel;
+    c->sh = c->sw = a.stride ? a.stride : 1;
+    c->dh = c->dw = a.dilation ? a.dilation : 1;
+    c->groups = a.groups ? a.groups : 1;
+    c->bias = !a.no_bias;
+    if (c->filters <= 0)
+        return bad_arg("conv2d", a.name, "filters", c->filters);
+    if (c->kh <= 0 || c->kw <= 0)
+        return bad_arg("conv2d", a.name, "kernel", c->kh <= 0 ? c->kh : c->kw);
+    if (c->sh <= 0 || c->dh <= 0 || c->groups <= 0 || a.padding < 0)
+        return bad_arg("conv2d", a.name, "stride/dilation/groups/padding",
+                       c->sh <= 0 ? c->sh : c->dh <= 0 ? c->dh : c->groups <= 0 ? c->groups
+                                                                               : a.padding);
+    if (a.same) {
+        if (c->sh != 1 || (c->kh % 2) == 0 || (c->kw % 2) == 0) {
+            fv_err(FV_ERR_INVALID, "layer '%s': padding=same needs stride 1 and an odd kernel",
+                   a.name ? a.name : "conv2d");
+            return -1;
+        }
+        c->ph = c->dh * (c->kh - 1) / 2;
+        c->pw = c->dw * (c->kw - 1) / 2;
+    } else {
+        c->ph = c->pw = a.padding;
+    }
+    int id = fv_graph_add(m, FV_OP_CONV2D, 1, &in, &at, a.name);
+    return with_activation(m, id, a.activation);
+}
+
+int fv_dense_(fv_model *m, int in, fv_dense_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.dense.units = a.units;
+    at.dense.bias = !a.no_bias;
+    if (a.units <= 0)
+        return bad_arg("dense", a.name, "units", a.units);
+    int id = fv_graph_add(m, FV_OP_DENSE, 1, &in, &at, a.name);
+    return with_activation(m, id, a.activation);
+}
+
+static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    fv_pool_attr *p = &at.pool;
+    int size = a.size ? a.size : 2;
+    p->kh = a.size_h ? a.size_h : size;
+    p->kw = a.size_w ? a.size_w : size;
+    p->sh = a.stride ? a.stride : p->kh;
+    p->sw = a.stride ? a.stride : p->kw;
+    p->ph = p->pw = a.padding;
+    const char *stem = fv_op_table[op]->name;
+    if (p->kh <= 0 || p->kw <= 0)
+        return bad_arg(stem, a.name, "pool size", p->kh <= 0 ? p->kh : p->kw);
+    if (p->sh <= 0 || p->sw <= 0)
+        return bad_arg(stem, a.name, "stride", a.stride);
+    if (a.padding < 0 || 2 * a.padding > p->kh || 2 * a.padding > p->kw) {
+        fv_err(FV_ERR_INVALID, "layer '%s': padding=%d must be between 0 and half the window",
+               a.name ? a.name : stem, a.padding);
+        return -1;
+    }
+    return fv_graph_add(m, op, 1, &in, &at, a.name);
+}
+
+int fv_maxpool2d_(fv_model *m, int in, fv_pool2d_args a) { return pool(m, FV_OP_MAXPOOL2D, in, a); }
+int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a) { return pool(m, FV_OP_AVGPOOL2D, in, a); }
+
+int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a)
+{
+    if (act <= FV_ACT_NONE || act >= FV_ACT__COUNT) {
+        fv_err(FV_ERR_INVALID, "layer '%s': unknown activation %d", a.name ? a.name : "activation",
+               (int)act);
+        return -1;
+    }
+    return fv_graph_add(m, act_ops[act], 1, &in, NULL, a.name);
+}
+
+int fv_flatten_(fv_model *m, int in, fv_layer_args a)
+{
+    return fv_graph_add(m, FV_OP_FLATTEN, 1, &in, NULL, a.name);
+}
+
+int fv_reshape_(fv_model *m, int in, fv_reshape_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    if (a.ndim < 1 || a.ndim > 4) {
+        fv_err(FV_ERR_INVALID, "layer '%s': reshape to %d dimensions (expected 1..4)",
+               a.name ? a.name : "reshape", a.ndim);
+        return -1;
+    }
+    at.reshape.ndim = a.ndim;
+    memcpy(at.reshape.dims, a.dims, sizeof a.dims);
+    return fv_graph_add(m, FV_OP_RESHAPE, 1, &in, &at, a.name);
+}
+
+static int multi(fv_model *m, fv_op op, int n, const int *ins, const fv_attr *at, const char *name)
+{
+    if (n < 2 || n > FV_MAX_IN || !ins) {
+        fv_err(FV_ERR_INVALID, "layer '%s': %d inputs (expected 2..%d)",
+               name ? name : fv_op_table[op]->name, n, FV_MAX_IN);
+        return -1;
+    }
+    return fv_graph_add(m, op, n, ins, at, name);
+}
+
+int fv_add_(fv_model *m, int n, const int *ins, fv_layer_args a)
+{
+    return multi(m, FV_OP_ADD, n, ins, NULL, a.name);
+}
+
+int fv_concat_(fv_model *m, int n, const int *ins, fv_concat_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.concat.axis = a.axis;
+    return multi(m, FV_OP_CONCAT, n, ins, &at, a.name);
+}
+
+int fv_dropout_(fv_model *m, int in, fv_dropout_args a)
+{
+    if (!(a.rate >= 0.0f && a.rate < 1.0f)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': rate=%g must be in [0, 1)",
+               a.name ? a.name : "dropout", (double)a.rate);
+        return -1;
+    }
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.dropout.rate = a.rate;
+    return fv_graph_add(m, FV_OP_DROPOUT, 1, &in, &at, a.name);
+}
+
+int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.bn.momentum = a.momentum != 0.0f ? a.momentum : 0.1f;
+    at.bn.eps = a.eps != 0.0f ? a.eps : 1e-5f;
+    if (!(at.bn.momentum > 0.0f && at.bn.momentum <= 1.0f) || !(at.bn.eps > 0.0f)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': momentum=%g must be in (0, 1] and eps=%g > 0",
+               a.name ? a.name : "batchnorm", (double)at.bn.momentum, (double)at.bn.eps);
+        return -1;
+    }
+    return fv_graph_add(m, FV_OP_BATCHNORM, 1, &in, &at, a.name);
+}

@@ -1,0 +1,252 @@
+/* model.c - the model object: creation, node and parameter accessors, compile (loss, optimizer,
+ * parameter allocation) and the Keras-style summary table. Training lives in fit.c. */
+#include "core/internal.h"
+
+#include <string.h>
+
+fv_model *fv_model_new(const char *name)
+{
+    fv_model *m = fv_calloc(1, sizeof *m, "model");
+    if (!m)
+        return NULL;
+    snprintf(m->name, sizeof m->name, "%s", name && *name ? name : "model");
+    m->input_node = m->output_node = m->target_node = m->loss_node = -1;
+    fv_rng_seed(&m->rng, 0);
+    return m;
+}
+
+void fv_model_free(fv_model *m)
+{
+    if (!m)
+        return;
+    fv_free(m->nodes);
+    fv_free(m->params);
+    fv_free(m->data_slab);
+    fv_free(m->grad_slab);
+    fv_free(m->opt_state);
+    fv_free(m->arena);
+    fv_free(m->workspace);
+    fv_free(m);
+}
+
+const char *fv_model_name(const fv_model *m) { return m->name; }
+
+int fv_model_num_nodes(const fv_model *m) { return m->nnodes; }
+
+const char *fv_node_name(const fv_model *m, int node)
+{
+    return node >= 0 && node < m->nnodes ? m->nodes[node].name : NULL;
+}
+
+/* A layer's output: where an activation argument added a folded node, that node. */
+int fv_model_find_node(const fv_model *m, const char *name)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        if (strcmp(m->nodes[i].name, name) != 0)
+            continue;
+        if (i + 1 < m->nnodes && m->nodes[i + 1].hidden && m->nodes[i + 1].in[0] == i)
+            return i + 1;
+        return i;
+    }
+    return -1;
+}
+
+int fv_node_shape(const fv_model *m, int node, int64_t *dims)
+{
+    if (node < 0 || node >= m->nnodes)
+        return 0;
+    memcpy(dims, m->nodes[node].dims, sizeof(int64_t) * (size_t)m->nodes[node].ndim);
+    return m->nodes[node].ndim;
+}
+
+int fv_model_num_params(const fv_model *m) { return m->nparams; }
+
+fv_status fv_model_param(const fv_model *m, int i, fv_param_info *out)
+{
+    if (i < 0 || i >= m->nparams)
+        return fv_err(FV_ERR_INVALID, "model '%s': parameter %d does not exist (it has %d)",
+                      m->name, i, m->nparams);
+    const fv_param *p = &m->params[i];
+    out->name = p->name;
+    out->ndim = p->ndim;
+    out->dims = p->dims;
+    out->numel = p->numel;
+    out->trainable = p->trainable;
+    out->data = m->data_slab ? m->data_slab + p->offset : NULL;
+    out->grad = m->grad_slab && p->trainable ? m->grad_slab + p->offset : NULL;
+    return FV_OK;
+}
+
+void fv_model_count_params(const fv_model *m, int64_t *total, int64_t *trainable,
+                           int64_t *non_trainable)
+{
+    int64_t t = 0, nt = 0;
+    for (int i = 0; i < m->nparams; i++) {
+        if (m->params[i].trainable)
+            t += m->params[i].numel;
+        else
+            nt += m->params[i].numel;
+    }
+    if (total)
+        *total = t + nt;
+    if (trainable)
+        *trainable = t;
+    if (non_trainable)
+        *non_trainable = nt;
+}
+
+void fv_model_set_training(fv_model *m, int training) { m->training = training != 0; }
+
+/* ---------------------------------------------------------------- compile */
+
+static fv_status add_loss(fv_model *m, fv_loss loss)
+{
+    const fv_node *out = &m->nodes[m->output_node];
+    int64_t one = 1;
+    int target = loss == FV_LOSS_SOFTMAX_CE
+                     ? fv_graph_add_input(m, 1, &one, "target")
+                     : fv_graph_add_input(m, out->ndim, out->dims, "target");
+    if (target < 0)
+        return FV_ERR_INVALID;
+    int ins[2] = {m->output_node, target};
+    fv_op op = loss == FV_LOSS_SOFTMAX_CE ? FV_OP_SOFTMAX_CE : FV_OP_MSE;
+    int l = fv_graph_add(m, op, 2, ins, NULL, "loss");
+    if (l < 0) {
+        m->nnodes--; /* drop the target node again */
+        return FV_ERR_SHAPE;
+    }
+    m->target_node = target;
+    m->loss_node = l;
+    return FV_OK;
+}
+
+fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
+{
+    if (m->compiled)
+        return fv_err(FV_ERR_STATE, "model '%s' is already compiled", m->name);
+    if (m->input_node < 0)
+        return fv_err(FV_ERR_STATE, "model '%s' has no input layer", m->name);
+    int out = a.output ? a.output : m->nnodes - 1;
+    if (out <= 0 || out >= m->nnodes)
+        return fv_err(FV_ERR_INVALID, "model '%s': output node %d does not exist", m->name, out);
+    if (a.loss < FV_LOSS_NONE || a.loss > FV_LOSS_MSE)
+        return fv_err(FV_ERR_INVALID, "model '%s': unknown loss %d", m->name, (int)a.loss);
+    m->output_node = out;
+    m->loss = a.loss;
+    if (a.loss != FV_LOSS_NONE)
+        FV_TRY(add_loss(m, a.loss));
+    fv_rng_seed(&m->rng, a.seed);
+    FV_TRY(fv_graph_alloc_params(m));
+    m->compiled = 1; /* layers can no longer be added: the parameter layout is fixed */
+    if (a.loss != FV_LOSS_NONE)
+        return fv_model_set_optimizer(m, a.optimizer);
+    return FV_OK;
+}
+
+fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt)
+{
+    if (!m->compiled)
+        return fv_err(FV_ERR_STATE, "model '%s': compile it before setting an optimizer", m->name);
+    m->opt = opt;
+    return fv_optim_init(m);
+}
+
+/* ---------------------------------------------------------------- summary */
+
+static void fmt_count(int64_t v, char *buf, size_t len)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", (long long)v);
+    size_t n = strlen(raw), o = 0;
+    for (size_t i = 0; i < n && o + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = '\0';
+}
+
+static int64_t node_params(const fv_model *m, const fv_node *n)
+{
+    int64_t c = 0;
+    for (int k = 0; k < n->nparam; k++)
+        c += m->params[n->param[k]].numel;
+    return c;
+}
+
+/* The node whose output a layer row shows: a folded activation's producer shows its own shape. */
+static int visible(const fv_model *m, int i)
+{
+    return !m->nodes[i].hidden && i != m->target_node && i != m->loss_node;
+}
+
+/* Sequential: every visible layer reads the previous visible layer (through folded nodes). */
+static int is_sequential(const fv_model *m)
+{
+    int prev = -1;
+    for (int i = 0; i < m->nnodes; i++) {
+        const fv_node *n = &m->nodes[i];
+        if (!visible(m, i))
+            continue;
+        if (n->op == FV_OP_INPUT ? prev >= 0 : n->nin != 1)
+            return 0;
+        if (prev >= 0) {
+            int src = n->in[0];
+            while (m->nodes[src].hidden)
+                src = m->nodes[src].in[0];
+            if (src != prev)
+                return 0;
+        }
+        prev = i;
+    }
+    return 1;
+}
+
+static void connected_to(const fv_model *m, const fv_node *n, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n->nin && o < len; k++) {
+        int src = n->in[k];
+        if (m->nodes[src].hidden)
+            src = m->nodes[src].in[0];
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", k ? ", " : "", m->nodes[src].name);
+    }
+}
+
+fv_status fv_model_summary(const fv_model *m, FILE *out)
+{
+    int seq = is_sequential(m);
+    const char *line = seq ? "_________________________________________________________________"
+                           : "______________________________________________________________"
+                             "______________________________";
+    const char *dline = seq ? "================================================================="
+                            : "=============================================================="
+                              "==============================";
+    fprintf(out, "Model: \"%s\"\n%s\n", m->name, line);
+    fprintf(out, " %-28s%-26s%-11s%s\n%s\n", "Layer (type)", "Output Shape", "Param #",
+            seq ? "" : "Connected to", dline);
+    for (int i = 0; i < m->nnodes; i++) {
+        const fv_node *n = &m->nodes[i];
+        if (!visible(m, i))
+            continue;
+        char label[96], shape[96], count[32], conn[160] = "";
+        snprintf(label, sizeof label, "%s (%s)", n->name, fv_op_table[n->op]->kind);
+        fv_node_shape_str(n, shape, sizeof shape);
+        fmt_count(node_params(m, n), count, sizeof count);
+        if (!seq)
+            connected_to(m, n, conn, sizeof conn);
+        fprintf(out, " %-28s%-26s%-11s%s\n", label, shape, count, conn);
+    }
+    int64_t total, tr, nt;
+    fv_model_count_params(m, &total, &tr, &nt);
+    char a[32], b[32], c[32];
+    fmt_count(total, a, sizeof a);
+    fmt_count(tr, b, sizeof b);
+    fmt_count(nt, c, sizeof c);
+    fprintf(out, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n",
+            dline, a, b, c, line);
+    fprintf(out, "(Keras convention: batch-norm moving mean and variance are counted as "
+                 "non-trainable.)\n");
+    return ferror(out) ? fv_err(FV_ERR_IO, "summary: write failed") : FV_OK;
+}

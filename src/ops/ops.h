@@ -1,0 +1,25 @@
+/* ops.h - the op definitions, one per op, gathered into fv_op_table by registry.c. */
+#ifndef FV_OPS_H
+#define FV_OPS_H
+
+#include "core/internal.h"
+
+extern const fv_op_def fv_op_input_def;
+extern const fv_op_def fv_op_conv2d_def;
+extern const fv_op_def fv_op_dense_def;
+extern const fv_op_def fv_op_maxpool2d_def;
+extern const fv_op_def fv_op_avgpool2d_def;
+extern const fv_op_def fv_op_relu_def;
+extern const fv_op_def fv_op_sigmoid_def;
+extern const fv_op_def fv_op_tanh_def;
+extern const fv_op_def fv_op_softmax_def;
+extern const fv_op_def fv_op_flatten_def;
+extern const fv_op_def fv_op_reshape_def;
+extern const fv_op_def fv_op_add_def;
+extern const fv_op_def fv_op_concat_def;
+extern const fv_op_def fv_op_dropout_def;
+extern const fv_op_def fv_op_batchnorm_def;
+extern const fv_op_def fv_op_softmax_ce_def;
+extern const fv_op_def fv_op_mse_def;
+
+#endif

@@ -1,0 +1,47 @@
+# lib.sh - helpers for the CLI tests: run fovea, expect a failure with a one-line message.
+# Usage from a test: . "$SRC/tests/cli/lib.sh"; expect_fail "what" "needle" fovea args...
+set -u
+FAILS=0
+PASSES=0
+
+# expect_fail NAME NEEDLE CMD...: exit status 1 (not a crash: no signal, no sanitizer report),
+# stderr is exactly one line "fovea: ..." containing NEEDLE.
+expect_fail() {
+    name=$1 needle=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    lines=$(wc -l <"$TMP/err")
+    if [ "$rc" -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -q "^fovea: .*$needle" "$TMP/err"; then
+        echo "FAIL $name: exit $rc, stderr:" >&2
+        cat "$TMP/err" >&2
+        FAILS=$((FAILS + 1))
+    else
+        PASSES=$((PASSES + 1))
+    fi
+}
+
+# expect_ok NAME CMD...: exit status 0.
+expect_ok() {
+    name=$1
+    shift
+    if ! "$@" >"$TMP/out" 2>"$TMP/err"; then
+        echo "FAIL $name:" >&2
+        cat "$TMP/err" >&2
+        FAILS=$((FAILS + 1))
+    else
+        PASSES=$((PASSES + 1))
+    fi
+}
+
+check() { # check NAME CONDITION-COMMAND...
+    name=$1
+    shift
+    if "$@"; then PASSES=$((PASSES + 1)); else echo "FAIL $name" >&2; FAILS=$((FAILS + 1)); fi
+}
+
+finish() {
+    echo "$PASSES passed, $FAILS failed"
+    rm -rf "$TMP"
+    [ "$FAILS" -eq 0 ]
+}

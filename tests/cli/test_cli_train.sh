@@ -1,0 +1,29 @@
+#!/bin/bash
+# test_cli_train.sh - the CLI's main path end to end on a slice of real Fashion-MNIST: train,
+# summary, eval of the saved weights, predict on real test images, the metrics CSV.
+# Usage: test_cli_train.sh FOVEA SRC_DIR
+FV=$1 SRC=$2
+TMP=$(mktemp -d)
+. "$SRC/tests/cli/lib.sh"
+cd "$SRC"
+if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+    echo "skipped: Fashion-MNIST is not installed"
+    finish
+    exit
+fi
+expect_ok summary "$FV" summary models/lenet5.fv
+check summary-count grep -q "Total params: 61,706" "$TMP/out"
+expect_ok train "$FV" train models/lenet5.fv --epochs 2 --limit 3000 --out "$TMP/run" --seed 1
+check test-accuracy grep -q "^Test accuracy: 0\.[6-9]" "$TMP/out"
+check progress-line grep -q "Epoch 2/2" "$TMP/err"
+check weights test -s "$TMP/run/weights.safetensors"
+check csv-lines test "$(wc -l <"$TMP/run/metrics.csv")" -eq 3
+check csv-header grep -q "^epoch,loss,accuracy,val_loss,val_accuracy" "$TMP/run/metrics.csv"
+acc=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
+expect_ok eval "$FV" eval models/lenet5.fv --weights "$TMP/run/weights.safetensors" --limit 3000
+check eval-same-accuracy grep -q "^Test accuracy: $acc" "$TMP/out"
+expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
+    tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png
+check predict-two-lines test "$(wc -l <"$TMP/out")" -eq 2
+check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
+finish

@@ -1,0 +1,51 @@
+"""stio.py - write and read safetensors files with only the standard library and torch.
+
+Debian's python3-torch has no safetensors package, so the golden generators write the format by
+hand: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+then the raw little-endian tensor bytes.
+"""
+import json
+import struct
+
+import torch
+
+_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+_TORCH = {v: k for k, v in _DTYPES.items()}
+
+
+def save(path, tensors, metadata=None):
+    """tensors: dict name -> torch tensor (saved contiguous, on CPU)."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        raw = t.numpy().tobytes()
+        header[name] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    hdr = json.dumps(header, separators=(",", ":")).encode()
+    hdr += b" " * (-len(hdr) % 8)  # pad so tensor data is 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hdr)))
+        f.write(hdr)
+        for b in blobs:
+            f.write(b)
+
+
+def load(path):
+    """Returns dict name -> torch tensor."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        t = torch.frombuffer(bytearray(data[base + a:base + b]), dtype=_TORCH[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).clone()
+    return out

@@ -1,0 +1,107 @@
+/* test.h - a minimal unit-test harness: CHECK macros, float comparison, and the closing line
+ * "N passed, N failed" that ctest-driven CI reads. Each test file defines tests and calls RUN(). */
+#ifndef FV_TEST_H
+#define FV_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_passed, t_failed, t_cur_failed;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            t_cur_failed = 1;                                                    \
+        }                                                                        \
+    } while (0)
+
+/* |a - b| <= atol + rtol * |b| */
+#define CHECK_NEAR(a, b, atol, rtol)                                                     \
+    do {                                                                                 \
+        double ca_ = (double)(a), cb_ = (double)(b);                                     \
+        if (!(fabs(ca_ - cb_) <= (atol) + (rtol) * fabs(cb_))) {                         \
+            fprintf(stderr, "%s:%d: %s = %.9g, expected %s = %.9g\n", __FILE__, __LINE__, \
+                    #a, ca_, #b, cb_);                                                   \
+            t_cur_failed = 1;                                                            \
+        }                                                                                \
+    } while (0)
+
+#define CHECK_STATUS(expr, want)                                                          \
+    do {                                                                                  \
+        int cs_ = (int)(expr);                                                            \
+        if (cs_ != (int)(want)) {                                                         \
+            fprintf(stderr, "%s:%d: %s returned %d, expected %d (%s)\n", __FILE__, __LINE__, \
+                    #expr, cs_, (int)(want), fv_last_error());                            \
+            t_cur_failed = 1;                                                             \
+        }                                                                                 \
+    } while (0)
+
+/* The last error mentions `needle`. */
+#define CHECK_ERR_HAS(needle)                                                              \
+    do {                                                                                   \
+        if (!strstr(fv_last_error(), (needle))) {                                          \
+            fprintf(stderr, "%s:%d: error \"%s\" lacks \"%s\"\n", __FILE__, __LINE__,       \
+                    fv_last_error(), (needle));                                            \
+            t_cur_failed = 1;                                                              \
+        }                                                                                  \
+    } while (0)
+
+/* Largest |a - b| / (atol + rtol * |b|) over n values; <= 1 means all within tolerance. */
+static inline double t_max_violation(const float *a, const float *b, long n, double atol,
+                                     double rtol, long *where)
+{
+    double worst = 0;
+    for (long i = 0; i < n; i++) {
+        double v = fabs((double)a[i] - (double)b[i]) / (atol + rtol * fabs((double)b[i]));
+        if (!(v <= worst)) { /* also catches NaN */
+            worst = isnan(v) ? INFINITY : v;
+            if (where)
+                *where = i;
+        }
+    }
+    return worst;
+}
+
+#define CHECK_ARRAY_NEAR(a, b, n, atol, rtol)                                                 \
+    do {                                                                                      \
+        long w_ = 0;                                                                          \
+        double v_ = t_max_violation((a), (b), (long)(n), (atol), (rtol), &w_);                \
+        if (v_ > 1) {                                                                         \
+            fprintf(stderr, "%s:%d: %s vs %s: element %ld: %.9g vs %.9g\n", __FILE__, __LINE__, \
+                    #a, #b, w_, (double)(a)[w_], (double)(b)[w_]);                            \
+            t_cur_failed = 1;                                                                 \
+        }                                                                                     \
+    } while (0)
+
+#define TEST(name) static void name(void)
+#define RUN(name)                                      \
+    do {                                               \
+        t_cur_failed = 0;                              \
+        name();                                        \
+        if (t_cur_failed) {                            \
+            t_failed++;                                \
+            fprintf(stderr, "FAIL %s\n", #name);       \
+        } else {                                       \
+            t_passed++;                                \
+        }                                              \
+    } while (0)
+#define TEST_MAIN_END()                                     \
+    do {                                                    \
+        printf("%d passed, %d failed\n", t_passed, t_failed); \
+        return t_failed ? 1 : 0;                            \
+    } while (0)
+
+/* Path of a committed test file: FV_SOURCE_DIR "/tests/" rel. */
+static inline const char *t_src_path(const char *rel)
+{
+    static char buf[4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/tests/%s", FV_SOURCE_DIR, rel);
+    return buf[k];
+}
+
+#endif
