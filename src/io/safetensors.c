@@ -154,7 +154,7 @@ static fv_status parse_entry(const char *path, const cJSON *obj, uint64_t data_l
     if (!cJSON_IsObject(obj))
         return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' is not a JSON object", path,
                       e->name);
-    uint64_t numel;
+    uint64_t numel = 0;
     FV_TRY(parse_dtype(path, e->name, obj, &e->dtype));
     FV_TRY(parse_shape(path, obj, e, &numel));
     FV_TRY(parse_offsets(path, obj, data_len, e));

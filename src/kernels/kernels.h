@@ -1,0 +1,27 @@
+/* kernels.h - the optimized compute kernels the ops call: single-precision GEMM (gemm.c). The
+ * scalar references they are tested against live in kernels/ref/. */
+#ifndef FV_KERNELS_H
+#define FV_KERNELS_H
+
+/* C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is M x K (A is stored K x M when
+ * transA), op(B) is K x N (stored N x K when transB); lda, ldb, ldc are row strides in elements.
+ * beta == 0 writes C without reading it (it may hold NaN); alpha == 0 or K == 0 reads neither A
+ * nor B. Single-threaded; safe to call from several threads at once. */
+void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+
+/* The instruction-set variants of fv_sgemm; AUTO picks the best the CPU supports. */
+typedef enum fv_gemm_isa {
+    FV_GEMM_AUTO = 0,
+    FV_GEMM_GENERIC,
+    FV_GEMM_AVX2, /* AVX2 + FMA */
+    FV_GEMM_AVX512,
+} fv_gemm_isa;
+
+/* Forces a variant for later calls (tests and benchmarks; not thread-safe). Returns 0 and changes
+ * nothing when this CPU or build lacks it. */
+int fv_sgemm_force(fv_gemm_isa isa);
+/* The name of the variant fv_sgemm uses now: "generic", "avx2+fma" or "avx512f". */
+const char *fv_sgemm_isa_name(void);
+
+#endif

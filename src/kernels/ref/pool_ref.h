@@ -1,0 +1,34 @@
+/* pool_ref.h - reference 2-D max and average pooling kernels (NCHW) in float and double; the
+ * double versions serve the gradient checks. Defined by pool_ref.inc via pool_ref.c. */
+#ifndef FV_POOL_REF_H
+#define FV_POOL_REF_H
+
+#include <stdint.h>
+
+/* One pooling's geometry: input (c, h, w) per sample, window kh x kw, strides, zero/-inf padding,
+ * output (c, oh, ow) with oh = (h + 2 ph - kh) / sh + 1 (floor, PyTorch's ceil_mode=False). */
+typedef struct fv_pool_geom {
+    int c, h, w, oh, ow, kh, kw, sh, sw, ph, pw;
+} fv_pool_geom;
+
+/* Max pooling of n samples. Padding never wins (it is -inf). arg (n, c, oh, ow) receives the
+ * winning input position h * w + x within its channel plane; ties go to the first position in
+ * row-major window order, as in PyTorch. */
+void fv_ref_maxpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y, int32_t *arg);
+void fv_ref_maxpool_fwd_f64(const fv_pool_geom *g, int n, const double *x, double *y,
+                            int32_t *arg);
+/* dx[arg] += dy. */
+void fv_ref_maxpool_bwd_f32(const fv_pool_geom *g, int n, const float *dy, const int32_t *arg,
+                            float *dx);
+void fv_ref_maxpool_bwd_f64(const fv_pool_geom *g, int n, const double *dy, const int32_t *arg,
+                            double *dx);
+
+/* Average pooling, padding counted in the divisor (PyTorch's count_include_pad=True): every
+ * output is the window sum over kh * kw. */
+void fv_ref_avgpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y);
+void fv_ref_avgpool_fwd_f64(const fv_pool_geom *g, int n, const double *x, double *y);
+/* dx += dy / (kh * kw) over each window's in-bounds cells. */
+void fv_ref_avgpool_bwd_f32(const fv_pool_geom *g, int n, const float *dy, float *dx);
+void fv_ref_avgpool_bwd_f64(const fv_pool_geom *g, int n, const double *dy, double *dx);
+
+#endif

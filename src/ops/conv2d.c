@@ -1,0 +1,147 @@
+/* conv2d.c - the 2-D convolution op: input (C, H, W), output (F, OH, OW), parameters "weight"
+ * (F, C / groups, kh, kw) and optional "bias" (F), PyTorch's layout. Forward and backward run the
+ * lowered convolution of kernels/ref/conv_ref.h (im2col into the shared workspace + fv_sgemm, per
+ * sample and group); the workspace holds one group's column matrix. */
+#include "kernels/ref/conv_ref.h"
+#include "ops/ops.h"
+
+#include <limits.h>
+
+/* The geometry of node n (whose input and attributes infer has already checked). */
+static fv_conv_geom node_geom(const fv_model *m, const fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_conv_attr *a = &n->a.conv;
+    fv_conv_geom g = {
+        .c = (int)x->dims[0], .h = (int)x->dims[1], .w = (int)x->dims[2], .f = a->filters,
+        .kh = a->kh, .kw = a->kw, .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw,
+        .dh = a->dh, .dw = a->dw, .groups = a->groups,
+    };
+    fv_conv_geom_init(&g);
+    return g;
+}
+
+static fv_status check_attrs(const fv_node *n)
+{
+    const fv_conv_attr *a = &n->a.conv;
+    if (n->nin != 1)
+        return fv_err(FV_ERR_INVALID, "layer '%s': conv2d takes 1 input, got %d", n->name, n->nin);
+    if (a->filters < 1 || a->kh < 1 || a->kw < 1 || a->sh < 1 || a->sw < 1 || a->dh < 1 ||
+        a->dw < 1 || a->groups < 1 || a->ph < 0 || a->pw < 0)
+        return fv_err(FV_ERR_INVALID, "layer '%s': bad conv2d attributes: filters=%d kernel=%dx%d "
+                      "stride=%dx%d dilation=%dx%d groups=%d padding=%dx%d", n->name, a->filters,
+                      a->kh, a->kw, a->sh, a->sw, a->dh, a->dw, a->groups, a->ph, a->pw);
+    return FV_OK;
+}
+
+/* Output extent along one axis (int64: no overflow for any int attributes); <= 0 when empty. */
+static int64_t out_extent(int64_t in, int k, int s, int p, int d)
+{
+    int64_t span = in + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1;
+    return span < 0 ? 0 : span / s + 1;
+}
+
+/* a b <= INT_MAX, for a, b >= 0 */
+static int prod_fits(int64_t a, int64_t b)
+{
+    return a <= INT_MAX && b <= INT_MAX && a * b <= INT_MAX;
+}
+
+/* The kernels index one sample's matrices with int, and the padded extents stay far from
+ * overflowing it. */
+static int sizes_fit(const fv_node *x, const fv_conv_attr *a, int64_t oh, int64_t ow)
+{
+    if (x->dims[1] + 2 * (int64_t)a->ph + (int64_t)a->dh * a->kh > INT_MAX / 2 ||
+        x->dims[2] + 2 * (int64_t)a->pw + (int64_t)a->dw * a->kw > INT_MAX / 2 ||
+        !prod_fits(x->dims[1], x->dims[2]) || !prod_fits(x->dims[0], x->dims[1] * x->dims[2]) ||
+        !prod_fits(oh, ow) || !prod_fits(a->kh, a->kw) ||
+        !prod_fits(x->dims[0], (int64_t)a->kh * a->kw))
+        return 0;
+    int64_t rows = x->dims[0] / a->groups * a->kh * a->kw;
+    return prod_fits(rows, oh * ow) && prod_fits(a->filters, oh * ow) &&
+           prod_fits(a->filters, rows);
+}
+
+/* Checks the input shape against the attributes and sets the output shape. */
+static fv_status infer_shape(const fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_conv_attr *a = &n->a.conv;
+    char xs[96];
+    fv_node_shape_str(x, xs, sizeof xs);
+    if (x->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': conv2d needs an input of shape (None, C, H, W), "
+                      "got '%s' %s", n->name, x->name, xs);
+    if (x->dims[0] % a->groups)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': input '%s' %s has %lld channels, not divisible "
+                      "by groups=%d", n->name, x->name, xs, (long long)x->dims[0], a->groups);
+    if (a->filters % a->groups)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': filters=%d not divisible by groups=%d (input "
+                      "'%s' %s)", n->name, a->filters, a->groups, x->name, xs);
+    int64_t oh = out_extent(x->dims[1], a->kh, a->sh, a->ph, a->dh);
+    int64_t ow = out_extent(x->dims[2], a->kw, a->sw, a->pw, a->dw);
+    if (oh < 1 || ow < 1)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': kernel %dx%d (dilation %dx%d) is larger than "
+                      "input '%s' %s padded by %dx%d", n->name, a->kh, a->kw, a->dh, a->dw,
+                      x->name, xs, a->ph, a->pw);
+    if (!sizes_fit(x, a, oh, ow))
+        return fv_err(FV_ERR_SHAPE, "layer '%s': input '%s' %s with kernel %dx%d, padding %dx%d "
+                      "and %d filters is too large", n->name, x->name, xs, a->kh, a->kw, a->ph,
+                      a->pw, a->filters);
+    n->ndim = 3;
+    n->dims[0] = a->filters;
+    n->dims[1] = oh;
+    n->dims[2] = ow;
+    return FV_OK;
+}
+
+static fv_status conv_infer(fv_model *m, fv_node *n)
+{
+    FV_TRY(check_attrs(n));
+    FV_TRY(infer_shape(m, n));
+    const fv_conv_attr *a = &n->a.conv;
+    int64_t cg = fv_input_node(m, n, 0)->dims[0] / a->groups;
+    int64_t wd[4] = {a->filters, cg, a->kh, a->kw};
+    int64_t taps = (int64_t)a->kh * a->kw;
+    /* Keras' Glorot fans: fan_in = (C / groups) kh kw, fan_out = F kh kw */
+    FV_TRY(fv_param_declare(m, n, "weight", 4, wd, 1, FV_INIT_GLOROT_UNIFORM, cg * taps,
+                            a->filters * taps));
+    if (a->bias) {
+        int64_t bd[1] = {a->filters};
+        FV_TRY(fv_param_declare(m, n, "bias", 1, bd, 1, FV_INIT_ZEROS, 0, 0));
+    }
+    return FV_OK;
+}
+
+/* One group's column matrix for one sample (reused for its gradient in backward). */
+static size_t conv_workspace_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)batch;
+    fv_conv_geom g = node_geom(m, n);
+    return sizeof(float) * (size_t)fv_conv_scratch_size(&g);
+}
+
+static void conv_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_conv_geom g = node_geom(m, n);
+    const float *b = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL;
+    fv_conv2d_fwd_f32(fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), b, n->y, batch, &g,
+                      m->workspace);
+}
+
+static void conv_backward(fv_model *m, fv_node *n, int batch)
+{
+    fv_conv_geom g = node_geom(m, n);
+    float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL;
+    fv_conv2d_bwd_f32(fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), n->dy, fv_input_dy(m, n, 0),
+                      fv_pgrad(m, n, 0), db, batch, &g, m->workspace);
+}
+
+const fv_op_def fv_op_conv2d_def = {
+    .name = "conv2d",
+    .kind = "Conv2D",
+    .infer = conv_infer,
+    .workspace_bytes = conv_workspace_bytes,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

@@ -1,0 +1,222 @@
+/* test_gemm.c - fv_sgemm (every instruction-set variant this CPU has) against the scalar
+ * reference GEMM on odd shapes, all transpose combinations, alpha/beta cases, leading dimensions
+ * and edge cases (beta 0 over NaN, alpha 0, K 0); the reference itself on known values; and a
+ * GFLOP/s printout at 256/512/1024 (informational, no thresholds). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "kernels/kernels.h"
+#include "kernels/ref/gemm_ref.h"
+#include "test.h"
+
+#include <time.h>
+
+static const fv_gemm_isa isas[] = {FV_GEMM_GENERIC, FV_GEMM_AVX2, FV_GEMM_AVX512};
+
+static void fill(float *v, long n, unsigned *seed)
+{
+    for (long i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        v[i] = (float)(((*seed >> 8) & 0xFFFF) / 32768.0 - 1.0);
+    }
+}
+
+/* op(A) (m x k) with transA, op(B) (k x n) with transB, with row strides padded by `pad`; every
+ * available variant must match the reference and leave the padding of C untouched. */
+static void check_case(int ta, int tb, int m, int n, int k, float alpha, float beta, int pad,
+                       unsigned *seed)
+{
+    int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+    long na = (long)(ta ? k : m) * lda, nb = (long)(tb ? n : k) * ldb, nc = (long)m * ldc;
+    float *a = malloc(sizeof(float) * (size_t)na), *b = malloc(sizeof(float) * (size_t)nb);
+    float *c0 = malloc(sizeof(float) * (size_t)nc), *want = malloc(sizeof(float) * (size_t)nc);
+    float *c = malloc(sizeof(float) * (size_t)nc);
+    fill(a, na, seed), fill(b, nb, seed), fill(c0, nc, seed);
+    if (beta == 0)
+        for (long i = 0; i < nc; i++)
+            c0[i] = (i % ldc) < n ? NAN : c0[i]; /* never read when beta is 0 */
+    memcpy(want, c0, sizeof(float) * (size_t)nc);
+    fv_ref_gemm_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc);
+    double tol = 2e-6 * (k + 4);
+    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
+        if (!fv_sgemm_force(isas[v]))
+            continue;
+        memcpy(c, c0, sizeof(float) * (size_t)nc);
+        fv_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        long w = 0;
+        double viol = t_max_violation(c, want, nc, tol, tol, &w);
+        if (viol > 1) {
+            fprintf(stderr, "  %s ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: [%ld] %g vs "
+                    "%g\n", fv_sgemm_isa_name(), ta, tb, m, n, k, alpha, beta, pad, w, c[w],
+                    want[w]);
+            t_cur_failed = 1;
+        }
+        for (long i = 0; i < nc; i++) /* padding: bit-identical */
+            if ((i % ldc) >= n && memcmp(&c[i], &c0[i], sizeof(float)) != 0) {
+                fprintf(stderr, "  %s wrote C padding at %ld\n", fv_sgemm_isa_name(), i);
+                t_cur_failed = 1;
+                break;
+            }
+    }
+    fv_sgemm_force(FV_GEMM_AUTO);
+    free(a), free(b), free(c0), free(want), free(c);
+}
+
+TEST(test_ref_known_values)
+{
+    /* [1 2 3; 4 5 6] x [1 0; 0 1; 1 1] = [4 5; 10 11] */
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1}, c[4] = {1, 1, 1, 1};
+    fv_ref_gemm_f32(0, 0, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2);
+    CHECK(c[0] == 4 && c[1] == 5 && c[2] == 10 && c[3] == 11);
+    /* A^T: a read as 3 x 2 ([1 4; 2 5; 3 6]) times B^T ([1 0 1; 0 1 1] as 3 x 2 = b^T) */
+    double ad[6] = {1, 2, 3, 4, 5, 6}, bd[6] = {1, 0, 1, 0, 1, 1}, cd[9];
+    for (int i = 0; i < 9; i++)
+        cd[i] = 1;
+    /* C (3x3) = 2 * A^T(3x2) * B(2x3) + 0.5 * C */
+    fv_ref_gemm_f64(1, 0, 3, 3, 2, 2, ad, 3, bd, 3, 0.5, cd, 3);
+    /* A^T = [1 4; 2 5; 3 6], B = [1 0 1; 0 1 1] -> [1 4 5; 2 5 7; 3 6 9] */
+    const double want[9] = {1, 4, 5, 2, 5, 7, 3, 6, 9};
+    for (int i = 0; i < 9; i++)
+        CHECK_NEAR(cd[i], 2 * want[i] + 0.5, 0, 0);
+}
+
+TEST(test_odd_shapes)
+{
+    static const int dims[] = {1, 3, 17, 63, 65, 130};
+    const int nd = (int)(sizeof dims / sizeof dims[0]);
+    unsigned seed = 5;
+    for (int t = 0; t < 4; t++)
+        for (int i = 0; i < nd; i++)
+            for (int j = 0; j < nd; j++) {
+                int k = dims[(i + j + t) % nd];
+                check_case(t & 1, t >> 1, dims[i], dims[j], k, 1, 0, 0, &seed);
+                check_case(t & 1, t >> 1, dims[i], dims[j], k, 1, 1, (i + j) % 3, &seed);
+            }
+}
+
+/* Shapes crossing the block sizes (K 256, M 96, N 384) and general alpha / beta. */
+TEST(test_blocks_and_scalars)
+{
+    unsigned seed = 9;
+    for (int t = 0; t < 4; t++) {
+        check_case(t & 1, t >> 1, 100, 400, 300, 1, 1, 1, &seed);
+        check_case(t & 1, t >> 1, 97, 385, 513, -2, 0.5f, 0, &seed);
+        check_case(t & 1, t >> 1, 7, 1000, 257, 0.25f, 0, 2, &seed);
+        check_case(t & 1, t >> 1, 193, 5, 40, 3, -1, 0, &seed);
+    }
+}
+
+/* LeNet-5's shapes: conv forward, weight and data gradients, dense layers over a batch of 32. */
+TEST(test_lenet_shapes)
+{
+    unsigned seed = 13;
+    check_case(0, 0, 6, 784, 25, 1, 0, 0, &seed);
+    check_case(0, 1, 6, 25, 784, 1, 1, 0, &seed);
+    check_case(0, 0, 16, 100, 150, 1, 0, 0, &seed);
+    check_case(0, 1, 16, 150, 100, 1, 1, 0, &seed);
+    check_case(1, 0, 150, 100, 16, 1, 0, 0, &seed);
+    check_case(0, 1, 32, 120, 400, 1, 0, 0, &seed);
+    check_case(1, 0, 120, 400, 32, 1, 1, 0, &seed);
+    check_case(0, 0, 32, 400, 120, 1, 1, 0, &seed);
+}
+
+TEST(test_edge_cases)
+{
+    float a[6] = {NAN, 1, 2, 3, 4, 5}, b[6] = {1, 2, 3, 4, 5, 6};
+    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
+        if (!fv_sgemm_force(isas[v]))
+            continue;
+        /* alpha 0: C = beta C, A and B unread (A holds a NaN) */
+        float c[4] = {1, 2, 3, 4};
+        fv_sgemm(0, 0, 2, 2, 3, 0, a, 3, b, 2, 2, c, 2);
+        CHECK(c[0] == 2 && c[1] == 4 && c[2] == 6 && c[3] == 8);
+        /* alpha 0, beta 0 over NaN: zeros */
+        float cn[4] = {NAN, NAN, NAN, NAN};
+        fv_sgemm(0, 0, 2, 2, 3, 0, a, 3, b, 2, 0, cn, 2);
+        CHECK(cn[0] == 0 && cn[1] == 0 && cn[2] == 0 && cn[3] == 0);
+        /* K 0: C = beta C */
+        float ck[2] = {3, NAN};
+        fv_sgemm(0, 0, 1, 1, 0, 1, a, 1, b, 1, 0.5f, ck, 2);
+        CHECK(ck[0] == 1.5f && isnan(ck[1]));
+        /* M or N 0: nothing happens */
+        fv_sgemm(0, 0, 0, 2, 3, 1, a, 3, b, 2, 0, cn, 2);
+        fv_sgemm(1, 1, 2, 0, 3, 1, a, 3, b, 2, 0, cn, 2);
+        CHECK(cn[0] == 0 && cn[3] == 0);
+        /* 1x1x1 */
+        float one = NAN;
+        fv_sgemm(0, 0, 1, 1, 1, 2, b + 1, 1, b + 2, 1, 0, &one, 1);
+        CHECK(one == 12);
+    }
+    fv_sgemm_force(FV_GEMM_AUTO);
+}
+
+TEST(test_force)
+{
+    CHECK(fv_sgemm_force(FV_GEMM_GENERIC) == 1);
+    CHECK(strcmp(fv_sgemm_isa_name(), "generic") == 0);
+    CHECK(fv_sgemm_force(FV_GEMM_AUTO) == 1);
+    const char *name = fv_sgemm_isa_name();
+    CHECK(strcmp(name, "generic") == 0 || strcmp(name, "avx2+fma") == 0 ||
+          strcmp(name, "avx512f") == 0);
+    if (fv_sgemm_force(FV_GEMM_AVX512))
+        CHECK(strcmp(fv_sgemm_isa_name(), "avx512f") == 0);
+    fv_sgemm_force(FV_GEMM_AUTO);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Informational: GFLOP/s of square products per variant (the best of up to 3 runs). A size whose
+ * predicted time exceeds a second (sanitizer builds) is skipped. */
+TEST(test_speed_printout)
+{
+    static const int sizes[] = {256, 512, 1024};
+    int nmax = 1024;
+    float *a = malloc(sizeof(float) * (size_t)nmax * nmax);
+    float *b = malloc(sizeof(float) * (size_t)nmax * nmax);
+    float *c = malloc(sizeof(float) * (size_t)nmax * nmax);
+    unsigned seed = 1;
+    fill(a, (long)nmax * nmax, &seed), fill(b, (long)nmax * nmax, &seed);
+    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
+        if (!fv_sgemm_force(isas[v]))
+            continue;
+        printf("sgemm %-9s", fv_sgemm_isa_name());
+        double last = 0;
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            int n = sizes[s];
+            if (8 * last > 1.0) {
+                printf("  %4d: skipped (slow build)", n);
+                continue;
+            }
+            double best = 1e30;
+            for (int r = 0; r < 3 && (r == 0 || best < 0.05); r++) {
+                double t0 = now_s();
+                fv_sgemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+                double dt = now_s() - t0;
+                best = dt < best ? dt : best;
+            }
+            last = best;
+            printf("  %4d: %6.1f GFLOP/s", n, 2.0 * n * n * n / best * 1e-9);
+        }
+        printf("\n");
+    }
+    fv_sgemm_force(FV_GEMM_AUTO);
+    CHECK(isfinite(c[0]));
+    free(a), free(b), free(c);
+}
+
+int main(void)
+{
+    RUN(test_ref_known_values);
+    RUN(test_odd_shapes);
+    RUN(test_blocks_and_scalars);
+    RUN(test_lenet_shapes);
+    RUN(test_edge_cases);
+    RUN(test_force);
+    RUN(test_speed_printout);
+    TEST_MAIN_END();
+}
