@@ -22,4 +22,7 @@ extern const fv_op_def fv_op_batchnorm_def;
 extern const fv_op_def fv_op_softmax_ce_def;
 extern const fv_op_def fv_op_mse_def;
 
+/* Dropout's mask for `count` values: 0 with probability rate, else 1 / (1 - rate) (dropout.c). */
+void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count);
+
 #endif

@@ -58,9 +58,9 @@ static fv_model *dag(void)
     int x = fv_input(m, .ndim = 3, .dims = {2, 5, 5});
     int a = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1, .activation = FV_ACT_TANH);
     int b = fv_conv2d(m, x, .filters = 3, .kernel = 1);
-    int s = fv_add(m, 2, (int[]){a, b});
+    int s = fv_add(m, 2, ((int[]){a, b}));
     int c = fv_conv2d(m, x, .filters = 2, .kernel = 3, .padding = 1);
-    int cat = fv_concat(m, 2, (int[]){s, c});
+    int cat = fv_concat(m, 2, ((int[]){s, c}));
     fv_flatten(m, cat);
     fv_dense(m, FV_LAST, .units = 4, .activation = FV_ACT_SIGMOID);
     m->input_grad = 1;

@@ -1,0 +1,35 @@
+/* act_ref.h - reference activation kernels (ReLU, sigmoid, tanh, softmax) in float and double; the
+ * double versions serve the gradient checks. Defined by act_ref.inc via act_ref.c. Backward
+ * kernels accumulate (dx +=) and, except ReLU, use the forward output y. */
+#ifndef FV_ACT_REF_H
+#define FV_ACT_REF_H
+
+#include <stdint.h>
+
+void fv_ref_relu_fwd_f32(const float *x, float *y, int64_t n);
+void fv_ref_relu_fwd_f64(const double *x, double *y, int64_t n);
+/* dx += dy where x > 0 (the gradient at 0 is 0, as in PyTorch). */
+void fv_ref_relu_bwd_f32(const float *x, const float *dy, float *dx, int64_t n);
+void fv_ref_relu_bwd_f64(const double *x, const double *dy, double *dx, int64_t n);
+
+void fv_ref_sigmoid_fwd_f32(const float *x, float *y, int64_t n);
+void fv_ref_sigmoid_fwd_f64(const double *x, double *y, int64_t n);
+void fv_ref_sigmoid_bwd_f32(const float *y, const float *dy, float *dx, int64_t n);
+void fv_ref_sigmoid_bwd_f64(const double *y, const double *dy, double *dx, int64_t n);
+
+void fv_ref_tanh_fwd_f32(const float *x, float *y, int64_t n);
+void fv_ref_tanh_fwd_f64(const double *x, double *y, int64_t n);
+void fv_ref_tanh_bwd_f32(const float *y, const float *dy, float *dx, int64_t n);
+void fv_ref_tanh_bwd_f64(const double *y, const double *dy, double *dx, int64_t n);
+
+/* Softmax over the last axis: rows of k values, with `inner` = 1. For a general axis, the rows
+ * are strided: `outer` blocks of k x inner values, softmax taken along k for each inner index. */
+void fv_ref_softmax_fwd_f32(const float *x, float *y, int64_t outer, int64_t k, int64_t inner);
+void fv_ref_softmax_fwd_f64(const double *x, double *y, int64_t outer, int64_t k, int64_t inner);
+/* dx += y * (dy - sum_k(dy * y)). */
+void fv_ref_softmax_bwd_f32(const float *y, const float *dy, float *dx, int64_t outer, int64_t k,
+                            int64_t inner);
+void fv_ref_softmax_bwd_f64(const double *y, const double *dy, double *dx, int64_t outer,
+                            int64_t k, int64_t inner);
+
+#endif

@@ -1,0 +1,17 @@
+/* bn_ref.c - instantiates the batch-norm kernel template bn_ref.inc for float (_f32) and double
+ * (_f64). */
+#include "kernels/ref/bn_ref.h"
+
+#include <math.h>
+
+#define REAL float
+#define FV_SFX(name) name##_f32
+#include "kernels/ref/bn_ref.inc"
+#undef REAL
+#undef FV_SFX
+
+#define REAL double
+#define FV_SFX(name) name##_f64
+#include "kernels/ref/bn_ref.inc"
+#undef REAL
+#undef FV_SFX

@@ -1,0 +1,87 @@
+/* activation.c - the element-wise activation ops (ReLU, sigmoid, tanh) and softmax over the last
+ * axis of a sample (Keras' default; for a (classes) vector that is the classes). The output has
+ * the input's shape. ReLU's backward reads the input; the others read their own output. */
+#include "kernels/ref/act_ref.h"
+#include "ops/ops.h"
+
+#include <string.h>
+
+static fv_status same_shape(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    n->ndim = x->ndim;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static int64_t count(const fv_node *n, int batch)
+{
+    return n->size * batch;
+}
+
+static void relu_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_ref_relu_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+}
+
+static void relu_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        fv_ref_relu_bwd_f32(fv_input_node(m, n, 0)->y, n->dy, dx, count(n, batch));
+}
+
+static void sigmoid_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_ref_sigmoid_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+}
+
+static void sigmoid_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        fv_ref_sigmoid_bwd_f32(n->y, n->dy, dx, count(n, batch));
+}
+
+static void tanh_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_ref_tanh_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+}
+
+static void tanh_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        fv_ref_tanh_bwd_f32(n->y, n->dy, dx, count(n, batch));
+}
+
+static void softmax_forward(fv_model *m, fv_node *n, int batch)
+{
+    int64_t k = n->dims[n->ndim - 1];
+    fv_ref_softmax_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch) / k, k, 1);
+}
+
+static void softmax_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    int64_t k = n->dims[n->ndim - 1];
+    if (dx)
+        fv_ref_softmax_bwd_f32(n->y, n->dy, dx, count(n, batch) / k, k, 1);
+}
+
+const fv_op_def fv_op_relu_def = {
+    .name = "relu", .kind = "ReLU", .infer = same_shape,
+    .forward = relu_forward, .backward = relu_backward,
+};
+const fv_op_def fv_op_sigmoid_def = {
+    .name = "sigmoid", .kind = "Sigmoid", .infer = same_shape,
+    .forward = sigmoid_forward, .backward = sigmoid_backward,
+};
+const fv_op_def fv_op_tanh_def = {
+    .name = "tanh", .kind = "Tanh", .infer = same_shape,
+    .forward = tanh_forward, .backward = tanh_backward,
+};
+const fv_op_def fv_op_softmax_def = {
+    .name = "softmax", .kind = "Softmax", .infer = same_shape,
+    .forward = softmax_forward, .backward = softmax_backward,
+};

@@ -1,0 +1,84 @@
+/* batchnorm.c - batch normalization over the channel axis (the first of a sample's shape: (C) or
+ * (C, H, W)), PyTorch semantics: parameters weight, bias (trainable), running_mean, running_var
+ * (not trainable); training normalizes with the batch statistics (biased variance) and updates
+ * running = (1 - momentum) running + momentum batch, with the unbiased variance; evaluation uses
+ * the running statistics. n->saved holds mean, var and rstd (C each) for backward. */
+#include "kernels/ref/bn_ref.h"
+#include "ops/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { GAMMA, BETA, RMEAN, RVAR };
+
+static fv_status bn_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    if (x->ndim != 1 && x->ndim != 3) {
+        char s[96];
+        return fv_err(FV_ERR_SHAPE, "layer '%s': batch norm needs a (features) or (channels, "
+                      "height, width) input, got '%s' %s", n->name, x->name,
+                      fv_node_shape_str(x, s, sizeof s));
+    }
+    n->ndim = x->ndim;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    static const char *const what[4] = {"weight", "bias", "running_mean", "running_var"};
+    static const fv_init init[4] = {FV_INIT_ONES, FV_INIT_ZEROS, FV_INIT_ZEROS, FV_INIT_ONES};
+    for (int i = 0; i < 4; i++)
+        FV_TRY(fv_param_declare(m, n, what[i], 1, &x->dims[0], i < 2, init[i], 0, 0));
+    return FV_OK;
+}
+
+static size_t bn_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m, (void)batch;
+    return 3 * sizeof(float) * (size_t)n->dims[0];
+}
+
+static void bn_forward(fv_model *m, fv_node *n, int batch)
+{
+    const float *x = fv_input_node(m, n, 0)->y;
+    int c = (int)n->dims[0];
+    int64_t s = n->size / c;
+    float *mean = n->saved, *var = mean + c, *rstd = var + c, eps = n->a.bn.eps;
+    float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
+    if (!m->training) {
+        fv_ref_bn_fwd_eval_f32(x, batch, c, s, fv_pdata(m, n, GAMMA), fv_pdata(m, n, BETA), rm,
+                               rv, eps, n->y);
+        return;
+    }
+    fv_ref_bn_fwd_train_f32(x, batch, c, s, fv_pdata(m, n, GAMMA), fv_pdata(m, n, BETA), eps,
+                            n->y, mean, var, rstd);
+    double cnt = (double)batch * (double)s, mom = n->a.bn.momentum;
+    double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
+    for (int ch = 0; ch < c; ch++) {
+        rm[ch] = (float)((1 - mom) * rm[ch] + mom * mean[ch]);
+        rv[ch] = (float)((1 - mom) * rv[ch] + mom * var[ch] * unbias);
+    }
+}
+
+static void bn_backward(fv_model *m, fv_node *n, int batch)
+{
+    const float *x = fv_input_node(m, n, 0)->y;
+    int c = (int)n->dims[0];
+    int64_t s = n->size / c;
+    float *mean = n->saved, *rstd = mean + 2 * c;
+    if (!m->training) { /* constants: the running statistics (mean/rstd recomputed in place) */
+        const float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
+        for (int ch = 0; ch < c; ch++) {
+            mean[ch] = rm[ch];
+            rstd[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)n->a.bn.eps));
+        }
+    }
+    fv_ref_bn_bwd_f32(x, n->dy, batch, c, s, fv_pdata(m, n, GAMMA), mean, rstd, m->training,
+                      fv_input_dy(m, n, 0), fv_pgrad(m, n, GAMMA), fv_pgrad(m, n, BETA));
+}
+
+const fv_op_def fv_op_batchnorm_def = {
+    .name = "batchnorm",
+    .kind = "BatchNormalization",
+    .infer = bn_infer,
+    .saved_bytes = bn_saved_bytes,
+    .forward = bn_forward,
+    .backward = bn_backward,
+};

@@ -1,0 +1,61 @@
+/* dropout.c - inverted dropout: in training, each value is kept with probability 1 - rate and
+ * scaled by 1 / (1 - rate), the mask drawn from the model's seeded RNG and saved (as the factor,
+ * 0 or 1 / (1 - rate)) for backward; in evaluation mode it is the identity. */
+#include "ops/ops.h"
+
+#include <string.h>
+
+static fv_status dropout_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    n->ndim = x->ndim;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static size_t dropout_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m;
+    return sizeof(float) * (size_t)n->size * (size_t)batch;
+}
+
+/* The mask for `count` values: 0 with probability rate, else 1 / (1 - rate). */
+void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count)
+{
+    float keep = 1.0f / (1.0f - rate);
+    for (int64_t i = 0; i < count; i++)
+        mask[i] = fv_rng_uniform(r) < (double)rate ? 0.0f : keep;
+}
+
+static void dropout_forward(fv_model *m, fv_node *n, int batch)
+{
+    const float *x = fv_input_node(m, n, 0)->y;
+    int64_t count = n->size * batch;
+    float *mask = n->saved;
+    if (!m->training || n->a.dropout.rate == 0.0f) {
+        memcpy(n->y, x, sizeof(float) * (size_t)count);
+        for (int64_t i = 0; i < count; i++)
+            mask[i] = 1.0f; /* backward of the identity */
+        return;
+    }
+    fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, count);
+    for (int64_t i = 0; i < count; i++)
+        n->y[i] = x[i] * mask[i];
+}
+
+static void dropout_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    const float *mask = n->saved;
+    for (int64_t i = 0; dx && i < n->size * batch; i++)
+        dx[i] += n->dy[i] * mask[i];
+}
+
+const fv_op_def fv_op_dropout_def = {
+    .name = "dropout",
+    .kind = "Dropout",
+    .infer = dropout_infer,
+    .saved_bytes = dropout_saved_bytes,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};

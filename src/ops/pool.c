@@ -1,0 +1,91 @@
+/* pool.c - the max and average 2-D pooling ops (NCHW): shape inference and the reference kernels.
+ * Max pooling keeps its switches (argmax per output, int32) in n->saved for backward. */
+#include "kernels/ref/pool_ref.h"
+#include "ops/ops.h"
+
+static void geom(const fv_model *m, const fv_node *n, fv_pool_geom *g)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_pool_attr *a = &n->a.pool;
+    *g = (fv_pool_geom){.c = (int)x->dims[0], .h = (int)x->dims[1], .w = (int)x->dims[2],
+                        .oh = (int)n->dims[1], .ow = (int)n->dims[2], .kh = a->kh, .kw = a->kw,
+                        .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw};
+}
+
+static fv_status pool_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_pool_attr *a = &n->a.pool;
+    char s[96];
+    if (x->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': pooling needs a (channels, height, width) input, "
+                      "got '%s' %s", n->name, x->name, fv_node_shape_str(x, s, sizeof s));
+    int64_t hp = x->dims[1] + 2 * a->ph, wp = x->dims[2] + 2 * a->pw;
+    if (hp < a->kh || wp < a->kw || x->dims[1] > INT32_MAX || x->dims[2] > INT32_MAX ||
+        x->dims[1] * x->dims[2] > INT32_MAX)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': a %dx%d window does not fit input '%s' %s "
+                      "(padding %d, %d)", n->name, a->kh, a->kw, x->name,
+                      fv_node_shape_str(x, s, sizeof s), a->ph, a->pw);
+    n->ndim = 3;
+    n->dims[0] = x->dims[0];
+    n->dims[1] = (hp - a->kh) / a->sh + 1;
+    n->dims[2] = (wp - a->kw) / a->sw + 1;
+    return FV_OK;
+}
+
+static size_t max_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m;
+    return sizeof(int32_t) * (size_t)n->size * (size_t)batch;
+}
+
+static void max_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    fv_ref_maxpool_fwd_f32(&g, batch, fv_input_node(m, n, 0)->y, n->y, n->saved);
+}
+
+static void max_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (!dx)
+        return;
+    fv_pool_geom g;
+    geom(m, n, &g);
+    fv_ref_maxpool_bwd_f32(&g, batch, n->dy, n->saved, dx);
+}
+
+static void avg_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    fv_ref_avgpool_fwd_f32(&g, batch, fv_input_node(m, n, 0)->y, n->y);
+}
+
+static void avg_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (!dx)
+        return;
+    fv_pool_geom g;
+    geom(m, n, &g);
+    fv_ref_avgpool_bwd_f32(&g, batch, n->dy, dx);
+}
+
+const fv_op_def fv_op_maxpool2d_def = {
+    .name = "maxpool2d",
+    .kind = "MaxPooling2D",
+    .infer = pool_infer,
+    .saved_bytes = max_saved_bytes,
+    .forward = max_forward,
+    .backward = max_backward,
+};
+
+const fv_op_def fv_op_avgpool2d_def = {
+    .name = "avgpool2d",
+    .kind = "AveragePooling2D",
+    .infer = pool_infer,
+    .forward = avg_forward,
+    .backward = avg_backward,
+};

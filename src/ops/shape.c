@@ -1,0 +1,201 @@
+/* shape.c - the ops that move values without arithmetic beyond sums: flatten, reshape, add (n
+ * inputs of one shape, residual connections) and concat (n inputs joined along one axis of a
+ * sample's shape; negative axes count from the end). Backward routes (+=) gradients back. */
+#include "ops/ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- flatten / reshape */
+
+static fv_status flatten_infer(fv_model *m, fv_node *n)
+{
+    n->ndim = 1;
+    n->dims[0] = fv_input_node(m, n, 0)->size;
+    return FV_OK;
+}
+
+static void copy_forward(fv_model *m, fv_node *n, int batch)
+{
+    memcpy(n->y, fv_input_node(m, n, 0)->y, sizeof(float) * (size_t)(n->size * batch));
+}
+
+static void add_into(float *dst, const float *src, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        dst[i] += src[i];
+}
+
+static void copy_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        add_into(dx, n->dy, n->size * batch);
+}
+
+static const char *dims_str(int ndim, const int64_t *dims, char *buf, size_t len)
+{
+    size_t k = (size_t)snprintf(buf, len, "(None");
+    for (int i = 0; i < ndim && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, ", %lld", (long long)dims[i]);
+    if (k < len)
+        snprintf(buf + k, len - k, ")");
+    return buf;
+}
+
+static fv_status reshape_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_reshape_attr *a = &n->a.reshape;
+    int64_t known = 1;
+    int free_axis = -1;
+    char s1[96], s2[96];
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->dims[i] == -1 && free_axis < 0)
+            free_axis = i;
+        else if (a->dims[i] > 0)
+            known *= a->dims[i];
+        else
+            return fv_err(FV_ERR_INVALID, "layer '%s': bad target shape %s (one -1 at most, "
+                          "others positive)", n->name, dims_str(a->ndim, a->dims, s2, sizeof s2));
+    }
+    n->ndim = a->ndim;
+    memcpy(n->dims, a->dims, sizeof n->dims);
+    if (free_axis >= 0 && known > 0 && x->size % known == 0)
+        n->dims[free_axis] = x->size / known;
+    else if (free_axis >= 0 || known != x->size)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': cannot reshape '%s' %s to %s", n->name, x->name,
+                      fv_node_shape_str(x, s1, sizeof s1),
+                      dims_str(a->ndim, a->dims, s2, sizeof s2));
+    return FV_OK;
+}
+
+/* ---------------------------------------------------------------- add */
+
+static fv_status add_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x0 = fv_input_node(m, n, 0);
+    for (int i = 1; i < n->nin; i++) {
+        const fv_node *xi = fv_input_node(m, n, i);
+        if (xi->ndim != x0->ndim || memcmp(xi->dims, x0->dims, sizeof(int64_t) * x0->ndim)) {
+            char a[96], b[96];
+            return fv_err(FV_ERR_SHAPE, "layer '%s': cannot add '%s' %s and '%s' %s", n->name,
+                          x0->name, fv_node_shape_str(x0, a, sizeof a), xi->name,
+                          fv_node_shape_str(xi, b, sizeof b));
+        }
+    }
+    n->ndim = x0->ndim;
+    memcpy(n->dims, x0->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static void add_forward(fv_model *m, fv_node *n, int batch)
+{
+    int64_t count = n->size * batch;
+    memcpy(n->y, fv_input_node(m, n, 0)->y, sizeof(float) * (size_t)count);
+    for (int i = 1; i < n->nin; i++)
+        add_into(n->y, fv_input_node(m, n, i)->y, count);
+}
+
+static void add_backward(fv_model *m, fv_node *n, int batch)
+{
+    for (int i = 0; i < n->nin; i++) {
+        float *dx = fv_input_dy(m, n, i);
+        if (dx)
+            add_into(dx, n->dy, n->size * batch);
+    }
+}
+
+/* ---------------------------------------------------------------- concat */
+
+static int concat_axis(const fv_node *n, int ndim)
+{
+    int axis = n->a.concat.axis;
+    return axis < 0 ? axis + ndim : axis;
+}
+
+static fv_status concat_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x0 = fv_input_node(m, n, 0);
+    int axis = concat_axis(n, x0->ndim);
+    char a[96], b[96];
+    if (axis < 0 || axis >= x0->ndim)
+        return fv_err(FV_ERR_INVALID, "layer '%s': axis %d is out of range for '%s' %s", n->name,
+                      n->a.concat.axis, x0->name, fv_node_shape_str(x0, a, sizeof a));
+    n->ndim = x0->ndim;
+    memcpy(n->dims, x0->dims, sizeof n->dims);
+    for (int i = 1; i < n->nin; i++) {
+        const fv_node *xi = fv_input_node(m, n, i);
+        int ok = xi->ndim == x0->ndim;
+        for (int d = 0; ok && d < x0->ndim; d++)
+            ok = d == axis || xi->dims[d] == x0->dims[d];
+        if (!ok)
+            return fv_err(FV_ERR_SHAPE, "layer '%s': cannot concatenate '%s' %s and '%s' %s on "
+                          "axis %d", n->name, x0->name, fv_node_shape_str(x0, a, sizeof a),
+                          xi->name, fv_node_shape_str(xi, b, sizeof b), n->a.concat.axis);
+        n->dims[axis] += xi->dims[axis];
+    }
+    return FV_OK;
+}
+
+/* Rows: batch * prod(dims before axis); each input owns dims_i[axis] * inner floats per row. */
+static void concat_geometry(const fv_model *m, const fv_node *n, int batch, int64_t *rows,
+                            int64_t *inner)
+{
+    int axis = concat_axis(n, n->ndim);
+    *rows = batch;
+    *inner = 1;
+    for (int d = 0; d < axis; d++)
+        *rows *= n->dims[d];
+    for (int d = axis + 1; d < n->ndim; d++)
+        *inner *= n->dims[d];
+    (void)m;
+}
+
+static void concat_forward(fv_model *m, fv_node *n, int batch)
+{
+    int64_t rows, inner, off = 0, out_row = n->size * batch;
+    concat_geometry(m, n, batch, &rows, &inner);
+    out_row /= rows;
+    int axis = concat_axis(n, n->ndim);
+    for (int i = 0; i < n->nin; i++) {
+        const fv_node *x = fv_input_node(m, n, i);
+        int64_t len = x->dims[axis] * inner;
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(n->y + r * out_row + off, x->y + r * len, sizeof(float) * (size_t)len);
+        off += len;
+    }
+}
+
+static void concat_backward(fv_model *m, fv_node *n, int batch)
+{
+    int64_t rows, inner, off = 0, out_row = n->size * batch;
+    concat_geometry(m, n, batch, &rows, &inner);
+    out_row /= rows;
+    int axis = concat_axis(n, n->ndim);
+    for (int i = 0; i < n->nin; i++) {
+        const fv_node *x = fv_input_node(m, n, i);
+        int64_t len = x->dims[axis] * inner;
+        float *dx = fv_input_dy(m, n, i);
+        for (int64_t r = 0; dx && r < rows; r++)
+            add_into(dx + r * len, n->dy + r * out_row + off, len);
+        off += len;
+    }
+}
+
+const fv_op_def fv_op_flatten_def = {
+    .name = "flatten", .kind = "Flatten", .infer = flatten_infer,
+    .forward = copy_forward, .backward = copy_backward,
+};
+const fv_op_def fv_op_reshape_def = {
+    .name = "reshape", .kind = "Reshape", .infer = reshape_infer,
+    .forward = copy_forward, .backward = copy_backward,
+};
+const fv_op_def fv_op_add_def = {
+    .name = "add", .kind = "Add", .infer = add_infer,
+    .forward = add_forward, .backward = add_backward,
+};
+const fv_op_def fv_op_concat_def = {
+    .name = "concat", .kind = "Concatenate", .infer = concat_infer,
+    .forward = concat_forward, .backward = concat_backward,
+};
