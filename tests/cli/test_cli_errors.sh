@@ -13,7 +13,7 @@ expect_fail unknown-layer "unknown.fv:2: .*conv3d" "$FV" summary "$TMP/unknown.f
 printf 'input shape=1,28,28\nconv2d filters=-3 kernel_size=3\n' >"$TMP/badarg.fv"
 expect_fail bad-argument "badarg.fv:2: .*filters" "$FV" summary "$TMP/badarg.fv"
 printf 'input shape=1,28,28\nconv2d filters=4 kernel_size=3 name=a\nconv2d filters=4 kernel_size=3 padding=1 inputs=input1 name=b\nadd inputs=a,b\n' >"$TMP/shape.fv"
-expect_fail shape-mismatch "shape.fv:4: .*(4, 26, 26).*(4, 28, 28)\|shape.fv:4: .*(4, 28, 28).*(4, 26, 26)" "$FV" summary "$TMP/shape.fv"
+expect_fail shape-mismatch "shape.fv:4: .*4, 26, 26).*4, 28, 28)" "$FV" summary "$TMP/shape.fv"
 
 # data: missing folder, wrong magic, truncated
 expect_fail missing-data "No such file" "$FV" train --data "$TMP/nodata" --out "$TMP/run"
@@ -29,7 +29,8 @@ check no-run-dir-files test ! -e "$TMP/run/weights.safetensors"
 
 # weights: missing tensor and mis-shaped tensor
 printf 'input shape=1,28,28\nflatten\ndense units=10 name=other\n' >"$TMP/other.fv"
-printf 'input shape=1,28,28\nconv2d filters=8 kernel_size=5 padding=2 name=conv1\n' >"$TMP/wide.fv"
+printf 'input shape=1,28,28\nconv2d filters=8 kernel_size=5 padding=2 name=conv1\nflatten\ndense units=10 name=fc3\n' \
+    >"$TMP/wide.fv"
 if [ -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     expect_ok tiny-train "$FV" train "$TMP/other.fv" --epochs 1 --limit 256 --out "$TMP/w" --quiet
     expect_fail missing-tensor "missing tensor 'conv1.weight'" \

@@ -55,7 +55,7 @@ TEST(test_lenet5_file)
     SHAPE_IS(m, "maxpool2d1", 6, 14, 14);
     SHAPE_IS(m, "maxpool2d2", 16, 5, 5);
     /* input, conv+relu, pool, conv+relu, pool, flatten, dense+relu, dense+relu, dense */
-    CHECK(fv_model_num_nodes(m) == 12);
+    CHECK(fv_model_num_nodes(m) == 13);
     /* "conv1" as an input means the layer's output, after its activation */
     const fv_node *pool1 = &m->nodes[fv_model_find_node(m, "maxpool2d1")];
     CHECK(m->nodes[pool1->in[0]].op == FV_OP_RELU);
@@ -254,7 +254,7 @@ static const bad_case bad_cases[] = {
     {"", X ":1: ", "no input line"},
     {"# only\n   # comments\n\n", X ":3: ", "no input line"},
     /* shape errors come from the layer functions, prefixed with the line */
-    {IN "dense units=10 name=fc1\n", X ":2: ", "layer 'fc1'"},
+    {VEC "dense units=3 name=fc1\ndense units=4 name=fc1\n", X ":3: ", "fc1"},
     {IN "conv2d filters=2 kernel_size=3 name=c\nadd inputs=input1,c name=sum\n", X ":3: ",
      "layer 'sum'"},
     {IN "conv2d filters=2 kernel_size=9 name=big\n", X ":2: ", "layer 'big'"},
