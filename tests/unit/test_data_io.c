@@ -1,0 +1,391 @@
+/* test_data_io.c - the file parsers and writers with real and malformed input: IDX (plain, gzip,
+ * wrong magic, truncated, absurd sizes), MNIST-format folders (missing files, mismatched counts,
+ * slicing, normalization, the real Fashion-MNIST when installed), PNG (round trips, every color
+ * type through libpng, corrupt bytes, atomic writes, fitting to an input) and safetensors
+ * (round trip, malformed headers). Every failure must leave a one-line error naming the file. */
+#include "core/internal.h"
+#include "io/io.h"
+#include "test.h"
+
+#include <png.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char dir[64];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+static void write_gz(const char *path, const void *data, size_t len)
+{
+    gzFile g = gzopen(path, "wb");
+    gzwrite(g, data, (unsigned)len);
+    gzclose(g);
+}
+
+/* An IDX u8 file: magic 00 00 08 ndim, big-endian dims, then the bytes. */
+static size_t idx_bytes(unsigned char *out, int ndim, const uint32_t *dims, const unsigned char *v)
+{
+    size_t k = 0, n = 1;
+    out[k++] = 0, out[k++] = 0, out[k++] = 8, out[k++] = (unsigned char)ndim;
+    for (int i = 0; i < ndim; i++) {
+        for (int b = 3; b >= 0; b--)
+            out[k++] = (unsigned char)(dims[i] >> (8 * b));
+        n *= dims[i];
+    }
+    memcpy(out + k, v, n);
+    return k + n;
+}
+
+static int one_line_error(void)
+{
+    const char *e = fv_last_error();
+    return e[0] != '\0' && strchr(e, '\n') == NULL;
+}
+
+/* ---------------------------------------------------------------- IDX */
+
+/* 3 images of 2x2 and 3 labels, written plain and gzipped. */
+static void write_mnist(const char *split, int gz, int nlabels)
+{
+    unsigned char img[64], lab[32], pix[12] = {0, 255, 51, 102, 1, 2, 3, 4, 200, 100, 50, 25};
+    unsigned char labels[3] = {2, 0, 9};
+    uint32_t idims[3] = {3, 2, 2}, ldims[1] = {(uint32_t)nlabels};
+    size_t ni = idx_bytes(img, 3, idims, pix), nl = idx_bytes(lab, 1, ldims, labels);
+    char ip[64], lp[64];
+    snprintf(ip, sizeof ip, "%s-images-idx3-ubyte%s", split, gz ? ".gz" : "");
+    snprintf(lp, sizeof lp, "%s-labels-idx1-ubyte%s", split, gz ? ".gz" : "");
+    if (gz) {
+        write_gz(tmp_path(ip), img, ni);
+        write_gz(tmp_path(lp), lab, nl);
+    } else {
+        write_bytes(tmp_path(ip), img, ni);
+        write_bytes(tmp_path(lp), lab, nl);
+    }
+}
+
+TEST(idx_plain_and_gzip)
+{
+    write_mnist("train", 0, 3);
+    write_mnist("t10k", 1, 3);
+    fv_tensor *a = fv_idx_load(tmp_path("train-images-idx3-ubyte"));
+    fv_tensor *b = fv_idx_load(tmp_path("t10k-images-idx3-ubyte.gz"));
+    CHECK(a && b && a->ndim == 3 && a->dims[0] == 3 && a->dims[1] == 2 && a->dims[2] == 2);
+    CHECK(a && b && memcmp(a->data, b->data, 12 * sizeof(float)) == 0);
+    CHECK(a && a->data[1] == 255.0f && a->data[8] == 200.0f);
+    fv_tensor_free(a), fv_tensor_free(b);
+}
+
+TEST(idx_malformed)
+{
+    unsigned char buf[64], pix[4] = {1, 2, 3, 4};
+    uint32_t dims[2] = {2, 2};
+    size_t n = idx_bytes(buf, 2, dims, pix);
+    fv_tensor *t = fv_idx_decode("ok.idx", buf, n);
+    CHECK(t != NULL);
+    fv_tensor_free(t);
+    struct {
+        size_t len;
+        int byte, value;
+        const char *needle;
+    } cases[] = {
+        {2, -1, 0, "bad.idx: truncated header"},
+        {6, -1, 0, "bad.idx: truncated header"},
+        {n - 1, -1, 0, "bad.idx: truncated: expected 4 bytes of data, got 3"},
+        {n, 0, 0x47, "bad.idx: not an IDX file"},
+        {n, 2, 0x0D, "bad.idx"}, /* float32 data: not what MNIST files hold */
+        {n, 3, 9, "bad.idx: IDX file with 9 dimensions"},
+        {n, 4, 0xFF, "bad.idx"}, /* 4 billion rows promised by a 12-byte file */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char b[64];
+        memcpy(b, buf, n);
+        if (cases[i].byte >= 0)
+            b[cases[i].byte] = (unsigned char)cases[i].value;
+        fv_tensor *bad = fv_idx_decode("bad.idx", b, cases[i].len);
+        CHECK(bad == NULL);
+        CHECK_ERR_HAS(cases[i].needle);
+        CHECK(one_line_error());
+        fv_tensor_free(bad);
+    }
+    /* gzip: a corrupt stream, and a valid stream of a truncated file */
+    write_gz(tmp_path("short.gz"), buf, n - 2);
+    CHECK(fv_idx_load(tmp_path("short.gz")) == NULL);
+    CHECK_ERR_HAS("short.gz: truncated");
+    unsigned char junk[20] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 'g', 'a', 'r', 'b', 'a', 'g'};
+    CHECK(fv_idx_decode("junk.gz", junk, sizeof junk) == NULL);
+    CHECK_ERR_HAS("junk.gz");
+    CHECK(fv_idx_load(tmp_path("none.idx")) == NULL);
+    CHECK_ERR_HAS("none.idx: No such file or directory");
+}
+
+/* ---------------------------------------------------------------- MNIST folders */
+
+TEST(mnist_folder)
+{
+    fv_dataset *d = fv_dataset_load_mnist_dir(dir, 1);
+    CHECK(d != NULL);
+    if (d) {
+        CHECK(d->x->ndim == 4 && d->x->dims[0] == 3 && d->x->dims[1] == 1 && d->x->dims[3] == 2);
+        CHECK(d->x->data[1] == 1.0f && d->x->data[0] == 0.0f);
+        CHECK(d->y->data[0] == 2 && d->y->data[2] == 9 && d->num_classes == 10);
+        fv_dataset *part = fv_dataset_take(d, 1, 2);
+        CHECK(part && part->x->dims[0] == 2 && part->y->data[0] == 0);
+        CHECK(part && fv_dataset_normalize(part, 0.5f, 0.5f) == FV_OK);
+        CHECK(part && part->x->data[0] == (1.0f / 255 - 0.5f) / 0.5f);
+        CHECK(part && fv_dataset_normalize(part, 0.5f, 0.0f) != FV_OK);
+        CHECK(fv_dataset_take(d, 2, 2) == NULL);
+        CHECK_ERR_HAS("out of range");
+        fv_dataset_free(part);
+    }
+    fv_dataset_free(d);
+    fv_dataset *t = fv_dataset_load_mnist_dir(dir, 0); /* the gzipped split */
+    CHECK(t && t->x->dims[0] == 3);
+    fv_dataset_free(t);
+    write_mnist("train", 0, 2); /* labels say 2, images 3 */
+    CHECK(fv_dataset_load_mnist_dir(dir, 1) == NULL);
+    CHECK_ERR_HAS("has 2 labels but");
+    CHECK(fv_dataset_load_mnist_dir(tmp_path("nothing"), 1) == NULL);
+    CHECK_ERR_HAS("nothing/train-images-idx3-ubyte[.gz]: No such file or directory");
+    CHECK_ERR_HAS("dataset-fashion-mnist");
+    CHECK(one_line_error());
+}
+
+TEST(real_fashion_mnist)
+{
+    struct stat st;
+    if (stat(fv_default_data_dir(), &st) != 0) {
+        printf("skipped: Fashion-MNIST is not installed\n");
+        return;
+    }
+    fv_dataset *d = fv_dataset_load_mnist_dir(NULL, 0);
+    CHECK(d && d->x->dims[0] == 10000 && d->x->dims[2] == 28 && d->num_classes == 10);
+    CHECK(d && d->y->data[0] == 9); /* the first test image is an ankle boot */
+    CHECK(strcmp(fv_fashion_mnist_class(9), "Ankle boot") == 0);
+    CHECK(strcmp(fv_fashion_mnist_class(10), "?") == 0);
+    fv_dataset_free(d);
+}
+
+/* ---------------------------------------------------------------- PNG */
+
+/* Writes a PNG with libpng's full API: any color type and bit depth. */
+static void write_png_raw(const char *path, int w, int h, int color, int depth)
+{
+    FILE *f = fopen(path, "wb");
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(p);
+    png_init_io(p, f);
+    png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, depth, color, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_color pal[2] = {{0, 0, 0}, {255, 128, 0}};
+    if (color == PNG_COLOR_TYPE_PALETTE)
+        png_set_PLTE(p, info, pal, 2);
+    png_write_info(p, info);
+    int ch = color == PNG_COLOR_TYPE_RGB_ALPHA ? 4 : color == PNG_COLOR_TYPE_RGB ? 3
+             : color == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
+    unsigned char row[256];
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w * ch * (depth / 8 ? depth / 8 : 1); x++)
+            row[x] = (unsigned char)(color == PNG_COLOR_TYPE_PALETTE ? (x + y) % 2 : 255);
+        png_write_row(p, row);
+    }
+    png_write_end(p, NULL);
+    png_destroy_write_struct(&p, &info);
+    fclose(f);
+}
+
+TEST(png_round_trip_and_color_types)
+{
+    for (int c = 1; c <= 3; c += 2) {
+        fv_tensor *img = fv_tensor_new4(1, c, 3, 5);
+        for (int64_t i = 0; i < fv_tensor_numel(img); i++)
+            img->data[i] = (float)(i % 7) / 6.0f;
+        const char *p = tmp_path(c == 1 ? "gray.png" : "rgb.png");
+        CHECK_STATUS(fv_png_save(p, img), FV_OK);
+        fv_tensor *back = fv_png_load(p);
+        CHECK(back && back->dims[1] == c && back->dims[2] == 3 && back->dims[3] == 5);
+        if (back)
+            CHECK_ARRAY_NEAR(back->data, img->data, fv_tensor_numel(img), 0.51 / 255, 0);
+        fv_tensor_free(img), fv_tensor_free(back);
+    }
+    const struct { int color, depth, channels; float first; } kinds[] = {
+        {PNG_COLOR_TYPE_GRAY, 16, 1, 1.0f},      {PNG_COLOR_TYPE_GRAY_ALPHA, 8, 1, 1.0f},
+        {PNG_COLOR_TYPE_RGB_ALPHA, 8, 3, 1.0f}, {PNG_COLOR_TYPE_PALETTE, 8, 3, 0.0f},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        write_png_raw(tmp_path("kind.png"), 4, 3, kinds[i].color, kinds[i].depth);
+        fv_tensor *t = fv_png_load(tmp_path("kind.png"));
+        CHECK(t && t->dims[1] == kinds[i].channels && t->dims[2] == 3 && t->dims[3] == 4);
+        CHECK(t && fabsf(t->data[0] - kinds[i].first) < 1e-6f);
+        fv_tensor_free(t);
+    }
+    fv_tensor *real = fv_png_load(t_src_path("data/fashion_trouser.png"));
+    CHECK(real && real->dims[1] == 1 && real->dims[2] == 28 && real->dims[3] == 28);
+    fv_tensor_free(real);
+}
+
+TEST(png_malformed_and_atomic)
+{
+    unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char buf[64];
+    memcpy(buf, sig, 8);
+    memcpy(buf + 8, "\0\0\0\x0dIHDRgarbage-garbage-garbage", 30);
+    CHECK(fv_png_decode("bad.png", buf, 38, 0) == NULL);
+    CHECK_ERR_HAS("bad.png: corrupt PNG");
+    CHECK(one_line_error());
+    CHECK(fv_png_decode("gif.png", (const unsigned char *)"GIF89a....", 10, 0) == NULL);
+    CHECK_ERR_HAS("gif.png: not a PNG file");
+    unsigned char *file;
+    size_t len;
+    CHECK_STATUS(fv_read_file(t_src_path("data/fashion_bag.png"), 1 << 20, &file, &len), FV_OK);
+    for (size_t cut = 8; cut < len; cut += len / 7) { /* truncations */
+        fv_tensor *t = fv_png_decode("cut.png", file, cut, 0);
+        CHECK(t == NULL && one_line_error());
+        fv_tensor_free(t);
+    }
+    CHECK(fv_png_decode("big.png", file, len, 100) == NULL); /* 784 pixels > 100 */
+    CHECK_ERR_HAS("big.png: 28x28 pixels is more than the limit");
+    free(file);
+    fv_tensor *img = fv_tensor_new4(1, 1, 2, 2);
+    CHECK(fv_png_save(tmp_path("no/such/dir/x.png"), img) != FV_OK);
+    CHECK_ERR_HAS("no/such/dir");
+    fv_tensor *bad = fv_tensor_new4(1, 2, 2, 2);
+    CHECK(fv_png_save(tmp_path("two.png"), bad) == FV_ERR_SHAPE);
+    CHECK(access(tmp_path("two.png"), F_OK) != 0);
+    fv_tensor_free(img), fv_tensor_free(bad);
+}
+
+TEST(image_fit)
+{
+    fv_tensor *rgb = fv_tensor_new4(1, 3, 2, 2);
+    for (int i = 0; i < 4; i++)
+        rgb->data[i] = 1.0f, rgb->data[4 + i] = 0.5f, rgb->data[8 + i] = 0.0f;
+    fv_tensor *g = fv_image_fit(rgb, 1, 4, 4);
+    CHECK(g && g->dims[1] == 1 && g->dims[2] == 4);
+    CHECK(g && fabsf(g->data[5] - (0.299f + 0.587f * 0.5f)) < 1e-6f);
+    fv_tensor *back = g ? fv_image_fit(g, 3, 4, 4) : NULL;
+    CHECK(back && back->data[0] == back->data[16] && back->data[16] == back->data[32]);
+    /* a 2x1 ramp up-sampled to 4x1 with half-pixel centers: 0, 0.25, 0.75, 1 */
+    fv_tensor *ramp = fv_tensor_new4(1, 1, 1, 2);
+    ramp->data[1] = 1.0f;
+    fv_tensor *r = fv_image_fit(ramp, 1, 1, 4);
+    CHECK(r && r->data[0] == 0 && fabsf(r->data[1] - 0.25f) < 1e-6f &&
+          fabsf(r->data[2] - 0.75f) < 1e-6f && r->data[3] == 1.0f);
+    fv_tensor *two = fv_tensor_new4(1, 2, 2, 2);
+    CHECK(fv_image_fit(two, 1, 2, 2) == NULL);
+    CHECK_ERR_HAS("cannot fit an image of shape (1, 2, 2, 2)");
+    fv_tensor_free(rgb), fv_tensor_free(g), fv_tensor_free(back), fv_tensor_free(ramp);
+    fv_tensor_free(r), fv_tensor_free(two);
+}
+
+/* ---------------------------------------------------------------- safetensors */
+
+/* A header + data blob: 8-byte little-endian length, the JSON, then `data` bytes of zeros. */
+static size_t st_bytes(unsigned char *out, const char *json, size_t data)
+{
+    size_t n = strlen(json);
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(n >> (8 * i));
+    memcpy(out + 8, json, n);
+    memset(out + 8 + n, 0, data);
+    return 8 + n + data;
+}
+
+TEST(safetensors_round_trip)
+{
+    fv_tensor *a = fv_tensor_new4(2, 3, 1, 1), *b = fv_tensor_new4(1, 1, 1, 5);
+    for (int i = 0; i < 6; i++)
+        a->data[i] = (float)i - 2.5f;
+    const char *names[2] = {"conv1.weight", "fc.bias"};
+    const fv_tensor *ts[2] = {a, b};
+    CHECK_STATUS(fv_st_save(tmp_path("w.safetensors"), 2, names, ts), FV_OK);
+    fv_st_file *f = fv_st_open(tmp_path("w.safetensors"));
+    CHECK(f && fv_st_count(f) == 2);
+    fv_tensor *back = f ? fv_st_get(f, "conv1.weight") : NULL;
+    CHECK(back && back->ndim == 4 && memcmp(back->data, a->data, 6 * sizeof(float)) == 0);
+    CHECK(f && fv_st_get(f, "nothere") == NULL);
+    CHECK_ERR_HAS("no tensor 'nothere'");
+    fv_tensor_free(back);
+    fv_st_close(f);
+    const char *dup[2] = {"x", "x"};
+    CHECK(fv_st_save(tmp_path("dup.safetensors"), 2, dup, ts) != FV_OK);
+    CHECK_ERR_HAS("duplicate tensor name 'x'");
+    CHECK(access(tmp_path("dup.safetensors"), F_OK) != 0);
+    fv_tensor_free(a), fv_tensor_free(b);
+}
+
+TEST(safetensors_malformed)
+{
+    static const struct {
+        const char *json;
+        size_t data;
+        const char *needle;
+    } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, NULL},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8, "invalid JSON"},
+        {"[1,2]", 0, "not a JSON object"},
+        {"{\"a\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unknown dtype"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8, "out of range"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "do not match"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "non-negative"},
+        {"{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "no shape"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "duplicate tensor"},
+        {"{\"__metadata__\":{\"k\":3}}", 0, "__metadata__ must map strings"},
+    };
+    unsigned char buf[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = st_bytes(buf, cases[i].json, cases[i].data);
+        fv_st_file *f = fv_st_open_mem("m.safetensors", buf, n);
+        if (!cases[i].needle) {
+            CHECK(f != NULL);
+        } else {
+            CHECK(f == NULL);
+            CHECK_ERR_HAS(cases[i].needle);
+            CHECK_ERR_HAS("m.safetensors");
+            CHECK(one_line_error());
+        }
+        fv_st_close(f);
+    }
+    size_t n = st_bytes(buf, "{}", 0);
+    buf[0] = 0xff, buf[5] = 0x01; /* a header length beyond the file */
+    CHECK(fv_st_open_mem("m.safetensors", buf, n) == NULL);
+    CHECK_ERR_HAS("header length");
+    CHECK(fv_st_open_mem("m.safetensors", buf, 5) == NULL);
+    CHECK_ERR_HAS("too short");
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/fovea_io_XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    RUN(idx_plain_and_gzip);
+    RUN(idx_malformed);
+    RUN(mnist_folder);
+    RUN(real_fashion_mnist);
+    RUN(png_round_trip_and_color_types);
+    RUN(png_malformed_and_atomic);
+    RUN(image_fit);
+    RUN(safetensors_round_trip);
+    RUN(safetensors_malformed);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    TEST_MAIN_END();
+}
