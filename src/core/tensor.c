@@ -16,13 +16,15 @@ static fv_status check_dims(int ndim, const int64_t *dims, int64_t *numel)
 {
     if (ndim < 1 || ndim > FV_MAX_DIMS)
         return fv_err(FV_ERR_SHAPE, "tensor: %d dimensions (expected 1..%d)", ndim, FV_MAX_DIMS);
-    int64_t n = 1;
+    /* the product of the non-zero dimensions bounds every stride, even when numel is 0 */
+    int64_t n = 1, nz = 1;
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0)
             return fv_err(FV_ERR_SHAPE, "tensor: dimension %d is negative (%lld)", i,
                           (long long)dims[i]);
-        if (dims[i] && n > INT64_MAX / 4 / dims[i])
+        if (dims[i] && nz > INT64_MAX / 4 / dims[i])
             return fv_err(FV_ERR_SHAPE, "tensor: shape too large");
+        nz *= dims[i] ? dims[i] : 1;
         n *= dims[i];
     }
     *numel = n;

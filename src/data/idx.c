@@ -130,17 +130,20 @@ static fv_status read_header(idx_src *s, idx_header *h)
     if (got < need)
         return fv_err(FV_ERR_FORMAT, "%s: truncated header: %zu of %zu dimension bytes", s->name,
                       got, need);
+    /* nz, the product of the non-zero dimensions, bounds the strides even of an empty file */
+    uint64_t nz = 1;
     h->count = 1;
     for (int i = 0; i < h->ndim; i++) {
         const unsigned char *p = d + 4 * i;
         h->dims[i] = (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
                                (uint32_t)p[2] << 8 | p[3]);
-        if (h->dims[i] && h->count > IDX_MAX_VALUES / (uint64_t)h->dims[i])
-            h->count = IDX_MAX_VALUES + 1;
-        else
-            h->count *= (uint64_t)h->dims[i];
+        if (h->dims[i] && nz > IDX_MAX_VALUES / (uint64_t)h->dims[i])
+            nz = IDX_MAX_VALUES + 1;
+        else if (h->dims[i])
+            nz *= (uint64_t)h->dims[i];
+        h->count *= (uint64_t)h->dims[i];
     }
-    if (h->count > IDX_MAX_VALUES) {
+    if (nz > IDX_MAX_VALUES) {
         char b[96];
         return fv_err(FV_ERR_FORMAT, "%s: absurd IDX dimensions %s (more than %llu values)",
                       s->name, fv_shape_str(h->ndim, h->dims, b, sizeof b),

@@ -122,6 +122,10 @@ TEST(idx_malformed)
         CHECK(one_line_error());
         fv_tensor_free(bad);
     }
+    /* found by fuzz_idx: an empty first dimension beside two huge ones (strides overflow) */
+    unsigned char huge[16] = {0, 0, 8, 3, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    CHECK(fv_idx_decode("huge.idx", huge, sizeof huge) == NULL);
+    CHECK_ERR_HAS("huge.idx: absurd IDX dimensions");
     /* gzip: a corrupt stream, and a valid stream of a truncated file */
     write_gz(tmp_path("short.gz"), buf, n - 2);
     CHECK(fv_idx_load(tmp_path("short.gz")) == NULL);
