@@ -131,16 +131,18 @@ TEST(shape_ops_match_pytorch)
 
 /* ---------------------------------------------------------------- shape-op gradient check */
 
-/* reshape(flatten(concat(add(x, x, x), x) on width), (-1, 2)): linear, so central differences
- * with h = 1 on dyadic values are exact in float and in double. */
+/* dropout(reshape(flatten(concat(add(x, x, x), x) on width), (-1, 2))) in training mode, the
+ * dropout mask held fixed by reseeding the model's RNG before every forward: linear, so central
+ * differences with h = 1 on dyadic values are exact in float and in double. */
 TEST(shape_ops_gradcheck)
 {
     fv_model *m = fv_model_new("lin");
     int in = fv_input(m, .ndim = 3, .dims = {2, 3, 2});
     int a = fv_add(m, 3, ((int[]){in, in, in}));
     int c = fv_concat(m, 2, ((int[]){a, in}), .axis = -1);
-    int r = fv_reshape(m, fv_flatten(m, c), .ndim = 2, .dims = {-1, 2});
+    int r = fv_dropout(m, fv_reshape(m, fv_flatten(m, c), .ndim = 2, .dims = {-1, 2}), .rate = 0.5f);
     CHECK(r > 0 && fv_model_compile(m, .output = r) == FV_OK);
+    m->training = 1;
     m->input_grad = 1;
     int n = 2;
     CHECK_STATUS(fv_graph_plan(m, n), FV_OK);
@@ -153,6 +155,7 @@ TEST(shape_ops_gradcheck)
         x[i] = (float)((i * 7) % 11) / 8.0f;
     for (int64_t i = 0; i < ny; i++)
         rr[i] = round(rr[i] * 8) / 8;
+    fv_rng_seed(&m->rng, 77);
     fv_graph_forward(m, n, r);
     fv_graph_zero_grads(m, n);
     for (int64_t i = 0; i < ny; i++)
@@ -163,6 +166,7 @@ TEST(shape_ops_gradcheck)
         for (int s = 0; s < 2; s++) {
             float keep = x[j];
             x[j] = keep + (s ? -1.0f : 1.0f);
+            fv_rng_seed(&m->rng, 77);
             fv_graph_forward(m, n, r);
             l[s] = 0;
             for (int64_t i = 0; i < ny; i++)
@@ -174,6 +178,10 @@ TEST(shape_ops_gradcheck)
         worst = err > worst ? err : worst;
     }
     CHECK(worst <= GC_TOL);
+    int dropped = 0;
+    for (int64_t i = 0; i < ny; i++)
+        dropped += m->nodes[r].y[i] == 0.0f;
+    CHECK(dropped > 0 && dropped < ny); /* the mask did drop some values */
     free(rr);
     fv_model_free(m);
 }
