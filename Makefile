@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build train test test-release test-asan test-clang clean
+.PHONY: all build train test test-release test-asan test-clang test-tsan clean
 
 all: build
 
@@ -14,8 +14,9 @@ build:
 train: build
 	./build/fovea train models/lenet5.fv
 
-# All tests: release build (gcc), the same suite under ASan+UBSan, and a clang -Werror build.
-test: test-release test-asan test-clang
+# All tests: release build (gcc), the same suite under ASan+UBSan, a clang -Werror build, and the
+# thread pool and parallel ops under ThreadSanitizer.
+test: test-release test-asan test-clang test-tsan
 
 test-release: build
 	cd build && ctest --output-on-failure -j$(JOBS)
@@ -31,5 +32,11 @@ test-clang:
 	cmake --build build-clang -j$(JOBS)
 	cd build-clang && ctest --output-on-failure -j$(JOBS)
 
+test-tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS=-fsanitize=thread \
+		-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+	cmake --build build-tsan -j$(JOBS) --target test_threads test_model
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R '^test_(threads|model)$$'
+
 clean:
-	rm -rf build build-asan build-clang
+	rm -rf build build-asan build-clang build-tsan

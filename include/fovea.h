@@ -74,6 +74,13 @@ int fv_tensor_is_contiguous(const fv_tensor *t);
 /* Writes "(2, 3, 4)" into buf. */
 const char *fv_shape_str(int ndim, const int64_t *dims, char *buf, size_t len);
 
+/* ---------------------------------------------------------------- threads */
+
+/* Worker threads for every op (the library owns one pool). 0: all cores (the default). Results
+ * are deterministic for a fixed thread count. Errors: n < 0 or more than 64. */
+fv_status fv_set_num_threads(int n);
+int fv_num_threads(void);
+
 /* ---------------------------------------------------------------- random numbers */
 
 /* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */

@@ -15,7 +15,7 @@
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv;
     const char *pos[64];
-    int npos, epochs, batch, limit, seed, quiet;
+    int npos, epochs, batch, limit, seed, quiet, threads;
     double lr, momentum;
 } opts;
 
@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "usage: fovea <command> [options]\n"
             "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer adam|sgd]\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
+            "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
             "          and DIR/metrics.csv (default out: runs/<model>)\n"
             "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N]\n"
@@ -100,6 +101,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = parse_int(v, 1, 1 << 30, &o->limit);
         } else if (strcmp(a, "--seed") == 0) {
             bad = parse_int(v, 0, 1 << 30, &o->seed);
+        } else if (strcmp(a, "--threads") == 0) {
+            bad = parse_int(v, 0, 64, &o->threads);
         } else if (strcmp(a, "--lr") == 0) {
             bad = parse_double(v, &o->lr) || !(o->lr > 0);
         } else if (strcmp(a, "--momentum") == 0) {
@@ -337,6 +340,8 @@ int main(int argc, char **argv)
     opts o;
     if (parse_opts(argc, argv, &o) != 0)
         return 1;
+    if (fv_set_num_threads(o.threads) != FV_OK)
+        return fail_lib();
     if (strcmp(argv[1], "train") == 0)
         return cmd_train(&o);
     if (strcmp(argv[1], "eval") == 0)

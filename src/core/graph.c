@@ -257,8 +257,10 @@ fv_status fv_graph_plan(fv_model *m, int batch)
     if (batch < 1)
         return fv_err(FV_ERR_INVALID, "model '%s': batch size %d (must be >= 1)", m->name, batch);
     mark_needs_grad(m);
-    if (m->arena && batch <= m->plan_batch)
+    int threads = fv_num_threads();
+    if (m->arena && batch <= m->plan_batch && threads == m->plan_threads)
         return FV_OK;
+    batch = batch > m->plan_batch ? batch : m->plan_batch;
     size_t total = 0, work = 0;
     for (int i = 0; i < m->nnodes; i++) {
         const fv_node *n = &m->nodes[i];
@@ -272,12 +274,13 @@ fv_status fv_graph_plan(fv_model *m, int batch)
         }
     }
     fv_free(m->arena);
-    fv_free(m->workspace);
-    m->arena = NULL;
+    fv_free(m->workspace_mem);
+    m->arena = m->workspace_mem = NULL;
     m->workspace = NULL;
     m->plan_batch = 0;
+    size_t stride = align64(work);
     char *arena = fv_malloc(total + 64, "activation buffers");
-    float *ws = fv_malloc(work + 64, "workspace");
+    char *ws = fv_malloc(stride * (size_t)threads + 64, "workspace");
     if (!arena || !ws) {
         fv_free(arena);
         fv_free(ws);
@@ -297,8 +300,11 @@ fv_status fv_graph_plan(fv_model *m, int batch)
         p += align64(n->saved_bytes);
     }
     m->arena = arena;
-    m->workspace = ws;
+    m->workspace_mem = ws;
+    m->workspace = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     m->workspace_bytes = work;
+    m->workspace_stride = stride;
+    m->plan_threads = threads;
     m->plan_batch = batch;
     return FV_OK;
 }

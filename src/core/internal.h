@@ -33,6 +33,22 @@ void *fv_realloc(void *ptr, size_t old_size, size_t new_size, const char *what);
 void fv_free(void *ptr);
 char *fv_strdup(const char *s, const char *what);
 
+/* ---------------------------------------------------------------- threads (threads.c) */
+
+typedef void (*fv_task_fn)(void *ctx, int task);
+/* Runs fn(ctx, t) for t in [0, ntasks): contiguous ranges, one per worker, the caller being worker
+ * 0; returns when all are done. Nested calls run serially. */
+void fv_parallel(int ntasks, fv_task_fn fn, void *ctx);
+/* How many workers fv_parallel(ntasks, ...) uses, and the current worker's index (0 outside). */
+int fv_parallel_width(int ntasks);
+int fv_worker(void);
+/* Splits [0, total) into `parts` contiguous ranges; range k is [*a, *b). */
+static inline void fv_split(int64_t total, int parts, int k, int64_t *a, int64_t *b)
+{
+    *a = total * k / parts;
+    *b = total * (k + 1) / parts;
+}
+
 /* ---------------------------------------------------------------- graph */
 
 #define FV_MAX_IN 8     /* inputs of one node */
@@ -140,7 +156,8 @@ typedef struct fv_op_def {
     fv_status (*infer)(fv_model *m, fv_node *n);
     /* Bytes of n->saved for a batch of `batch` samples (NULL: none). */
     size_t (*saved_bytes)(const fv_model *m, const fv_node *n, int batch);
-    /* Bytes of shared scratch the op needs (NULL: none); the planner gives the maximum over nodes. */
+    /* Bytes of scratch ONE worker needs (NULL: none); the planner gives every worker a slice of
+     * the maximum over nodes (fv_workspace). */
     size_t (*workspace_bytes)(const fv_model *m, const fv_node *n, int batch);
     /* y = f(inputs) for `batch` samples. */
     void (*forward)(fv_model *m, fv_node *n, int batch);
@@ -174,9 +191,17 @@ struct fv_model {
 
     int plan_batch;    /* buffers are sized for this many samples (any smaller batch fits) */
     void *arena;       /* y, dy and saved buffers of every node */
-    float *workspace;  /* shared scratch */
-    size_t workspace_bytes;
+    void *workspace_mem; /* the allocation behind workspace */
+    float *workspace;  /* scratch: one slice of workspace_stride bytes per worker */
+    size_t workspace_bytes, workspace_stride;
+    int plan_threads;  /* the thread count the workspace was sized for */
 };
+
+/* Worker w's scratch slice (64-byte aligned). */
+static inline float *fv_workspace(const fv_model *m, int w)
+{
+    return (float *)((char *)m->workspace + (size_t)w * m->workspace_stride);
+}
 
 /* Parameter access for op kernels. */
 static inline float *fv_pdata(const fv_model *m, const fv_node *n, int i)

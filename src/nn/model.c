@@ -25,7 +25,7 @@ void fv_model_free(fv_model *m)
     fv_free(m->grad_slab);
     fv_free(m->opt_state);
     fv_free(m->arena);
-    fv_free(m->workspace);
+    fv_free(m->workspace_mem);
     fv_free(m);
 }
 

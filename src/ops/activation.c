@@ -14,45 +14,75 @@ static fv_status same_shape(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
-static int64_t count(const fv_node *n, int batch)
+/* Element-wise ops split their values across the workers in chunks of at least 16 Ki. */
+#define CHUNK 16384
+
+static void relu_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
-    return n->size * batch;
+    fv_ref_relu_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
+}
+
+static void relu_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_relu_bwd_f32(fv_input_node(m, n, 0)->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
+}
+
+static void sigmoid_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_sigmoid_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
+}
+
+static void sigmoid_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_sigmoid_bwd_f32(n->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
+}
+
+static void tanh_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_tanh_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
+}
+
+static void tanh_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_tanh_bwd_f32(n->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
 }
 
 static void relu_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_ref_relu_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+    fv_parallel_ranges(m, n, n->size * batch, CHUNK, relu_fwd_range);
 }
 
 static void relu_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    if (dx)
-        fv_ref_relu_bwd_f32(fv_input_node(m, n, 0)->y, n->dy, dx, count(n, batch));
+    if (fv_input_dy(m, n, 0))
+        fv_parallel_ranges(m, n, n->size * batch, CHUNK, relu_bwd_range);
 }
 
 static void sigmoid_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_ref_sigmoid_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+    fv_parallel_ranges(m, n, n->size * batch, CHUNK, sigmoid_fwd_range);
 }
 
 static void sigmoid_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    if (dx)
-        fv_ref_sigmoid_bwd_f32(n->y, n->dy, dx, count(n, batch));
+    if (fv_input_dy(m, n, 0))
+        fv_parallel_ranges(m, n, n->size * batch, CHUNK, sigmoid_bwd_range);
 }
 
 static void tanh_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_ref_tanh_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count(n, batch));
+    fv_parallel_ranges(m, n, n->size * batch, CHUNK, tanh_fwd_range);
 }
 
 static void tanh_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    if (dx)
-        fv_ref_tanh_bwd_f32(n->y, n->dy, dx, count(n, batch));
+    if (fv_input_dy(m, n, 0))
+        fv_parallel_ranges(m, n, n->size * batch, CHUNK, tanh_bwd_range);
+}
+
+static int64_t count(const fv_node *n, int batch)
+{
+    return n->size * batch;
 }
 
 static void softmax_forward(fv_model *m, fv_node *n, int batch)

@@ -1,11 +1,13 @@
 /* conv2d.c - the 2-D convolution op: input (C, H, W), output (F, OH, OW), parameters "weight"
  * (F, C / groups, kh, kw) and optional "bias" (F), PyTorch's layout. Forward and backward run the
  * lowered convolution of kernels/ref/conv_ref.h (im2col into the shared workspace + fv_sgemm, per
- * sample and group); the workspace holds one group's column matrix. */
+ * sample and group). The batch is split across the thread pool: each worker has its own column
+ * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. */
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
 
 #include <limits.h>
+#include <string.h>
 
 /* The geometry of node n (whose input and attributes infer has already checked). */
 static fv_conv_geom node_geom(const fv_model *m, const fv_node *n)
@@ -113,28 +115,96 @@ static fv_status conv_infer(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
-/* One group's column matrix for one sample (reused for its gradient in backward). */
+/* Per worker: one group's column matrix for one sample (reused for its gradient in backward),
+ * then partial weight and bias gradients over the worker's samples. */
+static int64_t col_floats(const fv_conv_geom *g)
+{
+    return (fv_conv_scratch_size(g) + 15) & ~(int64_t)15;
+}
+
+static int64_t wgrad_floats(const fv_model *m, const fv_node *n)
+{
+    return (m->params[n->param[0]].numel + 15) & ~(int64_t)15;
+}
+
 static size_t conv_workspace_bytes(const fv_model *m, const fv_node *n, int batch)
 {
     (void)batch;
     fv_conv_geom g = node_geom(m, n);
-    return sizeof(float) * (size_t)fv_conv_scratch_size(&g);
+    return sizeof(float) * (size_t)(col_floats(&g) + wgrad_floats(m, n) + n->a.conv.filters);
+}
+
+/* The work of one worker: samples [a, b) of the batch. */
+typedef struct conv_job {
+    fv_model *m;
+    fv_node *n;
+    fv_conv_geom g;
+    int batch, width;
+} conv_job;
+
+static void job_range(const conv_job *j, int k, int64_t *a, int64_t *b)
+{
+    fv_split(j->batch, j->width, k, a, b);
+}
+
+static void forward_task(void *ctx, int k)
+{
+    conv_job *j = ctx;
+    fv_model *m = j->m;
+    fv_node *n = j->n;
+    int64_t a, b, in_sz = fv_input_node(m, n, 0)->size;
+    job_range(j, k, &a, &b);
+    const float *bias = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL;
+    fv_conv2d_fwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), bias,
+                      n->y + a * n->size, (int)(b - a), &j->g, fv_workspace(m, k));
 }
 
 static void conv_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_conv_geom g = node_geom(m, n);
-    const float *b = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL;
-    fv_conv2d_fwd_f32(fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), b, n->y, batch, &g,
-                      m->workspace);
+    conv_job j = {m, n, node_geom(m, n), batch, fv_parallel_width(batch)};
+    fv_parallel(j.width, forward_task, &j);
+}
+
+/* Worker k: dx of its samples; its partial dW and db (or the real ones when it is alone). */
+static void backward_task(void *ctx, int k)
+{
+    conv_job *j = ctx;
+    fv_model *m = j->m;
+    fv_node *n = j->n;
+    int64_t a, b, in_sz = fv_input_node(m, n, 0)->size;
+    job_range(j, k, &a, &b);
+    float *ws = fv_workspace(m, k), *dw = fv_pgrad(m, n, 0);
+    float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL, *dx = fv_input_dy(m, n, 0);
+    if (j->width > 1) {
+        float *pw = ws + col_floats(&j->g), *pb = pw + wgrad_floats(m, n);
+        memset(pw, 0, sizeof(float) * (size_t)(wgrad_floats(m, n) + j->g.f));
+        dw = dw ? pw : NULL;
+        db = db ? pb : NULL;
+    }
+    fv_conv2d_bwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
+                      n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
+                      &j->g, ws);
+}
+
+static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
+{
+    float *dw = fv_pgrad(m, n, 0), *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL;
+    int64_t nw = m->params[n->param[0]].numel;
+    for (int k = 0; k < j->width; k++) { /* worker order: deterministic for a thread count */
+        const float *pw = fv_workspace(m, k) + col_floats(&j->g), *pb = pw + wgrad_floats(m, n);
+        for (int64_t i = 0; dw && i < nw; i++)
+            dw[i] += pw[i];
+        for (int i = 0; db && i < j->g.f; i++)
+            db[i] += pb[i];
+    }
 }
 
 static void conv_backward(fv_model *m, fv_node *n, int batch)
 {
-    fv_conv_geom g = node_geom(m, n);
-    float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL;
-    fv_conv2d_bwd_f32(fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), n->dy, fv_input_dy(m, n, 0),
-                      fv_pgrad(m, n, 0), db, batch, &g, m->workspace);
+    conv_job j = {m, n, node_geom(m, n), batch, fv_parallel_width(batch)};
+    fv_parallel(j.width, backward_task, &j);
+    if (j.width > 1)
+        add_partials(m, n, &j);
 }
 
 const fv_op_def fv_op_conv2d_def = {

@@ -1,6 +1,8 @@
 /* dense.c - the fully connected op: input of any shape, flattened to K = its size per sample;
  * output (units); parameters "weight" (units, K) and optional "bias" (units), PyTorch's layout.
- * y = x W^T + b over the whole batch with one fv_sgemm (kernels/ref/gemm_ref.h, fv_dense_*). */
+ * y = x W^T + b with fv_sgemm (kernels/ref/gemm_ref.h, fv_dense_*); the batch rows (forward,
+ * dx) and the units (dW, db) are split across the thread pool, so no reduction is needed. */
+#include "kernels/kernels.h"
 #include "kernels/ref/gemm_ref.h"
 #include "ops/ops.h"
 
@@ -33,19 +35,58 @@ static fv_status dense_infer(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
+/* One worker's share: batch rows [a, b) for y and dx, units [a, b) of dW and db. */
+typedef struct dense_job {
+    fv_model *m;
+    fv_node *n;
+    int batch, width, k, units;
+} dense_job;
+
+static void forward_task(void *ctx, int t)
+{
+    dense_job *j = ctx;
+    fv_node *n = j->n;
+    int64_t a, b;
+    fv_split(j->batch, j->width, t, &a, &b);
+    const float *bias = n->a.dense.bias ? fv_pdata(j->m, n, 1) : NULL;
+    fv_dense_fwd_f32(fv_input_node(j->m, n, 0)->y + a * j->k, fv_pdata(j->m, n, 0), bias,
+                     n->y + a * j->units, (int)(b - a), j->k, j->units);
+}
+
 static void dense_forward(fv_model *m, fv_node *n, int batch)
 {
-    const fv_node *x = fv_input_node(m, n, 0);
-    const float *b = n->a.dense.bias ? fv_pdata(m, n, 1) : NULL;
-    fv_dense_fwd_f32(x->y, fv_pdata(m, n, 0), b, n->y, batch, (int)x->size, n->a.dense.units);
+    dense_job j = {m, n, batch, fv_parallel_width(batch), (int)fv_input_node(m, n, 0)->size,
+                   n->a.dense.units};
+    fv_parallel(j.width, forward_task, &j);
+}
+
+static void backward_task(void *ctx, int t)
+{
+    dense_job *j = ctx;
+    fv_model *m = j->m;
+    fv_node *n = j->n;
+    const float *x = fv_input_node(m, n, 0)->y, *w = fv_pdata(m, n, 0), *dy = n->dy;
+    float *dw = fv_pgrad(m, n, 0), *db = n->a.dense.bias ? fv_pgrad(m, n, 1) : NULL;
+    float *dx = fv_input_dy(m, n, 0);
+    int64_t u0, u1, r0, r1;
+    fv_split(j->units, j->width, t, &u0, &u1);
+    fv_split(j->batch, j->width, t, &r0, &r1);
+    if (dw && u1 > u0) /* dW[u0:u1] += dy[:, u0:u1]^T x */
+        fv_sgemm(1, 0, (int)(u1 - u0), j->k, j->batch, 1, dy + u0, j->units, x, j->k, 1,
+                 dw + u0 * j->k, j->k);
+    for (int64_t i = 0; db && i < j->batch; i++)
+        for (int64_t u = u0; u < u1; u++)
+            db[u] += dy[i * j->units + u];
+    if (dx && r1 > r0) /* dx[r0:r1] += dy[r0:r1] W */
+        fv_sgemm(0, 0, (int)(r1 - r0), j->k, j->units, 1, dy + r0 * j->units, j->units, w, j->k,
+                 1, dx + r0 * j->k, j->k);
 }
 
 static void dense_backward(fv_model *m, fv_node *n, int batch)
 {
-    const fv_node *x = fv_input_node(m, n, 0);
-    float *db = n->a.dense.bias ? fv_pgrad(m, n, 1) : NULL;
-    fv_dense_bwd_f32(x->y, fv_pdata(m, n, 0), n->dy, fv_input_dy(m, n, 0), fv_pgrad(m, n, 0), db,
-                     batch, (int)x->size, n->a.dense.units);
+    int units = n->a.dense.units, width = fv_parallel_width(batch < units ? units : batch);
+    dense_job j = {m, n, batch, width, (int)fv_input_node(m, n, 0)->size, units};
+    fv_parallel(j.width, backward_task, &j);
 }
 
 const fv_op_def fv_op_dense_def = {

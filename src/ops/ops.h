@@ -22,6 +22,11 @@ extern const fv_op_def fv_op_batchnorm_def;
 extern const fv_op_def fv_op_softmax_ce_def;
 extern const fv_op_def fv_op_mse_def;
 
+/* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
+ * min_chunk long (parallel.c). For work whose items are independent. */
+typedef void (*fv_range_fn)(fv_model *m, fv_node *n, int64_t a, int64_t b);
+void fv_parallel_ranges(fv_model *m, fv_node *n, int64_t count, int64_t min_chunk, fv_range_fn fn);
+
 /* Dropout's mask for `count` values: 0 with probability rate, else 1 / (1 - rate) (dropout.c). */
 void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count);
 

@@ -1,5 +1,6 @@
 /* pool.c - the max and average 2-D pooling ops (NCHW): shape inference and the reference kernels.
- * Max pooling keeps its switches (argmax per output, int32) in n->saved for backward. */
+ * Max pooling keeps its switches (argmax per output, int32) in n->saved for backward; the common
+ * 2x2 stride-2 window takes a straight forward path. */
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
 
@@ -39,38 +40,62 @@ static size_t max_saved_bytes(const fv_model *m, const fv_node *n, int batch)
     return sizeof(int32_t) * (size_t)n->size * (size_t)batch;
 }
 
-static void max_forward(fv_model *m, fv_node *n, int batch)
+/* Samples [a, b) of the batch: planes are independent, so workers split the batch. */
+static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     fv_pool_geom g;
     geom(m, n, &g);
-    fv_ref_maxpool_fwd_f32(&g, batch, fv_input_node(m, n, 0)->y, n->y, n->saved);
+    int64_t in_sz = fv_input_node(m, n, 0)->size;
+    fv_ref_maxpool_fwd_f32(&g, (int)(b - a), fv_input_node(m, n, 0)->y + a * in_sz,
+                           n->y + a * n->size, (int32_t *)n->saved + a * n->size);
+}
+
+static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    int64_t in_sz = fv_input_node(m, n, 0)->size;
+    fv_ref_maxpool_bwd_f32(&g, (int)(b - a), n->dy + a * n->size,
+                           (const int32_t *)n->saved + a * n->size, fv_input_dy(m, n, 0) + a * in_sz);
+}
+
+static void avg_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    int64_t in_sz = fv_input_node(m, n, 0)->size;
+    fv_ref_avgpool_fwd_f32(&g, (int)(b - a), fv_input_node(m, n, 0)->y + a * in_sz,
+                           n->y + a * n->size);
+}
+
+static void avg_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    int64_t in_sz = fv_input_node(m, n, 0)->size;
+    fv_ref_avgpool_bwd_f32(&g, (int)(b - a), n->dy + a * n->size, fv_input_dy(m, n, 0) + a * in_sz);
+}
+
+static void max_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_parallel_ranges(m, n, batch, 1, max_fwd_range);
 }
 
 static void max_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    if (!dx)
-        return;
-    fv_pool_geom g;
-    geom(m, n, &g);
-    fv_ref_maxpool_bwd_f32(&g, batch, n->dy, n->saved, dx);
+    if (fv_input_dy(m, n, 0))
+        fv_parallel_ranges(m, n, batch, 1, max_bwd_range);
 }
 
 static void avg_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_pool_geom g;
-    geom(m, n, &g);
-    fv_ref_avgpool_fwd_f32(&g, batch, fv_input_node(m, n, 0)->y, n->y);
+    fv_parallel_ranges(m, n, batch, 1, avg_fwd_range);
 }
 
 static void avg_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    if (!dx)
-        return;
-    fv_pool_geom g;
-    geom(m, n, &g);
-    fv_ref_avgpool_bwd_f32(&g, batch, n->dy, dx);
+    if (fv_input_dy(m, n, 0))
+        fv_parallel_ranges(m, n, batch, 1, avg_bwd_range);
 }
 
 const fv_op_def fv_op_maxpool2d_def = {

@@ -114,17 +114,34 @@ static void adam_step(const fv_optimizer *o, int64_t t, float *p, const float *g
     }
 }
 
+/* The update is element-wise: workers take contiguous ranges of the slab (64 Ki at least). */
+typedef struct step_job {
+    fv_model *m;
+    int64_t n;
+    int width;
+} step_job;
+
+static void step_task(void *ctx, int k)
+{
+    step_job *j = ctx;
+    fv_model *m = j->m;
+    int64_t a, b;
+    fv_split(j->n, j->width, k, &a, &b);
+    float *p = m->data_slab + a, *s1 = m->opt_state + a, *s2 = m->opt_state + j->n + a;
+    const float *g = m->grad_slab + a;
+    if (m->opt.kind == FV_OPTIM_ADAM)
+        adam_step(&m->opt, m->opt_steps, p, g, s1, s2, b - a);
+    else
+        sgd_step(&m->opt, p, g, s1, b - a);
+}
+
 void fv_optim_step(fv_model *m)
 {
     int64_t n = m->trainable_total;
     if (!m->opt_state || n <= 0)
         return; /* no optimizer initialised, or nothing to train */
-    float *p = m->data_slab, *s1 = m->opt_state, *s2 = m->opt_state + n;
-    const float *g = m->grad_slab;
-    if (m->opt.kind == FV_OPTIM_ADAM)
-        adam_step(&m->opt, ++m->opt_steps, p, g, s1, s2, n);
-    else {
-        ++m->opt_steps;
-        sgd_step(&m->opt, p, g, s1, n);
-    }
+    ++m->opt_steps;
+    int64_t chunks = n / 65536;
+    step_job j = {m, n, fv_parallel_width(chunks < 1 ? 1 : (int)(chunks > 64 ? 64 : chunks))};
+    fv_parallel(j.width, step_task, &j);
 }

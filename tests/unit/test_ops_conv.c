@@ -366,12 +366,13 @@ TEST(test_op_def_and_params)
     CHECK(w->fan_in == 2 * 3 * 2 && w->fan_out == 6 * 3 * 2);
     CHECK(strcmp(b->name, "c1.bias") == 0 && b->ndim == 1 && b->dims[0] == 6);
     CHECK(b->trainable && b->init == FV_INIT_ZEROS);
-    /* workspace: one group's column matrix (2 * 3 * 2 rows, 25 positions); 0 when 1x1 */
-    CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[c], 7) == sizeof(float) * 12 * 25);
+    /* workspace per worker: one group's column matrix (2 * 3 * 2 rows, 25 positions: 300 floats,
+     * padded to 304), a partial weight gradient (72, padded to 80) and bias gradient (6) */
+    CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[c], 7) == sizeof(float) * (304 + 80 + 6));
     int p = fv_conv2d(m, c, .filters = 3, .kernel = 1, .no_bias = 1, .name = "pw");
     CHECK(p == 2 && m->nodes[p].nparam == 1 && m->nparams == 3);
     if (p == 2)
-        CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[p], 7) == 0);
+        CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[p], 7) == sizeof(float) * (32 + 3));
     fv_model_free(m);
 }
 

@@ -1,6 +1,7 @@
 /* test_ops_pool.c - max and average pooling: finite-difference gradient checks of the double
  * kernels (square and non-square windows, strides, padding, odd sizes, batches), PyTorch goldens
- * through a graph (tests/golden/gen_pool_act_bn.py), max-pool ties and shape errors. */
+ * through a graph (tests/golden/gen_pool_act_bn.py) and through the float kernels for geometries
+ * the layer API cannot build (tests/golden/gen_pool.py), max-pool ties and shape errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
 #include "kernels/ref/pool_ref.h"
@@ -113,6 +114,82 @@ TEST(pool_matches_pytorch)
     }
 }
 
+/* Kernel-level goldens (gen_pool.py has the same names); each file carries its geometry. */
+static const char *const kcases[] = {
+    "pool_k_max_rect", "pool_k_avg_rect", "pool_k_max_tall", "pool_k_avg_tall",
+    "pool_k_max_ties", "pool_k_max_2x3",  "pool_k_avg_3x2",
+};
+
+/* Runs one case through the float kernels: y, and dx accumulated onto ones (backward is +=). */
+static void kernel_golden(const char *name, fv_tensor *x, fv_tensor *y, fv_tensor *dy,
+                          fv_tensor *dx, const float *k)
+{
+    int n = (int)x->dims[0];
+    fv_pool_geom g = geometry((int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (int)k[0],
+                              (int)k[1], (int)k[2], (int)k[3], (int)k[4], (int)k[5]);
+    long ny = (long)n * g.c * g.oh * g.ow, nx = (long)fv_tensor_numel(x);
+    CHECK(ny == fv_tensor_numel(y));
+    if (ny != fv_tensor_numel(y))
+        return;
+    float *out = malloc(sizeof(float) * (size_t)ny), *gx = malloc(sizeof(float) * (size_t)nx);
+    float *want = malloc(sizeof(float) * (size_t)nx);
+    int32_t *arg = malloc(sizeof(int32_t) * (size_t)ny);
+    for (long i = 0; i < nx; i++)
+        gx[i] = 1, want[i] = dx->data[i] + 1;
+    if (strstr(name, "_max_")) {
+        fv_ref_maxpool_fwd_f32(&g, n, x->data, out, arg);
+        fv_ref_maxpool_bwd_f32(&g, n, dy->data, arg, gx);
+    } else {
+        fv_ref_avgpool_fwd_f32(&g, n, x->data, out);
+        fv_ref_avgpool_bwd_f32(&g, n, dy->data, gx);
+    }
+    CHECK_ARRAY_NEAR(out, y->data, ny, 1e-6, 1e-5);
+    CHECK_ARRAY_NEAR(gx, want, nx, 1e-6, 1e-5);
+    free(out), free(gx), free(want), free(arg);
+}
+
+/* The same case through a graph when the layer API can express it: one padding, and one stride
+ * or the window's own size per axis. */
+static void graph_golden(const char *name, const fv_tensor *x, const float *k)
+{
+    int kh = (int)k[0], kw = (int)k[1], sh = (int)k[2], sw = (int)k[3], p = (int)k[4];
+    if ((int)k[5] != p || (sh != sw && (sh != kh || sw != kw)))
+        return;
+    fv_model *m = fv_model_new("pooltest");
+    int in = fv_input(m, .ndim = 3, .dims = {x->dims[1], x->dims[2], x->dims[3]});
+    int stride = sh == sw ? sh : 0;
+    int out = strstr(name, "_max_") ? fv_maxpool2d(m, in, .size_h = kh, .size_w = kw,
+                                                   .stride = stride, .padding = p)
+                                    : fv_avgpool2d(m, in, .size_h = kh, .size_w = kw,
+                                                   .stride = stride, .padding = p);
+    CHECK(out > 0);
+    if (out > 0)
+        ot_golden(m, in, out, name, 1e-6, 1e-5);
+    fv_model_free(m);
+}
+
+TEST(pool_geometries_match_pytorch)
+{
+    for (size_t i = 0; i < sizeof kcases / sizeof kcases[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "data/golden/%s.safetensors", kcases[i]);
+        fv_st_file *f = fv_st_open(t_src_path(rel));
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        fv_tensor *x = fv_st_get(f, "x"), *y = fv_st_get(f, "y"), *dy = fv_st_get(f, "dy");
+        fv_tensor *dx = fv_st_get(f, "dx"), *k = fv_st_get(f, "geom");
+        CHECK(x && y && dy && dx && k && x->ndim == 4 && fv_tensor_numel(k) == 6);
+        if (x && y && dy && dx && k && x->ndim == 4 && fv_tensor_numel(k) == 6) {
+            kernel_golden(kcases[i], x, y, dy, dx, k->data);
+            graph_golden(kcases[i], x, k->data);
+        }
+        fv_tensor_free(x), fv_tensor_free(y), fv_tensor_free(dy), fv_tensor_free(dx);
+        fv_tensor_free(k);
+        fv_st_close(f);
+    }
+}
+
 TEST(pool_shapes_and_errors)
 {
     fv_model *m = fv_model_new("p");
@@ -144,6 +221,7 @@ int main(void)
 {
     RUN(pool_gradchecks);
     RUN(pool_matches_pytorch);
+    RUN(pool_geometries_match_pytorch);
     RUN(pool_shapes_and_errors);
     RUN(maxpool_propagates_nan);
     TEST_MAIN_END();

@@ -13,10 +13,16 @@ typedef struct fv_pool_geom {
 
 /* Max pooling of n samples. Padding never wins (it is -inf). arg (n, c, oh, ow) receives the
  * winning input position h * w + x within its channel plane; ties go to the first position in
- * row-major window order, as in PyTorch. */
+ * row-major window order and NaN wins (the last NaN among several), as in PyTorch. */
 void fv_ref_maxpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y, int32_t *arg);
 void fv_ref_maxpool_fwd_f64(const fv_pool_geom *g, int n, const double *x, double *y,
                             int32_t *arg);
+/* The same for the common 2x2 window, stride 2, no padding (any h, w): a straight path with
+ * results identical to fv_ref_maxpool_fwd's, values and switches. */
+void fv_ref_maxpool_fwd_2x2_f32(const fv_pool_geom *g, int n, const float *x, float *y,
+                                int32_t *arg);
+void fv_ref_maxpool_fwd_2x2_f64(const fv_pool_geom *g, int n, const double *x, double *y,
+                                int32_t *arg);
 /* dx[arg] += dy. */
 void fv_ref_maxpool_bwd_f32(const fv_pool_geom *g, int n, const float *dy, const int32_t *arg,
                             float *dx);
