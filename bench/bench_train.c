@@ -1,6 +1,6 @@
 /* bench_train.c - fovea's side of the training benchmark: steady-state images/s of forward +
  * backward + Adam update for a model file on random data (the same protocol as torch_train.py).
- * Usage: bench_train MODEL.fv BATCH STEPS. Prints "images_per_s <v> peak_rss_kb <v>". */
+ * Usage: bench_train MODEL.fv BATCH STEPS [THREADS]. Prints "images_per_s <v> peak_rss_kb <v>". */
 #include <fovea.h>
 
 #include <stdio.h>
@@ -17,11 +17,15 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_train MODEL.fv BATCH STEPS\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: bench_train MODEL.fv BATCH STEPS [THREADS]\n");
         return 2;
     }
     int batch = atoi(argv[2]), steps = atoi(argv[3]);
+    if (argc == 5 && fv_set_num_threads(atoi(argv[4])) != FV_OK) {
+        fprintf(stderr, "bench_train: %s\n", fv_last_error());
+        return 2;
+    }
     fv_model *m = fv_model_load_file(argv[1]);
     int64_t dims[4], per = 1, classes = 0;
     if (m) { /* before compile, the last node is the prediction: (classes) */

@@ -11,7 +11,7 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS
 F=$(mktemp) T=$(mktemp)
 trap 'rm -f "$F" "$T"' EXIT
 for r in $(seq "$ROUNDS"); do
-    ./build/bench_train "$MODEL" "$BATCH" "$STEPS" >>"$F"
+    ./build/bench_train "$MODEL" "$BATCH" "$STEPS" "$THREADS" >>"$F"
     /usr/bin/python3 bench/torch_train.py "$MODEL" "$BATCH" "$THREADS" "$STEPS" >>"$T"
 done
 median() { awk '{print $2}' "$1" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }

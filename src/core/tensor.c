@@ -33,7 +33,7 @@ static fv_status check_dims(int ndim, const int64_t *dims, int64_t *numel)
 
 fv_tensor *fv_tensor_new(int ndim, const int64_t *dims)
 {
-    int64_t n;
+    int64_t n = 0;
     if (check_dims(ndim, dims, &n) != FV_OK)
         return NULL;
     fv_tensor *t = fv_calloc(1, sizeof *t, "tensor header");
