@@ -46,8 +46,13 @@ static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     fv_pool_geom g;
     geom(m, n, &g);
     int64_t in_sz = fv_input_node(m, n, 0)->size;
-    fv_ref_maxpool_fwd_f32(&g, (int)(b - a), fv_input_node(m, n, 0)->y + a * in_sz,
-                           n->y + a * n->size, (int32_t *)n->saved + a * n->size);
+    const float *x = fv_input_node(m, n, 0)->y + a * in_sz;
+    float *y = n->y + a * n->size;
+    int32_t *arg = (int32_t *)n->saved + a * n->size;
+    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0)
+        fv_ref_maxpool_fwd_2x2_f32(&g, (int)(b - a), x, y, arg);
+    else
+        fv_ref_maxpool_fwd_f32(&g, (int)(b - a), x, y, arg);
 }
 
 static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
@@ -56,7 +61,8 @@ static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     geom(m, n, &g);
     int64_t in_sz = fv_input_node(m, n, 0)->size;
     fv_ref_maxpool_bwd_f32(&g, (int)(b - a), n->dy + a * n->size,
-                           (const int32_t *)n->saved + a * n->size, fv_input_dy(m, n, 0) + a * in_sz);
+                           (const int32_t *)n->saved + a * n->size,
+                           fv_input_dy(m, n, 0) + a * in_sz);
 }
 
 static void avg_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)

@@ -207,14 +207,62 @@ TEST(pool_shapes_and_errors)
     fv_model_free(m);
 }
 
-/* NaN wins a max-pool window, as in PyTorch, rather than being silently skipped. */
+/* The 2x2 stride-2 straight path gives the general kernel's values and switches bit for bit:
+ * inputs drawn from a few values (ties everywhere), signed zeros, infinities and NaN, even and odd
+ * sizes (the last row and column dropped). */
+TEST(maxpool_2x2_path_matches_general)
+{
+    const float pick[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.5f, INFINITY, -INFINITY, NAN, 0.25f, 3.0f};
+    const int sizes[][2] = {{2, 2}, {4, 6}, {7, 5}, {28, 28}, {3, 9}, {10, 10}};
+    unsigned seed = 9;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int rare = 0; rare < 2; rare++) { /* rare: NaN and infinities only now and then */
+            fv_pool_geom g = geometry(3, sizes[s][0], sizes[s][1], 2, 2, 2, 2, 0, 0);
+            int n = 2, nx = n * g.c * g.h * g.w, ny = n * g.c * g.oh * g.ow;
+            float *x = malloc(sizeof(float) * (size_t)nx), *y[2];
+            double *xd = malloc(sizeof(double) * (size_t)nx), *yd[2];
+            int32_t *arg[2], *argd[2];
+            for (int k = 0; k < 2; k++) {
+                y[k] = malloc(sizeof(float) * (size_t)ny);
+                yd[k] = malloc(sizeof(double) * (size_t)ny);
+                arg[k] = malloc(sizeof(int32_t) * (size_t)ny);
+                argd[k] = malloc(sizeof(int32_t) * (size_t)ny);
+            }
+            for (int i = 0; i < nx; i++) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned r = (seed >> 8) % (rare ? 100u : 10u);
+                x[i] = r < 5 || r >= 10 ? pick[r % 5] : pick[r]; /* 5..9: the specials */
+                xd[i] = x[i];
+            }
+            fv_ref_maxpool_fwd_f32(&g, n, x, y[0], arg[0]);
+            fv_ref_maxpool_fwd_2x2_f32(&g, n, x, y[1], arg[1]);
+            fv_ref_maxpool_fwd_f64(&g, n, xd, yd[0], argd[0]);
+            fv_ref_maxpool_fwd_2x2_f64(&g, n, xd, yd[1], argd[1]);
+            CHECK(memcmp(y[0], y[1], sizeof(float) * (size_t)ny) == 0);
+            CHECK(memcmp(arg[0], arg[1], sizeof(int32_t) * (size_t)ny) == 0);
+            CHECK(memcmp(yd[0], yd[1], sizeof(double) * (size_t)ny) == 0);
+            CHECK(memcmp(argd[0], argd[1], sizeof(int32_t) * (size_t)ny) == 0);
+            free(x), free(xd);
+            for (int k = 0; k < 2; k++)
+                free(y[k]), free(yd[k]), free(arg[k]), free(argd[k]);
+        }
+}
+
+/* NaN wins a max-pool window, as in PyTorch, rather than being silently skipped; among several
+ * NaNs the last one wins (PyTorch 1.13's CPU kernel routes the gradient there). */
 TEST(maxpool_propagates_nan)
 {
     fv_pool_geom g = geometry(1, 2, 2, 2, 2, 2, 2, 0, 0);
-    float x[4] = {1, NAN, 3, 2}, y;
+    float x[4] = {1, NAN, 3, 2}, x2[4] = {NAN, 1, NAN, 2}, y;
     int32_t arg;
     fv_ref_maxpool_fwd_f32(&g, 1, x, &y, &arg);
     CHECK(isnan(y) && arg == 1);
+    fv_ref_maxpool_fwd_2x2_f32(&g, 1, x, &y, &arg);
+    CHECK(isnan(y) && arg == 1);
+    fv_ref_maxpool_fwd_f32(&g, 1, x2, &y, &arg);
+    CHECK(isnan(y) && arg == 2);
+    fv_ref_maxpool_fwd_2x2_f32(&g, 1, x2, &y, &arg);
+    CHECK(isnan(y) && arg == 2);
 }
 
 int main(void)
@@ -223,6 +271,7 @@ int main(void)
     RUN(pool_matches_pytorch);
     RUN(pool_geometries_match_pytorch);
     RUN(pool_shapes_and_errors);
+    RUN(maxpool_2x2_path_matches_general);
     RUN(maxpool_propagates_nan);
     TEST_MAIN_END();
 }
