@@ -14,7 +14,7 @@
 
 /* Blocking: KC steps per pass, MC rows of A and NC columns of B per packed block. MC and NC are
  * multiples of every variant's MR and NR, so packed panels never exceed the buffers. */
-enum { KC = 256, MC = 96, NC = 384 };
+enum { KC = 320, MC = 120, NC = 480 };
 
 /* Per-thread packing buffers (static storage: no allocation on the compute path). */
 static _Thread_local _Alignas(64) float pack_a[MC * KC];
@@ -274,13 +274,13 @@ static void gemm_block(const variant *v, int M, int nc, int kc, float alpha, con
     for (int ic = 0; ic < M; ic += MC) {
         int mc = min_int(MC, M - ic);
         pack(A + ic * rs_a, rs_a, ps_a, mc, kc, v->mr, pack_a);
-        /* one A panel stays in L1 while the B panels stream from L2 */
-        for (int ir = 0; ir < mc; ir += v->mr) {
-            const float *ap = pack_a + (ptrdiff_t)ir * kc;
-            float *c = C + (ptrdiff_t)(ic + ir) * ldc;
-            int mr = min_int(v->mr, mc - ir);
-            for (int jr = 0; jr < nc; jr += v->nr) {
-                int nr = min_int(v->nr, nc - jr);
+        /* one B panel stays in L1 while the A panels stream from L2 (BLIS's loop order) */
+        for (int jr = 0; jr < nc; jr += v->nr) {
+            int nr = min_int(v->nr, nc - jr);
+            for (int ir = 0; ir < mc; ir += v->mr) {
+                const float *ap = pack_a + (ptrdiff_t)ir * kc;
+                float *c = C + (ptrdiff_t)(ic + ir) * ldc;
+                int mr = min_int(v->mr, mc - ir);
                 if (jr < bb->full)
                     v->kernel(kc, ap, bb->b + jr * bb->bstep, bb->ldb, c + jr, ldc, mr, nr, alpha,
                               beta);
