@@ -109,6 +109,16 @@ typedef enum fv_act {
     FV_ACT_SIGMOID,
     FV_ACT_TANH,
     FV_ACT_SOFTMAX,
+    FV_ACT_LEAKY_RELU,   /* x > 0 ? x : alpha x (alpha: the layer's alpha, default 0.01) */
+    FV_ACT_ELU,          /* x > 0 ? x : alpha (e^x - 1), alpha default 1 */
+    FV_ACT_SELU,         /* scale * elu(x, 1.6733), scale 1.0507 (Klambauer et al.) */
+    FV_ACT_GELU,         /* x Phi(x), the exact (erf) form */
+    FV_ACT_SILU,         /* x sigmoid(x), also called swish */
+    FV_ACT_SOFTPLUS,     /* log(1 + e^x), x itself above 20 (PyTorch's threshold) */
+    FV_ACT_HARD_SIGMOID, /* clamp(x / 6 + 1/2, 0, 1), PyTorch's definition */
+    FV_ACT_HARD_SWISH,   /* x hard_sigmoid(x) */
+    FV_ACT_RELU6,        /* clamp(x, 0, 6) */
+    FV_ACT_LOG_SOFTMAX,  /* x - log(sum e^x) over the last axis */
     FV_ACT__COUNT
 } fv_act;
 /* "relu" -> FV_ACT_RELU; returns -1 if unknown. */
@@ -172,6 +182,7 @@ int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a);
 typedef struct fv_layer_args {
     int _;
     const char *name;
+    float alpha; /* leaky_relu's slope (default 0.01) and elu's alpha (default 1) */
 } fv_layer_args;
 int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a);
 int fv_flatten_(fv_model *m, int in, fv_layer_args a);

@@ -73,6 +73,7 @@ typedef enum fv_op {
     FV_OP_BATCHNORM,
     FV_OP_SOFTMAX_CE,
     FV_OP_MSE,
+    FV_OP_ELTWISE, /* the other activations of fv_act, one op with the kind as an attribute */
     FV_OP__COUNT
 } fv_op;
 
@@ -99,7 +100,13 @@ typedef struct fv_reshape_attr {
     int64_t dims[4]; /* one sample's target shape; one entry may be -1 */
 } fv_reshape_attr;
 
+typedef struct fv_eltwise_attr {
+    int act;     /* an fv_act */
+    float alpha; /* leaky_relu's slope, elu's alpha */
+} fv_eltwise_attr;
+
 typedef union fv_attr {
+    fv_eltwise_attr eltwise;
     fv_conv_attr conv;
     fv_pool_attr pool;
     fv_dense_attr dense;
@@ -163,6 +170,8 @@ typedef struct fv_op_def {
     void (*forward)(fv_model *m, fv_node *n, int batch);
     /* Accumulates (+=) into the inputs' dy (those with needs_grad) and the parameters' grads. */
     void (*backward)(fv_model *m, fv_node *n, int batch);
+    /* The summary's type of one node when it depends on attributes (NULL: `kind`). */
+    const char *(*kind_of)(const fv_node *n);
 } fv_op_def;
 
 extern const fv_op_def *const fv_op_table[FV_OP__COUNT];

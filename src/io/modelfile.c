@@ -121,7 +121,7 @@ typedef struct line_vals {
     int pool[2];    /* pool_size: H, W */
     int padding[2]; /* conv padding: N, same */
     fv_act act;
-    float rate, momentum, eps;
+    float rate, momentum, eps, alpha;
     shape_arg shape;
     const char *name;
     name_list inputs;
@@ -207,7 +207,8 @@ static const char *p_activation(void *field, char *s)
             return NULL;
         }
     if (!ci_eq(s, "none"))
-        return "unknown activation (expected relu, sigmoid, tanh, softmax or linear)";
+        return "unknown activation (expected linear, relu, sigmoid, tanh, softmax, leaky_relu, "
+               "elu, selu, gelu, silu, softplus, hard_sigmoid, hard_swish, relu6 or log_softmax)";
     *(fv_act *)field = FV_ACT_NONE;
     return NULL;
 }
@@ -311,12 +312,18 @@ static const char *p_epsilon(void *field, char *s)
                                                                 : "expected a positive number";
 }
 
+static const char *p_alpha(void *field, char *s)
+{
+    return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
+                                                             : "expected a non-negative number";
+}
+
 /* ---------------------------------------------------------------- argument table */
 
 typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
-    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A__COUNT
+    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A__COUNT
 } arg_id;
 
 #define BIT(a) (1u << (a))
@@ -349,6 +356,7 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_MOMENTUM] = ARG("momentum", NULL, p_momentum, momentum),
     [A_KERAS_MOMENTUM] = ARG("keras_momentum", NULL, p_keras_momentum, momentum),
     [A_EPSILON] = ARG("epsilon", "eps", p_epsilon, eps),
+    [A_ALPHA] = ARG("alpha", "negative_slope", p_alpha, alpha),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -419,11 +427,11 @@ static int b_activation(fv_model *m, const line_vals *v, const int *ins, int nin
     (void)nin;
     fv_act act = d->act != FV_ACT_NONE ? d->act : v->act;
     if (act == FV_ACT_NONE) {
-        fv_err(FV_ERR_INVALID, "activation=%s: the activation layer needs relu, sigmoid, tanh "
-               "or softmax", fv_act_name(act));
+        fv_err(FV_ERR_INVALID, "activation=%s: the activation layer needs a non-linear "
+               "activation", fv_act_name(act));
         return -1;
     }
-    return fv_activation_(m, ins[0], act, (fv_layer_args){.name = v->name});
+    return fv_activation_(m, ins[0], act, (fv_layer_args){.name = v->name, .alpha = v->alpha});
 }
 
 static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -488,11 +496,22 @@ static const layer_def layer_defs[] = {
      b_dense},
     {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
     {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_avgpool},
-    {{"activation"}, ONE | BIT(A_ACTIVATION), BIT(A_ACTIVATION), false, 0, b_activation},
+    {{"activation"}, ONE | BIT(A_ACTIVATION) | BIT(A_ALPHA), BIT(A_ACTIVATION), false, 0,
+     b_activation},
     {{"relu"}, ONE, 0, false, FV_ACT_RELU, b_activation},
     {{"sigmoid"}, ONE, 0, false, FV_ACT_SIGMOID, b_activation},
     {{"tanh"}, ONE, 0, false, FV_ACT_TANH, b_activation},
     {{"softmax"}, ONE, 0, false, FV_ACT_SOFTMAX, b_activation},
+    {{"leaky_relu", "LeakyReLU"}, ONE | BIT(A_ALPHA), 0, false, FV_ACT_LEAKY_RELU, b_activation},
+    {{"elu", "ELU"}, ONE | BIT(A_ALPHA), 0, false, FV_ACT_ELU, b_activation},
+    {{"selu", "SELU"}, ONE, 0, false, FV_ACT_SELU, b_activation},
+    {{"gelu", "GELU"}, ONE, 0, false, FV_ACT_GELU, b_activation},
+    {{"silu", "swish", "SiLU"}, ONE, 0, false, FV_ACT_SILU, b_activation},
+    {{"softplus", "Softplus"}, ONE, 0, false, FV_ACT_SOFTPLUS, b_activation},
+    {{"hard_sigmoid", "HardSigmoid"}, ONE, 0, false, FV_ACT_HARD_SIGMOID, b_activation},
+    {{"hard_swish", "HardSwish"}, ONE, 0, false, FV_ACT_HARD_SWISH, b_activation},
+    {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
+    {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
     {{"flatten"}, ONE, 0, false, 0, b_flatten},
     {{"reshape"}, ONE | BIT(A_TARGET_SHAPE), BIT(A_TARGET_SHAPE), false, 0, b_reshape},
     {{"add"}, ONE, BIT(A_INPUTS), true, 0, b_add},

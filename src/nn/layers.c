@@ -2,16 +2,42 @@
  * attributes and add graph nodes (an activation argument adds a folded activation node). */
 #include "core/internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const act_names[FV_ACT__COUNT] = {
-    [FV_ACT_NONE] = "linear", [FV_ACT_RELU] = "relu", [FV_ACT_SIGMOID] = "sigmoid",
-    [FV_ACT_TANH] = "tanh", [FV_ACT_SOFTMAX] = "softmax",
+    [FV_ACT_NONE] = "linear",        [FV_ACT_RELU] = "relu",
+    [FV_ACT_SIGMOID] = "sigmoid",    [FV_ACT_TANH] = "tanh",
+    [FV_ACT_SOFTMAX] = "softmax",    [FV_ACT_LEAKY_RELU] = "leaky_relu",
+    [FV_ACT_ELU] = "elu",            [FV_ACT_SELU] = "selu",
+    [FV_ACT_GELU] = "gelu",          [FV_ACT_SILU] = "silu",
+    [FV_ACT_SOFTPLUS] = "softplus",  [FV_ACT_HARD_SIGMOID] = "hard_sigmoid",
+    [FV_ACT_HARD_SWISH] = "hard_swish", [FV_ACT_RELU6] = "relu6",
+    [FV_ACT_LOG_SOFTMAX] = "log_softmax",
 };
+/* The activations with an op of their own; the others are FV_OP_ELTWISE with the kind as an
+ * attribute. */
 static const fv_op act_ops[FV_ACT__COUNT] = {
     [FV_ACT_RELU] = FV_OP_RELU, [FV_ACT_SIGMOID] = FV_OP_SIGMOID, [FV_ACT_TANH] = FV_OP_TANH,
     [FV_ACT_SOFTMAX] = FV_OP_SOFTMAX,
 };
+
+/* Adds the node computing activation act of node in (alpha 0: the kind's default). */
+static int add_act(fv_model *m, fv_act act, int in, float alpha, const char *name)
+{
+    if (act_ops[act] != FV_OP_INPUT)
+        return fv_graph_add(m, act_ops[act], 1, &in, NULL, name);
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.eltwise.act = act;
+    at.eltwise.alpha = alpha != 0.0f ? alpha : act == FV_ACT_LEAKY_RELU ? 0.01f : 1.0f;
+    if (!isfinite(at.eltwise.alpha)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': alpha=%g must be finite", name ? name : act_names[act],
+               (double)alpha);
+        return -1;
+    }
+    return fv_graph_add(m, FV_OP_ELTWISE, 1, &in, &at, name);
+}
 
 int fv_act_from_name(const char *name)
 {
@@ -51,7 +77,7 @@ static int with_activation(fv_model *m, int id, fv_act act)
         pop_last(m);
         return -1;
     }
-    int a = fv_graph_add(m, act_ops[act], 1, &id, NULL, NULL);
+    int a = add_act(m, act, id, 0.0f, NULL);
     if (a < 0) {
         pop_last(m);
         return -1;
@@ -149,7 +175,7 @@ int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a)
                (int)act);
         return -1;
     }
-    return fv_graph_add(m, act_ops[act], 1, &in, NULL, a.name);
+    return add_act(m, act, in, a.alpha, a.name);
 }
 
 int fv_flatten_(fv_model *m, int in, fv_layer_args a)

@@ -231,7 +231,8 @@ fv_status fv_model_summary(const fv_model *m, FILE *out)
         if (!visible(m, i))
             continue;
         char label[96], shape[96], count[32], conn[160] = "";
-        snprintf(label, sizeof label, "%s (%s)", n->name, fv_op_table[n->op]->kind);
+        const fv_op_def *d = fv_op_table[n->op];
+        snprintf(label, sizeof label, "%s (%s)", n->name, d->kind_of ? d->kind_of(n) : d->kind);
         fv_node_shape_str(n, shape, sizeof shape);
         fmt_count(node_params(m, n), count, sizeof count);
         if (!seq)

@@ -2,6 +2,8 @@
  * (_f64). */
 #include "kernels/ref/act_ref.h"
 
+#include "fovea.h"
+
 #include <math.h>
 
 #define REAL float

@@ -1,0 +1,75 @@
+/* eltwise.c - the activations beyond ReLU/sigmoid/tanh/softmax as one op whose attribute names
+ * the kind (leaky ReLU, ELU, SELU, GELU, SiLU, softplus, hard sigmoid, hard swish, ReLU6) plus
+ * log-softmax over the last axis of a sample. The output has the input's shape; element-wise
+ * kinds split their values across the thread pool. */
+#include "kernels/ref/act_ref.h"
+#include "ops/ops.h"
+
+#include <string.h>
+
+static fv_status eltwise_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    int act = n->a.eltwise.act;
+    if (act < FV_ACT_LEAKY_RELU || act >= FV_ACT__COUNT)
+        return fv_err(FV_ERR_INVALID, "layer '%s': activation %d is not an element-wise kind",
+                      n->name, act);
+    n->ndim = x->ndim;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static void fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_eltwise_fwd_f32(n->a.eltwise.act, n->a.eltwise.alpha, fv_input_node(m, n, 0)->y + a,
+                           n->y + a, b - a);
+}
+
+static void bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    fv_ref_eltwise_bwd_f32(n->a.eltwise.act, n->a.eltwise.alpha, fv_input_node(m, n, 0)->y + a,
+                           n->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
+}
+
+static void eltwise_forward(fv_model *m, fv_node *n, int batch)
+{
+    int64_t k = n->dims[n->ndim - 1], count = n->size * batch;
+    if (n->a.eltwise.act == FV_ACT_LOG_SOFTMAX)
+        fv_ref_log_softmax_fwd_f32(fv_input_node(m, n, 0)->y, n->y, count / k, k);
+    else
+        fv_parallel_ranges(m, n, count, 16384, fwd_range);
+}
+
+static void eltwise_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    int64_t k = n->dims[n->ndim - 1], count = n->size * batch;
+    if (!dx)
+        return;
+    if (n->a.eltwise.act == FV_ACT_LOG_SOFTMAX)
+        fv_ref_log_softmax_bwd_f32(n->y, n->dy, dx, count / k, k);
+    else
+        fv_parallel_ranges(m, n, count, 16384, bwd_range);
+}
+
+static const char *eltwise_kind(const fv_node *n)
+{
+    static const char *const kinds[FV_ACT__COUNT] = {
+        [FV_ACT_LEAKY_RELU] = "LeakyReLU",       [FV_ACT_ELU] = "ELU",
+        [FV_ACT_SELU] = "SELU",                  [FV_ACT_GELU] = "GELU",
+        [FV_ACT_SILU] = "SiLU",                  [FV_ACT_SOFTPLUS] = "Softplus",
+        [FV_ACT_HARD_SIGMOID] = "HardSigmoid",   [FV_ACT_HARD_SWISH] = "HardSwish",
+        [FV_ACT_RELU6] = "ReLU6",                [FV_ACT_LOG_SOFTMAX] = "LogSoftmax",
+    };
+    int a = n->a.eltwise.act;
+    return a >= 0 && a < FV_ACT__COUNT && kinds[a] ? kinds[a] : "Activation";
+}
+
+const fv_op_def fv_op_eltwise_def = {
+    .name = "activation",
+    .kind = "Activation",
+    .infer = eltwise_infer,
+    .forward = eltwise_forward,
+    .backward = eltwise_backward,
+    .kind_of = eltwise_kind,
+};
