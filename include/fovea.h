@@ -262,20 +262,44 @@ typedef enum fv_loss {
     FV_LOSS_MSE,        /* mean squared error (targets: same shape as the output) */
 } fv_loss;
 
-typedef enum fv_optim_kind { FV_OPTIM_SGD = 0, FV_OPTIM_ADAM } fv_optim_kind;
+typedef enum fv_optim_kind {
+    FV_OPTIM_SGD = 0,
+    FV_OPTIM_ADAM,
+    FV_OPTIM_ADAGRAD,
+    FV_OPTIM_RMSPROP,
+    FV_OPTIM_ADADELTA,
+    FV_OPTIM_ADAMW,
+    FV_OPTIM_ADAMAX,
+    FV_OPTIM_NADAM,
+    FV_OPTIM__COUNT
+} fv_optim_kind;
 
+/* Settings left 0 take PyTorch 1.13's defaults for the kind; each optimizer matches its
+ * torch.optim class step for step (tests/golden/gen_loss_optim.py). */
 typedef struct fv_optimizer {
     int _;
     fv_optim_kind kind;
-    float lr;           /* default 0.01 (SGD), 0.001 (Adam) */
-    float momentum;     /* SGD */
-    int nesterov;       /* SGD */
-    float weight_decay; /* L2 added to the gradient, as PyTorch's weight_decay */
-    float beta1, beta2; /* Adam, default 0.9, 0.999 */
-    float eps;          /* Adam, default 1e-8 */
+    float lr;             /* SGD/RMSprop/Adagrad 0.01, Adam/AdamW 0.001, Adamax/NAdam 0.002, Adadelta 1 */
+    float momentum;       /* SGD, RMSprop */
+    int nesterov;         /* SGD */
+    float weight_decay;   /* L2 added to the gradient; AdamW: decoupled, default 0.01 */
+    float beta1, beta2;   /* Adam family, default 0.9, 0.999 */
+    float eps;            /* Adam family 1e-8, RMSprop 1e-8, Adagrad 1e-10, Adadelta 1e-6 */
+    float rho;            /* RMSprop's alpha (default 0.99) and Adadelta's rho (default 0.9) */
+    int centered;         /* RMSprop: normalise by the variance estimate */
+    float lr_decay;       /* Adagrad */
+    float momentum_decay; /* NAdam, default 0.004 */
 } fv_optimizer;
 #define fv_sgd(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_SGD, __VA_ARGS__})
 #define fv_adam(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAM, __VA_ARGS__})
+#define fv_adagrad(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAGRAD, __VA_ARGS__})
+#define fv_rmsprop(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_RMSPROP, __VA_ARGS__})
+#define fv_adadelta(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADADELTA, __VA_ARGS__})
+#define fv_adamw(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAMW, __VA_ARGS__})
+#define fv_adamax(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAMAX, __VA_ARGS__})
+#define fv_nadam(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_NADAM, __VA_ARGS__})
+/* "sgd", "adam", "adagrad", "rmsprop", "adadelta", "adamw", "adamax", "nadam" -> kind; -1 if none. */
+int fv_optim_from_name(const char *name);
 
 typedef struct fv_compile_args {
     int _;

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fovea <command> [options]\n"
-            "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer adam|sgd]\n"
+            "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer NAME]\n"
+            "          NAME: adam (default), sgd, adamw, adamax, nadam, adagrad, rmsprop, adadelta\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -92,7 +93,7 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->weights = v;
         } else if (strcmp(a, "--optimizer") == 0) {
             o->optimizer = v;
-            bad = strcmp(v, "adam") != 0 && strcmp(v, "sgd") != 0;
+            bad = fv_optim_from_name(v) < 0;
         } else if (strcmp(a, "--epochs") == 0) {
             bad = parse_int(v, 1, 100000, &o->epochs);
         } else if (strcmp(a, "--batch") == 0) {
@@ -131,9 +132,10 @@ static fv_model *load_compiled(const opts *o, const char *path)
     fv_model *m = fv_model_load_file(path);
     if (!m)
         return NULL;
-    fv_optimizer opt = strcmp(o->optimizer, "sgd") == 0
-                           ? fv_sgd(.lr = (float)o->lr, .momentum = (float)o->momentum)
-                           : fv_adam(.lr = (float)o->lr);
+    fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
+    fv_optimizer opt = {.kind = kind, .lr = (float)o->lr};
+    if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
+        opt.momentum = (float)o->momentum;
     if (fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = opt,
                          .seed = (uint64_t)o->seed) != FV_OK) {
         fv_model_free(m);

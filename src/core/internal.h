@@ -191,8 +191,9 @@ struct fv_model {
     int input_node, output_node, target_node, loss_node;
     fv_loss loss;
     fv_optimizer opt;
-    float *opt_state;  /* optimizer slots: 2 x trainable_total */
-    int64_t opt_steps; /* Adam bias correction */
+    float *opt_state;  /* optimizer slots: 3 x trainable_total */
+    int64_t opt_steps; /* bias corrections, Adagrad's decay */
+    double opt_mu_product; /* NAdam's running product of momentum coefficients */
     int compiled;
     int training;
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */

@@ -1,12 +1,31 @@
-/* optim.c - the optimizers: SGD (momentum, Nesterov, L2 weight decay) and Adam, matching
- * torch.optim.SGD and torch.optim.Adam (PyTorch 1.13, amsgrad off). fv_optim_init checks the
+/* optim.c - the optimizers, each matching its torch.optim class (PyTorch 1.13): SGD (momentum,
+ * Nesterov, L2 weight decay), Adam (amsgrad off), AdamW (decoupled decay), Adamax, NAdam,
+ * Adagrad, RMSprop (momentum, centered) and Adadelta. fv_optim_init checks the
  * settings, fills defaults and allocates the state slots; fv_optim_step updates the trainable
  * prefix of the parameter slab in one flat loop, without allocating. */
 #include "core/internal.h"
 
 #include <math.h>
 
-static const char *optim_name(fv_optim_kind k) { return k == FV_OPTIM_ADAM ? "Adam" : "SGD"; }
+static const char *const optim_names[FV_OPTIM__COUNT] = {
+    [FV_OPTIM_SGD] = "SGD",         [FV_OPTIM_ADAM] = "Adam",     [FV_OPTIM_ADAGRAD] = "Adagrad",
+    [FV_OPTIM_RMSPROP] = "RMSprop", [FV_OPTIM_ADADELTA] = "Adadelta", [FV_OPTIM_ADAMW] = "AdamW",
+    [FV_OPTIM_ADAMAX] = "Adamax",   [FV_OPTIM_NADAM] = "NAdam",
+};
+
+static const char *optim_name(fv_optim_kind k) { return optim_names[k]; }
+
+int fv_optim_from_name(const char *name)
+{
+    for (int k = 0; k < FV_OPTIM__COUNT; k++) {
+        const char *a = optim_names[k], *b = name;
+        while (*a && *b && (*a | 32) == (*b | 32))
+            a++, b++;
+        if (!*a && !*b)
+            return k;
+    }
+    return -1;
+}
 
 /* A setting that must satisfy lo <= v < hi (lo_open: lo < v); NaN always fails. */
 static fv_status check_range(const char *opt, const char *what, float v, double lo, int lo_open,
@@ -25,37 +44,51 @@ static fv_status check_range(const char *opt, const char *what, float v, double 
                   lo_open ? "(" : "[", lo, hs);
 }
 
-/* Fills the defaults of the fields left 0 and validates every setting of o. */
+static int is_adam_family(fv_optim_kind k)
+{
+    return k == FV_OPTIM_ADAM || k == FV_OPTIM_ADAMW || k == FV_OPTIM_ADAMAX || k == FV_OPTIM_NADAM;
+}
+
+static float dflt(float v, float d) { return v != 0 ? v : d; }
+
+/* Fills the defaults of the fields left 0 (PyTorch 1.13's) and validates every setting of o. */
 static fv_status resolve(fv_optimizer *o)
 {
-    if (o->kind != FV_OPTIM_SGD && o->kind != FV_OPTIM_ADAM)
-        return fv_err(FV_ERR_INVALID, "optimizer: unknown kind %d (expected SGD or Adam)",
-                      (int)o->kind);
-    const char *name = optim_name(o->kind);
-    if (o->lr == 0)
-        o->lr = o->kind == FV_OPTIM_ADAM ? 0.001f : 0.01f;
+    if ((int)o->kind < 0 || o->kind >= FV_OPTIM__COUNT)
+        return fv_err(FV_ERR_INVALID, "optimizer: unknown kind %d", (int)o->kind);
+    fv_optim_kind k = o->kind;
+    const char *name = optim_name(k);
+    static const float lrs[FV_OPTIM__COUNT] = {0.01f, 0.001f, 0.01f, 0.01f, 1.0f, 0.001f, 0.002f,
+                                               0.002f};
+    o->lr = dflt(o->lr, lrs[k]);
+    if (k == FV_OPTIM_ADAMW)
+        o->weight_decay = dflt(o->weight_decay, 0.01f);
     FV_TRY(check_range(name, "lr", o->lr, 0, 1, INFINITY));
     FV_TRY(check_range(name, "weight_decay", o->weight_decay, 0, 0, INFINITY));
-    if (o->kind == FV_OPTIM_SGD) {
-        FV_TRY(check_range(name, "momentum", o->momentum, 0, 0, 1));
-        if (o->nesterov && o->momentum == 0)
-            return fv_err(FV_ERR_INVALID, "SGD: nesterov=%d needs momentum > 0 (momentum=%g)",
-                          o->nesterov, (double)o->momentum);
-        return FV_OK;
+    FV_TRY(check_range(name, "momentum", o->momentum, 0, 0, 1));
+    if ((o->momentum != 0 && k != FV_OPTIM_SGD && k != FV_OPTIM_RMSPROP) ||
+        (o->nesterov && k != FV_OPTIM_SGD))
+        return fv_err(FV_ERR_INVALID, "%s: momentum=%g, nesterov=%d are not settings of %s",
+                      name, (double)o->momentum, o->nesterov, name);
+    if (o->nesterov && o->momentum == 0)
+        return fv_err(FV_ERR_INVALID, "SGD: nesterov=%d needs momentum > 0 (momentum=%g)",
+                      o->nesterov, (double)o->momentum);
+    if (is_adam_family(k)) {
+        o->beta1 = dflt(o->beta1, 0.9f);
+        o->beta2 = dflt(o->beta2, 0.999f);
+        FV_TRY(check_range(name, "beta1", o->beta1, 0, 0, 1));
+        FV_TRY(check_range(name, "beta2", o->beta2, 0, 0, 1));
     }
-    /* Adam has no momentum setting: a value there is a mistake, not something to ignore */
-    if (o->momentum != 0 || o->nesterov)
-        return fv_err(FV_ERR_INVALID, "Adam: momentum=%g, nesterov=%d are SGD settings "
-                      "(Adam uses beta1, beta2)", (double)o->momentum, o->nesterov);
-    if (o->beta1 == 0)
-        o->beta1 = 0.9f;
-    if (o->beta2 == 0)
-        o->beta2 = 0.999f;
-    if (o->eps == 0)
-        o->eps = 1e-8f;
-    FV_TRY(check_range(name, "beta1", o->beta1, 0, 0, 1));
-    FV_TRY(check_range(name, "beta2", o->beta2, 0, 0, 1));
-    FV_TRY(check_range(name, "eps", o->eps, 0, 1, INFINITY));
+    static const float epss[FV_OPTIM__COUNT] = {0, 1e-8f, 1e-10f, 1e-8f, 1e-6f, 1e-8f, 1e-8f,
+                                                1e-8f};
+    o->eps = dflt(o->eps, epss[k]);
+    o->rho = dflt(o->rho, k == FV_OPTIM_ADADELTA ? 0.9f : 0.99f);
+    o->momentum_decay = dflt(o->momentum_decay, 0.004f);
+    if (k != FV_OPTIM_SGD)
+        FV_TRY(check_range(name, "eps", o->eps, 0, 1, INFINITY));
+    FV_TRY(check_range(name, "rho", o->rho, 0, 0, 1));
+    FV_TRY(check_range(name, "lr_decay", o->lr_decay, 0, 0, INFINITY));
+    FV_TRY(check_range(name, "momentum_decay", o->momentum_decay, 0, 0, INFINITY));
     return FV_OK;
 }
 
@@ -65,14 +98,16 @@ fv_status fv_optim_init(fv_model *m)
     FV_TRY(resolve(&o));
     int64_t n = m->trainable_total;
     FV_CHECK(n >= 0);
-    /* slot 1: SGD momentum buffer / Adam first moment; slot 2: Adam second moment */
-    float *state = fv_calloc(2 * (size_t)n, sizeof(float), "optimizer state");
+    /* slots (per kind): SGD momentum; Adam m, v; Adagrad sum; RMSprop square average, momentum,
+     * gradient average; Adadelta square average, delta average; Adamax m, infinity norm */
+    float *state = fv_calloc(3 * (size_t)n, sizeof(float), "optimizer state");
     if (!state)
         return FV_ERR_NOMEM;
     fv_free(m->opt_state);
     m->opt_state = state;
     m->opt = o;
     m->opt_steps = 0;
+    m->opt_mu_product = 1.0;
     return FV_OK;
 }
 
@@ -114,25 +149,148 @@ static void adam_step(const fv_optimizer *o, int64_t t, float *p, const float *g
     }
 }
 
+/* torch.optim.Adagrad: g += wd p; clr = lr / (1 + (t - 1) lr_decay); sum += g^2;
+ * p -= clr g / (sqrt(sum) + eps). */
+static void adagrad_step(const fv_optimizer *o, int64_t t, float *p, const float *g, float *sum,
+                         int64_t n)
+{
+    const float clr = (float)((double)o->lr / (1.0 + (double)(t - 1) * o->lr_decay));
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + o->weight_decay * p[i];
+        sum[i] += gi * gi;
+        p[i] -= clr * gi / (sqrtf(sum[i]) + o->eps);
+    }
+}
+
+/* torch.optim.RMSprop: g += wd p; sq = a sq + (1 - a) g^2; centered: ga = a ga + (1 - a) g,
+ * avg = sqrt(sq - ga^2) + eps, else sqrt(sq) + eps; momentum: buf = mu buf + g / avg,
+ * p -= lr buf; else p -= lr g / avg. */
+static void rmsprop_step(const fv_optimizer *o, float *p, const float *g, float *sq, float *buf,
+                         float *ga, int64_t n)
+{
+    const float a = o->rho, c = 1.0f - o->rho;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + o->weight_decay * p[i];
+        sq[i] = a * sq[i] + c * gi * gi;
+        float var = sq[i];
+        if (o->centered) {
+            ga[i] = a * ga[i] + c * gi;
+            var -= ga[i] * ga[i];
+        }
+        float avg = sqrtf(var) + o->eps;
+        if (o->momentum > 0) {
+            buf[i] = o->momentum * buf[i] + gi / avg;
+            p[i] -= o->lr * buf[i];
+        } else {
+            p[i] -= o->lr * gi / avg;
+        }
+    }
+}
+
+/* torch.optim.Adadelta: g += wd p; sq = rho sq + (1 - rho) g^2;
+ * delta = sqrt(acc + eps) / sqrt(sq + eps) g; acc = rho acc + (1 - rho) delta^2; p -= lr delta. */
+static void adadelta_step(const fv_optimizer *o, float *p, const float *g, float *sq, float *acc,
+                          int64_t n)
+{
+    const float r = o->rho, c = 1.0f - o->rho;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + o->weight_decay * p[i];
+        sq[i] = r * sq[i] + c * gi * gi;
+        float delta = sqrtf(acc[i] + o->eps) / sqrtf(sq[i] + o->eps) * gi;
+        acc[i] = r * acc[i] + c * delta * delta;
+        p[i] -= o->lr * delta;
+    }
+}
+
+/* torch.optim.Adamax: g += wd p; m = b1 m + (1 - b1) g; u = max(b2 u, |g| + eps);
+ * p -= lr / (1 - b1^t) m / u. */
+static void adamax_step(const fv_optimizer *o, int64_t t, float *p, const float *g, float *mv,
+                        float *u, int64_t n)
+{
+    const float b1 = o->beta1, b2 = o->beta2;
+    const float clr = (float)((double)o->lr / (1.0 - pow((double)b1, (double)t)));
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + o->weight_decay * p[i];
+        mv[i] = b1 * mv[i] + (1.0f - b1) * gi;
+        float a = b2 * u[i], b = fabsf(gi) + o->eps;
+        u[i] = a > b ? a : b;
+        p[i] -= clr * mv[i] / u[i];
+    }
+}
+
+/* torch.optim.NAdam: g += wd p; mu_t = b1 (1 - 0.5 * 0.96^(t psi)), mu_t1 likewise at t + 1,
+ * prod *= mu_t; m, v as Adam; denom = sqrt(v / (1 - b2^t)) + eps;
+ * p -= lr (1 - mu_t) / (1 - prod) g / denom + lr mu_t1 / (1 - prod mu_t mu_t1) m / denom. The
+ * second denominator multiplies mu_t in twice: that is PyTorch 1.13's code (later versions use
+ * prod mu_t1), kept so that the trajectories match the reference we test against. */
+typedef struct nadam_coef {
+    float c_grad, c_mom, bc2;
+} nadam_coef;
+
+static void nadam_step(const fv_optimizer *o, nadam_coef k, float *p, const float *g, float *mv,
+                       float *vv, int64_t n)
+{
+    const float b1 = o->beta1, b2 = o->beta2;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + o->weight_decay * p[i];
+        mv[i] = b1 * mv[i] + (1.0f - b1) * gi;
+        vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
+        float denom = sqrtf(vv[i] / k.bc2) + o->eps;
+        p[i] -= k.c_grad * gi / denom;
+        p[i] -= k.c_mom * mv[i] / denom;
+    }
+}
+
+/* NAdam's per-step scalars (the running product lives in the model, in double). */
+static nadam_coef nadam_coefs(fv_model *m)
+{
+    const fv_optimizer *o = &m->opt;
+    double t = (double)m->opt_steps, psi = o->momentum_decay, b1 = o->beta1;
+    double mu = b1 * (1.0 - 0.5 * pow(0.96, t * psi));
+    double mu1 = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * psi));
+    m->opt_mu_product *= mu;
+    double prod = m->opt_mu_product;
+    return (nadam_coef){(float)(o->lr * (1.0 - mu) / (1.0 - prod)),
+                        (float)(o->lr * mu1 / (1.0 - prod * mu * mu1)),
+                        (float)(1.0 - pow((double)o->beta2, t))};
+}
+
 /* The update is element-wise: workers take contiguous ranges of the slab (64 Ki at least). */
 typedef struct step_job {
     fv_model *m;
     int64_t n;
     int width;
+    nadam_coef nadam;
 } step_job;
 
 static void step_task(void *ctx, int k)
 {
     step_job *j = ctx;
     fv_model *m = j->m;
-    int64_t a, b;
+    const fv_optimizer *o = &m->opt;
+    int64_t a, b, t = m->opt_steps;
     fv_split(j->n, j->width, k, &a, &b);
     float *p = m->data_slab + a, *s1 = m->opt_state + a, *s2 = m->opt_state + j->n + a;
+    float *s3 = m->opt_state + 2 * j->n + a;
     const float *g = m->grad_slab + a;
-    if (m->opt.kind == FV_OPTIM_ADAM)
-        adam_step(&m->opt, m->opt_steps, p, g, s1, s2, b - a);
-    else
-        sgd_step(&m->opt, p, g, s1, b - a);
+    switch (o->kind) {
+    case FV_OPTIM_SGD: sgd_step(o, p, g, s1, b - a); break;
+    case FV_OPTIM_ADAM: adam_step(o, t, p, g, s1, s2, b - a); break;
+    case FV_OPTIM_ADAMW: {
+        fv_optimizer plain = *o; /* decoupled decay first, then Adam without L2 */
+        plain.weight_decay = 0;
+        for (int64_t i = 0; i < b - a; i++)
+            p[i] *= 1.0f - o->lr * o->weight_decay;
+        adam_step(&plain, t, p, g, s1, s2, b - a);
+        break;
+    }
+    case FV_OPTIM_ADAGRAD: adagrad_step(o, t, p, g, s1, b - a); break;
+    case FV_OPTIM_RMSPROP: rmsprop_step(o, p, g, s1, s2, s3, b - a); break;
+    case FV_OPTIM_ADADELTA: adadelta_step(o, p, g, s1, s2, b - a); break;
+    case FV_OPTIM_ADAMAX: adamax_step(o, t, p, g, s1, s2, b - a); break;
+    case FV_OPTIM_NADAM: nadam_step(o, j->nadam, p, g, s1, s2, b - a); break;
+    default: break;
+    }
 }
 
 void fv_optim_step(fv_model *m)
@@ -142,6 +300,9 @@ void fv_optim_step(fv_model *m)
         return; /* no optimizer initialised, or nothing to train */
     ++m->opt_steps;
     int64_t chunks = n / 65536;
-    step_job j = {m, n, fv_parallel_width(chunks < 1 ? 1 : (int)(chunks > 64 ? 64 : chunks))};
+    step_job j = {m, n, fv_parallel_width(chunks < 1 ? 1 : (int)(chunks > 64 ? 64 : chunks)),
+                  {0, 0, 1}};
+    if (m->opt.kind == FV_OPTIM_NADAM)
+        j.nadam = nadam_coefs(m);
     fv_parallel(j.width, step_task, &j);
 }

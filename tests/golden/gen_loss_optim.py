@@ -64,6 +64,14 @@ OPTIM_CASES = {
     "optim_adam": (torch.optim.Adam, dict(lr=1e-3)),
     "optim_adam_wd": (torch.optim.Adam, dict(lr=0.01, betas=(0.85, 0.995), eps=1e-6,
                                              weight_decay=1e-2)),
+    "optim_adamw": (torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1)),
+    "optim_adamax": (torch.optim.Adamax, dict(lr=0.01, weight_decay=1e-2)),
+    "optim_nadam": (torch.optim.NAdam, dict(lr=0.01, weight_decay=1e-2)),
+    "optim_adagrad": (torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=1e-2)),
+    "optim_rmsprop": (torch.optim.RMSprop, dict(lr=0.01)),
+    "optim_rmsprop_centered": (torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.8,
+                                                         centered=True, weight_decay=1e-2)),
+    "optim_adadelta": (torch.optim.Adadelta, dict(lr=1.0, rho=0.95, weight_decay=1e-2)),
 }
 STEPS, NPARAM = 5, 23
 

@@ -38,6 +38,14 @@ static const struct {
     {"optim_adam", fv_adam()},
     {"optim_adam_wd",
      fv_adam(.lr = 0.01f, .beta1 = 0.85f, .beta2 = 0.995f, .eps = 1e-6f, .weight_decay = 1e-2f)},
+    {"optim_adamw", fv_adamw(.lr = 0.01f, .weight_decay = 0.1f)},
+    {"optim_adamax", fv_adamax(.lr = 0.01f, .weight_decay = 1e-2f)},
+    {"optim_nadam", fv_nadam(.lr = 0.01f, .weight_decay = 1e-2f)},
+    {"optim_adagrad", fv_adagrad(.lr = 0.1f, .lr_decay = 0.01f, .weight_decay = 1e-2f)},
+    {"optim_rmsprop", fv_rmsprop(.lr = 0.01f)},
+    {"optim_rmsprop_centered",
+     fv_rmsprop(.lr = 0.01f, .rho = 0.9f, .momentum = 0.8f, .centered = 1, .weight_decay = 1e-2f)},
+    {"optim_adadelta", fv_adadelta(.lr = 1.0f, .rho = 0.95f, .weight_decay = 1e-2f)},
 };
 
 static void trajectory(const char *name, fv_optimizer opt)
@@ -208,8 +216,8 @@ TEST(test_invalid_settings)
     rejects(fv_adam(.momentum = 0.9f), "Adam", "momentum");
     rejects(fv_adam(.nesterov = 1), "Adam", "nesterov");
     fv_optimizer bad = fv_sgd();
-    bad.kind = (fv_optim_kind)7;
-    rejects(bad, "optimizer", "kind 7");
+    bad.kind = (fv_optim_kind)42;
+    rejects(bad, "optimizer", "kind 42");
 }
 
 /* ---------------------------------------------------------------- memory */
