@@ -361,7 +361,58 @@ typedef struct fv_epoch_metrics {
     double loss, accuracy;
     double val_loss, val_accuracy; /* NaN when there is no validation set */
     double seconds, images_per_s;
+    double lr;          /* the learning rate at the epoch's last step */
 } fv_epoch_metrics;
+
+/* Learning-rate schedules (PyTorch's lr_scheduler definitions). t counts epochs from 0, or steps
+ * for ONE_CYCLE (per_step); the learning rate is base_lr times the factor unless stated. */
+typedef enum fv_sched_kind {
+    FV_SCHED_CONSTANT = 0,
+    FV_SCHED_STEP,        /* gamma^(t / step_size) */
+    FV_SCHED_MULTISTEP,   /* gamma^(number of milestones <= t) */
+    FV_SCHED_EXPONENTIAL, /* gamma^t */
+    FV_SCHED_POLYNOMIAL,  /* (1 - min(t, total) / total)^power */
+    FV_SCHED_COSINE,      /* warm-up: epoch t < warmup uses base (t + 1) / (warmup + 1); then
+                             cosine annealing from base to min_lr at `total` */
+    FV_SCHED_ONE_CYCLE,   /* per step: cosine from max_lr / div_factor up to max_lr over
+                             pct_start of `total` steps, then down to that / final_div_factor */
+    FV_SCHED_PLATEAU,     /* multiply by factor when the monitored loss has not improved (by
+                             threshold, relative) for patience epochs; cooldown; min_lr floor */
+    FV_SCHED__COUNT
+} fv_sched_kind;
+
+typedef struct fv_schedule {
+    int _;
+    fv_sched_kind kind;
+    float gamma;           /* STEP, MULTISTEP, EXPONENTIAL (default 0.1; 0.9 for EXPONENTIAL) */
+    int step_size;         /* STEP (default 10) */
+    int milestones[8];     /* MULTISTEP, increasing, 0-terminated */
+    int total;             /* POLYNOMIAL, COSINE: epochs; ONE_CYCLE: steps (required) */
+    float power;           /* POLYNOMIAL (default 1) */
+    int warmup;            /* COSINE: warm-up epochs (default 0) */
+    float min_lr;          /* COSINE's end and PLATEAU's floor (default 0) */
+    float max_lr;          /* ONE_CYCLE (default: the optimizer's lr) */
+    float pct_start;       /* ONE_CYCLE (default 0.3) */
+    float div_factor, final_div_factor; /* ONE_CYCLE (default 25, 1e4) */
+    float factor;          /* PLATEAU (default 0.1) */
+    int patience, cooldown; /* PLATEAU (default 10, 0) */
+    float threshold;       /* PLATEAU, relative (default 1e-4) */
+} fv_schedule;
+#define fv_schedule(...) ((fv_schedule){._ = 0, __VA_ARGS__})
+
+/* The learning rate at t for the closed-form kinds (all but PLATEAU); checks nothing. */
+double fv_schedule_lr(const fv_schedule *s, double base_lr, int64_t t);
+/* Validates s (and fills its defaults): errors name the setting. */
+fv_status fv_schedule_check(fv_schedule *s);
+
+/* ReduceLROnPlateau's state: feed one metric per epoch, read lr. */
+typedef struct fv_plateau {
+    double lr, best;
+    int bad_epochs, cooldown_left;
+} fv_plateau;
+void fv_plateau_init(fv_plateau *p, double lr);
+/* Records one epoch's metric (lower is better); returns the learning rate for the next epoch. */
+double fv_plateau_step(fv_plateau *p, const fv_schedule *s, double metric);
 
 typedef struct fv_fit_args {
     int _;
@@ -374,6 +425,7 @@ typedef struct fv_fit_args {
     FILE *log;                     /* default stderr */
     const char *csv_path;          /* per-epoch metrics CSV (atomic), or NULL */
     fv_epoch_metrics *history;     /* array of epochs entries filled, or NULL */
+    fv_schedule schedule;          /* learning-rate schedule (default: constant) */
 } fv_fit_args;
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 #define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})

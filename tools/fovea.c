@@ -13,9 +13,9 @@
 #define DEFAULT_MODEL "models/lenet5.fv"
 
 typedef struct opts {
-    const char *model, *data, *out, *weights, *optimizer, *metrics_csv;
+    const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *pos[64];
-    int npos, epochs, batch, limit, seed, quiet, threads;
+    int npos, epochs, batch, limit, seed, quiet, threads, warmup;
     double lr, momentum;
 } opts;
 
@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "usage: fovea <command> [options]\n"
             "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer NAME]\n"
             "          NAME: adam (default), sgd, adamw, adamax, nadam, adagrad, rmsprop, adadelta\n"
+            "          [--schedule constant|step|exponential|cosine|onecycle|plateau] [--warmup N]\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -102,6 +103,12 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = parse_int(v, 1, 1 << 30, &o->limit);
         } else if (strcmp(a, "--seed") == 0) {
             bad = parse_int(v, 0, 1 << 30, &o->seed);
+        } else if (strcmp(a, "--schedule") == 0) {
+            o->schedule = v;
+            bad = strcmp(v, "constant") && strcmp(v, "step") && strcmp(v, "exponential") &&
+                  strcmp(v, "cosine") && strcmp(v, "onecycle") && strcmp(v, "plateau");
+        } else if (strcmp(a, "--warmup") == 0) {
+            bad = parse_int(v, 0, 100000, &o->warmup);
         } else if (strcmp(a, "--threads") == 0) {
             bad = parse_int(v, 0, 64, &o->threads);
         } else if (strcmp(a, "--lr") == 0) {
@@ -122,6 +129,28 @@ static int parse_opts(int argc, char **argv, opts *o)
 }
 
 /* ---------------------------------------------------------------- shared steps */
+
+/* --schedule NAME, fitted to the run: step halves the rate every third of the epochs,
+ * exponential decays by 0.9 an epoch, cosine anneals to 0 over the epochs after --warmup,
+ * onecycle runs over every step with the --lr as the peak, plateau halves it after 2 epochs
+ * without improvement of the validation loss. */
+static fv_schedule schedule_for(const opts *o, int64_t n)
+{
+    const char *s = o->schedule ? o->schedule : "constant";
+    int steps = (int)((n + o->batch - 1) / o->batch) * o->epochs;
+    if (strcmp(s, "step") == 0)
+        return fv_schedule(.kind = FV_SCHED_STEP, .step_size = o->epochs > 2 ? o->epochs / 3 : 1,
+                           .gamma = 0.5f);
+    if (strcmp(s, "exponential") == 0)
+        return fv_schedule(.kind = FV_SCHED_EXPONENTIAL, .gamma = 0.9f);
+    if (strcmp(s, "cosine") == 0)
+        return fv_schedule(.kind = FV_SCHED_COSINE, .total = o->epochs, .warmup = o->warmup);
+    if (strcmp(s, "onecycle") == 0)
+        return fv_schedule(.kind = FV_SCHED_ONE_CYCLE, .total = steps);
+    if (strcmp(s, "plateau") == 0)
+        return fv_schedule(.kind = FV_SCHED_PLATEAU, .factor = 0.5f, .patience = 2);
+    return fv_schedule(.kind = FV_SCHED_CONSTANT);
+}
 
 /* Pixels in [0, 1] mapped to [-1, 1]: the same fixed normalization for training and prediction. */
 #define NORM_MEAN 0.5f
@@ -213,8 +242,10 @@ static int cmd_train(const opts *o)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    fv_schedule sched = schedule_for(o, train->x->dims[0]);
     if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = test,
-                     .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv) != FV_OK ||
+                     .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
+                     .schedule = sched) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         rc = fail_lib();
         goto done;

@@ -215,7 +215,22 @@ typedef struct fit_state {
     int64_t *perm;
     fv_rng rng;
     int64_t nbatches;
+    double base_lr;   /* the optimizer's learning rate when fit began */
+    int64_t step;     /* optimisation steps so far (one-cycle schedules count them) */
+    fv_plateau plateau;
 } fit_state;
+
+/* The learning rate for the coming epoch (per-epoch schedules) or step (one-cycle). */
+static void apply_schedule(fit_state *s, int epoch, int per_step)
+{
+    const fv_schedule *sc = &s->a.schedule;
+    if (sc->kind == FV_SCHED_ONE_CYCLE && per_step)
+        s->m->opt.lr = (float)fv_schedule_lr(sc, s->base_lr, s->step);
+    else if (sc->kind == FV_SCHED_PLATEAU && !per_step)
+        s->m->opt.lr = (float)s->plateau.lr;
+    else if (sc->kind != FV_SCHED_ONE_CYCLE && sc->kind != FV_SCHED_PLATEAU && !per_step)
+        s->m->opt.lr = (float)fv_schedule_lr(sc, s->base_lr, epoch - 1);
+}
 
 static void progress(const fit_state *s, int epoch, int64_t b, double loss, double acc,
                      double ips, double eta)
@@ -241,9 +256,12 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     double t0 = now_s(), last_print = 0, sum = 0;
     int64_t right = 0, seen = 0;
     m->training = 1;
+    apply_schedule(s, epoch, 0);
     for (int64_t b = 0; b < s->nbatches; b++) {
         int cnt = (int)(n - b * bs < bs ? n - b * bs : bs), c;
         gather(m, s->train->x, s->train->y, s->a.no_shuffle ? NULL : s->perm, b * bs, cnt);
+        apply_schedule(s, epoch, 1);
+        s->step++;
         double loss = step(m, cnt, &c);
         if (!isfinite(loss)) {
             if (s->a.verbose)
@@ -269,8 +287,12 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     em->seconds = now_s() - t0;
     em->images_per_s = (double)seen / em->seconds;
     em->val_loss = em->val_accuracy = NAN;
+    em->lr = m->opt.lr;
     if (s->a.validation)
         FV_TRY(fv_model_evaluate(m, s->a.validation, 0, &em->val_loss, &em->val_accuracy));
+    if (s->a.schedule.kind == FV_SCHED_PLATEAU) /* monitors val_loss, else the training loss */
+        fv_plateau_step(&s->plateau, &s->a.schedule,
+                        s->a.validation ? em->val_loss : em->loss);
     return FV_OK;
 }
 
@@ -278,10 +300,11 @@ static fv_status write_csv(const char *path, const fv_epoch_metrics *h, int n)
 {
     fv_atomic_file af;
     FV_TRY(fv_atomic_open(&af, path));
-    fprintf(af.f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_s\n");
+    fprintf(af.f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_s,lr\n");
     for (int i = 0; i < n; i++)
-        fprintf(af.f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", h[i].epoch, h[i].loss, h[i].accuracy,
-                h[i].val_loss, h[i].val_accuracy, h[i].seconds, h[i].images_per_s);
+        fprintf(af.f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,%.6g\n", h[i].epoch, h[i].loss,
+                h[i].accuracy, h[i].val_loss, h[i].val_accuracy, h[i].seconds, h[i].images_per_s,
+                h[i].lr);
     return fv_atomic_commit(&af);
 }
 
@@ -312,7 +335,7 @@ static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a
                       a->epochs, a->batch_size);
     if (train->x->dims[0] < 1)
         return fv_err(FV_ERR_INVALID, "fit: the training set is empty");
-    return FV_OK;
+    return fv_schedule_check(&a->schedule);
 }
 
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
@@ -322,6 +345,8 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     fit_state s = {.m = m, .train = train, .a = a};
     s.nbatches = (n + a.batch_size - 1) / a.batch_size;
     fv_rng_seed(&s.rng, a.seed);
+    s.base_lr = m->opt.lr;
+    fv_plateau_init(&s.plateau, s.base_lr);
     FV_TRY(fv_graph_plan(m, a.batch_size));
     s.perm = fv_malloc(sizeof(int64_t) * (size_t)n, "shuffle order");
     fv_epoch_metrics *hist = fv_calloc((size_t)a.epochs, sizeof *hist, "fit history");
@@ -336,6 +361,8 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
             a.history[e - 1] = hist[e - 1];
     }
     m->training = 0;
+    if (a.schedule.kind != FV_SCHED_CONSTANT)
+        m->opt.lr = (float)s.base_lr; /* the next fit starts from the same base */
     fv_free(s.perm);
     fv_free(hist);
     return st;

@@ -8,7 +8,13 @@ TMP=$(mktemp -d)
 cd "$SRC"
 if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     echo "skipped: Fashion-MNIST is not installed"
-    finish
+    # a schedule and another optimizer from the command line: the CSV records each epoch's rate
+expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$TMP/sched" \
+    --optimizer sgd --lr 0.1 --schedule step --quiet
+check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
+expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
+    "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
+finish
     exit
 fi
 expect_ok summary "$FV" summary models/lenet5.fv
@@ -26,4 +32,10 @@ expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.saf
     tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png
 check predict-two-lines test "$(wc -l <"$TMP/out")" -eq 2
 check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
+# a schedule and another optimizer from the command line: the CSV records each epoch's rate
+expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$TMP/sched" \
+    --optimizer sgd --lr 0.1 --schedule step --quiet
+check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
+expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
+    "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
 finish
