@@ -260,6 +260,18 @@ typedef enum fv_loss {
     FV_LOSS_NONE = 0,
     FV_LOSS_SOFTMAX_CE, /* sparse categorical cross-entropy from logits (targets: class index) */
     FV_LOSS_MSE,        /* mean squared error (targets: same shape as the output) */
+    /* Sparse kinds take one class index per sample; the others a target of the output's shape.
+     * "probs": the output is probabilities (clipped to [1e-7, 1 - 1e-7] before the log). */
+    FV_LOSS_SPARSE_CE_PROBS,     /* -log p[t]  (Keras sparse CE, from_logits=False) */
+    FV_LOSS_CATEGORICAL_CE,      /* -sum t log softmax(x)  (soft or one-hot targets) */
+    FV_LOSS_CATEGORICAL_CE_PROBS, /* -sum t log p */
+    FV_LOSS_BCE,                 /* binary CE of probabilities, logs clamped at -100 (PyTorch) */
+    FV_LOSS_BCE_LOGITS,          /* binary CE from logits, in the stable form */
+    FV_LOSS_MAE,                 /* mean |x - t| */
+    FV_LOSS_HUBER,               /* 0.5 d^2 for |d| < delta, else delta (|d| - delta / 2) */
+    FV_LOSS_HINGE,               /* multi-class hinge (SVM): sum_j!=t max(0, 1 - x_t + x_j) / K */
+    FV_LOSS_KL_DIV,              /* sum t (log t - log p) per sample (PyTorch's batchmean) */
+    FV_LOSS__COUNT
 } fv_loss;
 
 typedef enum fv_optim_kind {
@@ -307,6 +319,10 @@ typedef struct fv_compile_args {
     fv_optimizer optimizer;
     int output;    /* the node whose output is the prediction, default: the last node */
     uint64_t seed; /* parameter initialisation and dropout, default 0 */
+    float label_smoothing;       /* SOFTMAX_CE, CATEGORICAL_CE: targets (1 - e) t + e / K */
+    const float *class_weights;  /* SOFTMAX_CE, SPARSE_CE_PROBS: one per class, copied; the
+                                    mean is weighted (PyTorch's weight=) */
+    float huber_delta;           /* HUBER, default 1 */
 } fv_compile_args;
 /* Adds the loss, allocates and initialises parameters (Glorot-uniform weights, zero biases). */
 fv_status fv_model_compile_(fv_model *m, fv_compile_args a);

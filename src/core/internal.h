@@ -74,6 +74,7 @@ typedef enum fv_op {
     FV_OP_SOFTMAX_CE,
     FV_OP_MSE,
     FV_OP_ELTWISE, /* the other activations of fv_act, one op with the kind as an attribute */
+    FV_OP_LOSS,    /* the other losses of fv_loss, one op with the kind as an attribute */
     FV_OP__COUNT
 } fv_op;
 
@@ -105,8 +106,15 @@ typedef struct fv_eltwise_attr {
     float alpha; /* leaky_relu's slope, elu's alpha */
 } fv_eltwise_attr;
 
+typedef struct fv_loss_attr {
+    int kind;        /* an fv_loss */
+    float smoothing; /* label smoothing */
+    float delta;     /* Huber */
+} fv_loss_attr;
+
 typedef union fv_attr {
     fv_eltwise_attr eltwise;
+    fv_loss_attr loss;
     fv_conv_attr conv;
     fv_pool_attr pool;
     fv_dense_attr dense;
@@ -194,6 +202,7 @@ struct fv_model {
     float *opt_state;  /* optimizer slots: 3 x trainable_total */
     int64_t opt_steps; /* bias corrections, Adagrad's decay */
     double opt_mu_product; /* NAdam's running product of momentum coefficients */
+    float *class_weights;  /* NULL, or one weight per class for the loss */
     int compiled;
     int training;
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */

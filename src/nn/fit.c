@@ -30,6 +30,25 @@ void fv_softmax_rows(float *x, int64_t rows, int64_t cols)
 
 /* ---------------------------------------------------------------- checks */
 
+/* Losses whose targets are one class index per sample. */
+static int sparse_loss(fv_loss l)
+{
+    return l == FV_LOSS_SOFTMAX_CE || l == FV_LOSS_SPARSE_CE_PROBS || l == FV_LOSS_HINGE;
+}
+
+/* Losses whose targets are distributions over classes (accuracy: argmax against argmax). */
+static int categorical_loss(fv_loss l)
+{
+    return l == FV_LOSS_CATEGORICAL_CE || l == FV_LOSS_CATEGORICAL_CE_PROBS ||
+           l == FV_LOSS_KL_DIV;
+}
+
+/* Whether the model's loss gives an accuracy. */
+static int has_accuracy(const fv_model *m)
+{
+    return sparse_loss(m->loss) || categorical_loss(m->loss);
+}
+
 static fv_status check_ready(const fv_model *m, const char *what)
 {
     if (!m->compiled)
@@ -62,14 +81,14 @@ static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *wha
                       d->y ? (long long)d->y->dims[0] : 0LL, (long long)n);
     const fv_node *out = &m->nodes[m->output_node];
     int64_t per = n ? fv_tensor_numel(d->y) / n : 0;
-    if (m->loss == FV_LOSS_MSE) {
+    if (!sparse_loss(m->loss)) {
         if (per != out->size)
             return fv_err(FV_ERR_SHAPE, "%s: targets have %lld values per sample, output '%s' %lld",
                           what, (long long)per, out->name, (long long)out->size);
         return FV_OK;
     }
     if (per != 1)
-        return fv_err(FV_ERR_SHAPE, "%s: cross-entropy needs one class index per sample, got %lld",
+        return fv_err(FV_ERR_SHAPE, "%s: this loss needs one class index per sample, got %lld",
                       what, (long long)per);
     for (int64_t i = 0; i < n; i++) {
         float t = d->y->data[i];
@@ -82,20 +101,25 @@ static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *wha
 
 /* ---------------------------------------------------------------- one batch */
 
+static int64_t argmax(const float *row, int64_t k)
+{
+    int64_t best = 0;
+    for (int64_t j = 1; j < k; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
 static int count_correct(const fv_model *m, int n)
 {
-    if (m->loss != FV_LOSS_SOFTMAX_CE)
+    if (!has_accuracy(m))
         return 0;
     const fv_node *out = &m->nodes[m->output_node];
     const float *t = m->nodes[m->target_node].y;
-    int c = 0;
+    int c = 0, sparse = sparse_loss(m->loss);
     for (int i = 0; i < n; i++) {
-        const float *row = out->y + (int64_t)i * out->size;
-        int64_t best = 0;
-        for (int64_t j = 1; j < out->size; j++)
-            if (row[j] > row[best])
-                best = j;
-        c += best == (int64_t)t[i];
+        int64_t want = sparse ? (int64_t)t[i] : argmax(t + (int64_t)i * out->size, out->size);
+        c += argmax(out->y + (int64_t)i * out->size, out->size) == want;
     }
     return c;
 }
@@ -176,7 +200,7 @@ fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double 
     if (loss)
         *loss = n ? total / (double)n : NAN;
     if (accuracy)
-        *accuracy = n && m->loss == FV_LOSS_SOFTMAX_CE ? (double)right / (double)n : NAN;
+        *accuracy = n && has_accuracy(m) ? (double)right / (double)n : NAN;
     return FV_OK;
 }
 
@@ -283,7 +307,7 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     m->training = 0;
     em->epoch = epoch;
     em->loss = sum / (double)seen;
-    em->accuracy = m->loss == FV_LOSS_SOFTMAX_CE ? (double)right / (double)seen : NAN;
+    em->accuracy = has_accuracy(m) ? (double)right / (double)seen : NAN;
     em->seconds = now_s() - t0;
     em->images_per_s = (double)seen / em->seconds;
     em->val_loss = em->val_accuracy = NAN;

@@ -2,6 +2,7 @@
  * parameter allocation) and the Keras-style summary table. Training lives in fit.c. */
 #include "core/internal.h"
 
+#include <math.h>
 #include <string.h>
 
 fv_model *fv_model_new(const char *name)
@@ -26,6 +27,7 @@ void fv_model_free(fv_model *m)
     fv_free(m->opt_state);
     fv_free(m->arena);
     fv_free(m->workspace_mem);
+    fv_free(m->class_weights);
     fv_free(m);
 }
 
@@ -99,24 +101,57 @@ void fv_model_set_training(fv_model *m, int training) { m->training = training !
 
 /* ---------------------------------------------------------------- compile */
 
-static fv_status add_loss(fv_model *m, fv_loss loss)
+static fv_status add_loss(fv_model *m, const fv_compile_args *a)
 {
     const fv_node *out = &m->nodes[m->output_node];
     int64_t one = 1;
-    int target = loss == FV_LOSS_SOFTMAX_CE
-                     ? fv_graph_add_input(m, 1, &one, "target")
-                     : fv_graph_add_input(m, out->ndim, out->dims, "target");
+    fv_loss loss = a->loss;
+    int sparse = loss == FV_LOSS_SOFTMAX_CE || loss == FV_LOSS_SPARSE_CE_PROBS ||
+                 loss == FV_LOSS_HINGE;
+    int target = sparse ? fv_graph_add_input(m, 1, &one, "target")
+                        : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
         return FV_ERR_INVALID;
     int ins[2] = {m->output_node, target};
-    fv_op op = loss == FV_LOSS_SOFTMAX_CE ? FV_OP_SOFTMAX_CE : FV_OP_MSE;
-    int l = fv_graph_add(m, op, 2, ins, NULL, "loss");
+    /* the plain softmax-CE and MSE have ops of their own; the rest is the catalogue op */
+    int plain = (loss == FV_LOSS_SOFTMAX_CE && a->label_smoothing == 0 && !a->class_weights) ||
+                loss == FV_LOSS_MSE;
+    fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
+                           .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
+    fv_op op = !plain ? FV_OP_LOSS : loss == FV_LOSS_SOFTMAX_CE ? FV_OP_SOFTMAX_CE : FV_OP_MSE;
+    int l = fv_graph_add(m, op, 2, ins, plain ? NULL : &at, "loss");
     if (l < 0) {
         m->nnodes--; /* drop the target node again */
         return FV_ERR_SHAPE;
     }
     m->target_node = target;
     m->loss_node = l;
+    return FV_OK;
+}
+
+/* Label smoothing in [0, 1), finite non-negative class weights (copied into the model), a
+ * positive Huber delta. */
+static fv_status check_loss_args(fv_model *m, const fv_compile_args *a, int out)
+{
+    if (!(a->label_smoothing >= 0 && a->label_smoothing < 1) || !(a->huber_delta >= 0))
+        return fv_err(FV_ERR_INVALID, "model '%s': label_smoothing=%g must be in [0, 1) and "
+                      "huber_delta=%g >= 0", m->name, (double)a->label_smoothing,
+                      (double)a->huber_delta);
+    if (!a->class_weights)
+        return FV_OK;
+    if (a->loss != FV_LOSS_SOFTMAX_CE && a->loss != FV_LOSS_SPARSE_CE_PROBS)
+        return fv_err(FV_ERR_INVALID, "model '%s': class weights apply to the sparse "
+                      "cross-entropy losses", m->name);
+    int64_t k = m->nodes[out].size;
+    for (int64_t i = 0; i < k; i++)
+        if (!(a->class_weights[i] >= 0) || isinf(a->class_weights[i]))
+            return fv_err(FV_ERR_INVALID, "model '%s': class weight %lld is %g (must be finite "
+                          "and >= 0)", m->name, (long long)i, (double)a->class_weights[i]);
+    fv_free(m->class_weights);
+    m->class_weights = fv_malloc(sizeof(float) * (size_t)k, "class weights");
+    if (!m->class_weights)
+        return FV_ERR_NOMEM;
+    memcpy(m->class_weights, a->class_weights, sizeof(float) * (size_t)k);
     return FV_OK;
 }
 
@@ -129,12 +164,13 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
     int out = a.output ? a.output : m->nnodes - 1;
     if (out <= 0 || out >= m->nnodes)
         return fv_err(FV_ERR_INVALID, "model '%s': output node %d does not exist", m->name, out);
-    if (a.loss < FV_LOSS_NONE || a.loss > FV_LOSS_MSE)
+    if (a.loss < FV_LOSS_NONE || a.loss >= FV_LOSS__COUNT)
         return fv_err(FV_ERR_INVALID, "model '%s': unknown loss %d", m->name, (int)a.loss);
+    FV_TRY(check_loss_args(m, &a, out));
     m->output_node = out;
     m->loss = a.loss;
     if (a.loss != FV_LOSS_NONE)
-        FV_TRY(add_loss(m, a.loss));
+        FV_TRY(add_loss(m, &a));
     fv_rng_seed(&m->rng, a.seed);
     FV_TRY(fv_graph_alloc_params(m));
     m->compiled = 1; /* layers can no longer be added: the parameter layout is fixed */

@@ -1,0 +1,24 @@
+/* losses_ref.c - instantiates the loss catalogue template losses_ref.inc for float (_f32) and double
+ * (_f64). */
+#include "kernels/ref/losses_ref.h"
+
+#include "fovea.h"
+
+#include <math.h>
+
+int fv_loss_is_sparse(int kind)
+{
+    return kind == FV_LOSS_SOFTMAX_CE || kind == FV_LOSS_SPARSE_CE_PROBS || kind == FV_LOSS_HINGE;
+}
+
+#define REAL float
+#define FV_SFX(name) name##_f32
+#include "kernels/ref/losses_ref.inc"
+#undef REAL
+#undef FV_SFX
+
+#define REAL double
+#define FV_SFX(name) name##_f64
+#include "kernels/ref/losses_ref.inc"
+#undef REAL
+#undef FV_SFX
