@@ -184,6 +184,26 @@ typedef struct fv_layer_args {
     const char *name;
     float alpha; /* leaky_relu's slope (default 0.01) and elu's alpha (default 1) */
 } fv_layer_args;
+/* Global average / max pooling: (C, H, W) -> (C) (Keras GlobalAveragePooling2D). */
+int fv_global_avgpool2d_(fv_model *m, int in, fv_layer_args a);
+int fv_global_maxpool2d_(fv_model *m, int in, fv_layer_args a);
+#define fv_global_avgpool2d(m, in, ...) \
+    fv_global_avgpool2d_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
+#define fv_global_maxpool2d(m, in, ...) \
+    fv_global_maxpool2d_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
+
+/* Local response normalization across channels (AlexNet; PyTorch's LocalResponseNorm and the
+ * course's formula): y = x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta.
+ * Defaults: alpha 1e-4, beta 0.75, k 1 (AlexNet uses size 5, k 2). */
+typedef struct fv_lrn_args {
+    int _;
+    int size; /* required, >= 1 */
+    float alpha, beta, k;
+    const char *name;
+} fv_lrn_args;
+int fv_lrn_(fv_model *m, int in, fv_lrn_args a);
+#define fv_lrn(m, in, ...) fv_lrn_((m), (in), (fv_lrn_args){._ = 0, __VA_ARGS__})
+
 int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a);
 int fv_flatten_(fv_model *m, int in, fv_layer_args a);
 #define fv_activation(m, in, act, ...) \

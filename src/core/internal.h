@@ -75,6 +75,9 @@ typedef enum fv_op {
     FV_OP_MSE,
     FV_OP_ELTWISE, /* the other activations of fv_act, one op with the kind as an attribute */
     FV_OP_LOSS,    /* the other losses of fv_loss, one op with the kind as an attribute */
+    FV_OP_GLOBAL_AVGPOOL,
+    FV_OP_GLOBAL_MAXPOOL,
+    FV_OP_LRN,
     FV_OP__COUNT
 } fv_op;
 
@@ -112,7 +115,13 @@ typedef struct fv_loss_attr {
     float delta;     /* Huber */
 } fv_loss_attr;
 
+typedef struct fv_lrn_attr {
+    int size;                 /* channels in the window */
+    float alpha, beta, k;
+} fv_lrn_attr;
+
 typedef union fv_attr {
+    fv_lrn_attr lrn;
     fv_eltwise_attr eltwise;
     fv_loss_attr loss;
     fv_conv_attr conv;

@@ -121,7 +121,8 @@ typedef struct line_vals {
     int pool[2];    /* pool_size: H, W */
     int padding[2]; /* conv padding: N, same */
     fv_act act;
-    float rate, momentum, eps, alpha;
+    float rate, momentum, eps, alpha, beta, k;
+    int lrn_size;
     shape_arg shape;
     const char *name;
     name_list inputs;
@@ -323,7 +324,7 @@ static const char *p_alpha(void *field, char *s)
 typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
-    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A__COUNT
+    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A__COUNT
 } arg_id;
 
 #define BIT(a) (1u << (a))
@@ -357,6 +358,9 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_KERAS_MOMENTUM] = ARG("keras_momentum", NULL, p_keras_momentum, momentum),
     [A_EPSILON] = ARG("epsilon", "eps", p_epsilon, eps),
     [A_ALPHA] = ARG("alpha", "negative_slope", p_alpha, alpha),
+    [A_LRN_SIZE] = ARG("size", "depth", p_positive, lrn_size),
+    [A_BETA] = ARG("beta", NULL, p_epsilon, beta),
+    [A_K] = ARG("k", "bias", p_epsilon, k),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -432,6 +436,27 @@ static int b_activation(fv_model *m, const line_vals *v, const int *ins, int nin
         return -1;
     }
     return fv_activation_(m, ins[0], act, (fv_layer_args){.name = v->name, .alpha = v->alpha});
+}
+
+static int b_global_avgpool(fv_model *m, const line_vals *v, const int *ins, int nin,
+                            const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_global_avgpool2d_(m, ins[0], (fv_layer_args){.name = v->name});
+}
+
+static int b_global_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin,
+                            const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_global_maxpool2d_(m, ins[0], (fv_layer_args){.name = v->name});
+}
+
+static int b_lrn(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_lrn_(m, ins[0], (fv_lrn_args){.size = v->lrn_size, .alpha = v->alpha,
+                                            .beta = v->beta, .k = v->k, .name = v->name});
 }
 
 static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -513,6 +538,11 @@ static const layer_def layer_defs[] = {
     {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
     {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
     {{"flatten"}, ONE, 0, false, 0, b_flatten},
+    {{"global_avgpool2d", "GlobalAveragePooling2D"}, ONE, 0, false, 0, b_global_avgpool},
+    {{"global_maxpool2d", "GlobalMaxPooling2D"}, ONE, 0, false, 0, b_global_maxpool},
+    {{"lrn", "LocalResponseNorm", "LRN"},
+     ONE | BIT(A_LRN_SIZE) | BIT(A_ALPHA) | BIT(A_BETA) | BIT(A_K), BIT(A_LRN_SIZE), false, 0,
+     b_lrn},
     {{"reshape"}, ONE | BIT(A_TARGET_SHAPE), BIT(A_TARGET_SHAPE), false, 0, b_reshape},
     {{"add"}, ONE, BIT(A_INPUTS), true, 0, b_add},
     {{"concat", "Concatenate"}, ONE | BIT(A_AXIS), BIT(A_INPUTS), true, 0, b_concat},

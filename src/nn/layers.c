@@ -246,3 +246,32 @@ int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a)
     }
     return fv_graph_add(m, FV_OP_BATCHNORM, 1, &in, &at, a.name);
 }
+
+int fv_global_avgpool2d_(fv_model *m, int in, fv_layer_args a)
+{
+    return fv_graph_add(m, FV_OP_GLOBAL_AVGPOOL, 1, &in, NULL, a.name);
+}
+
+int fv_global_maxpool2d_(fv_model *m, int in, fv_layer_args a)
+{
+    return fv_graph_add(m, FV_OP_GLOBAL_MAXPOOL, 1, &in, NULL, a.name);
+}
+
+int fv_lrn_(fv_model *m, int in, fv_lrn_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    fv_lrn_attr *l = &at.lrn;
+    l->size = a.size;
+    l->alpha = a.alpha != 0.0f ? a.alpha : 1e-4f;
+    l->beta = a.beta != 0.0f ? a.beta : 0.75f;
+    l->k = a.k != 0.0f ? a.k : 1.0f;
+    if (a.size < 1 || !(l->alpha > 0) || !(l->beta > 0) || !(l->k > 0) || isinf(l->alpha) ||
+        isinf(l->beta) || isinf(l->k)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': size=%d must be >= 1 and alpha=%g, beta=%g, k=%g "
+               "positive and finite", a.name ? a.name : "lrn", a.size, (double)l->alpha,
+               (double)l->beta, (double)l->k);
+        return -1;
+    }
+    return fv_graph_add(m, FV_OP_LRN, 1, &in, &at, a.name);
+}

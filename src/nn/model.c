@@ -250,6 +250,14 @@ static void connected_to(const fv_model *m, const fv_node *n, char *buf, size_t 
     }
 }
 
+/* "name (Type)"; returns its length. */
+static int label_of(const fv_node *n, char *buf, size_t len)
+{
+    const fv_op_def *d = fv_op_table[n->op];
+    int k = snprintf(buf, len, "%s (%s)", n->name, d->kind_of ? d->kind_of(n) : d->kind);
+    return k < (int)len ? k : (int)len - 1;
+}
+
 fv_status fv_model_summary(const fv_model *m, FILE *out)
 {
     int seq = is_sequential(m);
@@ -260,20 +268,26 @@ fv_status fv_model_summary(const fv_model *m, FILE *out)
                             : "=============================================================="
                               "==============================";
     fprintf(out, "Model: \"%s\"\n%s\n", m->name, line);
-    fprintf(out, " %-28s%-26s%-11s%s\n%s\n", "Layer (type)", "Output Shape", "Param #",
+    int width = 28; /* the layer column widens for long names, as Keras' does */
+    for (int i = 0; i < m->nnodes; i++)
+        if (visible(m, i)) {
+            char label[128];
+            int w = label_of(&m->nodes[i], label, sizeof label) + 1;
+            width = w > width ? w : width;
+        }
+    fprintf(out, " %-*s%-26s%-11s%s\n%s\n", width, "Layer (type)", "Output Shape", "Param #",
             seq ? "" : "Connected to", dline);
     for (int i = 0; i < m->nnodes; i++) {
         const fv_node *n = &m->nodes[i];
         if (!visible(m, i))
             continue;
-        char label[96], shape[96], count[32], conn[160] = "";
-        const fv_op_def *d = fv_op_table[n->op];
-        snprintf(label, sizeof label, "%s (%s)", n->name, d->kind_of ? d->kind_of(n) : d->kind);
+        char label[128], shape[96], count[32], conn[160] = "";
+        label_of(n, label, sizeof label);
         fv_node_shape_str(n, shape, sizeof shape);
         fmt_count(node_params(m, n), count, sizeof count);
         if (!seq)
             connected_to(m, n, conn, sizeof conn);
-        fprintf(out, " %-28s%-26s%-11s%s\n", label, shape, count, conn);
+        fprintf(out, " %-*s%-26s%-11s%s\n", width, label, shape, count, conn);
     }
     int64_t total, tr, nt;
     fv_model_count_params(m, &total, &tr, &nt);

@@ -23,6 +23,9 @@ extern const fv_op_def fv_op_softmax_ce_def;
 extern const fv_op_def fv_op_mse_def;
 extern const fv_op_def fv_op_eltwise_def;
 extern const fv_op_def fv_op_loss_def;
+extern const fv_op_def fv_op_global_avgpool_def;
+extern const fv_op_def fv_op_global_maxpool_def;
+extern const fv_op_def fv_op_lrn_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */

@@ -1,0 +1,120 @@
+/* norm.c - global average and max pooling ((C, H, W) -> (C), Keras' GlobalAveragePooling2D and
+ * GlobalMaxPooling2D) and local response normalization across channels (AlexNet; PyTorch's
+ * LocalResponseNorm, which is the course's formula). Global max keeps its switches (int32 per
+ * output) and LRN its denominators' bases in n->saved. */
+#include "kernels/ref/norm_ref.h"
+#include "ops/ops.h"
+
+#include <string.h>
+
+static fv_status need_chw(const fv_node *n, const fv_node *x, const char *what)
+{
+    char s[96];
+    if (x->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': %s needs a (channels, height, width) input, got "
+                      "'%s' %s", n->name, what, x->name, fv_node_shape_str(x, s, sizeof s));
+    return FV_OK;
+}
+
+/* ---------------------------------------------------------------- global pooling */
+
+static fv_status global_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    FV_TRY(need_chw(n, x, "global pooling"));
+    n->ndim = 1;
+    n->dims[0] = x->dims[0];
+    if (x->dims[1] * x->dims[2] > INT32_MAX)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': planes of more than 2^31 values", n->name);
+    return FV_OK;
+}
+
+static int64_t plane_size(const fv_model *m, const fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    return x->dims[1] * x->dims[2];
+}
+
+static void gavg_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_ref_global_avg_fwd_f32(fv_input_node(m, n, 0)->y, n->y, n->size * batch, plane_size(m, n));
+}
+
+static void gavg_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        fv_ref_global_avg_bwd_f32(n->dy, dx, n->size * batch, plane_size(m, n));
+}
+
+static size_t gmax_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m;
+    return sizeof(int32_t) * (size_t)n->size * (size_t)batch;
+}
+
+static void gmax_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_ref_global_max_fwd_f32(fv_input_node(m, n, 0)->y, n->y, n->saved, n->size * batch,
+                              plane_size(m, n));
+}
+
+static void gmax_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    if (dx)
+        fv_ref_global_max_bwd_f32(n->dy, n->saved, dx, n->size * batch, plane_size(m, n));
+}
+
+const fv_op_def fv_op_global_avgpool_def = {
+    .name = "global_avgpool2d", .kind = "GlobalAveragePooling2D", .infer = global_infer,
+    .forward = gavg_forward, .backward = gavg_backward,
+};
+const fv_op_def fv_op_global_maxpool_def = {
+    .name = "global_maxpool2d", .kind = "GlobalMaxPooling2D", .infer = global_infer,
+    .saved_bytes = gmax_saved_bytes, .forward = gmax_forward, .backward = gmax_backward,
+};
+
+/* ---------------------------------------------------------------- LRN */
+
+static fv_status lrn_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    FV_TRY(need_chw(n, x, "local response normalization"));
+    n->ndim = 3;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static size_t lrn_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m;
+    return sizeof(float) * (size_t)n->size * (size_t)batch;
+}
+
+static fv_lrn_geom lrn_geom(const fv_node *n, int batch)
+{
+    const fv_lrn_attr *a = &n->a.lrn;
+    return (fv_lrn_geom){.n = batch, .c = (int)n->dims[0], .size = a->size,
+                         .hw = n->dims[1] * n->dims[2], .alpha = a->alpha, .beta = a->beta,
+                         .k = a->k};
+}
+
+static void lrn_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_lrn_geom g = lrn_geom(n, batch);
+    fv_ref_lrn_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y, n->saved);
+}
+
+static void lrn_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    fv_lrn_geom g = lrn_geom(n, batch);
+    if (dx)
+        fv_ref_lrn_bwd_f32(&g, fv_input_node(m, n, 0)->y, n->saved, n->dy, dx);
+}
+
+const fv_op_def fv_op_lrn_def = {
+    .name = "lrn", .kind = "LocalResponseNorm", .infer = lrn_infer,
+    .saved_bytes = lrn_saved_bytes, .forward = lrn_forward, .backward = lrn_backward,
+};
