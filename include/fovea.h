@@ -321,6 +321,9 @@ typedef struct fv_optimizer {
     int centered;         /* RMSprop: normalise by the variance estimate */
     float lr_decay;       /* Adagrad */
     float momentum_decay; /* NAdam, default 0.004 */
+    float clip_norm;      /* > 0: scale gradients whose global L2 norm exceeds it (PyTorch's
+                             clip_grad_norm_, Keras' global_clipnorm) */
+    float clip_value;     /* > 0: clamp every gradient to [-clip_value, clip_value] */
 } fv_optimizer;
 #define fv_sgd(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_SGD, __VA_ARGS__})
 #define fv_adam(...) ((fv_optimizer){._ = 0, .kind = FV_OPTIM_ADAM, __VA_ARGS__})
@@ -462,6 +465,11 @@ typedef struct fv_fit_args {
     const char *csv_path;          /* per-epoch metrics CSV (atomic), or NULL */
     fv_epoch_metrics *history;     /* array of epochs entries filled, or NULL */
     fv_schedule schedule;          /* learning-rate schedule (default: constant) */
+    int early_stopping;            /* > 0: stop after this many epochs without improvement of
+                                      val_loss (or the training loss without validation) */
+    float min_delta;               /* the improvement that counts, absolute (default 0) */
+    int restore_best;              /* with early stopping: end with the best epoch's weights */
+    int *epochs_run;               /* receives the number of epochs run, or NULL */
 } fv_fit_args;
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 #define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})

@@ -15,8 +15,8 @@
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *pos[64];
-    int npos, epochs, batch, limit, seed, quiet, threads, warmup;
-    double lr, momentum;
+    int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience;
+    double lr, momentum, clip_norm;
 } opts;
 
 static int fail(const char *what)
@@ -34,6 +34,7 @@ static void usage(FILE *f)
             "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer NAME]\n"
             "          NAME: adam (default), sgd, adamw, adamax, nadam, adagrad, rmsprop, adadelta\n"
             "          [--schedule constant|step|exponential|cosine|onecycle|plateau] [--warmup N]\n"
+            "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -107,6 +108,10 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->schedule = v;
             bad = strcmp(v, "constant") && strcmp(v, "step") && strcmp(v, "exponential") &&
                   strcmp(v, "cosine") && strcmp(v, "onecycle") && strcmp(v, "plateau");
+        } else if (strcmp(a, "--early-stopping") == 0) {
+            bad = parse_int(v, 1, 100000, &o->patience);
+        } else if (strcmp(a, "--clip-norm") == 0) {
+            bad = parse_double(v, &o->clip_norm) || !(o->clip_norm > 0);
         } else if (strcmp(a, "--warmup") == 0) {
             bad = parse_int(v, 0, 100000, &o->warmup);
         } else if (strcmp(a, "--threads") == 0) {
@@ -162,7 +167,7 @@ static fv_model *load_compiled(const opts *o, const char *path)
     if (!m)
         return NULL;
     fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
-    fv_optimizer opt = {.kind = kind, .lr = (float)o->lr};
+    fv_optimizer opt = {.kind = kind, .lr = (float)o->lr, .clip_norm = (float)o->clip_norm};
     if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
         opt.momentum = (float)o->momentum;
     if (fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = opt,
@@ -245,7 +250,8 @@ static int cmd_train(const opts *o)
     fv_schedule sched = schedule_for(o, train->x->dims[0]);
     if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = test,
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
-                     .schedule = sched) != FV_OK ||
+                     .schedule = sched, .early_stopping = o->patience,
+                     .restore_best = o->patience > 0) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         rc = fail_lib();
         goto done;

@@ -354,12 +354,38 @@ static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a
     a->epochs = a->epochs ? a->epochs : 1;
     a->batch_size = a->batch_size ? a->batch_size : 32;
     a->log = a->log ? a->log : stderr;
+    if (a->early_stopping < 0 || !(a->min_delta >= 0))
+        return fv_err(FV_ERR_INVALID, "fit: early_stopping=%d must be >= 0 and min_delta=%g >= 0",
+                      a->early_stopping, (double)a->min_delta);
     if (a->epochs < 0 || a->batch_size < 0)
         return fv_err(FV_ERR_INVALID, "fit: epochs=%d and batch_size=%d must be positive",
                       a->epochs, a->batch_size);
     if (train->x->dims[0] < 1)
         return fv_err(FV_ERR_INVALID, "fit: the training set is empty");
     return fv_schedule_check(&a->schedule);
+}
+
+/* Early stopping: the monitored loss of each epoch; the best weights kept when asked. */
+typedef struct stopper {
+    double best;
+    int best_epoch, waited;
+    float *best_weights; /* a copy of the parameter slab, or NULL */
+} stopper;
+
+/* Returns 1 when training should stop after epoch e. */
+static int stopper_update(stopper *st, const fv_model *m, const fv_fit_args *a,
+                          const fv_epoch_metrics *em, int e)
+{
+    if (a->early_stopping <= 0)
+        return 0;
+    double v = a->validation ? em->val_loss : em->loss;
+    if (v < st->best - a->min_delta) {
+        st->best = v, st->best_epoch = e, st->waited = 0;
+        if (st->best_weights)
+            memcpy(st->best_weights, m->data_slab, sizeof(float) * (size_t)m->param_total);
+        return 0;
+    }
+    return ++st->waited >= a->early_stopping;
 }
 
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
@@ -372,10 +398,16 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     s.base_lr = m->opt.lr;
     fv_plateau_init(&s.plateau, s.base_lr);
     FV_TRY(fv_graph_plan(m, a.batch_size));
+    stopper stop = {.best = INFINITY};
     s.perm = fv_malloc(sizeof(int64_t) * (size_t)n, "shuffle order");
     fv_epoch_metrics *hist = fv_calloc((size_t)a.epochs, sizeof *hist, "fit history");
-    fv_status st = s.perm && hist ? FV_OK : FV_ERR_NOMEM;
-    for (int e = 1; st == FV_OK && e <= a.epochs; e++) {
+    if (a.early_stopping > 0 && a.restore_best)
+        stop.best_weights = fv_malloc(sizeof(float) * (size_t)m->param_total, "best weights");
+    fv_status st = s.perm && hist && (stop.best_weights || !a.restore_best || a.early_stopping <= 0)
+                       ? FV_OK
+                       : FV_ERR_NOMEM;
+    int e = 1, stopped = 0;
+    for (; st == FV_OK && e <= a.epochs && !stopped; e++) {
         st = run_epoch(&s, e, &hist[e - 1]);
         if (st == FV_OK && a.verbose)
             epoch_line(&s, &hist[e - 1]);
@@ -383,10 +415,19 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
             st = write_csv(a.csv_path, hist, e);
         if (st == FV_OK && a.history)
             a.history[e - 1] = hist[e - 1];
+        stopped = st == FV_OK && stopper_update(&stop, m, &a, &hist[e - 1], e);
     }
+    if (stopped && a.verbose)
+        fprintf(a.log, "Early stopping after epoch %d: no improvement since epoch %d\n", e - 1,
+                stop.best_epoch);
+    if (st == FV_OK && stop.best_weights && stop.best_epoch > 0)
+        memcpy(m->data_slab, stop.best_weights, sizeof(float) * (size_t)m->param_total);
+    if (a.epochs_run)
+        *a.epochs_run = e - 1;
     m->training = 0;
     if (a.schedule.kind != FV_SCHED_CONSTANT)
         m->opt.lr = (float)s.base_lr; /* the next fit starts from the same base */
+    fv_free(stop.best_weights);
     fv_free(s.perm);
     fv_free(hist);
     return st;

@@ -89,6 +89,8 @@ static fv_status resolve(fv_optimizer *o)
     FV_TRY(check_range(name, "rho", o->rho, 0, 0, 1));
     FV_TRY(check_range(name, "lr_decay", o->lr_decay, 0, 0, INFINITY));
     FV_TRY(check_range(name, "momentum_decay", o->momentum_decay, 0, 0, INFINITY));
+    FV_TRY(check_range(name, "clip_norm", o->clip_norm, 0, 0, INFINITY));
+    FV_TRY(check_range(name, "clip_value", o->clip_value, 0, 0, INFINITY));
     return FV_OK;
 }
 
@@ -293,11 +295,30 @@ static void step_task(void *ctx, int k)
     }
 }
 
+/* Gradient clipping before the update: by value (clamp), then by global norm (PyTorch's
+ * clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1). */
+static void clip_gradients(fv_model *m, int64_t n)
+{
+    float *g = m->grad_slab, cv = m->opt.clip_value;
+    if (cv > 0)
+        for (int64_t i = 0; i < n; i++)
+            g[i] = g[i] > cv ? cv : g[i] < -cv ? -cv : g[i];
+    if (m->opt.clip_norm > 0) {
+        double ss = 0;
+        for (int64_t i = 0; i < n; i++)
+            ss += (double)g[i] * (double)g[i];
+        double coef = (double)m->opt.clip_norm / (sqrt(ss) + 1e-6);
+        for (int64_t i = 0; coef < 1 && i < n; i++)
+            g[i] = (float)((double)g[i] * coef);
+    }
+}
+
 void fv_optim_step(fv_model *m)
 {
     int64_t n = m->trainable_total;
     if (!m->opt_state || n <= 0)
         return; /* no optimizer initialised, or nothing to train */
+    clip_gradients(m, n);
     ++m->opt_steps;
     int64_t chunks = n / 65536;
     step_job j = {m, n, fv_parallel_width(chunks < 1 ? 1 : (int)(chunks > 64 ? 64 : chunks)),

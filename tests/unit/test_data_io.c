@@ -373,6 +373,41 @@ TEST(safetensors_malformed)
     CHECK_ERR_HAS("too short");
 }
 
+/* No "<name>.tmp.<pid>" left beside the target after a save, successful or not. */
+static int no_temp_files(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q '\\.tmp\\.'", dir);
+    return system(cmd) != 0;
+}
+
+TEST(safetensors_pytorch_layout_and_atomic)
+{
+    /* written by tests/golden/stio.py from PyTorch tensors: x = relu input, y = relu(x) */
+    fv_st_file *f = fv_st_open(t_src_path("data/golden/act_relu.safetensors"));
+    CHECK(f && fv_st_count(f) == 4);
+    fv_tensor *x = f ? fv_st_get(f, "x") : NULL, *y = f ? fv_st_get(f, "y") : NULL;
+    CHECK(x && y && x->ndim == 3 && x->dims[0] == 3 && x->dims[2] == 5);
+    for (int64_t i = 0; x && y && i < fv_tensor_numel(x); i++)
+        CHECK(y->data[i] == (x->data[i] > 0 ? x->data[i] : 0.0f));
+    fv_tensor_free(x), fv_tensor_free(y);
+    fv_st_close(f);
+    unsigned char buf[256];
+    size_t n = st_bytes(buf, "{\"i\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8);
+    f = fv_st_open_mem("i.safetensors", buf, n); /* a valid file, a dtype fovea cannot read */
+    CHECK(f && fv_st_get(f, "i") == NULL);
+    CHECK_ERR_HAS("i.safetensors: tensor 'i' has dtype I32");
+    fv_st_close(f);
+    fv_tensor *a = fv_tensor_new4(1, 1, 1, 3);
+    const char *names[1] = {"a"};
+    const fv_tensor *ts[1] = {a};
+    CHECK_STATUS(fv_st_save(tmp_path("a.safetensors"), 1, names, ts), FV_OK);
+    CHECK(fv_st_save(tmp_path("missing/a.safetensors"), 1, names, ts) != FV_OK);
+    CHECK(one_line_error());
+    CHECK(no_temp_files());
+    fv_tensor_free(a);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/fovea_io_XXXXXX");
@@ -387,6 +422,7 @@ int main(void)
     RUN(image_fit);
     RUN(safetensors_round_trip);
     RUN(safetensors_malformed);
+    RUN(safetensors_pytorch_layout_and_atomic);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
