@@ -156,6 +156,21 @@ typedef struct fv_conv2d_args {
 int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
 #define fv_conv2d(m, in, ...) fv_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__})
 
+/* Transposed convolution (PyTorch's ConvTranspose2d, Keras' Conv2DTranspose): output extent
+ * (in - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1; weight
+ * (C_in, filters / groups, kh, kw) as in PyTorch. Same arguments as conv2d (same is not
+ * supported) plus output_padding (< stride or dilation). */
+typedef struct fv_conv2d_transpose_args {
+    int _;
+    int filters, kernel, kernel_h, kernel_w, stride, padding, output_padding, dilation, groups;
+    int no_bias;
+    fv_act activation;
+    const char *name;
+} fv_conv2d_transpose_args;
+int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a);
+#define fv_conv2d_transpose(m, in, ...) \
+    fv_conv2d_transpose_((m), (in), (fv_conv2d_transpose_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_dense_args {
     int _;
     int units; /* required */

@@ -78,12 +78,19 @@ typedef enum fv_op {
     FV_OP_GLOBAL_AVGPOOL,
     FV_OP_GLOBAL_MAXPOOL,
     FV_OP_LRN,
+    FV_OP_CONV2D_TRANSPOSE, /* attributes fv_conv_attr; filters = output channels */
     FV_OP__COUNT
 } fv_op;
 
 typedef struct fv_conv_attr {
     int filters, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias;
 } fv_conv_attr;
+/* Transposed convolution: the convolution's attributes (read through .conv as well: a common
+ * initial member) and the output padding. */
+typedef struct fv_convt_attr {
+    fv_conv_attr conv;
+    int oph, opw;
+} fv_convt_attr;
 typedef struct fv_pool_attr {
     int kh, kw, sh, sw, ph, pw;
 } fv_pool_attr;
@@ -121,6 +128,7 @@ typedef struct fv_lrn_attr {
 } fv_lrn_attr;
 
 typedef union fv_attr {
+    fv_convt_attr convt;
     fv_lrn_attr lrn;
     fv_eltwise_attr eltwise;
     fv_loss_attr loss;

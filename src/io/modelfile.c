@@ -122,7 +122,7 @@ typedef struct line_vals {
     int padding[2]; /* conv padding: N, same */
     fv_act act;
     float rate, momentum, eps, alpha, beta, k;
-    int lrn_size;
+    int lrn_size, output_padding;
     shape_arg shape;
     const char *name;
     name_list inputs;
@@ -313,6 +313,15 @@ static const char *p_epsilon(void *field, char *s)
                                                                 : "expected a positive number";
 }
 
+static const char *p_nonneg(void *field, char *s)
+{
+    long long v;
+    if (!parse_int(s, 0, INT_MAX, &v))
+        return "expected an integer >= 0";
+    *(int *)field = (int)v;
+    return NULL;
+}
+
 static const char *p_alpha(void *field, char *s)
 {
     return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
@@ -324,7 +333,7 @@ static const char *p_alpha(void *field, char *s)
 typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
-    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A__COUNT
+    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A__COUNT
 } arg_id;
 
 #define BIT(a) (1u << (a))
@@ -361,6 +370,7 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_LRN_SIZE] = ARG("size", "depth", p_positive, lrn_size),
     [A_BETA] = ARG("beta", NULL, p_epsilon, beta),
     [A_K] = ARG("k", "bias", p_epsilon, k),
+    [A_OUTPUT_PADDING] = ARG("output_padding", NULL, p_nonneg, output_padding),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -396,6 +406,23 @@ static int b_conv2d(fv_model *m, const line_vals *v, const int *ins, int nin, co
                                        .dilation = v->dilation, .groups = v->groups,
                                        .no_bias = v->no_bias, .activation = v->act,
                                        .name = v->name});
+}
+
+static int b_conv2d_transpose(fv_model *m, const line_vals *v, const int *ins, int nin,
+                              const layer_def *d)
+{
+    (void)nin, (void)d;
+    if (v->padding[1]) {
+        fv_err(FV_ERR_INVALID, "padding=same: give a transposed convolution's padding as a number");
+        return -1;
+    }
+    return fv_conv2d_transpose_(
+        m, ins[0],
+        (fv_conv2d_transpose_args){.filters = v->filters, .kernel_h = v->kernel[0],
+                                   .kernel_w = v->kernel[1], .stride = v->stride,
+                                   .padding = v->padding[0], .output_padding = v->output_padding,
+                                   .dilation = v->dilation, .groups = v->groups,
+                                   .no_bias = v->no_bias, .activation = v->act, .name = v->name});
 }
 
 static int b_dense(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -517,6 +544,9 @@ static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
 static const layer_def layer_defs[] = {
     {{"input", "InputLayer"}, BIT(A_NAME) | BIT(A_SHAPE), BIT(A_SHAPE), false, 0, b_input},
     {{"conv2d"}, ONE | CONV_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_conv2d},
+    {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"},
+     ONE | CONV_ARGS | BIT(A_OUTPUT_PADDING), BIT(A_FILTERS) | BIT(A_KERNEL), false, 0,
+     b_conv2d_transpose},
     {{"dense"}, ONE | BIT(A_UNITS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION), BIT(A_UNITS), false, 0,
      b_dense},
     {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},

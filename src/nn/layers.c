@@ -275,3 +275,25 @@ int fv_lrn_(fv_model *m, int in, fv_lrn_args a)
     }
     return fv_graph_add(m, FV_OP_LRN, 1, &in, &at, a.name);
 }
+
+int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    fv_conv_attr *c = &at.convt.conv;
+    c->filters = a.filters;
+    c->kh = a.kernel_h ? a.kernel_h : a.kernel;
+    c->kw = a.kernel_w ? a.kernel_w : a.kernel;
+    c->sh = c->sw = a.stride ? a.stride : 1;
+    c->dh = c->dw = a.dilation ? a.dilation : 1;
+    c->groups = a.groups ? a.groups : 1;
+    c->bias = !a.no_bias;
+    c->ph = c->pw = a.padding;
+    at.convt.oph = at.convt.opw = a.output_padding;
+    if (c->filters <= 0 || c->kh <= 0 || c->kw <= 0 || c->sh <= 0 || c->dh <= 0 ||
+        c->groups <= 0 || a.padding < 0 || a.output_padding < 0)
+        return bad_arg("conv2d_transpose", a.name, "filters/kernel/stride/dilation/groups/padding",
+                       c->filters <= 0 ? c->filters : c->kh <= 0 ? c->kh : a.padding);
+    int id = fv_graph_add(m, FV_OP_CONV2D_TRANSPOSE, 1, &in, &at, a.name);
+    return with_activation(m, id, a.activation);
+}
