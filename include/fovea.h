@@ -171,6 +171,31 @@ int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a);
 #define fv_conv2d_transpose(m, in, ...) \
     fv_conv2d_transpose_((m), (in), (fv_conv2d_transpose_args){._ = 0, __VA_ARGS__})
 
+/* Upsampling by integer factors (Keras UpSampling2D, PyTorch Upsample with scale_factor):
+ * nearest (default) or bilinear with half-pixel centres (align_corners=False). */
+typedef struct fv_upsample_args {
+    int _;
+    int size;             /* both factors (default 2); or size_h / size_w */
+    int size_h, size_w;
+    int bilinear;
+    const char *name;
+} fv_upsample_args;
+int fv_upsample2d_(fv_model *m, int in, fv_upsample_args a);
+#define fv_upsample2d(m, in, ...) fv_upsample2d_((m), (in), (fv_upsample_args){._ = 0, __VA_ARGS__})
+
+/* Zero padding (Keras ZeroPadding2D) and cropping (Cropping2D) of the height and width: `all`
+ * for every side, or per side. */
+typedef struct fv_pad_args {
+    int _;
+    int all, top, bottom, left, right;
+    const char *name;
+} fv_pad_args;
+int fv_zero_padding2d_(fv_model *m, int in, fv_pad_args a);
+int fv_cropping2d_(fv_model *m, int in, fv_pad_args a);
+#define fv_zero_padding2d(m, in, ...) \
+    fv_zero_padding2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
+#define fv_cropping2d(m, in, ...) fv_cropping2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_dense_args {
     int _;
     int units; /* required */

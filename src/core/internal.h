@@ -79,6 +79,8 @@ typedef enum fv_op {
     FV_OP_GLOBAL_MAXPOOL,
     FV_OP_LRN,
     FV_OP_CONV2D_TRANSPOSE, /* attributes fv_conv_attr; filters = output channels */
+    FV_OP_UPSAMPLE,  /* nearest or bilinear, integer scale */
+    FV_OP_PAD_CROP,  /* zero padding (positive) or cropping (negative) of H and W */
     FV_OP__COUNT
 } fv_op;
 
@@ -127,7 +129,13 @@ typedef struct fv_lrn_attr {
     float alpha, beta, k;
 } fv_lrn_attr;
 
+typedef struct fv_resize_attr {
+    int sh, sw, bilinear;     /* upsample: scale factors, interpolation */
+    int top, bottom, left, right; /* pad (> 0) or crop (< 0) */
+} fv_resize_attr;
+
 typedef union fv_attr {
+    fv_resize_attr resize;
     fv_convt_attr convt;
     fv_lrn_attr lrn;
     fv_eltwise_attr eltwise;

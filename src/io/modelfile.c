@@ -122,7 +122,8 @@ typedef struct line_vals {
     int padding[2]; /* conv padding: N, same */
     fv_act act;
     float rate, momentum, eps, alpha, beta, k;
-    int lrn_size, output_padding;
+    int lrn_size, output_padding, bilinear;
+    int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
     const char *name;
     name_list inputs;
@@ -322,6 +323,31 @@ static const char *p_nonneg(void *field, char *s)
     return NULL;
 }
 
+static const char *p_interpolation(void *field, char *s)
+{
+    if (ci_eq(s, "nearest") || ci_eq(s, "bilinear")) {
+        *(int *)field = ci_eq(s, "bilinear");
+        return NULL;
+    }
+    return "expected nearest or bilinear";
+}
+
+/* N (every side), V,H (top and bottom, left and right) or T,B,L,R. */
+static const char *p_sides(void *field, char *s)
+{
+    char *parts[4];
+    long long v[4];
+    int n = split_list(s, parts, 4), *out = field;
+    if (n != 1 && n != 2 && n != 4)
+        return "expected N, V,H or T,B,L,R (integers >= 0)";
+    for (int i = 0; i < n; i++)
+        if (!parse_int(parts[i], 0, 1 << 20, &v[i]))
+            return "expected N, V,H or T,B,L,R (integers >= 0)";
+    for (int i = 0; i < 4; i++)
+        out[i] = (int)(n == 1 ? v[0] : n == 2 ? v[i / 2] : v[i]);
+    return NULL;
+}
+
 static const char *p_alpha(void *field, char *s)
 {
     return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
@@ -333,7 +359,8 @@ static const char *p_alpha(void *field, char *s)
 typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
-    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A__COUNT
+    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
+    A__COUNT
 } arg_id;
 
 #define BIT(a) (1u << (a))
@@ -371,6 +398,9 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_BETA] = ARG("beta", NULL, p_epsilon, beta),
     [A_K] = ARG("k", "bias", p_epsilon, k),
     [A_OUTPUT_PADDING] = ARG("output_padding", NULL, p_nonneg, output_padding),
+    [A_INTERPOLATION] = ARG("interpolation", NULL, p_interpolation, bilinear),
+    [A_SIDES_PAD] = ARG("padding", NULL, p_sides, sides),
+    [A_SIDES_CROP] = ARG("cropping", NULL, p_sides, sides),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -486,6 +516,25 @@ static int b_lrn(fv_model *m, const line_vals *v, const int *ins, int nin, const
                                             .beta = v->beta, .k = v->k, .name = v->name});
 }
 
+static int b_upsample(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_upsample2d_(m, ins[0], (fv_upsample_args){.size_h = v->pool[0] ? v->pool[0] : 2,
+                                                        .size_w = v->pool[1] ? v->pool[1] : 2,
+                                                        .bilinear = v->bilinear, .name = v->name});
+}
+
+static int b_pad_crop(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin;
+    fv_pad_args a = {.top = v->sides[0], .bottom = v->sides[1], .left = v->sides[2],
+                     .right = v->sides[3], .all = 0, .name = v->name};
+    bool crop = strcmp(d->names[0], "cropping2d") == 0;
+    if (!crop && !(v->sides[0] | v->sides[1] | v->sides[2] | v->sides[3]))
+        a.all = 1; /* Keras' default padding=1 */
+    return crop ? fv_cropping2d_(m, ins[0], a) : fv_zero_padding2d_(m, ins[0], a);
+}
+
 static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
 {
     (void)nin, (void)d;
@@ -568,6 +617,11 @@ static const layer_def layer_defs[] = {
     {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
     {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
     {{"flatten"}, ONE, 0, false, 0, b_flatten},
+    {{"upsample2d", "UpSampling2D", "Upsample"}, ONE | BIT(A_POOL_SIZE) | BIT(A_INTERPOLATION), 0,
+     false, 0, b_upsample},
+    {{"zero_padding2d", "ZeroPadding2D"}, ONE | BIT(A_SIDES_PAD), 0, false, 0, b_pad_crop},
+    {{"cropping2d", "Cropping2D"}, ONE | BIT(A_SIDES_CROP), BIT(A_SIDES_CROP), false, 0,
+     b_pad_crop},
     {{"global_avgpool2d", "GlobalAveragePooling2D"}, ONE, 0, false, 0, b_global_avgpool},
     {{"global_maxpool2d", "GlobalMaxPooling2D"}, ONE, 0, false, 0, b_global_maxpool},
     {{"lrn", "LocalResponseNorm", "LRN"},

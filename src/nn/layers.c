@@ -297,3 +297,43 @@ int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a)
     int id = fv_graph_add(m, FV_OP_CONV2D_TRANSPOSE, 1, &in, &at, a.name);
     return with_activation(m, id, a.activation);
 }
+
+int fv_upsample2d_(fv_model *m, int in, fv_upsample_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    int size = a.size ? a.size : 2;
+    at.resize.sh = a.size_h ? a.size_h : size;
+    at.resize.sw = a.size_w ? a.size_w : size;
+    at.resize.bilinear = a.bilinear != 0;
+    if (at.resize.sh < 1 || at.resize.sw < 1 || at.resize.sh > 1024 || at.resize.sw > 1024)
+        return bad_arg("upsample2d", a.name, "size", at.resize.sh < 1 ? at.resize.sh
+                                                                       : at.resize.sw);
+    return fv_graph_add(m, FV_OP_UPSAMPLE, 1, &in, &at, a.name);
+}
+
+/* Padding (sign +1) or cropping (sign -1): per-side amounts, `all` filling the unset ones. */
+static int pad_crop(fv_model *m, int in, fv_pad_args a, int sign, const char *stem)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    int v[4] = {a.top, a.bottom, a.left, a.right};
+    for (int i = 0; i < 4; i++) {
+        v[i] = v[i] ? v[i] : a.all;
+        if (v[i] < 0 || v[i] > (1 << 20))
+            return bad_arg(stem, a.name, "padding/cropping", v[i]);
+    }
+    at.resize.top = sign * v[0], at.resize.bottom = sign * v[1];
+    at.resize.left = sign * v[2], at.resize.right = sign * v[3];
+    return fv_graph_add(m, FV_OP_PAD_CROP, 1, &in, &at, a.name);
+}
+
+int fv_zero_padding2d_(fv_model *m, int in, fv_pad_args a)
+{
+    return pad_crop(m, in, a, 1, "zero_padding2d");
+}
+
+int fv_cropping2d_(fv_model *m, int in, fv_pad_args a)
+{
+    return pad_crop(m, in, a, -1, "cropping2d");
+}

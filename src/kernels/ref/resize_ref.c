@@ -1,0 +1,17 @@
+/* resize_ref.c - instantiates the resize kernel template resize_ref.inc for float (_f32) and double
+ * (_f64). */
+#include "kernels/ref/resize_ref.h"
+
+#include <math.h>
+
+#define REAL float
+#define FV_SFX(name) name##_f32
+#include "kernels/ref/resize_ref.inc"
+#undef REAL
+#undef FV_SFX
+
+#define REAL double
+#define FV_SFX(name) name##_f64
+#include "kernels/ref/resize_ref.inc"
+#undef REAL
+#undef FV_SFX
