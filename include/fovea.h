@@ -196,6 +196,24 @@ int fv_cropping2d_(fv_model *m, int in, fv_pad_args a);
     fv_zero_padding2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
 #define fv_cropping2d(m, in, ...) fv_cropping2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
 
+/* Normalization within each sample (PyTorch semantics, the same in training and evaluation):
+ * group norm (GroupNorm: `groups` groups of channels, per-channel weight and bias), instance norm
+ * (InstanceNorm2d(affine=True): one group per channel) and layer norm (LayerNorm over the whole
+ * sample shape, with a weight and bias per element). eps default 1e-5. */
+typedef struct fv_norm_args {
+    int _;
+    int groups; /* group norm: required, divides the channels */
+    float eps;
+    const char *name;
+} fv_norm_args;
+int fv_group_norm_(fv_model *m, int in, fv_norm_args a);
+int fv_instance_norm_(fv_model *m, int in, fv_norm_args a);
+int fv_layer_norm_(fv_model *m, int in, fv_norm_args a);
+#define fv_group_norm(m, in, ...) fv_group_norm_((m), (in), (fv_norm_args){._ = 0, __VA_ARGS__})
+#define fv_instance_norm(m, in, ...) \
+    fv_instance_norm_((m), (in), (fv_norm_args){._ = 0, __VA_ARGS__})
+#define fv_layer_norm(m, in, ...) fv_layer_norm_((m), (in), (fv_norm_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_dense_args {
     int _;
     int units; /* required */

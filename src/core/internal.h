@@ -81,6 +81,7 @@ typedef enum fv_op {
     FV_OP_CONV2D_TRANSPOSE, /* attributes fv_conv_attr; filters = output channels */
     FV_OP_UPSAMPLE,  /* nearest or bilinear, integer scale */
     FV_OP_PAD_CROP,  /* zero padding (positive) or cropping (negative) of H and W */
+    FV_OP_GROUP_NORM, /* group, instance and layer normalization */
     FV_OP__COUNT
 } fv_op;
 
@@ -134,7 +135,14 @@ typedef struct fv_resize_attr {
     int top, bottom, left, right; /* pad (> 0) or crop (< 0) */
 } fv_resize_attr;
 
+typedef struct fv_gnorm_attr {
+    int kind;   /* 0 group norm, 1 instance norm, 2 layer norm */
+    int groups; /* group norm */
+    float eps;
+} fv_gnorm_attr;
+
 typedef union fv_attr {
+    fv_gnorm_attr gnorm;
     fv_resize_attr resize;
     fv_convt_attr convt;
     fv_lrn_attr lrn;

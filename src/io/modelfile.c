@@ -535,6 +535,16 @@ static int b_pad_crop(fv_model *m, const line_vals *v, const int *ins, int nin, 
     return crop ? fv_cropping2d_(m, ins[0], a) : fv_zero_padding2d_(m, ins[0], a);
 }
 
+static int b_norm(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin;
+    fv_norm_args a = {.groups = v->groups, .eps = v->eps, .name = v->name};
+    if (strcmp(d->names[0], "group_norm") == 0)
+        return fv_group_norm_(m, ins[0], a);
+    return strcmp(d->names[0], "layer_norm") == 0 ? fv_layer_norm_(m, ins[0], a)
+                                                  : fv_instance_norm_(m, ins[0], a);
+}
+
 static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
 {
     (void)nin, (void)d;
@@ -617,6 +627,12 @@ static const layer_def layer_defs[] = {
     {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
     {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
     {{"flatten"}, ONE, 0, false, 0, b_flatten},
+    {{"group_norm", "GroupNormalization", "GroupNorm"}, ONE | BIT(A_GROUPS) | BIT(A_EPSILON),
+     BIT(A_GROUPS), false, 0, b_norm},
+    {{"instance_norm", "InstanceNormalization", "InstanceNorm2d"}, ONE | BIT(A_EPSILON), 0, false,
+     0, b_norm},
+    {{"layer_norm", "LayerNormalization", "LayerNorm"}, ONE | BIT(A_EPSILON), 0, false, 0,
+     b_norm},
     {{"upsample2d", "UpSampling2D", "Upsample"}, ONE | BIT(A_POOL_SIZE) | BIT(A_INTERPOLATION), 0,
      false, 0, b_upsample},
     {{"zero_padding2d", "ZeroPadding2D"}, ONE | BIT(A_SIDES_PAD), 0, false, 0, b_pad_crop},

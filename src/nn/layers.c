@@ -337,3 +337,33 @@ int fv_cropping2d_(fv_model *m, int in, fv_pad_args a)
 {
     return pad_crop(m, in, a, -1, "cropping2d");
 }
+
+static int norm_layer(fv_model *m, int in, fv_norm_args a, int kind, const char *stem)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.gnorm.kind = kind;
+    at.gnorm.groups = a.groups;
+    at.gnorm.eps = a.eps != 0.0f ? a.eps : 1e-5f;
+    if ((kind == 0 && a.groups < 1) || !(at.gnorm.eps > 0) || isinf(at.gnorm.eps)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': groups=%d must be >= 1 and eps=%g > 0",
+               a.name ? a.name : stem, a.groups, (double)at.gnorm.eps);
+        return -1;
+    }
+    return fv_graph_add(m, FV_OP_GROUP_NORM, 1, &in, &at, a.name);
+}
+
+int fv_group_norm_(fv_model *m, int in, fv_norm_args a)
+{
+    return norm_layer(m, in, a, 0, "group_norm");
+}
+
+int fv_instance_norm_(fv_model *m, int in, fv_norm_args a)
+{
+    return norm_layer(m, in, a, 1, "instance_norm");
+}
+
+int fv_layer_norm_(fv_model *m, int in, fv_norm_args a)
+{
+    return norm_layer(m, in, a, 2, "layer_norm");
+}

@@ -1,6 +1,7 @@
 /* norm.c - global average and max pooling ((C, H, W) -> (C), Keras' GlobalAveragePooling2D and
- * GlobalMaxPooling2D) and local response normalization across channels (AlexNet; PyTorch's
- * LocalResponseNorm, which is the course's formula). Global max keeps its switches (int32 per
+ * GlobalMaxPooling2D), local response normalization across channels (AlexNet; PyTorch's
+ * LocalResponseNorm, which is the course's formula) and group / instance / layer normalization
+ * (PyTorch's GroupNorm, InstanceNorm2d(affine=True), LayerNorm over the whole sample). Global max keeps its switches (int32 per
  * output) and LRN its denominators' bases in n->saved. */
 #include "kernels/ref/norm_ref.h"
 #include "ops/ops.h"
@@ -117,4 +118,75 @@ static void lrn_backward(fv_model *m, fv_node *n, int batch)
 const fv_op_def fv_op_lrn_def = {
     .name = "lrn", .kind = "LocalResponseNorm", .infer = lrn_infer,
     .saved_bytes = lrn_saved_bytes, .forward = lrn_forward, .backward = lrn_backward,
+};
+
+/* ---------------------------------------------------------------- group / instance / layer norm */
+
+enum { GN_GROUP = 0, GN_INSTANCE, GN_LAYER };
+
+static int gn_groups(const fv_node *n)
+{
+    return n->a.gnorm.kind == GN_LAYER ? 1
+           : n->a.gnorm.kind == GN_INSTANCE ? (int)n->dims[0]
+                                            : n->a.gnorm.groups;
+}
+
+static fv_status gnorm_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    int kind = n->a.gnorm.kind;
+    char s[96];
+    n->ndim = x->ndim;
+    memcpy(n->dims, x->dims, sizeof n->dims);
+    if (kind != GN_LAYER && (x->ndim < 2 || x->dims[0] % gn_groups(n) != 0))
+        return fv_err(FV_ERR_SHAPE, "layer '%s': needs a (channels, ...) input whose %lld "
+                      "channels divide into groups=%d, got '%s' %s", n->name,
+                      (long long)x->dims[0], gn_groups(n), x->name,
+                      fv_node_shape_str(x, s, sizeof s));
+    /* layer norm: a weight and bias per element of the sample; else per channel */
+    int pd = kind == GN_LAYER ? x->ndim : 1;
+    FV_TRY(fv_param_declare(m, n, "weight", pd, x->dims, 1, FV_INIT_ONES, 0, 0));
+    return fv_param_declare(m, n, "bias", pd, x->dims, 1, FV_INIT_ZEROS, 0, 0);
+}
+
+static size_t gnorm_saved_bytes(const fv_model *m, const fv_node *n, int batch)
+{
+    (void)m;
+    return 2 * sizeof(float) * (size_t)gn_groups(n) * (size_t)batch;
+}
+
+static fv_gnorm_geom gnorm_geom(const fv_node *n, int batch)
+{
+    return (fv_gnorm_geom){.n = batch, .groups = gn_groups(n), .size = n->size,
+                           .ablock = n->a.gnorm.kind == GN_LAYER ? 1 : n->size / n->dims[0],
+                           .eps = n->a.gnorm.eps};
+}
+
+static void gnorm_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_gnorm_geom g = gnorm_geom(n, batch);
+    float *mean = n->saved, *rstd = mean + (size_t)g.groups * (size_t)batch;
+    fv_ref_gnorm_fwd_f32(&g, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), fv_pdata(m, n, 1),
+                         n->y, mean, rstd);
+}
+
+static void gnorm_backward(fv_model *m, fv_node *n, int batch)
+{
+    fv_gnorm_geom g = gnorm_geom(n, batch);
+    float *mean = n->saved, *rstd = mean + (size_t)g.groups * (size_t)batch;
+    fv_ref_gnorm_bwd_f32(&g, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), mean, rstd, n->dy,
+                         fv_input_dy(m, n, 0), fv_pgrad(m, n, 0), fv_pgrad(m, n, 1));
+}
+
+static const char *gnorm_kind(const fv_node *n)
+{
+    return n->a.gnorm.kind == GN_LAYER      ? "LayerNormalization"
+           : n->a.gnorm.kind == GN_INSTANCE ? "InstanceNormalization"
+                                            : "GroupNormalization";
+}
+
+const fv_op_def fv_op_group_norm_def = {
+    .name = "norm", .kind = "GroupNormalization", .infer = gnorm_infer,
+    .saved_bytes = gnorm_saved_bytes, .forward = gnorm_forward, .backward = gnorm_backward,
+    .kind_of = gnorm_kind,
 };

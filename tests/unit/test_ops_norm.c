@@ -98,8 +98,73 @@ TEST(norm_model_file_and_errors)
     fv_model_free(m);
 }
 
+/* ---------------------------------------------------------------- group / instance / layer */
+
+typedef struct gn_ctx {
+    fv_gnorm_geom g;
+    double *x, *gamma, *beta, mean[64], rstd[64];
+} gn_ctx;
+
+static void gn_fwd(void *ctx, double *y)
+{
+    gn_ctx *c = ctx;
+    fv_ref_gnorm_fwd_f64(&c->g, c->x, c->gamma, c->beta, y, c->mean, c->rstd);
+}
+
+TEST(gnorm_gradcheck)
+{
+    /* 2 samples of (6, 2, 3): group norm (3 groups), instance norm, layer norm */
+    const fv_gnorm_geom geoms[3] = {{2, 3, 36, 6, 1e-5}, {2, 6, 36, 6, 1e-5}, {2, 1, 36, 1, 1e-5}};
+    unsigned seed = 12;
+    for (int k = 0; k < 3; k++) {
+        double x[72], r[72], y[72], dx[72] = {0}, gm[36], bt[36], dg[36] = {0}, db[36] = {0};
+        int np = k == 2 ? 36 : 6;
+        gc_fill(x, 72, -2, 3, &seed);
+        gc_fill(r, 72, -1, 1, &seed);
+        gc_fill(gm, np, 0.5, 1.5, &seed);
+        gc_fill(bt, np, -1, 1, &seed);
+        gn_ctx c = {.g = geoms[k], .x = x, .gamma = gm, .beta = bt};
+        gn_fwd(&c, y);
+        fv_ref_gnorm_bwd_f64(&c.g, x, gm, c.mean, c.rstd, r, dx, dg, db);
+        double e1 = gc_compare(&c, gn_fwd, x, 72, 72, r, dx, GC_H);
+        double e2 = gc_compare(&c, gn_fwd, gm, np, 72, r, dg, GC_H);
+        double e3 = gc_compare(&c, gn_fwd, bt, np, 72, r, db, GC_H);
+        if (fmax(e1, fmax(e2, e3)) > GC_TOL)
+            fprintf(stderr, "  kind %d: %g %g %g\n", k, e1, e2, e3);
+        CHECK(fmax(e1, fmax(e2, e3)) <= GC_TOL);
+    }
+}
+
+TEST(gnorm_matches_pytorch)
+{
+    for (int k = 0; k < 3; k++) {
+        fv_model *m = fv_model_new("gn");
+        int in = fv_input(m, .ndim = 3, .dims = {6, 2, 3});
+        int out = k == 0   ? fv_group_norm(m, in, .groups = 3, .name = "n")
+                  : k == 1 ? fv_instance_norm(m, in, .name = "n")
+                           : fv_layer_norm(m, in, .name = "n");
+        static const char *names[3] = {"norm_group", "norm_instance", "norm_layer"};
+        CHECK(out > 0);
+        if (out > 0)
+            ot_golden(m, in, out, names[k], 1e-5, 1e-4);
+        fv_model_free(m);
+    }
+    fv_model *m = fv_model_parse("input shape=6,2,3\nGroupNorm groups=2 name=a\n"
+                                 "InstanceNorm2d eps=1e-3\nLayerNormalization name=c\n", "g.fv");
+    CHECK(m != NULL);
+    int64_t total = 0, tr, nt;
+    if (m)
+        fv_model_count_params(m, &total, &tr, &nt);
+    CHECK(total == 12 + 12 + 72);
+    fv_model_free(m);
+    CHECK(fv_model_parse("input shape=6,2,3\ngroup_norm groups=4\n", "g.fv") == NULL);
+    CHECK_ERR_HAS("channels divide into groups=4");
+}
+
 int main(void)
 {
+    RUN(gnorm_gradcheck);
+    RUN(gnorm_matches_pytorch);
     RUN(norm_gradcheck);
     RUN(norm_matches_pytorch);
     RUN(norm_model_file_and_errors);

@@ -34,4 +34,25 @@ void fv_ref_lrn_bwd_f32(const fv_lrn_geom *g, const float *x, const float *scale
 void fv_ref_lrn_bwd_f64(const fv_lrn_geom *g, const double *x, const double *scale,
                         const double *dy, double *dx);
 
+/* Group-wise normalization: each sample's `size` values form `groups` contiguous groups; a value
+ * at position e of the sample is normalized with its group's mean and biased variance, then
+ * y = xhat gamma[e / ablock] + beta[e / ablock] (ablock: values per affine parameter). mean and
+ * rstd (n groups each) are kept for backward. */
+typedef struct fv_gnorm_geom {
+    int n, groups;
+    int64_t size, ablock;
+    double eps;
+} fv_gnorm_geom;
+void fv_ref_gnorm_fwd_f32(const fv_gnorm_geom *g, const float *x, const float *gamma,
+                          const float *beta, float *y, float *mean, float *rstd);
+void fv_ref_gnorm_fwd_f64(const fv_gnorm_geom *g, const double *x, const double *gamma,
+                          const double *beta, double *y, double *mean, double *rstd);
+/* dx += ..., dgamma += ..., dbeta += ... (dx, dgamma or dbeta may be NULL). */
+void fv_ref_gnorm_bwd_f32(const fv_gnorm_geom *g, const float *x, const float *gamma,
+                          const float *mean, const float *rstd, const float *dy, float *dx,
+                          float *dgamma, float *dbeta);
+void fv_ref_gnorm_bwd_f64(const fv_gnorm_geom *g, const double *x, const double *gamma,
+                          const double *mean, const double *rstd, const double *dy, double *dx,
+                          double *dgamma, double *dbeta);
+
 #endif
