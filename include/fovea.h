@@ -152,6 +152,8 @@ typedef struct fv_conv2d_args {
     int no_bias;          /* 1: no bias (Keras use_bias=False) */
     fv_act activation;
     const char *name;
+    float l1, l2;         /* kernel regularizer: penalty l1 sum|w| + l2 sum w^2 (Keras') */
+    float max_norm;       /* kernel constraint: each filter's weight norm at most this */
 } fv_conv2d_args;
 int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
 #define fv_conv2d(m, in, ...) fv_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__})
@@ -220,6 +222,7 @@ typedef struct fv_dense_args {
     int no_bias;
     fv_act activation;
     const char *name;
+    float l1, l2, max_norm; /* as for conv2d, per output unit */
 } fv_dense_args;
 int fv_dense_(fv_model *m, int in, fv_dense_args a);
 #define fv_dense(m, in, ...) fv_dense_((m), (in), (fv_dense_args){._ = 0, __VA_ARGS__})
@@ -294,6 +297,7 @@ typedef struct fv_dropout_args {
     int _;
     float rate; /* fraction dropped in training, in [0, 1) */
     const char *name;
+    int spatial; /* 1: drop whole channels of (C, H, W) inputs (SpatialDropout2D, Dropout2d) */
 } fv_dropout_args;
 int fv_dropout_(fv_model *m, int in, fv_dropout_args a);
 #define fv_dropout(m, in, ...) fv_dropout_((m), (in), (fv_dropout_args){._ = 0, __VA_ARGS__})

@@ -102,6 +102,7 @@ typedef struct fv_dense_attr {
 } fv_dense_attr;
 typedef struct fv_dropout_attr {
     float rate;
+    int spatial; /* one mask value per (sample, channel) */
 } fv_dropout_attr;
 typedef struct fv_bn_attr {
     float momentum, eps;
@@ -176,6 +177,13 @@ typedef struct fv_param {
     int node;
 } fv_param;
 
+/* Keras-style kernel regularization of a node's first parameter (its weight): the penalty
+ * l1 sum|w| + l2 sum w^2 joins the loss and its gradient the weight's; after each update every
+ * output unit's weight vector (a row of the weight) is scaled down to norm max_norm. */
+typedef struct fv_regularizer {
+    float l1, l2, max_norm;
+} fv_regularizer;
+
 typedef struct fv_node {
     fv_op op;
     char name[FV_NAME_LEN];
@@ -189,6 +197,7 @@ typedef struct fv_node {
     int nparam;
     int param[FV_MAX_PARAMS]; /* indices into model->params */
     int hidden;     /* an activation folded into the previous layer's summary row */
+    fv_regularizer reg;
     int needs_grad; /* backward must produce this node's dy (set by the planner) */
     /* planned buffers, each for model->plan_batch samples */
     float *y, *dy;
@@ -302,6 +311,9 @@ void fv_graph_zero_grads(fv_model *m, int batch);
 void fv_graph_run_backward(fv_model *m, int batch);
 /* zero_grads, dy of the loss node = 1, run_backward. */
 void fv_graph_backward(fv_model *m, int batch);
+/* The regularization penalty of every node (l1, l2), and its gradient added into the gradient
+ * slab when add_grad (optim.c). */
+double fv_regularize(fv_model *m, int add_grad);
 /* Optimizer step over the trainable prefix of the slabs (optim.c). */
 void fv_optim_step(fv_model *m);
 fv_status fv_optim_init(fv_model *m);

@@ -121,7 +121,7 @@ typedef struct line_vals {
     int pool[2];    /* pool_size: H, W */
     int padding[2]; /* conv padding: N, same */
     fv_act act;
-    float rate, momentum, eps, alpha, beta, k;
+    float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm;
     int lrn_size, output_padding, bilinear;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
@@ -360,7 +360,7 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A__COUNT
 } arg_id;
 
 #define BIT(a) (1u << (a))
@@ -401,6 +401,9 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_INTERPOLATION] = ARG("interpolation", NULL, p_interpolation, bilinear),
     [A_SIDES_PAD] = ARG("padding", NULL, p_sides, sides),
     [A_SIDES_CROP] = ARG("cropping", NULL, p_sides, sides),
+    [A_L1] = ARG("l1", "kernel_l1", p_alpha, l1),
+    [A_L2] = ARG("l2", "kernel_l2", p_alpha, l2),
+    [A_MAX_NORM] = ARG("max_norm", NULL, p_alpha, max_norm),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -435,7 +438,8 @@ static int b_conv2d(fv_model *m, const line_vals *v, const int *ins, int nin, co
                                        .padding = v->padding[0], .same = v->padding[1],
                                        .dilation = v->dilation, .groups = v->groups,
                                        .no_bias = v->no_bias, .activation = v->act,
-                                       .name = v->name});
+                                       .name = v->name, .l1 = v->l1, .l2 = v->l2,
+                                       .max_norm = v->max_norm});
 }
 
 static int b_conv2d_transpose(fv_model *m, const line_vals *v, const int *ins, int nin,
@@ -460,7 +464,8 @@ static int b_dense(fv_model *m, const line_vals *v, const int *ins, int nin, con
     (void)nin, (void)d;
     return fv_dense_(m, ins[0],
                      (fv_dense_args){.units = v->units, .no_bias = v->no_bias,
-                                     .activation = v->act, .name = v->name});
+                                     .activation = v->act, .name = v->name, .l1 = v->l1,
+                                     .l2 = v->l2, .max_norm = v->max_norm});
 }
 
 static fv_pool2d_args pool_args(const line_vals *v)
@@ -582,7 +587,8 @@ static int b_concat(fv_model *m, const line_vals *v, const int *ins, int nin, co
 static int b_dropout(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
 {
     (void)nin, (void)d;
-    return fv_dropout_(m, ins[0], (fv_dropout_args){.rate = v->rate, .name = v->name});
+    return fv_dropout_(m, ins[0], (fv_dropout_args){.rate = v->rate, .name = v->name,
+                                                    .spatial = d->names[0][0] == 's'});
 }
 
 static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
@@ -594,9 +600,10 @@ static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
 }
 
 #define ONE (BIT(A_NAME) | BIT(A_INPUTS))
+#define REG_ARGS (BIT(A_L1) | BIT(A_L2) | BIT(A_MAX_NORM))
 #define CONV_ARGS                                                                        \
     (BIT(A_FILTERS) | BIT(A_KERNEL) | BIT(A_STRIDES) | BIT(A_PADDING) | BIT(A_DILATION) | \
-     BIT(A_GROUPS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION))
+     BIT(A_GROUPS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION) | REG_ARGS)
 #define POOL_ARGS (BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_POOL_PADDING))
 #define BN_ARGS (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM) | BIT(A_EPSILON))
 
@@ -604,9 +611,10 @@ static const layer_def layer_defs[] = {
     {{"input", "InputLayer"}, BIT(A_NAME) | BIT(A_SHAPE), BIT(A_SHAPE), false, 0, b_input},
     {{"conv2d"}, ONE | CONV_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_conv2d},
     {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"},
-     ONE | CONV_ARGS | BIT(A_OUTPUT_PADDING), BIT(A_FILTERS) | BIT(A_KERNEL), false, 0,
+     (ONE | CONV_ARGS | BIT(A_OUTPUT_PADDING)) & ~REG_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0,
      b_conv2d_transpose},
-    {{"dense"}, ONE | BIT(A_UNITS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION), BIT(A_UNITS), false, 0,
+    {{"dense"}, ONE | BIT(A_UNITS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION) | REG_ARGS, BIT(A_UNITS),
+     false, 0,
      b_dense},
     {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
     {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_avgpool},
@@ -647,6 +655,8 @@ static const layer_def layer_defs[] = {
     {{"add"}, ONE, BIT(A_INPUTS), true, 0, b_add},
     {{"concat", "Concatenate"}, ONE | BIT(A_AXIS), BIT(A_INPUTS), true, 0, b_concat},
     {{"dropout"}, ONE | BIT(A_RATE), BIT(A_RATE), false, 0, b_dropout},
+    {{"spatial_dropout2d", "SpatialDropout2D", "Dropout2d"}, ONE | BIT(A_RATE), BIT(A_RATE), false,
+     0, b_dropout},
     {{"batchnorm", "BatchNormalization"}, ONE | BN_ARGS, 0, false, 0, b_batchnorm},
 };
 

@@ -146,7 +146,8 @@ static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, const in
 static double step(fv_model *m, int n, int *correct)
 {
     fv_graph_forward(m, n, -1);
-    double loss = m->nodes[m->loss_node].y[0];
+    /* the reported loss includes the regularization penalty, as Keras' does */
+    double loss = m->nodes[m->loss_node].y[0] + fv_regularize(m, 0);
     *correct = count_correct(m, n);
     if (!isfinite(loss))
         return loss; /* the caller stops before the update spoils the weights */

@@ -86,6 +86,22 @@ static int with_activation(fv_model *m, int id, fv_act act)
     return a;
 }
 
+/* Attaches the kernel regularizer to node id (rolled back when a setting is invalid). */
+static int set_reg(fv_model *m, int id, float l1, float l2, float max_norm)
+{
+    if (id < 0)
+        return -1;
+    if (!(l1 >= 0) || !(l2 >= 0) || !(max_norm >= 0) || isinf(l1) || isinf(l2) ||
+        isinf(max_norm)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': l1=%g, l2=%g and max_norm=%g must be finite and >= 0",
+               m->nodes[id].name, (double)l1, (double)l2, (double)max_norm);
+        pop_last(m);
+        return -1;
+    }
+    m->nodes[id].reg = (fv_regularizer){l1, l2, max_norm};
+    return id;
+}
+
 int fv_input_(fv_model *m, fv_input_args a)
 {
     int id = fv_graph_add_input(m, a.ndim, a.dims, a.name);
@@ -126,6 +142,8 @@ int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a)
         c->ph = c->pw = a.padding;
     }
     int id = fv_graph_add(m, FV_OP_CONV2D, 1, &in, &at, a.name);
+    if (set_reg(m, id, a.l1, a.l2, a.max_norm) < 0)
+        return -1;
     return with_activation(m, id, a.activation);
 }
 
@@ -138,6 +156,8 @@ int fv_dense_(fv_model *m, int in, fv_dense_args a)
     if (a.units <= 0)
         return bad_arg("dense", a.name, "units", a.units);
     int id = fv_graph_add(m, FV_OP_DENSE, 1, &in, &at, a.name);
+    if (set_reg(m, id, a.l1, a.l2, a.max_norm) < 0)
+        return -1;
     return with_activation(m, id, a.activation);
 }
 
@@ -230,6 +250,7 @@ int fv_dropout_(fv_model *m, int in, fv_dropout_args a)
     fv_attr at;
     memset(&at, 0, sizeof at);
     at.dropout.rate = a.rate;
+    at.dropout.spatial = a.spatial != 0;
     return fv_graph_add(m, FV_OP_DROPOUT, 1, &in, &at, a.name);
 }
 

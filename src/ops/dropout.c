@@ -1,6 +1,7 @@
 /* dropout.c - inverted dropout: in training, each value is kept with probability 1 - rate and
  * scaled by 1 / (1 - rate), the mask drawn from the model's seeded RNG and saved (as the factor,
- * 0 or 1 / (1 - rate)) for backward; in evaluation mode it is the identity. */
+ * 0 or 1 / (1 - rate)) for backward; in evaluation mode it is the identity. Spatial dropout
+ * (SpatialDropout2D, Dropout2d) draws one value per (sample, channel). */
 #include "ops/ops.h"
 
 #include <string.h>
@@ -8,6 +9,11 @@
 static fv_status dropout_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
+    char s[96];
+    if (n->a.dropout.spatial && x->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': spatial dropout needs a (channels, height, "
+                      "width) input, got '%s' %s", n->name, x->name,
+                      fv_node_shape_str(x, s, sizeof s));
     n->ndim = x->ndim;
     memcpy(n->dims, x->dims, sizeof n->dims);
     return FV_OK;
@@ -38,7 +44,15 @@ static void dropout_forward(fv_model *m, fv_node *n, int batch)
             mask[i] = 1.0f; /* backward of the identity */
         return;
     }
-    fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, count);
+    if (n->a.dropout.spatial) { /* one draw per (sample, channel), spread over its plane */
+        int64_t planes = (int64_t)batch * n->dims[0], hw = n->size / n->dims[0];
+        fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, planes);
+        for (int64_t p = planes - 1; p >= 0; p--) /* backwards: mask[p] is read before overwritten */
+            for (int64_t i = hw - 1; i >= 0; i--)
+                mask[p * hw + i] = mask[p];
+    } else {
+        fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, count);
+    }
     for (int64_t i = 0; i < count; i++)
         n->y[i] = x[i] * mask[i];
 }
@@ -51,7 +65,13 @@ static void dropout_backward(fv_model *m, fv_node *n, int batch)
         dx[i] += n->dy[i] * mask[i];
 }
 
+static const char *dropout_kind(const fv_node *n)
+{
+    return n->a.dropout.spatial ? "SpatialDropout2D" : "Dropout";
+}
+
 const fv_op_def fv_op_dropout_def = {
+    .kind_of = dropout_kind,
     .name = "dropout",
     .kind = "Dropout",
     .infer = dropout_infer,

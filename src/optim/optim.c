@@ -295,6 +295,48 @@ static void step_task(void *ctx, int k)
     }
 }
 
+double fv_regularize(fv_model *m, int add_grad)
+{
+    double penalty = 0;
+    for (int i = 0; i < m->nnodes; i++) {
+        const fv_node *n = &m->nodes[i];
+        if (n->nparam < 1 || (n->reg.l1 == 0 && n->reg.l2 == 0))
+            continue;
+        const float *w = fv_pdata(m, n, 0);
+        float *g = fv_pgrad(m, n, 0), l1 = n->reg.l1, l2 = n->reg.l2;
+        int64_t cnt = m->params[n->param[0]].numel;
+        for (int64_t k = 0; k < cnt; k++) {
+            penalty += (double)l1 * fabs((double)w[k]) + (double)l2 * (double)w[k] * (double)w[k];
+            if (add_grad && g) /* d|w| at 0 is 0, as Keras' (TensorFlow's sign) */
+                g[k] += l1 * (float)((w[k] > 0) - (w[k] < 0)) + 2.0f * l2 * w[k];
+        }
+    }
+    return penalty;
+}
+
+/* Keras' MaxNorm after the update: each row (output unit) of a constrained weight is scaled by
+ * max / (norm + 1e-7) when its norm exceeds max. */
+static void apply_max_norm(fv_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        const fv_node *n = &m->nodes[i];
+        if (n->nparam < 1 || n->reg.max_norm <= 0)
+            continue;
+        const fv_param *p = &m->params[n->param[0]];
+        float *w = fv_pdata(m, n, 0);
+        int64_t rows = p->dims[0], len = p->numel / rows;
+        for (int64_t r = 0; r < rows; r++) {
+            double ss = 0;
+            for (int64_t k = 0; k < len; k++)
+                ss += (double)w[r * len + k] * (double)w[r * len + k];
+            double norm = sqrt(ss);
+            if (norm > n->reg.max_norm)
+                for (int64_t k = 0; k < len; k++)
+                    w[r * len + k] = (float)(w[r * len + k] * (n->reg.max_norm / (norm + 1e-7)));
+        }
+    }
+}
+
 /* Gradient clipping before the update: by value (clamp), then by global norm (PyTorch's
  * clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1). */
 static void clip_gradients(fv_model *m, int64_t n)
@@ -318,6 +360,7 @@ void fv_optim_step(fv_model *m)
     int64_t n = m->trainable_total;
     if (!m->opt_state || n <= 0)
         return; /* no optimizer initialised, or nothing to train */
+    fv_regularize(m, 1);
     clip_gradients(m, n);
     ++m->opt_steps;
     int64_t chunks = n / 65536;
@@ -326,4 +369,5 @@ void fv_optim_step(fv_model *m)
     if (m->opt.kind == FV_OPTIM_NADAM)
         j.nadam = nadam_coefs(m);
     fv_parallel(j.width, step_task, &j);
+    apply_max_norm(m);
 }
