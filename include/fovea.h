@@ -440,6 +440,15 @@ fv_tensor *fv_idx_load(const char *path);
  * dir NULL: fv_default_data_dir(). */
 fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train);
 const char *fv_default_data_dir(void); /* FOVEA_DATA or the Debian dataset-fashion-mnist folder */
+/* CIFAR-10 / CIFAR-100 in the binary-batch format: records of label byte(s) + 3072 pixel bytes
+ * (3 x 32 x 32, channel planes). CIFAR-10: dir/data_batch_{1..5}.bin (train) or test_batch.bin,
+ * one label byte; CIFAR-100: dir/train.bin or test.bin, coarse then fine label byte (the fine
+ * label, 100 classes, is used). x (N, 3, 32, 32) in [0, 1]. */
+fv_dataset *fv_dataset_load_cifar10(const char *dir, int train);
+fv_dataset *fv_dataset_load_cifar100(const char *dir, int train);
+/* A dataset from a folder in any known format: MNIST-format IDX files, CIFAR-10 or CIFAR-100
+ * batches (tried in that order by their file names). */
+fv_dataset *fv_dataset_load_dir(const char *dir, int train);
 /* The class names of Fashion-MNIST ("T-shirt/top", ...). */
 const char *fv_fashion_mnist_class(int k);
 /* x = (x - mean) / std, over all values. */

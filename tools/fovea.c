@@ -180,7 +180,7 @@ static fv_model *load_compiled(const opts *o, const char *path)
 
 static fv_dataset *load_data(const opts *o, int train)
 {
-    fv_dataset *d = fv_dataset_load_mnist_dir(o->data, train);
+    fv_dataset *d = fv_dataset_load_dir(o->data, train);
     if (!d)
         return NULL;
     if (o->limit && o->limit < d->x->dims[0]) {

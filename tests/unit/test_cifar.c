@@ -1,0 +1,93 @@
+/* test_cifar.c - CIFAR-10/100 binary batches written by the test in the real format: shapes,
+ * pixel layout (channel planes), labels, concatenation of the five training batches, the folder
+ * loader's choice of format, and malformed files (partial records, labels out of range, missing
+ * files) giving one-line errors. */
+#include "core/internal.h"
+#include "test.h"
+
+#include <unistd.h>
+
+static char dir[64];
+
+static const char *path_of(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+/* n records: label bytes (label_bytes of them: coarse = label / 5, then label), pixels
+ * (record r, byte k) = (r * 7 + k) % 256. */
+static void write_batch(const char *name, int n, int label_bytes, int first_label, int extra)
+{
+    FILE *f = fopen(path_of(name), "wb");
+    for (int r = 0; r < n; r++) {
+        int label = first_label + r;
+        if (label_bytes == 2)
+            fputc(label / 5, f);
+        fputc(label, f);
+        for (int k = 0; k < 3072; k++)
+            fputc((r * 7 + k) % 256, f);
+    }
+    for (int i = 0; i < extra; i++)
+        fputc(0, f);
+    fclose(f);
+}
+
+TEST(cifar10)
+{
+    char name[32];
+    for (int b = 1; b <= 5; b++) {
+        snprintf(name, sizeof name, "data_batch_%d.bin", b);
+        write_batch(name, 2, 1, b, 0);
+    }
+    write_batch("test_batch.bin", 3, 1, 0, 0);
+    fv_dataset *tr = fv_dataset_load_cifar10(dir, 1), *te = fv_dataset_load_dir(dir, 0);
+    CHECK(tr && tr->x->dims[0] == 10 && tr->x->dims[1] == 3 && tr->x->dims[2] == 32 &&
+          tr->x->dims[3] == 32 && tr->num_classes == 10);
+    CHECK(tr && tr->y->data[0] == 1 && tr->y->data[1] == 2 && tr->y->data[9] == 6);
+    /* record 1 of batch 1, green plane (bytes 1024..), first pixel: (7 + 1024) % 256 */
+    CHECK(tr && tr->x->data[3072 + 1024] == (float)((7 + 1024) % 256) / 255.0f);
+    CHECK(te && te->x->dims[0] == 3 && te->y->data[2] == 2);
+    fv_dataset_free(tr), fv_dataset_free(te);
+}
+
+TEST(cifar100)
+{
+    write_batch("train.bin", 4, 2, 96, 0);
+    fv_dataset *d = fv_dataset_load_cifar100(dir, 1);
+    CHECK(d && d->x->dims[0] == 4 && d->num_classes == 100 && d->y->data[3] == 99);
+    fv_dataset_free(d);
+    write_batch("train.bin", 5, 2, 96, 0); /* labels 96..100: 100 is out of range */
+    CHECK(fv_dataset_load_cifar100(dir, 1) == NULL);
+    CHECK_ERR_HAS("train.bin: record 4 has label 100 (expected < 100)");
+}
+
+TEST(cifar_malformed)
+{
+    write_batch("data_batch_3.bin", 2, 1, 0, 17); /* a partial record at the end */
+    CHECK(fv_dataset_load_cifar10(dir, 1) == NULL);
+    CHECK_ERR_HAS("data_batch_3.bin: 6163 bytes is not a whole number of 3073-byte CIFAR records");
+    write_batch("data_batch_3.bin", 2, 1, 9, 0); /* labels 9, 10 */
+    CHECK(fv_dataset_load_cifar10(dir, 1) == NULL);
+    CHECK_ERR_HAS("record 1 has label 10 (expected < 10)");
+    unlink(path_of("data_batch_3.bin"));
+    CHECK(fv_dataset_load_cifar10(dir, 1) == NULL);
+    CHECK_ERR_HAS("data_batch_3.bin: No such file or directory");
+    CHECK(strchr(fv_last_error(), '\n') == NULL);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/fovea_cifar_XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    RUN(cifar10);
+    RUN(cifar100);
+    RUN(cifar_malformed);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    TEST_MAIN_END();
+}
