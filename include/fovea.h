@@ -541,6 +541,14 @@ typedef struct fv_fit_args {
     float min_delta;               /* the improvement that counts, absolute (default 0) */
     int restore_best;              /* with early stopping: end with the best epoch's weights */
     int *epochs_run;               /* receives the number of epochs run, or NULL */
+    const char *checkpoint_dir;    /* after each epoch: DIR/last.safetensors (everything needed
+                                      to continue) and, when the monitored loss improves,
+                                      DIR/best.safetensors; both atomic and loadable as weights */
+    int resume;                    /* continue from DIR/last.safetensors when it exists; the
+                                      result is bit-identical to an uninterrupted run with the
+                                      same seed and thread count */
+    int interrupt_after;           /* testing aid: abandon the run after this many batches (as
+                                      if killed), returning FV_ERR_STATE */
 } fv_fit_args;
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 #define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})

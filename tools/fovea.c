@@ -15,7 +15,7 @@
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *pos[64];
-    int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience;
+    int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
     double lr, momentum, clip_norm;
 } opts;
 
@@ -35,6 +35,8 @@ static void usage(FILE *f)
             "          NAME: adam (default), sgd, adamw, adamax, nadam, adagrad, rmsprop, adadelta\n"
             "          [--schedule constant|step|exponential|cosine|onecycle|plateau] [--warmup N]\n"
             "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
+            "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
+            "          OUT/best, after every epoch)\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -78,6 +80,9 @@ static int parse_opts(int argc, char **argv, opts *o)
         int bad = 0, takes = 1;
         if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
+            takes = 0;
+        } else if (strcmp(a, "--resume") == 0) {
+            o->resume = 1;
             takes = 0;
         } else if (strncmp(a, "--", 2) != 0) {
             if (o->npos == 64)
@@ -251,7 +256,8 @@ static int cmd_train(const opts *o)
     if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = test,
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
-                     .restore_best = o->patience > 0) != FV_OK ||
+                     .restore_best = o->patience > 0, .checkpoint_dir = out,
+                     .resume = o->resume) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         rc = fail_lib();
         goto done;

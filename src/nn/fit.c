@@ -286,6 +286,9 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
         int cnt = (int)(n - b * bs < bs ? n - b * bs : bs), c;
         gather(m, s->train->x, s->train->y, s->a.no_shuffle ? NULL : s->perm, b * bs, cnt);
         apply_schedule(s, epoch, 1);
+        if (s->a.interrupt_after > 0 && s->step >= s->a.interrupt_after)
+            return fv_err(FV_ERR_STATE, "training interrupted at epoch %d, batch %lld (as asked)",
+                          epoch, (long long)(b + 1));
         s->step++;
         double loss = step(m, cnt, &c);
         if (!isfinite(loss)) {
@@ -373,20 +376,69 @@ typedef struct stopper {
     float *best_weights; /* a copy of the parameter slab, or NULL */
 } stopper;
 
-/* Returns 1 when training should stop after epoch e. */
+/* Tracks the monitored loss; returns 1 when early stopping ends training after epoch e. */
 static int stopper_update(stopper *st, const fv_model *m, const fv_fit_args *a,
                           const fv_epoch_metrics *em, int e)
 {
-    if (a->early_stopping <= 0)
-        return 0;
     double v = a->validation ? em->val_loss : em->loss;
-    if (v < st->best - a->min_delta) {
+    if (v < st->best - a->min_delta) { /* tracked always: the best checkpoint follows it */
         st->best = v, st->best_epoch = e, st->waited = 0;
         if (st->best_weights)
             memcpy(st->best_weights, m->data_slab, sizeof(float) * (size_t)m->param_total);
         return 0;
     }
-    return ++st->waited >= a->early_stopping;
+    return ++st->waited >= a->early_stopping && a->early_stopping > 0;
+}
+
+/* The train state for a checkpoint after epoch e. */
+static fv_train_state state_of(const fit_state *s, const stopper *stop, fv_epoch_metrics *hist,
+                               int e)
+{
+    return (fv_train_state){.epoch = e, .step = s->step, .fit_rng = s->rng, .base_lr = s->base_lr,
+                            .plateau = s->plateau, .stop_best = stop->best,
+                            .stop_best_epoch = stop->best_epoch, .stop_waited = stop->waited,
+                            .history = hist, .best_weights = stop->best_weights};
+}
+
+static void ckpt_path(const char *dir, const char *file, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", dir, file);
+}
+
+/* Resumes from DIR/last.safetensors if asked and present; returns the first epoch to run. */
+static fv_status maybe_resume(fit_state *s, stopper *stop, fv_epoch_metrics *hist, int *first)
+{
+    char path[1100];
+    *first = 1;
+    if (!s->a.resume || !s->a.checkpoint_dir)
+        return FV_OK;
+    ckpt_path(s->a.checkpoint_dir, "last.safetensors", path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return FV_OK; /* nothing to resume: a fresh start */
+    fclose(f);
+    fv_train_state t = state_of(s, stop, hist, 0);
+    FV_TRY(fv_checkpoint_read(s->m, path, &t, s->a.epochs));
+    s->step = t.step, s->rng = t.fit_rng, s->base_lr = t.base_lr, s->plateau = t.plateau;
+    stop->best = t.stop_best, stop->best_epoch = t.stop_best_epoch, stop->waited = t.stop_waited;
+    for (int e = 0; e < t.epoch && s->a.history; e++)
+        s->a.history[e] = hist[e];
+    *first = t.epoch + 1;
+    return FV_OK;
+}
+
+/* After epoch e: last always, best when the monitored loss improved this epoch. */
+static fv_status checkpoint(const fit_state *s, const stopper *stop, fv_epoch_metrics *hist,
+                            int e, int improved)
+{
+    char path[1100];
+    fv_train_state t = state_of(s, stop, hist, e);
+    ckpt_path(s->a.checkpoint_dir, "last.safetensors", path, sizeof path);
+    FV_TRY(fv_checkpoint_write(s->m, path, &t));
+    if (!improved)
+        return FV_OK;
+    ckpt_path(s->a.checkpoint_dir, "best.safetensors", path, sizeof path);
+    return fv_checkpoint_write(s->m, path, &t);
 }
 
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
@@ -408,6 +460,8 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
                        ? FV_OK
                        : FV_ERR_NOMEM;
     int e = 1, stopped = 0;
+    if (st == FV_OK)
+        st = maybe_resume(&s, &stop, hist, &e);
     for (; st == FV_OK && e <= a.epochs && !stopped; e++) {
         st = run_epoch(&s, e, &hist[e - 1]);
         if (st == FV_OK && a.verbose)
@@ -416,7 +470,10 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
             st = write_csv(a.csv_path, hist, e);
         if (st == FV_OK && a.history)
             a.history[e - 1] = hist[e - 1];
+        int before = stop.best_epoch;
         stopped = st == FV_OK && stopper_update(&stop, m, &a, &hist[e - 1], e);
+        if (st == FV_OK && a.checkpoint_dir)
+            st = checkpoint(&s, &stop, hist, e, stop.best_epoch != before);
     }
     if (stopped && a.verbose)
         fprintf(a.log, "Early stopping after epoch %d: no improvement since epoch %d\n", e - 1,

@@ -1,0 +1,184 @@
+/* checkpoint.c - training checkpoints: one safetensors file holding the parameters under their
+ * names (so a checkpoint also loads as plain weights), the optimizer's slots ("__opt.state"),
+ * the best epoch's parameters ("__best", with early stopping) and the rest of the training
+ * state packed losslessly as 32-bit words in "__state" (steps, random-number streams, schedule and
+ * early-stopping state; doubles and 64-bit integers as two words each) and "__history" (each
+ * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
+ * complete checkpoint. */
+#include "core/internal.h"
+
+#include <string.h>
+
+#define CKPT_VERSION 1
+#define HIST_WORDS 16 /* 8 doubles per epoch */
+
+typedef struct words {
+    uint32_t *w;
+    int n, cap;
+} words;
+
+static void put(words *b, const void *v, size_t bytes)
+{
+    if (b->n + (int)(bytes / 4) <= b->cap)
+        memcpy(b->w + b->n, v, bytes);
+    b->n += (int)(bytes / 4);
+}
+
+static void get(const uint32_t *w, int *at, void *v, size_t bytes)
+{
+    memcpy(v, w + *at, bytes);
+    *at += (int)(bytes / 4);
+}
+
+/* The state's fields in one fixed order (put or get through the same list). */
+#define STATE_FIELDS(X, t, m)                                                                  \
+    X(version) X((t)->epoch) X((t)->step) X((t)->fit_rng) X((t)->base_lr) X((t)->plateau)     \
+    X((t)->stop_best) X((t)->stop_best_epoch) X((t)->stop_waited) X((m)->opt_steps)           \
+    X((m)->opt_mu_product) X((m)->rng) X((m)->opt.kind) X((m)->trainable_total)
+
+static fv_tensor vec(float *data, int64_t n)
+{
+    fv_tensor t = {.ndim = 1, .dims = {n}, .strides = {1}, .data = data};
+    return t;
+}
+
+fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_train_state *t)
+{
+    uint32_t state[128];
+    words b = {state, 0, 128};
+    int32_t version = CKPT_VERSION;
+#define PUT(f) put(&b, &(f), sizeof(f));
+    STATE_FIELDS(PUT, t, m)
+#undef PUT
+    FV_CHECK(b.n <= b.cap);
+    int n = m->nparams, extra = 4;
+    const char **names = fv_calloc((size_t)(n + extra), sizeof *names, "checkpoint names");
+    fv_tensor *views = fv_calloc((size_t)(n + extra), sizeof *views, "checkpoint views");
+    const fv_tensor **ptrs = fv_calloc((size_t)(n + extra), sizeof *ptrs, "checkpoint list");
+    double *hist = fv_calloc((size_t)t->epoch * 8 + 1, sizeof(double), "checkpoint history");
+    fv_status st = names && views && ptrs && hist ? FV_OK : FV_ERR_NOMEM;
+    int k = 0;
+    for (int i = 0; st == FV_OK && i < n; i++, k++) {
+        const fv_param *p = &m->params[i];
+        views[k] = vec(m->data_slab + p->offset, p->numel);
+        views[k].ndim = p->ndim;
+        for (int d = p->ndim - 1, s = 1; d >= 0; s *= (int)p->dims[d], d--)
+            views[k].dims[d] = p->dims[d], views[k].strides[d] = s;
+        names[k] = p->name;
+    }
+    for (int e = 0; st == FV_OK && e < t->epoch; e++) {
+        const fv_epoch_metrics *h = &t->history[e];
+        double v[8] = {h->epoch, h->loss, h->accuracy, h->val_loss, h->val_accuracy, h->seconds,
+                       h->images_per_s, h->lr};
+        memcpy(hist + 8 * e, v, sizeof v);
+    }
+    if (st == FV_OK) {
+        names[k] = "__state", views[k++] = vec((float *)state, b.n);
+        names[k] = "__opt.state", views[k++] = vec(m->opt_state, 3 * m->trainable_total);
+        names[k] = "__history", views[k++] = vec((float *)hist, (int64_t)t->epoch * HIST_WORDS);
+        if (t->best_weights)
+            names[k] = "__best", views[k++] = vec(t->best_weights, m->param_total);
+        for (int i = 0; i < k; i++)
+            ptrs[i] = &views[i];
+        st = fv_st_save(path, k, names, ptrs);
+    }
+    fv_free(names), fv_free(views), fv_free(ptrs), fv_free(hist);
+    return st;
+}
+
+/* A tensor of exactly `count` floats, copied into dst. */
+static fv_status take(const fv_st_file *f, const char *path, const char *name, float *dst,
+                      int64_t count)
+{
+    fv_tensor *t = fv_st_get(f, name);
+    if (!t)
+        return fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no tensor '%s')", path, name);
+    fv_status st = fv_tensor_numel(t) == count
+                       ? FV_OK
+                       : fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has %lld values, this model and "
+                                "optimizer need %lld", path, name,
+                                (long long)fv_tensor_numel(t), (long long)count);
+    if (st == FV_OK && count)
+        memcpy(dst, t->data, sizeof(float) * (size_t)count);
+    fv_tensor_free(t);
+    return st;
+}
+
+static int has_tensor(const fv_st_file *f, const char *name)
+{
+    for (int i = 0; i < fv_st_count(f); i++)
+        if (strcmp(fv_st_name(f, i), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Unpacks __state into nt and the model fields into mm (checked against this model). */
+static fv_status unpack_state(const fv_model *m, const char *path, const uint32_t *w, int nw,
+                              fv_train_state *t, fv_model *mm_out, int max_epochs)
+{
+    fv_train_state nt = *t;
+    fv_model mm = *m;
+    int32_t version = 0;
+    int at = 0;
+#define GET(f) get(w, &at, &(f), sizeof(f));
+    STATE_FIELDS(GET, &nt, &mm)
+#undef GET
+    if (at != nw || version != CKPT_VERSION)
+        return fv_err(FV_ERR_FORMAT, "%s: checkpoint state of version %d (%d words), expected "
+                      "version %d", path, version, nw, CKPT_VERSION);
+    if (mm.opt.kind != m->opt.kind || mm.trainable_total != m->trainable_total)
+        return fv_err(FV_ERR_FORMAT, "%s: the checkpoint was written with another optimizer or "
+                      "model", path);
+    if (nt.epoch < 0 || nt.epoch > max_epochs)
+        return fv_err(FV_ERR_FORMAT, "%s: checkpoint after epoch %d, but this run has %d epochs",
+                      path, nt.epoch, max_epochs);
+    *t = nt;
+    *mm_out = mm;
+    return FV_OK;
+}
+
+fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, int max_epochs)
+{
+    fv_st_file *f = fv_st_open(path);
+    if (!f)
+        return FV_ERR_IO;
+    uint32_t state[128];
+    fv_tensor *s = fv_st_get(f, "__state");
+    int nw = s ? (int)fv_tensor_numel(s) : 0;
+    fv_status st = s && nw <= 128 ? FV_OK
+                                  : fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no "
+                                           "'__state')", path);
+    if (st == FV_OK)
+        memcpy(state, s->data, sizeof(float) * (size_t)nw);
+    fv_tensor_free(s);
+    int64_t n3 = 3 * m->trainable_total;
+    float *opt = fv_malloc(sizeof(float) * (size_t)(n3 + 1), "checkpoint optimizer state");
+    fv_train_state nt = *t;
+    fv_model mm = *m;
+    if (st == FV_OK)
+        st = opt ? unpack_state(m, path, state, nw, &nt, &mm, max_epochs) : FV_ERR_NOMEM;
+    if (st == FV_OK)
+        st = take(f, path, "__opt.state", opt, n3);
+    double *hist = fv_malloc(sizeof(double) * (size_t)(nt.epoch * 8 + 1), "checkpoint history");
+    if (st == FV_OK)
+        st = hist ? take(f, path, "__history", (float *)hist, (int64_t)nt.epoch * HIST_WORDS)
+                  : FV_ERR_NOMEM;
+    if (st == FV_OK && t->best_weights && has_tensor(f, "__best")) /* else: none recorded yet */
+        st = take(f, path, "__best", t->best_weights, m->param_total);
+    if (st == FV_OK) /* the parameters last: all or nothing */
+        st = fv_model_load_weights(m, path);
+    if (st == FV_OK) {
+        m->opt_steps = mm.opt_steps, m->opt_mu_product = mm.opt_mu_product, m->rng = mm.rng;
+        memcpy(m->opt_state, opt, sizeof(float) * (size_t)n3);
+        for (int e = 0; e < nt.epoch; e++) {
+            const double *v = hist + 8 * e;
+            t->history[e] = (fv_epoch_metrics){(int)v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+                                               v[7]};
+        }
+        nt.history = t->history, nt.best_weights = t->best_weights;
+        *t = nt;
+    }
+    fv_free(opt), fv_free(hist);
+    fv_st_close(f);
+    return st;
+}
