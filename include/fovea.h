@@ -413,6 +413,14 @@ typedef struct fv_compile_args {
 fv_status fv_model_compile_(fv_model *m, fv_compile_args a);
 #define fv_model_compile(m, ...) \
     fv_model_compile_((m), (fv_compile_args){._ = 0, __VA_ARGS__})
+/* Freezes (trainable 0) or unfreezes a layer by name: frozen parameters are not updated and a
+ * frozen batch norm keeps its running statistics (it normalizes with them, as in evaluation).
+ * The summary counts frozen parameters as non-trainable, as Keras does. */
+fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable);
+/* Multiplies the learning rate of one layer's parameters (fine-tuning: smaller rates for early
+ * layers); mult >= 0, 0 freezes. */
+fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult);
+
 /* Changes the optimizer (resets its state). */
 fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt);
 

@@ -198,6 +198,8 @@ typedef struct fv_node {
     int param[FV_MAX_PARAMS]; /* indices into model->params */
     int hidden;     /* an activation folded into the previous layer's summary row */
     fv_regularizer reg;
+    int frozen;     /* its parameters are not updated; a frozen batch norm runs as in eval */
+    float lr_mult;  /* learning-rate multiplier of its parameters (0: 1) */
     int needs_grad; /* backward must produce this node's dy (set by the planner) */
     /* planned buffers, each for model->plan_batch samples */
     float *y, *dy;

@@ -84,7 +84,7 @@ void fv_model_count_params(const fv_model *m, int64_t *total, int64_t *trainable
 {
     int64_t t = 0, nt = 0;
     for (int i = 0; i < m->nparams; i++) {
-        if (m->params[i].trainable)
+        if (m->params[i].trainable && !m->nodes[m->params[i].node].frozen)
             t += m->params[i].numel;
         else
             nt += m->params[i].numel;
@@ -300,4 +300,41 @@ fv_status fv_model_summary(const fv_model *m, FILE *out)
     fprintf(out, "(Keras convention: batch-norm moving mean and variance are counted as "
                  "non-trainable.)\n");
     return ferror(out) ? fv_err(FV_ERR_IO, "summary: write failed") : FV_OK;
+}
+
+/* The node a layer name refers to: the node itself, or, for a layer whose name is on its folded
+ * activation, the parameterised node before it. */
+static fv_node *layer_node(fv_model *m, const char *layer)
+{
+    int id = fv_model_find_node(m, layer);
+    if (id < 0) {
+        fv_err(FV_ERR_INVALID, "model '%s' has no layer '%s'", m->name, layer ? layer : "(null)");
+        return NULL;
+    }
+    fv_node *n = &m->nodes[id];
+    if (n->nparam == 0 && n->hidden && n->nin == 1)
+        n = &m->nodes[n->in[0]];
+    return n;
+}
+
+fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable)
+{
+    fv_node *n = layer_node(m, layer);
+    if (!n)
+        return FV_ERR_INVALID;
+    n->frozen = !trainable;
+    return FV_OK;
+}
+
+fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult)
+{
+    fv_node *n = layer_node(m, layer);
+    if (!n)
+        return FV_ERR_INVALID;
+    if (!(mult >= 0) || isinf(mult))
+        return fv_err(FV_ERR_INVALID, "layer '%s': lr_mult=%g must be finite and >= 0", layer,
+                      (double)mult);
+    n->lr_mult = mult;
+    n->frozen = mult == 0;
+    return FV_OK;
 }

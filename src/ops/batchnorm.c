@@ -42,7 +42,7 @@ static void bn_forward(fv_model *m, fv_node *n, int batch)
     int64_t s = n->size / c;
     float *mean = n->saved, *var = mean + c, *rstd = var + c, eps = n->a.bn.eps;
     float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
-    if (!m->training) {
+    if (!m->training || n->frozen) { /* eval, or frozen: the running statistics */
         fv_ref_bn_fwd_eval_f32(x, batch, c, s, fv_pdata(m, n, GAMMA), fv_pdata(m, n, BETA), rm,
                                rv, eps, n->y);
         return;
@@ -63,14 +63,15 @@ static void bn_backward(fv_model *m, fv_node *n, int batch)
     int c = (int)n->dims[0];
     int64_t s = n->size / c;
     float *mean = n->saved, *rstd = mean + 2 * c;
-    if (!m->training) { /* constants: the running statistics (mean/rstd recomputed in place) */
+    if (!m->training || n->frozen) { /* constants: the running statistics */
         const float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
         for (int ch = 0; ch < c; ch++) {
             mean[ch] = rm[ch];
             rstd[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)n->a.bn.eps));
         }
     }
-    fv_ref_bn_bwd_f32(x, n->dy, batch, c, s, fv_pdata(m, n, GAMMA), mean, rstd, m->training,
+    fv_ref_bn_bwd_f32(x, n->dy, batch, c, s, fv_pdata(m, n, GAMMA), mean, rstd,
+                      m->training && !n->frozen,
                       fv_input_dy(m, n, 0), fv_pgrad(m, n, GAMMA), fv_pgrad(m, n, BETA));
 }
 

@@ -263,15 +263,14 @@ typedef struct step_job {
     int64_t n;
     int width;
     nadam_coef nadam;
+    int per_layer; /* some layer is frozen or has its own learning-rate multiplier */
 } step_job;
 
-static void step_task(void *ctx, int k)
+/* The update of slab range [a, b) with optimizer settings o (the layer's learning rate). */
+static void step_range(step_job *j, const fv_optimizer *o, nadam_coef nc, int64_t a, int64_t b)
 {
-    step_job *j = ctx;
     fv_model *m = j->m;
-    const fv_optimizer *o = &m->opt;
-    int64_t a, b, t = m->opt_steps;
-    fv_split(j->n, j->width, k, &a, &b);
+    int64_t t = m->opt_steps;
     float *p = m->data_slab + a, *s1 = m->opt_state + a, *s2 = m->opt_state + j->n + a;
     float *s3 = m->opt_state + 2 * j->n + a;
     const float *g = m->grad_slab + a;
@@ -290,8 +289,37 @@ static void step_task(void *ctx, int k)
     case FV_OPTIM_RMSPROP: rmsprop_step(o, p, g, s1, s2, s3, b - a); break;
     case FV_OPTIM_ADADELTA: adadelta_step(o, p, g, s1, s2, b - a); break;
     case FV_OPTIM_ADAMAX: adamax_step(o, t, p, g, s1, s2, b - a); break;
-    case FV_OPTIM_NADAM: nadam_step(o, j->nadam, p, g, s1, s2, b - a); break;
+    case FV_OPTIM_NADAM: nadam_step(o, nc, p, g, s1, s2, b - a); break;
     default: break;
+    }
+}
+
+/* Worker k's range of the slab, cut at parameter boundaries where layers have their own
+ * learning-rate multiplier (frozen layers: skipped, their optimizer state untouched). */
+static void step_task(void *ctx, int k)
+{
+    step_job *j = ctx;
+    fv_model *m = j->m;
+    int64_t a, b;
+    fv_split(j->n, j->width, k, &a, &b);
+    if (!j->per_layer) {
+        step_range(j, &m->opt, j->nadam, a, b);
+        return;
+    }
+    for (int i = 0; i < m->nparams; i++) {
+        const fv_param *p = &m->params[i];
+        int64_t lo = p->offset > a ? p->offset : a, hi = p->offset + p->numel;
+        hi = hi < b ? hi : b;
+        if (!p->trainable || lo >= hi)
+            continue;
+        const fv_node *n = &m->nodes[p->node];
+        float mult = n->frozen ? 0.0f : n->lr_mult != 0.0f ? n->lr_mult : 1.0f;
+        if (mult == 0.0f)
+            continue;
+        fv_optimizer o = m->opt;
+        nadam_coef nc = j->nadam;
+        o.lr *= mult, nc.c_grad *= mult, nc.c_mom *= mult;
+        step_range(j, &o, nc, lo, hi);
     }
 }
 
@@ -365,7 +393,9 @@ void fv_optim_step(fv_model *m)
     ++m->opt_steps;
     int64_t chunks = n / 65536;
     step_job j = {m, n, fv_parallel_width(chunks < 1 ? 1 : (int)(chunks > 64 ? 64 : chunks)),
-                  {0, 0, 1}};
+                  {0, 0, 1}, 0};
+    for (int i = 0; i < m->nnodes; i++)
+        j.per_layer |= m->nodes[i].frozen || (m->nodes[i].lr_mult != 0 && m->nodes[i].lr_mult != 1);
     if (m->opt.kind == FV_OPTIM_NADAM)
         j.nadam = nadam_coefs(m);
     fv_parallel(j.width, step_task, &j);
