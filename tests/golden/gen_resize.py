@@ -18,12 +18,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "go
 
 
 def run(g, name, x, fn):
-    xd = x.double().requires_grad_(True)
-    y = fn(xd)
-    dy = torch.rand(*y.shape, generator=g) * 2 - 1
-    y.backward(dy.double())
-    stio.save(os.path.join(OUT, name + ".safetensors"),
-              {"x": x, "y": y.detach().float(), "dy": dy, "dx": xd.grad.float()})
+    stio.run_case(g, os.path.join(OUT, name + ".safetensors"), x, fn)
 
 
 def main():

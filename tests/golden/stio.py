@@ -49,3 +49,13 @@ def load(path):
         t = torch.frombuffer(bytearray(data[base + a:base + b]), dtype=_TORCH[info["dtype"]])
         out[name] = t.reshape(info["shape"]).clone()
     return out
+
+
+def run_case(g, path, x, fn):
+    """One op's golden: y = fn(x) and its backward from a random dy, in float64 from float32
+    inputs, saved as "x", "y", "dy", "dx" (float32). g: the torch.Generator drawing dy."""
+    xd = x.double().requires_grad_(True)
+    y = fn(xd)
+    dy = torch.rand(*y.shape, generator=g) * 2 - 1
+    y.backward(dy.double())
+    save(path, {"x": x, "y": y.detach().float(), "dy": dy, "dx": xd.grad.float()})
