@@ -216,6 +216,20 @@ int fv_layer_norm_(fv_model *m, int in, fv_norm_args a);
     fv_instance_norm_((m), (in), (fv_norm_args){._ = 0, __VA_ARGS__})
 #define fv_layer_norm(m, in, ...) fv_layer_norm_((m), (in), (fv_norm_args){._ = 0, __VA_ARGS__})
 
+/* PReLU (PyTorch's PReLU): x > 0 ? x : a x with a learned slope `a` per channel (the first axis
+ * of a sample), or one shared slope; initialised to 0.25. Maxout (Goodfellow et al. 2013): the
+ * channels in groups of `pieces` consecutive ones, each replaced by its maximum. */
+typedef struct fv_prelu_args {
+    int _;
+    int shared; /* 1: one slope (PyTorch's num_parameters=1) */
+    int pieces; /* maxout: k >= 2 dividing the channels */
+    const char *name;
+} fv_prelu_args;
+int fv_prelu_(fv_model *m, int in, fv_prelu_args a);
+int fv_maxout_(fv_model *m, int in, fv_prelu_args a);
+#define fv_prelu(m, in, ...) fv_prelu_((m), (in), (fv_prelu_args){._ = 0, __VA_ARGS__})
+#define fv_maxout(m, in, ...) fv_maxout_((m), (in), (fv_prelu_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_dense_args {
     int _;
     int units; /* required */

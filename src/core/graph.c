@@ -194,8 +194,9 @@ static void init_param(fv_model *m, const fv_param *p)
         memset(x, 0, sizeof(float) * (size_t)p->numel);
         break;
     case FV_INIT_ONES:
+    case FV_INIT_QUARTER:
         for (int64_t i = 0; i < p->numel; i++)
-            x[i] = 1.0f;
+            x[i] = p->init == FV_INIT_ONES ? 1.0f : 0.25f;
         break;
     case FV_INIT_GLOROT_UNIFORM: {
         double a = sqrt(6.0 / (double)(p->fan_in + p->fan_out));

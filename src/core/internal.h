@@ -82,6 +82,8 @@ typedef enum fv_op {
     FV_OP_UPSAMPLE,  /* nearest or bilinear, integer scale */
     FV_OP_PAD_CROP,  /* zero padding (positive) or cropping (negative) of H and W */
     FV_OP_GROUP_NORM, /* group, instance and layer normalization */
+    FV_OP_PRELU,      /* a learned slope per channel (or one) */
+    FV_OP_MAXOUT,     /* the maximum over groups of k consecutive channels */
     FV_OP__COUNT
 } fv_op;
 
@@ -142,7 +144,13 @@ typedef struct fv_gnorm_attr {
     float eps;
 } fv_gnorm_attr;
 
+typedef struct fv_maxout_attr {
+    int pieces;  /* maxout: k */
+    int shared;  /* prelu: one slope for all channels */
+} fv_maxout_attr;
+
 typedef union fv_attr {
+    fv_maxout_attr maxout;
     fv_gnorm_attr gnorm;
     fv_resize_attr resize;
     fv_convt_attr convt;
@@ -161,6 +169,7 @@ typedef union fv_attr {
 typedef enum fv_init {
     FV_INIT_ZEROS = 0,
     FV_INIT_ONES,
+    FV_INIT_QUARTER,        /* 0.25: PReLU's initial slope */
     FV_INIT_GLOROT_UNIFORM, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
 } fv_init;
 

@@ -122,7 +122,7 @@ typedef struct line_vals {
     int padding[2]; /* conv padding: N, same */
     fv_act act;
     float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm;
-    int lrn_size, output_padding, bilinear;
+    int lrn_size, output_padding, bilinear, pieces, shared;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
     const char *name;
@@ -348,6 +348,17 @@ static const char *p_sides(void *field, char *s)
     return NULL;
 }
 
+static const char *p_bool(void *field, char *s)
+{
+    if (ci_eq(s, "true") || strcmp(s, "1") == 0)
+        *(int *)field = 1;
+    else if (ci_eq(s, "false") || strcmp(s, "0") == 0)
+        *(int *)field = 0;
+    else
+        return "expected true or false";
+    return NULL;
+}
+
 static const char *p_alpha(void *field, char *s)
 {
     return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
@@ -360,10 +371,10 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A__COUNT
 } arg_id;
 
-#define BIT(a) (1u << (a))
+#define BIT(a) ((uint64_t)1 << (a))
 
 typedef struct arg_def {
     const char *key, *alias;
@@ -404,6 +415,8 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_L1] = ARG("l1", "kernel_l1", p_alpha, l1),
     [A_L2] = ARG("l2", "kernel_l2", p_alpha, l2),
     [A_MAX_NORM] = ARG("max_norm", NULL, p_alpha, max_norm),
+    [A_PIECES] = ARG("pieces", "k", p_positive, pieces),
+    [A_SHARED] = ARG("shared", NULL, p_bool, shared),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -415,7 +428,7 @@ typedef int (*layer_builder)(fv_model *m, const line_vals *v, const int *ins, in
 
 typedef struct layer_def {
     const char *names[3]; /* the canonical name first, then Keras class names */
-    uint32_t allowed, required;
+    uint64_t allowed, required;
     bool multi; /* reads 2..FV_MAX_IN inputs (add, concat) */
     fv_act act; /* the activation of relu/sigmoid/tanh/softmax lines */
     layer_builder build;
@@ -550,6 +563,13 @@ static int b_norm(fv_model *m, const line_vals *v, const int *ins, int nin, cons
                                                   : fv_instance_norm_(m, ins[0], a);
 }
 
+static int b_prelu(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin;
+    fv_prelu_args a = {.shared = v->shared, .pieces = v->pieces, .name = v->name};
+    return strcmp(d->names[0], "prelu") == 0 ? fv_prelu_(m, ins[0], a) : fv_maxout_(m, ins[0], a);
+}
+
 static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
 {
     (void)nin, (void)d;
@@ -635,6 +655,8 @@ static const layer_def layer_defs[] = {
     {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
     {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
     {{"flatten"}, ONE, 0, false, 0, b_flatten},
+    {{"prelu", "PReLU"}, ONE | BIT(A_SHARED), 0, false, 0, b_prelu},
+    {{"maxout", "Maxout"}, ONE | BIT(A_PIECES), BIT(A_PIECES), false, 0, b_prelu},
     {{"group_norm", "GroupNormalization", "GroupNorm"}, ONE | BIT(A_GROUPS) | BIT(A_EPSILON),
      BIT(A_GROUPS), false, 0, b_norm},
     {{"instance_norm", "InstanceNormalization", "InstanceNorm2d"}, ONE | BIT(A_EPSILON), 0, false,
@@ -692,7 +714,7 @@ perr(const parser *p, fv_status s, const char *fmt, ...)
 }
 
 /* key=value into v, checking that the layer takes the key and that it is not given twice. */
-static fv_status parse_arg(parser *p, const layer_def *d, char *tok, line_vals *v, uint32_t *seen)
+static fv_status parse_arg(parser *p, const layer_def *d, char *tok, line_vals *v, uint64_t *seen)
 {
     char *eq = strchr(tok, '=');
     if (!eq)
@@ -741,7 +763,7 @@ static fv_status resolve_inputs(parser *p, const layer_def *d, const line_vals *
 }
 
 /* The first missing required argument's key, or NULL. */
-static const char *missing_arg(const layer_def *d, uint32_t seen)
+static const char *missing_arg(const layer_def *d, uint64_t seen)
 {
     for (int a = 0; a < A__COUNT; a++)
         if ((d->required & BIT(a)) && !(seen & BIT(a)))
@@ -762,7 +784,7 @@ static fv_status parse_layer(parser *p, const layer_def *d, char *rest)
         return perr(p, FV_ERR_FORMAT, "too many layers (at most %d)", MF_MAX_LAYERS);
     line_vals v;
     memset(&v, 0, sizeof v);
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     for (char *tok; (tok = next_token(&rest));)
         FV_TRY(parse_arg(p, d, tok, &v, &seen));
     const char *missing = missing_arg(d, seen);

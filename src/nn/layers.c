@@ -388,3 +388,19 @@ int fv_layer_norm_(fv_model *m, int in, fv_norm_args a)
 {
     return norm_layer(m, in, a, 2, "layer_norm");
 }
+
+int fv_prelu_(fv_model *m, int in, fv_prelu_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.maxout.shared = a.shared != 0;
+    return fv_graph_add(m, FV_OP_PRELU, 1, &in, &at, a.name);
+}
+
+int fv_maxout_(fv_model *m, int in, fv_prelu_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    at.maxout.pieces = a.pieces;
+    return fv_graph_add(m, FV_OP_MAXOUT, 1, &in, &at, a.name);
+}

@@ -30,6 +30,8 @@ extern const fv_op_def fv_op_conv2d_transpose_def;
 extern const fv_op_def fv_op_upsample_def;
 extern const fv_op_def fv_op_pad_crop_def;
 extern const fv_op_def fv_op_group_norm_def;
+extern const fv_op_def fv_op_prelu_def;
+extern const fv_op_def fv_op_maxout_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */

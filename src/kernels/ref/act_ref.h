@@ -49,4 +49,24 @@ void fv_ref_log_softmax_bwd_f32(const float *y, const float *dy, float *dx, int6
 void fv_ref_log_softmax_bwd_f64(const double *y, const double *dy, double *dx, int64_t rows,
                                 int64_t k);
 
+/* PReLU over n samples of c channels of s values: y = x > 0 ? x : a[ch] x (a has c values, or
+ * one when shared). Backward accumulates dx and da. */
+void fv_ref_prelu_fwd_f32(const float *x, const float *a, int shared, int n, int c, int64_t s,
+                          float *y);
+void fv_ref_prelu_fwd_f64(const double *x, const double *a, int shared, int n, int c, int64_t s,
+                          double *y);
+void fv_ref_prelu_bwd_f32(const float *x, const float *a, int shared, int n, int c, int64_t s,
+                          const float *dy, float *dx, float *da);
+void fv_ref_prelu_bwd_f64(const double *x, const double *a, int shared, int n, int c, int64_t s,
+                          const double *dy, double *dx, double *da);
+/* Maxout: output channel j of c / k is the maximum of input channels [j k, j k + k) at each
+ * position; arg keeps the winning piece (first on ties). */
+void fv_ref_maxout_fwd_f32(const float *x, int n, int c, int k, int64_t s, float *y, int32_t *arg);
+void fv_ref_maxout_fwd_f64(const double *x, int n, int c, int k, int64_t s, double *y,
+                           int32_t *arg);
+void fv_ref_maxout_bwd_f32(const float *dy, const int32_t *arg, int n, int c, int k, int64_t s,
+                           float *dx);
+void fv_ref_maxout_bwd_f64(const double *dy, const int32_t *arg, int n, int c, int k, int64_t s,
+                           double *dx);
+
 #endif
