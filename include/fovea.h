@@ -248,6 +248,9 @@ typedef struct fv_pool2d_args {
     int stride;  /* default: the window size */
     int padding; /* default 0; max pooling pads with -inf, average pooling divides by the full window */
     const char *name;
+    int ceil_mode;   /* PyTorch's ceil_mode: partial windows at the end count */
+    int exclude_pad; /* average pooling: divide by the cells inside the input
+                        (count_include_pad=False) */
 } fv_pool2d_args;
 int fv_maxpool2d_(fv_model *m, int in, fv_pool2d_args a);
 int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a);

@@ -98,6 +98,7 @@ typedef struct fv_convt_attr {
 } fv_convt_attr;
 typedef struct fv_pool_attr {
     int kh, kw, sh, sw, ph, pw;
+    int ceil_mode, exclude_pad;
 } fv_pool_attr;
 typedef struct fv_dense_attr {
     int units, bias;

@@ -122,7 +122,7 @@ typedef struct line_vals {
     int padding[2]; /* conv padding: N, same */
     fv_act act;
     float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm;
-    int lrn_size, output_padding, bilinear, pieces, shared;
+    int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
     const char *name;
@@ -371,7 +371,7 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A__COUNT
 } arg_id;
 
 #define BIT(a) ((uint64_t)1 << (a))
@@ -417,6 +417,9 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_MAX_NORM] = ARG("max_norm", NULL, p_alpha, max_norm),
     [A_PIECES] = ARG("pieces", "k", p_positive, pieces),
     [A_SHARED] = ARG("shared", NULL, p_bool, shared),
+    [A_CEIL] = ARG("ceil_mode", NULL, p_bool, ceil_mode),
+    /* p_use_bias stores the negation: count_include_pad=false sets exclude_pad */
+    [A_INCLUDE_PAD] = ARG("count_include_pad", NULL, p_use_bias, exclude_pad),
 };
 
 /* ---------------------------------------------------------------- layer table */
@@ -484,7 +487,8 @@ static int b_dense(fv_model *m, const line_vals *v, const int *ins, int nin, con
 static fv_pool2d_args pool_args(const line_vals *v)
 {
     return (fv_pool2d_args){.size_h = v->pool[0], .size_w = v->pool[1], .stride = v->stride,
-                            .padding = v->pool_padding, .name = v->name};
+                            .padding = v->pool_padding, .name = v->name,
+                            .ceil_mode = v->ceil_mode, .exclude_pad = v->exclude_pad};
 }
 
 static int b_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -624,7 +628,7 @@ static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
 #define CONV_ARGS                                                                        \
     (BIT(A_FILTERS) | BIT(A_KERNEL) | BIT(A_STRIDES) | BIT(A_PADDING) | BIT(A_DILATION) | \
      BIT(A_GROUPS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION) | REG_ARGS)
-#define POOL_ARGS (BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_POOL_PADDING))
+#define POOL_ARGS (BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_POOL_PADDING) | BIT(A_CEIL))
 #define BN_ARGS (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM) | BIT(A_EPSILON))
 
 static const layer_def layer_defs[] = {
@@ -637,7 +641,8 @@ static const layer_def layer_defs[] = {
      false, 0,
      b_dense},
     {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
-    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_avgpool},
+    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS | BIT(A_INCLUDE_PAD), 0, false,
+     0, b_avgpool},
     {{"activation"}, ONE | BIT(A_ACTIVATION) | BIT(A_ALPHA), BIT(A_ACTIVATION), false, 0,
      b_activation},
     {{"relu"}, ONE, 0, false, FV_ACT_RELU, b_activation},

@@ -172,6 +172,8 @@ static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
     p->sh = a.stride ? a.stride : p->kh;
     p->sw = a.stride ? a.stride : p->kw;
     p->ph = p->pw = a.padding;
+    p->ceil_mode = a.ceil_mode != 0;
+    p->exclude_pad = a.exclude_pad != 0;
     const char *stem = fv_op_table[op]->name;
     if (p->kh <= 0 || p->kw <= 0)
         return bad_arg(stem, a.name, "pool size", p->kh <= 0 ? p->kh : p->kw);

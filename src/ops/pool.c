@@ -10,7 +10,19 @@ static void geom(const fv_model *m, const fv_node *n, fv_pool_geom *g)
     const fv_pool_attr *a = &n->a.pool;
     *g = (fv_pool_geom){.c = (int)x->dims[0], .h = (int)x->dims[1], .w = (int)x->dims[2],
                         .oh = (int)n->dims[1], .ow = (int)n->dims[2], .kh = a->kh, .kw = a->kw,
-                        .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw};
+                        .sh = a->sh, .sw = a->sw, .ph = a->ph, .pw = a->pw,
+                        .exclude_pad = a->exclude_pad};
+}
+
+/* PyTorch's pooling output size: floor, or ceil where the last window must still start inside
+ * the input or its left padding. */
+static int64_t out_extent(int64_t in, int k, int s, int p, int ceil_mode)
+{
+    int64_t span = in + 2 * (int64_t)p - k;
+    int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (o - 1) * s >= in + p)
+        o--;
+    return o;
 }
 
 static fv_status pool_infer(fv_model *m, fv_node *n)
@@ -29,8 +41,8 @@ static fv_status pool_infer(fv_model *m, fv_node *n)
                       fv_node_shape_str(x, s, sizeof s), a->ph, a->pw);
     n->ndim = 3;
     n->dims[0] = x->dims[0];
-    n->dims[1] = (hp - a->kh) / a->sh + 1;
-    n->dims[2] = (wp - a->kw) / a->sw + 1;
+    n->dims[1] = out_extent(x->dims[1], a->kh, a->sh, a->ph, a->ceil_mode);
+    n->dims[2] = out_extent(x->dims[2], a->kw, a->sw, a->pw, a->ceil_mode);
     return FV_OK;
 }
 
@@ -49,7 +61,8 @@ static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     const float *x = fv_input_node(m, n, 0)->y + a * in_sz;
     float *y = n->y + a * n->size;
     int32_t *arg = (int32_t *)n->saved + a * n->size;
-    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0)
+    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+        2 * g.oh <= g.h && 2 * g.ow <= g.w) /* ceil mode's partial windows take the general path */
         fv_ref_maxpool_fwd_2x2_f32(&g, (int)(b - a), x, y, arg);
     else
         fv_ref_maxpool_fwd_f32(&g, (int)(b - a), x, y, arg);

@@ -9,6 +9,7 @@
  * output (c, oh, ow) with oh = (h + 2 ph - kh) / sh + 1 (floor, PyTorch's ceil_mode=False). */
 typedef struct fv_pool_geom {
     int c, h, w, oh, ow, kh, kw, sh, sw, ph, pw;
+    int exclude_pad; /* average pooling: divide by the cells inside the input only */
 } fv_pool_geom;
 
 /* Max pooling of n samples. Padding never wins (it is -inf). arg (n, c, oh, ow) receives the
