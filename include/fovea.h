@@ -158,6 +158,19 @@ typedef struct fv_conv2d_args {
 int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
 #define fv_conv2d(m, in, ...) fv_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__})
 
+/* Depthwise convolution (Keras DepthwiseConv2D, MobileNet): one kernel per input channel and
+ * depth_multiplier outputs per channel, i.e. conv2d with groups = channels. Separable convolution
+ * (Keras SeparableConv2D): a depthwise convolution without bias ("<name>_dw") then a 1x1
+ * convolution to `filters` ("<name>_pw", with the bias and the activation); returns the last node.
+ * Uses fv_conv2d_args: filters (separable only), kernel, stride, padding/same, dilation, no_bias,
+ * activation, name; depth_multiplier defaults to 1. */
+int fv_depthwise_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier);
+int fv_separable_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier);
+#define fv_depthwise_conv2d(m, in, mult, ...) \
+    fv_depthwise_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__}, (mult))
+#define fv_separable_conv2d(m, in, mult, ...) \
+    fv_separable_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__}, (mult))
+
 /* Transposed convolution (PyTorch's ConvTranspose2d, Keras' Conv2DTranspose): output extent
  * (in - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1; weight
  * (C_in, filters / groups, kh, kw) as in PyTorch. Same arguments as conv2d (same is not

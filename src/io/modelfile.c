@@ -122,7 +122,7 @@ typedef struct line_vals {
     int padding[2]; /* conv padding: N, same */
     fv_act act;
     float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm;
-    int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad;
+    int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad, depth_mult;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
     const char *name;
@@ -371,7 +371,7 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A__COUNT
 } arg_id;
 
 #define BIT(a) ((uint64_t)1 << (a))
@@ -418,6 +418,7 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_PIECES] = ARG("pieces", "k", p_positive, pieces),
     [A_SHARED] = ARG("shared", NULL, p_bool, shared),
     [A_CEIL] = ARG("ceil_mode", NULL, p_bool, ceil_mode),
+    [A_DEPTH_MULT] = ARG("depth_multiplier", NULL, p_positive, depth_mult),
     /* p_use_bias stores the negation: count_include_pad=false sets exclude_pad */
     [A_INCLUDE_PAD] = ARG("count_include_pad", NULL, p_use_bias, exclude_pad),
 };
@@ -456,6 +457,24 @@ static int b_conv2d(fv_model *m, const line_vals *v, const int *ins, int nin, co
                                        .no_bias = v->no_bias, .activation = v->act,
                                        .name = v->name, .l1 = v->l1, .l2 = v->l2,
                                        .max_norm = v->max_norm});
+}
+
+static fv_conv2d_args conv_args(const line_vals *v)
+{
+    return (fv_conv2d_args){.filters = v->filters, .kernel_h = v->kernel[0],
+                            .kernel_w = v->kernel[1], .stride = v->stride,
+                            .padding = v->padding[0], .same = v->padding[1],
+                            .dilation = v->dilation, .no_bias = v->no_bias, .activation = v->act,
+                            .name = v->name, .l1 = v->l1, .l2 = v->l2, .max_norm = v->max_norm};
+}
+
+static int b_depthwise(fv_model *m, const line_vals *v, const int *ins, int nin,
+                       const layer_def *d)
+{
+    (void)nin;
+    if (strcmp(d->names[0], "depthwise_conv2d") == 0)
+        return fv_depthwise_conv2d_(m, ins[0], conv_args(v), v->depth_mult);
+    return fv_separable_conv2d_(m, ins[0], conv_args(v), v->depth_mult);
 }
 
 static int b_conv2d_transpose(fv_model *m, const line_vals *v, const int *ins, int nin,
@@ -634,6 +653,11 @@ static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
 static const layer_def layer_defs[] = {
     {{"input", "InputLayer"}, BIT(A_NAME) | BIT(A_SHAPE), BIT(A_SHAPE), false, 0, b_input},
     {{"conv2d"}, ONE | CONV_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_conv2d},
+    {{"depthwise_conv2d", "DepthwiseConv2D"},
+     (ONE | CONV_ARGS | BIT(A_DEPTH_MULT)) & ~(BIT(A_FILTERS) | BIT(A_GROUPS)), BIT(A_KERNEL),
+     false, 0, b_depthwise},
+    {{"separable_conv2d", "SeparableConv2D"}, (ONE | CONV_ARGS | BIT(A_DEPTH_MULT)) & ~BIT(A_GROUPS),
+     BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_depthwise},
     {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"},
      (ONE | CONV_ARGS | BIT(A_OUTPUT_PADDING)) & ~REG_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0,
      b_conv2d_transpose},

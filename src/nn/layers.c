@@ -406,3 +406,54 @@ int fv_maxout_(fv_model *m, int in, fv_prelu_args a)
     at.maxout.pieces = a.pieces;
     return fv_graph_add(m, FV_OP_MAXOUT, 1, &in, &at, a.name);
 }
+
+/* The input's channel count, or -1 with an error. */
+static int64_t channels_of(fv_model *m, int in, const char *layer)
+{
+    int id = fv_graph_resolve(m, in, layer);
+    if (id < 0)
+        return -1;
+    if (m->nodes[id].ndim != 3) {
+        char s[96];
+        fv_err(FV_ERR_SHAPE, "layer '%s': needs a (channels, height, width) input, got '%s' %s",
+               layer, m->nodes[id].name, fv_node_shape_str(&m->nodes[id], s, sizeof s));
+        return -1;
+    }
+    return m->nodes[id].dims[0];
+}
+
+int fv_depthwise_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier)
+{
+    const char *name = a.name ? a.name : "depthwise_conv2d";
+    int64_t c = channels_of(m, in, name);
+    int mult = depth_multiplier ? depth_multiplier : 1;
+    if (c < 0)
+        return -1;
+    if (mult < 1 || c * mult > INT32_MAX)
+        return bad_arg("depthwise_conv2d", a.name, "depth_multiplier", mult);
+    a.filters = (int)(c * mult);
+    a.groups = (int)c;
+    return fv_conv2d_(m, in, a);
+}
+
+int fv_separable_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier)
+{
+    char dw[FV_NAME_LEN], pw[FV_NAME_LEN];
+    const char *base = a.name ? a.name : "separable_conv2d";
+    snprintf(dw, sizeof dw, "%.*s_dw", FV_NAME_LEN - 4, base);
+    snprintf(pw, sizeof pw, "%.*s_pw", FV_NAME_LEN - 4, base);
+    int nodes = m->nnodes, nparams = m->nparams;
+    fv_conv2d_args d = a;
+    d.no_bias = 1, d.activation = FV_ACT_NONE, d.name = a.name ? dw : NULL;
+    int x = fv_depthwise_conv2d_(m, in, d, depth_multiplier);
+    if (x < 0)
+        return -1;
+    fv_conv2d_args p = {.filters = a.filters, .kernel = 1, .no_bias = a.no_bias,
+                        .activation = a.activation, .name = a.name ? pw : NULL};
+    int y = fv_conv2d_(m, x, p);
+    if (y < 0) { /* roll back the depthwise half too */
+        m->nnodes = nodes, m->nparams = nparams;
+        return -1;
+    }
+    return y;
+}
