@@ -270,6 +270,16 @@ int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a);
 #define fv_maxpool2d(m, in, ...) fv_maxpool2d_((m), (in), (fv_pool2d_args){._ = 0, __VA_ARGS__})
 #define fv_avgpool2d(m, in, ...) fv_avgpool2d_((m), (in), (fv_pool2d_args){._ = 0, __VA_ARGS__})
 
+/* Max-unpooling (ZFNet's deconvnet, PyTorch's MaxUnpool2d): places each value of node `in` (of
+ * the max pool's output shape) at the position its max pool `pool` took it from, zeros elsewhere;
+ * the output has the pool's input shape. */
+int fv_maxunpool2d_(fv_model *m, int in, int pool, const char *name);
+#define fv_maxunpool2d(m, in, pool, name) fv_maxunpool2d_((m), (in), (pool), (name))
+/* Power-average pooling (PyTorch's LPPool2d; p = 2: L2 pooling): (sum over the window of
+ * x^p)^(1/p), no padding. */
+int fv_lppool2d_(fv_model *m, int in, float p, fv_pool2d_args a);
+#define fv_lppool2d(m, in, p, ...) fv_lppool2d_((m), (in), (p), (fv_pool2d_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_layer_args {
     int _;
     const char *name;

@@ -84,6 +84,8 @@ typedef enum fv_op {
     FV_OP_GROUP_NORM, /* group, instance and layer normalization */
     FV_OP_PRELU,      /* a learned slope per channel (or one) */
     FV_OP_MAXOUT,     /* the maximum over groups of k consecutive channels */
+    FV_OP_MAXUNPOOL,  /* in[0] values placed back through in[1]'s (a max pool's) switches */
+    FV_OP_LPPOOL,     /* power-average pooling: (sum x^p)^(1/p) over each window */
     FV_OP__COUNT
 } fv_op;
 
@@ -99,6 +101,7 @@ typedef struct fv_convt_attr {
 typedef struct fv_pool_attr {
     int kh, kw, sh, sw, ph, pw;
     int ceil_mode, exclude_pad;
+    float power; /* LP pooling */
 } fv_pool_attr;
 typedef struct fv_dense_attr {
     int units, bias;

@@ -121,7 +121,7 @@ typedef struct line_vals {
     int pool[2];    /* pool_size: H, W */
     int padding[2]; /* conv padding: N, same */
     fv_act act;
-    float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm;
+    float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm, power;
     int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad, depth_mult;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
     shape_arg shape;
@@ -371,7 +371,7 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A_POWER, A__COUNT
 } arg_id;
 
 #define BIT(a) ((uint64_t)1 << (a))
@@ -419,6 +419,7 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_SHARED] = ARG("shared", NULL, p_bool, shared),
     [A_CEIL] = ARG("ceil_mode", NULL, p_bool, ceil_mode),
     [A_DEPTH_MULT] = ARG("depth_multiplier", NULL, p_positive, depth_mult),
+    [A_POWER] = ARG("power", "norm_type", p_epsilon, power),
     /* p_use_bias stores the negation: count_include_pad=false sets exclude_pad */
     [A_INCLUDE_PAD] = ARG("count_include_pad", NULL, p_use_bias, exclude_pad),
 };
@@ -508,6 +509,22 @@ static fv_pool2d_args pool_args(const line_vals *v)
     return (fv_pool2d_args){.size_h = v->pool[0], .size_w = v->pool[1], .stride = v->stride,
                             .padding = v->pool_padding, .name = v->name,
                             .ceil_mode = v->ceil_mode, .exclude_pad = v->exclude_pad};
+}
+
+static int b_unpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)d;
+    if (nin != 2) {
+        fv_err(FV_ERR_INVALID, "maxunpool2d takes inputs=VALUES,MAXPOOL (2 inputs), got %d", nin);
+        return -1;
+    }
+    return fv_maxunpool2d_(m, ins[0], ins[1], v->name);
+}
+
+static int b_lppool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_lppool2d_(m, ins[0], v->power != 0 ? v->power : 2.0f, pool_args(v));
 }
 
 static int b_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -665,6 +682,9 @@ static const layer_def layer_defs[] = {
      false, 0,
      b_dense},
     {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
+    {{"maxunpool2d", "MaxUnpool2d"}, ONE, BIT(A_INPUTS), true, 0, b_unpool},
+    {{"lppool2d", "LPPool2d"}, ONE | BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_CEIL) | BIT(A_POWER),
+     0, false, 0, b_lppool},
     {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS | BIT(A_INCLUDE_PAD), 0, false,
      0, b_avgpool},
     {{"activation"}, ONE | BIT(A_ACTIVATION) | BIT(A_ALPHA), BIT(A_ACTIVATION), false, 0,

@@ -161,7 +161,8 @@ int fv_dense_(fv_model *m, int in, fv_dense_args a)
     return with_activation(m, id, a.activation);
 }
 
-static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
+/* Pooling layers; power: LP pooling's p (0 for the others). */
+static int pool_p(fv_model *m, fv_op op, int in, fv_pool2d_args a, float power)
 {
     fv_attr at;
     memset(&at, 0, sizeof at);
@@ -174,6 +175,7 @@ static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
     p->ph = p->pw = a.padding;
     p->ceil_mode = a.ceil_mode != 0;
     p->exclude_pad = a.exclude_pad != 0;
+    p->power = power;
     const char *stem = fv_op_table[op]->name;
     if (p->kh <= 0 || p->kw <= 0)
         return bad_arg(stem, a.name, "pool size", p->kh <= 0 ? p->kh : p->kw);
@@ -185,6 +187,11 @@ static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
         return -1;
     }
     return fv_graph_add(m, op, 1, &in, &at, a.name);
+}
+
+static int pool(fv_model *m, fv_op op, int in, fv_pool2d_args a)
+{
+    return pool_p(m, op, in, a, 0.0f);
 }
 
 int fv_maxpool2d_(fv_model *m, int in, fv_pool2d_args a) { return pool(m, FV_OP_MAXPOOL2D, in, a); }
@@ -456,4 +463,15 @@ int fv_separable_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multip
         return -1;
     }
     return y;
+}
+
+int fv_maxunpool2d_(fv_model *m, int in, int pool, const char *name)
+{
+    int ins[2] = {in, pool};
+    return fv_graph_add(m, FV_OP_MAXUNPOOL, 2, ins, NULL, name);
+}
+
+int fv_lppool2d_(fv_model *m, int in, float p, fv_pool2d_args a)
+{
+    return pool_p(m, FV_OP_LPPOOL, in, a, p);
 }

@@ -32,6 +32,8 @@ extern const fv_op_def fv_op_pad_crop_def;
 extern const fv_op_def fv_op_group_norm_def;
 extern const fv_op_def fv_op_prelu_def;
 extern const fv_op_def fv_op_maxout_def;
+extern const fv_op_def fv_op_maxunpool_def;
+extern const fv_op_def fv_op_lppool_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */

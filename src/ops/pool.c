@@ -4,6 +4,9 @@
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
 
+#include <math.h>
+#include <string.h>
+
 static void geom(const fv_model *m, const fv_node *n, fv_pool_geom *g)
 {
     const fv_node *x = fv_input_node(m, n, 0);
@@ -132,4 +135,89 @@ const fv_op_def fv_op_avgpool2d_def = {
     .infer = pool_infer,
     .forward = avg_forward,
     .backward = avg_backward,
+};
+
+/* ---------------------------------------------------------------- max-unpooling */
+
+/* in[0]: values of the pool's output shape; in[1]: the max pool whose switches place them. */
+static fv_status unpool_infer(fv_model *m, fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0), *p = fv_input_node(m, n, 1);
+    char a[96], b[96];
+    if (n->nin != 2 || p->op != FV_OP_MAXPOOL2D)
+        return fv_err(FV_ERR_INVALID, "layer '%s': max-unpooling needs a max-pooling layer as its "
+                      "second input, got '%s'", n->name, p->name);
+    if (x->ndim != 3 || memcmp(x->dims, p->dims, sizeof(int64_t) * 3) != 0)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': input '%s' %s must have the shape of '%s' %s",
+                      n->name, x->name, fv_node_shape_str(x, a, sizeof a), p->name,
+                      fv_node_shape_str(p, b, sizeof b));
+    const fv_node *src = &m->nodes[p->in[0]];
+    n->ndim = 3;
+    memcpy(n->dims, src->dims, sizeof n->dims);
+    return FV_OK;
+}
+
+static void unpool_forward(fv_model *m, fv_node *n, int batch)
+{
+    const fv_node *x = fv_input_node(m, n, 0), *p = fv_input_node(m, n, 1);
+    const int32_t *arg = p->saved;
+    int64_t planes = (int64_t)batch * n->dims[0], in_sz = n->dims[1] * n->dims[2];
+    int64_t out_sz = x->dims[1] * x->dims[2];
+    memset(n->y, 0, sizeof(float) * (size_t)(n->size * batch));
+    for (int64_t q = 0; q < planes; q++)
+        for (int64_t o = 0; o < out_sz; o++)
+            if (arg[q * out_sz + o] >= 0)
+                n->y[q * in_sz + arg[q * out_sz + o]] = x->y[q * out_sz + o];
+}
+
+static void unpool_backward(fv_model *m, fv_node *n, int batch)
+{
+    const fv_node *x = fv_input_node(m, n, 0), *p = fv_input_node(m, n, 1);
+    float *dx = fv_input_dy(m, n, 0);
+    const int32_t *arg = p->saved;
+    int64_t planes = (int64_t)batch * n->dims[0], in_sz = n->dims[1] * n->dims[2];
+    int64_t out_sz = x->dims[1] * x->dims[2];
+    for (int64_t q = 0; dx && q < planes; q++)
+        for (int64_t o = 0; o < out_sz; o++)
+            if (arg[q * out_sz + o] >= 0)
+                dx[q * out_sz + o] += n->dy[q * in_sz + arg[q * out_sz + o]];
+}
+
+const fv_op_def fv_op_maxunpool_def = {
+    .name = "maxunpool2d", .kind = "MaxUnpool2d", .infer = unpool_infer,
+    .forward = unpool_forward, .backward = unpool_backward,
+};
+
+/* ---------------------------------------------------------------- LP pooling */
+
+static fv_status lppool_infer(fv_model *m, fv_node *n)
+{
+    if (n->a.pool.ph || n->a.pool.pw)
+        return fv_err(FV_ERR_INVALID, "layer '%s': LP pooling takes no padding", n->name);
+    if (!(n->a.pool.power >= 1) || isinf(n->a.pool.power))
+        return fv_err(FV_ERR_INVALID, "layer '%s': power=%g must be >= 1 and finite", n->name,
+                      (double)n->a.pool.power);
+    return pool_infer(m, n);
+}
+
+static void lppool_forward(fv_model *m, fv_node *n, int batch)
+{
+    fv_pool_geom g;
+    geom(m, n, &g);
+    fv_ref_lppool_fwd_f32(&g, batch, n->a.pool.power, fv_input_node(m, n, 0)->y, n->y);
+}
+
+static void lppool_backward(fv_model *m, fv_node *n, int batch)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    fv_pool_geom g;
+    geom(m, n, &g);
+    if (dx)
+        fv_ref_lppool_bwd_f32(&g, batch, n->a.pool.power, fv_input_node(m, n, 0)->y, n->y, n->dy,
+                              dx);
+}
+
+const fv_op_def fv_op_lppool_def = {
+    .name = "lppool2d", .kind = "LPPool2d", .infer = lppool_infer,
+    .forward = lppool_forward, .backward = lppool_backward,
 };

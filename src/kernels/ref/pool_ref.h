@@ -38,4 +38,14 @@ void fv_ref_avgpool_fwd_f64(const fv_pool_geom *g, int n, const double *x, doubl
 void fv_ref_avgpool_bwd_f32(const fv_pool_geom *g, int n, const float *dy, float *dx);
 void fv_ref_avgpool_bwd_f64(const fv_pool_geom *g, int n, const double *dy, double *dx);
 
+/* Power-average (LP) pooling without padding: y = (sum x^p)^(1/p) over each window (PyTorch's
+ * LPPool2d, which is sign-agnostic only for even p: x^p of a negative x with odd p is negative). */
+void fv_ref_lppool_fwd_f32(const fv_pool_geom *g, int n, double p, const float *x, float *y);
+void fv_ref_lppool_fwd_f64(const fv_pool_geom *g, int n, double p, const double *x, double *y);
+/* dx += dy * (y^(1-p)) x^(p-1) over each window (y > 0). */
+void fv_ref_lppool_bwd_f32(const fv_pool_geom *g, int n, double p, const float *x, const float *y,
+                           const float *dy, float *dx);
+void fv_ref_lppool_bwd_f64(const fv_pool_geom *g, int n, double p, const double *x,
+                           const double *y, const double *dy, double *dx);
+
 #endif
