@@ -572,6 +572,22 @@ void fv_plateau_init(fv_plateau *p, double lr);
 /* Records one epoch's metric (lower is better); returns the learning rate for the next epoch. */
 double fv_plateau_step(fv_plateau *p, const fv_schedule *s, double metric);
 
+/* On-the-fly data augmentation of (C, H, W) training images, each sample drawn independently
+ * from the fit's seeded stream (so runs and resumed runs stay reproducible). Applied in this
+ * order: crop, flips, brightness/contrast, cutout. Values are the images as given (after any
+ * normalization): padding and cutout fill with `fill`. */
+typedef struct fv_augment {
+    int hflip, vflip;     /* flip with probability 1/2 */
+    int crop_pad;         /* random crop of the original size from the image zero-padded by this
+                             (random translation by up to crop_pad pixels) */
+    int cutout;           /* erase a random cutout x cutout square (DeVries & Taylor 2017) */
+    float brightness;     /* add a uniform value in [-brightness, brightness] */
+    float contrast;       /* scale the deviation from the image mean by U[1 - c, 1 + c] */
+    float fill;           /* the value of padding and cutout (e.g. the normalized black) */
+} fv_augment;
+/* Augments n images of shape (c, h, w) in place, drawing from r. */
+fv_status fv_augment_batch(const fv_augment *a, fv_rng *r, float *x, int n, int c, int h, int w);
+
 typedef struct fv_fit_args {
     int _;
     int epochs;                    /* default 1 */
@@ -597,6 +613,7 @@ typedef struct fv_fit_args {
                                       same seed and thread count */
     int interrupt_after;           /* testing aid: abandon the run after this many batches (as
                                       if killed), returning FV_ERR_STATE */
+    fv_augment augment;            /* training-time augmentation (default: none) */
 } fv_fit_args;
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 #define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})

@@ -16,6 +16,7 @@ typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
+    int hflip, crop_pad, cutout;
     double lr, momentum, clip_norm;
 } opts;
 
@@ -37,6 +38,7 @@ static void usage(FILE *f)
             "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
             "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
             "          OUT/best, after every epoch)\n"
+            "          [--hflip] [--crop-pad N] [--cutout N]  training-time augmentation\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -84,6 +86,13 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
             takes = 0;
+        } else if (strcmp(a, "--hflip") == 0) {
+            o->hflip = 1;
+            takes = 0;
+        } else if (strcmp(a, "--crop-pad") == 0 && v) {
+            bad = parse_int(v, 1, 64, &o->crop_pad);
+        } else if (strcmp(a, "--cutout") == 0 && v) {
+            bad = parse_int(v, 1, 4096, &o->cutout);
         } else if (strncmp(a, "--", 2) != 0) {
             if (o->npos == 64)
                 return fail("too many arguments");
@@ -257,7 +266,10 @@ static int cmd_train(const opts *o)
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
                      .restore_best = o->patience > 0, .checkpoint_dir = out,
-                     .resume = o->resume) != FV_OK ||
+                     .resume = o->resume,
+                     .augment = {.hflip = o->hflip, .crop_pad = o->crop_pad,
+                                 .cutout = o->cutout, .fill = (0.0f - NORM_MEAN) / NORM_STD}) !=
+            FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         rc = fail_lib();
         goto done;

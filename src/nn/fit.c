@@ -242,8 +242,19 @@ typedef struct fit_state {
     int64_t nbatches;
     double base_lr;   /* the optimizer's learning rate when fit began */
     int64_t step;     /* optimisation steps so far (one-cycle schedules count them) */
+    int augmenting;   /* a.augment asks for something */
     fv_plateau plateau;
 } fit_state;
+
+/* Augments the batch in the input buffer, drawing from the fit's stream (checkpointed). */
+static fv_status augment(fit_state *s, int cnt)
+{
+    fv_node *in = &s->m->nodes[s->m->input_node];
+    if (in->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "fit: augmentation needs (channels, height, width) images");
+    return fv_augment_batch(&s->a.augment, &s->rng, in->y, cnt, (int)in->dims[0],
+                            (int)in->dims[1], (int)in->dims[2]);
+}
 
 /* The learning rate for the coming epoch (per-epoch schedules) or step (one-cycle). */
 static void apply_schedule(fit_state *s, int epoch, int per_step)
@@ -285,6 +296,8 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     for (int64_t b = 0; b < s->nbatches; b++) {
         int cnt = (int)(n - b * bs < bs ? n - b * bs : bs), c;
         gather(m, s->train->x, s->train->y, s->a.no_shuffle ? NULL : s->perm, b * bs, cnt);
+        if (s->augmenting)
+            FV_TRY(augment(s, cnt));
         apply_schedule(s, epoch, 1);
         if (s->a.interrupt_after > 0 && s->step >= s->a.interrupt_after)
             return fv_err(FV_ERR_STATE, "training interrupted at epoch %d, batch %lld (as asked)",
@@ -450,6 +463,9 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     fv_rng_seed(&s.rng, a.seed);
     s.base_lr = m->opt.lr;
     fv_plateau_init(&s.plateau, s.base_lr);
+    const fv_augment *au = &a.augment;
+    s.augmenting = au->hflip || au->vflip || au->crop_pad || au->cutout || au->brightness != 0 ||
+                   au->contrast != 0;
     FV_TRY(fv_graph_plan(m, a.batch_size));
     stopper stop = {.best = INFINITY};
     s.perm = fv_malloc(sizeof(int64_t) * (size_t)n, "shuffle order");
