@@ -573,20 +573,46 @@ void fv_plateau_init(fv_plateau *p, double lr);
 double fv_plateau_step(fv_plateau *p, const fv_schedule *s, double metric);
 
 /* On-the-fly data augmentation of (C, H, W) training images, each sample drawn independently
- * from the fit's seeded stream (so runs and resumed runs stay reproducible). Applied in this
- * order: crop, flips, brightness/contrast, cutout. Values are the images as given (after any
- * normalization): padding and cutout fill with `fill`. */
+ * from a seeded stream (fit derives one per batch from its own seed, so runs and resumed runs stay
+ * reproducible, and a background thread can prepare the next batch). Applied in this order: crop,
+ * affine warp (rotation, scale, aspect, translation; bilinear), flips, brightness/contrast,
+ * saturation/hue/grayscale, cutout, random erasing; then, per batch, mixup or cutmix. Values are
+ * the images as given (after any normalization; every color transform commutes with it): padding,
+ * warped-in borders, cutout and erasing fill with `fill`. 0 turns a transform off. */
 typedef struct fv_augment {
     int hflip, vflip;     /* flip with probability 1/2 */
     int crop_pad;         /* random crop of the original size from the image zero-padded by this
                              (random translation by up to crop_pad pixels) */
-    int cutout;           /* erase a random cutout x cutout square (DeVries & Taylor 2017) */
+    float rotate;         /* rotate by U[-rotate, rotate] degrees (<= 180) */
+    float scale;          /* zoom by U[1 - scale, 1 + scale] (< 1) */
+    float aspect;         /* stretch: aspect ratio log-uniform in [1/(1 + a), 1 + a] */
+    float translate;      /* shift by U[-t, t] of the width and of the height (<= 1) */
     float brightness;     /* add a uniform value in [-brightness, brightness] */
     float contrast;       /* scale the deviation from the image mean by U[1 - c, 1 + c] */
-    float fill;           /* the value of padding and cutout (e.g. the normalized black) */
+    float saturation;     /* RGB: blend with the luma by a factor U[1 - s, 1 + s] (<= 1) */
+    float hue;            /* RGB: rotate colors about the gray axis by U[-h, h] turns (<= 0.5) */
+    float grayscale;      /* RGB: probability of turning the image gray */
+    int cutout;           /* erase a random cutout x cutout square (DeVries & Taylor 2017) */
+    float erase;          /* probability of random erasing (Zhong et al. 2017): a box of 2-33%
+                             of the area, aspect 0.3-3.3 */
+    float mixup;          /* alpha: blend each image and its target with a random partner by
+                             lam ~ Beta(alpha, alpha) (Zhang et al. 2018); needs soft targets */
+    float cutmix;         /* alpha: paste a box of a random partner, targets by area (Yun et al.
+                             2019); with mixup too, a fair coin picks one per batch */
+    float fill;           /* the value of padding and erased pixels (e.g. the normalized black) */
 } fv_augment;
-/* Augments n images of shape (c, h, w) in place, drawing from r. */
+/* Checks the settings for images of (c, h, w). */
+fv_status fv_augment_check(const fv_augment *a, int c, int h, int w);
+/* Whether any transform is on. */
+int fv_augment_active(const fv_augment *a);
+/* Augments n images of shape (c, h, w) in place, drawing from r (no mixing). */
 fv_status fv_augment_batch(const fv_augment *a, fv_rng *r, float *x, int n, int c, int h, int w);
+/* Mixup or cutmix of a batch: images x (n, c, h, w) and targets t (n, k; distributions, e.g.
+ * one-hot) in place, each sample paired with a random other one of the batch. */
+fv_status fv_augment_mix(const fv_augment *a, fv_rng *r, float *x, float *t, int n, int c, int h,
+                         int w, int k);
+/* A draw from Beta(alpha, alpha). */
+double fv_beta_draw(fv_rng *r, double alpha);
 
 typedef struct fv_fit_args {
     int _;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@ typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
-    int hflip, crop_pad, cutout;
+    fv_augment aug;
     double lr, momentum, clip_norm;
 } opts;
 
@@ -38,7 +39,9 @@ static void usage(FILE *f)
             "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
             "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
             "          OUT/best, after every epoch)\n"
-            "          [--hflip] [--crop-pad N] [--cutout N]  training-time augmentation\n"
+            "          augmentation: [--hflip] [--vflip] [--crop-pad N] [--rotate DEG] [--scale X]\n"
+            "          [--aspect X] [--translate X] [--brightness X] [--contrast X] [--saturation X]\n"
+            "          [--hue X] [--grayscale P] [--cutout N] [--erase P] [--mixup A] [--cutmix A]\n"
             "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
@@ -73,6 +76,30 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
+/* The augmentation settings that take a number: --NAME X sets the field. */
+static float *aug_field(fv_augment *g, const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } t[] = {{"--rotate", offsetof(fv_augment, rotate)},
+             {"--scale", offsetof(fv_augment, scale)},
+             {"--aspect", offsetof(fv_augment, aspect)},
+             {"--translate", offsetof(fv_augment, translate)},
+             {"--brightness", offsetof(fv_augment, brightness)},
+             {"--contrast", offsetof(fv_augment, contrast)},
+             {"--saturation", offsetof(fv_augment, saturation)},
+             {"--hue", offsetof(fv_augment, hue)},
+             {"--grayscale", offsetof(fv_augment, grayscale)},
+             {"--erase", offsetof(fv_augment, erase)},
+             {"--mixup", offsetof(fv_augment, mixup)},
+             {"--cutmix", offsetof(fv_augment, cutmix)}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(name, t[i].name) == 0)
+            return (float *)((char *)g + t[i].off);
+    return NULL;
+}
+
 static int parse_opts(int argc, char **argv, opts *o)
 {
     *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9};
@@ -86,13 +113,17 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
             takes = 0;
-        } else if (strcmp(a, "--hflip") == 0) {
-            o->hflip = 1;
+        } else if (strcmp(a, "--hflip") == 0 || strcmp(a, "--vflip") == 0) {
+            *(a[2] == 'h' ? &o->aug.hflip : &o->aug.vflip) = 1;
             takes = 0;
         } else if (strcmp(a, "--crop-pad") == 0 && v) {
-            bad = parse_int(v, 1, 64, &o->crop_pad);
+            bad = parse_int(v, 1, 64, &o->aug.crop_pad);
         } else if (strcmp(a, "--cutout") == 0 && v) {
-            bad = parse_int(v, 1, 4096, &o->cutout);
+            bad = parse_int(v, 1, 4096, &o->aug.cutout);
+        } else if (aug_field(&o->aug, a) && v) {
+            double x;
+            bad = parse_double(v, &x) || !(x >= 0);
+            *aug_field(&o->aug, a) = (float)x;
         } else if (strncmp(a, "--", 2) != 0) {
             if (o->npos == 64)
                 return fail("too many arguments");
@@ -184,7 +215,10 @@ static fv_model *load_compiled(const opts *o, const char *path)
     fv_optimizer opt = {.kind = kind, .lr = (float)o->lr, .clip_norm = (float)o->clip_norm};
     if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
         opt.momentum = (float)o->momentum;
-    if (fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = opt,
+    /* mixing blends targets: categorical CE on (one-hot) distributions, the same loss */
+    int mixing = o->aug.mixup > 0 || o->aug.cutmix > 0;
+    if (fv_model_compile(m, .loss = mixing ? FV_LOSS_CATEGORICAL_CE : FV_LOSS_SOFTMAX_CE,
+                         .optimizer = opt,
                          .seed = (uint64_t)o->seed) != FV_OK) {
         fv_model_free(m);
         return NULL;
@@ -262,14 +296,14 @@ static int cmd_train(const opts *o)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     fv_schedule sched = schedule_for(o, train->x->dims[0]);
+    fv_augment aug = o->aug;
+    aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
     if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = test,
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
                      .restore_best = o->patience > 0, .checkpoint_dir = out,
                      .resume = o->resume,
-                     .augment = {.hflip = o->hflip, .crop_pad = o->crop_pad,
-                                 .cutout = o->cutout, .fill = (0.0f - NORM_MEAN) / NORM_STD}) !=
-            FV_OK ||
+                     .augment = aug) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         rc = fail_lib();
         goto done;

@@ -1,7 +1,9 @@
 /* fit.c - training and inference loops: one optimisation step, fit (shuffled epochs, live progress,
- * validation, metrics CSV), evaluate and predict. Batches are gathered into planned buffers, so
- * no memory is allocated inside a step. */
+ * validation, metrics CSV), evaluate and predict. fit takes its batches from the background loader
+ * (data/loader.c: gather, augment, mix); evaluate and predict gather directly into the planned
+ * buffers. No memory is allocated inside a step. */
 #include "core/internal.h"
+#include "data/loader.h"
 
 #include <math.h>
 #include <string.h>
@@ -81,7 +83,8 @@ static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *wha
                       d->y ? (long long)d->y->dims[0] : 0LL, (long long)n);
     const fv_node *out = &m->nodes[m->output_node];
     int64_t per = n ? fv_tensor_numel(d->y) / n : 0;
-    if (!sparse_loss(m->loss)) {
+    /* categorical losses also take class indices, fed as one-hot rows */
+    if (!sparse_loss(m->loss) && !(categorical_loss(m->loss) && per == 1 && out->size > 1)) {
         if (per != out->size)
             return fv_err(FV_ERR_SHAPE, "%s: targets have %lld values per sample, output '%s' %lld",
                           what, (long long)per, out->name, (long long)out->size);
@@ -124,22 +127,25 @@ static int count_correct(const fv_model *m, int n)
     return c;
 }
 
-/* Copies rows idx[0..n) (or start..start+n when idx is NULL) of x and y into the planned inputs. */
-static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, const int64_t *idx,
-                   int64_t start, int n)
+/* Rows of x and y as the model's input and target buffers take them. */
+static fv_loader_cfg rows_of(const fv_model *m, const fv_tensor *x, const fv_tensor *y)
 {
-    fv_node *in = &m->nodes[m->input_node];
-    for (int i = 0; i < n; i++) {
-        int64_t r = idx ? idx[start + i] : start + i;
-        memcpy(in->y + i * in->size, x->data + r * in->size, sizeof(float) * (size_t)in->size);
+    const fv_node *in = &m->nodes[m->input_node];
+    fv_loader_cfg c = {.x = x, .n = x->dims[0], .x_size = in->size};
+    if (y && m->target_node >= 0) {
+        c.y = y;
+        c.y_size = c.n ? fv_tensor_numel(y) / c.n : 1;
+        c.t_size = m->nodes[m->target_node].size;
     }
-    if (!y || m->target_node < 0)
-        return;
-    fv_node *t = &m->nodes[m->target_node];
-    for (int i = 0; i < n; i++) {
-        int64_t r = idx ? idx[start + i] : start + i;
-        memcpy(t->y + i * t->size, y->data + r * t->size, sizeof(float) * (size_t)t->size);
-    }
+    return c;
+}
+
+/* Copies rows start..start+n of x and y into the planned inputs. */
+static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, int64_t start, int n)
+{
+    fv_loader_cfg c = rows_of(m, x, y);
+    fv_gather_rows(&c, start, n, m->nodes[m->input_node].y,
+                   c.y ? m->nodes[m->target_node].y : NULL);
 }
 
 /* Forward, backward and update on the batch already in the input buffers. */
@@ -192,7 +198,7 @@ fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double 
     double total = 0;
     for (int64_t s = 0; s < n; s += batch) {
         int b = (int)(n - s < batch ? n - s : batch);
-        gather(m, d->x, d->y, NULL, s, b);
+        gather(m, d->x, d->y, s, b);
         fv_graph_forward(m, b, -1);
         total += m->nodes[m->loss_node].y[0] * b;
         right += count_correct(m, b);
@@ -222,7 +228,7 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
     m->training = 0;
     for (int64_t s = 0; s < n; s += batch) {
         int b = (int)(n - s < batch ? n - s : batch);
-        gather(m, x, NULL, NULL, s, b);
+        gather(m, x, NULL, s, b);
         fv_graph_forward(m, b, m->output_node);
         memcpy(res->data + s * o->size, o->y, sizeof(float) * (size_t)(b * o->size));
     }
@@ -242,18 +248,24 @@ typedef struct fit_state {
     int64_t nbatches;
     double base_lr;   /* the optimizer's learning rate when fit began */
     int64_t step;     /* optimisation steps so far (one-cycle schedules count them) */
-    int augmenting;   /* a.augment asks for something */
     fv_plateau plateau;
 } fit_state;
 
-/* Augments the batch in the input buffer, drawing from the fit's stream (checkpointed). */
-static fv_status augment(fit_state *s, int cnt)
+/* Starts the epoch's loader: the epoch's order and a key for its augmentation, both drawn from
+ * the fit's stream (which checkpoints save). */
+static fv_status start_loader(fit_state *s, fv_loader **l)
 {
-    fv_node *in = &s->m->nodes[s->m->input_node];
-    if (in->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "fit: augmentation needs (channels, height, width) images");
-    return fv_augment_batch(&s->a.augment, &s->rng, in->y, cnt, (int)in->dims[0],
-                            (int)in->dims[1], (int)in->dims[2]);
+    fv_model *m = s->m;
+    const fv_node *in = &m->nodes[m->input_node];
+    fv_loader_cfg c = rows_of(m, s->train->x, s->train->y);
+    c.order = s->a.no_shuffle ? NULL : s->perm;
+    c.batch = s->a.batch_size;
+    c.key = fv_rng_next(&s->rng);
+    if (fv_augment_active(&s->a.augment)) {
+        c.augment = &s->a.augment;
+        c.c = (int)in->dims[0], c.h = (int)in->dims[1], c.w = (int)in->dims[2];
+    }
+    return fv_loader_start(l, &c);
 }
 
 /* The learning rate for the coming epoch (per-epoch schedules) or step (one-cycle). */
@@ -286,25 +298,30 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
 {
     fv_model *m = s->m;
     int64_t n = s->train->x->dims[0];
-    int bs = s->a.batch_size;
     if (!s->a.no_shuffle)
         fv_rng_permutation(&s->rng, s->perm, n);
     double t0 = now_s(), last_print = 0, sum = 0;
     int64_t right = 0, seen = 0;
     m->training = 1;
     apply_schedule(s, epoch, 0);
+    fv_loader *ld;
+    FV_TRY(start_loader(s, &ld));
     for (int64_t b = 0; b < s->nbatches; b++) {
-        int cnt = (int)(n - b * bs < bs ? n - b * bs : bs), c;
-        gather(m, s->train->x, s->train->y, s->a.no_shuffle ? NULL : s->perm, b * bs, cnt);
-        if (s->augmenting)
-            FV_TRY(augment(s, cnt));
+        int cnt, c;
+        fv_status st = fv_loader_next(ld, m->nodes[m->input_node].y,
+                                      m->nodes[m->target_node].y, &cnt);
+        if (st != FV_OK)
+            return fv_loader_stop(ld), st;
         apply_schedule(s, epoch, 1);
-        if (s->a.interrupt_after > 0 && s->step >= s->a.interrupt_after)
+        if (s->a.interrupt_after > 0 && s->step >= s->a.interrupt_after) {
+            fv_loader_stop(ld);
             return fv_err(FV_ERR_STATE, "training interrupted at epoch %d, batch %lld (as asked)",
                           epoch, (long long)(b + 1));
+        }
         s->step++;
         double loss = step(m, cnt, &c);
         if (!isfinite(loss)) {
+            fv_loader_stop(ld);
             if (s->a.verbose)
                 fputc('\n', s->a.log);
             return fv_err(FV_ERR_NUMERIC, "training stopped: loss is %g at epoch %d, batch %lld",
@@ -321,6 +338,7 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
             last_print = t;
         }
     }
+    fv_loader_stop(ld);
     m->training = 0;
     em->epoch = epoch;
     em->loss = sum / (double)seen;
@@ -359,6 +377,21 @@ static void epoch_line(const fit_state *s, const fv_epoch_metrics *e)
     fflush(s->a.log);
 }
 
+/* Augmentation needs (C, H, W) inputs; mixing needs targets that are distributions. */
+static fv_status check_augment(const fv_model *m, const fv_augment *au)
+{
+    if (!fv_augment_active(au))
+        return FV_OK;
+    const fv_node *in = &m->nodes[m->input_node];
+    if (in->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "fit: augmentation needs (channels, height, width) images");
+    if ((au->mixup > 0 || au->cutmix > 0) && !categorical_loss(m->loss) &&
+        m->loss != FV_LOSS_BCE && m->loss != FV_LOSS_BCE_LOGITS && m->loss != FV_LOSS_MSE)
+        return fv_err(FV_ERR_INVALID, "fit: mixup and cutmix need soft targets: compile with a "
+                      "categorical loss (e.g. FV_LOSS_CATEGORICAL_CE), not a sparse one");
+    return fv_augment_check(au, (int)in->dims[0], (int)in->dims[1], (int)in->dims[2]);
+}
+
 static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a)
 {
     FV_TRY(check_ready(m, "fit"));
@@ -379,6 +412,7 @@ static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a
                       a->epochs, a->batch_size);
     if (train->x->dims[0] < 1)
         return fv_err(FV_ERR_INVALID, "fit: the training set is empty");
+    FV_TRY(check_augment(m, &a->augment));
     return fv_schedule_check(&a->schedule);
 }
 
@@ -463,9 +497,6 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     fv_rng_seed(&s.rng, a.seed);
     s.base_lr = m->opt.lr;
     fv_plateau_init(&s.plateau, s.base_lr);
-    const fv_augment *au = &a.augment;
-    s.augmenting = au->hflip || au->vflip || au->crop_pad || au->cutout || au->brightness != 0 ||
-                   au->contrast != 0;
     FV_TRY(fv_graph_plan(m, a.batch_size));
     stopper stop = {.best = INFINITY};
     s.perm = fv_malloc(sizeof(int64_t) * (size_t)n, "shuffle order");

@@ -8,13 +8,7 @@ TMP=$(mktemp -d)
 cd "$SRC"
 if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     echo "skipped: Fashion-MNIST is not installed"
-    # a schedule and another optimizer from the command line: the CSV records each epoch's rate
-expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$TMP/sched" \
-    --optimizer sgd --lr 0.1 --schedule step --quiet
-check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
-expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
-    "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
-finish
+    finish
     exit
 fi
 expect_ok summary "$FV" summary models/lenet5.fv
@@ -38,4 +32,12 @@ expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$T
 check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
 expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
     "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
+# augmentation from the command line (mixup switches to categorical CE on one-hot targets)
+expect_ok augment "$FV" train models/lenet5.fv --epochs 2 --limit 2000 --out "$TMP/aug" --quiet \
+    --rotate 10 --scale 0.1 --translate 0.1 --erase 0.3 --mixup 0.2 --cutmix 1
+check augment-accuracy grep -q "^Test accuracy: 0\.[5-9]" "$TMP/out"
+expect_fail augment-gray "saturation, hue and grayscale need RGB images" \
+    "$FV" train models/lenet5.fv --epochs 1 --limit 100 --out "$TMP/a2" --hue 0.1
+expect_fail augment-range "rotate=500" \
+    "$FV" train models/lenet5.fv --epochs 1 --limit 100 --out "$TMP/a3" --rotate 500
 finish

@@ -110,7 +110,8 @@ TEST(fit_with_augmentation)
     fv_input(m, .ndim = 3, .dims = {C, H, W});
     fv_dense(m, fv_flatten(m, FV_LAST), .units = 2);
     CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = fv_adam()), FV_OK);
-    fv_dataset d = {fv_tensor_new4(N, C, H, W), fv_tensor_new4(N, 1, 1, 1), 2, "a"};
+    fv_dataset d = {.x = fv_tensor_new4(N, C, H, W), .y = fv_tensor_new4(N, 1, 1, 1),
+                    .num_classes = 2};
     fill_images(d.x->data);
     for (int i = 0; i < N; i++)
         d.y->data[i] = (float)(i % 2);
