@@ -280,6 +280,29 @@ int fv_maxunpool2d_(fv_model *m, int in, int pool, const char *name);
 int fv_lppool2d_(fv_model *m, int in, float p, fv_pool2d_args a);
 #define fv_lppool2d(m, in, p, ...) fv_lppool2d_((m), (in), (p), (fv_pool2d_args){._ = 0, __VA_ARGS__})
 
+/* Fractional max pooling (Graham 2014, arXiv 1412.6071; PyTorch's FractionalMaxPool2d):
+ * (C, H, W) -> (C, oh, ow), the output size given (output_size, or output_h and output_w) or as
+ * a ratio in (0, 1) (oh = floor(H ratio)). With a window (size > 0, PyTorch's kernel_size) each
+ * output is the maximum over a window at PyTorch's pseudo-random starts (oh + size - 1 <= H);
+ * with size 0 over Graham's disjoint regions of 1 or 2 rows by 1 or 2 columns (H / 2 <= oh <=
+ * H), pseudo-random or, with `random`, in a random order. Each training forward draws the
+ * regions per sample, channel and axis from the model's seeded stream; evaluation uses the fixed
+ * sample u = 0.5 (pseudo-random regions also for `random`), so it is deterministic. */
+typedef struct fv_fracpool_args {
+    int _;
+    int size;          /* square window; or size_h / size_w; 0 (default): disjoint regions */
+    int size_h, size_w;
+    int output_size;   /* square output; or output_h / output_w */
+    int output_h, output_w;
+    double ratio;      /* instead of an output size: ratio, or ratio_h / ratio_w */
+    double ratio_h, ratio_w;
+    int random;        /* disjoint regions in a random order (default: pseudo-random) */
+    const char *name;
+} fv_fracpool_args;
+int fv_fractional_maxpool2d_(fv_model *m, int in, fv_fracpool_args a);
+#define fv_fractional_maxpool2d(m, in, ...) \
+    fv_fractional_maxpool2d_((m), (in), (fv_fracpool_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_layer_args {
     int _;
     const char *name;
@@ -292,6 +315,18 @@ int fv_global_maxpool2d_(fv_model *m, int in, fv_layer_args a);
     fv_global_avgpool2d_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
 #define fv_global_maxpool2d(m, in, ...) \
     fv_global_maxpool2d_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
+
+/* Adaptive average pooling (PyTorch's AdaptiveAvgPool2d): (C, H, W) -> (C, oh, ow), cell (i, j)
+ * the mean over rows [floor(i H / oh), ceil((i + 1) H / oh)) and the columns likewise. */
+typedef struct fv_adaptive_args {
+    int _;
+    int output_size; /* square grid; or output_h / output_w */
+    int output_h, output_w;
+    const char *name;
+} fv_adaptive_args;
+int fv_adaptive_avgpool2d_(fv_model *m, int in, fv_adaptive_args a);
+#define fv_adaptive_avgpool2d(m, in, ...) \
+    fv_adaptive_avgpool2d_((m), (in), (fv_adaptive_args){._ = 0, __VA_ARGS__})
 
 /* Local response normalization across channels (AlexNet; PyTorch's LocalResponseNorm and the
  * course's formula): y = x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta.
@@ -375,6 +410,10 @@ fv_status fv_model_param(const fv_model *m, int i, fv_param_info *out);
 /* Totals: all, trainable, non-trainable (Keras convention: running statistics are counted). */
 void fv_model_count_params(const fv_model *m, int64_t *total, int64_t *trainable,
                            int64_t *non_trainable);
+/* Multiply-adds of one sample's forward pass through node i (convolutions and dense layers, as
+ * the papers count; 0 for other layers), and through the whole model. */
+int64_t fv_node_macs(const fv_model *m, int node);
+int64_t fv_model_macs(const fv_model *m);
 
 /* ---------------------------------------------------------------- training */
 
@@ -470,6 +509,36 @@ fv_status fv_model_summary(const fv_model *m, FILE *out);
 /* Train/eval mode (dropout, batch norm). fit switches to train and back to eval. */
 void fv_model_set_training(fv_model *m, int training);
 
+/* ---------------------------------------------------------------- model zoo */
+
+/* Every architecture of the course, built with one call: fv_zoo("resnet18", .num_classes = 10,
+ * .channels = 1, .height = 28). Names: lenet5, alexnet (torchvision's), alexnet_original
+ * (Krizhevsky 2012: LRN, two groups), alexnet_bn (the course's batch-norm variant), zfnet,
+ * vgg11/13/16/19 and their _bn versions (torchvision's), vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d,
+ * vgg_e (the paper's configurations), googlenet, resnet18/34/50/101/152, resnet20 (CIFAR),
+ * mobilenet_v1, mobilenet_v2. Parameter names are torchvision's where it has the network, so a
+ * torchvision state_dict saved as safetensors loads with fv_model_load_weights. The model is
+ * not compiled. */
+typedef struct fv_zoo_args {
+    int _;
+    int num_classes;     /* default 1000 */
+    int channels;        /* input, default the network's (3; LeNet-5: 1) */
+    int height, width;   /* default the network's (224, 227 or 28; width = height) */
+    float width_mult;    /* MobileNet's alpha (default 1); the resolution multiplier is the
+                            input size */
+    int batch_norm;      /* vgg_a ... vgg_e: batch norm after each convolution */
+    int stride_first;    /* resnet50/101/152: the bottleneck's stride in its first 1x1, as in the
+                            paper (3.8 G mult-adds for ResNet-50); default torchvision's v1.5,
+                            the stride in the 3x3 (4.1 G); the parameters are the same */
+    int aux_logits;      /* googlenet: the two auxiliary classifiers (nodes aux1.fc2, aux2.fc2;
+                            evaluated, not trained: fit trains the main output) */
+    float dropout;       /* default the network's; -1 for none */
+} fv_zoo_args;
+fv_model *fv_zoo_(const char *arch, fv_zoo_args a);
+#define fv_zoo(arch, ...) fv_zoo_((arch), (fv_zoo_args){._ = 0, __VA_ARGS__})
+/* The i-th architecture name, NULL past the end. */
+const char *fv_zoo_name(int i);
+
 /* ---------------------------------------------------------------- data */
 
 /* x: (N, C, H, W) or (N, features), float. y: (N) class index (as float) or (N, ...) targets. */
@@ -478,6 +547,7 @@ typedef struct fv_dataset {
     fv_tensor *y;
     int num_classes; /* 0 for regression */
     char name[64];
+    char **class_names; /* num_classes names (image folders), or NULL; freed with the set */
 } fv_dataset;
 
 /* MNIST-format IDX files (plain or .gz): images as (N, 1, H, W) in [0, 1], labels as class index. */
@@ -495,8 +565,18 @@ const char *fv_default_data_dir(void); /* FOVEA_DATA or the Debian dataset-fashi
 fv_dataset *fv_dataset_load_cifar10(const char *dir, int train);
 fv_dataset *fv_dataset_load_cifar100(const char *dir, int train);
 /* A dataset from a folder in any known format: MNIST-format IDX files, CIFAR-10 or CIFAR-100
- * batches (tried in that order by their file names). */
+ * batches (tried in that order by their file names), else an image folder of class sub-folders:
+ * DIR/train, or DIR/test (else DIR/val), when they hold class folders, else DIR itself for both
+ * splits; read at the channels and size of the training split's first image. */
 fv_dataset *fv_dataset_load_dir(const char *dir, int train);
+/* An image folder (Keras' image_dataset_from_directory, torchvision's ImageFolder): one sub-folder
+ * per class, class k the k-th name in strcmp order; in each, the .png/.jpg/.jpeg files (any case,
+ * decoded by their content; other files and names starting with '.' are skipped) in name order,
+ * converted to `channels` (1 or 3) and resized (bilinear) to height x width; 0 for channels,
+ * height or width takes the first image's. x (N, C, H, W) in [0, 1], y the class index. */
+fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width);
+/* The name of class k (an image folder's sub-folder name), or NULL when the set has none. */
+const char *fv_dataset_class_name(const fv_dataset *d, int k);
 /* The class names of Fashion-MNIST ("T-shirt/top", ...). */
 const char *fv_fashion_mnist_class(int k);
 /* x = (x - mean) / std, over all values. */
@@ -509,6 +589,13 @@ void fv_dataset_free(fv_dataset *d);
 fv_tensor *fv_png_load(const char *path);
 /* Writes (C, H, W) or (1, C, H, W) values in [0, 1] as an 8-bit PNG (atomic). */
 fv_status fv_png_save(const char *path, const fv_tensor *img);
+/* A JPEG file as (1, C, H, W) in [0, 1] (gray or RGB; CMYK is refused). */
+fv_tensor *fv_jpeg_load(const char *path);
+/* Writes (C, H, W) or (1, C, H, W) values in [0, 1] as a baseline JPEG (atomic); quality 1..100
+ * (0: 90). */
+fv_status fv_jpeg_save(const char *path, const fv_tensor *img, int quality);
+/* A PNG or JPEG file, told apart by its first bytes (not its name). */
+fv_tensor *fv_image_load(const char *path);
 /* Resize (bilinear) and convert channels so a loaded image fits an input of shape (c, h, w). */
 fv_tensor *fv_image_fit(const fv_tensor *img, int c, int h, int w);
 

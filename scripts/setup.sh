@@ -3,7 +3,8 @@
 # package). Installs only what is missing, so a second run does nothing. Run as root (or via sudo).
 set -eu
 
-PKGS="build-essential cmake clang zlib1g-dev libpng-dev libcjson-dev valgrind dataset-fashion-mnist"
+PKGS="build-essential cmake clang zlib1g-dev libpng-dev libjpeg-dev libcjson-dev valgrind"
+PKGS="$PKGS dataset-fashion-mnist"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 
 missing=""

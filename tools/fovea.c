@@ -18,6 +18,8 @@ typedef struct opts {
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
     fv_augment aug;
+    int classes, in_c, in_h, in_w, aux, stride_first; /* zoo networks */
+    double alpha;
     double lr, momentum, clip_norm;
 } opts;
 
@@ -47,8 +49,11 @@ static void usage(FILE *f)
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
             "          and DIR/metrics.csv (default out: runs/<model>)\n"
             "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N]\n"
-            "  predict MODEL.fv --weights FILE IMAGE.png...\n"
-            "  summary MODEL.fv\n"
+            "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"
+            "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"
+            "  zoo     the networks of the zoo (NETWORK works wherever MODEL.fv does; for zoo\n"
+            "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
+            "          train and eval build them for the data's image size and classes)\n"
             "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's "
             "dataset-fashion-mnist.\n");
 }
@@ -113,6 +118,9 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
             takes = 0;
+        } else if (strcmp(a, "--aux") == 0 || strcmp(a, "--stride-first") == 0) {
+            *(a[2] == 'a' ? &o->aux : &o->stride_first) = 1;
+            takes = 0;
         } else if (strcmp(a, "--hflip") == 0 || strcmp(a, "--vflip") == 0) {
             *(a[2] == 'h' ? &o->aug.hflip : &o->aug.vflip) = 1;
             takes = 0;
@@ -132,6 +140,13 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (!v) {
             snprintf(msg, sizeof msg, "option %s needs a value", a);
             return fail(msg);
+        } else if (strcmp(a, "--classes") == 0) {
+            bad = parse_int(v, 1, 1 << 20, &o->classes);
+        } else if (strcmp(a, "--alpha") == 0) {
+            bad = parse_double(v, &o->alpha) || !(o->alpha > 0);
+        } else if (strcmp(a, "--input") == 0) {
+            bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
+                  o->in_h < 1 || o->in_w < 1;
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
         } else if (strcmp(a, "--out") == 0) {
@@ -206,9 +221,32 @@ static fv_schedule schedule_for(const opts *o, int64_t n)
 #define NORM_MEAN 0.5f
 #define NORM_STD 0.5f
 
-static fv_model *load_compiled(const opts *o, const char *path)
+/* A zoo name (a bare word, no such file and no ".fv"): the network for input (c, h, w) and `classes` (the
+ * options win; 0: the network's defaults). */
+static int is_zoo(const char *path)
 {
-    fv_model *m = fv_model_load_file(path);
+    struct stat st;
+    size_t n = strlen(path);
+    /* a bare word that is no file is a zoo name (fv_zoo names the unknown ones) */
+    return stat(path, &st) != 0 && !(n > 3 && strcmp(path + n - 3, ".fv") == 0) &&
+           !strchr(path, '/');
+}
+
+static fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int classes)
+{
+    if (!is_zoo(path))
+        return fv_model_load_file(path);
+    if (o->in_c)
+        c = o->in_c, h = o->in_h, w = o->in_w;
+    return fv_zoo(path, .num_classes = o->classes ? o->classes : classes, .channels = c,
+                  .height = h, .width = w, .width_mult = (float)o->alpha, .aux_logits = o->aux,
+                  .stride_first = o->stride_first);
+}
+
+/* The model for data of (c, h, w) images in `classes` classes (0: unknown), compiled. */
+static fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes)
+{
+    fv_model *m = open_model(o, path, c, h, w, classes);
     if (!m)
         return NULL;
     fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
@@ -266,21 +304,27 @@ static int cmd_train(const opts *o)
 {
     const char *path = o->npos ? o->pos[0] : DEFAULT_MODEL;
     char out[900], weights[1024], csv[1024], msg[1200];
-    fv_model *m = load_compiled(o, path);
-    if (!m)
-        return fail_lib();
+    int rc = 1;
+    fv_model *m = NULL;
+    fv_dataset *train = load_data(o, 1), *test = train ? load_data(o, 0) : NULL;
+    if (!train || !test) {
+        rc = fail_lib();
+        goto done;
+    }
+    const int64_t *d = train->x->dims; /* a zoo network is built for the data */
+    m = load_compiled(o, path, train->x->ndim == 4 ? (int)d[1] : 0,
+                      train->x->ndim == 4 ? (int)d[2] : 0, train->x->ndim == 4 ? (int)d[3] : 0,
+                      train->num_classes);
+    if (!m) {
+        rc = fail_lib();
+        goto done;
+    }
     if (o->out)
         snprintf(out, sizeof out, "%s", o->out);
     else
         snprintf(out, sizeof out, "runs/%s", fv_model_name(m));
     snprintf(weights, sizeof weights, "%s/weights.safetensors", out);
     snprintf(csv, sizeof csv, "%s/metrics.csv", out);
-    int rc = 1;
-    fv_dataset *train = load_data(o, 1), *test = train ? load_data(o, 0) : NULL;
-    if (!train || !test) {
-        rc = fail_lib();
-        goto done;
-    }
     if (make_dir(out) != 0) {
         snprintf(msg, sizeof msg, "%s: cannot create directory: %s", out, strerror(errno));
         rc = fail(msg);
@@ -330,13 +374,14 @@ static int cmd_eval(const opts *o)
 {
     if (!o->npos || !o->weights)
         return fail("eval needs MODEL.fv and --weights FILE");
-    fv_model *m = load_compiled(o, o->pos[0]);
-    if (!m)
+    fv_dataset *test = load_data(o, 0);
+    if (!test)
         return fail_lib();
-    fv_dataset *test = NULL;
+    const int64_t *d = test->x->dims;
+    fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
     int rc = 1;
     double loss, acc;
-    if (fv_model_load_weights(m, o->weights) != FV_OK || !(test = load_data(o, 0)) ||
+    if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
         fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
         rc = fail_lib();
     } else {
@@ -364,7 +409,7 @@ static int predict_one(fv_model *m, const char *png)
     int nd = fv_node_shape(m, 0, shape);
     if (nd != 3)
         return fail("predict: the model's input is not an image (C, H, W)");
-    fv_tensor *img = fv_png_load(png), *fit = NULL, *out = NULL;
+    fv_tensor *img = fv_image_load(png), *fit = NULL, *out = NULL;
     int rc = 1;
     if (!img || !(fit = fv_image_fit(img, (int)shape[0], (int)shape[1], (int)shape[2])))
         goto out;
@@ -398,7 +443,7 @@ static int cmd_predict(const opts *o)
 {
     if (o->npos < 2 || !o->weights)
         return fail("predict needs MODEL.fv, --weights FILE and at least one IMAGE.png");
-    fv_model *m = load_compiled(o, o->pos[0]);
+    fv_model *m = load_compiled(o, o->pos[0], 0, 0, 0, 0);
     if (!m)
         return fail_lib();
     int rc = fv_model_load_weights(m, o->weights) != FV_OK ? fail_lib() : 0;
@@ -410,12 +455,34 @@ static int cmd_predict(const opts *o)
 
 static int cmd_summary(const opts *o)
 {
-    fv_model *m = fv_model_load_file(o->npos ? o->pos[0] : DEFAULT_MODEL);
+    fv_model *m = open_model(o, o->npos ? o->pos[0] : DEFAULT_MODEL, 0, 0, 0, 0);
     if (!m)
         return fail_lib();
     int rc = fv_model_summary(m, stdout) == FV_OK ? 0 : fail_lib();
     fv_model_free(m);
     return rc;
+}
+
+/* The zoo: every network at its default input with its parameters and multiply-adds. */
+static int cmd_zoo(const opts *o)
+{
+    printf("%-18s %-12s %14s %16s\n", "network", "input", "parameters", "mult-adds");
+    for (int i = 0; fv_zoo_name(i); i++) {
+        fv_model *m = open_model(o, fv_zoo_name(i), 0, 0, 0, 0);
+        if (!m)
+            return fail_lib();
+        int64_t d[4], total, tr, nt;
+        fv_node_shape(m, 0, d);
+        fv_model_count_params(m, &total, &tr, &nt);
+        char in[32];
+        snprintf(in, sizeof in, "%lldx%lldx%lld", (long long)d[0], (long long)d[1],
+                 (long long)d[2]);
+        printf("%-18s %-12s %14lld %16lld\n", fv_zoo_name(i), in, (long long)tr,
+               (long long)fv_model_macs(m));
+        fv_model_free(m);
+    }
+    printf("(parameters: trainable, PyTorch's count; `fovea summary NAME` shows one network)\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -441,6 +508,8 @@ int main(int argc, char **argv)
         return cmd_predict(&o);
     if (strcmp(argv[1], "summary") == 0)
         return cmd_summary(&o);
+    if (strcmp(argv[1], "zoo") == 0)
+        return cmd_zoo(&o);
     fprintf(stderr, "fovea: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

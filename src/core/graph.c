@@ -64,10 +64,15 @@ static fv_status set_name(fv_model *m, fv_node *n, fv_op op, const char *name)
     if (strlen(name) >= FV_NAME_LEN)
         return fv_err(FV_ERR_INVALID, "layer name '%.40s...' is longer than %d characters", name,
                       FV_NAME_LEN - 1);
-    for (const char *p = name; *p; p++)
-        if (*p == '.' || *p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            return fv_err(FV_ERR_INVALID, "layer name '%s': '.', quotes and control characters are "
-                          "not allowed", name);
+    /* dots separate module paths as in PyTorch ("layer1.0.conv1"), so not first, last or twice */
+    size_t len = strlen(name);
+    int bad_dot = name[0] == '.' || name[len - 1] == '.' || strstr(name, "..") != NULL;
+    for (const char *p = name; *p && !bad_dot; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            bad_dot = 1;
+    if (bad_dot)
+        return fv_err(FV_ERR_INVALID, "layer name '%s': quotes, control characters and a '.' "
+                      "at either end or twice in a row are not allowed", name);
     if (name_taken(m, name))
         return fv_err(FV_ERR_INVALID, "layer name '%s' is used twice", name);
     snprintf(n->name, FV_NAME_LEN, "%s", name);

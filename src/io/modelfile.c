@@ -124,6 +124,8 @@ typedef struct line_vals {
     float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm, power;
     int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad, depth_mult;
     int sides[4]; /* zero padding / cropping: top, bottom, left, right */
+    int frac_kernel[2], out_size[2], random; /* fractional max pooling */
+    double ratio[2];
     shape_arg shape;
     const char *name;
     name_list inputs;
@@ -359,6 +361,41 @@ static const char *p_bool(void *field, char *s)
     return NULL;
 }
 
+/* N or H,W, integers >= 0 (fractional pooling's window; 0: disjoint regions). */
+static const char *p_pair_nonneg(void *field, char *s)
+{
+    char *parts[2];
+    int n = split_list(s, parts, 2);
+    long long h, w;
+    if (n < 1 || !parse_int(parts[0], 0, INT_MAX, &h) || !parse_int(parts[n - 1], 0, INT_MAX, &w))
+        return "expected N or H,W (integers >= 0)";
+    ((int *)field)[0] = (int)h;
+    ((int *)field)[1] = (int)w;
+    return NULL;
+}
+
+/* R or RH,RW, each in (0, 1), kept in double (the output is floor(in * R), as in PyTorch). */
+static const char *p_ratio(void *field, char *s)
+{
+    char *parts[2];
+    int n = split_list(s, parts, 2);
+    double r[2];
+    for (int i = 0; i < 2; i++)
+        if (n < 1 || !parse_num(parts[i < n ? i : 0], &r[i]) || !(r[i] > 0 && r[i] < 1))
+            return "expected R or RH,RW, numbers in (0, 1)";
+    ((double *)field)[0] = r[0];
+    ((double *)field)[1] = r[1];
+    return NULL;
+}
+
+static const char *p_sequence(void *field, char *s)
+{
+    if (!ci_eq(s, "pseudorandom") && !ci_eq(s, "random"))
+        return "expected pseudorandom or random";
+    *(int *)field = ci_eq(s, "random");
+    return NULL;
+}
+
 static const char *p_alpha(void *field, char *s)
 {
     return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
@@ -371,8 +408,10 @@ typedef enum arg_id {
     A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
     A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
     A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A_POWER, A__COUNT
+    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A_POWER,
+    A_FRAC_KERNEL, A_OUTPUT_SIZE, A_OUTPUT_RATIO, A_SEQUENCE, A__COUNT
 } arg_id;
+_Static_assert(A__COUNT <= 64, "a layer's allowed arguments are bits of a uint64_t");
 
 #define BIT(a) ((uint64_t)1 << (a))
 
@@ -420,6 +459,10 @@ static const arg_def arg_defs[A__COUNT] = {
     [A_CEIL] = ARG("ceil_mode", NULL, p_bool, ceil_mode),
     [A_DEPTH_MULT] = ARG("depth_multiplier", NULL, p_positive, depth_mult),
     [A_POWER] = ARG("power", "norm_type", p_epsilon, power),
+    [A_FRAC_KERNEL] = ARG("kernel_size", "pool_size", p_pair_nonneg, frac_kernel),
+    [A_OUTPUT_SIZE] = ARG("output_size", NULL, p_pair, out_size),
+    [A_OUTPUT_RATIO] = ARG("output_ratio", NULL, p_ratio, ratio),
+    [A_SEQUENCE] = ARG("sequence", NULL, p_sequence, random),
     /* p_use_bias stores the negation: count_include_pad=false sets exclude_pad */
     [A_INCLUDE_PAD] = ARG("count_include_pad", NULL, p_use_bias, exclude_pad),
 };
@@ -525,6 +568,27 @@ static int b_lppool(fv_model *m, const line_vals *v, const int *ins, int nin, co
 {
     (void)nin, (void)d;
     return fv_lppool2d_(m, ins[0], v->power != 0 ? v->power : 2.0f, pool_args(v));
+}
+
+static int b_fracpool(fv_model *m, const line_vals *v, const int *ins, int nin,
+                      const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_fractional_maxpool2d_(
+        m, ins[0],
+        (fv_fracpool_args){.size_h = v->frac_kernel[0], .size_w = v->frac_kernel[1],
+                           .output_h = v->out_size[0], .output_w = v->out_size[1],
+                           .ratio_h = v->ratio[0], .ratio_w = v->ratio[1], .random = v->random,
+                           .name = v->name});
+}
+
+static int b_adaptive(fv_model *m, const line_vals *v, const int *ins, int nin,
+                      const layer_def *d)
+{
+    (void)nin, (void)d;
+    return fv_adaptive_avgpool2d_(m, ins[0],
+                                  (fv_adaptive_args){.output_h = v->out_size[0],
+                                                     .output_w = v->out_size[1], .name = v->name});
 }
 
 static int b_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
@@ -685,6 +749,9 @@ static const layer_def layer_defs[] = {
     {{"maxunpool2d", "MaxUnpool2d"}, ONE, BIT(A_INPUTS), true, 0, b_unpool},
     {{"lppool2d", "LPPool2d"}, ONE | BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_CEIL) | BIT(A_POWER),
      0, false, 0, b_lppool},
+    {{"fractional_maxpool2d", "FractionalMaxPool2d"},
+     ONE | BIT(A_FRAC_KERNEL) | BIT(A_OUTPUT_SIZE) | BIT(A_OUTPUT_RATIO) | BIT(A_SEQUENCE), 0,
+     false, 0, b_fracpool},
     {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS | BIT(A_INCLUDE_PAD), 0, false,
      0, b_avgpool},
     {{"activation"}, ONE | BIT(A_ACTIVATION) | BIT(A_ALPHA), BIT(A_ACTIVATION), false, 0,
@@ -718,6 +785,8 @@ static const layer_def layer_defs[] = {
     {{"cropping2d", "Cropping2D"}, ONE | BIT(A_SIDES_CROP), BIT(A_SIDES_CROP), false, 0,
      b_pad_crop},
     {{"global_avgpool2d", "GlobalAveragePooling2D"}, ONE, 0, false, 0, b_global_avgpool},
+    {{"adaptive_avgpool2d", "AdaptiveAvgPool2d"}, ONE | BIT(A_OUTPUT_SIZE), BIT(A_OUTPUT_SIZE),
+     false, 0, b_adaptive},
     {{"global_maxpool2d", "GlobalMaxPooling2D"}, ONE, 0, false, 0, b_global_maxpool},
     {{"lrn", "LocalResponseNorm", "LRN"},
      ONE | BIT(A_LRN_SIZE) | BIT(A_ALPHA) | BIT(A_BETA) | BIT(A_K), BIT(A_LRN_SIZE), false, 0,

@@ -219,7 +219,8 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
     const fv_node *o = &m->nodes[m->output_node];
     int64_t n = x->dims[0], dims[5] = {n};
     memcpy(dims + 1, o->dims, sizeof(int64_t) * (size_t)o->ndim);
-    int batch = m->plan_batch > 0 ? m->plan_batch : 256;
+    /* the planned batch, else up to 256 (no bigger than needed: a few large images) */
+    int batch = m->plan_batch > 0 ? m->plan_batch : n < 256 ? (int)(n > 0 ? n : 1) : 256;
     FV_TRY(fv_graph_plan(m, batch));
     fv_tensor *res = fv_tensor_new(o->ndim + 1, dims);
     if (!res)

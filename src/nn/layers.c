@@ -282,6 +282,13 @@ int fv_global_avgpool2d_(fv_model *m, int in, fv_layer_args a)
     return fv_graph_add(m, FV_OP_GLOBAL_AVGPOOL, 1, &in, NULL, a.name);
 }
 
+int fv_adaptive_avgpool2d_(fv_model *m, int in, fv_adaptive_args a)
+{
+    fv_attr at = {.adaptive = {.oh = a.output_h ? a.output_h : a.output_size,
+                               .ow = a.output_w ? a.output_w : a.output_size}};
+    return fv_graph_add(m, FV_OP_ADAPTIVE_AVGPOOL, 1, &in, &at, a.name);
+}
+
 int fv_global_maxpool2d_(fv_model *m, int in, fv_layer_args a)
 {
     return fv_graph_add(m, FV_OP_GLOBAL_MAXPOOL, 1, &in, NULL, a.name);
@@ -474,4 +481,43 @@ int fv_maxunpool2d_(fv_model *m, int in, int pool, const char *name)
 int fv_lppool2d_(fv_model *m, int in, float p, fv_pool2d_args a)
 {
     return pool_p(m, FV_OP_LPPOOL, in, a, p);
+}
+
+/* The fractional pooling's settings, or -1 with an error naming the layer. */
+static int frac_check(const char *layer, const fv_frac_attr *f)
+{
+    const char *why = NULL;
+    bool sized = f->oh || f->ow, ratio = f->rh != 0 || f->rw != 0;
+    if (f->kh < 0 || f->kw < 0 || (f->kh == 0) != (f->kw == 0))
+        why = "the window must be positive, or 0 on both axes for disjoint regions";
+    else if (sized && ratio)
+        why = "give an output size or an output ratio, not both";
+    else if (sized && (f->oh <= 0 || f->ow <= 0))
+        why = "the output size must be positive on both axes";
+    else if (!sized && !(f->rh > 0 && f->rh < 1 && f->rw > 0 && f->rw < 1))
+        why = "needs an output size, or an output ratio in (0, 1) on both axes";
+    else if (f->random && f->kh)
+        why = "a random sequence needs disjoint regions (window 0)";
+    if (!why)
+        return 0;
+    fv_err(FV_ERR_INVALID, "layer '%s': %s (window %dx%d, output %dx%d, ratio %g, %g)", layer, why,
+           f->kh, f->kw, f->oh, f->ow, f->rh, f->rw);
+    return -1;
+}
+
+int fv_fractional_maxpool2d_(fv_model *m, int in, fv_fracpool_args a)
+{
+    fv_attr at;
+    memset(&at, 0, sizeof at);
+    fv_frac_attr *f = &at.frac;
+    f->kh = a.size_h ? a.size_h : a.size;
+    f->kw = a.size_w ? a.size_w : a.size;
+    f->oh = a.output_h ? a.output_h : a.output_size;
+    f->ow = a.output_w ? a.output_w : a.output_size;
+    f->rh = a.ratio_h != 0 ? a.ratio_h : a.ratio;
+    f->rw = a.ratio_w != 0 ? a.ratio_w : a.ratio;
+    f->random = a.random != 0;
+    if (frac_check(a.name ? a.name : "fractional_maxpool2d", f) < 0)
+        return -1;
+    return fv_graph_add(m, FV_OP_FRACPOOL, 1, &in, &at, a.name);
 }

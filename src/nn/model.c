@@ -1,5 +1,6 @@
 /* model.c - the model object: creation, node and parameter accessors, compile (loss, optimizer,
- * parameter allocation) and the Keras-style summary table. Training lives in fit.c. */
+ * parameter allocation), trainability and learning-rate multipliers. The summary table lives in
+ * summary.c, training in fit.c. */
 #include "core/internal.h"
 
 #include <math.h>
@@ -185,121 +186,6 @@ fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before setting an optimizer", m->name);
     m->opt = opt;
     return fv_optim_init(m);
-}
-
-/* ---------------------------------------------------------------- summary */
-
-static void fmt_count(int64_t v, char *buf, size_t len)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", (long long)v);
-    size_t n = strlen(raw), o = 0;
-    for (size_t i = 0; i < n && o + 2 < len; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = '\0';
-}
-
-static int64_t node_params(const fv_model *m, const fv_node *n)
-{
-    int64_t c = 0;
-    for (int k = 0; k < n->nparam; k++)
-        c += m->params[n->param[k]].numel;
-    return c;
-}
-
-/* The node whose output a layer row shows: a folded activation's producer shows its own shape. */
-static int visible(const fv_model *m, int i)
-{
-    return !m->nodes[i].hidden && i != m->target_node && i != m->loss_node;
-}
-
-/* Sequential: every visible layer reads the previous visible layer (through folded nodes). */
-static int is_sequential(const fv_model *m)
-{
-    int prev = -1;
-    for (int i = 0; i < m->nnodes; i++) {
-        const fv_node *n = &m->nodes[i];
-        if (!visible(m, i))
-            continue;
-        if (n->op == FV_OP_INPUT ? prev >= 0 : n->nin != 1)
-            return 0;
-        if (prev >= 0) {
-            int src = n->in[0];
-            while (m->nodes[src].hidden)
-                src = m->nodes[src].in[0];
-            if (src != prev)
-                return 0;
-        }
-        prev = i;
-    }
-    return 1;
-}
-
-static void connected_to(const fv_model *m, const fv_node *n, char *buf, size_t len)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < n->nin && o < len; k++) {
-        int src = n->in[k];
-        if (m->nodes[src].hidden)
-            src = m->nodes[src].in[0];
-        o += (size_t)snprintf(buf + o, len - o, "%s%s", k ? ", " : "", m->nodes[src].name);
-    }
-}
-
-/* "name (Type)"; returns its length. */
-static int label_of(const fv_node *n, char *buf, size_t len)
-{
-    const fv_op_def *d = fv_op_table[n->op];
-    int k = snprintf(buf, len, "%s (%s)", n->name, d->kind_of ? d->kind_of(n) : d->kind);
-    return k < (int)len ? k : (int)len - 1;
-}
-
-fv_status fv_model_summary(const fv_model *m, FILE *out)
-{
-    int seq = is_sequential(m);
-    const char *line = seq ? "_________________________________________________________________"
-                           : "______________________________________________________________"
-                             "______________________________";
-    const char *dline = seq ? "================================================================="
-                            : "=============================================================="
-                              "==============================";
-    fprintf(out, "Model: \"%s\"\n%s\n", m->name, line);
-    int width = 28; /* the layer column widens for long names, as Keras' does */
-    for (int i = 0; i < m->nnodes; i++)
-        if (visible(m, i)) {
-            char label[128];
-            int w = label_of(&m->nodes[i], label, sizeof label) + 1;
-            width = w > width ? w : width;
-        }
-    fprintf(out, " %-*s%-26s%-11s%s\n%s\n", width, "Layer (type)", "Output Shape", "Param #",
-            seq ? "" : "Connected to", dline);
-    for (int i = 0; i < m->nnodes; i++) {
-        const fv_node *n = &m->nodes[i];
-        if (!visible(m, i))
-            continue;
-        char label[128], shape[96], count[32], conn[160] = "";
-        label_of(n, label, sizeof label);
-        fv_node_shape_str(n, shape, sizeof shape);
-        fmt_count(node_params(m, n), count, sizeof count);
-        if (!seq)
-            connected_to(m, n, conn, sizeof conn);
-        fprintf(out, " %-*s%-26s%-11s%s\n", width, label, shape, count, conn);
-    }
-    int64_t total, tr, nt;
-    fv_model_count_params(m, &total, &tr, &nt);
-    char a[32], b[32], c[32];
-    fmt_count(total, a, sizeof a);
-    fmt_count(tr, b, sizeof b);
-    fmt_count(nt, c, sizeof c);
-    fprintf(out, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n",
-            dline, a, b, c, line);
-    fprintf(out, "(Keras convention: batch-norm moving mean and variance are counted as "
-                 "non-trainable.)\n");
-    return ferror(out) ? fv_err(FV_ERR_IO, "summary: write failed") : FV_OK;
 }
 
 /* The node a layer name refers to: the node itself, or, for a layer whose name is on its folded

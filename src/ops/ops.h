@@ -34,6 +34,8 @@ extern const fv_op_def fv_op_prelu_def;
 extern const fv_op_def fv_op_maxout_def;
 extern const fv_op_def fv_op_maxunpool_def;
 extern const fv_op_def fv_op_lppool_def;
+extern const fv_op_def fv_op_fracpool_def;
+extern const fv_op_def fv_op_adaptive_avgpool_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */
@@ -42,5 +44,30 @@ void fv_parallel_ranges(fv_model *m, fv_node *n, int64_t count, int64_t min_chun
 
 /* Dropout's mask for `count` values: 0 with probability rate, else 1 / (1 - rate) (dropout.c). */
 void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count);
+
+/* Fractional max pooling (fracpool.c). Each (sample, channel) plane p has two samples u in [0, 1),
+ * u[2p] for the width and u[2p + 1] for the height (PyTorch's _random_samples layout), drawn from
+ * the model's RNG in each training forward (0.5 in evaluation), and its region starts rows[0..oh]
+ * and cols[0..ow] (one of the sequences below per axis). */
+
+/* PyTorch's window starts for `out` >= 1 windows of size k over `in` cells, in float as PyTorch
+ * computes them for float32: a_i = floor((i + u) alpha) - floor(u alpha), alpha =
+ * (in - k) / (out - 1), a_{out-1} = in - k; seq[out] = in. */
+void fv_fracpool_window_seq(float u, int in, int out, int k, int32_t *seq);
+/* Graham's disjoint pseudo-random regions: a_i = ceil(alpha (i + u)) - ceil(alpha u), alpha =
+ * in / out (so a_0 = 0), a_out = in, computed exactly in integers; increments 1 or 2 (needs
+ * out <= in <= 2 out). */
+void fv_fracpool_pseudo_seq(float u, int in, int out, int32_t *seq);
+/* Graham's disjoint random regions: in - out increments of 2 and 2 out - in of 1 in an order
+ * drawn from r (Fisher-Yates); a_0 = 0, a_out = in. */
+void fv_fracpool_random_seq(fv_rng *r, int in, int out, int32_t *seq);
+/* Tests: sets the samples (PyTorch's layout) of node `node` for `batch` samples, each in [0, 1),
+ * used by every forward (training too) until u NULL or a new plan, which return to drawing. The
+ * model must be planned for at least `batch` samples. */
+fv_status fv_fracpool_set_samples(fv_model *m, int node, const float *u, int batch);
+/* Tests: the samples and region starts of plane p (sample * C + channel) from the last forward;
+ * u is -1 where the random kind drew an order instead. */
+fv_status fv_fracpool_plane(const fv_model *m, int node, int64_t p, const float **u,
+                            const int32_t **rows, const int32_t **cols);
 
 #endif

@@ -32,6 +32,8 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_MAXOUT] = &fv_op_maxout_def,
     [FV_OP_MAXUNPOOL] = &fv_op_maxunpool_def,
     [FV_OP_LPPOOL] = &fv_op_lppool_def,
+    [FV_OP_FRACPOOL] = &fv_op_fracpool_def,
+    [FV_OP_ADAPTIVE_AVGPOOL] = &fv_op_adaptive_avgpool_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -23,8 +23,9 @@ acc=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
 expect_ok eval "$FV" eval models/lenet5.fv --weights "$TMP/run/weights.safetensors" --limit 3000
 check eval-same-accuracy grep -q "^Test accuracy: $acc" "$TMP/out"
 expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
-    tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png
-check predict-two-lines test "$(wc -l <"$TMP/out")" -eq 2
+    tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png tests/data/fashion_bag.jpg
+check predict-three-lines test "$(wc -l <"$TMP/out")" -eq 3
+check predict-jpeg grep -q "^tests/data/fashion_bag.jpg: " "$TMP/out"
 check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
 # a schedule and another optimizer from the command line: the CSV records each epoch's rate
 expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$TMP/sched" \
@@ -32,6 +33,14 @@ expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$T
 check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
 expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
     "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
+# a zoo network, built for the data (1x28x28, 10 classes)
+expect_ok zoo-train "$FV" train resnet20 --epochs 1 --limit 300 --out "$TMP/zoo" --quiet
+check zoo-accuracy grep -q "^Test accuracy: 0\." "$TMP/out"
+expect_ok zoo-list "$FV" zoo
+check zoo-resnet50 grep -q "^resnet50 .* 25557032 " "$TMP/out"
+expect_ok zoo-summary "$FV" summary resnet18 --classes 10 --input 1,28,28
+check zoo-summary-params grep -q "Trainable params: 11,175,370" "$TMP/out"
+expect_fail zoo-unknown "resnet19" "$FV" summary resnet19
 # augmentation from the command line (mixup switches to categorical CE on one-hot targets)
 expect_ok augment "$FV" train models/lenet5.fv --epochs 2 --limit 2000 --out "$TMP/aug" --quiet \
     --rotate 10 --scale 0.1 --translate 0.1 --erase 0.3 --mixup 0.2 --cutmix 1

@@ -55,8 +55,10 @@ TEST(clipping)
 TEST(early_stopping)
 {
     fv_model *m = tiny(fv_sgd(.lr = 0.5f));
-    fv_dataset tr = {fv_tensor_new4(8, 2, 1, 1), fv_tensor_new4(8, 1, 1, 1), 2, "train"};
-    fv_dataset va = {fv_tensor_new4(8, 2, 1, 1), fv_tensor_new4(8, 1, 1, 1), 2, "val"};
+    fv_dataset tr = {.x = fv_tensor_new4(8, 2, 1, 1), .y = fv_tensor_new4(8, 1, 1, 1),
+                     .num_classes = 2, .name = "train"};
+    fv_dataset va = {.x = fv_tensor_new4(8, 2, 1, 1), .y = fv_tensor_new4(8, 1, 1, 1),
+                     .num_classes = 2, .name = "val"};
     for (int i = 0; i < 8; i++) {
         int c = i % 2;
         tr.x->data[2 * i + c] = va.x->data[2 * i + c] = 1.0f;

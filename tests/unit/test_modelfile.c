@@ -262,7 +262,8 @@ static const bad_case bad_cases[] = {
     {IN "reshape target_shape=7,-1 name=r\n", X ":2: ", "layer 'r'"},
     {IN "flatten name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
      X ":2: ", "longer than 63"},
-    {IN "flatten name=a.b\n", X ":2: ", "layer name 'a.b'"},
+    {IN "flatten name=a..b\n", X ":2: ", "layer name 'a..b'"},
+    {IN "flatten name=.b\n", X ":2: ", "layer name '.b'"},
 };
 
 TEST(test_errors)

@@ -1,6 +1,6 @@
 /* test_mutation.c - seeded mutation testing of every parser, run on each test pass (the libFuzzer
- * targets in tests/fuzz/ explore further): valid IDX, safetensors, PNG and model-file bytes get
- * bit flips, byte overwrites, insertions, deletions and truncations; each parser must either
+ * targets in tests/fuzz/ explore further): valid IDX, safetensors, PNG, JPEG and model-file bytes
+ * get bit flips, byte overwrites, insertions, deletions and truncations; each parser must either
  * succeed or fail with a non-empty one-line error, never crash (ASan/UBSan watch) or leak. */
 #include "core/internal.h"
 #include "io/io.h"
@@ -29,6 +29,13 @@ static int parse_st(const unsigned char *b, size_t n)
 static int parse_png(const unsigned char *b, size_t n)
 {
     fv_tensor *t = fv_png_decode("m.png", b, n, 1 << 16);
+    fv_tensor_free(t);
+    return t != NULL;
+}
+
+static int parse_jpeg(const unsigned char *b, size_t n)
+{
+    fv_tensor *t = fv_jpeg_decode("m.jpg", b, n, 1 << 16);
     fv_tensor_free(t);
     return t != NULL;
 }
@@ -142,6 +149,15 @@ TEST(mutate_png)
     free(b);
 }
 
+TEST(mutate_jpeg)
+{
+    unsigned char *b;
+    size_t n;
+    CHECK_STATUS(fv_read_file(t_src_path("data/fashion_bag.jpg"), 1 << 20, &b, &n), FV_OK);
+    mutation_run("jpeg", parse_jpeg, b, n);
+    free(b);
+}
+
 TEST(mutate_model_file)
 {
     const char *text = "model tiny\ninput shape=1,12,12\n"
@@ -158,6 +174,7 @@ int main(void)
     RUN(mutate_idx);
     RUN(mutate_safetensors);
     RUN(mutate_png);
+    RUN(mutate_jpeg);
     RUN(mutate_model_file);
     TEST_MAIN_END();
 }

@@ -81,7 +81,8 @@ TEST(fit_uses_the_schedule)
     fv_dense(m, FV_LAST, .units = 2);
     CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = fv_sgd(.lr = 0.4f)),
                  FV_OK);
-    fv_dataset d = {fv_tensor_new4(8, 3, 1, 1), fv_tensor_new4(8, 1, 1, 1), 2, "tiny"};
+    fv_dataset d = {.x = fv_tensor_new4(8, 3, 1, 1), .y = fv_tensor_new4(8, 1, 1, 1),
+                    .num_classes = 2, .name = "tiny"};
     for (int i = 0; i < 8; i++)
         d.y->data[i] = (float)(i % 2), d.x->data[3 * i] = (float)(i % 2);
     fv_epoch_metrics h[4];

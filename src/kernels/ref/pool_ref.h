@@ -48,4 +48,14 @@ void fv_ref_lppool_bwd_f32(const fv_pool_geom *g, int n, double p, const float *
 void fv_ref_lppool_bwd_f64(const fv_pool_geom *g, int n, double p, const double *x,
                            const double *y, const double *dy, double *dx);
 
+/* Fractional max pooling (Graham 2014) of n samples: output (i, j) of plane p (sample x channel)
+ * is the maximum over rows [r_i, r_i + kh) x cols [c_j, c_j + kw), or, with kh = kw = 0, over the
+ * disjoint region [r_i, r_{i+1}) x [c_j, c_{j+1}), where r = seq + p (oh + ow + 2) holds oh + 1
+ * row starts and c = r + oh + 1 the ow + 1 column starts. Switches and ties as
+ * fv_ref_maxpool_fwd; backward is fv_ref_maxpool_bwd. */
+void fv_ref_fracpool_fwd_f32(const fv_pool_geom *g, int n, const int32_t *seq, const float *x,
+                             float *y, int32_t *arg);
+void fv_ref_fracpool_fwd_f64(const fv_pool_geom *g, int n, const int32_t *seq, const double *x,
+                             double *y, int32_t *arg);
+
 #endif

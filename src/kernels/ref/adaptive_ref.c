@@ -1,0 +1,15 @@
+/* adaptive_ref.c - instantiates the adaptive pooling kernel template adaptive_ref.inc for float
+ * (_f32) and double (_f64). */
+#include "kernels/ref/adaptive_ref.h"
+
+#define REAL float
+#define FV_SFX(name) name##_f32
+#include "kernels/ref/adaptive_ref.inc"
+#undef REAL
+#undef FV_SFX
+
+#define REAL double
+#define FV_SFX(name) name##_f64
+#include "kernels/ref/adaptive_ref.inc"
+#undef REAL
+#undef FV_SFX

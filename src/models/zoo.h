@@ -1,0 +1,31 @@
+/* zoo.h - what the model-zoo builders share (internal): name formatting, convolution + batch
+ * norm + activation blocks, adaptive pooling, and the builders of zoo_modern.c that zoo.c's
+ * table lists. */
+#ifndef FV_MODELS_ZOO_H
+#define FV_MODELS_ZOO_H
+
+#include "core/internal.h"
+
+#define ZOO_NAME 64
+
+/* printf into buf (ZOO_NAME bytes); returns buf. */
+const char *zoo_name(char *buf, const char *fmt, ...);
+/* A convolution with `pad` zero padding and `groups` groups, with or without bias. */
+int zoo_conv(fv_model *m, int in, const char *name, int filters, int k, int stride, int pad,
+             int groups, int bias);
+/* Batch norm (PyTorch momentum 0.1) named bn_name, then act (FV_ACT_NONE: none). */
+int zoo_bn_act(fv_model *m, int in, const char *bn_name, float eps, fv_act act);
+/* PyTorch's AdaptiveAvgPool2d((oh, ow)): nothing when the map already has that size. */
+int zoo_adaptive_avg(fv_model *m, int in, int oh, int ow, const char *name);
+
+int zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet18(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet34(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet50(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet101(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a);
+
+#endif

@@ -1,0 +1,160 @@
+/* test_zoo.c - the model zoo against published figures: torchvision 0.14's parameter counts to
+ * the unit, the course's AlexNet variant (Keras convention), the VGG paper's Table 2 and
+ * MobileNet's Tables 6-8 to their rounding, multiply-adds against ResNet's Table 1 and
+ * MobileNet's tables, the course's depthwise-separable cost ratio, output shapes at small
+ * inputs, and clear errors for unknown names and impossible sizes. */
+#include "fovea.h"
+#include "test.h"
+
+static int64_t trainable(const char *arch, fv_zoo_args a)
+{
+    fv_model *m = fv_zoo_(arch, a);
+    int64_t t = -1, tr = -1, nt = -1;
+    if (m)
+        fv_model_count_params(m, &t, &tr, &nt);
+    else
+        fprintf(stderr, "%s: %s\n", arch, fv_last_error());
+    fv_model_free(m);
+    return tr;
+}
+
+static int64_t macs(const char *arch, fv_zoo_args a)
+{
+    fv_model *m = fv_zoo_(arch, a);
+    int64_t v = m ? fv_model_macs(m) : -1;
+    fv_model_free(m);
+    return v;
+}
+
+TEST(torchvision_parameter_counts)
+{
+    static const struct {
+        const char *arch;
+        int64_t want;
+    } tv[] = {
+        {"alexnet", 61100840},    {"vgg11", 132863336},     {"vgg11_bn", 132868840},
+        {"vgg13", 133047848},     {"vgg16", 138357544},     {"vgg19", 143667240},
+        {"resnet18", 11689512},   {"resnet34", 21797672},   {"resnet50", 25557032},
+        {"resnet101", 44549160},  {"resnet152", 60192808},  {"googlenet", 6624904},
+        {"mobilenet_v2", 3504872},
+    };
+    for (size_t i = 0; i < sizeof tv / sizeof tv[0]; i++) {
+        int64_t got = trainable(tv[i].arch, (fv_zoo_args){0});
+        if (got != tv[i].want)
+            fprintf(stderr, "%s: %lld parameters, torchvision %lld\n", tv[i].arch,
+                    (long long)got, (long long)tv[i].want);
+        CHECK(got == tv[i].want);
+    }
+    CHECK(trainable("googlenet", (fv_zoo_args){.aux_logits = 1}) == 13004888);
+}
+
+TEST(course_alexnet_keras_convention)
+{
+    fv_model *m = fv_zoo("alexnet_bn", .num_classes = 10);
+    int64_t t, tr, nt;
+    fv_model_count_params(m, &t, &tr, &nt);
+    CHECK(t == 56361738 && tr == 56358986 && nt == 2752);
+    int64_t d[4];
+    CHECK(fv_node_shape(m, fv_model_find_node(m, "conv1"), d) == 3 && d[1] == 55 && d[2] == 55);
+    fv_model_free(m);
+}
+
+/* Rounded to millions (VGG Table 2) or tenths of millions (MobileNet). */
+TEST(paper_parameter_counts)
+{
+    static const struct {
+        const char *arch;
+        double millions;
+    } vgg[] = {{"vgg_a", 133}, {"vgg_a_lrn", 133}, {"vgg_b", 133},
+               {"vgg_c", 134}, {"vgg_d", 138},     {"vgg_e", 144}};
+    for (size_t i = 0; i < sizeof vgg / sizeof vgg[0]; i++)
+        CHECK_NEAR(round(trainable(vgg[i].arch, (fv_zoo_args){0}) / 1e6), vgg[i].millions, 0, 0);
+    static const double alpha[4] = {1, 0.75, 0.5, 0.25}, params[4] = {4.2, 2.6, 1.3, 0.5},
+                        madds[4] = {569, 325, 149, 41};
+    for (int i = 0; i < 4; i++) {
+        fv_zoo_args a = {.width_mult = (float)alpha[i]};
+        CHECK_NEAR(round(trainable("mobilenet_v1", a) / 1e5) / 10, params[i], 1e-9, 0);
+        CHECK_NEAR(round(macs("mobilenet_v1", a) / 1e6), madds[i], 0, 0);
+    }
+}
+
+/* He et al. Table 1 (FLOPs there are multiply-adds): within one unit of the last digit given,
+ * the paper's own rounding (34 layers counts 3.66 G, printed 3.6). The deeper nets match with the
+ * stride in the bottleneck's first 1x1, as in the paper; torchvision's v1.5 costs 4.1 G. */
+TEST(resnet_multiply_adds)
+{
+    static const struct {
+        const char *arch;
+        double giga;
+    } t[] = {{"resnet18", 1.8}, {"resnet34", 3.6}, {"resnet50", 3.8}, {"resnet101", 7.6},
+             {"resnet152", 11.3}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        CHECK_NEAR(macs(t[i].arch, (fv_zoo_args){.stride_first = 1}) / 1e9, t[i].giga, 0.1, 0);
+    CHECK_NEAR(macs("resnet50", (fv_zoo_args){0}) / 1e9, 4.09, 0.005, 0);
+    /* the stride's place changes the cost, never the parameters */
+    CHECK(trainable("resnet50", (fv_zoo_args){.stride_first = 1}) == 25557032);
+}
+
+/* Lecture 004 (MobileNet): depthwise separable / standard cost = 1/N + 1/Dk^2. */
+TEST(separable_cost_ratio)
+{
+    enum { M = 32, N = 64, D = 14 };
+    fv_model *s = fv_model_new("standard"), *p = fv_model_new("separable");
+    fv_conv2d(s, fv_input(s, .ndim = 3, .dims = {M, D, D}), .filters = N, .kernel = 3,
+              .padding = 1, .no_bias = 1);
+    fv_separable_conv2d(p, fv_input(p, .ndim = 3, .dims = {M, D, D}), 1, .filters = N,
+                        .kernel = 3, .padding = 1, .no_bias = 1);
+    double ratio = (double)fv_model_macs(p) / (double)fv_model_macs(s);
+    CHECK_NEAR(ratio, 1.0 / N + 1.0 / 9, 1e-12, 0);
+    CHECK(fv_model_macs(s) == (int64_t)3 * 3 * M * N * D * D);
+    fv_model_free(s), fv_model_free(p);
+}
+
+static int out_classes(fv_model *m)
+{
+    int64_t d[4];
+    int nd = fv_node_shape(m, fv_model_num_nodes(m) - 1, d);
+    return nd == 1 ? (int)d[0] : -1;
+}
+
+/* Every network builds for small inputs and ends in num_classes logits. */
+TEST(small_inputs)
+{
+    for (int i = 0; fv_zoo_name(i); i++) {
+        const char *n = fv_zoo_name(i);
+        int side = strncmp(n, "alexnet", 7) == 0 || strcmp(n, "zfnet") == 0 ? 67 : 32;
+        if (strcmp(n, "lenet5") == 0)
+            side = 28;
+        fv_model *m = fv_zoo(n, .num_classes = 10, .channels = 1, .height = side,
+                             .aux_logits = strcmp(n, "googlenet") == 0);
+        if (!m)
+            fprintf(stderr, "%s at %d: %s\n", n, side, fv_last_error());
+        CHECK(m && out_classes(m) == 10);
+        fv_model_free(m);
+    }
+}
+
+TEST(errors)
+{
+    CHECK(fv_zoo("resnet19") == NULL);
+    CHECK(strstr(fv_last_error(), "unknown architecture 'resnet19'") != NULL);
+    CHECK(fv_zoo("resnet18", .num_classes = -3) == NULL);
+    CHECK(strstr(fv_last_error(), "classes=-3") != NULL);
+    CHECK(fv_zoo("mobilenet_v2", .width_mult = 9) == NULL);
+    CHECK(strstr(fv_last_error(), "width_mult=9") != NULL);
+    /* too small for VGG's five pools: the error names the network and the size */
+    CHECK(fv_zoo("vgg16", .height = 16) == NULL);
+    CHECK(strstr(fv_last_error(), "zoo 'vgg16' at 3x16x16") != NULL);
+}
+
+int main(void)
+{
+    RUN(torchvision_parameter_counts);
+    RUN(course_alexnet_keras_convention);
+    RUN(paper_parameter_counts);
+    RUN(resnet_multiply_adds);
+    RUN(separable_cost_ratio);
+    RUN(small_inputs);
+    RUN(errors);
+    TEST_MAIN_END();
+}

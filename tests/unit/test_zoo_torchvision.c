@@ -1,0 +1,147 @@
+/* test_zoo_torchvision.c - the zoo's networks compute what torchvision's compute
+ * (tests/golden/gen_zoo.py). In CI: ResNet-18, ResNet-50, VGG-11, GoogLeNet (with its auxiliary
+ * heads' parameters), MobileNet v2 and AlexNet at small inputs, every parameter and buffer set by
+ * a formula of its torchvision name (so a wrong name gives wrong logits), against float64 logits
+ * within 1e-4 relative. With --full DIR: the same networks at 224x224 with 1000 classes load
+ * torchvision's exported state_dicts by name and must give its logits. */
+#include "core/internal.h"
+#include "optest.h"
+#include "test.h"
+
+static const char *const nets[] = {"resnet18",  "resnet50",     "vgg11",
+                                   "googlenet", "mobilenet_v2", "alexnet"};
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* gen_zoo.py's uniform(): an integer hash of (index, seed) to [-1, 1). */
+static double uniform(uint64_t i, uint64_t seed)
+{
+    const uint64_t mask = 0xFFFFFFFFu;
+    uint64_t x = (i * 2654435761u + seed) & mask;
+    x ^= x >> 15;
+    x = (x * 2246822519u) & mask;
+    x ^= x >> 13;
+    return (double)x / 2147483648.0 - 1;
+}
+
+static int ends_with(const char *s, const char *t)
+{
+    size_t a = strlen(s), b = strlen(t);
+    return a >= b && strcmp(s + a - b, t) == 0;
+}
+
+/* gen_zoo.py's formula() for every parameter. */
+static void fill_formula(fv_model *m)
+{
+    for (int p = 0; p < fv_model_num_params(m); p++) {
+        fv_param_info pi;
+        fv_model_param(m, p, &pi);
+        uint64_t seed = fnv1a(pi.name);
+        double fan_in = (double)pi.numel / (double)pi.dims[0];
+        for (int64_t i = 0; i < pi.numel; i++) {
+            double v = uniform((uint64_t)i, seed);
+            if (ends_with(pi.name, "running_var"))
+                v = 1 + 0.25 * (v + 1);
+            else if (ends_with(pi.name, "running_mean") || ends_with(pi.name, "bias"))
+                v = 0.1 * v;
+            else if (pi.ndim >= 2)
+                v = v * sqrt(3.0 / fan_in);
+            else
+                v = 1 + 0.1 * v;
+            pi.data[i] = (float)v;
+        }
+    }
+}
+
+static fv_model *build(const char *arch, int side, int classes)
+{
+    fv_model *m = fv_zoo(arch, .num_classes = classes, .height = side,
+                         .aux_logits = strcmp(arch, "googlenet") == 0);
+    if (m && fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = fv_sgd()) != FV_OK) {
+        fv_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* max |got - want| / max |want| over the logits; y holds float64 values. */
+static double rel_error(const fv_tensor *got, const fv_tensor *want)
+{
+    double err = 0, scale = 0;
+    for (int64_t i = 0; i < fv_tensor_numel(want); i++) {
+        err = fmax(err, fabs(got->data[i] - want->data[i]));
+        scale = fmax(scale, fabs(want->data[i]));
+    }
+    return err / scale;
+}
+
+TEST(reduced_size_goldens)
+{
+    for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "data/golden/zoo_%s.safetensors", nets[k]);
+        fv_st_file *f = fv_st_open(t_src_path(rel));
+        fv_tensor *want = f ? fv_st_get(f, "y") : NULL;
+        int side = strcmp(nets[k], "vgg11") == 0 ? 32 : strcmp(nets[k], "alexnet") == 0 ? 67 : 64;
+        fv_model *m = build(nets[k], side, 10);
+        CHECK(want && m);
+        if (want && m) {
+            fill_formula(m);
+            fv_tensor *x = fv_tensor_new4(2, 3, side, side), *y = NULL;
+            for (int64_t i = 0; i < fv_tensor_numel(x); i++)
+                x->data[i] = (float)uniform((uint64_t)i, 12345);
+            CHECK_STATUS(fv_model_predict(m, x, &y), FV_OK);
+            double e = y ? rel_error(y, want) : 1;
+            if (e > 1e-4)
+                fprintf(stderr, "%s: logits differ from torchvision's by %g (relative)\n",
+                        nets[k], e);
+            CHECK(e <= 1e-4);
+            fv_tensor_free(x), fv_tensor_free(y);
+        }
+        fv_tensor_free(want);
+        fv_model_free(m);
+        if (f)
+            fv_st_close(f);
+    }
+}
+
+/* --full DIR: torchvision's own weights at 224x224, 1000 classes. */
+static int full(const char *dir)
+{
+    int bad = 0;
+    for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+        char wpath[1024], iopath[1024];
+        snprintf(wpath, sizeof wpath, "%s/%s.safetensors", dir, nets[k]);
+        snprintf(iopath, sizeof iopath, "%s/%s_io.safetensors", dir, nets[k]);
+        fv_model *m = build(nets[k], 224, 1000);
+        fv_st_file *f = fv_st_open(iopath);
+        fv_tensor *x = f ? fv_st_get(f, "x") : NULL, *want = f ? fv_st_get(f, "y") : NULL;
+        fv_tensor *y = NULL;
+        fv_status st = m && x && want ? fv_model_load_weights(m, wpath) : FV_ERR_IO;
+        if (st == FV_OK)
+            st = fv_model_predict(m, x, &y);
+        double e = st == FV_OK ? rel_error(y, want) : NAN;
+        printf("%-14s %s  max relative error %.3g\n", nets[k],
+               st != FV_OK ? fv_last_error() : e <= 1e-4 ? "ok " : "BAD", e);
+        bad |= !(e <= 1e-4);
+        fv_tensor_free(x), fv_tensor_free(y), fv_tensor_free(want);
+        fv_model_free(m);
+        if (f)
+            fv_st_close(f);
+    }
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--full") == 0)
+        return full(argv[2]);
+    RUN(reduced_size_goldens);
+    TEST_MAIN_END();
+}
