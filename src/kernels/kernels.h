@@ -1,5 +1,6 @@
-/* kernels.h - the optimized compute kernels the ops call: single-precision GEMM (gemm.c). The
- * scalar references they are tested against live in kernels/ref/. */
+/* kernels.h - the optimized compute kernels the ops call: single-precision GEMM (gemm.c) and
+ * direct depthwise convolution (depthwise.c). The scalar references they are tested against live
+ * in kernels/ref/. */
 #ifndef FV_KERNELS_H
 #define FV_KERNELS_H
 
@@ -23,5 +24,17 @@ typedef enum fv_gemm_isa {
 int fv_sgemm_force(fv_gemm_isa isa);
 /* The name of the variant fv_sgemm uses now: "generic", "avx2+fma" or "avx512f". */
 const char *fv_sgemm_isa_name(void);
+
+/* Depthwise convolution geometry: c channels of h x w, one kh x kw kernel each, stride, padding,
+ * dilation; oh, ow the output extents (as the convolution's). */
+typedef struct fv_dw_geom {
+    int c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+} fv_dw_geom;
+/* y (n, c, oh, ow) = the depthwise convolution of x (n, c, h, w) with w (c, 1, kh, kw) + b (may
+ * be NULL). Backward accumulates (+=) into dx, dw, db; any may be NULL. */
+void fv_depthwise_fwd_f32(const float *x, const float *w, const float *b, float *y, int n,
+                          const fv_dw_geom *g);
+void fv_depthwise_bwd_f32(const float *x, const float *w, const float *dy, float *dx, float *dw,
+                          float *db, int n, const fv_dw_geom *g);
 
 #endif

@@ -1,8 +1,10 @@
 /* conv2d.c - the 2-D convolution op: input (C, H, W), output (F, OH, OW), parameters "weight"
  * (F, C / groups, kh, kw) and optional "bias" (F), PyTorch's layout. Forward and backward run the
  * lowered convolution of kernels/ref/conv_ref.h (im2col into the shared workspace + fv_sgemm, per
- * sample and group). The batch is split across the thread pool: each worker has its own column
+ * sample and group), or, for depthwise layers (groups = channels = filters), the direct kernel of
+ * kernels/depthwise.c. The batch is split across the thread pool: each worker has its own column
  * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. */
+#include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
 
@@ -147,6 +149,15 @@ static void job_range(const conv_job *j, int k, int64_t *a, int64_t *b)
     fv_split(j->batch, j->width, k, a, b);
 }
 
+/* Depthwise (one kernel per channel, multiplier 1): the direct kernel's geometry. */
+static int as_depthwise(const fv_conv_geom *g, fv_dw_geom *d)
+{
+    *d = (fv_dw_geom){.c = g->c, .h = g->h, .w = g->w, .kh = g->kh, .kw = g->kw, .sh = g->sh,
+                      .sw = g->sw, .ph = g->ph, .pw = g->pw, .dh = g->dh, .dw = g->dw,
+                      .oh = g->oh, .ow = g->ow};
+    return g->groups > 1 && g->groups == g->c && g->f == g->c;
+}
+
 static void forward_task(void *ctx, int k)
 {
     conv_job *j = ctx;
@@ -155,6 +166,12 @@ static void forward_task(void *ctx, int k)
     int64_t a, b, in_sz = fv_input_node(m, n, 0)->size;
     job_range(j, k, &a, &b);
     const float *bias = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL;
+    fv_dw_geom d;
+    if (as_depthwise(&j->g, &d)) {
+        fv_depthwise_fwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), bias,
+                             n->y + a * n->size, (int)(b - a), &d);
+        return;
+    }
     fv_conv2d_fwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), bias,
                       n->y + a * n->size, (int)(b - a), &j->g, fv_workspace(m, k));
 }
@@ -180,6 +197,13 @@ static void backward_task(void *ctx, int k)
         memset(pw, 0, sizeof(float) * (size_t)(wgrad_floats(m, n) + j->g.f));
         dw = dw ? pw : NULL;
         db = db ? pb : NULL;
+    }
+    fv_dw_geom d;
+    if (as_depthwise(&j->g, &d)) {
+        fv_depthwise_bwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
+                             n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db,
+                             (int)(b - a), &d);
+        return;
     }
     fv_conv2d_bwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
                       n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
