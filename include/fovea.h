@@ -509,6 +509,75 @@ fv_status fv_model_summary(const fv_model *m, FILE *out);
 /* Train/eval mode (dropout, batch norm). fit switches to train and back to eval. */
 void fv_model_set_training(fv_model *m, int training);
 
+/* ---------------------------------------------------------------- plots */
+
+/* Figures as PNG or SVG (by the path's extension), written atomically: line plots with axes,
+ * ticks, labels and a legend (training curves, ROC and precision-recall curves), a reliability
+ * diagram and a confusion-matrix heat map with counts. */
+typedef struct fv_series {
+    const char *label; /* legend entry (NULL: none) */
+    const double *x, *y;
+    int n;
+} fv_series;
+typedef struct fv_plot_args {
+    int _;
+    const char *title, *xlabel, *ylabel;
+    int width, height;            /* pixels (SVG: points); default per figure */
+    double xmin, xmax, ymin, ymax; /* the axes' range; min == max: fitted to the data */
+    int diagonal;                 /* a dashed y = x line (ROC's chance, perfect calibration) */
+    int legend_bottom;            /* the legend in the lower right corner (default upper right) */
+} fv_plot_args;
+fv_status fv_plot_lines_(const char *path, const fv_series *s, int n, fv_plot_args a);
+#define fv_plot_lines(path, s, n, ...) \
+    fv_plot_lines_((path), (s), (n), (fv_plot_args){._ = 0, __VA_ARGS__})
+/* Bins of equal width over [0, 1]: per bin the mean confidence, the accuracy and the count (empty
+ * bins are left out), against the diagonal. */
+fv_status fv_plot_reliability_(const char *path, const double *conf, const double *acc,
+                               const int64_t *count, int bins, fv_plot_args a);
+#define fv_plot_reliability(path, conf, acc, count, bins, ...) \
+    fv_plot_reliability_((path), (conf), (acc), (count), (bins), (fv_plot_args){._ = 0, __VA_ARGS__})
+/* counts (k x k, rows the true class, columns the predicted one) as shades with the counts
+ * written in; names may be NULL (class numbers). */
+fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
+                             const char *const *names, fv_plot_args a);
+#define fv_plot_confusion(path, counts, k, names, ...) \
+    fv_plot_confusion_((path), (counts), (k), (names), (fv_plot_args){._ = 0, __VA_ARGS__})
+
+/* Images (N, 1 or 3, H, W) in a grid of tiles scaled up by whole pixels, each with its caption,
+ * as PNG or SVG: filters, feature maps, saliency maps, misclassified images. */
+typedef struct fv_grid_args {
+    int _;
+    const char *title;
+    const char *const *captions; /* one per image (NULL entries: none), or NULL */
+    int cols;                    /* default: a square-ish grid */
+    int scale;                   /* pixel magnification, default: tiles of at least 64 px */
+    int heat;                    /* one-channel images through a heat color map (else gray) */
+    int shared_scale;            /* one value range for all images (default: each its own) */
+    float vmin, vmax;            /* a fixed value range, when vmin < vmax */
+} fv_grid_args;
+fv_status fv_image_grid_(const char *path, const fv_tensor *x, fv_grid_args a);
+#define fv_image_grid(path, x, ...) fv_image_grid_((path), (x), (fv_grid_args){._ = 0, __VA_ARGS__})
+
+/* ---------------------------------------------------------------- visualization */
+
+/* What a trained network looks at, for one sample x (the input's shape), in evaluation mode; the
+ * weights are left unchanged. cls is a unit of the output node (a class's logit). */
+/* d output[cls] / d x, of the input's shape. */
+fv_status fv_input_gradient(fv_model *m, const fv_tensor *x, int cls, fv_tensor **grad);
+/* Saliency (Simonyan et al. 2014): max over channels of |d output[cls] / d x|, (1, H, W). */
+fv_status fv_saliency(fv_model *m, const fv_tensor *x, int cls, fv_tensor **map);
+/* Grad-CAM (Selvaraju et al. 2017) at a (C, h, w) layer: ReLU(sum_k alpha_k A_k), alpha_k the
+ * mean gradient of map k, resized bilinearly to the input's (1, H, W). */
+fv_status fv_gradcam(fv_model *m, const fv_tensor *x, int cls, const char *layer,
+                     fv_tensor **map);
+/* A layer's output for x (its own shape, e.g. (C, h, w)). */
+fv_status fv_feature_maps(fv_model *m, const fv_tensor *x, const char *layer, fv_tensor **maps);
+/* A layer's weight (a convolution's (F, C / groups, kh, kw) filters). */
+fv_status fv_layer_weights(const fv_model *m, const char *layer, fv_tensor **w);
+/* Class model (Simonyan et al. 2014): from a near-zero image, `steps` of gradient ascent with rate lr
+ * on output[cls] - l2 |x|^2; the input's shape. */
+fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv_tensor **img);
+
 /* ---------------------------------------------------------------- model zoo */
 
 /* Every architecture of the course, built with one call: fv_zoo("resnet18", .num_classes = 10,

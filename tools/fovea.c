@@ -15,6 +15,8 @@
 
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
+    const char *image, *layer; /* visualize */
+    int cls;
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
     fv_augment aug;
@@ -51,6 +53,8 @@ static void usage(FILE *f)
             "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N]\n"
             "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"
             "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"
+            "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
+            "          filters, feature maps, saliency and Grad-CAM, class models, mistakes (PNG)\n"
             "  zoo     the networks of the zoo (NETWORK works wherever MODEL.fv does; for zoo\n"
             "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
             "          train and eval build them for the data's image size and classes)\n"
@@ -107,7 +111,8 @@ static float *aug_field(fv_augment *g, const char *name)
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
-    *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9};
+    *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9,
+                .cls = -1};
     char msg[256];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -147,6 +152,12 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--input") == 0) {
             bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
                   o->in_h < 1 || o->in_w < 1;
+        } else if (strcmp(a, "--image") == 0) {
+            o->image = v;
+        } else if (strcmp(a, "--layer") == 0) {
+            o->layer = v;
+        } else if (strcmp(a, "--class") == 0) {
+            bad = parse_int(v, 0, 1 << 20, &o->cls);
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
         } else if (strcmp(a, "--out") == 0) {
@@ -485,6 +496,249 @@ static int cmd_zoo(const opts *o)
     return 0;
 }
 
+/* ---------------------------------------------------------------- visualize */
+
+/* The first layer with 4-D weights (a convolution), and the last (C, h, w) layer before the
+ * output; -1 when there is none. */
+static void conv_layers(const fv_model *m, int *first, int *last_map)
+{
+    *first = *last_map = -1;
+    int64_t d[4];
+    for (int i = 1; i < fv_model_num_nodes(m); i++) {
+        fv_tensor *w = NULL;
+        if (*first < 0 && fv_layer_weights(m, fv_node_name(m, i), &w) == FV_OK && w->ndim == 4)
+            *first = i;
+        fv_tensor_free(w);
+        if (fv_node_shape(m, i, d) == 3)
+            *last_map = i;
+        if (fv_node_shape(m, i, d) == 1 && *last_map >= 0)
+            break; /* past the image part */
+    }
+}
+
+/* One (C, H, W) image, or a (N, ...) batch's first: as a (1, C, H, W) tensor. */
+static fv_tensor *as_batch(const float *data, const int64_t *chw)
+{
+    fv_tensor *t = fv_tensor_new4(1, chw[0], chw[1], chw[2]);
+    if (t)
+        memcpy(t->data, data, sizeof(float) * (size_t)fv_tensor_numel(t));
+    return t;
+}
+
+/* (F, C, kh, kw) filters as F gray tiles (RGB when C = 3; else the mean over C). */
+static int write_filters(fv_model *m, int layer, const char *path)
+{
+    fv_tensor *w = NULL, *g = NULL;
+    if (fv_layer_weights(m, fv_node_name(m, layer), &w) != FV_OK)
+        return fail_lib();
+    int64_t f = w->dims[0], c = w->dims[1], k = w->dims[2] * w->dims[3];
+    g = fv_tensor_new4(f, c == 3 ? 3 : 1, w->dims[2], w->dims[3]);
+    for (int64_t i = 0; i < f; i++)
+        for (int64_t j = 0; j < k * (c == 3 ? 3 : 1); j++) {
+            double s = 0;
+            for (int64_t q = 0; q < (c == 3 ? 1 : c); q++)
+                s += w->data[(i * c + (c == 3 ? 0 : q)) * k + j];
+            g->data[i * k * (c == 3 ? 3 : 1) + j] = (float)(s / (c == 3 ? 1 : c));
+        }
+    char title[128];
+    snprintf(title, sizeof title, "filters of %s", fv_node_name(m, layer));
+    int rc = fv_image_grid(path, g, .title = title, .scale = 8) == FV_OK ? 0 : fail_lib();
+    fv_tensor_free(w), fv_tensor_free(g);
+    return rc;
+}
+
+/* (C, h, w) maps of `layer` for img as heat tiles. */
+static int write_maps(fv_model *m, const fv_tensor *img, int layer, const char *path)
+{
+    fv_tensor *maps = NULL;
+    if (fv_feature_maps(m, img, fv_node_name(m, layer), &maps) != FV_OK || maps->ndim != 3) {
+        fv_tensor_free(maps);
+        return fail_lib();
+    }
+    int64_t c = maps->dims[0] < 64 ? maps->dims[0] : 64;
+    fv_tensor *g = fv_tensor_new4(c, 1, maps->dims[1], maps->dims[2]);
+    memcpy(g->data, maps->data, sizeof(float) * (size_t)fv_tensor_numel(g));
+    char title[128];
+    snprintf(title, sizeof title, "feature maps of %s", fv_node_name(m, layer));
+    int rc = fv_image_grid(path, g, .title = title, .heat = 1) == FV_OK ? 0 : fail_lib();
+    fv_tensor_free(maps), fv_tensor_free(g);
+    return rc;
+}
+
+/* The image, its saliency for class cls and Grad-CAM at `layer`, side by side. */
+static int write_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,
+                          const char *path, int64_t classes)
+{
+    fv_tensor *sal = NULL, *cam = NULL;
+    if (fv_saliency(m, img, cls, &sal) != FV_OK ||
+        fv_gradcam(m, img, cls, fv_node_name(m, layer), &cam) != FV_OK) {
+        fv_tensor_free(sal);
+        return fail_lib();
+    }
+    int64_t h = img->dims[2], w = img->dims[3], c = img->dims[1];
+    fv_tensor *g = fv_tensor_new4(3, 1, h, w);
+    for (int64_t i = 0; i < h * w; i++) { /* the image's mean over channels */
+        double s = 0;
+        for (int64_t k = 0; k < c; k++)
+            s += img->data[k * h * w + i];
+        g->data[i] = (float)(s / c);
+    }
+    memcpy(g->data + h * w, sal->data, sizeof(float) * (size_t)(h * w));
+    memcpy(g->data + 2 * h * w, cam->data, sizeof(float) * (size_t)(h * w));
+    char cap[3][96], title[128];
+    snprintf(cap[0], sizeof cap[0], "input");
+    snprintf(cap[1], sizeof cap[1], "saliency");
+    snprintf(cap[2], sizeof cap[2], "Grad-CAM (%s)", fv_node_name(m, layer));
+    snprintf(title, sizeof title, "what makes it '%s'", class_name(cls, classes));
+    const char *caps[3] = {cap[0], cap[1], cap[2]};
+    int rc = fv_image_grid(path, g, .title = title, .captions = caps, .heat = 1, .cols = 3) == FV_OK
+                 ? 0
+                 : fail_lib();
+    fv_tensor_free(sal), fv_tensor_free(cam), fv_tensor_free(g);
+    return rc;
+}
+
+/* One class-model image per class (up to 20). */
+static int write_class_models(fv_model *m, int64_t classes, const int64_t *chw, const char *path)
+{
+    int64_t k = classes < 20 ? classes : 20;
+    fv_tensor *g = fv_tensor_new4(k, chw[0] == 3 ? 3 : 1, chw[1], chw[2]);
+    const char *caps[20];
+    int64_t hw = chw[1] * chw[2];
+    for (int64_t c = 0; c < k; c++) {
+        fv_tensor *img = NULL;
+        if (fv_class_model(m, (int)c, 200, 0.1f, 0.01f, &img) != FV_OK) {
+            fv_tensor_free(g);
+            return fail_lib();
+        }
+        memcpy(g->data + c * g->dims[1] * hw, img->data, sizeof(float) * (size_t)(g->dims[1] * hw));
+        fv_tensor_free(img);
+        caps[c] = class_name((int)c, classes);
+        caps[c] = strdup(caps[c]);
+    }
+    int rc = fv_image_grid(path, g, .title = "class models (gradient ascent on the input)",
+                           .captions = caps, .cols = 5) == FV_OK
+                 ? 0
+                 : fail_lib();
+    for (int64_t c = 0; c < k; c++)
+        free((void *)caps[c]);
+    fv_tensor_free(g);
+    return rc;
+}
+
+/* The 16 test images the model gets wrong with the most confidence. */
+static int write_misclassified(fv_model *m, const fv_dataset *test, const char *path)
+{
+    fv_tensor *out = NULL;
+    if (fv_model_predict(m, test->x, &out) != FV_OK)
+        return fail_lib();
+    int64_t n = out->dims[0], k = out->dims[1], pick[16], np = 0;
+    float conf[16];
+    fv_softmax_rows(out->data, n, k);
+    for (int64_t i = 0; i < n; i++) { /* keep the top 16 wrong ones, by confidence */
+        const float *p = out->data + i * k;
+        int64_t best = 0;
+        for (int64_t j = 1; j < k; j++)
+            best = p[j] > p[best] ? j : best;
+        if (best == (int64_t)test->y->data[i])
+            continue;
+        if (np == 16 && p[best] <= conf[15])
+            continue; /* not more confident than the 16 kept */
+        int64_t at = np < 16 ? np++ : 15;
+        for (; at > 0 && conf[at - 1] < p[best]; at--)
+            pick[at] = pick[at - 1], conf[at] = conf[at - 1];
+        pick[at] = i, conf[at] = p[best];
+    }
+    const int64_t *d = test->x->dims;
+    fv_tensor *g = fv_tensor_new4(np ? np : 1, d[1], d[2], d[3]);
+    char cap[16][96];
+    const char *caps[16];
+    for (int64_t s = 0; s < np; s++) {
+        const float *p = out->data + pick[s] * k;
+        int64_t best = 0;
+        for (int64_t j = 1; j < k; j++)
+            best = p[j] > p[best] ? j : best;
+        char t[48];
+        snprintf(t, sizeof t, "%s", class_name((int)test->y->data[pick[s]], k));
+        snprintf(cap[s], sizeof cap[s], "%s > %s %.2f", t, class_name((int)best, k), (double)p[best]);
+        caps[s] = cap[s];
+        memcpy(g->data + s * d[1] * d[2] * d[3], test->x->data + pick[s] * d[1] * d[2] * d[3],
+               sizeof(float) * (size_t)(d[1] * d[2] * d[3]));
+    }
+    int rc = np == 0 ? 0
+             : fv_image_grid(path, g, .title = "most confident mistakes (true > predicted)",
+                             .captions = caps, .cols = 4, .scale = 3) == FV_OK
+                 ? 0
+                 : fail_lib();
+    fv_tensor_free(out), fv_tensor_free(g);
+    return rc;
+}
+
+static int cmd_visualize(const opts *o)
+{
+    if (!o->npos || !o->weights)
+        return fail("visualize needs MODEL.fv and --weights FILE");
+    fv_dataset *test = load_data(o, 0);
+    if (!test)
+        return fail_lib();
+    const int64_t *d = test->x->dims;
+    fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
+    int rc = 1, first, last;
+    char dir[900], path[1024];
+    fv_tensor *img = NULL;
+    if (!m || fv_model_load_weights(m, o->weights) != FV_OK) {
+        rc = fail_lib();
+        goto done;
+    }
+    snprintf(dir, sizeof dir, "%s", o->out ? o->out : "runs/visualize");
+    if (make_dir(dir) != 0) {
+        rc = fail("cannot create the output directory");
+        goto done;
+    }
+    conv_layers(m, &first, &last);
+    if (o->layer && (last = fv_model_find_node(m, o->layer)) < 0) {
+        snprintf(path, sizeof path, "no layer '%s'", o->layer);
+        rc = fail(path);
+        goto done;
+    }
+    if (first < 0 || last < 0) {
+        rc = fail("visualize: the model has no convolution");
+        goto done;
+    }
+    img = as_batch(test->x->data, d + 1);
+    if (o->image) { /* a file, fitted and normalized as predict does */
+        fv_tensor *f = fv_image_load(o->image), *fit = f ? fv_image_fit(f, (int)d[1], (int)d[2], (int)d[3]) : NULL;
+        fv_tensor_free(f);
+        if (!fit) {
+            rc = fail_lib();
+            goto done;
+        }
+        for (int64_t i = 0; i < fv_tensor_numel(fit); i++)
+            fit->data[i] = (fit->data[i] - NORM_MEAN) / NORM_STD;
+        fv_tensor_free(img);
+        img = fit;
+    }
+    int cls = o->cls >= 0 ? o->cls : (int)test->y->data[0];
+    static const char *const files[5] = {"filters.png", "feature_maps.png", "saliency.png",
+                                         "class_models.png", "misclassified.png"};
+    for (int f = 0; f < 5; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        rc = f == 0   ? write_filters(m, first, path)
+             : f == 1 ? write_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
+             : f == 2 ? write_saliency(m, img, cls, last, path, test->num_classes)
+             : f == 3 ? write_class_models(m, test->num_classes, d + 1, path)
+                      : write_misclassified(m, test, path);
+        if (rc)
+            goto done;
+        printf("%s\n", path);
+    }
+done:
+    fv_tensor_free(img);
+    fv_dataset_free(test);
+    fv_model_free(m);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -510,6 +764,8 @@ int main(int argc, char **argv)
         return cmd_summary(&o);
     if (strcmp(argv[1], "zoo") == 0)
         return cmd_zoo(&o);
+    if (strcmp(argv[1], "visualize") == 0)
+        return cmd_visualize(&o);
     fprintf(stderr, "fovea: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -27,6 +27,14 @@ expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.saf
 check predict-three-lines test "$(wc -l <"$TMP/out")" -eq 3
 check predict-jpeg grep -q "^tests/data/fashion_bag.jpg: " "$TMP/out"
 check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
+# visualizations of the trained model: five PNG figures
+expect_ok visualize "$FV" visualize models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
+    --limit 500 --out "$TMP/viz"
+for f in filters feature_maps saliency class_models misclassified; do
+    check "viz-$f" sh -c "head -c 8 '$TMP/viz/$f.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+done
+expect_fail visualize-layer "no layer 'nope'" "$FV" visualize models/lenet5.fv \
+    --weights "$TMP/run/weights.safetensors" --limit 100 --layer nope --out "$TMP/viz2"
 # a schedule and another optimizer from the command line: the CSV records each epoch's rate
 expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$TMP/sched" \
     --optimizer sgd --lr 0.1 --schedule step --quiet

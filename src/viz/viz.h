@@ -1,0 +1,39 @@
+/* viz.h - what the figure writers share (internal): a cairo canvas on a PNG or SVG file written
+ * atomically, text placement, the series palette and plot axes. */
+#ifndef FV_VIZ_H
+#define FV_VIZ_H
+
+#include "io/io.h"
+
+#include <cairo.h>
+
+typedef struct viz_canvas {
+    fv_atomic_file file;
+    cairo_surface_t *surface;
+    cairo_t *cr;
+    int w, h, svg;
+} viz_canvas;
+
+/* The drawing area (pixels) and the data range it shows. */
+typedef struct viz_axes {
+    double left, right, top, bottom;
+    double x0, x1, y0, y1;
+} viz_axes;
+
+/* A white w x h canvas for path (.png or .svg). */
+fv_status viz_open(viz_canvas *c, const char *path, int w, int h);
+/* Writes the figure (atomically) and frees the canvas. */
+fv_status viz_close(viz_canvas *c);
+/* Frees the canvas, writing nothing. */
+void viz_abort(viz_canvas *c);
+/* Text of `size` px anchored at (x, y): ax, ay the fraction of its width / height left and above. */
+void viz_text(viz_canvas *c, double x, double y, double size, double ax, double ay, const char *s);
+/* Sets the source color of series i. */
+void viz_color(viz_canvas *c, int i);
+/* Data to pixel coordinates. */
+double viz_x(const viz_axes *a, double v);
+double viz_y(const viz_axes *a, double v);
+/* Frame, grid, tick labels, title and axis labels. */
+void viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p);
+
+#endif
