@@ -590,7 +590,7 @@ fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv
  * not compiled. */
 typedef struct fv_zoo_args {
     int _;
-    int num_classes;     /* default 1000 */
+    int num_classes;     /* default 1000 (LeNet-5 and ResNet-20: 10) */
     int channels;        /* input, default the network's (3; LeNet-5: 1) */
     int height, width;   /* default the network's (224, 227 or 28; width = height) */
     float width_mult;    /* MobileNet's alpha (default 1); the resolution multiplier is the
@@ -607,6 +607,76 @@ fv_model *fv_zoo_(const char *arch, fv_zoo_args a);
 #define fv_zoo(arch, ...) fv_zoo_((arch), (fv_zoo_args){._ = 0, __VA_ARGS__})
 /* The i-th architecture name, NULL past the end. */
 const char *fv_zoo_name(int i);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Classification metrics equal to scikit-learn 1.2's (tests/golden/gen_metrics.py checks them).
+ * Inputs: scores, n x k probabilities in [0, 1] (row-major, double), and labels, n class indices
+ * in [0, k). The prediction is the argmax (the first maximum on ties). Errors (n < 1, k < 2, a
+ * label out of range, a score NaN, infinite or outside [0, 1]) name the sample and class. */
+typedef struct fv_metrics_args {
+    int _;
+    int bins; /* calibration bins, equal width over the max probability (default 15) */
+} fv_metrics_args;
+
+/* Precision, recall and F1 of one average. */
+typedef struct fv_prf {
+    double precision, recall, f1;
+} fv_prf;
+
+/* Every figure of one evaluation; the arrays live in the same allocation (fv_metrics_free). */
+typedef struct fv_metrics {
+    int64_t n;
+    int k, bins;
+    double accuracy;                 /* accuracy_score of the argmax */
+    double *top_k;                   /* k: top_k[j] = top-(j + 1) accuracy (top_k_accuracy_score:
+                                        ties rank the higher class first; k = 2: p1 > 0.5) */
+    int64_t *confusion;              /* k x k: row the true class, column the predicted one */
+    double *precision, *recall, *f1; /* k each, zero_division=0 */
+    int64_t *support;                /* k: samples of each class */
+    fv_prf macro, micro, weighted;   /* class mean; from summed counts; mean weighted by support */
+    double *auc;                     /* k: one-vs-rest ROC AUC, NaN without positives/negatives */
+    double auc_macro, auc_micro;     /* mean of auc (NaN if any is); AUC over all n x k pairs */
+    double *ap;                      /* k: average precision (0 for a class absent from labels) */
+    double ap_macro, ap_micro;       /* mean of ap; AP over all n x k pairs */
+    double log_loss;                 /* mean -log p[label]: clipped to [eps, 1 - eps] (eps the
+                                        double epsilon), rows renormalized, as sklearn's */
+    double ece;                      /* expected calibration error: sum of count/n |acc - conf| */
+    int64_t *bin_count;              /* bins: max probability in (b/bins, (b+1)/bins], 0 in bin 0 */
+    double *bin_confidence;          /* bins: mean max probability (0 when empty) */
+    double *bin_accuracy;            /* bins: fraction right (0 when empty) */
+} fv_metrics;
+
+/* All the metrics, or NULL with an error. Free with fv_metrics_free. */
+fv_metrics *fv_metrics_compute_(const double *scores, const int *labels, int64_t n, int k,
+                                fv_metrics_args a);
+#define fv_metrics_compute(scores, labels, n, k, ...) \
+    fv_metrics_compute_((scores), (labels), (n), (k), (fv_metrics_args){._ = 0, __VA_ARGS__})
+void fv_metrics_free(fv_metrics *m);
+
+/* A curve: n points (x[i], y[i]) and its thresholds. Free with fv_curve_free. */
+typedef struct fv_curve {
+    int64_t n;
+    double *x, *y;        /* ROC: fpr, tpr (increasing); PR: recall (decreasing), precision */
+    int64_t nthresholds;  /* ROC: n; PR: n - 1 */
+    double *thresholds;   /* ROC: decreasing, the first is the maximum + 1; PR: increasing */
+} fv_curve;
+/* roc_curve(drop_intermediate=True) of class c against the rest, or of all n x k pairs (c -1,
+ * the micro average); fpr (tpr) is NaN everywhere when there are no negatives (positives). */
+fv_status fv_roc_curve(const double *scores, const int *labels, int64_t n, int k, int c,
+                       fv_curve *out);
+/* precision_recall_curve the same way; recall is 1 everywhere when there are no positives. */
+fv_status fv_pr_curve(const double *scores, const int *labels, int64_t n, int k, int c,
+                      fv_curve *out);
+void fv_curve_free(fv_curve *c);
+
+/* Every figure as JSON (NaN as null); class_names: k names, or NULL for "0", "1", ... (atomic). */
+fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_names,
+                                const char *path);
+/* The per-class table as CSV (class,precision,recall,f1,support,auc,average_precision), then
+ * the rows "macro avg", "micro avg" and "weighted avg" (no AUC or AP for the last) (atomic). */
+fv_status fv_metrics_write_csv(const fv_metrics *m, const char *const *class_names,
+                               const char *path);
 
 /* ---------------------------------------------------------------- data */
 
@@ -822,6 +892,10 @@ fv_status fv_model_load_weights(fv_model *m, const char *path);
 /* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
 fv_model *fv_model_load_file(const char *path);
 fv_model *fv_model_parse(const char *text, const char *filename);
+/* The model as text of that format (parsing it gives the same layers); free() it. NULL: error. */
+char *fv_model_to_text(const fv_model *m);
+/* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */
+fv_status fv_model_save_file(const fv_model *m, const char *path);
 
 /* Safetensors files in general (used by weights, checkpoints and test goldens). */
 typedef struct fv_st_file fv_st_file;

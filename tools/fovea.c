@@ -50,12 +50,14 @@ static void usage(FILE *f)
             "          [--threads N]  (every command; default 0 = all cores)\n"
             "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
             "          and DIR/metrics.csv (default out: runs/<model>)\n"
-            "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N]\n"
+            "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR]\n"
+            "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures\n"
             "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"
             "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"
             "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
             "          filters, feature maps, saliency and Grad-CAM, class models, mistakes (PNG)\n"
-            "  zoo     the networks of the zoo (NETWORK works wherever MODEL.fv does; for zoo\n"
+            "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
+            "          (NETWORK works wherever MODEL.fv does; for zoo\n"
             "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
             "          train and eval build them for the data's image size and classes)\n"
             "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's "
@@ -309,6 +311,33 @@ static int make_dir(const char *path)
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Training curves, train against validation per epoch: OUT/{loss,accuracy}.{png,svg}. */
+static int write_curves(const char *out, const fv_epoch_metrics *h, int n)
+{
+    double *v = malloc(sizeof(double) * 5 * (size_t)(n > 0 ? n : 1));
+    if (!v || n < 1) {
+        free(v);
+        return n < 1 ? 0 : fail("out of memory");
+    }
+    double *ep = v, *tr = v + n, *va = v + 2 * n, *ta = v + 3 * n, *vacc = v + 4 * n;
+    for (int i = 0; i < n; i++)
+        ep[i] = h[i].epoch, tr[i] = h[i].loss, va[i] = h[i].val_loss, ta[i] = h[i].accuracy,
+        vacc[i] = h[i].val_accuracy;
+    char path[1100];
+    int rc = 0;
+    for (int k = 0; k < 4 && rc == 0; k++) { /* loss, accuracy; PNG and SVG */
+        int acc = k >= 2;
+        fv_series s[2] = {{"train", ep, acc ? ta : tr, n}, {"validation", ep, acc ? vacc : va, n}};
+        snprintf(path, sizeof path, "%s/%s.%s", out, acc ? "accuracy" : "loss", k % 2 ? "svg" : "png");
+        if (fv_plot_lines(path, s, isfinite(s[1].y[0]) ? 2 : 1, .title = acc ? "accuracy" : "loss",
+                          .xlabel = "epoch", .ylabel = acc ? "accuracy" : "loss",
+                          .legend_bottom = acc) != FV_OK)
+            rc = fail_lib();
+    }
+    free(v);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- commands */
 
 static int cmd_train(const opts *o)
@@ -353,16 +382,27 @@ static int cmd_train(const opts *o)
     fv_schedule sched = schedule_for(o, train->x->dims[0]);
     fv_augment aug = o->aug;
     aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
+    fv_epoch_metrics *hist = calloc((size_t)o->epochs, sizeof *hist);
+    int ran = 0;
+    if (!hist) {
+        rc = fail("out of memory");
+        goto done;
+    }
     if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = test,
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
                      .restore_best = o->patience > 0, .checkpoint_dir = out,
-                     .resume = o->resume,
+                     .resume = o->resume, .history = hist, .epochs_run = &ran,
                      .augment = aug) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
+        free(hist);
         rc = fail_lib();
         goto done;
     }
+    rc = write_curves(out, hist, ran);
+    free(hist);
+    if (rc)
+        goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double loss, acc;
     if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
@@ -372,12 +412,99 @@ static int cmd_train(const opts *o)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
-    printf("Weights: %s\nMetrics: %s\n", weights, csv);
+    printf("Weights: %s\nMetrics: %s\nCurves: %s/{loss,accuracy}.{png,svg}\n", weights, csv, out);
     rc = 0;
 done:
     fv_dataset_free(train);
     fv_dataset_free(test);
     fv_model_free(m);
+    return rc;
+}
+
+static const char *class_name(int k, int64_t classes);
+
+/* ROC (c >= 0 per class, -1 micro) or precision-recall curves of every class into one figure. */
+static int write_curve_plot(const double *sc, const int *lab, int64_t n, int k, int roc,
+                            const char *path)
+{
+    int shown = k < 10 ? k : 10; /* ten classes and the micro average stay readable */
+    fv_curve cv[11];
+    fv_series s[11];
+    char names[11][64];
+    int rc = 0, made = 0;
+    for (int c = 0; c <= shown && rc == 0; c++) {
+        int cls = c < shown ? c : -1;
+        fv_status st = roc ? fv_roc_curve(sc, lab, n, k, cls, &cv[c])
+                           : fv_pr_curve(sc, lab, n, k, cls, &cv[c]);
+        if (st != FV_OK) {
+            rc = fail_lib();
+            break;
+        }
+        made++;
+        snprintf(names[c], sizeof names[c], "%s", cls >= 0 ? class_name(cls, k) : "micro average");
+        s[c] = (fv_series){names[c], cv[c].x, cv[c].y, (int)cv[c].n};
+    }
+    if (rc == 0 &&
+        fv_plot_lines(path, s, made, .title = roc ? "ROC (one vs rest)" : "precision-recall",
+                      .xlabel = roc ? "false positive rate" : "recall",
+                      .ylabel = roc ? "true positive rate" : "precision", .xmin = 0, .xmax = 1,
+                      .ymin = 0, .ymax = 1.02, .diagonal = roc, .legend_bottom = roc,
+                      .width = 640, .height = 560) != FV_OK)
+        rc = fail_lib();
+    for (int c = 0; c < made; c++)
+        fv_curve_free(&cv[c]);
+    return rc;
+}
+
+/* Every metric of `scores` against the test labels: printed, OUT/metrics.json, per_class.csv,
+ * and the confusion matrix, ROC, precision-recall and reliability figures. */
+static int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir)
+{
+    int64_t n = out->dims[0], k = out->dims[1];
+    double *sc = malloc(sizeof(double) * (size_t)(n * k));
+    int *lab = malloc(sizeof(int) * (size_t)n);
+    const char *names[256];
+    if (!sc || !lab || k > 256) {
+        free(sc), free(lab);
+        return fail(k > 256 ? "eval: more than 256 classes" : "out of memory");
+    }
+    for (int64_t i = 0; i < n * k; i++)
+        sc[i] = out->data[i];
+    for (int64_t i = 0; i < n; i++)
+        lab[i] = (int)test->y->data[i];
+    for (int64_t c = 0; c < k; c++)
+        names[c] = test->class_names ? test->class_names[c] : strdup(class_name((int)c, k));
+    fv_metrics *mt = fv_metrics_compute(sc, lab, n, (int)k);
+    char path[1100];
+    int rc = mt ? 0 : fail_lib();
+    if (rc == 0) {
+        printf("top-%d accuracy %.4f, macro F1 %.4f, macro AUC %.4f, micro AP %.4f, log-loss "
+               "%.4f, ECE %.4f\n", k >= 5 ? 5 : (int)k, mt->top_k[k >= 5 ? 4 : k - 1],
+               mt->macro.f1, mt->auc_macro, mt->ap_micro, mt->log_loss, mt->ece);
+        static const char *const files[4] = {"metrics.json", "per_class.csv", "confusion.png",
+                                             "reliability.png"};
+        for (int f = 0; f < 4 && rc == 0; f++) {
+            snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+            fv_status st = f == 0   ? fv_metrics_write_json(mt, names, path)
+                           : f == 1 ? fv_metrics_write_csv(mt, names, path)
+                           : f == 2 ? fv_plot_confusion(path, mt->confusion, (int)k, names)
+                                    : fv_plot_reliability(path, mt->bin_confidence,
+                                                          mt->bin_accuracy, mt->bin_count,
+                                                          mt->bins, .title = "reliability");
+            rc = st == FV_OK ? 0 : fail_lib();
+        }
+        for (int roc = 1; roc >= 0 && rc == 0; roc--) {
+            snprintf(path, sizeof path, "%s/%s.png", dir, roc ? "roc" : "pr");
+            rc = write_curve_plot(sc, lab, n, (int)k, roc, path);
+        }
+        if (rc == 0)
+            printf("Figures and metrics: %s/{metrics.json,per_class.csv,confusion,roc,pr,"
+                   "reliability}\n", dir);
+    }
+    fv_metrics_free(mt);
+    for (int64_t c = 0; c < k && !test->class_names; c++)
+        free((void *)names[c]);
+    free(sc), free(lab);
     return rc;
 }
 
@@ -392,14 +519,21 @@ static int cmd_eval(const opts *o)
     fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
     int rc = 1;
     double loss, acc;
+    fv_tensor *out = NULL;
+    const char *dir = o->out ? o->out : "runs/eval";
     if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
-        fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
+        fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
+        fv_model_predict(m, test->x, &out) != FV_OK) {
         rc = fail_lib();
+    } else if (make_dir(dir) != 0) {
+        rc = fail("eval: cannot create the output directory");
     } else {
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);
-        rc = 0;
+        fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
+        rc = report_metrics(test, out, dir);
     }
+    fv_tensor_free(out);
     fv_dataset_free(test);
     fv_model_free(m);
     return rc;
@@ -477,6 +611,16 @@ static int cmd_summary(const opts *o)
 /* The zoo: every network at its default input with its parameters and multiply-adds. */
 static int cmd_zoo(const opts *o)
 {
+    if (o->npos) { /* one network as a model file (stdout, or --out FILE.fv) */
+        fv_model *m = open_model(o, o->pos[0], 0, 0, 0, 0);
+        char *text = m ? fv_model_to_text(m) : NULL;
+        int rc = !text                               ? fail_lib()
+                 : o->out                            ? (fv_model_save_file(m, o->out) == FV_OK ? 0 : fail_lib())
+                 : fputs(text, stdout) == EOF ? fail("zoo: cannot write") : 0;
+        free(text);
+        fv_model_free(m);
+        return rc;
+    }
     printf("%-18s %-12s %14s %16s\n", "network", "input", "parameters", "mult-adds");
     for (int i = 0; fv_zoo_name(i); i++) {
         fv_model *m = open_model(o, fv_zoo_name(i), 0, 0, 0, 0);

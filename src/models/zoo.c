@@ -237,35 +237,36 @@ static const struct {
     zoo_fn fn;
     int c, h;      /* default input: c x h x h */
     float dropout; /* default dropout */
+    int classes;   /* default classes (0: ImageNet's 1000) */
 } table[] = {
-    {"lenet5", lenet5, 1, 28, 0},
-    {"alexnet", alexnet, 3, 224, 0.5f},
-    {"alexnet_original", alexnet_original, 3, 227, 0.5f},
-    {"alexnet_bn", alexnet_bn, 3, 227, 0.5f},
-    {"zfnet", zfnet, 3, 224, 0.5f},
-    {"vgg11", vgg_a, 3, 224, 0.5f},
-    {"vgg11_bn", vgg11_bn, 3, 224, 0.5f},
-    {"vgg13", vgg_b, 3, 224, 0.5f},
-    {"vgg13_bn", vgg13_bn, 3, 224, 0.5f},
-    {"vgg16", vgg_d, 3, 224, 0.5f},
-    {"vgg16_bn", vgg16_bn, 3, 224, 0.5f},
-    {"vgg19", vgg_e, 3, 224, 0.5f},
-    {"vgg19_bn", vgg19_bn, 3, 224, 0.5f},
-    {"vgg_a", vgg_a, 3, 224, 0.5f},
-    {"vgg_a_lrn", vgg_a_lrn, 3, 224, 0.5f},
-    {"vgg_b", vgg_b, 3, 224, 0.5f},
-    {"vgg_c", vgg_c, 3, 224, 0.5f},
-    {"vgg_d", vgg_d, 3, 224, 0.5f},
-    {"vgg_e", vgg_e, 3, 224, 0.5f},
-    {"googlenet", zoo_googlenet, 3, 224, 0.2f},
-    {"resnet18", zoo_resnet18, 3, 224, 0},
-    {"resnet34", zoo_resnet34, 3, 224, 0},
-    {"resnet50", zoo_resnet50, 3, 224, 0},
-    {"resnet101", zoo_resnet101, 3, 224, 0},
-    {"resnet152", zoo_resnet152, 3, 224, 0},
-    {"resnet20", zoo_resnet20, 3, 32, 0},
-    {"mobilenet_v1", zoo_mobilenet_v1, 3, 224, 0.001f},
-    {"mobilenet_v2", zoo_mobilenet_v2, 3, 224, 0.2f},
+    {"lenet5", lenet5, 1, 28, 0, 10},
+    {"alexnet", alexnet, 3, 224, 0.5f, 0},
+    {"alexnet_original", alexnet_original, 3, 227, 0.5f, 0},
+    {"alexnet_bn", alexnet_bn, 3, 227, 0.5f, 0},
+    {"zfnet", zfnet, 3, 224, 0.5f, 0},
+    {"vgg11", vgg_a, 3, 224, 0.5f, 0},
+    {"vgg11_bn", vgg11_bn, 3, 224, 0.5f, 0},
+    {"vgg13", vgg_b, 3, 224, 0.5f, 0},
+    {"vgg13_bn", vgg13_bn, 3, 224, 0.5f, 0},
+    {"vgg16", vgg_d, 3, 224, 0.5f, 0},
+    {"vgg16_bn", vgg16_bn, 3, 224, 0.5f, 0},
+    {"vgg19", vgg_e, 3, 224, 0.5f, 0},
+    {"vgg19_bn", vgg19_bn, 3, 224, 0.5f, 0},
+    {"vgg_a", vgg_a, 3, 224, 0.5f, 0},
+    {"vgg_a_lrn", vgg_a_lrn, 3, 224, 0.5f, 0},
+    {"vgg_b", vgg_b, 3, 224, 0.5f, 0},
+    {"vgg_c", vgg_c, 3, 224, 0.5f, 0},
+    {"vgg_d", vgg_d, 3, 224, 0.5f, 0},
+    {"vgg_e", vgg_e, 3, 224, 0.5f, 0},
+    {"googlenet", zoo_googlenet, 3, 224, 0.2f, 0},
+    {"resnet18", zoo_resnet18, 3, 224, 0, 0},
+    {"resnet34", zoo_resnet34, 3, 224, 0, 0},
+    {"resnet50", zoo_resnet50, 3, 224, 0, 0},
+    {"resnet101", zoo_resnet101, 3, 224, 0, 0},
+    {"resnet152", zoo_resnet152, 3, 224, 0, 0},
+    {"resnet20", zoo_resnet20, 3, 32, 0, 10},
+    {"mobilenet_v1", zoo_mobilenet_v1, 3, 224, 0.001f, 0},
+    {"mobilenet_v2", zoo_mobilenet_v2, 3, 224, 0.2f, 0},
 };
 enum { NZOO = sizeof table / sizeof table[0] };
 
@@ -296,7 +297,7 @@ fv_model *fv_zoo_(const char *arch, fv_zoo_args a)
                arch ? arch : "(null)");
         return NULL;
     }
-    a.num_classes = a.num_classes ? a.num_classes : 1000;
+    a.num_classes = a.num_classes ? a.num_classes : table[k].classes ? table[k].classes : 1000;
     a.channels = a.channels ? a.channels : table[k].c;
     a.height = a.height ? a.height : table[k].h;
     a.width = a.width ? a.width : a.height;

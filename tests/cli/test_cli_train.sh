@@ -17,11 +17,20 @@ expect_ok train "$FV" train models/lenet5.fv --epochs 2 --limit 3000 --out "$TMP
 check test-accuracy grep -q "^Test accuracy: 0\.[6-9]" "$TMP/out"
 check progress-line grep -q "Epoch 2/2" "$TMP/err"
 check weights test -s "$TMP/run/weights.safetensors"
+check curves-png sh -c "head -c 8 '$TMP/run/loss.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+check curves-svg grep -q "<svg" "$TMP/run/accuracy.svg"
 check csv-lines test "$(wc -l <"$TMP/run/metrics.csv")" -eq 3
 check csv-header grep -q "^epoch,loss,accuracy,val_loss,val_accuracy" "$TMP/run/metrics.csv"
 acc=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
-expect_ok eval "$FV" eval models/lenet5.fv --weights "$TMP/run/weights.safetensors" --limit 3000
+expect_ok eval "$FV" eval models/lenet5.fv --weights "$TMP/run/weights.safetensors" --limit 3000 \
+    --out "$TMP/ev"
 check eval-same-accuracy grep -q "^Test accuracy: $acc" "$TMP/out"
+check eval-metrics grep -q "macro F1 0\.[0-9]*, macro AUC 0\.9" "$TMP/out"
+check eval-json grep -q '"confusion_matrix"' "$TMP/ev/metrics.json"
+check eval-csv grep -q "^Trouser," "$TMP/ev/per_class.csv"
+for f in confusion roc pr reliability; do
+    check "eval-$f" sh -c "head -c 8 '$TMP/ev/$f.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+done
 expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
     tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png tests/data/fashion_bag.jpg
 check predict-three-lines test "$(wc -l <"$TMP/out")" -eq 3

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_cli_valgrind.sh - the CLI's main paths (summary, train, eval, predict, an error) under
+# test_cli_valgrind.sh - the CLI's main paths (summary, train with its figures, eval, predict, an error) under
 # valgrind: no invalid access, no definite or indirect leak. Skipped in sanitizer builds (ASan and
 # valgrind exclude each other) and where valgrind is absent. Usage: test_cli_valgrind.sh FOVEA SRC
 FV=$1 SRC=$2
@@ -12,6 +12,7 @@ if [ -n "${FV_SANITIZED:-}" ] || ! command -v valgrind >/dev/null 2>&1; then
     exit
 fi
 VG="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 -q"
+VG="$VG --suppressions=$SRC/tests/valgrind.supp" # fontconfig's lifetime cache (figures' text)
 expect_ok vg-summary $VG "$FV" summary models/lenet5.fv
 printf 'input shape=1,28,28\nconv3d filters=4\n' >"$TMP/unknown.fv"
 $VG "$FV" summary "$TMP/unknown.fv" >/dev/null 2>"$TMP/err"

@@ -1,0 +1,14 @@
+/* metrics.h - what metrics.c (classification figures, calibration), metrics_curves.c (ROC and
+ * precision-recall curves, AUC, average precision) and metrics_write.c (JSON, CSV) share. */
+#ifndef FV_METRICS_H
+#define FV_METRICS_H
+
+#include "core/internal.h"
+
+/* Validates the inputs of every metrics function; errors name the sample and class. */
+fv_status fv_metrics_check(const double *scores, const int *labels, int64_t n, int k);
+
+/* Fills m->auc, auc_macro, auc_micro, ap, ap_macro and ap_micro (inputs already checked). */
+fv_status fv_metrics_ranking(const double *scores, const int *labels, fv_metrics *m);
+
+#endif /* FV_METRICS_H */
