@@ -882,6 +882,24 @@ void fv_softmax_rows(float *x, int64_t rows, int64_t cols);
 fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int n, double *loss,
                                int *correct);
 
+/* ---------------------------------------------------------------- report */
+
+/* One self-contained HTML page for a training run: title, settings, test metrics (overall and per
+ * class), the per-epoch history, figures (PNG files, embedded as data) and the model summary.
+ * Every field may be NULL / 0 and is then left out. Written atomically. */
+typedef struct fv_report {
+    const char *title;
+    const char *const *params;       /* key, value, key, value, ..., NULL */
+    const fv_metrics *metrics;
+    const char *const *class_names;  /* metrics->k names, or NULL */
+    const fv_epoch_metrics *history;
+    int epochs;
+    const char *const *images;       /* PNG paths, NULL-terminated */
+    const char *const *captions;     /* one per image, or NULL */
+    const char *summary;             /* fv_model_summary's text */
+} fv_report;
+fv_status fv_report_write(const char *path, const fv_report *r);
+
 /* ---------------------------------------------------------------- files */
 
 /* Weights as safetensors (F32, names like "conv1.weight"), written to a temporary name and renamed. */

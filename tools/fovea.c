@@ -338,6 +338,9 @@ static int write_curves(const char *out, const fv_epoch_metrics *h, int n)
     return rc;
 }
 
+static int write_report(fv_model *m, const fv_dataset *test, const char *out, const opts *o,
+                        const fv_epoch_metrics *hist, int ran, double secs);
+
 /* ---------------------------------------------------------------- commands */
 
 static int cmd_train(const opts *o)
@@ -400,9 +403,10 @@ static int cmd_train(const opts *o)
         goto done;
     }
     rc = write_curves(out, hist, ran);
-    free(hist);
-    if (rc)
+    if (rc) {
+        free(hist);
         goto done;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double loss, acc;
     if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
@@ -412,7 +416,11 @@ static int cmd_train(const opts *o)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
-    printf("Weights: %s\nMetrics: %s\nCurves: %s/{loss,accuracy}.{png,svg}\n", weights, csv, out);
+    rc = write_report(m, test, out, o, hist, ran, secs);
+    free(hist);
+    if (rc)
+        goto done;
+    printf("Weights: %s\nMetrics: %s\nReport: %s/report.html\n", weights, csv, out);
     rc = 0;
 done:
     fv_dataset_free(train);
@@ -458,7 +466,8 @@ static int write_curve_plot(const double *sc, const int *lab, int64_t n, int k, 
 
 /* Every metric of `scores` against the test labels: printed, OUT/metrics.json, per_class.csv,
  * and the confusion matrix, ROC, precision-recall and reliability figures. */
-static int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir)
+static int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir,
+                          fv_metrics **keep)
 {
     int64_t n = out->dims[0], k = out->dims[1];
     double *sc = malloc(sizeof(double) * (size_t)(n * k));
@@ -501,7 +510,10 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
             printf("Figures and metrics: %s/{metrics.json,per_class.csv,confusion,roc,pr,"
                    "reliability}\n", dir);
     }
-    fv_metrics_free(mt);
+    if (keep && rc == 0)
+        *keep = mt;
+    else
+        fv_metrics_free(mt);
     for (int64_t c = 0; c < k && !test->class_names; c++)
         free((void *)names[c]);
     free(sc), free(lab);
@@ -531,7 +543,7 @@ static int cmd_eval(const opts *o)
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);
         fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
-        rc = report_metrics(test, out, dir);
+        rc = report_metrics(test, out, dir, NULL);
     }
     fv_tensor_free(out);
     fv_dataset_free(test);
@@ -880,6 +892,89 @@ done:
     fv_tensor_free(img);
     fv_dataset_free(test);
     fv_model_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- report */
+
+/* The model summary as text. */
+static char *summary_text(const fv_model *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fv_model_summary(m, f);
+    fclose(f);
+    return buf;
+}
+
+/* After training: metrics and their figures, filters and saliency of the first test image, and
+ * OUT/report.html with all of it. */
+static int write_report(fv_model *m, const fv_dataset *test, const char *out, const opts *o,
+                        const fv_epoch_metrics *hist, int ran, double secs)
+{
+    fv_tensor *pred = NULL;
+    fv_metrics *mt = NULL;
+    if (fv_model_predict(m, test->x, &pred) != FV_OK)
+        return fail_lib();
+    fv_softmax_rows(pred->data, pred->dims[0], pred->dims[1]);
+    int rc = report_metrics(test, pred, out, &mt);
+    fv_tensor_free(pred);
+    if (rc)
+        return rc;
+    char paths[9][1100], *sum = summary_text(m), v[6][64];
+    const char *imgs[10], *caps[10];
+    static const char *const files[9] = {"loss", "accuracy", "confusion", "roc", "pr",
+                                         "reliability", "filters", "saliency", "misclassified"};
+    static const char *const what[9] = {"loss per epoch", "accuracy per epoch", "confusion matrix",
+                                        "ROC curves", "precision-recall curves",
+                                        "reliability diagram", "first-layer filters",
+                                        "saliency and Grad-CAM", "most confident mistakes"};
+    int first, last, ni = 0;
+    conv_layers(m, &first, &last);
+    fv_tensor *img = as_batch(test->x->data, test->x->dims + 1);
+    for (int i = 0; i < 9 && rc == 0; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/%s.png", out, files[i]);
+        if (i >= 6 && first < 0)
+            continue; /* no convolution: no filters or maps */
+        rc = i == 6   ? write_filters(m, first, paths[i])
+             : i == 7 ? write_saliency(m, img, (int)test->y->data[0], last, paths[i],
+                                       test->num_classes)
+             : i == 8 ? write_misclassified(m, test, paths[i])
+                      : 0;
+        imgs[ni] = paths[i], caps[ni++] = what[i];
+    }
+    imgs[ni] = NULL;
+    snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs);
+    snprintf(v[1], sizeof v[1], "%d", o->batch);
+    snprintf(v[2], sizeof v[2], "%.3g", o->lr);
+    snprintf(v[3], sizeof v[3], "%d", o->seed);
+    snprintf(v[4], sizeof v[4], "%.1f s, %d threads", secs, fv_num_threads());
+    snprintf(v[5], sizeof v[5], "%lld", (long long)test->x->dims[0]);
+    const char *params[] = {"model", fv_model_name(m), "optimizer", o->optimizer,
+                            "learning rate (0: the optimizer's default)", v[2], "epochs", v[0],
+                            "batch", v[1], "schedule", o->schedule ? o->schedule : "constant",
+                            "seed", v[3], "training time", v[4], "test images", v[5], NULL};
+    char *names[256];
+    int64_t nk = test->num_classes < 256 ? test->num_classes : 256;
+    for (int64_t c = 0; c < nk; c++)
+        names[c] = strdup(test->class_names ? test->class_names[c] : class_name((int)c, nk));
+    char rp[1100], title[160];
+    snprintf(rp, sizeof rp, "%s/report.html", out);
+    snprintf(title, sizeof title, "fovea: %s on %s", fv_model_name(m), test->name);
+    fv_report r = {.title = title, .params = params, .metrics = mt,
+                   .class_names = (const char *const *)names,
+                   .history = hist, .epochs = ran, .images = imgs, .captions = caps,
+                   .summary = sum};
+    if (rc == 0 && fv_report_write(rp, &r) != FV_OK)
+        rc = fail_lib();
+    for (int64_t c = 0; c < nk; c++)
+        free(names[c]);
+    fv_tensor_free(img);
+    fv_metrics_free(mt);
+    free(sum);
     return rc;
 }
 
