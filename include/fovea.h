@@ -678,6 +678,36 @@ fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_na
 fv_status fv_metrics_write_csv(const fv_metrics *m, const char *const *class_names,
                                const char *path);
 
+/* ---------------------------------------------------------------- k-nearest neighbours */
+
+/* The course's first classifier and the baseline a CNN is compared against: a sample gets the
+ * majority class of its k nearest training samples. A sample is its values flattened in memory
+ * order (any shape); the training set gives x (M, ...) with as many values per sample, y (M)
+ * class indices in [0, num_classes) and num_classes. */
+typedef enum fv_knn_metric {
+    FV_KNN_L1 = 0, /* sum |a - b| (Manhattan) */
+    FV_KNN_L2,     /* sqrt(sum (a - b)^2) (Euclidean) */
+} fv_knn_metric;
+
+struct fv_dataset;
+/* Classifies the N samples of x (N, ...) by their k nearest training samples, 1 <= k <= M (meant
+ * for small k: the cost grows with k). Neighbours are the k smallest distances, an equal distance
+ * going to the smaller training index. scores (N x num_classes, row-major, or NULL): the fraction
+ * of the k neighbours in each class, ready for fv_metrics_compute. pred (N, or NULL): the class
+ * with the most votes; a tie goes to the class whose voters have the smaller summed distance,
+ * then to the smaller class index (so pred may differ from the first argmax of scores).
+ * L2 uses ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b (a GEMM per block, clamped at 0): float
+ * cancellation leaves an absolute error of a few ulps of ||a||^2 + ||b||^2, so near-identical
+ * samples' distances and the order of nearly equal ones are not exact. L1 is summed directly.
+ * Results do not depend on the thread count. Errors: k out of range, feature counts that differ,
+ * a label out of range, an empty set, a NaN or infinite value. */
+fv_status fv_knn_predict(const struct fv_dataset *train, const fv_tensor *x, int k,
+                         fv_knn_metric metric, double *scores, int *pred);
+/* The fraction of test samples whose pred (above) equals their label; test's labels must be in
+ * [0, train's num_classes). */
+fv_status fv_knn_evaluate(const struct fv_dataset *train, const struct fv_dataset *test, int k,
+                          fv_knn_metric metric, double *accuracy);
+
 /* ---------------------------------------------------------------- data */
 
 /* x: (N, C, H, W) or (N, features), float. y: (N) class index (as float) or (N, ...) targets. */

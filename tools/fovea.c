@@ -17,6 +17,7 @@ typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *image, *layer; /* visualize */
     int cls;
+    int knn_k, knn_l1; /* knn */
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume;
     fv_augment aug;
@@ -56,6 +57,8 @@ static void usage(FILE *f)
             "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"
             "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
             "          filters, feature maps, saliency and Grad-CAM, class models, mistakes (PNG)\n"
+            "  knn     [--k K] [--metric l1|l2] [--data DIR] [--limit N] [--out DIR]\n"
+            "          the k-nearest-neighbour baseline with eval's metrics (default k 5, L2)\n"
             "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
             "          (NETWORK works wherever MODEL.fv does; for zoo\n"
             "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
@@ -154,6 +157,11 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--input") == 0) {
             bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
                   o->in_h < 1 || o->in_w < 1;
+        } else if (strcmp(a, "--k") == 0) {
+            bad = parse_int(v, 1, 1000, &o->knn_k);
+        } else if (strcmp(a, "--metric") == 0) {
+            bad = strcmp(v, "l1") != 0 && strcmp(v, "l2") != 0;
+            o->knn_l1 = strcmp(v, "l1") == 0;
         } else if (strcmp(a, "--image") == 0) {
             o->image = v;
         } else if (strcmp(a, "--layer") == 0) {
@@ -978,6 +986,55 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
     return rc;
 }
 
+/* ---------------------------------------------------------------- knn */
+
+/* The course's first classifier on the same data: k nearest training images by L1 or L2
+ * distance, with every metric and figure eval gives (OUT default runs/knn). */
+static int cmd_knn(const opts *o)
+{
+    int k = o->knn_k ? o->knn_k : 5, rc = 1;
+    fv_dataset *train = load_data(o, 1), *test = train ? load_data(o, 0) : NULL;
+    const char *dir = o->out ? o->out : "runs/knn";
+    fv_tensor *sc = NULL;
+    double *scores = NULL;
+    int *pred = NULL;
+    if (!train || !test) {
+        rc = fail_lib();
+        goto done;
+    }
+    int64_t n = test->x->dims[0], c = train->num_classes;
+    scores = malloc(sizeof(double) * (size_t)(n * c));
+    pred = malloc(sizeof(int) * (size_t)n);
+    sc = fv_tensor_new(2, (int64_t[]){n, c});
+    if (!scores || !pred || !sc || make_dir(dir) != 0) {
+        rc = fail(!scores || !pred || !sc ? "out of memory" : "knn: cannot create the output dir");
+        goto done;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (fv_knn_predict(train, test->x, k, o->knn_l1 ? FV_KNN_L1 : FV_KNN_L2, scores, pred) !=
+        FV_OK) {
+        rc = fail_lib();
+        goto done;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t right = 0;
+    for (int64_t i = 0; i < n; i++)
+        right += pred[i] == (int)test->y->data[i];
+    for (int64_t i = 0; i < n * c; i++)
+        sc->data[i] = (float)scores[i];
+    printf("k-NN (k = %d, %s) test accuracy: %.4f (%lld training, %lld test images); %.1f s\n",
+           k, o->knn_l1 ? "L1" : "L2", (double)right / (double)n,
+           (long long)train->x->dims[0], (long long)n,
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    rc = report_metrics(test, sc, dir, NULL);
+done:
+    free(scores), free(pred);
+    fv_tensor_free(sc);
+    fv_dataset_free(train), fv_dataset_free(test);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -1005,6 +1062,8 @@ int main(int argc, char **argv)
         return cmd_zoo(&o);
     if (strcmp(argv[1], "visualize") == 0)
         return cmd_visualize(&o);
+    if (strcmp(argv[1], "knn") == 0)
+        return cmd_knn(&o);
     fprintf(stderr, "fovea: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

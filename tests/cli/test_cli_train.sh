@@ -50,6 +50,11 @@ expect_ok schedule "$FV" train models/lenet5.fv --epochs 3 --limit 500 --out "$T
 check schedule-lr sh -c "cut -d, -f8 '$TMP/sched/metrics.csv' | tr '\n' ' ' | grep -q '^lr 0.1 0.05 0.025 \$'"
 expect_fail bad-schedule "schedule: total=3 must exceed warmup=4" \
     "$FV" train models/lenet5.fv --epochs 3 --limit 100 --out "$TMP/s2" --schedule cosine --warmup 4
+# the k-NN baseline with the same metrics
+expect_ok knn "$FV" knn --k 3 --limit 600 --out "$TMP/knn"
+check knn-accuracy grep -q "^k-NN (k = 3, L2) test accuracy: 0\.[5-9]" "$TMP/out"
+check knn-json grep -q '"per_class"' "$TMP/knn/metrics.json"
+expect_fail knn-metric "option --metric" "$FV" knn --metric cosine
 # a zoo network, built for the data (1x28x28, 10 classes)
 expect_ok zoo-train "$FV" train resnet20 --epochs 1 --limit 300 --out "$TMP/zoo" --quiet
 check zoo-accuracy grep -q "^Test accuracy: 0\." "$TMP/out"
