@@ -574,6 +574,11 @@ fv_status fv_gradcam(fv_model *m, const fv_tensor *x, int cls, const char *layer
 fv_status fv_feature_maps(fv_model *m, const fv_tensor *x, const char *layer, fv_tensor **maps);
 /* A layer's weight (a convolution's (F, C / groups, kh, kw) filters). */
 fv_status fv_layer_weights(const fv_model *m, const char *layer, fv_tensor **w);
+/* Deconvnet (Zeiler & Fergus 2014): the strongest activation of map `channel` of a (C, h, w)
+ * layer (-1: of any map), alone, projected back to the input through unpooling with the max
+ * pools' switches, rectification and the transposed filters; the input's shape. */
+fv_status fv_deconvnet(fv_model *m, const fv_tensor *x, const char *layer, int channel,
+                       fv_tensor **img);
 /* Class model (Simonyan et al. 2014): from a near-zero image, `steps` of gradient ascent with rate lr
  * on output[cls] - l2 |x|^2; the input's shape. */
 fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv_tensor **img);

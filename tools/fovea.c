@@ -56,7 +56,8 @@ static void usage(FILE *f)
             "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"
             "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"
             "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
-            "          filters, feature maps, saliency and Grad-CAM, class models, mistakes (PNG)\n"
+            "          filters, feature maps, saliency and Grad-CAM, class models, mistakes,\n"
+            "          deconvnet projections (PNG)\n"
             "  knn     [--k K] [--metric l1|l2] [--data DIR] [--limit N] [--out DIR]\n"
             "          the k-nearest-neighbour baseline with eval's metrics (default k 5, L2)\n"
             "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
@@ -762,6 +763,38 @@ static int write_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,
     return rc;
 }
 
+/* Deconvnet reconstructions of up to 16 maps of `layer` (its first ones) for img. */
+static int write_deconv(fv_model *m, const fv_tensor *img, int layer, const char *path)
+{
+    int64_t d[4];
+    fv_node_shape(m, layer, d);
+    int64_t k = d[0] < 16 ? d[0] : 16, c = img->dims[1], hw = img->dims[2] * img->dims[3];
+    fv_tensor *g = fv_tensor_new4(k, c == 3 ? 3 : 1, img->dims[2], img->dims[3]);
+    char cap[16][32];
+    const char *caps[16];
+    for (int64_t i = 0; i < k; i++) {
+        fv_tensor *r = NULL;
+        if (fv_deconvnet(m, img, fv_node_name(m, layer), (int)i, &r) != FV_OK) {
+            fv_tensor_free(g);
+            return fail_lib();
+        }
+        for (int64_t p = 0; p < hw * (c == 3 ? 3 : 1); p++) { /* gray: the mean over channels */
+            double v = 0;
+            for (int64_t q = 0; q < (c == 3 ? 1 : c); q++)
+                v += r->data[q * hw + p];
+            g->data[i * hw * (c == 3 ? 3 : 1) + p] = (float)(v / (c == 3 ? 1 : c));
+        }
+        fv_tensor_free(r);
+        snprintf(cap[i], sizeof cap[i], "map %lld", (long long)i);
+        caps[i] = cap[i];
+    }
+    char title[128];
+    snprintf(title, sizeof title, "deconvnet projections of %s", fv_node_name(m, layer));
+    int rc = fv_image_grid(path, g, .title = title, .captions = caps) == FV_OK ? 0 : fail_lib();
+    fv_tensor_free(g);
+    return rc;
+}
+
 /* One class-model image per class (up to 20). */
 static int write_class_models(fv_model *m, int64_t classes, const int64_t *chw, const char *path)
 {
@@ -883,15 +916,17 @@ static int cmd_visualize(const opts *o)
         img = fit;
     }
     int cls = o->cls >= 0 ? o->cls : (int)test->y->data[0];
-    static const char *const files[5] = {"filters.png", "feature_maps.png", "saliency.png",
-                                         "class_models.png", "misclassified.png"};
-    for (int f = 0; f < 5; f++) {
+    static const char *const files[6] = {"filters.png",      "feature_maps.png",
+                                         "saliency.png",     "class_models.png",
+                                         "misclassified.png", "deconvnet.png"};
+    for (int f = 0; f < 6; f++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         rc = f == 0   ? write_filters(m, first, path)
              : f == 1 ? write_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
              : f == 2 ? write_saliency(m, img, cls, last, path, test->num_classes)
              : f == 3 ? write_class_models(m, test->num_classes, d + 1, path)
-                      : write_misclassified(m, test, path);
+             : f == 4 ? write_misclassified(m, test, path)
+                      : write_deconv(m, img, last, path);
         if (rc)
             goto done;
         printf("%s\n", path);

@@ -1,7 +1,9 @@
 /* visualize.c - what a trained network looks at: a layer's filters and feature maps, the
  * gradient of a class score with respect to the input (saliency, Simonyan et al. 2014), Grad-CAM
- * (Selvaraju et al. 2017: a layer's maps weighted by their average gradient) and class-model
- * images (gradient ascent on the input with L2 regularization, Simonyan et al. 2014). All run the
+ * (Selvaraju et al. 2017: a layer's maps weighted by their average gradient), class-model
+ * images (gradient ascent on the input with L2 regularization, Simonyan et al. 2014) and
+ * Zeiler-Fergus deconvnet reconstructions (2014: unpooling through the switches, rectification,
+ * transposed filters). All run the
  * model in evaluation mode on one sample and leave its weights unchanged. */
 #include "core/internal.h"
 
@@ -214,4 +216,54 @@ fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv
     }
     *img = x;
     return FV_OK;
+}
+
+/* The deconvnet's pass from node `top` down to the input: max pooling's backward is unpooling
+ * through its switches and a convolution's backward applies the transposed filters; a ReLU passes
+ * the rectified signal, max(signal, 0), instead of gating it by its forward input. */
+static void deconv_down(fv_model *m, int top)
+{
+    for (int i = top; i >= 0; i--) {
+        fv_node *n = &m->nodes[i];
+        if (!n->needs_grad || n->op == FV_OP_INPUT)
+            continue;
+        if (n->op != FV_OP_RELU) {
+            fv_op_table[n->op]->backward(m, n, 1);
+            continue;
+        }
+        float *dx = fv_input_dy(m, n, 0);
+        for (int64_t k = 0; dx && k < n->size; k++)
+            dx[k] += n->dy[k] > 0 ? n->dy[k] : 0.0f;
+    }
+}
+
+fv_status fv_deconvnet(fv_model *m, const fv_tensor *x, const char *layer, int channel,
+                       fv_tensor **img)
+{
+    *img = NULL;
+    int id;
+    FV_TRY(need_compiled(m, "deconvnet"));
+    FV_TRY(find_layer(m, layer, "deconvnet", &id));
+    const fv_node *a = &m->nodes[id];
+    if (a->ndim != 3 || channel < -1 || channel >= a->dims[0])
+        return fv_err(FV_ERR_INVALID, "deconvnet: layer '%s' needs (C, H, W) maps and channel %d "
+                      "in [-1, %lld)", layer, channel, a->ndim == 3 ? (long long)a->dims[0] : 0LL);
+    int was = m->input_grad;
+    m->input_grad = 1;
+    fv_status st = forward_one(m, x, id, "deconvnet");
+    m->input_grad = was;
+    if (st != FV_OK)
+        return st;
+    /* keep only the strongest activation (of `channel`, or of any map when -1) */
+    int64_t hw = a->dims[1] * a->dims[2], lo = channel < 0 ? 0 : channel * hw;
+    int64_t hi = channel < 0 ? a->size : lo + hw, best = lo;
+    for (int64_t k = lo; k < hi; k++)
+        best = a->y[k] > a->y[best] ? k : best;
+    fv_graph_zero_grads(m, 1);
+    m->nodes[id].dy[best] = a->y[best];
+    deconv_down(m, id);
+    memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
+    const fv_node *in = &m->nodes[m->input_node];
+    *img = copy_out(in->dy, in->ndim, in->dims);
+    return *img ? FV_OK : FV_ERR_NOMEM;
 }

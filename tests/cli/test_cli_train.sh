@@ -36,10 +36,10 @@ expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.saf
 check predict-three-lines test "$(wc -l <"$TMP/out")" -eq 3
 check predict-jpeg grep -q "^tests/data/fashion_bag.jpg: " "$TMP/out"
 check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
-# visualizations of the trained model: five PNG figures
+# visualizations of the trained model: six PNG figures
 expect_ok visualize "$FV" visualize models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
     --limit 500 --out "$TMP/viz"
-for f in filters feature_maps saliency class_models misclassified; do
+for f in filters feature_maps saliency class_models misclassified deconvnet; do
     check "viz-$f" sh -c "head -c 8 '$TMP/viz/$f.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 done
 expect_fail visualize-layer "no layer 'nope'" "$FV" visualize models/lenet5.fv \

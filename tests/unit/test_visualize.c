@@ -111,10 +111,68 @@ TEST(class_model_raises_the_score)
     fv_model_free(m);
 }
 
+/* Deconvnet: one conv + ReLU + max pool projects the strongest pooled activation back as that
+ * activation times the filter at the switch's patch; a ReLU passes max(signal, 0), so a negative
+ * signal stops where backpropagation would carry it on. */
+TEST(deconvnet_known_answers)
+{
+    fv_model *m = fv_model_new("zf");
+    int x = fv_input(m, .ndim = 3, .dims = {1, 6, 6});
+    int c = fv_conv2d(m, x, .filters = 1, .kernel = 3, .no_bias = 1, .activation = FV_ACT_RELU,
+                      .name = "conv");
+    fv_maxpool2d(m, c, .size = 2, .name = "pool");
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_MSE, .optimizer = fv_sgd()), FV_OK);
+    fv_param_info w;
+    fv_model_param(m, 0, &w);
+    for (int i = 0; i < 9; i++)
+        w.data[i] = (float)(i % 3) - 0.5f + 0.1f * (float)(i / 3); /* largest: w(2, 2) = 1.7 */
+    fv_tensor *img = fv_tensor_new(3, (int64_t[]){1, 6, 6}), *r = NULL;
+    img->data[2 * 6 + 3] = 1; /* y(i, j) = w(2 - i, 3 - j): the peak 1.7 is y(0, 1) */
+    CHECK_STATUS(fv_deconvnet(m, img, "pool", 0, &r), FV_OK);
+    /* y(i, j) = sum w(u, v) x(i + u, j + v); the pool's switch is (0, 1): patch rows 0-2, cols 1-3 */
+    int ok = r != NULL;
+    for (int i = 0; ok && i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            int u = i, v = j - 1;
+            float want = u < 3 && v >= 0 && v < 3 ? 1.7f * w.data[u * 3 + v] : 0.0f;
+            ok &= fabsf(r->data[i * 6 + j] - want) < 1e-6f;
+        }
+    CHECK(ok);
+    fv_tensor_free(r), fv_tensor_free(img);
+    fv_model_free(m);
+    /* conv(1x1, +1) ReLU conv(1x1, -1, bias 5) ReLU: the signal reaching the first ReLU is
+     * negative, so nothing gets through (backpropagation would give -a there) */
+    m = fv_model_new("neg");
+    x = fv_input(m, .ndim = 3, .dims = {1, 3, 3});
+    c = fv_conv2d(m, x, .filters = 1, .kernel = 1, .activation = FV_ACT_RELU, .name = "a");
+    fv_conv2d(m, c, .filters = 1, .kernel = 1, .activation = FV_ACT_RELU, .name = "b");
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_MSE, .optimizer = fv_sgd()), FV_OK);
+    float *p[4];
+    for (int k = 0; k < 4; k++) {
+        fv_param_info pi;
+        fv_model_param(m, k, &pi);
+        p[k] = pi.data;
+    }
+    *p[0] = 1, *p[1] = 0, *p[2] = -1, *p[3] = 5; /* a.weight, a.bias, b.weight, b.bias */
+    img = fv_tensor_new(3, (int64_t[]){1, 3, 3});
+    for (int i = 0; i < 9; i++)
+        img->data[i] = 0.1f * (float)(i + 1);
+    CHECK_STATUS(fv_deconvnet(m, img, "b", -1, &r), FV_OK);
+    int zero = r != NULL;
+    for (int i = 0; zero && i < 9; i++)
+        zero &= r->data[i] == 0.0f;
+    CHECK(zero);
+    fv_tensor_free(r);
+    CHECK(fv_deconvnet(m, img, "b", 3, &r) == FV_ERR_INVALID);
+    fv_tensor_free(img);
+    fv_model_free(m);
+}
+
 int main(void)
 {
     RUN(saliency_sees_only_the_corner);
     RUN(gradcam_finds_the_blob);
     RUN(class_model_raises_the_score);
+    RUN(deconvnet_known_answers);
     TEST_MAIN_END();
 }
