@@ -499,25 +499,26 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
         printf("top-%d accuracy %.4f, macro F1 %.4f, macro AUC %.4f, micro AP %.4f, log-loss "
                "%.4f, ECE %.4f\n", k >= 5 ? 5 : (int)k, mt->top_k[k >= 5 ? 4 : k - 1],
                mt->macro.f1, mt->auc_macro, mt->ap_micro, mt->log_loss, mt->ece);
-        static const char *const files[4] = {"metrics.json", "per_class.csv", "confusion.png",
-                                             "reliability.png"};
-        for (int f = 0; f < 4 && rc == 0; f++) {
+        static const char *const files[6] = {"metrics.json",    "per_class.csv",
+                                             "confusion.png",   "confusion.svg",
+                                             "reliability.png", "reliability.svg"};
+        for (int f = 0; f < 6 && rc == 0; f++) {
             snprintf(path, sizeof path, "%s/%s", dir, files[f]);
             fv_status st = f == 0   ? fv_metrics_write_json(mt, names, path)
                            : f == 1 ? fv_metrics_write_csv(mt, names, path)
-                           : f == 2 ? fv_plot_confusion(path, mt->confusion, (int)k, names)
+                           : f <= 3 ? fv_plot_confusion(path, mt->confusion, (int)k, names)
                                     : fv_plot_reliability(path, mt->bin_confidence,
                                                           mt->bin_accuracy, mt->bin_count,
                                                           mt->bins, .title = "reliability");
             rc = st == FV_OK ? 0 : fail_lib();
         }
-        for (int roc = 1; roc >= 0 && rc == 0; roc--) {
-            snprintf(path, sizeof path, "%s/%s.png", dir, roc ? "roc" : "pr");
-            rc = write_curve_plot(sc, lab, n, (int)k, roc, path);
+        for (int f = 0; f < 4 && rc == 0; f++) { /* ROC, PR; PNG and SVG */
+            snprintf(path, sizeof path, "%s/%s.%s", dir, f < 2 ? "roc" : "pr", f % 2 ? "svg" : "png");
+            rc = write_curve_plot(sc, lab, n, (int)k, f < 2, path);
         }
         if (rc == 0)
             printf("Figures and metrics: %s/{metrics.json,per_class.csv,confusion,roc,pr,"
-                   "reliability}\n", dir);
+                   "reliability}{.png,.svg}\n", dir);
     }
     if (keep && rc == 0)
         *keep = mt;

@@ -40,6 +40,20 @@ check() { # check NAME CONDITION-COMMAND...
     if "$@"; then PASSES=$((PASSES + 1)); else echo "FAIL $name" >&2; FAILS=$((FAILS + 1)); fi
 }
 
+# check_png NAME MIN_W MIN_H FILE...: each file decodes as a PNG of at least that size and is
+# not blank (with fv_pngcheck, the tests' third argument; else by its signature).
+check_png() {
+    name=$1 w=$2 h=$3
+    shift 3
+    if [ -n "${PNGCHECK:-}" ]; then
+        check "$name" "$PNGCHECK" "$w" "$h" "$@"
+    else
+        for f in "$@"; do
+            check "$name" sh -c "head -c 8 '$f' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+        done
+    fi
+}
+
 finish() {
     echo "$PASSES passed, $FAILS failed"
     rm -rf "$TMP"

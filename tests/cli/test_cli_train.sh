@@ -2,7 +2,7 @@
 # test_cli_train.sh - the CLI's main path end to end on a slice of real Fashion-MNIST: train,
 # summary, eval of the saved weights, predict on real test images, the metrics CSV.
 # Usage: test_cli_train.sh FOVEA SRC_DIR
-FV=$1 SRC=$2
+FV=$1 SRC=$2 PNGCHECK=${3:-}
 TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
@@ -17,8 +17,13 @@ expect_ok train "$FV" train models/lenet5.fv --epochs 2 --limit 3000 --out "$TMP
 check test-accuracy grep -q "^Test accuracy: 0\.[6-9]" "$TMP/out"
 check progress-line grep -q "Epoch 2/2" "$TMP/err"
 check weights test -s "$TMP/run/weights.safetensors"
-check curves-png sh -c "head -c 8 '$TMP/run/loss.png' | od -An -tx1 | grep -q '89 50 4e 47'"
-check curves-svg grep -q "<svg" "$TMP/run/accuracy.svg"
+# every figure of the run decodes, is full size and is not blank; the plots also come as SVG
+check_png run-figures 400 300 "$TMP/run/"{loss,accuracy,roc,pr,reliability,confusion}.png
+check_png run-visuals 150 90 "$TMP/run/"{filters,saliency,misclassified}.png
+for f in loss accuracy roc pr reliability confusion; do
+    check "svg-$f" grep -q "<svg" "$TMP/run/$f.svg"
+done
+check report grep -q "data:image/png;base64," "$TMP/run/report.html"
 check csv-lines test "$(wc -l <"$TMP/run/metrics.csv")" -eq 3
 check csv-header grep -q "^epoch,loss,accuracy,val_loss,val_accuracy" "$TMP/run/metrics.csv"
 acc=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
@@ -28,9 +33,7 @@ check eval-same-accuracy grep -q "^Test accuracy: $acc" "$TMP/out"
 check eval-metrics grep -q "macro F1 0\.[0-9]*, macro AUC 0\.9" "$TMP/out"
 check eval-json grep -q '"confusion_matrix"' "$TMP/ev/metrics.json"
 check eval-csv grep -q "^Trouser," "$TMP/ev/per_class.csv"
-for f in confusion roc pr reliability; do
-    check "eval-$f" sh -c "head -c 8 '$TMP/ev/$f.png' | od -An -tx1 | grep -q '89 50 4e 47'"
-done
+check_png eval-figures 400 300 "$TMP/ev/"{confusion,roc,pr,reliability}.png
 expect_ok predict "$FV" predict models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
     tests/data/fashion_trouser.png tests/data/fashion_ankle_boot.png tests/data/fashion_bag.jpg
 check predict-three-lines test "$(wc -l <"$TMP/out")" -eq 3
@@ -39,9 +42,7 @@ check predict-trouser grep -q "fashion_trouser.png: Trouser" "$TMP/out"
 # visualizations of the trained model: six PNG figures
 expect_ok visualize "$FV" visualize models/lenet5.fv --weights "$TMP/run/weights.safetensors" \
     --limit 500 --out "$TMP/viz"
-for f in filters feature_maps saliency class_models misclassified deconvnet; do
-    check "viz-$f" sh -c "head -c 8 '$TMP/viz/$f.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
-done
+check_png viz-figures 150 90 "$TMP/viz/"{filters,feature_maps,saliency,class_models,misclassified,deconvnet}.png
 expect_fail visualize-layer "no layer 'nope'" "$FV" visualize models/lenet5.fv \
     --weights "$TMP/run/weights.safetensors" --limit 100 --layer nope --out "$TMP/viz2"
 # a schedule and another optimizer from the command line: the CSV records each epoch's rate

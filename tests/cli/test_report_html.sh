@@ -3,7 +3,7 @@
 # OUT/report.html without failing, its DOM has every section and figure, and a screenshot of the
 # page is drawn. Runs where Chromium is installed (FV_SETUP_EXTRA=chromium sh scripts/setup.sh);
 # skipped elsewhere. Usage: test_report_html.sh FOVEA SRC_DIR
-FV=$1 SRC=$2
+FV=$1 SRC=$2 PNGCHECK=${3:-}
 TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
