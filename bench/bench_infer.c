@@ -1,0 +1,59 @@
+/* bench_infer.c - fovea's side of the inference benchmark: images/s of evaluation-mode forward
+ * passes of a zoo network at 224x224 (1000 classes), after warm-up, for a batch size and thread
+ * count. Prints "images_per_s <median of the timed passes>".
+ * Usage: bench_infer NETWORK BATCH THREADS PASSES */
+#include "fovea.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench_infer NETWORK BATCH THREADS PASSES\n");
+        return 2;
+    }
+    int batch = atoi(argv[2]), passes = atoi(argv[4]);
+    fv_model *m = fv_zoo(argv[1]);
+    if (!m || fv_set_num_threads(atoi(argv[3])) != FV_OK || batch < 1 || passes < 1 ||
+        passes > 1000 ||
+        fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = fv_sgd()) != FV_OK) {
+        fprintf(stderr, "bench_infer: %s\n", fv_last_error());
+        fv_model_free(m);
+        return 1;
+    }
+    fv_tensor *x = fv_tensor_new4(batch, 3, 224, 224), *y = NULL;
+    for (int64_t i = 0; i < fv_tensor_numel(x); i++)
+        x->data[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    double t[1000];
+    for (int p = -2; p < passes; p++) { /* two warm-up passes */
+        double t0 = now();
+        fv_tensor_free(y);
+        y = NULL;
+        if (fv_model_predict(m, x, &y) != FV_OK) {
+            fprintf(stderr, "bench_infer: %s\n", fv_last_error());
+            return 1;
+        }
+        if (p >= 0)
+            t[p] = now() - t0;
+    }
+    qsort(t, (size_t)passes, sizeof t[0], cmp);
+    printf("images_per_s %.2f\n", batch / t[passes / 2]);
+    fv_tensor_free(x), fv_tensor_free(y);
+    fv_model_free(m);
+    return 0;
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# run_infer.sh - inference throughput of zoo networks at 224x224, fovea vs PyTorch (torchvision),
+# alternated launches, medians and ratios. Usage: bench/run_infer.sh [THREADS] [ROUNDS] [NETS...]
+# Needs a release build (make build), python3-torch and python3-torchvision.
+set -eu
+cd "$(dirname "$0")/.."
+THREADS=${1:-2} ROUNDS=${2:-3}
+shift 2 2>/dev/null || shift $#
+NETS=${*:-resnet18 resnet50 mobilenet_v2 googlenet alexnet}
+unset OPENBLAS_CORETYPE
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+printf "%-14s %5s %12s %12s %7s\n" network batch fovea_img/s torch_img/s ratio
+for net in $NETS; do
+    for batch in 1 16; do
+        passes=$([ "$batch" = 1 ] && echo 9 || echo 3)
+        F=$(mktemp) T=$(mktemp)
+        for r in $(seq "$ROUNDS"); do
+            ./build/bench_infer "$net" "$batch" "$THREADS" "$passes" | awk '{print $2}' >>"$F"
+            /usr/bin/python3 bench/torch_infer.py "$net" "$batch" "$THREADS" "$passes" 2>/dev/null |
+                awk '{print $2}' >>"$T"
+        done
+        f=$(median <"$F") t=$(median <"$T")
+        printf "%-14s %5d %12s %12s %7.2f\n" "$net" "$batch" "$f" "$t" "$(echo "$f $t" | awk '{print $1/$2}')"
+        rm -f "$F" "$T"
+    done
+done
