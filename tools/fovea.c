@@ -824,15 +824,12 @@ static int write_class_models(fv_model *m, int64_t classes, const int64_t *chw, 
     return rc;
 }
 
-/* The 16 test images the model gets wrong with the most confidence. */
-static int write_misclassified(fv_model *m, const fv_dataset *test, const char *path)
+/* The 16 test images the model gets wrong with the most confidence, from its class
+ * probabilities `out` (N, classes). */
+static int write_misclassified(const fv_tensor *out, const fv_dataset *test, const char *path)
 {
-    fv_tensor *out = NULL;
-    if (fv_model_predict(m, test->x, &out) != FV_OK)
-        return fail_lib();
     int64_t n = out->dims[0], k = out->dims[1], pick[16], np = 0;
     float conf[16];
-    fv_softmax_rows(out->data, n, k);
     for (int64_t i = 0; i < n; i++) { /* keep the top 16 wrong ones, by confidence */
         const float *p = out->data + i * k;
         int64_t best = 0;
@@ -868,7 +865,19 @@ static int write_misclassified(fv_model *m, const fv_dataset *test, const char *
                              .captions = caps, .cols = 4, .scale = 3) == FV_OK
                  ? 0
                  : fail_lib();
-    fv_tensor_free(out), fv_tensor_free(g);
+    fv_tensor_free(g);
+    return rc;
+}
+
+/* write_misclassified after predicting the test set. */
+static int write_mistakes(fv_model *m, const fv_dataset *test, const char *path)
+{
+    fv_tensor *out = NULL;
+    if (fv_model_predict(m, test->x, &out) != FV_OK)
+        return fail_lib();
+    fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
+    int rc = write_misclassified(out, test, path);
+    fv_tensor_free(out);
     return rc;
 }
 
@@ -926,7 +935,7 @@ static int cmd_visualize(const opts *o)
              : f == 1 ? write_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
              : f == 2 ? write_saliency(m, img, cls, last, path, test->num_classes)
              : f == 3 ? write_class_models(m, test->num_classes, d + 1, path)
-             : f == 4 ? write_misclassified(m, test, path)
+             : f == 4 ? write_mistakes(m, test, path)
                       : write_deconv(m, img, last, path);
         if (rc)
             goto done;
@@ -959,15 +968,16 @@ static char *summary_text(const fv_model *m)
 static int write_report(fv_model *m, const fv_dataset *test, const char *out, const opts *o,
                         const fv_epoch_metrics *hist, int ran, double secs)
 {
-    fv_tensor *pred = NULL;
+    fv_tensor *probs = NULL;
     fv_metrics *mt = NULL;
-    if (fv_model_predict(m, test->x, &pred) != FV_OK)
+    if (fv_model_predict(m, test->x, &probs) != FV_OK)
         return fail_lib();
-    fv_softmax_rows(pred->data, pred->dims[0], pred->dims[1]);
-    int rc = report_metrics(test, pred, out, &mt);
-    fv_tensor_free(pred);
-    if (rc)
+    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
+    int rc = report_metrics(test, probs, out, &mt);
+    if (rc) {
+        fv_tensor_free(probs);
         return rc;
+    }
     char paths[9][1100], *sum = summary_text(m), v[6][64];
     const char *imgs[10], *caps[10];
     static const char *const files[9] = {"loss", "accuracy", "confusion", "roc", "pr",
@@ -986,7 +996,7 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
         rc = i == 6   ? write_filters(m, first, paths[i])
              : i == 7 ? write_saliency(m, img, (int)test->y->data[0], last, paths[i],
                                        test->num_classes)
-             : i == 8 ? write_misclassified(m, test, paths[i])
+             : i == 8 ? write_misclassified(probs, test, paths[i])
                       : 0;
         imgs[ni] = paths[i], caps[ni++] = what[i];
     }
@@ -1017,6 +1027,7 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
     for (int64_t c = 0; c < nk; c++)
         free(names[c]);
     fv_tensor_free(img);
+    fv_tensor_free(probs);
     fv_metrics_free(mt);
     free(sum);
     return rc;

@@ -21,11 +21,12 @@ const char *zoo_name(char *buf, const char *fmt, ...)
     return buf;
 }
 
-int zoo_conv(fv_model *m, int in, const char *name, int filters, int k, int stride, int pad,
-             int groups, int bias)
+int zoo_conv_bn(fv_model *m, int in, const char *conv_name, const char *bn_name, int filters,
+                int k, int stride, int pad, int groups, float eps, fv_act act)
 {
-    return fv_conv2d(m, in, .filters = filters, .kernel = k, .stride = stride, .padding = pad,
-                     .groups = groups, .no_bias = !bias, .name = name);
+    int c = fv_conv2d(m, in, .filters = filters, .kernel = k, .stride = stride, .padding = pad,
+                      .groups = groups, .no_bias = 1, .name = conv_name);
+    return zoo_bn_act(m, c, bn_name, eps, act);
 }
 
 int zoo_bn_act(fv_model *m, int in, const char *bn_name, float eps, fv_act act)
@@ -71,12 +72,12 @@ static int lenet5(fv_model *m, int x, const fv_zoo_args *a)
 /* ---------------------------------------------------------------- AlexNet family */
 
 /* torchvision AlexNet's head: dropout, fc 4096, relu, dropout, fc 4096, relu, fc. */
-static int tv_classifier(fv_model *m, int x, const fv_zoo_args *a, float drop)
+static int tv_classifier(fv_model *m, int x, const fv_zoo_args *a)
 {
     x = fv_flatten(m, x);
-    x = fv_dropout(m, x, .rate = drop, .name = "classifier.0");
+    x = fv_dropout(m, x, .rate = a->dropout, .name = "classifier.0");
     x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "classifier.1");
-    x = fv_dropout(m, x, .rate = drop, .name = "classifier.3");
+    x = fv_dropout(m, x, .rate = a->dropout, .name = "classifier.3");
     x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "classifier.4");
     return fv_dense(m, x, .units = a->num_classes, .name = "classifier.6");
 }
@@ -97,7 +98,17 @@ static int alexnet(fv_model *m, int x, const fv_zoo_args *a)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2);
     }
     x = zoo_adaptive_avg(m, x, 6, 6, "avgpool");
-    return tv_classifier(m, x, a, a->dropout);
+    return tv_classifier(m, x, a);
+}
+
+/* The 2012-2013 papers' head (Caffe's names): dropout, fc6 4096, dropout, fc7 4096, fc8. */
+static int fc678(fv_model *m, int x, const fv_zoo_args *a)
+{
+    x = fv_dropout(m, fv_flatten(m, x), .rate = a->dropout);
+    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc6");
+    x = fv_dropout(m, x, .rate = a->dropout);
+    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc7");
+    return fv_dense(m, x, .units = a->num_classes, .name = "fc8");
 }
 
 /* Krizhevsky et al. 2012 as trained on two GPUs: 96-256-384-384-256 filters, conv2, conv4 and
@@ -120,11 +131,7 @@ static int alexnet_original(fv_model *m, int x, const fv_zoo_args *a)
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .name = zoo_name(n, "pool%d", i + 1));
     }
-    x = fv_dropout(m, fv_flatten(m, x), .rate = a->dropout);
-    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc6");
-    x = fv_dropout(m, x, .rate = a->dropout);
-    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc7");
-    return fv_dense(m, x, .units = a->num_classes, .name = "fc8");
+    return fc678(m, x, a);
 }
 
 /* The course's AlexNet variant (lecture 004's Keras table): 96 11x11/4, BN, pool, 256 5x5 same,
@@ -171,11 +178,7 @@ static int zfnet(fv_model *m, int x, const fv_zoo_args *a)
             x = fv_lrn(m, x, .size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 2,
                        .name = zoo_name(n, "norm%d", i + 1));
     }
-    x = fv_dropout(m, fv_flatten(m, x), .rate = a->dropout);
-    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc6");
-    x = fv_dropout(m, x, .rate = a->dropout);
-    x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc7");
-    return fv_dense(m, x, .units = a->num_classes, .name = "fc8");
+    return fc678(m, x, a);
 }
 
 /* ---------------------------------------------------------------- VGG */

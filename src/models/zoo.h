@@ -10,9 +10,10 @@
 
 /* printf into buf (ZOO_NAME bytes); returns buf. */
 const char *zoo_name(char *buf, const char *fmt, ...);
-/* A convolution with `pad` zero padding and `groups` groups, with or without bias. */
-int zoo_conv(fv_model *m, int in, const char *name, int filters, int k, int stride, int pad,
-             int groups, int bias);
+/* A convolution without bias (`pad` zero padding, `groups` groups) then batch norm and act, the
+ * unit every modern network here is made of. */
+int zoo_conv_bn(fv_model *m, int in, const char *conv_name, const char *bn_name, int filters,
+                int k, int stride, int pad, int groups, float eps, fv_act act);
 /* Batch norm (PyTorch momentum 0.1) named bn_name, then act (FV_ACT_NONE: none). */
 int zoo_bn_act(fv_model *m, int in, const char *bn_name, float eps, fv_act act);
 /* PyTorch's AdaptiveAvgPool2d((oh, ow)): nothing when the map already has that size. */

@@ -14,8 +14,8 @@
 static int conv_bn(fv_model *m, int x, const char *pfx, int i, int f, int k, int s, fv_act act)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    x = zoo_conv(m, x, zoo_name(c, "%s.conv%d", pfx, i), f, k, s, k / 2, 1, 0);
-    return zoo_bn_act(m, x, zoo_name(b, "%s.bn%d", pfx, i), 1e-5f, act);
+    return zoo_conv_bn(m, x, zoo_name(c, "%s.conv%d", pfx, i), zoo_name(b, "%s.bn%d", pfx, i), f,
+                       k, s, k / 2, 1, 1e-5f, act);
 }
 
 /* The shortcut: identity, or a strided 1x1 projection + BN (pfx.downsample.0 / .1). */
@@ -24,8 +24,9 @@ static int shortcut(fv_model *m, int x, const char *pfx, int in_ch, int out_ch, 
     if (stride == 1 && in_ch == out_ch)
         return x;
     char c[ZOO_NAME], b[ZOO_NAME];
-    x = zoo_conv(m, x, zoo_name(c, "%s.downsample.0", pfx), out_ch, 1, stride, 0, 1, 0);
-    return zoo_bn_act(m, x, zoo_name(b, "%s.downsample.1", pfx), 1e-5f, FV_ACT_NONE);
+    return zoo_conv_bn(m, x, zoo_name(c, "%s.downsample.0", pfx),
+                       zoo_name(b, "%s.downsample.1", pfx), out_ch, 1, stride, 0, 1, 1e-5f,
+                       FV_ACT_NONE);
 }
 
 /* Basic block (two 3x3) or bottleneck (1x1, 3x3, 1x1 to 4 planes; bottleneck 2: the stride in
@@ -69,8 +70,7 @@ static int stages(fv_model *m, int x, int nst, const int *blocks, const int *pla
 static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, int bottleneck)
 {
     static const int planes[4] = {64, 128, 256, 512};
-    x = zoo_conv(m, x, "conv1", 64, 7, 2, 3, 1, 0);
-    x = zoo_bn_act(m, x, "bn1", 1e-5f, FV_ACT_RELU);
+    x = zoo_conv_bn(m, x, "conv1", "bn1", 64, 7, 2, 3, 1, 1e-5f, FV_ACT_RELU);
     x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .padding = 1, .name = "maxpool");
     int ch = 64;
     x = stages(m, x, 4, blocks, planes, bottleneck && a->stride_first ? 2 : bottleneck, &ch);
@@ -108,8 +108,7 @@ int zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
  * Projection shortcuts where the shape changes. */
 int zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
 {
-    x = zoo_conv(m, x, "conv1", 16, 3, 1, 1, 1, 0);
-    x = zoo_bn_act(m, x, "bn1", 1e-5f, FV_ACT_RELU);
+    x = zoo_conv_bn(m, x, "conv1", "bn1", 16, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
     int ch = 16;
     x = stages(m, x, 3, (const int[]){3, 3, 3}, (const int[]){16, 32, 64}, 0, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
@@ -122,8 +121,8 @@ int zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
 static int basic_conv(fv_model *m, int x, const char *pfx, int f, int k, int s, int p)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    x = zoo_conv(m, x, zoo_name(c, "%s.conv", pfx), f, k, s, p, 1, 0);
-    return zoo_bn_act(m, x, zoo_name(b, "%s.bn", pfx), 1e-3f, FV_ACT_RELU);
+    return zoo_conv_bn(m, x, zoo_name(c, "%s.conv", pfx), zoo_name(b, "%s.bn", pfx), f, k, s, p,
+                       1, 1e-3f, FV_ACT_RELU);
 }
 
 /* An inception module: 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 (torchvision's "5x5" branch is 3x3) |
@@ -202,14 +201,13 @@ int zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a)
     static const int st[13] = {1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1};
     char n[ZOO_NAME], b[ZOO_NAME];
     int in_ch = (int)(32 * a->width_mult);
-    x = zoo_conv(m, x, "conv1", in_ch, 3, 2, 1, 1, 0);
-    x = zoo_bn_act(m, x, "bn1", 1e-3f, FV_ACT_RELU);
+    x = zoo_conv_bn(m, x, "conv1", "bn1", in_ch, 3, 2, 1, 1, 1e-3f, FV_ACT_RELU);
     for (int i = 0; i < 13; i++) {
         int out = (int)(ch[i] * a->width_mult);
-        x = zoo_conv(m, x, zoo_name(n, "blocks.%d.dw", i), in_ch, 3, st[i], 1, in_ch, 0);
-        x = zoo_bn_act(m, x, zoo_name(b, "blocks.%d.dw_bn", i), 1e-3f, FV_ACT_RELU);
-        x = zoo_conv(m, x, zoo_name(n, "blocks.%d.pw", i), out, 1, 1, 0, 1, 0);
-        x = zoo_bn_act(m, x, zoo_name(b, "blocks.%d.pw_bn", i), 1e-3f, FV_ACT_RELU);
+        x = zoo_conv_bn(m, x, zoo_name(n, "blocks.%d.dw", i), zoo_name(b, "blocks.%d.dw_bn", i),
+                        in_ch, 3, st[i], 1, in_ch, 1e-3f, FV_ACT_RELU);
+        x = zoo_conv_bn(m, x, zoo_name(n, "blocks.%d.pw", i), zoo_name(b, "blocks.%d.pw_bn", i),
+                        out, 1, 1, 0, 1, 1e-3f, FV_ACT_RELU);
         in_ch = out;
     }
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
@@ -232,8 +230,8 @@ static int conv_norm_act(fv_model *m, int x, const char *pfx, int f, int k, int 
                          fv_act act)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    x = zoo_conv(m, x, zoo_name(c, "%s.0", pfx), f, k, s, k / 2, groups, 0);
-    return zoo_bn_act(m, x, zoo_name(b, "%s.1", pfx), 1e-5f, act);
+    return zoo_conv_bn(m, x, zoo_name(c, "%s.0", pfx), zoo_name(b, "%s.1", pfx), f, k, s, k / 2,
+                       groups, 1e-5f, act);
 }
 
 /* The inverted residual: expand 1x1 (t > 1), 3x3 depthwise, linear 1x1 projection + BN, and the
@@ -247,8 +245,9 @@ static int inverted_residual(fv_model *m, int x, int idx, int in_ch, int out_ch,
                           FV_ACT_RELU6);
     y = conv_norm_act(m, y, zoo_name(p, "features.%d.conv.%d", idx, j++), hidden, 3, s, hidden,
                       FV_ACT_RELU6);
-    y = zoo_conv(m, y, zoo_name(p, "features.%d.conv.%d", idx, j), out_ch, 1, 1, 0, 1, 0);
-    y = zoo_bn_act(m, y, zoo_name(q, "features.%d.conv.%d", idx, j + 1), 1e-5f, FV_ACT_NONE);
+    y = zoo_conv_bn(m, y, zoo_name(p, "features.%d.conv.%d", idx, j),
+                    zoo_name(q, "features.%d.conv.%d", idx, j + 1), out_ch, 1, 1, 0, 1, 1e-5f,
+                    FV_ACT_NONE);
     if (s != 1 || in_ch != out_ch || y < 0)
         return y;
     return fv_add(m, 2, ((int[]){y, x}), .name = zoo_name(p, "features.%d.add", idx));

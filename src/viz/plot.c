@@ -194,6 +194,18 @@ static viz_axes layout(const viz_canvas *c, double x0, double x1, double y0, dou
 
 /* ---------------------------------------------------------------- line plots */
 
+/* The dashed y = x line from v = lo to v = hi (chance in ROC, perfect calibration). */
+static void diagonal(cairo_t *cr, const viz_axes *a, double lo, double hi)
+{
+    double d[] = {4, 4};
+    cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
+    cairo_set_dash(cr, d, 2, 0);
+    cairo_move_to(cr, viz_x(a, lo), viz_y(a, lo));
+    cairo_line_to(cr, viz_x(a, hi), viz_y(a, hi));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+}
+
 static void legend(viz_canvas *c, const viz_axes *a, const fv_series *s, int ns, int bottom)
 {
     double w = 0, row = 18;
@@ -247,15 +259,8 @@ fv_status fv_plot_lines_(const char *path, const fv_series *s, int ns, fv_plot_a
     cairo_save(cr);
     cairo_rectangle(cr, a.left, a.top, a.right - a.left, a.bottom - a.top);
     cairo_clip(cr);
-    if (p.diagonal) {
-        double d[] = {4, 4};
-        cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
-        cairo_set_dash(cr, d, 2, 0);
-        cairo_move_to(cr, viz_x(&a, fmax(x0, y0)), viz_y(&a, fmax(x0, y0)));
-        cairo_line_to(cr, viz_x(&a, fmin(x1, y1)), viz_y(&a, fmin(x1, y1)));
-        cairo_stroke(cr);
-        cairo_set_dash(cr, NULL, 0, 0);
-    }
+    if (p.diagonal)
+        diagonal(cr, &a, fmax(x0, y0), fmin(x1, y1));
     for (int k = 0; k < ns; k++) {
         viz_color(&c, k);
         cairo_set_line_width(cr, 2);
@@ -298,13 +303,7 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
         cairo_line_to(cr, r - 1, viz_y(&a, conf[b]));
         cairo_stroke(cr);
     }
-    double d[] = {4, 4};
-    cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-    cairo_set_dash(cr, d, 2, 0);
-    cairo_move_to(cr, viz_x(&a, 0), viz_y(&a, 0));
-    cairo_line_to(cr, viz_x(&a, 1), viz_y(&a, 1));
-    cairo_stroke(cr);
-    cairo_set_dash(cr, NULL, 0, 0);
+    diagonal(cr, &a, 0, 1);
     fv_series key[2] = {{.label = "accuracy"}, {.label = "mean confidence"}};
     legend(&c, &a, key, 2, 0);
     return viz_close(&c);

@@ -43,6 +43,25 @@ static fv_status forward_one(fv_model *m, const fv_tensor *x, int upto, const ch
     return FV_OK;
 }
 
+/* The backward pass from node `top` (whose dy is set) down to the input, leaving the parameter
+ * gradients cleared. With `rectify` it is the deconvnet's pass (Zeiler & Fergus): a ReLU passes
+ * max(signal, 0) instead of gating it by its forward input; max pooling's backward already
+ * unpools through the switches and a convolution's applies the transposed filters. */
+static void run_down(fv_model *m, int top, int rectify)
+{
+    for (int i = top; i >= 0; i--) {
+        fv_node *n = &m->nodes[i];
+        if (!n->needs_grad || n->op == FV_OP_INPUT)
+            continue;
+        float *dx = rectify && n->op == FV_OP_RELU ? fv_input_dy(m, n, 0) : NULL;
+        for (int64_t k = 0; dx && k < n->size; k++)
+            dx[k] += n->dy[k] > 0 ? n->dy[k] : 0.0f;
+        if (!dx)
+            fv_op_table[n->op]->backward(m, n, 1);
+    }
+    memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
+}
+
 /* d(unit cls of the output node) / d(every node up to it), in each node's dy; the parameter
  * gradients are cleared afterwards, so a later step is not disturbed. */
 static fv_status backward_from_class(fv_model *m, const fv_tensor *x, int cls, const char *what)
@@ -59,12 +78,7 @@ static fv_status backward_from_class(fv_model *m, const fv_tensor *x, int cls, c
         return st;
     fv_graph_zero_grads(m, 1);
     m->nodes[out].dy[cls] = 1.0f;
-    for (int i = out; i >= 0; i--) {
-        fv_node *n = &m->nodes[i];
-        if (n->needs_grad && n->op != FV_OP_INPUT)
-            fv_op_table[n->op]->backward(m, n, 1);
-    }
-    memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
+    run_down(m, out, 0);
     return FV_OK;
 }
 
@@ -109,20 +123,6 @@ fv_status fv_saliency(fv_model *m, const fv_tensor *x, int cls, fv_tensor **map)
     return s ? FV_OK : FV_ERR_NOMEM;
 }
 
-/* The map (h, w) resized bilinearly (half-pixel centres) to (oh, ow). */
-static void resize_bilinear(const float *src, int h, int w, float *dst, int oh, int ow)
-{
-    for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++) {
-            double y = fmin(fmax((i + 0.5) * h / oh - 0.5, 0), h - 1);
-            double x = fmin(fmax((j + 0.5) * w / ow - 0.5, 0), w - 1);
-            int y0 = (int)y, x0 = (int)x, y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
-            double fy = y - y0, fx = x - x0;
-            dst[i * ow + j] = (float)((1 - fy) * ((1 - fx) * src[y0 * w + x0] + fx * src[y0 * w + x1]) +
-                                      fy * ((1 - fx) * src[y1 * w + x0] + fx * src[y1 * w + x1]));
-        }
-}
-
 fv_status fv_gradcam(fv_model *m, const fv_tensor *x, int cls, const char *layer,
                      fv_tensor **map)
 {
@@ -136,13 +136,10 @@ fv_status fv_gradcam(fv_model *m, const fv_tensor *x, int cls, const char *layer
                       "output, from an image input", layer);
     FV_TRY(backward_from_class(m, x, cls, "Grad-CAM"));
     int64_t c = a->dims[0], h = a->dims[1], w = a->dims[2], hw = h * w;
-    float *cam = fv_calloc((size_t)hw, sizeof(float), "Grad-CAM map");
-    int64_t dims[3] = {1, in->dims[1], in->dims[2]};
-    fv_tensor *t = cam ? fv_tensor_new(3, dims) : NULL;
-    if (!t) {
-        fv_free(cam);
+    fv_tensor *map4 = fv_tensor_new4(1, 1, h, w);
+    if (!map4)
         return FV_ERR_NOMEM;
-    }
+    float *cam = map4->data;
     for (int64_t k = 0; k < c; k++) { /* alpha_k = the mean gradient of map k */
         double alpha = 0;
         for (int64_t i = 0; i < hw; i++)
@@ -153,10 +150,12 @@ fv_status fv_gradcam(fv_model *m, const fv_tensor *x, int cls, const char *layer
     }
     for (int64_t i = 0; i < hw; i++)
         cam[i] = fmaxf(cam[i], 0.0f); /* only what raises the score */
-    resize_bilinear(cam, (int)h, (int)w, t->data, (int)dims[1], (int)dims[2]);
-    fv_free(cam);
-    *map = t;
-    return FV_OK;
+    /* to the input's size: the bilinear (half-pixel) resize images are fitted with */
+    fv_tensor *fit = fv_image_fit(map4, 1, (int)in->dims[1], (int)in->dims[2]);
+    fv_tensor_free(map4);
+    *map = fit ? copy_out(fit->data, in->ndim, (int64_t[]){1, in->dims[1], in->dims[2]}) : NULL;
+    fv_tensor_free(fit);
+    return *map ? FV_OK : FV_ERR_NOMEM;
 }
 
 fv_status fv_feature_maps(fv_model *m, const fv_tensor *x, const char *layer, fv_tensor **maps)
@@ -218,25 +217,6 @@ fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv
     return FV_OK;
 }
 
-/* The deconvnet's pass from node `top` down to the input: max pooling's backward is unpooling
- * through its switches and a convolution's backward applies the transposed filters; a ReLU passes
- * the rectified signal, max(signal, 0), instead of gating it by its forward input. */
-static void deconv_down(fv_model *m, int top)
-{
-    for (int i = top; i >= 0; i--) {
-        fv_node *n = &m->nodes[i];
-        if (!n->needs_grad || n->op == FV_OP_INPUT)
-            continue;
-        if (n->op != FV_OP_RELU) {
-            fv_op_table[n->op]->backward(m, n, 1);
-            continue;
-        }
-        float *dx = fv_input_dy(m, n, 0);
-        for (int64_t k = 0; dx && k < n->size; k++)
-            dx[k] += n->dy[k] > 0 ? n->dy[k] : 0.0f;
-    }
-}
-
 fv_status fv_deconvnet(fv_model *m, const fv_tensor *x, const char *layer, int channel,
                        fv_tensor **img)
 {
@@ -261,8 +241,7 @@ fv_status fv_deconvnet(fv_model *m, const fv_tensor *x, const char *layer, int c
         best = a->y[k] > a->y[best] ? k : best;
     fv_graph_zero_grads(m, 1);
     m->nodes[id].dy[best] = a->y[best];
-    deconv_down(m, id);
-    memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
+    run_down(m, id, 1);
     const fv_node *in = &m->nodes[m->input_node];
     *img = copy_out(in->dy, in->ndim, in->dims);
     return *img ? FV_OK : FV_ERR_NOMEM;

@@ -2,27 +2,9 @@
  * each file's text equals fv_model_to_text(fv_zoo(NAME)) at the network's defaults, and parses
  * to the same parameter count. Regenerate one with `fovea zoo NAME --out models/zoo/NAME.fv`. */
 #include "core/internal.h"
+#include "io/io.h"
 #include "optest.h"
 #include "test.h"
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[n] = '\0';
-    fclose(f);
-    return b;
-}
 
 TEST(files_match_builders)
 {
@@ -30,10 +12,12 @@ TEST(files_match_builders)
         const char *name = fv_zoo_name(i);
         char rel[128];
         snprintf(rel, sizeof rel, "../models/zoo/%s.fv", name);
-        char *file = slurp(t_src_path(rel));
+        unsigned char *file = NULL;
+        size_t len = 0;
+        fv_read_file(t_src_path(rel), (size_t)1 << 20, &file, &len);
         fv_model *m = fv_zoo(name), *p = fv_model_load_file(t_src_path(rel));
         char *text = m ? fv_model_to_text(m) : NULL;
-        int same = file && text && strcmp(file, text) == 0;
+        int same = file && text && len == strlen(text) && memcmp(file, text, len) == 0;
         if (!same)
             fprintf(stderr, "models/zoo/%s.fv differs from the builder: fovea zoo %s --out "
                             "models/zoo/%s.fv\n", name, name, name);
@@ -42,7 +26,7 @@ TEST(files_match_builders)
         if (m && p)
             fv_model_count_params(m, &a, NULL, NULL), fv_model_count_params(p, &b, NULL, NULL);
         CHECK(a == b);
-        free(file), free(text);
+        fv_free(file), free(text);
         fv_model_free(m), fv_model_free(p);
     }
 }
