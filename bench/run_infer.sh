@@ -1,13 +1,18 @@
 #!/bin/sh
 # run_infer.sh - inference throughput of zoo networks at 224x224, fovea vs PyTorch (torchvision),
 # alternated launches, medians and ratios. Usage: bench/run_infer.sh [THREADS] [ROUNDS] [NETS...]
-# Needs a release build (make build), python3-torch and python3-torchvision.
+# Needs a release build (make build), python3-torch, python3-torchvision, libtcmalloc-minimal4.
 set -eu
 cd "$(dirname "$0")/.."
 THREADS=${1:-2} ROUNDS=${2:-3}
 shift 2 2>/dev/null || shift $#
 NETS=${*:-resnet18 resnet50 mobilenet_v2 googlenet alexnet}
 unset OPENBLAS_CORETYPE
+# tcmalloc: glibc's malloc returns PyTorch's large activations to the kernel after every pass
+# (mmap/munmap, page faults: PyTorch at batch 16 was slower than at batch 1); PyTorch's own
+# performance guide recommends tcmalloc or jemalloc, and tcmalloc is the faster of the two here.
+TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
+[ -n "$TCMALLOC" ] || { echo "$0: install libtcmalloc-minimal4 (PyTorch's allocator)" >&2; exit 1; }
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$THREADS
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 printf "%-14s %5s %12s %12s %7s\n" network batch fovea_img/s torch_img/s ratio
@@ -17,7 +22,7 @@ for net in $NETS; do
         F=$(mktemp) T=$(mktemp)
         for r in $(seq "$ROUNDS"); do
             ./build/bench_infer "$net" "$batch" "$THREADS" "$passes" | awk '{print $2}' >>"$F"
-            /usr/bin/python3 bench/torch_infer.py "$net" "$batch" "$THREADS" "$passes" 2>/dev/null |
+            LD_PRELOAD=$TCMALLOC /usr/bin/python3 bench/torch_infer.py "$net" "$batch" "$THREADS" "$passes" 2>/dev/null |
                 awk '{print $2}' >>"$T"
         done
         f=$(median <"$F") t=$(median <"$T")

@@ -3,10 +3,13 @@ forward + backward + Adam update for a network built from a fovea model file, on
 
     /usr/bin/python3 bench/torch_train.py MODEL.fv BATCH THREADS STEPS
 
-Prints one line "images_per_s <value> peak_rss_kb <value>". The network is built by the same
-text-format rules as fovea's (a small reader of the layers LeNet-5 uses); PyTorch gets its best
-settings: explicit thread count, no autograd anomaly checks, channels-first contiguous tensors.
+Prints one line "images_per_s <value> peak_rss_kb <value>". A sequential network is built by the
+same text-format rules as fovea's (a small reader of the layers LeNet-5 and the Keras CNN use);
+models/zoo/resnet18_cifar.fv is torchvision's resnet18 with the same CIFAR stem (3x3/1 conv1, no
+max pooling, 10 classes). PyTorch gets its best settings: explicit thread count, no autograd
+anomaly checks, channels-first contiguous tensors (run_train.sh adds tcmalloc).
 """
+import os
 import resource
 import sys
 import time
@@ -63,12 +66,23 @@ def build(shape, layers):
     return nn.Sequential(*mods), x.shape[1]
 
 
+def resnet18_cifar():
+    import torchvision.models as tvm
+    net = tvm.resnet18(num_classes=10)
+    net.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    return net, [3, 32, 32], 10
+
+
 def main():
     path, batch, threads, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    shape, layers = parse(path)
-    net, classes = build(shape, layers)
+    if os.path.basename(path) == "resnet18_cifar.fv":
+        net, shape, classes = resnet18_cifar()
+    else:
+        shape, layers = parse(path)
+        net, classes = build(shape, layers)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     x = torch.randn(batch, *shape)

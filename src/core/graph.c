@@ -1,6 +1,6 @@
 /* graph.c - the static computation graph: adding nodes (with shape inference and rollback),
- * declaring parameters, the parameter slabs, planning node buffers for a batch size, and the
- * forward and reverse-mode backward passes over the DAG. */
+ * declaring parameters, the parameter slabs, and the forward and reverse-mode backward passes over
+ * the DAG (buffers are planned in plan.c). */
 #include "core/internal.h"
 
 #include <math.h>
@@ -238,83 +238,6 @@ fv_status fv_graph_alloc_params(fv_model *m)
     return FV_OK;
 }
 
-/* ---------------------------------------------------------------- planning */
-
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
-
-static void mark_needs_grad(fv_model *m)
-{
-    for (int i = 0; i < m->nnodes; i++) {
-        fv_node *n = &m->nodes[i];
-        if (n->op == FV_OP_INPUT) {
-            n->needs_grad = m->input_grad && i == m->input_node;
-            continue;
-        }
-        n->needs_grad = 0;
-        for (int k = 0; k < n->nparam; k++)
-            n->needs_grad |= m->params[n->param[k]].trainable;
-        for (int k = 0; k < n->nin; k++)
-            n->needs_grad |= m->nodes[n->in[k]].needs_grad;
-    }
-}
-
-fv_status fv_graph_plan(fv_model *m, int batch)
-{
-    if (batch < 1)
-        return fv_err(FV_ERR_INVALID, "model '%s': batch size %d (must be >= 1)", m->name, batch);
-    mark_needs_grad(m);
-    int threads = fv_num_threads();
-    if (m->arena && batch <= m->plan_batch && threads == m->plan_threads)
-        return FV_OK;
-    batch = batch > m->plan_batch ? batch : m->plan_batch;
-    size_t total = 0, work = 0;
-    for (int i = 0; i < m->nnodes; i++) {
-        const fv_node *n = &m->nodes[i];
-        const fv_op_def *d = fv_op_table[n->op];
-        size_t act = align64(sizeof(float) * (size_t)n->size * (size_t)batch);
-        size_t saved = d->saved_bytes ? align64(d->saved_bytes(m, n, batch)) : 0;
-        total += 2 * act + saved;
-        if (d->workspace_bytes) {
-            size_t w = d->workspace_bytes(m, n, batch);
-            work = w > work ? w : work;
-        }
-    }
-    fv_free(m->arena);
-    fv_free(m->workspace_mem);
-    m->arena = m->workspace_mem = NULL;
-    m->workspace = NULL;
-    m->plan_batch = 0;
-    size_t stride = align64(work);
-    char *arena = fv_malloc(total + 64, "activation buffers");
-    char *ws = fv_malloc(stride * (size_t)threads + 64, "workspace");
-    if (!arena || !ws) {
-        fv_free(arena);
-        fv_free(ws);
-        return FV_ERR_NOMEM;
-    }
-    memset(arena, 0, total + 64);
-    char *p = (char *)(((uintptr_t)arena + 63) & ~(uintptr_t)63);
-    for (int i = 0; i < m->nnodes; i++) {
-        fv_node *n = &m->nodes[i];
-        const fv_op_def *d = fv_op_table[n->op];
-        size_t act = align64(sizeof(float) * (size_t)n->size * (size_t)batch);
-        n->y = (float *)p;
-        n->dy = (float *)(p + act);
-        p += 2 * act;
-        n->saved_bytes = d->saved_bytes ? d->saved_bytes(m, n, batch) : 0;
-        n->saved = n->saved_bytes ? p : NULL;
-        p += align64(n->saved_bytes);
-    }
-    m->arena = arena;
-    m->workspace_mem = ws;
-    m->workspace = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-    m->workspace_bytes = work;
-    m->workspace_stride = stride;
-    m->plan_threads = threads;
-    m->plan_batch = batch;
-    return FV_OK;
-}
-
 /* ---------------------------------------------------------------- passes */
 
 void fv_graph_forward(fv_model *m, int batch, int upto)
@@ -324,12 +247,19 @@ void fv_graph_forward(fv_model *m, int batch, int upto)
         fv_op_table[m->nodes[i].op]->forward(m, &m->nodes[i], batch);
 }
 
+static void zero_dy(fv_node *n, int batch)
+{
+    memset(n->dy, 0, sizeof(float) * (size_t)(n->size * batch));
+}
+
+/* With shared dy buffers only the roots of the backward pass (nodes nothing consumes) are zeroed
+ * here; the others when their first writer is about to run (fv_graph_run_backward). */
 void fv_graph_zero_grads(fv_model *m, int batch)
 {
     for (int i = 0; i < m->nnodes; i++) {
         fv_node *n = &m->nodes[i];
-        if (n->needs_grad)
-            memset(n->dy, 0, sizeof(float) * (size_t)(n->size * batch));
+        if (n->needs_grad && (!m->plan_shared || n->last_use < 0))
+            zero_dy(n, batch);
     }
     memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
 }
@@ -338,8 +268,14 @@ void fv_graph_run_backward(fv_model *m, int batch)
 {
     for (int i = m->nnodes - 1; i >= 0; i--) {
         fv_node *n = &m->nodes[i];
-        if (n->needs_grad && n->op != FV_OP_INPUT)
-            fv_op_table[n->op]->backward(m, n, batch);
+        if (!n->needs_grad || n->op == FV_OP_INPUT)
+            continue;
+        for (int k = 0; m->plan_shared && k < n->nin; k++) { /* n is the first to write dx */
+            fv_node *x = &m->nodes[n->in[k]];
+            if (x->needs_grad && x->last_use == i)
+                zero_dy(x, batch);
+        }
+        fv_op_table[n->op]->backward(m, n, batch);
     }
 }
 

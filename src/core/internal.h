@@ -229,6 +229,7 @@ typedef struct fv_node {
     int frozen;     /* its parameters are not updated; a frozen batch norm runs as in eval */
     float lr_mult;  /* learning-rate multiplier of its parameters (0: 1) */
     int needs_grad; /* backward must produce this node's dy (set by the planner) */
+    int last_use;   /* the highest index of a node consuming this one (-1: none; the planner) */
     /* planned buffers, each for model->plan_batch samples */
     float *y, *dy;
     void *saved;        /* what backward needs (argmax, mask, mean/rstd, probabilities) */
@@ -286,6 +287,7 @@ struct fv_model {
     float *workspace;  /* scratch: one slice of workspace_stride bytes per worker */
     size_t workspace_bytes, workspace_stride;
     int plan_threads;  /* the thread count the workspace was sized for */
+    int plan_shared;   /* dy buffers share memory by liveness (see plan.c) */
 };
 
 /* Worker w's scratch slice (64-byte aligned). */
@@ -331,11 +333,17 @@ int fv_graph_resolve(fv_model *m, int in, const char *layer);
 
 /* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
-/* Sizes node buffers for up to `batch` samples (no-op if already large enough). */
+/* Sizes node buffers for up to `batch` samples (no-op if already large enough). The dy buffers
+ * share memory by liveness: a node's dy holds its gradient only from its first writer's backward
+ * to its own, and only the input node's survives the pass. */
 fv_status fv_graph_plan(fv_model *m, int batch);
+/* The same with share_grads = 0: every node keeps its own dy after the backward pass (for
+ * inspecting intermediate gradients: Grad-CAM, deconvnet). */
+fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads);
 /* Runs nodes [0, upto] forward (upto = -1: all). */
 void fv_graph_forward(fv_model *m, int batch, int upto);
-/* Zeroes every node's dy and the gradient slab. */
+/* Zeroes the gradient slab and every node's dy (with shared buffers: those of nodes without
+ * consumers; the others are zeroed by fv_graph_run_backward before their first writer). */
 void fv_graph_zero_grads(fv_model *m, int batch);
 /* Runs backward over nodes in reverse order from the dy values already set. */
 void fv_graph_run_backward(fv_model *m, int batch);

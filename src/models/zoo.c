@@ -268,6 +268,7 @@ static const struct {
     {"resnet101", zoo_resnet101, 3, 224, 0, 0},
     {"resnet152", zoo_resnet152, 3, 224, 0, 0},
     {"resnet20", zoo_resnet20, 3, 32, 0, 10},
+    {"resnet18_cifar", zoo_resnet18_cifar, 3, 32, 0, 10},
     {"mobilenet_v1", zoo_mobilenet_v1, 3, 224, 0.001f, 0},
     {"mobilenet_v2", zoo_mobilenet_v2, 3, 224, 0.2f, 0},
 };

@@ -21,6 +21,7 @@ int zoo_adaptive_avg(fv_model *m, int in, int oh, int ow, const char *name);
 
 int zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a);
 int zoo_resnet18(fv_model *m, int x, const fv_zoo_args *a);
+int zoo_resnet18_cifar(fv_model *m, int x, const fv_zoo_args *a);
 int zoo_resnet34(fv_model *m, int x, const fv_zoo_args *a);
 int zoo_resnet50(fv_model *m, int x, const fv_zoo_args *a);
 int zoo_resnet101(fv_model *m, int x, const fv_zoo_args *a);

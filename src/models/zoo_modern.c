@@ -67,11 +67,21 @@ static int stages(fv_model *m, int x, int nst, const int *blocks, const int *pla
     return x;
 }
 
-static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, int bottleneck)
+/* ImageNet stem (7x7/2 convolution, 3x3/2 max pooling), or for 32x32 images the CIFAR stem
+ * common in the literature: one 3x3/1 convolution, no pooling. */
+static int resnet_stem(fv_model *m, int x, int cifar)
+{
+    if (cifar)
+        return zoo_conv_bn(m, x, "conv1", "bn1", 64, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
+    x = zoo_conv_bn(m, x, "conv1", "bn1", 64, 7, 2, 3, 1, 1e-5f, FV_ACT_RELU);
+    return fv_maxpool2d(m, x, .size = 3, .stride = 2, .padding = 1, .name = "maxpool");
+}
+
+static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, int bottleneck,
+                  int cifar)
 {
     static const int planes[4] = {64, 128, 256, 512};
-    x = zoo_conv_bn(m, x, "conv1", "bn1", 64, 7, 2, 3, 1, 1e-5f, FV_ACT_RELU);
-    x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .padding = 1, .name = "maxpool");
+    x = resnet_stem(m, x, cifar);
     int ch = 64;
     x = stages(m, x, 4, blocks, planes, bottleneck && a->stride_first ? 2 : bottleneck, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
@@ -80,27 +90,34 @@ static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, i
 
 int zoo_resnet18(fv_model *m, int x, const fv_zoo_args *a)
 {
-    return resnet(m, x, a, (const int[]){2, 2, 2, 2}, 0);
+    return resnet(m, x, a, (const int[]){2, 2, 2, 2}, 0, 0);
+}
+
+/* ResNet-18 with the CIFAR stem (3x3/1, no max pooling): 11.2 M parameters for 10 classes, the
+ * usual ResNet-18 of CIFAR-10 experiments. */
+int zoo_resnet18_cifar(fv_model *m, int x, const fv_zoo_args *a)
+{
+    return resnet(m, x, a, (const int[]){2, 2, 2, 2}, 0, 1);
 }
 
 int zoo_resnet34(fv_model *m, int x, const fv_zoo_args *a)
 {
-    return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 0);
+    return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 0, 0);
 }
 
 int zoo_resnet50(fv_model *m, int x, const fv_zoo_args *a)
 {
-    return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 1);
+    return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 1, 0);
 }
 
 int zoo_resnet101(fv_model *m, int x, const fv_zoo_args *a)
 {
-    return resnet(m, x, a, (const int[]){3, 4, 23, 3}, 1);
+    return resnet(m, x, a, (const int[]){3, 4, 23, 3}, 1, 0);
 }
 
 int zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
 {
-    return resnet(m, x, a, (const int[]){3, 8, 36, 3}, 1);
+    return resnet(m, x, a, (const int[]){3, 8, 36, 3}, 1, 0);
 }
 
 /* He et al. section 4.2 (CIFAR-10), n = 3: a 3x3 16 stem, three stages of three basic blocks

@@ -36,7 +36,7 @@ static fv_status forward_one(fv_model *m, const fv_tensor *x, int upto, const ch
                       fv_shape_str(x->ndim, x->dims, a, sizeof a),
                       fv_node_shape_str(in, b, sizeof b));
     }
-    FV_TRY(fv_graph_plan(m, 1));
+    FV_TRY(fv_graph_plan_ex(m, 1, 0)); /* every node's dy kept: Grad-CAM reads them */
     m->training = 0;
     memcpy(in->y, x->data, sizeof(float) * (size_t)in->size);
     fv_graph_forward(m, 1, upto);

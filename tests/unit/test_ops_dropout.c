@@ -15,7 +15,8 @@ static fv_model *dropout_model(float rate, uint64_t seed, int *in, int *d)
     *d = fv_dropout(m, *in, .rate = rate);
     CHECK(*d > 0 && fv_model_compile(m, .output = *d, .seed = seed) == FV_OK);
     m->input_grad = 1;
-    CHECK_STATUS(fv_graph_plan(m, N), FV_OK);
+    /* private dy buffers: check_backward presets dx to see that backward accumulates */
+    CHECK_STATUS(fv_graph_plan_ex(m, N, 0), FV_OK);
     for (int i = 0; i < N * F; i++)
         m->nodes[*in].y[i] = 1.0f + (float)i / 8.0f;
     return m;

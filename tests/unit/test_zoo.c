@@ -46,6 +46,9 @@ TEST(torchvision_parameter_counts)
         CHECK(got == tv[i].want);
     }
     CHECK(trainable("googlenet", (fv_zoo_args){.aux_logits = 1}) == 13004888);
+    /* torchvision's resnet18(num_classes=10) with conv1 = 3x3/1 (no bias) and no max pooling:
+     * 11,689,512 - 9,408 (7x7 conv1) + 1,728 (3x3 conv1) - 513,000 + 5,130 (fc) */
+    CHECK(trainable("resnet18_cifar", (fv_zoo_args){0}) == 11173962);
 }
 
 TEST(course_alexnet_keras_convention)
