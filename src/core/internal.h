@@ -230,6 +230,7 @@ typedef struct fv_node {
     float lr_mult;  /* learning-rate multiplier of its parameters (0: 1) */
     int needs_grad; /* backward must produce this node's dy (set by the planner) */
     int last_use;   /* the highest index of a node consuming this one (-1: none; the planner) */
+    int nuse;       /* how many inputs of other nodes are this one (the planner) */
     /* planned buffers, each for model->plan_batch samples */
     float *y, *dy;
     void *saved;        /* what backward needs (argmax, mask, mean/rstd, probabilities) */

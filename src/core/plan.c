@@ -33,10 +33,13 @@ static void mark_needs_grad(fv_model *m)
 static void mark_last_use(fv_model *m)
 {
     for (int i = 0; i < m->nnodes; i++)
-        m->nodes[i].last_use = -1;
+        m->nodes[i].last_use = -1, m->nodes[i].nuse = 0;
     for (int i = 0; i < m->nnodes; i++)
-        for (int k = 0; k < m->nodes[i].nin; k++)
-            m->nodes[m->nodes[i].in[k]].last_use = i;
+        for (int k = 0; k < m->nodes[i].nin; k++) {
+            fv_node *x = &m->nodes[m->nodes[i].in[k]];
+            x->last_use = i;
+            x->nuse++;
+        }
 }
 
 /* One dy buffer to place: live over node indices [lo, hi], `bytes` long, at `off`. */

@@ -4,6 +4,7 @@
  * buffers. No memory is allocated inside a step. */
 #include "core/internal.h"
 #include "data/loader.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -199,7 +200,7 @@ fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double 
     for (int64_t s = 0; s < n; s += batch) {
         int b = (int)(n - s < batch ? n - s : batch);
         gather(m, d->x, d->y, s, b);
-        fv_graph_forward(m, b, -1);
+        fv_graph_infer(m, b, -1);
         total += m->nodes[m->loss_node].y[0] * b;
         right += count_correct(m, b);
     }
@@ -230,7 +231,7 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
     for (int64_t s = 0; s < n; s += batch) {
         int b = (int)(n - s < batch ? n - s : batch);
         gather(m, x, NULL, s, b);
-        fv_graph_forward(m, b, m->output_node);
+        fv_graph_infer(m, b, m->output_node);
         memcpy(res->data + s * o->size, o->y, sizeof(float) * (size_t)(b * o->size));
     }
     m->training = was;

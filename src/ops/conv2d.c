@@ -158,28 +158,154 @@ static int as_depthwise(const fv_conv_geom *g, fv_dw_geom *d)
     return g->groups > 1 && g->groups == g->c && g->f == g->c;
 }
 
-static void forward_task(void *ctx, int k)
+/* y = act(scale * y + shift) over rows [f0, f1) (filters) and columns [j0, j1) of one sample's
+ * (f, ohw) output; scale NULL means 1, shift NULL means 0 (shift already includes any bias). */
+static void epilogue(const fv_conv_epilogue *e, float *y, int ohw, int f0, int f1, int j0, int j1)
 {
-    conv_job *j = ctx;
-    fv_model *m = j->m;
-    fv_node *n = j->n;
-    int64_t a, b, in_sz = fv_input_node(m, n, 0)->size;
-    job_range(j, k, &a, &b);
-    const float *bias = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL;
+    if (!e->scale && !e->shift && e->act == FV_ACT_NONE)
+        return;
+    for (int f = f0; f < f1; f++) {
+        float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
+        float *r = y + (int64_t)f * ohw;
+        for (int j = j0; j < j1; j++) {
+            float v = sc * r[j] + sh;
+            if (e->act == FV_ACT_RELU)
+                v = v > 0 || v != v ? v : 0.0f; /* NaN stays NaN, as the ReLU op */
+            else if (e->act == FV_ACT_RELU6)
+                v = v <= 0 ? (v != v ? v : 0.0f) : v >= 6 ? 6.0f : v;
+            r[j] = v;
+        }
+    }
+}
+
+typedef struct fwd_job {
+    fv_model *m;
+    fv_node *n;
+    fv_conv_geom g;
+    fv_conv_epilogue e;
+    const float *x, *w;
+    float *y, *col;
+    int batch, width, grp; /* split mode: the sample's group being computed */
+} fwd_job;
+
+/* Samples [a, b) of the batch on one worker: lowered (im2col + GEMM) or depthwise, then the
+ * epilogue per sample while its output is fresh. */
+static void fwd_samples(const fwd_job *j, int k, int64_t a, int64_t b)
+{
+    const fv_conv_geom *g = &j->g;
+    int64_t in_sz = (int64_t)g->c * g->h * g->w, out_sz = (int64_t)g->f * g->oh * g->ow;
+    int ohw = g->oh * g->ow;
     fv_dw_geom d;
-    if (as_depthwise(&j->g, &d)) {
-        fv_depthwise_fwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), bias,
-                             n->y + a * n->size, (int)(b - a), &d);
+    for (int64_t s = a; s < b; s++) {
+        float *ys = j->y + s * out_sz;
+        if (as_depthwise(g, &d))
+            fv_depthwise_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, &d);
+        else
+            fv_conv2d_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, g, fv_workspace(j->m, k));
+        epilogue(&j->e, ys, ohw, 0, g->f, 0, ohw);
+    }
+}
+
+static void batch_task(void *ctx, int k)
+{
+    const fwd_job *j = ctx;
+    int64_t a, b;
+    fv_split(j->batch, j->width, k, &a, &b);
+    fwd_samples(j, k, a, b);
+}
+
+/* Split mode, phase 1: worker k lowers its channel range of group j->grp of the sample j->x. */
+static void im2col_task(void *ctx, int k)
+{
+    const fwd_job *j = ctx;
+    const fv_conv_geom *g = &j->g;
+    int cg = g->c / g->groups, taps = g->kh * g->kw;
+    int64_t a, b, plane = (int64_t)g->h * g->w, ohw = (int64_t)g->oh * g->ow;
+    fv_split(cg, j->width, k, &a, &b);
+    if (b > a)
+        fv_im2col_f32(j->x + ((int64_t)j->grp * cg + a) * plane, g, (int)(b - a),
+                      j->col + a * taps * ohw);
+}
+
+/* Split mode, phase 2: worker k's share of the group's GEMM (columns when the map is wide, else
+ * filter rows) and its epilogue. Depthwise layers split channels instead. */
+static void gemm_task(void *ctx, int k)
+{
+    const fwd_job *j = ctx;
+    const fv_conv_geom *g = &j->g;
+    int ohw = g->oh * g->ow, fg = g->f / g->groups, rows = (int)fv_conv_col_rows(g);
+    int f0 = j->grp * fg;
+    int64_t a, b;
+    fv_dw_geom d;
+    if (as_depthwise(g, &d)) {
+        fv_split(g->c, j->width, k, &a, &b);
+        d.c = (int)(b - a);
+        if (d.c > 0)
+            fv_depthwise_fwd_f32(j->x + a * g->h * g->w, j->w + a * g->kh * g->kw, NULL,
+                                 j->y + a * ohw, 1, &d);
+        epilogue(&j->e, j->y, ohw, (int)a, (int)b, 0, ohw);
         return;
     }
-    fv_conv2d_fwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), bias,
-                      n->y + a * n->size, (int)(b - a), &j->g, fv_workspace(m, k));
+    const float *col = fv_conv_is_pointwise(g) ? j->x + (int64_t)j->grp * (g->c / g->groups) * ohw
+                                               : j->col;
+    const float *wg = j->w + (int64_t)f0 * rows;
+    float *yg = j->y + (int64_t)f0 * ohw;
+    if (ohw >= 128 * j->width) { /* columns, in multiples of 64 */
+        int64_t units = (ohw + 63) / 64;
+        fv_split(units, j->width, k, &a, &b);
+        a *= 64, b = b * 64 < ohw ? b * 64 : ohw;
+        if (b > a)
+            fv_sgemm(0, 0, fg, (int)(b - a), rows, 1, wg, rows, col + a, ohw, 0, yg + a, ohw);
+        epilogue(&j->e, j->y, ohw, f0, f0 + fg, (int)a, (int)b);
+        return;
+    }
+    int64_t units = (fg + 7) / 8; /* rows, in multiples of 8 */
+    fv_split(units, j->width, k, &a, &b);
+    a *= 8, b = b * 8 < fg ? b * 8 : fg;
+    if (b > a)
+        fv_sgemm(0, 0, (int)(b - a), ohw, rows, 1, wg + a * rows, rows, col, ohw, 0,
+                 yg + a * ohw, ohw);
+    epilogue(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
+}
+
+/* Fewer samples than workers: every sample is spread over all of them, group by group. */
+static void forward_split(fwd_job *j)
+{
+    const fv_conv_geom *g = &j->g;
+    int64_t in_sz = (int64_t)g->c * g->h * g->w, out_sz = (int64_t)g->f * g->oh * g->ow;
+    const float *x0 = j->x;
+    float *y0 = j->y;
+    fv_dw_geom d;
+    int groups = as_depthwise(g, &d) ? 1 : g->groups;
+    j->col = fv_workspace(j->m, 0);
+    for (int s = 0; s < j->batch; s++)
+        for (j->grp = 0; j->grp < groups; j->grp++) {
+            j->x = x0 + s * in_sz, j->y = y0 + s * out_sz;
+            if (groups == g->groups && !fv_conv_is_pointwise(g))
+                fv_parallel(j->width, im2col_task, j);
+            fv_parallel(j->width, gemm_task, j);
+        }
+}
+
+void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_epilogue *e,
+                            float *out)
+{
+    fwd_job j = {m, n, node_geom(m, n), *e, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), out,
+                 NULL, batch, 0, 0};
+    int threads = fv_parallel_width(1 << 30);
+    if (batch >= threads || threads == 1) {
+        j.width = fv_parallel_width(batch);
+        fv_parallel(j.width, batch_task, &j);
+        return;
+    }
+    j.width = threads;
+    forward_split(&j);
 }
 
 static void conv_forward(fv_model *m, fv_node *n, int batch)
 {
-    conv_job j = {m, n, node_geom(m, n), batch, fv_parallel_width(batch)};
-    fv_parallel(j.width, forward_task, &j);
+    fv_conv_epilogue e = {NULL, n->a.conv.bias ? fv_pdata(m, n, 1) : NULL, FV_ACT_NONE};
+    fv_conv2d_forward_into(m, n, batch, &e, n->y);
 }
 
 /* Worker k: dx of its samples; its partial dW and db (or the real ones when it is alone). */

@@ -39,6 +39,21 @@ extern const fv_op_def fv_op_adaptive_avgpool_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */
+/* What a convolution applies to its output before storing it: y = act(scale * y + shift) per
+ * filter (scale NULL: 1; shift NULL: 0; act FV_ACT_NONE, FV_ACT_RELU or FV_ACT_RELU6). */
+typedef struct fv_conv_epilogue {
+    const float *scale, *shift;
+    int act;
+} fv_conv_epilogue;
+/* The conv2d node's forward into `out` (its own y, or a fused successor's) with the epilogue
+ * (which must include the bias when the layer has one). */
+void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_epilogue *e,
+                            float *out);
+/* Inference forward of nodes [0, upto] (upto = -1: all) in evaluation mode, with a convolution
+ * followed by batch norm and / or ReLU (ReLU6) computed as one pass when each is the sole
+ * consumer of the one before; the skipped intermediate outputs are then not written (fuse.c). */
+void fv_graph_infer(fv_model *m, int batch, int upto);
+
 typedef void (*fv_range_fn)(fv_model *m, fv_node *n, int64_t a, int64_t b);
 void fv_parallel_ranges(fv_model *m, fv_node *n, int64_t count, int64_t min_chunk, fv_range_fn fn);
 

@@ -1,0 +1,168 @@
+/* test_fuse.c - the inference pass (ops/fuse.c) and the convolution's small-batch split: a
+ * convolution with batch norm and ReLU / ReLU6 fused into its epilogue gives the same outputs
+ * as the three ops run one by one, and both match the direct reference convolution followed by
+ * the textbook normalization and activation in double precision; over plain, strided, grouped,
+ * depthwise and pointwise convolutions, a convolution with two consumers (not fused), batches of
+ * 1 and 3 and 1 or 2 threads (one sample over two threads takes the split path). */
+#include "core/internal.h"
+#include "kernels/ref/conv_ref.h"
+#include "ops/ops.h"
+#include "test.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct fuse_case {
+    const char *name;
+    int c, h, w, f, k, stride, pad, groups, bias, bn, act; /* act: 0 none, 1 relu, 2 relu6 */
+} fuse_case;
+
+static const fuse_case cases[] = {
+    {"conv_bn_relu", 5, 7, 6, 9, 3, 1, 1, 1, 1, 1, 1},
+    {"strided_bn", 4, 9, 8, 7, 3, 2, 1, 1, 0, 1, 0},
+    {"depthwise_bn_relu6", 6, 7, 7, 6, 3, 1, 1, 6, 0, 1, 2},
+    {"groups2_relu", 4, 5, 6, 6, 3, 1, 0, 2, 1, 0, 1},
+    {"pointwise_bn_relu6", 8, 16, 17, 12, 1, 1, 0, 1, 0, 1, 2}, /* wide: split by columns */
+    {"conv_relu6_wide", 3, 20, 20, 5, 3, 1, 1, 1, 1, 0, 2},
+};
+#define NCASES ((int)(sizeof cases / sizeof cases[0]))
+
+static float frand(unsigned *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+/* input -> conv [-> bn] [-> act]; returns the model and the node ids. */
+static fv_model *build(const fuse_case *k, int *conv, int *last)
+{
+    fv_model *m = fv_model_new("fuse");
+    int x = fv_input(m, .ndim = 3, .dims = {k->c, k->h, k->w});
+    *conv = fv_conv2d(m, x, .filters = k->f, .kernel = k->k, .stride = k->stride,
+                      .padding = k->pad, .groups = k->groups, .no_bias = !k->bias);
+    *last = *conv;
+    if (k->bn)
+        *last = fv_batchnorm(m, *last);
+    if (k->act)
+        *last = fv_activation(m, *last, k->act == 1 ? FV_ACT_RELU : FV_ACT_RELU6);
+    CHECK(*last > 0 && fv_model_compile(m, .output = *last) == FV_OK);
+    return m;
+}
+
+/* Random weights; batch norm's running variance in [0.5, 1.5). */
+static void randomize(fv_model *m, unsigned *seed)
+{
+    for (int i = 0; i < m->nnodes; i++) {
+        fv_node *n = &m->nodes[i];
+        for (int p = 0; p < n->nparam; p++) {
+            fv_param *q = &m->params[n->param[p]];
+            float *d = fv_pdata(m, n, p);
+            for (int64_t j = 0; j < q->numel; j++)
+                d[j] = n->op == FV_OP_BATCHNORM && p == 3 ? 1.0f + 0.5f * frand(seed)
+                                                          : frand(seed);
+        }
+    }
+}
+
+/* The expected output in double: reference convolution, normalization, activation. */
+static void expect(fv_model *m, const fuse_case *k, int conv, int n, double *out)
+{
+    fv_node *cv = &m->nodes[conv];
+    fv_conv_geom g = {.c = k->c, .h = k->h, .w = k->w, .f = k->f, .kh = k->k, .kw = k->k,
+                      .sh = k->stride, .sw = k->stride, .ph = k->pad, .pw = k->pad, .dh = 1,
+                      .dw = 1, .groups = k->groups};
+    fv_conv_geom_init(&g);
+    int64_t ohw = (int64_t)g.oh * g.ow, total = n * k->f * ohw;
+    float *y = malloc(sizeof(float) * (size_t)total);
+    fv_ref_conv2d_fwd_f32(m->nodes[m->input_node].y, fv_pdata(m, cv, 0),
+                          k->bias ? fv_pdata(m, cv, 1) : NULL, y, n, &g);
+    fv_node *bn = k->bn ? &m->nodes[conv + 1] : NULL;
+    for (int64_t i = 0; i < total; i++) {
+        int f = (int)(i / ohw % k->f);
+        double v = y[i];
+        if (bn)
+            v = (v - fv_pdata(m, bn, 2)[f]) / sqrt(fv_pdata(m, bn, 3)[f] + (double)bn->a.bn.eps) *
+                    fv_pdata(m, bn, 0)[f] + fv_pdata(m, bn, 1)[f];
+        if (k->act)
+            v = v < 0 ? 0 : k->act == 2 && v > 6 ? 6 : v;
+        out[i] = v;
+    }
+    free(y);
+}
+
+static int close_to(const float *got, const double *want, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabs(got[i] - want[i]) <= 1e-5 + 1e-5 * fabs(want[i]))) {
+            fprintf(stderr, "  [%lld] %.8g want %.8g\n", (long long)i, got[i], want[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static void run_case(const fuse_case *k, int n, int threads, unsigned *seed)
+{
+    int conv, last;
+    fv_model *m = build(k, &conv, &last);
+    randomize(m, seed);
+    CHECK_STATUS(fv_set_num_threads(threads), FV_OK);
+    CHECK_STATUS(fv_graph_plan(m, n), FV_OK);
+    m->training = 0;
+    fv_node *in = &m->nodes[m->input_node], *o = &m->nodes[last];
+    for (int64_t i = 0; i < n * in->size; i++)
+        in->y[i] = frand(seed);
+    int64_t total = n * o->size;
+    double *want = malloc(sizeof(double) * (size_t)total);
+    expect(m, k, conv, n, want);
+    fv_graph_forward(m, n, -1); /* op by op */
+    int ok = close_to(o->y, want, total);
+    for (int64_t i = 0; i < total; i++)
+        o->y[i] = NAN;
+    fv_graph_infer(m, n, -1); /* fused */
+    ok &= close_to(o->y, want, total);
+    if (!ok)
+        fprintf(stderr, "  %s: batch %d, %d threads\n", k->name, n, threads);
+    CHECK(ok);
+    free(want);
+    fv_model_free(m);
+}
+
+TEST(fused_equals_op_by_op_and_reference)
+{
+    unsigned seed = 7;
+    for (int i = 0; i < NCASES; i++)
+        for (int n = 1; n <= 3; n += 2)
+            for (int t = 1; t <= 2; t++)
+                run_case(&cases[i], n, t, &seed);
+    fv_set_num_threads(0);
+}
+
+/* A convolution whose output also feeds an add is not fused: the add must see the raw output. */
+TEST(shared_output_is_not_fused)
+{
+    fv_model *m = fv_model_new("branch");
+    int x = fv_input(m, .ndim = 3, .dims = {2, 5, 5});
+    int c = fv_conv2d(m, x, .filters = 2, .kernel = 3, .padding = 1);
+    int r = fv_relu(m, c);
+    int a = fv_add(m, 2, ((int[]){r, c}));
+    CHECK(a > 0 && fv_model_compile(m, .output = a) == FV_OK);
+    unsigned seed = 3;
+    randomize(m, &seed);
+    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
+    m->training = 0;
+    for (int64_t i = 0; i < 2 * 50; i++)
+        m->nodes[x].y[i] = frand(&seed);
+    fv_graph_forward(m, 2, -1);
+    float want[100];
+    memcpy(want, m->nodes[a].y, sizeof want);
+    fv_graph_infer(m, 2, -1);
+    CHECK(memcmp(want, m->nodes[a].y, sizeof want) == 0);
+    fv_model_free(m);
+}
+
+int main(void)
+{
+    RUN(fused_equals_op_by_op_and_reference);
+    RUN(shared_output_is_not_fused);
+    TEST_MAIN_END();
+}
