@@ -1,7 +1,10 @@
 /* dense.c - the fully connected op: input of any shape, flattened to K = its size per sample;
  * output (units); parameters "weight" (units, K) and optional "bias" (units), PyTorch's layout.
  * y = x W^T + b with fv_sgemm (kernels/ref/gemm_ref.h, fv_dense_*); the batch rows (forward,
- * dx) and the units (dW, db) are split across the thread pool, so no reduction is needed. */
+ * dx) and the units (dW, db) are split across the thread pool, so no reduction is needed. A
+ * batch of up to FV_GEMV_MAX_N samples runs forward as dot products over weight rows
+ * (kernels/gemv.c: the weights are read once, not packed first), units split across threads. */
+#include "kernels/gemv.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/gemm_ref.h"
 #include "ops/ops.h"
@@ -53,10 +56,32 @@ static void forward_task(void *ctx, int t)
                      n->y + a * j->units, (int)(b - a), j->k, j->units);
 }
 
+/* Few samples: units [a, b) of every sample on worker t, in blocks of 16 units. */
+static void rows_task(void *ctx, int t)
+{
+    dense_job *j = ctx;
+    fv_node *n = j->n;
+    int64_t a, b, blocks = (j->units + 15) / 16;
+    fv_split(blocks, j->width, t, &a, &b);
+    a *= 16, b = b * 16 < j->units ? b * 16 : j->units;
+    float *y = n->y;
+    fv_dense_rows(fv_pdata(j->m, n, 0), fv_input_node(j->m, n, 0)->y, j->batch, j->k, (int)a,
+                  (int)b, y, j->units);
+    const float *bias = n->a.dense.bias ? fv_pdata(j->m, n, 1) : NULL;
+    for (int i = 0; bias && i < j->batch; i++)
+        for (int64_t u = a; u < b; u++)
+            y[i * j->units + u] += bias[u];
+}
+
 static void dense_forward(fv_model *m, fv_node *n, int batch)
 {
     dense_job j = {m, n, batch, fv_parallel_width(batch), (int)fv_input_node(m, n, 0)->size,
                    n->a.dense.units};
+    if (batch <= FV_GEMV_MAX_N) {
+        j.width = fv_parallel_width((j.units + 15) / 16);
+        fv_parallel(j.width, rows_task, &j);
+        return;
+    }
     fv_parallel(j.width, forward_task, &j);
 }
 
