@@ -1,9 +1,11 @@
 /* conv2d.c - the 2-D convolution op: input (C, H, W), output (F, OH, OW), parameters "weight"
  * (F, C / groups, kh, kw) and optional "bias" (F), PyTorch's layout. Forward and backward run the
- * lowered convolution of kernels/ref/conv_ref.h (im2col into the shared workspace + fv_sgemm, per
- * sample and group), or, for depthwise layers (groups = channels = filters), the direct kernel of
+ * lowered convolution of kernels/conv_fast.h (im2col into the worker's workspace + fv_sgemm,
+ * small maps several samples per GEMM; the bias, or a fused batch norm and activation, in the
+ * epilogue), or, for depthwise layers (groups = channels = filters), the direct kernel of
  * kernels/depthwise.c. The batch is split across the thread pool: each worker has its own column
- * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. */
+ * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. With
+ * fewer samples than workers, each sample is spread over all of them instead (forward). */
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
@@ -117,11 +119,11 @@ static fv_status conv_infer(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
-/* Per worker: one group's column matrix for one sample (reused for its gradient in backward),
- * then partial weight and bias gradients over the worker's samples. */
-static int64_t col_floats(const fv_conv_geom *g)
+/* Per worker: the fast path's scratch for its samples (column matrix of a chunk, kernels/
+ * conv_fast.h), and at the end of its slice partial weight and bias gradients over them. */
+static int64_t col_floats(const fv_conv_geom *g, int batch)
 {
-    return (fv_conv_scratch_size(g) + 15) & ~(int64_t)15;
+    return (fv_conv_fast_scratch(g, batch) + 15) & ~(int64_t)15;
 }
 
 static int64_t wgrad_floats(const fv_model *m, const fv_node *n)
@@ -131,9 +133,10 @@ static int64_t wgrad_floats(const fv_model *m, const fv_node *n)
 
 static size_t conv_workspace_bytes(const fv_model *m, const fv_node *n, int batch)
 {
-    (void)batch;
     fv_conv_geom g = node_geom(m, n);
-    return sizeof(float) * (size_t)(col_floats(&g) + wgrad_floats(m, n) + n->a.conv.filters);
+    /* sized for the whole batch on one worker (chunks are capped), whatever the thread count */
+    return sizeof(float) *
+           (size_t)(col_floats(&g, batch) + wgrad_floats(m, n) + n->a.conv.filters);
 }
 
 /* The work of one worker: samples [a, b) of the batch. */
@@ -158,26 +161,6 @@ static int as_depthwise(const fv_conv_geom *g, fv_dw_geom *d)
     return g->groups > 1 && g->groups == g->c && g->f == g->c;
 }
 
-/* y = act(scale * y + shift) over rows [f0, f1) (filters) and columns [j0, j1) of one sample's
- * (f, ohw) output; scale NULL means 1, shift NULL means 0 (shift already includes any bias). */
-static void epilogue(const fv_conv_epilogue *e, float *y, int ohw, int f0, int f1, int j0, int j1)
-{
-    if (!e->scale && !e->shift && e->act == FV_ACT_NONE)
-        return;
-    for (int f = f0; f < f1; f++) {
-        float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
-        float *r = y + (int64_t)f * ohw;
-        for (int j = j0; j < j1; j++) {
-            float v = sc * r[j] + sh;
-            if (e->act == FV_ACT_RELU)
-                v = v > 0 || v != v ? v : 0.0f; /* NaN stays NaN, as the ReLU op */
-            else if (e->act == FV_ACT_RELU6)
-                v = v <= 0 ? (v != v ? v : 0.0f) : v >= 6 ? 6.0f : v;
-            r[j] = v;
-        }
-    }
-}
-
 typedef struct fwd_job {
     fv_model *m;
     fv_node *n;
@@ -196,13 +179,15 @@ static void fwd_samples(const fwd_job *j, int k, int64_t a, int64_t b)
     int64_t in_sz = (int64_t)g->c * g->h * g->w, out_sz = (int64_t)g->f * g->oh * g->ow;
     int ohw = g->oh * g->ow;
     fv_dw_geom d;
+    if (!as_depthwise(g, &d)) {
+        fv_conv_fast_fwd(j->x + a * in_sz, j->w, &j->e, j->y + a * out_sz, (int)(b - a), g,
+                         fv_workspace(j->m, k));
+        return;
+    }
     for (int64_t s = a; s < b; s++) {
         float *ys = j->y + s * out_sz;
-        if (as_depthwise(g, &d))
-            fv_depthwise_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, &d);
-        else
-            fv_conv2d_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, g, fv_workspace(j->m, k));
-        epilogue(&j->e, ys, ohw, 0, g->f, 0, ohw);
+        fv_depthwise_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, &d);
+        fv_conv_epilogue_apply(&j->e, ys, ohw, 0, g->f, 0, ohw);
     }
 }
 
@@ -243,7 +228,7 @@ static void gemm_task(void *ctx, int k)
         if (d.c > 0)
             fv_depthwise_fwd_f32(j->x + a * g->h * g->w, j->w + a * g->kh * g->kw, NULL,
                                  j->y + a * ohw, 1, &d);
-        epilogue(&j->e, j->y, ohw, (int)a, (int)b, 0, ohw);
+        fv_conv_epilogue_apply(&j->e, j->y, ohw, (int)a, (int)b, 0, ohw);
         return;
     }
     const float *col = fv_conv_is_pointwise(g) ? j->x + (int64_t)j->grp * (g->c / g->groups) * ohw
@@ -256,7 +241,7 @@ static void gemm_task(void *ctx, int k)
         a *= 64, b = b * 64 < ohw ? b * 64 : ohw;
         if (b > a)
             fv_sgemm(0, 0, fg, (int)(b - a), rows, 1, wg, rows, col + a, ohw, 0, yg + a, ohw);
-        epilogue(&j->e, j->y, ohw, f0, f0 + fg, (int)a, (int)b);
+        fv_conv_epilogue_apply(&j->e, j->y, ohw, f0, f0 + fg, (int)a, (int)b);
         return;
     }
     int64_t units = (fg + 7) / 8; /* rows, in multiples of 8 */
@@ -265,7 +250,7 @@ static void gemm_task(void *ctx, int k)
     if (b > a)
         fv_sgemm(0, 0, (int)(b - a), ohw, rows, 1, wg + a * rows, rows, col, ohw, 0,
                  yg + a * ohw, ohw);
-    epilogue(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
+    fv_conv_epilogue_apply(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
 }
 
 /* Fewer samples than workers: every sample is spread over all of them, group by group. */
@@ -304,8 +289,16 @@ void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_ep
 
 static void conv_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_conv_epilogue e = {NULL, n->a.conv.bias ? fv_pdata(m, n, 1) : NULL, FV_ACT_NONE};
+    fv_conv_epilogue e = {NULL, n->a.conv.bias ? fv_pdata(m, n, 1) : NULL, FV_CONV_ACT_NONE};
     fv_conv2d_forward_into(m, n, batch, &e, n->y);
+}
+
+/* Worker k's partial weight gradient (then the bias's): the last floats of its slice. */
+static float *partials(const fv_model *m, const fv_node *n, int k)
+{
+    int64_t at = (int64_t)(m->workspace_bytes / sizeof(float)) - wgrad_floats(m, n) -
+                 n->a.conv.filters;
+    return fv_workspace(m, k) + at;
 }
 
 /* Worker k: dx of its samples; its partial dW and db (or the real ones when it is alone). */
@@ -319,7 +312,7 @@ static void backward_task(void *ctx, int k)
     float *ws = fv_workspace(m, k), *dw = fv_pgrad(m, n, 0);
     float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL, *dx = fv_input_dy(m, n, 0);
     if (j->width > 1) {
-        float *pw = ws + col_floats(&j->g), *pb = pw + wgrad_floats(m, n);
+        float *pw = partials(m, n, k), *pb = pw + wgrad_floats(m, n);
         memset(pw, 0, sizeof(float) * (size_t)(wgrad_floats(m, n) + j->g.f));
         dw = dw ? pw : NULL;
         db = db ? pb : NULL;
@@ -331,9 +324,9 @@ static void backward_task(void *ctx, int k)
                              (int)(b - a), &d);
         return;
     }
-    fv_conv2d_bwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
-                      n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
-                      &j->g, ws);
+    fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
+                     n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
+                     &j->g, ws);
 }
 
 static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
@@ -341,7 +334,7 @@ static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
     float *dw = fv_pgrad(m, n, 0), *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL;
     int64_t nw = m->params[n->param[0]].numel;
     for (int k = 0; k < j->width; k++) { /* worker order: deterministic for a thread count */
-        const float *pw = fv_workspace(m, k) + col_floats(&j->g), *pb = pw + wgrad_floats(m, n);
+        const float *pw = partials(m, n, k), *pb = pw + wgrad_floats(m, n);
         for (int64_t i = 0; dw && i < nw; i++)
             dw[i] += pw[i];
         for (int i = 0; db && i < j->g.f; i++)

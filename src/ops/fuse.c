@@ -21,10 +21,11 @@ static fv_node *sole_next(fv_model *m, int i, int end, fv_op op)
 static int fusable_act(const fv_node *n)
 {
     if (!n)
-        return FV_ACT_NONE;
+        return FV_CONV_ACT_NONE;
     if (n->op == FV_OP_RELU)
-        return FV_ACT_RELU;
-    return n->op == FV_OP_ELTWISE && n->a.eltwise.act == FV_ACT_RELU6 ? FV_ACT_RELU6 : FV_ACT_NONE;
+        return FV_CONV_ACT_RELU;
+    return n->op == FV_OP_ELTWISE && n->a.eltwise.act == FV_ACT_RELU6 ? FV_CONV_ACT_RELU6
+                                                                      : FV_CONV_ACT_NONE;
 }
 
 /* Folds batch norm bn (after a convolution with bias b, or NULL) into scale and shift, stored in
@@ -47,7 +48,8 @@ static void fold_bn(fv_model *m, fv_node *bn, const float *b, fv_conv_epilogue *
 static int run_conv_chain(fv_model *m, int i, int end, int batch)
 {
     fv_node *conv = &m->nodes[i];
-    fv_conv_epilogue e = {NULL, conv->a.conv.bias ? fv_pdata(m, conv, 1) : NULL, FV_ACT_NONE};
+    fv_conv_epilogue e = {NULL, conv->a.conv.bias ? fv_pdata(m, conv, 1) : NULL,
+                          FV_CONV_ACT_NONE};
     int last = i;
     fv_node *bn = sole_next(m, i, end, FV_OP_BATCHNORM);
     if (bn) {
@@ -56,7 +58,7 @@ static int run_conv_chain(fv_model *m, int i, int end, int batch)
     }
     fv_node *act = sole_next(m, last, end, FV_OP_RELU);
     act = act ? act : sole_next(m, last, end, FV_OP_ELTWISE);
-    if (fusable_act(act) != FV_ACT_NONE) {
+    if (fusable_act(act) != FV_CONV_ACT_NONE) {
         e.act = fusable_act(act);
         last++;
     }

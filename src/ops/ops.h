@@ -3,6 +3,7 @@
 #define FV_OPS_H
 
 #include "core/internal.h"
+#include "kernels/conv_fast.h"
 
 extern const fv_op_def fv_op_input_def;
 extern const fv_op_def fv_op_conv2d_def;
@@ -39,12 +40,6 @@ extern const fv_op_def fv_op_adaptive_avgpool_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */
-/* What a convolution applies to its output before storing it: y = act(scale * y + shift) per
- * filter (scale NULL: 1; shift NULL: 0; act FV_ACT_NONE, FV_ACT_RELU or FV_ACT_RELU6). */
-typedef struct fv_conv_epilogue {
-    const float *scale, *shift;
-    int act;
-} fv_conv_epilogue;
 /* The conv2d node's forward into `out` (its own y, or a fused successor's) with the epilogue
  * (which must include the bias when the layer has one). */
 void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_epilogue *e,

@@ -371,8 +371,12 @@ TEST(test_op_def_and_params)
     CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[c], 7) == sizeof(float) * (304 + 80 + 6));
     int p = fv_conv2d(m, c, .filters = 3, .kernel = 1, .no_bias = 1, .name = "pw");
     CHECK(p == 2 && m->nodes[p].nparam == 1 && m->nparams == 3);
+    /* pointwise, 7 samples of 25 positions lowered together: a 6 x 175 column matrix (1050
+     * floats, padded to 1056) and the gathered 3 x 175 output (525; 1581 padded to 1584), a
+     * partial weight gradient (18, padded to 32) and bias gradient (3) */
     if (p == 2)
-        CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[p], 7) == sizeof(float) * (32 + 3));
+        CHECK(fv_op_conv2d_def.workspace_bytes(m, &m->nodes[p], 7) ==
+              sizeof(float) * (1584 + 32 + 3));
     fv_model_free(m);
 }
 

@@ -1,0 +1,222 @@
+/* conv_fast.c - the float convolution of the conv2d op (groups 1; other groups per sample with
+ * the template path of kernels/ref): im2col + fv_sgemm with
+ * - samples batched: for small maps, a chunk of samples is lowered side by side into one column
+ *   matrix (rows at stride S oh ow), so that one wide GEMM replaces S narrow ones whose last
+ *   register tiles would be mostly padding (a 4x4 map is 16 columns of a 32-wide tile);
+ * - an epilogue y = act(scale y + shift) per filter applied while the output is hot (bias, a
+ *   folded batch norm, ReLU / ReLU6);
+ * - im2col / col2im row copies as plain loops (a memcpy call per 30-pixel row costs more than
+ *   the copy).
+ * Results equal the per-sample lowered convolution up to the GEMM's summation order. */
+#include "kernels/conv_fast.h"
+#include "kernels/kernels.h"
+
+#include <string.h>
+
+/* Columns a chunk aims at, and the most floats its column matrix may take beyond one sample's. */
+enum { CHUNK_COLS = 512, CHUNK_COL_FLOATS = 1 << 20 };
+
+/* The output positions o in [lo, hi) whose input index o * stride + off lies in [0, in). */
+static void span(int off, int stride, int in, int out, int *lo, int *hi)
+{
+    int a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int b = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+    *lo = a < out ? a : out;
+    *hi = b < out ? b : out;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+static void zero(float *d, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = 0.0f;
+}
+
+/* One column row (tap ki, kj of plane xc), written as oh rows of ow at d. */
+static void im2col_row(const float *restrict xc, const fv_conv_geom *g, int ki, int kj,
+                       float *restrict d)
+{
+    int lo, hi, off = kj * g->dw - g->pw;
+    span(off, g->sw, g->w, g->ow, &lo, &hi);
+    for (int oh = 0; oh < g->oh; oh++, d += g->ow) {
+        int ih = oh * g->sh - g->ph + ki * g->dh;
+        if (ih < 0 || ih >= g->h) {
+            zero(d, g->ow);
+            continue;
+        }
+        const float *s = xc + (int64_t)ih * g->w + off;
+        zero(d, lo);
+        if (g->sw == 1)
+            for (int o = lo; o < hi; o++)
+                d[o] = s[o];
+        else
+            for (int o = lo; o < hi; o++)
+                d[o] = s[o * g->sw];
+        zero(d + hi, g->ow - hi);
+    }
+}
+
+void fv_im2col_ld_f32(const float *x, const fv_conv_geom *g, int channels, float *col,
+                      int64_t ld)
+{
+    int64_t plane = (int64_t)g->h * g->w;
+    for (int c = 0; c < channels; c++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++, col += ld)
+                im2col_row(x + c * plane, g, ki, kj, col);
+}
+
+/* The adjoint of im2col_row: xc += the row's values at the taps inside the plane. */
+static void col2im_row(const float *restrict r, const fv_conv_geom *g, int ki, int kj,
+                       float *restrict xc)
+{
+    int lo, hi, off = kj * g->dw - g->pw;
+    span(off, g->sw, g->w, g->ow, &lo, &hi);
+    for (int oh = 0; oh < g->oh; oh++, r += g->ow) {
+        int ih = oh * g->sh - g->ph + ki * g->dh;
+        if (ih < 0 || ih >= g->h)
+            continue;
+        float *d = xc + (int64_t)ih * g->w + off;
+        if (g->sw == 1)
+            for (int o = lo; o < hi; o++)
+                d[o] += r[o];
+        else
+            for (int o = lo; o < hi; o++)
+                d[o * g->sw] += r[o];
+    }
+}
+
+void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int64_t ld,
+                      float *x)
+{
+    int64_t plane = (int64_t)g->h * g->w;
+    for (int c = 0; c < channels; c++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++, col += ld)
+                col2im_row(col, g, ki, kj, x + c * plane);
+}
+
+/* ---------------------------------------------------------------- epilogue */
+
+void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
+                            int64_t j0, int64_t j1)
+{
+    if (!e || (!e->scale && !e->shift && e->act == FV_CONV_ACT_NONE))
+        return;
+    for (int f = f0; f < f1; f++) {
+        float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
+        float *r = y + f * ohw;
+        for (int64_t j = j0; j < j1; j++) {
+            float v = sc * r[j] + sh;
+            if (e->act == FV_CONV_ACT_RELU)
+                v = v > 0 || v != v ? v : 0.0f; /* NaN stays NaN, as the ReLU op */
+            else if (e->act == FV_CONV_ACT_RELU6)
+                v = v <= 0 ? (v != v ? v : 0.0f) : v >= 6 ? 6.0f : v;
+            r[j] = v;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- chunked convolution */
+
+int fv_conv_chunk(const fv_conv_geom *g, int n)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, rows = fv_conv_col_rows(g);
+    if (g->groups != 1 || ohw >= CHUNK_COLS / 2 || n <= 1)
+        return 1;
+    int64_t s = (CHUNK_COLS + ohw - 1) / ohw, cap = CHUNK_COL_FLOATS / (rows * ohw);
+    s = s < cap ? s : cap;
+    s = s < n ? s : n;
+    return s < 1 ? 1 : (int)s;
+}
+
+int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n)
+{
+    int s = fv_conv_chunk(g, n);
+    int64_t ohw = (int64_t)g->oh * g->ow, col = fv_conv_col_rows(g) * ohw * s;
+    int64_t tmp = s > 1 ? (int64_t)g->f * ohw * s : 0;
+    return ((fv_conv_scratch_size(g) > col ? fv_conv_scratch_size(g) : col) + 15) / 16 * 16 + tmp;
+}
+
+void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e, float *y, int n,
+                      const fv_conv_geom *g, float *scratch)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
+    int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g);
+    int chunk = fv_conv_chunk(g, n);
+    float *col = scratch, *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
+    for (int s0 = 0; s0 < n; s0 += chunk) {
+        int sc = n - s0 < chunk ? n - s0 : chunk;
+        const float *xs = x + s0 * in_sz;
+        float *ys = y + s0 * out_sz;
+        if (sc == 1) { /* one sample: the GEMM writes y in place */
+            fv_conv2d_fwd_f32(xs, w, NULL, ys, 1, g, scratch);
+            fv_conv_epilogue_apply(e, ys, ohw, 0, g->f, 0, ohw);
+            continue;
+        }
+        int64_t ld = ohw * sc;
+        for (int s = 0; s < sc; s++)
+            fv_im2col_ld_f32(xs + s * in_sz, g, g->c, col + s * ohw, ld);
+        fv_sgemm(0, 0, g->f, (int)ld, (int)rows, 1, w, (int)rows, col, (int)ld, 0, tmp, (int)ld);
+        for (int s = 0; s < sc; s++) { /* (f, s, p) -> (s, f, p), then the epilogue */
+            float *yo = ys + s * out_sz;
+            for (int f = 0; f < g->f; f++)
+                memcpy(yo + f * ohw, tmp + f * ld + s * ohw, sizeof(float) * (size_t)ohw);
+            fv_conv_epilogue_apply(e, yo, ohw, 0, g->f, 0, ohw);
+        }
+    }
+}
+
+/* db[f] += the sum of row f of d (ohw_total long). */
+static void add_row_sums(const float *d, int f, int64_t len, int64_t ld, float *db)
+{
+    for (int k = 0; k < f; k++) {
+        const float *r = d + k * ld;
+        double sum = 0;
+        for (int64_t i = 0; i < len; i++)
+            sum += (double)r[i];
+        db[k] += (float)sum;
+    }
+}
+
+/* One chunk of sc > 1 samples: the output gradient gathered as (f, sc ohw), then dw, db, dx. */
+static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx, float *dw,
+                      float *db, int sc, const fv_conv_geom *g, float *col, float *tmp)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
+    int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g), ld = ohw * sc;
+    for (int s = 0; s < sc; s++)
+        for (int f = 0; f < g->f; f++)
+            memcpy(tmp + f * ld + s * ohw, dy + s * out_sz + f * ohw, sizeof(float) * (size_t)ohw);
+    if (db)
+        add_row_sums(tmp, g->f, ld, ld, db);
+    if (dw) {
+        for (int s = 0; s < sc; s++)
+            fv_im2col_ld_f32(x + s * in_sz, g, g->c, col + s * ohw, ld);
+        fv_sgemm(0, 1, g->f, (int)rows, (int)ld, 1, tmp, (int)ld, col, (int)ld, 1, dw, (int)rows);
+    }
+    if (dx) {
+        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, tmp, (int)ld, 0, col, (int)ld);
+        for (int s = 0; s < sc; s++)
+            fv_col2im_ld_f32(col + s * ohw, g, g->c, ld, dx + s * in_sz);
+    }
+}
+
+void fv_conv_fast_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw,
+                      float *db, int n, const fv_conv_geom *g, float *scratch)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
+    int64_t out_sz = g->f * ohw;
+    int chunk = fv_conv_chunk(g, n);
+    float *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
+    for (int s0 = 0; s0 < n; s0 += chunk) {
+        int sc = n - s0 < chunk ? n - s0 : chunk;
+        const float *xs = x + s0 * in_sz, *dys = dy + s0 * out_sz;
+        float *dxs = dx ? dx + s0 * in_sz : NULL;
+        if (sc == 1)
+            fv_conv2d_bwd_f32(xs, w, dys, dxs, dw, db, 1, g, scratch);
+        else
+            bwd_chunk(xs, w, dys, dxs, dw, db, sc, g, scratch, tmp);
+    }
+}

@@ -1,0 +1,43 @@
+/* conv_fast.h - the float convolution the conv2d op runs (conv_fast.c): lowering with strided
+ * column rows, samples batched for small maps, a fused epilogue. */
+#ifndef FV_CONV_FAST_H
+#define FV_CONV_FAST_H
+
+#include "kernels/ref/conv_ref.h"
+
+#include <stdint.h>
+
+enum { FV_CONV_ACT_NONE = 0, FV_CONV_ACT_RELU = 1, FV_CONV_ACT_RELU6 = 2 };
+
+/* What a convolution applies to its output: y = act(scale * y + shift) per filter (scale NULL:
+ * 1; shift NULL: 0; shift includes the bias when there is one). */
+typedef struct fv_conv_epilogue {
+    const float *scale, *shift;
+    int act; /* FV_CONV_ACT_* */
+} fv_conv_epilogue;
+
+/* The epilogue on rows [f0, f1) and columns [j0, j1) of one sample's (f, ohw) output (e may be
+ * NULL: nothing). */
+void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
+                            int64_t j0, int64_t j1);
+
+/* col (channels kh kw rows of oh ow, row r at col + r ld) = the patches of x (channels, h, w),
+ * zero where padded; ld >= oh ow. */
+void fv_im2col_ld_f32(const float *x, const fv_conv_geom *g, int channels, float *col,
+                      int64_t ld);
+/* The adjoint: x (channels, h, w) += the patches of col (rows at stride ld). */
+void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int64_t ld,
+                      float *x);
+
+/* Samples lowered together for n samples (1: one at a time; always 1 unless groups is 1). */
+int fv_conv_chunk(const fv_conv_geom *g, int n);
+/* Scratch floats fv_conv_fast_fwd / _bwd need for up to n samples. */
+int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n);
+/* y (n, f, oh, ow) = epilogue(conv(x, w)) (no bias here: put it in the epilogue's shift). */
+void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e, float *y, int n,
+                      const fv_conv_geom *g, float *scratch);
+/* Accumulates (+=) into dx, dw, db (any may be NULL), as fv_conv2d_bwd_f32. */
+void fv_conv_fast_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw,
+                      float *db, int n, const fv_conv_geom *g, float *scratch);
+
+#endif
