@@ -6,7 +6,10 @@
  * are seeded before the pass and live over [j, nnodes]. Intervals that overlap get disjoint
  * memory, placed greedily, largest first, at the lowest offset free over its interval (the
  * "greedy by size" offset assignment of TensorFlow Lite's memory planner). This bounds the dy
- * memory by the widest cut of the graph instead of the sum of all activations. */
+ * memory by the widest cut of the graph instead of the sum of all activations. In the same
+ * (shared) mode a ReLU runs in place: its output takes its input's buffer when nothing else
+ * reads that input and the input's own backward does not read its output (batch norm, add,
+ * convolution, dense); ReLU's backward gates by relu(x) > 0, which is x > 0. */
 #include "core/internal.h"
 
 #include <stdlib.h>
@@ -110,15 +113,28 @@ static size_t plan_dy(const fv_model *m, int batch, int share, size_t *at)
     return total;
 }
 
+/* Node i's output shares its input's buffer (see the file comment). */
+static int in_place(const fv_model *m, int i, int share)
+{
+    const fv_node *n = &m->nodes[i];
+    if (!share || n->op != FV_OP_RELU || n->nin != 1)
+        return 0;
+    const fv_node *x = &m->nodes[n->in[0]];
+    return x->nuse == 1 && n->in[0] != m->input_node && n->in[0] != m->output_node &&
+           (x->op == FV_OP_BATCHNORM || x->op == FV_OP_ADD || x->op == FV_OP_CONV2D ||
+            x->op == FV_OP_DENSE);
+}
+
 /* Bytes of the y and saved buffers, and the largest per-worker workspace. */
-static size_t plan_outputs(const fv_model *m, int batch, size_t *work)
+static size_t plan_outputs(const fv_model *m, int batch, int share, size_t *work)
 {
     size_t total = 0;
     *work = 0;
     for (int i = 0; i < m->nnodes; i++) {
         const fv_node *n = &m->nodes[i];
         const fv_op_def *d = fv_op_table[n->op];
-        total += align64(sizeof(float) * (size_t)n->size * (size_t)batch);
+        if (!in_place(m, i, share))
+            total += align64(sizeof(float) * (size_t)n->size * (size_t)batch);
         total += d->saved_bytes ? align64(d->saved_bytes(m, n, batch)) : 0;
         if (d->workspace_bytes) {
             size_t w = d->workspace_bytes(m, n, batch);
@@ -129,13 +145,17 @@ static size_t plan_outputs(const fv_model *m, int batch, size_t *work)
 }
 
 /* Points every node's y, saved and dy into the arena p (64-byte aligned). */
-static void assign(fv_model *m, int batch, char *p, const size_t *dy_at)
+static void assign(fv_model *m, int batch, int share, char *p, const size_t *dy_at)
 {
     for (int i = 0; i < m->nnodes; i++) {
         fv_node *n = &m->nodes[i];
         const fv_op_def *d = fv_op_table[n->op];
-        n->y = (float *)p;
-        p += align64(sizeof(float) * (size_t)n->size * (size_t)batch);
+        if (in_place(m, i, share)) {
+            n->y = m->nodes[n->in[0]].y;
+        } else {
+            n->y = (float *)p;
+            p += align64(sizeof(float) * (size_t)n->size * (size_t)batch);
+        }
         n->saved_bytes = d->saved_bytes ? d->saved_bytes(m, n, batch) : 0;
         n->saved = n->saved_bytes ? p : NULL;
         p += align64(n->saved_bytes);
@@ -167,7 +187,7 @@ fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads)
     batch = batch > m->plan_batch ? batch : m->plan_batch;
     mark_last_use(m);
     size_t work, *dy_at = fv_malloc(sizeof *dy_at * (size_t)m->nnodes + 1, "buffer plan");
-    size_t outs = plan_outputs(m, batch, &work);
+    size_t outs = plan_outputs(m, batch, share_grads, &work);
     size_t grads = dy_at ? plan_dy(m, batch, share_grads, dy_at) : (size_t)-1;
     drop_plan(m);
     size_t stride = align64(work);
@@ -178,7 +198,7 @@ fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads)
         return FV_ERR_NOMEM;
     }
     memset(arena, 0, outs + grads + 64);
-    assign(m, batch, (char *)(((uintptr_t)arena + 63) & ~(uintptr_t)63), dy_at);
+    assign(m, batch, share_grads, (char *)(((uintptr_t)arena + 63) & ~(uintptr_t)63), dy_at);
     fv_free(dy_at);
     m->arena = arena;
     m->workspace_mem = ws;
