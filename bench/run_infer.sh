@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 THREADS=${1:-2} ROUNDS=${2:-3}
 shift 2 2>/dev/null || shift $#
-NETS=${*:-resnet18 resnet50 mobilenet_v2 googlenet alexnet}
+NETS=${*:-resnet18 resnet50 vgg16 mobilenet_v2 googlenet alexnet}
 unset OPENBLAS_CORETYPE
 # tcmalloc: glibc's malloc returns PyTorch's large activations to the kernel after every pass
 # (mmap/munmap, page faults: PyTorch at batch 16 was slower than at batch 1); PyTorch's own
