@@ -7,9 +7,13 @@
  *   folded batch norm, ReLU / ReLU6);
  * - im2col / col2im row copies as plain loops (a memcpy call per 30-pixel row costs more than
  *   the copy).
- * Results equal the per-sample lowered convolution up to the GEMM's summation order. */
+ * - 3x3 stride-1 layers through Winograd F(4x4, 3x3) (kernels/winograd.c) for each pass where its
+ *   measured rule (fv_winograd_wins, on the call's sample count) says it wins.
+ * Results equal the per-sample lowered convolution up to the GEMM's summation order (Winograd:
+ * within 1e-5 of the sum of |w x| over the output's tile). */
 #include "kernels/conv_fast.h"
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 
 #include <string.h>
 
@@ -136,7 +140,12 @@ int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n)
     int s = fv_conv_chunk(g, n);
     int64_t ohw = (int64_t)g->oh * g->ow, col = fv_conv_col_rows(g) * ohw * s;
     int64_t tmp = s > 1 ? (int64_t)g->f * ohw * s : 0;
-    return ((fv_conv_scratch_size(g) > col ? fv_conv_scratch_size(g) : col) + 15) / 16 * 16 + tmp;
+    int64_t lowered = ((fv_conv_scratch_size(g) > col ? fv_conv_scratch_size(g) : col) + 15) / 16 * 16 + tmp;
+    int64_t wino = 0;
+    for (int pass = 0; pass < 3; pass++) /* the rule only grows more willing with n */
+        if (fv_winograd_wins(g, n, pass, 0))
+            wino = (int64_t)fv_winograd_scratch_floats(g, n);
+    return lowered > wino ? lowered : wino;
 }
 
 void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e, float *y, int n,
@@ -146,12 +155,27 @@ void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e,
     int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g);
     int chunk = fv_conv_chunk(g, n);
     float *col = scratch, *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
+    if (fv_winograd_wins(g, n, 0, 0)) {
+        fv_winograd_fwd_f32(x, w, NULL, y, n, g, scratch);
+        for (int s = 0; s < n; s++)
+            fv_conv_epilogue_apply(e, y + s * out_sz, ohw, 0, g->f, 0, ohw);
+        return;
+    }
     for (int s0 = 0; s0 < n; s0 += chunk) {
         int sc = n - s0 < chunk ? n - s0 : chunk;
         const float *xs = x + s0 * in_sz;
         float *ys = y + s0 * out_sz;
-        if (sc == 1) { /* one sample: the GEMM writes y in place */
+        if (g->groups != 1) { /* per sample and group, the template's path */
             fv_conv2d_fwd_f32(xs, w, NULL, ys, 1, g, scratch);
+            fv_conv_epilogue_apply(e, ys, ohw, 0, g->f, 0, ohw);
+            continue;
+        }
+        if (sc == 1) { /* one sample: the GEMM writes y in place */
+            const float *src = xs;
+            if (!fv_conv_is_pointwise(g))
+                fv_im2col_ld_f32(xs, g, g->c, col, ohw), src = col;
+            fv_sgemm(0, 0, g->f, (int)ohw, (int)rows, 1, w, (int)rows, src, (int)ohw, 0, ys,
+                     (int)ohw);
             fv_conv_epilogue_apply(e, ys, ohw, 0, g->f, 0, ohw);
             continue;
         }
@@ -180,24 +204,38 @@ static void add_row_sums(const float *d, int f, int64_t len, int64_t ld, float *
     }
 }
 
-/* One chunk of sc > 1 samples: the output gradient gathered as (f, sc ohw), then dw, db, dx. */
+/* One chunk of sc samples (groups 1): the output gradient as (f, sc ohw) (gathered into tmp
+ * when sc > 1), then db, dw and dx. One pointwise sample is its own column matrix, and its dx is
+ * the GEMM's output (accumulated). */
 static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx, float *dw,
                       float *db, int sc, const fv_conv_geom *g, float *col, float *tmp)
 {
     int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
     int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g), ld = ohw * sc;
-    for (int s = 0; s < sc; s++)
-        for (int f = 0; f < g->f; f++)
-            memcpy(tmp + f * ld + s * ohw, dy + s * out_sz + f * ohw, sizeof(float) * (size_t)ohw);
-    if (db)
-        add_row_sums(tmp, g->f, ld, ld, db);
-    if (dw) {
+    int direct = sc == 1 && fv_conv_is_pointwise(g);
+    const float *d = dy;
+    if (sc > 1) {
         for (int s = 0; s < sc; s++)
-            fv_im2col_ld_f32(x + s * in_sz, g, g->c, col + s * ohw, ld);
-        fv_sgemm(0, 1, g->f, (int)rows, (int)ld, 1, tmp, (int)ld, col, (int)ld, 1, dw, (int)rows);
+            for (int f = 0; f < g->f; f++)
+                memcpy(tmp + f * ld + s * ohw, dy + s * out_sz + f * ohw,
+                       sizeof(float) * (size_t)ohw);
+        d = tmp;
     }
-    if (dx) {
-        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, tmp, (int)ld, 0, col, (int)ld);
+    if (db)
+        add_row_sums(d, g->f, ld, ld, db);
+    if (dw) {
+        const float *src = x;
+        if (!direct) {
+            for (int s = 0; s < sc; s++)
+                fv_im2col_ld_f32(x + s * in_sz, g, g->c, col + s * ohw, ld);
+            src = col;
+        }
+        fv_sgemm(0, 1, g->f, (int)rows, (int)ld, 1, d, (int)ld, src, (int)ld, 1, dw, (int)rows);
+    }
+    if (dx && direct) {
+        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, d, (int)ld, 1, dx, (int)ld);
+    } else if (dx) {
+        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, d, (int)ld, 0, col, (int)ld);
         for (int s = 0; s < sc; s++)
             fv_col2im_ld_f32(col + s * ohw, g, g->c, ld, dx + s * in_sz);
     }
@@ -210,11 +248,21 @@ void fv_conv_fast_bwd(const float *x, const float *w, const float *dy, float *dx
     int64_t out_sz = g->f * ohw;
     int chunk = fv_conv_chunk(g, n);
     float *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
+    if (dx && fv_winograd_wins(g, n, 1, 0)) {
+        fv_winograd_bwd_data_f32(w, dy, dx, n, g, scratch);
+        dx = NULL;
+    }
+    if (dw && fv_winograd_wins(g, n, 2, 0)) {
+        fv_winograd_bwd_weights_f32(x, dy, dw, db, n, g, scratch);
+        dw = db = NULL;
+    }
+    if (!dx && !dw && !db)
+        return;
     for (int s0 = 0; s0 < n; s0 += chunk) {
         int sc = n - s0 < chunk ? n - s0 : chunk;
         const float *xs = x + s0 * in_sz, *dys = dy + s0 * out_sz;
         float *dxs = dx ? dx + s0 * in_sz : NULL;
-        if (sc == 1)
+        if (g->groups != 1)
             fv_conv2d_bwd_f32(xs, w, dys, dxs, dw, db, 1, g, scratch);
         else
             bwd_chunk(xs, w, dys, dxs, dw, db, sc, g, scratch, tmp);

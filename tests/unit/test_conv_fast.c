@@ -2,9 +2,10 @@
  * reference: forward with a bias epilogue and backward (dx, dw, db accumulated onto nonzero
  * values) over strides, padding, dilation, 1x1 kernels, 1x1 and 2x2 maps and channel counts
  * that are not multiples of the vector width; batches of 1, 5 and 37 samples, so that samples
- * are lowered together in full and partial chunks; im2col / col2im with a row stride against
- * the reference's. */
+ * are lowered together in full and partial chunks, and a 3x3 layer large enough to take the
+ * Winograd path in every pass; im2col / col2im with a row stride against the reference's. */
 #include "kernels/conv_fast.h"
+#include "kernels/winograd.h"
 #include "test.h"
 
 #include <math.h>
@@ -19,6 +20,7 @@ static const geo geos[] = {
     {3, 8, 7, 5, 3, 1, 1, 1},  {17, 5, 5, 33, 3, 1, 0, 1}, {4, 9, 10, 6, 3, 2, 1, 1},
     {5, 7, 7, 3, 3, 1, 2, 2},  {7, 4, 4, 9, 1, 1, 0, 1},   {6, 1, 1, 13, 3, 1, 1, 1},
     {2, 2, 2, 3, 3, 1, 1, 1},  {1, 12, 12, 6, 5, 1, 2, 1}, {16, 6, 6, 20, 1, 2, 0, 1},
+    {16, 12, 12, 24, 3, 1, 1, 1}, /* Winograd in every pass at 37 samples */
 };
 
 static float frand(unsigned *s)
@@ -72,9 +74,12 @@ static int check(const geo *q, int n, unsigned *seed)
     fv_ref_conv2d_fwd_f32(x, w, b, yr, n, &g);
     fv_conv_fast_bwd(x, w, dy, dx, dw, db, n, &g, scratch);
     fv_ref_conv2d_bwd_f32(x, w, dy, dxr, dwr, dbr, n, &g);
-    /* sums of up to c k k (forward), f k k (dx) or n oh ow (dw) products of values in [-1, 1] */
-    int ok = near(y, yr, ny, 1e-5, "y") && near(dx, dxr, nx, 1e-5, "dx") &&
-             near(dw, dwr, nw, 1e-4, "dw") && near(db, dbr, g.f, 1e-5, "db");
+    /* sums of up to c k k (forward), f k k (dx) or n oh ow (dw) products of values in [-1, 1];
+     * Winograd's error scales with the sum of |w x| over a tile (about c k k / 4 here) */
+    int wino = fv_winograd_wins(&g, n, 0, 0);
+    double t = wino ? 1e-4 : 1e-5, tw = wino ? 1e-3 : 1e-4; /* dw: 5328 products here */
+    int ok = near(y, yr, ny, t, "y") && near(dx, dxr, nx, t, "dx") &&
+             near(dw, dwr, nw, tw, "dw") && near(db, dbr, g.f, 1e-5, "db");
     if (!ok)
         fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)\n", q->c, q->h, q->w,
                 q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n));
@@ -87,14 +92,19 @@ TEST(fast_convolution_matches_reference)
 {
     static const int batches[] = {1, 5, 37};
     unsigned seed = 11;
-    int chunked = 0;
+    int chunked = 0, wino = 0;
     for (size_t i = 0; i < sizeof geos / sizeof geos[0]; i++)
         for (int b = 0; b < 3; b++) {
             fv_conv_geom g = make(&geos[i]);
             chunked += fv_conv_chunk(&g, batches[b]) > 1;
+            for (int pass = 0; pass < 3; pass++)
+                wino += fv_winograd_wins(&g, batches[b], pass, 0);
             CHECK(check(&geos[i], batches[b], &seed));
         }
     CHECK(chunked > 5); /* the batched lowering was exercised */
+    if (wino != 3)
+        fprintf(stderr, "  winograd passes: %d\n", wino);
+    CHECK(wino == 3); /* and Winograd in each pass */
 }
 
 TEST(strided_im2col_matches_reference)
