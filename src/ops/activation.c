@@ -1,6 +1,8 @@
 /* activation.c - the element-wise activation ops (ReLU, sigmoid, tanh) and softmax over the last
  * axis of a sample (Keras' default; for a (classes) vector that is the classes). The output has
- * the input's shape. ReLU's backward reads the input; the others read their own output. */
+ * the input's shape. ReLU's backward reads the input; the others read their own output. ReLU runs
+ * the vectorized kernels of kernels/eltwise.c, the others the reference kernels. */
+#include "kernels/eltwise.h"
 #include "kernels/ref/act_ref.h"
 #include "ops/ops.h"
 
@@ -19,12 +21,12 @@ static fv_status same_shape(fv_model *m, fv_node *n)
 
 static void relu_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
-    fv_ref_relu_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
+    fv_relu_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
 }
 
 static void relu_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
-    fv_ref_relu_bwd_f32(fv_input_node(m, n, 0)->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
+    fv_relu_bwd_f32(fv_input_node(m, n, 0)->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
 }
 
 static void sigmoid_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)

@@ -2,8 +2,9 @@
  * (C, H, W)), PyTorch semantics: parameters weight, bias (trainable), running_mean, running_var
  * (not trainable); training normalizes with the batch statistics (biased variance) and updates
  * running = (1 - momentum) running + momentum batch, with the unbiased variance; evaluation uses
- * the running statistics. n->saved holds mean, var and rstd (C each) for backward. */
-#include "kernels/ref/bn_ref.h"
+ * the running statistics. n->saved holds mean, var and rstd (C each) for backward. The kernels are
+ * the vectorized ones of kernels/eltwise.c, over ranges of channels split across the workers. */
+#include "kernels/eltwise.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -35,21 +36,59 @@ static size_t bn_saved_bytes(const fv_model *m, const fv_node *n, int batch)
     return 3 * sizeof(float) * (size_t)n->dims[0];
 }
 
+/* Workers split the channels (each channel's statistics are one worker's, so the results do not
+ * depend on the thread count), at least ~32 Ki values each. */
+typedef struct bn_job {
+    fv_model *m;
+    fv_node *n;
+    int batch, c, width, mode; /* mode: EVAL, TRAIN (forward) or BACKWARD */
+    int64_t s;
+} bn_job;
+
+enum { EVAL, TRAIN, BACKWARD };
+
+static void bn_task(void *ctx, int k)
+{
+    bn_job *j = ctx;
+    fv_model *m = j->m;
+    fv_node *n = j->n;
+    int64_t a, b;
+    fv_split(j->c, j->width, k, &a, &b);
+    const float *x = fv_input_node(m, n, 0)->y, *gamma = fv_pdata(m, n, GAMMA);
+    float *mean = n->saved, *var = mean + j->c, *rstd = var + j->c, eps = n->a.bn.eps;
+    int c0 = (int)a, c1 = (int)b;
+    if (j->mode == EVAL)
+        fv_bn_fwd_eval_f32(x, j->batch, j->c, j->s, c0, c1, gamma, fv_pdata(m, n, BETA),
+                           fv_pdata(m, n, RMEAN), fv_pdata(m, n, RVAR), eps, n->y);
+    else if (j->mode == TRAIN)
+        fv_bn_fwd_train_f32(x, j->batch, j->c, j->s, c0, c1, gamma, fv_pdata(m, n, BETA), eps,
+                            n->y, mean, var, rstd);
+    else
+        fv_bn_bwd_f32(x, n->dy, j->batch, j->c, j->s, c0, c1, gamma, mean, rstd,
+                      m->training && !n->frozen, fv_input_dy(m, n, 0), fv_pgrad(m, n, GAMMA),
+                      fv_pgrad(m, n, BETA));
+}
+
+static void bn_run(fv_model *m, fv_node *n, int batch, int mode)
+{
+    int c = (int)n->dims[0];
+    int64_t s = n->size / c, per = (int64_t)batch * s, want = (per * c) / 32768;
+    want = want < 1 ? 1 : want > c ? c : want;
+    bn_job j = {m, n, batch, c, fv_parallel_width((int)want), mode, s};
+    fv_parallel(j.width, bn_task, &j);
+}
+
 static void bn_forward(fv_model *m, fv_node *n, int batch)
 {
-    const float *x = fv_input_node(m, n, 0)->y;
     int c = (int)n->dims[0];
-    int64_t s = n->size / c;
-    float *mean = n->saved, *var = mean + c, *rstd = var + c, eps = n->a.bn.eps;
+    const float *mean = n->saved, *var = mean + c;
     float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
     if (!m->training || n->frozen) { /* eval, or frozen: the running statistics */
-        fv_ref_bn_fwd_eval_f32(x, batch, c, s, fv_pdata(m, n, GAMMA), fv_pdata(m, n, BETA), rm,
-                               rv, eps, n->y);
+        bn_run(m, n, batch, EVAL);
         return;
     }
-    fv_ref_bn_fwd_train_f32(x, batch, c, s, fv_pdata(m, n, GAMMA), fv_pdata(m, n, BETA), eps,
-                            n->y, mean, var, rstd);
-    double cnt = (double)batch * (double)s, mom = n->a.bn.momentum;
+    bn_run(m, n, batch, TRAIN);
+    double cnt = (double)batch * (double)(n->size / c), mom = n->a.bn.momentum;
     double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
     for (int ch = 0; ch < c; ch++) {
         rm[ch] = (float)((1 - mom) * rm[ch] + mom * mean[ch]);
@@ -59,9 +98,7 @@ static void bn_forward(fv_model *m, fv_node *n, int batch)
 
 static void bn_backward(fv_model *m, fv_node *n, int batch)
 {
-    const float *x = fv_input_node(m, n, 0)->y;
     int c = (int)n->dims[0];
-    int64_t s = n->size / c;
     float *mean = n->saved, *rstd = mean + 2 * c;
     if (!m->training || n->frozen) { /* constants: the running statistics */
         const float *rm = fv_pdata(m, n, RMEAN), *rv = fv_pdata(m, n, RVAR);
@@ -70,9 +107,7 @@ static void bn_backward(fv_model *m, fv_node *n, int batch)
             rstd[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)n->a.bn.eps));
         }
     }
-    fv_ref_bn_bwd_f32(x, n->dy, batch, c, s, fv_pdata(m, n, GAMMA), mean, rstd,
-                      m->training && !n->frozen,
-                      fv_input_dy(m, n, 0), fv_pgrad(m, n, GAMMA), fv_pgrad(m, n, BETA));
+    bn_run(m, n, batch, BACKWARD);
 }
 
 const fv_op_def fv_op_batchnorm_def = {

@@ -1,9 +1,12 @@
 /* dropout.c - inverted dropout: in training, each value is kept with probability 1 - rate and
  * scaled by 1 / (1 - rate), the mask drawn from the model's seeded RNG and saved (as the factor,
  * 0 or 1 / (1 - rate)) for backward; in evaluation mode it is the identity. Spatial dropout
- * (SpatialDropout2D, Dropout2d) draws one value per (sample, channel). */
+ * (SpatialDropout2D, Dropout2d) draws one value per (sample, channel). The scaling runs the
+ * vectorized kernels of kernels/eltwise.c. */
+#include "kernels/eltwise.h"
 #include "ops/ops.h"
 
+#include <math.h>
 #include <string.h>
 
 static fv_status dropout_infer(fv_model *m, fv_node *n)
@@ -25,12 +28,16 @@ static size_t dropout_saved_bytes(const fv_model *m, const fv_node *n, int batch
     return sizeof(float) * (size_t)n->size * (size_t)batch;
 }
 
-/* The mask for `count` values: 0 with probability rate, else 1 / (1 - rate). */
+/* The mask for `count` values: 0 with probability rate, else 1 / (1 - rate). fv_rng_uniform(r) <
+ * rate, compared in integers: the uniform is k 2^-53 with k = next >> 11, and k 2^-53 < rate
+ * exactly when k < ceil(rate 2^53) (scaling by 2^53 is exact), so the draws and the masks are
+ * those of the double comparison, without its conversions. */
 void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count)
 {
     float keep = 1.0f / (1.0f - rate);
+    uint64_t limit = (uint64_t)ceil((double)rate * 0x1.0p53);
     for (int64_t i = 0; i < count; i++)
-        mask[i] = fv_rng_uniform(r) < (double)rate ? 0.0f : keep;
+        mask[i] = (fv_rng_next(r) >> 11) < limit ? 0.0f : keep;
 }
 
 static void dropout_forward(fv_model *m, fv_node *n, int batch)
@@ -53,16 +60,14 @@ static void dropout_forward(fv_model *m, fv_node *n, int batch)
     } else {
         fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, count);
     }
-    for (int64_t i = 0; i < count; i++)
-        n->y[i] = x[i] * mask[i];
+    fv_mul_f32(x, mask, n->y, count);
 }
 
 static void dropout_backward(fv_model *m, fv_node *n, int batch)
 {
     float *dx = fv_input_dy(m, n, 0);
-    const float *mask = n->saved;
-    for (int64_t i = 0; dx && i < n->size * batch; i++)
-        dx[i] += n->dy[i] * mask[i];
+    if (dx)
+        fv_mul_acc_f32(n->dy, n->saved, dx, n->size * batch);
 }
 
 static const char *dropout_kind(const fv_node *n)

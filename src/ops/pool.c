@@ -1,6 +1,8 @@
-/* pool.c - the max and average 2-D pooling ops (NCHW): shape inference and the reference kernels.
- * Max pooling keeps its switches (argmax per output, int32) in n->saved for backward; the common
- * 2x2 stride-2 window takes a straight forward path. */
+/* pool.c - the max and average 2-D pooling ops (NCHW): shape inference and the kernels. Max
+ * pooling keeps its switches (argmax per output, int32) in n->saved for backward and runs the
+ * vectorized forward kernels of kernels/pool.c (the common 2x2 stride-2 window has its own);
+ * backward (a scatter through the switches), average and LP pooling run the reference kernels. */
+#include "kernels/eltwise.h"
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
 
@@ -55,6 +57,14 @@ static size_t max_saved_bytes(const fv_model *m, const fv_node *n, int batch)
     return sizeof(int32_t) * (size_t)n->size * (size_t)batch;
 }
 
+/* The 2x2 stride-2 window without padding, every window whole (ceil mode's partial windows take
+ * the general path): its switches stay inside their own window. */
+static int is_2x2(const fv_pool_geom *g)
+{
+    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&
+           2 * g->oh <= g->h && 2 * g->ow <= g->w;
+}
+
 /* Samples [a, b) of the batch: planes are independent, so workers split the batch. */
 static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
@@ -64,11 +74,10 @@ static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     const float *x = fv_input_node(m, n, 0)->y + a * in_sz;
     float *y = n->y + a * n->size;
     int32_t *arg = (int32_t *)n->saved + a * n->size;
-    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
-        2 * g.oh <= g.h && 2 * g.ow <= g.w) /* ceil mode's partial windows take the general path */
-        fv_ref_maxpool_fwd_2x2_f32(&g, (int)(b - a), x, y, arg);
+    if (is_2x2(&g))
+        fv_maxpool_fwd_2x2_f32(&g, (int)(b - a), x, y, arg);
     else
-        fv_ref_maxpool_fwd_f32(&g, (int)(b - a), x, y, arg);
+        fv_maxpool_fwd_f32(&g, (int)(b - a), x, y, arg);
 }
 
 static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
@@ -76,6 +85,8 @@ static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     fv_pool_geom g;
     geom(m, n, &g);
     int64_t in_sz = fv_input_node(m, n, 0)->size;
+    /* the scalar scatter: it is bound by memory (a vector version with masked adds, measured,
+     * was slower) */
     fv_ref_maxpool_bwd_f32(&g, (int)(b - a), n->dy + a * n->size,
                            (const int32_t *)n->saved + a * n->size,
                            fv_input_dy(m, n, 0) + a * in_sz);

@@ -2,8 +2,10 @@
  * Nesterov, L2 weight decay), Adam (amsgrad off), AdamW (decoupled decay), Adamax, NAdam,
  * Adagrad, RMSprop (momentum, centered) and Adadelta. fv_optim_init checks the
  * settings, fills defaults and allocates the state slots; fv_optim_step updates the trainable
- * prefix of the parameter slab in one flat loop, without allocating. */
+ * prefix of the parameter slab in one flat loop, without allocating. SGD and Adam (and AdamW)
+ * run the vectorized kernels of kernels/eltwise.c. */
 #include "core/internal.h"
+#include "kernels/eltwise.h"
 
 #include <math.h>
 
@@ -117,17 +119,7 @@ fv_status fv_optim_init(fv_model *m)
  * buf = d, as PyTorch's clone); d = nesterov ? d + momentum buf : buf; p -= lr d. */
 static void sgd_step(const fv_optimizer *o, float *p, const float *g, float *buf, int64_t n)
 {
-    const float lr = o->lr, wd = o->weight_decay, mu = o->momentum;
-    for (int64_t i = 0; i < n; i++) {
-        float d = g[i];
-        if (wd != 0)
-            d += wd * p[i];
-        if (mu != 0) {
-            buf[i] = mu * buf[i] + d;
-            d = o->nesterov ? d + mu * buf[i] : buf[i];
-        }
-        p[i] -= lr * d;
-    }
+    fv_sgd_f32(o->lr, o->weight_decay, o->momentum, o->nesterov, p, g, buf, n);
 }
 
 /* torch.optim.Adam: g += wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
@@ -135,20 +127,12 @@ static void sgd_step(const fv_optimizer *o, float *p, const float *g, float *buf
 static void adam_step(const fv_optimizer *o, int64_t t, float *p, const float *g, float *mv,
                       float *vv, int64_t n)
 {
-    const float b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, eps = o->eps;
-    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
-    double bc1 = 1.0 - pow((double)b1, (double)t), bc2 = 1.0 - pow((double)b2, (double)t);
-    const float step = (float)((double)o->lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
-    for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
-        if (wd != 0)
-            gi += wd * p[i];
-        mv[i] = b1 * mv[i] + c1 * gi;
-        vv[i] = b2 * vv[i] + c2 * gi * gi;
-        float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
-        p[i] -= step * (mv[i] / denom);
-    }
+    double bc1 = 1.0 - pow((double)o->beta1, (double)t);
+    double bc2 = 1.0 - pow((double)o->beta2, (double)t);
+    fv_adam_coef k = {.b1 = o->beta1, .b2 = o->beta2, .c1 = 1.0f - o->beta1,
+                      .c2 = 1.0f - o->beta2, .wd = o->weight_decay, .eps = o->eps,
+                      .step = (float)((double)o->lr / bc1), .bc2_sqrt = (float)sqrt(bc2)};
+    fv_adam_f32(&k, p, g, mv, vv, n);
 }
 
 /* torch.optim.Adagrad: g += wd p; clr = lr / (1 + (t - 1) lr_decay); sum += g^2;
