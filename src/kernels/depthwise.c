@@ -5,7 +5,8 @@
  * for stride 1. The forward of 3x3 kernels at stride 1 or 2 (MobileNet's) instead sums the 9
  * taps of a vector of output columns in registers from a zero-padded copy of the plane (rows
  * split by parity for stride 2, so every load is contiguous), compiled for AVX-512, AVX2 and
- * baseline. Tested against the scalar reference convolution. */
+ * baseline, picked by fv_simd_isa (kernels/eltwise.h). Tested against the scalar reference convolution. */
+#include "kernels/eltwise.h"
 #include "kernels/kernels.h"
 
 #include <stddef.h>
@@ -155,22 +156,6 @@ plane3_avx512(const float *x, const float *wk, float bias, float *y, const fv_dw
 
 typedef void (*plane_fn)(const float *, const float *, float, float *, const fv_dw_geom *);
 
-static fv_gemm_isa g_forced = FV_GEMM_AUTO;
-
-int fv_depthwise_force(fv_gemm_isa isa)
-{
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    if ((isa == FV_GEMM_AVX512 && !__builtin_cpu_supports("avx512f")) ||
-        (isa == FV_GEMM_AVX2 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))))
-        return 0;
-#else
-    if (isa == FV_GEMM_AVX512 || isa == FV_GEMM_AVX2)
-        return 0;
-#endif
-    g_forced = isa;
-    return 1;
-}
-
 /* The 3x3 path's variant for this CPU, or NULL when the layer is not 3x3 with equal strides 1
  * or 2, undilated, and a padded plane of at most DW_MAX_PLANE. */
 static plane_fn plane3_for(const fv_dw_geom *g)
@@ -179,11 +164,10 @@ static plane_fn plane3_for(const fv_dw_geom *g)
         (int64_t)((g->oh - 1) * g->sh + 3) * padded_width(g) > DW_MAX_PLANE)
         return NULL;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    int any = g_forced == FV_GEMM_AUTO;
-    if ((any || g_forced == FV_GEMM_AVX512) && __builtin_cpu_supports("avx512f"))
+    fv_simd isa = fv_simd_isa();
+    if (isa == FV_SIMD_AVX512)
         return plane3_avx512;
-    if ((any || g_forced == FV_GEMM_AVX2) && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma"))
+    if (isa == FV_SIMD_AVX2 && __builtin_cpu_supports("fma"))
         return plane3_avx2;
 #endif
     return plane3_generic;

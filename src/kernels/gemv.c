@@ -1,10 +1,11 @@
 /* gemv.c - fv_dense_rows: y[i][u] = dot(W row u, x row i) for a few samples, reading each weight
  * row once. A fully connected layer at batch 1-4 is bound by reading its weights (AlexNet's fc6
  * holds 151 MB); the packed GEMM would first copy them, tripling the memory traffic. Variants:
- * AVX-512 and AVX2+FMA with intrinsics, picked per call with __builtin_cpu_supports, and plain C
+ * AVX-512 and AVX2+FMA with intrinsics, picked per call by fv_simd_isa (kernels/eltwise.h), and plain C
  * (16 running sums per sample, which compilers vectorize). Every variant sums in a fixed order,
  * so results do not depend on threads; they differ from the GEMM's order by rounding only. */
 #include "kernels/gemv.h"
+#include "kernels/eltwise.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -101,34 +102,16 @@ rows_avx2(const float *w, const float *x, int n, int k, int u0, int u1, float *y
 }
 #endif
 
-static fv_gemv_isa g_forced = FV_GEMV_AUTO;
-
-int fv_dense_rows_force(fv_gemv_isa isa)
-{
-#ifdef FV_GEMV_X86
-    if (isa == FV_GEMV_AVX512 && !__builtin_cpu_supports("avx512f"))
-        return 0;
-    if (isa == FV_GEMV_AVX2 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
-        return 0;
-#else
-    if (isa == FV_GEMV_AVX512 || isa == FV_GEMV_AVX2)
-        return 0;
-#endif
-    g_forced = isa;
-    return 1;
-}
-
 void fv_dense_rows(const float *w, const float *x, int n, int k, int u0, int u1, float *y,
                    int ldy)
 {
 #ifdef FV_GEMV_X86
-    int auto_ = g_forced == FV_GEMV_AUTO;
-    if ((auto_ || g_forced == FV_GEMV_AVX512) && __builtin_cpu_supports("avx512f")) {
+    fv_simd isa = fv_simd_isa();
+    if (isa == FV_SIMD_AVX512) {
         rows_avx512(w, x, n, k, u0, u1, y, ldy);
         return;
     }
-    if ((auto_ || g_forced == FV_GEMV_AVX2) && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma")) {
+    if (isa == FV_SIMD_AVX2 && __builtin_cpu_supports("fma")) {
         rows_avx2(w, x, n, k, u0, u1, y, ldy);
         return;
     }

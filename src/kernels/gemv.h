@@ -9,14 +9,6 @@
  * units u in [u0, u1); w is (units, k) row-major. Single-threaded; split units across threads. */
 void fv_dense_rows(const float *w, const float *x, int n, int k, int u0, int u1, float *y,
                    int ldy);
-
-typedef enum fv_gemv_isa {
-    FV_GEMV_AUTO = 0,
-    FV_GEMV_GENERIC,
-    FV_GEMV_AVX2,
-    FV_GEMV_AVX512,
-} fv_gemv_isa;
-/* Forces a variant (tests); returns 0 and changes nothing when the CPU lacks it. */
-int fv_dense_rows_force(fv_gemv_isa isa);
+/* The variant follows fv_simd_isa() (kernels/eltwise.h; tests force it with fv_simd_force). */
 
 #endif

@@ -36,7 +36,5 @@ void fv_depthwise_fwd_f32(const float *x, const float *w, const float *b, float 
                           const fv_dw_geom *g);
 void fv_depthwise_bwd_f32(const float *x, const float *w, const float *dy, float *dx, float *dw,
                           float *db, int n, const fv_dw_geom *g);
-/* Forces the instruction set of the 3x3 forward path (tests; not thread-safe); 0 when absent. */
-int fv_depthwise_force(fv_gemm_isa isa);
 
 #endif
