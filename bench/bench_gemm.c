@@ -1,13 +1,22 @@
 /* bench_gemm.c - SGEMM throughput: fovea's fv_sgemm against OpenBLAS's cblas_sgemm (loaded at run
- * time with dlopen, so the build never depends on it), alternating, median of timed repetitions
- * after a warm-up, one thread each; and the machine's measured fp32 peak (an FMA-throughput loop).
- * Usage: bench_gemm [SIZE...]   (default 256 512 768 1024 1536 2048) */
+ * time with dlopen, so the build never depends on it), one thread each, and the machine's measured
+ * fp32 peak (an FMA-throughput loop). Each repetition times both libraries back to back, which
+ * one first alternating (small products looped to a few milliseconds), in process CPU time so
+ * that time the machine gives to other processes is not counted; the table shows medians over the repetitions and the median of
+ * the per-repetition speed ratios (fovea / OpenBLAS: above 1, fovea is faster).
+ * Usage: bench_gemm [--trans] [--conv] [--reps N] [SIZE...]
+ *   SIZE...  square products, row-major NN (default 256 512 768 1024 1536 2048)
+ *   --trans  the square sizes also as TN, NT and TT
+ *   --conv   convolution shapes instead: per layer (filters M, column rows K = C R S, positions
+ *            N) the forward C = W col (NN), the data gradient W^T dY (TN: M and K swapped) and
+ *            the weight gradient dY col^T (NT: K = positions), one sample and a chunk of 8 */
 #include "../src/kernels/kernels.h"
 
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -16,10 +25,12 @@
 typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
                                const float *, int, float, float *, int);
 
-static double now_s(void)
+enum { MAX_REPS = 101 };
+
+static double cpu_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -27,6 +38,12 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 #if defined(__x86_64__)
@@ -37,13 +54,13 @@ __attribute__((target("avx512f,fma"))) static double fma_peak_gflops(void)
     for (int i = 0; i < 24; i++)
         c[i] = _mm512_set1_ps((float)i);
     long iters = 20000000;
-    double t0 = now_s();
+    double t0 = cpu_s();
     for (long k = 0; k < iters; k++) {
 #pragma GCC unroll 24
         for (int i = 0; i < 24; i++)
             c[i] = _mm512_fmadd_ps(a, c[i], b);
     }
-    double dt = now_s() - t0;
+    double dt = cpu_s() - t0;
     __m512 s = c[0];
     for (int i = 1; i < 24; i++)
         s = _mm512_add_ps(s, c[i]);
@@ -53,51 +70,145 @@ __attribute__((target("avx512f,fma"))) static double fma_peak_gflops(void)
 }
 #endif
 
+typedef struct shape {
+    int ta, tb, m, n, k;
+} shape;
+
+typedef struct bench {
+    cblas_sgemm_fn ob;
+    int reps;
+    double peak;
+} bench;
+
+/* One library's product, `loops` times: C (m x n, beta 0) = op(A) op(B). */
+static void run(const bench *b, int lib, const shape *s, int loops, const float *A,
+                const float *B, float *C)
+{
+    int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+    for (int i = 0; i < loops; i++) {
+        if (lib == 0)
+            fv_sgemm(s->ta, s->tb, s->m, s->n, s->k, 1, A, lda, B, ldb, 0, C, s->n);
+        else /* row-major (101), no transpose 111, transpose 112 */
+            b->ob(101, s->ta ? 112 : 111, s->tb ? 112 : 111, s->m, s->n, s->k, 1, A, lda, B, ldb,
+                  0, C, s->n);
+    }
+}
+
+static void fill(float *v, size_t n, int period)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(i % (size_t)period) / (float)period - 0.5f;
+}
+
+/* Times one shape and prints its row. */
+static void bench_shape(const bench *b, const shape *s)
+{
+    size_t na = (size_t)s->m * (size_t)s->k, nb = (size_t)s->k * (size_t)s->n;
+    size_t nc = (size_t)s->m * (size_t)s->n;
+    float *A = malloc(4 * na), *B = malloc(4 * nb), *c1 = malloc(4 * nc), *c2 = malloc(4 * nc);
+    if (!A || !B || !c1 || !c2) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    fill(A, na, 13), fill(B, nb, 7);
+    double flops = 2.0 * s->m * s->n * s->k;
+    /* loops per sample: about 3 ms of work at 100 GFLOP/s */
+    int loops = (int)fmin(10000, fmax(1, 3e-3 * 100e9 / flops));
+    double tf[MAX_REPS], to[MAX_REPS], ratio[MAX_REPS];
+    for (int r = -2; r < b->reps; r++) { /* r < 0: warm-up */
+        double t[2] = {0, 0};
+        for (int i = 0; i < 2; i++) { /* who goes first alternates: each starts after the other */
+            int lib = (r & 1) ^ i;
+            if (lib == 1 && !b->ob)
+                continue;
+            double t0 = cpu_s();
+            run(b, lib, s, loops, A, B, lib ? c2 : c1);
+            t[lib] = (cpu_s() - t0) / loops;
+        }
+        if (r >= 0)
+            tf[r] = t[0], to[r] = t[1], ratio[r] = to[r] / tf[r];
+    }
+    double gf = flops / median(tf, b->reps) / 1e9;
+    double go = b->ob ? flops / median(to, b->reps) / 1e9 : NAN;
+    double rr = b->ob ? median(ratio, b->reps) : NAN, worst = 0;
+    for (size_t i = 0; b->ob && i < nc; i++)
+        worst = fmax(worst, fabs(c1[i] - c2[i]) / fmax(1e-3, fabs(c2[i])));
+    printf("%s%s %5d %5d %5d %10.1f %10.1f %7.2f %8.0f%% %9.1e\n", s->ta ? "T" : "N",
+           s->tb ? "T" : "N", s->m, s->n, s->k, gf, go, rr,
+           b->peak > 0 ? 100 * gf / b->peak : NAN, b->ob ? worst : NAN);
+    fflush(stdout);
+    free(A), free(B), free(c1), free(c2);
+}
+
+/* Convolution layers: filters, C R S, output positions (LeNet-5, small CNNs, VGG / ResNet). */
+static const int conv_layers[][3] = {
+    {6, 25, 784},   {16, 150, 100},  {32, 27, 900},    {32, 288, 784},  {64, 288, 144},
+    {64, 576, 100}, {64, 576, 3136}, {512, 4608, 49}, {256, 2304, 196},
+};
+
+static void bench_conv(const bench *b)
+{
+    static const int chunks[] = {1, 8};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++)
+        for (size_t l = 0; l < sizeof conv_layers / sizeof conv_layers[0]; l++) {
+            int m = conv_layers[l][0], k = conv_layers[l][1], n = conv_layers[l][2] * chunks[c];
+            const shape fwd = {0, 0, m, n, k}, dx = {1, 0, k, n, m}, dw = {0, 1, m, k, n};
+            bench_shape(b, &fwd);
+            bench_shape(b, &dx);
+            bench_shape(b, &dw);
+        }
+}
+
 int main(int argc, char **argv)
 {
     static const int defaults[] = {256, 512, 768, 1024, 1536, 2048};
-    int nsizes = argc > 1 ? argc - 1 : 6;
+    int sizes[64], nsizes = 0, trans = 0, conv = 0;
+    bench b = {NULL, 9, 0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--trans"))
+            trans = 1;
+        else if (!strcmp(argv[i], "--conv"))
+            conv = 1;
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            b.reps = atoi(argv[++i]);
+        else if (atoi(argv[i]) > 0 && nsizes < 64)
+            sizes[nsizes++] = atoi(argv[i]);
+        else {
+            fprintf(stderr, "usage: bench_gemm [--trans] [--conv] [--reps N] [SIZE...]\n");
+            return 2;
+        }
+    }
+    if (b.reps < 1 || b.reps > MAX_REPS)
+        b.reps = 9;
+    if (nsizes == 0 && !conv) {
+        memcpy(sizes, defaults, sizeof defaults);
+        nsizes = 6;
+    }
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
-    cblas_sgemm_fn ob = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
-    double peak = 0;
+    b.ob = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
+    char *(*corename)(void) = h ? (char *(*)(void))dlsym(h, "openblas_get_corename") : NULL;
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512f"))
-        peak = fma_peak_gflops();
+        b.peak = fma_peak_gflops();
 #endif
-    printf("fv_sgemm variant: %s; OpenBLAS: %s; measured fp32 FMA peak (one core): %.1f GFLOP/s\n",
-           fv_sgemm_isa_name(), ob ? "libopenblas.so.0" : "absent (skipped)", peak);
-    printf("%6s %12s %12s %8s %10s %10s\n", "size", "fovea GF/s", "OpenBLAS", "ratio",
-           "of peak", "max rel");
-    for (int s = 0; s < nsizes; s++) {
-        int n = argc > 1 ? atoi(argv[s + 1]) : defaults[s];
-        if (n < 1)
-            continue;
-        size_t nn = (size_t)n * (size_t)n;
-        float *a = malloc(4 * nn), *b = malloc(4 * nn), *c1 = malloc(4 * nn), *c2 = malloc(4 * nn);
-        for (size_t i = 0; i < nn; i++)
-            a[i] = (float)(i % 13) / 13.0f - 0.5f, b[i] = (float)(i % 7) / 7.0f - 0.5f;
-        enum { REPS = 7 };
-        double tf[REPS], to[REPS];
-        for (int r = -1; r < REPS; r++) { /* r = -1: warm-up */
-            double t0 = now_s();
-            fv_sgemm(0, 0, n, n, n, 1, a, n, b, n, 0, c1, n);
-            double t1 = now_s();
-            if (ob)
-                ob(101, 111, 111, n, n, n, 1, a, n, b, n, 0, c2, n); /* row-major, NN */
-            double t2 = now_s();
-            if (r >= 0)
-                tf[r] = t1 - t0, to[r] = t2 - t1;
-        }
-        qsort(tf, REPS, sizeof(double), cmp_double);
-        qsort(to, REPS, sizeof(double), cmp_double);
-        double flops = 2.0 * n * n * n, gf = flops / tf[REPS / 2] / 1e9;
-        double go = ob ? flops / to[REPS / 2] / 1e9 : NAN, worst = 0;
-        for (size_t i = 0; ob && i < nn; i++)
-            worst = fmax(worst, fabs(c1[i] - c2[i]) / fmax(1e-3, fabs(c2[i])));
-        printf("%6d %12.1f %12.1f %8.2f %9.0f%% %10.1e\n", n, gf, go, gf / go,
-               peak > 0 ? 100 * gf / peak : NAN, ob ? worst : NAN);
-        free(a), free(b), free(c1), free(c2);
+    printf("fv_sgemm variant: %s; OpenBLAS: %s (kernels: %s); measured fp32 FMA peak (one core): "
+           "%.1f GFLOP/s\n",
+           fv_sgemm_isa_name(), b.ob ? "libopenblas.so.0" : "absent (skipped)",
+           corename ? corename() : "?", b.peak);
+    printf("medians of %d repetitions, process CPU time; ratio: median of per-repetition "
+           "fovea / OpenBLAS speed\n",
+           b.reps);
+    printf("op %5s %5s %5s %10s %10s %7s %9s %9s\n", "M", "N", "K", "fovea GF/s", "OpenBLAS",
+           "ratio", "of peak", "max rel");
+    if (conv) {
+        bench_conv(&b);
+        return 0;
     }
+    for (int t = 0; t < (trans ? 4 : 1); t++)
+        for (int s = 0; s < nsizes; s++) {
+            const shape sh = {t & 1, t >> 1, sizes[s], sizes[s], sizes[s]};
+            bench_shape(&b, &sh);
+        }
     return 0;
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
 # run_gemm.sh - SGEMM GFLOP/s, fovea vs OpenBLAS (one thread each), with the machine's measured
-# fp32 peak. Usage: bench/run_gemm.sh [SIZE...]. Needs a build (make build) and, for the
-# comparison, Debian's libopenblas0-pthread.
+# fp32 peak. Usage: bench/run_gemm.sh [--trans] [--conv] [--reps N] [SIZE...] (bench_gemm.c says
+# what each prints). BUILD=dir picks the build directory (default build, made with make build if
+# it lacks bench_gemm). Needs Debian's libopenblas0-pthread for the comparison.
 set -eu
 cd "$(dirname "$0")/.."
-[ -x build/bench_gemm ] || make build >/dev/null
+BUILD=${BUILD:-build}
+[ -x "$BUILD/bench_gemm" ] || make build >/dev/null
 unset OPENBLAS_CORETYPE # the environment may pin OpenBLAS to its AVX2 kernels
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), gcc $(gcc -dumpversion)," \
     "OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo absent)"
-./build/bench_gemm "$@"
+"./$BUILD/bench_gemm" "$@"

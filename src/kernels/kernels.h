@@ -24,6 +24,23 @@ typedef enum fv_gemm_isa {
 int fv_sgemm_force(fv_gemm_isa isa);
 /* The name of the variant fv_sgemm uses now: "generic", "avx2+fma" or "avx512f". */
 const char *fv_sgemm_isa_name(void);
+/* Testing hooks (not thread-safe). The current variant's micro-kernel tiles by index ("8x48",
+ * ..., then the inner-product tiles of A B^T, "dot4x6", ...); NULL past the last. Calls pick a
+ * tile (and with it the algorithm) by shape unless one is forced: a blocked tile forces the
+ * blocked product, an inner-product tile the inner products for A B^T calls (others pick by
+ * shape); -1 restores the choice by shape, as does forcing a variant. Returns 0 and changes
+ * nothing for an index the variant lacks. */
+const char *fv_sgemm_tile_name(int index);
+int fv_sgemm_force_tile(int index);
+/* How the blocked product reads its operands: chosen by shape (in place, packed up front, or
+ * packed by the kernels as they first read them), always packed up front, or in place wherever
+ * the variant's kernels can. Persists across fv_sgemm_force. */
+typedef enum fv_gemm_operands {
+    FV_GEMM_OPERANDS_AUTO = 0,
+    FV_GEMM_OPERANDS_PACKED,
+    FV_GEMM_OPERANDS_IN_PLACE,
+} fv_gemm_operands;
+void fv_sgemm_force_operands(fv_gemm_operands mode);
 
 /* Depthwise convolution geometry: c channels of h x w, one kh x kw kernel each, stride, padding,
  * dilation; oh, ow the output extents (as the convolution's). */

@@ -1,7 +1,9 @@
-/* test_gemm.c - fv_sgemm (every instruction-set variant this CPU has) against the scalar
- * reference GEMM on odd shapes, all transpose combinations, alpha/beta cases, leading dimensions
- * and edge cases (beta 0 over NaN, alpha 0, K 0); the reference itself on known values; and a
- * GFLOP/s printout at 256/512/1024 (informational, no thresholds). */
+/* test_gemm.c - fv_sgemm against the scalar reference GEMM in every configuration this CPU has
+ * (each instruction-set variant, each of its micro-kernel tiles and inner-product tiles, operands
+ * packed, in place or chosen by shape) on odd shapes, shapes straddling the tile and block sizes,
+ * convolution shapes, all transpose combinations, alpha/beta cases, leading dimensions and edge
+ * cases (beta 0 over NaN, alpha 0, K 0, padding of C never written); the reference itself on
+ * known values; and a GFLOP/s printout at 256/512/1024 (informational, no thresholds). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -12,6 +14,9 @@
 #include <time.h>
 
 static const fv_gemm_isa isas[] = {FV_GEMM_GENERIC, FV_GEMM_AVX2, FV_GEMM_AVX512};
+static const fv_gemm_operands modes[] = {FV_GEMM_OPERANDS_AUTO, FV_GEMM_OPERANDS_PACKED,
+                                         FV_GEMM_OPERANDS_IN_PLACE};
+static const char *const mode_names[] = {"auto", "packed", "in-place"};
 
 static void fill(float *v, long n, unsigned *seed)
 {
@@ -21,8 +26,32 @@ static void fill(float *v, long n, unsigned *seed)
     }
 }
 
+/* Configuration number `cfg` of the current variant: tile cfg / 3 - 1 (-1: by shape), operand
+ * mode cfg % 3. Returns 0 past the last. */
+static int force_config(int cfg)
+{
+    int tile = cfg / 3 - 1;
+    if (tile >= 0 && !fv_sgemm_tile_name(tile))
+        return 0;
+    fv_sgemm_force_tile(tile);
+    fv_sgemm_force_operands(modes[cfg % 3]);
+    return 1;
+}
+
+static void restore_auto(void)
+{
+    fv_sgemm_force(FV_GEMM_AUTO);
+    fv_sgemm_force_operands(FV_GEMM_OPERANDS_AUTO);
+}
+
+static void describe(int cfg, char *buf, size_t size)
+{
+    const char *tile = cfg / 3 ? fv_sgemm_tile_name(cfg / 3 - 1) : "by shape";
+    snprintf(buf, size, "%s tile %s operands %s", fv_sgemm_isa_name(), tile, mode_names[cfg % 3]);
+}
+
 /* op(A) (m x k) with transA, op(B) (k x n) with transB, with row strides padded by `pad`; every
- * available variant must match the reference and leave the padding of C untouched. */
+ * configuration must match the reference and leave the padding of C untouched. */
 static void check_case(int ta, int tb, int m, int n, int k, float alpha, float beta, int pad,
                        unsigned *seed)
 {
@@ -41,24 +70,27 @@ static void check_case(int ta, int tb, int m, int n, int k, float alpha, float b
     for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
         if (!fv_sgemm_force(isas[v]))
             continue;
-        memcpy(c, c0, sizeof(float) * (size_t)nc);
-        fv_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        long w = 0;
-        double viol = t_max_violation(c, want, nc, tol, tol, &w);
-        if (viol > 1) {
-            fprintf(stderr, "  %s ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: [%ld] %g vs "
-                    "%g\n", fv_sgemm_isa_name(), ta, tb, m, n, k, alpha, beta, pad, w, c[w],
-                    want[w]);
-            t_cur_failed = 1;
-        }
-        for (long i = 0; i < nc; i++) /* padding: bit-identical */
-            if ((i % ldc) >= n && memcmp(&c[i], &c0[i], sizeof(float)) != 0) {
-                fprintf(stderr, "  %s wrote C padding at %ld\n", fv_sgemm_isa_name(), i);
+        for (int cfg = 0; force_config(cfg); cfg++) {
+            char what[96];
+            describe(cfg, what, sizeof what);
+            memcpy(c, c0, sizeof(float) * (size_t)nc);
+            fv_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            long w = 0;
+            double viol = t_max_violation(c, want, nc, tol, tol, &w);
+            if (viol > 1) {
+                fprintf(stderr, "  %s ta=%d tb=%d m=%d n=%d k=%d alpha=%g beta=%g pad=%d: [%ld] "
+                        "%g vs %g\n", what, ta, tb, m, n, k, alpha, beta, pad, w, c[w], want[w]);
                 t_cur_failed = 1;
-                break;
             }
+            for (long i = 0; i < nc; i++) /* padding: bit-identical */
+                if ((i % ldc) >= n && memcmp(&c[i], &c0[i], sizeof(float)) != 0) {
+                    fprintf(stderr, "  %s wrote C padding at %ld\n", what, i);
+                    t_cur_failed = 1;
+                    break;
+                }
+        }
     }
-    fv_sgemm_force(FV_GEMM_AUTO);
+    restore_auto();
     free(a), free(b), free(c0), free(want), free(c);
 }
 
@@ -82,7 +114,7 @@ TEST(test_ref_known_values)
 
 TEST(test_odd_shapes)
 {
-    static const int dims[] = {1, 3, 17, 63, 65, 130};
+    static const int dims[] = {1, 7, 13, 33, 100};
     const int nd = (int)(sizeof dims / sizeof dims[0]);
     unsigned seed = 5;
     for (int t = 0; t < 4; t++)
@@ -94,27 +126,43 @@ TEST(test_odd_shapes)
             }
 }
 
-/* Shapes crossing the block sizes (K 256, M 96, N 384) and general alpha / beta. */
+/* Shapes straddling the tiles' rows (6, 8, 12) and columns (16 per vector, 32, 48, 64), the
+ * blocks (K 512, N 336, M 96 for A packed up front, 192 for B in place; inner products: K 1024,
+ * then N by K), each way of reading the operands (B in place, packed by the first strip or up
+ * front; A in place, packed by its first tile or up front), and general alpha / beta. */
 TEST(test_blocks_and_scalars)
 {
+    static const int shapes[][3] = {
+        {5, 15, 9},     {11, 17, 31},   {13, 31, 64},   {23, 33, 65},    {25, 47, 511},
+        {47, 49, 513},  {49, 63, 70},   {95, 65, 1025}, {97, 40, 20},    {191, 40, 20},
+        {193, 100, 300}, {385, 7, 40},  {7, 337, 30},   {20, 530, 129},  {9, 35, 1030},
+        {30, 250, 1100}, {3, 5, 2100},  {150, 500, 200}, {200, 150, 70}, {97, 385, 513},
+    };
     unsigned seed = 9;
-    for (int t = 0; t < 4; t++) {
-        check_case(t & 1, t >> 1, 100, 400, 300, 1, 1, 1, &seed);
-        check_case(t & 1, t >> 1, 97, 385, 513, -2, 0.5f, 0, &seed);
-        check_case(t & 1, t >> 1, 7, 1000, 257, 0.25f, 0, 2, &seed);
-        check_case(t & 1, t >> 1, 193, 5, 40, 3, -1, 0, &seed);
-    }
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            const int *d = shapes[s];
+            float alpha = s % 3 == 0 ? 1 : s % 3 == 1 ? -2 : 0.25f;
+            float beta = s % 4 == 0 ? 0 : s % 4 == 1 ? 1 : s % 4 == 2 ? 0.5f : -1;
+            check_case(t & 1, t >> 1, d[0], d[1], d[2], alpha, beta, (int)(s % 3), &seed);
+        }
 }
 
-/* LeNet-5's shapes: conv forward, weight and data gradients, dense layers over a batch of 32. */
-TEST(test_lenet_shapes)
+/* Convolution shapes (filters M, rows C R S = K of the columns, positions N): forward C = W col
+ * (NN), data gradient dcol = W^T dY (TN), weight gradient dW += dY col^T (NT); LeNet-5's and
+ * the dense layers over a batch of 32. */
+TEST(test_conv_shapes)
 {
+    static const int convs[][3] = {
+        {6, 25, 784}, {16, 150, 100}, {32, 27, 900}, {64, 288, 144}, {64, 576, 100}, {32, 288, 200},
+    };
     unsigned seed = 13;
-    check_case(0, 0, 6, 784, 25, 1, 0, 0, &seed);
-    check_case(0, 1, 6, 25, 784, 1, 1, 0, &seed);
-    check_case(0, 0, 16, 100, 150, 1, 0, 0, &seed);
-    check_case(0, 1, 16, 150, 100, 1, 1, 0, &seed);
-    check_case(1, 0, 150, 100, 16, 1, 0, 0, &seed);
+    for (size_t s = 0; s < sizeof convs / sizeof convs[0]; s++) {
+        int m = convs[s][0], k = convs[s][1], n = convs[s][2];
+        check_case(0, 0, m, n, k, 1, 0, 0, &seed);
+        check_case(1, 0, k, n, m, 1, 0, 0, &seed);
+        check_case(0, 1, m, k, n, 1, 1, 0, &seed);
+    }
     check_case(0, 1, 32, 120, 400, 1, 0, 0, &seed);
     check_case(1, 0, 120, 400, 32, 1, 1, 0, &seed);
     check_case(0, 0, 32, 400, 120, 1, 1, 0, &seed);
@@ -123,8 +171,8 @@ TEST(test_lenet_shapes)
 TEST(test_edge_cases)
 {
     float a[6] = {NAN, 1, 2, 3, 4, 5}, b[6] = {1, 2, 3, 4, 5, 6};
-    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
-        if (!fv_sgemm_force(isas[v]))
+    for (int cfg = 0; cfg < 3 * 16; cfg++) {
+        if (!fv_sgemm_force(isas[cfg / 16 % 3]) || !force_config(cfg % 16))
             continue;
         /* alpha 0: C = beta C, A and B unread (A holds a NaN) */
         float c[4] = {1, 2, 3, 4};
@@ -146,21 +194,31 @@ TEST(test_edge_cases)
         float one = NAN;
         fv_sgemm(0, 0, 1, 1, 1, 2, b + 1, 1, b + 2, 1, 0, &one, 1);
         CHECK(one == 12);
+        fv_sgemm(0, 1, 1, 1, 1, 2, b + 1, 1, b + 2, 1, 0, &one, 1);
+        CHECK(one == 12);
     }
-    fv_sgemm_force(FV_GEMM_AUTO);
+    restore_auto();
 }
 
 TEST(test_force)
 {
     CHECK(fv_sgemm_force(FV_GEMM_GENERIC) == 1);
     CHECK(strcmp(fv_sgemm_isa_name(), "generic") == 0);
+    CHECK(fv_sgemm_tile_name(0) && strcmp(fv_sgemm_tile_name(0), "4x8") == 0);
+    CHECK(fv_sgemm_tile_name(1) == NULL && fv_sgemm_tile_name(-1) == NULL);
+    CHECK(fv_sgemm_force_tile(1) == 0 && fv_sgemm_force_tile(0) == 1);
     CHECK(fv_sgemm_force(FV_GEMM_AUTO) == 1);
     const char *name = fv_sgemm_isa_name();
     CHECK(strcmp(name, "generic") == 0 || strcmp(name, "avx2+fma") == 0 ||
           strcmp(name, "avx512f") == 0);
-    if (fv_sgemm_force(FV_GEMM_AVX512))
+    if (fv_sgemm_force(FV_GEMM_AVX512)) {
         CHECK(strcmp(fv_sgemm_isa_name(), "avx512f") == 0);
-    fv_sgemm_force(FV_GEMM_AUTO);
+        int n = 0;
+        while (fv_sgemm_tile_name(n))
+            printf("avx512f tile %d: %s\n", n, fv_sgemm_tile_name(n)), n++;
+        CHECK(n >= 4 && strncmp(fv_sgemm_tile_name(n - 1), "dot", 3) == 0);
+    }
+    restore_auto();
 }
 
 static double now_s(void)
@@ -214,7 +272,7 @@ int main(void)
     RUN(test_ref_known_values);
     RUN(test_odd_shapes);
     RUN(test_blocks_and_scalars);
-    RUN(test_lenet_shapes);
+    RUN(test_conv_shapes);
     RUN(test_edge_cases);
     RUN(test_force);
     RUN(test_speed_printout);
