@@ -277,7 +277,7 @@ void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_ep
 {
     fwd_job j = {m, n, node_geom(m, n), *e, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), out,
                  NULL, batch, 0, 0};
-    int threads = fv_parallel_width(1 << 30);
+    int threads = fv_num_threads();
     if (batch >= threads || threads == 1) {
         j.width = fv_parallel_width(batch);
         fv_parallel(j.width, batch_task, &j);

@@ -1,5 +1,6 @@
 /* test_core.c - tensors and views, the RNG, error messages and the hookable allocator. */
 #include "core/internal.h"
+#include "failalloc.h"
 #include "test.h"
 
 TEST(tensor_new_view_reshape)
@@ -55,17 +56,6 @@ TEST(rng_deterministic_and_uniform)
         CHECK(seen[i] == 1);
 }
 
-static int fail_after;
-static void *failing_alloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return fail_after-- > 0 ? malloc(size) : NULL;
-}
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* Every allocation failing in turn: building, compiling and planning a model reports
  * "out of memory" and never crashes or leaks (ASan checks the leaks). */

@@ -6,6 +6,7 @@
  * the file, never a crash or a leak (ASan), also when any allocation fails. */
 #include "core/internal.h"
 #include "io/io.h"
+#include "failalloc.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -400,17 +401,6 @@ TEST(malformed_trees)
     CHECK_ERR_HAS("train-images-idx3-ubyte");
 }
 
-static int fail_after;
-static void *failing_alloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return fail_after-- > 0 ? malloc(size) : NULL;
-}
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* Every allocation failing in turn: "out of memory", never a crash or a leak, then success. */
 TEST(out_of_memory)

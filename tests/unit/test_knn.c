@@ -3,6 +3,7 @@
  * data), hand-made cases with known answers, thread-count independence, errors, allocation
  * failures, and a slice of real Fashion-MNIST when it is installed. */
 #include "fovea.h"
+#include "failalloc.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -333,17 +334,6 @@ TEST(errors_name_the_problem)
     free_set(tr), free_set(te), free_set(wide);
 }
 
-static int fail_after;
-static void *failing_alloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return fail_after-- > 0 ? malloc(size) : NULL;
-}
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* Every allocation failing in turn: "out of memory", never a crash or a leak, then success. */
 TEST(out_of_memory)

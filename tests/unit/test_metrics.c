@@ -3,6 +3,7 @@
  * figure and every curve within 1e-6; scikit-learn's documented curve examples; the errors; the
  * JSON and CSV files read back; and every allocation failing in turn. */
 #include "io/io.h"
+#include "failalloc.h"
 #include "test.h"
 
 #include <cjson/cJSON.h>
@@ -461,17 +462,6 @@ TEST(metrics_files)
 
 /* ---------------------------------------------------------------- allocation failures */
 
-static int fail_after;
-static void *failing_alloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return fail_after-- > 0 ? malloc(size) : NULL;
-}
-static void plain_free(void *p, void *ctx)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* Runs one entry point under an allocator failing after `budget` allocations. */
 static int run_failing(const inputs *in, int which, int budget)

@@ -5,6 +5,7 @@
  * files are written atomically. */
 #include "core/internal.h"
 #include "test.h"
+#include "zoo_small.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -102,9 +103,7 @@ TEST(test_zoo_networks)
 {
     for (int i = 0; fv_zoo_name(i); i++) {
         const char *n = fv_zoo_name(i);
-        int side = strncmp(n, "alexnet", 7) == 0 || strcmp(n, "zfnet") == 0 ? 67 : 32;
-        if (strcmp(n, "lenet5") == 0)
-            side = 28;
+        int side = zoo_small_side(n);
         fv_model *m = fv_zoo(n, .num_classes = 10, .channels = 1, .height = side,
                              .aux_logits = strcmp(n, "googlenet") == 0);
         if (!m)
