@@ -140,10 +140,12 @@ static void bench_shape(const bench *b, const shape *s)
     free(A), free(B), free(c1), free(c2);
 }
 
-/* Convolution layers: filters, C R S, output positions (LeNet-5, small CNNs, VGG / ResNet). */
+/* Convolution layers: filters, C R S, output positions (LeNet-5, small CNNs, VGG / ResNet, the
+ * 1x1 layers of ResNet-50/101's bottlenecks at 14x14 and 7x7). */
 static const int conv_layers[][3] = {
     {6, 25, 784},   {16, 150, 100},  {32, 27, 900},    {32, 288, 784},  {64, 288, 144},
-    {64, 576, 100}, {64, 576, 3136}, {512, 4608, 49}, {256, 2304, 196},
+    {64, 576, 100}, {64, 576, 3136}, {512, 4608, 49}, {256, 2304, 196}, {256, 1024, 196},
+    {1024, 256, 196}, {512, 2048, 49}, {2048, 512, 49},
 };
 
 static void bench_conv(const bench *b)

@@ -9,7 +9,8 @@
  * many panels, are packed by the kernels themselves as they first read them (AVX-512), or up
  * front (transposing 16 x 16 / 8 x 8 blocks in registers when the operand is transposed). Small
  * products read B in place. A B^T with a short side and a long K goes to inner-product kernels
- * instead (AVX-512), which need no packing at all. */
+ * instead (AVX-512), which need no packing at all, and so do the last columns of a product whose
+ * width leaves a vector at most half used (N % 16 in 1..8: 14 x 14 and 7 x 7 maps). */
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -586,6 +587,8 @@ AVX512 INLINE void dot_body(const int MR, const int NR, int kc, const float *a, 
     }
 KDOT(4, 6)
 KDOT(6, 4)
+KDOT(6, 2)
+KDOT(6, 1)
 
 static const tile tiles_avx512[] = {
     {"8x48", 8, 48, 16, {k512_8x1, k512_8x2, k512_8x3}, {k512t_8x1, k512t_8x2, k512t_8x3}},
@@ -593,11 +596,14 @@ static const tile tiles_avx512[] = {
     {"6x64", 6, 64, 16, {k512_6x1, k512_6x2, k512_6x3, k512_6x4},
      {k512t_6x1, k512t_6x2, k512t_6x3, k512t_6x4}},
 };
-static const dot_tile dots_avx512[] = {{"dot4x6", 4, 6, kdot_4x6}, {"dot6x4", 6, 4, kdot_6x4}};
+static const dot_tile dots_avx512[] = {{"dot4x6", 4, 6, kdot_4x6},
+                                       {"dot6x4", 6, 4, kdot_6x4},
+                                       {"dot6x2", 6, 2, kdot_6x2},
+                                       {"dot6x1", 6, 1, kdot_6x1}};
 static const variant v_avx512 = {"avx512f",        tiles_avx512,
                                   3,                pack_rows_avx512,
                                   pack_cols_avx512, A_IN_PLACE | EDGES_IN_PLACE | FUSED_PACK,
-                                  dots_avx512,      2};
+                                  dots_avx512,      4};
 
 static int have_avx2(void)
 {
@@ -674,6 +680,20 @@ static const tile *pick_tile(const variant *v, int M)
     return best;
 }
 
+/* The inner-product tile that computes the fewest padded elements (ties: the earlier one). */
+static const dot_tile *cheapest_dot(const variant *v, int M, int N)
+{
+    const dot_tile *best = NULL;
+    long cost = 0;
+    for (int i = 0; i < v->ndots; i++) {
+        const dot_tile *t = &v->dots[i];
+        long c = (long)((M + t->mr - 1) / t->mr * t->mr) * ((N + t->nr - 1) / t->nr * t->nr);
+        if (!best || c < cost)
+            best = t, cost = c;
+    }
+    return best;
+}
+
 /* A B^T (both contiguous along K) by inner products when packing B^T would cost about as much as
  * it saves: few rows of A or columns of B to reuse a packed element for, and K long enough for
  * the sums; the tile that computes the fewest padded elements. NULL: the blocked product. */
@@ -686,15 +706,7 @@ static const dot_tile *pick_dot(const variant *v, int transA, int transB, int M,
     int mn = min_int(M, N);
     if (K < 64 || mn > 32 || (mn > 8 && K < 256))
         return NULL;
-    const dot_tile *best = NULL;
-    long cost = 0;
-    for (int i = 0; i < v->ndots; i++) {
-        const dot_tile *t = &v->dots[i];
-        long c = (long)((M + t->mr - 1) / t->mr * t->mr) * ((N + t->nr - 1) / t->nr * t->nr);
-        if (!best || c < cost)
-            best = t, cost = c;
-    }
-    return best;
+    return cheapest_dot(v, M, N);
 }
 
 /* ---- blocked product ------------------------------------------------------------------------ */
@@ -921,6 +933,41 @@ static void gemm_dot(const dot_tile *t, int M, int N, int K, float alpha, const 
     }
 }
 
+/* The columns of C past the last full vector that the blocked product would compute in a vector
+ * at most half used (N % 16 in 1..8: a 14 x 14 map has 196 = 12 x 16 + 4 positions, 7 x 7 has
+ * 49 = 3 x 16 + 1), when A's rows are contiguous along K: inner products compute them instead,
+ * every lane useful. 0: none. */
+static int edge_columns(const variant *v, int transA, int N, int K)
+{
+    int step = v->tiles[0].step, r = N % step;
+    if (transA || !v->ndots || g_tile >= 0 || N < step || K < 64 || step != 16)
+        return 0;
+    return r <= step / 2 ? r : 0;
+}
+
+/* C(:, 0..e) = alpha A op(B)(:, 0..e) + beta C by inner products, B pointing at op(B)'s first edge
+ * column: rows of B when transposed, else its e columns gathered into rows, K_EDGE steps at a
+ * time. */
+static void gemm_edge(const variant *v, int transB, int M, int e, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    enum { K_EDGE = 2048 };
+    static _Thread_local _Alignas(64) float rows[8 * K_EDGE];
+    const dot_tile *d = cheapest_dot(v, M, e);
+    if (transB) {
+        gemm_dot(d, M, e, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    for (int pc = 0; pc < K; pc += K_EDGE) {
+        int kc = min_int(K_EDGE, K - pc);
+        for (int p = 0; p < kc; p++)
+            for (int j = 0; j < e; j++)
+                rows[j * K_EDGE + p] = B[(ptrdiff_t)(pc + p) * ldb + j];
+        gemm_dot(d, M, e, kc, alpha, A + pc, lda, rows, K_EDGE, pc == 0 ? beta : 1.0f, C, ldc);
+    }
+}
+
 void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -932,9 +979,14 @@ void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     }
     const variant *v = isa_variant(g_forced);
     const dot_tile *d = pick_dot(v, transA, transB, M, N, K);
-    if (d)
+    if (d) {
         gemm_dot(d, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
-        gemm_blocked(v, pick_tile(v, M), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                     ldc);
+        return;
+    }
+    int e = edge_columns(v, transA, N, K), n = N - e;
+    gemm_blocked(v, pick_tile(v, M), transA, transB, M, n, K, alpha, A, lda, B, ldb, beta, C,
+                 ldc);
+    if (e)
+        gemm_edge(v, transB, M, e, K, alpha, A, lda, B + (ptrdiff_t)n * (transB ? ldb : 1), ldb,
+                  beta, C + n, ldc);
 }
