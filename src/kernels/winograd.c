@@ -537,16 +537,18 @@ FV_INLINE void weights_block(const float *w, size_t lstride, int nb, int backwar
                 u[xi * plane + l] = (float)r[xi][l];
 }
 
-/* u[xi][ci][co] = (G k G^T)_xi for the kernel k from input channel ci to output channel co:
- * forward w[co][ci]; backward (ci = f, co = c) w[f][c] rotated by 180 degrees. */
-FV_INLINE void weights_body(const float *w, const fv_conv_geom *g, int backward, float *u)
+/* u[xi][ci][co] = (G k G^T)_xi for the kernel k from input channel ci to output channel co, for
+ * ci in [ci0, ci1): forward w[co][ci]; backward (ci = f, co = c) w[f][c] rotated by 180 degrees. */
+FV_INLINE void weights_body(const float *w, const fv_conv_geom *g, int backward, int ci0, int ci1,
+                            float *u)
 {
     int cin = backward ? g->f : g->c, cout = backward ? g->c : g->f;
     size_t plane = xi_plane(cin, cout);
+    ci1 = min_int(ci1, cin);
     /* forward: lanes are filters (C 9 apart); backward: channels (9 apart) */
     size_t lstride = backward ? 9 : (size_t)g->c * 9;
     for (int co0 = 0; co0 < cout; co0 += WB)
-        for (int ci = 0; ci < cin; ci++) {
+        for (int ci = ci0; ci < ci1; ci++) {
             size_t first = backward ? ((size_t)ci * g->c + co0) * 9 : ((size_t)co0 * g->c + ci) * 9;
             weights_block(w + first, lstride, min_int(WB, cout - co0), backward,
                           u + (size_t)ci * cout + co0, plane);
@@ -601,7 +603,7 @@ FV_INLINE void weights_adj_body(const float *du, const fv_conv_geom *g, float *d
 typedef void (*input_fn)(const plan *, const float *, int64_t, int, float *, float *);
 typedef void (*output_fn)(const plan *, const float *, int64_t, int, const float *, float *, int,
                           float *);
-typedef void (*weights_fn)(const float *, const fv_conv_geom *, int, float *);
+typedef void (*weights_fn)(const float *, const fv_conv_geom *, int, int, int, float *);
 typedef void (*grad_fn)(const plan *, const float *, const float *, int64_t, int, float *,
                         float *);
 typedef void (*weights_adj_fn)(const float *, const fv_conv_geom *, float *);
@@ -626,9 +628,9 @@ typedef struct variant {
         output_chunk_body(p, m, t0, nt, b, y, acc, tmp);                                       \
     }                                                                                          \
     ATTR static void weights_##SFX(const float *w, const fv_conv_geom *g, int backward,        \
-                                   float *u)                                                   \
+                                   int ci0, int ci1, float *u)                                 \
     {                                                                                          \
-        weights_body(w, g, backward, u);                                                       \
+        weights_body(w, g, backward, ci0, ci1, u);                                             \
     }                                                                                          \
     ATTR static void grad_chunk_##SFX(const plan *p, const float *dy, const float *dyend,      \
                                       int64_t t0, int nt, float *mb, float *tmp)               \
@@ -684,7 +686,13 @@ size_t fv_winograd_weight_floats(const fv_conv_geom *g)
 
 void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward, float *u)
 {
-    isa_variant(g_forced)->weights(w, g, backward, u);
+    isa_variant(g_forced)->weights(w, g, backward, 0, backward ? g->f : g->c, u);
+}
+
+void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int ci0, int ci1,
+                                  float *u)
+{
+    isa_variant(g_forced)->weights(w, g, 0, ci0, ci1, u);
 }
 
 int fv_winograd_applies(const fv_conv_geom *g)
@@ -732,17 +740,19 @@ size_t fv_winograd_scratch_floats(const fv_conv_geom *g, int n)
     return align16(fv_winograd_weight_floats(g)) + fv_winograd_work_floats(g, n);
 }
 
-/* y = (acc: +=) the correlation of plan p of x with the transformed weights u (+ b unless acc),
- * chunk by chunk: input transform, 36 GEMMs, output transform. */
-static void run_plan(const plan *p, const float *x, const float *u, const float *b, float *y,
-                     int acc, float *work)
+/* y = (acc: +=) the correlation of plan p of x with the transformed weights u (+ b unless acc)
+ * over the tiles [t_begin, t_end), chunk by chunk: input transform, 36 GEMMs, output transform. */
+static void run_plan(const plan *pl, const float *x, const float *u, const float *b, float *y,
+                     int acc, int64_t t_begin, int64_t t_end, float *work)
 {
     const variant *var = isa_variant(g_forced);
+    plan range = *pl, *p = &range; /* chunks sized for the range (no larger than for all tiles) */
+    range.chunk = chunk_tiles(p->cin, p->cout, t_end - t_begin);
     float *v = work, *m = v + NXI * xi_plane(p->cin, p->chunk);
     float *tmp = m + NXI * xi_plane(p->cout, p->chunk);
     size_t uplane = xi_plane(p->cin, p->cout);
-    for (int64_t t0 = 0; t0 < p->tiles; t0 += p->chunk) {
-        int nt = (int)(p->tiles - t0 < p->chunk ? p->tiles - t0 : p->chunk);
+    for (int64_t t0 = t_begin; t0 < t_end; t0 += p->chunk) {
+        int nt = (int)(t_end - t0 < p->chunk ? t_end - t0 : p->chunk);
         var->input(p, x, t0, nt, v, tmp);
         int ntp = (int)round16(nt);
         size_t vplane = xi_plane(p->cin, ntp), mplane = xi_plane(p->cout, ntp);
@@ -757,14 +767,23 @@ void fv_winograd_fwd_u_f32(const float *x, const float *u, const float *b, float
                            const fv_conv_geom *g, float *work)
 {
     plan p = make_plan(g, n, 0);
-    run_plan(&p, x, u, b, y, 0, work);
+    run_plan(&p, x, u, b, y, 0, 0, p.tiles, work);
+}
+
+int fv_winograd_tile_rows(const fv_conv_geom *g) { return (g->oh + 3) / 4; }
+
+void fv_winograd_fwd_rows_u_f32(const float *x, const float *u, const float *b, float *y,
+                                const fv_conv_geom *g, int r0, int r1, float *work)
+{
+    plan p = make_plan(g, 1, 0);
+    run_plan(&p, x, u, b, y, 0, (int64_t)r0 * p.tw, (int64_t)r1 * p.tw, work);
 }
 
 void fv_winograd_bwd_data_u_f32(const float *u, const float *dy, float *dx, int n,
                                 const fv_conv_geom *g, float *work)
 {
     plan p = make_plan(g, n, 1);
-    run_plan(&p, dy, u, NULL, dx, 1, work);
+    run_plan(&p, dy, u, NULL, dx, 1, 0, p.tiles, work);
 }
 
 void fv_winograd_fwd_f32(const float *x, const float *w, const float *b, float *y, int n,

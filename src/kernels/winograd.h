@@ -30,6 +30,10 @@ size_t fv_winograd_weight_floats(const fv_conv_geom *g);
  * between threads. Computed in double, rounded once; costs 10 ns per (f, c) pair in cache, up to
  * 35 ns when u (4x the weights) spills to memory: 0.1 ms for 64 x 64, 9 ms for 512 x 512. */
 void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward, float *u);
+/* The input channels [ci0, ci1) of the forward pass's transformed weights (rows ci0..ci1 of each
+ * of u's planes; the rest of u untouched): fv_winograd_weights_f32's work split among threads. */
+void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int ci0, int ci1,
+                                  float *u);
 /* Floats of work space the *_u functions need for any call of at most n samples, either
  * direction; bounded: tiles are processed in chunks of at most 256 (fewer when c + f > 455), so
  * it stops growing once a call has that many: at most 4.8 MB for 64 -> 64, 9.5 MB from 128 up. */
@@ -56,6 +60,12 @@ void fv_winograd_fwd_u_f32(const float *x, const float *u, const float *b, float
                            const fv_conv_geom *g, float *work);
 void fv_winograd_bwd_data_u_f32(const float *u, const float *dy, float *dx, int n,
                                 const fv_conv_geom *g, float *work);
+/* The rows of 4x4 output tiles of one sample: (oh + 3) / 4. */
+int fv_winograd_tile_rows(const fv_conv_geom *g);
+/* fv_winograd_fwd_u_f32 for one sample, only the output rows [4 r0, min(4 r1, oh)) (tile rows
+ * [r0, r1)): one sample's forward pass split among threads. Work space as the whole call's. */
+void fv_winograd_fwd_rows_u_f32(const float *x, const float *u, const float *b, float *y,
+                                const fv_conv_geom *g, int r0, int r1, float *work);
 
 /* Forces the instruction-set variant of the tile transforms (the GEMM's is fv_sgemm_force's),
  * for tests and benchmarks; not thread-safe. Returns 0 and changes nothing when this CPU or build

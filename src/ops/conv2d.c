@@ -5,9 +5,11 @@
  * epilogue), or, for depthwise layers (groups = channels = filters), the direct kernel of
  * kernels/depthwise.c. The batch is split across the thread pool: each worker has its own column
  * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. With
- * fewer samples than workers, each sample is spread over all of them instead (forward). */
+ * fewer samples than workers, each sample is spread over all of them instead (forward; 3x3 layers
+ * where Winograd wins by rows of output tiles, the weights transformed once, split by channel). */
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
+#include "kernels/winograd.h"
 #include "ops/ops.h"
 
 #include <limits.h>
@@ -253,7 +255,36 @@ static void gemm_task(void *ctx, int k)
     fv_conv_epilogue_apply(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
 }
 
-/* Fewer samples than workers: every sample is spread over all of them, group by group. */
+/* Split mode with Winograd, phase 1: worker k transforms its range of input channels of the
+ * weights into the transformed weights at the start of worker 0's workspace. */
+static void wino_weights_task(void *ctx, int k)
+{
+    const fwd_job *j = ctx;
+    int64_t a, b;
+    fv_split(j->g.c, j->width, k, &a, &b);
+    if (b > a)
+        fv_winograd_weights_part_f32(j->w, &j->g, (int)a, (int)b, fv_workspace(j->m, 0));
+}
+
+/* Phase 2: worker k's rows of 4x4 output tiles of the sample j->x, then their epilogue. Every
+ * workspace's first floats are left to the transformed weights (worker 0's hold them). */
+static void wino_rows_task(void *ctx, int k)
+{
+    const fwd_job *j = ctx;
+    const fv_conv_geom *g = &j->g;
+    int64_t a, b, skip = ((int64_t)fv_winograd_weight_floats(g) + 15) & ~(int64_t)15;
+    fv_split(fv_winograd_tile_rows(g), j->width, k, &a, &b);
+    if (b <= a)
+        return;
+    fv_winograd_fwd_rows_u_f32(j->x, fv_workspace(j->m, 0), NULL, j->y, g, (int)a, (int)b,
+                               fv_workspace(j->m, k) + skip);
+    int ow = g->ow, r1 = 4 * (int)b < g->oh ? 4 * (int)b : g->oh;
+    fv_conv_epilogue_apply(&j->e, j->y, (int64_t)g->oh * ow, 0, g->f, 4 * (int)a * ow, r1 * ow);
+}
+
+/* Fewer samples than workers: every sample is spread over all of them, group by group; 3x3
+ * layers where Winograd wins on one sample by its rows of output tiles, the weights transformed
+ * once for the batch. */
 static void forward_split(fwd_job *j)
 {
     const fv_conv_geom *g = &j->g;
@@ -263,6 +294,14 @@ static void forward_split(fwd_job *j)
     fv_dw_geom d;
     int groups = as_depthwise(g, &d) ? 1 : g->groups;
     j->col = fv_workspace(j->m, 0);
+    if (fv_winograd_wins(g, 1, 0, 0)) {
+        fv_parallel(j->width, wino_weights_task, j);
+        for (int s = 0; s < j->batch; s++) {
+            j->x = x0 + s * in_sz, j->y = y0 + s * out_sz;
+            fv_parallel(j->width, wino_rows_task, j);
+        }
+        return;
+    }
     for (int s = 0; s < j->batch; s++)
         for (j->grp = 0; j->grp < groups; j->grp++) {
             j->x = x0 + s * in_sz, j->y = y0 + s * out_sz;

@@ -3,7 +3,8 @@
  * as the three ops run one by one, and both match the direct reference convolution followed by
  * the textbook normalization and activation in double precision; over plain, strided, grouped,
  * depthwise and pointwise convolutions, a convolution with two consumers (not fused), batches of
- * 1 and 3 and 1 or 2 threads (one sample over two threads takes the split path). */
+ * 1 and 3 and 1 or 2 threads (one sample over two threads takes the split path, which runs a
+ * 3x3 layer with enough 4x4 tiles by Winograd, split by rows of tiles). */
 #include "core/internal.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
@@ -24,6 +25,7 @@ static const fuse_case cases[] = {
     {"groups2_relu", 4, 5, 6, 6, 3, 1, 0, 2, 1, 0, 1},
     {"pointwise_bn_relu6", 8, 16, 17, 12, 1, 1, 0, 1, 0, 1, 2}, /* wide: split by columns */
     {"conv_relu6_wide", 3, 20, 20, 5, 3, 1, 1, 1, 1, 0, 2},
+    {"winograd_bn_relu", 16, 26, 30, 17, 3, 1, 1, 1, 1, 1, 1}, /* 7 x 8 tiles: Winograd */
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -64,8 +66,10 @@ static void randomize(fv_model *m, unsigned *seed)
     }
 }
 
-/* The expected output in double: reference convolution, normalization, activation. */
-static void expect(fv_model *m, const fuse_case *k, int conv, int n, double *out)
+/* The expected output in double: reference convolution, normalization, activation; and for each
+ * output the scale of its error: sum |w x| over the convolution's terms, times |the batch norm's
+ * factor| (Winograd's error is within 1e-5 of it, winograd.h). */
+static void expect(fv_model *m, const fuse_case *k, int conv, int n, double *out, double *scale)
 {
     fv_node *cv = &m->nodes[conv];
     fv_conv_geom g = {.c = k->c, .h = k->h, .w = k->w, .f = k->f, .kh = k->k, .kw = k->k,
@@ -73,27 +77,36 @@ static void expect(fv_model *m, const fuse_case *k, int conv, int n, double *out
                       .dw = 1, .groups = k->groups};
     fv_conv_geom_init(&g);
     int64_t ohw = (int64_t)g.oh * g.ow, total = n * k->f * ohw;
-    float *y = malloc(sizeof(float) * (size_t)total);
+    int64_t nx = n * m->nodes[m->input_node].size, nw = m->params[cv->param[0]].numel;
+    float *y = malloc(sizeof(float) * (size_t)total), *s = malloc(sizeof(float) * (size_t)total);
+    float *ax = malloc(sizeof(float) * (size_t)nx), *aw = malloc(sizeof(float) * (size_t)nw);
     fv_ref_conv2d_fwd_f32(m->nodes[m->input_node].y, fv_pdata(m, cv, 0),
                           k->bias ? fv_pdata(m, cv, 1) : NULL, y, n, &g);
+    for (int64_t i = 0; i < nx; i++)
+        ax[i] = fabsf(m->nodes[m->input_node].y[i]);
+    for (int64_t i = 0; i < nw; i++)
+        aw[i] = fabsf(fv_pdata(m, cv, 0)[i]);
+    fv_ref_conv2d_fwd_f32(ax, aw, NULL, s, n, &g);
     fv_node *bn = k->bn ? &m->nodes[conv + 1] : NULL;
     for (int64_t i = 0; i < total; i++) {
         int f = (int)(i / ohw % k->f);
-        double v = y[i];
-        if (bn)
-            v = (v - fv_pdata(m, bn, 2)[f]) / sqrt(fv_pdata(m, bn, 3)[f] + (double)bn->a.bn.eps) *
-                    fv_pdata(m, bn, 0)[f] + fv_pdata(m, bn, 1)[f];
+        double v = y[i], factor = 1;
+        if (bn) {
+            factor = fv_pdata(m, bn, 0)[f] / sqrt(fv_pdata(m, bn, 3)[f] + (double)bn->a.bn.eps);
+            v = (v - fv_pdata(m, bn, 2)[f]) * factor + fv_pdata(m, bn, 1)[f];
+        }
         if (k->act)
             v = v < 0 ? 0 : k->act == 2 && v > 6 ? 6 : v;
         out[i] = v;
+        scale[i] = s[i] * fabs(factor);
     }
-    free(y);
+    free(y), free(s), free(ax), free(aw);
 }
 
-static int close_to(const float *got, const double *want, int64_t n)
+static int close_to(const float *got, const double *want, const double *scale, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= 1e-5 + 1e-5 * fabs(want[i]))) {
+        if (!(fabs(got[i] - want[i]) <= 1e-5 + 1e-5 * fabs(want[i]) + 1e-5 * scale[i])) {
             fprintf(stderr, "  [%lld] %.8g want %.8g\n", (long long)i, got[i], want[i]);
             return 0;
         }
@@ -113,17 +126,18 @@ static void run_case(const fuse_case *k, int n, int threads, unsigned *seed)
         in->y[i] = frand(seed);
     int64_t total = n * o->size;
     double *want = malloc(sizeof(double) * (size_t)total);
-    expect(m, k, conv, n, want);
+    double *scale = malloc(sizeof(double) * (size_t)total);
+    expect(m, k, conv, n, want, scale);
     fv_graph_forward(m, n, -1); /* op by op */
-    int ok = close_to(o->y, want, total);
+    int ok = close_to(o->y, want, scale, total);
     for (int64_t i = 0; i < total; i++)
         o->y[i] = NAN;
     fv_graph_infer(m, n, -1); /* fused */
-    ok &= close_to(o->y, want, total);
+    ok &= close_to(o->y, want, scale, total);
     if (!ok)
         fprintf(stderr, "  %s: batch %d, %d threads\n", k->name, n, threads);
     CHECK(ok);
-    free(want);
+    free(want), free(scale);
     fv_model_free(m);
 }
 
