@@ -148,15 +148,18 @@ int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n)
     return lowered > wino ? lowered : wino;
 }
 
-void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e, float *y, int n,
-                      const fv_conv_geom *g, float *scratch)
+void fv_conv_fast_fwd(const float *x, const float *w, const float *u, const fv_conv_epilogue *e,
+                      float *y, int n, const fv_conv_geom *g, float *scratch)
 {
     int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
     int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g);
     int chunk = fv_conv_chunk(g, n);
     float *col = scratch, *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
-    if (fv_winograd_wins(g, n, 0, 0)) {
-        fv_winograd_fwd_f32(x, w, NULL, y, n, g, scratch);
+    if (u || fv_winograd_wins(g, n, 0, 0)) {
+        if (u)
+            fv_winograd_fwd_u_f32(x, u, NULL, y, n, g, scratch);
+        else
+            fv_winograd_fwd_f32(x, w, NULL, y, n, g, scratch);
         for (int s = 0; s < n; s++)
             fv_conv_epilogue_apply(e, y + s * out_sz, ohw, 0, g->f, 0, ohw);
         return;
@@ -241,14 +244,17 @@ static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx
     }
 }
 
-void fv_conv_fast_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw,
-                      float *db, int n, const fv_conv_geom *g, float *scratch)
+void fv_conv_fast_bwd(const float *x, const float *w, const float *u, const float *dy, float *dx,
+                      float *dw, float *db, int n, const fv_conv_geom *g, float *scratch)
 {
     int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
     int64_t out_sz = g->f * ohw;
     int chunk = fv_conv_chunk(g, n);
     float *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
-    if (dx && fv_winograd_wins(g, n, 1, 0)) {
+    if (dx && u) {
+        fv_winograd_bwd_data_u_f32(u, dy, dx, n, g, scratch);
+        dx = NULL;
+    } else if (dx && fv_winograd_wins(g, n, 1, 0)) {
         fv_winograd_bwd_data_f32(w, dy, dx, n, g, scratch);
         dx = NULL;
     }

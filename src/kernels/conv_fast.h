@@ -33,11 +33,15 @@ void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int
 int fv_conv_chunk(const fv_conv_geom *g, int n);
 /* Scratch floats fv_conv_fast_fwd / _bwd need for up to n samples. */
 int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n);
-/* y (n, f, oh, ow) = epilogue(conv(x, w)) (no bias here: put it in the epilogue's shift). */
-void fv_conv_fast_fwd(const float *x, const float *w, const fv_conv_epilogue *e, float *y, int n,
-                      const fv_conv_geom *g, float *scratch);
-/* Accumulates (+=) into dx, dw, db (any may be NULL), as fv_conv2d_bwd_f32. */
-void fv_conv_fast_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw,
-                      float *db, int n, const fv_conv_geom *g, float *scratch);
+/* y (n, f, oh, ow) = epilogue(conv(x, w)) (no bias here: put it in the epilogue's shift). u: NULL,
+ * or w transformed for Winograd's forward pass (fv_winograd_weights_f32, backward 0) by a caller
+ * that shares them between workers: then Winograd runs, with them, and the scratch must also
+ * hold fv_winograd_work_floats(g, n). */
+void fv_conv_fast_fwd(const float *x, const float *w, const float *u, const fv_conv_epilogue *e,
+                      float *y, int n, const fv_conv_geom *g, float *scratch);
+/* Accumulates (+=) into dx, dw, db (any may be NULL), as fv_conv2d_bwd_f32; u as the forward's,
+ * transformed for the input gradient (backward 1), used for dx. */
+void fv_conv_fast_bwd(const float *x, const float *w, const float *u, const float *dy, float *dx,
+                      float *dw, float *db, int n, const fv_conv_geom *g, float *scratch);
 
 #endif

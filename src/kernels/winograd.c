@@ -689,10 +689,10 @@ void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward
     isa_variant(g_forced)->weights(w, g, backward, 0, backward ? g->f : g->c, u);
 }
 
-void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int ci0, int ci1,
-                                  float *u)
+void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int backward, int ci0,
+                                  int ci1, float *u)
 {
-    isa_variant(g_forced)->weights(w, g, 0, ci0, ci1, u);
+    isa_variant(g_forced)->weights(w, g, backward, ci0, ci1, u);
 }
 
 int fv_winograd_applies(const fv_conv_geom *g)
@@ -768,6 +768,11 @@ void fv_winograd_fwd_u_f32(const float *x, const float *u, const float *b, float
 {
     plan p = make_plan(g, n, 0);
     run_plan(&p, x, u, b, y, 0, 0, p.tiles, work);
+}
+
+int fv_winograd_in_channels(const fv_conv_geom *g, int backward)
+{
+    return backward ? g->f : g->c;
 }
 
 int fv_winograd_tile_rows(const fv_conv_geom *g) { return (g->oh + 3) / 4; }

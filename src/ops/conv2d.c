@@ -133,6 +133,16 @@ static int64_t wgrad_floats(const fv_model *m, const fv_node *n)
     return (m->params[n->param[0]].numel + 15) & ~(int64_t)15;
 }
 
+/* When a pass over the batch runs by Winograd (the rule on the whole batch), its transformed
+ * weights are computed once by all workers together and shared: they occupy the first u_floats
+ * of worker 0's slice, and every worker's scratch starts after that many floats (the slices hold
+ * them: fv_conv_fast_scratch counts the transformed weights of a Winograd call). The weight
+ * gradient's own transform-domain sum takes the same place afterwards, in a phase of its own. */
+static int64_t u_floats(const fv_conv_geom *g)
+{
+    return ((int64_t)fv_winograd_weight_floats(g) + 15) & ~(int64_t)15;
+}
+
 static size_t conv_workspace_bytes(const fv_model *m, const fv_node *n, int batch)
 {
     fv_conv_geom g = node_geom(m, n);
@@ -141,13 +151,54 @@ static size_t conv_workspace_bytes(const fv_model *m, const fv_node *n, int batc
            (size_t)(col_floats(&g, batch) + wgrad_floats(m, n) + n->a.conv.filters);
 }
 
+/* Worker k's partial weight gradient (then the bias's): the last floats of its slice. */
+static float *partials(const fv_model *m, const fv_node *n, int k)
+{
+    int64_t at = (int64_t)(m->workspace_bytes / sizeof(float)) - wgrad_floats(m, n) -
+                 n->a.conv.filters;
+    return fv_workspace(m, k) + at;
+}
+
+
+/* Transforming the weights for Winograd (pass 0 forward, 1 input gradient), split by the
+ * correlation's input channels. */
+typedef struct u_job {
+    const fv_conv_geom *g;
+    const float *w;
+    float *u;
+    int pass, width;
+} u_job;
+
+static void u_task(void *ctx, int k)
+{
+    const u_job *j = ctx;
+    int64_t a, b;
+    fv_split(fv_winograd_in_channels(j->g, j->pass), j->width, k, &a, &b);
+    if (b > a)
+        fv_winograd_weights_part_f32(j->w, j->g, j->pass, (int)a, (int)b, j->u);
+}
+
+/* u = w transformed for pass `pass` across the pool; returns u. */
+static float *transform_weights(const fv_conv_geom *g, const float *w, int pass, float *u)
+{
+    u_job j = {g, w, u, pass, fv_parallel_width(fv_winograd_in_channels(g, pass))};
+    fv_parallel(j.width, u_task, &j);
+    return u;
+}
+
 /* The work of one worker: samples [a, b) of the batch. */
 typedef struct conv_job {
     fv_model *m;
     fv_node *n;
     fv_conv_geom g;
     int batch, width;
+    const float *u; /* shared transformed weights for dx (phase DX_SHARED), or NULL */
+    int phase;
 } conv_job;
+
+/* Backward in one phase, or (Winograd's input gradient with shared weights) in two: dx, then the
+ * weight and bias gradients. */
+enum { ALL_GRADS, DX_SHARED, DW_ONLY };
 
 static void job_range(const conv_job *j, int k, int64_t *a, int64_t *b)
 {
@@ -168,7 +219,7 @@ typedef struct fwd_job {
     fv_node *n;
     fv_conv_geom g;
     fv_conv_epilogue e;
-    const float *x, *w;
+    const float *x, *w, *u; /* u: shared transformed weights, or NULL */
     float *y, *col;
     int batch, width, grp; /* split mode: the sample's group being computed */
 } fwd_job;
@@ -182,8 +233,8 @@ static void fwd_samples(const fwd_job *j, int k, int64_t a, int64_t b)
     int ohw = g->oh * g->ow;
     fv_dw_geom d;
     if (!as_depthwise(g, &d)) {
-        fv_conv_fast_fwd(j->x + a * in_sz, j->w, &j->e, j->y + a * out_sz, (int)(b - a), g,
-                         fv_workspace(j->m, k));
+        fv_conv_fast_fwd(j->x + a * in_sz, j->w, j->u, &j->e, j->y + a * out_sz, (int)(b - a),
+                         g, fv_workspace(j->m, k) + (j->u ? u_floats(g) : 0));
         return;
     }
     for (int64_t s = a; s < b; s++) {
@@ -255,29 +306,18 @@ static void gemm_task(void *ctx, int k)
     fv_conv_epilogue_apply(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
 }
 
-/* Split mode with Winograd, phase 1: worker k transforms its range of input channels of the
- * weights into the transformed weights at the start of worker 0's workspace. */
-static void wino_weights_task(void *ctx, int k)
-{
-    const fwd_job *j = ctx;
-    int64_t a, b;
-    fv_split(j->g.c, j->width, k, &a, &b);
-    if (b > a)
-        fv_winograd_weights_part_f32(j->w, &j->g, (int)a, (int)b, fv_workspace(j->m, 0));
-}
-
-/* Phase 2: worker k's rows of 4x4 output tiles of the sample j->x, then their epilogue. Every
- * workspace's first floats are left to the transformed weights (worker 0's hold them). */
+/* Split mode with Winograd: worker k's rows of 4x4 output tiles of the sample j->x, then their
+ * epilogue. */
 static void wino_rows_task(void *ctx, int k)
 {
     const fwd_job *j = ctx;
     const fv_conv_geom *g = &j->g;
-    int64_t a, b, skip = ((int64_t)fv_winograd_weight_floats(g) + 15) & ~(int64_t)15;
+    int64_t a, b;
     fv_split(fv_winograd_tile_rows(g), j->width, k, &a, &b);
     if (b <= a)
         return;
-    fv_winograd_fwd_rows_u_f32(j->x, fv_workspace(j->m, 0), NULL, j->y, g, (int)a, (int)b,
-                               fv_workspace(j->m, k) + skip);
+    fv_winograd_fwd_rows_u_f32(j->x, j->u, NULL, j->y, g, (int)a, (int)b,
+                               fv_workspace(j->m, k) + u_floats(g));
     int ow = g->ow, r1 = 4 * (int)b < g->oh ? 4 * (int)b : g->oh;
     fv_conv_epilogue_apply(&j->e, j->y, (int64_t)g->oh * ow, 0, g->f, 4 * (int)a * ow, r1 * ow);
 }
@@ -295,7 +335,7 @@ static void forward_split(fwd_job *j)
     int groups = as_depthwise(g, &d) ? 1 : g->groups;
     j->col = fv_workspace(j->m, 0);
     if (fv_winograd_wins(g, 1, 0, 0)) {
-        fv_parallel(j->width, wino_weights_task, j);
+        j->u = transform_weights(g, j->w, 0, fv_workspace(j->m, 0));
         for (int s = 0; s < j->batch; s++) {
             j->x = x0 + s * in_sz, j->y = y0 + s * out_sz;
             fv_parallel(j->width, wino_rows_task, j);
@@ -314,10 +354,12 @@ static void forward_split(fwd_job *j)
 void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_epilogue *e,
                             float *out)
 {
-    fwd_job j = {m, n, node_geom(m, n), *e, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), out,
-                 NULL, batch, 0, 0};
+    fwd_job j = {m, n, node_geom(m, n), *e, fv_input_node(m, n, 0)->y, fv_pdata(m, n, 0), NULL,
+                 out, NULL, batch, 0, 0};
     int threads = fv_num_threads();
     if (batch >= threads || threads == 1) {
+        if (fv_winograd_wins(&j.g, batch, 0, 0))
+            j.u = transform_weights(&j.g, j.w, 0, fv_workspace(m, 0));
         j.width = fv_parallel_width(batch);
         fv_parallel(j.width, batch_task, &j);
         return;
@@ -332,15 +374,8 @@ static void conv_forward(fv_model *m, fv_node *n, int batch)
     fv_conv2d_forward_into(m, n, batch, &e, n->y);
 }
 
-/* Worker k's partial weight gradient (then the bias's): the last floats of its slice. */
-static float *partials(const fv_model *m, const fv_node *n, int k)
-{
-    int64_t at = (int64_t)(m->workspace_bytes / sizeof(float)) - wgrad_floats(m, n) -
-                 n->a.conv.filters;
-    return fv_workspace(m, k) + at;
-}
-
-/* Worker k: dx of its samples; its partial dW and db (or the real ones when it is alone). */
+/* Worker k: dx of its samples; its partial dW and db (or the real ones when it is alone); or in
+ * two phases, one or the other. */
 static void backward_task(void *ctx, int k)
 {
     conv_job *j = ctx;
@@ -350,6 +385,14 @@ static void backward_task(void *ctx, int k)
     job_range(j, k, &a, &b);
     float *ws = fv_workspace(m, k), *dw = fv_pgrad(m, n, 0);
     float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL, *dx = fv_input_dy(m, n, 0);
+    if (j->phase == DX_SHARED) {
+        fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), j->u,
+                         n->dy + a * n->size, dx + a * in_sz, NULL, NULL, (int)(b - a), &j->g,
+                         ws + u_floats(&j->g));
+        return;
+    }
+    if (j->phase == DW_ONLY)
+        dx = NULL;
     if (j->width > 1) {
         float *pw = partials(m, n, k), *pb = pw + wgrad_floats(m, n);
         memset(pw, 0, sizeof(float) * (size_t)(wgrad_floats(m, n) + j->g.f));
@@ -363,7 +406,7 @@ static void backward_task(void *ctx, int k)
                              (int)(b - a), &d);
         return;
     }
-    fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
+    fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), NULL,
                      n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
                      &j->g, ws);
 }
@@ -383,7 +426,13 @@ static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
 
 static void conv_backward(fv_model *m, fv_node *n, int batch)
 {
-    conv_job j = {m, n, node_geom(m, n), batch, fv_parallel_width(batch)};
+    conv_job j = {m, n, node_geom(m, n), batch, fv_parallel_width(batch), NULL, ALL_GRADS};
+    if (fv_input_dy(m, n, 0) && fv_winograd_wins(&j.g, batch, 1, 0)) {
+        j.u = transform_weights(&j.g, fv_pdata(m, n, 0), 1, fv_workspace(m, 0));
+        j.phase = DX_SHARED;
+        fv_parallel(j.width, backward_task, &j);
+        j.phase = DW_ONLY;
+    }
     fv_parallel(j.width, backward_task, &j);
     if (j.width > 1)
         add_partials(m, n, &j);

@@ -3,7 +3,8 @@
  * values) over strides, padding, dilation, 1x1 kernels, 1x1 and 2x2 maps and channel counts
  * that are not multiples of the vector width; batches of 1, 5 and 37 samples, so that samples
  * are lowered together in full and partial chunks, and a 3x3 layer large enough to take the
- * Winograd path in every pass; im2col / col2im with a row stride against the reference's. */
+ * Winograd path in every pass, also with the weights transformed beforehand in parts (as the
+ * conv2d op shares them between workers); im2col / col2im with a row stride against the reference's. */
 #include "kernels/conv_fast.h"
 #include "kernels/winograd.h"
 #include "test.h"
@@ -57,7 +58,19 @@ static fv_conv_geom make(const geo *q)
     return g;
 }
 
-static int check(const geo *q, int n, unsigned *seed)
+/* u = w transformed for the forward pass (backward 0) or the input gradient (1), in three parts
+ * of the input channels. */
+static float *transformed(const float *w, const fv_conv_geom *g, int backward)
+{
+    float *u = malloc(sizeof(float) * fv_winograd_weight_floats(g));
+    int cin = fv_winograd_in_channels(g, backward);
+    for (int part = 0; part < 3; part++)
+        fv_winograd_weights_part_f32(w, g, backward, cin * part / 3, cin * (part + 1) / 3, u);
+    return u;
+}
+
+/* shared: the weights transformed beforehand (Winograd layers only). */
+static int check(const geo *q, int n, int shared, unsigned *seed)
 {
     fv_conv_geom g = make(q);
     int64_t nx = (int64_t)n * g.c * g.h * g.w, nw = (int64_t)g.f * g.c * g.kh * g.kw;
@@ -66,25 +79,28 @@ static int check(const geo *q, int n, unsigned *seed)
     float *y = rnd(ny, seed), *yr = rnd(ny, seed), *dx = rnd(nx, seed), *dxr = malloc(sizeof(float) * (size_t)nx);
     float *dw = rnd(nw, seed), *dwr = malloc(sizeof(float) * (size_t)nw);
     float *db = rnd(g.f, seed), *dbr = malloc(sizeof(float) * (size_t)g.f);
-    float *scratch = malloc(sizeof(float) * (size_t)fv_conv_fast_scratch(&g, n));
+    int64_t ns = fv_conv_fast_scratch(&g, n), nwork = (int64_t)fv_winograd_work_floats(&g, n);
+    float *scratch = malloc(sizeof(float) * (size_t)(shared && nwork > ns ? nwork : ns));
     memcpy(dxr, dx, sizeof(float) * (size_t)nx), memcpy(dwr, dw, sizeof(float) * (size_t)nw);
     memcpy(dbr, db, sizeof(float) * (size_t)g.f);
     fv_conv_epilogue e = {NULL, b, FV_CONV_ACT_NONE};
-    fv_conv_fast_fwd(x, w, &e, y, n, &g, scratch);
+    float *uf = shared ? transformed(w, &g, 0) : NULL, *ub = shared ? transformed(w, &g, 1) : NULL;
+    fv_conv_fast_fwd(x, w, uf, &e, y, n, &g, scratch);
     fv_ref_conv2d_fwd_f32(x, w, b, yr, n, &g);
-    fv_conv_fast_bwd(x, w, dy, dx, dw, db, n, &g, scratch);
+    fv_conv_fast_bwd(x, w, ub, dy, dx, dw, db, n, &g, scratch);
     fv_ref_conv2d_bwd_f32(x, w, dy, dxr, dwr, dbr, n, &g);
     /* sums of up to c k k (forward), f k k (dx) or n oh ow (dw) products of values in [-1, 1];
      * Winograd's error scales with the sum of |w x| over a tile (about c k k / 4 here) */
-    int wino = fv_winograd_wins(&g, n, 0, 0);
+    int wino = shared || fv_winograd_wins(&g, n, 0, 0);
     double t = wino ? 1e-4 : 1e-5, tw = wino ? 1e-3 : 1e-4; /* dw: 5328 products here */
     int ok = near(y, yr, ny, t, "y") && near(dx, dxr, nx, t, "dx") &&
-             near(dw, dwr, nw, tw, "dw") && near(db, dbr, g.f, 1e-5, "db");
+             near(dw, dwr, nw, tw, "dw") && near(db, dbr, g.f, tw, "db"); /* db: as many terms */
     if (!ok)
-        fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)\n", q->c, q->h, q->w,
-                q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n));
+        fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)%s\n", q->c, q->h, q->w,
+                q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n),
+                shared ? ", weights transformed beforehand" : "");
     free(x), free(w), free(b), free(dy), free(y), free(yr), free(dx), free(dxr), free(dw);
-    free(dwr), free(db), free(dbr), free(scratch);
+    free(dwr), free(db), free(dbr), free(scratch), free(uf), free(ub);
     return ok;
 }
 
@@ -92,19 +108,24 @@ TEST(fast_convolution_matches_reference)
 {
     static const int batches[] = {1, 5, 37};
     unsigned seed = 11;
-    int chunked = 0, wino = 0;
+    int chunked = 0, wino = 0, shared = 0;
     for (size_t i = 0; i < sizeof geos / sizeof geos[0]; i++)
         for (int b = 0; b < 3; b++) {
             fv_conv_geom g = make(&geos[i]);
             chunked += fv_conv_chunk(&g, batches[b]) > 1;
             for (int pass = 0; pass < 3; pass++)
                 wino += fv_winograd_wins(&g, batches[b], pass, 0);
-            CHECK(check(&geos[i], batches[b], &seed));
+            CHECK(check(&geos[i], batches[b], 0, &seed));
+            if (fv_winograd_wins(&g, batches[b], 0, 1)) {
+                CHECK(check(&geos[i], batches[b], 1, &seed));
+                shared++;
+            }
         }
     CHECK(chunked > 5); /* the batched lowering was exercised */
     if (wino != 3)
         fprintf(stderr, "  winograd passes: %d\n", wino);
-    CHECK(wino == 3); /* and Winograd in each pass */
+    CHECK(wino == 3);  /* and Winograd in each pass */
+    CHECK(shared > 0); /* and with the weights transformed beforehand */
 }
 
 TEST(strided_im2col_matches_reference)
