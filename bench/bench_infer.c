@@ -1,6 +1,7 @@
 /* bench_infer.c - fovea's side of the inference benchmark: images/s of evaluation-mode forward
- * passes of a zoo network at 224x224 (1000 classes), after warm-up, for a batch size and thread
- * count. Prints "images_per_s <median of the timed passes>".
+ * passes of a zoo network at its own input size and class count (e.g. 3x224x224 and 1000, 3x227x227
+ * for alexnet_original, 3x32x32 and 10 for resnet20, 1x28x28 for lenet5), after warm-up, for a
+ * batch size and thread count. Prints "images_per_s <median of the timed passes>".
  * Usage: bench_infer NETWORK BATCH THREADS PASSES */
 #include "fovea.h"
 
@@ -36,7 +37,9 @@ int main(int argc, char **argv)
         fv_model_free(m);
         return 1;
     }
-    fv_tensor *x = fv_tensor_new4(batch, 3, 224, 224), *y = NULL;
+    int64_t d[4] = {0}; /* one sample's shape: the zoo's input node, (C, H, W) */
+    fv_node_shape(m, fv_model_find_node(m, "input"), d);
+    fv_tensor *x = fv_tensor_new4(batch, d[0], d[1], d[2]), *y = NULL;
     for (int64_t i = 0; i < fv_tensor_numel(x); i++)
         x->data[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     double t[1000];

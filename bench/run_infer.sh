@@ -1,12 +1,15 @@
 #!/bin/sh
-# run_infer.sh - inference throughput of zoo networks at 224x224, fovea vs PyTorch (torchvision),
-# alternated launches, medians and ratios. Usage: bench/run_infer.sh [THREADS] [ROUNDS] [NETS...]
+# run_infer.sh - inference throughput of zoo networks at their input size, fovea vs PyTorch (the
+# same network: torchvision's, or torch_infer.py's definition where torchvision lacks it),
+# alternated launches, medians and ratios. Usage: bench/run_infer.sh [THREADS] [ROUNDS] [NETS...|all]
 # Needs a release build (make build), python3-torch, python3-torchvision, libtcmalloc-minimal4.
 set -eu
 cd "$(dirname "$0")/.."
 THREADS=${1:-2} ROUNDS=${2:-3}
 shift 2 2>/dev/null || shift $#
 NETS=${*:-resnet18 resnet50 vgg16 mobilenet_v2 googlenet alexnet}
+# all: every network of the zoo, less the aliases of VGG's configurations (vgg_a/b/d/e)
+[ "$NETS" != all ] || NETS=$(./build/fovea zoo | awk 'NF == 4 && NR > 1 && $1 !~ /^vgg_[abde]$/ {print $1}')
 unset OPENBLAS_CORETYPE
 # tcmalloc: glibc's malloc returns PyTorch's large activations to the kernel after every pass
 # (mmap/munmap, page faults: PyTorch at batch 16 was slower than at batch 1); PyTorch's own
