@@ -103,22 +103,34 @@ void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int
 
 /* ---------------------------------------------------------------- epilogue */
 
+/* r[j] = act(r[j]) for j in [j0, j1): NaN stays NaN, as the activation ops. */
+static void activate(float *restrict r, int64_t j0, int64_t j1, int act)
+{
+    if (act == FV_CONV_ACT_RELU)
+        for (int64_t j = j0; j < j1; j++)
+            r[j] = r[j] > 0 || r[j] != r[j] ? r[j] : 0.0f;
+    else if (act == FV_CONV_ACT_RELU6)
+        for (int64_t j = j0; j < j1; j++)
+            r[j] = r[j] <= 0 ? (r[j] != r[j] ? r[j] : 0.0f) : r[j] >= 6 ? 6.0f : r[j];
+}
+
 void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
                             int64_t j0, int64_t j1)
 {
-    if (!e || (!e->scale && !e->shift && e->act == FV_CONV_ACT_NONE))
+    if (!e || (!e->scale && !e->shift && e->act == FV_CONV_ACT_NONE && !e->has_res))
         return;
     for (int f = f0; f < f1; f++) {
         float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
         float *r = y + f * ohw;
-        for (int64_t j = j0; j < j1; j++) {
-            float v = sc * r[j] + sh;
-            if (e->act == FV_CONV_ACT_RELU)
-                v = v > 0 || v != v ? v : 0.0f; /* NaN stays NaN, as the ReLU op */
-            else if (e->act == FV_CONV_ACT_RELU6)
-                v = v <= 0 ? (v != v ? v : 0.0f) : v >= 6 ? 6.0f : v;
-            r[j] = v;
+        if (e->has_res) {
+            const float *q = r + e->res_delta;
+            for (int64_t j = j0; j < j1; j++)
+                r[j] = (sc * r[j] + sh) + q[j];
+        } else if (e->scale || e->shift) {
+            for (int64_t j = j0; j < j1; j++)
+                r[j] = sc * r[j] + sh;
         }
+        activate(r, j0, j1, e->act);
     }
 }
 

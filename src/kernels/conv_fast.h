@@ -5,15 +5,21 @@
 
 #include "kernels/ref/conv_ref.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { FV_CONV_ACT_NONE = 0, FV_CONV_ACT_RELU = 1, FV_CONV_ACT_RELU6 = 2 };
 
-/* What a convolution applies to its output: y = act(scale * y + shift) per filter (scale NULL:
- * 1; shift NULL: 0; shift includes the bias when there is one). */
+/* What a convolution applies to its output: y = act(scale * y + shift + residual) per filter
+ * (scale NULL: 1; shift NULL: 0; shift includes the bias when there is one). The residual (a
+ * shortcut added before the activation, as in ResNet's blocks) of the output at y[k] is
+ * y[k + res_delta], a tensor of y's layout in the same allocation (the model's arena), so that
+ * the one offset serves every sample and worker; has_res 0: none. */
 typedef struct fv_conv_epilogue {
     const float *scale, *shift;
     int act; /* FV_CONV_ACT_* */
+    int has_res;
+    ptrdiff_t res_delta;
 } fv_conv_epilogue;
 
 /* The epilogue on rows [f0, f1) and columns [j0, j1) of one sample's (f, ohw) output (e may be

@@ -370,7 +370,7 @@ void fv_conv2d_forward_into(fv_model *m, fv_node *n, int batch, const fv_conv_ep
 
 static void conv_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_conv_epilogue e = {NULL, n->a.conv.bias ? fv_pdata(m, n, 1) : NULL, FV_CONV_ACT_NONE};
+    fv_conv_epilogue e = {.shift = n->a.conv.bias ? fv_pdata(m, n, 1) : NULL};
     fv_conv2d_forward_into(m, n, batch, &e, n->y);
 }
 

@@ -1,10 +1,12 @@
 /* fuse.c - the inference pass: nodes run forward in evaluation mode, except that a convolution
- * followed by batch norm and / or ReLU or ReLU6, each the sole consumer of the one before, runs
- * as one convolution whose epilogue applies the normalization (folded to a scale and shift per
- * filter: gamma / sqrt(var + eps), beta - mean * scale, with the convolution's bias folded in)
- * and the activation while the output is hot, writing straight into the last node's y. This
- * saves two passes over every such activation map (most of ResNet's, MobileNet's, GoogLeNet's).
- * The skipped intermediate outputs are stale afterwards, so visualizations use fv_graph_forward. */
+ * followed by batch norm, then an addition of a tensor computed earlier (a residual shortcut),
+ * then ReLU or ReLU6 (each optional, each the sole consumer of the one before) runs as one
+ * convolution whose epilogue applies the normalization (folded to a scale and shift per filter:
+ * gamma / sqrt(var + eps), beta - mean * scale, with the convolution's bias folded in), the
+ * addition and the activation while the output is hot, writing straight into the last node's y.
+ * This saves two to four passes over every such activation map (most of ResNet's, MobileNet's,
+ * GoogLeNet's). The skipped intermediate outputs are stale afterwards, so visualizations use
+ * fv_graph_forward. */
 #include "ops/ops.h"
 
 #include <math.h>
@@ -44,17 +46,35 @@ static void fold_bn(fv_model *m, fv_node *bn, const float *b, fv_conv_epilogue *
     e->scale = scale, e->shift = shift;
 }
 
+/* Node last + 1 when it adds node last, its sole consumer, to one other node computed before the
+ * chain that starts at node first; *other is that node. */
+static fv_node *residual_add(fv_model *m, int first, int last, int end, const fv_node **other)
+{
+    if (last + 1 > end || m->nodes[last].nuse != 1)
+        return NULL;
+    fv_node *add = &m->nodes[last + 1];
+    if (add->op != FV_OP_ADD || add->nin != 2 || (add->in[0] == last) == (add->in[1] == last))
+        return NULL;
+    int o = add->in[0] == last ? add->in[1] : add->in[0];
+    *other = &m->nodes[o];
+    return o < first ? add : NULL;
+}
+
 /* Runs the chain that starts at convolution i; returns its last node. */
 static int run_conv_chain(fv_model *m, int i, int end, int batch)
 {
     fv_node *conv = &m->nodes[i];
-    fv_conv_epilogue e = {NULL, conv->a.conv.bias ? fv_pdata(m, conv, 1) : NULL,
-                          FV_CONV_ACT_NONE};
+    fv_conv_epilogue e = {.shift = conv->a.conv.bias ? fv_pdata(m, conv, 1) : NULL};
     int last = i;
     fv_node *bn = sole_next(m, i, end, FV_OP_BATCHNORM);
     if (bn) {
         fold_bn(m, bn, e.shift, &e);
         last = i + 1;
+    }
+    const fv_node *other = NULL;
+    if (residual_add(m, i, last, end, &other)) {
+        e.has_res = 1;
+        last++;
     }
     fv_node *act = sole_next(m, last, end, FV_OP_RELU);
     act = act ? act : sole_next(m, last, end, FV_OP_ELTWISE);
@@ -62,7 +82,10 @@ static int run_conv_chain(fv_model *m, int i, int end, int batch)
         e.act = fusable_act(act);
         last++;
     }
-    fv_conv2d_forward_into(m, conv, batch, &e, m->nodes[last].y);
+    float *out = m->nodes[last].y;
+    if (e.has_res) /* both in the arena: one allocation */
+        e.res_delta = other->y - out;
+    fv_conv2d_forward_into(m, conv, batch, &e, out);
     return last;
 }
 

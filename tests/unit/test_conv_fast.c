@@ -83,7 +83,7 @@ static int check(const geo *q, int n, int shared, unsigned *seed)
     float *scratch = malloc(sizeof(float) * (size_t)(shared && nwork > ns ? nwork : ns));
     memcpy(dxr, dx, sizeof(float) * (size_t)nx), memcpy(dwr, dw, sizeof(float) * (size_t)nw);
     memcpy(dbr, db, sizeof(float) * (size_t)g.f);
-    fv_conv_epilogue e = {NULL, b, FV_CONV_ACT_NONE};
+    fv_conv_epilogue e = {.shift = b};
     float *uf = shared ? transformed(w, &g, 0) : NULL, *ub = shared ? transformed(w, &g, 1) : NULL;
     fv_conv_fast_fwd(x, w, uf, &e, y, n, &g, scratch);
     fv_ref_conv2d_fwd_f32(x, w, b, yr, n, &g);

@@ -2,7 +2,8 @@
  * convolution with batch norm and ReLU / ReLU6 fused into its epilogue gives the same outputs
  * as the three ops run one by one, and both match the direct reference convolution followed by
  * the textbook normalization and activation in double precision; over plain, strided, grouped,
- * depthwise and pointwise convolutions, a convolution with two consumers (not fused), batches of
+ * depthwise and pointwise convolutions, a residual input added before the activation (either
+ * operand order), a convolution with two consumers (not fused), batches of
  * 1 and 3 and 1 or 2 threads (one sample over two threads takes the split path, which runs a
  * 3x3 layer with enough 4x4 tiles by Winograd, split by rows of tiles). */
 #include "core/internal.h"
@@ -16,16 +17,20 @@
 typedef struct fuse_case {
     const char *name;
     int c, h, w, f, k, stride, pad, groups, bias, bn, act; /* act: 0 none, 1 relu, 2 relu6 */
+    int res; /* the input added before the activation: 0 no, 1 add(branch, x), 2 add(x, branch) */
 } fuse_case;
 
 static const fuse_case cases[] = {
-    {"conv_bn_relu", 5, 7, 6, 9, 3, 1, 1, 1, 1, 1, 1},
-    {"strided_bn", 4, 9, 8, 7, 3, 2, 1, 1, 0, 1, 0},
-    {"depthwise_bn_relu6", 6, 7, 7, 6, 3, 1, 1, 6, 0, 1, 2},
-    {"groups2_relu", 4, 5, 6, 6, 3, 1, 0, 2, 1, 0, 1},
-    {"pointwise_bn_relu6", 8, 16, 17, 12, 1, 1, 0, 1, 0, 1, 2}, /* wide: split by columns */
-    {"conv_relu6_wide", 3, 20, 20, 5, 3, 1, 1, 1, 1, 0, 2},
-    {"winograd_bn_relu", 16, 26, 30, 17, 3, 1, 1, 1, 1, 1, 1}, /* 7 x 8 tiles: Winograd */
+    {"conv_bn_relu", 5, 7, 6, 9, 3, 1, 1, 1, 1, 1, 1, 0},
+    {"strided_bn", 4, 9, 8, 7, 3, 2, 1, 1, 0, 1, 0, 0},
+    {"depthwise_bn_relu6", 6, 7, 7, 6, 3, 1, 1, 6, 0, 1, 2, 0},
+    {"groups2_relu", 4, 5, 6, 6, 3, 1, 0, 2, 1, 0, 1, 0},
+    {"pointwise_bn_relu6", 8, 16, 17, 12, 1, 1, 0, 1, 0, 1, 2, 0}, /* wide: split by columns */
+    {"conv_relu6_wide", 3, 20, 20, 5, 3, 1, 1, 1, 1, 0, 2, 0},
+    {"winograd_bn_relu", 16, 26, 30, 17, 3, 1, 1, 1, 1, 1, 1, 0}, /* 7 x 8 tiles: Winograd */
+    {"residual_bn_relu", 6, 9, 8, 6, 3, 1, 1, 1, 0, 1, 1, 1},
+    {"residual_first_relu", 16, 26, 30, 16, 3, 1, 1, 1, 1, 1, 1, 2}, /* and Winograd */
+    {"pointwise_residual", 12, 16, 17, 12, 1, 1, 0, 1, 1, 0, 0, 1}, /* no bn, no activation */
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -35,7 +40,7 @@ static float frand(unsigned *s)
     return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
 }
 
-/* input -> conv [-> bn] [-> act]; returns the model and the node ids. */
+/* input -> conv [-> bn] [-> add input] [-> act]; returns the model and the node ids. */
 static fv_model *build(const fuse_case *k, int *conv, int *last)
 {
     fv_model *m = fv_model_new("fuse");
@@ -45,6 +50,10 @@ static fv_model *build(const fuse_case *k, int *conv, int *last)
     *last = *conv;
     if (k->bn)
         *last = fv_batchnorm(m, *last);
+    if (k->res) {
+        int ins[2] = {k->res == 1 ? *last : x, k->res == 1 ? x : *last};
+        *last = fv_add(m, 2, ins);
+    }
     if (k->act)
         *last = fv_activation(m, *last, k->act == 1 ? FV_ACT_RELU : FV_ACT_RELU6);
     CHECK(*last > 0 && fv_model_compile(m, .output = *last) == FV_OK);
@@ -95,6 +104,8 @@ static void expect(fv_model *m, const fuse_case *k, int conv, int n, double *out
             factor = fv_pdata(m, bn, 0)[f] / sqrt(fv_pdata(m, bn, 3)[f] + (double)bn->a.bn.eps);
             v = (v - fv_pdata(m, bn, 2)[f]) * factor + fv_pdata(m, bn, 1)[f];
         }
+        if (k->res) /* the input, of the output's shape */
+            v += m->nodes[m->input_node].y[i];
         if (k->act)
             v = v < 0 ? 0 : k->act == 2 && v > 6 ? 6 : v;
         out[i] = v;
@@ -132,8 +143,20 @@ static void run_case(const fuse_case *k, int n, int threads, unsigned *seed)
     int ok = close_to(o->y, want, scale, total);
     for (int64_t i = 0; i < total; i++)
         o->y[i] = NAN;
+    /* fused, the chain's nodes before the last are not written (one a ReLU ran in place on
+     * shares the last's buffer) */
+    for (int c = conv; c < last; c++)
+        for (int64_t i = 0; m->nodes[c].y != o->y && i < n * m->nodes[c].size; i++)
+            m->nodes[c].y[i] = NAN;
     fv_graph_infer(m, n, -1); /* fused */
     ok &= close_to(o->y, want, scale, total);
+    for (int c = conv; c < last; c++)
+        for (int64_t i = 0; m->nodes[c].y != o->y && i < n * m->nodes[c].size; i++)
+            if (!isnan(m->nodes[c].y[i])) {
+                fprintf(stderr, "  node %d's output was written: not fused\n", c);
+                ok = 0;
+                break;
+            }
     if (!ok)
         fprintf(stderr, "  %s: batch %d, %d threads\n", k->name, n, threads);
     CHECK(ok);
