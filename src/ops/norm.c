@@ -1,8 +1,10 @@
 /* norm.c - global average and max pooling ((C, H, W) -> (C), Keras' GlobalAveragePooling2D and
  * GlobalMaxPooling2D), local response normalization across channels (AlexNet; PyTorch's
  * LocalResponseNorm, which is the course's formula) and group / instance / layer normalization
- * (PyTorch's GroupNorm, InstanceNorm2d(affine=True), LayerNorm over the whole sample). Global max keeps its switches (int32 per
- * output) and LRN its denominators' bases in n->saved. */
+ * (PyTorch's GroupNorm, InstanceNorm2d(affine=True), LayerNorm over the whole sample). Global max
+ * keeps its switches (int32 per output) and LRN its denominators' bases in n->saved. LRN runs
+ * kernels/lrn.c forward and the reference backward, both across the thread pool. */
+#include "kernels/lrn.h"
 #include "kernels/ref/norm_ref.h"
 #include "ops/ops.h"
 
@@ -101,18 +103,42 @@ static fv_lrn_geom lrn_geom(const fv_node *n, int batch)
                          .k = a->k};
 }
 
+typedef struct lrn_job {
+    fv_model *m;
+    fv_node *n;
+    fv_lrn_geom g;
+} lrn_job;
+
+/* Forward: one plane (sample, channel) per task. */
+static void lrn_fwd_task(void *ctx, int p)
+{
+    const lrn_job *j = ctx;
+    fv_lrn_fwd_planes_f32(&j->g, fv_input_node(j->m, j->n, 0)->y, j->n->y, j->n->saved, p, p + 1);
+}
+
 static void lrn_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_lrn_geom g = lrn_geom(n, batch);
-    fv_ref_lrn_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y, n->saved);
+    lrn_job j = {m, n, lrn_geom(n, batch)};
+    fv_parallel(batch * j.g.c, lrn_fwd_task, &j);
+}
+
+/* Backward: the reference, one sample per task. */
+static void lrn_bwd_task(void *ctx, int s)
+{
+    const lrn_job *j = ctx;
+    fv_lrn_geom g1 = j->g;
+    int64_t off = (int64_t)s * g1.c * g1.hw;
+    g1.n = 1;
+    const float *scale = j->n->saved;
+    fv_ref_lrn_bwd_f32(&g1, fv_input_node(j->m, j->n, 0)->y + off, scale + off, j->n->dy + off,
+                       fv_input_dy(j->m, j->n, 0) + off);
 }
 
 static void lrn_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    fv_lrn_geom g = lrn_geom(n, batch);
-    if (dx)
-        fv_ref_lrn_bwd_f32(&g, fv_input_node(m, n, 0)->y, n->saved, n->dy, dx);
+    lrn_job j = {m, n, lrn_geom(n, batch)};
+    if (fv_input_dy(m, n, 0))
+        fv_parallel(batch, lrn_bwd_task, &j);
 }
 
 const fv_op_def fv_op_lrn_def = {
