@@ -12,6 +12,7 @@
  * Results equal the per-sample lowered convolution up to the GEMM's summation order (Winograd:
  * within 1e-5 of the sum of |w x| over the output's tile). */
 #include "kernels/conv_fast.h"
+#include "kernels/eltwise.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
 
@@ -103,35 +104,98 @@ void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int
 
 /* ---------------------------------------------------------------- epilogue */
 
-/* r[j] = act(r[j]) for j in [j0, j1): NaN stays NaN, as the activation ops. */
-static void activate(float *restrict r, int64_t j0, int64_t j1, int act)
+#if defined(__GNUC__) || defined(__clang__)
+#define FV_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define FV_ALWAYS_INLINE static inline
+#endif
+
+/* act(v): NaN stays NaN, as the activation ops. */
+FV_ALWAYS_INLINE float act_of(float v, int act)
 {
     if (act == FV_CONV_ACT_RELU)
-        for (int64_t j = j0; j < j1; j++)
-            r[j] = r[j] > 0 || r[j] != r[j] ? r[j] : 0.0f;
-    else if (act == FV_CONV_ACT_RELU6)
-        for (int64_t j = j0; j < j1; j++)
-            r[j] = r[j] <= 0 ? (r[j] != r[j] ? r[j] : 0.0f) : r[j] >= 6 ? 6.0f : r[j];
+        return v > 0 || v != v ? v : 0.0f;
+    if (act == FV_CONV_ACT_RELU6)
+        return v <= 0 ? (v != v ? v : 0.0f) : v >= 6 ? 6.0f : v;
+    return v;
 }
+
+/* r[j] = act(sc r[j] + sh (+ q[j])) for j in [j0, j1); inlined with constant act and res, so
+ * that each combination is one vectorized loop. */
+FV_ALWAYS_INLINE void epilogue_row(float *restrict r, const float *restrict q, int64_t j0,
+                                   int64_t j1, float sc, float sh, int act, int res)
+{
+    for (int64_t j = j0; j < j1; j++)
+        r[j] = act_of(res ? (sc * r[j] + sh) + q[j] : sc * r[j] + sh, act);
+}
+
+/* Rows [f0, f1) of the epilogue, each combination of act and residual one inlined loop. */
+FV_ALWAYS_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
+                                    int f1, int64_t j0, int64_t j1)
+{
+    for (int f = f0; f < f1; f++) {
+        float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
+        float *r = y + f * ohw;
+        const float *q = e->has_res ? r + e->res_delta : NULL;
+        switch (e->act * 2 + e->has_res) {
+        case FV_CONV_ACT_NONE * 2:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_NONE, 0);
+            break;
+        case FV_CONV_ACT_NONE * 2 + 1:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_NONE, 1);
+            break;
+        case FV_CONV_ACT_RELU * 2:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU, 0);
+            break;
+        case FV_CONV_ACT_RELU * 2 + 1:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU, 1);
+            break;
+        case FV_CONV_ACT_RELU6 * 2:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU6, 0);
+            break;
+        default:
+            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU6, 1);
+            break;
+        }
+    }
+}
+
+/* Compiled for the baseline, AVX2 and AVX-512 (the light ops' switch, eltwise.h): the epilogue
+ * streams whole activation maps (a quarter of MobileNet v2's time at 4-wide vectors). The same
+ * operations in the same order: identical results on every path. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2"))) static void epilogue_avx2(const fv_conv_epilogue *e, float *y,
+                                                          int64_t ohw, int f0, int f1,
+                                                          int64_t j0, int64_t j1)
+{
+    epilogue_body(e, y, ohw, f0, f1, j0, j1);
+}
+__attribute__((target("avx512f"))) static void epilogue_avx512(const fv_conv_epilogue *e,
+                                                               float *y, int64_t ohw, int f0,
+                                                               int f1, int64_t j0, int64_t j1)
+{
+    epilogue_body(e, y, ohw, f0, f1, j0, j1);
+}
+#define FV_EPILOGUE_X86 1
+#endif
 
 void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
                             int64_t j0, int64_t j1)
 {
     if (!e || (!e->scale && !e->shift && e->act == FV_CONV_ACT_NONE && !e->has_res))
         return;
-    for (int f = f0; f < f1; f++) {
-        float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
-        float *r = y + f * ohw;
-        if (e->has_res) {
-            const float *q = r + e->res_delta;
-            for (int64_t j = j0; j < j1; j++)
-                r[j] = (sc * r[j] + sh) + q[j];
-        } else if (e->scale || e->shift) {
-            for (int64_t j = j0; j < j1; j++)
-                r[j] = sc * r[j] + sh;
-        }
-        activate(r, j0, j1, e->act);
+#ifdef FV_EPILOGUE_X86
+    fv_simd isa = fv_simd_isa();
+    if (isa == FV_SIMD_AVX512) {
+        epilogue_avx512(e, y, ohw, f0, f1, j0, j1);
+        return;
     }
+    if (isa == FV_SIMD_AVX2) {
+        epilogue_avx2(e, y, ohw, f0, f1, j0, j1);
+        return;
+    }
+#endif
+    epilogue_body(e, y, ohw, f0, f1, j0, j1);
 }
 
 /* ---------------------------------------------------------------- chunked convolution */

@@ -5,8 +5,10 @@
  * depthwise and pointwise convolutions, a residual input added before the activation (either
  * operand order), a convolution with two consumers (not fused), batches of
  * 1 and 3 and 1 or 2 threads (one sample over two threads takes the split path, which runs a
- * 3x3 layer with enough 4x4 tiles by Winograd, split by rows of tiles). */
+ * 3x3 layer with enough 4x4 tiles by Winograd, split by rows of tiles), on every instruction-set
+ * path of the epilogue. */
 #include "core/internal.h"
+#include "kernels/eltwise.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
 #include "test.h"
@@ -157,6 +159,16 @@ static void run_case(const fuse_case *k, int n, int threads, unsigned *seed)
                 ok = 0;
                 break;
             }
+    static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
+    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) /* every epilogue path */
+        if (fv_simd_force(isas[v])) {
+            for (int64_t i = 0; i < total; i++)
+                o->y[i] = NAN;
+            fv_graph_infer(m, n, -1);
+            if (!close_to(o->y, want, scale, total))
+                fprintf(stderr, "  fused, %s path\n", fv_simd_isa_name()), ok = 0;
+        }
+    fv_simd_force(FV_SIMD_AUTO);
     if (!ok)
         fprintf(stderr, "  %s: batch %d, %d threads\n", k->name, n, threads);
     CHECK(ok);
