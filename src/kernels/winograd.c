@@ -686,7 +686,7 @@ size_t fv_winograd_weight_floats(const fv_conv_geom *g)
 
 void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward, float *u)
 {
-    isa_variant(g_forced)->weights(w, g, backward, 0, backward ? g->f : g->c, u);
+    isa_variant(g_forced)->weights(w, g, backward, 0, fv_winograd_in_channels(g, backward), u);
 }
 
 void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int backward, int ci0,

@@ -159,7 +159,6 @@ static float *partials(const fv_model *m, const fv_node *n, int k)
     return fv_workspace(m, k) + at;
 }
 
-
 /* Transforming the weights for Winograd (pass 0 forward, 1 input gradient), split by the
  * correlation's input channels. */
 typedef struct u_job {
