@@ -129,6 +129,18 @@ FV_ALWAYS_INLINE void epilogue_row(float *restrict r, const float *restrict q, i
         r[j] = act_of(res ? (sc * r[j] + sh) + q[j] : sc * r[j] + sh, act);
 }
 
+/* epilogue_row with act made a constant for each branch (res is one already). */
+FV_ALWAYS_INLINE void epilogue_row_res(float *restrict r, const float *restrict q, int64_t j0,
+                                       int64_t j1, float sc, float sh, int act, int res)
+{
+    if (act == FV_CONV_ACT_RELU)
+        epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU, res);
+    else if (act == FV_CONV_ACT_RELU6)
+        epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU6, res);
+    else
+        epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_NONE, res);
+}
+
 /* Rows [f0, f1) of the epilogue, each combination of act and residual one inlined loop. */
 FV_ALWAYS_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
                                     int f1, int64_t j0, int64_t j1)
@@ -136,27 +148,10 @@ FV_ALWAYS_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t
     for (int f = f0; f < f1; f++) {
         float sc = e->scale ? e->scale[f] : 1.0f, sh = e->shift ? e->shift[f] : 0.0f;
         float *r = y + f * ohw;
-        const float *q = e->has_res ? r + e->res_delta : NULL;
-        switch (e->act * 2 + e->has_res) {
-        case FV_CONV_ACT_NONE * 2:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_NONE, 0);
-            break;
-        case FV_CONV_ACT_NONE * 2 + 1:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_NONE, 1);
-            break;
-        case FV_CONV_ACT_RELU * 2:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU, 0);
-            break;
-        case FV_CONV_ACT_RELU * 2 + 1:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU, 1);
-            break;
-        case FV_CONV_ACT_RELU6 * 2:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU6, 0);
-            break;
-        default:
-            epilogue_row(r, q, j0, j1, sc, sh, FV_CONV_ACT_RELU6, 1);
-            break;
-        }
+        if (e->has_res)
+            epilogue_row_res(r, r + e->res_delta, j0, j1, sc, sh, e->act, 1);
+        else
+            epilogue_row_res(r, NULL, j0, j1, sc, sh, e->act, 0);
     }
 }
 
