@@ -4,12 +4,13 @@
  * one first alternating (small products looped to a few milliseconds), in process CPU time so
  * that time the machine gives to other processes is not counted; the table shows medians over the repetitions and the median of
  * the per-repetition speed ratios (fovea / OpenBLAS: above 1, fovea is faster).
- * Usage: bench_gemm [--trans] [--conv] [--reps N] [SIZE...]
+ * Usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] [SIZE...]
  *   SIZE...  square products, row-major NN (default 256 512 768 1024 1536 2048)
  *   --trans  the square sizes also as TN, NT and TT
  *   --conv   convolution shapes instead: per layer (filters M, column rows K = C R S, positions
  *            N) the forward C = W col (NN), the data gradient W^T dY (TN: M and K swapped) and
- *            the weight gradient dY col^T (NT: K = positions), one sample and a chunk of 8 */
+ *            the weight gradient dY col^T (NT: K = positions), one sample and a chunk of 8
+ *   --tile   force fv_sgemm's micro-kernel tile NAME (8x48, 12x32, ...; default: picked by shape) */
 #include "../src/kernels/kernels.h"
 
 #include <dlfcn.h>
@@ -161,10 +162,21 @@ static void bench_conv(const bench *b)
         }
 }
 
+/* Forces the micro-kernel tile called `name` ("8x48", "dot4x6", ...); 0 when there is none. */
+static int force_tile(const char *name)
+{
+    for (int i = 0; fv_sgemm_tile_name(i); i++)
+        if (!strcmp(fv_sgemm_tile_name(i), name))
+            return fv_sgemm_force_tile(i);
+    fprintf(stderr, "bench_gemm: no tile %s in the %s variant\n", name, fv_sgemm_isa_name());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const int defaults[] = {256, 512, 768, 1024, 1536, 2048};
     int sizes[64], nsizes = 0, trans = 0, conv = 0;
+    const char *tile = NULL;
     bench b = {NULL, 9, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--trans"))
@@ -173,10 +185,12 @@ int main(int argc, char **argv)
             conv = 1;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             b.reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--tile") && i + 1 < argc)
+            tile = argv[++i];
         else if (atoi(argv[i]) > 0 && nsizes < 64)
             sizes[nsizes++] = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_gemm [--trans] [--conv] [--reps N] [SIZE...]\n");
+            fprintf(stderr, "usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] [SIZE...]\n");
             return 2;
         }
     }
@@ -186,6 +200,8 @@ int main(int argc, char **argv)
         memcpy(sizes, defaults, sizeof defaults);
         nsizes = 6;
     }
+    if (tile && !force_tile(tile))
+        return 2;
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     b.ob = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;

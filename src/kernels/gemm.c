@@ -14,7 +14,9 @@
 #include "kernels/kernels.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -547,19 +549,34 @@ AVX512 INLINE void dot_body(const int MR, const int NR, int kc, const float *a, 
 #define D_DECL(i, j) __m512 d##i##_##j = _mm512_setzero_ps();
 #define D_DECL_ROW(i) D6J(D_DECL, i)
     D6(D_DECL_ROW)
-    for (int p = 0; p < kc; p += 16) {
-        __mmask16 m = lane_mask(kc - p);
-#define D_LOADA(i) __m512 va##i = MR > i ? _mm512_maskz_loadu_ps(m, a##i + p) : _mm512_setzero_ps();
-        D6(D_LOADA)
+    /* 16 steps at a time, then the last ones masked */
+#define D_STEP(LOAD)                                                                           \
+    {                                                                                          \
+        D6(D_LOADA_##LOAD)                                                                     \
+        D6(D_COL_##LOAD)                                                                       \
+    }
+#define D_LOADA_FULL(i) __m512 va##i = MR > i ? _mm512_loadu_ps(a##i + p) : _mm512_setzero_ps();
+#define D_LOADA_MASK(i)                                                                        \
+    __m512 va##i = MR > i ? _mm512_maskz_loadu_ps(m, a##i + p) : _mm512_setzero_ps();
 #define D_FMA(i, j)                                                                            \
     if (MR > i)                                                                                \
         d##i##_##j = _mm512_fmadd_ps(va##i, vb, d##i##_##j);
-#define D_COL(j)                                                                               \
+#define D_COL_FULL(j)                                                                          \
+    if (NR > j) {                                                                              \
+        __m512 vb = _mm512_loadu_ps(b##j + p);                                                 \
+        D6I(D_FMA, j)                                                                          \
+    }
+#define D_COL_MASK(j)                                                                          \
     if (NR > j) {                                                                              \
         __m512 vb = _mm512_maskz_loadu_ps(m, b##j + p);                                        \
         D6I(D_FMA, j)                                                                          \
     }
-        D6(D_COL)
+    int p = 0;
+    for (; p + 16 <= kc; p += 16)
+        D_STEP(FULL)
+    if (p < kc) {
+        __mmask16 m = lane_mask(kc - p);
+        D_STEP(MASK)
     }
     const __m128 z = _mm_setzero_ps();
     const __mmask8 cm = (__mmask8)((1u << nr) - 1);
@@ -680,23 +697,24 @@ static const tile *pick_tile(const variant *v, int M)
     return best;
 }
 
-/* The inner-product tile that computes the fewest padded elements (ties: the earlier one). */
+/* The inner-product tile with the least estimated time (ties: the earlier one): its tiles (a
+ * partial one costs a whole one) times the larger of its loads per step (mr + nr vectors) and
+ * its FMA cycles (mr nr / 2). Measured, the loads rank the tiles where the padded area did not
+ * (6 x 25 by 6 x 1 tiles ran at 0.45x of 6 x 4 ones). */
 static const dot_tile *cheapest_dot(const variant *v, int M, int N)
 {
     const dot_tile *best = NULL;
     long cost = 0;
     for (int i = 0; i < v->ndots; i++) {
         const dot_tile *t = &v->dots[i];
-        long c = (long)((M + t->mr - 1) / t->mr * t->mr) * ((N + t->nr - 1) / t->nr * t->nr);
+        long c = (long)((M + t->mr - 1) / t->mr) * ((N + t->nr - 1) / t->nr) *
+                 max_int(t->mr + t->nr, t->mr * t->nr / 2);
         if (!best || c < cost)
             best = t, cost = c;
     }
     return best;
 }
 
-/* A B^T (both contiguous along K) by inner products when packing B^T would cost about as much as
- * it saves: few rows of A or columns of B to reuse a packed element for, and K long enough for
- * the sums; the tile that computes the fewest padded elements. NULL: the blocked product. */
 static const dot_tile *pick_dot(const variant *v, int transA, int transB, int M, int N, int K)
 {
     if (transA || !transB || !v->ndots)
@@ -751,6 +769,7 @@ typedef struct operand {
     float *buf;
     ptrdiff_t rs, ps, pstride;
     int rows, kc, w, nfull, last_w, fused;
+    int whole; /* fused A: each panel packed at its own place in buf (else all at buf) */
 } operand;
 
 /* Packed panel q lies at buf + (q - pbase(o)) pstride: fused, the first strip packs panel q at
@@ -763,7 +782,7 @@ static void prepare(operand *o, const variant *v, const float *src, ptrdiff_t rs
     int tail = rows % w, np = (rows + w - 1) / w;
     int nfull = mode == PACKED ? 0 : tail_in_place || !tail ? np : np - 1;
     *o = (operand){src, buf, rs, ps, panel_stride(w, kc), rows, kc, w, nfull,
-                   tail ? min_int(w, (tail + step - 1) / step * step) : w, mode == FUSED};
+                   tail ? min_int(w, (tail + step - 1) / step * step) : w, mode == FUSED, 0};
     if (nfull < np)
         pack(v, src + (ptrdiff_t)nfull * w * rs, rs, ps, rows - nfull * w, kc, w, step,
              buf + (nfull - pbase(o)) * o->pstride);
@@ -800,7 +819,8 @@ static void macro_kernel(const tile *t, const operand *a, const operand *b, floa
         if (a_outer) { /* strip: A panel o against the whole B panels, then the partial one */
             k.a = panel(a, o, &k.ars, &k.aps), k.mr = min_int(t->mr, a->rows - o * t->mr);
             const kernel_fn *fns = k.mr == t->mr ? t->fn : t->tail;
-            k.c = C + (ptrdiff_t)o * t->mr * ldc, k.pack_to = a->fused ? a->buf : NULL;
+            float *a_to = a->buf + (a->whole ? o * a->pstride : 0);
+            k.c = C + (ptrdiff_t)o * t->mr * ldc, k.pack_to = a->fused ? a_to : NULL;
             if (nbf > 0) {
                 k.b = panel(b, 0, &rs, &k.ldb), k.nr = t->nr, k.n = nbf;
                 k.anext = 0, k.cnext = t->nr;
@@ -813,7 +833,7 @@ static void macro_kernel(const tile *t, const operand *a, const operand *b, floa
                 fns[(t->nr - 1) / t->step](&k);
                 k.bpack_to = NULL;
                 if (a->fused) /* packed now */
-                    k.a = a->buf, k.ars = 1, k.aps = t->mr, k.pack_to = NULL;
+                    k.a = a_to, k.ars = 1, k.aps = t->mr, k.pack_to = NULL;
             }
             if (nbf < nb) {
                 k.b = panel(b, nbf, &rs, &k.ldb), k.nr = b->rows - nbf * t->nr, k.n = 1;
@@ -839,15 +859,15 @@ static void macro_kernel(const tile *t, const operand *a, const operand *b, floa
     }
 }
 
-/* n split into the fewest parts of at most max, as even as possible (rounded up to a multiple of
- * `mult`): a short last block would waste a pass. */
+/* The first of the fewest blocks of at most max that n splits into, in units of `mult` (the
+ * last may be partial), as even as possible: a short last block would waste a pass. Called again
+ * on what is left, it gives the next. */
 static int even_block(int n, int max, int mult)
 {
-    int parts = (n + max - 1) / max, b = (n + parts - 1) / parts;
-    b = (b + mult - 1) / mult * mult;
-    return min_int(b, max);
+    int units = (n + mult - 1) / mult, most = max_int(1, max / mult);
+    int parts = (units + most - 1) / most;
+    return min_int(n, (units + parts - 1) / parts * mult);
 }
-
 
 /* How the blocked product reads op(B) (forced modes aside): in place when A has one panel (no
  * reuse), or when A is small and B stays in cache; else packed by the first strip (B's rows
@@ -878,8 +898,66 @@ static int a_mode(const variant *v, const tile *t, int transA, int N, int mode_b
     return mode_b != IN_PLACE && (v->a_modes & FUSED_PACK) ? FUSED : PACKED;
 }
 
-/* The blocked product: KC x NC blocks of op(B), blocks of op(A) (MC rows when packed up front),
- * the macro-kernel on each pair. */
+/* A per-thread buffer for the whole of a packed op(A) block (M x KC), grown on demand and freed
+ * when its thread ends; at most WHOLE_A floats (16 MiB). NULL when it cannot grow: the caller
+ * then packs A block by block. */
+enum { WHOLE_A = 4 << 20 };
+/* Whole only for more than this many blocks of B: with two (4608 x 392 x 512 products), writing
+ * the packed A out to memory and reading it back cost more than packing it again. */
+enum { WHOLE_A_BLOCKS = 3 };
+static pthread_key_t whole_key;
+static pthread_once_t whole_once = PTHREAD_ONCE_INIT;
+static _Thread_local float *whole_buf;
+static _Thread_local size_t whole_cap;
+static int whole_key_ok;
+
+static void whole_key_init(void) { whole_key_ok = pthread_key_create(&whole_key, free) == 0; }
+
+static float *whole_a(size_t floats)
+{
+    if (floats > WHOLE_A)
+        return NULL;
+    if (floats <= whole_cap)
+        return whole_buf;
+    pthread_once(&whole_once, whole_key_init);
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    float *p = whole_key_ok ? aligned_alloc(64, bytes) : NULL;
+    if (!p || pthread_setspecific(whole_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    free(whole_buf);
+    whole_buf = p, whole_cap = bytes / sizeof(float);
+    return p;
+}
+
+/* One KC x NC block of op(B) (at B0) against every block of op(A) (at A0: MC rows at a time when
+ * packed up front), the macro-kernel on each pair; `whole`: op(A)'s block whole, in the whole-A
+ * buffer (packed there by the kernels of this call if it is fused, else already). */
+static void gemm_block(const variant *v, const tile *t, operand *whole, int mode_a, int mode_b,
+                       int mcmax, int M, int nc, int kc, float alpha, const float *A0,
+                       ptrdiff_t rs_a, ptrdiff_t ps_a, const float *B0, ptrdiff_t rs_b,
+                       ptrdiff_t ps_b, float beta, float *C, int ldc)
+{
+    int edges = (v->a_modes & EDGES_IN_PLACE) != 0;
+    operand a, b;
+    prepare(&b, v, B0, rs_b, ps_b, nc, kc, t->nr, t->step, mode_b, edges, pack_b);
+    if (whole) {
+        macro_kernel(t, whole, &b, alpha, beta, C, ldc);
+        whole->fused = 0, whole->nfull = 0; /* packed now: every panel from the buffer */
+        return;
+    }
+    for (int ic = 0, mc; ic < M; ic += mc) {
+        mc = even_block(M - ic, mcmax, t->mr);
+        prepare(&a, v, A0 + ic * rs_a, rs_a, ps_a, mc, kc, t->mr, t->mr, mode_a, edges, pack_a);
+        macro_kernel(t, &a, &b, alpha, beta, C + (ptrdiff_t)ic * ldc, ldc);
+    }
+}
+
+/* The blocked product: KC x NC blocks of op(B) against blocks of op(A). A packed op(A) that
+ * meets several blocks of B is packed once per K block, whole (by the kernels of the first
+ * block of B when they can; OpenBLAS packs it once too), and the K blocks go outermost; else the
+ * N blocks do, so that a block of C stays in cache across the K blocks. */
 static void gemm_blocked(const variant *v, const tile *t, int transA, int transB, int M, int N,
                          int K, float alpha, const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc)
@@ -890,23 +968,33 @@ static void gemm_blocked(const variant *v, const tile *t, int transA, int transB
     int kcb = even_block(K, KC, 4);
     int mode_b = b_mode(v, t, transB, M, N, kcb), mode_a = a_mode(v, t, transA, N, mode_b);
     /* blocks of A matter only to its buffer */
-    int mcb = mode_a == PACKED ? even_block(M, MC / t->mr * t->mr, t->mr) : M;
-    int ncb = mode_b == IN_PLACE ? N : even_block(N, NC / t->nr * t->nr, t->nr);
-    int edges = (v->a_modes & EDGES_IN_PLACE) != 0;
-    for (int jc = 0; jc < N; jc += ncb) {
-        int nc = min_int(ncb, N - jc);
-        for (int pc = 0; pc < K; pc += kcb) {
-            int kc = min_int(kcb, K - pc);
-            operand a, b;
-            prepare(&b, v, B + jc * rs_b + pc * ps_b, rs_b, ps_b, nc, kc, t->nr, t->step, mode_b,
-                    edges, pack_b);
-            for (int ic = 0; ic < M; ic += mcb) {
-                int mc = min_int(mcb, M - ic);
-                prepare(&a, v, A + ic * rs_a + pc * ps_a, rs_a, ps_a, mc, kc, t->mr, t->mr,
-                        mode_a, edges, pack_a);
-                macro_kernel(t, &a, &b, alpha, pc == 0 ? beta : 1.0f,
-                             C + (ptrdiff_t)ic * ldc + jc, ldc);
+    int mcmax = mode_a == PACKED ? MC / t->mr * t->mr : M;
+    int ncmax = mode_b == IN_PLACE ? N : NC / t->nr * t->nr;
+    float *wbuf = NULL;
+    if (mode_a != IN_PLACE && N > WHOLE_A_BLOCKS * ncmax)
+        wbuf = whole_a((size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
+    if (wbuf) {
+        for (int pc = 0, kc; pc < K; pc += kc) {
+            kc = even_block(K - pc, KC, 4);
+            operand a;
+            prepare(&a, v, A + pc * ps_a, rs_a, ps_a, M, kc, t->mr, t->mr, mode_a, 0, wbuf);
+            a.whole = 1;
+            for (int jc = 0, nc; jc < N; jc += nc) {
+                nc = even_block(N - jc, ncmax, t->nr);
+                gemm_block(v, t, &a, mode_a, mode_b, mcmax, M, nc, kc, alpha, A, rs_a, ps_a,
+                           B + jc * rs_b + pc * ps_b, rs_b, ps_b, pc == 0 ? beta : 1.0f, C + jc,
+                           ldc);
             }
+        }
+        return;
+    }
+    for (int jc = 0, nc; jc < N; jc += nc) {
+        nc = even_block(N - jc, ncmax, t->nr);
+        for (int pc = 0, kc; pc < K; pc += kc) {
+            kc = even_block(K - pc, KC, 4);
+            gemm_block(v, t, NULL, mode_a, mode_b, mcmax, M, nc, kc, alpha, A + pc * ps_a, rs_a,
+                       ps_a, B + jc * rs_b + pc * ps_b, rs_b, ps_b, pc == 0 ? beta : 1.0f,
+                       C + jc, ldc);
         }
     }
 }

@@ -128,8 +128,10 @@ TEST(test_odd_shapes)
 
 /* Shapes straddling the tiles' rows (6, 8, 12) and columns (16 per vector, 32, 48, 64), the
  * blocks (K 512, N 336, M 96 for A packed up front, 192 for B in place; inner products: K 1024,
- * then N by K; edge columns by inner products: N % 16 in 1..8, K 2048), each way of reading the operands (B in place, packed by the first strip or up
- * front; A in place, packed by its first tile or up front), and general alpha / beta. */
+ * then N by K; edge columns by inner products: N % 16 in 1..8, K 2048), each way of reading the
+ * operands (B in place, packed by the first strip or up
+ * front; A in place, packed by its first tile or up front, block by block or whole), and general
+ * alpha / beta. */
 TEST(test_blocks_and_scalars)
 {
     static const int shapes[][3] = {
@@ -137,7 +139,7 @@ TEST(test_blocks_and_scalars)
         {47, 49, 513},  {49, 63, 70},   {95, 65, 1025}, {97, 40, 20},    {191, 40, 20},
         {193, 100, 300}, {385, 7, 40},  {7, 337, 30},   {20, 530, 129},  {9, 35, 1030},
         {30, 250, 1100}, {3, 5, 2100},  {150, 500, 200}, {200, 150, 70}, {97, 385, 513},
-        {21, 52, 2100}, {70, 196, 300}, {40, 24, 64},
+        {21, 52, 2100}, {70, 196, 300}, {40, 24, 64},   {13, 1100, 520},
     };
     unsigned seed = 9;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
