@@ -715,6 +715,9 @@ static const dot_tile *cheapest_dot(const variant *v, int M, int N)
     return best;
 }
 
+/* A B^T (both contiguous along K) by inner products when packing B^T would cost about as much as
+ * it saves: few rows of A or columns of B to reuse a packed element for, and K long enough for
+ * the sums; cheapest_dot's tile. NULL: the blocked product. */
 static const dot_tile *pick_dot(const variant *v, int transA, int transB, int M, int N, int K)
 {
     if (transA || !transB || !v->ndots)
