@@ -13,6 +13,7 @@
  * within 1e-5 of the sum of |w x| over the output's tile). */
 #include "kernels/conv_fast.h"
 #include "kernels/eltwise.h"
+#include "kernels/inline.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
 
@@ -104,14 +105,8 @@ void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int
 
 /* ---------------------------------------------------------------- epilogue */
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FV_ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define FV_ALWAYS_INLINE static inline
-#endif
-
 /* act(v): NaN stays NaN, as the activation ops. */
-FV_ALWAYS_INLINE float act_of(float v, int act)
+FV_INLINE float act_of(float v, int act)
 {
     if (act == FV_CONV_ACT_RELU)
         return v > 0 || v != v ? v : 0.0f;
@@ -122,7 +117,7 @@ FV_ALWAYS_INLINE float act_of(float v, int act)
 
 /* r[j] = act(sc r[j] + sh (+ q[j])) for j in [j0, j1); inlined with constant act and res, so
  * that each combination is one vectorized loop. */
-FV_ALWAYS_INLINE void epilogue_row(float *restrict r, const float *restrict q, int64_t j0,
+FV_INLINE void epilogue_row(float *restrict r, const float *restrict q, int64_t j0,
                                    int64_t j1, float sc, float sh, int act, int res)
 {
     for (int64_t j = j0; j < j1; j++)
@@ -130,7 +125,7 @@ FV_ALWAYS_INLINE void epilogue_row(float *restrict r, const float *restrict q, i
 }
 
 /* epilogue_row with act made a constant for each branch (res is one already). */
-FV_ALWAYS_INLINE void epilogue_row_res(float *restrict r, const float *restrict q, int64_t j0,
+FV_INLINE void epilogue_row_res(float *restrict r, const float *restrict q, int64_t j0,
                                        int64_t j1, float sc, float sh, int act, int res)
 {
     if (act == FV_CONV_ACT_RELU)
@@ -142,7 +137,7 @@ FV_ALWAYS_INLINE void epilogue_row_res(float *restrict r, const float *restrict 
 }
 
 /* Rows [f0, f1) of the epilogue, each combination of act and residual one inlined loop. */
-FV_ALWAYS_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
+FV_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
                                     int f1, int64_t j0, int64_t j1)
 {
     for (int f = f0; f < f1; f++) {

@@ -7,12 +7,12 @@
  * split by parity for stride 2, so every load is contiguous), compiled for AVX-512, AVX2 and
  * baseline, picked by fv_simd_isa (kernels/eltwise.h). Tested against the scalar reference convolution. */
 #include "kernels/eltwise.h"
+#include "kernels/inline.h"
 #include "kernels/kernels.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define INLINE static inline __attribute__((always_inline))
 
 /* The output columns [*j0, *j1) whose input column j sw + off lies in [0, w). */
 static void valid_cols(int off, int sw, int w, int ow, int *j0, int *j1)
@@ -89,7 +89,7 @@ static int padded_width(const fv_dw_geom *g)
 /* pp = the plane zero-padded, rows oh' = (oh - 1) sh + 3 starting at input row -ph, each of
  * padded_width columns starting at -pw; for stride 2 each row is split by parity (the even
  * columns, then the odd ones), so that every tap reads contiguous values. */
-INLINE void pad_plane(const float *x, const fv_dw_geom *g, float *pp)
+FV_INLINE void pad_plane(const float *x, const fv_dw_geom *g, float *pp)
 {
     int wp = padded_width(g), rows = (g->oh - 1) * g->sh + 3, half = (wp + 1) / 2;
     int c0 = g->pw, c1 = g->pw + g->w < wp ? g->pw + g->w : wp; /* columns holding input */
@@ -111,7 +111,7 @@ INLINE void pad_plane(const float *x, const fv_dw_geom *g, float *pp)
 
 /* One plane: every output is bias + its 9 taps in (ki, kj) order, like plane_fwd, summed in
  * registers over vectors of output columns instead of 9 passes over the row. */
-INLINE void plane3_body(const float *x, const float *wk, float bias, float *y, const fv_dw_geom *g)
+FV_INLINE void plane3_body(const float *x, const float *wk, float bias, float *y, const fv_dw_geom *g)
 {
     float pp[DW_MAX_PLANE];
     pad_plane(x, g, pp);

@@ -8,6 +8,7 @@
  * differ from the reference). Adam needs a vector square root, which the compiler will not make
  * of sqrtf (errno), so it is written with intrinsics. */
 #include "kernels/eltwise.h"
+#include "kernels/inline.h"
 
 #include "fovea.h"
 
@@ -22,7 +23,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define INLINE static inline __attribute__((always_inline))
 
 /* The element-wise loops below may run in place (y == x, dx == dy; no other overlap): no
  * iteration depends on another, which this tells the compiler instead of restrict (which would
@@ -100,7 +100,7 @@ const char *fv_simd_isa_name(void)
 
 /* ---------------------------------------------------------------- activations */
 
-INLINE void relu_fwd_body(const float *x, float *y, int64_t n)
+FV_INLINE void relu_fwd_body(const float *x, float *y, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -115,7 +115,7 @@ void fv_relu_fwd_f32(const float *x, float *y, int64_t n)
     relu_fwd(x, y, n);
 }
 
-INLINE void relu_bwd_body(const float *x, const float *dy, float *dx, int64_t n)
+FV_INLINE void relu_bwd_body(const float *x, const float *dy, float *dx, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -132,7 +132,7 @@ void fv_relu_bwd_f32(const float *x, const float *dy, float *dx, int64_t n)
 
 /* ReLU6 and leaky ReLU, as fv_ref_eltwise_fwd_f32 computes them in double: exact in float (a
  * product of two floats rounds once either way). */
-INLINE void relu6_fwd_body(const float *x, float *y, int64_t n)
+FV_INLINE void relu6_fwd_body(const float *x, float *y, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -143,7 +143,7 @@ INLINE void relu6_fwd_body(const float *x, float *y, int64_t n)
 }
 CLONES(relu6_fwd, (const float *x, float *y, int64_t n), (x, y, n))
 
-INLINE void leaky_fwd_body(float a, const float *x, float *y, int64_t n)
+FV_INLINE void leaky_fwd_body(float a, const float *x, float *y, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -170,7 +170,7 @@ int fv_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n
 /* Backward: dx += (float)(dy * grad) with grad in {0, 1, alpha}: a product by 0 or 1 is exact in
  * float (NaN or inf dy gives NaN where the gradient is 0, as in the reference), leaky ReLU's
  * alpha product rounds once, as the reference's. */
-INLINE void relu6_bwd_body(const float *x, const float *dy, float *dx, int64_t n)
+FV_INLINE void relu6_bwd_body(const float *x, const float *dy, float *dx, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -180,7 +180,7 @@ INLINE void relu6_bwd_body(const float *x, const float *dy, float *dx, int64_t n
 }
 CLONES(relu6_bwd, (const float *x, const float *dy, float *dx, int64_t n), (x, dy, dx, n))
 
-INLINE void leaky_bwd_body(float a, const float *x, const float *dy, float *dx, int64_t n)
+FV_INLINE void leaky_bwd_body(float a, const float *x, const float *dy, float *dx, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++) {
@@ -202,7 +202,7 @@ int fv_eltwise_bwd_f32(int act, float alpha, const float *x, const float *dy, fl
 
 /* ---------------------------------------------------------------- dropout's scaling */
 
-INLINE void mul_body(const float *x, const float *s, float *y, int64_t n)
+FV_INLINE void mul_body(const float *x, const float *s, float *y, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++)
@@ -215,7 +215,7 @@ void fv_mul_f32(const float *x, const float *s, float *y, int64_t n)
     mul(x, s, y, n);
 }
 
-INLINE void mul_acc_body(const float *dy, const float *s, float *dx, int64_t n)
+FV_INLINE void mul_acc_body(const float *dy, const float *s, float *dx, int64_t n)
 {
     IVDEP
     for (int64_t i = 0; i < n; i++)
@@ -236,7 +236,7 @@ void fv_mul_acc_f32(const float *dy, const float *s, float *dx, int64_t n)
 /* Sums over channel ch, in double: kind 0, of x (into sum[0]); kind 1, of (x - mu)^2; kind 2, of
  * dy and of dy (x - mu) r (into sum[0] and sum[1]). Value j of each sample's block goes to
  * partial j % 16 (a vector loop whatever the target), the partials are added pairwise. */
-INLINE void chan_sums(const float *x, const float *dy, int n, int c, int64_t s, int ch, double mu,
+FV_INLINE void chan_sums(const float *x, const float *dy, int n, int c, int64_t s, int ch, double mu,
                       double r, int kind, double *sum)
 {
     double acc[2][16] = {{0}};
@@ -266,7 +266,7 @@ INLINE void chan_sums(const float *x, const float *dy, int n, int c, int64_t s, 
     }
 }
 
-INLINE void bn_eval_body(const float *x, int n, int c, int64_t s, int ch, double scale,
+FV_INLINE void bn_eval_body(const float *x, int n, int c, int64_t s, int ch, double scale,
                          double shift, float *y)
 {
     for (int i = 0; i < n; i++) {
@@ -292,7 +292,7 @@ void fv_bn_fwd_eval_f32(const float *x, int n, int c, int64_t s, int c0, int c1,
 }
 
 /* One channel of the training forward: mean, biased variance (two passes), y. */
-INLINE void bn_train_body(const float *x, int n, int c, int64_t s, int ch, double g,
+FV_INLINE void bn_train_body(const float *x, int n, int c, int64_t s, int ch, double g,
                           double b, double eps, float *y, double *stats)
 {
     double cnt = (double)n * (double)s, sum[2];
@@ -325,7 +325,7 @@ void fv_bn_fwd_train_f32(const float *x, int n, int c, int64_t s, int c0, int c1
 }
 
 /* One channel of the backward: the sums of dy and dy xhat, then dx (when wanted). */
-INLINE void bn_bwd_body(const float *x, const float *dy, int n, int c, int64_t s, int ch,
+FV_INLINE void bn_bwd_body(const float *x, const float *dy, int n, int c, int64_t s, int ch,
                         double mu, double r, double gr, int train, float *dx, double *sums)
 {
     double cnt = (double)n * (double)s;
@@ -367,7 +367,7 @@ void fv_bn_bwd_f32(const float *x, const float *dy, int n, int c, int64_t s, int
 
 /* ---------------------------------------------------------------- SGD */
 
-INLINE void sgd_body(float lr, float wd, float mu, int nesterov, float *restrict p,
+FV_INLINE void sgd_body(float lr, float wd, float mu, int nesterov, float *restrict p,
                      const float *restrict g, float *restrict buf, int64_t n)
 {
     const int decay = wd != 0;

@@ -12,6 +12,7 @@
  * instead (AVX-512), which need no packing at all, and so do the last columns of a product whose
  * width leaves a vector at most half used (N % 16 in 1..8: 14 x 14 and 7 x 7 maps). */
 #include "kernels/kernels.h"
+#include "kernels/inline.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -210,7 +211,6 @@ static const variant v_generic = {"generic", tiles_generic, 1, pack_rows_c, pack
 #define FV_GEMM_X86 1
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
 
 /* ---- AVX2 + FMA ----------------------------------------------------------------------------- */
 
@@ -264,7 +264,7 @@ AVX2 static void kernel_avx2(const kargs *k)
 }
 
 /* Transposes the 8 x 8 block r[0..8) in place (r[j] becomes column j). */
-AVX2 INLINE void transpose8(__m256 r[8])
+AVX2 FV_INLINE void transpose8(__m256 r[8])
 {
     __m256 t[8], u[8];
     for (int i = 0; i < 4; i++) {
@@ -336,7 +336,7 @@ static __mmask16 lane_mask(int n)
 }
 
 /* One MR x 16 NV tile (TAIL: rows [0, mr) only) of a strip. */
-AVX512 INLINE void k512_tile(const int MR, const int NV, const int TAIL, const float *restrict a,
+AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, const float *restrict a,
                              ptrdiff_t ars, ptrdiff_t aps, const float *restrict b, ptrdiff_t ldb,
                              float *restrict c, ptrdiff_t ldc, float *restrict pk,
                              float *restrict bpk, int kc, int mr, __mmask16 mp,
@@ -405,7 +405,7 @@ AVX512 INLINE void k512_tile(const int MR, const int NV, const int TAIL, const f
     R12(K_STORE_ROW)
 }
 
-AVX512 INLINE void k512_body(const int MR, const int NV, const int TAIL, const kargs *k)
+AVX512 FV_INLINE void k512_body(const int MR, const int NV, const int TAIL, const kargs *k)
 {
     const float *a0 = k->a, *b0 = k->b;
     float *c0 = k->c, *restrict pk = k->pack_to;
@@ -440,7 +440,7 @@ K512(6, 4)
 
 /* Transposes the 16 x 16 block r[0..16) in place (r[j] becomes column j): pairs of rows
  * interleaved by singles, then by pairs, then 128-bit lanes gathered twice. */
-AVX512 INLINE void transpose16(__m512 r[16])
+AVX512 FV_INLINE void transpose16(__m512 r[16])
 {
     __m512 t[16], u[16];
     for (int i = 0; i < 8; i++) {
@@ -520,7 +520,7 @@ AVX512 static void pack_rows_avx512(const float *restrict s, ptrdiff_t ps, int r
 /* ---- AVX-512 inner products (A times B^T, both contiguous along K) ------------------------- */
 
 /* The sums of a, b, c, d (each over its 16 lanes). */
-AVX512 INLINE __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
+AVX512 FV_INLINE __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
 {
     /* per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3], then [a, b, c, d] partial sums */
     __m512d ab = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)));
@@ -539,7 +539,7 @@ AVX512 INLINE __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
 #define D6J(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3) X(i, 4) X(i, 5)
 #define D6I(X, j) X(0, j) X(1, j) X(2, j) X(3, j) X(4, j) X(5, j)
 
-AVX512 INLINE void dot_body(const int MR, const int NR, int kc, const float *a, ptrdiff_t lda,
+AVX512 FV_INLINE void dot_body(const int MR, const int NR, int kc, const float *a, ptrdiff_t lda,
                             const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int mr,
                             int nr, float alpha, float beta)
 {
@@ -935,21 +935,15 @@ static float *whole_a(size_t floats)
 }
 
 /* One KC x NC block of op(B) (at B0) against every block of op(A) (at A0: MC rows at a time when
- * packed up front), the macro-kernel on each pair; `whole`: op(A)'s block whole, in the whole-A
- * buffer (packed there by the kernels of this call if it is fused, else already). */
-static void gemm_block(const variant *v, const tile *t, operand *whole, int mode_a, int mode_b,
-                       int mcmax, int M, int nc, int kc, float alpha, const float *A0,
-                       ptrdiff_t rs_a, ptrdiff_t ps_a, const float *B0, ptrdiff_t rs_b,
-                       ptrdiff_t ps_b, float beta, float *C, int ldc)
+ * packed up front), the macro-kernel on each pair. */
+static void gemm_block(const variant *v, const tile *t, int mode_a, int mode_b, int mcmax, int M,
+                       int nc, int kc, float alpha, const float *A0, ptrdiff_t rs_a,
+                       ptrdiff_t ps_a, const float *B0, ptrdiff_t rs_b, ptrdiff_t ps_b,
+                       float beta, float *C, int ldc)
 {
     int edges = (v->a_modes & EDGES_IN_PLACE) != 0;
     operand a, b;
     prepare(&b, v, B0, rs_b, ps_b, nc, kc, t->nr, t->step, mode_b, edges, pack_b);
-    if (whole) {
-        macro_kernel(t, whole, &b, alpha, beta, C, ldc);
-        whole->fused = 0, whole->nfull = 0; /* packed now: every panel from the buffer */
-        return;
-    }
     for (int ic = 0, mc; ic < M; ic += mc) {
         mc = even_block(M - ic, mcmax, t->mr);
         prepare(&a, v, A0 + ic * rs_a, rs_a, ps_a, mc, kc, t->mr, t->mr, mode_a, edges, pack_a);
@@ -957,10 +951,33 @@ static void gemm_block(const variant *v, const tile *t, operand *whole, int mode
     }
 }
 
+/* The product with op(A) packed whole once per K block into wbuf (the K blocks outermost): by the
+ * kernels of the first block of B when it is fused, else up front; every later block of B reads
+ * each panel from there. */
+static void gemm_whole_a(const variant *v, const tile *t, int mode_a, int mode_b, int ncmax,
+                         int M, int N, int K, float alpha, const float *A, ptrdiff_t rs_a,
+                         ptrdiff_t ps_a, const float *B, ptrdiff_t rs_b, ptrdiff_t ps_b,
+                         float beta, float *C, int ldc, float *wbuf)
+{
+    int edges = (v->a_modes & EDGES_IN_PLACE) != 0;
+    for (int pc = 0, kc; pc < K; pc += kc) {
+        kc = even_block(K - pc, KC, 4);
+        operand a, b;
+        prepare(&a, v, A + pc * ps_a, rs_a, ps_a, M, kc, t->mr, t->mr, mode_a, 0, wbuf);
+        a.whole = 1;
+        for (int jc = 0, nc; jc < N; jc += nc) {
+            nc = even_block(N - jc, ncmax, t->nr);
+            prepare(&b, v, B + jc * rs_b + pc * ps_b, rs_b, ps_b, nc, kc, t->nr, t->step, mode_b,
+                    edges, pack_b);
+            macro_kernel(t, &a, &b, alpha, pc == 0 ? beta : 1.0f, C + jc, ldc);
+            a.fused = 0, a.nfull = 0; /* packed now: every panel from the buffer */
+        }
+    }
+}
+
 /* The blocked product: KC x NC blocks of op(B) against blocks of op(A). A packed op(A) that
- * meets several blocks of B is packed once per K block, whole (by the kernels of the first
- * block of B when they can; OpenBLAS packs it once too), and the K blocks go outermost; else the
- * N blocks do, so that a block of C stays in cache across the K blocks. */
+ * meets several blocks of B is packed once per K block, whole (OpenBLAS packs it once too);
+ * else the N blocks go outermost, so that a block of C stays in cache across the K blocks. */
 static void gemm_blocked(const variant *v, const tile *t, int transA, int transB, int M, int N,
                          int K, float alpha, const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc)
@@ -977,27 +994,17 @@ static void gemm_blocked(const variant *v, const tile *t, int transA, int transB
     if (mode_a != IN_PLACE && N > WHOLE_A_BLOCKS * ncmax)
         wbuf = whole_a((size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
     if (wbuf) {
-        for (int pc = 0, kc; pc < K; pc += kc) {
-            kc = even_block(K - pc, KC, 4);
-            operand a;
-            prepare(&a, v, A + pc * ps_a, rs_a, ps_a, M, kc, t->mr, t->mr, mode_a, 0, wbuf);
-            a.whole = 1;
-            for (int jc = 0, nc; jc < N; jc += nc) {
-                nc = even_block(N - jc, ncmax, t->nr);
-                gemm_block(v, t, &a, mode_a, mode_b, mcmax, M, nc, kc, alpha, A, rs_a, ps_a,
-                           B + jc * rs_b + pc * ps_b, rs_b, ps_b, pc == 0 ? beta : 1.0f, C + jc,
-                           ldc);
-            }
-        }
+        gemm_whole_a(v, t, mode_a, mode_b, ncmax, M, N, K, alpha, A, rs_a, ps_a, B, rs_b, ps_b,
+                     beta, C, ldc, wbuf);
         return;
     }
     for (int jc = 0, nc; jc < N; jc += nc) {
         nc = even_block(N - jc, ncmax, t->nr);
         for (int pc = 0, kc; pc < K; pc += kc) {
             kc = even_block(K - pc, KC, 4);
-            gemm_block(v, t, NULL, mode_a, mode_b, mcmax, M, nc, kc, alpha, A + pc * ps_a, rs_a,
-                       ps_a, B + jc * rs_b + pc * ps_b, rs_b, ps_b, pc == 0 ? beta : 1.0f,
-                       C + jc, ldc);
+            gemm_block(v, t, mode_a, mode_b, mcmax, M, nc, kc, alpha, A + pc * ps_a, rs_a, ps_a,
+                       B + jc * rs_b + pc * ps_b, rs_b, ps_b, pc == 0 ? beta : 1.0f, C + jc,
+                       ldc);
         }
     }
 }

@@ -8,6 +8,7 @@
  * switches) stays the reference's: it is bound by memory, and a vector version with masked
  * loads and stores measured twice as slow. */
 #include "kernels/eltwise.h"
+#include "kernels/inline.h"
 
 #include <stddef.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,7 +19,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define INLINE static inline __attribute__((always_inline))
 
 /* ---------------------------------------------------------------- 2x2 forward */
 
@@ -249,7 +249,7 @@ typedef void (*interior_fn)(const interior_args *r);
 /* Portable: the running maximum and switch of every column live in y and a; each window cell,
  * in row-major order, folds into all columns with the reference's rule (a later cell wins if
  * greater or NaN). sw is a constant in the stride-1 and -2 clones. */
-INLINE void interior_portable(const interior_args *r, int sw)
+FV_INLINE void interior_portable(const interior_args *r, int sw)
 {
     const fv_pool_geom *g = r->g;
     const float *xp = r->xp;
@@ -283,7 +283,7 @@ static void interior_sn(const interior_args *r) { interior_portable(r, r->g->sw)
  * row of cells is two loads and a permute. Loads and stores run past the row as in the 2x2
  * kernels (the lanes past hi land on border columns or later rows, written after). */
 /* The cells of m columns from p, stride s: plain loads while the input goes on past them. */
-AVX512 INLINE __m512 cells512(const float *p, const float *xend, int m, int s)
+AVX512 FV_INLINE __m512 cells512(const float *p, const float *xend, int m, int s)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
                                            30);
@@ -299,7 +299,7 @@ AVX512 INLINE __m512 cells512(const float *p, const float *xend, int m, int s)
                                   _mm512_maskz_loadu_ps(mh, p + 16));
 }
 
-AVX512 INLINE void interior512(const interior_args *r, int s)
+AVX512 FV_INLINE void interior512(const interior_args *r, int s)
 {
     const fv_pool_geom *g = r->g;
     const __m512i lane_s = _mm512_mullo_epi32(
@@ -333,7 +333,7 @@ AVX512 INLINE void interior512(const interior_args *r, int s)
 AVX512 static void interior_s1_avx512(const interior_args *r) { interior512(r, 1); }
 AVX512 static void interior_s2_avx512(const interior_args *r) { interior512(r, 2); }
 
-AVX2 INLINE __m256 cells256(const float *p, const float *xend, int m, int s)
+AVX2 FV_INLINE __m256 cells256(const float *p, const float *xend, int m, int s)
 {
     if (s == 1)
         return p + 8 <= xend ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes_below8(m));
@@ -349,7 +349,7 @@ AVX2 INLINE __m256 cells256(const float *p, const float *xend, int m, int s)
     return ev;
 }
 
-AVX2 INLINE void interior256(const interior_args *r, int s)
+AVX2 FV_INLINE void interior256(const interior_args *r, int s)
 {
     const fv_pool_geom *g = r->g;
     const __m256i lane_s =

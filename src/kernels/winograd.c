@@ -15,16 +15,12 @@
  * sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs fewer products for
  * every output size of 3 and more, and its error stays over 35x below 1e-4 (test_winograd.c). */
 #include "kernels/winograd.h"
+#include "kernels/inline.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FV_INLINE static inline __attribute__((always_inline))
-#else
-#define FV_INLINE static inline
-#endif
 
 enum { NXI = 36 }; /* transform positions: 6 x 6 */
 

@@ -30,9 +30,10 @@ size_t fv_winograd_weight_floats(const fv_conv_geom *g);
  * between threads. Computed in double, rounded once; costs 10 ns per (f, c) pair in cache, up to
  * 35 ns when u (4x the weights) spills to memory: 0.1 ms for 64 x 64, 9 ms for 512 x 512. */
 void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward, float *u);
-/* Rows [ci0, ci1) of each of u's planes (the input channels of the correlation: c forward, f
- * backward), the rest of u untouched: fv_winograd_weights_f32's work split among threads. */
+/* The input channels of the correlation that pass runs: c forward, f backward (u's rows). */
 int fv_winograd_in_channels(const fv_conv_geom *g, int backward);
+/* Rows [ci0, ci1) of each of u's planes, the rest of u untouched: fv_winograd_weights_f32's work
+ * split among threads. */
 void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int backward, int ci0,
                                   int ci1, float *u);
 /* Floats of work space the *_u functions need for any call of at most n samples, either
