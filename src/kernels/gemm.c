@@ -335,6 +335,24 @@ static __mmask16 lane_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+/* d[0..MR) = s[0..MR) (TAIL: the lanes of mp). Whole panels go by loads of exactly MR floats:
+ * a 16-lane masked load whose dropped lanes reach into the next line waits for that line too
+ * (a transposed A's packing tiles ran 20 % slower for it). */
+AVX512 FV_INLINE void copy_step(const int MR, const int TAIL, float *restrict d,
+                                const float *restrict s, __mmask16 mp)
+{
+    if (!TAIL && (MR == 8 || MR == 12))
+        _mm256_storeu_ps(d, _mm256_loadu_ps(s));
+    if (!TAIL && MR == 12)
+        _mm_storeu_ps(d + 8, _mm_loadu_ps(s + 8));
+    if (!TAIL && MR == 6) {
+        _mm_storeu_ps(d, _mm_loadu_ps(s));
+        _mm_store_sd((double *)(d + 4), _mm_load_sd((const double *)(s + 4)));
+    }
+    if (TAIL || (MR != 6 && MR != 8 && MR != 12))
+        _mm512_mask_storeu_ps(d, mp, _mm512_maskz_loadu_ps(mp, s));
+}
+
 /* One MR x 16 NV tile (TAIL: rows [0, mr) only) of a strip. */
 AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, const float *restrict a,
                              ptrdiff_t ars, ptrdiff_t aps, const float *restrict b, ptrdiff_t ldb,
@@ -349,10 +367,12 @@ AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, cons
         for (int i = 0; i < (TAIL ? mr : MR); i++)
             for (int v = 0; v <= NV; v++)
                 _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
-    for (int p = 0; p < kc; p++, a += aps, b += ldb) {
+    /* rows 4 apart from three bases, so that the offsets 0..3 ars fit in registers */
+    const float *restrict a4 = MR > 4 ? a + 4 * ars : a, *restrict a8 = MR > 8 ? a + 8 * ars : a;
+    for (int p = 0; p < kc; p++, a += aps, a4 += aps, a8 += aps, b += ldb) {
         if (pk) { /* fused packing: this step's MR values of A, and a prefetch ahead */
             _mm_prefetch((const char *)(a + PACK_AHEAD * aps), _MM_HINT_T0);
-            _mm512_mask_storeu_ps(pk + p * MR, mp, _mm512_maskz_loadu_ps(mp, a));
+            copy_step(MR, TAIL, pk + p * MR, a, mp);
         }
         /* edge kernels: the last vector masked to nr, so a partial B panel is read in place */
 #define K_LOADB(v)                                                                             \
@@ -374,7 +394,7 @@ AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, cons
         c##i##_##v = _mm512_fmadd_ps(ai, b##v, c##i##_##v);
 #define K_ROW(i)                                                                               \
     if (MR > i && (!TAIL || i < mr)) {                                                         \
-        __m512 ai = _mm512_set1_ps(a[(i) * ars]);                                              \
+        __m512 ai = _mm512_set1_ps((i < 4 ? a : i < 8 ? a4 : a8)[((i) & 3) * ars]);            \
         V4(K_FMA, i)                                                                           \
     }
         R12(K_ROW)
