@@ -121,7 +121,8 @@ typedef struct fv_dense_attr {
 } fv_dense_attr;
 typedef struct fv_dropout_attr {
     float rate;
-    int spatial; /* one mask value per (sample, channel) */
+    int spatial;  /* one mask value per (sample, channel) */
+    uint64_t key; /* training: this forward's mask stream, drawn from the model's RNG */
 } fv_dropout_attr;
 typedef struct fv_bn_attr {
     float momentum, eps;

@@ -200,6 +200,34 @@ int fv_eltwise_bwd_f32(int act, float alpha, const float *x, const float *dy, fl
     }
 }
 
+/* ---------------------------------------------------------------- dropout's masks */
+
+/* Value i of the splitmix64 stream from key: its state after i + 1 steps, mixed. Each value
+ * depends on (key, i) alone, so the loop vectorizes and any split of it gives the same masks. */
+FV_INLINE uint64_t splitmix_at(uint64_t key, uint64_t i)
+{
+    uint64_t z = key + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+FV_INLINE void dropout_mask_body(uint64_t key, uint64_t limit, float keep, int64_t i0,
+                                 float *restrict mask, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        mask[i] = (splitmix_at(key, (uint64_t)(i0 + i)) >> 11) < limit ? 0.0f : keep;
+}
+CLONES(dropout_mask,
+       (uint64_t key, uint64_t limit, float keep, int64_t i0, float *restrict mask, int64_t n),
+       (key, limit, keep, i0, mask, n))
+
+void fv_dropout_mask_f32(uint64_t key, uint64_t limit, float keep, int64_t i0, float *mask,
+                         int64_t n)
+{
+    dropout_mask(key, limit, keep, i0, mask, n);
+}
+
 /* ---------------------------------------------------------------- dropout's scaling */
 
 FV_INLINE void mul_body(const float *x, const float *s, float *y, int64_t n)

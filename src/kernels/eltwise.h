@@ -49,6 +49,12 @@ int fv_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n
 int fv_eltwise_bwd_f32(int act, float alpha, const float *x, const float *dy, float *dx,
                        int64_t n);
 
+/* Dropout's factors for values [i0, i0 + n) of a mask: factor i is 0 when value i of the
+ * splitmix64 stream from key, shifted right by 11 (a uniform k 2^-53 in [0, 1) as k), is below
+ * limit, else keep. Value i depends on (key, i) alone: any split of a mask across workers, and
+ * every instruction set, gives the same bits. */
+void fv_dropout_mask_f32(uint64_t key, uint64_t limit, float keep, int64_t i0, float *mask,
+                         int64_t n);
 /* y = x * s and dx += dy * s, element-wise (dropout with its saved factors). */
 void fv_mul_f32(const float *x, const float *s, float *y, int64_t n);
 void fv_mul_acc_f32(const float *dy, const float *s, float *dx, int64_t n);

@@ -1,6 +1,8 @@
 /* dropout.c - inverted dropout: in training, each value is kept with probability 1 - rate and
- * scaled by 1 / (1 - rate), the mask drawn from the model's seeded RNG and saved (as the factor,
- * 0 or 1 / (1 - rate)) for backward; in evaluation mode it is the identity. Spatial dropout
+ * scaled by 1 / (1 - rate), the mask saved (as the factor, 0 or 1 / (1 - rate)) for backward;
+ * in evaluation mode it is the identity. Each forward draws one key from the model's seeded RNG;
+ * the mask is the splitmix64 stream of that key, whose values depend on their index alone, so the
+ * workers split it and the masks do not depend on the thread count. Spatial dropout
  * (SpatialDropout2D, Dropout2d) draws one value per (sample, channel). The scaling runs the
  * vectorized kernels of kernels/eltwise.c. */
 #include "kernels/eltwise.h"
@@ -28,17 +30,34 @@ static size_t dropout_saved_bytes(const fv_model *m, const fv_node *n, int batch
     return sizeof(float) * (size_t)n->size * (size_t)batch;
 }
 
-/* The mask for `count` values: 0 with probability rate, else 1 / (1 - rate). fv_rng_uniform(r) <
- * rate, compared in integers: the uniform is k 2^-53 with k = next >> 11, and k 2^-53 < rate
- * exactly when k < ceil(rate 2^53) (scaling by 2^53 is exact), so the draws and the masks are
- * those of the double comparison, without its conversions. */
+/* 0 with probability rate: the mask's draws are compared in integers (k < ceil(rate 2^53) exactly
+ * when the uniform k 2^-53 < rate: scaling by 2^53 is exact). */
+static uint64_t drop_limit(float rate) { return (uint64_t)ceil((double)rate * 0x1.0p53); }
+
+/* The mask for `count` values: 0 with probability rate, else 1 / (1 - rate); one draw from r
+ * keys the stream (fv_dropout_mask_f32). */
 void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count)
 {
-    float keep = 1.0f / (1.0f - rate);
-    uint64_t limit = (uint64_t)ceil((double)rate * 0x1.0p53);
-    for (int64_t i = 0; i < count; i++)
-        mask[i] = (fv_rng_next(r) >> 11) < limit ? 0.0f : keep;
+    fv_dropout_mask_f32(fv_rng_next(r), drop_limit(rate), 1.0f / (1.0f - rate), 0, mask, count);
 }
+
+/* Workers' ranges of the mask (element-wise, or the planes' factors already spread) and y. */
+static void mask_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    const fv_dropout_attr *d = &n->a.dropout;
+    float *mask = n->saved;
+    fv_dropout_mask_f32(d->key, drop_limit(d->rate), 1.0f / (1.0f - d->rate), a, mask + a, b - a);
+    fv_mul_f32(fv_input_node(m, n, 0)->y + a, mask + a, n->y + a, b - a);
+}
+
+static void scale_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    const float *mask = n->saved;
+    fv_mul_f32(fv_input_node(m, n, 0)->y + a, mask + a, n->y + a, b - a);
+}
+
+/* Element-wise work splits across the workers in chunks of at least 16 Ki values. */
+#define CHUNK 16384
 
 static void dropout_forward(fv_model *m, fv_node *n, int batch)
 {
@@ -51,16 +70,19 @@ static void dropout_forward(fv_model *m, fv_node *n, int batch)
             mask[i] = 1.0f; /* backward of the identity */
         return;
     }
-    if (n->a.dropout.spatial) { /* one draw per (sample, channel), spread over its plane */
-        int64_t planes = (int64_t)batch * n->dims[0], hw = n->size / n->dims[0];
-        fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, planes);
-        for (int64_t p = planes - 1; p >= 0; p--) /* backwards: mask[p] is read before overwritten */
-            for (int64_t i = hw - 1; i >= 0; i--)
-                mask[p * hw + i] = mask[p];
-    } else {
-        fv_dropout_mask(&m->rng, n->a.dropout.rate, mask, count);
+    n->a.dropout.key = fv_rng_next(&m->rng);
+    if (!n->a.dropout.spatial) {
+        fv_parallel_ranges(m, n, count, CHUNK, mask_range);
+        return;
     }
-    fv_mul_f32(x, mask, n->y, count);
+    /* spatial: one draw per (sample, channel), spread over its plane */
+    int64_t planes = (int64_t)batch * n->dims[0], hw = n->size / n->dims[0];
+    fv_dropout_mask_f32(n->a.dropout.key, drop_limit(n->a.dropout.rate),
+                        1.0f / (1.0f - n->a.dropout.rate), 0, mask, planes);
+    for (int64_t p = planes - 1; p >= 0; p--) /* backwards: mask[p] is read before overwritten */
+        for (int64_t i = hw - 1; i >= 0; i--)
+            mask[p * hw + i] = mask[p];
+    fv_parallel_ranges(m, n, count, CHUNK, scale_range);
 }
 
 static void dropout_backward(fv_model *m, fv_node *n, int batch)

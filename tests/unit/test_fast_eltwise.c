@@ -2,7 +2,8 @@
  * scalar references, for every instruction-set path this CPU has, on lengths around the vector
  * widths: ReLU, ReLU6 and leaky ReLU forward and backward bit-identical to
  * kernels/ref/act_ref.inc, in place too, NaN, infinities and the kinks included; dropout's
- * scaling, and its mask compared in integers (the same draws as uniforms compared in double);
+ * scaling, and its mask (the splitmix64 stream of a key drawn from the RNG, compared in integers
+ * as the uniforms in double; the same bits on every path and however the range is split);
  * batch norm bit-identical in evaluation and within a few float ulps in training (1e-6 + 1e-6
  * relative; the same bits on every path); Adam and SGD bit-identical to the scalar updates; and
  * a network of these ops training to the same bits on 1 and 2 threads. */
@@ -12,6 +13,8 @@
 #include "kernels/ref/bn_ref.h"
 #include "ops/ops.h"
 #include "test.h"
+
+#include <math.h>
 
 static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
 #define NISA (sizeof isas / sizeof isas[0])
@@ -151,16 +154,36 @@ TEST(dropout_scaling_and_mask)
         }
     }
     fv_simd_force(FV_SIMD_AUTO);
-    /* the mask compares in integers: the same draws as uniform < rate in double */
+    /* mask i: value i of the splitmix64 stream from the key drawn from the RNG, as a uniform in
+     * [0, 1) compared with the rate in double (the kernel compares in integers); every
+     * instruction set and any split of the range give the same bits */
     static const float rates[] = {0.5f, 0.25f, 0.1f, 0.999f, 1e-9f, 0.3f};
     for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
         fv_rng a, b;
         fv_rng_seed(&a, 7 + k), fv_rng_seed(&b, 7 + k);
-        fv_dropout_mask(&a, rates[k], got, MAXLEN);
         float keep = 1.0f / (1.0f - rates[k]);
-        for (int i = 0; i < MAXLEN; i++)
-            want[i] = fv_rng_uniform(&b) < (double)rates[k] ? 0.0f : keep;
+        uint64_t state = fv_rng_next(&b);
+        for (int i = 0; i < MAXLEN; i++) {
+            uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            z ^= z >> 31;
+            want[i] = (double)(z >> 11) * 0x1.0p-53 < (double)rates[k] ? 0.0f : keep;
+        }
+        fv_dropout_mask(&a, rates[k], got, MAXLEN);
         CHECK(same_bits(got, want, MAXLEN, "dropout mask"));
+        fv_rng_seed(&a, 7 + k);
+        uint64_t key = fv_rng_next(&a), limit = (uint64_t)ceil((double)rates[k] * 0x1.0p53);
+        FOR_EACH_ISA(v)
+        {
+            for (int64_t cut = 0; cut <= MAXLEN; cut += 37) {
+                memset(got, 0, sizeof(float) * MAXLEN);
+                fv_dropout_mask_f32(key, limit, keep, 0, got, cut);
+                fv_dropout_mask_f32(key, limit, keep, cut, got + cut, MAXLEN - cut);
+                CHECK(same_bits(got, want, MAXLEN, "dropout mask split"));
+            }
+        }
+        fv_simd_force(FV_SIMD_AUTO);
     }
 }
 
