@@ -285,6 +285,17 @@ void fv_graph_zero_grads(fv_model *m, int batch)
     memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
 }
 
+/* Whether n's backward overwrites input k's dy whole, k being its only input from that node
+ * (with two, the second would add to the first). */
+static int overwrites(const fv_model *m, const fv_node *n, int k)
+{
+    const fv_op_def *d = fv_op_table[n->op];
+    for (int j = 0; j < n->nin; j++)
+        if (j != k && n->in[j] == n->in[k])
+            return 0;
+    return d->overwrites_dx && d->overwrites_dx(m, n, k);
+}
+
 void fv_graph_run_backward(fv_model *m, int batch)
 {
     for (int i = m->nnodes - 1; i >= 0; i--) {
@@ -293,10 +304,16 @@ void fv_graph_run_backward(fv_model *m, int batch)
             continue;
         for (int k = 0; m->plan_shared && k < n->nin; k++) { /* n is the first to write dx */
             fv_node *x = &m->nodes[n->in[k]];
-            if (x->needs_grad && x->last_use == i)
+            if (!x->needs_grad || x->last_use != i)
+                continue;
+            if (overwrites(m, n, k))
+                x->dy_fresh = 1;
+            else
                 zero_dy(x, batch);
         }
         fv_op_table[n->op]->backward(m, n, batch);
+        for (int k = 0; k < n->nin; k++)
+            m->nodes[n->in[k]].dy_fresh = 0;
     }
 }
 

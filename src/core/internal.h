@@ -232,6 +232,8 @@ typedef struct fv_node {
     int needs_grad; /* backward must produce this node's dy (set by the planner) */
     int last_use;   /* the highest index of a node consuming this one (-1: none; the planner) */
     int nuse;       /* how many inputs of other nodes are this one (the planner) */
+    int dy_fresh;   /* in backward: dy holds stale values, which its first writer (an op that
+                     * overwrites_dx) overwrites instead of adding to (fv_input_dy_fresh) */
     /* planned buffers, each for model->plan_batch samples */
     float *y, *dy;
     void *saved;        /* what backward needs (argmax, mask, mean/rstd, probabilities) */
@@ -251,8 +253,12 @@ typedef struct fv_op_def {
     size_t (*workspace_bytes)(const fv_model *m, const fv_node *n, int batch);
     /* y = f(inputs) for `batch` samples. */
     void (*forward)(fv_model *m, fv_node *n, int batch);
-    /* Accumulates (+=) into the inputs' dy (those with needs_grad) and the parameters' grads. */
+    /* Accumulates (+=) into the inputs' dy (those with needs_grad) and the parameters' grads;
+     * an input's dy that fv_input_dy_fresh says is stale is written instead, every value. */
     void (*backward)(fv_model *m, fv_node *n, int batch);
+    /* 1 when backward can write input k's whole dy without reading it (NULL: never); the first
+     * writer of a dy then skips its zeroing. */
+    int (*overwrites_dx)(const fv_model *m, const fv_node *n, int k);
     /* The summary's type of one node when it depends on attributes (NULL: `kind`). */
     const char *(*kind_of)(const fv_node *n);
 } fv_op_def;
@@ -317,6 +323,11 @@ static inline float *fv_input_dy(const fv_model *m, const fv_node *n, int i)
 {
     const fv_node *x = &m->nodes[n->in[i]];
     return x->needs_grad ? x->dy : NULL;
+}
+/* Whether input i's dy is stale: backward writes it (=) instead of adding to it (+=). */
+static inline int fv_input_dy_fresh(const fv_model *m, const fv_node *n, int i)
+{
+    return m->nodes[n->in[i]].dy_fresh;
 }
 
 /* Declares a parameter of node n (during infer); returns its index in n->param or an error. */

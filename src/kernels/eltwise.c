@@ -130,6 +130,21 @@ void fv_relu_bwd_f32(const float *x, const float *dy, float *dx, int64_t n)
     relu_bwd(x, dy, dx, n);
 }
 
+FV_INLINE void relu_bwd_set_body(const float *x, const float *dy, float *dx, int64_t n)
+{
+    IVDEP
+    for (int64_t i = 0; i < n; i++) {
+        float d = dy[i], v = x[i];
+        dx[i] = v > 0 ? d : 0.0f;
+    }
+}
+CLONES(relu_bwd_set, (const float *x, const float *dy, float *dx, int64_t n), (x, dy, dx, n))
+
+void fv_relu_bwd_set_f32(const float *x, const float *dy, float *dx, int64_t n)
+{
+    relu_bwd_set(x, dy, dx, n);
+}
+
 /* ReLU6 and leaky ReLU, as fv_ref_eltwise_fwd_f32 computes them in double: exact in float (a
  * product of two floats rounds once either way). */
 FV_INLINE void relu6_fwd_body(const float *x, float *y, int64_t n)

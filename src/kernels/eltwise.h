@@ -43,6 +43,8 @@ void fv_maxpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y, 
  * where x > 0). */
 void fv_relu_fwd_f32(const float *x, float *y, int64_t n);
 void fv_relu_bwd_f32(const float *x, const float *dy, float *dx, int64_t n);
+/* dx = (x > 0 ? dy : 0): the backward writing a stale dx (0 + dy, but for the sign of a zero). */
+void fv_relu_bwd_set_f32(const float *x, const float *dy, float *dx, int64_t n);
 /* ReLU6 and leaky ReLU of fv_ref_eltwise_{fwd,bwd}_f32, bit-identical to it; returns 0 without
  * touching anything for the other kinds. */
 int fv_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n);

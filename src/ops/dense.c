@@ -102,9 +102,16 @@ static void backward_task(void *ctx, int t)
     for (int64_t i = 0; db && i < j->batch; i++)
         for (int64_t u = u0; u < u1; u++)
             db[u] += dy[i * j->units + u];
-    if (dx && r1 > r0) /* dx[r0:r1] += dy[r0:r1] W */
+    if (dx && r1 > r0) /* dx[r0:r1] += dy[r0:r1] W (=, when dx is stale) */
         fv_sgemm(0, 0, (int)(r1 - r0), j->k, j->units, 1, dy + r0 * j->units, j->units, w, j->k,
-                 1, dx + r0 * j->k, j->k);
+                 fv_input_dy_fresh(m, n, 0) ? 0.0f : 1.0f, dx + r0 * j->k, j->k);
+}
+
+/* Its workers' rows of dx cover the batch. */
+static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
+{
+    (void)m, (void)n, (void)k;
+    return 1;
 }
 
 static void dense_backward(fv_model *m, fv_node *n, int batch)
@@ -120,4 +127,5 @@ const fv_op_def fv_op_dense_def = {
     .infer = dense_infer,
     .forward = dense_forward,
     .backward = dense_backward,
+    .overwrites_dx = overwrites_dx,
 };

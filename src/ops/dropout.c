@@ -85,11 +85,24 @@ static void dropout_forward(fv_model *m, fv_node *n, int batch)
     fv_parallel_ranges(m, n, count, CHUNK, scale_range);
 }
 
+static void grad_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
+{
+    const float *mask = n->saved;
+    float *dx = fv_input_dy(m, n, 0);
+    (fv_input_dy_fresh(m, n, 0) ? fv_mul_f32 : fv_mul_acc_f32)(n->dy + a, mask + a, dx + a, b - a);
+}
+
 static void dropout_backward(fv_model *m, fv_node *n, int batch)
 {
     float *dx = fv_input_dy(m, n, 0);
     if (dx)
-        fv_mul_acc_f32(n->dy, n->saved, dx, n->size * batch);
+        fv_parallel_ranges(m, n, n->size * batch, CHUNK, grad_range);
+}
+
+static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
+{
+    (void)m, (void)n, (void)k;
+    return 1;
 }
 
 static const char *dropout_kind(const fv_node *n)
@@ -105,4 +118,5 @@ const fv_op_def fv_op_dropout_def = {
     .saved_bytes = dropout_saved_bytes,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .overwrites_dx = overwrites_dx,
 };

@@ -29,8 +29,16 @@ static void add_into(float *dst, const float *src, int64_t count)
 static void copy_backward(fv_model *m, fv_node *n, int batch)
 {
     float *dx = fv_input_dy(m, n, 0);
-    if (dx)
+    if (dx && fv_input_dy_fresh(m, n, 0))
+        memcpy(dx, n->dy, sizeof(float) * (size_t)(n->size * batch));
+    else if (dx)
         add_into(dx, n->dy, n->size * batch);
+}
+
+static int writes_whole_dx(const fv_model *m, const fv_node *n, int k)
+{
+    (void)m, (void)n, (void)k;
+    return 1;
 }
 
 static const char *dims_str(int ndim, const int64_t *dims, char *buf, size_t len)
@@ -101,7 +109,9 @@ static void add_backward(fv_model *m, fv_node *n, int batch)
 {
     for (int i = 0; i < n->nin; i++) {
         float *dx = fv_input_dy(m, n, i);
-        if (dx)
+        if (dx && fv_input_dy_fresh(m, n, i))
+            memcpy(dx, n->dy, sizeof(float) * (size_t)(n->size * batch));
+        else if (dx)
             add_into(dx, n->dy, n->size * batch);
     }
 }
@@ -185,15 +195,15 @@ static void concat_backward(fv_model *m, fv_node *n, int batch)
 
 const fv_op_def fv_op_flatten_def = {
     .name = "flatten", .kind = "Flatten", .infer = flatten_infer,
-    .forward = copy_forward, .backward = copy_backward,
+    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = writes_whole_dx,
 };
 const fv_op_def fv_op_reshape_def = {
     .name = "reshape", .kind = "Reshape", .infer = reshape_infer,
-    .forward = copy_forward, .backward = copy_backward,
+    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = writes_whole_dx,
 };
 const fv_op_def fv_op_add_def = {
     .name = "add", .kind = "Add", .infer = add_infer,
-    .forward = add_forward, .backward = add_backward,
+    .forward = add_forward, .backward = add_backward, .overwrites_dx = writes_whole_dx,
 };
 const fv_op_def fv_op_concat_def = {
     .name = "concat", .kind = "Concatenate", .infer = concat_infer,

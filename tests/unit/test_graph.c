@@ -1,6 +1,7 @@
 /* test_graph.c - graph construction (shape checks name the layer and both shapes, names, FV_LAST),
  * reverse-mode autodiff over a DAG with a residual add and a channel concat (finite differences),
- * and the planner's promise: no allocation inside a training step. */
+ * the planner's promise: no allocation inside a training step, and the first writers of
+ * gradients, which overwrite them instead of zeroing and adding, against a plan that zeroes. */
 #include "core/internal.h"
 #include "test.h"
 
@@ -126,6 +127,62 @@ TEST(dag_gradients_match_finite_differences)
     fv_model_free(m);
 }
 
+/* in -> dense -> relu -> dropout -> reshape -> flatten -+-> add -> dense -> MSE
+ *   \-> dense ---------------------------------------/
+ * Each op on the left path is the first writer of its input's gradient, which it overwrites. */
+static fv_model *writers(void)
+{
+    fv_model *m = fv_model_new("writers");
+    int x = fv_input(m, .ndim = 1, .dims = {12});
+    int h = fv_dense(m, x, .units = 16, .activation = FV_ACT_RELU);
+    h = fv_dropout(m, h, .rate = 0.3f);
+    h = fv_flatten(m, fv_reshape(m, h, .ndim = 2, .dims = {4, 4}));
+    int s = fv_add(m, 2, ((int[]){h, fv_dense(m, x, .units = 16)}));
+    fv_dense(m, s, .units = 3);
+    m->input_grad = 1;
+    if (fv_model_compile(m, .loss = FV_LOSS_MSE, .optimizer = fv_sgd(), .seed = 5) != FV_OK) {
+        fprintf(stderr, "%s\n", fv_last_error());
+        fv_model_free(m);
+        return NULL;
+    }
+    m->training = 1;
+    return m;
+}
+
+/* The shared-buffer plan, whose first writers overwrite gradients left stale (NaN here), gives
+ * the bits of the private plan, whose gradients all start at zero. */
+TEST(first_writers_overwrite_stale_gradients)
+{
+    fv_model *ms = writers(), *mp = writers();
+    CHECK(ms && mp);
+    if (!ms || !mp) {
+        fv_model_free(ms), fv_model_free(mp);
+        return;
+    }
+    int n = 5;
+    CHECK_STATUS(fv_graph_plan(ms, n), FV_OK);
+    CHECK_STATUS(fv_graph_plan_ex(mp, n, 0), FV_OK);
+    fv_model *both[2] = {ms, mp};
+    for (int k = 0; k < 2; k++) {
+        fv_model *m = both[k];
+        fv_node *in = &m->nodes[m->input_node], *t = &m->nodes[m->target_node];
+        for (int64_t i = 0; i < n * in->size; i++)
+            in->y[i] = (float)((i * 7) % 13) / 6.0f - 1.0f;
+        for (int64_t i = 0; i < n * t->size; i++)
+            t->y[i] = (float)(i % 3);
+        for (int j = 0; j < m->nnodes; j++)
+            if (m->nodes[j].dy)
+                for (int64_t i = 0; i < n * m->nodes[j].size; i++)
+                    m->nodes[j].dy[i] = NAN;
+        fv_graph_forward(m, n, -1);
+        fv_graph_backward(m, n);
+    }
+    const fv_node *is = &ms->nodes[ms->input_node], *ip = &mp->nodes[mp->input_node];
+    CHECK(memcmp(is->dy, ip->dy, sizeof(float) * (size_t)(n * is->size)) == 0);
+    CHECK(memcmp(ms->grad_slab, mp->grad_slab, sizeof(float) * (size_t)ms->trainable_total) == 0);
+    fv_model_free(ms), fv_model_free(mp);
+}
+
 static long allocations;
 static void *counting_alloc(size_t size, void *ctx)
 {
@@ -166,6 +223,7 @@ int main(void)
     RUN(shape_mismatch_names_layer_and_shapes);
     RUN(auto_names_and_find);
     RUN(dag_gradients_match_finite_differences);
+    RUN(first_writers_overwrite_stale_gradients);
     RUN(no_allocation_inside_a_training_step);
     TEST_MAIN_END();
 }
