@@ -112,7 +112,7 @@ static double run(bufs *B, int v)
         fv_winograd_bwd_data_f32(B->w, B->dy, B->dx, B->n, &B->g, B->scratch);
         break;
     case BWD_WINO_U:
-        fv_winograd_bwd_data_u_f32(B->ub, B->dy, B->dx, B->n, &B->g, B->work);
+        fv_winograd_bwd_data_u_f32(B->ub, B->dy, B->dx, B->n, &B->g, 1, B->work);
         break;
     case DW_LOWERED:
         fv_conv2d_bwd_f32(B->x, B->w, B->dy, NULL, B->dw, B->db, B->n, &B->g, B->col);

@@ -274,10 +274,10 @@ static void add_row_sums(const float *d, int f, int64_t len, int64_t ld, float *
 }
 
 /* One chunk of sc samples (groups 1): the output gradient as (f, sc ohw) (gathered into tmp
- * when sc > 1), then db, dw and dx. One pointwise sample is its own column matrix, and its dx is
- * the GEMM's output (accumulated). */
-static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx, float *dw,
-                      float *db, int sc, const fv_conv_geom *g, float *col, float *tmp)
+ * when sc > 1), then db, dw and dx (dx_set: dx written, not added to). One pointwise sample is
+ * its own column matrix, and its dx is the GEMM's output. */
+static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx, int dx_set,
+                      float *dw, float *db, int sc, const fv_conv_geom *g, float *col, float *tmp)
 {
     int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
     int64_t out_sz = g->f * ohw, rows = fv_conv_col_rows(g), ld = ohw * sc;
@@ -302,25 +302,31 @@ static void bwd_chunk(const float *x, const float *w, const float *dy, float *dx
         fv_sgemm(0, 1, g->f, (int)rows, (int)ld, 1, d, (int)ld, src, (int)ld, 1, dw, (int)rows);
     }
     if (dx && direct) {
-        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, d, (int)ld, 1, dx, (int)ld);
+        fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, d, (int)ld, dx_set ? 0 : 1, dx,
+                 (int)ld);
     } else if (dx) {
         fv_sgemm(1, 0, (int)rows, (int)ld, g->f, 1, w, (int)rows, d, (int)ld, 0, col, (int)ld);
+        if (dx_set) /* col2im adds overlapping windows */
+            memset(dx, 0, sizeof(float) * (size_t)(sc * in_sz));
         for (int s = 0; s < sc; s++)
             fv_col2im_ld_f32(col + s * ohw, g, g->c, ld, dx + s * in_sz);
     }
 }
 
 void fv_conv_fast_bwd(const float *x, const float *w, const float *u, const float *dy, float *dx,
-                      float *dw, float *db, int n, const fv_conv_geom *g, float *scratch)
+                      int dx_set, float *dw, float *db, int n, const fv_conv_geom *g,
+                      float *scratch)
 {
     int64_t ohw = (int64_t)g->oh * g->ow, in_sz = (int64_t)g->c * g->h * g->w;
     int64_t out_sz = g->f * ohw;
     int chunk = fv_conv_chunk(g, n);
     float *tmp = scratch + (fv_conv_fast_scratch(g, n) - g->f * ohw * chunk);
     if (dx && u) {
-        fv_winograd_bwd_data_u_f32(u, dy, dx, n, g, scratch);
+        fv_winograd_bwd_data_u_f32(u, dy, dx, n, g, !dx_set, scratch);
         dx = NULL;
     } else if (dx && fv_winograd_wins(g, n, 1, 0)) {
+        if (dx_set)
+            memset(dx, 0, sizeof(float) * (size_t)(n * in_sz));
         fv_winograd_bwd_data_f32(w, dy, dx, n, g, scratch);
         dx = NULL;
     }
@@ -334,9 +340,12 @@ void fv_conv_fast_bwd(const float *x, const float *w, const float *u, const floa
         int sc = n - s0 < chunk ? n - s0 : chunk;
         const float *xs = x + s0 * in_sz, *dys = dy + s0 * out_sz;
         float *dxs = dx ? dx + s0 * in_sz : NULL;
-        if (g->groups != 1)
-            fv_conv2d_bwd_f32(xs, w, dys, dxs, dw, db, 1, g, scratch);
-        else
-            bwd_chunk(xs, w, dys, dxs, dw, db, sc, g, scratch, tmp);
+        if (g->groups != 1) {
+            if (dxs && dx_set)
+                memset(dxs, 0, sizeof(float) * (size_t)(sc * in_sz));
+            fv_conv2d_bwd_f32(xs, w, dys, dxs, dw, db, sc, g, scratch);
+        } else {
+            bwd_chunk(xs, w, dys, dxs, dx_set, dw, db, sc, g, scratch, tmp);
+        }
     }
 }

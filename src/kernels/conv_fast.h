@@ -45,9 +45,11 @@ int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n);
  * hold fv_winograd_work_floats(g, n). */
 void fv_conv_fast_fwd(const float *x, const float *w, const float *u, const fv_conv_epilogue *e,
                       float *y, int n, const fv_conv_geom *g, float *scratch);
-/* Accumulates (+=) into dx, dw, db (any may be NULL), as fv_conv2d_bwd_f32; u as the forward's,
- * transformed for the input gradient (backward 1), used for dx. */
+/* Accumulates (+=) into dx, dw, db (any may be NULL), as fv_conv2d_bwd_f32; dx_set: dx is
+ * written (=) instead, its old values never read. u as the forward's, transformed for the input
+ * gradient (backward 1), used for dx. */
 void fv_conv_fast_bwd(const float *x, const float *w, const float *u, const float *dy, float *dx,
-                      float *dw, float *db, int n, const fv_conv_geom *g, float *scratch);
+                      int dx_set, float *dw, float *db, int n, const fv_conv_geom *g,
+                      float *scratch);
 
 #endif

@@ -781,10 +781,10 @@ void fv_winograd_fwd_rows_u_f32(const float *x, const float *u, const float *b, 
 }
 
 void fv_winograd_bwd_data_u_f32(const float *u, const float *dy, float *dx, int n,
-                                const fv_conv_geom *g, float *work)
+                                const fv_conv_geom *g, int acc, float *work)
 {
     plan p = make_plan(g, n, 1);
-    run_plan(&p, dy, u, NULL, dx, 1, 0, p.tiles, work);
+    run_plan(&p, dy, u, NULL, dx, acc, 0, p.tiles, work);
 }
 
 void fv_winograd_fwd_f32(const float *x, const float *w, const float *b, float *y, int n,
@@ -798,7 +798,7 @@ void fv_winograd_bwd_data_f32(const float *w, const float *dy, float *dx, int n,
                               const fv_conv_geom *g, float *scratch)
 {
     fv_winograd_weights_f32(w, g, 1, scratch);
-    fv_winograd_bwd_data_u_f32(scratch, dy, dx, n, g,
+    fv_winograd_bwd_data_u_f32(scratch, dy, dx, n, g, 1,
                                scratch + align16(fv_winograd_weight_floats(g)));
 }
 

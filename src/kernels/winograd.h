@@ -60,8 +60,9 @@ void fv_winograd_bwd_weights_f32(const float *x, const float *dy, float *dw, flo
  * and a work space of fv_winograd_work_floats(g, n) floats. */
 void fv_winograd_fwd_u_f32(const float *x, const float *u, const float *b, float *y, int n,
                            const fv_conv_geom *g, float *work);
+/* (the input gradient: dx += it, or dx = it when acc is 0) */
 void fv_winograd_bwd_data_u_f32(const float *u, const float *dy, float *dx, int n,
-                                const fv_conv_geom *g, float *work);
+                                const fv_conv_geom *g, int acc, float *work);
 /* The rows of 4x4 output tiles of one sample: (oh + 3) / 4. */
 int fv_winograd_tile_rows(const fv_conv_geom *g);
 /* fv_winograd_fwd_u_f32 for one sample, only the output rows [4 r0, min(4 r1, oh)) (tile rows

@@ -384,10 +384,11 @@ static void backward_task(void *ctx, int k)
     job_range(j, k, &a, &b);
     float *ws = fv_workspace(m, k), *dw = fv_pgrad(m, n, 0);
     float *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL, *dx = fv_input_dy(m, n, 0);
+    int dx_set = fv_input_dy_fresh(m, n, 0); /* the workers' samples cover the batch */
     if (j->phase == DX_SHARED) {
         fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), j->u,
-                         n->dy + a * n->size, dx + a * in_sz, NULL, NULL, (int)(b - a), &j->g,
-                         ws + u_floats(&j->g));
+                         n->dy + a * n->size, dx + a * in_sz, dx_set, NULL, NULL, (int)(b - a),
+                         &j->g, ws + u_floats(&j->g));
         return;
     }
     if (j->phase == DW_ONLY)
@@ -400,14 +401,22 @@ static void backward_task(void *ctx, int k)
     }
     fv_dw_geom d;
     if (as_depthwise(&j->g, &d)) {
+        if (dx && dx_set)
+            memset(dx + a * in_sz, 0, sizeof(float) * (size_t)((b - a) * in_sz));
         fv_depthwise_bwd_f32(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0),
                              n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db,
                              (int)(b - a), &d);
         return;
     }
     fv_conv_fast_bwd(fv_input_node(m, n, 0)->y + a * in_sz, fv_pdata(m, n, 0), NULL,
-                     n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dw, db, (int)(b - a),
-                     &j->g, ws);
+                     n->dy + a * n->size, dx ? dx + a * in_sz : NULL, dx_set, dw, db,
+                     (int)(b - a), &j->g, ws);
+}
+
+static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
+{
+    (void)m, (void)n, (void)k;
+    return 1;
 }
 
 static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
@@ -444,4 +453,5 @@ const fv_op_def fv_op_conv2d_def = {
     .workspace_bytes = conv_workspace_bytes,
     .forward = conv_forward,
     .backward = conv_backward,
+    .overwrites_dx = overwrites_dx,
 };

@@ -1,6 +1,6 @@
 /* test_conv_fast.c - the conv2d op's float convolution (kernels/conv_fast.c) against the direct
  * reference: forward with a bias epilogue and backward (dx, dw, db accumulated onto nonzero
- * values) over strides, padding, dilation, 1x1 kernels, 1x1 and 2x2 maps and channel counts
+ * values; dx also written over stale values) over strides, padding, dilation, 1x1 kernels, 1x1 and 2x2 maps and channel counts
  * that are not multiples of the vector width; batches of 1, 5 and 37 samples, so that samples
  * are lowered together in full and partial chunks, and a 3x3 layer large enough to take the
  * Winograd path in every pass, also with the weights transformed beforehand in parts (as the
@@ -69,8 +69,9 @@ static float *transformed(const float *w, const fv_conv_geom *g, int backward)
     return u;
 }
 
-/* shared: the weights transformed beforehand (Winograd layers only). */
-static int check(const geo *q, int n, int shared, unsigned *seed)
+/* shared: the weights transformed beforehand (Winograd layers only); dx_set: dx written over
+ * NaN (stale values) instead of accumulated onto. */
+static int check(const geo *q, int n, int shared, int dx_set, unsigned *seed)
 {
     fv_conv_geom g = make(q);
     int64_t nx = (int64_t)n * g.c * g.h * g.w, nw = (int64_t)g.f * g.c * g.kh * g.kw;
@@ -83,11 +84,13 @@ static int check(const geo *q, int n, int shared, unsigned *seed)
     float *scratch = malloc(sizeof(float) * (size_t)(shared && nwork > ns ? nwork : ns));
     memcpy(dxr, dx, sizeof(float) * (size_t)nx), memcpy(dwr, dw, sizeof(float) * (size_t)nw);
     memcpy(dbr, db, sizeof(float) * (size_t)g.f);
+    for (int64_t i = 0; dx_set && i < nx; i++)
+        dx[i] = NAN, dxr[i] = 0.0f;
     fv_conv_epilogue e = {.shift = b};
     float *uf = shared ? transformed(w, &g, 0) : NULL, *ub = shared ? transformed(w, &g, 1) : NULL;
     fv_conv_fast_fwd(x, w, uf, &e, y, n, &g, scratch);
     fv_ref_conv2d_fwd_f32(x, w, b, yr, n, &g);
-    fv_conv_fast_bwd(x, w, ub, dy, dx, dw, db, n, &g, scratch);
+    fv_conv_fast_bwd(x, w, ub, dy, dx, dx_set, dw, db, n, &g, scratch);
     fv_ref_conv2d_bwd_f32(x, w, dy, dxr, dwr, dbr, n, &g);
     /* sums of up to c k k (forward), f k k (dx) or n oh ow (dw) products of values in [-1, 1];
      * Winograd's error scales with the sum of |w x| over a tile (about c k k / 4 here) */
@@ -96,9 +99,9 @@ static int check(const geo *q, int n, int shared, unsigned *seed)
     int ok = near(y, yr, ny, t, "y") && near(dx, dxr, nx, t, "dx") &&
              near(dw, dwr, nw, tw, "dw") && near(db, dbr, g.f, tw, "db"); /* db: as many terms */
     if (!ok)
-        fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)%s\n", q->c, q->h, q->w,
+        fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)%s%s\n", q->c, q->h, q->w,
                 q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n),
-                shared ? ", weights transformed beforehand" : "");
+                shared ? ", weights transformed beforehand" : "", dx_set ? ", dx set" : "");
     free(x), free(w), free(b), free(dy), free(y), free(yr), free(dx), free(dxr), free(dw);
     free(dwr), free(db), free(dbr), free(scratch), free(uf), free(ub);
     return ok;
@@ -115,10 +118,12 @@ TEST(fast_convolution_matches_reference)
             chunked += fv_conv_chunk(&g, batches[b]) > 1;
             for (int pass = 0; pass < 3; pass++)
                 wino += fv_winograd_wins(&g, batches[b], pass, 0);
-            CHECK(check(&geos[i], batches[b], 0, &seed));
-            if (fv_winograd_wins(&g, batches[b], 0, 1)) {
-                CHECK(check(&geos[i], batches[b], 1, &seed));
-                shared++;
+            for (int set = 0; set < 2; set++) {
+                CHECK(check(&geos[i], batches[b], 0, set, &seed));
+                if (fv_winograd_wins(&g, batches[b], 0, 1)) {
+                    CHECK(check(&geos[i], batches[b], 1, set, &seed));
+                    shared++;
+                }
             }
         }
     CHECK(chunked > 5); /* the batched lowering was exercised */
