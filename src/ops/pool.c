@@ -85,11 +85,21 @@ static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     fv_pool_geom g;
     geom(m, n, &g);
     int64_t in_sz = fv_input_node(m, n, 0)->size;
+    float *dx = fv_input_dy(m, n, 0);
+    const int32_t *arg = n->saved;
     /* the scalar scatter: it is bound by memory (a vector version with masked adds, measured,
-     * was slower) */
-    fv_ref_maxpool_bwd_f32(&g, (int)(b - a), n->dy + a * n->size,
-                           (const int32_t *)n->saved + a * n->size,
-                           fv_input_dy(m, n, 0) + a * in_sz);
+     * was slower). A stale dx is zeroed sample by sample, just before its scatter. */
+    for (int64_t s = a; s < b; s++) {
+        if (fv_input_dy_fresh(m, n, 0))
+            memset(dx + s * in_sz, 0, sizeof(float) * (size_t)in_sz);
+        fv_ref_maxpool_bwd_f32(&g, 1, n->dy + s * n->size, arg + s * n->size, dx + s * in_sz);
+    }
+}
+
+static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
+{
+    (void)m, (void)n, (void)k;
+    return 1;
 }
 
 static void avg_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
@@ -138,6 +148,7 @@ const fv_op_def fv_op_maxpool2d_def = {
     .saved_bytes = max_saved_bytes,
     .forward = max_forward,
     .backward = max_backward,
+    .overwrites_dx = overwrites_dx,
 };
 
 const fv_op_def fv_op_avgpool2d_def = {

@@ -127,15 +127,16 @@ TEST(dag_gradients_match_finite_differences)
     fv_model_free(m);
 }
 
-/* in -> conv -> relu -> conv -> dropout -> reshape -> flatten -+-> add -> dense -> MSE
- *   \-> flatten -> dense -> relu -> dense ----------------------/
+/* in -> conv -> relu -> maxpool -> conv -> dropout -> reshape -> flatten -+-> add -> dense -> MSE
+ *   \-> flatten -> dense -> relu -> dense ---------------------------------/
  * Each op is the first writer of its input's gradient, which it overwrites. */
 static fv_model *writers(void)
 {
     fv_model *m = fv_model_new("writers");
-    int x = fv_input(m, .ndim = 3, .dims = {2, 5, 5});
+    int x = fv_input(m, .ndim = 3, .dims = {2, 6, 6});
     int h = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1, .activation = FV_ACT_RELU);
-    h = fv_dropout(m, fv_conv2d(m, h, .filters = 4, .kernel = 3), .rate = 0.3f);
+    h = fv_maxpool2d(m, h, .size = 2);
+    h = fv_dropout(m, fv_conv2d(m, h, .filters = 4, .kernel = 3, .padding = 1), .rate = 0.3f);
     h = fv_flatten(m, fv_reshape(m, h, .ndim = 2, .dims = {6, 6}));
     int d = fv_dense(m, fv_flatten(m, x), .units = 8, .activation = FV_ACT_RELU);
     int s = fv_add(m, 2, ((int[]){h, fv_dense(m, d, .units = 36)}));
