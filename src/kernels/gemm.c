@@ -68,8 +68,9 @@ typedef void (*pack_rows_fn)(const float *s, ptrdiff_t ps, int rows, int kc, int
                              float *dst);
 
 /* A tile: MR x NR; fn[i] computes up to (i + 1) * step columns (the last panel of B), tail[i]
- * likewise for the last panel of A (fewer than MR rows) or, AVX-512, a last panel of B whose
- * width is not whole vectors. */
+ * likewise for the last panel of A (fewer than MR rows) or, AVX-512, a last panel of B read in
+ * place whose width is not whole vectors (2048 columns end in a panel of 32: whole vectors, for
+ * the full kernels, which ran it twice as fast as the tail kernels). */
 typedef struct tile {
     const char *name;
     int mr, nr, step;
@@ -825,8 +826,8 @@ static const float *panel(const operand *o, int q, ptrdiff_t *rs, ptrdiff_t *ss)
 /* The mc x kc block of op(A) times the kc x nc block of op(B) into C, in strips. With B packed
  * (its block in L2), each A panel (in L1) meets every B panel in turn; with B read in place,
  * each B panel meets every A panel right away (read from memory once). A partial last panel of B
- * goes to the tile's narrowest kernel that covers it (an edge kernel when read in place), that
- * of A to a tail (edge) kernel. */
+ * goes to the tile's narrowest kernel that covers it (an edge kernel when read in place and not
+ * whole vectors), that of A to a tail (edge) kernel. */
 static void macro_kernel(const tile *t, const operand *a, const operand *b, float alpha,
                          float beta, float *C, ptrdiff_t ldc)
 {
@@ -861,7 +862,7 @@ static void macro_kernel(const tile *t, const operand *a, const operand *b, floa
             if (nbf < nb) {
                 k.b = panel(b, nbf, &rs, &k.ldb), k.nr = b->rows - nbf * t->nr, k.n = 1;
                 k.c += nbf * t->nr, k.pack_to = NULL;
-                (nbf < b->nfull ? t->tail : fns)[(k.nr - 1) / t->step](&k);
+                (nbf < b->nfull && k.nr % t->step ? t->tail : fns)[(k.nr - 1) / t->step](&k);
             }
         } else { /* strip: B panel o against the whole A panels, then the partial one */
             k.b = panel(b, o, &rs, &k.ldb), k.nr = min_int(t->nr, b->rows - o * t->nr);
@@ -871,7 +872,7 @@ static void macro_kernel(const tile *t, const operand *a, const operand *b, floa
                 k.a = panel(a, 0, &k.ars, &k.aps), k.mr = t->mr, k.n = naf;
                 k.anext = a->nfull > 0 ? t->mr * a->rs : a->pstride, k.bnext = 0;
                 k.cnext = t->mr * ldc;
-                (k.nr < t->nr && o < b->nfull ? t->tail : t->fn)[nv](&k);
+                (k.nr < t->nr && o < b->nfull && k.nr % t->step ? t->tail : t->fn)[nv](&k);
             }
             if (naf < na) {
                 k.a = panel(a, naf, &k.ars, &k.aps), k.mr = a->rows - naf * t->mr, k.n = 1;
