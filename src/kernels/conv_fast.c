@@ -265,11 +265,7 @@ void fv_conv_fast_fwd(const float *x, const float *w, const float *u, const fv_c
 static void add_row_sums(const float *d, int f, int64_t len, int64_t ld, float *db)
 {
     for (int k = 0; k < f; k++) {
-        const float *r = d + k * ld;
-        double sum = 0;
-        for (int64_t i = 0; i < len; i++)
-            sum += (double)r[i];
-        db[k] += (float)sum;
+        db[k] += (float)fv_sum_f64(d + k * ld, len);
     }
 }
 

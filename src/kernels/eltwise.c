@@ -271,6 +271,33 @@ void fv_mul_acc_f32(const float *dy, const float *s, float *dx, int64_t n)
     mul_acc(dy, s, dx, n);
 }
 
+/* ---------------------------------------------------------------- sums */
+
+/* Value j goes to partial j % 16 (a vector loop whatever the target: the same bits on every
+ * path), the partials are added pairwise. */
+FV_INLINE void sum_body(const float *x, int64_t n, double *out)
+{
+    double acc[16] = {0};
+    int64_t j0 = 0;
+    for (; j0 + 16 <= n; j0 += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += (double)x[j0 + l];
+    for (int l = 0; j0 + l < n; l++)
+        acc[l] += (double)x[j0 + l];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    *out = acc[0];
+}
+CLONES(sum, (const float *x, int64_t n, double *out), (x, n, out))
+
+double fv_sum_f64(const float *x, int64_t n)
+{
+    double s;
+    sum(x, n, &s);
+    return s;
+}
+
 /* ---------------------------------------------------------------- batch norm */
 
 /* Channel ch of sample i: the s values at (i c + ch) s. */

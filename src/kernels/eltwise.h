@@ -61,6 +61,12 @@ void fv_dropout_mask_f32(uint64_t key, uint64_t limit, float keep, int64_t i0, f
 void fv_mul_f32(const float *x, const float *s, float *y, int64_t n);
 void fv_mul_acc_f32(const float *dy, const float *s, float *dx, int64_t n);
 
+/* ---------------------------------------------------------------- sums (eltwise.c) */
+
+/* The sum of x[0..n) in double, in 16 interleaved partial sums (a bias gradient's: a sequential
+ * double sum waits on each add's latency); the same bits on every path. */
+double fv_sum_f64(const float *x, int64_t n);
+
 /* ---------------------------------------------------------------- batch norm (eltwise.c) */
 
 /* The kernels of kernels/ref/bn_ref.h restricted to channels [c0, c1) of the (n, c, s) data, so

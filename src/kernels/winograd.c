@@ -15,6 +15,7 @@
  * sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs fewer products for
  * every output size of 3 and more, and its error stays over 35x below 1e-4 (test_winograd.c). */
 #include "kernels/winograd.h"
+#include "kernels/eltwise.h"
 #include "kernels/inline.h"
 
 #include <stdint.h>
@@ -827,10 +828,6 @@ void fv_winograd_bwd_weights_f32(const float *x, const float *dy, float *dw, flo
         var->weights_adj(du, g, dw);
     int64_t ohw = (int64_t)g->oh * g->ow;
     for (int64_t sf = 0; db && sf < (int64_t)n * g->f; sf++) {
-        const float *d = dy + sf * ohw;
-        double sum = 0;
-        for (int64_t i = 0; i < ohw; i++)
-            sum += (double)d[i];
-        db[sf % g->f] += (float)sum;
+        db[sf % g->f] += (float)fv_sum_f64(dy + sf * ohw, ohw);
     }
 }

@@ -3,7 +3,8 @@
  * widths: ReLU, ReLU6 and leaky ReLU forward and backward bit-identical to
  * kernels/ref/act_ref.inc, in place too, NaN, infinities and the kinks included; dropout's
  * scaling, and its mask (the splitmix64 stream of a key drawn from the RNG, compared in integers
- * as the uniforms in double; the same bits on every path and however the range is split);
+ * as the uniforms in double; the same bits on every path and however the range is split); sums
+ * in double (the same bits on every path, within rounding of a sequential sum);
  * batch norm bit-identical in evaluation and within a few float ulps in training (1e-6 + 1e-6
  * relative; the same bits on every path); Adam and SGD bit-identical to the scalar updates; and
  * a network of these ops training to the same bits on 1 and 2 threads. */
@@ -185,6 +186,33 @@ TEST(dropout_scaling_and_mask)
         }
         fv_simd_force(FV_SIMD_AUTO);
     }
+}
+
+/* ---------------------------------------------------------------- sums */
+
+/* fv_sum_f64: the same bits on every path, within double rounding of a sequential sum. */
+TEST(double_sums)
+{
+    unsigned seed = 5;
+    fill_special(xs, MAXLEN, &seed);
+    for (int i = 0; i < MAXLEN; i++) /* finite values of mixed magnitude */
+        xs[i] = isfinite(xs[i]) ? xs[i] : (float)(i % 9) - 4.0f;
+    for (size_t l = 0; l < NLEN; l++) {
+        int64_t n = lens[l];
+        double seq = 0, mag = 0, first = 0;
+        for (int64_t i = 0; i < n; i++)
+            seq += (double)xs[i], mag += fabs((double)xs[i]);
+        int ok = 1, v0 = 1;
+        FOR_EACH_ISA(v)
+        {
+            double got_sum = fv_sum_f64(xs, n);
+            ok &= fabs(got_sum - seq) <= 1e-13 * mag;
+            ok &= v0 || memcmp(&got_sum, &first, sizeof first) == 0;
+            first = v0 ? got_sum : first, v0 = 0;
+        }
+        CHECK(ok);
+    }
+    fv_simd_force(FV_SIMD_AUTO);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -424,6 +452,7 @@ int main(void)
     RUN(relu_matches_reference);
     RUN(piecewise_activations_match_reference);
     RUN(dropout_scaling_and_mask);
+    RUN(double_sums);
     RUN(batchnorm_matches_reference);
     RUN(batchnorm_vectors_exact);
     RUN(adam_matches_scalar);
