@@ -287,13 +287,12 @@ void fv_graph_zero_grads(fv_model *m, int batch)
 
 /* Whether n's backward overwrites input k's dy whole, k being its only input from that node
  * (with two, the second would add to the first). */
-static int overwrites(const fv_model *m, const fv_node *n, int k)
+static int overwrites(const fv_node *n, int k)
 {
-    const fv_op_def *d = fv_op_table[n->op];
     for (int j = 0; j < n->nin; j++)
         if (j != k && n->in[j] == n->in[k])
             return 0;
-    return d->overwrites_dx && d->overwrites_dx(m, n, k);
+    return fv_op_table[n->op]->overwrites_dx;
 }
 
 void fv_graph_run_backward(fv_model *m, int batch)
@@ -306,7 +305,7 @@ void fv_graph_run_backward(fv_model *m, int batch)
             fv_node *x = &m->nodes[n->in[k]];
             if (!x->needs_grad || x->last_use != i)
                 continue;
-            if (overwrites(m, n, k))
+            if (overwrites(n, k))
                 x->dy_fresh = 1;
             else
                 zero_dy(x, batch);

@@ -256,9 +256,9 @@ typedef struct fv_op_def {
     /* Accumulates (+=) into the inputs' dy (those with needs_grad) and the parameters' grads;
      * an input's dy that fv_input_dy_fresh says is stale is written instead, every value. */
     void (*backward)(fv_model *m, fv_node *n, int batch);
-    /* 1 when backward can write input k's whole dy without reading it (NULL: never); the first
-     * writer of a dy then skips its zeroing. */
-    int (*overwrites_dx)(const fv_model *m, const fv_node *n, int k);
+    /* 1 when backward writes every input's whole dy (stale: fv_input_dy_fresh) without reading
+     * it; the first writer of a dy then skips its zeroing. */
+    int overwrites_dx;
     /* The summary's type of one node when it depends on attributes (NULL: `kind`). */
     const char *(*kind_of)(const fv_node *n);
 } fv_op_def;

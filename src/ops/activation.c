@@ -30,13 +30,6 @@ static void relu_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
         fv_input_node(m, n, 0)->y + a, n->dy + a, fv_input_dy(m, n, 0) + a, b - a);
 }
 
-/* For the ops whose backward writes a stale dx whole. */
-static int always(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static void sigmoid_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     fv_ref_sigmoid_fwd_f32(fv_input_node(m, n, 0)->y + a, n->y + a, b - a);
@@ -111,7 +104,7 @@ static void softmax_backward(fv_model *m, fv_node *n, int batch)
 
 const fv_op_def fv_op_relu_def = {
     .name = "relu", .kind = "ReLU", .infer = same_shape,
-    .forward = relu_forward, .backward = relu_backward, .overwrites_dx = always,
+    .forward = relu_forward, .backward = relu_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_sigmoid_def = {
     .name = "sigmoid", .kind = "Sigmoid", .infer = same_shape,

@@ -413,12 +413,6 @@ static void backward_task(void *ctx, int k)
                      (int)(b - a), &j->g, ws);
 }
 
-static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static void add_partials(fv_model *m, fv_node *n, const conv_job *j)
 {
     float *dw = fv_pgrad(m, n, 0), *db = n->a.conv.bias ? fv_pgrad(m, n, 1) : NULL;
@@ -453,5 +447,5 @@ const fv_op_def fv_op_conv2d_def = {
     .workspace_bytes = conv_workspace_bytes,
     .forward = conv_forward,
     .backward = conv_backward,
-    .overwrites_dx = overwrites_dx,
+    .overwrites_dx = 1,
 };

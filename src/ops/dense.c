@@ -107,13 +107,6 @@ static void backward_task(void *ctx, int t)
                  fv_input_dy_fresh(m, n, 0) ? 0.0f : 1.0f, dx + r0 * j->k, j->k);
 }
 
-/* Its workers' rows of dx cover the batch. */
-static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static void dense_backward(fv_model *m, fv_node *n, int batch)
 {
     int units = n->a.dense.units, width = fv_parallel_width(batch < units ? units : batch);
@@ -127,5 +120,5 @@ const fv_op_def fv_op_dense_def = {
     .infer = dense_infer,
     .forward = dense_forward,
     .backward = dense_backward,
-    .overwrites_dx = overwrites_dx,
+    .overwrites_dx = 1,
 };

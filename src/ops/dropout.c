@@ -41,7 +41,7 @@ void fv_dropout_mask(fv_rng *r, float rate, float *mask, int64_t count)
     fv_dropout_mask_f32(fv_rng_next(r), drop_limit(rate), 1.0f / (1.0f - rate), 0, mask, count);
 }
 
-/* Workers' ranges of the mask (element-wise, or the planes' factors already spread) and y. */
+/* A worker's range of the mask and of y. */
 static void mask_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     const fv_dropout_attr *d = &n->a.dropout;
@@ -50,6 +50,7 @@ static void mask_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     fv_mul_f32(fv_input_node(m, n, 0)->y + a, mask + a, n->y + a, b - a);
 }
 
+/* A worker's range of y, the mask made (spatial dropout's). */
 static void scale_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     const float *mask = n->saved;
@@ -99,12 +100,6 @@ static void dropout_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel_ranges(m, n, n->size * batch, CHUNK, grad_range);
 }
 
-static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static const char *dropout_kind(const fv_node *n)
 {
     return n->a.dropout.spatial ? "SpatialDropout2D" : "Dropout";
@@ -118,5 +113,5 @@ const fv_op_def fv_op_dropout_def = {
     .saved_bytes = dropout_saved_bytes,
     .forward = dropout_forward,
     .backward = dropout_backward,
-    .overwrites_dx = overwrites_dx,
+    .overwrites_dx = 1,
 };

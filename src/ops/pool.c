@@ -96,12 +96,6 @@ static void max_bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     }
 }
 
-static int overwrites_dx(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static void avg_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     fv_pool_geom g;
@@ -148,7 +142,7 @@ const fv_op_def fv_op_maxpool2d_def = {
     .saved_bytes = max_saved_bytes,
     .forward = max_forward,
     .backward = max_backward,
-    .overwrites_dx = overwrites_dx,
+    .overwrites_dx = 1,
 };
 
 const fv_op_def fv_op_avgpool2d_def = {

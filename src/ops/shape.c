@@ -35,12 +35,6 @@ static void copy_backward(fv_model *m, fv_node *n, int batch)
         add_into(dx, n->dy, n->size * batch);
 }
 
-static int writes_whole_dx(const fv_model *m, const fv_node *n, int k)
-{
-    (void)m, (void)n, (void)k;
-    return 1;
-}
-
 static const char *dims_str(int ndim, const int64_t *dims, char *buf, size_t len)
 {
     size_t k = (size_t)snprintf(buf, len, "(None");
@@ -195,15 +189,15 @@ static void concat_backward(fv_model *m, fv_node *n, int batch)
 
 const fv_op_def fv_op_flatten_def = {
     .name = "flatten", .kind = "Flatten", .infer = flatten_infer,
-    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = writes_whole_dx,
+    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_reshape_def = {
     .name = "reshape", .kind = "Reshape", .infer = reshape_infer,
-    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = writes_whole_dx,
+    .forward = copy_forward, .backward = copy_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_add_def = {
     .name = "add", .kind = "Add", .infer = add_infer,
-    .forward = add_forward, .backward = add_backward, .overwrites_dx = writes_whole_dx,
+    .forward = add_forward, .backward = add_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_concat_def = {
     .name = "concat", .kind = "Concatenate", .infer = concat_infer,
