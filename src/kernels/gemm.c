@@ -348,7 +348,7 @@ AVX512 FV_INLINE void copy_step(const int MR, const int TAIL, float *restrict d,
         _mm_storeu_ps(d + 8, _mm_loadu_ps(s + 8));
     if (!TAIL && MR == 6) {
         _mm_storeu_ps(d, _mm_loadu_ps(s));
-        _mm_store_sd((double *)(d + 4), _mm_load_sd((const double *)(s + 4)));
+        _mm_storel_epi64((__m128i *)(d + 4), _mm_loadl_epi64((const __m128i *)(s + 4)));
     }
     if (TAIL || (MR != 6 && MR != 8 && MR != 12))
         _mm512_mask_storeu_ps(d, mp, _mm512_maskz_loadu_ps(mp, s));
