@@ -497,12 +497,12 @@ AVX512 static void pack_cols_avx512(const float *restrict s, ptrdiff_t rs, int n
         pack_cols_avx2(s, rs, n, kc, w, dst);
         return;
     }
-    for (int p0 = 0; p0 < kc; p0 += 16) {
-        int q = min_int(kc - p0, 16);
-        __mmask16 ld = lane_mask(q);
-        for (int r0 = 0; r0 < w; r0 += 16) {
-            int rows = min_int(max_int(n - r0, 0), 16);
-            __mmask16 st = lane_mask(w - r0);
+    for (int r0 = 0; r0 < w; r0 += 16) { /* 16 rows at a time along K: 16 sequential streams */
+        int rows = min_int(max_int(n - r0, 0), 16);
+        __mmask16 st = lane_mask(w - r0);
+        for (int p0 = 0; p0 < kc; p0 += 16) {
+            int q = min_int(kc - p0, 16);
+            __mmask16 ld = lane_mask(q);
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = i < rows ? _mm512_maskz_loadu_ps(ld, s + (r0 + i) * rs + p0)
