@@ -10,7 +10,8 @@
  * front (transposing 16 x 16 / 8 x 8 blocks in registers when the operand is transposed). Small
  * products read B in place. A B^T with a short side and a long K goes to inner-product kernels
  * instead (AVX-512), which need no packing at all, and so do the last columns of a product whose
- * width leaves a vector at most half used (N % 16 in 1..8: 14 x 14 and 7 x 7 maps). */
+ * width leaves a vector at most half used (N % 16 in 1..8: 14 x 14 and 7 x 7 maps). A^T op(B)
+ * of such a width is computed transposed instead, C's rows along the vectors (AVX-512). */
 #include "kernels/kernels.h"
 #include "kernels/inline.h"
 
@@ -87,6 +88,11 @@ typedef struct dot_tile {
     dot_fn fn;
 } dot_tile;
 
+/* C(i, j) = alpha T(j, i) + beta C(i, j) for i < m, j < n (beta == 0: C not read); T is n x m,
+ * its rows ldt apart. */
+typedef void (*store_t_fn)(const float *t, ptrdiff_t ldt, int n, int m, float alpha, float beta,
+                           float *c, ptrdiff_t ldc);
+
 typedef struct variant {
     const char *name;
     const tile *tiles;
@@ -99,6 +105,7 @@ typedef struct variant {
                   * FUSED_PACK: they take pack_to and bpack_to */
     const dot_tile *dots;
     int ndots;
+    store_t_fn store_t; /* non-NULL: products may be computed transposed (gemm_transposed) */
 } variant;
 
 enum { A_IN_PLACE = 1, EDGES_IN_PLACE = 2, FUSED_PACK = 4 };
@@ -206,7 +213,7 @@ static void pack_cols_c(const float *restrict s, ptrdiff_t rs, int n, int kc, in
 
 static const tile tiles_generic[] = {{"4x8", 4, 8, 8, {kernel_generic}, {kernel_generic}}};
 static const variant v_generic = {"generic", tiles_generic, 1, pack_rows_c, pack_cols_c, 0, NULL,
-                                   0};
+                                   0, NULL};
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define FV_GEMM_X86 1
@@ -317,7 +324,7 @@ AVX2 static void pack_cols_avx2(const float *restrict s, ptrdiff_t rs, int n, in
 
 static const tile tiles_avx2[] = {{"6x16", 6, 16, 16, {kernel_avx2}, {kernel_avx2}}};
 static const variant v_avx2 = {"avx2+fma", tiles_avx2, 1, pack_rows_c, pack_cols_avx2,
-                                A_IN_PLACE, NULL, 0};
+                                A_IN_PLACE, NULL, 0, NULL};
 
 /* ---- AVX-512 -------------------------------------------------------------------------------- */
 
@@ -514,6 +521,33 @@ AVX512 static void pack_cols_avx512(const float *restrict s, ptrdiff_t rs, int n
     }
 }
 
+/* store_t_fn through 16 x 16 in-register transposes (masked at the edges), C row by row. */
+AVX512 static void store_t_avx512(const float *restrict t, ptrdiff_t ldt, int n, int m, float alpha,
+                                  float beta, float *restrict c, ptrdiff_t ldc)
+{
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i0 = 0; i0 < m; i0 += 16) {
+        int ni = min_int(m - i0, 16);
+        __mmask16 mi = lane_mask(ni);
+        for (int j0 = 0; j0 < n; j0 += 16) {
+            int nj = min_int(n - j0, 16);
+            __mmask16 mj = lane_mask(nj);
+            __m512 r[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = j < nj ? _mm512_maskz_loadu_ps(mi, t + (j0 + j) * ldt + i0)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < ni; i++) {
+                float *ci = c + (ptrdiff_t)(i0 + i) * ldc + j0;
+                __m512 x = alpha == 1.0f ? r[i] : _mm512_mul_ps(va, r[i]);
+                if (beta != 0.0f)
+                    x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mj, ci), x);
+                _mm512_mask_storeu_ps(ci, mj, x);
+            }
+        }
+    }
+}
+
 /* pack_rows with vector copies (the last panel's masked), the rows a few steps ahead
  * prefetched: every step starts a new run of the source. */
 AVX512 static void pack_rows_avx512(const float *restrict s, ptrdiff_t ps, int rows, int kc,
@@ -641,7 +675,8 @@ static const dot_tile dots_avx512[] = {{"dot4x6", 4, 6, kdot_4x6},
 static const variant v_avx512 = {"avx512f",        tiles_avx512,
                                   3,                pack_rows_avx512,
                                   pack_cols_avx512, A_IN_PLACE | EDGES_IN_PLACE | FUSED_PACK,
-                                  dots_avx512,      4};
+                                  dots_avx512,      4,
+                                  store_t_avx512};
 
 static int have_avx2(void)
 {
@@ -922,36 +957,41 @@ static int a_mode(const variant *v, const tile *t, int transA, int N, int mode_b
     return mode_b != IN_PLACE && (v->a_modes & FUSED_PACK) ? FUSED : PACKED;
 }
 
-/* A per-thread buffer for the whole of a packed op(A) block (M x KC), grown on demand and freed
- * when its thread ends; at most WHOLE_A floats (16 MiB). NULL when it cannot grow: the caller
- * then packs A block by block. */
-enum { WHOLE_A = 4 << 20 };
+/* Per-thread buffers grown on demand and freed when their thread ends: the whole of a packed
+ * op(A) (M x KC, at most WHOLE_A floats: 16 MiB) and a transposed product's output (T_FLOATS).
+ * NULL when one cannot grow: the caller then takes a path that needs none. */
+enum { BUF_WHOLE_A, BUF_T, NBUFS };
+enum { WHOLE_A = 4 << 20, T_FLOATS = 256 * 1024 };
 /* Whole only for more than this many blocks of B: with two (4608 x 392 x 512 products), writing
  * the packed A out to memory and reading it back cost more than packing it again. */
 enum { WHOLE_A_BLOCKS = 3 };
-static pthread_key_t whole_key;
-static pthread_once_t whole_once = PTHREAD_ONCE_INIT;
-static _Thread_local float *whole_buf;
-static _Thread_local size_t whole_cap;
-static int whole_key_ok;
+static pthread_key_t buf_key[NBUFS];
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static _Thread_local float *buf_ptr[NBUFS];
+static _Thread_local size_t buf_cap[NBUFS];
+static int buf_keys_ok;
 
-static void whole_key_init(void) { whole_key_ok = pthread_key_create(&whole_key, free) == 0; }
-
-static float *whole_a(size_t floats)
+static void buf_keys_init(void)
 {
-    if (floats > WHOLE_A)
+    buf_keys_ok = pthread_key_create(&buf_key[BUF_WHOLE_A], free) == 0 &&
+                  pthread_key_create(&buf_key[BUF_T], free) == 0;
+}
+
+static float *thread_buf(int which, size_t floats)
+{
+    if (floats > (which == BUF_T ? T_FLOATS : WHOLE_A))
         return NULL;
-    if (floats <= whole_cap)
-        return whole_buf;
-    pthread_once(&whole_once, whole_key_init);
+    if (floats <= buf_cap[which])
+        return buf_ptr[which];
+    pthread_once(&buf_once, buf_keys_init);
     size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-    float *p = whole_key_ok ? aligned_alloc(64, bytes) : NULL;
-    if (!p || pthread_setspecific(whole_key, p) != 0) {
+    float *p = buf_keys_ok ? aligned_alloc(64, bytes) : NULL;
+    if (!p || pthread_setspecific(buf_key[which], p) != 0) {
         free(p);
         return NULL;
     }
-    free(whole_buf);
-    whole_buf = p, whole_cap = bytes / sizeof(float);
+    free(buf_ptr[which]);
+    buf_ptr[which] = p, buf_cap[which] = bytes / sizeof(float);
     return p;
 }
 
@@ -1013,7 +1053,7 @@ static void gemm_blocked(const variant *v, const tile *t, int transA, int transB
     int ncmax = mode_b == IN_PLACE ? N : NC / t->nr * t->nr;
     float *wbuf = NULL;
     if (mode_a != IN_PLACE && N > WHOLE_A_BLOCKS * ncmax)
-        wbuf = whole_a((size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
+        wbuf = thread_buf(BUF_WHOLE_A, (size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
     if (wbuf) {
         gemm_whole_a(v, t, mode_a, mode_b, ncmax, M, N, K, alpha, A, rs_a, ps_a, B, rs_b, ps_b,
                      beta, C, ldc, wbuf);
@@ -1087,6 +1127,42 @@ static void gemm_edge(const variant *v, int transB, int M, int e, int K, float a
     }
 }
 
+/* Whether C = A^T op(B) runs faster as its transpose C^T = op(B)^T A when B's width fills its
+ * last vector badly (N = 49, a 7 x 7 map: four vectors for 49 columns): C's rows then lie along
+ * the vectors, every lane useful, for the price of transposing the result, about T_COST / K of
+ * the product (measured: 576 x 100 x 64 gained, 150 x 100 x 16 lost 40 %). The vectors' padding
+ * is ceil16(N) / N - 1 computed as is, ceil16(M) / M - 1 + T_COST / K transposed. */
+enum { T_COST = 4 };
+static int transposed_pays(const variant *v, int transA, int M, int N, int K)
+{
+    if (!transA || !v->store_t || g_tile >= 0 || g_operands != FV_GEMM_OPERANDS_AUTO ||
+        N % 16 == 0 || M < 64 || K < 16 * T_COST)
+        return 0;
+    double now = (double)((N + 15) / 16 * 16) / N, tr = (double)((M + 15) / 16 * 16) / M;
+    return tr + (double)T_COST / K < now - 0.05 &&
+           (size_t)N * min_int(M, 64) <= T_FLOATS;
+}
+
+/* C = alpha A^T op(B) + beta C as its transpose, M columns of C^T at a time: T = op(B)^T A(:, i0..)
+ * by the blocked product (op(B)^T is B read transposed), then stored into C transposed, alpha
+ * and beta applied there. 0: no buffer for T (nothing done). */
+static int gemm_transposed(const variant *v, int transB, int M, int N, int K, float alpha,
+                           const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                           int ldc)
+{
+    int mbmax = max_int(64, T_FLOATS / N / 64 * 64);
+    float *t = thread_buf(BUF_T, (size_t)N * min_int(M, mbmax));
+    if (!t)
+        return 0;
+    const tile *tt = pick_tile(v, N);
+    for (int i0 = 0, mb; i0 < M; i0 += mb) {
+        mb = even_block(M - i0, mbmax, 16);
+        gemm_blocked(v, tt, !transB, 0, N, mb, K, 1.0f, B, ldb, A + i0, lda, 0.0f, t, mb);
+        v->store_t(t, mb, N, mb, alpha, beta, C + (ptrdiff_t)i0 * ldc, ldc);
+    }
+    return 1;
+}
+
 void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
@@ -1102,6 +1178,9 @@ void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         gemm_dot(d, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    if (transposed_pays(v, transA, M, N, K) &&
+        gemm_transposed(v, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+        return;
     int e = edge_columns(v, transA, N, K), n = N - e;
     gemm_blocked(v, pick_tile(v, M), transA, transB, M, n, K, alpha, A, lda, B, ldb, beta, C,
                  ldc);

@@ -172,6 +172,21 @@ TEST(test_conv_shapes)
     check_case(0, 0, 32, 400, 120, 1, 1, 0, &seed);
 }
 
+/* A^T op(B) whose width fills its last vector badly is computed transposed (C^T = op(B)^T A, then
+ * stored transposed, alpha and beta applied there): 7 x 7 maps' data gradients, one block of C^T
+ * and, with 4200 rows of 65 columns, two. */
+TEST(test_transposed_output)
+{
+    static const int shapes[][3] = {{512, 49, 300}, {100, 49, 64}, {4200, 65, 70}};
+    unsigned seed = 17;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int tb = 0; tb < 2; tb++) {
+            const int *d = shapes[s];
+            check_case(1, tb, d[0], d[1], d[2], 1, 0, 0, &seed);
+            check_case(1, tb, d[0], d[1], d[2], -0.5f, 0.75f, 3, &seed);
+        }
+}
+
 TEST(test_edge_cases)
 {
     float a[6] = {NAN, 1, 2, 3, 4, 5}, b[6] = {1, 2, 3, 4, 5, 6};
@@ -277,6 +292,7 @@ int main(void)
     RUN(test_odd_shapes);
     RUN(test_blocks_and_scalars);
     RUN(test_conv_shapes);
+    RUN(test_transposed_output);
     RUN(test_edge_cases);
     RUN(test_force);
     RUN(test_speed_printout);
