@@ -4,8 +4,9 @@
  * one first alternating (small products looped to a few milliseconds), in process CPU time so
  * that time the machine gives to other processes is not counted; the table shows medians over the repetitions and the median of
  * the per-repetition speed ratios (fovea / OpenBLAS: above 1, fovea is faster).
- * Usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] [SIZE...]
+ * Usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] [SIZE... | OPxMxNxK...]
  *   SIZE...  square products, row-major NN (default 256 512 768 1024 1536 2048)
+ *   OPxMxNxK one product of that shape, OP one of NN, TN, NT, TT (TNx25x784x6)
  *   --trans  the square sizes also as TN, NT and TT
  *   --conv   convolution shapes instead: per layer (filters M, column rows K = C R S, positions
  *            N) the forward C = W col (NN), the data gradient W^T dY (TN: M and K swapped) and
@@ -172,10 +173,23 @@ static int force_tile(const char *name)
     return 0;
 }
 
+/* "TNx25x784x6" -> {1, 0, 25, 784, 6}; 0 if s is not such a shape. */
+static int parse_shape(const char *s, shape *out)
+{
+    char op[3] = {0};
+    int m, n, k, end = 0;
+    if (sscanf(s, "%2[NT]x%dx%dx%d%n", op, &m, &n, &k, &end) != 4 || s[end] || strlen(op) != 2 ||
+        m < 1 || n < 1 || k < 1)
+        return 0;
+    *out = (shape){op[0] == 'T', op[1] == 'T', m, n, k};
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const int defaults[] = {256, 512, 768, 1024, 1536, 2048};
-    int sizes[64], nsizes = 0, trans = 0, conv = 0;
+    int sizes[64], nsizes = 0, trans = 0, conv = 0, nshapes = 0;
+    shape shapes[64];
     const char *tile = NULL;
     bench b = {NULL, 9, 0};
     for (int i = 1; i < argc; i++) {
@@ -187,16 +201,19 @@ int main(int argc, char **argv)
             b.reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tile") && i + 1 < argc)
             tile = argv[++i];
+        else if (nshapes < 64 && parse_shape(argv[i], &shapes[nshapes]))
+            nshapes++;
         else if (atoi(argv[i]) > 0 && nsizes < 64)
             sizes[nsizes++] = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] [SIZE...]\n");
+            fprintf(stderr, "usage: bench_gemm [--trans] [--conv] [--reps N] [--tile NAME] "
+                            "[SIZE... | OPxMxNxK...]\n");
             return 2;
         }
     }
     if (b.reps < 1 || b.reps > MAX_REPS)
         b.reps = 9;
-    if (nsizes == 0 && !conv) {
+    if (nsizes == 0 && nshapes == 0 && !conv) {
         memcpy(sizes, defaults, sizeof defaults);
         nsizes = 6;
     }
@@ -223,6 +240,8 @@ int main(int argc, char **argv)
         bench_conv(&b);
         return 0;
     }
+    for (int i = 0; i < nshapes; i++)
+        bench_shape(&b, &shapes[i]);
     for (int t = 0; t < (trans ? 4 : 1); t++)
         for (int s = 0; s < nsizes; s++) {
             const shape sh = {t & 1, t >> 1, sizes[s], sizes[s], sizes[s]};

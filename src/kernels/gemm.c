@@ -419,7 +419,7 @@ AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, cons
     const __m512 vb = _mm512_set1_ps(beta);
 #define K_STORE(i, v)                                                                          \
     if (NV > v) {                                                                              \
-        float *cv = c + (ptrdiff_t)(i) * ldc + 16 * (v);                                       \
+        float *cv = cr + 16 * (v);                                                             \
         __mmask16 m = v == NV - 1 ? ml : (__mmask16)0xFFFF;                                    \
         __m512 r = c##i##_##v;                                                                 \
         if (beta != 0.0f)                                                                      \
@@ -429,7 +429,12 @@ AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, cons
 #define K_STORE_ROW(i)                                                                         \
     if (MR > i && (!TAIL || i < mr)) {                                                         \
         V4(K_STORE, i)                                                                         \
+        cr += ldc;                                                                             \
     }
+    /* rows by a running pointer: GCC hoisted the rows' addresses out of the strip's loop and
+     * spilled them, two dozen reloads a tile (a third of a tile's time at K = 6) */
+    float *cr = c;
+    __asm__("" : "+r"(cr));
     R12(K_STORE_ROW)
 }
 
@@ -446,8 +451,12 @@ AVX512 FV_INLINE void k512_body(const int MR, const int NV, const int TAIL, cons
     for (int q = 0; q < k->n; q++, a0 += k->anext, b0 += k->bnext, c0 += k->cnext) {
         if (q == 1 && pk) /* the first tile packed the A panel: read it from there */
             a0 = pk, ars = 1, aps = MR, pk = NULL;
-        k512_tile(MR, NV, TAIL, a0, ars, aps, b0, ldb, c0, ldc, pk, bpk, kc, mr, mp, ml, alpha,
-                  beta);
+        if (pk || bpk) /* (its own copy: the packing branches stay out of the plain loop) */
+            k512_tile(MR, NV, TAIL, a0, ars, aps, b0, ldb, c0, ldc, pk, bpk, kc, mr, mp, ml,
+                      alpha, beta);
+        else
+            k512_tile(MR, NV, TAIL, a0, ars, aps, b0, ldb, c0, ldc, NULL, NULL, kc, mr, mp, ml,
+                      alpha, beta);
         bpk = bpk ? bpk + k->bpnext : NULL;
     }
 }
@@ -944,15 +953,17 @@ static int b_mode(const variant *v, const tile *t, int transB, int M, int N, int
 }
 
 /* How it reads op(A): in place when its rows are contiguous along K (a panel then stays in L1
- * across the B panels) or when there are few B panels; a transposed A (each step of a panel a new
- * line, lda apart: a power of two would put them all in one L1 set) packed, by the kernels as
- * they first read it when B is packed (its strips run along B). */
-static int a_mode(const variant *v, const tile *t, int transA, int N, int mode_b)
+ * across the B panels), when there are few B panels, or when all of it fits in L1 (A_IN_L1
+ * floats: LeNet-5's 25 x 6 data gradient spent 5 % of its time packing); a transposed A (each
+ * step of a panel a new line, lda apart: a power of two would put them all in one L1 set)
+ * packed, by the kernels as they first read it when B is packed (its strips run along B). */
+enum { A_IN_L1 = 8 * 1024 };
+static int a_mode(const variant *v, const tile *t, int transA, int N, int K, int lda, int mode_b)
 {
     int in_place = v->a_modes & A_IN_PLACE ? IN_PLACE : PACKED;
     if (g_operands != FV_GEMM_OPERANDS_AUTO)
         return g_operands == FV_GEMM_OPERANDS_IN_PLACE ? in_place : PACKED;
-    if (!transA || N <= 2 * t->nr)
+    if (!transA || N <= 2 * t->nr || (long)K * lda <= A_IN_L1)
         return in_place;
     return mode_b != IN_PLACE && (v->a_modes & FUSED_PACK) ? FUSED : PACKED;
 }
@@ -1047,7 +1058,7 @@ static void gemm_blocked(const variant *v, const tile *t, int transA, int transB
     ptrdiff_t rs_a = transA ? 1 : lda, ps_a = transA ? lda : 1;
     ptrdiff_t rs_b = transB ? ldb : 1, ps_b = transB ? 1 : ldb;
     int kcb = even_block(K, KC, 4);
-    int mode_b = b_mode(v, t, transB, M, N, kcb), mode_a = a_mode(v, t, transA, N, mode_b);
+    int mode_b = b_mode(v, t, transB, M, N, kcb), mode_a = a_mode(v, t, transA, N, K, lda, mode_b);
     /* blocks of A matter only to its buffer */
     int mcmax = mode_a == PACKED ? MC / t->mr * t->mr : M;
     int ncmax = mode_b == IN_PLACE ? N : NC / t->nr * t->nr;
