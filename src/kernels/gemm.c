@@ -1064,7 +1064,8 @@ static void gemm_blocked(const variant *v, const tile *t, int transA, int transB
     int ncmax = mode_b == IN_PLACE ? N : NC / t->nr * t->nr;
     float *wbuf = NULL;
     if (mode_a != IN_PLACE && N > WHOLE_A_BLOCKS * ncmax)
-        wbuf = thread_buf(BUF_WHOLE_A, (size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
+        wbuf = thread_buf(BUF_WHOLE_A,
+                          (size_t)((M + t->mr - 1) / t->mr) * panel_stride(t->mr, kcb));
     if (wbuf) {
         gemm_whole_a(v, t, mode_a, mode_b, ncmax, M, N, K, alpha, A, rs_a, ps_a, B, rs_b, ps_b,
                      beta, C, ldc, wbuf);

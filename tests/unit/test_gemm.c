@@ -172,12 +172,13 @@ TEST(test_conv_shapes)
     check_case(0, 0, 32, 400, 120, 1, 1, 0, &seed);
 }
 
-/* A^T op(B) whose width fills its last vector badly is computed transposed (C^T = op(B)^T A, then
- * stored transposed, alpha and beta applied there): 7 x 7 and 14 x 14 maps' data gradients, one block of C^T
- * and, with 4200 rows of 65 columns, two. */
+/* A^T op(B) whose width fills its last vector badly is computed transposed (C^T = op(B)^T A,
+ * then stored transposed, alpha and beta applied there): 7 x 7 and 14 x 14 maps' data
+ * gradients, in one block of C^T and, with 4200 rows of 65 columns, in two. */
 TEST(test_transposed_output)
 {
-    static const int shapes[][3] = {{512, 49, 300}, {100, 49, 64}, {300, 196, 260}, {4200, 65, 70}};
+    static const int shapes[][3] = {
+        {512, 49, 300}, {100, 49, 64}, {300, 196, 260}, {4200, 65, 70}};
     unsigned seed = 17;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int tb = 0; tb < 2; tb++) {
