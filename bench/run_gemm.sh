@@ -1,8 +1,9 @@
 #!/bin/sh
 # run_gemm.sh - SGEMM GFLOP/s, fovea vs OpenBLAS (one thread each), with the machine's measured
 # fp32 peak. Usage: bench/run_gemm.sh [--trans] [--conv] [--reps N] [SIZE... | OPxMxNxK...]
-# (bench_gemm.c says what each prints). BUILD=dir picks the build directory (default build, made with make build if
-# it lacks bench_gemm). Needs Debian's libopenblas0-pthread for the comparison.
+# (bench_gemm.c says what each prints). BUILD=dir picks the build directory (default build,
+# made with make build if it lacks bench_gemm). Needs Debian's libopenblas0-pthread for the
+# comparison.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
