@@ -1168,9 +1168,9 @@ static int transposed_pays(const variant *v, int transA, int M, int N, int K)
            (size_t)N * min_int(M, 64) <= T_FLOATS;
 }
 
-/* C = alpha A^T op(B) + beta C as its transpose, M columns of C^T at a time: T = op(B)^T A(:, i0..)
- * by the blocked product (op(B)^T is B read transposed), then stored into C transposed, alpha
- * and beta applied there. 0: no buffer for T (nothing done). */
+/* C = alpha A^T op(B) + beta C as its transpose, a block of C's rows [i0, i0 + mb) at a time:
+ * T = op(B)^T A(:, i0..) by the blocked product (op(B)^T is B read transposed), then stored
+ * into C transposed, alpha and beta applied there. 0: no buffer for T (nothing done). */
 static int gemm_transposed(const variant *v, int transB, int M, int N, int K, float alpha,
                            const float *A, int lda, const float *B, int ldb, float beta, float *C,
                            int ldc)
