@@ -1164,7 +1164,7 @@ static int transposed_pays(const variant *v, int transA, int M, int N, int K)
         N % 16 == 0 || M < 64 || K < 16 * T_COST)
         return 0;
     double now = (double)((N + 15) / 16 * 16) / N, tr = (double)((M + 15) / 16 * 16) / M;
-    return tr + (double)T_COST / K < now - 0.03 &&
+    return tr + (double)T_COST / K < now - 0.01 &&
            (size_t)N * min_int(M, 64) <= T_FLOATS;
 }
 
