@@ -445,7 +445,7 @@ AVX512 FV_INLINE void k512_tile(const int MR, const int NV, const int TAIL, cons
         cr += ldc;                                                                             \
     }
     /* rows by a running pointer: GCC hoisted the rows' addresses out of the strip's loop and
-     * spilled them, two dozen reloads a tile (a third of a tile's time at K = 6) */
+     * spilled them, two dozen reloads a tile (25 x 784 x 6 ran 16 % faster without them) */
     float *cr = c;
     __asm__("" : "+r"(cr));
     R12(K_STORE_ROW)
