@@ -517,6 +517,16 @@ AVX512 FV_INLINE void transpose16(__m512 r[16])
     }
 }
 
+/* r[0..16) = the transpose of the rows x 16 block at s (rows `stride` apart, the lanes of m;
+ * rows past `rows` and lanes past m zero). */
+AVX512 FV_INLINE void load_transposed16(__m512 r[16], const float *s, ptrdiff_t stride, int rows,
+                                        __mmask16 m)
+{
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, s + i * stride) : _mm512_setzero_ps();
+    transpose16(r);
+}
+
 /* pack_cols with 16 x 16 in-register transposes (masked at the edges); panels 8 wide or less
  * use the AVX2 8 x 8 one (a 16 x 16 block would be half empty). */
 AVX512 static void pack_cols_avx512(const float *restrict s, ptrdiff_t rs, int n, int kc, int w,
@@ -531,12 +541,8 @@ AVX512 static void pack_cols_avx512(const float *restrict s, ptrdiff_t rs, int n
         __mmask16 st = lane_mask(w - r0);
         for (int p0 = 0; p0 < kc; p0 += 16) {
             int q = min_int(kc - p0, 16);
-            __mmask16 ld = lane_mask(q);
             __m512 r[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = i < rows ? _mm512_maskz_loadu_ps(ld, s + (r0 + i) * rs + p0)
-                                : _mm512_setzero_ps();
-            transpose16(r);
+            load_transposed16(r, s + r0 * rs + p0, rs, rows, lane_mask(q));
             for (int j = 0; j < q; j++)
                 _mm512_mask_storeu_ps(dst + (ptrdiff_t)(p0 + j) * w + r0, st, r[j]);
         }
@@ -550,15 +556,10 @@ AVX512 static void store_t_avx512(const float *restrict t, ptrdiff_t ldt, int n,
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     for (int i0 = 0; i0 < m; i0 += 16) {
         int ni = min_int(m - i0, 16);
-        __mmask16 mi = lane_mask(ni);
         for (int j0 = 0; j0 < n; j0 += 16) {
-            int nj = min_int(n - j0, 16);
-            __mmask16 mj = lane_mask(nj);
+            __mmask16 mj = lane_mask(n - j0);
             __m512 r[16];
-            for (int j = 0; j < 16; j++)
-                r[j] = j < nj ? _mm512_maskz_loadu_ps(mi, t + (j0 + j) * ldt + i0)
-                              : _mm512_setzero_ps();
-            transpose16(r);
+            load_transposed16(r, t + j0 * ldt + i0, ldt, n - j0, lane_mask(ni));
             for (int i = 0; i < ni; i++) {
                 float *ci = c + (ptrdiff_t)(i0 + i) * ldc + j0;
                 __m512 x = alpha == 1.0f ? r[i] : _mm512_mul_ps(va, r[i]);
@@ -986,6 +987,7 @@ static int a_mode(const variant *v, const tile *t, int transA, int N, int K, int
  * NULL when one cannot grow: the caller then takes a path that needs none. */
 enum { BUF_WHOLE_A, BUF_T, NBUFS };
 enum { WHOLE_A = 4 << 20, T_FLOATS = 256 * 1024 };
+static const size_t buf_max[NBUFS] = {WHOLE_A, T_FLOATS};
 /* Whole only for more than this many blocks of B: with two (4608 x 392 x 512 products), writing
  * the packed A out to memory and reading it back cost more than packing it again. */
 enum { WHOLE_A_BLOCKS = 3 };
@@ -997,13 +999,14 @@ static int buf_keys_ok;
 
 static void buf_keys_init(void)
 {
-    buf_keys_ok = pthread_key_create(&buf_key[BUF_WHOLE_A], free) == 0 &&
-                  pthread_key_create(&buf_key[BUF_T], free) == 0;
+    buf_keys_ok = 1;
+    for (int i = 0; i < NBUFS; i++)
+        buf_keys_ok = buf_keys_ok && pthread_key_create(&buf_key[i], free) == 0;
 }
 
 static float *thread_buf(int which, size_t floats)
 {
-    if (floats > (which == BUF_T ? T_FLOATS : WHOLE_A))
+    if (floats > buf_max[which])
         return NULL;
     if (floats <= buf_cap[which])
         return buf_ptr[which];
@@ -1164,8 +1167,7 @@ static int transposed_pays(const variant *v, int transA, int M, int N, int K)
         N % 16 == 0 || M < 64 || K < 16 * T_COST)
         return 0;
     double now = (double)((N + 15) / 16 * 16) / N, tr = (double)((M + 15) / 16 * 16) / M;
-    return tr + (double)T_COST / K < now - 0.01 &&
-           (size_t)N * min_int(M, 64) <= T_FLOATS;
+    return tr + (double)T_COST / K < now - 0.01;
 }
 
 /* C = alpha A^T op(B) + beta C as its transpose, a block of C's rows [i0, i0 + mb) at a time:
