@@ -537,7 +537,7 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
 #define fv_plot_reliability(path, conf, acc, count, bins, ...) \
     fv_plot_reliability_((path), (conf), (acc), (count), (bins), (fv_plot_args){._ = 0, __VA_ARGS__})
 /* counts (k x k, rows the true class, columns the predicted one) as shades with the counts
- * written in; names may be NULL (class numbers). */
+ * written in; names may be NULL (class numbers). k: 1 to 4096 (the cells shrink as k grows). */
 fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
                              const char *const *names, fv_plot_args a);
 #define fv_plot_confusion(path, counts, k, names, ...) \

@@ -3,6 +3,7 @@
  * ("fovea: <message>") and turns into a non-zero exit status. */
 #include "fovea.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <time.h>
 
 #define DEFAULT_MODEL "models/lenet5.fv"
+/* The longest --out, --data or --weights: output paths are composed in 1024-byte buffers. */
+#define PATH_OPT_MAX 960
 
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
@@ -174,10 +177,13 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = parse_int(v, 0, 1 << 20, &o->cls);
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
+            bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--out") == 0) {
             o->out = v;
+            bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--weights") == 0) {
             o->weights = v;
+            bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--optimizer") == 0) {
             o->optimizer = v;
             bad = fv_optim_from_name(v) < 0;
@@ -212,7 +218,11 @@ static int parse_opts(int argc, char **argv, opts *o)
             return fail(msg);
         }
         if (bad) {
-            snprintf(msg, sizeof msg, "option %s: bad value '%s'", a, v);
+            if (strlen(v) > PATH_OPT_MAX)
+                snprintf(msg, sizeof msg, "option %s: path longer than %d characters", a,
+                         PATH_OPT_MAX);
+            else
+                snprintf(msg, sizeof msg, "option %.40s: bad value '%.160s'", a, v);
             return fail(msg);
         }
         i += takes;
@@ -310,6 +320,23 @@ static fv_dataset *load_data(const opts *o, int train)
     return d;
 }
 
+/* runs/NAME for a model name as a safe folder name: letters, digits, '.', '-' and '_' kept, any
+ * other byte (a '/', a space, UTF-8) made '_', no leading '.' (so "../../x" stays under runs/),
+ * at most 64 characters. */
+static void default_out(const char *name, char *out, size_t len)
+{
+    char safe[65];
+    size_t n = 0;
+    for (; name && name[n] && n < sizeof safe - 1; n++) {
+        unsigned char c = (unsigned char)name[n];
+        safe[n] = (isalnum(c) && c < 128) || c == '-' || c == '_' || (c == '.' && n > 0)
+                      ? (char)c
+                      : '_';
+    }
+    safe[n] = '\0';
+    snprintf(out, len, "runs/%s", n ? safe : "model");
+}
+
 static int make_dir(const char *path)
 {
     char buf[1024];
@@ -360,7 +387,7 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
 static int cmd_train(const opts *o)
 {
     const char *path = o->npos ? o->pos[0] : DEFAULT_MODEL;
-    char out[900], weights[1024], csv[1024], msg[1200];
+    char out[1000], weights[1100], csv[1100], msg[1200];
     int rc = 1;
     fv_model *m = NULL;
     fv_dataset *train = load_data(o, 1), *test = train ? load_data(o, 0) : NULL;
@@ -379,7 +406,7 @@ static int cmd_train(const opts *o)
     if (o->out)
         snprintf(out, sizeof out, "%s", o->out);
     else
-        snprintf(out, sizeof out, "runs/%s", fv_model_name(m));
+        default_out(fv_model_name(m), out, sizeof out);
     snprintf(weights, sizeof weights, "%s/weights.safetensors", out);
     snprintf(csv, sizeof csv, "%s/metrics.csv", out);
     if (make_dir(out) != 0) {
@@ -443,16 +470,49 @@ done:
     return rc;
 }
 
-static const char *class_name(int k, int64_t classes);
+/* The name of class k of a model with `classes` outputs when no data set names it (predict):
+ * Fashion-MNIST's for 10 classes, else "class k". */
+static const char *class_name(int k, int64_t classes)
+{
+    static char buf[32];
+    if (classes == 10 && fv_fashion_mnist_class(k))
+        return fv_fashion_mnist_class(k);
+    snprintf(buf, sizeof buf, "class %d", k);
+    return buf;
+}
+
+static void free_names(char **v, int64_t k)
+{
+    for (int64_t c = 0; v && c < k; c++)
+        free(v[c]);
+    free(v);
+}
+
+/* The names of a model's k classes, owned: the data set's names where it has them ("class c"
+ * past them: a model may have more outputs than the data has classes), class_name's without a
+ * data set. NULL: out of memory. */
+static char **names_for(const fv_dataset *d, int64_t k)
+{
+    char **v = calloc((size_t)(k > 0 ? k : 1), sizeof *v), buf[32];
+    for (int64_t c = 0; v && c < k; c++) {
+        const char *s = d && d->class_names ? fv_dataset_class_name(d, (int)c)
+                                           : class_name((int)c, k);
+        snprintf(buf, sizeof buf, "class %lld", (long long)c);
+        if (!(v[c] = strdup(s ? s : buf))) {
+            free_names(v, c);
+            return NULL;
+        }
+    }
+    return v;
+}
 
 /* ROC (c >= 0 per class, -1 micro) or precision-recall curves of every class into one figure. */
 static int write_curve_plot(const double *sc, const int *lab, int64_t n, int k, int roc,
-                            const char *path)
+                            char *const *names, const char *path)
 {
     int shown = k < 10 ? k : 10; /* ten classes and the micro average stay readable */
     fv_curve cv[11];
     fv_series s[11];
-    char names[11][64];
     int rc = 0, made = 0;
     for (int c = 0; c <= shown && rc == 0; c++) {
         int cls = c < shown ? c : -1;
@@ -463,8 +523,8 @@ static int write_curve_plot(const double *sc, const int *lab, int64_t n, int k, 
             break;
         }
         made++;
-        snprintf(names[c], sizeof names[c], "%s", cls >= 0 ? class_name(cls, k) : "micro average");
-        s[c] = (fv_series){names[c], cv[c].x, cv[c].y, (int)cv[c].n};
+        s[c] = (fv_series){cls >= 0 ? names[cls] : "micro average", cv[c].x, cv[c].y,
+                           (int)cv[c].n};
     }
     if (rc == 0 &&
         fv_plot_lines(path, s, made, .title = roc ? "ROC (one vs rest)" : "precision-recall",
@@ -486,17 +546,15 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
     int64_t n = out->dims[0], k = out->dims[1];
     double *sc = malloc(sizeof(double) * (size_t)(n * k));
     int *lab = malloc(sizeof(int) * (size_t)n);
-    const char *names[256];
-    if (!sc || !lab || k > 256) {
-        free(sc), free(lab);
-        return fail(k > 256 ? "eval: more than 256 classes" : "out of memory");
+    char **names = names_for(test, k);
+    if (!sc || !lab || !names) {
+        free(sc), free(lab), free_names(names, k);
+        return fail("out of memory");
     }
     for (int64_t i = 0; i < n * k; i++)
         sc[i] = out->data[i];
     for (int64_t i = 0; i < n; i++)
         lab[i] = (int)test->y->data[i];
-    for (int64_t c = 0; c < k; c++)
-        names[c] = test->class_names ? test->class_names[c] : strdup(class_name((int)c, k));
     fv_metrics *mt = fv_metrics_compute(sc, lab, n, (int)k);
     char path[1100];
     int rc = mt ? 0 : fail_lib();
@@ -509,9 +567,10 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
                                              "reliability.png", "reliability.svg"};
         for (int f = 0; f < 6 && rc == 0; f++) {
             snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-            fv_status st = f == 0   ? fv_metrics_write_json(mt, names, path)
-                           : f == 1 ? fv_metrics_write_csv(mt, names, path)
-                           : f <= 3 ? fv_plot_confusion(path, mt->confusion, (int)k, names)
+            const char *const *cn = (const char *const *)names;
+            fv_status st = f == 0   ? fv_metrics_write_json(mt, cn, path)
+                           : f == 1 ? fv_metrics_write_csv(mt, cn, path)
+                           : f <= 3 ? fv_plot_confusion(path, mt->confusion, (int)k, cn)
                                     : fv_plot_reliability(path, mt->bin_confidence,
                                                           mt->bin_accuracy, mt->bin_count,
                                                           mt->bins, .title = "reliability");
@@ -519,7 +578,7 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
         }
         for (int f = 0; f < 4 && rc == 0; f++) { /* ROC, PR; PNG and SVG */
             snprintf(path, sizeof path, "%s/%s.%s", dir, f < 2 ? "roc" : "pr", f % 2 ? "svg" : "png");
-            rc = write_curve_plot(sc, lab, n, (int)k, f < 2, path);
+            rc = write_curve_plot(sc, lab, n, (int)k, f < 2, names, path);
         }
         if (rc == 0)
             printf("Figures and metrics: %s/{metrics.json,per_class.csv,confusion,roc,pr,"
@@ -529,8 +588,7 @@ static int report_metrics(const fv_dataset *test, const fv_tensor *out, const ch
         *keep = mt;
     else
         fv_metrics_free(mt);
-    for (int64_t c = 0; c < k && !test->class_names; c++)
-        free((void *)names[c]);
+    free_names(names, k);
     free(sc), free(lab);
     return rc;
 }
@@ -566,13 +624,30 @@ static int cmd_eval(const opts *o)
     return rc;
 }
 
-static const char *class_name(int k, int64_t classes)
+/* "IMAGE: name p, name p, name p": the top 3 classes of one image's logits (1, k). A
+ * non-finite logit (NaN weights) is an error: it has no rank. */
+static int print_top3(const char *png, fv_tensor *out)
 {
-    static char buf[32];
-    if (classes == 10 && fv_fashion_mnist_class(k))
-        return fv_fashion_mnist_class(k);
-    snprintf(buf, sizeof buf, "class %d", k);
-    return buf;
+    int64_t k = out->dims[1];
+    for (int64_t j = 0; j < k; j++)
+        if (!isfinite(out->data[j])) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%.1000s: the model's output %lld is %g, not a finite "
+                     "number (are the weights finite?)", png, (long long)j, (double)out->data[j]);
+            return fail(msg);
+        }
+    fv_softmax_rows(out->data, 1, k);
+    printf("%s:", png);
+    for (int r = 0; r < 3 && r < k; r++) { /* top 3 by repeated arg-max */
+        int64_t best = 0;
+        for (int64_t j = 1; j < k; j++)
+            if (out->data[j] > out->data[best])
+                best = j;
+        printf("%s %s %.4f", r ? "," : "", class_name((int)best, k), (double)out->data[best]);
+        out->data[best] = -1;
+    }
+    printf("\n");
+    return 0;
 }
 
 static int predict_one(fv_model *m, const char *png)
@@ -582,29 +657,14 @@ static int predict_one(fv_model *m, const char *png)
     if (nd != 3)
         return fail("predict: the model's input is not an image (C, H, W)");
     fv_tensor *img = fv_image_load(png), *fit = NULL, *out = NULL;
-    int rc = 1;
+    int rc;
     if (!img || !(fit = fv_image_fit(img, (int)shape[0], (int)shape[1], (int)shape[2])))
-        goto out;
-    for (int64_t i = 0; i < fv_tensor_numel(fit); i++)
-        fit->data[i] = (fit->data[i] - NORM_MEAN) / NORM_STD;
-    if (fv_model_predict(m, fit, &out) != FV_OK)
-        goto out;
-    int64_t k = out->dims[1];
-    fv_softmax_rows(out->data, 1, k);
-    printf("%s:", png);
-    for (int r = 0; r < 3 && r < k; r++) { /* top 3 by repeated arg-max */
-        int64_t best = -1;
-        for (int64_t j = 0; j < k; j++)
-            if (out->data[j] >= 0 && (best < 0 || out->data[j] > out->data[best]))
-                best = j;
-        printf("%s %s %.4f", r ? "," : "", class_name((int)best, k), (double)out->data[best]);
-        out->data[best] = -1;
+        rc = fail_lib();
+    else {
+        for (int64_t i = 0; i < fv_tensor_numel(fit); i++)
+            fit->data[i] = (fit->data[i] - NORM_MEAN) / NORM_STD;
+        rc = fv_model_predict(m, fit, &out) != FV_OK ? fail_lib() : print_top3(png, out);
     }
-    printf("\n");
-    rc = 0;
-out:
-    if (rc)
-        fail_lib();
     fv_tensor_free(img);
     fv_tensor_free(fit);
     fv_tensor_free(out);
@@ -738,7 +798,7 @@ static int write_maps(fv_model *m, const fv_tensor *img, int layer, const char *
 
 /* The image, its saliency for class cls and Grad-CAM at `layer`, side by side. */
 static int write_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,
-                          const char *path, int64_t classes)
+                          const char *path, const fv_dataset *test)
 {
     fv_tensor *sal = NULL, *cam = NULL;
     if (fv_saliency(m, img, cls, &sal) != FV_OK ||
@@ -760,7 +820,9 @@ static int write_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,
     snprintf(cap[0], sizeof cap[0], "input");
     snprintf(cap[1], sizeof cap[1], "saliency");
     snprintf(cap[2], sizeof cap[2], "Grad-CAM (%s)", fv_node_name(m, layer));
-    snprintf(title, sizeof title, "what makes it '%s'", class_name(cls, classes));
+    char **names = names_for(test, cls + 1);
+    snprintf(title, sizeof title, "what makes it '%s'", names ? names[cls] : "?");
+    free_names(names, cls + 1);
     const char *caps[3] = {cap[0], cap[1], cap[2]};
     int rc = fv_image_grid(path, g, .title = title, .captions = caps, .heat = 1, .cols = 3) == FV_OK
                  ? 0
@@ -802,36 +864,41 @@ static int write_deconv(fv_model *m, const fv_tensor *img, int layer, const char
 }
 
 /* One class-model image per class (up to 20). */
-static int write_class_models(fv_model *m, int64_t classes, const int64_t *chw, const char *path)
+static int write_class_models(fv_model *m, const fv_dataset *test, const int64_t *chw,
+                              const char *path)
 {
-    int64_t k = classes < 20 ? classes : 20;
+    int64_t k = test->num_classes < 20 ? test->num_classes : 20;
+    char **names = names_for(test, k);
+    if (!names)
+        return fail("out of memory");
     fv_tensor *g = fv_tensor_new4(k, chw[0] == 3 ? 3 : 1, chw[1], chw[2]);
     const char *caps[20];
     int64_t hw = chw[1] * chw[2];
+    for (int64_t c = 0; c < k; c++)
+        caps[c] = names[c];
     for (int64_t c = 0; c < k; c++) {
         fv_tensor *img = NULL;
         if (fv_class_model(m, (int)c, 200, 0.1f, 0.01f, &img) != FV_OK) {
             fv_tensor_free(g);
+            free_names(names, k);
             return fail_lib();
         }
         memcpy(g->data + c * g->dims[1] * hw, img->data, sizeof(float) * (size_t)(g->dims[1] * hw));
         fv_tensor_free(img);
-        caps[c] = class_name((int)c, classes);
-        caps[c] = strdup(caps[c]);
     }
     int rc = fv_image_grid(path, g, .title = "class models (gradient ascent on the input)",
                            .captions = caps, .cols = 5) == FV_OK
                  ? 0
                  : fail_lib();
-    for (int64_t c = 0; c < k; c++)
-        free((void *)caps[c]);
+    free_names(names, k);
     fv_tensor_free(g);
     return rc;
 }
 
 /* The 16 test images the model gets wrong with the most confidence, from its class
- * probabilities `out` (N, classes). */
-static int write_misclassified(const fv_tensor *out, const fv_dataset *test, const char *path)
+ * probabilities `out` (N, classes); *wrote: whether there was any (no mistakes: no file). */
+static int write_misclassified(const fv_tensor *out, const fv_dataset *test, const char *path,
+                               int *wrote)
 {
     int64_t n = out->dims[0], k = out->dims[1], pick[16], np = 0;
     float conf[16];
@@ -849,39 +916,47 @@ static int write_misclassified(const fv_tensor *out, const fv_dataset *test, con
             pick[at] = pick[at - 1], conf[at] = conf[at - 1];
         pick[at] = i, conf[at] = p[best];
     }
+    *wrote = 0;
+    if (np == 0)
+        return 0;
     const int64_t *d = test->x->dims;
-    fv_tensor *g = fv_tensor_new4(np ? np : 1, d[1], d[2], d[3]);
-    char cap[16][96];
+    fv_tensor *g = fv_tensor_new4(np, d[1], d[2], d[3]);
+    char cap[16][96], **names = names_for(test, k);
     const char *caps[16];
+    if (!g || !names) {
+        fv_tensor_free(g), free_names(names, k);
+        return fail_lib();
+    }
     for (int64_t s = 0; s < np; s++) {
         const float *p = out->data + pick[s] * k;
         int64_t best = 0;
         for (int64_t j = 1; j < k; j++)
             best = p[j] > p[best] ? j : best;
-        char t[48];
-        snprintf(t, sizeof t, "%s", class_name((int)test->y->data[pick[s]], k));
-        snprintf(cap[s], sizeof cap[s], "%s > %s %.2f", t, class_name((int)best, k), (double)p[best]);
+        int64_t truth = (int64_t)test->y->data[pick[s]];
+        snprintf(cap[s], sizeof cap[s], "%.40s > %.40s %.2f",
+                 truth >= 0 && truth < k ? names[truth] : "?", names[best], (double)p[best]);
         caps[s] = cap[s];
         memcpy(g->data + s * d[1] * d[2] * d[3], test->x->data + pick[s] * d[1] * d[2] * d[3],
                sizeof(float) * (size_t)(d[1] * d[2] * d[3]));
     }
-    int rc = np == 0 ? 0
-             : fv_image_grid(path, g, .title = "most confident mistakes (true > predicted)",
-                             .captions = caps, .cols = 4, .scale = 3) == FV_OK
+    int rc = fv_image_grid(path, g, .title = "most confident mistakes (true > predicted)",
+                           .captions = caps, .cols = 4, .scale = 3) == FV_OK
                  ? 0
                  : fail_lib();
+    *wrote = rc == 0;
+    free_names(names, k);
     fv_tensor_free(g);
     return rc;
 }
 
 /* write_misclassified after predicting the test set. */
-static int write_mistakes(fv_model *m, const fv_dataset *test, const char *path)
+static int write_mistakes(fv_model *m, const fv_dataset *test, const char *path, int *wrote)
 {
     fv_tensor *out = NULL;
     if (fv_model_predict(m, test->x, &out) != FV_OK)
         return fail_lib();
     fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
-    int rc = write_misclassified(out, test, path);
+    int rc = write_misclassified(out, test, path, wrote);
     fv_tensor_free(out);
     return rc;
 }
@@ -896,7 +971,7 @@ static int cmd_visualize(const opts *o)
     const int64_t *d = test->x->dims;
     fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
     int rc = 1, first, last;
-    char dir[900], path[1024];
+    char dir[1000], path[1100];
     fv_tensor *img = NULL;
     if (!m || fv_model_load_weights(m, o->weights) != FV_OK) {
         rc = fail_lib();
@@ -935,16 +1010,17 @@ static int cmd_visualize(const opts *o)
                                          "saliency.png",     "class_models.png",
                                          "misclassified.png", "deconvnet.png"};
     for (int f = 0; f < 6; f++) {
+        int wrote = 1;
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         rc = f == 0   ? write_filters(m, first, path)
              : f == 1 ? write_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
-             : f == 2 ? write_saliency(m, img, cls, last, path, test->num_classes)
-             : f == 3 ? write_class_models(m, test->num_classes, d + 1, path)
-             : f == 4 ? write_mistakes(m, test, path)
+             : f == 2 ? write_saliency(m, img, cls, last, path, test)
+             : f == 3 ? write_class_models(m, test, d + 1, path)
+             : f == 4 ? write_mistakes(m, test, path, &wrote)
                       : write_deconv(m, img, last, path);
         if (rc)
             goto done;
-        printf("%s\n", path);
+        printf(wrote ? "%s\n" : "%s: not written, no test image is misclassified\n", path);
     }
 done:
     fv_tensor_free(img);
@@ -995,15 +1071,16 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
     conv_layers(m, &first, &last);
     fv_tensor *img = as_batch(test->x->data, test->x->dims + 1);
     for (int i = 0; i < 9 && rc == 0; i++) {
+        int wrote = 1;
         snprintf(paths[i], sizeof paths[i], "%s/%s.png", out, files[i]);
         if (i >= 6 && first < 0)
             continue; /* no convolution: no filters or maps */
         rc = i == 6   ? write_filters(m, first, paths[i])
-             : i == 7 ? write_saliency(m, img, (int)test->y->data[0], last, paths[i],
-                                       test->num_classes)
-             : i == 8 ? write_misclassified(probs, test, paths[i])
+             : i == 7 ? write_saliency(m, img, (int)test->y->data[0], last, paths[i], test)
+             : i == 8 ? write_misclassified(probs, test, paths[i], &wrote)
                       : 0;
-        imgs[ni] = paths[i], caps[ni++] = what[i];
+        if (wrote) /* no mistakes: no figure */
+            imgs[ni] = paths[i], caps[ni++] = what[i];
     }
     imgs[ni] = NULL;
     snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs);
@@ -1016,10 +1093,10 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
                             "learning rate (0: the optimizer's default)", v[2], "epochs", v[0],
                             "batch", v[1], "schedule", o->schedule ? o->schedule : "constant",
                             "seed", v[3], "training time", v[4], "test images", v[5], NULL};
-    char *names[256];
-    int64_t nk = test->num_classes < 256 ? test->num_classes : 256;
-    for (int64_t c = 0; c < nk; c++)
-        names[c] = strdup(test->class_names ? test->class_names[c] : class_name((int)c, nk));
+    int64_t nk = probs->dims[1]; /* the report names the model's classes (metrics->k) */
+    char **names = names_for(test, nk);
+    if (!names)
+        rc = fail("out of memory");
     char rp[1100], title[160];
     snprintf(rp, sizeof rp, "%s/report.html", out);
     snprintf(title, sizeof title, "fovea: %s on %s", fv_model_name(m), test->name);
@@ -1029,8 +1106,7 @@ static int write_report(fv_model *m, const fv_dataset *test, const char *out, co
                    .summary = sum};
     if (rc == 0 && fv_report_write(rp, &r) != FV_OK)
         rc = fail_lib();
-    for (int64_t c = 0; c < nk; c++)
-        free(names[c]);
+    free_names(names, nk);
     fv_tensor_free(img);
     fv_tensor_free(probs);
     fv_metrics_free(mt);

@@ -314,9 +314,10 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
 fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
                              const char *const *names, fv_plot_args p)
 {
-    if (k < 1 || k > 200)
-        return fv_err(FV_ERR_INVALID, "%s: %d classes (1 to 200)", path, k);
-    int cell = k <= 10 ? 52 : k <= 30 ? 24 : 8, margin = 130;
+    if (k < 1 || k > 4096)
+        return fv_err(FV_ERR_INVALID, "%s: %d classes (1 to 4096)", path, k);
+    /* cells shrink with k (numbers from 24 pixels, names too); the figure stays under ~4,300 px */
+    int cell = k <= 10 ? 52 : k <= 30 ? 24 : k <= 200 ? 8 : k <= 1000 ? 4 : 1, margin = 130;
     viz_canvas c;
     FV_TRY(viz_open(&c, path, p.width ? p.width : margin + k * cell + 30,
                     p.height ? p.height : 40 + k * cell + (cell >= 24 ? 100 : 30)));
