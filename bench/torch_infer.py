@@ -33,7 +33,7 @@ def lrn():
 
 
 def conv_bn(cin, cout, k, s=1, groups=1, eps=1e-5):
-    """Convolution without bias ("same" padding k // 2), batch norm, ReLU (zoo_conv_bn)."""
+    """Convolution without bias ("same" padding k // 2), batch norm, ReLU (fv_zoo_conv_bn)."""
     return [nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False),
             nn.BatchNorm2d(cout, eps=eps), relu()]
 

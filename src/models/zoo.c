@@ -12,7 +12,7 @@
 
 /* ---------------------------------------------------------------- shared blocks */
 
-const char *zoo_name(char *buf, const char *fmt, ...)
+const char *fv_zoo_fmt(char *buf, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -21,15 +21,15 @@ const char *zoo_name(char *buf, const char *fmt, ...)
     return buf;
 }
 
-int zoo_conv_bn(fv_model *m, int in, const char *conv_name, const char *bn_name, int filters,
+int fv_zoo_conv_bn(fv_model *m, int in, const char *conv_name, const char *bn_name, int filters,
                 int k, int stride, int pad, int groups, float eps, fv_act act)
 {
     int c = fv_conv2d(m, in, .filters = filters, .kernel = k, .stride = stride, .padding = pad,
                       .groups = groups, .no_bias = 1, .name = conv_name);
-    return zoo_bn_act(m, c, bn_name, eps, act);
+    return fv_zoo_bn_act(m, c, bn_name, eps, act);
 }
 
-int zoo_bn_act(fv_model *m, int in, const char *bn_name, float eps, fv_act act)
+int fv_zoo_bn_act(fv_model *m, int in, const char *bn_name, float eps, fv_act act)
 {
     int b = fv_batchnorm(m, in, .eps = eps, .name = bn_name);
     return act == FV_ACT_NONE ? b : fv_activation(m, b, act);
@@ -44,7 +44,7 @@ static void spatial(const fv_model *m, int n, int64_t *h, int64_t *w)
     *w = nd == 3 ? d[2] : 0;
 }
 
-int zoo_adaptive_avg(fv_model *m, int in, int oh, int ow, const char *name)
+int fv_zoo_adaptive_avg(fv_model *m, int in, int oh, int ow, const char *name)
 {
     if (in < 0)
         return -1;
@@ -93,11 +93,11 @@ static int alexnet(fv_model *m, int x, const fv_zoo_args *a)
     for (int i = 0; i < 5; i++) {
         x = fv_conv2d(m, x, .filters = c[i].f, .kernel = c[i].k, .stride = c[i].s,
                       .padding = c[i].p, .activation = FV_ACT_RELU,
-                      .name = zoo_name(n, "features.%d", c[i].idx));
+                      .name = fv_zoo_fmt(n, "features.%d", c[i].idx));
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2);
     }
-    x = zoo_adaptive_avg(m, x, 6, 6, "avgpool");
+    x = fv_zoo_adaptive_avg(m, x, 6, 6, "avgpool");
     return tv_classifier(m, x, a);
 }
 
@@ -124,12 +124,12 @@ static int alexnet_original(fv_model *m, int x, const fv_zoo_args *a)
     for (int i = 0; i < 5; i++) {
         x = fv_conv2d(m, x, .filters = c[i].f, .kernel = c[i].k, .stride = c[i].s,
                       .padding = c[i].p, .groups = c[i].g, .activation = FV_ACT_RELU,
-                      .name = zoo_name(n, "conv%d", i + 1));
+                      .name = fv_zoo_fmt(n, "conv%d", i + 1));
         if (c[i].lrn)
             x = fv_lrn(m, x, .size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 2,
-                       .name = zoo_name(n, "norm%d", i + 1));
+                       .name = fv_zoo_fmt(n, "norm%d", i + 1));
         if (c[i].pool)
-            x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .name = zoo_name(n, "pool%d", i + 1));
+            x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .name = fv_zoo_fmt(n, "pool%d", i + 1));
     }
     return fc678(m, x, a);
 }
@@ -146,8 +146,8 @@ static int alexnet_bn(fv_model *m, int x, const fv_zoo_args *a)
     for (int i = 0; i < 5; i++) {
         x = fv_conv2d(m, x, .filters = c[i].f, .kernel = c[i].k, .stride = i == 0 ? 4 : 1,
                       .padding = c[i].p, .activation = FV_ACT_RELU,
-                      .name = zoo_name(n, "conv%d", i + 1));
-        x = fv_batchnorm(m, x, .eps = 1e-3f, .momentum = 0.01f, .name = zoo_name(n, "bn%d", i + 1));
+                      .name = fv_zoo_fmt(n, "conv%d", i + 1));
+        x = fv_batchnorm(m, x, .eps = 1e-3f, .momentum = 0.01f, .name = fv_zoo_fmt(n, "bn%d", i + 1));
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2);
     }
@@ -170,13 +170,13 @@ static int zfnet(fv_model *m, int x, const fv_zoo_args *a)
     for (int i = 0; i < 5; i++) {
         x = fv_conv2d(m, x, .filters = c[i].f, .kernel = c[i].k, .stride = c[i].s,
                       .padding = c[i].p, .activation = FV_ACT_RELU,
-                      .name = zoo_name(n, "conv%d", i + 1));
+                      .name = fv_zoo_fmt(n, "conv%d", i + 1));
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .ceil_mode = 1,
-                             .name = zoo_name(n, "pool%d", i + 1));
+                             .name = fv_zoo_fmt(n, "pool%d", i + 1));
         if (c[i].lrn)
             x = fv_lrn(m, x, .size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 2,
-                       .name = zoo_name(n, "norm%d", i + 1));
+                       .name = fv_zoo_fmt(n, "norm%d", i + 1));
     }
     return fc678(m, x, a);
 }
@@ -196,22 +196,22 @@ static int vgg(fv_model *m, int x, const fv_zoo_args *a, int cfg, int bn)
     int idx = 0, ch = 64;
     for (const char *p = vgg_cfg[cfg]; *p; p++) {
         if (*p == 'M') {
-            x = fv_maxpool2d(m, x, .size = 2, .name = zoo_name(n, "features.%d", idx++));
+            x = fv_maxpool2d(m, x, .size = 2, .name = fv_zoo_fmt(n, "features.%d", idx++));
             ch = ch < 512 ? ch * 2 : 512;
         } else if (*p == 'L') {
             x = fv_lrn(m, x, .size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 2,
-                       .name = zoo_name(n, "features.%d", idx++));
+                       .name = fv_zoo_fmt(n, "features.%d", idx++));
         } else {
             int k = *p == '1' ? 1 : 3;
             x = fv_conv2d(m, x, .filters = ch, .kernel = k, .padding = k / 2,
                           .activation = bn ? FV_ACT_NONE : FV_ACT_RELU,
-                          .name = zoo_name(n, "features.%d", idx));
+                          .name = fv_zoo_fmt(n, "features.%d", idx));
             if (bn)
-                x = zoo_bn_act(m, x, zoo_name(n, "features.%d", idx + 1), 1e-5f, FV_ACT_RELU);
+                x = fv_zoo_bn_act(m, x, fv_zoo_fmt(n, "features.%d", idx + 1), 1e-5f, FV_ACT_RELU);
             idx += bn ? 3 : 2;
         }
     }
-    x = zoo_adaptive_avg(m, x, 7, 7, "avgpool");
+    x = fv_zoo_adaptive_avg(m, x, 7, 7, "avgpool");
     x = fv_flatten(m, x); /* torchvision's VGG head: fc, relu, dropout (classifier.0 ... .6) */
     x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "classifier.0");
     x = fv_dropout(m, x, .rate = a->dropout, .name = "classifier.2");
@@ -261,16 +261,16 @@ static const struct {
     {"vgg_c", vgg_c, 3, 224, 0.5f, 0},
     {"vgg_d", vgg_d, 3, 224, 0.5f, 0},
     {"vgg_e", vgg_e, 3, 224, 0.5f, 0},
-    {"googlenet", zoo_googlenet, 3, 224, 0.2f, 0},
-    {"resnet18", zoo_resnet18, 3, 224, 0, 0},
-    {"resnet34", zoo_resnet34, 3, 224, 0, 0},
-    {"resnet50", zoo_resnet50, 3, 224, 0, 0},
-    {"resnet101", zoo_resnet101, 3, 224, 0, 0},
-    {"resnet152", zoo_resnet152, 3, 224, 0, 0},
-    {"resnet20", zoo_resnet20, 3, 32, 0, 10},
-    {"resnet18_cifar", zoo_resnet18_cifar, 3, 32, 0, 10},
-    {"mobilenet_v1", zoo_mobilenet_v1, 3, 224, 0.001f, 0},
-    {"mobilenet_v2", zoo_mobilenet_v2, 3, 224, 0.2f, 0},
+    {"googlenet", fv_zoo_googlenet, 3, 224, 0.2f, 0},
+    {"resnet18", fv_zoo_resnet18, 3, 224, 0, 0},
+    {"resnet34", fv_zoo_resnet34, 3, 224, 0, 0},
+    {"resnet50", fv_zoo_resnet50, 3, 224, 0, 0},
+    {"resnet101", fv_zoo_resnet101, 3, 224, 0, 0},
+    {"resnet152", fv_zoo_resnet152, 3, 224, 0, 0},
+    {"resnet20", fv_zoo_resnet20, 3, 32, 0, 10},
+    {"resnet18_cifar", fv_zoo_resnet18_cifar, 3, 32, 0, 10},
+    {"mobilenet_v1", fv_zoo_mobilenet_v1, 3, 224, 0.001f, 0},
+    {"mobilenet_v2", fv_zoo_mobilenet_v2, 3, 224, 0.2f, 0},
 };
 enum { NZOO = sizeof table / sizeof table[0] };
 

@@ -14,7 +14,7 @@
 static int conv_bn(fv_model *m, int x, const char *pfx, int i, int f, int k, int s, fv_act act)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    return zoo_conv_bn(m, x, zoo_name(c, "%s.conv%d", pfx, i), zoo_name(b, "%s.bn%d", pfx, i), f,
+    return fv_zoo_conv_bn(m, x, fv_zoo_fmt(c, "%s.conv%d", pfx, i), fv_zoo_fmt(b, "%s.bn%d", pfx, i), f,
                        k, s, k / 2, 1, 1e-5f, act);
 }
 
@@ -24,8 +24,8 @@ static int shortcut(fv_model *m, int x, const char *pfx, int in_ch, int out_ch, 
     if (stride == 1 && in_ch == out_ch)
         return x;
     char c[ZOO_NAME], b[ZOO_NAME];
-    return zoo_conv_bn(m, x, zoo_name(c, "%s.downsample.0", pfx),
-                       zoo_name(b, "%s.downsample.1", pfx), out_ch, 1, stride, 0, 1, 1e-5f,
+    return fv_zoo_conv_bn(m, x, fv_zoo_fmt(c, "%s.downsample.0", pfx),
+                       fv_zoo_fmt(b, "%s.downsample.1", pfx), out_ch, 1, stride, 0, 1, 1e-5f,
                        FV_ACT_NONE);
 }
 
@@ -48,7 +48,7 @@ static int block(fv_model *m, int x, const char *pfx, int in_ch, int planes, int
     if (y < 0 || s < 0)
         return -1;
     char n[ZOO_NAME];
-    return fv_relu(m, fv_add(m, 2, ((int[]){y, s}), .name = zoo_name(n, "%s.add", pfx)));
+    return fv_relu(m, fv_add(m, 2, ((int[]){y, s}), .name = fv_zoo_fmt(n, "%s.add", pfx)));
 }
 
 /* Stages of `blocks[i]` blocks with `planes[i]` planes, the first of stages after the first
@@ -60,7 +60,7 @@ static int stages(fv_model *m, int x, int nst, const int *blocks, const int *pla
     for (int s = 0; s < nst; s++)
         for (int b = 0; b < blocks[s]; b++) {
             int stride = s > 0 && b == 0 ? 2 : 1;
-            x = block(m, x, zoo_name(p, "layer%d.%d", s + 1, b), *ch, planes[s], stride,
+            x = block(m, x, fv_zoo_fmt(p, "layer%d.%d", s + 1, b), *ch, planes[s], stride,
                       bottleneck);
             *ch = bottleneck ? planes[s] * 4 : planes[s];
         }
@@ -72,8 +72,8 @@ static int stages(fv_model *m, int x, int nst, const int *blocks, const int *pla
 static int resnet_stem(fv_model *m, int x, int cifar)
 {
     if (cifar)
-        return zoo_conv_bn(m, x, "conv1", "bn1", 64, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
-    x = zoo_conv_bn(m, x, "conv1", "bn1", 64, 7, 2, 3, 1, 1e-5f, FV_ACT_RELU);
+        return fv_zoo_conv_bn(m, x, "conv1", "bn1", 64, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
+    x = fv_zoo_conv_bn(m, x, "conv1", "bn1", 64, 7, 2, 3, 1, 1e-5f, FV_ACT_RELU);
     return fv_maxpool2d(m, x, .size = 3, .stride = 2, .padding = 1, .name = "maxpool");
 }
 
@@ -88,34 +88,34 @@ static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, i
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }
 
-int zoo_resnet18(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet18(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){2, 2, 2, 2}, 0, 0);
 }
 
 /* ResNet-18 with the CIFAR stem (3x3/1, no max pooling): 11.2 M parameters for 10 classes, the
  * usual ResNet-18 of CIFAR-10 experiments. */
-int zoo_resnet18_cifar(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet18_cifar(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){2, 2, 2, 2}, 0, 1);
 }
 
-int zoo_resnet34(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet34(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 0, 0);
 }
 
-int zoo_resnet50(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet50(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){3, 4, 6, 3}, 1, 0);
 }
 
-int zoo_resnet101(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet101(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){3, 4, 23, 3}, 1, 0);
 }
 
-int zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
 {
     return resnet(m, x, a, (const int[]){3, 8, 36, 3}, 1, 0);
 }
@@ -123,9 +123,9 @@ int zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
 /* He et al. section 4.2 (CIFAR-10), n = 3: a 3x3 16 stem, three stages of three basic blocks
  * with 16, 32, 64 filters on 32, 16, 8 pixels, global average pooling, fc; 6n + 2 = 20 layers.
  * Projection shortcuts where the shape changes. */
-int zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
 {
-    x = zoo_conv_bn(m, x, "conv1", "bn1", 16, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
+    x = fv_zoo_conv_bn(m, x, "conv1", "bn1", 16, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
     int ch = 16;
     x = stages(m, x, 3, (const int[]){3, 3, 3}, (const int[]){16, 32, 64}, 0, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
@@ -138,7 +138,7 @@ int zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
 static int basic_conv(fv_model *m, int x, const char *pfx, int f, int k, int s, int p)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    return zoo_conv_bn(m, x, zoo_name(c, "%s.conv", pfx), zoo_name(b, "%s.bn", pfx), f, k, s, p,
+    return fv_zoo_conv_bn(m, x, fv_zoo_fmt(c, "%s.conv", pfx), fv_zoo_fmt(b, "%s.bn", pfx), f, k, s, p,
                        1, 1e-3f, FV_ACT_RELU);
 }
 
@@ -147,17 +147,17 @@ static int basic_conv(fv_model *m, int x, const char *pfx, int f, int k, int s, 
 static int inception(fv_model *m, int x, const char *pfx, const int c[6])
 {
     char n[ZOO_NAME];
-    int b1 = basic_conv(m, x, zoo_name(n, "%s.branch1", pfx), c[0], 1, 1, 0);
-    int b2 = basic_conv(m, x, zoo_name(n, "%s.branch2.0", pfx), c[1], 1, 1, 0);
-    b2 = basic_conv(m, b2, zoo_name(n, "%s.branch2.1", pfx), c[2], 3, 1, 1);
-    int b3 = basic_conv(m, x, zoo_name(n, "%s.branch3.0", pfx), c[3], 1, 1, 0);
-    b3 = basic_conv(m, b3, zoo_name(n, "%s.branch3.1", pfx), c[4], 3, 1, 1);
+    int b1 = basic_conv(m, x, fv_zoo_fmt(n, "%s.branch1", pfx), c[0], 1, 1, 0);
+    int b2 = basic_conv(m, x, fv_zoo_fmt(n, "%s.branch2.0", pfx), c[1], 1, 1, 0);
+    b2 = basic_conv(m, b2, fv_zoo_fmt(n, "%s.branch2.1", pfx), c[2], 3, 1, 1);
+    int b3 = basic_conv(m, x, fv_zoo_fmt(n, "%s.branch3.0", pfx), c[3], 1, 1, 0);
+    b3 = basic_conv(m, b3, fv_zoo_fmt(n, "%s.branch3.1", pfx), c[4], 3, 1, 1);
     int b4 = fv_maxpool2d(m, x, .size = 3, .stride = 1, .padding = 1, .ceil_mode = 1,
-                          .name = zoo_name(n, "%s.branch4.0", pfx));
-    b4 = basic_conv(m, b4, zoo_name(n, "%s.branch4.1", pfx), c[5], 1, 1, 0);
+                          .name = fv_zoo_fmt(n, "%s.branch4.0", pfx));
+    b4 = basic_conv(m, b4, fv_zoo_fmt(n, "%s.branch4.1", pfx), c[5], 1, 1, 0);
     if (b1 < 0 || b2 < 0 || b3 < 0 || b4 < 0)
         return -1;
-    return fv_concat(m, 4, ((int[]){b1, b2, b3, b4}), .name = zoo_name(n, "%s.cat", pfx));
+    return fv_concat(m, 4, ((int[]){b1, b2, b3, b4}), .name = fv_zoo_fmt(n, "%s.cat", pfx));
 }
 
 /* torchvision's InceptionAux: adaptive average pool to 4x4, 1x1 conv 128, fc 1024, ReLU,
@@ -165,14 +165,14 @@ static int inception(fv_model *m, int x, const char *pfx, const int c[6])
 static int aux_head(fv_model *m, int x, const char *pfx, const fv_zoo_args *a)
 {
     char n[ZOO_NAME];
-    x = zoo_adaptive_avg(m, x, 4, 4, zoo_name(n, "%s.avgpool", pfx));
-    x = fv_flatten(m, basic_conv(m, x, zoo_name(n, "%s.conv", pfx), 128, 1, 1, 0));
-    x = fv_dense(m, x, .units = 1024, .activation = FV_ACT_RELU, .name = zoo_name(n, "%s.fc1", pfx));
+    x = fv_zoo_adaptive_avg(m, x, 4, 4, fv_zoo_fmt(n, "%s.avgpool", pfx));
+    x = fv_flatten(m, basic_conv(m, x, fv_zoo_fmt(n, "%s.conv", pfx), 128, 1, 1, 0));
+    x = fv_dense(m, x, .units = 1024, .activation = FV_ACT_RELU, .name = fv_zoo_fmt(n, "%s.fc1", pfx));
     x = fv_dropout(m, x, .rate = 0.7f);
-    return fv_dense(m, x, .units = a->num_classes, .name = zoo_name(n, "%s.fc2", pfx));
+    return fv_dense(m, x, .units = a->num_classes, .name = fv_zoo_fmt(n, "%s.fc2", pfx));
 }
 
-int zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a)
 {
     static const struct {
         const char *name;
@@ -212,18 +212,18 @@ int zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a)
 /* Howard et al. 2017, Table 1: a 3x3/2 stem of 32, then 13 depthwise separable blocks (3x3
  * depthwise + BN + ReLU, 1x1 pointwise + BN + ReLU); channels scaled by alpha (as Keras:
  * int(c alpha)); global average pooling, dropout, fc. */
-int zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a)
 {
     static const int ch[13] = {64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024};
     static const int st[13] = {1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1};
     char n[ZOO_NAME], b[ZOO_NAME];
     int in_ch = (int)(32 * a->width_mult);
-    x = zoo_conv_bn(m, x, "conv1", "bn1", in_ch, 3, 2, 1, 1, 1e-3f, FV_ACT_RELU);
+    x = fv_zoo_conv_bn(m, x, "conv1", "bn1", in_ch, 3, 2, 1, 1, 1e-3f, FV_ACT_RELU);
     for (int i = 0; i < 13; i++) {
         int out = (int)(ch[i] * a->width_mult);
-        x = zoo_conv_bn(m, x, zoo_name(n, "blocks.%d.dw", i), zoo_name(b, "blocks.%d.dw_bn", i),
+        x = fv_zoo_conv_bn(m, x, fv_zoo_fmt(n, "blocks.%d.dw", i), fv_zoo_fmt(b, "blocks.%d.dw_bn", i),
                         in_ch, 3, st[i], 1, in_ch, 1e-3f, FV_ACT_RELU);
-        x = zoo_conv_bn(m, x, zoo_name(n, "blocks.%d.pw", i), zoo_name(b, "blocks.%d.pw_bn", i),
+        x = fv_zoo_conv_bn(m, x, fv_zoo_fmt(n, "blocks.%d.pw", i), fv_zoo_fmt(b, "blocks.%d.pw_bn", i),
                         out, 1, 1, 0, 1, 1e-3f, FV_ACT_RELU);
         in_ch = out;
     }
@@ -247,7 +247,7 @@ static int conv_norm_act(fv_model *m, int x, const char *pfx, int f, int k, int 
                          fv_act act)
 {
     char c[ZOO_NAME], b[ZOO_NAME];
-    return zoo_conv_bn(m, x, zoo_name(c, "%s.0", pfx), zoo_name(b, "%s.1", pfx), f, k, s, k / 2,
+    return fv_zoo_conv_bn(m, x, fv_zoo_fmt(c, "%s.0", pfx), fv_zoo_fmt(b, "%s.1", pfx), f, k, s, k / 2,
                        groups, 1e-5f, act);
 }
 
@@ -258,19 +258,19 @@ static int inverted_residual(fv_model *m, int x, int idx, int in_ch, int out_ch,
     char p[ZOO_NAME], q[ZOO_NAME];
     int hidden = (int)lround((double)in_ch * t), y = x, j = 0;
     if (t != 1)
-        y = conv_norm_act(m, y, zoo_name(p, "features.%d.conv.%d", idx, j++), hidden, 1, 1, 1,
+        y = conv_norm_act(m, y, fv_zoo_fmt(p, "features.%d.conv.%d", idx, j++), hidden, 1, 1, 1,
                           FV_ACT_RELU6);
-    y = conv_norm_act(m, y, zoo_name(p, "features.%d.conv.%d", idx, j++), hidden, 3, s, hidden,
+    y = conv_norm_act(m, y, fv_zoo_fmt(p, "features.%d.conv.%d", idx, j++), hidden, 3, s, hidden,
                       FV_ACT_RELU6);
-    y = zoo_conv_bn(m, y, zoo_name(p, "features.%d.conv.%d", idx, j),
-                    zoo_name(q, "features.%d.conv.%d", idx, j + 1), out_ch, 1, 1, 0, 1, 1e-5f,
+    y = fv_zoo_conv_bn(m, y, fv_zoo_fmt(p, "features.%d.conv.%d", idx, j),
+                    fv_zoo_fmt(q, "features.%d.conv.%d", idx, j + 1), out_ch, 1, 1, 0, 1, 1e-5f,
                     FV_ACT_NONE);
     if (s != 1 || in_ch != out_ch || y < 0)
         return y;
-    return fv_add(m, 2, ((int[]){y, x}), .name = zoo_name(p, "features.%d.add", idx));
+    return fv_add(m, 2, ((int[]){y, x}), .name = fv_zoo_fmt(p, "features.%d.add", idx));
 }
 
-int zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a)
+int fv_zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a)
 {
     static const int cfg[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                   {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
@@ -286,7 +286,7 @@ int zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a)
         }
     }
     char p[ZOO_NAME];
-    x = conv_norm_act(m, x, zoo_name(p, "features.%d", idx), last, 1, 1, 1, FV_ACT_RELU6);
+    x = conv_norm_act(m, x, fv_zoo_fmt(p, "features.%d", idx), last, 1, 1, 1, FV_ACT_RELU6);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
     x = fv_dropout(m, x, .rate = a->dropout, .name = "classifier.0");
     return fv_dense(m, x, .units = a->num_classes, .name = "classifier.1");

@@ -97,15 +97,15 @@ fv_status fv_image_grid_(const char *path, const fv_tensor *x, fv_grid_args a)
     int tw = w * scale, th = h * scale, cap = a.captions ? 16 : 0, gap = 6;
     int title = a.title ? 28 : 0, cw = tw + gap;
     viz_canvas c;
-    FV_TRY(viz_open(&c, path, (int)fmax(cols * cw + gap, 200), title + rows * (th + cap + gap) + gap));
+    FV_TRY(fv_viz_open(&c, path, (int)fmax(cols * cw + gap, 200), title + rows * (th + cap + gap) + gap));
     cairo_set_source_rgb(c.cr, 0.1, 0.1, 0.1);
     if (a.title)
-        viz_text(&c, c.w / 2.0, 8, 14, 0.5, 0, a.title);
+        fv_viz_text(&c, c.w / 2.0, 8, 14, 0.5, 0, a.title);
     for (int s = 0; s < n; s++) {
         cairo_surface_t *t = tile(x, s, &a);
         if (cairo_surface_status(t) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(t);
-            viz_abort(&c);
+            fv_viz_abort(&c);
             return fv_err(FV_ERR_NOMEM, "%s: no memory for a %dx%d tile", path, w, h);
         }
         double x0 = gap + (s % cols) * cw, y0 = title + gap + (s / cols) * (th + cap + gap);
@@ -119,9 +119,9 @@ fv_status fv_image_grid_(const char *path, const fv_tensor *x, fv_grid_args a)
         cairo_surface_destroy(t);
         if (a.captions && a.captions[s]) {
             cairo_set_source_rgb(c.cr, 0.1, 0.1, 0.1);
-            viz_text(&c, x0 + tw / 2.0, y0 + th + 2, fit_size(&c, a.captions[s], tw, 11), 0.5,
+            fv_viz_text(&c, x0 + tw / 2.0, y0 + th + 2, fit_size(&c, a.captions[s], tw, 11), 0.5,
                      0, a.captions[s]);
         }
     }
-    return viz_close(&c);
+    return fv_viz_close(&c);
 }

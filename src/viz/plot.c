@@ -26,7 +26,7 @@ static int is_svg(const char *path)
     return n > 4 && (strcmp(path + n - 4, ".svg") == 0 || strcmp(path + n - 4, ".SVG") == 0);
 }
 
-fv_status viz_open(viz_canvas *c, const char *path, int w, int h)
+fv_status fv_viz_open(viz_canvas *c, const char *path, int w, int h)
 {
     memset(c, 0, sizeof *c);
     size_t n = strlen(path);
@@ -42,7 +42,7 @@ fv_status viz_open(viz_canvas *c, const char *path, int w, int h)
                         : cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     c->cr = cairo_create(c->surface);
     if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
-        viz_abort(c);
+        fv_viz_abort(c);
         return fv_err(FV_ERR_NOMEM, "%s: cannot create a %dx%d drawing", path, w, h);
     }
     cairo_set_source_rgb(c->cr, 1, 1, 1);
@@ -52,7 +52,7 @@ fv_status viz_open(viz_canvas *c, const char *path, int w, int h)
     return FV_OK;
 }
 
-void viz_abort(viz_canvas *c)
+void fv_viz_abort(viz_canvas *c)
 {
     if (c->cr)
         cairo_destroy(c->cr);
@@ -62,7 +62,7 @@ void viz_abort(viz_canvas *c)
     fv_atomic_abort(&c->file);
 }
 
-fv_status viz_close(viz_canvas *c)
+fv_status fv_viz_close(viz_canvas *c)
 {
     cairo_status_t s = cairo_status(c->cr);
     cairo_destroy(c->cr);
@@ -83,7 +83,7 @@ fv_status viz_close(viz_canvas *c)
 }
 
 /* Text with its anchor: ax, ay in {0, 0.5, 1} of its width / height from (x, y). */
-void viz_text(viz_canvas *c, double x, double y, double size, double ax, double ay,
+void fv_viz_text(viz_canvas *c, double x, double y, double size, double ax, double ay,
               const char *s)
 {
     cairo_text_extents_t e;
@@ -94,7 +94,7 @@ void viz_text(viz_canvas *c, double x, double y, double size, double ax, double 
 }
 
 /* A distinct color per series (the Tableau 10 palette). */
-void viz_color(viz_canvas *c, int i)
+void fv_viz_color(viz_canvas *c, int i)
 {
     static const double pal[10][3] = {
         {0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
@@ -131,12 +131,12 @@ static void fit_range(const fv_series *s, int ns, int axis, double *lo, double *
     *lo -= pad, *hi += pad;
 }
 
-double viz_x(const viz_axes *a, double v)
+double fv_viz_x(const viz_axes *a, double v)
 {
     return a->left + (v - a->x0) / (a->x1 - a->x0) * (a->right - a->left);
 }
 
-double viz_y(const viz_axes *a, double v)
+double fv_viz_y(const viz_axes *a, double v)
 {
     return a->bottom - (v - a->y0) / (a->y1 - a->y0) * (a->bottom - a->top);
 }
@@ -148,7 +148,7 @@ static void fmt_tick(double v, double step, char *buf, size_t len)
 }
 
 /* Frame, grid, ticks and labels for the range in a; title and axis labels from p. */
-void viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p)
+void fv_viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p)
 {
     cairo_t *cr = c->cr;
     char buf[32];
@@ -157,7 +157,7 @@ void viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p)
     for (int axis = 0; axis < 2; axis++) {
         double lo = axis ? a->y0 : a->x0, hi = axis ? a->y1 : a->x1, st = axis ? sy : sx;
         for (double v = ceil(lo / st - 1e-9) * st; v <= hi + st * 1e-9; v += st) {
-            double px = axis ? a->left : viz_x(a, v), py = axis ? viz_y(a, v) : a->bottom;
+            double px = axis ? a->left : fv_viz_x(a, v), py = axis ? fv_viz_y(a, v) : a->bottom;
             cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
             cairo_move_to(cr, axis ? a->left : px, axis ? py : a->top);
             cairo_line_to(cr, axis ? a->right : px, axis ? py : a->bottom);
@@ -165,23 +165,23 @@ void viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p)
             cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             fmt_tick(v, st, buf, sizeof buf);
             if (axis)
-                viz_text(c, px - 6, py, 12, 1, 0.5, buf);
+                fv_viz_text(c, px - 6, py, 12, 1, 0.5, buf);
             else
-                viz_text(c, px, py + 6, 12, 0.5, 0, buf);
+                fv_viz_text(c, px, py + 6, 12, 0.5, 0, buf);
         }
     }
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     cairo_rectangle(cr, a->left, a->top, a->right - a->left, a->bottom - a->top);
     cairo_stroke(cr);
     if (p->title)
-        viz_text(c, (a->left + a->right) / 2, 14, 16, 0.5, 0, p->title);
+        fv_viz_text(c, (a->left + a->right) / 2, 14, 16, 0.5, 0, p->title);
     if (p->xlabel)
-        viz_text(c, (a->left + a->right) / 2, c->h - 8, 13, 0.5, 1, p->xlabel);
+        fv_viz_text(c, (a->left + a->right) / 2, c->h - 8, 13, 0.5, 1, p->xlabel);
     if (p->ylabel) {
         cairo_save(cr);
         cairo_translate(cr, 16, (a->top + a->bottom) / 2);
         cairo_rotate(cr, -FV_PI / 2);
-        viz_text(c, 0, 0, 13, 0.5, 0.5, p->ylabel);
+        fv_viz_text(c, 0, 0, 13, 0.5, 0.5, p->ylabel);
         cairo_restore(cr);
     }
 }
@@ -200,8 +200,8 @@ static void diagonal(cairo_t *cr, const viz_axes *a, double lo, double hi)
     double d[] = {4, 4};
     cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
     cairo_set_dash(cr, d, 2, 0);
-    cairo_move_to(cr, viz_x(a, lo), viz_y(a, lo));
-    cairo_line_to(cr, viz_x(a, hi), viz_y(a, hi));
+    cairo_move_to(cr, fv_viz_x(a, lo), fv_viz_y(a, lo));
+    cairo_line_to(cr, fv_viz_x(a, hi), fv_viz_y(a, hi));
     cairo_stroke(cr);
     cairo_set_dash(cr, NULL, 0, 0);
 }
@@ -224,13 +224,13 @@ static void legend(viz_canvas *c, const viz_axes *a, const fv_series *s, int ns,
     cairo_stroke(c->cr);
     for (int k = 0; k < ns; k++) {
         double ly = y + 4 + row * (k + 0.5);
-        viz_color(c, k);
+        fv_viz_color(c, k);
         cairo_set_line_width(c->cr, 2);
         cairo_move_to(c->cr, x + 6, ly);
         cairo_line_to(c->cr, x + 28, ly);
         cairo_stroke(c->cr);
         cairo_set_source_rgb(c->cr, 0.1, 0.1, 0.1);
-        viz_text(c, x + 34, ly, 12, 0, 0.5, s[k].label ? s[k].label : "");
+        fv_viz_text(c, x + 34, ly, 12, 0, 0.5, s[k].label ? s[k].label : "");
     }
 }
 
@@ -249,12 +249,12 @@ fv_status fv_plot_lines_(const char *path, const fv_series *s, int ns, fv_plot_a
 {
     FV_TRY(check_series(path, s, ns));
     viz_canvas c;
-    FV_TRY(viz_open(&c, path, p.width ? p.width : 640, p.height ? p.height : 480));
+    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 640, p.height ? p.height : 480));
     double x0 = p.xmin, x1 = p.xmax, y0 = p.ymin, y1 = p.ymax;
     fit_range(s, ns, 0, &x0, &x1);
     fit_range(s, ns, 1, &y0, &y1);
     viz_axes a = layout(&c, x0, x1, y0, y1);
-    viz_axes_draw(&c, &a, &p);
+    fv_viz_axes_draw(&c, &a, &p);
     cairo_t *cr = c.cr;
     cairo_save(cr);
     cairo_rectangle(cr, a.left, a.top, a.right - a.left, a.bottom - a.top);
@@ -262,18 +262,18 @@ fv_status fv_plot_lines_(const char *path, const fv_series *s, int ns, fv_plot_a
     if (p.diagonal)
         diagonal(cr, &a, fmax(x0, y0), fmin(x1, y1));
     for (int k = 0; k < ns; k++) {
-        viz_color(&c, k);
+        fv_viz_color(&c, k);
         cairo_set_line_width(cr, 2);
         for (int i = 0; i < s[k].n; i++)
-            (i ? cairo_line_to : cairo_move_to)(cr, viz_x(&a, s[k].x[i]), viz_y(&a, s[k].y[i]));
+            (i ? cairo_line_to : cairo_move_to)(cr, fv_viz_x(&a, s[k].x[i]), fv_viz_y(&a, s[k].y[i]));
         if (s[k].n == 1) /* a lone point as a dot */
-            cairo_arc(cr, viz_x(&a, s[k].x[0]), viz_y(&a, s[k].y[0]), 3, 0, 2 * FV_PI);
+            cairo_arc(cr, fv_viz_x(&a, s[k].x[0]), fv_viz_y(&a, s[k].y[0]), 3, 0, 2 * FV_PI);
         cairo_stroke(cr);
     }
     cairo_restore(cr);
     if (ns > 1 || s[0].label)
         legend(&c, &a, s, ns, p.legend_bottom);
-    return viz_close(&c);
+    return fv_viz_close(&c);
 }
 
 /* ---------------------------------------------------------------- reliability diagram */
@@ -284,29 +284,29 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
     if (bins < 1 || bins > 1000)
         return fv_err(FV_ERR_INVALID, "%s: %d bins (1 to 1000)", path, bins);
     viz_canvas c;
-    FV_TRY(viz_open(&c, path, p.width ? p.width : 560, p.height ? p.height : 520));
+    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 560, p.height ? p.height : 520));
     viz_axes a = layout(&c, 0, 1, 0, 1);
     p.xlabel = p.xlabel ? p.xlabel : "confidence";
     p.ylabel = p.ylabel ? p.ylabel : "accuracy";
-    viz_axes_draw(&c, &a, &p);
+    fv_viz_axes_draw(&c, &a, &p);
     cairo_t *cr = c.cr;
     for (int b = 0; b < bins; b++) {
         if (!count[b])
             continue;
-        double l = viz_x(&a, (double)b / bins), r = viz_x(&a, (double)(b + 1) / bins);
+        double l = fv_viz_x(&a, (double)b / bins), r = fv_viz_x(&a, (double)(b + 1) / bins);
         cairo_set_source_rgba(cr, 0.12, 0.47, 0.71, 0.8); /* accuracy */
-        cairo_rectangle(cr, l + 1, viz_y(&a, acc[b]), r - l - 2, viz_y(&a, 0) - viz_y(&a, acc[b]));
+        cairo_rectangle(cr, l + 1, fv_viz_y(&a, acc[b]), r - l - 2, fv_viz_y(&a, 0) - fv_viz_y(&a, acc[b]));
         cairo_fill(cr);
-        viz_color(&c, 1); /* the bin's mean confidence, as the legend's second entry */
+        fv_viz_color(&c, 1); /* the bin's mean confidence, as the legend's second entry */
         cairo_set_line_width(cr, 2);
-        cairo_move_to(cr, l + 1, viz_y(&a, conf[b]));
-        cairo_line_to(cr, r - 1, viz_y(&a, conf[b]));
+        cairo_move_to(cr, l + 1, fv_viz_y(&a, conf[b]));
+        cairo_line_to(cr, r - 1, fv_viz_y(&a, conf[b]));
         cairo_stroke(cr);
     }
     diagonal(cr, &a, 0, 1);
     fv_series key[2] = {{.label = "accuracy"}, {.label = "mean confidence"}};
     legend(&c, &a, key, 2, 0);
-    return viz_close(&c);
+    return fv_viz_close(&c);
 }
 
 /* ---------------------------------------------------------------- confusion matrix */
@@ -319,7 +319,7 @@ fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
     /* cells shrink with k (numbers from 24 pixels, names too); the figure stays under ~4,300 px */
     int cell = k <= 10 ? 52 : k <= 30 ? 24 : k <= 200 ? 8 : k <= 1000 ? 4 : 1, margin = 130;
     viz_canvas c;
-    FV_TRY(viz_open(&c, path, p.width ? p.width : margin + k * cell + 30,
+    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : margin + k * cell + 30,
                     p.height ? p.height : 40 + k * cell + (cell >= 24 ? 100 : 30)));
     cairo_t *cr = c.cr;
     int64_t top = 1;
@@ -336,7 +336,7 @@ fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
             if (cell >= 24) {
                 snprintf(buf, sizeof buf, "%lld", (long long)counts[i * k + j]);
                 cairo_set_source_rgb(cr, v > 0.5 ? 1 : 0.1, v > 0.5 ? 1 : 0.1, v > 0.5 ? 1 : 0.1);
-                viz_text(&c, x + cell / 2.0, y + cell / 2.0, cell >= 40 ? 12 : 8, 0.5, 0.5, buf);
+                fv_viz_text(&c, x + cell / 2.0, y + cell / 2.0, cell >= 40 ? 12 : 8, 0.5, 0.5, buf);
             }
         }
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
@@ -344,15 +344,15 @@ fv_status fv_plot_confusion_(const char *path, const int64_t *counts, int k,
         char def[16];
         snprintf(def, sizeof def, "%d", i);
         const char *nm = names && names[i] ? names[i] : def;
-        viz_text(&c, margin - 6, 40 + (i + 0.5) * cell, 11, 1, 0.5, nm);
+        fv_viz_text(&c, margin - 6, 40 + (i + 0.5) * cell, 11, 1, 0.5, nm);
         cairo_save(cr);
         cairo_translate(cr, margin + (i + 0.5) * cell, 40 + k * cell + 6);
         cairo_rotate(cr, FV_PI / 4);
-        viz_text(&c, 0, 0, 11, 0, 0.5, nm);
+        fv_viz_text(&c, 0, 0, 11, 0, 0.5, nm);
         cairo_restore(cr);
     }
-    viz_text(&c, margin + k * cell / 2.0, 14, 16, 0.5, 0, p.title ? p.title : "confusion matrix");
-    viz_text(&c, 8, 40 + k * cell / 2.0, 12, 0, 0.5, "true");
-    viz_text(&c, margin + k * cell / 2.0, c.h - 6, 12, 0.5, 1, "predicted");
-    return viz_close(&c);
+    fv_viz_text(&c, margin + k * cell / 2.0, 14, 16, 0.5, 0, p.title ? p.title : "confusion matrix");
+    fv_viz_text(&c, 8, 40 + k * cell / 2.0, 12, 0, 0.5, "true");
+    fv_viz_text(&c, margin + k * cell / 2.0, c.h - 6, 12, 0.5, 1, "predicted");
+    return fv_viz_close(&c);
 }

@@ -21,19 +21,19 @@ typedef struct viz_axes {
 } viz_axes;
 
 /* A white w x h canvas for path (.png or .svg). */
-fv_status viz_open(viz_canvas *c, const char *path, int w, int h);
+fv_status fv_viz_open(viz_canvas *c, const char *path, int w, int h);
 /* Writes the figure (atomically) and frees the canvas. */
-fv_status viz_close(viz_canvas *c);
+fv_status fv_viz_close(viz_canvas *c);
 /* Frees the canvas, writing nothing. */
-void viz_abort(viz_canvas *c);
+void fv_viz_abort(viz_canvas *c);
 /* Text of `size` px anchored at (x, y): ax, ay the fraction of its width / height left and above. */
-void viz_text(viz_canvas *c, double x, double y, double size, double ax, double ay, const char *s);
+void fv_viz_text(viz_canvas *c, double x, double y, double size, double ax, double ay, const char *s);
 /* Sets the source color of series i. */
-void viz_color(viz_canvas *c, int i);
+void fv_viz_color(viz_canvas *c, int i);
 /* Data to pixel coordinates. */
-double viz_x(const viz_axes *a, double v);
-double viz_y(const viz_axes *a, double v);
+double fv_viz_x(const viz_axes *a, double v);
+double fv_viz_y(const viz_axes *a, double v);
 /* Frame, grid, tick labels, title and axis labels. */
-void viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p);
+void fv_viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p);
 
 #endif
