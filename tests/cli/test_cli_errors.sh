@@ -51,5 +51,10 @@ fi
 # options
 expect_fail bad-option "unknown option" "$FV" train --epoch 3
 expect_fail bad-value "bad value" "$FV" train --epochs -2
+# every command's --help: its usage on stdout, exit 0
+for c in train eval predict summary visualize knn bench zoo; do
+    expect_ok help-$c "$FV" $c --help
+    check help-$c-usage grep -q "^usage: fovea $c" "$TMP/out"
+done
 check no-temp-files sh -c "! ls '$TMP'/*/*.tmp.* >/dev/null 2>&1"
 finish

@@ -1,0 +1,170 @@
+/* common.c - what the commands share: the one-line failure, opening a model (a file or a zoo
+ * network) and compiling it for the options, loading and normalizing data, output folders and
+ * class names. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int fail(const char *what)
+{
+    fprintf(stderr, "fovea: %s\n", what && *what ? what : "unknown error");
+    return 1;
+}
+
+int fail_lib(void) { return fail(fv_last_error()); }
+
+/* --schedule NAME, fitted to the run: step halves the rate every third of the epochs,
+ * exponential decays by 0.9 an epoch, cosine anneals to 0 over the epochs after --warmup,
+ * onecycle runs over every step with the --lr as the peak, plateau halves it after 2 epochs
+ * without improvement of the validation loss. */
+fv_schedule schedule_for(const opts *o, int64_t n)
+{
+    const char *s = o->schedule ? o->schedule : "constant";
+    int steps = (int)((n + o->batch - 1) / o->batch) * o->epochs;
+    if (strcmp(s, "step") == 0)
+        return fv_schedule(.kind = FV_SCHED_STEP, .step_size = o->epochs > 2 ? o->epochs / 3 : 1,
+                           .gamma = 0.5f);
+    if (strcmp(s, "exponential") == 0)
+        return fv_schedule(.kind = FV_SCHED_EXPONENTIAL, .gamma = 0.9f);
+    if (strcmp(s, "cosine") == 0)
+        return fv_schedule(.kind = FV_SCHED_COSINE, .total = o->epochs, .warmup = o->warmup);
+    if (strcmp(s, "onecycle") == 0)
+        return fv_schedule(.kind = FV_SCHED_ONE_CYCLE, .total = steps);
+    if (strcmp(s, "plateau") == 0)
+        return fv_schedule(.kind = FV_SCHED_PLATEAU, .factor = 0.5f, .patience = 2);
+    return fv_schedule(.kind = FV_SCHED_CONSTANT);
+}
+
+/* A zoo name (a bare word, no such file and no ".fv"): the network for input (c, h, w) and `classes` (the
+ * options win; 0: the network's defaults). */
+int is_zoo(const char *path)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    /* a bare word that is no file is a zoo name (fv_zoo names the unknown ones) */
+    return stat(path, &st) != 0 && !(n > 3 && strcmp(path + n - 3, ".fv") == 0) &&
+           !strchr(path, '/');
+}
+
+fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int classes)
+{
+    if (!is_zoo(path))
+        return fv_model_load_file(path);
+    if (o->in_c)
+        c = o->in_c, h = o->in_h, w = o->in_w;
+    return fv_zoo(path, .num_classes = o->classes ? o->classes : classes, .channels = c,
+                  .height = h, .width = w, .width_mult = (float)o->alpha, .aux_logits = o->aux,
+                  .stride_first = o->stride_first);
+}
+
+/* The model for data of (c, h, w) images in `classes` classes (0: unknown), compiled. */
+fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes)
+{
+    fv_model *m = open_model(o, path, c, h, w, classes);
+    if (!m)
+        return NULL;
+    fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
+    fv_optimizer opt = {.kind = kind, .lr = (float)o->lr, .clip_norm = (float)o->clip_norm};
+    if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
+        opt.momentum = (float)o->momentum;
+    /* mixing blends targets: categorical CE on (one-hot) distributions, the same loss */
+    int mixing = o->aug.mixup > 0 || o->aug.cutmix > 0;
+    if (fv_model_compile(m, .loss = mixing ? FV_LOSS_CATEGORICAL_CE : FV_LOSS_SOFTMAX_CE,
+                         .optimizer = opt,
+                         .seed = (uint64_t)o->seed) != FV_OK) {
+        fv_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+fv_dataset *load_data(const opts *o, int train)
+{
+    fv_dataset *d = fv_dataset_load_dir(o->data, train);
+    if (!d)
+        return NULL;
+    if (o->limit && o->limit < d->x->dims[0]) {
+        fv_dataset *t = fv_dataset_take(d, 0, o->limit);
+        fv_dataset_free(d);
+        d = t;
+        if (!d)
+            return NULL;
+    }
+    if (fv_dataset_normalize(d, NORM_MEAN, NORM_STD) != FV_OK) {
+        fv_dataset_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* runs/NAME for a model name as a safe folder name: letters, digits, '.', '-' and '_' kept, any
+ * other byte (a '/', a space, UTF-8) made '_', no leading '.' (so "../../x" stays under runs/),
+ * at most 64 characters. */
+void default_out(const char *name, char *out, size_t len)
+{
+    char safe[65];
+    size_t n = 0;
+    for (; name && name[n] && n < sizeof safe - 1; n++) {
+        unsigned char c = (unsigned char)name[n];
+        safe[n] = (isalnum(c) && c < 128) || c == '-' || c == '_' || (c == '.' && n > 0)
+                      ? (char)c
+                      : '_';
+    }
+    safe[n] = '\0';
+    snprintf(out, len, "runs/%s", n ? safe : "model");
+}
+
+int make_dir(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The name of class k of a model with `classes` outputs when no data set names it (predict):
+ * Fashion-MNIST's for 10 classes, else "class k". */
+const char *class_name(int k, int64_t classes)
+{
+    static char buf[32];
+    if (classes == 10 && fv_fashion_mnist_class(k))
+        return fv_fashion_mnist_class(k);
+    snprintf(buf, sizeof buf, "class %d", k);
+    return buf;
+}
+
+void free_names(char **v, int64_t k)
+{
+    for (int64_t c = 0; v && c < k; c++)
+        free(v[c]);
+    free(v);
+}
+
+/* The names of a model's k classes, owned: the data set's names where it has them ("class c"
+ * past them: a model may have more outputs than the data has classes), class_name's without a
+ * data set. NULL: out of memory. */
+char **names_for(const fv_dataset *d, int64_t k)
+{
+    char **v = calloc((size_t)(k > 0 ? k : 1), sizeof *v), buf[32];
+    for (int64_t c = 0; v && c < k; c++) {
+        const char *s = d && d->class_names ? fv_dataset_class_name(d, (int)c)
+                                           : class_name((int)c, k);
+        snprintf(buf, sizeof buf, "class %lld", (long long)c);
+        if (!(v[c] = strdup(s ? s : buf))) {
+            free_names(v, c);
+            return NULL;
+        }
+    }
+    return v;
+}

@@ -1,0 +1,261 @@
+/* main.c - the command-line tool's front door: the usage of each command, the options, and the
+ * dispatch to one file per command. The CLI is the only place that exits: every library error is
+ * printed as one line ("fovea: <message>") and turns into a non-zero exit status. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The commands: name, function, and usage lines (printed by `fovea --help` and `fovea CMD --help`). */
+static const struct command {
+    const char *name;
+    int (*run)(const opts *o);
+    const char *usage;
+} commands[] = {
+    {"train", cmd_train,
+     "  train   [MODEL.fv] [--data DIR] [--epochs N] [--batch N] [--optimizer NAME]\n"
+     "          NAME: adam (default), sgd, adamw, adamax, nadam, adagrad, rmsprop, adadelta\n"
+     "          [--schedule constant|step|exponential|cosine|onecycle|plateau] [--warmup N]\n"
+     "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
+     "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
+     "          OUT/best, after every epoch)\n"
+     "          augmentation: [--hflip] [--vflip] [--crop-pad N] [--rotate DEG] [--scale X]\n"
+     "          [--aspect X] [--translate X] [--brightness X] [--contrast X] [--saturation X]\n"
+     "          [--hue X] [--grayscale P] [--cutout N] [--erase P] [--mixup A] [--cutmix A]\n"
+     "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
+     "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
+     "          and DIR/metrics.csv (default out: runs/<model>)\n"},
+    {"eval", cmd_eval,
+     "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR]\n"
+     "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures\n"},
+    {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
+    {"summary", cmd_summary,
+     "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
+    {"visualize", cmd_visualize,
+     "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
+     "          filters, feature maps, saliency and Grad-CAM, class models, mistakes,\n"
+     "          deconvnet projections (PNG)\n"},
+    {"knn", cmd_knn,
+     "  knn     [--k K] [--metric l1|l2] [--data DIR] [--limit N] [--out DIR]\n"
+     "          the k-nearest-neighbour baseline with eval's metrics (default k 5, L2)\n"},
+    {"bench", cmd_bench,
+     "  bench   MODEL.fv|NETWORK [--batch N] [--steps N] [--input C,H,W] [--classes K]\n"
+     "          training and prediction images/s on random data, and peak memory\n"},
+    {"zoo", cmd_zoo,
+     "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
+     "          (NETWORK works wherever MODEL.fv does; for zoo\n"
+     "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
+     "          train and eval build them for the data's image size and classes)\n"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static const char *const usage_tail =
+    "every command: [--threads N] (default 0 = all cores)\n"
+    "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's dataset-fashion-mnist.\n";
+
+/* Every command's usage (c NULL), or one command's. */
+static void usage(FILE *f, const struct command *c)
+{
+    fprintf(f, "usage: fovea %s [options]\n", c ? c->name : "<command>");
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!c || c == &commands[i])
+            fputs(commands[i].usage, f);
+    fputs(usage_tail, f);
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* Strict integer / float parsing: the whole string must be a number in range. */
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The augmentation settings that take a number: --NAME X sets the field. */
+static float *aug_field(fv_augment *g, const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } t[] = {{"--rotate", offsetof(fv_augment, rotate)},
+             {"--scale", offsetof(fv_augment, scale)},
+             {"--aspect", offsetof(fv_augment, aspect)},
+             {"--translate", offsetof(fv_augment, translate)},
+             {"--brightness", offsetof(fv_augment, brightness)},
+             {"--contrast", offsetof(fv_augment, contrast)},
+             {"--saturation", offsetof(fv_augment, saturation)},
+             {"--hue", offsetof(fv_augment, hue)},
+             {"--grayscale", offsetof(fv_augment, grayscale)},
+             {"--erase", offsetof(fv_augment, erase)},
+             {"--mixup", offsetof(fv_augment, mixup)},
+             {"--cutmix", offsetof(fv_augment, cutmix)}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(name, t[i].name) == 0)
+            return (float *)((char *)g + t[i].off);
+    return NULL;
+}
+
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9,
+                .cls = -1};
+    char msg[256];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0, takes = 1;
+        if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+            takes = 0;
+        } else if (strcmp(a, "--resume") == 0) {
+            o->resume = 1;
+            takes = 0;
+        } else if (strcmp(a, "--aux") == 0 || strcmp(a, "--stride-first") == 0) {
+            *(a[2] == 'a' ? &o->aux : &o->stride_first) = 1;
+            takes = 0;
+        } else if (strcmp(a, "--hflip") == 0 || strcmp(a, "--vflip") == 0) {
+            *(a[2] == 'h' ? &o->aug.hflip : &o->aug.vflip) = 1;
+            takes = 0;
+        } else if (strcmp(a, "--crop-pad") == 0 && v) {
+            bad = parse_int(v, 1, 64, &o->aug.crop_pad);
+        } else if (strcmp(a, "--cutout") == 0 && v) {
+            bad = parse_int(v, 1, 4096, &o->aug.cutout);
+        } else if (aug_field(&o->aug, a) && v) {
+            double x;
+            bad = parse_double(v, &x) || !(x >= 0);
+            *aug_field(&o->aug, a) = (float)x;
+        } else if (strncmp(a, "--", 2) != 0) {
+            if (o->npos == 64)
+                return fail("too many arguments");
+            o->pos[o->npos++] = a;
+            takes = 0;
+        } else if (!v) {
+            snprintf(msg, sizeof msg, "option %s needs a value", a);
+            return fail(msg);
+        } else if (strcmp(a, "--classes") == 0) {
+            bad = parse_int(v, 1, 1 << 20, &o->classes);
+        } else if (strcmp(a, "--alpha") == 0) {
+            bad = parse_double(v, &o->alpha) || !(o->alpha > 0);
+        } else if (strcmp(a, "--input") == 0) {
+            bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
+                  o->in_h < 1 || o->in_w < 1;
+        } else if (strcmp(a, "--k") == 0) {
+            bad = parse_int(v, 1, 1000, &o->knn_k);
+        } else if (strcmp(a, "--metric") == 0) {
+            bad = strcmp(v, "l1") != 0 && strcmp(v, "l2") != 0;
+            o->knn_l1 = strcmp(v, "l1") == 0;
+        } else if (strcmp(a, "--image") == 0) {
+            o->image = v;
+        } else if (strcmp(a, "--layer") == 0) {
+            o->layer = v;
+        } else if (strcmp(a, "--class") == 0) {
+            bad = parse_int(v, 0, 1 << 20, &o->cls);
+        } else if (strcmp(a, "--data") == 0) {
+            o->data = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--out") == 0) {
+            o->out = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--weights") == 0) {
+            o->weights = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--optimizer") == 0) {
+            o->optimizer = v;
+            bad = fv_optim_from_name(v) < 0;
+        } else if (strcmp(a, "--epochs") == 0) {
+            bad = parse_int(v, 1, 100000, &o->epochs);
+        } else if (strcmp(a, "--batch") == 0) {
+            bad = parse_int(v, 1, 65536, &o->batch);
+        } else if (strcmp(a, "--steps") == 0) {
+            bad = parse_int(v, 1, 1000000, &o->steps);
+        } else if (strcmp(a, "--limit") == 0) {
+            bad = parse_int(v, 1, 1 << 30, &o->limit);
+        } else if (strcmp(a, "--seed") == 0) {
+            bad = parse_int(v, 0, 1 << 30, &o->seed);
+        } else if (strcmp(a, "--schedule") == 0) {
+            o->schedule = v;
+            bad = strcmp(v, "constant") && strcmp(v, "step") && strcmp(v, "exponential") &&
+                  strcmp(v, "cosine") && strcmp(v, "onecycle") && strcmp(v, "plateau");
+        } else if (strcmp(a, "--early-stopping") == 0) {
+            bad = parse_int(v, 1, 100000, &o->patience);
+        } else if (strcmp(a, "--clip-norm") == 0) {
+            bad = parse_double(v, &o->clip_norm) || !(o->clip_norm > 0);
+        } else if (strcmp(a, "--warmup") == 0) {
+            bad = parse_int(v, 0, 100000, &o->warmup);
+        } else if (strcmp(a, "--threads") == 0) {
+            bad = parse_int(v, 0, 64, &o->threads);
+        } else if (strcmp(a, "--lr") == 0) {
+            bad = parse_double(v, &o->lr) || !(o->lr > 0);
+        } else if (strcmp(a, "--momentum") == 0) {
+            bad = parse_double(v, &o->momentum) || o->momentum < 0 || o->momentum >= 1;
+        } else {
+            snprintf(msg, sizeof msg, "unknown option '%s' (see fovea --help)", a);
+            return fail(msg);
+        }
+        if (bad) {
+            if (strlen(v) > PATH_OPT_MAX)
+                snprintf(msg, sizeof msg, "option %s: path longer than %d characters", a,
+                         PATH_OPT_MAX);
+            else
+                snprintf(msg, sizeof msg, "option %.40s: bad value '%.160s'", a, v);
+            return fail(msg);
+        }
+        i += takes;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout, NULL);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("fovea %s\n", FV_VERSION);
+        return 0;
+    }
+    const struct command *c = NULL;
+    for (int i = 0; i < NCOMMANDS && !c; i++)
+        c = strcmp(argv[1], commands[i].name) == 0 ? &commands[i] : NULL;
+    if (!c) {
+        fprintf(stderr, "fovea: unknown command '%s'\n", argv[1]);
+        usage(stderr, NULL);
+        return 2;
+    }
+    if (wants_help(argc, argv)) {
+        usage(stdout, c);
+        return 0;
+    }
+    opts o;
+    if (parse_opts(argc, argv, &o) != 0)
+        return 1;
+    if (fv_set_num_threads(o.threads) != FV_OK)
+        return fail_lib();
+    return c->run(&o);
+}
