@@ -14,6 +14,12 @@ fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t le
 
 /* An IDX file (plain, or gzip-compressed) from bytes. */
 fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
+/* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
+ * data); *total (or NULL) the number its header promises. The data must fit fv_data_limit(). */
+fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
+                           int64_t *total);
+/* The same from a file. */
+fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total);
 
 /* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
 fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
