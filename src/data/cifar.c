@@ -49,7 +49,7 @@ static fv_status plan_file(const cifar_spec *s, cifar_plan *p, int i, int64_t wa
     p->take[i] = n < want ? n : want;
     if (len == 0)
         return fv_err(FV_ERR_FORMAT, "%s: no images", p->path[i]);
-    if (p->take[i] == n && len % rec) /* read to its end: it must be whole */
+    if (want > n && len % rec) /* read to its end: it must be whole */
         return fv_err(FV_ERR_FORMAT, "%s: %zu bytes is not a whole number of %zu-byte CIFAR "
                       "records", p->path[i], len, rec);
     return FV_OK;

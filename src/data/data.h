@@ -34,6 +34,9 @@ int fv_data_exists(const char *dir, const char *name);
 /* The loaders of fv_dataset_load_dir_n: only the first `limit` samples (0: all). */
 fv_dataset *fv_mnist_load_n(const char *dir, int train, int64_t limit);
 fv_dataset *fv_cifar_load_n(const char *dir, int cifar100, int train, int64_t limit);
+/* An image folder's split: dir/train, or dir/test (else dir/val), when that is an image folder,
+ * else dir; at the channels and size of the training split's first image, a test split labelled
+ * with the training split's classes. */
 fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit);
 
 #endif /* FV_DATA_H */

@@ -414,8 +414,3 @@ fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t lim
     fv_free(tr), fv_free(root);
     return d;
 }
-
-fv_dataset *fv_image_folder_load_split(const char *dir, int train)
-{
-    return fv_image_folder_load_split_n(dir, train, 0);
-}

@@ -36,8 +36,5 @@ fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t le
 /* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
  * file (clears the last error). */
 int fv_is_image_folder(const char *dir);
-/* fv_dataset_load_dir's image folders: dir/train, or dir/test (else dir/val), when that is an
- * image folder, else dir; at the channels and size of the training split's first image. */
-fv_dataset *fv_image_folder_load_split(const char *dir, int train);
 
 #endif /* FV_IO_H */
