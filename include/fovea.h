@@ -721,10 +721,38 @@ typedef struct fv_dataset {
     fv_tensor *y;
     int num_classes; /* 0 for regression */
     char name[64];
-    char **class_names; /* num_classes names (image folders), or NULL; freed with the set */
+    char **class_names; /* num_classes names (every set from the loaders below has them), or NULL;
+                         * freed with the set */
 } fv_dataset;
 
-/* MNIST-format IDX files (plain or .gz): images as (N, 1, H, W) in [0, 1], labels as class index. */
+/* Class names. Every set from fv_dataset_load_dir[_n] (and the format loaders below) carries
+ * num_classes names: an image folder its class folders' names; CIFAR-10 the names in
+ * DIR/batches.meta.txt when present, else the standard ten ("airplane" ... "truck"); CIFAR-100
+ * DIR/fine_label_names.txt when present, else "class k"; MNIST-format IDX files DIR/classes.txt
+ * when present (then the number of classes is its number of names), else Fashion-MNIST's names
+ * when DIR is Fashion-MNIST (its path contains "fashion" in any case, as the default data folder
+ * does), else "0" ... "9" for 10 classes, else "class k". A names file holds one name a line
+ * (blanks around a name and empty lines at the end are ignored; it must hold exactly the number
+ * of classes for CIFAR).
+ *
+ * Test splits are labelled with the training split's classes: an image folder's DIR/test (or val)
+ * with DIR/train's class folders (a test class folder that is not among them is an error naming
+ * it; one that is missing shifts nothing), MNIST-format files with the training labels' number of
+ * classes (1 + their largest label; a test label beyond is an error).
+ *
+ * Memory: decoded data (x of a set, one image) may not exceed the data limit, checked before it is
+ * allocated: fv_set_data_limit's, else the environment's FOVEA_MAX_DATA_MB (MiB), else 2048 MiB.
+ * A file that promises more than it holds (a truncated file, a header claiming a huge image, a
+ * gzip member claiming more than its bytes can inflate to) fails costing memory in proportion to
+ * what it holds. Single images are also limited to 2^26 pixels. */
+/* Sets the data limit in bytes (0: back to FOVEA_MAX_DATA_MB or the default). Set it before
+ * loading, from one thread. */
+void fv_set_data_limit(size_t bytes);
+/* The data limit in bytes now in force. */
+size_t fv_data_limit(void);
+
+/* MNIST-format IDX files (plain or .gz): images as (N, 1, H, W) in [0, 1], labels as class index;
+ * the classes and their names as for a folder (above), the folder being the images file's. */
 fv_dataset *fv_dataset_load_idx(const char *images_path, const char *labels_path);
 /* One IDX file as a float tensor (u8 values kept as 0..255). */
 fv_tensor *fv_idx_load(const char *path);
@@ -741,15 +769,20 @@ fv_dataset *fv_dataset_load_cifar100(const char *dir, int train);
 /* A dataset from a folder in any known format: MNIST-format IDX files, CIFAR-10 or CIFAR-100
  * batches (tried in that order by their file names), else an image folder of class sub-folders:
  * DIR/train, or DIR/test (else DIR/val), when they hold class folders, else DIR itself for both
- * splits; read at the channels and size of the training split's first image. */
+ * splits; read at the channels and size of the training split's first image. A set with no
+ * images is an error ("DIR: no images"). */
 fv_dataset *fv_dataset_load_dir(const char *dir, int train);
+/* The same, reading only the first `limit` samples (0: all): IDX and CIFAR files are decoded only
+ * that far (later records are not read, so not checked), an image folder decodes only its first
+ * `limit` files in class-then-name order (its classes are all listed). */
+fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit);
 /* An image folder (Keras' image_dataset_from_directory, torchvision's ImageFolder): one sub-folder
  * per class, class k the k-th name in strcmp order; in each, the .png/.jpg/.jpeg files (any case,
  * decoded by their content; other files and names starting with '.' are skipped) in name order,
  * converted to `channels` (1 or 3) and resized (bilinear) to height x width; 0 for channels,
  * height or width takes the first image's. x (N, C, H, W) in [0, 1], y the class index. */
 fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width);
-/* The name of class k (an image folder's sub-folder name), or NULL when the set has none. */
+/* The name of class k (above), or NULL when k is out of range or the set has no names. */
 const char *fv_dataset_class_name(const fv_dataset *d, int k);
 /* The class names of Fashion-MNIST ("T-shirt/top", ...). */
 const char *fv_fashion_mnist_class(int k);

@@ -1,117 +1,203 @@
 /* cifar.c - CIFAR-10 and CIFAR-100 binary batches (the format of the "binary version" archives):
- * fixed-size records of label byte(s) then 3 x 32 x 32 pixel bytes in channel planes. Every file
- * must hold a whole number of records and every label must be in range. Also the folder loader
- * that picks MNIST-format or CIFAR files by name, else an image folder (imagefolder.c). */
-#include "io/io.h"
+ * fixed-size records of label byte(s) then 3 x 32 x 32 pixel bytes in channel planes, all of them
+ * or the first n. Every file read whole must hold a whole number of records and every label read
+ * must be in range; the sizes are taken from the files before the one allocation, which must fit
+ * the cap on decoded data. Class names come from the archive's batches.meta.txt or
+ * fine_label_names.txt when present. Also the folder loader that picks MNIST-format or CIFAR files
+ * by name, else an image folder (imagefolder.c). */
+#include "data/data.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define PIXELS 3072
 #define MAX_BATCH_FILE ((size_t)1 << 30)
+#define MAX_FILES 5
 
-/* Appends the records of one file to x/y (capacity grown as needed). */
-static fv_status read_batch(const char *path, int label_bytes, int classes, fv_tensor **x,
-                            fv_tensor **y)
+static const char *const cifar10_names[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                              "dog",      "frog",       "horse", "ship", "truck"};
+
+typedef struct cifar_spec {
+    const char *const *files;
+    int nfiles, label_bytes, classes;
+    const char *what, *names_file; /* the data set's name; the class-names file in the folder */
+    const char *const *std;        /* the standard names (std_n of them), or NULL */
+    int std_n;
+} cifar_spec;
+
+/* The plan: how many records to take from each file, from their sizes. */
+typedef struct cifar_plan {
+    char path[MAX_FILES][1100];
+    size_t size[MAX_FILES];
+    int64_t take[MAX_FILES], total;
+    int used;
+} cifar_plan;
+
+static fv_status plan_file(const cifar_spec *s, cifar_plan *p, int i, int64_t want)
 {
-    unsigned char *buf;
-    size_t len, rec = (size_t)label_bytes + PIXELS;
-    FV_TRY(fv_read_file(path, MAX_BATCH_FILE, &buf, &len));
-    if (len == 0 || len % rec) {
-        fv_free(buf);
+    size_t rec = (size_t)s->label_bytes + PIXELS;
+    struct stat st;
+    if (stat(p->path[i], &st) != 0)
+        return fv_err(FV_ERR_IO, "%s: %s", p->path[i], strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fv_err(FV_ERR_IO, "%s: not a regular file", p->path[i]);
+    size_t len = (size_t)st.st_size;
+    int64_t n = (int64_t)(len / rec);
+    p->size[i] = len;
+    p->take[i] = n < want ? n : want;
+    if (len == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: no images", p->path[i]);
+    if (want > n && len % rec) /* read to its end: it must be whole */
         return fv_err(FV_ERR_FORMAT, "%s: %zu bytes is not a whole number of %zu-byte CIFAR "
-                      "records", path, len, rec);
-    }
-    int64_t old = *x ? (*x)->dims[0] : 0, n = (int64_t)(len / rec);
-    fv_tensor *nx = fv_tensor_new4(old + n, 3, 32, 32);
-    int64_t yd[1] = {old + n};
-    fv_tensor *ny = nx ? fv_tensor_new(1, yd) : NULL;
-    fv_status st = ny ? FV_OK : FV_ERR_NOMEM;
-    for (int64_t i = 0; st == FV_OK && i < n; i++) {
-        const unsigned char *r = buf + (size_t)i * rec;
-        int label = r[label_bytes - 1];
-        if (label >= classes) {
-            st = fv_err(FV_ERR_FORMAT, "%s: record %lld has label %d (expected < %d)", path,
-                        (long long)i, label, classes);
-            break;
-        }
-        ny->data[old + i] = (float)label;
-        for (int k = 0; k < PIXELS; k++)
-            nx->data[(old + i) * PIXELS + k] = r[label_bytes + k] / 255.0f;
-    }
-    if (st == FV_OK && old) {
-        memcpy(nx->data, (*x)->data, sizeof(float) * (size_t)(old * PIXELS));
-        memcpy(ny->data, (*y)->data, sizeof(float) * (size_t)old);
-    }
-    fv_free(buf);
-    if (st != FV_OK) {
-        fv_tensor_free(nx), fv_tensor_free(ny);
-        return st;
-    }
-    fv_tensor_free(*x), fv_tensor_free(*y);
-    *x = nx, *y = ny;
+                      "records", p->path[i], len, rec);
     return FV_OK;
 }
 
-static fv_dataset *load_files(const char *dir, const char *const *names, int nfiles,
-                              int label_bytes, int classes, const char *what)
+static fv_status make_plan(const char *dir, const cifar_spec *s, int64_t limit, cifar_plan *p)
 {
-    fv_tensor *x = NULL, *y = NULL;
-    char path[1100];
-    for (int i = 0; i < nfiles; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (read_batch(path, label_bytes, classes, &x, &y) != FV_OK) {
-            fv_tensor_free(x), fv_tensor_free(y);
-            return NULL;
-        }
+    p->total = 0, p->used = 0;
+    int64_t want = limit > 0 ? limit : INT64_MAX;
+    for (int i = 0; i < s->nfiles && p->total < want; i++) {
+        if (snprintf(p->path[i], sizeof p->path[i], "%s/%s", dir, s->files[i]) >=
+            (int)sizeof p->path[i])
+            return fv_err(FV_ERR_INVALID, "%s: path too long", dir);
+        FV_TRY(plan_file(s, p, i, want - p->total));
+        p->total += p->take[i], p->used = i + 1;
     }
-    fv_dataset *d = fv_calloc(1, sizeof *d, "data set");
-    if (!d) {
-        fv_tensor_free(x), fv_tensor_free(y);
+    char what[1200];
+    snprintf(what, sizeof what, "%s: %lld CIFAR images", dir, (long long)p->total);
+    return fv_data_check(what, (uint64_t)p->total * PIXELS * sizeof(float));
+}
+
+/* Decodes the first p->take[i] records of file i into x and y from sample `at`. */
+static fv_status read_file(const cifar_spec *s, const cifar_plan *p, int i, int64_t at,
+                           fv_tensor *x, fv_tensor *y)
+{
+    unsigned char *buf;
+    size_t len, rec = (size_t)s->label_bytes + PIXELS;
+    FV_TRY(fv_read_file(p->path[i], MAX_BATCH_FILE, &buf, &len));
+    fv_status st = FV_OK;
+    if (len != p->size[i])
+        st = fv_err(FV_ERR_IO, "%s: changed while being read", p->path[i]);
+    for (int64_t r = 0; st == FV_OK && r < p->take[i]; r++) {
+        const unsigned char *b = buf + (size_t)r * rec;
+        int label = b[s->label_bytes - 1];
+        if (label >= s->classes) {
+            st = fv_err(FV_ERR_FORMAT, "%s: record %lld has label %d (expected < %d)", p->path[i],
+                        (long long)r, label, s->classes);
+            break;
+        }
+        y->data[at + r] = (float)label;
+        float *dst = x->data + (at + r) * PIXELS;
+        for (int k = 0; k < PIXELS; k++)
+            dst[k] = b[s->label_bytes + k] / 255.0f;
+    }
+    fv_free(buf);
+    return st;
+}
+
+/* The names file in dir when present, else the standard names. */
+static fv_status class_names(const char *dir, const cifar_spec *s, char ***names)
+{
+    if (!fv_data_exists(dir, s->names_file)) {
+        *names = fv_names_default(s->classes, s->std, s->std_n);
+        return *names ? FV_OK : FV_ERR_NOMEM;
+    }
+    char path[1100];
+    int n;
+    snprintf(path, sizeof path, "%s/%s", dir, s->names_file);
+    return fv_names_read(path, s->classes, names, &n);
+}
+
+static fv_dataset *load_files(const char *dir, const cifar_spec *s, int64_t limit)
+{
+    cifar_plan *p = fv_calloc(1, sizeof *p, "CIFAR plan");
+    fv_dataset *d = p ? fv_calloc(1, sizeof *d, "data set") : NULL;
+    fv_status st = d ? make_plan(dir, s, limit, p) : FV_ERR_NOMEM;
+    if (st == FV_OK) {
+        int64_t xd[4] = {p->total, 3, 32, 32}, yd[1] = {p->total};
+        d->num_classes = s->classes;
+        snprintf(d->name, sizeof d->name, "%s", s->what);
+        d->x = fv_tensor_adopt(fv_malloc(sizeof(float) * (size_t)(p->total * PIXELS), "CIFAR "
+                                         "images"), 4, xd);
+        d->y = d->x ? fv_tensor_adopt(fv_malloc(sizeof(float) * (size_t)p->total, "CIFAR labels"),
+                                      1, yd)
+                    : NULL;
+        st = d->y ? class_names(dir, s, &d->class_names) : FV_ERR_NOMEM;
+    }
+    int64_t at = 0;
+    for (int i = 0; st == FV_OK && i < p->used; at += p->take[i], i++)
+        st = read_file(s, p, i, at, d->x, d->y);
+    fv_free(p);
+    if (st != FV_OK) {
+        fv_dataset_free(d);
         return NULL;
     }
-    d->x = x, d->y = y, d->num_classes = classes;
-    snprintf(d->name, sizeof d->name, "%s", what);
     return d;
+}
+
+fv_dataset *fv_cifar_load_n(const char *dir, int cifar100, int train, int64_t limit)
+{
+    static const char *const tr10[5] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                        "data_batch_4.bin", "data_batch_5.bin"};
+    static const char *const te10[1] = {"test_batch.bin"};
+    static const char *const tr100[1] = {"train.bin"}, *const te100[1] = {"test.bin"};
+    cifar_spec s = {.label_bytes = 1, .classes = 10, .names_file = "batches.meta.txt",
+                    .std = cifar10_names, .std_n = 10};
+    if (cifar100)
+        s = (cifar_spec){.label_bytes = 2, .classes = 100, .names_file = "fine_label_names.txt"};
+    s.files = cifar100 ? (train ? tr100 : te100) : (train ? tr10 : te10);
+    s.nfiles = !cifar100 && train ? 5 : 1;
+    s.what = cifar100 ? (train ? "cifar100-train" : "cifar100-test")
+                      : (train ? "cifar10-train" : "cifar10-test");
+    return load_files(dir, &s, limit);
 }
 
 fv_dataset *fv_dataset_load_cifar10(const char *dir, int train)
 {
-    static const char *const tr[5] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                      "data_batch_4.bin", "data_batch_5.bin"};
-    static const char *const te[1] = {"test_batch.bin"};
-    return train ? load_files(dir, tr, 5, 1, 10, "cifar10-train")
-                 : load_files(dir, te, 1, 1, 10, "cifar10-test");
+    return fv_cifar_load_n(dir, 0, train, 0);
 }
 
 fv_dataset *fv_dataset_load_cifar100(const char *dir, int train)
 {
-    static const char *const tr[1] = {"train.bin"}, *const te[1] = {"test.bin"};
-    return load_files(dir, train ? tr : te, 1, 2, 100, train ? "cifar100-train" : "cifar100-test");
+    return fv_cifar_load_n(dir, 1, train, 0);
 }
 
-static int exists(const char *dir, const char *name)
+static fv_dataset *load_any(const char *d, int train, int64_t limit)
 {
-    char path[1100];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0;
-}
-
-fv_dataset *fv_dataset_load_dir(const char *dir, int train)
-{
-    const char *d = dir ? dir : fv_default_data_dir();
-    if (exists(d, "data_batch_1.bin") || exists(d, "test_batch.bin"))
-        return fv_dataset_load_cifar10(d, train);
-    if (exists(d, "train.bin") || exists(d, "test.bin"))
-        return fv_dataset_load_cifar100(d, train);
+    if (fv_data_exists(d, "data_batch_1.bin") || fv_data_exists(d, "test_batch.bin"))
+        return fv_cifar_load_n(d, 0, train, limit);
+    if (fv_data_exists(d, "train.bin") || fv_data_exists(d, "test.bin"))
+        return fv_cifar_load_n(d, 1, train, limit);
     static const char *const idx[4] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
                                        "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"};
     int has_idx = 0;
     for (int i = 0; i < 4; i++)
-        has_idx |= exists(d, idx[i]);
+        has_idx |= fv_data_exists(d, idx[i]);
     if (!has_idx && fv_is_image_folder(d))
-        return fv_image_folder_load_split(d, train);
-    return fv_dataset_load_mnist_dir(d, train);
+        return fv_image_folder_load_split_n(d, train, limit);
+    return fv_mnist_load_n(d, train, limit);
+}
+
+fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit)
+{
+    const char *d = dir ? dir : fv_default_data_dir();
+    if (limit < 0) {
+        fv_err(FV_ERR_INVALID, "%s: a limit of %lld samples (0: all)", d, (long long)limit);
+        return NULL;
+    }
+    fv_dataset *ds = load_any(d, train, limit);
+    if (ds && ds->x->dims[0] == 0) {
+        fv_err(FV_ERR_FORMAT, "%s: no images", d);
+        fv_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+fv_dataset *fv_dataset_load_dir(const char *dir, int train)
+{
+    return fv_dataset_load_dir_n(dir, train, 0);
 }

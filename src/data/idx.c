@@ -1,8 +1,10 @@
 /* idx.c - the IDX format of MNIST and Fashion-MNIST (big-endian magic and dimensions, then unsigned
- * bytes), plain or gzip-compressed, decoded from memory into a float tensor of the raw values.
- * Sizes are checked before anything large is allocated: a plain file must hold the data its header
- * promises, and a gzip stream cannot expand more than deflate's maximum ratio. */
-#include "io/io.h"
+ * bytes), plain or gzip-compressed, decoded from memory into a float tensor of the raw values, all
+ * of them or the first n records. Sizes are checked before anything large is allocated: the data
+ * must fit the cap on decoded data (data/limits.c), a plain file must hold exactly the data its
+ * header promises, a gzip stream cannot promise more than deflate's maximum ratio lets its bytes
+ * hold, and it is inflated in pieces into memory that grows only as data arrives. */
+#include "data/data.h"
 
 #include <limits.h>
 #include <string.h>
@@ -154,85 +156,136 @@ static fv_status read_header(idx_src *s, idx_header *h)
 
 /* ---------------------------------------------------------------- data */
 
+#define PIECE 16384 /* bytes inflated at a time */
+
 static fv_status truncated(const idx_src *s, uint64_t want, uint64_t got)
 {
     return fv_err(FV_ERR_FORMAT, "%s: truncated: expected %llu bytes of data, got %llu", s->name,
                   (unsigned long long)want, (unsigned long long)got);
 }
 
-/* Inflates the data into *out (fv_malloc'd); reports truncation without allocating more than
- * the compressed input can possibly expand to. */
-static fv_status inflate_data(idx_src *s, uint64_t want, unsigned char **out)
+static fv_status trailing(const idx_src *s, uint64_t want)
 {
-    uint64_t bound = (uint64_t)s->len * DEFLATE_MAX_RATIO + 4096;
-    size_t cap = (size_t)(want < bound ? want : bound);
-    unsigned char *b = fv_malloc(cap, "IDX data");
-    if (!b)
-        return FV_ERR_NOMEM;
-    size_t got;
-    fv_status st = src_read(s, b, cap, &got);
-    unsigned char probe; /* drives inflate over the gzip trailer, so its CRC is checked */
-    size_t extra;
-    if (st == FV_OK && got == want)
-        st = src_read(s, &probe, 1, &extra);
-    if (st == FV_OK && got < want)
-        st = truncated(s, want, got);
-    if (st != FV_OK) {
-        fv_free(b);
-        return st;
+    return fv_err(FV_ERR_FORMAT, "%s: more data than the %llu bytes its header promises",
+                  s->name, (unsigned long long)want);
+}
+
+static float *to_floats(const unsigned char *b, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)b[i];
+    return dst;
+}
+
+/* A plain file: its remaining bytes must be the data (or, with a limit, begin with it). */
+static float *plain_data(idx_src *s, uint64_t want, int whole)
+{
+    uint64_t have = s->len - s->pos;
+    if (want > have || (whole && want < have)) {
+        if (want > have)
+            truncated(s, want, have);
+        else
+            trailing(s, want);
+        return NULL;
     }
-    *out = b;
+    float *v = fv_malloc(sizeof(float) * (size_t)(want ? want : 1), "IDX data");
+    return v ? to_floats(s->buf + s->pos, (size_t)want, v) : NULL;
+}
+
+/* After all `want` bytes: nothing may follow (inflating on drives over the trailer's CRC). */
+static fv_status gz_end(idx_src *s, uint64_t want)
+{
+    unsigned char probe;
+    size_t extra;
+    FV_TRY(src_read(s, &probe, 1, &extra));
+    return extra ? trailing(s, want) : FV_OK;
+}
+
+/* A gzip stream inflated piece by piece into floats that grow as the pieces arrive. */
+static fv_status gz_fill(idx_src *s, uint64_t want, fv_grow *g)
+{
+    unsigned char piece[PIECE];
+    uint64_t done = 0;
+    while (done < want) {
+        size_t n = want - done < PIECE ? (size_t)(want - done) : PIECE, got;
+        FV_TRY(src_read(s, piece, n, &got));
+        if (got == 0)
+            return truncated(s, want, done);
+        FV_TRY(fv_grow_to(g, sizeof(float) * (size_t)(done + got), sizeof(float) * (size_t)want,
+                          "IDX data"));
+        to_floats(piece, got, (float *)g->p + done);
+        done += got, g->len = sizeof(float) * (size_t)done;
+    }
     return FV_OK;
 }
 
-static fv_tensor *to_tensor(const idx_header *h, const unsigned char *bytes)
+static float *gz_data(idx_src *s, uint64_t want, int whole)
 {
-    fv_tensor *t = fv_tensor_new(h->ndim, h->dims);
-    if (t)
-        for (uint64_t i = 0; i < h->count; i++)
-            t->data[i] = (float)bytes[i];
-    return t;
+    if (want > (uint64_t)s->len * DEFLATE_MAX_RATIO + 4096) {
+        fv_err(FV_ERR_FORMAT, "%s: truncated: its header promises %llu bytes of data, more than "
+               "%zu compressed bytes can hold", s->name, (unsigned long long)want, s->len);
+        return NULL;
+    }
+    fv_grow g = {0};
+    fv_status st = want ? gz_fill(s, want, &g) : fv_grow_to(&g, sizeof(float), sizeof(float),
+                                                            "IDX data");
+    if (st == FV_OK && whole)
+        st = gz_end(s, want);
+    if (st != FV_OK) {
+        fv_free(g.p);
+        return NULL;
+    }
+    return (float *)g.p;
 }
 
-static fv_tensor *decode(idx_src *s)
+/* The first `limit` records (0: all); *total the records the header promises. */
+static fv_tensor *decode(idx_src *s, int64_t limit, int64_t *total)
 {
     idx_header h;
     if (read_header(s, &h) != FV_OK)
         return NULL;
-    if (!s->gz) {
-        if (h.count > s->len - s->pos) {
-            truncated(s, h.count, s->len - s->pos);
-            return NULL;
-        }
-        return to_tensor(&h, s->buf + s->pos);
-    }
-    unsigned char *bytes = NULL;
-    if (inflate_data(s, h.count, &bytes) != FV_OK)
+    if (total)
+        *total = h.dims[0];
+    int whole = limit <= 0 || limit >= h.dims[0];
+    int64_t dims[4];
+    memcpy(dims, h.dims, sizeof dims);
+    dims[0] = whole ? h.dims[0] : limit;
+    uint64_t want = (uint64_t)dims[0];
+    for (int i = 1; i < h.ndim; i++)
+        want *= (uint64_t)h.dims[i];
+    if (fv_data_check(s->name, want * sizeof(float)) != FV_OK)
         return NULL;
-    fv_tensor *t = to_tensor(&h, bytes);
-    fv_free(bytes);
-    return t;
+    float *v = s->gz ? gz_data(s, want, whole) : plain_data(s, want, whole);
+    return v ? fv_tensor_adopt(v, h.ndim, dims) : NULL;
 }
 
-fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len)
+fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
+                           int64_t *total)
 {
     idx_src s;
     if (!name)
         name = "<memory>";
     if (src_init(&s, name, buf, len) != FV_OK)
         return NULL;
-    fv_tensor *t = decode(&s);
+    fv_tensor *t = decode(&s, limit, total);
     src_close(&s);
     return t;
 }
 
-fv_tensor *fv_idx_load(const char *path)
+fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len)
+{
+    return fv_idx_decode_n(name, buf, len, 0, NULL);
+}
+
+fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total)
 {
     unsigned char *buf;
     size_t len;
     if (fv_read_file(path, IDX_MAX_FILE, &buf, &len) != FV_OK)
         return NULL;
-    fv_tensor *t = fv_idx_decode(path, buf, len);
+    fv_tensor *t = fv_idx_decode_n(path, buf, len, limit, total);
     fv_free(buf);
     return t;
 }
+
+fv_tensor *fv_idx_load(const char *path) { return fv_idx_load_n(path, 0, NULL); }

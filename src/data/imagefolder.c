@@ -1,8 +1,10 @@
 /* imagefolder.c - labelled images from a folder tree (Keras' image_dataset_from_directory,
  * torchvision's ImageFolder): ROOT/<class>/<image>, classes and files in strcmp order, PNG and
- * JPEG told apart by content, every image converted and resized to one (C, H, W) by fv_image_fit.
- * Also the splits fv_dataset_load_dir finds in such a tree (ROOT/train, ROOT/test or ROOT/val). */
-#include "io/io.h"
+ * JPEG told apart by content, every image converted and resized to one (C, H, W) by fv_image_fit,
+ * all of them or the first n, their decoded size checked against the cap before allocating.
+ * Also the splits fv_dataset_load_dir finds in such a tree (ROOT/train, ROOT/test or ROOT/val);
+ * a test split is labelled with the training split's classes. */
+#include "data/data.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,10 +21,11 @@ typedef struct names {
     int n, cap;
 } names;
 
-/* The tree: class names, then every image's path, class by class (class k ends at end[k]). */
+/* The tree: class names, then every image's path, class by class (class k ends at end[k]); and,
+ * for a test split, the training split's classes (train) and each class's label among them. */
 typedef struct listing {
-    names classes, files;
-    int *end;
+    names classes, files, train;
+    int *end, *label;
 } listing;
 
 static void names_free(names *s)
@@ -147,8 +150,10 @@ static void listing_free(listing *L)
 {
     names_free(&L->classes);
     names_free(&L->files);
+    names_free(&L->train);
     fv_free(L->end);
-    L->end = NULL;
+    fv_free(L->label);
+    L->end = L->label = NULL;
 }
 
 static fv_status list_classes(const char *root, listing *L)
@@ -225,46 +230,113 @@ static void base_name(const char *dir, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(n - s), dir + s);
 }
 
-/* x, y and the class names (moved out of L) for the scanned tree. */
-static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w)
+/* Checks the decoded size of n images of (c, h, w) against the cap; allocates x and y. */
+static fv_status alloc_set(const char *dir, fv_dataset *d, int64_t n, int c, int h, int w)
 {
+    char what[1200];
+    snprintf(what, sizeof what, "%s: %lld images of %dx%dx%d", dir, (long long)n, c, h, w);
+    FV_TRY(fv_data_check(what, (uint64_t)n * (uint64_t)c * (uint64_t)h * (uint64_t)w *
+                                   sizeof(float)));
+    int64_t xd[4] = {n, c, h, w}, yd[1] = {n};
+    size_t xs = sizeof(float) * (size_t)(n * c * h * w);
+    if (!(d->x = fv_tensor_adopt(fv_malloc(xs, "image folder"), 4, xd)) ||
+        !(d->y = fv_tensor_adopt(fv_malloc(sizeof(float) * (size_t)n, "labels"), 1, yd)))
+        return FV_ERR_NOMEM;
+    return FV_OK;
+}
+
+/* The class names and count (moved out of L): the training split's when labelling by them. */
+static void take_classes(fv_dataset *d, listing *L)
+{
+    names *own = L->train.n ? &L->train : &L->classes;
+    d->num_classes = own->n;
+    d->class_names = own->v, *own = (names){0};
+}
+
+/* Decodes the first n images into d from image i = 0 (already decoded: first). */
+static fv_status fill_set(fv_dataset *d, listing *L, fv_tensor *first, int64_t n)
+{
+    int c = (int)d->x->dims[1], h = (int)d->x->dims[2], w = (int)d->x->dims[3];
+    int64_t size = (int64_t)c * h * w;
+    for (int64_t i = 0, k = 0; i < n; i++) {
+        const char *path = L->files.v[i];
+        fv_tensor *img = i == 0 ? first : fv_image_load(path);
+        FV_TRY(fit_into(path, img, c, h, w, d->x->data + i * size));
+        while (i >= L->end[k]) /* classes are never empty */
+            k++;
+        d->y->data[i] = (float)(L->label ? L->label[k] : k);
+    }
+    return FV_OK;
+}
+
+/* x, y and the class names for the first `limit` (0: all) images of the scanned tree. */
+static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w, int64_t limit)
+{
+    int64_t n = limit > 0 && limit < L->files.n ? limit : L->files.n;
+    if (n == 0) {
+        fv_err(FV_ERR_FORMAT, "%s: no images", dir);
+        return NULL;
+    }
     fv_tensor *first = fv_image_load(L->files.v[0]);
     if (!first)
         return NULL;
     resolve_shape(first, &c, &h, &w);
     fv_dataset *d = fv_calloc(1, sizeof *d, "data set");
-    int64_t n = L->files.n, ydims[1] = {n};
-    if (!d || !(d->x = fv_tensor_new4(n, c, h, w)) || !(d->y = fv_tensor_new(1, ydims))) {
+    fv_status st = d ? alloc_set(dir, d, n, c, h, w) : FV_ERR_NOMEM;
+    if (st != FV_OK) {
         fv_tensor_free(first);
         fv_dataset_free(d);
         return NULL;
     }
-    d->num_classes = L->classes.n;
-    d->class_names = L->classes.v, L->classes = (names){0};
+    take_classes(d, L);
     base_name(dir, d->name, sizeof d->name);
-    int64_t size = (int64_t)c * h * w;
-    for (int64_t i = 0, k = 0; i < n; i++) {
-        const char *path = L->files.v[i];
-        fv_tensor *img = i == 0 ? first : fv_image_load(path);
-        if (fit_into(path, img, c, h, w, d->x->data + i * size) != FV_OK) {
-            fv_dataset_free(d);
-            return NULL;
-        }
-        while (i >= L->end[k]) /* classes are never empty */
-            k++;
-        d->y->data[i] = (float)k;
+    if (fill_set(d, L, first, n) != FV_OK) {
+        fv_dataset_free(d);
+        return NULL;
     }
+    return d;
+}
+
+static int find_name(const names *s, const char *name)
+{
+    char *const *hit = bsearch(&name, s->v, (size_t)s->n, sizeof *s->v, cmp_str);
+    return hit ? (int)(hit - s->v) : -1;
+}
+
+/* Labels L's classes by the training split's (train_root's class folders). */
+static fv_status label_by(const char *root, const char *train_root, listing *L)
+{
+    listing T = {0};
+    fv_status st = list_classes(train_root, &T);
+    if (st == FV_OK && !(L->label = fv_calloc((size_t)L->classes.n, sizeof *L->label, "labels")))
+        st = FV_ERR_NOMEM;
+    for (int k = 0; st == FV_OK && k < L->classes.n; k++)
+        if ((L->label[k] = find_name(&T.classes, L->classes.v[k])) < 0)
+            st = fv_err(FV_ERR_FORMAT, "%s/%s: class folder '%s' is not a class of the training "
+                        "split %s", root, L->classes.v[k], L->classes.v[k], train_root);
+    if (st == FV_OK)
+        L->train = T.classes, T.classes = (names){0};
+    listing_free(&T);
+    return st;
+}
+
+/* The tree at dir, labelled by train_root's classes when that is not NULL. */
+static fv_dataset *load_tree(const char *dir, int c, int h, int w, int64_t limit,
+                             const char *train_root)
+{
+    if (check_args(dir, c, h, w) != FV_OK)
+        return NULL;
+    listing L = {0};
+    fv_dataset *d = NULL;
+    if (scan(dir, &L) == FV_OK && (!train_root || label_by(dir, train_root, &L) == FV_OK))
+        d = load_listing(dir, &L, c, h, w, limit);
+    listing_free(&L);
     return d;
 }
 
 fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width)
 {
-    if (check_args(dir, channels, height, width) != FV_OK)
-        return NULL;
-    listing L = {0};
-    fv_dataset *d = scan(dir, &L) == FV_OK ? load_listing(dir, &L, channels, height, width) : NULL;
-    listing_free(&L);
-    return d;
+    return load_tree(dir, channels, height, width, 0, NULL);
 }
 
 /* ---------------------------------------------------------------- splits (fv_dataset_load_dir) */
@@ -323,7 +395,7 @@ static fv_tensor *first_image(const char *root)
     return t;
 }
 
-fv_dataset *fv_image_folder_load_split(const char *dir, int train)
+fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit)
 {
     char *tr = split_root(dir, 1), *root = tr ? split_root(dir, train) : NULL;
     fv_tensor *first = NULL;
@@ -336,7 +408,7 @@ fv_dataset *fv_image_folder_load_split(const char *dir, int train)
     if (first) {
         int c = 0, h = 0, w = 0;
         resolve_shape(first, &c, &h, &w);
-        d = fv_dataset_load_image_folder(root, c, h, w);
+        d = load_tree(root, c, h, w, limit, strcmp(root, tr) ? tr : NULL);
     }
     fv_tensor_free(first);
     fv_free(tr), fv_free(root);

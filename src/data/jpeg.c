@@ -2,9 +2,12 @@
  * error_exit (which by default exits): ours formats the message and longjmp's back to the one
  * frame that called setjmp, and warnings (corrupt or truncated data) are errors too, so a bad
  * file fails cleanly. All state the jump must see lives in a context struct, never in locals.
+ * Decoded rows are stored as they come (a header promising a huge image costs memory only as
+ * its rows are really decoded), and libjpeg's own memory is held to the cap on decoded data.
  * Images are (1, C, H, W) floats in [0, 1]: C = 1 (grayscale JPEG) or 3 (YCbCr/RGB). */
-#include "io/io.h"
+#include "data/data.h"
 
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -64,8 +67,9 @@ typedef struct jdec {
     jerr err;
     const char *name;
     int64_t max_pixels;
-    fv_tensor *t;
-    unsigned char *row;
+    fv_grow px; /* the rows decoded so far: interleaved bytes */
+    int c;
+    int64_t h, w;
 } jdec;
 
 /* After the header: the output color space and the size limit. */
@@ -88,10 +92,14 @@ static fv_status choose_output(jdec *d, int *c)
         (int64_t)ci->image_width * ci->image_height > d->max_pixels)
         return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->name,
                       ci->image_width, ci->image_height, (long long)d->max_pixels);
+    char what[300];
+    snprintf(what, sizeof what, "%s: a %ux%u image", d->name, ci->image_width, ci->image_height);
+    FV_TRY(fv_data_check(what, (uint64_t)*c * ci->image_width * ci->image_height * sizeof(float)));
+    ci->mem->max_memory_to_use = (long)(fv_data_limit() < LONG_MAX ? fv_data_limit() : LONG_MAX);
     return FV_OK;
 }
 
-/* Decompresses into d->t (interleaved HWC bytes -> planar CHW floats). Runs under the setjmp. */
+/* Decompresses into d->px, growing it row by row. Runs under the setjmp. */
 static fv_status read_pixels(jdec *d, int c)
 {
     struct jpeg_decompress_struct *ci = &d->cinfo;
@@ -99,22 +107,30 @@ static fv_status read_pixels(jdec *d, int c)
     if (ci->output_components != c)
         return fv_err(FV_ERR_FORMAT, "%s: corrupt JPEG: %d components where %d were expected",
                       d->name, ci->output_components, c);
-    int64_t w = ci->output_width, h = ci->output_height, hw = w * h;
-    if (!(d->row = fv_malloc((size_t)(w * c), "JPEG row")) ||
-        !(d->t = fv_tensor_new4(1, c, h, w)))
-        return FV_ERR_NOMEM;
+    d->c = c, d->w = ci->output_width, d->h = ci->output_height;
+    size_t row = (size_t)(d->w * c), all = row * (size_t)d->h;
     while (ci->output_scanline < ci->output_height) {
         int64_t y = ci->output_scanline;
-        JSAMPROW rows[1] = {d->row};
+        FV_TRY(fv_grow_to(&d->px, row * (size_t)(y + 1), all, "JPEG pixels"));
+        JSAMPROW rows[1] = {d->px.p + row * (size_t)y};
         if (jpeg_read_scanlines(ci, rows, 1) != 1)
             return fv_err(FV_ERR_FORMAT, "%s: corrupt JPEG: no data for row %lld", d->name,
                           (long long)y);
-        for (int64_t x = 0; x < w; x++)
-            for (int k = 0; k < c; k++)
-                d->t->data[k * hw + y * w + x] = d->row[x * c + k] / 255.0f;
+        d->px.len = row * (size_t)(y + 1);
     }
     jpeg_finish_decompress(ci);
     return FV_OK;
+}
+
+/* Interleaved HWC bytes -> planar CHW floats. */
+static fv_tensor *to_tensor(const jdec *d)
+{
+    int64_t hw = d->h * d->w, dims[4] = {1, d->c, d->h, d->w};
+    float *v = fv_malloc(sizeof(float) * (size_t)(hw * d->c), "JPEG image");
+    for (int64_t p = 0; v && p < hw; p++)
+        for (int k = 0; k < d->c; k++)
+            v[k * hw + p] = d->px.p[p * d->c + k] / 255.0f;
+    return fv_tensor_adopt(v, 4, dims);
 }
 
 /* The one frame with setjmp: every exit destroys the decompressor; d->t survives only on FV_OK. */
@@ -151,11 +167,8 @@ fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len
         return NULL;
     d->name = name;
     d->max_pixels = max_pixels > 0 ? max_pixels : JPEG_DEFAULT_MAX_PIXELS;
-    fv_tensor *t = NULL;
-    if (decode(d, buf, len) == FV_OK)
-        t = d->t, d->t = NULL;
-    fv_tensor_free(d->t);
-    fv_free(d->row);
+    fv_tensor *t = decode(d, buf, len) == FV_OK ? to_tensor(d) : NULL;
+    fv_free(d->px.p);
     fv_free(d);
     return t;
 }

@@ -1,56 +1,169 @@
-/* png.c - PNG input and output through libpng's simplified API (it handles every color type, bit
- * depth, palette and alpha, and reports corruption as a message instead of longjmp-ing through
- * our frames); fitting an image to a network input is in image.c. Images are (1, C, H, W)
- * floats in [0, 1]: C = 1 (gray) or 3 (RGB); alpha is composited onto black (the background of
- * MNIST-style images). */
-#include "io/io.h"
+/* png.c - PNG input through libpng's full API and output through its simplified API. Reading
+ * handles every color type, bit depth, palette and transparency: palettes and low bit depths are
+ * expanded, 16-bit samples scaled to 8 bits, samples kept as stored (no gamma conversion, as
+ * PIL reads them), alpha composited onto black (the background of MNIST-style images). Hostile
+ * files cost memory only in proportion to their bytes: ancillary chunks (text, ICC profiles,
+ * EXIF, unknown ones) are skipped without being buffered, a header that promises more pixels than
+ * the file's compressed data can hold (deflate expands at most ~1032:1) is refused before
+ * anything is allocated, and rows are stored as they are decoded. libpng's own allocations go
+ * through fv_malloc. Fitting an image to a network input is in image.c. Images are (1, C, H, W)
+ * floats in [0, 1]: C = 1 (gray) or 3 (RGB). */
+#include "data/data.h"
 
 #include <math.h>
 #include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PNG_MAX_FILE ((size_t)256 << 20)
 #define PNG_DEFAULT_MAX_PIXELS ((int64_t)1 << 26)
+#define PNG_MAX_CHUNK ((png_alloc_size_t)1 << 20) /* any chunk libpng buffers or inflates */
+#define DEFLATE_MAX_RATIO 1032u
+
+/* All the state the error jump must see (never in the frame that calls setjmp). */
+typedef struct pdec {
+    png_structp png;
+    png_infop info;
+    const char *name;
+    const unsigned char *buf;
+    size_t len, pos;
+    int64_t max_pixels;
+    int nomem;       /* an allocation failed: fv_malloc's error stands */
+    char msg[200];   /* libpng's error */
+    fv_grow px;      /* the rows decoded so far: interleaved 8-bit samples */
+    int c, ch;       /* channels out (1 or 3); samples per decoded pixel (1 to 4) */
+} pdec;
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+    pdec *d = png_get_error_ptr(png);
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+static void on_read(png_structp png, png_bytep out, size_t n)
+{
+    pdec *d = png_get_io_ptr(png);
+    if (n > d->len - d->pos)
+        png_error(png, "read beyond end of data");
+    memcpy(out, d->buf + d->pos, n);
+    d->pos += n;
+}
+
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    pdec *d = png_get_mem_ptr(png);
+    void *p = fv_malloc(n, "PNG decoder");
+    d->nomem |= !p;
+    return p;
+}
+
+static void on_free(png_structp png, png_voidp p) { (void)png, fv_free(p); }
+
+/* After the header: the limits, then the transforms to 8-bit gray or RGB with or without alpha. */
+static fv_status check_header(pdec *d)
+{
+    png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
+    if ((int64_t)w * h > d->max_pixels)
+        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->name, w,
+                      h, (long long)d->max_pixels);
+    uint64_t raw = (uint64_t)h * png_get_rowbytes(d->png, d->info);
+    if (raw > (uint64_t)d->len * DEFLATE_MAX_RATIO + 4096)
+        return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of %zu "
+                      "bytes (truncated?)", d->name, w, h, d->len);
+    png_set_expand(d->png);
+    png_set_scale_16(d->png);
+    return FV_OK;
+}
+
+/* Decodes the rows into d->px, growing it as they come (an interlaced image needs all at once). */
+static fv_status read_rows(pdec *d)
+{
+    int passes = png_set_interlace_handling(d->png);
+    png_read_update_info(d->png, d->info);
+    d->ch = png_get_channels(d->png, d->info);
+    d->c = d->ch >= 3 ? 3 : 1;
+    size_t row = png_get_rowbytes(d->png, d->info), h = png_get_image_height(d->png, d->info);
+    size_t w = png_get_image_width(d->png, d->info);
+    char what[300];
+    snprintf(what, sizeof what, "%s: a %zux%zu image", d->name, w, h);
+    FV_TRY(fv_data_check(what, (uint64_t)d->c * w * h * sizeof(float)));
+    if (row != w * (size_t)d->ch)
+        return fv_err(FV_ERR_STATE, "%s: PNG rows of %zu bytes (expected %zu)", d->name, row,
+                      w * (size_t)d->ch);
+    if (passes > 1)
+        FV_TRY(fv_grow_to(&d->px, row * h, row * h, "PNG pixels"));
+    for (int pass = 0; pass < passes; pass++)
+        for (size_t y = 0; y < h; y++) {
+            FV_TRY(fv_grow_to(&d->px, row * (y + 1), row * h, "PNG pixels"));
+            png_read_row(d->png, d->px.p + row * y, NULL);
+            d->px.len = row * (y + 1) > d->px.len ? row * (y + 1) : d->px.len;
+        }
+    png_read_end(d->png, NULL);
+    return FV_OK;
+}
+
+/* The one frame with setjmp; st is assigned after the jump, never read from before it. */
+static fv_status decode(pdec *d)
+{
+    fv_status st;
+    if (setjmp(png_jmpbuf(d->png))) {
+        st = d->nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->name, d->msg);
+    } else {
+        png_set_read_fn(d->png, d, on_read);
+        png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+        png_set_chunk_malloc_max(d->png, PNG_MAX_CHUNK);
+        png_read_info(d->png, d->info);
+        st = check_header(d);
+        if (st == FV_OK)
+            st = read_rows(d);
+    }
+    return st;
+}
+
+/* Interleaved 8-bit samples (alpha last when there is one) -> planar CHW floats on black. */
+static fv_tensor *to_tensor(const pdec *d)
+{
+    int64_t h = png_get_image_height(d->png, d->info), w = png_get_image_width(d->png, d->info);
+    int64_t hw = h * w, dims[4] = {1, d->c, h, w};
+    float *v = fv_malloc(sizeof(float) * (size_t)(hw * d->c), "PNG image");
+    int alpha = d->ch == 2 || d->ch == 4;
+    for (int64_t p = 0; v && p < hw; p++) {
+        const unsigned char *s = d->px.p + p * d->ch;
+        float a = alpha ? s[d->ch - 1] / 255.0f : 1.0f;
+        for (int k = 0; k < d->c; k++)
+            v[k * hw + p] = s[k] / 255.0f * a;
+    }
+    return fv_tensor_adopt(v, 4, dims);
+}
 
 fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
                          int64_t max_pixels)
 {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    max_pixels = max_pixels > 0 ? max_pixels : PNG_DEFAULT_MAX_PIXELS;
     if (len < 8 || png_sig_cmp(buf, 0, 8) != 0) {
         fv_err(FV_ERR_FORMAT, "%s: not a PNG file (bad signature)", name);
         return NULL;
     }
-    if (!png_image_begin_read_from_memory(&im, buf, len)) {
-        fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", name, im.message);
+    pdec *d = fv_calloc(1, sizeof *d, "PNG decoder");
+    if (!d)
         return NULL;
-    }
-    if ((int64_t)im.width * im.height > max_pixels) {
-        fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", name, im.width,
-               im.height, (long long)max_pixels);
-        png_image_free(&im);
-        return NULL;
-    }
-    int c = (im.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
-    im.format = c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    size_t bytes = PNG_IMAGE_SIZE(im);
-    unsigned char *px = fv_malloc(bytes, "PNG pixels");
-    fv_tensor *t = px ? fv_tensor_new4(1, c, im.height, im.width) : NULL;
-    png_color black = {0, 0, 0};
-    if (!t || !png_image_finish_read(&im, &black, px, 0, NULL)) {
-        if (t)
-            fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", name, im.message);
-        png_image_free(&im);
-        fv_free(px), fv_tensor_free(t);
-        return NULL;
-    }
-    int64_t hw = (int64_t)im.width * im.height;
-    for (int64_t p = 0; p < hw; p++) /* interleaved HWC bytes -> planar CHW floats */
-        for (int k = 0; k < c; k++)
-            t->data[k * hw + p] = px[p * c + k] / 255.0f;
-    fv_free(px);
+    *d = (pdec){.name = name, .buf = buf, .len = len,
+                .max_pixels = max_pixels > 0 ? max_pixels : PNG_DEFAULT_MAX_PIXELS};
+    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, on_error, on_warning, d, on_malloc,
+                                      on_free);
+    d->info = d->png ? png_create_info_struct(d->png) : NULL;
+    fv_tensor *t = NULL;
+    if (!d->info)
+        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
+    else if (decode(d) == FV_OK)
+        t = to_tensor(d);
+    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_free(d->px.p);
+    fv_free(d);
     return t;
 }
 

@@ -14,6 +14,12 @@ fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t le
 
 /* An IDX file (plain, or gzip-compressed) from bytes. */
 fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
+/* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
+ * data); *total (or NULL) the number its header promises. The data must fit fv_data_limit(). */
+fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
+                           int64_t *total);
+/* The same from a file. */
+fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total);
 
 /* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
 fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
@@ -30,8 +36,5 @@ fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t le
 /* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
  * file (clears the last error). */
 int fv_is_image_folder(const char *dir);
-/* fv_dataset_load_dir's image folders: dir/train, or dir/test (else dir/val), when that is an
- * image folder, else dir; at the channels and size of the training split's first image. */
-fv_dataset *fv_image_folder_load_split(const char *dir, int train);
 
 #endif /* FV_IO_H */

@@ -77,6 +77,58 @@ TEST(cifar_malformed)
     CHECK(strchr(fv_last_error(), '\n') == NULL);
 }
 
+static void write_text(const char *name, const char *text)
+{
+    FILE *f = fopen(path_of(name), "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+static int has_name(const fv_dataset *d, int k, const char *want)
+{
+    const char *name = fv_dataset_class_name(d, k);
+    return name && !strcmp(name, want);
+}
+
+/* CIFAR-10: the standard names, or batches.meta.txt's; CIFAR-100: fine_label_names.txt's, or
+ * "class k". */
+TEST(cifar_class_names)
+{
+    write_batch("test_batch.bin", 3, 1, 0, 0);
+    fv_dataset *d = fv_dataset_load_dir(dir, 0);
+    CHECK(d && d->num_classes == 10 && has_name(d, 0, "airplane") && has_name(d, 9, "truck"));
+    CHECK(d && fv_dataset_class_name(d, 10) == NULL);
+    fv_dataset_free(d);
+    write_text("batches.meta.txt", "a0\na1\na2\na3\na4\na5\na6\na7\na8\na9\n\n");
+    d = fv_dataset_load_cifar10(dir, 0);
+    CHECK(d && has_name(d, 0, "a0") && has_name(d, 9, "a9"));
+    fv_dataset_free(d);
+    write_text("batches.meta.txt", "a0\na1\na2\n");
+    CHECK(fv_dataset_load_cifar10(dir, 0) == NULL);
+    CHECK_ERR_HAS("batches.meta.txt: 3 class names, expected 10");
+    unlink(path_of("batches.meta.txt"));
+    write_batch("test.bin", 2, 2, 7, 0);
+    d = fv_dataset_load_cifar100(dir, 0);
+    CHECK(d && d->num_classes == 100 && has_name(d, 7, "class 7") && has_name(d, 99, "class 99"));
+    fv_dataset_free(d);
+    char names[1024] = "";
+    for (int k = 0; k < 100; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "fine%d\n", k);
+    write_text("fine_label_names.txt", names);
+    d = fv_dataset_load_cifar100(dir, 0);
+    CHECK(d && has_name(d, 7, "fine7") && has_name(d, 99, "fine99"));
+    fv_dataset_free(d);
+    unlink(path_of("test.bin")), unlink(path_of("fine_label_names.txt"));
+}
+
+/* An empty batch file is reported as such. */
+TEST(cifar_empty)
+{
+    write_batch("test_batch.bin", 0, 1, 0, 0);
+    CHECK(fv_dataset_load_dir(dir, 0) == NULL);
+    CHECK_ERR_HAS("test_batch.bin: no images");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/fovea_cifar_XXXXXX");
@@ -85,6 +137,8 @@ int main(void)
     RUN(cifar10);
     RUN(cifar100);
     RUN(cifar_malformed);
+    RUN(cifar_class_names);
+    RUN(cifar_empty);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -169,6 +169,95 @@ TEST(mnist_folder)
     CHECK(one_line_error());
 }
 
+/* sub/<split>-{images,labels}: n images of 2x2 and their labels, plain. */
+static void write_pair(const char *sub, const char *split, const unsigned char *labels, int n)
+{
+    unsigned char img[64] = {0}, lab[64];
+    uint32_t idims[3] = {(uint32_t)n, 2, 2}, ldims[1] = {(uint32_t)n};
+    size_t ni = idx_bytes(img, 3, idims, img + 32), nl = idx_bytes(lab, 1, ldims, labels);
+    char p[128];
+    snprintf(p, sizeof p, "%s", tmp_path(sub));
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", sub, split);
+    write_bytes(tmp_path(p), img, ni);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", sub, split);
+    write_bytes(tmp_path(p), lab, nl);
+}
+
+static int has_name(const fv_dataset *d, int k, const char *want)
+{
+    const char *name = fv_dataset_class_name(d, k);
+    if (!name || strcmp(name, want))
+        fprintf(stderr, "  class %d is '%s', expected '%s'\n", k, name ? name : "(none)", want);
+    return name && !strcmp(name, want);
+}
+
+/* The test split takes the training labels' number of classes (a test split missing class 9
+ * used to have fewer), and a test label beyond them is an error. */
+TEST(mnist_test_split_classes)
+{
+    write_pair("cls", "train", (const unsigned char *)"\x02\x00\x09", 3);
+    write_pair("cls", "t10k", (const unsigned char *)"\x01\x01\x00", 3);
+    fv_dataset *te = fv_dataset_load_dir(tmp_path("cls"), 0);
+    CHECK(te && te->num_classes == 10 && te->x->dims[0] == 3);
+    CHECK(te && has_name(te, 9, "9") && has_name(te, 0, "0")); /* 10 classes: the digits */
+    fv_dataset_free(te);
+    write_pair("cls", "t10k", (const unsigned char *)"\x01\x0c\x00", 3);
+    CHECK(fv_dataset_load_dir(tmp_path("cls"), 0) == NULL);
+    CHECK_ERR_HAS("t10k-labels-idx1-ubyte: sample 1 has label 12, not one of the 10 classes of");
+    CHECK_ERR_HAS("cls/train-labels-idx1-ubyte");
+    CHECK(one_line_error());
+    /* no training files: the test split's own labels */
+    write_pair("alone", "t10k", (const unsigned char *)"\x01\x03\x00", 3);
+    te = fv_dataset_load_mnist_dir(tmp_path("alone"), 0);
+    CHECK(te && te->num_classes == 4 && has_name(te, 3, "class 3"));
+    fv_dataset_free(te);
+}
+
+/* Class names: classes.txt, else Fashion-MNIST's in a Fashion-MNIST folder, else the digits for
+ * 10 classes, else "class k"; slicing keeps them. */
+TEST(mnist_class_names)
+{
+    write_pair("named", "train", (const unsigned char *)"\x02\x00\x01", 3);
+    write_pair("named", "t10k", (const unsigned char *)"\x01\x01\x03", 3);
+    write_bytes(tmp_path("named/classes.txt"), " cat \r\ndog\nbird\n\n\n", 18);
+    fv_dataset *tr = fv_dataset_load_dir(tmp_path("named"), 1);
+    CHECK(tr && tr->num_classes == 3 && has_name(tr, 0, "cat") && has_name(tr, 1, "dog") &&
+          has_name(tr, 2, "bird"));
+    CHECK(tr && fv_dataset_class_name(tr, 3) == NULL && fv_dataset_class_name(tr, -1) == NULL);
+    fv_dataset *part = tr ? fv_dataset_take(tr, 1, 2) : NULL;
+    CHECK(part && part->num_classes == 3 && has_name(part, 2, "bird"));
+    CHECK(part && fv_dataset_class_name(part, 2) != fv_dataset_class_name(tr, 2));
+    fv_dataset_free(part), fv_dataset_free(tr);
+    CHECK(fv_dataset_load_dir(tmp_path("named"), 0) == NULL); /* label 3 of 3 classes */
+    CHECK_ERR_HAS("sample 2 has label 3, not one of the 3 classes of");
+    CHECK_ERR_HAS("named/classes.txt");
+    write_bytes(tmp_path("named/classes.txt"), "cat\n\nbird\n", 10);
+    CHECK(fv_dataset_load_dir(tmp_path("named"), 1) == NULL);
+    CHECK_ERR_HAS("named/classes.txt: line 2 is empty");
+    write_pair("My-FASHION-set", "train", (const unsigned char *)"\x02\x00\x09", 3);
+    tr = fv_dataset_load_dir(tmp_path("My-FASHION-set"), 1);
+    CHECK(tr && has_name(tr, 9, "Ankle boot") && has_name(tr, 0, "T-shirt/top"));
+    fv_dataset_free(tr);
+    write_pair("three", "train", (const unsigned char *)"\x02\x00\x01", 3);
+    tr = fv_dataset_load_dir(tmp_path("three"), 1);
+    CHECK(tr && tr->num_classes == 3 && has_name(tr, 0, "class 0") && has_name(tr, 2, "class 2"));
+    fv_dataset_free(tr);
+    fv_dataset *idx = fv_dataset_load_idx(tmp_path("three/train-images-idx3-ubyte"),
+                                          tmp_path("three/train-labels-idx1-ubyte"));
+    CHECK(idx && has_name(idx, 1, "class 1"));
+    fv_dataset_free(idx);
+}
+
+/* An empty set is reported at load, not as a shape mismatch later. */
+TEST(mnist_empty)
+{
+    write_pair("empty", "train", (const unsigned char *)"", 0);
+    CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
+    CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no images");
+    CHECK(one_line_error());
+}
+
 TEST(real_fashion_mnist)
 {
     struct stat st;
@@ -416,6 +505,9 @@ int main(void)
     RUN(idx_plain_and_gzip);
     RUN(idx_malformed);
     RUN(mnist_folder);
+    RUN(mnist_test_split_classes);
+    RUN(mnist_class_names);
+    RUN(mnist_empty);
     RUN(real_fashion_mnist);
     RUN(png_round_trip_and_color_types);
     RUN(png_malformed_and_atomic);

@@ -315,6 +315,40 @@ TEST(load_dir_image_folders)
     CHECK_ERR_HAS("split: the image folder has a train split but no test or val folder");
 }
 
+/* A test split lacking a class is labelled with the training split's classes (before, every
+ * later class shifted down); a test class the training split lacks is an error naming it. */
+TEST(test_split_takes_training_classes)
+{
+    float v = 0.5f;
+    const char *const train[3] = {"a", "b", "c"};
+    char rel[64];
+    for (int k = 0; k < 3; k++) {
+        snprintf(rel, sizeof rel, "cls/train/%s", train[k]);
+        mkdirs(rel);
+        snprintf(rel, sizeof rel, "cls/train/%s/1.png", train[k]);
+        save_png(rel, uniform(1, 4, 4, &v));
+    }
+    mkdirs("cls/test/a"), mkdirs("cls/test/c");
+    save_png("cls/test/a/1.png", uniform(1, 4, 4, &v));
+    save_png("cls/test/c/1.png", uniform(1, 4, 4, &v));
+    save_png("cls/test/c/2.png", uniform(1, 4, 4, &v));
+    fv_dataset *te = fv_dataset_load_dir(path_of("cls"), 0);
+    CHECK(te && te->x->dims[0] == 3 && te->num_classes == 3);
+    CHECK(te && te->y->data[0] == 0 && te->y->data[1] == 2 && te->y->data[2] == 2);
+    for (int k = 0; te && k < 3; k++) {
+        const char *name = fv_dataset_class_name(te, k);
+        CHECK(name && !strcmp(name, train[k]));
+    }
+    fv_dataset *part = te ? fv_dataset_take(te, 1, 1) : NULL;
+    CHECK(part && part->num_classes == 3 && !strcmp(fv_dataset_class_name(part, 1), "b"));
+    fv_dataset_free(part), fv_dataset_free(te);
+    mkdirs("cls/test/zebra");
+    save_png("cls/test/zebra/1.png", uniform(1, 4, 4, &v));
+    CHECK(fv_dataset_load_dir(path_of("cls"), 0) == NULL);
+    CHECK_ERR_HAS("cls/test/zebra: class folder 'zebra' is not a class of the training split");
+    CHECK(one_line_error());
+}
+
 /* ---------------------------------------------------------------- malformed input */
 
 /* bad/<name>/k/{good.png, <file>}: loading must fail naming the bad file. */
@@ -452,6 +486,7 @@ int main(void)
     RUN(image_folder_gray_and_first_size);
     RUN(image_folder_bilinear);
     RUN(load_dir_image_folders);
+    RUN(test_split_takes_training_classes);
     RUN(malformed_files);
     RUN(malformed_trees);
     RUN(out_of_memory);
