@@ -76,5 +76,15 @@ printf 'input shape=1,28,28\nflatten\ndense units=300\n' >"$TMP/k300.fv"
 expect_ok many-classes "$FV" train "$TMP/k300.fv" --data "$TMP/two" --epochs 1 --out "$TMP/r7" \
     --quiet
 check many-classes-csv test "$(wc -l <"$TMP/r7/per_class.csv")" -ge 300
+# 8. --limit reads only the first N samples: a training file truncated after them still trains
+idx_set "$TMP/cut" train 200 10
+idx_set "$TMP/cut" t10k 40 10
+head -c $((16 + 50 * 784)) "$TMP/cut/train-images-idx3-ubyte" >"$TMP/cut/x" &&
+    mv "$TMP/cut/x" "$TMP/cut/train-images-idx3-ubyte"
+expect_fail truncated-without-limit "truncated\|size" "$FV" train models/lenet5.fv \
+    --data "$TMP/cut" --epochs 1 --out "$TMP/r8" --quiet
+expect_ok truncated-after-limit "$FV" train models/lenet5.fv --data "$TMP/cut" --limit 40 \
+    --epochs 1 --out "$TMP/r8" --quiet
+
 check no-temp-files sh -c "! ls '$TMP'/*/*.tmp.* >/dev/null 2>&1"
 finish

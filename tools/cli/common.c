@@ -84,16 +84,10 @@ fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, in
 
 fv_dataset *load_data(const opts *o, int train)
 {
-    fv_dataset *d = fv_dataset_load_dir(o->data, train);
+    /* --limit N: only the first N samples are read at all */
+    fv_dataset *d = fv_dataset_load_dir_n(o->data, train, o->limit);
     if (!d)
         return NULL;
-    if (o->limit && o->limit < d->x->dims[0]) {
-        fv_dataset *t = fv_dataset_take(d, 0, o->limit);
-        fv_dataset_free(d);
-        d = t;
-        if (!d)
-            return NULL;
-    }
     if (fv_dataset_normalize(d, NORM_MEAN, NORM_STD) != FV_OK) {
         fv_dataset_free(d);
         return NULL;
