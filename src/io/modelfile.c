@@ -2,7 +2,7 @@
  * line with Keras layer names and key=value arguments. Owns fv_model_parse (text to model through
  * the public layer functions) and fv_model_load_file. Every error is one line "<file>:<line>:
  * <problem>"; the partially built model is freed. */
-#include "core/internal.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1007,44 +1007,19 @@ fv_model *fv_model_parse(const char *text, const char *filename)
 
 /* ---------------------------------------------------------------- files */
 
-/* The whole file, NUL-terminated, into *out (length *len); errors name the path. */
+/* The whole file, NUL-terminated, into *out (length *len); errors name the path. Read through
+ * fv_read_file: a FIFO or device is refused at once instead of blocking. */
 static fv_status read_text(const char *path, char **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = fv_malloc(cap, "model file");
-    fv_status s = buf ? FV_OK : FV_ERR_NOMEM;
-    while (s == FV_OK) {
-        if (n + 1 == cap) {
-            char *nb = cap >= MF_FILE_MAX ? NULL : fv_realloc(buf, cap, 2 * cap, "model file");
-            if (!nb) {
-                s = cap >= MF_FILE_MAX
-                        ? fv_err(FV_ERR_FORMAT, "%s: larger than %u MiB (not a model file)", path,
-                                 MF_FILE_MAX >> 20)
-                        : FV_ERR_NOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0 && ferror(f))
-            s = fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
-        else if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (s != FV_OK) {
-        fv_free(buf);
-        return s;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return FV_OK;
+    unsigned char *buf = NULL;
+    fv_status s = fv_read_file(path, MF_FILE_MAX, &buf, len);
+    size_t n = strlen(path);
+    const char *e = fv_last_error();
+    if (s == FV_ERR_IO && strncmp(e, path, n) == 0 && strncmp(e + n, ": file larger than", 18) == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: larger than %u MiB (not a model file)", path,
+                      MF_FILE_MAX >> 20);
+    *out = (char *)buf;
+    return s;
 }
 
 fv_model *fv_model_load_file(const char *path)

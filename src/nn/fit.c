@@ -6,8 +6,10 @@
 #include "data/loader.h"
 #include "ops/ops.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static double now_s(void)
@@ -462,10 +464,9 @@ static fv_status maybe_resume(fit_state *s, stopper *stop, fv_epoch_metrics *his
     if (!s->a.resume || !s->a.checkpoint_dir)
         return FV_OK;
     ckpt_path(s->a.checkpoint_dir, "last.safetensors", path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat sb; /* not opened here: a FIFO would block; the reader refuses non-files */
+    if (stat(path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
         return FV_OK; /* nothing to resume: a fresh start */
-    fclose(f);
     fv_train_state t = state_of(s, stop, hist, 0);
     FV_TRY(fv_checkpoint_read(s->m, path, &t, s->a.epochs));
     s->step = t.step, s->rng = t.fit_rng, s->base_lr = t.base_lr, s->plateau = t.plateau;
