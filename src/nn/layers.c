@@ -276,8 +276,10 @@ int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a)
     memset(&at, 0, sizeof at);
     at.bn.momentum = a.momentum != 0.0f ? a.momentum : 0.1f;
     at.bn.eps = a.eps != 0.0f ? a.eps : 1e-5f;
-    if (!(at.bn.momentum > 0.0f && at.bn.momentum <= 1.0f) || !(at.bn.eps > 0.0f)) {
-        fv_err(FV_ERR_INVALID, "layer '%s': momentum=%g must be in (0, 1] and eps=%g > 0",
+    if (!(at.bn.momentum > 0.0f && at.bn.momentum <= 1.0f) || !(at.bn.eps > 0.0f) ||
+        isinf(at.bn.eps)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': momentum=%g must be in (0, 1] and eps=%g > 0 and "
+               "finite",
                a.name ? a.name : "batchnorm", (double)at.bn.momentum, (double)at.bn.eps);
         return -1;
     }

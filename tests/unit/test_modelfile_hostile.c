@@ -86,6 +86,12 @@ TEST(test_floats_finite)
         snprintf(text, sizeof text, "input shape=4,6,6\n%s\n", cases[i]);
         expect_error(text, 2, "finite");
     }
+    /* the layer function refuses an infinite epsilon too */
+    fv_model *api = fv_model_new("api");
+    int x = fv_input(api, .ndim = 3, .dims = {4, 6, 6});
+    CHECK(fv_batchnorm(api, x, .eps = INFINITY) < 0);
+    CHECK_ERR_HAS("finite");
+    fv_model_free(api);
     /* the largest float is still accepted */
     fv_model *m = fv_model_parse("input shape=4,6,6\nbatchnorm epsilon=3.4e38\n", X);
     CHECK(m != NULL);
