@@ -908,6 +908,13 @@ fv_status fv_augment_mix(const fv_augment *a, fv_rng *r, float *x, float *t, int
 /* A draw from Beta(alpha, alpha). */
 double fv_beta_draw(fv_rng *r, double alpha);
 
+/* Divergence: fit stops with FV_ERR_NUMERIC, "training diverged at epoch E, batch B: ...", when
+ * a batch's loss is NaN or infinite, or explodes: above 1e6 and above 1e4 times the mean loss of
+ * the first 10 batches of this call (of the batches so far while fewer; a resumed run takes its
+ * own first batches); or when the weights are not finite after an epoch. That batch's update is
+ * not applied, and nothing of the diverged epoch is saved: DIR/last.safetensors and
+ * DIR/best.safetensors stay those of the last good epoch. The check costs one comparison a
+ * batch and one pass over the weights an epoch; healthy runs stay orders of magnitude below it. */
 typedef struct fv_fit_args {
     int _;
     int epochs;                    /* default 1 */
@@ -931,6 +938,9 @@ typedef struct fv_fit_args {
     int resume;                    /* continue from DIR/last.safetensors when it exists; the
                                       result is bit-identical to an uninterrupted run with the
                                       same seed and thread count */
+    float lr;                      /* > 0: the base learning rate of this run; it also wins over
+                                      a resumed checkpoint's (logged when verbose). 0: the
+                                      optimizer's, or the checkpoint's when resuming */
     int interrupt_after;           /* testing aid: abandon the run after this many batches (as
                                       if killed), returning FV_ERR_STATE */
     fv_augment augment;            /* training-time augmentation (default: none) */

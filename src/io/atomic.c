@@ -1,11 +1,57 @@
 /* atomic.c - atomic file writes ("<path>.tmp.<pid>", flush, fsync, close, rename: a reader never
- * sees a half-written file) and whole-file reads for the parsers (io.h). */
+ * sees a half-written file; the temporaries that killed processes left for the same path are
+ * removed when it is written again) and whole-file reads for the parsers (io.h), which open
+ * without blocking and refuse anything but a regular file (a FIFO would hang the reader). */
 #include "io/io.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The process id that `name` gives as "<base>.tmp.<pid>", or 0 when it is not such a name. */
+static long tmp_pid(const char *name, const char *base, size_t blen)
+{
+    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+        return 0;
+    const char *d = name + blen + 5;
+    if (*d < '1' || *d > '9' || strlen(d) > 9)
+        return 0;
+    for (const char *c = d; *c; c++)
+        if (*c < '0' || *c > '9')
+            return 0;
+    return strtol(d, NULL, 10);
+}
+
+/* Removes "<path>.tmp.<pid>" files of processes that no longer exist (kill -9, a crash): only
+ * where kill(pid, 0) says there is no such process, never a live writer's (nor one whose owner
+ * we may not signal). Best effort: a folder we cannot read is left alone. */
+static void remove_stale_tmps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    size_t blen = strlen(base);
+    for (struct dirent *e; (e = readdir(dp));) {
+        long pid = tmp_pid(e->d_name, base, blen);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char stale[1100];
+        snprintf(stale, sizeof stale, "%s.tmp.%ld", path, pid);
+        struct stat sb;
+        if (lstat(stale, &sb) == 0 && S_ISREG(sb.st_mode))
+            remove(stale);
+    }
+    closedir(dp);
+}
 
 fv_status fv_atomic_open(fv_atomic_file *af, const char *path)
 {
@@ -18,6 +64,7 @@ fv_status fv_atomic_open(fv_atomic_file *af, const char *path)
                       sizeof af->path - 1);
     memcpy(af->path, path, n + 1);
     snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
+    remove_stale_tmps(path);
     af->f = fopen(af->tmp, "wb");
     if (!af->f) {
         int e = errno;
@@ -115,22 +162,29 @@ fv_status fv_read_file(const char *path, size_t max_bytes, unsigned char **buf, 
     *len = 0;
     if (!path || !*path)
         return fv_err(FV_ERR_INVALID, "empty file name");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO without a writer would block; it is refused below */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
         return fv_err(FV_ERR_IO, "%s: %s", path, strerror(e));
     }
     struct stat sb;
     fv_status st = FV_OK;
-    if (fstat(fileno(f), &sb) != 0)
+    if (fstat(fd, &sb) != 0)
         st = fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
     else if (!S_ISREG(sb.st_mode))
         st = fv_err(FV_ERR_IO, "%s: not a regular file", path);
     else if ((uint64_t)sb.st_size > (uint64_t)max_bytes)
         st = fv_err(FV_ERR_IO, "%s: file larger than %zu bytes (%lld)", path, max_bytes,
                     (long long)sb.st_size);
-    if (st == FV_OK)
+    FILE *f = NULL;
+    if (st == FV_OK && !(f = fdopen(fd, "rb")))
+        st = fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
+    if (f)
         st = read_all(path, f, (size_t)sb.st_size, max_bytes, buf, len);
-    fclose(f);
+    if (f)
+        fclose(f);
+    else
+        close(fd);
     return st;
 }

@@ -2,7 +2,7 @@
  * line with Keras layer names and key=value arguments. Owns fv_model_parse (text to model through
  * the public layer functions) and fv_model_load_file. Every error is one line "<file>:<line>:
  * <problem>"; the partially built model is freed. */
-#include "core/internal.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -230,6 +230,8 @@ static const char *p_name(void *field, char *s)
 {
     if (!*s || strchr(s, ','))
         return "expected a name without ','";
+    if (!fv_utf8_valid(s, false))
+        return "a name must be UTF-8 text without control characters";
     *(const char **)field = s;
     return NULL;
 }
@@ -277,14 +279,15 @@ static const char *p_target_shape(void *field, char *s)
                : "expected 1 to 4 positive integers, one of which may be -1";
 }
 
-/* A number that stays in range after rounding to float (lo/hi inclusive per flags). */
+/* A number that stays finite and in range after rounding to float (lo/hi inclusive per flags):
+ * 1e39 is a finite double but an infinite float. */
 static bool parse_float_in(char *s, double lo, bool lo_incl, double hi, bool hi_incl, float *out)
 {
     double d;
     if (!parse_num(s, &d))
         return false;
     float f = (float)d;
-    if (!(lo_incl ? f >= lo : f > lo) || !(hi_incl ? f <= hi : f < hi))
+    if (!isfinite(f) || !(lo_incl ? f >= lo : f > lo) || !(hi_incl ? f <= hi : f < hi))
         return false;
     *out = f;
     return true;
@@ -312,8 +315,9 @@ static const char *p_keras_momentum(void *field, char *s)
 
 static const char *p_epsilon(void *field, char *s)
 {
-    return parse_float_in(s, 0, false, HUGE_VAL, true, field) ? NULL
-                                                                : "expected a positive number";
+    return parse_float_in(s, 0, false, HUGE_VAL, true, field)
+               ? NULL
+               : "expected a positive number that is finite as a float (below 3.4e38)";
 }
 
 static const char *p_nonneg(void *field, char *s)
@@ -398,8 +402,9 @@ static const char *p_sequence(void *field, char *s)
 
 static const char *p_alpha(void *field, char *s)
 {
-    return parse_float_in(s, 0, true, HUGE_VAL, true, field) ? NULL
-                                                             : "expected a non-negative number";
+    return parse_float_in(s, 0, true, HUGE_VAL, true, field)
+               ? NULL
+               : "expected a non-negative number that is finite as a float (below 3.4e38)";
 }
 
 /* ---------------------------------------------------------------- argument table */
@@ -823,12 +828,14 @@ typedef struct parser {
 static fv_status __attribute__((format(printf, 3, 4)))
 perr(const parser *p, fv_status s, const char *fmt, ...)
 {
-    char msg[480];
+    char msg[480], shown[480];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1, msg);
+    /* the text may hold control characters or broken UTF-8: the message stays one clean line */
+    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1,
+                  fv_printable(msg, shown, sizeof shown));
 }
 
 /* key=value into v, checking that the layer takes the key and that it is not given twice. */
@@ -923,6 +930,19 @@ static fv_status parse_layer(parser *p, const layer_def *d, char *rest)
     return FV_OK;
 }
 
+/* Why a model name is unusable, or NULL. The name becomes a folder name (runs/NAME), a file
+ * name and report text: UTF-8 without control characters, no path separators, not "." or "..". */
+static const char *model_name_problem(const char *name)
+{
+    if (!fv_utf8_valid(name, false))
+        return "must be UTF-8 text without control characters";
+    if (strchr(name, '/') || strchr(name, '\\'))
+        return "must not contain '/' or '\\' (it names the output folder)";
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return "must not be '.' or '..' (it names the output folder)";
+    return NULL;
+}
+
 /* `model NAME`: before any layer, at most once. */
 static fv_status parse_model_line(parser *p, char *rest)
 {
@@ -934,6 +954,9 @@ static fv_status parse_model_line(parser *p, char *rest)
     if (strlen(name) >= FV_NAME_LEN)
         return perr(p, FV_ERR_INVALID, "model name '%.40s...' is longer than %d characters", name,
                     FV_NAME_LEN - 1);
+    const char *why = model_name_problem(name);
+    if (why)
+        return perr(p, FV_ERR_INVALID, "model name '%s' %s", name, why);
     snprintf(p->m->name, sizeof p->m->name, "%s", name);
     p->have_model_line = true;
     return FV_OK;
@@ -961,7 +984,8 @@ static fv_status parse_line(parser *p, const char *text, size_t len)
     return parse_layer(p, d, rest);
 }
 
-/* The file's base name without ".fv" ("model" when there is none). */
+/* The file's base name without ".fv" (cut to FV_NAME_LEN - 1 bytes); "model" when there is none
+ * or it is not a usable model name (model_name_problem; also a multibyte character cut). */
 static void default_name(const char *file, char *out, size_t cap)
 {
     const char *base = file ? strrchr(file, '/') : NULL;
@@ -969,10 +993,9 @@ static void default_name(const char *file, char *out, size_t cap)
     size_t n = strlen(base);
     if (n > 3 && strcmp(base + n - 3, ".fv") == 0)
         n -= 3;
-    if (n == 0)
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), base);
+    if (n == 0 || model_name_problem(out))
         snprintf(out, cap, "model");
-    else
-        snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), base);
 }
 
 fv_model *fv_model_parse(const char *text, const char *filename)
@@ -1007,44 +1030,19 @@ fv_model *fv_model_parse(const char *text, const char *filename)
 
 /* ---------------------------------------------------------------- files */
 
-/* The whole file, NUL-terminated, into *out (length *len); errors name the path. */
+/* The whole file, NUL-terminated, into *out (length *len); errors name the path. Read through
+ * fv_read_file: a FIFO or device is refused at once instead of blocking. */
 static fv_status read_text(const char *path, char **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = fv_malloc(cap, "model file");
-    fv_status s = buf ? FV_OK : FV_ERR_NOMEM;
-    while (s == FV_OK) {
-        if (n + 1 == cap) {
-            char *nb = cap >= MF_FILE_MAX ? NULL : fv_realloc(buf, cap, 2 * cap, "model file");
-            if (!nb) {
-                s = cap >= MF_FILE_MAX
-                        ? fv_err(FV_ERR_FORMAT, "%s: larger than %u MiB (not a model file)", path,
-                                 MF_FILE_MAX >> 20)
-                        : FV_ERR_NOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0 && ferror(f))
-            s = fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
-        else if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (s != FV_OK) {
-        fv_free(buf);
-        return s;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return FV_OK;
+    unsigned char *buf = NULL;
+    fv_status s = fv_read_file(path, MF_FILE_MAX, &buf, len);
+    size_t n = strlen(path);
+    const char *e = fv_last_error();
+    if (s == FV_ERR_IO && strncmp(e, path, n) == 0 && strncmp(e + n, ": file larger than", 18) == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: larger than %u MiB (not a model file)", path,
+                      MF_FILE_MAX >> 20);
+    *out = (char *)buf;
+    return s;
 }
 
 fv_model *fv_model_load_file(const char *path)

@@ -416,7 +416,7 @@ static void sb_fmt_u64(strbuf *b, const char *before, unsigned long long v)
     sb_put(b, tmp, (size_t)k);
 }
 
-/* A JSON string literal (names are taken as UTF-8; control characters are escaped). */
+/* A JSON string literal (names are valid UTF-8, check_inputs; control characters escaped). */
 static void sb_json_string(strbuf *b, const char *s)
 {
     sb_str(b, "\"");
@@ -488,6 +488,11 @@ static fv_status check_inputs(const char *path, int n, const char *const *names,
     for (int i = 0; i < n; i++) {
         if (!names[i] || !*names[i] || strcmp(names[i], "__metadata__") == 0)
             return fv_err(FV_ERR_INVALID, "%s: tensor %d has an empty or reserved name", path, i);
+        char shown[256];
+        /* JSON strings are UTF-8: a header with other bytes is rejected by strict readers */
+        if (!fv_utf8_valid(names[i], true))
+            return fv_err(FV_ERR_INVALID, "%s: tensor name '%s' is not valid UTF-8", path,
+                          fv_printable(names[i], shown, sizeof shown));
         if (!ts[i] || !ts[i]->data || ts[i]->ndim < 1 || ts[i]->ndim > FV_MAX_DIMS)
             return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' is missing or has no shape",
                           path, names[i]);

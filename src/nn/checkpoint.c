@@ -4,9 +4,10 @@
  * state packed losslessly as 32-bit words in "__state" (steps, random-number streams, schedule and
  * early-stopping state; doubles and 64-bit integers as two words each) and "__history" (each
  * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
- * complete checkpoint. */
+ * complete checkpoint; weights that are not finite (a diverged run) are never written. */
 #include "core/internal.h"
 
+#include <math.h>
 #include <string.h>
 
 #define CKPT_VERSION 1
@@ -42,8 +43,21 @@ static fv_tensor vec(float *data, int64_t n)
     return t;
 }
 
+/* The index of the first value of w[0..n) that is NaN or infinite, or -1. */
+static int64_t first_nonfinite(const float *w, int64_t n)
+{
+    for (int64_t i = 0; w && i < n; i++)
+        if (!isfinite(w[i]))
+            return i;
+    return -1;
+}
+
 fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_train_state *t)
 {
+    if (first_nonfinite(m->data_slab, m->param_total) >= 0 ||
+        first_nonfinite(t->best_weights, m->param_total) >= 0)
+        return fv_err(FV_ERR_NUMERIC, "%s: not written: the weights are not finite (training "
+                      "diverged)", path);
     uint32_t state[128];
     words b = {state, 0, 128};
     int32_t version = CKPT_VERSION;

@@ -6,8 +6,10 @@
 #include "data/loader.h"
 #include "ops/ops.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static double now_s(void)
@@ -149,15 +151,17 @@ static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, int64_t 
                    c.y ? m->nodes[m->target_node].y : NULL);
 }
 
-/* Forward, backward and update on the batch already in the input buffers. */
-static double step(fv_model *m, int n, int *correct)
+/* Forward, backward and update on the batch already in the input buffers. A loss that is not
+ * finite or above `limit` (divergence) is returned without the update, so the caller stops
+ * with the weights of the step before. */
+static double step(fv_model *m, int n, int *correct, double limit)
 {
     fv_graph_forward(m, n, -1);
     /* the reported loss includes the regularization penalty, as Keras' does */
     double loss = m->nodes[m->loss_node].y[0] + fv_regularize(m, 0);
     *correct = count_correct(m, n);
-    if (!isfinite(loss))
-        return loss; /* the caller stops before the update spoils the weights */
+    if (!isfinite(loss) || loss > limit)
+        return loss;
     fv_graph_backward(m, n);
     fv_optim_step(m);
     return loss;
@@ -173,7 +177,7 @@ fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int 
     memcpy(in->y, x, sizeof(float) * (size_t)(n * in->size));
     memcpy(t->y, y, sizeof(float) * (size_t)(n * t->size));
     int c;
-    double l = step(m, n, &c);
+    double l = step(m, n, &c, INFINITY);
     if (loss)
         *loss = l;
     if (correct)
@@ -251,7 +255,51 @@ typedef struct fit_state {
     double base_lr;   /* the optimizer's learning rate when fit began */
     int64_t step;     /* optimisation steps so far (one-cycle schedules count them) */
     fv_plateau plateau;
+    double ref_sum;   /* divergence: the sum of the first ref_n batch losses of this call */
+    int ref_n;
 } fit_state;
+
+/* ---------------------------------------------------------------- divergence */
+
+#define DIVERGE_REF_BATCHES 10 /* batches whose mean loss is the reference */
+#define DIVERGE_FACTOR 1e4     /* an exploded loss: above this times the reference ... */
+#define DIVERGE_FLOOR 1e6      /* ... and above this */
+
+/* The largest loss the next batch may have (fv_fit_args documents the rule). */
+static double loss_limit(const fit_state *s)
+{
+    if (s->ref_n == 0)
+        return INFINITY; /* the first batch has nothing to compare with */
+    double ref = fabs(s->ref_sum / s->ref_n);
+    return fmax(DIVERGE_FLOOR, DIVERGE_FACTOR * ref);
+}
+
+static void note_loss(fit_state *s, double loss)
+{
+    if (s->ref_n < DIVERGE_REF_BATCHES)
+        s->ref_sum += loss, s->ref_n++;
+}
+
+static fv_status diverged_loss(const fit_state *s, int epoch, int64_t b, double loss, double limit)
+{
+    if (!isfinite(loss))
+        return fv_err(FV_ERR_NUMERIC, "training diverged at epoch %d, batch %lld: loss %g "
+                      "(the weights of the batch before are kept; try a lower learning rate)",
+                      epoch, (long long)(b + 1), loss);
+    return fv_err(FV_ERR_NUMERIC, "training diverged at epoch %d, batch %lld: loss %.3g exploded "
+                  "(above %.3g: 1e6 and 1e4 times %.3g, the mean of the run's first %d batches); "
+                  "try a lower learning rate", epoch, (long long)(b + 1), loss, limit,
+                  s->ref_sum / s->ref_n, s->ref_n);
+}
+
+/* Whether every parameter is finite (one pass over the slab: cheap once an epoch). */
+static bool weights_finite(const fv_model *m)
+{
+    for (int64_t i = 0; i < m->param_total; i++)
+        if (!isfinite(m->data_slab[i]))
+            return false;
+    return true;
+}
 
 /* Starts the epoch's loader: the epoch's order and a key for its augmentation, both drawn from
  * the fit's stream (which checkpoints save). */
@@ -321,14 +369,14 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
                           epoch, (long long)(b + 1));
         }
         s->step++;
-        double loss = step(m, cnt, &c);
-        if (!isfinite(loss)) {
+        double limit = loss_limit(s), loss = step(m, cnt, &c, limit);
+        if (!isfinite(loss) || loss > limit) {
             fv_loader_stop(ld);
             if (s->a.verbose)
                 fputc('\n', s->a.log);
-            return fv_err(FV_ERR_NUMERIC, "training stopped: loss is %g at epoch %d, batch %lld",
-                          loss, epoch, (long long)(b + 1));
+            return diverged_loss(s, epoch, b, loss, limit);
         }
+        note_loss(s, loss);
         sum += loss * cnt;
         right += c;
         seen += cnt;
@@ -342,6 +390,10 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     }
     fv_loader_stop(ld);
     m->training = 0;
+    if (!weights_finite(m)) /* before any checkpoint or validation sees them */
+        return fv_err(FV_ERR_NUMERIC, "training diverged at epoch %d, batch %lld: the weights "
+                      "are no longer finite; try a lower learning rate", epoch,
+                      (long long)s->nbatches);
     em->epoch = epoch;
     em->loss = sum / (double)seen;
     em->accuracy = has_accuracy(m) ? (double)right / (double)seen : NAN;
@@ -409,6 +461,9 @@ static fv_status fit_checks(fv_model *m, const fv_dataset *train, fv_fit_args *a
     if (a->early_stopping < 0 || !(a->min_delta >= 0))
         return fv_err(FV_ERR_INVALID, "fit: early_stopping=%d must be >= 0 and min_delta=%g >= 0",
                       a->early_stopping, (double)a->min_delta);
+    if (!(a->lr >= 0) || isinf(a->lr))
+        return fv_err(FV_ERR_INVALID, "fit: lr=%g must be finite and >= 0 (0: the optimizer's)",
+                      (double)a->lr);
     if (a->epochs < 0 || a->batch_size < 0)
         return fv_err(FV_ERR_INVALID, "fit: epochs=%d and batch_size=%d must be positive",
                       a->epochs, a->batch_size);
@@ -462,13 +517,19 @@ static fv_status maybe_resume(fit_state *s, stopper *stop, fv_epoch_metrics *his
     if (!s->a.resume || !s->a.checkpoint_dir)
         return FV_OK;
     ckpt_path(s->a.checkpoint_dir, "last.safetensors", path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat sb; /* not opened here: a FIFO would block; the reader refuses non-files */
+    if (stat(path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
         return FV_OK; /* nothing to resume: a fresh start */
-    fclose(f);
     fv_train_state t = state_of(s, stop, hist, 0);
     FV_TRY(fv_checkpoint_read(s->m, path, &t, s->a.epochs));
     s->step = t.step, s->rng = t.fit_rng, s->base_lr = t.base_lr, s->plateau = t.plateau;
+    if (s->a.lr > 0 && (float)s->a.lr != (float)t.base_lr) { /* the caller's rate wins */
+        if (s->a.verbose)
+            fprintf(s->a.log, "Resuming with learning rate %g (the checkpoint's was %g)\n",
+                    (double)s->a.lr, t.base_lr);
+        s->base_lr = s->a.lr;
+        s->plateau.lr = s->base_lr; /* a plateau schedule continues from the new rate */
+    }
     stop->best = t.stop_best, stop->best_epoch = t.stop_best_epoch, stop->waited = t.stop_waited;
     for (int e = 0; e < t.epoch && s->a.history; e++)
         s->a.history[e] = hist[e];
@@ -497,6 +558,8 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     fit_state s = {.m = m, .train = train, .a = a};
     s.nbatches = (n + a.batch_size - 1) / a.batch_size;
     fv_rng_seed(&s.rng, a.seed);
+    if (a.lr > 0)
+        m->opt.lr = a.lr;
     s.base_lr = m->opt.lr;
     fv_plateau_init(&s.plateau, s.base_lr);
     FV_TRY(fv_graph_plan(m, a.batch_size));

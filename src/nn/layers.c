@@ -2,6 +2,7 @@
  * attributes and add graph nodes (an activation argument adds a folded activation node). */
 #include "core/internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -136,8 +137,14 @@ int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a)
                    a.name ? a.name : "conv2d");
             return -1;
         }
-        c->ph = c->dh * (c->kh - 1) / 2;
-        c->pw = c->dw * (c->kw - 1) / 2;
+        int64_t ph = (int64_t)c->dh * (c->kh - 1) / 2, pw = (int64_t)c->dw * (c->kw - 1) / 2;
+        if (ph > INT_MAX || pw > INT_MAX) {
+            fv_err(FV_ERR_INVALID, "layer '%s': padding=same for kernel %dx%d with dilation %d "
+                   "needs padding %lld (too large)", a.name ? a.name : "conv2d", c->kh, c->kw,
+                   c->dh, (long long)(ph > pw ? ph : pw));
+            return -1;
+        }
+        c->ph = (int)ph, c->pw = (int)pw;
     } else {
         c->ph = c->pw = a.padding;
     }
@@ -181,7 +188,7 @@ static int pool_p(fv_model *m, fv_op op, int in, fv_pool2d_args a, float power)
         return bad_arg(stem, a.name, "pool size", p->kh <= 0 ? p->kh : p->kw);
     if (p->sh <= 0 || p->sw <= 0)
         return bad_arg(stem, a.name, "stride", a.stride);
-    if (a.padding < 0 || 2 * a.padding > p->kh || 2 * a.padding > p->kw) {
+    if (a.padding < 0 || a.padding > p->kh / 2 || a.padding > p->kw / 2) { /* 2p <= k */
         fv_err(FV_ERR_INVALID, "layer '%s': padding=%d must be between 0 and half the window",
                a.name ? a.name : stem, a.padding);
         return -1;
@@ -269,8 +276,10 @@ int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a)
     memset(&at, 0, sizeof at);
     at.bn.momentum = a.momentum != 0.0f ? a.momentum : 0.1f;
     at.bn.eps = a.eps != 0.0f ? a.eps : 1e-5f;
-    if (!(at.bn.momentum > 0.0f && at.bn.momentum <= 1.0f) || !(at.bn.eps > 0.0f)) {
-        fv_err(FV_ERR_INVALID, "layer '%s': momentum=%g must be in (0, 1] and eps=%g > 0",
+    if (!(at.bn.momentum > 0.0f && at.bn.momentum <= 1.0f) || !(at.bn.eps > 0.0f) ||
+        isinf(at.bn.eps)) {
+        fv_err(FV_ERR_INVALID, "layer '%s': momentum=%g must be in (0, 1] and eps=%g > 0 and "
+               "finite",
                a.name ? a.name : "batchnorm", (double)at.bn.momentum, (double)at.bn.eps);
         return -1;
     }

@@ -23,6 +23,26 @@ static fv_conv_geom adjoint_geom(const fv_model *m, const fv_node *n)
     return g;
 }
 
+/* One output extent, (in - 1) s - 2 p + d (k - 1) + op + 1, saturated (fv_sat_add). */
+static int64_t convt_extent(int64_t in, int k, int s, int p, int d, int op)
+{
+    int64_t e = fv_sat_add(fv_sat_mul(in - 1, s), fv_sat_mul(d, (int64_t)k - 1));
+    return fv_sat_add(e, (int64_t)op + 1 - 2 * (int64_t)p);
+}
+
+/* The adjoint convolution runs the conv2d kernels, which index with int: its padded extents and
+ * matrices must fit as conv2d's do (conv2d.c, sizes_fit), and the weight must be countable. */
+static int adjoint_fits(const fv_node *x, const fv_conv_attr *a, int64_t oh, int64_t ow)
+{
+    int64_t hw = x->dims[1] * x->dims[2], taps = fv_sat_mul(a->kh, a->kw);
+    int64_t rows = fv_sat_mul(a->filters / a->groups, taps);
+    int64_t ph = fv_sat_add(fv_sat_add(oh, 2 * (int64_t)a->ph), fv_sat_mul(a->dh, a->kh));
+    int64_t pw = fv_sat_add(fv_sat_add(ow, 2 * (int64_t)a->pw), fv_sat_mul(a->dw, a->kw));
+    return ph <= INT_MAX / 2 && pw <= INT_MAX / 2 && rows <= INT_MAX &&
+           fv_sat_mul(rows, hw) <= INT_MAX && fv_sat_mul(x->dims[0], rows) <= INT_MAX &&
+           fv_sat_mul(a->filters, taps) <= INT_MAX;
+}
+
 static fv_status convt_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
@@ -36,14 +56,15 @@ static fv_status convt_infer(fv_model *m, fv_node *n)
     if ((n->a.convt.oph >= a->sh && n->a.convt.oph >= a->dh) || (n->a.convt.opw >= a->sw && n->a.convt.opw >= a->dw))
         return fv_err(FV_ERR_INVALID, "layer '%s': output_padding=%d must be smaller than the "
                       "stride or the dilation", n->name, n->a.convt.oph);
-    int64_t oh = (x->dims[1] - 1) * a->sh - 2 * (int64_t)a->ph + (int64_t)a->dh * (a->kh - 1) +
-                 n->a.convt.oph + 1;
-    int64_t ow = (x->dims[2] - 1) * a->sw - 2 * (int64_t)a->pw + (int64_t)a->dw * (a->kw - 1) +
-                 n->a.convt.opw + 1;
-    if (oh < 1 || ow < 1 || oh * ow > INT_MAX / 64 || x->size > INT_MAX / 64)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': input '%s' %s gives an output of %lldx%lld",
-                      n->name, x->name, fv_node_shape_str(x, s, sizeof s), (long long)oh,
-                      (long long)ow);
+    /* int64 with saturation: a stride of 2^31 - 1 must not overflow oh * ow (issue 16) */
+    int64_t oh = convt_extent(x->dims[1], a->kh, a->sh, a->ph, a->dh, n->a.convt.oph);
+    int64_t ow = convt_extent(x->dims[2], a->kw, a->sw, a->pw, a->dw, n->a.convt.opw);
+    if (x->size > INT_MAX / 64 || oh < 1 || ow < 1 || oh > INT_MAX / 64 || ow > INT_MAX / 64 ||
+        oh * ow > INT_MAX / 64 || !adjoint_fits(x, a, oh, ow))
+        return fv_err(FV_ERR_SHAPE, "layer '%s': input '%s' %s gives an output of %lldx%lld, "
+                      "or the kernel %dx%d is too large", n->name, x->name,
+                      fv_node_shape_str(x, s, sizeof s), (long long)oh, (long long)ow, a->kh,
+                      a->kw);
     n->ndim = 3;
     n->dims[0] = a->filters, n->dims[1] = oh, n->dims[2] = ow;
     int64_t cin = x->dims[0], fg = a->filters / a->groups, taps = (int64_t)a->kh * a->kw;

@@ -80,4 +80,18 @@ fv_status fv_fracpool_set_samples(fv_model *m, int node, const float *u, int bat
 fv_status fv_fracpool_plane(const fv_model *m, int node, int64_t p, const float **u,
                             const int32_t **rows, const int32_t **cols);
 
+/* Size arithmetic on values from model files: the result, or INT64_MAX (INT64_MIN) where it
+ * would overflow upward (downward), so a caller's "too large" check refuses it instead of the
+ * overflow being undefined. */
+static inline int64_t fv_sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (a > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+static inline int64_t fv_sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? ((a < 0) != (b < 0) ? INT64_MIN : INT64_MAX) : r;
+}
+
 #endif

@@ -55,8 +55,8 @@ static fv_status reshape_infer(fv_model *m, fv_node *n)
     for (int i = 0; i < a->ndim; i++) {
         if (a->dims[i] == -1 && free_axis < 0)
             free_axis = i;
-        else if (a->dims[i] > 0)
-            known *= a->dims[i];
+        else if (a->dims[i] > 0) /* saturated: four dims of 2^31 - 1 overflow int64 */
+            known = fv_sat_mul(known, a->dims[i]);
         else
             return fv_err(FV_ERR_INVALID, "layer '%s': bad target shape %s (one -1 at most, "
                           "others positive)", n->name, dims_str(a->ndim, a->dims, s2, sizeof s2));

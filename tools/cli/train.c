@@ -87,7 +87,8 @@ int cmd_train(const opts *o)
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
                      .restore_best = o->patience > 0, .checkpoint_dir = out,
-                     .resume = o->resume, .history = hist, .epochs_run = &ran,
+                     .resume = o->resume, .lr = (float)o->lr, /* --lr wins on resume too */
+                     .history = hist, .epochs_run = &ran,
                      .augment = aug) != FV_OK ||
         fv_model_save_weights(m, weights) != FV_OK) {
         free(hist);
