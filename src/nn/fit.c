@@ -287,9 +287,9 @@ static fv_status diverged_loss(const fit_state *s, int epoch, int64_t b, double 
                       "(the weights of the batch before are kept; try a lower learning rate)",
                       epoch, (long long)(b + 1), loss);
     return fv_err(FV_ERR_NUMERIC, "training diverged at epoch %d, batch %lld: loss %.3g exploded "
-                  "(above %.3g: 1e6 and 1e4 times %.3g, the mean of the run's first %d batches); "
-                  "try a lower learning rate", epoch, (long long)(b + 1), loss, limit,
-                  s->ref_sum / s->ref_n, s->ref_n);
+                  "(the limit is %.3g: above 1e6 and 1e4 x %.3g, the mean loss of the run's first "
+                  "%d batch%s); try a lower learning rate", epoch, (long long)(b + 1), loss, limit,
+                  s->ref_sum / s->ref_n, s->ref_n, s->ref_n == 1 ? "" : "es");
 }
 
 /* Whether every parameter is finite (one pass over the slab: cheap once an epoch). */
