@@ -146,7 +146,7 @@ static void claims_huge(h_case *c)
     png_claim(&b, 8192, 8192, 2);
     w_file("f/train/b/50-claims-huge.png", b.p, b.n);
     hb_free(&b);
-    train_f(c, EXPECT_ERR, F_NOOOM, "tiny.fv");
+    train_f(c, EXPECT_ERR, F_NOOOM | F_SMALLMEM, "tiny.fv");
 }
 
 static void non_images(h_case *c)

@@ -138,8 +138,8 @@ static void nul_byte(h_case *c)
 static void binary_junk(h_case *c)
 {
     unsigned char b[4096];
-    for (size_t i = 0; i < sizeof b; i++)
-        b[i] = (unsigned char)(h_rand() | 1); /* no NUL: the parser must refuse it on content */
+    for (size_t i = 0; i < sizeof b; i++) /* no NUL, short lines: refused on content */
+        b[i] = i % 50 == 49 ? '\n' : (unsigned char)(h_rand() | 1);
     w_file("m.fv", b, sizeof b);
     h_run(c, EXPECT_ERR, 0, "summary", "m.fv", NULL);
 }
@@ -159,16 +159,20 @@ static void long_line(h_case *c, size_t n)
 static void line_2000(h_case *c) { long_line(c, 2000); }
 static void line_1mb(h_case *c) { long_line(c, 1 << 20); }
 
+/* A valid model followed by comment lines up to 17 MiB (the limit is 16 MiB). */
 static void file_17mib(h_case *c)
 {
     size_t n = (17u << 20);
-    char *t = malloc(n + 1);
+    char *t = malloc(n + 1), line[65];
     if (!t)
         h_die("out of memory");
+    snprintf(line, sizeof line, "%-63s", "# a comment line that fills the file up to its limit");
+    line[63] = '\n';
     for (size_t i = 0; i < n; i += 64)
-        memcpy(t + i, "# a comment line that fills the file up to its size limit ....\n", 64);
-    t[n] = '\0';
+        memcpy(t + i, line, 64);
     memcpy(t, "input shape=3\n", 14);
+    memset(t + 14, '#', 1); /* the rest of the first line is a comment */
+    t[n] = '\0';
     summary(c, EXPECT_ERR, 0, t);
     free(t);
 }
@@ -183,10 +187,11 @@ static void parens_500(h_case *c)
     summary(c, EXPECT_ERR, 0, t);
 }
 
-/* A chain of n relu layers (deep graphs must not recurse the stack away). */
+/* A chain of relu layers just under the 10,000-layer limit (a deep graph must not recurse the
+ * stack away), or far over it in the long run. */
 static void chain(h_case *c)
 {
-    int n = h_long ? 200000 : 20000;
+    int n = h_long ? 200000 : 9990;
     h_buf b = {0};
     hb_put(&b, "input shape=4\n", 14);
     for (int i = 0; i < n; i++)

@@ -198,7 +198,7 @@ static void ck_word(h_case *c, int w, uint32_t v, h_expect e, const char *epochs
 static void ck_epoch_beyond(h_case *c) { ck_word(c, 1, 5, EXPECT_ERR, "3"); }
 static void ck_epoch_negative(h_case *c) { ck_word(c, 1, ~0u, EXPECT_ERR, "3"); }
 static void ck_epoch_max(h_case *c) { ck_word(c, 1, 0x7fffffff, EXPECT_ERR, "3"); }
-static void ck_epoch_done(h_case *c) { ck_word(c, 1, 3, EXPECT_CLEAN, "3"); }
+static void ck_epoch_done(h_case *c) { ck_word(c, 1, 3, EXPECT_ERR, "3"); }
 static void ck_version(h_case *c) { ck_word(c, 0, 2, EXPECT_ERR, "3"); }
 static void ck_fewer_epochs(h_case *c)
 {
@@ -356,7 +356,7 @@ const h_entry h_cases_weights[] = {
     {"ckpt/epoch-beyond-run", ck_epoch_beyond, 0},
     {"ckpt/epoch-negative", ck_epoch_negative, 0},
     {"ckpt/epoch-2^31-1", ck_epoch_max, 0},
-    {"ckpt/epoch-all-done", ck_epoch_done, 0},
+    {"ckpt/epoch-3-with-history-of-2", ck_epoch_done, 0},
     {"ckpt/run-shorter-than-checkpoint", ck_fewer_epochs, 0},
     {"ckpt/version-2", ck_version, 0},
     {"ckpt/nan-weights", ck_nan_weights, 0},

@@ -124,7 +124,7 @@ static double now(void)
 static double time_limit(const h_case *c)
 {
     if (c->flags & F_FIFO)
-        return g.sanitized ? 6 : 3; /* opening must not block: a right answer takes milliseconds */
+        return g.sanitized ? 5 : 2; /* opening must not block: a right answer takes milliseconds */
     double t = c->flags & F_TRAIN ? 60 : 20;
     return g.sanitized ? 3 * t : t;
 }
@@ -154,6 +154,9 @@ static void child(const slot *s)
         snprintf(opts, sizeof opts, "%s%sallocator_may_return_null=1:max_allocation_size_mb=1024",
                  o ? o : "", o && *o ? ":" : "");
         setenv("ASAN_OPTIONS", opts, 1);
+        o = getenv("LSAN_OPTIONS"); /* the count of suppressed leaks is not a report */
+        snprintf(opts, sizeof opts, "%s%sprint_suppressions=0", o ? o : "", o && *o ? ":" : "");
+        setenv("LSAN_OPTIONS", opts, 1);
     }
     setenv("FOVEA_DATA", "no-default-data", 1); /* the cases name their data */
     char *argv[H_MAX_ARGS + 2];
@@ -261,9 +264,33 @@ static void judge_file(const slot *s, char *why, size_t len)
         why_add(why, len, "%s lacks \"%s\"", s->c->file_path, s->c->file_needle);
 }
 
-static void judge_exit(const slot *s, int status, const char *err, size_t en, const char *out,
+/* Removes ASan's "failed to allocate" warnings (allocator_may_return_null=1 makes them; the
+ * library then reports out of memory); returns how many there were. */
+static int drop_alloc_warnings(char *err, size_t *en)
+{
+    int k = 0;
+    char *w = err;
+    for (char *p = err; *p;) {
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (strstr(p, "AddressSanitizer failed to allocate") &&
+            strstr(p, "AddressSanitizer failed to allocate") < p + n)
+            k++;
+        else {
+            memmove(w, p, n);
+            w += n;
+        }
+        p += n;
+    }
+    *w = '\0';
+    *en = (size_t)(w - err);
+    return k;
+}
+
+static void judge_exit(const slot *s, int status, char *err, size_t en, const char *out,
                        char *why, size_t len)
 {
+    int asan_oom = drop_alloc_warnings(err, &en);
     const h_case *c = s->c;
     char line[200];
     if (s->killed_time)
@@ -296,7 +323,7 @@ static void judge_exit(const slot *s, int status, const char *err, size_t en, co
                 first_line(out, line, sizeof line));
     if (rc == 0 && c->file_path)
         judge_file(s, why, len);
-    if ((c->flags & F_NOOOM) && rc != 0 && oom_message(err))
+    if ((c->flags & F_NOOOM) && rc != 0 && (oom_message(err) || asan_oom))
         why_add(why, len, "memory: refused only when an allocation failed (%s)",
                 first_line(err, line, sizeof line));
 }
@@ -341,6 +368,9 @@ static void finish(slot *s, int status, const struct rusage *ru)
     double peak = (double)ru->ru_maxrss * 1024.0;
     if (peak > GIB)
         why_add(why, sizeof why, "memory: peak RSS %.0f MB is over 1 GiB", peak / 1e6);
+    else if ((s->c->flags & F_SMALLMEM) && peak > GIB / 4)
+        why_add(why, sizeof why, "memory: peak RSS %.0f MB for a file of a few kilobytes (at "
+                "most 256 MiB)", peak / 1e6);
     char *outs[H_MAX_OUTS]; /* relative to the case's folder, as the snapshot's paths are */
     for (int i = 0; i < s->c->nouts; i++)
         if (asprintf(&outs[i], "w/d/%s", s->c->outs[i]) < 0)
@@ -357,8 +387,10 @@ static void finish(slot *s, int status, const struct rusage *ru)
             printf("    folder: %s/w/d\n", s->dir);
     } else {
         g.passed++;
+        char line[160];
         if (g.verbose)
-            printf("ok   %s (%.2f s, %.0f MB)\n", s->c->name, now() - s->t0, peak / 1e6);
+            printf("ok   %s (%.2f s, %.0f MB) %s\n", s->c->name, now() - s->t0, peak / 1e6,
+                   first_line(err, line, sizeof line));
     }
     fflush(stdout);
     free(err), free(out);

@@ -20,6 +20,8 @@ enum {
     F_FIFO = 2,   /* a FIFO is among the inputs: short time limit (opening it must not block) */
     F_TRAIN = 4,  /* trains: longer time limit */
     F_NOTHREADS = 8, /* do not append "--threads 2" */
+    F_SMALLMEM = 16, /* a few kilobytes claiming a huge image: peak RSS at most 256 MiB (the claim
+                        must not be paid for before the data is seen) */
 };
 
 #define H_MAX_ARGS 80
