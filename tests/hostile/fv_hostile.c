@@ -414,7 +414,6 @@ static void reap(slot *slots, int all)
             struct rusage ru;
             pid_t r = wait4(s->pid, &status, WNOHANG, &ru);
             if (r == s->pid) {
-                kill(-s->pid, SIGKILL); /* anything it left running */
                 finish(s, status, &ru);
                 if (!all)
                     return;
