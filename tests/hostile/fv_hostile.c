@@ -159,6 +159,9 @@ static void child(const slot *s)
         setenv("LSAN_OPTIONS", opts, 1);
     }
     setenv("FOVEA_DATA", "no-default-data", 1); /* the cases name their data */
+    /* the documented data cap, set below the 1 GiB limit so that a data set too big for it is
+     * refused by the cap (the default, 2048 MB, is for machines with the memory) */
+    setenv("FOVEA_MAX_DATA_MB", "768", 1);
     char *argv[H_MAX_ARGS + 2];
     argv[0] = g.fovea;
     for (int i = 0; i < s->c->argc; i++)
