@@ -193,7 +193,9 @@ static void expect_open(const char *json, size_t data, const char *n1, const cha
     free(b);
 }
 
-#define T(name, off, shape) "\"" name "\":{\"dtype\":\"F32\",\"shape\":" shape ",\"data_offsets\":" off "}"
+/* A JSON header entry: an F32 tensor. */
+#define T(name, off, shape)                                                                      \
+    "\"" name "\":{\"dtype\":\"F32\",\"shape\":" shape ",\"data_offsets\":" off "}"
 
 /* The format requires the buffer to be entirely indexed, without holes or overlaps: otherwise
  * the same bytes can be two tensors, or hide data (polyglot files). */
