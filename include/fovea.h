@@ -993,7 +993,9 @@ char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */
 fv_status fv_model_save_file(const fv_model *m, const char *path);
 
-/* Safetensors files in general (used by weights, checkpoints and test goldens). */
+/* Safetensors files in general (used by weights, checkpoints and test goldens). fv_st_open reads
+ * and validates the header (the tensors must tile the data exactly) and keeps the file open until
+ * fv_st_close; fv_st_get reads just that tensor from it. */
 typedef struct fv_st_file fv_st_file;
 fv_st_file *fv_st_open(const char *path);
 void fv_st_close(fv_st_file *f);

@@ -21,6 +21,22 @@ char *fv_printable(const char *s, char *out, size_t cap);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
 
+/* Reading a safetensors file tensor by tensor (fv_st_open keeps the file open and reads only the
+ * requested tensors; i is an index as for fv_st_name). */
+/* The name f was opened with (for messages). */
+const char *fv_st_path(const fv_st_file *f);
+/* The index of tensor `name`, or -1 (no error is set). */
+int fv_st_find(const fv_st_file *f, const char *name);
+/* Tensor i's shape: returns its ndim (0 for a scalar) and fills dims. */
+int fv_st_shape(const fv_st_file *f, int i, int64_t dims[FV_MAX_DIMS]);
+/* FV_OK when fovea reads tensor i's dtype, else "<file>: tensor 'X' has dtype F16; fovea reads F32
+ * and F64". */
+fv_status fv_st_check_dtype(const fv_st_file *f, int i);
+/* Reads tensor i's values (as many as its shape holds) as float32 into dst. */
+fv_status fv_st_read(const fv_st_file *f, int i, float *dst);
+/* Loads every parameter of m from the open file f (as fv_model_load_weights). */
+fv_status fv_model_load_weights_st(fv_model *m, const fv_st_file *f);
+
 /* An IDX file (plain, or gzip-compressed) from bytes. */
 fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
 /* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the

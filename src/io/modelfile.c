@@ -65,10 +65,26 @@ static bool parse_int(const char *s, long long lo, long long hi, long long *out)
     return true;
 }
 
-/* A whole-string finite decimal number. */
+/* A whole-string finite decimal number: [-]digits[.digits][(e|E)[+|-]digits], at least one
+ * mantissa digit. The syntax is checked first because strtod also takes hexadecimal floats
+ * ("0x1p-2"), "inf" and "nan", which the format does not allow. */
 static bool parse_num(const char *s, double *out)
 {
-    if (!(*s == '-' || *s == '.' || (*s >= '0' && *s <= '9')))
+    const char *p = s + (*s == '-');
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (*p == '.') {
+        size_t frac = strspn(p + 1, "0123456789");
+        digits += frac;
+        p += 1 + frac;
+    }
+    if (digits && (*p == 'e' || *p == 'E')) {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        size_t exp = strspn(p, "0123456789");
+        p += exp;
+        digits = exp ? digits : 0;
+    }
+    if (!digits || *p)
         return false;
     errno = 0;
     char *end;

@@ -1,18 +1,25 @@
 /* safetensors.c - the safetensors format (8-byte little-endian header length, JSON header, data
- * buffer): a validating reader (the whole file in memory, every field checked before use) and an
- * atomic F32 writer. Values are decoded byte by byte, so the code does not depend on the host's
+ * buffer): a validating reader and an atomic F32 writer. The reader reads the length and the
+ * header (bounded), checks every field against the file's size and that the tensors tile the data
+ * buffer exactly (no holes, no overlaps: no bytes a reader could interpret otherwise), then reads
+ * each tensor on request straight from the open file, so memory is bounded by the tensors read,
+ * never by the file. Values are decoded byte by byte, so the code does not depend on the host's
  * byte order. */
 #include "io/io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ST_MAX_HEADER (100u * 1000u * 1000u) /* 100 MB, as the reference implementation */
-#define ST_MAX_FILE ((size_t)1 << 34)          /* 16 GiB */
-#define ST_NAME "%.200s"                         /* tensor names in messages (from files) */
+#define ST_CHUNK ((size_t)1 << 18)            /* bytes read at a time when decoding a tensor */
+/* A tensor name (from a file) for a one-line message: controls and invalid UTF-8 escaped. */
+#define SHOW(name) fv_printable((name), (char[204]){0}, 204)
 
 typedef struct st_dtype {
     const char *name;
@@ -38,8 +45,10 @@ typedef struct st_entry {
 
 struct fv_st_file {
     char *path;
-    unsigned char *buf; /* the whole file */
-    const unsigned char *data;
+    int fd;             /* the open file (fv_st_open), or -1 */
+    unsigned char *mem; /* or the bytes (fv_st_open_mem) */
+    uint64_t size;      /* of the file or the bytes */
+    uint64_t data_at;   /* where the data buffer starts: 8 + the header length */
     uint64_t data_len;
     int n;
     st_entry *e;  /* in header order */
@@ -68,7 +77,9 @@ void fv_st_close(fv_st_file *f)
         fv_free(f->e[i].name);
     fv_free(f->e);
     fv_free(f->sorted);
-    fv_free(f->buf);
+    fv_free(f->mem);
+    if (f->fd >= 0)
+        close(f->fd);
     fv_free(f->path);
     fv_free(f);
 }
@@ -91,14 +102,14 @@ static fv_status parse_dtype(const char *path, const char *name, const cJSON *ob
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
     if (!cJSON_IsString(j))
-        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has no dtype string", path, name);
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has no dtype string", path, SHOW(name));
     for (int i = 0; i < ST_NDTYPES; i++)
         if (strcmp(j->valuestring, st_dtypes[i].name) == 0) {
             *dtype = i;
             return FV_OK;
         }
-    return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has unknown dtype '%.32s'", path, name,
-                  j->valuestring);
+    return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", path, SHOW(name),
+                  fv_printable(j->valuestring, (char[36]){0}, 36));
 }
 
 /* Fills e->ndim and e->dims; *numel gets the element count (checked against overflow). */
@@ -106,11 +117,12 @@ static fv_status parse_shape(const char *path, const cJSON *obj, st_entry *e, ui
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, "shape");
     if (!cJSON_IsArray(j))
-        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has no shape list", path, e->name);
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has no shape list", path,
+                      SHOW(e->name));
     int nd = cJSON_GetArraySize(j);
     if (nd > FV_MAX_DIMS)
-        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has %d dimensions (at most %d)",
-                      path, e->name, nd, FV_MAX_DIMS);
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has %d dimensions (at most %d)",
+                      path, SHOW(e->name), nd, FV_MAX_DIMS);
     uint64_t n = 1;
     int k = 0;
     const cJSON *d;
@@ -118,11 +130,11 @@ static fv_status parse_shape(const char *path, const cJSON *obj, st_entry *e, ui
         uint64_t v;
         if (!json_uint(d, &v))
             return fv_err(FV_ERR_FORMAT,
-                          "%s: tensor '" ST_NAME "': shape entries must be non-negative integers",
-                          path, e->name);
+                          "%s: tensor '%s': shape entries must be non-negative integers",
+                          path, SHOW(e->name));
         if (v && n > ((uint64_t)1 << 53) / v)
-            return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "': shape is too large", path,
-                          e->name);
+            return fv_err(FV_ERR_FORMAT, "%s: tensor '%s': shape is too large", path,
+                          SHOW(e->name));
         n *= v;
         e->dims[k++] = (int64_t)v;
     }
@@ -138,13 +150,13 @@ static fv_status parse_offsets(const char *path, const cJSON *obj, uint64_t data
         !json_uint(cJSON_GetArrayItem(j, 0), &e->begin) ||
         !json_uint(cJSON_GetArrayItem(j, 1), &e->end))
         return fv_err(FV_ERR_FORMAT,
-                      "%s: tensor '" ST_NAME "': data_offsets must be [begin, end] integers", path,
-                      e->name);
+                      "%s: tensor '%s': data_offsets must be [begin, end] integers", path,
+                      SHOW(e->name));
     if (e->begin > e->end || e->end > data_len)
         return fv_err(FV_ERR_FORMAT,
-                      "%s: tensor '" ST_NAME "' data_offsets [%llu, %llu] out of range of the "
+                      "%s: tensor '%s' data_offsets [%llu, %llu] out of range of the "
                       "%llu-byte data buffer",
-                      path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                      path, SHOW(e->name), (unsigned long long)e->begin, (unsigned long long)e->end,
                       (unsigned long long)data_len);
     return FV_OK;
 }
@@ -152,8 +164,8 @@ static fv_status parse_offsets(const char *path, const cJSON *obj, uint64_t data
 static fv_status parse_entry(const char *path, const cJSON *obj, uint64_t data_len, st_entry *e)
 {
     if (!cJSON_IsObject(obj))
-        return fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' is not a JSON object", path,
-                      e->name);
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' is not a JSON object", path,
+                      SHOW(e->name));
     uint64_t numel = 0;
     FV_TRY(parse_dtype(path, e->name, obj, &e->dtype));
     FV_TRY(parse_shape(path, obj, e, &numel));
@@ -162,9 +174,9 @@ static fv_status parse_entry(const char *path, const cJSON *obj, uint64_t data_l
     if (e->end - e->begin != numel * size) {
         char s[160];
         return fv_err(FV_ERR_FORMAT,
-                      "%s: tensor '" ST_NAME "' data_offsets [%llu, %llu] do not match shape %s "
+                      "%s: tensor '%s' data_offsets [%llu, %llu] do not match shape %s "
                       "of %s",
-                      path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                      path, SHOW(e->name), (unsigned long long)e->begin, (unsigned long long)e->end,
                       fv_shape_str(e->ndim, e->dims, s, sizeof s), st_dtypes[e->dtype].name);
     }
     return FV_OK;
@@ -202,9 +214,54 @@ static fv_status build_index(fv_st_file *f)
     qsort(f->sorted, (size_t)f->n, sizeof *f->sorted, cmp_index);
     for (int i = 1; i < f->n; i++)
         if (strcmp(f->e[f->sorted[i - 1]].name, f->e[f->sorted[i]].name) == 0)
-            return fv_err(FV_ERR_FORMAT, "%s: duplicate tensor '" ST_NAME "'", f->path,
-                          f->e[f->sorted[i]].name);
+            return fv_err(FV_ERR_FORMAT, "%s: duplicate tensor '%s'", f->path,
+                          SHOW(f->e[f->sorted[i]].name));
     return FV_OK;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const st_entry *x = &sort_entries[*(const int *)a], *y = &sort_entries[*(const int *)b];
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The tensors' byte ranges, sorted by begin, must tile the data buffer exactly, as the format
+ * requires: a hole or an overlap would hold bytes that readers could interpret differently. */
+static fv_status check_tiling(const fv_st_file *f)
+{
+    int *order = fv_calloc((size_t)f->n + 1, sizeof *order, "safetensors ranges");
+    if (!order)
+        return FV_ERR_NOMEM;
+    for (int i = 0; i < f->n; i++)
+        order[i] = i;
+    sort_entries = f->e;
+    qsort(order, (size_t)f->n, sizeof *order, cmp_range);
+    uint64_t at = 0; /* where the tensors so far end */
+    fv_status st = FV_OK;
+    for (int i = 0; i < f->n && st == FV_OK; i++) {
+        const st_entry *e = &f->e[order[i]];
+        if (e->begin < at)
+            st = fv_err(FV_ERR_FORMAT, "%s: tensor '%s' data_offsets [%llu, %llu] overlap tensor "
+                        "'%s' (which ends at %llu)", f->path, SHOW(e->name),
+                        (unsigned long long)e->begin, (unsigned long long)e->end,
+                        SHOW(f->e[order[i - 1]].name), (unsigned long long)at);
+        else if (e->begin > at)
+            st = fv_err(FV_ERR_FORMAT, "%s: tensor '%s' data_offsets [%llu, %llu] leave bytes "
+                        "[%llu, %llu) of the data buffer unused", f->path, SHOW(e->name),
+                        (unsigned long long)e->begin, (unsigned long long)e->end,
+                        (unsigned long long)at, (unsigned long long)e->begin);
+        at = e->end;
+    }
+    if (st == FV_OK && at != f->data_len)
+        st = f->n ? fv_err(FV_ERR_FORMAT, "%s: %llu bytes after the last tensor '%s' are not part "
+                           "of any tensor", f->path, (unsigned long long)(f->data_len - at),
+                           SHOW(f->e[order[f->n - 1]].name))
+                  : fv_err(FV_ERR_FORMAT, "%s: %llu data bytes but no tensors", f->path,
+                           (unsigned long long)f->data_len);
+    fv_free(order);
+    return st;
 }
 
 /* Fills f->e from the parsed header object. */
@@ -226,7 +283,8 @@ static fv_status parse_entries(fv_st_file *f, const cJSON *root)
         f->n++;
         FV_TRY(parse_entry(f->path, item, f->data_len, e));
     }
-    return build_index(f);
+    FV_TRY(build_index(f));
+    return check_tiling(f);
 }
 
 /* Parses the JSON header text hdr[0..n) (NUL-terminated copy). */
@@ -253,42 +311,69 @@ static fv_status parse_header(fv_st_file *f, const char *hdr, size_t n)
     return st;
 }
 
-/* Checks the length prefix, then parses the header; f->buf holds f's bytes. */
-static fv_status parse_file(fv_st_file *f, size_t len)
+/* Reads bytes [at, at + n) of f. The sizes were checked against f->size when f was opened, so a
+ * file that ends early has shrunk since. */
+static fv_status read_at(const fv_st_file *f, uint64_t at, void *dst, size_t n)
 {
+    FV_CHECK(at <= f->size && n <= f->size - at);
+    if (f->fd < 0) {
+        if (n)
+            memcpy(dst, f->mem + at, n);
+        return FV_OK;
+    }
+    unsigned char *p = dst;
+    while (n) {
+        ssize_t k = pread(f->fd, p, n < ((size_t)1 << 30) ? n : (size_t)1 << 30, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return fv_err(FV_ERR_IO, "%s: read failed: %s", f->path, strerror(errno));
+        if (k == 0)
+            return fv_err(FV_ERR_IO, "%s: the file ends at byte %llu, before the %llu bytes it "
+                          "had when opened (was it cut short meanwhile?)", f->path,
+                          (unsigned long long)at, (unsigned long long)f->size);
+        p += k, at += (uint64_t)k, n -= (size_t)k;
+    }
+    return FV_OK;
+}
+
+/* Checks the length prefix against the size, then reads and parses the header (only). */
+static fv_status parse_file(fv_st_file *f)
+{
+    uint64_t len = f->size;
     if (len < 8)
-        return fv_err(FV_ERR_FORMAT, "%s: file too short for a safetensors header (%zu bytes)",
-                      f->path, len);
-    uint64_t n = load_le64(f->buf);
+        return fv_err(FV_ERR_FORMAT, "%s: file too short for a safetensors header (%llu bytes)",
+                      f->path, (unsigned long long)len);
+    unsigned char len8[8];
+    FV_TRY(read_at(f, 0, len8, 8));
+    uint64_t n = load_le64(len8);
     if (n > ST_MAX_HEADER)
         return fv_err(FV_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes",
                       f->path, (unsigned long long)n, ST_MAX_HEADER);
     if (n > len - 8)
-        return fv_err(FV_ERR_FORMAT, "%s: header length %llu exceeds file size %zu", f->path,
-                      (unsigned long long)n, len);
-    f->data = f->buf + 8 + n;
+        return fv_err(FV_ERR_FORMAT, "%s: header length %llu exceeds file size %llu", f->path,
+                      (unsigned long long)n, (unsigned long long)len);
+    f->data_at = 8 + n;
     f->data_len = len - 8 - n;
     char *hdr = fv_malloc((size_t)n + 1, "safetensors header");
     if (!hdr)
         return FV_ERR_NOMEM;
-    memcpy(hdr, f->buf + 8, (size_t)n);
+    fv_status st = read_at(f, 8, hdr, (size_t)n);
     hdr[n] = 0;
-    fv_status st = parse_header(f, hdr, (size_t)n);
+    if (st == FV_OK)
+        st = parse_header(f, hdr, (size_t)n);
     fv_free(hdr);
     return st;
 }
 
-/* Takes ownership of buf (len bytes). */
-static fv_st_file *open_buffer(const char *name, unsigned char *buf, size_t len)
+static fv_st_file *st_new(const char *name)
 {
     fv_st_file *f = fv_calloc(1, sizeof *f, "safetensors file");
-    if (!f) {
-        fv_free(buf);
+    if (!f)
         return NULL;
-    }
-    f->buf = buf;
-    if (!(f->path = fv_strdup(name, "file name")) || parse_file(f, len) != FV_OK) {
-        fv_st_close(f);
+    f->fd = -1;
+    if (!(f->path = fv_strdup(name, "file name"))) {
+        fv_free(f);
         return NULL;
     }
     return f;
@@ -296,21 +381,49 @@ static fv_st_file *open_buffer(const char *name, unsigned char *buf, size_t len)
 
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len)
 {
-    unsigned char *copy = fv_malloc(len, "safetensors bytes");
-    if (!copy)
+    fv_st_file *f = st_new(name ? name : "<memory>");
+    if (!f || !(f->mem = fv_malloc(len, "safetensors bytes"))) {
+        fv_st_close(f);
         return NULL;
+    }
     if (len)
-        memcpy(copy, buf, len);
-    return open_buffer(name ? name : "<memory>", copy, len);
+        memcpy(f->mem, buf, len);
+    f->size = len;
+    if (parse_file(f) != FV_OK) {
+        fv_st_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Opens path for reading without blocking (a FIFO without a writer would hang the open) and
+ * refuses anything but a regular file; f->fd and f->size on success. */
+static fv_status open_regular(fv_st_file *f, const char *path)
+{
+    f->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f->fd < 0)
+        return fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(f->fd, &sb) != 0)
+        return fv_err(FV_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return fv_err(FV_ERR_IO, "%s: not a regular file", path);
+    f->size = (uint64_t)sb.st_size;
+    return FV_OK;
 }
 
 fv_st_file *fv_st_open(const char *path)
 {
-    unsigned char *buf;
-    size_t len;
-    if (fv_read_file(path, ST_MAX_FILE, &buf, &len) != FV_OK)
+    if (!path || !*path) {
+        fv_err(FV_ERR_INVALID, "empty file name");
         return NULL;
-    return open_buffer(path, buf, len);
+    }
+    fv_st_file *f = st_new(path);
+    if (f && (open_regular(f, path) != FV_OK || parse_file(f) != FV_OK)) {
+        fv_st_close(f);
+        return NULL;
+    }
+    return f;
 }
 
 /* ---------------------------------------------------------------- access */
@@ -322,33 +435,51 @@ const char *fv_st_name(const fv_st_file *f, int i)
     return f && i >= 0 && i < f->n ? f->e[i].name : NULL;
 }
 
-static const st_entry *find(const fv_st_file *f, const char *name)
+const char *fv_st_path(const fv_st_file *f) { return f ? f->path : NULL; }
+
+int fv_st_find(const fv_st_file *f, const char *name)
 {
-    int lo = 0, hi = f->n - 1;
+    int lo = 0, hi = f && name ? f->n - 1 : -1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        const st_entry *e = &f->e[f->sorted[mid]];
-        int c = strcmp(name, e->name);
+        int c = strcmp(name, f->e[f->sorted[mid]].name);
         if (c == 0)
-            return e;
+            return f->sorted[mid];
         if (c < 0)
             hi = mid - 1;
         else
             lo = mid + 1;
     }
-    return NULL;
+    return -1;
 }
 
-static void decode(const st_entry *e, const unsigned char *p, float *out, int64_t n)
+int fv_st_shape(const fv_st_file *f, int i, int64_t dims[FV_MAX_DIMS])
 {
-    if (strcmp(st_dtypes[e->dtype].name, "F32") == 0) {
-        for (int64_t i = 0; i < n; i++, p += 4) {
+    const st_entry *e = &f->e[i];
+    memcpy(dims, e->dims, sizeof e->dims);
+    return e->ndim;
+}
+
+fv_status fv_st_check_dtype(const fv_st_file *f, int i)
+{
+    const st_entry *e = &f->e[i];
+    if (st_dtypes[e->dtype].readable)
+        return FV_OK;
+    return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has dtype %s; fovea reads F32 and F64",
+                  f->path, SHOW(e->name), st_dtypes[e->dtype].name);
+}
+
+/* n values of e's dtype (F32 or F64, little-endian) at p as float32. */
+static void decode(const st_entry *e, const unsigned char *p, float *out, size_t n)
+{
+    if (st_dtypes[e->dtype].size == 4) {
+        for (size_t i = 0; i < n; i++, p += 4) {
             uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                          (uint32_t)p[3] << 24;
             memcpy(&out[i], &u, 4);
         }
     } else {
-        for (int64_t i = 0; i < n; i++, p += 8) {
+        for (size_t i = 0; i < n; i++, p += 8) {
             uint64_t u = load_le64(p);
             double d;
             memcpy(&d, &u, 8);
@@ -357,26 +488,48 @@ static void decode(const st_entry *e, const unsigned char *p, float *out, int64_
     }
 }
 
+fv_status fv_st_read(const fv_st_file *f, int i, float *dst)
+{
+    FV_TRY(fv_st_check_dtype(f, i));
+    const st_entry *e = &f->e[i];
+    size_t size = (size_t)st_dtypes[e->dtype].size;
+    uint64_t total = e->end - e->begin, done = 0;
+    size_t cap = total < ST_CHUNK ? (size_t)total : ST_CHUNK; /* ST_CHUNK: a multiple of 8 */
+    unsigned char *chunk = fv_malloc(cap, "safetensors read buffer");
+    if (!chunk)
+        return FV_ERR_NOMEM;
+    fv_status st = FV_OK;
+    while (st == FV_OK && done < total) {
+        size_t k = total - done < cap ? (size_t)(total - done) : cap;
+        st = read_at(f, f->data_at + e->begin + done, chunk, k);
+        if (st == FV_OK)
+            decode(e, chunk, dst + done / size, k / size);
+        done += k;
+    }
+    fv_free(chunk);
+    return st;
+}
+
 fv_tensor *fv_st_get(const fv_st_file *f, const char *name)
 {
     if (!f || !name) {
         fv_err(FV_ERR_INVALID, "safetensors get: NULL file or name");
         return NULL;
     }
-    const st_entry *e = find(f, name);
-    if (!e) {
-        fv_err(FV_ERR_INVALID, "%s: no tensor '" ST_NAME "'", f->path, name);
+    int i = fv_st_find(f, name);
+    if (i < 0) {
+        fv_err(FV_ERR_INVALID, "%s: no tensor '%s'", f->path, SHOW(name));
         return NULL;
     }
-    if (!st_dtypes[e->dtype].readable) {
-        fv_err(FV_ERR_FORMAT, "%s: tensor '" ST_NAME "' has dtype %s; fovea reads F32 and F64",
-               f->path, name, st_dtypes[e->dtype].name);
+    if (fv_st_check_dtype(f, i) != FV_OK)
+        return NULL;
+    int64_t dims[FV_MAX_DIMS], one = 1;
+    int nd = fv_st_shape(f, i, dims);
+    fv_tensor *t = nd ? fv_tensor_new(nd, dims) : fv_tensor_new(1, &one);
+    if (t && fv_st_read(f, i, t->data) != FV_OK) {
+        fv_tensor_free(t);
         return NULL;
     }
-    int64_t one = 1;
-    fv_tensor *t = e->ndim ? fv_tensor_new(e->ndim, e->dims) : fv_tensor_new(1, &one);
-    if (t)
-        decode(e, f->data + e->begin, t->data, fv_tensor_numel(t));
     return t;
 }
 
@@ -475,7 +628,7 @@ static fv_status check_unique(const char *path, int n, const char *const *names)
     fv_status st = FV_OK;
     for (int i = 1; i < n && st == FV_OK; i++)
         if (strcmp(s[i - 1], s[i]) == 0)
-            st = fv_err(FV_ERR_INVALID, "%s: duplicate tensor name '" ST_NAME "'", path, s[i]);
+            st = fv_err(FV_ERR_INVALID, "%s: duplicate tensor name '%s'", path, SHOW(s[i]));
     fv_free(s);
     return st;
 }
@@ -494,15 +647,15 @@ static fv_status check_inputs(const char *path, int n, const char *const *names,
             return fv_err(FV_ERR_INVALID, "%s: tensor name '%s' is not valid UTF-8", path,
                           fv_printable(names[i], shown, sizeof shown));
         if (!ts[i] || !ts[i]->data || ts[i]->ndim < 1 || ts[i]->ndim > FV_MAX_DIMS)
-            return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' is missing or has no shape",
-                          path, names[i]);
+            return fv_err(FV_ERR_INVALID, "%s: tensor '%s' is missing or has no shape",
+                          path, SHOW(names[i]));
         for (int d = 0; d < ts[i]->ndim; d++)
             if (ts[i]->dims[d] < 0)
-                return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' has a negative dimension",
-                              path, names[i]);
+                return fv_err(FV_ERR_INVALID, "%s: tensor '%s' has a negative dimension",
+                              path, SHOW(names[i]));
         if (!fv_tensor_is_contiguous(ts[i]))
-            return fv_err(FV_ERR_INVALID, "%s: tensor '" ST_NAME "' is not contiguous", path,
-                          names[i]);
+            return fv_err(FV_ERR_INVALID, "%s: tensor '%s' is not contiguous", path,
+                          SHOW(names[i]));
     }
     return check_unique(path, n, names);
 }

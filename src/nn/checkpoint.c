@@ -5,7 +5,7 @@
  * early-stopping state; doubles and 64-bit integers as two words each) and "__history" (each
  * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
  * complete checkpoint; weights that are not finite (a diverged run) are never written. */
-#include "core/internal.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,30 +100,41 @@ fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_trai
     return st;
 }
 
-/* A tensor of exactly `count` floats, copied into dst. */
-static fv_status take(const fv_st_file *f, const char *path, const char *name, float *dst,
-                      int64_t count)
+/* The number of values tensor i of f holds. */
+static int64_t numel(const fv_st_file *f, int i)
 {
-    fv_tensor *t = fv_st_get(f, name);
-    if (!t)
-        return fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no tensor '%s')", path, name);
-    fv_status st = fv_tensor_numel(t) == count
-                       ? FV_OK
-                       : fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has %lld values, this model and "
-                                "optimizer need %lld", path, name,
-                                (long long)fv_tensor_numel(t), (long long)count);
-    if (st == FV_OK && count)
-        memcpy(dst, t->data, sizeof(float) * (size_t)count);
-    fv_tensor_free(t);
-    return st;
+    int64_t dims[FV_MAX_DIMS], n = 1;
+    int nd = fv_st_shape(f, i, dims);
+    for (int d = 0; d < nd; d++)
+        n *= dims[d];
+    return n;
 }
 
-static int has_tensor(const fv_st_file *f, const char *name)
+/* Tensor `name` of f, of exactly `count` values, read straight into dst. */
+static fv_status take(const fv_st_file *f, const char *name, float *dst, int64_t count)
 {
-    for (int i = 0; i < fv_st_count(f); i++)
-        if (strcmp(fv_st_name(f, i), name) == 0)
-            return 1;
-    return 0;
+    const char *path = fv_st_path(f);
+    int i = fv_st_find(f, name);
+    if (i < 0)
+        return fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no tensor '%s')", path, name);
+    FV_TRY(fv_st_check_dtype(f, i));
+    if (numel(f, i) != count)
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has %lld values, this model and optimizer "
+                      "need %lld", path, name, (long long)numel(f, i), (long long)count);
+    return fv_st_read(f, i, dst);
+}
+
+/* The __state words (at most 128); *nw gets their count. */
+static fv_status take_state(const fv_st_file *f, uint32_t *state, int *nw)
+{
+    int i = fv_st_find(f, "__state");
+    if (i < 0 || numel(f, i) > 128)
+        return fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no '__state')", fv_st_path(f));
+    float v[128];
+    *nw = (int)numel(f, i);
+    FV_TRY(fv_st_read(f, i, v));
+    memcpy(state, v, sizeof(float) * (size_t)*nw);
+    return FV_OK;
 }
 
 /* Unpacks __state into nt and the model fields into mm (checked against this model). */
@@ -153,18 +164,12 @@ static fv_status unpack_state(const fv_model *m, const char *path, const uint32_
 
 fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, int max_epochs)
 {
-    fv_st_file *f = fv_st_open(path);
+    fv_st_file *f = fv_st_open(path); /* reads the header; each tensor is read when taken */
     if (!f)
         return FV_ERR_IO;
     uint32_t state[128];
-    fv_tensor *s = fv_st_get(f, "__state");
-    int nw = s ? (int)fv_tensor_numel(s) : 0;
-    fv_status st = s && nw <= 128 ? FV_OK
-                                  : fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint (no "
-                                           "'__state')", path);
-    if (st == FV_OK)
-        memcpy(state, s->data, sizeof(float) * (size_t)nw);
-    fv_tensor_free(s);
+    int nw = 0;
+    fv_status st = take_state(f, state, &nw);
     int64_t n3 = 3 * m->trainable_total;
     float *opt = fv_malloc(sizeof(float) * (size_t)(n3 + 1), "checkpoint optimizer state");
     fv_train_state nt = *t;
@@ -172,15 +177,15 @@ fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, i
     if (st == FV_OK)
         st = opt ? unpack_state(m, path, state, nw, &nt, &mm, max_epochs) : FV_ERR_NOMEM;
     if (st == FV_OK)
-        st = take(f, path, "__opt.state", opt, n3);
+        st = take(f, "__opt.state", opt, n3);
     double *hist = fv_malloc(sizeof(double) * (size_t)(nt.epoch * 8 + 1), "checkpoint history");
     if (st == FV_OK)
-        st = hist ? take(f, path, "__history", (float *)hist, (int64_t)nt.epoch * HIST_WORDS)
+        st = hist ? take(f, "__history", (float *)hist, (int64_t)nt.epoch * HIST_WORDS)
                   : FV_ERR_NOMEM;
-    if (st == FV_OK && t->best_weights && has_tensor(f, "__best")) /* else: none recorded yet */
-        st = take(f, path, "__best", t->best_weights, m->param_total);
+    if (st == FV_OK && t->best_weights && fv_st_find(f, "__best") >= 0) /* else: none yet */
+        st = take(f, "__best", t->best_weights, m->param_total);
     if (st == FV_OK) /* the parameters last: all or nothing */
-        st = fv_model_load_weights(m, path);
+        st = fv_model_load_weights_st(m, f);
     if (st == FV_OK) {
         m->opt_steps = mm.opt_steps, m->opt_mu_product = mm.opt_mu_product, m->rng = mm.rng;
         memcpy(m->opt_state, opt, sizeof(float) * (size_t)n3);
