@@ -737,8 +737,10 @@ typedef struct fv_dataset {
  *
  * Test splits are labelled with the training split's classes: an image folder's DIR/test (or val)
  * with DIR/train's class folders (a test class folder that is not among them is an error naming
- * it; one that is missing shifts nothing), MNIST-format files with the training labels' number of
- * classes (1 + their largest label; a test label beyond is an error).
+ * it; one that is missing shifts nothing). MNIST-format files without classes.txt have, in both
+ * splits, 1 + the largest label of the training and test label files (both read whole, so that the
+ * splits agree and a limit never changes it); with classes.txt a label beyond its names is an
+ * error.
  *
  * Memory: decoded data (x of a set, one image) may not exceed the data limit, checked before it is
  * allocated: fv_set_data_limit's, else the environment's FOVEA_MAX_DATA_MB (MiB), else 2048 MiB.
