@@ -733,7 +733,8 @@ typedef struct fv_dataset {
  * when DIR is Fashion-MNIST (its path contains "fashion" in any case, as the default data folder
  * does), else "0" ... "9" for 10 classes, else "class k". A names file holds one name a line
  * (blanks around a name and empty lines at the end are ignored; it must hold exactly the number
- * of classes for CIFAR).
+ * of classes for CIFAR). Every name is made valid UTF-8 as it is read (folder names and names
+ * files alike): each byte of an invalid UTF-8 sequence, and each control character, becomes '?'.
  *
  * Test splits are labelled with the training split's classes: an image folder's DIR/test (or val)
  * with DIR/train's class folders (a test class folder that is not among them is an error naming

@@ -250,6 +250,13 @@ TEST(mnist_class_names)
     write_bytes(tmp_path("named/classes.txt"), "cat\n\nbird\n", 10);
     CHECK(fv_dataset_load_dir(tmp_path("named"), 1) == NULL);
     CHECK_ERR_HAS("named/classes.txt: line 2 is empty");
+    /* names made valid UTF-8: each invalid byte and control character becomes '?' */
+    write_pair("raw", "train", (const unsigned char *)"\x02\x00\x01", 3);
+    write_bytes(tmp_path("raw/classes.txt"), "ca\xfft\nd\x7fo\tg\nb\xc3\xa9\xc2\x85\n", 17);
+    tr = fv_dataset_load_dir(tmp_path("raw"), 1);
+    CHECK(tr && has_name(tr, 0, "ca?t") && has_name(tr, 1, "d?o?g") &&
+          has_name(tr, 2, "b\xc3\xa9?"));
+    fv_dataset_free(tr);
     write_pair("My-FASHION-set", "train", (const unsigned char *)"\x02\x00\x09", 3);
     tr = fv_dataset_load_dir(tmp_path("My-FASHION-set"), 1);
     CHECK(tr && has_name(tr, 9, "Ankle boot") && has_name(tr, 0, "T-shirt/top"));

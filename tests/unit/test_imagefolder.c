@@ -349,6 +349,34 @@ TEST(test_split_takes_training_classes)
     CHECK(one_line_error());
 }
 
+/* Class folder names that are not valid UTF-8 (or hold control characters) went raw into the
+ * class names (and on into metrics.json and figures): each invalid byte and control character
+ * becomes '?'; the files are still found and the test split still matched by the raw names. */
+TEST(class_names_made_utf8)
+{
+    static const char *const raw[5] = {"a\xff\xfe", "b\x01" "c", "c\xc3\xa9t", "d\xe2\x82",
+                                       "e\xc2\x85\n"};
+    static const char *const clean[5] = {"a??", "b?c", "c\xc3\xa9t", "d??", "e??"};
+    float v = 0.5f;
+    char rel[64];
+    for (int k = 0; k < 5; k++)
+        for (int s = 0; s < 2; s++) {
+            snprintf(rel, sizeof rel, "raw/%s/%s", s ? "test" : "train", raw[k]);
+            mkdirs(rel);
+            snprintf(rel, sizeof rel, "raw/%s/%s/1.png", s ? "test" : "train", raw[k]);
+            save_png(rel, uniform(1, 4, 4, &v));
+        }
+    for (int s = 0; s < 2; s++) {
+        fv_dataset *d = fv_dataset_load_dir(path_of("raw"), !s);
+        CHECK(d && d->num_classes == 5 && d->y->data[4] == 4);
+        for (int k = 0; d && k < 5; k++) {
+            const char *name = fv_dataset_class_name(d, k);
+            CHECK(name && !strcmp(name, clean[k]) && fv_utf8_valid(name, false));
+        }
+        fv_dataset_free(d);
+    }
+}
+
 /* ---------------------------------------------------------------- malformed input */
 
 /* bad/<name>/k/{good.png, <file>}: loading must fail naming the bad file. */
@@ -487,6 +515,7 @@ int main(void)
     RUN(image_folder_bilinear);
     RUN(load_dir_image_folders);
     RUN(test_split_takes_training_classes);
+    RUN(class_names_made_utf8);
     RUN(malformed_files);
     RUN(malformed_trees);
     RUN(out_of_memory);
