@@ -773,7 +773,8 @@ fv_dataset *fv_dataset_load_cifar100(const char *dir, int train);
  * batches (tried in that order by their file names), else an image folder of class sub-folders:
  * DIR/train, or DIR/test (else DIR/val), when they hold class folders, else DIR itself for both
  * splits; read at the channels and size of the training split's first image. A set with no
- * images is an error ("DIR: no images"). */
+ * images is an error ("DIR: no images"), and so is a folder holding none of these formats ("DIR:
+ * no MNIST-format files, CIFAR batches or class folders of images"). */
 fv_dataset *fv_dataset_load_dir(const char *dir, int train);
 /* The same, reading only the first `limit` samples (0: all): IDX and CIFAR files are decoded only
  * that far (later records are not read, so not checked), an image folder decodes only its first

@@ -458,9 +458,19 @@ TEST(malformed_trees)
     CHECK_ERR_HAS("image size 4x100000");
     CHECK(fv_dataset_load_image_folder(NULL, 3, 4, 4) == NULL);
     CHECK(one_line_error());
-    /* fv_dataset_load_dir on a folder with neither data files nor image folders: the MNIST error */
+    /* fv_dataset_load_dir on a folder of images without class folders (it said "DIR/train-images-
+     * idx3-ubyte[.gz]: No such file or directory"): what it looked for */
     CHECK(fv_dataset_load_dir(path_of("bad/flat"), 1) == NULL);
-    CHECK_ERR_HAS("train-images-idx3-ubyte");
+    CHECK_ERR_HAS("bad/flat: no MNIST-format files, CIFAR batches or class folders of images");
+    CHECK(one_line_error());
+    /* an empty folder the same; a missing one and a file are named as such */
+    mkdirs("bad/void");
+    CHECK(fv_dataset_load_dir_n(path_of("bad/void"), 0, 3) == NULL);
+    CHECK_ERR_HAS("bad/void: no MNIST-format files, CIFAR batches or class folders of images");
+    CHECK(fv_dataset_load_dir(path_of("bad/none"), 1) == NULL);
+    CHECK_ERR_HAS("bad/none/train-images-idx3-ubyte[.gz]: No such file or directory");
+    CHECK(fv_dataset_load_dir(path_of("bad/flat/1.png"), 1) == NULL);
+    CHECK_ERR_HAS("bad/flat/1.png: not a folder");
 }
 
 
