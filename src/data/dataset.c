@@ -101,6 +101,9 @@ static fv_status check_pair(const char *ip, const fv_tensor *x, int64_t tx, cons
                       (long long)ty, ip, (long long)tx);
     if (tx == 0)
         return fv_err(FV_ERR_FORMAT, "%s: no images", ip);
+    if (x->dims[1] == 0 || x->dims[2] == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: no pixels: images of %lldx%lld", ip,
+                      (long long)x->dims[1], (long long)x->dims[2]);
     return FV_OK;
 }
 

@@ -278,6 +278,15 @@ TEST(mnist_empty)
     CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
     CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no images");
     CHECK(one_line_error());
+    /* images of no pixels: reported at load (it was a shape mismatch when training) */
+    unsigned char b[32] = {0};
+    uint32_t dims[3] = {3, 0, 2};
+    write_bytes(tmp_path("empty/train-images-idx3-ubyte"), b, idx_bytes(b, 3, dims, b));
+    write_pair("empty", "t10k", (const unsigned char *)"\x00\x01\x00", 3);
+    write_bytes(tmp_path("empty/train-labels-idx1-ubyte"), b, idx_bytes(b, 1, dims, b + 20));
+    CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
+    CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no pixels: images of 0x2");
+    CHECK(one_line_error());
 }
 
 TEST(real_fashion_mnist)
