@@ -733,12 +733,15 @@ typedef struct fv_dataset {
  * when DIR is Fashion-MNIST (its path contains "fashion" in any case, as the default data folder
  * does), else "0" ... "9" for 10 classes, else "class k". A names file holds one name a line
  * (blanks around a name and empty lines at the end are ignored; it must hold exactly the number
- * of classes for CIFAR).
+ * of classes for CIFAR). Every name is made valid UTF-8 as it is read (folder names and names
+ * files alike): each byte of an invalid UTF-8 sequence, and each control character, becomes '?'.
  *
  * Test splits are labelled with the training split's classes: an image folder's DIR/test (or val)
  * with DIR/train's class folders (a test class folder that is not among them is an error naming
- * it; one that is missing shifts nothing), MNIST-format files with the training labels' number of
- * classes (1 + their largest label; a test label beyond is an error).
+ * it; one that is missing shifts nothing). MNIST-format files without classes.txt have, in both
+ * splits, 1 + the largest label of the training and test label files (both read whole, so that the
+ * splits agree and a limit never changes it); with classes.txt a label beyond its names is an
+ * error.
  *
  * Memory: decoded data (x of a set, one image) may not exceed the data limit, checked before it is
  * allocated: fv_set_data_limit's, else the environment's FOVEA_MAX_DATA_MB (MiB), else 2048 MiB.
@@ -770,7 +773,8 @@ fv_dataset *fv_dataset_load_cifar100(const char *dir, int train);
  * batches (tried in that order by their file names), else an image folder of class sub-folders:
  * DIR/train, or DIR/test (else DIR/val), when they hold class folders, else DIR itself for both
  * splits; read at the channels and size of the training split's first image. A set with no
- * images is an error ("DIR: no images"). */
+ * images is an error ("DIR: no images"), and so is a folder holding none of these formats ("DIR:
+ * no MNIST-format files, CIFAR batches or class folders of images"). */
 fv_dataset *fv_dataset_load_dir(const char *dir, int train);
 /* The same, reading only the first `limit` samples (0: all): IDX and CIFAR files are decoded only
  * that far (later records are not read, so not checked), an image folder decodes only its first

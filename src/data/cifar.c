@@ -4,7 +4,7 @@
  * must be in range; the sizes are taken from the files before the one allocation, which must fit
  * the cap on decoded data. Class names come from the archive's batches.meta.txt or
  * fine_label_names.txt when present. Also the folder loader that picks MNIST-format or CIFAR files
- * by name, else an image folder (imagefolder.c). */
+ * by name, else an image folder (imagefolder.c), else an error saying what it looked for. */
 #include "data/data.h"
 
 #include <errno.h>
@@ -165,20 +165,44 @@ fv_dataset *fv_dataset_load_cifar100(const char *dir, int train)
     return fv_cifar_load_n(dir, 1, train, 0);
 }
 
+/* Whether dir holds any MNIST-format file. */
+static int has_mnist(const char *d)
+{
+    static const char *const stems[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    char gz[64];
+    int found = 0;
+    for (int i = 0; i < 4 && !found; i++) {
+        snprintf(gz, sizeof gz, "%s.gz", stems[i]);
+        found = fv_data_exists(d, stems[i]) || fv_data_exists(d, gz);
+    }
+    return found;
+}
+
+/* A folder that exists but holds no known data: an error saying what was looked for (a missing
+ * folder is left to the MNIST loader, whose message says how to install the default data). */
+static fv_status nothing_there(const char *d)
+{
+    struct stat st;
+    if (stat(d, &st) != 0)
+        return FV_OK;
+    if (!S_ISDIR(st.st_mode))
+        return fv_err(FV_ERR_IO, "%s: not a folder", d);
+    return fv_err(FV_ERR_FORMAT, "%s: no MNIST-format files, CIFAR batches or class folders of "
+                  "images", d);
+}
+
 static fv_dataset *load_any(const char *d, int train, int64_t limit)
 {
     if (fv_data_exists(d, "data_batch_1.bin") || fv_data_exists(d, "test_batch.bin"))
         return fv_cifar_load_n(d, 0, train, limit);
     if (fv_data_exists(d, "train.bin") || fv_data_exists(d, "test.bin"))
         return fv_cifar_load_n(d, 1, train, limit);
-    static const char *const idx[4] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
-                                       "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"};
-    int has_idx = 0;
-    for (int i = 0; i < 4; i++)
-        has_idx |= fv_data_exists(d, idx[i]);
-    if (!has_idx && fv_is_image_folder(d))
+    if (has_mnist(d))
+        return fv_mnist_load_n(d, train, limit);
+    if (fv_is_image_folder(d))
         return fv_image_folder_load_split_n(d, train, limit);
-    return fv_mnist_load_n(d, train, limit);
+    return nothing_there(d) == FV_OK ? fv_mnist_load_n(d, train, limit) : NULL;
 }
 
 fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit)

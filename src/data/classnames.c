@@ -1,7 +1,9 @@
 /* classnames.c - the class names a data set carries: read from a text file beside the data (one
- * name a line), or a format's standard names, or "class k". */
+ * name a line), or a format's standard names, or "class k"; names from files and folder names made
+ * valid UTF-8 without control characters (they go into JSON, SVG and figures). */
 #include "data/data.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +31,30 @@ char **fv_names_default(int n, const char *const *std, int nstd)
         }
     }
     return v;
+}
+
+/* The length of the UTF-8 sequence that the lead byte c starts (1-4; 1 for a stray byte). */
+static int seq_len(unsigned char c)
+{
+    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF8 ? 4 : 1;
+}
+
+void fv_name_sanitize(char *s)
+{
+    char *out = s;
+    while (*s) {
+        char seq[5] = {0};
+        int n = seq_len((unsigned char)*s);
+        strncpy(seq, s, (size_t)n); /* stops at the name's end: then invalid */
+        if (fv_utf8_valid(seq, false)) {
+            memmove(out, s, (size_t)n);
+            out += n, s += n;
+        } else { /* a control character as one '?', each byte of an invalid sequence as one */
+            *out++ = '?';
+            s += fv_utf8_valid(seq, true) ? n : 1;
+        }
+    }
+    *out = '\0';
 }
 
 static int blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -75,6 +101,8 @@ static fv_status parse_names(const char *path, char *text, int expect, char ***n
         st = fv_err(FV_ERR_FORMAT, "%s: %d class names, expected %d", path, *n, expect);
     if (st == FV_OK && !(*names = fv_names_default(*n, (const char *const *)line, *n)))
         st = FV_ERR_NOMEM;
+    for (int k = 0; st == FV_OK && k < *n; k++)
+        fv_name_sanitize((*names)[k]);
     fv_free(line);
     return st;
 }

@@ -22,10 +22,18 @@ fv_status fv_grow_to(fv_grow *g, size_t need, size_t most, const char *what);
 /* A tensor owning `data` (fv_malloc'd, numel floats); frees data when it cannot be made. */
 fv_tensor *fv_tensor_adopt(float *data, int ndim, const int64_t *dims);
 
+/* An IDX file's dimensions (ndim of them into dims[4]) and the largest of all its data bytes in
+ * *max (-1: no data): the whole file is read in pieces and checked as fv_idx_load checks it, but
+ * nothing is allocated for the data. For counting classes from a labels file. */
+fv_status fv_idx_scan(const char *path, int *ndim, int64_t *dims, int *max);
+
 /* n class names (fv_malloc'd array of fv_malloc'd strings): std[k] for k < nstd, else "class k". */
 char **fv_names_default(int n, const char *const *std, int nstd);
+/* Makes s valid UTF-8 in place: each byte of an invalid sequence, and each control character
+ * (U+0000-U+001F, U+007F-U+009F), becomes '?'. */
+void fv_name_sanitize(char *s);
 /* The names in a text file, one a line ('\r' and surrounding blanks dropped, empty lines at the
- * end ignored); expect > 0: exactly that many, else an error naming the file. */
+ * end ignored, each sanitized); expect > 0: exactly that many, else an error naming the file. */
 fv_status fv_names_read(const char *path, int expect, char ***names, int *n);
 void fv_names_free(char **names, int n);
 /* Whether dir/name exists (any kind of file). */

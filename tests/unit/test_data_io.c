@@ -192,8 +192,9 @@ static int has_name(const fv_dataset *d, int k, const char *want)
     return name && !strcmp(name, want);
 }
 
-/* The test split takes the training labels' number of classes (a test split missing class 9
- * used to have fewer), and a test label beyond them is an error. */
+/* Without classes.txt both splits take 1 + the largest label of both label files, read whole: a
+ * test split missing class 9 used to have fewer classes; a test label beyond the training labels
+ * (or a limit) used to be an error or change the count. */
 TEST(mnist_test_split_classes)
 {
     write_pair("cls", "train", (const unsigned char *)"\x02\x00\x09", 3);
@@ -203,9 +204,23 @@ TEST(mnist_test_split_classes)
     CHECK(te && has_name(te, 9, "9") && has_name(te, 0, "0")); /* 10 classes: the digits */
     fv_dataset_free(te);
     write_pair("cls", "t10k", (const unsigned char *)"\x01\x0c\x00", 3);
-    CHECK(fv_dataset_load_dir(tmp_path("cls"), 0) == NULL);
-    CHECK_ERR_HAS("t10k-labels-idx1-ubyte: sample 1 has label 12, not one of the 10 classes of");
-    CHECK_ERR_HAS("cls/train-labels-idx1-ubyte");
+    te = fv_dataset_load_dir(tmp_path("cls"), 0);
+    fv_dataset *tr = fv_dataset_load_dir_n(tmp_path("cls"), 1, 1);
+    CHECK(te && te->num_classes == 13 && has_name(te, 12, "class 12"));
+    CHECK(tr && tr->num_classes == 13 && tr->x->dims[0] == 1);
+    fv_dataset_free(te), fv_dataset_free(tr);
+    /* training labels all 0, the test's 0 and 1 (the hostile suite's --limit case) */
+    write_pair("zeros", "train", (const unsigned char *)"\x00\x00\x00", 3);
+    write_pair("zeros", "t10k", (const unsigned char *)"\x00\x01\x00", 3);
+    te = fv_dataset_load_dir_n(tmp_path("zeros"), 0, 2);
+    tr = fv_dataset_load_dir_n(tmp_path("zeros"), 1, 2);
+    CHECK(te && te->num_classes == 2 && te->y->data[1] == 1);
+    CHECK(tr && tr->num_classes == 2 && has_name(tr, 1, "class 1"));
+    fv_dataset_free(te), fv_dataset_free(tr);
+    /* a malformed labels file of either split is an error for both */
+    write_bytes(tmp_path("zeros/t10k-labels-idx1-ubyte"), "\0\0\x08\x01\0\0\0\x05\x01", 9);
+    CHECK(fv_dataset_load_dir(tmp_path("zeros"), 1) == NULL);
+    CHECK_ERR_HAS("zeros/t10k-labels-idx1-ubyte: truncated: expected 5 bytes of data, got 1");
     CHECK(one_line_error());
     /* no training files: the test split's own labels */
     write_pair("alone", "t10k", (const unsigned char *)"\x01\x03\x00", 3);
@@ -235,6 +250,13 @@ TEST(mnist_class_names)
     write_bytes(tmp_path("named/classes.txt"), "cat\n\nbird\n", 10);
     CHECK(fv_dataset_load_dir(tmp_path("named"), 1) == NULL);
     CHECK_ERR_HAS("named/classes.txt: line 2 is empty");
+    /* names made valid UTF-8: each invalid byte and control character becomes '?' */
+    write_pair("raw", "train", (const unsigned char *)"\x02\x00\x01", 3);
+    write_bytes(tmp_path("raw/classes.txt"), "ca\xfft\nd\x7fo\tg\nb\xc3\xa9\xc2\x85\n", 17);
+    tr = fv_dataset_load_dir(tmp_path("raw"), 1);
+    CHECK(tr && has_name(tr, 0, "ca?t") && has_name(tr, 1, "d?o?g") &&
+          has_name(tr, 2, "b\xc3\xa9?"));
+    fv_dataset_free(tr);
     write_pair("My-FASHION-set", "train", (const unsigned char *)"\x02\x00\x09", 3);
     tr = fv_dataset_load_dir(tmp_path("My-FASHION-set"), 1);
     CHECK(tr && has_name(tr, 9, "Ankle boot") && has_name(tr, 0, "T-shirt/top"));
@@ -255,6 +277,15 @@ TEST(mnist_empty)
     write_pair("empty", "train", (const unsigned char *)"", 0);
     CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
     CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no images");
+    CHECK(one_line_error());
+    /* images of no pixels: reported at load (it was a shape mismatch when training) */
+    unsigned char b[32] = {0};
+    uint32_t dims[3] = {3, 0, 2};
+    write_bytes(tmp_path("empty/train-images-idx3-ubyte"), b, idx_bytes(b, 3, dims, b));
+    write_pair("empty", "t10k", (const unsigned char *)"\x00\x01\x00", 3);
+    write_bytes(tmp_path("empty/train-labels-idx1-ubyte"), b, idx_bytes(b, 1, dims, b + 20));
+    CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
+    CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no pixels: images of 0x2");
     CHECK(one_line_error());
 }
 

@@ -264,6 +264,51 @@ TEST(idx_plain_size_must_match)
     free(g);
 }
 
+/* A sparse file of `size` bytes (no disk used) beginning with an IDX header of these dimensions. */
+static void write_sparse_idx(const char *rel, int ndim, const uint32_t *dims, uint64_t size)
+{
+    unsigned char h[20];
+    size_t n = idx_head(h, ndim, dims);
+    FILE *f = fopen(path_of(rel), "wb");
+    CHECK(f && fwrite(h, 1, n, f) == n && ftruncate(fileno(f), (off_t)size) == 0);
+    if (f)
+        fclose(f);
+}
+
+/* A real 1 GiB plain IDX file (2^24 images of 8x8) used to be read whole before its header was
+ * checked: now its header and size are checked first and a limit reads only the first records. */
+TEST(idx_plain_read_as_needed)
+{
+    uint32_t dims[3] = {1u << 24, 8, 8}, few[3] = {16, 8, 8};
+    uint64_t size = 16 + (64ull << 24);
+    write_sparse_idx("gig-idx3", 3, dims, size);
+    int64_t total = 0;
+    peak p = peak_start();
+    fv_tensor *t = fv_idx_load_n(path_of("gig-idx3"), 16, &total);
+    peak_end(p, "the first 16 images of a 1 GiB IDX file");
+    CHECK(t && t->ndim == 3 && t->dims[0] == 16 && t->dims[2] == 8 && total == 1 << 24);
+    fv_tensor_free(t);
+    p = peak_start();
+    t = fv_idx_load(path_of("gig-idx3")); /* 4 GiB of floats: over the cap */
+    peak_end(p, "a 1 GiB IDX file over the cap");
+    CHECK(t == NULL && one_line_error());
+    CHECK_ERR_HAS("gig-idx3: 4096.0 MiB of decoded data is more than the limit");
+    write_sparse_idx("gig-idx3", 3, few, size); /* 16 images promised, 1 GiB present */
+    p = peak_start();
+    t = fv_idx_load(path_of("gig-idx3"));
+    peak_end(p, "a 1 GiB IDX file promising 16 images");
+    CHECK(t == NULL && one_line_error());
+    CHECK_ERR_HAS("gig-idx3: more data than the 1024 bytes its header promises");
+    few[0] = 1u << 20; /* more than the file holds, under the cap */
+    write_sparse_idx("gig-idx3", 3, few, 16 + 4096);
+    CHECK(fv_idx_load_n(path_of("gig-idx3"), 0, NULL) == NULL);
+    CHECK_ERR_HAS("gig-idx3: truncated: expected 67108864 bytes of data, got 4096");
+    t = fv_idx_load_n(path_of("gig-idx3"), 64, &total); /* the first 64 are there */
+    CHECK(t && t->dims[0] == 64 && total == 1 << 20 && t->data[64 * 64 - 1] == 0.0f);
+    fv_tensor_free(t);
+    remove(path_of("gig-idx3"));
+}
+
 /* ---------------------------------------------------------------- the cap */
 
 static void save_png(const char *rel, int c, int h, int w, float v)
@@ -426,6 +471,7 @@ int main(void)
     RUN(jpeg_huge_header);
     RUN(idx_gzip_promises_more);
     RUN(idx_plain_size_must_match);
+    RUN(idx_plain_read_as_needed);
     RUN(image_folder_cap);
     RUN(idx_and_cifar_cap);
     RUN(data_limit_api);

@@ -349,6 +349,34 @@ TEST(test_split_takes_training_classes)
     CHECK(one_line_error());
 }
 
+/* Class folder names that are not valid UTF-8 (or hold control characters) went raw into the
+ * class names (and on into metrics.json and figures): each invalid byte and control character
+ * becomes '?'; the files are still found and the test split still matched by the raw names. */
+TEST(class_names_made_utf8)
+{
+    static const char *const raw[5] = {"a\xff\xfe", "b\x01" "c", "c\xc3\xa9t", "d\xe2\x82",
+                                       "e\xc2\x85\n"};
+    static const char *const clean[5] = {"a??", "b?c", "c\xc3\xa9t", "d??", "e??"};
+    float v = 0.5f;
+    char rel[64];
+    for (int k = 0; k < 5; k++)
+        for (int s = 0; s < 2; s++) {
+            snprintf(rel, sizeof rel, "raw/%s/%s", s ? "test" : "train", raw[k]);
+            mkdirs(rel);
+            snprintf(rel, sizeof rel, "raw/%s/%s/1.png", s ? "test" : "train", raw[k]);
+            save_png(rel, uniform(1, 4, 4, &v));
+        }
+    for (int s = 0; s < 2; s++) {
+        fv_dataset *d = fv_dataset_load_dir(path_of("raw"), !s);
+        CHECK(d && d->num_classes == 5 && d->y->data[4] == 4);
+        for (int k = 0; d && k < 5; k++) {
+            const char *name = fv_dataset_class_name(d, k);
+            CHECK(name && !strcmp(name, clean[k]) && fv_utf8_valid(name, false));
+        }
+        fv_dataset_free(d);
+    }
+}
+
 /* ---------------------------------------------------------------- malformed input */
 
 /* bad/<name>/k/{good.png, <file>}: loading must fail naming the bad file. */
@@ -430,9 +458,19 @@ TEST(malformed_trees)
     CHECK_ERR_HAS("image size 4x100000");
     CHECK(fv_dataset_load_image_folder(NULL, 3, 4, 4) == NULL);
     CHECK(one_line_error());
-    /* fv_dataset_load_dir on a folder with neither data files nor image folders: the MNIST error */
+    /* fv_dataset_load_dir on a folder of images without class folders (it said "DIR/train-images-
+     * idx3-ubyte[.gz]: No such file or directory"): what it looked for */
     CHECK(fv_dataset_load_dir(path_of("bad/flat"), 1) == NULL);
-    CHECK_ERR_HAS("train-images-idx3-ubyte");
+    CHECK_ERR_HAS("bad/flat: no MNIST-format files, CIFAR batches or class folders of images");
+    CHECK(one_line_error());
+    /* an empty folder the same; a missing one and a file are named as such */
+    mkdirs("bad/void");
+    CHECK(fv_dataset_load_dir_n(path_of("bad/void"), 0, 3) == NULL);
+    CHECK_ERR_HAS("bad/void: no MNIST-format files, CIFAR batches or class folders of images");
+    CHECK(fv_dataset_load_dir(path_of("bad/none"), 1) == NULL);
+    CHECK_ERR_HAS("bad/none/train-images-idx3-ubyte[.gz]: No such file or directory");
+    CHECK(fv_dataset_load_dir(path_of("bad/flat/1.png"), 1) == NULL);
+    CHECK_ERR_HAS("bad/flat/1.png: not a folder");
 }
 
 
@@ -487,6 +525,7 @@ int main(void)
     RUN(image_folder_bilinear);
     RUN(load_dir_image_folders);
     RUN(test_split_takes_training_classes);
+    RUN(class_names_made_utf8);
     RUN(malformed_files);
     RUN(malformed_trees);
     RUN(out_of_memory);
