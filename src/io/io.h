@@ -1,5 +1,6 @@
-/* io.h - internal file-reading helpers and from-memory parser entry points shared by io/ and data/
- * (and by the fuzz targets and the mutation test, which feed the parsers bytes without files). */
+/* io.h - the low-level file helpers of everything that reads or writes files: whole-file reads,
+ * atomic writes (temporary name + rename), the safetensors container, and checks of names that
+ * come from files. Knows no model: model files are formats/, data sets data/. */
 #ifndef FV_IO_H
 #define FV_IO_H
 
@@ -20,30 +21,5 @@ char *fv_printable(const char *s, char *out, size_t cap);
 
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
-
-/* An IDX file (plain, or gzip-compressed) from bytes. */
-fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
-/* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
- * data); *total (or NULL) the number its header promises. The data must fit fv_data_limit(). */
-fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
-                           int64_t *total);
-/* The same from a file. */
-fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total);
-
-/* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
-fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
-                         int64_t max_pixels);
-
-/* A JPEG from bytes (gray or RGB; CMYK refused), the same way; libjpeg's warnings are errors. */
-fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len,
-                          int64_t max_pixels);
-
-/* A PNG or a JPEG from bytes, told apart by their signatures (not by the name). */
-fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
-                           int64_t max_pixels);
-
-/* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
- * file (clears the last error). */
-int fv_is_image_folder(const char *dir);
 
 #endif /* FV_IO_H */

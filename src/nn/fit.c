@@ -4,6 +4,7 @@
  * buffers. No memory is allocated inside a step. */
 #include "core/internal.h"
 #include "data/loader.h"
+#include "graph/graph.h"
 #include "ops/ops.h"
 
 #include <errno.h>

@@ -2,6 +2,7 @@
  * parameter allocation), trainability and learning-rate multipliers. The summary table lives in
  * summary.c, training in fit.c. */
 #include "core/internal.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * format and its errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
 #include "optest.h"

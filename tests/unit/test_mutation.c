@@ -3,7 +3,7 @@
  * get bit flips, byte overwrites, insertions, deletions and truncations; each parser must either
  * succeed or fail with a non-empty one-line error, never crash (ASan/UBSan watch) or leak. */
 #include "core/internal.h"
-#include "io/io.h"
+#include "data/data.h"
 #include "test.h"
 
 #define MUTATIONS 2000
