@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "graph/graph.h"
+#include "io/io.h"
 #include "test.h"
 
 /* Compiles m without a loss, copies parameters from f, plans for n samples, runs forward from x and

@@ -338,36 +338,6 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
 
 /* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
-/* The regularization penalty of every node (l1, l2), and its gradient added into the gradient
- * slab when add_grad (optim.c). */
-double fv_regularize(fv_model *m, int add_grad);
-/* Optimizer step over the trainable prefix of the slabs (optim.c). */
-void fv_optim_step(fv_model *m);
-fv_status fv_optim_init(fv_model *m);
-
-/* ---------------------------------------------------------------- checkpoints (checkpoint.c) */
-
-/* Everything fit needs to continue after epoch `epoch` exactly as if it had not stopped. */
-typedef struct fv_train_state {
-    int epoch;                 /* epochs completed */
-    int64_t step;              /* optimisation steps so far */
-    fv_rng fit_rng;            /* the shuffling stream */
-    double base_lr;
-    fv_plateau plateau;
-    double stop_best;          /* early stopping */
-    int stop_best_epoch, stop_waited;
-    fv_epoch_metrics *history; /* `epoch` entries (room for the run's epochs) */
-    float *best_weights;       /* the best epoch's parameters (param_total), or NULL */
-} fv_train_state;
-
-/* Writes the model's parameters (by name, loadable as weights), the optimizer's state and t
- * (atomic). */
-fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_train_state *t);
-/* Restores all of it; t->history must have room for max_epochs entries and t->best_weights (if
- * not NULL) for param_total floats. A file of another model or optimizer is an error naming the
- * mismatch, and leaves the model unchanged. */
-fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, int max_epochs);
-
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */
 const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len);
 

@@ -19,7 +19,27 @@ bool fv_utf8_valid(const char *s, bool controls_ok);
  * "\xNN", the rest is copied; truncated to fit out[cap]. Returns out. */
 char *fv_printable(const char *s, char *out, size_t cap);
 
+/* Safetensors files in general (weights, checkpoints, test goldens). */
+typedef struct fv_st_file fv_st_file;
+fv_st_file *fv_st_open(const char *path);
+void fv_st_close(fv_st_file *f);
+int fv_st_count(const fv_st_file *f);
+const char *fv_st_name(const fv_st_file *f, int i);
+/* A tensor by name as float32 (F32 or F64 on disk), or NULL with an error if absent. */
+fv_tensor *fv_st_get(const fv_st_file *f, const char *name);
+/* Writes n named tensors as F32 (atomic). */
+fv_status fv_st_save(const char *path, int n, const char *const *names, const fv_tensor *const *ts);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
+
+/* Writes to path through "path.tmp.<pid>" and rename, so a reader never sees a partial file. */
+typedef struct fv_atomic_file {
+    FILE *f;
+    char path[1024];
+    char tmp[1100];
+} fv_atomic_file;
+fv_status fv_atomic_open(fv_atomic_file *af, const char *path);
+fv_status fv_atomic_commit(fv_atomic_file *af); /* fclose + rename; removes the temporary on error */
+void fv_atomic_abort(fv_atomic_file *af);
 
 #endif /* FV_IO_H */

@@ -6,6 +6,8 @@
  * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
  * complete checkpoint; weights that are not finite (a diverged run) are never written. */
 #include "core/internal.h"
+#include "io/io.h"
+#include "nn/checkpoint.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * summary.c, training in fit.c. */
 #include "core/internal.h"
 #include "graph/graph.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* weights.c - a model's parameters to and from safetensors files (names like "conv1.weight",
  * PyTorch layouts), so PyTorch's tooling reads what fovea writes and the reverse. */
 #include "core/internal.h"
+#include "io/io.h"
 
 #include <string.h>
 

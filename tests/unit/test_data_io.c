@@ -5,6 +5,7 @@
  * (round trip, malformed headers). Every failure must leave a one-line error naming the file. */
 #include "core/internal.h"
 #include "data/data.h"
+#include "io/io.h"
 #include "test.h"
 
 #include <png.h>

@@ -7,6 +7,7 @@
  * only the first n samples. The peak tests run first, while the peak is still the current size. */
 #include "core/internal.h"
 #include "data/data.h"
+#include "io/io.h"
 #include "test.h"
 
 #include <sys/stat.h>

@@ -4,6 +4,7 @@
  * succeed or fail with a non-empty one-line error, never crash (ASan/UBSan watch) or leak. */
 #include "core/internal.h"
 #include "data/data.h"
+#include "io/io.h"
 #include "test.h"
 
 #define MUTATIONS 2000

@@ -4,6 +4,7 @@
 #include "core/internal.h"
 #include "gradcheck.h"
 #include "graph/graph.h"
+#include "io/io.h"
 #include "kernels/ref/loss_ref.h"
 #include "ops/ops.h"
 #include "test.h"
