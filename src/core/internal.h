@@ -331,7 +331,8 @@ static inline int fv_input_dy_fresh(const fv_model *m, const fv_node *n, int i)
     return m->nodes[n->in[i]].dy_fresh;
 }
 
-/* Declares a parameter of node n (during infer); returns its index in n->param or an error. */
+/* Declares a parameter of node n (during infer); returns its index in n->param or an error
+ * (params.c, as the two below). */
 fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
                            const int64_t *dims, int trainable, fv_init init, int64_t fan_in,
                            int64_t fan_out);
