@@ -856,20 +856,6 @@ typedef struct fv_schedule {
 } fv_schedule;
 #define fv_schedule(...) ((fv_schedule){._ = 0, __VA_ARGS__})
 
-/* The learning rate at t for the closed-form kinds (all but PLATEAU); checks nothing. */
-double fv_schedule_lr(const fv_schedule *s, double base_lr, int64_t t);
-/* Validates s (and fills its defaults): errors name the setting. */
-fv_status fv_schedule_check(fv_schedule *s);
-
-/* ReduceLROnPlateau's state: feed one metric per epoch, read lr. */
-typedef struct fv_plateau {
-    double lr, best;
-    int bad_epochs, cooldown_left;
-} fv_plateau;
-void fv_plateau_init(fv_plateau *p, double lr);
-/* Records one epoch's metric (lower is better); returns the learning rate for the next epoch. */
-double fv_plateau_step(fv_plateau *p, const fv_schedule *s, double metric);
-
 /* On-the-fly data augmentation of (C, H, W) training images, each sample drawn independently
  * from a seeded stream (fit derives one per batch from its own seed, so runs and resumed runs stay
  * reproducible, and a background thread can prepare the next batch). Applied in this order: crop,
@@ -899,19 +885,6 @@ typedef struct fv_augment {
                              2019); with mixup too, a fair coin picks one per batch */
     float fill;           /* the value of padding and erased pixels (e.g. the normalized black) */
 } fv_augment;
-/* Checks the settings for images of (c, h, w). */
-fv_status fv_augment_check(const fv_augment *a, int c, int h, int w);
-/* Whether any transform is on. */
-int fv_augment_active(const fv_augment *a);
-/* Augments n images of shape (c, h, w) in place, drawing from r (no mixing). */
-fv_status fv_augment_batch(const fv_augment *a, fv_rng *r, float *x, int n, int c, int h, int w);
-/* Mixup or cutmix of a batch: images x (n, c, h, w) and targets t (n, k; distributions, e.g.
- * one-hot) in place, each sample paired with a random other one of the batch. */
-fv_status fv_augment_mix(const fv_augment *a, fv_rng *r, float *x, float *t, int n, int c, int h,
-                         int w, int k);
-/* A draw from Beta(alpha, alpha). */
-double fv_beta_draw(fv_rng *r, double alpha);
-
 /* Divergence: fit stops with FV_ERR_NUMERIC, "training diverged at epoch E, batch B: ...", when
  * a batch's loss is NaN or infinite, or explodes: above 1e6 and above 1e4 times the mean loss of
  * the first 10 batches of this call (of the batches so far while fewer; a resumed run takes its
@@ -996,29 +969,6 @@ fv_model *fv_model_parse(const char *text, const char *filename);
 char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */
 fv_status fv_model_save_file(const fv_model *m, const char *path);
-
-/* Safetensors files in general (used by weights, checkpoints and test goldens). fv_st_open reads
- * and validates the header (the tensors must tile the data exactly) and keeps the file open until
- * fv_st_close; fv_st_get reads just that tensor from it. */
-typedef struct fv_st_file fv_st_file;
-fv_st_file *fv_st_open(const char *path);
-void fv_st_close(fv_st_file *f);
-int fv_st_count(const fv_st_file *f);
-const char *fv_st_name(const fv_st_file *f, int i);
-/* A tensor by name as float32 (F32 or F64 on disk), or NULL with an error if absent. */
-fv_tensor *fv_st_get(const fv_st_file *f, const char *name);
-/* Writes n named tensors as F32 (atomic). */
-fv_status fv_st_save(const char *path, int n, const char *const *names, const fv_tensor *const *ts);
-
-/* Writes to path through "path.tmp.<pid>" and rename, so a reader never sees a partial file. */
-typedef struct fv_atomic_file {
-    FILE *f;
-    char path[1024];
-    char tmp[1100];
-} fv_atomic_file;
-fv_status fv_atomic_open(fv_atomic_file *af, const char *path);
-fv_status fv_atomic_commit(fv_atomic_file *af); /* fclose + rename; removes the temporary on error */
-void fv_atomic_abort(fv_atomic_file *af);
 
 #ifdef __cplusplus
 }

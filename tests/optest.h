@@ -9,6 +9,8 @@
 #define FV_OPTEST_H
 
 #include "core/internal.h"
+#include "graph/graph.h"
+#include "io/io.h"
 #include "test.h"
 
 /* Compiles m without a loss, copies parameters from f, plans for n samples, runs forward from x and

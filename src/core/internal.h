@@ -1,5 +1,6 @@
-/* internal.h - the engine's internal contract: errors, memory, graph nodes, parameters and the op
- * table. Included by core, ops, nn, optim, io and data; never by users (see include/fovea.h). */
+/* internal.h - the engine's internal contract: errors, memory, threads, graph nodes, parameters and
+ * the op table's contract (the table itself is ops/registry.c; running it is graph/graph.h).
+ * Included by every folder of src/; never by users (see include/fovea.h). */
 #ifndef FV_INTERNAL_H
 #define FV_INTERNAL_H
 
@@ -330,68 +331,14 @@ static inline int fv_input_dy_fresh(const fv_model *m, const fv_node *n, int i)
     return m->nodes[n->in[i]].dy_fresh;
 }
 
-/* Declares a parameter of node n (during infer); returns its index in n->param or an error. */
+/* Declares a parameter of node n (during infer); returns its index in n->param or an error
+ * (params.c, as the two below). */
 fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
                            const int64_t *dims, int trainable, fv_init init, int64_t fan_in,
                            int64_t fan_out);
 
-/* Adds a node of op `op` reading ins[0..nin) with attributes a: names it (name or "<stem><k>"),
- * runs infer, and rolls back on error. Returns the node id or -1. */
-int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
-                 const char *name);
-/* Adds an input node of one sample's shape dims[0..ndim). */
-int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
-/* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
-int fv_graph_resolve(fv_model *m, int in, const char *layer);
-
 /* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
-/* Sizes node buffers for up to `batch` samples (no-op if already large enough). The dy buffers
- * share memory by liveness: a node's dy holds its gradient only from its first writer's backward
- * to its own, and only the input node's survives the pass. */
-fv_status fv_graph_plan(fv_model *m, int batch);
-/* The same with share_grads = 0: every node keeps its own dy after the backward pass (for
- * inspecting intermediate gradients: Grad-CAM, deconvnet). */
-fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads);
-/* Runs nodes [0, upto] forward (upto = -1: all). */
-void fv_graph_forward(fv_model *m, int batch, int upto);
-/* Zeroes the gradient slab and every node's dy (with shared buffers: those of nodes without
- * consumers; the others are zeroed by fv_graph_run_backward before their first writer). */
-void fv_graph_zero_grads(fv_model *m, int batch);
-/* Runs backward over nodes in reverse order from the dy values already set. */
-void fv_graph_run_backward(fv_model *m, int batch);
-/* zero_grads, dy of the loss node = 1, run_backward. */
-void fv_graph_backward(fv_model *m, int batch);
-/* The regularization penalty of every node (l1, l2), and its gradient added into the gradient
- * slab when add_grad (optim.c). */
-double fv_regularize(fv_model *m, int add_grad);
-/* Optimizer step over the trainable prefix of the slabs (optim.c). */
-void fv_optim_step(fv_model *m);
-fv_status fv_optim_init(fv_model *m);
-
-/* ---------------------------------------------------------------- checkpoints (checkpoint.c) */
-
-/* Everything fit needs to continue after epoch `epoch` exactly as if it had not stopped. */
-typedef struct fv_train_state {
-    int epoch;                 /* epochs completed */
-    int64_t step;              /* optimisation steps so far */
-    fv_rng fit_rng;            /* the shuffling stream */
-    double base_lr;
-    fv_plateau plateau;
-    double stop_best;          /* early stopping */
-    int stop_best_epoch, stop_waited;
-    fv_epoch_metrics *history; /* `epoch` entries (room for the run's epochs) */
-    float *best_weights;       /* the best epoch's parameters (param_total), or NULL */
-} fv_train_state;
-
-/* Writes the model's parameters (by name, loadable as weights), the optimizer's state and t
- * (atomic). */
-fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_train_state *t);
-/* Restores all of it; t->history must have room for max_epochs entries and t->best_weights (if
- * not NULL) for param_total floats. A file of another model or optimizer is an error naming the
- * mismatch, and leaves the model unchanged. */
-fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, int max_epochs);
-
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */
 const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len);
 

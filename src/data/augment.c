@@ -6,6 +6,7 @@
  * commutes with a per-dataset affine normalization (x - mean) / std, so they work on normalized
  * images as on [0, 1] ones. */
 #include "core/internal.h"
+#include "data/augment.h"
 
 #include <math.h>
 #include <string.h>

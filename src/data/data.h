@@ -1,10 +1,36 @@
-/* data.h - what the data loaders share and nothing else uses: the cap on decoded data, buffers
- * that grow only as decoded bytes arrive, tensors over such buffers, class-name lists, and the
- * loaders that stop after the first n samples (fv_dataset_load_dir_n picks among them). */
+/* data.h - what the data loaders share and nothing else uses: the from-memory decoders (IDX,
+ * PNG, JPEG; also fed bytes by the fuzz targets and the mutation test), the cap on decoded data,
+ * buffers that grow only as decoded bytes arrive, tensors over such buffers, class-name lists, and
+ * the loaders that stop after the first n samples (fv_dataset_load_dir_n picks among them). */
 #ifndef FV_DATA_H
 #define FV_DATA_H
 
 #include "io/io.h"
+
+/* An IDX file (plain, or gzip-compressed) from bytes. */
+fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
+/* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
+ * data); *total (or NULL) the number its header promises. The data must fit fv_data_limit(). */
+fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
+                           int64_t *total);
+/* The same from a file. */
+fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total);
+
+/* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
+fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
+                         int64_t max_pixels);
+
+/* A JPEG from bytes (gray or RGB; CMYK refused), the same way; libjpeg's warnings are errors. */
+fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len,
+                          int64_t max_pixels);
+
+/* A PNG or a JPEG from bytes, told apart by their signatures (not by the name). */
+fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
+                           int64_t max_pixels);
+
+/* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
+ * file (clears the last error). */
+int fv_is_image_folder(const char *dir);
 
 /* FV_OK when `bytes` of decoded data are within fv_data_limit(); else an error naming `what`, the
  * size and the limit (and an unparsable FOVEA_MAX_DATA_MB is an error naming it). */

@@ -2,7 +2,7 @@
  * and fitting an image to a network input (channel conversion, bilinear resize) for prediction
  * and the image-folder reader. Images are (1, C, H, W) floats in [0, 1], C = 1 (gray) or 3
  * (RGB). */
-#include "io/io.h"
+#include "data/data.h"
 
 #include <string.h>
 

@@ -2,6 +2,7 @@
  * one-hot, augment, mix) while training reads the other. Each batch's random draws come from a
  * stream seeded by the epoch's key and the batch number, so the result never depends on thread
  * timing, and an epoch restarted from a checkpoint sees the same batches. */
+#include "data/augment.h"
 #include "data/loader.h"
 
 #include <pthread.h>

@@ -1,5 +1,6 @@
-/* io.h - internal file-reading helpers and from-memory parser entry points shared by io/ and data/
- * (and by the fuzz targets and the mutation test, which feed the parsers bytes without files). */
+/* io.h - the low-level file helpers of everything that reads or writes files: whole-file reads,
+ * atomic writes (temporary name + rename), the safetensors container, and checks of names that
+ * come from files. Knows no model: model files are formats/, data sets data/. */
 #ifndef FV_IO_H
 #define FV_IO_H
 
@@ -18,6 +19,18 @@ bool fv_utf8_valid(const char *s, bool controls_ok);
  * "\xNN", the rest is copied; truncated to fit out[cap]. Returns out. */
 char *fv_printable(const char *s, char *out, size_t cap);
 
+/* Safetensors files in general (weights, checkpoints, test goldens). fv_st_open reads and validates
+ * the header (the tensors must tile the data exactly) and keeps the file open until fv_st_close;
+ * fv_st_get reads just that tensor from it. */
+typedef struct fv_st_file fv_st_file;
+fv_st_file *fv_st_open(const char *path);
+void fv_st_close(fv_st_file *f);
+int fv_st_count(const fv_st_file *f);
+const char *fv_st_name(const fv_st_file *f, int i);
+/* A tensor by name as float32 (F32 or F64 on disk), or NULL with an error if absent. */
+fv_tensor *fv_st_get(const fv_st_file *f, const char *name);
+/* Writes n named tensors as F32 (atomic). */
+fv_status fv_st_save(const char *path, int n, const char *const *names, const fv_tensor *const *ts);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
 
@@ -37,29 +50,14 @@ fv_status fv_st_read(const fv_st_file *f, int i, float *dst);
 /* Loads every parameter of m from the open file f (as fv_model_load_weights). */
 fv_status fv_model_load_weights_st(fv_model *m, const fv_st_file *f);
 
-/* An IDX file (plain, or gzip-compressed) from bytes. */
-fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
-/* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
- * data); *total (or NULL) the number its header promises. The data must fit fv_data_limit(). */
-fv_tensor *fv_idx_decode_n(const char *name, const unsigned char *buf, size_t len, int64_t limit,
-                           int64_t *total);
-/* The same from a file. */
-fv_tensor *fv_idx_load_n(const char *path, int64_t limit, int64_t *total);
-
-/* A PNG from bytes, refusing images of more than max_pixels pixels (0: the default limit). */
-fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
-                         int64_t max_pixels);
-
-/* A JPEG from bytes (gray or RGB; CMYK refused), the same way; libjpeg's warnings are errors. */
-fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len,
-                          int64_t max_pixels);
-
-/* A PNG or a JPEG from bytes, told apart by their signatures (not by the name). */
-fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
-                           int64_t max_pixels);
-
-/* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
- * file (clears the last error). */
-int fv_is_image_folder(const char *dir);
+/* Writes to path through "path.tmp.<pid>" and rename, so a reader never sees a partial file. */
+typedef struct fv_atomic_file {
+    FILE *f;
+    char path[1024];
+    char tmp[1100];
+} fv_atomic_file;
+fv_status fv_atomic_open(fv_atomic_file *af, const char *path);
+fv_status fv_atomic_commit(fv_atomic_file *af); /* fclose + rename; removes the temporary on error */
+void fv_atomic_abort(fv_atomic_file *af);
 
 #endif /* FV_IO_H */

@@ -5,7 +5,9 @@
  * early-stopping state; doubles and 64-bit integers as two words each) and "__history" (each
  * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
  * complete checkpoint; weights that are not finite (a diverged run) are never written. */
+#include "core/internal.h"
 #include "io/io.h"
+#include "nn/checkpoint.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,11 @@
  * (data/loader.c: gather, augment, mix); evaluate and predict gather directly into the planned
  * buffers. No memory is allocated inside a step. */
 #include "core/internal.h"
+#include "data/augment.h"
 #include "data/loader.h"
+#include "graph/graph.h"
+#include "io/io.h"
+#include "nn/checkpoint.h"
 #include "ops/ops.h"
 
 #include <errno.h>

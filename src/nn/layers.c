@@ -1,6 +1,7 @@
 /* layers.c - the public layer functions: resolve Keras-style arguments and defaults into op
  * attributes and add graph nodes (an activation argument adds a folded activation node). */
 #include "core/internal.h"
+#include "graph/graph.h"
 
 #include <limits.h>
 #include <math.h>

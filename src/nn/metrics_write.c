@@ -1,5 +1,6 @@
 /* metrics_write.c - an fv_metrics to files: JSON with every figure (cJSON; NaN becomes null) and
  * the per-class CSV table with the three averages; both written atomically (fv_atomic_*). */
+#include "io/io.h"
 #include "nn/metrics.h"
 
 #include <cjson/cJSON.h>

@@ -2,6 +2,8 @@
  * parameter allocation), trainability and learning-rate multipliers. The summary table lives in
  * summary.c, training in fit.c. */
 #include "core/internal.h"
+#include "graph/graph.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <string.h>

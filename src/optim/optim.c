@@ -6,6 +6,7 @@
  * run the vectorized kernels of kernels/eltwise.c. */
 #include "core/internal.h"
 #include "kernels/eltwise.h"
+#include "optim/optim.h"
 
 #include <math.h>
 

@@ -3,6 +3,7 @@
  * OneCycleLR (cosine annealing, learning rate only) in closed form, and ReduceLROnPlateau (mode
  * "min", relative threshold) as a small state machine. fit applies them (nn/fit.c). */
 #include "core/internal.h"
+#include "optim/optim.h"
 
 #include <math.h>
 

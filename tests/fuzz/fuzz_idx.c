@@ -1,7 +1,7 @@
 /* fuzz_idx.c - libFuzzer target for the IDX decoder (plain and gzip): any bytes give a result or NULL with
  * a one-line error naming "fuzz.idx", never a crash, a leak or undefined behaviour. Built with
  * -DFV_FUZZ=ON (clang): ./fuzz_idx -max_total_time=60 CORPUS_DIR. */
-#include "io/io.h"
+#include "data/data.h"
 
 #include <stdlib.h>
 #include <string.h>

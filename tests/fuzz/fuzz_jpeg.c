@@ -2,7 +2,7 @@
  * a one-line error naming "fuzz.jpg", never a crash, an exit, a leak or undefined behaviour.
  * Built with -DFV_FUZZ=ON (clang): ./fuzz_jpeg -max_total_time=60 CORPUS_DIR
  * (tests/data/fashion_bag.jpg is a seed). */
-#include "io/io.h"
+#include "data/data.h"
 
 #include <stdlib.h>
 #include <string.h>

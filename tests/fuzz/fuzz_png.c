@@ -1,7 +1,7 @@
 /* fuzz_png.c - libFuzzer target for the PNG decoder: any bytes give a result or NULL with
  * a one-line error naming "fuzz.png", never a crash, a leak or undefined behaviour. Built with
  * -DFV_FUZZ=ON (clang): ./fuzz_png -max_total_time=60 CORPUS_DIR. */
-#include "io/io.h"
+#include "data/data.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * brightness a constant shift), the seeded stream makes it reproducible, settings are validated,
  * and fit trains with it. */
 #include "core/internal.h"
+#include "data/augment.h"
 #include "test.h"
 
 enum { C = 2, H = 6, W = 7, N = 64 };

@@ -5,6 +5,7 @@
  * fit with the background loader: reproducible, one-hot targets for categorical losses, and the
  * errors for settings that cannot work. */
 #include "core/internal.h"
+#include "data/augment.h"
 #include "test.h"
 
 #define PI 3.14159265358979323846

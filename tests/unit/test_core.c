@@ -1,6 +1,7 @@
 /* test_core.c - tensors and views, the RNG, error messages and the hookable allocator. */
 #include "core/internal.h"
 #include "failalloc.h"
+#include "graph/graph.h"
 #include "test.h"
 
 TEST(tensor_new_view_reshape)

@@ -4,6 +4,7 @@
  * type through libpng, corrupt bytes, atomic writes, fitting to an input) and safetensors
  * (round trip, malformed headers). Every failure must leave a one-line error naming the file. */
 #include "core/internal.h"
+#include "data/data.h"
 #include "io/io.h"
 #include "test.h"
 

@@ -6,6 +6,7 @@
  * checked before image folders, IDX and CIFAR files are allocated; fv_dataset_load_dir_n reads
  * only the first n samples. The peak tests run first, while the peak is still the current size. */
 #include "core/internal.h"
+#include "data/data.h"
 #include "io/io.h"
 #include "test.h"
 

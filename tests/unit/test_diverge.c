@@ -3,6 +3,7 @@
  * last good epoch stays byte for byte (and loadable); weights that are not finite are never
  * checkpointed; and a learning rate given to a resumed fit wins over the checkpoint's. */
 #include "core/internal.h"
+#include "nn/checkpoint.h"
 #include "test.h"
 
 #include <math.h>

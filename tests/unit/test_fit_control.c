@@ -2,6 +2,7 @@
  * clip_grad_value_ / clip_grad_norm_), early stopping with patience and restoring the best
  * weights, and their validation. */
 #include "core/internal.h"
+#include "optim/optim.h"
 #include "test.h"
 
 static fv_model *tiny(fv_optimizer opt)

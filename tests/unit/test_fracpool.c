@@ -4,6 +4,8 @@
  * format and its errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
+#include "io/io.h"
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
 #include "optest.h"

@@ -8,6 +8,7 @@
  * 3x3 layer with enough 4x4 tiles by Winograd, split by rows of tiles), on every instruction-set
  * path of the epilogue. */
 #include "core/internal.h"
+#include "graph/graph.h"
 #include "kernels/eltwise.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"

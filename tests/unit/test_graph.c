@@ -3,6 +3,7 @@
  * the planner's promise: no allocation inside a training step, and the first writers of
  * gradients, which overwrite them instead of zeroing and adding, against a plan that zeroes. */
 #include "core/internal.h"
+#include "graph/graph.h"
 #include "test.h"
 
 TEST(shape_mismatch_names_layer_and_shapes)

@@ -2,6 +2,7 @@
  * PyTorch is installed, tests/golden/check_interop.py loads them with strict names and shapes and
  * must reproduce fovea's logits within 1e-4 relative. Without PyTorch that half is skipped. */
 #include "core/internal.h"
+#include "io/io.h"
 #include "test.h"
 
 #include <unistd.h>

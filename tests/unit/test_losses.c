@@ -3,6 +3,7 @@
  * compile path (targets, class weights, accuracy) and its errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "io/io.h"
 #include "kernels/ref/losses_ref.h"
 #include "test.h"
 

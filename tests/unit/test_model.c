@@ -2,6 +2,7 @@
  * predict on a learnable synthetic task, weights round trip and weight-file errors, NaN stop,
  * bad targets, and the metrics CSV. */
 #include "core/internal.h"
+#include "io/io.h"
 #include "test.h"
 
 #include <unistd.h>

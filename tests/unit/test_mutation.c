@@ -3,6 +3,7 @@
  * get bit flips, byte overwrites, insertions, deletions and truncations; each parser must either
  * succeed or fail with a non-empty one-line error, never crash (ASan/UBSan watch) or leak. */
 #include "core/internal.h"
+#include "data/data.h"
 #include "io/io.h"
 #include "test.h"
 

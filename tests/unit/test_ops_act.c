@@ -4,6 +4,7 @@
  * and determinism, shape errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "kernels/ref/act_ref.h"
 #include "ops/ops.h"
 #include "optest.h"

@@ -4,6 +4,7 @@
  * parameter layout and shape errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "io/io.h"
 #include "kernels/ref/bn_ref.h"
 #include "optest.h"
 #include "test.h"

@@ -5,6 +5,7 @@
  * float op in a graph; gradient accumulation and smaller batches; parameters and infer errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"

@@ -4,6 +4,7 @@
  * included), gradient accumulation, skipped gradients, parameters and infer errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "kernels/ref/gemm_ref.h"
 #include "ops/ops.h"
 #include "optest.h"

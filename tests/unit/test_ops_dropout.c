@@ -3,6 +3,7 @@
  * are the identity (backward too); the model's seed fixes the masks, and each training forward
  * draws a fresh one. */
 #include "core/internal.h"
+#include "graph/graph.h"
 #include "test.h"
 
 enum { N = 3, F = 40 };

@@ -3,6 +3,8 @@
  * a small graph, numerical stability, target validation and shape errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
+#include "io/io.h"
 #include "kernels/ref/loss_ref.h"
 #include "ops/ops.h"
 #include "test.h"

@@ -4,6 +4,7 @@
  * the layer API cannot build (tests/golden/gen_pool.py), max-pool ties and shape errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "io/io.h"
 #include "kernels/ref/pool_ref.h"
 #include "optest.h"
 #include "test.h"

@@ -4,6 +4,7 @@
  * the unequal-size branches from one graph input. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "optest.h"
 #include "test.h"
 

@@ -2,6 +2,8 @@
  * weight decay) against PyTorch 1.13 trajectories (tests/golden/gen_loss_optim.py), defaults,
  * validation of every setting, state reset, and no allocation inside a step. */
 #include "core/internal.h"
+#include "io/io.h"
+#include "optim/optim.h"
 #include "test.h"
 
 /* A stand-in model: just the slabs and sizes the optimizer reads. `extra` non-trainable floats

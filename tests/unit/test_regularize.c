@@ -2,6 +2,8 @@
  * the max-norm constraint after each update, spatial dropout (one draw per channel), and their
  * settings in the C API and the model text format. */
 #include "core/internal.h"
+#include "graph/graph.h"
+#include "optim/optim.h"
 #include "test.h"
 
 static fv_model *dense_model(float l1, float l2, float max_norm)

@@ -7,6 +7,7 @@
  * after it was opened is an error. */
 #include "core/internal.h"
 #include "io/io.h"
+#include "nn/checkpoint.h"
 #include "test.h"
 
 #include <sys/stat.h>

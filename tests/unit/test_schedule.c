@@ -2,6 +2,8 @@
  * (tests/golden/gen_schedule.py), the cosine warm-up by its definition, ReduceLROnPlateau's state
  * machine, validation errors, and fit applying a schedule (history and CSV). */
 #include "core/internal.h"
+#include "io/io.h"
+#include "optim/optim.h"
 #include "test.h"
 
 static void golden(const char *name, fv_schedule s)

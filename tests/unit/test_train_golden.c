@@ -2,6 +2,7 @@
  * tanh, average pool, dense, sigmoid, dense; softmax cross-entropy) from PyTorch's initial weights:
  * every step's loss must equal PyTorch's within 1e-4 relative (tests/golden/gen_train.py). */
 #include "core/internal.h"
+#include "io/io.h"
 #include "test.h"
 
 static fv_model *build(void)

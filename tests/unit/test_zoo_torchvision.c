@@ -5,6 +5,7 @@
  * within 1e-4 relative. With --full DIR: the same networks at 224x224 with 1000 classes load
  * torchvision's exported state_dicts by name and must give its logits. */
 #include "core/internal.h"
+#include "io/io.h"
 #include "optest.h"
 #include "test.h"
 

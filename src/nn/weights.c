@@ -1,6 +1,7 @@
 /* weights.c - a model's parameters to and from safetensors files (names like "conv1.weight",
  * PyTorch layouts), so PyTorch's tooling reads what fovea writes and the reverse. Loading reads
  * each parameter straight from the file into a staging copy of the model's parameters. */
+#include "core/internal.h"
 #include "io/io.h"
 
 #include <string.h>

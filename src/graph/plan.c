@@ -10,7 +10,7 @@
  * (shared) mode a ReLU runs in place: its output takes its input's buffer when nothing else
  * reads that input and the input's own backward does not read its output (batch norm, add,
  * convolution, dense); ReLU's backward gates by relu(x) > 0, which is x > 0. */
-#include "core/internal.h"
+#include "graph/graph.h"
 
 #include <stdlib.h>
 #include <string.h>

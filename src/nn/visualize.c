@@ -6,6 +6,7 @@
  * transposed filters). All run the
  * model in evaluation mode on one sample and leave its weights unchanged. */
 #include "core/internal.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <string.h>

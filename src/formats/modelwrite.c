@@ -4,6 +4,7 @@
  * default) and fv_model_save_file (atomic). A node the format cannot express is an error naming
  * the layer and its op, never a line that would parse into something else. */
 #include "core/internal.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <stdbool.h>

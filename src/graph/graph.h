@@ -1,0 +1,35 @@
+/* graph.h - running the graph through the op table: adding nodes (shape inference by the node's
+ * op), planning buffers for a batch size, and the forward and backward passes. Sits above ops/
+ * (it calls fv_op_table); core/ keeps the node and parameter records it works on. */
+#ifndef FV_GRAPH_H
+#define FV_GRAPH_H
+
+#include "core/internal.h"
+
+/* Adds a node of op `op` reading ins[0..nin) with attributes a: names it (name or "<stem><k>"),
+ * runs infer, and rolls back on error. Returns the node id or -1. */
+int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
+                 const char *name);
+/* Adds an input node of one sample's shape dims[0..ndim). */
+int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
+/* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
+int fv_graph_resolve(fv_model *m, int in, const char *layer);
+
+/* Sizes node buffers for up to `batch` samples (no-op if already large enough). The dy buffers
+ * share memory by liveness: a node's dy holds its gradient only from its first writer's backward
+ * to its own, and only the input node's survives the pass. */
+fv_status fv_graph_plan(fv_model *m, int batch);
+/* The same with share_grads = 0: every node keeps its own dy after the backward pass (for
+ * inspecting intermediate gradients: Grad-CAM, deconvnet). */
+fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads);
+/* Runs nodes [0, upto] forward (upto = -1: all). */
+void fv_graph_forward(fv_model *m, int batch, int upto);
+/* Zeroes the gradient slab and every node's dy (with shared buffers: those of nodes without
+ * consumers; the others are zeroed by fv_graph_run_backward before their first writer). */
+void fv_graph_zero_grads(fv_model *m, int batch);
+/* Runs backward over nodes in reverse order from the dy values already set. */
+void fv_graph_run_backward(fv_model *m, int batch);
+/* zero_grads, dy of the loss node = 1, run_backward. */
+void fv_graph_backward(fv_model *m, int batch);
+
+#endif /* FV_GRAPH_H */
