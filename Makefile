@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build train test test-release test-asan test-clang test-tsan clean
+.PHONY: all build train test test-release test-asan test-clang test-tsan test-fuzz clean
 
 all: build
 
@@ -14,9 +14,9 @@ build:
 train: build
 	./build/fovea train models/lenet5.fv
 
-# All tests: release build (gcc), the same suite under ASan+UBSan, a clang -Werror build, and the
-# thread pool and parallel ops under ThreadSanitizer.
-test: test-release test-asan test-clang test-tsan
+# All tests: release build (gcc), the same suite under ASan+UBSan, a clang -Werror build, the
+# thread pool and parallel ops under ThreadSanitizer, and a short run of every fuzz target.
+test: test-release test-asan test-clang test-tsan test-fuzz
 
 test-release: build
 	cd build && ctest --output-on-failure -j$(JOBS)
@@ -38,5 +38,13 @@ test-tsan:
 	cmake --build build-tsan -j$(JOBS) --target test_threads test_model
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R '^test_(threads|model)$$'
 
+# The libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each over a copy of the committed
+# corpus; any crash, leak, timeout or out-of-memory fails (tests/fuzz/README.md).
+FUZZ_SECONDS ?= 15
+test-fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFV_FUZZ=ON -DFV_SANITIZE=ON
+	cmake --build build-fuzz -j$(JOBS) --target fuzzers
+	tests/fuzz/run.sh -t $(FUZZ_SECONDS) build-fuzz
+
 clean:
-	rm -rf build build-asan build-clang build-tsan
+	rm -rf build build-asan build-clang build-tsan build-fuzz

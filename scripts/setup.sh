@@ -3,7 +3,7 @@
 # package). Installs only what is missing, so a second run does nothing. Run as root (or via sudo).
 set -eu
 
-PKGS="build-essential cmake clang pkg-config zlib1g-dev libpng-dev libjpeg-dev libcjson-dev libcairo2-dev fonts-dejavu-core valgrind"
+PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config zlib1g-dev libpng-dev libjpeg-dev libcjson-dev libcairo2-dev fonts-dejavu-core valgrind"
 PKGS="$PKGS dataset-fashion-mnist"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 

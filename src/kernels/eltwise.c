@@ -26,9 +26,18 @@
 
 /* The element-wise loops below may run in place (y == x, dx == dy; no other overlap): no
  * iteration depends on another, which this tells the compiler instead of restrict (which would
- * forbid it). */
-#if defined(__clang__)
+ * forbid it). clang's hint also demands vectorization and warns where that fails, as it must
+ * under UBSan (its null, alignment and pointer-overflow checks branch in every loop body), so
+ * UBSan builds go without it. */
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(undefined_behavior_sanitizer)
+#define FV_UBSAN 1
+#endif
+#endif
+#if defined(__clang__) && !defined(FV_UBSAN)
 #define IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__clang__)
+#define IVDEP
 #elif defined(__GNUC__)
 #define IVDEP _Pragma("GCC ivdep")
 #else

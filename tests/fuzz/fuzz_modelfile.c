@@ -1,6 +1,6 @@
 /* fuzz_modelfile.c - libFuzzer target for the model text format: any bytes through
  * fv_model_parse must give a model or NULL with a "fuzz.fv:LINE: ..." message, never a crash,
- * a leak or undefined behaviour. Built with -DFV_FUZZ=ON (clang); seed with models/. */
+ * a leak or undefined behaviour. Built with -DFV_FUZZ=ON (clang); seeds: corpus/fuzz_modelfile. */
 #include "core/internal.h"
 
 #include <stdlib.h>
