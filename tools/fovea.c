@@ -68,7 +68,10 @@ static void usage(FILE *f)
             "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
             "          train and eval build them for the data's image size and classes)\n"
             "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's "
-            "dataset-fashion-mnist.\n");
+            "dataset-fashion-mnist.\n"
+            "--isa LEVEL (any command; or FOVEA_ISA=LEVEL): the instruction sets the kernels may\n"
+            "use: generic, avx2, avx_vnni, avx512, avx512_vnni (default: the best this CPU has;\n"
+            "fovea --version shows it and each kernel family's)\n");
 }
 
 /* Strict integer / float parsing: the whole string must be a number in range. */
@@ -1087,6 +1090,49 @@ done:
     return rc;
 }
 
+/* ---------------------------------------------------------------- instruction sets */
+
+/* Applies --isa LEVEL (global: anywhere on the line, taken out of argv; the last one wins), else
+ * FOVEA_ISA. Here an unknown name or a level this CPU lacks is an error; the library alone would
+ * ignore or clamp FOVEA_ISA's. */
+static int apply_isa(int *argc, char **argv)
+{
+    const char *level = NULL, *from = "--isa";
+    for (int i = 1; i < *argc; i++)
+        if (strcmp(argv[i], "--isa") == 0) {
+            if (i + 1 == *argc)
+                return fail("option --isa needs a value");
+            level = argv[i + 1];
+            memmove(argv + i, argv + i + 2, sizeof *argv * (size_t)(*argc - i - 1)); /* + NULL */
+            *argc -= 2, i--;
+        }
+    if (!level)
+        level = getenv("FOVEA_ISA"), from = "FOVEA_ISA";
+    if (!level || !*level || fv_isa_set(level) == FV_OK)
+        return 0;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: %s", from, fv_last_error());
+    return fail(msg);
+}
+
+/* The CPU's best level, the level in force and each kernel family's, starred where the family
+ * has no code for the level in force and runs its best level below it. */
+static void print_isa(void)
+{
+    const char *in_force = fv_isa_name(NULL);
+    int below = 0;
+    printf("isa: cpu %s, in force %s\nkernels:", fv_isa_name("cpu"), in_force);
+    for (int i = 0; fv_isa_family(i); i++) {
+        const char *l = fv_isa_name(fv_isa_family(i));
+        int b = strcmp(l, in_force) != 0;
+        printf("%s %s %s%s", i ? "," : "", fv_isa_family(i), l, b ? "*" : "");
+        below |= b;
+    }
+    printf("\n");
+    if (below)
+        printf("  * no %s code: the best level below it\n", in_force);
+}
+
 /* ---------------------------------------------------------------- bench */
 
 static double now_s(void)
@@ -1156,6 +1202,7 @@ static int cmd_bench(const opts *o)
     if (!err) {
         printf("model %s, batch %d, %d thread%s, median of %d steps after 2 warm-up steps\n",
                path, o->batch, fv_num_threads(), fv_num_threads() == 1 ? "" : "s", steps);
+        print_isa();
         printf("train    %10.1f images/s  (forward + backward + Adam step)\n", o->batch / tt);
         printf("predict  %10.1f images/s\n", o->batch / tp);
         printf("peak RSS %10.1f MB\n", (double)ru.ru_maxrss / 1024.0);
@@ -1168,12 +1215,15 @@ static int cmd_bench(const opts *o)
 
 int main(int argc, char **argv)
 {
+    if (apply_isa(&argc, argv) != 0)
+        return 1;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("fovea %s\n", FV_VERSION);
+        print_isa();
         return 0;
     }
     opts o;
