@@ -162,15 +162,13 @@ FV_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, i
  * The same operations in the same order (no contraction into FMA, see the top): identical
  * results on every path. */
 #ifdef FV_ISA_X86
-FV_TARGET_AVX2 static void epilogue_avx2(const fv_conv_epilogue *e, float *y,
-                                                          int64_t ohw, int f0, int f1,
-                                                          int64_t j0, int64_t j1)
+FV_TARGET_AVX2 static void epilogue_avx2(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
+                                         int f1, int64_t j0, int64_t j1)
 {
     epilogue_body(e, y, ohw, f0, f1, j0, j1);
 }
-FV_TARGET_AVX512 static void epilogue_avx512(const fv_conv_epilogue *e,
-                                                               float *y, int64_t ohw, int f0,
-                                                               int f1, int64_t j0, int64_t j1)
+FV_TARGET_AVX512 static void epilogue_avx512(const fv_conv_epilogue *e, float *y, int64_t ohw,
+                                             int f0, int f1, int64_t j0, int64_t j1)
 {
     epilogue_body(e, y, ohw, f0, f1, j0, j1);
 }

@@ -321,8 +321,8 @@ AVX2 static void pack_cols_avx2(const float *restrict s, ptrdiff_t rs, int n, in
 }
 
 static const tile tiles_avx2[] = {{"6x16", 6, 16, 16, {kernel_avx2}, {kernel_avx2}}};
-static const variant v_avx2 = {tiles_avx2, 1,          pack_rows_c, pack_cols_avx2,
-                                A_IN_PLACE, NULL, 0, NULL};
+static const variant v_avx2 = {tiles_avx2, 1, pack_rows_c, pack_cols_avx2, A_IN_PLACE, NULL, 0,
+                                NULL};
 
 /* ---- AVX-512 -------------------------------------------------------------------------------- */
 

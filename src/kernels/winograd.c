@@ -9,11 +9,12 @@
  * tile (a stride-4 deinterleave), and the horizontal pass, both passes of A^T and the interleave
  * of the output columns run over arrays indexed by tile. They are plain C, compiled three times
  * (baseline, AVX2, AVX-512: inlined into functions with target attributes) and chosen at run time
- * by the winograd family's level (kernels/isa.h). The input gradient is the same correlation run on dy, padded by
- * 2 - p (a crop when negative), with the rotated, channel-transposed weights, adding into dx; the
- * weight gradient multiplies V by dy's tiles taken to the transform domain and transforms the
- * sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs fewer products for
- * every output size of 3 and more, and its error stays over 35x below 1e-4 (test_winograd.c). */
+ * by the winograd family's level (kernels/isa.h). The input gradient is the same correlation run
+ * on dy, padded by 2 - p (a crop when negative), with the rotated, channel-transposed weights,
+ * adding into dx; the weight gradient multiplies V by dy's tiles taken to the transform domain
+ * and transforms the sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs
+ * fewer products for every output size of 3 and more, and its error stays over 35x below 1e-4
+ * (test_winograd.c). */
 #include "kernels/winograd.h"
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"

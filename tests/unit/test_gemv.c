@@ -1,6 +1,6 @@
-/* test_gemv.c - fv_dense_rows (at every instruction-set level this CPU has) against a double-precision dot
- * product on lengths around the vector widths, 1 to 4 samples, unit sub-ranges and a row
- * stride wider than the units; entries outside the range are not written. */
+/* test_gemv.c - fv_dense_rows (at every instruction-set level this CPU has) against a
+ * double-precision dot product on lengths around the vector widths, 1 to 4 samples, unit
+ * sub-ranges and a row stride wider than the units; entries outside the range are not written. */
 #include "isa_levels.h"
 #include "kernels/gemv.h"
 #include "test.h"
