@@ -1093,8 +1093,9 @@ done:
 /* ---------------------------------------------------------------- instruction sets */
 
 /* Applies --isa LEVEL (global: anywhere on the line, taken out of argv; the last one wins), else
- * FOVEA_ISA. Here an unknown name or a level this CPU lacks is an error; the library alone would
- * ignore or clamp FOVEA_ISA's. */
+ * FOVEA_ISA. An unknown name is an error for both (the library alone would ignore FOVEA_ISA's);
+ * a level this CPU lacks is an error for --isa, and clamped to the best below it for FOVEA_ISA
+ * (a setting that outlives one machine, as the library does). */
 static int apply_isa(int *argc, char **argv)
 {
     const char *level = NULL, *from = "--isa";
@@ -1108,11 +1109,19 @@ static int apply_isa(int *argc, char **argv)
         }
     if (!level)
         level = getenv("FOVEA_ISA"), from = "FOVEA_ISA";
-    if (!level || !*level || fv_isa_set(level) == FV_OK)
+    if (!level || !*level)
         return 0;
     char msg[512];
-    snprintf(msg, sizeof msg, "%s: %s", from, fv_last_error());
-    return fail(msg);
+    if (fv_isa_set(level) != FV_OK) {
+        snprintf(msg, sizeof msg, "%s: %s", from, fv_last_error());
+        return fail(msg);
+    }
+    if (*from == '-' && strcmp(level, "auto") != 0 && strcmp(level, fv_isa_name(NULL)) != 0) {
+        snprintf(msg, sizeof msg, "--isa: ISA level '%s': this CPU lacks it (its best is %s)",
+                 level, fv_isa_name("cpu"));
+        return fail(msg);
+    }
+    return 0;
 }
 
 /* The CPU's best level, the level in force and each kernel family's, starred where the family

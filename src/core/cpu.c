@@ -1,5 +1,8 @@
 /* cpu.c - the instruction-set levels of cpu.h: detection (once, on first use), the override
- * (FOVEA_ISA at detection, then fv_isa_set / fv_isa_force) and fv_isa_set's parsing. A level
+ * (FOVEA_ISA at detection, then fv_isa_set / fv_isa_force) and fv_isa_set's parsing. FOVEA_ISA
+ * and fv_isa_set treat a level the same way: one this CPU lacks is clamped to the best it has
+ * below it (a machine-independent setting, as in CI, means "at most this level"); the CLI's
+ * --isa, an explicit request for one run, turns that into an error. A level
  * counts as supported only when the CPU has every feature in it and the OS saves the registers it
  * uses (XCR0's YMM state for avx2, its opmask and ZMM states for avx512): a kernel using them on
  * an OS that does not would fault. */
@@ -141,10 +144,7 @@ fv_status fv_isa_set(const char *level)
         return fv_err(FV_ERR_INVALID,
                       "ISA level '%s': unknown (generic, avx2, avx_vnni, avx512, avx512_vnni or "
                       "auto)", level);
-    if (l == -1)
-        l = fv_isa_detected();
-    if (!fv_isa_force((fv_isa)l))
-        return fv_err(FV_ERR_INVALID, "ISA level '%s': this CPU lacks it (its best is %s)", level,
-                      g_names[fv_isa_detected()]);
+    pthread_once(&g_once, init);
+    g_active = l == -1 ? g_detected : clamp((fv_isa)l);
     return FV_OK;
 }

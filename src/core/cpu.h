@@ -35,7 +35,8 @@ int fv_isa_supported(fv_isa level);
 /* The best level this CPU and OS support. */
 fv_isa fv_isa_detected(void);
 /* The level in force: fv_isa_force's or fv_isa_set's if called, else FOVEA_ISA's (clamped to the
- * best supported level at or below it; an unknown name counts as unset), else the best. */
+ * best supported level at or below it, as fv_isa_set does; an unknown name counts as unset), else
+ * the best. */
 fv_isa fv_isa_active(void);
 /* Puts `level` in force for later kernel calls (tests, benchmarks; not thread-safe: call it
  * while no kernel runs). Returns 0 and changes nothing when this CPU lacks it. */

@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_cli_isa.sh - the instruction-set override: --isa LEVEL (before or after the command) and
 # FOVEA_ISA put a level in force, which fovea --version and fovea bench report with the CPU's best
-# level and each kernel family's; an unknown level, a missing value and a level this CPU lacks
-# fail with one line, from the flag and from the environment alike.
+# level and each kernel family's; an unknown level (flag or environment), a missing value and a
+# level this CPU lacks given to --isa fail with one line; FOVEA_ISA clamps the latter to the best
+# level below it.
 # Usage: test_cli_isa.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
 TMP=$(mktemp -d)
@@ -37,8 +38,9 @@ for level in generic avx2 avx_vnni avx512 avx512_vnni; do
     else
         lacks="ISA level '$level': this CPU lacks it (its best is $best)"
         expect_fail "lacks-$level" "--isa: $lacks" "$FV" --isa $level --version
-        FOVEA_ISA=$level expect_fail "env-lacks-$level" "FOVEA_ISA: ISA level '$level'" \
-            "$FV" --version
+        FOVEA_ISA=$level expect_ok "env-clamps-$level" "$FV" --version # the best below it
+        check "env-clamps-$level-line" has "^isa: cpu $best, in force [a-z0-9_]*\$"
+        check "env-clamps-$level-below" test "$(grep -c "in force $level\$" "$TMP/out")" = 0
     fi
 done
 expect_ok best-runs "$FV" --isa "$best" --version
