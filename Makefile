@@ -23,7 +23,8 @@ test-release: build
 	cd build && ctest --output-on-failure -j$(JOBS)
 
 # The release suite with the kernels held to portable C (FOVEA_ISA, docs/DESIGN.md); the kernel
-# tests still run every level the CPU has. About a minute on 2 cores.
+# tests still run every level the CPU has. 1-3 minutes on 2 shared cores (most of it the
+# valgrind CLI test, which runs faster here than at AVX2).
 test-generic: build
 	cd build && FOVEA_ISA=generic ctest --output-on-failure -j$(JOBS)
 
