@@ -226,7 +226,7 @@ int main(int argc, char **argv)
     b.ob = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
     char *(*corename)(void) = h ? (char *(*)(void))dlsym(h, "openblas_get_corename") : NULL;
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f"))
+    if (strncmp(fv_isa_name("cpu"), "avx512", 6) == 0)
         b.peak = fma_peak_gflops();
 #endif
     printf("fv_sgemm variant: %s; OpenBLAS: %s (kernels: %s); measured fp32 FMA peak (one core): "
