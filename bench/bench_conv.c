@@ -9,8 +9,9 @@
  * transformed in the call, cached) / the input gradient (the same) / the weight gradient.
  * Usage: bench_conv [REPS [FILTER]]   (REPS default 7; FILTER: run the layers whose name contains
  * it), or bench_conv REPS N C F H PAD   (one layer: N samples, C -> F channels, H x H, padding).
- * FV_ISA=generic|avx2 in the environment forces that variant on both paths. */
+ * FOVEA_ISA=LEVEL (generic, avx2, avx512, ...) in the environment runs both paths at that level. */
 #include "../src/kernels/kernels.h"
+#include "fovea.h"
 #include "../src/kernels/ref/conv_ref.h"
 #include "../src/kernels/winograd.h"
 
@@ -214,13 +215,9 @@ int main(int argc, char **argv)
     const char *filter = argc > 2 ? argv[2] : "";
     if (reps < 1)
         reps = 1;
-    const char *isa = getenv("FV_ISA");
-    if (isa && (strcmp(isa, "generic") == 0 || strcmp(isa, "avx2") == 0)) {
-        fv_gemm_isa v = isa[0] == 'g' ? FV_GEMM_GENERIC : FV_GEMM_AVX2;
-        if (!fv_sgemm_force(v) || !fv_winograd_force(v)) {
-            fprintf(stderr, "bench_conv: this CPU lacks %s\n", isa);
-            return 1;
-        }
+    if (getenv("FOVEA_ISA") && fv_isa_set(getenv("FOVEA_ISA")) != FV_OK) {
+        fprintf(stderr, "bench_conv: %s\n", fv_last_error());
+        return 1;
     }
     layer custom = {"custom", 0, 0, 0, 0, 0, 0};
     if (argc == 7) {
@@ -233,7 +230,7 @@ int main(int argc, char **argv)
         }
     }
     printf("one thread; fv_sgemm %s, transforms %s; medians of %d alternated runs, ms\n",
-           fv_sgemm_isa_name(), fv_winograd_isa_name(), reps);
+           fv_isa_name("gemm"), fv_isa_name("winograd"), reps);
     printf("ms per call: forward: lowered, Winograd, speed-up, speed-up with cached weights | the "
            "same for dx | dw and db: lowered, Winograd, speed-up | weight transform | differences "
            "fwd, dx, dw | scratch MB | fv_winograd_wins fwd (call, cached) / dx / dw\n");

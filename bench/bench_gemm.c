@@ -11,8 +11,10 @@
  *   --conv   convolution shapes instead: per layer (filters M, column rows K = C R S, positions
  *            N) the forward C = W col (NN), the data gradient W^T dY (TN: M and K swapped) and
  *            the weight gradient dY col^T (NT: K = positions), one sample and a chunk of 8
- *   --tile   force fv_sgemm's micro-kernel tile NAME (8x48, 12x32, ...; default: picked by shape) */
+ *   --tile   force fv_sgemm's micro-kernel tile NAME (8x48, 12x32, ...; default: picked by shape)
+ * FOVEA_ISA=LEVEL in the environment (generic, avx2, avx512, ...) picks fv_sgemm's variant. */
 #include "../src/kernels/kernels.h"
+#include "fovea.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -169,7 +171,7 @@ static int force_tile(const char *name)
     for (int i = 0; fv_sgemm_tile_name(i); i++)
         if (!strcmp(fv_sgemm_tile_name(i), name))
             return fv_sgemm_force_tile(i);
-    fprintf(stderr, "bench_gemm: no tile %s in the %s variant\n", name, fv_sgemm_isa_name());
+    fprintf(stderr, "bench_gemm: no tile %s in the %s variant\n", name, fv_isa_name("gemm"));
     return 0;
 }
 
@@ -224,12 +226,12 @@ int main(int argc, char **argv)
     b.ob = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
     char *(*corename)(void) = h ? (char *(*)(void))dlsym(h, "openblas_get_corename") : NULL;
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f"))
+    if (strncmp(fv_isa_name("cpu"), "avx512", 6) == 0)
         b.peak = fma_peak_gflops();
 #endif
     printf("fv_sgemm variant: %s; OpenBLAS: %s (kernels: %s); measured fp32 FMA peak (one core): "
            "%.1f GFLOP/s\n",
-           fv_sgemm_isa_name(), b.ob ? "libopenblas.so.0" : "absent (skipped)",
+           fv_isa_name("gemm"), b.ob ? "libopenblas.so.0" : "absent (skipped)",
            corename ? corename() : "?", b.peak);
     printf("medians of %d repetitions, process CPU time; ratio: median of per-repetition "
            "fovea / OpenBLAS speed\n",

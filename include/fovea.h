@@ -81,6 +81,22 @@ const char *fv_shape_str(int ndim, const int64_t *dims, char *buf, size_t len);
 fv_status fv_set_num_threads(int n);
 int fv_num_threads(void);
 
+/* ---------------------------------------------------------------- instruction sets */
+
+/* The CPU instruction-set level the kernels may use: "generic", "avx2" (AVX2 + FMA), "avx_vnni",
+ * "avx512" (AVX-512 F, BW, DQ, VL) or "avx512_vnni"; NULL or "auto": the best this CPU and OS
+ * support (the default). A level the CPU lacks is clamped to the best it has below it (no error;
+ * fv_isa_name(NULL) tells the level in force). Without a call, FOVEA_ISA in the environment, read
+ * at first use, sets it the same way (an unknown name there is ignored). Each kernel family runs
+ * its best code at or below the level. Not thread-safe: call it while no model runs. Errors: an
+ * unknown name (nothing changes). */
+fv_status fv_isa_set(const char *level);
+/* family NULL: the level in force; "cpu": the best this CPU supports; a kernel family's name
+ * (fv_isa_family): the level its kernels run at now. NULL for an unknown family. */
+const char *fv_isa_name(const char *family);
+/* The name of kernel family i (from 0), NULL past the last. */
+const char *fv_isa_family(int i);
+
 /* ---------------------------------------------------------------- random numbers */
 
 /* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine. */

@@ -14,10 +14,17 @@
 #include "kernels/conv_fast.h"
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
 
 #include <string.h>
+
+/* The epilogue's AVX clones target FMA; clang would fuse its sc * r + sh there and no longer
+ * match the generic path (gcc does not contract in ISO C mode). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* Columns a chunk aims at, and the most floats its column matrix may take beyond one sample's. */
 enum { CHUNK_COLS = 512, CHUNK_COL_FLOATS = 1 << 20 };
@@ -150,23 +157,21 @@ FV_INLINE void epilogue_body(const fv_conv_epilogue *e, float *y, int64_t ohw, i
     }
 }
 
-/* Compiled for the baseline, AVX2 and AVX-512 (the light ops' switch, eltwise.h): the epilogue
- * streams whole activation maps (a quarter of MobileNet v2's time at 4-wide vectors). The same
- * operations in the same order: identical results on every path. */
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2"))) static void epilogue_avx2(const fv_conv_epilogue *e, float *y,
-                                                          int64_t ohw, int f0, int f1,
-                                                          int64_t j0, int64_t j1)
+/* Compiled for the baseline, AVX2 and AVX-512 (the eltwise family's level, kernels/isa.h): the
+ * epilogue streams whole activation maps (a quarter of MobileNet v2's time at 4-wide vectors).
+ * The same operations in the same order (no contraction into FMA, see the top): identical
+ * results on every path. */
+#ifdef FV_ISA_X86
+FV_TARGET_AVX2 static void epilogue_avx2(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0,
+                                         int f1, int64_t j0, int64_t j1)
 {
     epilogue_body(e, y, ohw, f0, f1, j0, j1);
 }
-__attribute__((target("avx512f"))) static void epilogue_avx512(const fv_conv_epilogue *e,
-                                                               float *y, int64_t ohw, int f0,
-                                                               int f1, int64_t j0, int64_t j1)
+FV_TARGET_AVX512 static void epilogue_avx512(const fv_conv_epilogue *e, float *y, int64_t ohw,
+                                             int f0, int f1, int64_t j0, int64_t j1)
 {
     epilogue_body(e, y, ohw, f0, f1, j0, j1);
 }
-#define FV_EPILOGUE_X86 1
 #endif
 
 void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
@@ -174,13 +179,13 @@ void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, in
 {
     if (!e || (!e->scale && !e->shift && e->act == FV_CONV_ACT_NONE && !e->has_res))
         return;
-#ifdef FV_EPILOGUE_X86
-    fv_simd isa = fv_simd_isa();
-    if (isa == FV_SIMD_AVX512) {
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_ELTWISE);
+    if (isa == FV_ISA_AVX512) {
         epilogue_avx512(e, y, ohw, f0, f1, j0, j1);
         return;
     }
-    if (isa == FV_SIMD_AVX2) {
+    if (isa == FV_ISA_AVX2) {
         epilogue_avx2(e, y, ohw, f0, f1, j0, j1);
         return;
     }

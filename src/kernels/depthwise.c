@@ -5,9 +5,10 @@
  * for stride 1. The forward of 3x3 kernels at stride 1 or 2 (MobileNet's) instead sums the 9
  * taps of a vector of output columns in registers from a zero-padded copy of the plane (rows
  * split by parity for stride 2, so every load is contiguous), compiled for AVX-512, AVX2 and
- * baseline, picked by fv_simd_isa (kernels/eltwise.h). Tested against the scalar reference convolution. */
-#include "kernels/eltwise.h"
+ * baseline, picked by the depthwise family's level (kernels/isa.h). Tested against the scalar
+ * reference convolution. */
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 
 #include <stddef.h>
@@ -141,13 +142,13 @@ static void plane3_generic(const float *x, const float *wk, float bias, float *y
     plane3_body(x, wk, bias, y, g);
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2,fma"))) static void
+#ifdef FV_ISA_X86
+FV_TARGET_AVX2 static void
 plane3_avx2(const float *x, const float *wk, float bias, float *y, const fv_dw_geom *g)
 {
     plane3_body(x, wk, bias, y, g);
 }
-__attribute__((target("avx512f,fma"))) static void
+FV_TARGET_AVX512 static void
 plane3_avx512(const float *x, const float *wk, float bias, float *y, const fv_dw_geom *g)
 {
     plane3_body(x, wk, bias, y, g);
@@ -163,11 +164,11 @@ static plane_fn plane3_for(const fv_dw_geom *g)
     if (g->kh != 3 || g->kw != 3 || g->dh != 1 || g->dw != 1 || g->sw > 2 || g->sh != g->sw ||
         (int64_t)((g->oh - 1) * g->sh + 3) * padded_width(g) > DW_MAX_PLANE)
         return NULL;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    fv_simd isa = fv_simd_isa();
-    if (isa == FV_SIMD_AVX512)
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_DEPTHWISE);
+    if (isa == FV_ISA_AVX512)
         return plane3_avx512;
-    if (isa == FV_SIMD_AVX2 && __builtin_cpu_supports("fma"))
+    if (isa == FV_ISA_AVX2)
         return plane3_avx2;
 #endif
     return plane3_generic;

@@ -1,14 +1,14 @@
-/* eltwise.c - the vectorized element-wise kernels (ReLU, ReLU6, leaky ReLU, dropout's
- * scaling), batch norm and the SGD and Adam steps, and the run-time choice of instruction set
- * for them and for pool.c. Most are plain C written so that the compiler vectorizes them (no
- * branches in the loop bodies, float compares feeding selects), compiled three times: for the
- * baseline target, AVX2 and AVX-512 (target attributes), and chosen per call with
- * __builtin_cpu_supports. Each clone runs the same operations in the same order, so all give the
- * same bits; contraction into FMA is off (clang would fuse a * b + c inside the AVX clones and
- * differ from the reference). Adam needs a vector square root, which the compiler will not make
+/* eltwise.c - the vectorized element-wise kernels (ReLU, ReLU6, leaky ReLU, dropout's scaling),
+ * batch norm and the SGD and Adam steps. Most are plain C written so that the compiler vectorizes
+ * them (no branches in the loop bodies, float compares feeding selects), compiled three times: for
+ * the baseline target, AVX2 and AVX-512 (target attributes), and chosen per call by the eltwise
+ * family's level (kernels/isa.h). Each clone runs the same operations in the same order, so all
+ * give the same bits; contraction into FMA is off (clang would fuse a * b + c inside the AVX clones
+ * and differ from the reference). Adam needs a vector square root, which the compiler will not make
  * of sqrtf (errno), so it is written with intrinsics. */
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 
 #include "fovea.h"
 
@@ -44,61 +44,23 @@
 #define IVDEP
 #endif
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_ELT_X86 1
-#define AVX2 __attribute__((target("avx2")))
-#define AVX512 __attribute__((target("avx512f")))
+#ifdef FV_ISA_X86
+#define AVX2 FV_TARGET_AVX2
+#define AVX512 FV_TARGET_AVX512
 #endif
-
-/* ---------------------------------------------------------------- instruction sets */
-
-static fv_simd g_forced = FV_SIMD_AUTO;
-
-static int have(fv_simd isa)
-{
-#ifdef FV_ELT_X86
-    if (isa == FV_SIMD_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
-    if (isa == FV_SIMD_AVX2)
-        return __builtin_cpu_supports("avx2");
-#endif
-    return isa == FV_SIMD_GENERIC;
-}
-
-fv_simd fv_simd_isa(void)
-{
-    if (g_forced != FV_SIMD_AUTO)
-        return g_forced;
-    return have(FV_SIMD_AVX512) ? FV_SIMD_AVX512 : have(FV_SIMD_AVX2) ? FV_SIMD_AVX2
-                                                                       : FV_SIMD_GENERIC;
-}
-
-int fv_simd_force(fv_simd isa)
-{
-    if (isa != FV_SIMD_AUTO && !have(isa))
-        return 0;
-    g_forced = isa;
-    return 1;
-}
-
-const char *fv_simd_isa_name(void)
-{
-    fv_simd v = fv_simd_isa();
-    return v == FV_SIMD_AVX512 ? "avx512f" : v == FV_SIMD_AVX2 ? "avx2" : "generic";
-}
 
 /* Defines NAME(PARAMS) calling NAME_body(ARGS) from the clone for the current instruction set.
  * The body is always inlined, so each clone is vectorized for its own target. */
-#ifdef FV_ELT_X86
+#ifdef FV_ISA_X86
 #define CLONES(NAME, PARAMS, ARGS)                                                  \
     static void NAME##_generic PARAMS { NAME##_body ARGS; }                         \
     AVX2 static void NAME##_avx2 PARAMS { NAME##_body ARGS; }                       \
     AVX512 static void NAME##_avx512 PARAMS { NAME##_body ARGS; }                   \
     static void NAME PARAMS                                                         \
     {                                                                               \
-        switch (fv_simd_isa()) {                                                    \
-        case FV_SIMD_AVX512: NAME##_avx512 ARGS; break;                             \
-        case FV_SIMD_AVX2: NAME##_avx2 ARGS; break;                                 \
+        switch (fv_kernel_isa(FV_KF_ELTWISE)) {                                     \
+        case FV_ISA_AVX512: NAME##_avx512 ARGS; break;                              \
+        case FV_ISA_AVX2: NAME##_avx2 ARGS; break;                                  \
         default: NAME##_generic ARGS; break;                                        \
         }                                                                           \
     }
@@ -521,7 +483,7 @@ static void adam_tail(const fv_adam_coef *k, float *p, const float *g, float *m,
         adam_tail(k, p, g, m, v, i, n);                                                         \
     }
 
-#ifdef FV_ELT_X86
+#ifdef FV_ISA_X86
 /* SSE is the x86-64 baseline: the "generic" path here. */
 static void adam_sse(const fv_adam_coef *k, float *p, const float *g, float *m, float *v,
                      int64_t n) ADAM_VECTOR(__m128, _mm, 4)
@@ -533,10 +495,10 @@ AVX512 static void adam_avx512(const fv_adam_coef *k, float *p, const float *g, 
 
 void fv_adam_f32(const fv_adam_coef *k, float *p, const float *g, float *m, float *v, int64_t n)
 {
-#ifdef FV_ELT_X86
-    switch (fv_simd_isa()) {
-    case FV_SIMD_AVX512: adam_avx512(k, p, g, m, v, n); return;
-    case FV_SIMD_AVX2: adam_avx2(k, p, g, m, v, n); return;
+#ifdef FV_ISA_X86
+    switch (fv_kernel_isa(FV_KF_ELTWISE)) {
+    case FV_ISA_AVX512: adam_avx512(k, p, g, m, v, n); return;
+    case FV_ISA_AVX2: adam_avx2(k, p, g, m, v, n); return;
     default: adam_sse(k, p, g, m, v, n); return;
     }
 #else

@@ -1,32 +1,15 @@
 /* eltwise.h - the vectorized kernels of the light ops: the 2x2 and general max pooling forwards
  * (pool.c); ReLU, ReLU6, leaky ReLU, batch norm, dropout's scaling and the SGD and Adam updates
- * (eltwise.c). Each has a portable path and AVX2 / AVX-512 paths chosen at run time; every path
- * gives the same bits (where it says so, those of the scalar reference in kernels/ref/, which the
- * tests hold them to). Single-threaded, safe to call from several threads at once; the ops split
- * the work. */
+ * (eltwise.c). Each has a portable path and AVX2 / AVX-512 paths chosen at run time (the eltwise
+ * and pool families of kernels/isa.h); every path gives the same bits (where it says so, those of
+ * the scalar reference in kernels/ref/, which the tests hold them to). Single-threaded, safe to
+ * call from several threads at once; the ops split the work. */
 #ifndef FV_ELTWISE_H
 #define FV_ELTWISE_H
 
 #include "kernels/ref/pool_ref.h"
 
 #include <stdint.h>
-
-/* ---------------------------------------------------------------- instruction sets */
-
-typedef enum fv_simd {
-    FV_SIMD_AUTO = 0,
-    FV_SIMD_GENERIC, /* portable C (what the compiler makes of it for the baseline target) */
-    FV_SIMD_AVX2,
-    FV_SIMD_AVX512, /* AVX-512F */
-} fv_simd;
-
-/* The variant the kernels use now (AUTO resolved to the best this CPU has). */
-fv_simd fv_simd_isa(void);
-/* Forces a variant for later calls (tests and benchmarks; not thread-safe). Returns 0 and changes
- * nothing when this CPU or build lacks it. */
-int fv_simd_force(fv_simd isa);
-/* "generic", "avx2" or "avx512f". */
-const char *fv_simd_isa_name(void);
 
 /* ---------------------------------------------------------------- pooling (pool.c) */
 

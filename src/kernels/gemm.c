@@ -2,7 +2,7 @@
  * Variants: generic plain C (4 x 8 tile, auto-vectorized), AVX2+FMA (6 x 16) and AVX-512 (8 x 48,
  * 12 x 32 and 6 x 64 tiles of zmm accumulators, chosen per call so that MR divides M when it can;
  * narrower kernels for the last columns, tail kernels for the last rows), intrinsics behind
- * target attributes, the best the CPU supports picked per call with __builtin_cpu_supports.
+ * target attributes, picked per call by the gemm family's level (kernels/isa.h).
  * Blocking: a KC x NC block of op(B) stays in L2 while each A panel (MR x KC, in L1) meets its
  * panels, one kernel call per strip of tiles. Operands are packed into panels only where that
  * pays: A is read in place when its rows are contiguous along K; a transposed A, and B when A has
@@ -14,6 +14,7 @@
  * of such a width is computed transposed instead, C's rows along the vectors (AVX-512). */
 #include "kernels/kernels.h"
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -94,7 +95,6 @@ typedef void (*store_t_fn)(const float *t, ptrdiff_t ldt, int n, int m, float al
                            float *c, ptrdiff_t ldc);
 
 typedef struct variant {
-    const char *name;
     const tile *tiles;
     int ntiles;
     pack_rows_fn pack_rows;
@@ -212,13 +212,11 @@ static void pack_cols_c(const float *restrict s, ptrdiff_t rs, int n, int kc, in
 }
 
 static const tile tiles_generic[] = {{"4x8", 4, 8, 8, {kernel_generic}, {kernel_generic}}};
-static const variant v_generic = {"generic", tiles_generic, 1, pack_rows_c, pack_cols_c, 0, NULL,
-                                   0, NULL};
+static const variant v_generic = {tiles_generic, 1, pack_rows_c, pack_cols_c, 0, NULL, 0, NULL};
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_GEMM_X86 1
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#ifdef FV_ISA_X86
+#define AVX2 FV_TARGET_AVX2
+#define AVX512 FV_TARGET_AVX512
 
 /* ---- AVX2 + FMA ----------------------------------------------------------------------------- */
 
@@ -323,8 +321,8 @@ AVX2 static void pack_cols_avx2(const float *restrict s, ptrdiff_t rs, int n, in
 }
 
 static const tile tiles_avx2[] = {{"6x16", 6, 16, 16, {kernel_avx2}, {kernel_avx2}}};
-static const variant v_avx2 = {"avx2+fma", tiles_avx2, 1, pack_rows_c, pack_cols_avx2,
-                                A_IN_PLACE, NULL, 0, NULL};
+static const variant v_avx2 = {tiles_avx2, 1, pack_rows_c, pack_cols_avx2, A_IN_PLACE, NULL, 0,
+                                NULL};
 
 /* ---- AVX-512 -------------------------------------------------------------------------------- */
 
@@ -695,54 +693,40 @@ static const dot_tile dots_avx512[] = {{"dot4x6", 4, 6, kdot_4x6},
                                        {"dot6x4", 6, 4, kdot_6x4},
                                        {"dot6x2", 6, 2, kdot_6x2},
                                        {"dot6x1", 6, 1, kdot_6x1}};
-static const variant v_avx512 = {"avx512f",        tiles_avx512,
-                                  3,                pack_rows_avx512,
-                                  pack_cols_avx512, A_IN_PLACE | EDGES_IN_PLACE | FUSED_PACK,
+static const variant v_avx512 = {tiles_avx512,     3,
+                                  pack_rows_avx512, pack_cols_avx512,
+                                  A_IN_PLACE | EDGES_IN_PLACE | FUSED_PACK,
                                   dots_avx512,      4,
                                   store_t_avx512};
-
-static int have_avx2(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-static int have_avx512(void)
-{
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512dq") && have_avx2();
-}
 #endif
 
 /* ---- variant selection ---------------------------------------------------------------------- */
 
-static fv_gemm_isa g_forced = FV_GEMM_AUTO;
-static int g_tile = -1; /* forced tile index (blocked tiles, then inner-product ones), -1: none */
+/* A forced tile: its index (blocked tiles, then inner-product ones) in the variant g_tile_v, the
+ * one in use when it was forced; -1: none. */
+static int g_tile = -1;
+static const variant *g_tile_v;
 static fv_gemm_operands g_operands = FV_GEMM_OPERANDS_AUTO;
 
-static const variant *isa_variant(fv_gemm_isa isa)
+/* The variant of the gemm family's level (kernels/isa.h). */
+static const variant *current_variant(void)
 {
-#ifdef FV_GEMM_X86
-    if ((isa == FV_GEMM_AUTO || isa == FV_GEMM_AVX512) && have_avx512())
-        return &v_avx512;
-    if ((isa == FV_GEMM_AUTO || isa == FV_GEMM_AVX2) && have_avx2())
-        return &v_avx2;
+#ifdef FV_ISA_X86
+    switch (fv_kernel_isa(FV_KF_GEMM)) {
+    case FV_ISA_AVX512: return &v_avx512;
+    case FV_ISA_AVX2: return &v_avx2;
+    default: break;
+    }
 #endif
-    return isa == FV_GEMM_AUTO || isa == FV_GEMM_GENERIC ? &v_generic : NULL;
+    return &v_generic;
 }
 
-int fv_sgemm_force(fv_gemm_isa isa)
-{
-    if (!isa_variant(isa))
-        return 0;
-    g_forced = isa;
-    g_tile = -1;
-    return 1;
-}
-
-const char *fv_sgemm_isa_name(void) { return isa_variant(g_forced)->name; }
+/* The tile forced for v, -1 when none is (or it was forced for another variant). */
+static int forced_tile(const variant *v) { return v == g_tile_v ? g_tile : -1; }
 
 const char *fv_sgemm_tile_name(int index)
 {
-    const variant *v = isa_variant(g_forced);
+    const variant *v = current_variant();
     if (index >= 0 && index < v->ntiles)
         return v->tiles[index].name;
     index -= v->ntiles;
@@ -754,6 +738,7 @@ int fv_sgemm_force_tile(int index)
     if (index != -1 && !fv_sgemm_tile_name(index))
         return 0;
     g_tile = index;
+    g_tile_v = current_variant();
     return 1;
 }
 
@@ -763,8 +748,9 @@ void fv_sgemm_force_operands(fv_gemm_operands mode) { g_operands = mode; }
  * less efficient); ties go to the earlier tile. */
 static const tile *pick_tile(const variant *v, int M)
 {
-    if (g_tile >= 0 && g_tile < v->ntiles)
-        return &v->tiles[g_tile];
+    int t = forced_tile(v);
+    if (t >= 0 && t < v->ntiles)
+        return &v->tiles[t];
     const tile *best = &v->tiles[0];
     int waste = (M + best->mr - 1) / best->mr * best->mr - M;
     for (int i = 1; i < v->ntiles; i++) {
@@ -801,8 +787,9 @@ static const dot_tile *pick_dot(const variant *v, int transA, int transB, int M,
 {
     if (transA || !transB || !v->ndots)
         return NULL;
-    if (g_tile >= 0)
-        return g_tile >= v->ntiles ? &v->dots[g_tile - v->ntiles] : NULL;
+    int t = forced_tile(v);
+    if (t >= 0)
+        return t >= v->ntiles ? &v->dots[t - v->ntiles] : NULL;
     int mn = min_int(M, N);
     if (K < 64 || mn > 32 || (mn > 8 && K < 256))
         return NULL;
@@ -1127,7 +1114,7 @@ static void gemm_dot(const dot_tile *t, int M, int N, int K, float alpha, const 
 static int edge_columns(const variant *v, int transA, int N, int K)
 {
     int step = v->tiles[0].step, r = N % step;
-    if (transA || !v->ndots || g_tile >= 0 || N < step || K < 64 || step != 16)
+    if (transA || !v->ndots || forced_tile(v) >= 0 || N < step || K < 64 || step != 16)
         return 0;
     return r <= step / 2 ? r : 0;
 }
@@ -1163,7 +1150,7 @@ static void gemm_edge(const variant *v, int transB, int M, int e, int K, float a
 enum { T_COST = 4 };
 static int transposed_pays(const variant *v, int transA, int M, int N, int K)
 {
-    if (!transA || !v->store_t || g_tile >= 0 || g_operands != FV_GEMM_OPERANDS_AUTO ||
+    if (!transA || !v->store_t || forced_tile(v) >= 0 || g_operands != FV_GEMM_OPERANDS_AUTO ||
         N % 16 == 0 || M < 64 || K < 16 * T_COST)
         return 0;
     double now = (double)((N + 15) / 16 * 16) / N, tr = (double)((M + 15) / 16 * 16) / M;
@@ -1199,7 +1186,7 @@ void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    const variant *v = isa_variant(g_forced);
+    const variant *v = current_variant();
     const dot_tile *d = pick_dot(v, transA, transB, M, N, K);
     if (d) {
         gemm_dot(d, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

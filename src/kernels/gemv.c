@@ -1,11 +1,12 @@
 /* gemv.c - fv_dense_rows: y[i][u] = dot(W row u, x row i) for a few samples, reading each weight
  * row once. A fully connected layer at batch 1-4 is bound by reading its weights (AlexNet's fc6
  * holds 151 MB); the packed GEMM would first copy them, tripling the memory traffic. Variants:
- * AVX-512 and AVX2+FMA with intrinsics, picked per call by fv_simd_isa (kernels/eltwise.h), and plain C
- * (16 running sums per sample, which compilers vectorize). Every variant sums in a fixed order,
- * so results do not depend on threads; they differ from the GEMM's order by rounding only. */
+ * AVX-512 and AVX2+FMA with intrinsics, picked per call by the gemv family's level (kernels/isa.h),
+ * and plain C (16 running sums per sample, which compilers vectorize). Every variant sums in a
+ * fixed order, so results do not depend on threads; they differ from the GEMM's order by rounding
+ * only. */
 #include "kernels/gemv.h"
-#include "kernels/eltwise.h"
+#include "kernels/isa.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -40,11 +41,9 @@ static void rows_generic(const float *w, const float *x, int n, int k, int u0, i
     }
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_GEMV_X86 1
-
+#ifdef FV_ISA_X86
 /* Up to 4 samples: per sample two zmm sums (even and odd 16-float steps), folded at the end. */
-__attribute__((target("avx512f,fma"))) static void
+FV_TARGET_AVX512 static void
 rows_avx512(const float *w, const float *x, int n, int k, int u0, int u1, float *y, int ldy)
 {
     for (int u = u0; u < u1; u++) {
@@ -72,7 +71,7 @@ rows_avx512(const float *w, const float *x, int n, int k, int u0, int u1, float 
     }
 }
 
-__attribute__((target("avx2,fma"))) static void
+FV_TARGET_AVX2 static void
 rows_avx2(const float *w, const float *x, int n, int k, int u0, int u1, float *y, int ldy)
 {
     for (int u = u0; u < u1; u++) {
@@ -105,13 +104,13 @@ rows_avx2(const float *w, const float *x, int n, int k, int u0, int u1, float *y
 void fv_dense_rows(const float *w, const float *x, int n, int k, int u0, int u1, float *y,
                    int ldy)
 {
-#ifdef FV_GEMV_X86
-    fv_simd isa = fv_simd_isa();
-    if (isa == FV_SIMD_AVX512) {
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_GEMV);
+    if (isa == FV_ISA_AVX512) {
         rows_avx512(w, x, n, k, u0, u1, y, ldy);
         return;
     }
-    if (isa == FV_SIMD_AVX2 && __builtin_cpu_supports("fma")) {
+    if (isa == FV_ISA_AVX2) {
         rows_avx2(w, x, n, k, u0, u1, y, ldy);
         return;
     }

@@ -9,6 +9,6 @@
  * units u in [u0, u1); w is (units, k) row-major. Single-threaded; split units across threads. */
 void fv_dense_rows(const float *w, const float *x, int n, int k, int u0, int u1, float *y,
                    int ldy);
-/* The variant follows fv_simd_isa() (kernels/eltwise.h; tests force it with fv_simd_force). */
+/* The variant follows the gemv family's level (kernels/isa.h). */
 
 #endif

@@ -11,30 +11,19 @@
 void fv_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
-/* The instruction-set variants of fv_sgemm; AUTO picks the best the CPU supports. */
-typedef enum fv_gemm_isa {
-    FV_GEMM_AUTO = 0,
-    FV_GEMM_GENERIC,
-    FV_GEMM_AVX2, /* AVX2 + FMA */
-    FV_GEMM_AVX512,
-} fv_gemm_isa;
-
-/* Forces a variant for later calls (tests and benchmarks; not thread-safe). Returns 0 and changes
- * nothing when this CPU or build lacks it. */
-int fv_sgemm_force(fv_gemm_isa isa);
-/* The name of the variant fv_sgemm uses now: "generic", "avx2+fma" or "avx512f". */
-const char *fv_sgemm_isa_name(void);
-/* Testing hooks (not thread-safe). The current variant's micro-kernel tiles by index ("8x48",
+/* fv_sgemm's instruction-set variant (generic, AVX2 + FMA, AVX-512) is the gemm family's level
+ * (kernels/isa.h; tests put a level in force with fv_isa_force).
+ * Testing hooks (not thread-safe). The current variant's micro-kernel tiles by index ("8x48",
  * ..., then the inner-product tiles of A B^T, "dot4x6", ...); NULL past the last. Calls pick a
  * tile (and with it the algorithm) by shape unless one is forced: a blocked tile forces the
  * blocked product, an inner-product tile the inner products for A B^T calls (others pick by
- * shape); -1 restores the choice by shape, as does forcing a variant. Returns 0 and changes
- * nothing for an index the variant lacks. */
+ * shape), while the variant it was forced for stays in use; -1 restores the choice by shape.
+ * Returns 0 and changes nothing for an index the variant lacks. */
 const char *fv_sgemm_tile_name(int index);
 int fv_sgemm_force_tile(int index);
 /* How the blocked product reads its operands: chosen by shape (in place, packed up front, or
  * packed by the kernels as they first read them), always packed up front, or in place wherever
- * the variant's kernels can. Persists across fv_sgemm_force. */
+ * the variant's kernels can. Persists across changes of level. */
 typedef enum fv_gemm_operands {
     FV_GEMM_OPERANDS_AUTO = 0,
     FV_GEMM_OPERANDS_PACKED,

@@ -1,14 +1,15 @@
-/* pool.c - fast max pooling forwards (NCHW, float): the 2x2 stride-2 window and the general
- * window, each bit-identical to its reference in kernels/ref/pool_ref.inc (values and switches,
- * ties to the first cell in row-major window order, the last NaN winning). Both vectorize across
- * an output row's columns: AVX-512 and AVX2 with intrinsics (stride-2 columns gathered by
- * permutes), chosen at run time (fv_simd_isa); a portable branch-free version otherwise. The
- * general kernel runs the vector loop over the interior columns (windows wholly inside the row)
- * and the reference's scalar loop over the border columns. The backward (a scatter through the
- * switches) stays the reference's: it is bound by memory, and a vector version with masked
- * loads and stores measured twice as slow. */
+/* pool.c - fast max pooling forwards (NCHW, float): the 2x2 stride-2 window and the general window,
+ * each bit-identical to its reference in kernels/ref/pool_ref.inc (values and switches, ties to the
+ * first cell in row-major window order, the last NaN winning). Both vectorize across an output
+ * row's columns: AVX-512 and AVX2 with intrinsics (stride-2 columns gathered by permutes), chosen
+ * at run time (the pool family, kernels/isa.h); a portable branch-free version otherwise. The
+ * general kernel runs the vector loop over the interior columns (windows wholly inside the row) and
+ * the reference's scalar loop over the border columns. The backward (a scatter through the
+ * switches) stays the reference's: it is bound by memory, and a vector version with masked loads
+ * and stores measured twice as slow. */
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 
 #include <stddef.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -68,11 +69,9 @@ static void fwd2x2_generic(const fv_pool_geom *g, int64_t planes, const float *x
     FOR_ROWS_2X2(g, planes, x, y, arg, row2x2_generic(r0, r1, yr, ar, g->ow, base, g->w););
 }
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_POOL_X86 1
-
-#define AVX512 __attribute__((target("avx512f")))
-#define AVX2 __attribute__((target("avx2")))
+#ifdef FV_ISA_X86
+#define AVX512 FV_TARGET_AVX512
+#define AVX2 FV_TARGET_AVX2
 
 /* Rows are short (14 or 5 outputs in LeNet), so most blocks are a row's partial tail. Masked
  * stores are slow (on this AMD EPYC a 2x2 forward with a masked store per row measured 1.5-2x
@@ -223,9 +222,9 @@ AVX2 static void fwd2x2_avx2(const fv_pool_geom *g, int64_t planes, const float 
 void fv_maxpool_fwd_2x2_f32(const fv_pool_geom *g, int n, const float *x, float *y, int32_t *arg)
 {
     fwd2x2_fn f = fwd2x2_generic;
-#ifdef FV_POOL_X86
-    fv_simd isa = fv_simd_isa();
-    f = isa == FV_SIMD_AVX512 ? fwd2x2_avx512 : isa == FV_SIMD_AVX2 ? fwd2x2_avx2 : f;
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_POOL);
+    f = isa == FV_ISA_AVX512 ? fwd2x2_avx512 : isa == FV_ISA_AVX2 ? fwd2x2_avx2 : f;
 #endif
     f(g, (int64_t)n * g->c, x, y, arg);
 }
@@ -277,7 +276,7 @@ static void interior_s1(const interior_args *r) { interior_portable(r, 1); }
 static void interior_s2(const interior_args *r) { interior_portable(r, 2); }
 static void interior_sn(const interior_args *r) { interior_portable(r, r->g->sw); }
 
-#ifdef FV_POOL_X86
+#ifdef FV_ISA_X86
 /* Vector versions for strides 1 and 2 (s): a block of 16 (8) columns keeps its maximum and switch
  * in registers over the whole window, folding each cell in with the reference's rule; a stride-2
  * row of cells is two loads and a permute. Loads and stores run past the row as in the 2x2
@@ -386,11 +385,11 @@ AVX2 static void interior_s2_avx2(const interior_args *r) { interior256(r, 2); }
 /* Strides other than 1 and 2 take the portable loop on every path. */
 static interior_fn pick_interior(int sw)
 {
-#ifdef FV_POOL_X86
-    fv_simd isa = fv_simd_isa();
-    if (isa == FV_SIMD_AVX512 && sw <= 2)
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_POOL);
+    if (isa == FV_ISA_AVX512 && sw <= 2)
         return sw == 1 ? interior_s1_avx512 : interior_s2_avx512;
-    if (isa == FV_SIMD_AVX2 && sw <= 2)
+    if (isa == FV_ISA_AVX2 && sw <= 2)
         return sw == 1 ? interior_s1_avx2 : interior_s2_avx2;
 #endif
     return sw == 1 ? interior_s1 : sw == 2 ? interior_s2 : interior_sn;

@@ -9,14 +9,16 @@
  * tile (a stride-4 deinterleave), and the horizontal pass, both passes of A^T and the interleave
  * of the output columns run over arrays indexed by tile. They are plain C, compiled three times
  * (baseline, AVX2, AVX-512: inlined into functions with target attributes) and chosen at run time
- * like fv_sgemm's micro-kernels. The input gradient is the same correlation run on dy, padded by
- * 2 - p (a crop when negative), with the rotated, channel-transposed weights, adding into dx; the
- * weight gradient multiplies V by dy's tiles taken to the transform domain and transforms the
- * sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs fewer products for
- * every output size of 3 and more, and its error stays over 35x below 1e-4 (test_winograd.c). */
+ * by the winograd family's level (kernels/isa.h). The input gradient is the same correlation run
+ * on dy, padded by 2 - p (a crop when negative), with the rotated, channel-transposed weights,
+ * adding into dx; the weight gradient multiplies V by dy's tiles taken to the transform domain
+ * and transforms the sum back (see "weight gradient"). F(2x2, 3x3) is not provided: F(4x4) needs
+ * fewer products for every output size of 3 and more, and its error stays over 35x below 1e-4
+ * (test_winograd.c). */
 #include "kernels/winograd.h"
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
+#include "kernels/isa.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -605,7 +607,6 @@ typedef void (*grad_fn)(const plan *, const float *, const float *, int64_t, int
                         float *);
 typedef void (*weights_adj_fn)(const float *, const fv_conv_geom *, float *);
 typedef struct variant {
-    const char *name;
     input_fn input;
     output_fn output;
     weights_fn weights;
@@ -613,7 +614,7 @@ typedef struct variant {
     weights_adj_fn weights_adj;
 } variant;
 
-#define FV_WINO_VARIANT(SFX, ATTR, NAME)                                                       \
+#define FV_WINO_VARIANT(SFX, ATTR)                                                            \
     ATTR static void input_chunk_##SFX(const plan *p, const float *x, int64_t t0, int nt,      \
                                        float *v, float *tmp)                                   \
     {                                                                                          \
@@ -638,41 +639,28 @@ typedef struct variant {
     {                                                                                          \
         weights_adj_body(du, g, dw);                                                           \
     }                                                                                          \
-    static const variant v_##SFX = {NAME,          input_chunk_##SFX, output_chunk_##SFX,      \
-                                    weights_##SFX, grad_chunk_##SFX,  weights_adj_##SFX};
+    static const variant v_##SFX = {input_chunk_##SFX, output_chunk_##SFX, weights_##SFX,      \
+                                    grad_chunk_##SFX, weights_adj_##SFX};
 
-FV_WINO_VARIANT(generic, , "generic")
+FV_WINO_VARIANT(generic, )
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_WINO_X86 1
-FV_WINO_VARIANT(avx2, __attribute__((target("avx2,fma"))), "avx2+fma")
-FV_WINO_VARIANT(avx512, __attribute__((target("avx512f,avx2,fma"))), "avx512f")
+#ifdef FV_ISA_X86
+FV_WINO_VARIANT(avx2, FV_TARGET_AVX2)
+FV_WINO_VARIANT(avx512, FV_TARGET_AVX512)
 #endif
 
-static fv_gemm_isa g_forced = FV_GEMM_AUTO;
-
-static const variant *isa_variant(fv_gemm_isa isa)
+/* The variant of the winograd family's level (kernels/isa.h). */
+static const variant *current_variant(void)
 {
-#ifdef FV_WINO_X86
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if ((isa == FV_GEMM_AUTO || isa == FV_GEMM_AVX512) && avx2 &&
-        __builtin_cpu_supports("avx512f"))
-        return &v_avx512;
-    if ((isa == FV_GEMM_AUTO || isa == FV_GEMM_AVX2) && avx2)
-        return &v_avx2;
+#ifdef FV_ISA_X86
+    switch (fv_kernel_isa(FV_KF_WINOGRAD)) {
+    case FV_ISA_AVX512: return &v_avx512;
+    case FV_ISA_AVX2: return &v_avx2;
+    default: break;
+    }
 #endif
-    return isa == FV_GEMM_AUTO || isa == FV_GEMM_GENERIC ? &v_generic : NULL;
+    return &v_generic;
 }
-
-int fv_winograd_force(fv_gemm_isa isa)
-{
-    if (!isa_variant(isa))
-        return 0;
-    g_forced = isa;
-    return 1;
-}
-
-const char *fv_winograd_isa_name(void) { return isa_variant(g_forced)->name; }
 
 /* ---------------------------------------------------------------- driver */
 
@@ -683,13 +671,13 @@ size_t fv_winograd_weight_floats(const fv_conv_geom *g)
 
 void fv_winograd_weights_f32(const float *w, const fv_conv_geom *g, int backward, float *u)
 {
-    isa_variant(g_forced)->weights(w, g, backward, 0, fv_winograd_in_channels(g, backward), u);
+    current_variant()->weights(w, g, backward, 0, fv_winograd_in_channels(g, backward), u);
 }
 
 void fv_winograd_weights_part_f32(const float *w, const fv_conv_geom *g, int backward, int ci0,
                                   int ci1, float *u)
 {
-    isa_variant(g_forced)->weights(w, g, backward, ci0, ci1, u);
+    current_variant()->weights(w, g, backward, ci0, ci1, u);
 }
 
 int fv_winograd_applies(const fv_conv_geom *g)
@@ -742,7 +730,7 @@ size_t fv_winograd_scratch_floats(const fv_conv_geom *g, int n)
 static void run_plan(const plan *pl, const float *x, const float *u, const float *b, float *y,
                      int acc, int64_t t_begin, int64_t t_end, float *work)
 {
-    const variant *var = isa_variant(g_forced);
+    const variant *var = current_variant();
     plan range = *pl, *p = &range; /* chunks sized for the range (no larger than for all tiles) */
     range.chunk = chunk_tiles(p->cin, p->cout, t_end - t_begin);
     float *v = work, *m = v + NXI * xi_plane(p->cin, p->chunk);
@@ -808,7 +796,7 @@ void fv_winograd_bwd_data_f32(const float *w, const float *dy, float *dx, int n,
 void fv_winograd_bwd_weights_f32(const float *x, const float *dy, float *dw, float *db, int n,
                                  const fv_conv_geom *g, float *scratch)
 {
-    const variant *var = isa_variant(g_forced);
+    const variant *var = current_variant();
     plan p = make_plan(g, n, 0);
     float *du = scratch, *v = scratch + align16(fv_winograd_weight_floats(g));
     float *mb = v + NXI * xi_plane(p.cin, p.chunk), *tmp = mb + NXI * xi_plane(p.cout, p.chunk);

@@ -70,11 +70,6 @@ int fv_winograd_tile_rows(const fv_conv_geom *g);
 void fv_winograd_fwd_rows_u_f32(const float *x, const float *u, const float *b, float *y,
                                 const fv_conv_geom *g, int r0, int r1, float *work);
 
-/* Forces the instruction-set variant of the tile transforms (the GEMM's is fv_sgemm_force's),
- * for tests and benchmarks; not thread-safe. Returns 0 and changes nothing when this CPU or build
- * lacks it. */
-int fv_winograd_force(fv_gemm_isa isa);
-/* The variant the transforms use now: "generic", "avx2+fma" or "avx512f". */
-const char *fv_winograd_isa_name(void);
+/* The tile transforms' instruction-set variant is the winograd family's level (kernels/isa.h). */
 
 #endif

@@ -5,6 +5,7 @@
  * whatever the blocking and training rows are scanned in index order, so results do not depend
  * on the thread count. */
 #include "core/internal.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 
 #include <float.h>
@@ -82,11 +83,10 @@ static void l1_generic(const float *const *a, const float *const *b, int d, floa
 }
 static const l1_variant l1_v_generic = {1, 1, l1_generic};
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define FV_KNN_X86 1
+#ifdef FV_ISA_X86
 /* AVX2: a 2 x 2 tile, each pair's 16 lanes in two ymm accumulators (8 in all). */
-__attribute__((target("avx2"))) static void l1_avx2(const float *const *a, const float *const *b,
-                                                     int d, float *out)
+FV_TARGET_AVX2 static void l1_avx2(const float *const *a, const float *const *b, int d,
+                                   float *out)
 {
     const __m256 m = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 s[8];
@@ -115,8 +115,8 @@ __attribute__((target("avx2"))) static void l1_avx2(const float *const *a, const
 static const l1_variant l1_v_avx2 = {2, 2, l1_avx2};
 
 /* AVX-512: a 4 x 4 tile, one zmm accumulator per pair (16 in all). */
-__attribute__((target("avx512f"))) static void l1_avx512(const float *const *a,
-                                                          const float *const *b, int d, float *out)
+FV_TARGET_AVX512 static void l1_avx512(const float *const *a, const float *const *b, int d,
+                                       float *out)
 {
     __m512 s[16];
     for (int i = 0; i < 16; i++)
@@ -143,11 +143,12 @@ static const l1_variant l1_v_avx512 = {4, 4, l1_avx512};
 
 static const l1_variant *l1_pick(void)
 {
-#ifdef FV_KNN_X86
-    if (__builtin_cpu_supports("avx512f"))
-        return &l1_v_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return &l1_v_avx2;
+#ifdef FV_ISA_X86
+    switch (fv_kernel_isa(FV_KF_KNN)) {
+    case FV_ISA_AVX512: return &l1_v_avx512;
+    case FV_ISA_AVX2: return &l1_v_avx2;
+    default: break;
+    }
 #endif
     return &l1_v_generic;
 }

@@ -4,7 +4,9 @@
  * that are not multiples of the vector width; batches of 1, 5 and 37 samples, so that samples
  * are lowered together in full and partial chunks, and a 3x3 layer large enough to take the
  * Winograd path in every pass, also with the weights transformed beforehand in parts (as the
- * conv2d op shares them between workers); im2col / col2im with a row stride against the reference's. */
+ * conv2d op shares them between workers), at every instruction-set level this CPU has; im2col /
+ * col2im with a row stride against the reference's. */
+#include "isa_levels.h"
 #include "kernels/conv_fast.h"
 #include "kernels/winograd.h"
 #include "test.h"
@@ -99,15 +101,16 @@ static int check(const geo *q, int n, int shared, int dx_set, unsigned *seed)
     int ok = near(y, yr, ny, t, "y") && near(dx, dxr, nx, t, "dx") &&
              near(dw, dwr, nw, tw, "dw") && near(db, dbr, g.f, tw, "db"); /* db: as many terms */
     if (!ok)
-        fprintf(stderr, "  c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)%s%s\n", q->c, q->h, q->w,
-                q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n),
+        fprintf(stderr, "  %s: c%d %dx%d f%d k%d s%d p%d d%d, n=%d (chunk %d)%s%s\n", t_isa_name(),
+                q->c, q->h, q->w, q->f, q->k, q->s, q->p, q->d, n, fv_conv_chunk(&g, n),
                 shared ? ", weights transformed beforehand" : "", dx_set ? ", dx set" : "");
     free(x), free(w), free(b), free(dy), free(y), free(yr), free(dx), free(dxr), free(dw);
     free(dwr), free(db), free(dbr), free(scratch), free(uf), free(ub);
     return ok;
 }
 
-TEST(fast_convolution_matches_reference)
+/* At one instruction-set level. */
+static void fast_convolution_at_level(void)
 {
     static const int batches[] = {1, 5, 37};
     unsigned seed = 11;
@@ -131,6 +134,13 @@ TEST(fast_convolution_matches_reference)
         fprintf(stderr, "  winograd passes: %d\n", wino);
     CHECK(wino == 3);  /* and Winograd in each pass */
     CHECK(shared > 0); /* and with the weights transformed beforehand */
+}
+
+/* At every level this CPU has (the GEMM's, the transforms' and the epilogue's). */
+TEST(fast_convolution_matches_reference)
+{
+    for (int l = t_isa_first(FV_KF_GEMM); l >= 0; l = t_isa_next(FV_KF_GEMM, l))
+        fast_convolution_at_level();
 }
 
 TEST(strided_im2col_matches_reference)

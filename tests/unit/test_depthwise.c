@@ -3,7 +3,7 @@
  * padding, dilation and odd extents; and that the conv2d op takes it (same results as the
  * reference through a model). */
 #include "core/internal.h"
-#include "kernels/eltwise.h"
+#include "isa_levels.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "test.h"
@@ -60,14 +60,10 @@ static int check_case(int c, int h, int w, int k, int s, int p, int dil)
 TEST(matches_reference)
 {
     int all = 1;
-    static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
-    for (int v = 0; v < 3; v++) {
-        if (!fv_simd_force(isas[v]))
-            continue; /* the CPU lacks it */
+    for (int l = t_isa_first(FV_KF_DEPTHWISE); l >= 0; l = t_isa_next(FV_KF_DEPTHWISE, l)) {
         all &= check_case(4, 9, 11, 3, 1, 1, 1) && check_case(3, 10, 7, 3, 2, 1, 1);
         all &= check_case(2, 17, 33, 3, 2, 0, 1) && check_case(2, 5, 1, 3, 1, 2, 1);
     }
-    fv_simd_force(FV_SIMD_AUTO);
     for (int k = 1; k <= 5; k += 2)
         for (int s = 1; s <= 2; s++)
             for (int p = 0; p <= k / 2 + 1; p++)

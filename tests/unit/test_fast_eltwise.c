@@ -1,5 +1,5 @@
 /* test_fast_eltwise.c - the vectorized element-wise kernels (kernels/eltwise.c) against the
- * scalar references, for every instruction-set path this CPU has, on lengths around the vector
+ * scalar references, at every instruction-set level this CPU has, on lengths around the vector
  * widths: ReLU, ReLU6 and leaky ReLU forward and backward bit-identical to
  * kernels/ref/act_ref.inc, in place too, NaN, infinities and the kinks included; dropout's
  * scaling, and its mask (the splitmix64 stream of a key drawn from the RNG, compared in integers
@@ -9,6 +9,7 @@
  * relative; the same bits on every path); Adam and SGD bit-identical to the scalar updates; and
  * a network of these ops training to the same bits on 1 and 2 threads. */
 #include "core/internal.h"
+#include "isa_levels.h"
 #include "kernels/eltwise.h"
 #include "kernels/ref/act_ref.h"
 #include "kernels/ref/bn_ref.h"
@@ -17,11 +18,9 @@
 
 #include <math.h>
 
-static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
-#define NISA (sizeof isas / sizeof isas[0])
+/* Each instruction-set level this CPU has (isa_levels.h); the level in force is restored after. */
 #define FOR_EACH_ISA(v) \
-    for (size_t v = 0; v < NISA; v++) \
-        if (fv_simd_force(isas[v]))
+    for (int v = t_isa_first(FV_KF_ELTWISE); v >= 0; v = t_isa_next(FV_KF_ELTWISE, v))
 
 /* Lengths: empty, every one up to 40 (all tails of 4-, 8- and 16-wide vectors), a few longer. */
 static const int64_t lens[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
@@ -63,7 +62,7 @@ static int same_bits(const float *a, const float *b, int64_t n, const char *what
     for (int64_t i = 0; i < n; i++)
         if (memcmp(&a[i], &b[i], sizeof(float)) != 0) {
             fprintf(stderr, "  [%s] %s n=%ld: differs at %ld: %.9g vs %.9g\n",
-                    fv_simd_isa_name(), what, (long)n, (long)i, (double)a[i], (double)b[i]);
+                    t_isa_name(), what, (long)n, (long)i, (double)a[i], (double)b[i]);
             return 0;
         }
     return 1;
@@ -94,7 +93,6 @@ TEST(relu_matches_reference)
             CHECK(same_bits(got, want, MAXLEN, "relu bwd"));
         }
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 TEST(piecewise_activations_match_reference)
@@ -122,7 +120,6 @@ TEST(piecewise_activations_match_reference)
                     CHECK(same_bits(got, want, MAXLEN, "eltwise bwd"));
                 }
     }
-    fv_simd_force(FV_SIMD_AUTO);
     /* the kinds it does not cover: nothing done, nothing touched */
     got[0] = 7;
     CHECK(fv_eltwise_fwd_f32(FV_ACT_GELU, 0, xs, got, 1) == 0 && got[0] == 7);
@@ -154,7 +151,6 @@ TEST(dropout_scaling_and_mask)
             CHECK(same_bits(got, want, MAXLEN, "mul_acc"));
         }
     }
-    fv_simd_force(FV_SIMD_AUTO);
     /* mask i: value i of the splitmix64 stream from the key drawn from the RNG, as a uniform in
      * [0, 1) compared with the rate in double (the kernel compares in integers); every
      * instruction set and any split of the range give the same bits */
@@ -184,7 +180,6 @@ TEST(dropout_scaling_and_mask)
                 CHECK(same_bits(got, want, MAXLEN, "dropout mask split"));
             }
         }
-        fv_simd_force(FV_SIMD_AUTO);
     }
 }
 
@@ -212,7 +207,6 @@ TEST(double_sums)
         }
         CHECK(ok);
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -283,7 +277,6 @@ static void check_bn(bn_case k, unsigned *seed)
                   same_bits(dxb, dxfirst, nv, "bn bwd across paths"));
         first = 0;
     }
-    fv_simd_force(FV_SIMD_AUTO);
     free(x), free(dy), free(y0), free(y1), free(yfirst), free(dxa), free(dxb), free(dxfirst);
 }
 
@@ -310,7 +303,6 @@ TEST(batchnorm_vectors_exact)
         fv_bn_fwd_train_f32(x, N, C, 1, 0, C, g, b, 1e-3f, y1, s1[0], s1[1], s1[2]);
         CHECK(same_bits(y1, y0, N * C, "bn vectors") && same_bits(s1[0], s0[0], 3 * C, "stats"));
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 /* ---------------------------------------------------------------- optimizers */
@@ -377,7 +369,6 @@ TEST(adam_matches_scalar)
             }
         }
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 TEST(sgd_matches_scalar)
@@ -401,7 +392,6 @@ TEST(sgd_matches_scalar)
                               same_bits(m2, m1, MAXLEN, "sgd buf"));
                     }
                 }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 /* ---------------------------------------------------------------- through the ops */

@@ -1,17 +1,18 @@
 /* test_fast_pool.c - the vectorized max pooling forwards (kernels/pool.c) against the scalar
- * reference (kernels/ref/pool_ref.inc), for every instruction-set path this CPU has: values and
+ * reference (kernels/ref/pool_ref.inc), at every instruction-set level this CPU has: values and
  * switches bit-identical on odd shapes (every row length from 1 to 35 outputs, odd heights and
  * widths, 1x1 planes, batch 1), with ties, signed zeros, infinities and NaNs with distinct
  * payloads; the 2x2 kernel and the general one over windows, strides, padding (windows wholly in
  * the padding too) and ceil mode's partial windows. */
+#include "isa_levels.h"
 #include "kernels/eltwise.h"
 #include "kernels/ref/pool_ref.h"
 #include "test.h"
 
 #include <stdint.h>
 
-static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
-#define NISA (sizeof isas / sizeof isas[0])
+/* Each instruction-set level this CPU has (isa_levels.h); the level in force is restored after. */
+#define FOR_EACH_ISA(v) for (int v = t_isa_first(FV_KF_POOL); v >= 0; v = t_isa_next(FV_KF_POOL, v))
 
 static unsigned next(unsigned *seed)
 {
@@ -64,7 +65,7 @@ static int same_bits(const void *a, const void *b, int64_t n, const char *what)
         if (memcmp((const char *)a + 4 * i, (const char *)b + 4 * i, 4) != 0) {
             uint32_t x, y;
             memcpy(&x, (const char *)a + 4 * i, 4), memcpy(&y, (const char *)b + 4 * i, 4);
-            fprintf(stderr, "  [%s] %s differs at %ld: %08x vs %08x\n", fv_simd_isa_name(), what,
+            fprintf(stderr, "  [%s] %s differs at %ld: %08x vs %08x\n", t_isa_name(), what,
                     (long)i, x, y);
             return 0;
         }
@@ -85,16 +86,13 @@ static int check_2x2(int n, int c, int h, int w, int nan_pct, unsigned *seed)
     fv_ref_maxpool_fwd_f32(&g, n, x, y2, a2);
     int ok = same_bits(y0, y2, ny, "reference 2x2 vs general y") &&
              same_bits(a0, a2, ny, "reference 2x2 vs general arg");
-    for (size_t v = 0; v < NISA; v++) {
-        if (!fv_simd_force(isas[v]))
-            continue;
+    FOR_EACH_ISA(v) {
         memset(y1, 0x55, sizeof(float) * ny);
         fv_maxpool_fwd_2x2_f32(&g, n, x, y1, a1);
         ok &= same_bits(y1, y0, ny, "2x2 y") && same_bits(a1, a0, ny, "2x2 arg");
         fv_maxpool_fwd_f32(&g, n, x, y1, a1);
         ok &= same_bits(y1, y0, ny, "general y") && same_bits(a1, a0, ny, "general arg");
     }
-    fv_simd_force(FV_SIMD_AUTO);
     if (!ok)
         fprintf(stderr, "  2x2 n=%d c=%d %dx%d nan=%d%%\n", n, c, h, w, nan_pct);
     free(x), free(y0), free(y1), free(y2), free(a0), free(a1), free(a2);
@@ -128,9 +126,7 @@ TEST(maxpool_2x2_ties_and_nans)
     for (int i = 0; i < W; i += 4) /* some windows: NaN in two cells, different payloads */
         x[i + 1] = nan_with(1u + (unsigned)i), x[W + i] = nan_with(1000u + (unsigned)i);
     x[2 * W + 6] = -0.0f, x[2 * W + 7] = 0.0f, x[3 * W + 6] = -0.0f, x[3 * W + 7] = 0.0f;
-    for (size_t v = 0; v < NISA; v++) {
-        if (!fv_simd_force(isas[v]))
-            continue;
+    FOR_EACH_ISA(v) {
         fv_maxpool_fwd_2x2_f32(&g, 1, x, y, a);
         fv_ref_maxpool_fwd_f32(&g, 1, x, yr, ar);
         CHECK(same_bits(y, yr, OH * OW, "y") && same_bits(a, ar, OH * OW, "arg"));
@@ -138,7 +134,6 @@ TEST(maxpool_2x2_ties_and_nans)
         CHECK(a[0] == W && isnan(y[0]));        /* NaNs at 1 and W: the last one */
         CHECK(a[OW + 3] == 2 * W + 6 && signbit(y[OW + 3])); /* -0 first, then +0: -0 */
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 /* The general forward on one geometry, every path, against the reference. */
@@ -155,14 +150,11 @@ static int check_general(int n, int c, int h, int w, int k, int s, int p, int ce
     fill_special(x, nx, 4, seed);
     fv_ref_maxpool_fwd_f32(&g, n, x, y0, a0);
     int ok = 1;
-    for (size_t v = 0; v < NISA; v++) {
-        if (!fv_simd_force(isas[v]))
-            continue;
+    FOR_EACH_ISA(v) {
         memset(y1, 0x55, sizeof(float) * ny);
         fv_maxpool_fwd_f32(&g, n, x, y1, a1);
         ok &= same_bits(y1, y0, ny, "y") && same_bits(a1, a0, ny, "arg");
     }
-    fv_simd_force(FV_SIMD_AUTO);
     if (!ok)
         fprintf(stderr, "  general n=%d c=%d %dx%d k=%d s=%d p=%d ceil=%d\n", n, c, h, w, k, s,
                 p, ceil_mode);
@@ -188,18 +180,10 @@ TEST(maxpool_general_matches_reference)
     CHECK(ok);
 }
 
-TEST(isa_forcing)
-{
-    CHECK(fv_simd_force(FV_SIMD_GENERIC) && strcmp(fv_simd_isa_name(), "generic") == 0);
-    CHECK(fv_simd_force(FV_SIMD_AUTO));
-    printf("  best path here: %s\n", fv_simd_isa_name());
-}
-
 int main(void)
 {
     RUN(maxpool_2x2_matches_reference);
     RUN(maxpool_2x2_ties_and_nans);
     RUN(maxpool_general_matches_reference);
-    RUN(isa_forcing);
     TEST_MAIN_END();
 }

@@ -10,6 +10,7 @@
 #include "core/internal.h"
 #include "graph/graph.h"
 #include "kernels/eltwise.h"
+#include "isa_levels.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
 #include "test.h"
@@ -160,16 +161,14 @@ static void run_case(const fuse_case *k, int n, int threads, unsigned *seed)
                 ok = 0;
                 break;
             }
-    static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
-    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) /* every epilogue path */
-        if (fv_simd_force(isas[v])) {
-            for (int64_t i = 0; i < total; i++)
-                o->y[i] = NAN;
-            fv_graph_infer(m, n, -1);
-            if (!close_to(o->y, want, scale, total))
-                fprintf(stderr, "  fused, %s path\n", fv_simd_isa_name()), ok = 0;
-        }
-    fv_simd_force(FV_SIMD_AUTO);
+    /* every epilogue path */
+    for (int l = t_isa_first(FV_KF_ELTWISE); l >= 0; l = t_isa_next(FV_KF_ELTWISE, l)) {
+        for (int64_t i = 0; i < total; i++)
+            o->y[i] = NAN;
+        fv_graph_infer(m, n, -1);
+        if (!close_to(o->y, want, scale, total))
+            fprintf(stderr, "  fused, %s path\n", t_isa_name()), ok = 0;
+    }
     if (!ok)
         fprintf(stderr, "  %s: batch %d, %d threads\n", k->name, n, threads);
     CHECK(ok);

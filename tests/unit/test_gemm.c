@@ -7,13 +7,14 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include "isa_levels.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/gemm_ref.h"
 #include "test.h"
 
 #include <time.h>
 
-static const fv_gemm_isa isas[] = {FV_GEMM_GENERIC, FV_GEMM_AVX2, FV_GEMM_AVX512};
+#define EACH_LEVEL(l) for (int l = t_isa_first(FV_KF_GEMM); l >= 0; l = t_isa_next(FV_KF_GEMM, l))
 static const fv_gemm_operands modes[] = {FV_GEMM_OPERANDS_AUTO, FV_GEMM_OPERANDS_PACKED,
                                          FV_GEMM_OPERANDS_IN_PLACE};
 static const char *const mode_names[] = {"auto", "packed", "in-place"};
@@ -40,14 +41,14 @@ static int force_config(int cfg)
 
 static void restore_auto(void)
 {
-    fv_sgemm_force(FV_GEMM_AUTO);
+    fv_sgemm_force_tile(-1);
     fv_sgemm_force_operands(FV_GEMM_OPERANDS_AUTO);
 }
 
 static void describe(int cfg, char *buf, size_t size)
 {
     const char *tile = cfg / 3 ? fv_sgemm_tile_name(cfg / 3 - 1) : "by shape";
-    snprintf(buf, size, "%s tile %s operands %s", fv_sgemm_isa_name(), tile, mode_names[cfg % 3]);
+    snprintf(buf, size, "%s tile %s operands %s", t_isa_name(), tile, mode_names[cfg % 3]);
 }
 
 /* op(A) (m x k) with transA, op(B) (k x n) with transB, with row strides padded by `pad`; every
@@ -67,9 +68,7 @@ static void check_case(int ta, int tb, int m, int n, int k, float alpha, float b
     memcpy(want, c0, sizeof(float) * (size_t)nc);
     fv_ref_gemm_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc);
     double tol = 2e-6 * (k + 4);
-    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
-        if (!fv_sgemm_force(isas[v]))
-            continue;
+    EACH_LEVEL(l) {
         for (int cfg = 0; force_config(cfg); cfg++) {
             char what[96];
             describe(cfg, what, sizeof what);
@@ -191,9 +190,8 @@ TEST(test_transposed_output)
 TEST(test_edge_cases)
 {
     float a[6] = {NAN, 1, 2, 3, 4, 5}, b[6] = {1, 2, 3, 4, 5, 6};
-    for (int cfg = 0; cfg < 3 * 16; cfg++) {
-        if (!fv_sgemm_force(isas[cfg / 16 % 3]) || !force_config(cfg % 16))
-            continue;
+    EACH_LEVEL(l)
+    for (int cfg = 0; force_config(cfg); cfg++) {
         /* alpha 0: C = beta C, A and B unread (A holds a NaN) */
         float c[4] = {1, 2, 3, 4};
         fv_sgemm(0, 0, 2, 2, 3, 0, a, 3, b, 2, 2, c, 2);
@@ -220,25 +218,23 @@ TEST(test_edge_cases)
     restore_auto();
 }
 
+/* The tile hooks at the generic level and at AVX-512's. */
 TEST(test_force)
 {
-    CHECK(fv_sgemm_force(FV_GEMM_GENERIC) == 1);
-    CHECK(strcmp(fv_sgemm_isa_name(), "generic") == 0);
+    fv_isa was = fv_isa_active();
+    CHECK(fv_isa_force(FV_ISA_GENERIC) == 1);
     CHECK(fv_sgemm_tile_name(0) && strcmp(fv_sgemm_tile_name(0), "4x8") == 0);
     CHECK(fv_sgemm_tile_name(1) == NULL && fv_sgemm_tile_name(-1) == NULL);
     CHECK(fv_sgemm_force_tile(1) == 0 && fv_sgemm_force_tile(0) == 1);
-    CHECK(fv_sgemm_force(FV_GEMM_AUTO) == 1);
-    const char *name = fv_sgemm_isa_name();
-    CHECK(strcmp(name, "generic") == 0 || strcmp(name, "avx2+fma") == 0 ||
-          strcmp(name, "avx512f") == 0);
-    if (fv_sgemm_force(FV_GEMM_AVX512)) {
-        CHECK(strcmp(fv_sgemm_isa_name(), "avx512f") == 0);
+    if (fv_isa_force(FV_ISA_AVX512)) {
         int n = 0;
         while (fv_sgemm_tile_name(n))
-            printf("avx512f tile %d: %s\n", n, fv_sgemm_tile_name(n)), n++;
+            printf("avx512 tile %d: %s\n", n, fv_sgemm_tile_name(n)), n++;
         CHECK(n >= 4 && strncmp(fv_sgemm_tile_name(n - 1), "dot", 3) == 0);
+        CHECK(fv_sgemm_force_tile(n - 1) == 1 && fv_sgemm_force_tile(n) == 0);
     }
     restore_auto();
+    fv_isa_force(was);
 }
 
 static double now_s(void)
@@ -259,10 +255,8 @@ TEST(test_speed_printout)
     float *c = malloc(sizeof(float) * (size_t)nmax * nmax);
     unsigned seed = 1;
     fill(a, (long)nmax * nmax, &seed), fill(b, (long)nmax * nmax, &seed);
-    for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
-        if (!fv_sgemm_force(isas[v]))
-            continue;
-        printf("sgemm %-9s", fv_sgemm_isa_name());
+    EACH_LEVEL(l) {
+        printf("sgemm %-9s", t_isa_name());
         double last = 0;
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             int n = sizes[s];
@@ -282,7 +276,6 @@ TEST(test_speed_printout)
         }
         printf("\n");
     }
-    fv_sgemm_force(FV_GEMM_AUTO);
     CHECK(isfinite(c[0]));
     free(a), free(b), free(c);
 }

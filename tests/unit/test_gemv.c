@@ -1,14 +1,12 @@
-/* test_gemv.c - fv_dense_rows (every variant this CPU has) against a double-precision dot
- * product on lengths around the vector widths, 1 to 4 samples, unit sub-ranges and a row
- * stride wider than the units; entries outside the range are not written. */
-#include "kernels/eltwise.h"
+/* test_gemv.c - fv_dense_rows (at every instruction-set level this CPU has) against a
+ * double-precision dot product on lengths around the vector widths, 1 to 4 samples, unit
+ * sub-ranges and a row stride wider than the units; entries outside the range are not written. */
+#include "isa_levels.h"
 #include "kernels/gemv.h"
 #include "test.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-static const fv_simd isas[] = {FV_SIMD_GENERIC, FV_SIMD_AVX2, FV_SIMD_AVX512};
 
 static float frand(unsigned *s)
 {
@@ -54,16 +52,13 @@ TEST(rows_match_double_dot_products)
 {
     static const int ks[] = {1, 7, 15, 16, 17, 31, 32, 33, 100, 1000};
     unsigned seed = 5;
-    for (int v = 0; v < 3; v++) {
-        if (!fv_simd_force(isas[v]))
-            continue; /* this CPU lacks the variant */
+    for (int l = t_isa_first(FV_KF_GEMV); l >= 0; l = t_isa_next(FV_KF_GEMV, l)) {
         for (int n = 1; n <= FV_GEMV_MAX_N; n++)
             for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
                 CHECK(check_shape(n, ks[i], 21, 0, 21, &seed));
                 CHECK(check_shape(n, ks[i], 21, 5, 18, &seed));
             }
     }
-    fv_simd_force(FV_SIMD_AUTO);
 }
 
 int main(void)

@@ -1,9 +1,11 @@
 /* test_knn.c - k-nearest neighbours: against a brute-force double-precision reference (both
  * metrics, several k; small-integer data, where float is exact and ties abound, and continuous
  * data), hand-made cases with known answers, thread-count independence, errors, allocation
- * failures, and a slice of real Fashion-MNIST when it is installed. */
+ * failures, the L1 distance tiles at every instruction-set level the CPU has, and a slice of real
+ * Fashion-MNIST when it is installed. */
 #include "fovea.h"
 #include "failalloc.h"
+#include "isa_levels.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -108,8 +110,8 @@ static void check_against_reference(const fv_dataset *tr, const fv_dataset *te, 
         }
         if (rp != pred[i] || memcmp(rs, sc + (size_t)i * c, sizeof(double) * c) != 0) {
             if (!bad++)
-                fprintf(stderr, "k=%d metric %d row %d: pred %d, reference %d\n", k, (int)metric,
-                        i, pred[i], rp);
+                fprintf(stderr, "%s k=%d metric %d row %d: pred %d, reference %d\n", t_isa_name(),
+                        k, (int)metric, i, pred[i], rp);
         }
     }
     CHECK(bad == 0);
@@ -135,6 +137,20 @@ TEST(matches_reference_on_integer_data)
     }
     check_against_reference(tr, te, 500, FV_KNN_L1, 1); /* k = every training sample */
     free_set(tr), free_set(te);
+}
+
+/* The L1 distance tiles (one per instruction-set level) at every level this CPU has: rows of
+ * two 16-lane chunks and a tail, and rows shorter than a chunk. */
+TEST(l1_matches_reference_at_every_level)
+{
+    fv_dataset *tr = make_set(2300, 37, 4, 3, 0, 1), *te = make_set(300, 37, 4, 3, 0, 2);
+    fv_dataset *tr8 = make_set(500, 8, 3, 4, 1, 3), *te8 = make_set(100, 8, 3, 4, 1, 4);
+    for (int l = t_isa_first(FV_KF_KNN); l >= 0; l = t_isa_next(FV_KF_KNN, l))
+        for (int k = 1; k <= 5; k += 2) {
+            check_against_reference(tr, te, k, FV_KNN_L1, 1);
+            check_against_reference(tr8, te8, k, FV_KNN_L1, 1);
+        }
+    free_set(tr), free_set(te), free_set(tr8), free_set(te8);
 }
 
 TEST(matches_reference_on_continuous_data)
@@ -388,6 +404,7 @@ int main(void)
     RUN(matches_reference_on_continuous_data);
     RUN(points_on_a_line);
     RUN(l1_and_l2_disagree_where_they_should);
+    RUN(l1_matches_reference_at_every_level);
     RUN(evaluate_counts_the_right_predictions);
     RUN(thread_count_does_not_change_results);
     RUN(errors_name_the_problem);

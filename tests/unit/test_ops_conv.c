@@ -3,6 +3,7 @@
  * non-square kernels, 1x1 and batches of 1-3; the lowered against the direct convolution; the
  * im2col / col2im adjoint identity; PyTorch goldens (tests/golden/gen_conv_dense.py) through the
  * float op in a graph; gradient accumulation and smaller batches; parameters and infer errors. */
+#include "core/cpu.h"
 #include "core/internal.h"
 #include "gradcheck.h"
 #include "graph/graph.h"
@@ -290,11 +291,12 @@ TEST(test_accumulate_and_batch)
     CHECK_ARRAY_NEAR(c->y, y1, c->size, 1e-6, 1e-6);
     for (long i = c->size; i < ny; i++)
         CHECK(c->y[i] == 0);
-    /* the generic GEMM agrees with the dispatched one */
-    CHECK(fv_sgemm_force(FV_GEMM_GENERIC));
+    /* the generic kernels agree with the dispatched ones */
+    fv_isa was = fv_isa_active();
+    CHECK(fv_isa_force(FV_ISA_GENERIC));
     fv_graph_forward(m, n, y);
     CHECK_ARRAY_NEAR(c->y, y1, ny, 1e-5, 1e-5);
-    fv_sgemm_force(FV_GEMM_AUTO);
+    fv_isa_force(was);
     free(xv), free(dy), free(y1), free(dx1), free(g1);
     fv_model_free(m);
 }

@@ -1,6 +1,6 @@
 /* test_winograd.c - the Winograd F(4x4, 3x3) convolution against the double reference convolution:
  * forward, input gradient (added into dx) and weight and bias gradients (added into dw, db), for
- * every instruction-set variant of the transforms and of fv_sgemm this CPU has: odd extents (not
+ * every instruction-set level this CPU has (the transforms' and fv_sgemm's): odd extents (not
  * multiples of the tile), 1x1 and 2x2 inputs with padding, batch 1, 1, 3 and 17 channels,
  * padding 0 to 3 (3: the gradient's correlation crops), unequal padding, a chunk spanning
  * samples, chunks that end inside a tile row, channels enough to halve the chunk. Each output's
@@ -10,6 +10,7 @@
  * largest sum |dy| |x| + |dw before| over its 3x3 kernel. Nothing is written past the outputs or
  * past the scratch the size functions give; the cached-weights entry points give the same bits;
  * the work space never shrinks as the batch grows; the rules' logic. */
+#include "isa_levels.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "kernels/winograd.h"
@@ -22,8 +23,6 @@
 #define TOL 1e-5
 #define GUARD 64 /* floats after every output and scratch buffer, checked untouched */
 #define GUARD_VAL 12345.0f
-
-static const fv_gemm_isa isas[] = {FV_GEMM_GENERIC, FV_GEMM_AVX2, FV_GEMM_AVX512};
 
 typedef struct wcase {
     int n, c, f, h, w, ph, pw;
@@ -180,9 +179,9 @@ static void run_case(const wcase *k, const fv_conv_geom *g, const inputs *in, co
     int guards = guard_intact(y, ny) && guard_intact(dx, nx) && guard_intact(scratch, ns) &&
                  guard_intact(dw, nw) && guard_intact(db, k->f);
     if (!(ef <= TOL && eb <= TOL && ew <= TOL) || !guards) {
-        fprintf(stderr, "  %s/%s n=%d c=%d f=%d %dx%d p=%d,%d: fwd %.3g dx %.3g dw %.3g%s\n",
-                fv_winograd_isa_name(), fv_sgemm_isa_name(), k->n, k->c, k->f, k->h, k->w, k->ph,
-                k->pw, ef, eb, ew, guards ? "" : " (wrote past a buffer)");
+        fprintf(stderr, "  %s n=%d c=%d f=%d %dx%d p=%d,%d: fwd %.3g dx %.3g dw %.3g%s\n",
+                t_isa_name(), k->n, k->c, k->f, k->h, k->w, k->ph, k->pw, ef, eb, ew,
+                guards ? "" : " (wrote past a buffer)");
         t_cur_failed = 1;
     }
     free(y), free(dx), free(scratch), free(dw), free(db);
@@ -204,13 +203,8 @@ static void check_case(const wcase *k)
     fill(dx0, nx, &seed), fill(dw0, nw, &seed), fill(db0, k->f, &seed);
     refs r = make_refs(k, &g, x, w, b, dy, dx0, dw0, db0);
     inputs in = {x, w, b, dy, dx0, dw0, db0};
-    for (size_t gi = 0; gi < sizeof isas / sizeof isas[0]; gi++)
-        for (size_t wi = 0; wi < sizeof isas / sizeof isas[0]; wi++) {
-            if (!fv_sgemm_force(isas[gi]) || !fv_winograd_force(isas[wi]))
-                continue;
-            run_case(k, &g, &in, &r);
-        }
-    fv_sgemm_force(FV_GEMM_AUTO), fv_winograd_force(FV_GEMM_AUTO);
+    for (int l = t_isa_first(FV_KF_WINOGRAD); l >= 0; l = t_isa_next(FV_KF_WINOGRAD, l))
+        run_case(k, &g, &in, &r);
     free(x), free(w), free(b), free(dy), free(dx0), free(dw0), free(db0);
     free(r.y), free(r.ys), free(r.dx), free(r.dxs), free(r.dw), free(r.dws), free(r.db);
     free(r.dbs);

@@ -72,6 +72,7 @@ int cmd_bench(const opts *o)
     if (!err) {
         printf("model %s, batch %d, %d thread%s, median of %d steps after 2 warm-up steps\n",
                path, o->batch, fv_num_threads(), fv_num_threads() == 1 ? "" : "s", steps);
+        print_isa();
         printf("train    %10.1f images/s  (forward + backward + Adam step)\n", o->batch / tt);
         printf("predict  %10.1f images/s\n", o->batch / tp);
         printf("peak RSS %10.1f MB\n", (double)ru.ru_maxrss / 1024.0);

@@ -53,6 +53,10 @@ const char *class_name(int k, int64_t classes);
 char **names_for(const fv_dataset *d, int64_t k);
 void free_names(char **v, int64_t k);
 
+/* isa.c: --isa LEVEL (taken out of argv) or FOVEA_ISA applied; the levels printed. */
+int apply_isa(int *argc, char **argv);
+void print_isa(void);
+
 /* eval.c: every metric and its figures into dir; *keep (or NULL) takes the metrics. */
 int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir,
                    fv_metrics **keep);

@@ -54,6 +54,9 @@ enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
 static const char *const usage_tail =
     "every command: [--threads N] (default 0 = all cores)\n"
+    "  [--isa LEVEL] (or FOVEA_ISA=LEVEL): the instruction sets the kernels may use: generic,\n"
+    "  avx2, avx_vnni, avx512, avx512_vnni (default: the best this CPU has; fovea --version\n"
+    "  shows it and each kernel family's)\n"
     "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's dataset-fashion-mnist.\n";
 
 /* Every command's usage (c NULL), or one command's. */
@@ -232,12 +235,15 @@ static int parse_opts(int argc, char **argv, opts *o)
 
 int main(int argc, char **argv)
 {
+    if (apply_isa(&argc, argv) != 0)
+        return 1;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout, NULL);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("fovea %s\n", FV_VERSION);
+        print_isa();
         return 0;
     }
     const struct command *c = NULL;
