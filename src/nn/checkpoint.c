@@ -164,6 +164,17 @@ static fv_status unpack_state(const fv_model *m, const char *path, const uint32_
     return FV_OK;
 }
 
+/* The history as written: row e holds epoch e + 1 (a double), so the epoch numbers convert to int
+ * exactly; anything else is another file, not a resumable run. */
+static fv_status check_history(const char *path, const double *hist, int epochs)
+{
+    for (int e = 0; e < epochs; e++)
+        if (hist[8 * e] != (double)(e + 1))
+            return fv_err(FV_ERR_FORMAT, "%s: not a fovea checkpoint of this run (history row %d "
+                          "is epoch %g, expected %d)", path, e, hist[8 * e], e + 1);
+    return FV_OK;
+}
+
 fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, int max_epochs)
 {
     fv_st_file *f = fv_st_open(path); /* reads the header; each tensor is read when taken */
@@ -184,6 +195,8 @@ fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, i
     if (st == FV_OK)
         st = hist ? take(f, "__history", (float *)hist, (int64_t)nt.epoch * HIST_WORDS)
                   : FV_ERR_NOMEM;
+    if (st == FV_OK)
+        st = check_history(path, hist, nt.epoch);
     if (st == FV_OK && t->best_weights && fv_st_find(f, "__best") >= 0) /* else: none yet */
         st = take(f, "__best", t->best_weights, m->param_total);
     if (st == FV_OK) /* the parameters last: all or nothing */
