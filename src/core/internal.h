@@ -240,9 +240,26 @@ typedef struct fv_node {
     size_t saved_bytes;
 } fv_node;
 
+/* A layer's arguments and text-format spellings (ops/schema.h). */
+typedef struct fv_schema fv_schema;
+
+/* What an op is, beyond its arithmetic (fv_op_def.flags). */
+enum {
+    FV_OPF_ACT = 1 << 0,      /* an activation: fv_node_act says which (ops/schema.h) */
+    FV_OPF_LOSS = 1 << 1,     /* a loss: in[0] the prediction, in[1] the target, y[0] the loss */
+    FV_OPF_SOLE = 1 << 2,     /* a loss only this op computes (the catalogue op lacks its kind) */
+    FV_OPF_IN_PLACE = 1 << 3, /* its output may share its input's buffer: forward is element-wise
+                               * and backward reads the output where it would read the input */
+};
+
 typedef struct fv_op_def {
-    const char *name;  /* text-format and auto-naming stem: "conv2d" */
+    const char *name;  /* auto-naming stem: "conv2d" */
     const char *kind;  /* summary type column (Keras class): "Conv2D" */
+    /* The layer's arguments and text forms; NULL: not a layer of the text format (losses). */
+    const fv_schema *schema;
+    unsigned flags;    /* FV_OPF_* */
+    int act;           /* FV_OPF_ACT: the fv_act it computes (FV_ACT_NONE: its attribute says) */
+    int loss;          /* FV_OPF_LOSS: the fv_loss it computes (FV_LOSS_NONE: its attribute says) */
     /* Checks the inputs (m->nodes[n->in[i]]) against n->a, sets n->ndim/dims and declares the
      * parameters with fv_param_declare. Errors name the layer and the shapes. */
     fv_status (*infer)(fv_model *m, fv_node *n);
@@ -259,7 +276,8 @@ typedef struct fv_op_def {
     /* 1 when backward writes every input's whole dy (stale: fv_input_dy_fresh) without reading
      * it; the first writer of a dy then skips its zeroing. */
     int overwrites_dx;
-    /* The summary's type of one node when it depends on attributes (NULL: `kind`). */
+    /* The summary's type of one node when it depends on attributes (NULL: the node's form's
+     * kind, else `kind`). */
     const char *(*kind_of)(const fv_node *n);
 } fv_op_def;
 
