@@ -87,7 +87,7 @@ static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_n
                               fv_spec *s, char *why)
 {
     int *arg = fv_field_at(s, f->arg);
-    const void *p = f->type == FV_FT_REG ? fv_field_at(&n->reg, f->attr) : fv_field_at(&n->a, f->attr);
+    const void *p = fv_field_at(f->type == FV_FT_REG ? (const void *)&n->reg : &n->a, f->attr);
     int h = 0, w = 0;
     if (f->type == FV_FT_PAIR || f->type == FV_FT_SQUARE || f->type == FV_FT_PADDING)
         h = *(const int *)p, w = attr_int(n, f->attr_w);

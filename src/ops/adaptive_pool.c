@@ -45,7 +45,7 @@ static void adaptive_backward(fv_model *m, fv_node *n, int batch)
 }
 
 static const fv_form adaptive_forms[] = {
-    {{"adaptive_avgpool2d", "AdaptiveAvgPool2d"}, "AdaptiveAvgPool2d", 0, NULL}};
+    {{"adaptive_avgpool2d", "AdaptiveAvgPool2d"}, "AdaptiveAvgPool2d", 0, NULL, NULL}};
 
 static const fv_field adaptive_fields[] = {
     {.key = "output_size", .type = FV_FT_PAIR, .flags = FV_F_REQUIRED, .lo = 1, .hi = INT_MAX,

@@ -113,8 +113,8 @@ static void bn_backward(fv_model *m, fv_node *n, int batch)
 
 /* ---------------------------------------------------------------- the layer */
 
-static const fv_form bn_forms[] = {{{"batchnorm", "BatchNormalization"}, "BatchNormalization", 0,
-                                    NULL}};
+static const fv_form bn_forms[] = {
+    {{"batchnorm", "BatchNormalization"}, "BatchNormalization", 0, NULL, NULL}};
 static const fv_field bn_fields[] = {
     {.key = "momentum", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 0.1, .lo = 0, .hi = 1,
      .arg = FV_ARG(a.bn.momentum), .attr = FV_AT(bn.momentum),

@@ -536,13 +536,13 @@ static int separable_add(fv_model *m, const int *ins, int nin, const fv_spec *s)
 }
 
 static const fv_form conv_forms[] = {
-    {{"conv2d", "Conv2D"}, "Conv2D", 0, NULL},
-    {{"depthwise_conv2d", "DepthwiseConv2D"}, "DepthwiseConv2D", 1, depthwise_add},
-    {{"separable_conv2d", "SeparableConv2D"}, "SeparableConv2D", 2, separable_add},
+    {{"conv2d", "Conv2D"}, "Conv2D", 0, NULL, NULL},
+    {{"depthwise_conv2d", "DepthwiseConv2D"}, "DepthwiseConv2D", 1, depthwise_add, NULL},
+    {{"separable_conv2d", "SeparableConv2D"}, "SeparableConv2D", 2, separable_add, NULL},
 };
 
-#define REG_FIELD(key_, alias_, member, what, def_doc_)                                          \
-    {.key = key_, .alias = alias_, .type = FV_FT_REG, .lo = 0, .hi = INFINITY,                          \
+#define REG_FIELD(key_, alias_, member, what, def_doc_)                                     \
+    {.key = key_, .alias = alias_, .type = FV_FT_REG, .lo = 0, .hi = INFINITY,                \
      .arg = FV_ARG(a.conv2d.member), .attr = FV_REG(member), .doc = what, .def_doc = def_doc_}
 static const fv_field conv_fields[] = {
     {.key = "filters", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .forms = FV_FORM(0) | FV_FORM(2),
@@ -568,9 +568,10 @@ static const fv_field conv_fields[] = {
      .doc = "positive integer dividing input channels and filters"},
     {.key = "use_bias", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT | FV_F_ATTR_NOT,
      .arg = FV_ARG(a.conv2d.no_bias), .attr = FV_AT(conv.bias), .doc = "`true`/`false`/`1`/`0`"},
-    REG_FIELD("l1", "kernel_l1", l1, "the kernel regularizer: `l1 sum|w|` joins the loss (Keras')",
-              NULL),
-    REG_FIELD("l2", "kernel_l2", l2, "the kernel regularizer: `l2 sum w^2` joins the loss", NULL),
+    REG_FIELD("l1", "kernel_l1", l1, "the kernel regularizer: `l1` times the sum of the weights' "
+              "absolute values joins the loss (Keras')", NULL),
+    REG_FIELD("l2", "kernel_l2", l2, "the kernel regularizer: `l2` times the sum of the squared "
+              "weights joins the loss", NULL),
     REG_FIELD("max_norm", NULL, max_norm, "the kernel constraint: each filter's weights scaled to "
               "this L2 norm at most after each update (Keras' `MaxNorm`)", "none"),
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.conv2d.activation),

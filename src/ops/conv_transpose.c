@@ -132,7 +132,7 @@ static void convt_backward(fv_model *m, fv_node *n, int batch)
 /* ---------------------------------------------------------------- the layer */
 
 static const fv_form convt_forms[] = {
-    {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"}, "Conv2DTranspose", 0, NULL},
+    {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"}, "Conv2DTranspose", 0, NULL, NULL},
 };
 
 static const fv_field convt_fields[] = {

@@ -118,7 +118,7 @@ static void dense_backward(fv_model *m, fv_node *n, int batch)
 
 /* ---------------------------------------------------------------- the layer */
 
-static const fv_form dense_forms[] = {{{"dense", "Dense"}, "Dense", 0, NULL}};
+static const fv_form dense_forms[] = {{{"dense", "Dense"}, "Dense", 0, NULL, NULL}};
 
 static const fv_field dense_fields[] = {
     {.key = "units", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1, .hi = INT_MAX,

@@ -102,8 +102,8 @@ static void dropout_backward(fv_model *m, fv_node *n, int batch)
 }
 
 static const fv_form dropout_forms[] = {
-    {{"dropout", "Dropout"}, "Dropout", 0, NULL},
-    {{"spatial_dropout2d", "SpatialDropout2D", "Dropout2d"}, "SpatialDropout2D", 1, NULL},
+    {{"dropout", "Dropout"}, "Dropout", 0, NULL, NULL},
+    {{"spatial_dropout2d", "SpatialDropout2D", "Dropout2d"}, "SpatialDropout2D", 1, NULL, NULL},
 };
 static const fv_field dropout_fields[] = {
     {.key = "rate", .type = FV_FT_FLOAT, .flags = FV_F_REQUIRED | FV_F_HI_OPEN, .lo = 0, .hi = 1,

@@ -249,7 +249,7 @@ static fv_status frac_finish(const fv_spec *s, fv_attr *at, const char *layer)
 static const char *const sequences[] = {"pseudorandom", "random", NULL};
 
 static const fv_form frac_forms[] = {
-    {{"fractional_maxpool2d", "FractionalMaxPool2d"}, "FractionalMaxPool2d", 0, NULL}};
+    {{"fractional_maxpool2d", "FractionalMaxPool2d"}, "FractionalMaxPool2d", 0, NULL, NULL}};
 
 static const fv_field frac_fields[] = {
     {.key = "kernel_size", .alias = "pool_size", .type = FV_FT_PAIR, .lo = 0, .hi = INT_MAX,

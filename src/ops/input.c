@@ -44,7 +44,7 @@ static const char *input_unwrite(const fv_model *m, const fv_node *n, fv_spec *s
     return NULL;
 }
 
-static const fv_form input_forms[] = {{{"input", "InputLayer"}, "InputLayer", 0, input_add}};
+static const fv_form input_forms[] = {{{"input", "InputLayer"}, "InputLayer", 0, input_add, NULL}};
 
 static const fv_field input_fields[] = {
     {.key = "shape", .alias = "input_shape", .type = FV_FT_SHAPE, .flags = FV_F_REQUIRED, .lo = 1,

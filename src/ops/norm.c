@@ -73,9 +73,9 @@ static void gmax_backward(fv_model *m, fv_node *n, int batch)
 }
 
 static const fv_form gavg_forms[] = {
-    {{"global_avgpool2d", "GlobalAveragePooling2D"}, "GlobalAveragePooling2D", 0, NULL}};
+    {{"global_avgpool2d", "GlobalAveragePooling2D"}, "GlobalAveragePooling2D", 0, NULL, NULL}};
 static const fv_form gmax_forms[] = {
-    {{"global_maxpool2d", "GlobalMaxPooling2D"}, "GlobalMaxPooling2D", 0, NULL}};
+    {{"global_maxpool2d", "GlobalMaxPooling2D"}, "GlobalMaxPooling2D", 0, NULL, NULL}};
 static const fv_schema gavg_schema = {.op = FV_OP_GLOBAL_AVGPOOL, .forms = gavg_forms,
                                       .nforms = 1};
 static const fv_schema gmax_schema = {.op = FV_OP_GLOBAL_MAXPOOL, .forms = gmax_forms,
@@ -156,7 +156,7 @@ static void lrn_backward(fv_model *m, fv_node *n, int batch)
 }
 
 static const fv_form lrn_forms[] = {
-    {{"lrn", "LocalResponseNorm", "LRN"}, "LocalResponseNorm", 0, NULL}};
+    {{"lrn", "LocalResponseNorm", "LRN"}, "LocalResponseNorm", 0, NULL, NULL}};
 static const fv_field lrn_fields[] = {
     {.key = "size", .alias = "depth", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1,
      .hi = INT_MAX, .arg = FV_ARG(a.lrn.size), .attr = FV_AT(lrn.size),
@@ -241,10 +241,10 @@ static void gnorm_backward(fv_model *m, fv_node *n, int batch)
 }
 
 static const fv_form gnorm_forms[] = {
-    {{"group_norm", "GroupNormalization", "GroupNorm"}, "GroupNormalization", GN_GROUP, NULL},
+    {{"group_norm", "GroupNormalization", "GroupNorm"}, "GroupNormalization", GN_GROUP, NULL, NULL},
     {{"instance_norm", "InstanceNormalization", "InstanceNorm2d"}, "InstanceNormalization",
-     GN_INSTANCE, NULL},
-    {{"layer_norm", "LayerNormalization", "LayerNorm"}, "LayerNormalization", GN_LAYER, NULL},
+     GN_INSTANCE, NULL, NULL},
+    {{"layer_norm", "LayerNormalization", "LayerNorm"}, "LayerNormalization", GN_LAYER, NULL, NULL},
 };
 static const fv_field gnorm_fields[] = {
     {.key = "groups", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .forms = FV_FORM(GN_GROUP),

@@ -289,11 +289,12 @@ static const fv_field lppool_fields[] = {
 };
 
 static const fv_form maxpool_forms[] = {
-    {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, "MaxPooling2D", 0, NULL}};
+    {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, "MaxPooling2D", 0, NULL, NULL}};
 static const fv_form avgpool_forms[] = {
-    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, "AveragePooling2D", 0, NULL}};
-static const fv_form lppool_forms[] = {{{"lppool2d", "LPPool2d"}, "LPPool2d", 0, NULL}};
-static const fv_form unpool_forms[] = {{{"maxunpool2d", "MaxUnpool2d"}, "MaxUnpool2d", 0, NULL}};
+    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, "AveragePooling2D", 0, NULL, NULL}};
+static const fv_form lppool_forms[] = {{{"lppool2d", "LPPool2d"}, "LPPool2d", 0, NULL, NULL}};
+static const fv_form unpool_forms[] = {
+    {{"maxunpool2d", "MaxUnpool2d"}, "MaxUnpool2d", 0, NULL, NULL}};
 
 #define POOL_SCHEMA(op_, forms_, fields_)                                                     \
     {.op = op_, .forms = forms_, .nforms = 1, .fields = fields_,                              \

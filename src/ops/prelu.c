@@ -69,7 +69,7 @@ static void maxout_backward(fv_model *m, fv_node *n, int batch)
                               n->size / n->dims[0], dx);
 }
 
-static const fv_form prelu_forms[] = {{{"prelu", "PReLU"}, "PReLU", 0, NULL}};
+static const fv_form prelu_forms[] = {{{"prelu", "PReLU"}, "PReLU", 0, NULL, NULL}};
 static const fv_field prelu_fields[] = {
     {.key = "shared", .type = FV_FT_BOOL, .arg = FV_ARG(a.prelu.shared),
      .attr = FV_AT(maxout.shared), .doc = "`true`: one slope for all channels"},
@@ -77,7 +77,7 @@ static const fv_field prelu_fields[] = {
 static const fv_schema prelu_schema = {
     .op = FV_OP_PRELU, .forms = prelu_forms, .nforms = 1, .fields = prelu_fields, .nfields = 1,
 };
-static const fv_form maxout_forms[] = {{{"maxout", "Maxout"}, "Maxout", 0, NULL}};
+static const fv_form maxout_forms[] = {{{"maxout", "Maxout"}, "Maxout", 0, NULL, NULL}};
 static const fv_field maxout_fields[] = {
     {.key = "pieces", .alias = "k", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1,
      .hi = INT_MAX, .arg = FV_ARG(a.prelu.pieces), .attr = FV_AT(maxout.pieces),

@@ -85,7 +85,7 @@ static void pad_backward(fv_model *m, fv_node *n, int batch)
 
 static const char *const interpolations[] = {"nearest", "bilinear", NULL};
 static const fv_form upsample_forms[] = {
-    {{"upsample2d", "UpSampling2D", "Upsample"}, "UpSampling2D", 0, NULL}};
+    {{"upsample2d", "UpSampling2D", "Upsample"}, "UpSampling2D", 0, NULL, NULL}};
 static const fv_field upsample_fields[] = {
     {.key = "size", .alias = "pool_size", .type = FV_FT_PAIR, .def = 2, .lo = 1, .hi = 1024,
      .arg = FV_ARG(a.upsample.size), .arg_h = FV_ARG(a.upsample.size_h),
@@ -135,8 +135,8 @@ static const char *pad_unwrite(const fv_model *m, const fv_node *n, fv_spec *s)
 }
 
 static const fv_form pad_forms[] = {
-    {{"zero_padding2d", "ZeroPadding2D"}, "ZeroPadding2D", PAD, NULL},
-    {{"cropping2d", "Cropping2D"}, "Cropping2D", CROP, NULL},
+    {{"zero_padding2d", "ZeroPadding2D"}, "ZeroPadding2D", PAD, NULL, NULL},
+    {{"cropping2d", "Cropping2D"}, "Cropping2D", CROP, NULL, NULL},
 };
 static const fv_field pad_fields[] = {
     {.key = "padding", .type = FV_FT_SIDES, .flags = FV_F_TEXT_DEF, .forms = FV_FORM(PAD),

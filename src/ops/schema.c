@@ -190,7 +190,8 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
     case FV_FT_AXIS:
     case FV_FT_PADDING: {
         double v = fv_field_value(f, s, 0);
-        bool absent = (f->def_from && !arg_int(s, f->arg)) || (v == 0 && (f->flags & FV_F_OPTIONAL));
+        bool absent = (f->def_from && !arg_int(s, f->arg)) ||
+                      (v == 0 && (f->flags & FV_F_OPTIONAL));
         return absent || in_range(f, v) ? 0 : range_error(f, v, layer);
     }
     default: /* booleans, choices, shapes, ratios: checked by the op (finish, infer) */

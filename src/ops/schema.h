@@ -108,6 +108,7 @@ typedef struct fv_form {
     int value;            /* what it records (fv_schema.form_attr; fv_spec.form) */
     /* builds a layer the generic way cannot (NULL: fv_layer_add's generic path) */
     int (*add)(fv_model *m, const int *ins, int nin, const fv_spec *s);
+    const char *doc; /* what it computes, where a table of kinds shows it (activations) */
 } fv_form;
 
 struct fv_schema {

@@ -221,10 +221,10 @@ static const char *concat_unwrite(const fv_model *m, const fv_node *n, fv_spec *
     return NULL;
 }
 
-static const fv_form flatten_forms[] = {{{"flatten", "Flatten"}, "Flatten", 0, NULL}};
+static const fv_form flatten_forms[] = {{{"flatten", "Flatten"}, "Flatten", 0, NULL, NULL}};
 static const fv_schema flatten_schema = {.op = FV_OP_FLATTEN, .forms = flatten_forms, .nforms = 1};
 
-static const fv_form reshape_forms[] = {{{"reshape", "Reshape"}, "Reshape", 0, NULL}};
+static const fv_form reshape_forms[] = {{{"reshape", "Reshape"}, "Reshape", 0, NULL, NULL}};
 static const fv_field reshape_fields[] = {
     {.key = "target_shape", .alias = "shape", .type = FV_FT_SHAPE, .flags = FV_F_REQUIRED,
      .lo = -1, .arg = FV_ARG(a.reshape.ndim), .arg_h = FV_ARG(a.reshape.dims),
@@ -236,12 +236,12 @@ static const fv_schema reshape_schema = {
     .nfields = 1, .finish = reshape_finish,
 };
 
-static const fv_form add_forms[] = {{{"add", "Add"}, "Add", 0, NULL}};
+static const fv_form add_forms[] = {{{"add", "Add"}, "Add", 0, NULL, NULL}};
 static const fv_schema add_schema = {
     .op = FV_OP_ADD, .forms = add_forms, .nforms = 1, .min_in = 2, .max_in = FV_MAX_IN,
 };
 
-static const fv_form concat_forms[] = {{{"concat", "Concatenate"}, "Concatenate", 0, NULL}};
+static const fv_form concat_forms[] = {{{"concat", "Concatenate"}, "Concatenate", 0, NULL, NULL}};
 static const fv_field concat_fields[] = {
     {.key = "axis", .type = FV_FT_AXIS, .lo = -4, .hi = 3, .arg = FV_ARG(a.concat.axis),
      .attr = FV_AT(concat.axis),
