@@ -12,6 +12,9 @@
 
 /* Sets the thread's last error (printf format) and returns s, so: return fv_err(FV_ERR_IO, ...). */
 fv_status fv_err(fv_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The status the last fv_err gave (FV_OK after fv_clear_error): a caller that only got -1 or NULL
+ * passes it on instead of guessing one. */
+fv_status fv_last_status(void);
 /* Internal invariant: names file:line in the error and returns FV_ERR_STATE (never aborts). */
 #define FV_CHECK(cond)                                                                          \
     do {                                                                                        \
@@ -302,6 +305,11 @@ struct fv_model {
     int64_t opt_steps; /* bias corrections, Adagrad's decay */
     double opt_mu_product; /* NAdam's running product of momentum coefficients */
     float *class_weights;  /* NULL, or one weight per class for the loss */
+    /* The first failure of a layer call (fv_layer_add): its status and message. Later layer
+     * calls that read a failed call's result (-1, or FV_LAST) report it again, and compile
+     * returns it, so a chain of calls ends with the error that started it. */
+    fv_status first_status;
+    char first_error[512];
     int compiled;
     int training;
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */

@@ -54,7 +54,7 @@ fv_status fv_model_load_weights(fv_model *m, const char *path)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before loading weights", m->name);
     fv_st_file *f = fv_st_open(path);
     if (!f)
-        return FV_ERR_IO;
+        return fv_last_status(); /* I/O, format or out of memory, as fv_st_open found */
     /* stage everything first: on any error the model keeps its weights */
     float *stage = fv_malloc(sizeof(float) * (size_t)(m->param_total + 1), "weights being loaded");
     fv_status st = stage ? FV_OK : FV_ERR_NOMEM;

@@ -155,7 +155,7 @@ fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, i
 {
     fv_st_file *f = fv_st_open(path);
     if (!f)
-        return FV_ERR_IO;
+        return fv_last_status(); /* I/O, format or out of memory, as fv_st_open found */
     uint32_t state[128];
     fv_tensor *s = fv_st_get(f, "__state");
     int nw = s ? (int)fv_tensor_numel(s) : 0;

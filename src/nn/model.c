@@ -125,7 +125,7 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
     int target = sparse ? fv_graph_add_input(m, 1, &one, "target")
                         : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
-        return FV_ERR_INVALID;
+        return fv_last_status();
     int ins[2] = {m->output_node, target};
     fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
                            .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
@@ -133,7 +133,7 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
     int l = fv_graph_add(m, op, 2, ins, op == FV_OP_LOSS ? &at : NULL, "loss");
     if (l < 0) {
         m->nnodes--; /* drop the target node again */
-        return FV_ERR_SHAPE;
+        return fv_last_status();
     }
     m->target_node = target;
     m->loss_node = l;
@@ -170,6 +170,8 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
 {
     if (m->compiled)
         return fv_err(FV_ERR_STATE, "model '%s' is already compiled", m->name);
+    if (m->first_status != FV_OK) /* a layer call failed: the model is not the one asked for */
+        return fv_err(m->first_status, "%s", m->first_error);
     if (m->input_node < 0)
         return fv_err(FV_ERR_STATE, "model '%s' has no input layer", m->name);
     int out = a.output ? a.output : m->nnodes - 1;

@@ -133,7 +133,9 @@ struct fv_schema {
 /* Adds the layer spec s describes, as form s->form of schema sc, reading ins[0..nin): defaults
  * and range checks of every argument, then the form's builder or the generic one (attributes,
  * the schema's finish rule, the node, its regularizer and folded activation). Returns the node
- * id (the folded activation's when there is one) or -1 with an error naming the layer. */
+ * id (the folded activation's when there is one) or -1 with an error naming the layer. The
+ * model keeps the first failure (m->first_status); a call that reads a failed call's result
+ * (-1, or FV_LAST after a failure) fails with that error again. */
 int fv_layer_add(fv_model *m, const fv_schema *sc, const int *ins, int nin, const fv_spec *s);
 /* The generic path alone, for form k (forms' builders call it). */
 int fv_layer_build(fv_model *m, const fv_schema *sc, int k, const int *ins, int nin,
