@@ -100,7 +100,9 @@ typedef struct fv_model fv_model;
 
 /* Layer functions take the node they read (FV_LAST: the node added last, as in Keras Sequential)
  * and return the new node's id, or -1 on error (see fv_last_error). Shapes are inferred and checked
- * as each node is added: a mismatch names the layer and both shapes. */
+ * as each node is added: a mismatch names the layer and both shapes. The first error wins: after
+ * a failed call, a call reading its result (-1, or FV_LAST) fails with the same error, and
+ * fv_model_compile returns it, so a chain of calls can be checked once at the end. */
 #define FV_LAST (-2)
 
 typedef enum fv_act {
