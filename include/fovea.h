@@ -990,6 +990,10 @@ fv_status fv_model_load_weights(fv_model *m, const char *path);
 /* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
 fv_model *fv_model_load_file(const char *path);
 fv_model *fv_model_parse(const char *text, const char *filename);
+/* Adds one layer written as a line of that format ("permute dims=2,3,1 name=p"), reading node
+ * `in` unless the line has inputs=: every layer of the format, also those without a function of
+ * their own here. Returns the node id (its activation's, with activation=) or -1. */
+int fv_layer_text(fv_model *m, int in, const char *line);
 /* The model as text of that format (parsing it gives the same layers); free() it. NULL: error. */
 char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */

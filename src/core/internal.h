@@ -187,6 +187,8 @@ typedef union fv_attr {
     fv_bn_attr bn;
     fv_concat_attr concat;
     fv_reshape_attr reshape;
+    /* the attributes of an op that defines their struct in its own file (which checks the size) */
+    _Alignas(8) unsigned char raw[48];
 } fv_attr;
 
 typedef enum fv_init {

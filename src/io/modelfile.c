@@ -390,10 +390,12 @@ static const char *p_inputs(char *s, line_vals *v)
 
 typedef struct parser {
     const char *file;
-    int line;
+    int line;       /* 0: one line of fv_layer_text, named without a number */
     fv_model *m;
     int layers;
     bool have_input, have_model_line;
+    int last;       /* what a line without inputs= reads (FV_LAST: the node added last) */
+    int id;         /* the node the last layer line added */
 } parser;
 
 /* One line's layer: the schema, the form and its keyword. */
@@ -417,8 +419,10 @@ perr(const parser *p, fv_status s, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* the text may hold control characters or broken UTF-8: the message stays one clean line */
-    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1,
-                  fv_printable(msg, shown, sizeof shown));
+    fv_printable(msg, shown, sizeof shown);
+    if (!p->line && p->have_input)
+        return fv_err(s, "%s: %s", p->file, shown);
+    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1, shown);
 }
 
 /* Whether the text gives field f of form k. */
@@ -523,7 +527,7 @@ static fv_status resolve_inputs(parser *p, const layer_line *l, const line_vals 
         return perr(p, FV_ERR_FORMAT, "%s takes %d inputs, got %d in inputs=", l->word, hi,
                     v->nin);
     *nin = v->nin ? v->nin : 1;
-    ins[0] = FV_LAST;
+    ins[0] = p->last;
     for (int i = 0; i < v->nin; i++) {
         ins[i] = fv_model_find_node(p->m, v->inputs[i]);
         if (ins[i] < 0)
@@ -538,7 +542,7 @@ static fv_status build(parser *p, const layer_line *l, line_vals *v, const int *
 {
     const char *layer = v->s.name ? v->s.name : l->word;
     if ((l->sc->read && l->sc->read(p->m, &v->s, ins, layer) != FV_OK) ||
-        fv_layer_add(p->m, l->sc, ins, nin, &v->s) < 0) {
+        (p->id = fv_layer_add(p->m, l->sc, ins, nin, &v->s)) < 0) {
         char why[400];
         snprintf(why, sizeof why, "%s", fv_last_error());
         return perr(p, FV_ERR_INVALID, "%s", why);
@@ -622,9 +626,11 @@ static fv_status parse_line(parser *p, const char *text, size_t len)
     if (hash)
         *hash = '\0';
     char *rest = buf, *word = next_token(&rest);
+    if (!word && !p->line)
+        return perr(p, FV_ERR_FORMAT, "no layer in '%.80s'", text);
     if (!word)
         return FV_OK;
-    if (ci_eq(word, "model"))
+    if (ci_eq(word, "model") && p->line)
         return parse_model_line(p, rest);
     layer_line l;
     l.sc = fv_schema_find(word, &l.k);
@@ -656,7 +662,7 @@ fv_model *fv_model_parse(const char *text, const char *filename)
     }
     char name[FV_NAME_LEN];
     default_name(filename, name, sizeof name);
-    parser p = {.file = filename ? filename : "<text>", .m = fv_model_new(name)};
+    parser p = {.file = filename ? filename : "<text>", .m = fv_model_new(name), .last = FV_LAST};
     if (!p.m)
         return NULL;
     if (strncmp(text, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
@@ -676,6 +682,24 @@ fv_model *fv_model_parse(const char *text, const char *filename)
         return NULL;
     }
     return p.m;
+}
+
+int fv_layer_text(fv_model *m, int in, const char *line)
+{
+    if (!m || !line) {
+        fv_err(FV_ERR_INVALID, "fv_layer_text: NULL %s", m ? "line" : "model");
+        return -1;
+    }
+    if (fv_layer_reads_failure(m, &in, 1))
+        return -1;
+    parser p = {.file = "fv_layer_text", .m = m, .have_input = true, .last = in, .id = -1};
+    fv_status s = strchr(line, '\n') ? perr(&p, FV_ERR_FORMAT, "one line expected")
+                                     : parse_line(&p, line, strlen(line));
+    if (s != FV_OK) {
+        fv_layer_failed(m);
+        return -1;
+    }
+    return p.id;
 }
 
 /* ---------------------------------------------------------------- files */

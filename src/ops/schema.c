@@ -331,13 +331,23 @@ int fv_layer_build(fv_model *m, const fv_schema *sc, int k, const int *ins, int 
     return with_activation(m, id, spec_act(sc, k, s));
 }
 
-/* Whether the call reads the result of a failed layer call (-1, or FV_LAST after a failure). */
-static bool reads_failure(const fv_model *m, const int *ins, int nin)
+int fv_layer_reads_failure(fv_model *m, const int *ins, int nin)
 {
     for (int i = 0; m->first_status != FV_OK && ins && i < nin; i++)
-        if (ins[i] == -1 || ins[i] == FV_LAST)
-            return true;
-    return false;
+        if (ins[i] == -1 || ins[i] == FV_LAST) { /* the chain's first error, not "node -1" */
+            fv_err(m->first_status, "%s", m->first_error);
+            return 1;
+        }
+    return 0;
+}
+
+void fv_layer_failed(fv_model *m)
+{
+    if (m->first_status != FV_OK)
+        return;
+    fv_status st = fv_last_status();
+    m->first_status = st != FV_OK ? st : FV_ERR_INVALID;
+    snprintf(m->first_error, sizeof m->first_error, "%s", fv_last_error());
 }
 
 static int add_checked(fv_model *m, const fv_schema *sc, const int *ins, int nin,
@@ -364,15 +374,10 @@ static int add_checked(fv_model *m, const fv_schema *sc, const int *ins, int nin
 
 int fv_layer_add(fv_model *m, const fv_schema *sc, const int *ins, int nin, const fv_spec *s)
 {
-    if (reads_failure(m, ins, nin)) { /* its error again: the chain's first, not "node -1" */
-        fv_err(m->first_status, "%s", m->first_error);
+    if (fv_layer_reads_failure(m, ins, nin))
         return -1;
-    }
     int id = add_checked(m, sc, ins, nin, s);
-    if (id < 0 && m->first_status == FV_OK) {
-        fv_status st = fv_last_status();
-        m->first_status = st != FV_OK ? st : FV_ERR_INVALID;
-        snprintf(m->first_error, sizeof m->first_error, "%s", fv_last_error());
-    }
+    if (id < 0)
+        fv_layer_failed(m);
     return id;
 }

@@ -137,6 +137,11 @@ struct fv_schema {
  * model keeps the first failure (m->first_status); a call that reads a failed call's result
  * (-1, or FV_LAST after a failure) fails with that error again. */
 int fv_layer_add(fv_model *m, const fv_schema *sc, const int *ins, int nin, const fv_spec *s);
+/* Whether ins reads a failed layer call's result while the model has a failure; then the error
+ * is that failure's again. */
+int fv_layer_reads_failure(fv_model *m, const int *ins, int nin);
+/* Records the last error as the model's first failure, unless it has one. */
+void fv_layer_failed(fv_model *m);
 /* The generic path alone, for form k (forms' builders call it). */
 int fv_layer_build(fv_model *m, const fv_schema *sc, int k, const int *ins, int nin,
                    const fv_spec *s);
