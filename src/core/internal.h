@@ -91,6 +91,7 @@ typedef enum fv_op {
     FV_OP_LPPOOL,     /* power-average pooling: (sum x^p)^(1/p) over each window */
     FV_OP_FRACPOOL,   /* fractional max pooling (Graham 2014; PyTorch's FractionalMaxPool2d) */
     FV_OP_ADAPTIVE_AVGPOOL, /* average pooling to a fixed grid (PyTorch's AdaptiveAvgPool2d) */
+    FV_OP_PERMUTE,    /* the order of a sample's axes (Keras' Permute) */
     FV_OP__COUNT
 } fv_op;
 

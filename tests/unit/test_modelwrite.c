@@ -181,6 +181,7 @@ static fv_model *every_op_model(void)
     int d2 = fv_dense(m, x, .units = 6, .no_bias = 1, .l1 = 0.01f, .max_norm = 2);
     x = fv_concat(m, 2, ((int[]){d1, d2}), .name = "heads");
     x = fv_reshape(m, x, .ndim = 3, .dims = {3, 2, 2});
+    x = fv_layer_text(m, x, "permute dims=1,3,2");
     x = fv_concat(m, 2, ((int[]){x, x}), .axis = 1);
     x = fv_flatten(m, x);
     x = fv_dense(m, x, .units = 5, .activation = FV_ACT_SOFTMAX, .name = "out");
