@@ -301,7 +301,10 @@ static const char *parse_field(const fv_field *f, char *v, fv_spec *s, char *buf
         if (!parse_int(v, (long long)f->lo, (long long)f->hi, &n)) {
             if (f->hi >= INT_MAX && f->lo >= 1)
                 return "expected a positive integer";
-            snprintf(buf, cap, "expected an integer %s", f->hi >= INT_MAX ? ">= 0" : "in range");
+            if (f->hi >= INT_MAX)
+                snprintf(buf, cap, "expected an integer >= %g", f->lo);
+            else
+                snprintf(buf, cap, "expected an integer in %g..%g", f->lo, f->hi);
             return buf;
         }
         *arg = (int)n;

@@ -76,9 +76,7 @@ static int attr_int(const fv_node *n, int off)
 /* Whether v is a value field f's text reads back (0 counts where it means "absent"). */
 static bool in_range(const fv_field *f, double v)
 {
-    bool lo = f->flags & FV_F_LO_OPEN ? v > f->lo : v >= f->lo;
-    bool hi = f->flags & FV_F_HI_OPEN ? v < f->hi : v <= f->hi;
-    return (lo && hi && isfinite(v)) || (v == 0 && (f->flags & FV_F_OPTIONAL));
+    return fv_field_in_range(f, v) || (v == 0 && (f->flags & FV_F_OPTIONAL));
 }
 
 /* Field f's argument from node n's attributes, 0 where it is the default; NULL, or why the

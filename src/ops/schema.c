@@ -136,7 +136,7 @@ const char *fv_field_range(const fv_field *f, char *buf, size_t cap)
     return buf;
 }
 
-static bool in_range(const fv_field *f, double v)
+int fv_field_in_range(const fv_field *f, double v)
 {
     bool lo = f->flags & FV_F_LO_OPEN ? v > f->lo : v >= f->lo;
     bool hi = f->flags & FV_F_HI_OPEN ? v < f->hi : v <= f->hi;
@@ -171,7 +171,7 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
     case FV_FT_SIDES:
         for (int axis = 0; axis < (f->type == FV_FT_SIDES ? 4 : 2); axis++) {
             double v = fv_field_value(f, s, axis);
-            if (!in_range(f, v) && !(v == 0 && (f->flags & FV_F_OPTIONAL)))
+            if (!fv_field_in_range(f, v) && !(v == 0 && (f->flags & FV_F_OPTIONAL)))
                 return range_error(f, v, layer);
         }
         return 0;
@@ -192,7 +192,7 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
         double v = fv_field_value(f, s, 0);
         bool absent = (f->def_from && !arg_int(s, f->arg)) ||
                       (v == 0 && (f->flags & FV_F_OPTIONAL));
-        return absent || in_range(f, v) ? 0 : range_error(f, v, layer);
+        return absent || fv_field_in_range(f, v) ? 0 : range_error(f, v, layer);
     }
     default: /* booleans, choices, shapes, ratios: checked by the op (finish, infer) */
         return 0;

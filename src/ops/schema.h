@@ -21,7 +21,7 @@ typedef enum fv_ftype {
     FV_FT_REG,      /* a float of the kernel regularizer: attr is an offset in fv_regularizer */
     FV_FT_RATIO,    /* two doubles at arg (arg_w the second; attr, attr_w); text R or RH,RW */
     FV_FT_BOOL,     /* int 0 / 1; text true, false, 1 or 0 */
-    FV_FT_CHOICE,   /* int, an index into words; text one of the words */
+    FV_FT_CHOICE,   /* int: 0 the first of two words, anything else the second; text a word */
     FV_FT_PADDING,  /* int padding (arg) and int same (arg_h, 0: no `same`); attr ph, attr_w pw;
                      * text valid, same or N */
     FV_FT_SIDES,    /* ints all, top, bottom, left, right (arg: all, the sides follow); attr
@@ -158,8 +158,12 @@ const char *fv_node_kind(const fv_node *n);
 const fv_schema *fv_schema_find(const char *word, int *form);
 /* The i-th distinct schema of the op table (NULL past the end): every layer the text has. */
 const fv_schema *fv_schema_at(int i);
-/* The resolved value of field f of spec s as a double (defaults applied; the height for pairs). */
+/* The value field f of spec s gives its attribute, as a double: the default where the argument
+ * is 0, negated where FV_F_ATTR_NOT; axis picks height (0) or width (1) of a pair, a side (0..3)
+ * of FV_FT_SIDES. */
 double fv_field_value(const fv_field *f, const fv_spec *s, int axis);
+/* Whether v is in f's range (a finite number). */
+int fv_field_in_range(const fv_field *f, double v);
 /* The range of f in words: ">= 1", "in [0, 1)", "> 0 and finite", ... */
 const char *fv_field_range(const fv_field *f, char *buf, size_t cap);
 
