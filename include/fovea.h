@@ -116,7 +116,9 @@ typedef struct fv_model fv_model;
 
 /* Layer functions take the node they read (FV_LAST: the node added last, as in Keras Sequential)
  * and return the new node's id, or -1 on error (see fv_last_error). Shapes are inferred and checked
- * as each node is added: a mismatch names the layer and both shapes. */
+ * as each node is added: a mismatch names the layer and both shapes. The first error wins: after
+ * a failed call, a call reading its result (-1, or FV_LAST) fails with the same error, and
+ * fv_model_compile returns it, so a chain of calls can be checked once at the end. */
 #define FV_LAST (-2)
 
 typedef enum fv_act {
@@ -981,6 +983,10 @@ fv_status fv_model_load_weights(fv_model *m, const char *path);
 /* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
 fv_model *fv_model_load_file(const char *path);
 fv_model *fv_model_parse(const char *text, const char *filename);
+/* Adds one layer written as a line of that format ("permute dims=2,3,1 name=p"), reading node
+ * `in` unless the line has inputs=: every layer of the format, also those without a function of
+ * their own here. Returns the node id (its activation's, with activation=) or -1. */
+int fv_layer_text(fv_model *m, int in, const char *line);
 /* The model as text of that format (parsing it gives the same layers); free() it. NULL: error. */
 char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */

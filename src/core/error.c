@@ -6,9 +6,11 @@
 #include <string.h>
 
 static _Thread_local char last_error[512];
+static _Thread_local fv_status last_status;
 
 fv_status fv_err(fv_status s, const char *fmt, ...)
 {
+    last_status = s;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
@@ -22,7 +24,13 @@ fv_status fv_err(fv_status s, const char *fmt, ...)
 
 const char *fv_last_error(void) { return last_error; }
 
-void fv_clear_error(void) { last_error[0] = '\0'; }
+fv_status fv_last_status(void) { return last_status; }
+
+void fv_clear_error(void)
+{
+    last_error[0] = '\0';
+    last_status = FV_OK;
+}
 
 const char *fv_status_name(fv_status s)
 {

@@ -13,6 +13,9 @@
 
 /* Sets the thread's last error (printf format) and returns s, so: return fv_err(FV_ERR_IO, ...). */
 fv_status fv_err(fv_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The status the last fv_err gave (FV_OK after fv_clear_error): a caller that only got -1 or NULL
+ * passes it on instead of guessing one. */
+fv_status fv_last_status(void);
 /* Internal invariant: names file:line in the error and returns FV_ERR_STATE (never aborts). */
 #define FV_CHECK(cond)                                                                          \
     do {                                                                                        \
@@ -89,6 +92,7 @@ typedef enum fv_op {
     FV_OP_LPPOOL,     /* power-average pooling: (sum x^p)^(1/p) over each window */
     FV_OP_FRACPOOL,   /* fractional max pooling (Graham 2014; PyTorch's FractionalMaxPool2d) */
     FV_OP_ADAPTIVE_AVGPOOL, /* average pooling to a fixed grid (PyTorch's AdaptiveAvgPool2d) */
+    FV_OP_PERMUTE,    /* the order of a sample's axes (Keras' Permute) */
     FV_OP__COUNT
 } fv_op;
 
@@ -185,6 +189,8 @@ typedef union fv_attr {
     fv_bn_attr bn;
     fv_concat_attr concat;
     fv_reshape_attr reshape;
+    /* the attributes of an op that defines their struct in its own file (which checks the size) */
+    _Alignas(8) unsigned char raw[48];
 } fv_attr;
 
 typedef enum fv_init {
@@ -241,9 +247,26 @@ typedef struct fv_node {
     size_t saved_bytes;
 } fv_node;
 
+/* A layer's arguments and text-format spellings (ops/schema.h). */
+typedef struct fv_schema fv_schema;
+
+/* What an op is, beyond its arithmetic (fv_op_def.flags). */
+enum {
+    FV_OPF_ACT = 1 << 0,      /* an activation: fv_node_act says which (ops/schema.h) */
+    FV_OPF_LOSS = 1 << 1,     /* a loss: in[0] the prediction, in[1] the target, y[0] the loss */
+    FV_OPF_SOLE = 1 << 2,     /* a loss only this op computes (the catalogue op lacks its kind) */
+    FV_OPF_IN_PLACE = 1 << 3, /* its output may share its input's buffer: forward is element-wise
+                               * and backward reads the output where it would read the input */
+};
+
 typedef struct fv_op_def {
-    const char *name;  /* text-format and auto-naming stem: "conv2d" */
+    const char *name;  /* auto-naming stem: "conv2d" */
     const char *kind;  /* summary type column (Keras class): "Conv2D" */
+    /* The layer's arguments and text forms; NULL: not a layer of the text format (losses). */
+    const fv_schema *schema;
+    unsigned flags;    /* FV_OPF_* */
+    int act;           /* FV_OPF_ACT: the fv_act it computes (FV_ACT_NONE: its attribute says) */
+    int loss;          /* FV_OPF_LOSS: the fv_loss it computes (FV_LOSS_NONE: its attribute says) */
     /* Checks the inputs (m->nodes[n->in[i]]) against n->a, sets n->ndim/dims and declares the
      * parameters with fv_param_declare. Errors name the layer and the shapes. */
     fv_status (*infer)(fv_model *m, fv_node *n);
@@ -260,7 +283,8 @@ typedef struct fv_op_def {
     /* 1 when backward writes every input's whole dy (stale: fv_input_dy_fresh) without reading
      * it; the first writer of a dy then skips its zeroing. */
     int overwrites_dx;
-    /* The summary's type of one node when it depends on attributes (NULL: `kind`). */
+    /* The summary's type of one node when it depends on attributes (NULL: the node's form's
+     * kind, else `kind`). */
     const char *(*kind_of)(const fv_node *n);
 } fv_op_def;
 
@@ -285,6 +309,11 @@ struct fv_model {
     int64_t opt_steps; /* bias corrections, Adagrad's decay */
     double opt_mu_product; /* NAdam's running product of momentum coefficients */
     float *class_weights;  /* NULL, or one weight per class for the loss */
+    /* The first failure of a layer call (fv_layer_add): its status and message. Later layer
+     * calls that read a failed call's result (-1, or FV_LAST) report it again, and compile
+     * returns it, so a chain of calls ends with the error that started it. */
+    fv_status first_status;
+    char first_error[512];
     int compiled;
     int training;
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */

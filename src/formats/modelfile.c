@@ -1,8 +1,10 @@
 /* modelfile.c - the model text format (models/NAME.fv, see docs/model-format.md): one layer per
- * line with Keras layer names and key=value arguments. Owns fv_model_parse (text to model through
- * the public layer functions) and fv_model_load_file. Every error is one line "<file>:<line>:
- * <problem>"; the partially built model is freed. */
+ * line with Keras layer names and key=value arguments. Owns fv_model_parse (text to model: each
+ * line's keyword and keys are found in the ops' schemas, its values parsed by their type into the
+ * layer function's arguments, and the layer built by fv_layer_add) and fv_model_load_file. Every
+ * error is one line "<file>:<line>: <problem>"; the partially built model is freed. */
 #include "io/io.h"
+#include "ops/schema.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -120,153 +122,15 @@ static int split_list(char *s, char **parts, int max)
 
 /* ---------------------------------------------------------------- argument values */
 
-typedef struct name_list {
-    int n;
-    const char *v[FV_MAX_IN];
-} name_list;
-
-typedef struct shape_arg {
-    int ndim;
-    int64_t dims[4];
-} shape_arg;
-
-/* Everything one line can set; zero means "not given" (the layer functions' defaults). */
+/* What a line gives besides its layer's arguments. */
 typedef struct line_vals {
-    int filters, units, groups, stride, dilation, no_bias, axis, pool_padding;
-    int kernel[2];  /* kernel_size: H, W */
-    int pool[2];    /* pool_size: H, W */
-    int padding[2]; /* conv padding: N, same */
-    fv_act act;
-    float rate, momentum, eps, alpha, beta, k, l1, l2, max_norm, power;
-    int lrn_size, output_padding, bilinear, pieces, shared, ceil_mode, exclude_pad, depth_mult;
-    int sides[4]; /* zero padding / cropping: top, bottom, left, right */
-    int frac_kernel[2], out_size[2], random; /* fractional max pooling */
-    double ratio[2];
-    shape_arg shape;
-    const char *name;
-    name_list inputs;
+    fv_spec s;      /* the arguments, as the layer function takes them */
+    int nin;        /* names in inputs= (0: none given) */
+    const char *inputs[FV_MAX_IN];
 } line_vals;
 
-/* Each parser stores a value into its field and returns NULL, or returns what was expected. */
-typedef const char *(*value_parser)(void *field, char *s);
-
-static const char *p_positive(void *field, char *s)
-{
-    long long v;
-    if (!parse_int(s, 1, INT_MAX, &v))
-        return "expected a positive integer";
-    *(int *)field = (int)v;
-    return NULL;
-}
-
-static const char *p_pair(void *field, char *s)
-{
-    char *parts[2];
-    int n = split_list(s, parts, 2);
-    long long h, w;
-    if (n < 1 || !parse_int(parts[0], 1, INT_MAX, &h) ||
-        !parse_int(parts[n - 1], 1, INT_MAX, &w))
-        return "expected N or H,W (positive integers)";
-    ((int *)field)[0] = (int)h;
-    ((int *)field)[1] = (int)w;
-    return NULL;
-}
-
-/* Strides and dilation: N, or N,N with equal values (one value serves both axes). */
-static const char *p_square(void *field, char *s)
-{
-    int hw[2];
-    if (p_pair(hw, s) || hw[0] != hw[1])
-        return "expected a positive integer N (or N,N with equal values)";
-    *(int *)field = hw[0];
-    return NULL;
-}
-
-static const char *p_conv_padding(void *field, char *s)
-{
-    int *pad = field; /* pad[0]: zero padding, pad[1]: same */
-    long long v;
-    if (ci_eq(s, "valid"))
-        pad[0] = pad[1] = 0;
-    else if (ci_eq(s, "same"))
-        pad[0] = 0, pad[1] = 1;
-    else if (parse_int(s, 0, INT_MAX, &v))
-        pad[0] = (int)v, pad[1] = 0;
-    else
-        return "expected valid, same or an integer >= 0";
-    return NULL;
-}
-
-static const char *p_pool_padding(void *field, char *s)
-{
-    long long v;
-    if (ci_eq(s, "valid"))
-        v = 0;
-    else if (!parse_int(s, 0, INT_MAX, &v))
-        return "expected valid or an integer >= 0";
-    *(int *)field = (int)v;
-    return NULL;
-}
-
-static const char *p_use_bias(void *field, char *s)
-{
-    if (ci_eq(s, "true") || strcmp(s, "1") == 0)
-        *(int *)field = 0;
-    else if (ci_eq(s, "false") || strcmp(s, "0") == 0)
-        *(int *)field = 1;
-    else
-        return "expected true or false";
-    return NULL;
-}
-
-static const char *p_activation(void *field, char *s)
-{
-    for (int i = 0; i < FV_ACT__COUNT; i++)
-        if (ci_eq(s, fv_act_name((fv_act)i))) {
-            *(fv_act *)field = (fv_act)i;
-            return NULL;
-        }
-    if (!ci_eq(s, "none"))
-        return "unknown activation (expected linear, relu, sigmoid, tanh, softmax, leaky_relu, "
-               "elu, selu, gelu, silu, softplus, hard_sigmoid, hard_swish, relu6 or log_softmax)";
-    *(fv_act *)field = FV_ACT_NONE;
-    return NULL;
-}
-
-static const char *p_axis(void *field, char *s)
-{
-    long long v;
-    if (!parse_int(s, -4, 3, &v))
-        return "expected an integer axis in -4..3";
-    *(int *)field = (int)v;
-    return NULL;
-}
-
-static const char *p_name(void *field, char *s)
-{
-    if (!*s || strchr(s, ','))
-        return "expected a name without ','";
-    if (!fv_utf8_valid(s, false))
-        return "a name must be UTF-8 text without control characters";
-    *(const char **)field = s;
-    return NULL;
-}
-
-static const char *p_inputs(void *field, char *s)
-{
-    name_list *l = field;
-    char *parts[FV_MAX_IN];
-    int n = split_list(s, parts, FV_MAX_IN);
-    if (n < 1)
-        return "expected a,b,... naming 1 to 8 earlier layers";
-    l->n = n;
-    for (int i = 0; i < n; i++)
-        l->v[i] = parts[i];
-    return NULL;
-}
-
 /* 1 to 4 integers, each >= 1 or (where allow_infer) -1 at most once. */
-static bool parse_shape(shape_arg *out, char *s, bool allow_infer)
+static bool parse_shape(int *ndim, int64_t *dims, char *s, bool allow_infer)
 {
     char *parts[4];
     int n = split_list(s, parts, 4), inferred = 0;
@@ -277,22 +141,10 @@ static bool parse_shape(shape_arg *out, char *s, bool allow_infer)
         if (!parse_int(parts[i], allow_infer ? -1 : 1, INT_MAX, &v) || v == 0)
             return false;
         inferred += v == -1;
-        out->dims[i] = v;
+        dims[i] = v;
     }
-    out->ndim = n;
+    *ndim = n;
     return inferred <= 1;
-}
-
-static const char *p_shape(void *field, char *s)
-{
-    return parse_shape(field, s, false) ? NULL : "expected 1 to 4 positive integers, e.g. C,H,W";
-}
-
-static const char *p_target_shape(void *field, char *s)
-{
-    return parse_shape(field, s, true)
-               ? NULL
-               : "expected 1 to 4 positive integers, one of which may be -1";
 }
 
 /* A number that stays finite and in range after rounding to float (lo/hi inclusive per flags):
@@ -309,524 +161,247 @@ static bool parse_float_in(char *s, double lo, bool lo_incl, double hi, bool hi_
     return true;
 }
 
-static const char *p_rate(void *field, char *s)
-{
-    return parse_float_in(s, 0, true, 1, false, field) ? NULL : "expected a number in [0, 1)";
-}
-
-static const char *p_momentum(void *field, char *s)
-{
-    return parse_float_in(s, 0, false, 1, true, field) ? NULL : "expected a number in (0, 1]";
-}
-
-/* Keras's momentum is the weight of the old running value: PyTorch's is 1 minus it. */
-static const char *p_keras_momentum(void *field, char *s)
-{
-    float k;
-    if (!parse_float_in(s, 0, true, 1, false, &k) || !(1.0f - k > 0.0f))
-        return "expected a number in [0, 1)";
-    *(float *)field = 1.0f - k;
-    return NULL;
-}
-
-static const char *p_epsilon(void *field, char *s)
-{
-    return parse_float_in(s, 0, false, HUGE_VAL, true, field)
-               ? NULL
-               : "expected a positive number that is finite as a float (below 3.4e38)";
-}
-
-static const char *p_nonneg(void *field, char *s)
-{
-    long long v;
-    if (!parse_int(s, 0, INT_MAX, &v))
-        return "expected an integer >= 0";
-    *(int *)field = (int)v;
-    return NULL;
-}
-
-static const char *p_interpolation(void *field, char *s)
-{
-    if (ci_eq(s, "nearest") || ci_eq(s, "bilinear")) {
-        *(int *)field = ci_eq(s, "bilinear");
-        return NULL;
-    }
-    return "expected nearest or bilinear";
-}
-
-/* N (every side), V,H (top and bottom, left and right) or T,B,L,R. */
-static const char *p_sides(void *field, char *s)
-{
-    char *parts[4];
-    long long v[4];
-    int n = split_list(s, parts, 4), *out = field;
-    if (n != 1 && n != 2 && n != 4)
-        return "expected N, V,H or T,B,L,R (integers >= 0)";
-    for (int i = 0; i < n; i++)
-        if (!parse_int(parts[i], 0, 1 << 20, &v[i]))
-            return "expected N, V,H or T,B,L,R (integers >= 0)";
-    for (int i = 0; i < 4; i++)
-        out[i] = (int)(n == 1 ? v[0] : n == 2 ? v[i / 2] : v[i]);
-    return NULL;
-}
-
-static const char *p_bool(void *field, char *s)
-{
-    if (ci_eq(s, "true") || strcmp(s, "1") == 0)
-        *(int *)field = 1;
-    else if (ci_eq(s, "false") || strcmp(s, "0") == 0)
-        *(int *)field = 0;
-    else
-        return "expected true or false";
-    return NULL;
-}
-
-/* N or H,W, integers >= 0 (fractional pooling's window; 0: disjoint regions). */
-static const char *p_pair_nonneg(void *field, char *s)
+/* N or H,W: one or two integers in [lo, hi]. */
+static bool parse_pair(char *s, long long lo, long long hi, long long hw[2])
 {
     char *parts[2];
     int n = split_list(s, parts, 2);
-    long long h, w;
-    if (n < 1 || !parse_int(parts[0], 0, INT_MAX, &h) || !parse_int(parts[n - 1], 0, INT_MAX, &w))
-        return "expected N or H,W (integers >= 0)";
-    ((int *)field)[0] = (int)h;
-    ((int *)field)[1] = (int)w;
+    return n >= 1 && parse_int(parts[0], lo, hi, &hw[0]) && parse_int(parts[n - 1], lo, hi, &hw[1]);
+}
+
+/* "positive integers", "integers >= 0" or "integers in 1..1024". */
+static const char *ints_in(const fv_field *f, char *buf, size_t cap)
+{
+    if (f->hi < INT_MAX)
+        snprintf(buf, cap, "integers in %g..%g", f->lo, f->hi);
+    else
+        snprintf(buf, cap, f->lo >= 1 ? "positive integers" : "integers >= %g", f->lo);
+    return buf;
+}
+
+/* What a real-valued field expects, for messages. */
+static const char *reals_in(const fv_field *f, char *buf, size_t cap)
+{
+    bool lo_open = f->flags & FV_F_LO_OPEN;
+    if (!isinf(f->hi))
+        snprintf(buf, cap, "expected a number in %c%g, %g%c", lo_open ? '(' : '[', f->lo, f->hi,
+                 f->flags & FV_F_HI_OPEN ? ')' : ']');
+    else if (f->lo == 0)
+        snprintf(buf, cap, "expected a %s number that is finite as a float (below 3.4e38)",
+                 lo_open ? "positive" : "non-negative");
+    else
+        snprintf(buf, cap, "expected a number %s %g that is finite as a float (below 3.4e38)",
+                 lo_open ? ">" : ">=", f->lo);
+    return buf;
+}
+
+/* "expected A or B", "expected A, B or C" */
+static const char *one_of(const char *const *words, char *buf, size_t cap)
+{
+    size_t n = 0, k = 0;
+    while (words[n])
+        n++;
+    k += (size_t)snprintf(buf, cap, "expected");
+    for (size_t i = 0; i < n && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i == 0 ? " " : i + 1 == n ? " or " : ", ",
+                              words[i]);
+    return buf;
+}
+
+/* An activation's name (case-insensitive; `none` is `linear`), or -1. */
+static int act_of_name(const char *s)
+{
+    if (ci_eq(s, "none"))
+        return FV_ACT_NONE;
+    for (int i = 0; i < FV_ACT__COUNT; i++)
+        if (ci_eq(s, fv_act_name((fv_act)i)))
+            return i;
+    return -1;
+}
+
+/* "unknown activation (expected linear, relu, ... or log_softmax)" */
+static const char *unknown_act(char *buf, size_t cap)
+{
+    const char *names[FV_ACT__COUNT + 1];
+    for (int i = 0; i < FV_ACT__COUNT; i++)
+        names[i] = fv_act_name((fv_act)i);
+    names[FV_ACT__COUNT] = NULL;
+    char list[400];
+    snprintf(buf, cap, "unknown activation (%s)", one_of(names, list, sizeof list));
+    return buf;
+}
+
+static const char *parse_bool(const fv_field *f, char *v, int *out)
+{
+    int b;
+    if (ci_eq(v, "true") || strcmp(v, "1") == 0)
+        b = 1;
+    else if (ci_eq(v, "false") || strcmp(v, "0") == 0)
+        b = 0;
+    else
+        return "expected true or false";
+    *out = f->flags & FV_F_TEXT_NOT ? !b : b;
+    return NULL;
+}
+
+static const char *parse_padding(const fv_field *f, char *v, fv_spec *s)
+{
+    long long n;
+    int *pad = fv_field_at(s, f->arg), *same = fv_field_at(s, f->arg_h);
+    if (ci_eq(v, "valid"))
+        n = 0;
+    else if (same && ci_eq(v, "same"))
+        n = 0, *same = 1;
+    else if (!same && ci_eq(v, "same"))
+        return "expected valid or an integer >= 0 (this layer has no padding=same)";
+    else if (!parse_int(v, 0, INT_MAX, &n))
+        return same ? "expected valid, same or an integer >= 0"
+                    : "expected valid or an integer >= 0";
+    *pad = (int)n;
+    return NULL;
+}
+
+/* N (every side), V,H (top and bottom, left and right) or T,B,L,R into the sides after `all`. */
+static const char *parse_sides(const fv_field *f, char *v, fv_spec *s)
+{
+    char *parts[4];
+    long long x[4];
+    int n = split_list(v, parts, 4), *out = (int *)fv_field_at(s, f->arg) + 1;
+    if (n != 1 && n != 2 && n != 4)
+        return "expected N, V,H or T,B,L,R (integers >= 0)";
+    for (int i = 0; i < n; i++)
+        if (!parse_int(parts[i], (long long)f->lo, (long long)f->hi, &x[i]))
+            return "expected N, V,H or T,B,L,R (integers >= 0)";
+    for (int i = 0; i < 4; i++)
+        out[i] = (int)(n == 1 ? x[0] : n == 2 ? x[i / 2] : x[i]);
     return NULL;
 }
 
 /* R or RH,RW, each in (0, 1), kept in double (the output is floor(in * R), as in PyTorch). */
-static const char *p_ratio(void *field, char *s)
+static const char *parse_ratio(const fv_field *f, char *v, fv_spec *s)
 {
     char *parts[2];
-    int n = split_list(s, parts, 2);
+    int n = split_list(v, parts, 2);
     double r[2];
     for (int i = 0; i < 2; i++)
         if (n < 1 || !parse_num(parts[i < n ? i : 0], &r[i]) || !(r[i] > 0 && r[i] < 1))
             return "expected R or RH,RW, numbers in (0, 1)";
-    ((double *)field)[0] = r[0];
-    ((double *)field)[1] = r[1];
+    *(double *)fv_field_at(s, f->arg_h) = r[0];
+    *(double *)fv_field_at(s, f->arg_w) = r[1];
     return NULL;
 }
 
-static const char *p_sequence(void *field, char *s)
+static const char *parse_real(const fv_field *f, char *v, fv_spec *s, char *buf, size_t cap)
 {
-    if (!ci_eq(s, "pseudorandom") && !ci_eq(s, "random"))
-        return "expected pseudorandom or random";
-    *(int *)field = ci_eq(s, "random");
+    float x;
+    if (!parse_float_in(v, f->lo, !(f->flags & FV_F_LO_OPEN), f->hi, !(f->flags & FV_F_HI_OPEN),
+                        &x))
+        return reals_in(f, buf, cap);
+    if (f->flags & FV_F_COMPLEMENT) { /* 1 - x must stay in range after rounding too */
+        x = 1.0f - x;
+        if (!(x > 0.0f))
+            return reals_in(f, buf, cap);
+    }
+    *(float *)fv_field_at(s, f->arg) = x;
     return NULL;
 }
 
-static const char *p_alpha(void *field, char *s)
+/* Parses value v of field f into s; NULL, or what was expected (in buf when composed). */
+static const char *parse_field(const fv_field *f, char *v, fv_spec *s, char *buf, size_t cap)
 {
-    return parse_float_in(s, 0, true, HUGE_VAL, true, field)
-               ? NULL
-               : "expected a non-negative number that is finite as a float (below 3.4e38)";
-}
-
-/* ---------------------------------------------------------------- argument table */
-
-typedef enum arg_id {
-    A_NAME, A_INPUTS, A_FILTERS, A_KERNEL, A_STRIDES, A_PADDING, A_POOL_PADDING, A_DILATION,
-    A_GROUPS, A_USE_BIAS, A_ACTIVATION, A_UNITS, A_POOL_SIZE, A_SHAPE, A_TARGET_SHAPE, A_AXIS,
-    A_RATE, A_MOMENTUM, A_KERAS_MOMENTUM, A_EPSILON, A_ALPHA, A_LRN_SIZE, A_BETA, A_K, A_OUTPUT_PADDING, A_INTERPOLATION, A_SIDES_PAD, A_SIDES_CROP,
-    A_L1, A_L2, A_MAX_NORM, A_PIECES, A_SHARED, A_CEIL, A_INCLUDE_PAD, A_DEPTH_MULT, A_POWER,
-    A_FRAC_KERNEL, A_OUTPUT_SIZE, A_OUTPUT_RATIO, A_SEQUENCE, A__COUNT
-} arg_id;
-_Static_assert(A__COUNT <= 64, "a layer's allowed arguments are bits of a uint64_t");
-
-#define BIT(a) ((uint64_t)1 << (a))
-
-typedef struct arg_def {
-    const char *key, *alias;
-    value_parser parse;
-    size_t off; /* of the field in line_vals */
-} arg_def;
-
-#define ARG(key, alias, fn, field) {key, alias, fn, offsetof(line_vals, field)}
-static const arg_def arg_defs[A__COUNT] = {
-    [A_NAME] = ARG("name", NULL, p_name, name),
-    [A_INPUTS] = ARG("inputs", NULL, p_inputs, inputs),
-    [A_FILTERS] = ARG("filters", NULL, p_positive, filters),
-    [A_KERNEL] = ARG("kernel_size", "kernel", p_pair, kernel),
-    [A_STRIDES] = ARG("strides", "stride", p_square, stride),
-    [A_PADDING] = ARG("padding", NULL, p_conv_padding, padding),
-    [A_POOL_PADDING] = ARG("padding", NULL, p_pool_padding, pool_padding),
-    [A_DILATION] = ARG("dilation_rate", "dilation", p_square, dilation),
-    [A_GROUPS] = ARG("groups", NULL, p_positive, groups),
-    [A_USE_BIAS] = ARG("use_bias", NULL, p_use_bias, no_bias),
-    [A_ACTIVATION] = ARG("activation", NULL, p_activation, act),
-    [A_UNITS] = ARG("units", NULL, p_positive, units),
-    [A_POOL_SIZE] = ARG("pool_size", "size", p_pair, pool),
-    [A_SHAPE] = ARG("shape", "input_shape", p_shape, shape),
-    [A_TARGET_SHAPE] = ARG("target_shape", "shape", p_target_shape, shape),
-    [A_AXIS] = ARG("axis", NULL, p_axis, axis),
-    [A_RATE] = ARG("rate", NULL, p_rate, rate),
-    [A_MOMENTUM] = ARG("momentum", NULL, p_momentum, momentum),
-    [A_KERAS_MOMENTUM] = ARG("keras_momentum", NULL, p_keras_momentum, momentum),
-    [A_EPSILON] = ARG("epsilon", "eps", p_epsilon, eps),
-    [A_ALPHA] = ARG("alpha", "negative_slope", p_alpha, alpha),
-    [A_LRN_SIZE] = ARG("size", "depth", p_positive, lrn_size),
-    [A_BETA] = ARG("beta", NULL, p_epsilon, beta),
-    [A_K] = ARG("k", "bias", p_epsilon, k),
-    [A_OUTPUT_PADDING] = ARG("output_padding", NULL, p_nonneg, output_padding),
-    [A_INTERPOLATION] = ARG("interpolation", NULL, p_interpolation, bilinear),
-    [A_SIDES_PAD] = ARG("padding", NULL, p_sides, sides),
-    [A_SIDES_CROP] = ARG("cropping", NULL, p_sides, sides),
-    [A_L1] = ARG("l1", "kernel_l1", p_alpha, l1),
-    [A_L2] = ARG("l2", "kernel_l2", p_alpha, l2),
-    [A_MAX_NORM] = ARG("max_norm", NULL, p_alpha, max_norm),
-    [A_PIECES] = ARG("pieces", "k", p_positive, pieces),
-    [A_SHARED] = ARG("shared", NULL, p_bool, shared),
-    [A_CEIL] = ARG("ceil_mode", NULL, p_bool, ceil_mode),
-    [A_DEPTH_MULT] = ARG("depth_multiplier", NULL, p_positive, depth_mult),
-    [A_POWER] = ARG("power", "norm_type", p_epsilon, power),
-    [A_FRAC_KERNEL] = ARG("kernel_size", "pool_size", p_pair_nonneg, frac_kernel),
-    [A_OUTPUT_SIZE] = ARG("output_size", NULL, p_pair, out_size),
-    [A_OUTPUT_RATIO] = ARG("output_ratio", NULL, p_ratio, ratio),
-    [A_SEQUENCE] = ARG("sequence", NULL, p_sequence, random),
-    /* p_use_bias stores the negation: count_include_pad=false sets exclude_pad */
-    [A_INCLUDE_PAD] = ARG("count_include_pad", NULL, p_use_bias, exclude_pad),
-};
-
-/* ---------------------------------------------------------------- layer table */
-
-struct layer_def;
-/* Adds the layer reading ins[0..nin); returns the node id or -1 with fv_last_error set. */
-typedef int (*layer_builder)(fv_model *m, const line_vals *v, const int *ins, int nin,
-                             const struct layer_def *d);
-
-typedef struct layer_def {
-    const char *names[3]; /* the canonical name first, then Keras class names */
-    uint64_t allowed, required;
-    bool multi; /* reads 2..FV_MAX_IN inputs (add, concat) */
-    fv_act act; /* the activation of relu/sigmoid/tanh/softmax lines */
-    layer_builder build;
-} layer_def;
-
-static int b_input(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)ins, (void)nin, (void)d;
-    fv_input_args a = {.ndim = v->shape.ndim, .name = v->name};
-    memcpy(a.dims, v->shape.dims, sizeof a.dims);
-    return fv_input_(m, a);
-}
-
-static int b_conv2d(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_conv2d_(m, ins[0],
-                      (fv_conv2d_args){.filters = v->filters, .kernel_h = v->kernel[0],
-                                       .kernel_w = v->kernel[1], .stride = v->stride,
-                                       .padding = v->padding[0], .same = v->padding[1],
-                                       .dilation = v->dilation, .groups = v->groups,
-                                       .no_bias = v->no_bias, .activation = v->act,
-                                       .name = v->name, .l1 = v->l1, .l2 = v->l2,
-                                       .max_norm = v->max_norm});
-}
-
-static fv_conv2d_args conv_args(const line_vals *v)
-{
-    return (fv_conv2d_args){.filters = v->filters, .kernel_h = v->kernel[0],
-                            .kernel_w = v->kernel[1], .stride = v->stride,
-                            .padding = v->padding[0], .same = v->padding[1],
-                            .dilation = v->dilation, .no_bias = v->no_bias, .activation = v->act,
-                            .name = v->name, .l1 = v->l1, .l2 = v->l2, .max_norm = v->max_norm};
-}
-
-static int b_depthwise(fv_model *m, const line_vals *v, const int *ins, int nin,
-                       const layer_def *d)
-{
-    (void)nin;
-    if (strcmp(d->names[0], "depthwise_conv2d") == 0)
-        return fv_depthwise_conv2d_(m, ins[0], conv_args(v), v->depth_mult);
-    return fv_separable_conv2d_(m, ins[0], conv_args(v), v->depth_mult);
-}
-
-static int b_conv2d_transpose(fv_model *m, const line_vals *v, const int *ins, int nin,
-                              const layer_def *d)
-{
-    (void)nin, (void)d;
-    if (v->padding[1]) {
-        fv_err(FV_ERR_INVALID, "padding=same: give a transposed convolution's padding as a number");
-        return -1;
+    int *arg = fv_field_at(s, f->arg);
+    long long n, hw[2];
+    char what[64];
+    switch (f->type) {
+    case FV_FT_INT:
+        if (!parse_int(v, (long long)f->lo, (long long)f->hi, &n)) {
+            if (f->hi >= INT_MAX && f->lo >= 1)
+                return "expected a positive integer";
+            if (f->hi >= INT_MAX)
+                snprintf(buf, cap, "expected an integer >= %g", f->lo);
+            else
+                snprintf(buf, cap, "expected an integer in %g..%g", f->lo, f->hi);
+            return buf;
+        }
+        *arg = (int)n;
+        return NULL;
+    case FV_FT_AXIS:
+        if (!parse_int(v, (long long)f->lo, (long long)f->hi, &n)) {
+            snprintf(buf, cap, "expected an integer axis in %g..%g", f->lo, f->hi);
+            return buf;
+        }
+        *arg = (int)n;
+        return NULL;
+    case FV_FT_PAIR:
+        if (!parse_pair(v, (long long)f->lo, (long long)f->hi, hw)) {
+            snprintf(buf, cap, "expected N or H,W (%s)", ints_in(f, what, sizeof what));
+            return buf;
+        }
+        *(int *)fv_field_at(s, f->arg_h) = (int)hw[0];
+        *(int *)fv_field_at(s, f->arg_w) = (int)hw[1];
+        return NULL;
+    case FV_FT_SQUARE:
+        if (!parse_pair(v, (long long)f->lo, (long long)f->hi, hw) || hw[0] != hw[1]) {
+            snprintf(buf, cap, "expected %s (or N,N with equal values)",
+                     f->lo >= 1 ? "a positive integer N" : "an integer N >= 0");
+            return buf;
+        }
+        *arg = (int)hw[0];
+        return NULL;
+    case FV_FT_FLOAT:
+    case FV_FT_REG:
+        return parse_real(f, v, s, buf, cap);
+    case FV_FT_RATIO:
+        return parse_ratio(f, v, s);
+    case FV_FT_BOOL:
+        return parse_bool(f, v, arg);
+    case FV_FT_CHOICE:
+        for (int i = 0; f->words[i]; i++)
+            if (ci_eq(v, f->words[i])) {
+                *arg = i;
+                return NULL;
+            }
+        return one_of(f->words, buf, cap);
+    case FV_FT_PADDING:
+        return parse_padding(f, v, s);
+    case FV_FT_SIDES:
+        return parse_sides(f, v, s);
+    case FV_FT_SHAPE:
+        if (!parse_shape(arg, fv_field_at(s, f->arg_h), v, f->lo < 0))
+            return f->lo < 0 ? "expected 1 to 4 positive integers, one of which may be -1"
+                             : "expected 1 to 4 positive integers, e.g. C,H,W";
+        return NULL;
+    case FV_FT_ACT:
+    case FV_FT_ACT_KIND:
+        *arg = act_of_name(v);
+        if (*arg < 0)
+            return unknown_act(buf, cap);
+        if (*arg == FV_ACT_NONE && f->type == FV_FT_ACT_KIND)
+            return "the activation layer needs a non-linear activation";
+        return NULL;
     }
-    return fv_conv2d_transpose_(
-        m, ins[0],
-        (fv_conv2d_transpose_args){.filters = v->filters, .kernel_h = v->kernel[0],
-                                   .kernel_w = v->kernel[1], .stride = v->stride,
-                                   .padding = v->padding[0], .output_padding = v->output_padding,
-                                   .dilation = v->dilation, .groups = v->groups,
-                                   .no_bias = v->no_bias, .activation = v->act, .name = v->name});
+    return "an argument of an unknown type";
 }
 
-static int b_dense(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
+static const char *p_name(char *s, const char **out)
 {
-    (void)nin, (void)d;
-    return fv_dense_(m, ins[0],
-                     (fv_dense_args){.units = v->units, .no_bias = v->no_bias,
-                                     .activation = v->act, .name = v->name, .l1 = v->l1,
-                                     .l2 = v->l2, .max_norm = v->max_norm});
+    if (!*s || strchr(s, ','))
+        return "expected a name without ','";
+    if (!fv_utf8_valid(s, false))
+        return "a name must be UTF-8 text without control characters";
+    *out = s;
+    return NULL;
 }
 
-static fv_pool2d_args pool_args(const line_vals *v)
+static const char *p_inputs(char *s, line_vals *v)
 {
-    return (fv_pool2d_args){.size_h = v->pool[0], .size_w = v->pool[1], .stride = v->stride,
-                            .padding = v->pool_padding, .name = v->name,
-                            .ceil_mode = v->ceil_mode, .exclude_pad = v->exclude_pad};
-}
-
-static int b_unpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)d;
-    if (nin != 2) {
-        fv_err(FV_ERR_INVALID, "maxunpool2d takes inputs=VALUES,MAXPOOL (2 inputs), got %d", nin);
-        return -1;
-    }
-    return fv_maxunpool2d_(m, ins[0], ins[1], v->name);
-}
-
-static int b_lppool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_lppool2d_(m, ins[0], v->power != 0 ? v->power : 2.0f, pool_args(v));
-}
-
-static int b_fracpool(fv_model *m, const line_vals *v, const int *ins, int nin,
-                      const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_fractional_maxpool2d_(
-        m, ins[0],
-        (fv_fracpool_args){.size_h = v->frac_kernel[0], .size_w = v->frac_kernel[1],
-                           .output_h = v->out_size[0], .output_w = v->out_size[1],
-                           .ratio_h = v->ratio[0], .ratio_w = v->ratio[1], .random = v->random,
-                           .name = v->name});
-}
-
-static int b_adaptive(fv_model *m, const line_vals *v, const int *ins, int nin,
-                      const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_adaptive_avgpool2d_(m, ins[0],
-                                  (fv_adaptive_args){.output_h = v->out_size[0],
-                                                     .output_w = v->out_size[1], .name = v->name});
-}
-
-static int b_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_maxpool2d_(m, ins[0], pool_args(v));
-}
-
-static int b_avgpool(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_avgpool2d_(m, ins[0], pool_args(v));
-}
-
-/* `activation activation=X` and the one-activation layers (relu, sigmoid, tanh, softmax). */
-static int b_activation(fv_model *m, const line_vals *v, const int *ins, int nin,
-                        const layer_def *d)
-{
-    (void)nin;
-    fv_act act = d->act != FV_ACT_NONE ? d->act : v->act;
-    if (act == FV_ACT_NONE) {
-        fv_err(FV_ERR_INVALID, "activation=%s: the activation layer needs a non-linear "
-               "activation", fv_act_name(act));
-        return -1;
-    }
-    return fv_activation_(m, ins[0], act, (fv_layer_args){.name = v->name, .alpha = v->alpha});
-}
-
-static int b_global_avgpool(fv_model *m, const line_vals *v, const int *ins, int nin,
-                            const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_global_avgpool2d_(m, ins[0], (fv_layer_args){.name = v->name});
-}
-
-static int b_global_maxpool(fv_model *m, const line_vals *v, const int *ins, int nin,
-                            const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_global_maxpool2d_(m, ins[0], (fv_layer_args){.name = v->name});
-}
-
-static int b_lrn(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_lrn_(m, ins[0], (fv_lrn_args){.size = v->lrn_size, .alpha = v->alpha,
-                                            .beta = v->beta, .k = v->k, .name = v->name});
-}
-
-static int b_upsample(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_upsample2d_(m, ins[0], (fv_upsample_args){.size_h = v->pool[0] ? v->pool[0] : 2,
-                                                        .size_w = v->pool[1] ? v->pool[1] : 2,
-                                                        .bilinear = v->bilinear, .name = v->name});
-}
-
-static int b_pad_crop(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin;
-    fv_pad_args a = {.top = v->sides[0], .bottom = v->sides[1], .left = v->sides[2],
-                     .right = v->sides[3], .all = 0, .name = v->name};
-    bool crop = strcmp(d->names[0], "cropping2d") == 0;
-    if (!crop && !(v->sides[0] | v->sides[1] | v->sides[2] | v->sides[3]))
-        a.all = 1; /* Keras' default padding=1 */
-    return crop ? fv_cropping2d_(m, ins[0], a) : fv_zero_padding2d_(m, ins[0], a);
-}
-
-static int b_norm(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin;
-    fv_norm_args a = {.groups = v->groups, .eps = v->eps, .name = v->name};
-    if (strcmp(d->names[0], "group_norm") == 0)
-        return fv_group_norm_(m, ins[0], a);
-    return strcmp(d->names[0], "layer_norm") == 0 ? fv_layer_norm_(m, ins[0], a)
-                                                  : fv_instance_norm_(m, ins[0], a);
-}
-
-static int b_prelu(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin;
-    fv_prelu_args a = {.shared = v->shared, .pieces = v->pieces, .name = v->name};
-    return strcmp(d->names[0], "prelu") == 0 ? fv_prelu_(m, ins[0], a) : fv_maxout_(m, ins[0], a);
-}
-
-static int b_flatten(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_flatten_(m, ins[0], (fv_layer_args){.name = v->name});
-}
-
-static int b_reshape(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    fv_reshape_args a = {.ndim = v->shape.ndim, .name = v->name};
-    memcpy(a.dims, v->shape.dims, sizeof a.dims);
-    return fv_reshape_(m, ins[0], a);
-}
-
-static int b_add(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)d;
-    return fv_add_(m, nin, ins, (fv_layer_args){.name = v->name});
-}
-
-/* A negative axis counts from the end of the first input's shape, as in Keras and NumPy. */
-static int b_concat(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)d;
-    int64_t dims[4];
-    int ndim = fv_node_shape(m, ins[0], dims), axis = v->axis < 0 ? v->axis + ndim : v->axis;
-    if (axis < 0 || axis >= ndim) {
-        fv_err(FV_ERR_SHAPE, "layer '%s': axis=%d is out of range for inputs of %d dimensions",
-               v->name ? v->name : "concat", v->axis, ndim);
-        return -1;
-    }
-    return fv_concat_(m, nin, ins, (fv_concat_args){.axis = axis, .name = v->name});
-}
-
-static int b_dropout(fv_model *m, const line_vals *v, const int *ins, int nin, const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_dropout_(m, ins[0], (fv_dropout_args){.rate = v->rate, .name = v->name,
-                                                    .spatial = d->names[0][0] == 's'});
-}
-
-static int b_batchnorm(fv_model *m, const line_vals *v, const int *ins, int nin,
-                       const layer_def *d)
-{
-    (void)nin, (void)d;
-    return fv_batchnorm_(m, ins[0], (fv_batchnorm_args){.momentum = v->momentum, .eps = v->eps,
-                                                        .name = v->name});
-}
-
-#define ONE (BIT(A_NAME) | BIT(A_INPUTS))
-#define REG_ARGS (BIT(A_L1) | BIT(A_L2) | BIT(A_MAX_NORM))
-#define CONV_ARGS                                                                        \
-    (BIT(A_FILTERS) | BIT(A_KERNEL) | BIT(A_STRIDES) | BIT(A_PADDING) | BIT(A_DILATION) | \
-     BIT(A_GROUPS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION) | REG_ARGS)
-#define POOL_ARGS (BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_POOL_PADDING) | BIT(A_CEIL))
-#define BN_ARGS (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM) | BIT(A_EPSILON))
-
-static const layer_def layer_defs[] = {
-    {{"input", "InputLayer"}, BIT(A_NAME) | BIT(A_SHAPE), BIT(A_SHAPE), false, 0, b_input},
-    {{"conv2d"}, ONE | CONV_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_conv2d},
-    {{"depthwise_conv2d", "DepthwiseConv2D"},
-     (ONE | CONV_ARGS | BIT(A_DEPTH_MULT)) & ~(BIT(A_FILTERS) | BIT(A_GROUPS)), BIT(A_KERNEL),
-     false, 0, b_depthwise},
-    {{"separable_conv2d", "SeparableConv2D"}, (ONE | CONV_ARGS | BIT(A_DEPTH_MULT)) & ~BIT(A_GROUPS),
-     BIT(A_FILTERS) | BIT(A_KERNEL), false, 0, b_depthwise},
-    {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"},
-     (ONE | CONV_ARGS | BIT(A_OUTPUT_PADDING)) & ~REG_ARGS, BIT(A_FILTERS) | BIT(A_KERNEL), false, 0,
-     b_conv2d_transpose},
-    {{"dense"}, ONE | BIT(A_UNITS) | BIT(A_USE_BIAS) | BIT(A_ACTIVATION) | REG_ARGS, BIT(A_UNITS),
-     false, 0,
-     b_dense},
-    {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, ONE | POOL_ARGS, 0, false, 0, b_maxpool},
-    {{"maxunpool2d", "MaxUnpool2d"}, ONE, BIT(A_INPUTS), true, 0, b_unpool},
-    {{"lppool2d", "LPPool2d"}, ONE | BIT(A_POOL_SIZE) | BIT(A_STRIDES) | BIT(A_CEIL) | BIT(A_POWER),
-     0, false, 0, b_lppool},
-    {{"fractional_maxpool2d", "FractionalMaxPool2d"},
-     ONE | BIT(A_FRAC_KERNEL) | BIT(A_OUTPUT_SIZE) | BIT(A_OUTPUT_RATIO) | BIT(A_SEQUENCE), 0,
-     false, 0, b_fracpool},
-    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, ONE | POOL_ARGS | BIT(A_INCLUDE_PAD), 0, false,
-     0, b_avgpool},
-    {{"activation"}, ONE | BIT(A_ACTIVATION) | BIT(A_ALPHA), BIT(A_ACTIVATION), false, 0,
-     b_activation},
-    {{"relu"}, ONE, 0, false, FV_ACT_RELU, b_activation},
-    {{"sigmoid"}, ONE, 0, false, FV_ACT_SIGMOID, b_activation},
-    {{"tanh"}, ONE, 0, false, FV_ACT_TANH, b_activation},
-    {{"softmax"}, ONE, 0, false, FV_ACT_SOFTMAX, b_activation},
-    {{"leaky_relu", "LeakyReLU"}, ONE | BIT(A_ALPHA), 0, false, FV_ACT_LEAKY_RELU, b_activation},
-    {{"elu", "ELU"}, ONE | BIT(A_ALPHA), 0, false, FV_ACT_ELU, b_activation},
-    {{"selu", "SELU"}, ONE, 0, false, FV_ACT_SELU, b_activation},
-    {{"gelu", "GELU"}, ONE, 0, false, FV_ACT_GELU, b_activation},
-    {{"silu", "swish", "SiLU"}, ONE, 0, false, FV_ACT_SILU, b_activation},
-    {{"softplus", "Softplus"}, ONE, 0, false, FV_ACT_SOFTPLUS, b_activation},
-    {{"hard_sigmoid", "HardSigmoid"}, ONE, 0, false, FV_ACT_HARD_SIGMOID, b_activation},
-    {{"hard_swish", "HardSwish"}, ONE, 0, false, FV_ACT_HARD_SWISH, b_activation},
-    {{"relu6", "ReLU6"}, ONE, 0, false, FV_ACT_RELU6, b_activation},
-    {{"log_softmax", "LogSoftmax"}, ONE, 0, false, FV_ACT_LOG_SOFTMAX, b_activation},
-    {{"flatten"}, ONE, 0, false, 0, b_flatten},
-    {{"prelu", "PReLU"}, ONE | BIT(A_SHARED), 0, false, 0, b_prelu},
-    {{"maxout", "Maxout"}, ONE | BIT(A_PIECES), BIT(A_PIECES), false, 0, b_prelu},
-    {{"group_norm", "GroupNormalization", "GroupNorm"}, ONE | BIT(A_GROUPS) | BIT(A_EPSILON),
-     BIT(A_GROUPS), false, 0, b_norm},
-    {{"instance_norm", "InstanceNormalization", "InstanceNorm2d"}, ONE | BIT(A_EPSILON), 0, false,
-     0, b_norm},
-    {{"layer_norm", "LayerNormalization", "LayerNorm"}, ONE | BIT(A_EPSILON), 0, false, 0,
-     b_norm},
-    {{"upsample2d", "UpSampling2D", "Upsample"}, ONE | BIT(A_POOL_SIZE) | BIT(A_INTERPOLATION), 0,
-     false, 0, b_upsample},
-    {{"zero_padding2d", "ZeroPadding2D"}, ONE | BIT(A_SIDES_PAD), 0, false, 0, b_pad_crop},
-    {{"cropping2d", "Cropping2D"}, ONE | BIT(A_SIDES_CROP), BIT(A_SIDES_CROP), false, 0,
-     b_pad_crop},
-    {{"global_avgpool2d", "GlobalAveragePooling2D"}, ONE, 0, false, 0, b_global_avgpool},
-    {{"adaptive_avgpool2d", "AdaptiveAvgPool2d"}, ONE | BIT(A_OUTPUT_SIZE), BIT(A_OUTPUT_SIZE),
-     false, 0, b_adaptive},
-    {{"global_maxpool2d", "GlobalMaxPooling2D"}, ONE, 0, false, 0, b_global_maxpool},
-    {{"lrn", "LocalResponseNorm", "LRN"},
-     ONE | BIT(A_LRN_SIZE) | BIT(A_ALPHA) | BIT(A_BETA) | BIT(A_K), BIT(A_LRN_SIZE), false, 0,
-     b_lrn},
-    {{"reshape"}, ONE | BIT(A_TARGET_SHAPE), BIT(A_TARGET_SHAPE), false, 0, b_reshape},
-    {{"add"}, ONE, BIT(A_INPUTS), true, 0, b_add},
-    {{"concat", "Concatenate"}, ONE | BIT(A_AXIS), BIT(A_INPUTS), true, 0, b_concat},
-    {{"dropout"}, ONE | BIT(A_RATE), BIT(A_RATE), false, 0, b_dropout},
-    {{"spatial_dropout2d", "SpatialDropout2D", "Dropout2d"}, ONE | BIT(A_RATE), BIT(A_RATE), false,
-     0, b_dropout},
-    {{"batchnorm", "BatchNormalization"}, ONE | BN_ARGS, 0, false, 0, b_batchnorm},
-};
-
-static const layer_def *find_layer(const char *word)
-{
-    for (size_t i = 0; i < sizeof layer_defs / sizeof layer_defs[0]; i++)
-        for (int k = 0; k < 3 && layer_defs[i].names[k]; k++)
-            if (ci_eq(word, layer_defs[i].names[k]))
-                return &layer_defs[i];
+    char *parts[FV_MAX_IN];
+    int n = split_list(s, parts, FV_MAX_IN);
+    if (n < 1)
+        return "expected a,b,... naming 1 to 8 earlier layers";
+    v->nin = n;
+    for (int i = 0; i < n; i++)
+        v->inputs[i] = parts[i];
     return NULL;
 }
 
@@ -834,11 +409,24 @@ static const layer_def *find_layer(const char *word)
 
 typedef struct parser {
     const char *file;
-    int line;
+    int line;       /* 0: one line of fv_layer_text, named without a number */
     fv_model *m;
     int layers;
     bool have_input, have_model_line;
+    int last;       /* what a line without inputs= reads (FV_LAST: the node added last) */
+    int id;         /* the node the last layer line added */
 } parser;
+
+/* One line's layer: the schema, the form and its keyword. */
+typedef struct layer_line {
+    const fv_schema *sc;
+    int k;
+    const char *word; /* the form's keyword, for messages */
+} layer_line;
+
+/* Arguments given on a line: bit i for field i of the schema (schemas have fewer than 62). */
+#define SEEN_NAME ((uint64_t)1 << 62)
+#define SEEN_INPUTS ((uint64_t)1 << 63)
 
 /* Sets "<file>:<line>: <problem>" and returns s. */
 static fv_status __attribute__((format(printf, 3, 4)))
@@ -850,97 +438,164 @@ perr(const parser *p, fv_status s, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* the text may hold control characters or broken UTF-8: the message stays one clean line */
-    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1,
-                  fv_printable(msg, shown, sizeof shown));
+    fv_printable(msg, shown, sizeof shown);
+    if (!p->line && p->have_input)
+        return fv_err(s, "%s: %s", p->file, shown);
+    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1, shown);
 }
 
-/* key=value into v, checking that the layer takes the key and that it is not given twice. */
-static fv_status parse_arg(parser *p, const layer_def *d, char *tok, line_vals *v, uint64_t *seen)
+/* Whether the text gives field f of form k. */
+static bool text_field(const fv_field *f, int k)
 {
-    char *eq = strchr(tok, '=');
-    if (!eq)
-        return perr(p, FV_ERR_FORMAT, "%s: expected key=value, got '%.80s'", d->names[0], tok);
-    *eq = '\0';
-    char shown[84]; /* the value as written, for messages (parsers split it in place) */
-    snprintf(shown, sizeof shown, "%s", eq + 1);
-    for (int a = 0; a < A__COUNT; a++) {
-        const arg_def *ad = &arg_defs[a];
-        bool named = ci_eq(tok, ad->key) || (ad->alias && ci_eq(tok, ad->alias));
-        if (!named || !(d->allowed & BIT(a)))
-            continue;
-        if (*seen & BIT(a))
-            return perr(p, FV_ERR_FORMAT, "%s: argument '%s' given twice", d->names[0], ad->key);
-        if ((a == A_MOMENTUM || a == A_KERAS_MOMENTUM) &&
-            (*seen & (BIT(A_MOMENTUM) | BIT(A_KERAS_MOMENTUM))))
-            return perr(p, FV_ERR_FORMAT, "%s: give momentum or keras_momentum, not both",
-                        d->names[0]);
-        *seen |= BIT(a);
-        const char *want = ad->parse((char *)v + ad->off, eq + 1);
-        if (want)
-            return perr(p, FV_ERR_INVALID, "%s=%s: %s", tok, shown, want);
-        return FV_OK;
+    return fv_field_in_form(f, k) && !(f->flags & FV_F_C_ONLY);
+}
+
+/* The field of the line's form named key (or its alias), or -1. */
+static int find_field(const layer_line *l, const char *key)
+{
+    for (int i = 0; i < l->sc->nfields; i++) {
+        const fv_field *f = &l->sc->fields[i];
+        if (text_field(f, l->k) && (ci_eq(key, f->key) || (f->alias && ci_eq(key, f->alias))))
+            return i;
     }
-    return perr(p, FV_ERR_FORMAT, "unknown argument '%.80s' for %s", tok, d->names[0]);
+    return -1;
 }
 
-/* The node ids a line reads: its inputs= names, or the node added last. */
-static fv_status resolve_inputs(parser *p, const layer_def *d, const line_vals *v, int *ins,
-                                int *nin)
+/* Field i given twice, or with another that sets the same argument (momentum, keras_momentum). */
+static fv_status check_once(parser *p, const layer_line *l, int i, uint64_t seen)
 {
-    if (d->multi && v->inputs.n < 2)
-        return perr(p, FV_ERR_FORMAT, "%s needs at least two inputs (inputs=a,b)", d->names[0]);
-    if (!d->multi && v->inputs.n > 1)
-        return perr(p, FV_ERR_FORMAT, "%s takes one input, got %d in inputs=", d->names[0],
-                    v->inputs.n);
-    *nin = v->inputs.n ? v->inputs.n : 1;
-    ins[0] = FV_LAST;
-    for (int i = 0; i < v->inputs.n; i++) {
-        ins[i] = fv_model_find_node(p->m, v->inputs.v[i]);
-        if (ins[i] < 0)
-            return perr(p, FV_ERR_INVALID, "unknown input '%.80s' (no earlier layer has that name)",
-                        v->inputs.v[i]);
+    const fv_field *f = &l->sc->fields[i];
+    if (seen & ((uint64_t)1 << i))
+        return perr(p, FV_ERR_FORMAT, "%s: argument '%s' given twice", l->word, f->key);
+    for (int j = 0; j < l->sc->nfields; j++) {
+        const fv_field *g = &l->sc->fields[j];
+        if (j != i && (seen & ((uint64_t)1 << j)) && g->arg == f->arg)
+            return perr(p, FV_ERR_FORMAT, "%s: give %s or %s, not both", l->word,
+                        (j < i ? g : f)->key, (j < i ? f : g)->key);
     }
     return FV_OK;
 }
 
-/* The first missing required argument's key, or NULL. */
-static const char *missing_arg(const layer_def *d, uint64_t seen)
+/* key=value into v, checking that the layer takes the key and that it is not given twice. */
+static fv_status parse_arg(parser *p, const layer_line *l, char *tok, line_vals *v,
+                           uint64_t *seen)
 {
-    for (int a = 0; a < A__COUNT; a++)
-        if ((d->required & BIT(a)) && !(seen & BIT(a)))
-            return arg_defs[a].key;
+    char *eq = strchr(tok, '=');
+    if (!eq)
+        return perr(p, FV_ERR_FORMAT, "%s: expected key=value, got '%.80s'", l->word, tok);
+    *eq = '\0';
+    char shown[84], buf[480]; /* the value as written, for messages (parsers split it in place) */
+    snprintf(shown, sizeof shown, "%s", eq + 1);
+    const char *want;
+    uint64_t bit;
+    bool inputs_ok = l->sc->op != FV_OP_INPUT;
+    if (ci_eq(tok, "name") || (inputs_ok && ci_eq(tok, "inputs"))) {
+        bit = ci_eq(tok, "name") ? SEEN_NAME : SEEN_INPUTS;
+        if (*seen & bit)
+            return perr(p, FV_ERR_FORMAT, "%s: argument '%s' given twice", l->word,
+                        bit == SEEN_NAME ? "name" : "inputs");
+        want = bit == SEEN_NAME ? p_name(eq + 1, &v->s.name) : p_inputs(eq + 1, v);
+    } else {
+        int i = find_field(l, tok);
+        if (i < 0)
+            return perr(p, FV_ERR_FORMAT, "unknown argument '%.80s' for %s", tok, l->word);
+        FV_TRY(check_once(p, l, i, *seen));
+        bit = (uint64_t)1 << i;
+        want = parse_field(&l->sc->fields[i], eq + 1, &v->s, buf, sizeof buf);
+    }
+    *seen |= bit;
+    return want ? perr(p, FV_ERR_INVALID, "%s=%s: %s", tok, shown, want) : FV_OK;
+}
+
+/* The first missing required argument's key, or NULL. */
+static const char *missing_arg(const layer_line *l, uint64_t seen)
+{
+    if (l->sc->min_in > 1 && !(seen & SEEN_INPUTS))
+        return "inputs";
+    for (int i = 0; i < l->sc->nfields; i++) {
+        const fv_field *f = &l->sc->fields[i];
+        if ((f->flags & FV_F_REQUIRED) && text_field(f, l->k) && !(seen & ((uint64_t)1 << i)))
+            return f->key;
+    }
     return NULL;
 }
 
-/* One layer line: the type word is already read; rest holds the arguments. */
-static fv_status parse_layer(parser *p, const layer_def *d, char *rest)
+/* The defaults of the text alone (zero_padding2d's 1 on every side): where nothing was given. */
+static void text_defaults(const layer_line *l, fv_spec *s)
 {
-    bool is_input = d->build == b_input;
+    for (int i = 0; i < l->sc->nfields; i++) {
+        const fv_field *f = &l->sc->fields[i];
+        bool zero = true;
+        for (int axis = 0; axis < (f->type == FV_FT_SIDES ? 4 : 1); axis++)
+            zero = zero && fv_field_value(f, s, axis) == 0;
+        if ((f->flags & FV_F_TEXT_DEF) && text_field(f, l->k) && zero)
+            *(int *)fv_field_at(s, f->arg) = (int)f->def;
+    }
+}
+
+/* The node ids a line reads: its inputs= names, or the node added last. */
+static fv_status resolve_inputs(parser *p, const layer_line *l, const line_vals *v, int *ins,
+                                int *nin)
+{
+    int lo = l->sc->min_in ? l->sc->min_in : 1, hi = l->sc->max_in ? l->sc->max_in : 1;
+    if (hi > 1 && v->nin < lo)
+        return perr(p, FV_ERR_FORMAT, "%s needs at least two inputs (inputs=a,b)", l->word);
+    if (hi == 1 && v->nin > 1)
+        return perr(p, FV_ERR_FORMAT, "%s takes one input, got %d in inputs=", l->word, v->nin);
+    if (v->nin > hi)
+        return perr(p, FV_ERR_FORMAT, "%s takes %d inputs, got %d in inputs=", l->word, hi,
+                    v->nin);
+    *nin = v->nin ? v->nin : 1;
+    ins[0] = p->last;
+    for (int i = 0; i < v->nin; i++) {
+        ins[i] = fv_model_find_node(p->m, v->inputs[i]);
+        if (ins[i] < 0)
+            return perr(p, FV_ERR_INVALID, "unknown input '%.80s' (no earlier layer has that name)",
+                        v->inputs[i]);
+    }
+    return FV_OK;
+}
+
+/* Builds the line's layer; errors of the layer functions keep their message. */
+static fv_status build(parser *p, const layer_line *l, line_vals *v, const int *ins, int nin)
+{
+    const char *layer = v->s.name ? v->s.name : l->word;
+    if ((l->sc->read && l->sc->read(p->m, &v->s, ins, layer) != FV_OK) ||
+        (p->id = fv_layer_add(p->m, l->sc, ins, nin, &v->s)) < 0) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", fv_last_error());
+        return perr(p, FV_ERR_INVALID, "%s", why);
+    }
+    return FV_OK;
+}
+
+/* One layer line: the type word is already read; rest holds the arguments. */
+static fv_status parse_layer(parser *p, const layer_line *l, char *rest)
+{
+    bool is_input = l->sc->op == FV_OP_INPUT;
     if (!is_input && !p->have_input)
         return perr(p, FV_ERR_FORMAT, "%s before the input line (a model starts with "
-                    "'input shape=...')", d->names[0]);
+                    "'input shape=...')", l->word);
     if (is_input && p->have_input)
         return perr(p, FV_ERR_FORMAT, "a second input line (a model has one input)");
     if (p->layers == MF_MAX_LAYERS)
         return perr(p, FV_ERR_FORMAT, "too many layers (at most %d)", MF_MAX_LAYERS);
     line_vals v;
     memset(&v, 0, sizeof v);
+    v.s.form = l->sc->forms[l->k].value;
     uint64_t seen = 0;
     for (char *tok; (tok = next_token(&rest));)
-        FV_TRY(parse_arg(p, d, tok, &v, &seen));
-    const char *missing = missing_arg(d, seen);
+        FV_TRY(parse_arg(p, l, tok, &v, &seen));
+    const char *missing = missing_arg(l, seen);
     if (missing)
-        return perr(p, FV_ERR_FORMAT, "%s: missing required argument '%s'", d->names[0], missing);
+        return perr(p, FV_ERR_FORMAT, "%s: missing required argument '%s'", l->word, missing);
+    text_defaults(l, &v.s);
     int ins[FV_MAX_IN], nin = 0;
     if (!is_input)
-        FV_TRY(resolve_inputs(p, d, &v, ins, &nin));
-    if (v.name && fv_model_find_node(p->m, v.name) >= 0)
-        return perr(p, FV_ERR_INVALID, "duplicate layer name '%.80s'", v.name);
-    if (d->build(p->m, &v, ins, nin, d) < 0) {
-        char why[400];
-        snprintf(why, sizeof why, "%s", fv_last_error());
-        return perr(p, FV_ERR_INVALID, "%s", why);
-    }
+        FV_TRY(resolve_inputs(p, l, &v, ins, &nin));
+    if (v.s.name && fv_model_find_node(p->m, v.s.name) >= 0)
+        return perr(p, FV_ERR_INVALID, "duplicate layer name '%.80s'", v.s.name);
+    FV_TRY(build(p, l, &v, ins, nin));
     p->have_input = true;
     p->layers++;
     return FV_OK;
@@ -990,14 +645,18 @@ static fv_status parse_line(parser *p, const char *text, size_t len)
     if (hash)
         *hash = '\0';
     char *rest = buf, *word = next_token(&rest);
+    if (!word && !p->line)
+        return perr(p, FV_ERR_FORMAT, "no layer in '%.80s'", text);
     if (!word)
         return FV_OK;
-    if (ci_eq(word, "model"))
+    if (ci_eq(word, "model") && p->line)
         return parse_model_line(p, rest);
-    const layer_def *d = find_layer(word);
-    if (!d)
+    layer_line l;
+    l.sc = fv_schema_find(word, &l.k);
+    if (!l.sc)
         return perr(p, FV_ERR_FORMAT, "unknown layer '%.80s'", word);
-    return parse_layer(p, d, rest);
+    l.word = l.sc->forms[l.k].names[0];
+    return parse_layer(p, &l, rest);
 }
 
 /* The file's base name without ".fv" (cut to FV_NAME_LEN - 1 bytes); "model" when there is none
@@ -1022,7 +681,7 @@ fv_model *fv_model_parse(const char *text, const char *filename)
     }
     char name[FV_NAME_LEN];
     default_name(filename, name, sizeof name);
-    parser p = {.file = filename ? filename : "<text>", .m = fv_model_new(name)};
+    parser p = {.file = filename ? filename : "<text>", .m = fv_model_new(name), .last = FV_LAST};
     if (!p.m)
         return NULL;
     if (strncmp(text, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
@@ -1042,6 +701,24 @@ fv_model *fv_model_parse(const char *text, const char *filename)
         return NULL;
     }
     return p.m;
+}
+
+int fv_layer_text(fv_model *m, int in, const char *line)
+{
+    if (!m || !line) {
+        fv_err(FV_ERR_INVALID, "fv_layer_text: NULL %s", m ? "line" : "model");
+        return -1;
+    }
+    if (fv_layer_reads_failure(m, &in, 1))
+        return -1;
+    parser p = {.file = "fv_layer_text", .m = m, .have_input = true, .last = in, .id = -1};
+    fv_status s = strchr(line, '\n') ? perr(&p, FV_ERR_FORMAT, "one line expected")
+                                     : parse_line(&p, line, strlen(line));
+    if (s != FV_OK) {
+        fv_layer_failed(m);
+        return -1;
+    }
+    return p.id;
 }
 
 /* ---------------------------------------------------------------- files */

@@ -1,10 +1,12 @@
 /* modelwrite.c - the writer of the model text format (docs/model-format.md), the inverse of
- * modelfile.c's parser. Owns fv_model_to_text (one line per visible layer in node order, folded
- * activations written back as activation=, every attribute that differs from the parser's
- * default) and fv_model_save_file (atomic). A node the format cannot express is an error naming
+ * modelfile.c's parser. Owns fv_model_to_text (one line per visible layer in node order: each
+ * node's form and arguments recovered from its attributes through its op's schema, folded
+ * activations written back as activation=, every argument that differs from its default) and
+ * fv_model_save_file (atomic). A node the format cannot express is an error naming
  * the layer and its op, never a line that would parse into something else. */
 #include "core/internal.h"
 #include "io/io.h"
+#include "ops/schema.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -66,383 +68,268 @@ static void add_double(line *l, double v)
     add(l, "%s", b);
 }
 
-/* ---------------------------------------------------------------- layers, one writer per op */
+/* ---------------------------------------------------------------- the arguments of a node */
 
-/* Each writer appends "keyword args" for node n and returns NULL, or why the format cannot
- * express the node. */
-typedef const char *(*op_writer)(line *l, const fv_model *m, const fv_node *n);
-
-static const char *w_input(line *l, const fv_model *m, const fv_node *n)
+static int attr_int(const fv_node *n, int off)
 {
-    (void)m;
-    add(l, "input shape=%lld", (long long)n->dims[0]);
-    for (int i = 1; i < n->ndim; i++)
-        add(l, ",%lld", (long long)n->dims[i]);
-    return NULL;
+    return *(const int *)fv_field_at(&n->a, off);
 }
 
-/* The kernel regularizer (conv2d, dense): l1, l2, max_norm where set. */
-static const char *add_reg(line *l, const fv_node *n)
+/* Whether v is a value field f's text reads back (0 counts where it means "absent"). */
+static bool in_range(const fv_field *f, double v)
 {
-    const fv_regularizer *r = &n->reg;
-    if (!(r->l1 >= 0 && r->l2 >= 0 && r->max_norm >= 0) || isinf(r->l1) || isinf(r->l2) ||
-        isinf(r->max_norm))
-        return "a regularizer setting that is negative or not finite";
-    if (r->l1 != 0)
-        add_float(l, "l1", r->l1);
-    if (r->l2 != 0)
-        add_float(l, "l2", r->l2);
-    if (r->max_norm != 0)
-        add_float(l, "max_norm", r->max_norm);
-    return NULL;
+    return fv_field_in_range(f, v) || (v == 0 && (f->flags & FV_F_OPTIONAL));
 }
 
-/* Whether padding=same gives this (stride 1, odd kernels, half the dilated kernel). */
-static bool conv_same(const fv_conv_attr *c)
+/* Field f's argument from node n's attributes, 0 where it is the default; NULL, or why the
+ * text cannot say it (why has room for FV_NAME_LEN + 96 bytes). */
+static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_node *n,
+                              fv_spec *s, char *why)
 {
-    return c->sh == 1 && c->kh % 2 == 1 && c->kw % 2 == 1 && c->ph == c->dh * (c->kh - 1) / 2 &&
-           c->pw == c->dw * (c->kw - 1) / 2;
-}
-
-/* conv2d (also depthwise and separable halves: groups) and conv2d_transpose. */
-static const char *w_conv(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_conv_attr *c = &n->a.conv;
-    bool t = n->op == FV_OP_CONV2D_TRANSPOSE;
-    if (c->sh != c->sw || c->dh != c->dw)
-        return "strides or dilation differ between height and width (the format has one value)";
-    add(l, "%s filters=%d", t ? "conv2d_transpose" : "conv2d", c->filters);
-    add_pair(l, "kernel_size", c->kh, c->kw);
-    if (c->sh != 1)
-        add(l, " strides=%d", c->sh);
-    if (c->ph != c->pw && (t || !conv_same(c)))
-        return "padding differs between height and width and is not padding=same";
-    if (c->ph != c->pw)
-        add(l, " padding=same");
-    else if (c->ph)
-        add(l, " padding=%d", c->ph);
-    if (c->dh != 1)
-        add(l, " dilation_rate=%d", c->dh);
-    if (c->groups != 1)
-        add(l, " groups=%d", c->groups);
-    if (!c->bias)
-        add(l, " use_bias=false");
-    if (!t)
-        return add_reg(l, n);
-    if (n->a.convt.oph != n->a.convt.opw)
-        return "output padding differs between height and width";
-    if (n->a.convt.oph)
-        add(l, " output_padding=%d", n->a.convt.oph);
-    if (n->reg.l1 != 0 || n->reg.l2 != 0 || n->reg.max_norm != 0)
-        return "a kernel regularizer (conv2d_transpose takes none)";
-    return NULL;
-}
-
-static const char *w_dense(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "dense units=%d", n->a.dense.units);
-    if (!n->a.dense.bias)
-        add(l, " use_bias=false");
-    return add_reg(l, n);
-}
-
-/* maxpool2d, avgpool2d, lppool2d: the stride defaults to the window, the size to 2. */
-static const char *w_pool(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_pool_attr *p = &n->a.pool;
-    add(l, "%s", n->op == FV_OP_MAXPOOL2D ? "maxpool2d"
-                 : n->op == FV_OP_AVGPOOL2D ? "avgpool2d" : "lppool2d");
-    if (p->kh != 2 || p->kw != 2)
-        add_pair(l, "pool_size", p->kh, p->kw);
-    if (p->sh != p->kh || p->sw != p->kw) {
-        if (p->sh != p->sw)
-            return "strides differ between height and width and are not the window";
-        add(l, " strides=%d", p->sh);
-    }
-    if (p->ph != p->pw || (p->ph && n->op == FV_OP_LPPOOL))
-        return "padding differs between height and width (or pads an lppool2d)";
-    if (p->ph)
-        add(l, " padding=%d", p->ph);
-    if (p->ceil_mode)
-        add(l, " ceil_mode=true");
-    /* exclude_pad changes nothing in max and LP pooling (no padded cells are averaged) */
-    if (n->op == FV_OP_AVGPOOL2D && p->exclude_pad)
-        add(l, " count_include_pad=false");
-    if (n->op == FV_OP_LPPOOL && !(p->power > 0 && isfinite(p->power)))
-        return "a power that is not a positive number";
-    if (n->op == FV_OP_LPPOOL && p->power != 2.0f)
-        add_float(l, "power", p->power);
-    return NULL;
-}
-
-static const char *w_fracpool(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_frac_attr *f = &n->a.frac;
-    add(l, "fractional_maxpool2d");
-    if (f->kh || f->kw)
-        add_pair(l, "kernel_size", f->kh, f->kw);
-    if (f->oh || f->ow) {
-        add_pair(l, "output_size", f->oh, f->ow);
-    } else {
-        add(l, " output_ratio=");
-        add_double(l, f->rh);
-        if (f->rw != f->rh) {
-            add(l, ",");
-            add_double(l, f->rw);
-        }
-    }
-    if (f->random)
-        add(l, " sequence=random");
-    return NULL;
-}
-
-static const char *w_adaptive(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "adaptive_avgpool2d");
-    add_pair(l, "output_size", n->a.adaptive.oh, n->a.adaptive.ow);
-    return NULL;
-}
-
-static const char *w_lrn(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_lrn_attr *a = &n->a.lrn;
-    add(l, "lrn size=%d", a->size);
-    if (a->alpha != 1e-4f)
-        add_float(l, "alpha", a->alpha);
-    if (a->beta != 0.75f)
-        add_float(l, "beta", a->beta);
-    if (a->k != 1.0f)
-        add_float(l, "k", a->k);
-    return NULL;
-}
-
-static const char *w_upsample(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_resize_attr *r = &n->a.resize;
-    add(l, "upsample2d");
-    if (r->sh != 2 || r->sw != 2)
-        add_pair(l, "size", r->sh, r->sw);
-    if (r->bilinear)
-        add(l, " interpolation=bilinear");
-    return NULL;
-}
-
-/* Zero padding (amounts > 0) or cropping (< 0; all zero: cropping=0, as padding's default is
- * 1), as N, V,H or T,B,L,R. */
-static const char *w_pad_crop(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_resize_attr *r = &n->a.resize;
-    int v[4] = {r->top, r->bottom, r->left, r->right};
-    bool pad = v[0] > 0 || v[1] > 0 || v[2] > 0 || v[3] > 0;
-    for (int i = 0; i < 4; i++) {
-        if (pad ? v[i] < 0 : v[i] > 0)
-            return "padding some sides and cropping others";
-        v[i] = pad ? v[i] : -v[i];
-    }
-    add(l, "%s", pad ? "zero_padding2d" : "cropping2d");
-    if (pad && v[0] == 1 && v[1] == 1 && v[2] == 1 && v[3] == 1)
-        return NULL; /* padding's default */
-    const char *key = pad ? "padding" : "cropping";
-    if (v[0] == v[1] && v[2] == v[3])
-        add_pair(l, key, v[0], v[2]);
-    else
-        add(l, " %s=%d,%d,%d,%d", key, v[0], v[1], v[2], v[3]);
-    return NULL;
-}
-
-static const char *w_gnorm(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_gnorm_attr *g = &n->a.gnorm;
-    if (g->kind < 0 || g->kind > 2)
-        return "an unknown normalization kind";
-    add(l, "%s", g->kind == 0 ? "group_norm" : g->kind == 1 ? "instance_norm" : "layer_norm");
-    if (g->kind == 0)
-        add(l, " groups=%d", g->groups);
-    if (g->eps != 1e-5f)
-        add_float(l, "epsilon", g->eps);
-    return NULL;
-}
-
-static const char *w_prelu(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "prelu%s", n->a.maxout.shared ? " shared=true" : "");
-    return NULL;
-}
-
-static const char *w_maxout(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "maxout pieces=%d", n->a.maxout.pieces);
-    return NULL;
-}
-
-static const char *w_reshape(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    const fv_reshape_attr *r = &n->a.reshape;
-    add(l, "reshape target_shape=%lld", (long long)r->dims[0]);
-    for (int i = 1; i < r->ndim; i++)
-        add(l, ",%lld", (long long)r->dims[i]);
-    return NULL;
-}
-
-/* The axis as a non-negative index (the layer function keeps a negative one as given). */
-static const char *w_concat(line *l, const fv_model *m, const fv_node *n)
-{
-    int axis = n->a.concat.axis;
-    axis = axis < 0 ? axis + m->nodes[n->in[0]].ndim : axis;
-    add(l, "concat");
-    if (axis)
-        add(l, " axis=%d", axis);
-    return NULL;
-}
-
-static const char *w_dropout(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "%s", n->a.dropout.spatial ? "spatial_dropout2d" : "dropout");
-    add_float(l, "rate", n->a.dropout.rate);
-    return NULL;
-}
-
-static const char *w_batchnorm(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    add(l, "batchnorm");
-    if (n->a.bn.momentum != 0.1f)
-        add_float(l, "momentum", n->a.bn.momentum);
-    if (n->a.bn.eps != 1e-5f)
-        add_float(l, "epsilon", n->a.bn.eps);
-    return NULL;
-}
-
-/* Layers without arguments: the op's own name is the keyword. */
-static const char *w_plain(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    static const struct {
-        fv_op op;
-        const char *word;
-    } words[] = {
-        {FV_OP_FLATTEN, "flatten"},       {FV_OP_ADD, "add"},
-        {FV_OP_GLOBAL_AVGPOOL, "global_avgpool2d"}, {FV_OP_GLOBAL_MAXPOOL, "global_maxpool2d"},
-        {FV_OP_MAXUNPOOL, "maxunpool2d"},
-    };
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (words[i].op == n->op) {
-            add(l, "%s", words[i].word);
+    int *arg = fv_field_at(s, f->arg);
+    const void *p = fv_field_at(f->type == FV_FT_REG ? (const void *)&n->reg : &n->a, f->attr);
+    int h = 0, w = 0;
+    if (f->type == FV_FT_PAIR || f->type == FV_FT_SQUARE || f->type == FV_FT_PADDING)
+        h = *(const int *)p, w = attr_int(n, f->attr_w);
+    switch (f->type) {
+    case FV_FT_INT:
+    case FV_FT_AXIS:
+    case FV_FT_CHOICE:
+        h = *(const int *)p;
+        if (f->type == FV_FT_CHOICE ? h < 0 || h > 1 : !in_range(f, h))
+            break;
+        *arg = h == f->def ? 0 : h;
+        return NULL;
+    case FV_FT_PAIR:
+        if (!in_range(f, h) || !in_range(f, w))
+            break;
+        if (h != w)
+            *(int *)fv_field_at(s, f->arg_h) = h, *(int *)fv_field_at(s, f->arg_w) = w;
+        else
+            *arg = h == f->def ? 0 : h;
+        return NULL;
+    case FV_FT_SQUARE: {
+        const fv_field *src = f->def_from ? &sc->fields[f->def_from - 1] : NULL;
+        if (src && h == attr_int(n, src->attr) && w == attr_int(n, src->attr_w))
             return NULL;
+        if (h != w) {
+            snprintf(why, 96, "%s differ between height and width (the format has one value)",
+                     f->key);
+            return why;
         }
-    return "no keyword";
-}
-
-/* ---------------------------------------------------------------- activations */
-
-/* The activation an activation node computes, and its alpha. */
-static fv_act act_of(const fv_node *n, float *alpha)
-{
-    *alpha = 0;
-    switch (n->op) {
-    case FV_OP_RELU: return FV_ACT_RELU;
-    case FV_OP_SIGMOID: return FV_ACT_SIGMOID;
-    case FV_OP_TANH: return FV_ACT_TANH;
-    case FV_OP_SOFTMAX: return FV_ACT_SOFTMAX;
-    default: *alpha = n->a.eltwise.alpha; return (fv_act)n->a.eltwise.act;
-    }
-}
-
-/* The alpha the layer functions give a kind when none is set (fv_activation_'s rule). */
-static float default_alpha(const fv_node *n, fv_act act)
-{
-    return n->op != FV_OP_ELTWISE ? 0.0f : act == FV_ACT_LEAKY_RELU ? 0.01f : 1.0f;
-}
-
-/* A standalone activation: its own keyword (relu, leaky_relu alpha=...), or
- * `activation activation=NAME alpha=...` for an alpha on a kind that has none. */
-static const char *w_act(line *l, const fv_model *m, const fv_node *n)
-{
-    (void)m;
-    float alpha;
-    fv_act act = act_of(n, &alpha);
-    if (act <= FV_ACT_NONE || act >= FV_ACT__COUNT)
-        return "an unknown activation kind";
-    if (alpha == default_alpha(n, act)) {
-        add(l, "%s", fv_act_name(act));
+        if (!in_range(f, h))
+            break;
+        *arg = h == f->def && !src ? 0 : h;
         return NULL;
     }
-    if (!(alpha > 0) || isinf(alpha))
-        return "an alpha that is not a positive number";
-    if (act == FV_ACT_LEAKY_RELU || act == FV_ACT_ELU)
-        add(l, "%s", fv_act_name(act));
-    else
-        add(l, "activation activation=%s", fv_act_name(act));
-    add_float(l, "alpha", alpha);
+    case FV_FT_PADDING:
+        if (h != w && f->arg_h) {
+            *(int *)fv_field_at(s, f->arg_h) = 1; /* the op's unwrite checks it is `same` */
+            return NULL;
+        }
+        if (h != w) {
+            snprintf(why, 96, "%s differs between height and width", f->key);
+            return why;
+        }
+        if (!in_range(f, h))
+            break;
+        *arg = h;
+        return NULL;
+    case FV_FT_FLOAT:
+    case FV_FT_REG: {
+        float v = *(const float *)p;
+        if (!in_range(f, v))
+            break;
+        *(float *)arg = v == (float)f->def ? 0.0f : v;
+        return NULL;
+    }
+    case FV_FT_RATIO:
+        *(double *)fv_field_at(s, f->arg_h) = *(const double *)p;
+        *(double *)fv_field_at(s, f->arg_w) = *(const double *)fv_field_at(&n->a, f->attr_w);
+        return NULL;
+    case FV_FT_BOOL:
+        *arg = f->flags & FV_F_ATTR_NOT ? !*(const int *)p : *(const int *)p != 0;
+        return NULL;
+    case FV_FT_SIDES:
+        memcpy(arg + 1, p, sizeof(int) * 4);
+        return NULL;
+    case FV_FT_SHAPE:
+        *arg = *(const int *)p;
+        memcpy(fv_field_at(s, f->arg_h), fv_field_at(&n->a, f->attr_w), sizeof(int64_t) * 4);
+        return NULL;
+    default: /* activations: from the nodes (the op's unwrite, the folded node) */
+        return NULL;
+    }
+    snprintf(why, 96, "%s is outside the range the format reads", f->key);
+    return why;
+}
+
+/* Whether a C-only argument of node n is at its default (the text cannot give another). */
+static bool c_only_default(const fv_field *f, const fv_node *n)
+{
+    if (f->type == FV_FT_PAIR || f->type == FV_FT_SQUARE || f->type == FV_FT_PADDING)
+        return attr_int(n, f->attr) == f->def && attr_int(n, f->attr_w) == f->def;
+    return f->type == FV_FT_FLOAT ? *(const float *)fv_field_at(&n->a, f->attr) == (float)f->def
+                                  : attr_int(n, f->attr) == f->def;
+}
+
+/* The form and arguments that rebuild node n: each attribute's inverse, then the op's. */
+static const char *node_spec(const fv_model *m, const fv_node *n, const fv_schema *sc, fv_spec *s,
+                             int *k, char *why)
+{
+    memset(s, 0, sizeof *s);
+    *k = fv_node_form(n);
+    if (*k < 0)
+        return "a kind its layer does not have";
+    s->form = sc->forms[*k].value;
+    for (int i = 0; i < sc->nfields; i++) {
+        const fv_field *f = &sc->fields[i];
+        if (!fv_field_in_form(f, *k) || !f->attr || (f->flags & FV_F_READ_ONLY))
+            continue;
+        const char *bad = NULL;
+        if (!(f->flags & FV_F_C_ONLY)) {
+            bad = field_from(sc, f, n, s, why);
+        } else if (!c_only_default(f, n)) {
+            snprintf(why, 96, "a %.40s, which the text format has not for this layer", f->key);
+            bad = why;
+        }
+        if (bad)
+            return bad;
+    }
+    const char *bad = sc->unwrite ? sc->unwrite(m, n, s) : NULL;
+    *k = fv_schema_form(sc, s->form);
+    return bad ? bad : *k < 0 ? "a kind its layer does not have" : NULL;
+}
+
+/* ---------------------------------------------------------------- printing arguments */
+
+static const char *add_folded_act(line *l, const fv_node *h);
+static bool folded(const fv_model *m, int i);
+
+/* The int at offset off of s (0: none, 0). */
+static int spec_int(const fv_spec *s, int off)
+{
+    return off ? *(const int *)fv_field_at(s, off) : 0;
+}
+
+/* Whether field f is at its default in s (so left out). */
+static bool unset(const fv_field *f, const fv_spec *s)
+{
+    const int *a = fv_field_at(s, f->arg);
+    switch (f->type) {
+    case FV_FT_PAIR:
+        return !a[0] && !spec_int(s, f->arg_h) && !spec_int(s, f->arg_w);
+    case FV_FT_RATIO:
+        return *(double *)fv_field_at(s, f->arg_h) == 0;
+    case FV_FT_PADDING:
+        return !a[0] && !spec_int(s, f->arg_h);
+    case FV_FT_FLOAT:
+    case FV_FT_REG:
+        return *(const float *)a == 0.0f;
+    case FV_FT_SIDES: {
+        int d = f->flags & FV_F_TEXT_DEF ? (int)f->def : 0;
+        return a[1] == d && a[2] == d && a[3] == d && a[4] == d;
+    }
+    default:
+        return !a[0];
+    }
+}
+
+static void add_field(line *l, const fv_field *f, const fv_spec *s)
+{
+    const int *a = fv_field_at(s, f->arg);
+    switch (f->type) {
+    case FV_FT_PAIR:
+        if (spec_int(s, f->arg_h))
+            add_pair(l, f->key, spec_int(s, f->arg_h), spec_int(s, f->arg_w));
+        else
+            add(l, " %s=%d", f->key, a[0]);
+        break;
+    case FV_FT_FLOAT:
+    case FV_FT_REG:
+        add_float(l, f->key, *(const float *)a);
+        break;
+    case FV_FT_RATIO: {
+        double rh = *(double *)fv_field_at(s, f->arg_h), rw = *(double *)fv_field_at(s, f->arg_w);
+        add(l, " %s=", f->key);
+        add_double(l, rh);
+        if (rw != rh) {
+            add(l, ",");
+            add_double(l, rw);
+        }
+        break;
+    }
+    case FV_FT_BOOL:
+        add(l, " %s=%s", f->key, f->flags & FV_F_TEXT_NOT ? "false" : "true");
+        break;
+    case FV_FT_CHOICE:
+        add(l, " %s=%s", f->key, f->words[a[0]]);
+        break;
+    case FV_FT_PADDING:
+        if (spec_int(s, f->arg_h))
+            add(l, " %s=same", f->key);
+        else
+            add(l, " %s=%d", f->key, a[0]);
+        break;
+    case FV_FT_SIDES: /* N, V,H or T,B,L,R */
+        if (a[1] == a[2] && a[3] == a[4])
+            add_pair(l, f->key, a[1], a[3]);
+        else
+            add(l, " %s=%d,%d,%d,%d", f->key, a[1], a[2], a[3], a[4]);
+        break;
+    case FV_FT_SHAPE: {
+        const int64_t *d = fv_field_at(s, f->arg_h);
+        add(l, " %s=%lld", f->key, (long long)d[0]);
+        for (int i = 1; i < a[0]; i++)
+            add(l, ",%lld", (long long)d[i]);
+        break;
+    }
+    case FV_FT_ACT_KIND:
+        add(l, " %s=%s", f->key, fv_act_name((fv_act)a[0]));
+        break;
+    default: /* ints, axes, squares */
+        add(l, " %s=%d", f->key, a[0]);
+    }
+}
+
+/* "keyword args" of node i; NULL or why the format cannot express it. */
+static const char *add_layer(line *l, const fv_model *m, int i, const fv_schema *sc, char *why)
+{
+    const fv_node *n = &m->nodes[i];
+    fv_spec s;
+    int k;
+    const char *bad = node_spec(m, n, sc, &s, &k, why);
+    if (bad)
+        return bad;
+    add(l, "%s", sc->forms[k].names[0]);
+    bool act = false, reg = false;
+    for (int j = 0; j < sc->nfields; j++) {
+        const fv_field *f = &sc->fields[j];
+        if (!fv_field_in_form(f, k) || (f->flags & (FV_F_C_ONLY | FV_F_READ_ONLY)))
+            continue;
+        act |= f->type == FV_FT_ACT, reg |= f->type == FV_FT_REG;
+        if (f->type == FV_FT_ACT && folded(m, i) && (bad = add_folded_act(l, &m->nodes[i + 1])))
+            return bad;
+        if (f->type != FV_FT_ACT && ((f->flags & FV_F_REQUIRED) || !unset(f, &s)))
+            add_field(l, f, &s);
+    }
+    if (folded(m, i) && !act)
+        return "an activation folded into a layer that takes no activation=";
+    if (!reg && (n->reg.l1 != 0 || n->reg.l2 != 0 || n->reg.max_norm != 0))
+        return "a kernel regularizer (the layer takes none)";
     return NULL;
 }
 
 /* " activation=NAME" for the hidden activation node h folded into its layer. */
-static const char *add_folded_act(line *l, const fv_node *h, bool takes_act)
+static const char *add_folded_act(line *l, const fv_node *h)
 {
     float alpha;
-    fv_act act = act_of(h, &alpha);
-    if (!takes_act)
-        return "an activation folded into a layer that takes no activation=";
-    if (act <= FV_ACT_NONE || act >= FV_ACT__COUNT || alpha != default_alpha(h, act))
+    fv_act act = fv_node_act(h, &alpha);
+    if (act <= FV_ACT_NONE || act >= FV_ACT__COUNT || alpha != fv_act_default_alpha(act))
         return "a folded activation of an unknown kind or a non-default alpha";
     add(l, " activation=%s", fv_act_name(act));
     return NULL;
 }
-
-/* ---------------------------------------------------------------- the op table */
-
-typedef struct op_def {
-    op_writer write;
-    bool multi;     /* always lists its inputs (add, concat, maxunpool2d) */
-    bool takes_act; /* has activation= (a folded activation node may follow) */
-} op_def;
-
-static const op_def op_defs[FV_OP__COUNT] = {
-    [FV_OP_INPUT] = {w_input, false, false},
-    [FV_OP_CONV2D] = {w_conv, false, true},
-    [FV_OP_CONV2D_TRANSPOSE] = {w_conv, false, true},
-    [FV_OP_DENSE] = {w_dense, false, true},
-    [FV_OP_MAXPOOL2D] = {w_pool, false, false},
-    [FV_OP_AVGPOOL2D] = {w_pool, false, false},
-    [FV_OP_LPPOOL] = {w_pool, false, false},
-    [FV_OP_FRACPOOL] = {w_fracpool, false, false},
-    [FV_OP_ADAPTIVE_AVGPOOL] = {w_adaptive, false, false},
-    [FV_OP_GLOBAL_AVGPOOL] = {w_plain, false, false},
-    [FV_OP_GLOBAL_MAXPOOL] = {w_plain, false, false},
-    [FV_OP_MAXUNPOOL] = {w_plain, true, false},
-    [FV_OP_LRN] = {w_lrn, false, false},
-    [FV_OP_UPSAMPLE] = {w_upsample, false, false},
-    [FV_OP_PAD_CROP] = {w_pad_crop, false, false},
-    [FV_OP_GROUP_NORM] = {w_gnorm, false, false},
-    [FV_OP_PRELU] = {w_prelu, false, false},
-    [FV_OP_MAXOUT] = {w_maxout, false, false},
-    [FV_OP_FLATTEN] = {w_plain, false, false},
-    [FV_OP_RESHAPE] = {w_reshape, false, false},
-    [FV_OP_ADD] = {w_plain, true, false},
-    [FV_OP_CONCAT] = {w_concat, true, false},
-    [FV_OP_DROPOUT] = {w_dropout, false, false},
-    [FV_OP_BATCHNORM] = {w_batchnorm, false, false},
-    [FV_OP_RELU] = {w_act, false, false},
-    [FV_OP_SIGMOID] = {w_act, false, false},
-    [FV_OP_TANH] = {w_act, false, false},
-    [FV_OP_SOFTMAX] = {w_act, false, false},
-    [FV_OP_ELTWISE] = {w_act, false, false},
-    /* the losses and the compiled model's target input are skipped, not written */
-};
 
 /* ---------------------------------------------------------------- the model */
 
@@ -484,9 +371,8 @@ static bool folded(const fv_model *m, int i)
 /* Losses and the target input belong to compile, not to the text. */
 static bool skipped(const fv_model *m, int i)
 {
-    fv_op op = m->nodes[i].op;
-    return i == m->target_node || i == m->loss_node || op == FV_OP_SOFTMAX_CE ||
-           op == FV_OP_MSE || op == FV_OP_LOSS;
+    return i == m->target_node || i == m->loss_node ||
+           (fv_op_table[m->nodes[i].op]->flags & FV_OPF_LOSS);
 }
 
 /* A name the parser reads back as one token: no blank, '#' or ','. */
@@ -537,8 +423,8 @@ static const char *layer_line(writer *w, int i, line *l)
 {
     const fv_model *m = w->m;
     const fv_node *n = &m->nodes[i];
-    const op_def *d = (unsigned)n->op < FV_OP__COUNT ? &op_defs[n->op] : NULL;
-    if (!d || !d->write)
+    const fv_schema *sc = (unsigned)n->op < FV_OP__COUNT ? fv_op_table[n->op]->schema : NULL;
+    if (!sc)
         return "the text format has no layer for this op";
     if (n->hidden)
         return "a folded activation that does not follow its layer";
@@ -546,13 +432,11 @@ static const char *layer_line(writer *w, int i, line *l)
         return "a second input (the text format has one)";
     if (!name_ok(n->name))
         return "a name with a blank, '#' or ',' (not one token of the text format)";
-    const char *why = d->write(l, m, n);
-    if (!why && folded(m, i))
-        why = add_folded_act(l, &m->nodes[i + 1], d->takes_act);
+    const char *why = add_layer(l, m, i, sc, w->why);
     if (why)
         return why;
     add(l, " name=%s", n->name);
-    if (n->op != FV_OP_INPUT && (why = add_inputs(w, l, n, d->multi)))
+    if (n->op != FV_OP_INPUT && (why = add_inputs(w, l, n, sc->max_in > 1)))
         return why;
     return l->n > LINE_CHARS ? "a line longer than 1024 characters" : NULL;
 }

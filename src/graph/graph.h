@@ -1,19 +1,11 @@
-/* graph.h - running the graph through the op table: adding nodes (shape inference by the node's
- * op), planning buffers for a batch size, and the forward and backward passes. Sits above ops/
- * (it calls fv_op_table); core/ keeps the node and parameter records it works on. */
+/* graph.h - running the graph through the op table: planning buffers for a batch size, and the
+ * forward and backward passes (adding nodes is ops/node.h's). Sits above ops/ (it calls
+ * fv_op_table); core/ keeps the node and parameter records it works on. */
 #ifndef FV_GRAPH_H
 #define FV_GRAPH_H
 
 #include "core/internal.h"
-
-/* Adds a node of op `op` reading ins[0..nin) with attributes a: names it (name or "<stem><k>"),
- * runs infer, and rolls back on error. Returns the node id or -1. */
-int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
-                 const char *name);
-/* Adds an input node of one sample's shape dims[0..ndim). */
-int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
-/* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
-int fv_graph_resolve(fv_model *m, int in, const char *layer);
+#include "ops/node.h"
 
 /* Sizes node buffers for up to `batch` samples (no-op if already large enough). The dy buffers
  * share memory by liveness: a node's dy holds its gradient only from its first writer's backward

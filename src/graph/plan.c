@@ -117,7 +117,7 @@ static size_t plan_dy(const fv_model *m, int batch, int share, size_t *at)
 static int in_place(const fv_model *m, int i, int share)
 {
     const fv_node *n = &m->nodes[i];
-    if (!share || n->op != FV_OP_RELU || n->nin != 1)
+    if (!share || !(fv_op_table[n->op]->flags & FV_OPF_IN_PLACE) || n->nin != 1)
         return 0;
     const fv_node *x = &m->nodes[n->in[0]];
     return x->nuse == 1 && n->in[0] != m->input_node && n->in[0] != m->output_node &&

@@ -179,7 +179,7 @@ fv_status fv_checkpoint_read(fv_model *m, const char *path, fv_train_state *t, i
 {
     fv_st_file *f = fv_st_open(path); /* reads the header; each tensor is read when taken */
     if (!f)
-        return FV_ERR_IO;
+        return fv_last_status(); /* I/O, format or out of memory, as fv_st_open found */
     uint32_t state[128];
     int nw = 0;
     fv_status st = take_state(f, state, &nw);

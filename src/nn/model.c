@@ -104,6 +104,19 @@ void fv_model_set_training(fv_model *m, int training) { m->training = training !
 
 /* ---------------------------------------------------------------- compile */
 
+/* The op computing loss: one of the loss family whose fv_op_def.loss is the kind, unless the
+ * options need the catalogue op (smoothing, class weights) and it computes the kind too. */
+static fv_op loss_op(fv_loss loss, bool options)
+{
+    for (int op = 0; op < FV_OP__COUNT; op++) {
+        const fv_op_def *d = fv_op_table[op];
+        if ((d->flags & FV_OPF_LOSS) && d->loss == (int)loss &&
+            (!options || (d->flags & FV_OPF_SOLE)))
+            return (fv_op)op;
+    }
+    return FV_OP_LOSS;
+}
+
 static fv_status add_loss(fv_model *m, const fv_compile_args *a)
 {
     const fv_node *out = &m->nodes[m->output_node];
@@ -114,18 +127,15 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
     int target = sparse ? fv_graph_add_input(m, 1, &one, "target")
                         : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
-        return FV_ERR_INVALID;
+        return fv_last_status();
     int ins[2] = {m->output_node, target};
-    /* the plain softmax-CE and MSE have ops of their own; the rest is the catalogue op */
-    int plain = (loss == FV_LOSS_SOFTMAX_CE && a->label_smoothing == 0 && !a->class_weights) ||
-                loss == FV_LOSS_MSE;
     fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
                            .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
-    fv_op op = !plain ? FV_OP_LOSS : loss == FV_LOSS_SOFTMAX_CE ? FV_OP_SOFTMAX_CE : FV_OP_MSE;
-    int l = fv_graph_add(m, op, 2, ins, plain ? NULL : &at, "loss");
+    fv_op op = loss_op(loss, a->label_smoothing != 0 || a->class_weights);
+    int l = fv_graph_add(m, op, 2, ins, op == FV_OP_LOSS ? &at : NULL, "loss");
     if (l < 0) {
         m->nnodes--; /* drop the target node again */
-        return FV_ERR_SHAPE;
+        return fv_last_status();
     }
     m->target_node = target;
     m->loss_node = l;
@@ -162,6 +172,8 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
 {
     if (m->compiled)
         return fv_err(FV_ERR_STATE, "model '%s' is already compiled", m->name);
+    if (m->first_status != FV_OK) /* a layer call failed: the model is not the one asked for */
+        return fv_err(m->first_status, "%s", m->first_error);
     if (m->input_node < 0)
         return fv_err(FV_ERR_STATE, "model '%s' has no input layer", m->name);
     int out = a.output ? a.output : m->nnodes - 1;

@@ -2,7 +2,7 @@
  * connections) and the cost counts behind it: multiply-adds per layer as the papers count them
  * (convolutions and fully connected layers; normalization, pooling and activations are
  * negligible and not counted, as in He et al. and Howard et al.). */
-#include "core/internal.h"
+#include "ops/schema.h"
 
 #include <string.h>
 
@@ -115,8 +115,7 @@ static void connected_to(const fv_model *m, const fv_node *n, char *buf, size_t 
 /* "name (Type)"; returns its length. */
 static int label_of(const fv_node *n, char *buf, size_t len)
 {
-    const fv_op_def *d = fv_op_table[n->op];
-    int k = snprintf(buf, len, "%s (%s)", n->name, d->kind_of ? d->kind_of(n) : d->kind);
+    int k = snprintf(buf, len, "%s (%s)", n->name, fv_node_kind(n));
     return k < (int)len ? k : (int)len - 1;
 }
 

@@ -7,6 +7,7 @@
  * model in evaluation mode on one sample and leave its weights unchanged. */
 #include "core/internal.h"
 #include "graph/graph.h"
+#include "ops/schema.h"
 
 #include <math.h>
 #include <string.h>
@@ -54,7 +55,8 @@ static void run_down(fv_model *m, int top, int rectify)
         fv_node *n = &m->nodes[i];
         if (!n->needs_grad || n->op == FV_OP_INPUT)
             continue;
-        float *dx = rectify && n->op == FV_OP_RELU ? fv_input_dy(m, n, 0) : NULL;
+        float alpha;
+        float *dx = rectify && fv_node_act(n, &alpha) == FV_ACT_RELU ? fv_input_dy(m, n, 0) : NULL;
         for (int64_t k = 0; dx && k < n->size; k++)
             dx[k] += n->dy[k] > 0 ? n->dy[k] : 0.0f;
         if (!dx)

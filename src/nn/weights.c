@@ -86,7 +86,7 @@ fv_status fv_model_load_weights(fv_model *m, const char *path)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before loading weights", m->name);
     fv_st_file *f = fv_st_open(path);
     if (!f)
-        return FV_ERR_IO;
+        return fv_last_status(); /* I/O, format or out of memory, as fv_st_open found */
     fv_status st = fv_model_load_weights_st(m, f);
     fv_st_close(f);
     return st;

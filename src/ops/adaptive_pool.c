@@ -5,6 +5,9 @@
  * input repeats cells. */
 #include "kernels/ref/adaptive_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
+
+#include <limits.h>
 
 static fv_status adaptive_infer(fv_model *m, fv_node *n)
 {
@@ -41,7 +44,23 @@ static void adaptive_backward(fv_model *m, fv_node *n, int batch)
                                     (int)x->dims[2], n->a.adaptive.oh, n->a.adaptive.ow);
 }
 
+static const fv_form adaptive_forms[] = {
+    {{"adaptive_avgpool2d", "AdaptiveAvgPool2d"}, "AdaptiveAvgPool2d", 0, NULL, NULL}};
+
+static const fv_field adaptive_fields[] = {
+    {.key = "output_size", .type = FV_FT_PAIR, .flags = FV_F_REQUIRED, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.adaptive.output_size), .arg_h = FV_ARG(a.adaptive.output_h),
+     .arg_w = FV_ARG(a.adaptive.output_w), .attr = FV_AT(adaptive.oh),
+     .attr_w = FV_AT(adaptive.ow), .doc = "`oh,ow` or one integer for both"},
+};
+
+static const fv_schema adaptive_schema = {
+    .op = FV_OP_ADAPTIVE_AVGPOOL, .forms = adaptive_forms, .nforms = 1,
+    .fields = adaptive_fields, .nfields = 1,
+};
+
 const fv_op_def fv_op_adaptive_avgpool_def = {
+    .schema = &adaptive_schema,
     .name = "adaptive_avgpool2d", .kind = "AdaptiveAvgPool2d", .infer = adaptive_infer,
     .forward = adaptive_forward, .backward = adaptive_backward,
 };

@@ -6,6 +6,7 @@
  * the vectorized ones of kernels/eltwise.c, over ranges of channels split across the workers. */
 #include "kernels/eltwise.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <math.h>
 #include <string.h>
@@ -110,7 +111,31 @@ static void bn_backward(fv_model *m, fv_node *n, int batch)
     bn_run(m, n, batch, BACKWARD);
 }
 
+/* ---------------------------------------------------------------- the layer */
+
+static const fv_form bn_forms[] = {
+    {{"batchnorm", "BatchNormalization"}, "BatchNormalization", 0, NULL, NULL}};
+static const fv_field bn_fields[] = {
+    {.key = "momentum", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 0.1, .lo = 0, .hi = 1,
+     .arg = FV_ARG(a.bn.momentum), .attr = FV_AT(bn.momentum),
+     .doc = "PyTorch convention, in (0, 1]: `running = (1 - momentum) * running + momentum * "
+            "batch`"},
+    {.key = "keras_momentum", .type = FV_FT_FLOAT,
+     .flags = FV_F_READ_ONLY | FV_F_COMPLEMENT | FV_F_HI_OPEN, .lo = 0, .hi = 1,
+     .arg = FV_ARG(a.bn.momentum),
+     .doc = "Keras convention, in [0, 1): the weight of the old running value; "
+            "`keras_momentum=K` is `momentum=1-K`", .def_doc = "0.9"},
+    {.key = "epsilon", .alias = "eps", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 1e-5,
+     .lo = 0, .hi = INFINITY, .arg = FV_ARG(a.bn.eps), .attr = FV_AT(bn.eps),
+     .doc = "positive number added to the variance"},
+};
+static const fv_schema bn_schema = {
+    .op = FV_OP_BATCHNORM, .forms = bn_forms, .nforms = 1, .fields = bn_fields,
+    .nfields = sizeof bn_fields / sizeof bn_fields[0],
+};
+
 const fv_op_def fv_op_batchnorm_def = {
+    .schema = &bn_schema,
     .name = "batchnorm",
     .kind = "BatchNormalization",
     .infer = bn_infer,

@@ -7,12 +7,15 @@
  * buffer and, in backward, partial weight/bias gradients summed afterwards in worker order. With
  * fewer samples than workers, each sample is spread over all of them instead (forward; 3x3 layers
  * where Winograd wins by rows of output tiles, the weights transformed once, split by channel). */
+#include "ops/node.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "kernels/winograd.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 /* The geometry of node n (whose input and attributes infer has already checked). */
@@ -440,9 +443,159 @@ static void conv_backward(fv_model *m, fv_node *n, int batch)
         add_partials(m, n, &j);
 }
 
+/* ---------------------------------------------------------------- the layer */
+
+/* padding=same: stride 1 and odd kernels, half the dilated kernel on each side. */
+static fv_status conv_finish(const fv_spec *s, fv_attr *at, const char *layer)
+{
+    fv_conv_attr *c = &at->conv;
+    if (!s->a.conv2d.same)
+        return FV_OK;
+    if (c->sh != 1 || (c->kh % 2) == 0 || (c->kw % 2) == 0)
+        return fv_err(FV_ERR_INVALID, "layer '%s': padding=same needs stride 1 and an odd kernel",
+                      layer);
+    int64_t ph = (int64_t)c->dh * (c->kh - 1) / 2, pw = (int64_t)c->dw * (c->kw - 1) / 2;
+    if (ph > INT_MAX || pw > INT_MAX)
+        return fv_err(FV_ERR_INVALID, "layer '%s': padding=same for kernel %dx%d with dilation %d "
+                      "needs padding %lld (too large)", layer, c->kh, c->kw, c->dh,
+                      (long long)(ph > pw ? ph : pw));
+    c->ph = (int)ph, c->pw = (int)pw;
+    return FV_OK;
+}
+
+/* The writer: padding that differs between the axes must be padding=same's. */
+static const char *conv_unwrite(const fv_model *m, const fv_node *n, fv_spec *s)
+{
+    (void)m;
+    const fv_conv_attr *c = &n->a.conv;
+    bool same = c->sh == 1 && c->kh % 2 == 1 && c->kw % 2 == 1 &&
+                c->ph == c->dh * (c->kh - 1) / 2 && c->pw == c->dw * (c->kw - 1) / 2;
+    if (s->a.conv2d.same && !same)
+        return "padding differs between height and width and is not padding=same";
+    return NULL;
+}
+
+static const fv_schema conv_schema;
+
+/* The input's channel count, or -1 with an error. */
+static int64_t channels_of(fv_model *m, int in, const char *layer)
+{
+    int id = fv_graph_resolve(m, in, layer);
+    if (id < 0)
+        return -1;
+    if (m->nodes[id].ndim != 3) {
+        char s[96];
+        fv_err(FV_ERR_SHAPE, "layer '%s': needs a (channels, height, width) input, got '%s' %s",
+               layer, m->nodes[id].name, fv_node_shape_str(&m->nodes[id], s, sizeof s));
+        return -1;
+    }
+    return m->nodes[id].dims[0];
+}
+
+/* depthwise_conv2d: conv2d with one group per input channel and `multiplier` filters each. */
+static int depthwise_add(fv_model *m, const int *ins, int nin, const fv_spec *s)
+{
+    const char *layer = s->name ? s->name : "depthwise_conv2d";
+    int64_t c = channels_of(m, ins[0], layer);
+    int mult = s->multiplier ? s->multiplier : 1;
+    if (c < 0)
+        return -1;
+    if (c * mult > INT32_MAX) {
+        fv_err(FV_ERR_INVALID, "layer '%s': depth_multiplier=%d makes more than %d filters",
+               layer, mult, INT32_MAX);
+        return -1;
+    }
+    fv_spec d = *s;
+    d.a.conv2d.filters = (int)(c * mult);
+    d.a.conv2d.groups = (int)c;
+    d.form = 0;
+    return fv_layer_build(m, &conv_schema, 0, ins, nin, &d);
+}
+
+/* separable_conv2d: a depthwise convolution without bias ("NAME_dw"), then a 1x1 convolution
+ * ("NAME_pw") with the bias and the activation; both roll back together. */
+static int separable_add(fv_model *m, const int *ins, int nin, const fv_spec *s)
+{
+    char dw[FV_NAME_LEN], pw[FV_NAME_LEN];
+    const char *base = s->name ? s->name : "separable_conv2d";
+    snprintf(dw, sizeof dw, "%.*s_dw", FV_NAME_LEN - 4, base);
+    snprintf(pw, sizeof pw, "%.*s_pw", FV_NAME_LEN - 4, base);
+    int nodes = m->nnodes, nparams = m->nparams;
+    fv_spec d = *s;
+    d.a.conv2d.no_bias = 1, d.a.conv2d.activation = FV_ACT_NONE, d.name = s->name ? dw : NULL;
+    int x = depthwise_add(m, ins, nin, &d);
+    if (x < 0)
+        return -1;
+    fv_spec p = {.a.conv2d = {.filters = s->a.conv2d.filters, .kernel = 1,
+                              .no_bias = s->a.conv2d.no_bias,
+                              .activation = s->a.conv2d.activation},
+                 .name = s->name ? pw : NULL};
+    int y = fv_layer_add(m, &conv_schema, &x, 1, &p);
+    if (y < 0) /* roll back the depthwise half too */
+        m->nnodes = nodes, m->nparams = nparams;
+    return y;
+}
+
+static const fv_form conv_forms[] = {
+    {{"conv2d", "Conv2D"}, "Conv2D", 0, NULL, NULL},
+    {{"depthwise_conv2d", "DepthwiseConv2D"}, "DepthwiseConv2D", 1, depthwise_add, NULL},
+    {{"separable_conv2d", "SeparableConv2D"}, "SeparableConv2D", 2, separable_add, NULL},
+};
+
+#define REG_FIELD(key_, alias_, member, what, def_doc_)                                     \
+    {.key = key_, .alias = alias_, .type = FV_FT_REG, .lo = 0, .hi = INFINITY,                \
+     .arg = FV_ARG(a.conv2d.member), .attr = FV_REG(member), .doc = what, .def_doc = def_doc_}
+static const fv_field conv_fields[] = {
+    {.key = "filters", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .forms = FV_FORM(0) | FV_FORM(2),
+     .lo = 1, .hi = INT_MAX, .arg = FV_ARG(a.conv2d.filters), .attr = FV_AT(conv.filters),
+     .doc = "positive integer: output channels"},
+    {.key = "kernel_size", .alias = "kernel", .type = FV_FT_PAIR, .flags = FV_F_REQUIRED, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.conv2d.kernel), .arg_h = FV_ARG(a.conv2d.kernel_h),
+     .arg_w = FV_ARG(a.conv2d.kernel_w), .attr = FV_AT(conv.kh), .attr_w = FV_AT(conv.kw),
+     .doc = "`N` or `H,W`"},
+    {.key = "strides", .alias = "stride", .type = FV_FT_SQUARE, .def = 1, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.conv2d.stride), .attr = FV_AT(conv.sh), .attr_w = FV_AT(conv.sw),
+     .doc = "`N` (or `N,N`, equal values)"},
+    {.key = "padding", .type = FV_FT_PADDING, .lo = 0, .hi = INT_MAX,
+     .arg = FV_ARG(a.conv2d.padding), .arg_h = FV_ARG(a.conv2d.same), .attr = FV_AT(conv.ph),
+     .attr_w = FV_AT(conv.pw),
+     .doc = "`valid` (0), `same` (stride 1 and odd kernel; output size = input size), or an "
+            "integer N >= 0 of zero padding on each side"},
+    {.key = "dilation_rate", .alias = "dilation", .type = FV_FT_SQUARE, .def = 1, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.conv2d.dilation), .attr = FV_AT(conv.dh),
+     .attr_w = FV_AT(conv.dw), .doc = "`N` (or `N,N`, equal values)"},
+    {.key = "groups", .type = FV_FT_INT, .forms = FV_FORM(0), .def = 1, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.conv2d.groups), .attr = FV_AT(conv.groups),
+     .doc = "positive integer dividing input channels and filters"},
+    {.key = "use_bias", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT | FV_F_ATTR_NOT,
+     .arg = FV_ARG(a.conv2d.no_bias), .attr = FV_AT(conv.bias), .doc = "`true`/`false`/`1`/`0`"},
+    REG_FIELD("l1", "kernel_l1", l1, "the kernel regularizer: `l1` times the sum of the weights' "
+              "absolute values joins the loss (Keras')", NULL),
+    REG_FIELD("l2", "kernel_l2", l2, "the kernel regularizer: `l2` times the sum of the squared "
+              "weights joins the loss", NULL),
+    REG_FIELD("max_norm", NULL, max_norm, "the kernel constraint: each filter's weights scaled to "
+              "this L2 norm at most after each update (Keras' `MaxNorm`)", "none"),
+    {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.conv2d.activation),
+     .doc = "`linear` (or `none`) or any activation of the table below"},
+    {.key = "depth_multiplier", .type = FV_FT_INT, .forms = FV_FORM(1) | FV_FORM(2), .def = 1,
+     .lo = 1, .hi = INT_MAX, .arg = FV_ARG(multiplier),
+     .doc = "positive integer: outputs per input channel"},
+};
+
+static const fv_schema conv_schema = {
+    .op = FV_OP_CONV2D,
+    .forms = conv_forms,
+    .nforms = 3,
+    .fields = conv_fields,
+    .nfields = sizeof conv_fields / sizeof conv_fields[0],
+    .finish = conv_finish,
+    .unwrite = conv_unwrite,
+};
+
 const fv_op_def fv_op_conv2d_def = {
     .name = "conv2d",
     .kind = "Conv2D",
+    .schema = &conv_schema,
     .infer = conv_infer,
     .workspace_bytes = conv_workspace_bytes,
     .forward = conv_forward,

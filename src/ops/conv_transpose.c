@@ -7,6 +7,7 @@
 #include "kernels/kernels.h"
 #include "kernels/ref/conv_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <limits.h>
 #include <string.h>
@@ -128,9 +129,54 @@ static void convt_backward(fv_model *m, fv_node *n, int batch)
     }
 }
 
+/* ---------------------------------------------------------------- the layer */
+
+static const fv_form convt_forms[] = {
+    {{"conv2d_transpose", "Conv2DTranspose", "ConvTranspose2d"}, "Conv2DTranspose", 0, NULL, NULL},
+};
+
+static const fv_field convt_fields[] = {
+    {.key = "filters", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.filters), .attr = FV_AT(convt.conv.filters),
+     .doc = "positive integer: output channels"},
+    {.key = "kernel_size", .alias = "kernel", .type = FV_FT_PAIR, .flags = FV_F_REQUIRED, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.convt.kernel), .arg_h = FV_ARG(a.convt.kernel_h),
+     .arg_w = FV_ARG(a.convt.kernel_w), .attr = FV_AT(convt.conv.kh),
+     .attr_w = FV_AT(convt.conv.kw), .doc = "`N` or `H,W`"},
+    {.key = "strides", .alias = "stride", .type = FV_FT_SQUARE, .def = 1, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.stride), .attr = FV_AT(convt.conv.sh), .attr_w = FV_AT(convt.conv.sw),
+     .doc = "`N` (or `N,N`, equal values)"},
+    {.key = "padding", .type = FV_FT_PADDING, .lo = 0, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.padding), .attr = FV_AT(convt.conv.ph), .attr_w = FV_AT(convt.conv.pw),
+     .doc = "`valid` (0) or an integer N >= 0 cropped from each side of the output"},
+    {.key = "dilation_rate", .alias = "dilation", .type = FV_FT_SQUARE, .def = 1, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.convt.dilation), .attr = FV_AT(convt.conv.dh),
+     .attr_w = FV_AT(convt.conv.dw), .doc = "`N` (or `N,N`, equal values)"},
+    {.key = "groups", .type = FV_FT_INT, .def = 1, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.groups), .attr = FV_AT(convt.conv.groups),
+     .doc = "positive integer dividing input channels and filters"},
+    {.key = "use_bias", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT | FV_F_ATTR_NOT,
+     .arg = FV_ARG(a.convt.no_bias), .attr = FV_AT(convt.conv.bias),
+     .doc = "`true`/`false`/`1`/`0`"},
+    {.key = "output_padding", .type = FV_FT_SQUARE, .lo = 0, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.output_padding), .attr = FV_AT(convt.oph), .attr_w = FV_AT(convt.opw),
+     .doc = "integer N >= 0 added to one side of the output (below the stride or the dilation)"},
+    {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.convt.activation),
+     .doc = "as for `conv2d`"},
+};
+
+static const fv_schema convt_schema = {
+    .op = FV_OP_CONV2D_TRANSPOSE,
+    .forms = convt_forms,
+    .nforms = 1,
+    .fields = convt_fields,
+    .nfields = sizeof convt_fields / sizeof convt_fields[0],
+};
+
 const fv_op_def fv_op_conv2d_transpose_def = {
     .name = "conv2d_transpose",
     .kind = "Conv2DTranspose",
+    .schema = &convt_schema,
     .infer = convt_infer,
     .workspace_bytes = convt_workspace_bytes,
     .forward = convt_forward,

@@ -8,8 +8,10 @@
 #include "kernels/kernels.h"
 #include "kernels/ref/gemm_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <limits.h>
+#include <math.h>
 
 static fv_status dense_infer(fv_model *m, fv_node *n)
 {
@@ -114,9 +116,37 @@ static void dense_backward(fv_model *m, fv_node *n, int batch)
     fv_parallel(j.width, backward_task, &j);
 }
 
+/* ---------------------------------------------------------------- the layer */
+
+static const fv_form dense_forms[] = {{{"dense", "Dense"}, "Dense", 0, NULL, NULL}};
+
+static const fv_field dense_fields[] = {
+    {.key = "units", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.dense.units), .attr = FV_AT(dense.units), .doc = "positive integer"},
+    {.key = "use_bias", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT | FV_F_ATTR_NOT,
+     .arg = FV_ARG(a.dense.no_bias), .attr = FV_AT(dense.bias), .doc = "`true`/`false`/`1`/`0`"},
+    {.key = "l1", .alias = "kernel_l1", .type = FV_FT_REG, .hi = INFINITY,
+     .arg = FV_ARG(a.dense.l1), .attr = FV_REG(l1), .doc = "as for `conv2d`, per output unit"},
+    {.key = "l2", .alias = "kernel_l2", .type = FV_FT_REG, .hi = INFINITY,
+     .arg = FV_ARG(a.dense.l2), .attr = FV_REG(l2), .doc = "as for `conv2d`, per output unit"},
+    {.key = "max_norm", .type = FV_FT_REG, .hi = INFINITY, .arg = FV_ARG(a.dense.max_norm),
+     .attr = FV_REG(max_norm), .doc = "as for `conv2d`, per output unit", .def_doc = "none"},
+    {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.dense.activation),
+     .doc = "as for `conv2d`"},
+};
+
+static const fv_schema dense_schema = {
+    .op = FV_OP_DENSE,
+    .forms = dense_forms,
+    .nforms = 1,
+    .fields = dense_fields,
+    .nfields = sizeof dense_fields / sizeof dense_fields[0],
+};
+
 const fv_op_def fv_op_dense_def = {
     .name = "dense",
     .kind = "Dense",
+    .schema = &dense_schema,
     .infer = dense_infer,
     .forward = dense_forward,
     .backward = dense_backward,

@@ -7,6 +7,7 @@
  * vectorized kernels of kernels/eltwise.c. */
 #include "kernels/eltwise.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,13 +101,22 @@ static void dropout_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel_ranges(m, n, n->size * batch, CHUNK, grad_range);
 }
 
-static const char *dropout_kind(const fv_node *n)
-{
-    return n->a.dropout.spatial ? "SpatialDropout2D" : "Dropout";
-}
+static const fv_form dropout_forms[] = {
+    {{"dropout", "Dropout"}, "Dropout", 0, NULL, NULL},
+    {{"spatial_dropout2d", "SpatialDropout2D", "Dropout2d"}, "SpatialDropout2D", 1, NULL, NULL},
+};
+static const fv_field dropout_fields[] = {
+    {.key = "rate", .type = FV_FT_FLOAT, .flags = FV_F_REQUIRED | FV_F_HI_OPEN, .lo = 0, .hi = 1,
+     .arg = FV_ARG(a.dropout.rate), .attr = FV_AT(dropout.rate),
+     .doc = "fraction dropped in training, in [0, 1)"},
+};
+static const fv_schema dropout_schema = {
+    .op = FV_OP_DROPOUT, .forms = dropout_forms, .nforms = 2, .fields = dropout_fields,
+    .nfields = 1, .form_attr = FV_AT(dropout.spatial),
+};
 
 const fv_op_def fv_op_dropout_def = {
-    .kind_of = dropout_kind,
+    .schema = &dropout_schema, /* the summary's type: the form's (whole channels: spatial) */
     .name = "dropout",
     .kind = "Dropout",
     .infer = dropout_infer,

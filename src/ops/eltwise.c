@@ -6,6 +6,7 @@
 #include "kernels/eltwise.h"
 #include "kernels/ref/act_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <string.h>
 
@@ -60,24 +61,12 @@ static void eltwise_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel_ranges(m, n, count, 16384, bwd_range);
 }
 
-static const char *eltwise_kind(const fv_node *n)
-{
-    static const char *const kinds[FV_ACT__COUNT] = {
-        [FV_ACT_LEAKY_RELU] = "LeakyReLU",       [FV_ACT_ELU] = "ELU",
-        [FV_ACT_SELU] = "SELU",                  [FV_ACT_GELU] = "GELU",
-        [FV_ACT_SILU] = "SiLU",                  [FV_ACT_SOFTPLUS] = "Softplus",
-        [FV_ACT_HARD_SIGMOID] = "HardSigmoid",   [FV_ACT_HARD_SWISH] = "HardSwish",
-        [FV_ACT_RELU6] = "ReLU6",                [FV_ACT_LOG_SOFTMAX] = "LogSoftmax",
-    };
-    int a = n->a.eltwise.act;
-    return a >= 0 && a < FV_ACT__COUNT && kinds[a] ? kinds[a] : "Activation";
-}
-
 const fv_op_def fv_op_eltwise_def = {
     .name = "activation",
     .kind = "Activation",
     .infer = eltwise_infer,
     .forward = eltwise_forward,
     .backward = eltwise_backward,
-    .kind_of = eltwise_kind,
+    .schema = &fv_act_schema, /* the summary's type: the kind's form */
+    .flags = FV_OPF_ACT,
 };

@@ -10,7 +10,9 @@
  * the samples, the region starts and the switches for backward. */
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -219,9 +221,66 @@ static void frac_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel_ranges(m, n, batch, 1, frac_bwd_range);
 }
 
+/* ---------------------------------------------------------------- the layer */
+
+/* A window and an output size or ratio that go together. */
+static fv_status frac_finish(const fv_spec *s, fv_attr *at, const char *layer)
+{
+    (void)s;
+    const fv_frac_attr *f = &at->frac;
+    const char *why = NULL;
+    bool sized = f->oh || f->ow, ratio = f->rh != 0 || f->rw != 0;
+    if (f->kh < 0 || f->kw < 0 || (f->kh == 0) != (f->kw == 0))
+        why = "the window must be positive, or 0 on both axes for disjoint regions";
+    else if (sized && ratio)
+        why = "give an output size or an output ratio, not both";
+    else if (sized && (f->oh <= 0 || f->ow <= 0))
+        why = "the output size must be positive on both axes";
+    else if (!sized && !(f->rh > 0 && f->rh < 1 && f->rw > 0 && f->rw < 1))
+        why = "needs an output size, or an output ratio in (0, 1) on both axes";
+    else if (f->random && f->kh)
+        why = "a random sequence needs disjoint regions (window 0)";
+    if (!why)
+        return FV_OK;
+    return fv_err(FV_ERR_INVALID, "layer '%s': %s (window %dx%d, output %dx%d, ratio %g, %g)",
+                  layer, why, f->kh, f->kw, f->oh, f->ow, f->rh, f->rw);
+}
+
+static const char *const sequences[] = {"pseudorandom", "random", NULL};
+
+static const fv_form frac_forms[] = {
+    {{"fractional_maxpool2d", "FractionalMaxPool2d"}, "FractionalMaxPool2d", 0, NULL, NULL}};
+
+static const fv_field frac_fields[] = {
+    {.key = "kernel_size", .alias = "pool_size", .type = FV_FT_PAIR, .lo = 0, .hi = INT_MAX,
+     .arg = FV_ARG(a.frac.size), .arg_h = FV_ARG(a.frac.size_h), .arg_w = FV_ARG(a.frac.size_w),
+     .attr = FV_AT(frac.kh), .attr_w = FV_AT(frac.kw),
+     .doc = "`N` or `H,W` (integers >= 0); 0: Graham's disjoint regions"},
+    {.key = "output_size", .type = FV_FT_PAIR, .flags = FV_F_OPTIONAL, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.frac.output_size), .arg_h = FV_ARG(a.frac.output_h),
+     .arg_w = FV_ARG(a.frac.output_w), .attr = FV_AT(frac.oh), .attr_w = FV_AT(frac.ow),
+     .doc = "`N` or `H,W`"},
+    {.key = "output_ratio", .type = FV_FT_RATIO, .flags = FV_F_OPTIONAL | FV_F_LO_OPEN |
+     FV_F_HI_OPEN, .lo = 0, .hi = 1, .arg = FV_ARG(a.frac.ratio), .arg_h = FV_ARG(a.frac.ratio_h),
+     .arg_w = FV_ARG(a.frac.ratio_w), .attr = FV_AT(frac.rh), .attr_w = FV_AT(frac.rw),
+     .doc = "`R` or `RH,RW`, numbers in (0, 1): oh = floor(H RH)"},
+    {.key = "sequence", .type = FV_FT_CHOICE, .words = sequences, .arg = FV_ARG(a.frac.random),
+     .attr = FV_AT(frac.random), .doc = "`pseudorandom` or `random` (disjoint regions only)"},
+};
+
+static const fv_schema frac_schema = {
+    .op = FV_OP_FRACPOOL,
+    .forms = frac_forms,
+    .nforms = 1,
+    .fields = frac_fields,
+    .nfields = sizeof frac_fields / sizeof frac_fields[0],
+    .finish = frac_finish,
+};
+
 const fv_op_def fv_op_fracpool_def = {
     .name = "fractional_maxpool2d",
     .kind = "FractionalMaxPool2d",
+    .schema = &frac_schema,
     .infer = frac_infer,
     .saved_bytes = frac_saved_bytes,
     .forward = frac_forward,

@@ -8,26 +8,28 @@
  * GoogLeNet's). The skipped intermediate outputs are stale afterwards, so visualizations use
  * fv_graph_forward. */
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <math.h>
 
-/* Node i + 1 when it consumes node i alone, as its first input, with operation `op`. */
+/* Node i + 1 when it consumes node i alone, as its first input, with operation `op`
+ * (FV_OP__COUNT: any). */
 static fv_node *sole_next(fv_model *m, int i, int end, fv_op op)
 {
     if (i + 1 > end || m->nodes[i].nuse != 1)
         return NULL;
     fv_node *nx = &m->nodes[i + 1];
-    return nx->op == op && nx->in[0] == i ? nx : NULL;
+    return (op == FV_OP__COUNT || nx->op == op) && nx->in[0] == i ? nx : NULL;
 }
 
+/* The convolution epilogue computing activation node n, or FV_CONV_ACT_NONE. */
 static int fusable_act(const fv_node *n)
 {
-    if (!n)
-        return FV_CONV_ACT_NONE;
-    if (n->op == FV_OP_RELU)
-        return FV_CONV_ACT_RELU;
-    return n->op == FV_OP_ELTWISE && n->a.eltwise.act == FV_ACT_RELU6 ? FV_CONV_ACT_RELU6
-                                                                      : FV_CONV_ACT_NONE;
+    float alpha;
+    fv_act act = n ? fv_node_act(n, &alpha) : FV_ACT_NONE;
+    return act == FV_ACT_RELU ? FV_CONV_ACT_RELU
+           : act == FV_ACT_RELU6 ? FV_CONV_ACT_RELU6
+                                 : FV_CONV_ACT_NONE;
 }
 
 /* Folds batch norm bn (after a convolution with bias b, or NULL) into scale and shift, stored in
@@ -76,8 +78,7 @@ static int run_conv_chain(fv_model *m, int i, int end, int batch)
         e.has_res = 1;
         last++;
     }
-    fv_node *act = sole_next(m, last, end, FV_OP_RELU);
-    act = act ? act : sole_next(m, last, end, FV_OP_ELTWISE);
+    fv_node *act = sole_next(m, last, end, FV_OP__COUNT);
     if (fusable_act(act) != FV_CONV_ACT_NONE) {
         e.act = fusable_act(act);
         last++;

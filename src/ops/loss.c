@@ -69,6 +69,8 @@ static void ce_backward(fv_model *m, fv_node *n, int batch)
 const fv_op_def fv_op_softmax_ce_def = {
     .name = "softmax_ce",
     .kind = "SoftmaxCrossEntropy",
+    .flags = FV_OPF_LOSS, /* without label smoothing or class weights (else the catalogue op) */
+    .loss = FV_LOSS_SOFTMAX_CE,
     .infer = ce_infer,
     .saved_bytes = ce_saved_bytes,
     .forward = ce_forward,
@@ -108,6 +110,8 @@ static void mse_backward(fv_model *m, fv_node *n, int batch)
 const fv_op_def fv_op_mse_def = {
     .name = "mse",
     .kind = "MeanSquaredError",
+    .flags = FV_OPF_LOSS | FV_OPF_SOLE,
+    .loss = FV_LOSS_MSE,
     .infer = mse_infer,
     .forward = mse_forward,
     .backward = mse_backward,

@@ -69,6 +69,7 @@ static const char *losses_kind(const fv_node *n)
 const fv_op_def fv_op_loss_def = {
     .name = "loss",
     .kind = "Loss",
+    .flags = FV_OPF_LOSS, /* the kind is the attribute */
     .infer = losses_infer,
     .forward = losses_forward,
     .backward = losses_backward,

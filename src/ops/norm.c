@@ -7,7 +7,10 @@
 #include "kernels/lrn.h"
 #include "kernels/ref/norm_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 static fv_status need_chw(const fv_node *n, const fv_node *x, const char *what)
@@ -69,11 +72,22 @@ static void gmax_backward(fv_model *m, fv_node *n, int batch)
         fv_ref_global_max_bwd_f32(n->dy, n->saved, dx, n->size * batch, plane_size(m, n));
 }
 
+static const fv_form gavg_forms[] = {
+    {{"global_avgpool2d", "GlobalAveragePooling2D"}, "GlobalAveragePooling2D", 0, NULL, NULL}};
+static const fv_form gmax_forms[] = {
+    {{"global_maxpool2d", "GlobalMaxPooling2D"}, "GlobalMaxPooling2D", 0, NULL, NULL}};
+static const fv_schema gavg_schema = {.op = FV_OP_GLOBAL_AVGPOOL, .forms = gavg_forms,
+                                      .nforms = 1};
+static const fv_schema gmax_schema = {.op = FV_OP_GLOBAL_MAXPOOL, .forms = gmax_forms,
+                                      .nforms = 1};
+
 const fv_op_def fv_op_global_avgpool_def = {
+    .schema = &gavg_schema,
     .name = "global_avgpool2d", .kind = "GlobalAveragePooling2D", .infer = global_infer,
     .forward = gavg_forward, .backward = gavg_backward,
 };
 const fv_op_def fv_op_global_maxpool_def = {
+    .schema = &gmax_schema,
     .name = "global_maxpool2d", .kind = "GlobalMaxPooling2D", .infer = global_infer,
     .saved_bytes = gmax_saved_bytes, .forward = gmax_forward, .backward = gmax_backward,
 };
@@ -141,7 +155,29 @@ static void lrn_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel(batch, lrn_bwd_task, &j);
 }
 
+static const fv_form lrn_forms[] = {
+    {{"lrn", "LocalResponseNorm", "LRN"}, "LocalResponseNorm", 0, NULL, NULL}};
+static const fv_field lrn_fields[] = {
+    {.key = "size", .alias = "depth", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.lrn.size), .attr = FV_AT(lrn.size),
+     .doc = "positive integer: the channels in the window"},
+    {.key = "alpha", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 1e-4, .lo = 0,
+     .hi = INFINITY, .arg = FV_ARG(a.lrn.alpha), .attr = FV_AT(lrn.alpha),
+     .doc = "positive number"},
+    {.key = "beta", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 0.75, .lo = 0,
+     .hi = INFINITY, .arg = FV_ARG(a.lrn.beta), .attr = FV_AT(lrn.beta),
+     .doc = "positive number"},
+    {.key = "k", .alias = "bias", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 1, .lo = 0,
+     .hi = INFINITY, .arg = FV_ARG(a.lrn.k), .attr = FV_AT(lrn.k), .doc = "positive number",
+     .def_doc = "1 (AlexNet: 2)"},
+};
+static const fv_schema lrn_schema = {
+    .op = FV_OP_LRN, .forms = lrn_forms, .nforms = 1, .fields = lrn_fields,
+    .nfields = sizeof lrn_fields / sizeof lrn_fields[0],
+};
+
 const fv_op_def fv_op_lrn_def = {
+    .schema = &lrn_schema,
     .name = "lrn", .kind = "LocalResponseNorm", .infer = lrn_infer,
     .saved_bytes = lrn_saved_bytes, .forward = lrn_forward, .backward = lrn_backward,
 };
@@ -204,15 +240,27 @@ static void gnorm_backward(fv_model *m, fv_node *n, int batch)
                          fv_input_dy(m, n, 0), fv_pgrad(m, n, 0), fv_pgrad(m, n, 1));
 }
 
-static const char *gnorm_kind(const fv_node *n)
-{
-    return n->a.gnorm.kind == GN_LAYER      ? "LayerNormalization"
-           : n->a.gnorm.kind == GN_INSTANCE ? "InstanceNormalization"
-                                            : "GroupNormalization";
-}
+static const fv_form gnorm_forms[] = {
+    {{"group_norm", "GroupNormalization", "GroupNorm"}, "GroupNormalization", GN_GROUP, NULL, NULL},
+    {{"instance_norm", "InstanceNormalization", "InstanceNorm2d"}, "InstanceNormalization",
+     GN_INSTANCE, NULL, NULL},
+    {{"layer_norm", "LayerNormalization", "LayerNorm"}, "LayerNormalization", GN_LAYER, NULL, NULL},
+};
+static const fv_field gnorm_fields[] = {
+    {.key = "groups", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .forms = FV_FORM(GN_GROUP),
+     .lo = 1, .hi = INT_MAX, .arg = FV_ARG(a.norm.groups), .attr = FV_AT(gnorm.groups),
+     .doc = "positive integer dividing the channels"},
+    {.key = "epsilon", .alias = "eps", .type = FV_FT_FLOAT, .flags = FV_F_LO_OPEN, .def = 1e-5,
+     .lo = 0, .hi = INFINITY, .arg = FV_ARG(a.norm.eps), .attr = FV_AT(gnorm.eps),
+     .doc = "positive number added to the variance"},
+};
+static const fv_schema gnorm_schema = {
+    .op = FV_OP_GROUP_NORM, .forms = gnorm_forms, .nforms = 3, .fields = gnorm_fields,
+    .nfields = sizeof gnorm_fields / sizeof gnorm_fields[0], .form_attr = FV_AT(gnorm.kind),
+};
 
 const fv_op_def fv_op_group_norm_def = {
     .name = "norm", .kind = "GroupNormalization", .infer = gnorm_infer,
     .saved_bytes = gnorm_saved_bytes, .forward = gnorm_forward, .backward = gnorm_backward,
-    .kind_of = gnorm_kind,
+    .schema = &gnorm_schema, /* the summary's type: the form's (group, instance or layer) */
 };

@@ -5,7 +5,9 @@
 #include "kernels/eltwise.h"
 #include "kernels/ref/pool_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -135,9 +137,12 @@ static void avg_backward(fv_model *m, fv_node *n, int batch)
         fv_parallel_ranges(m, n, batch, 1, avg_bwd_range);
 }
 
+static const fv_schema maxpool_schema, avgpool_schema, lppool_schema, unpool_schema;
+
 const fv_op_def fv_op_maxpool2d_def = {
     .name = "maxpool2d",
     .kind = "MaxPooling2D",
+    .schema = &maxpool_schema,
     .infer = pool_infer,
     .saved_bytes = max_saved_bytes,
     .forward = max_forward,
@@ -148,6 +153,7 @@ const fv_op_def fv_op_maxpool2d_def = {
 const fv_op_def fv_op_avgpool2d_def = {
     .name = "avgpool2d",
     .kind = "AveragePooling2D",
+    .schema = &avgpool_schema,
     .infer = pool_infer,
     .forward = avg_forward,
     .backward = avg_backward,
@@ -200,7 +206,7 @@ static void unpool_backward(fv_model *m, fv_node *n, int batch)
 }
 
 const fv_op_def fv_op_maxunpool_def = {
-    .name = "maxunpool2d", .kind = "MaxUnpool2d", .infer = unpool_infer,
+    .name = "maxunpool2d", .kind = "MaxUnpool2d", .infer = unpool_infer, .schema = &unpool_schema,
     .forward = unpool_forward, .backward = unpool_backward,
 };
 
@@ -234,6 +240,67 @@ static void lppool_backward(fv_model *m, fv_node *n, int batch)
 }
 
 const fv_op_def fv_op_lppool_def = {
-    .name = "lppool2d", .kind = "LPPool2d", .infer = lppool_infer,
+    .name = "lppool2d", .kind = "LPPool2d", .infer = lppool_infer, .schema = &lppool_schema,
     .forward = lppool_forward, .backward = lppool_backward,
 };
+
+/* ---------------------------------------------------------------- the layers */
+
+/* At most half the window of padding on each side (2p <= k), as PyTorch requires. */
+static fv_status pool_finish(const fv_spec *s, fv_attr *at, const char *layer)
+{
+    const fv_pool_attr *p = &at->pool;
+    if (2 * (int64_t)p->ph > p->kh || 2 * (int64_t)p->pw > p->kw)
+        return fv_err(FV_ERR_INVALID, "layer '%s': padding=%d must be between 0 and half the "
+                      "window", layer, s->a.pool.padding);
+    return FV_OK;
+}
+
+/* The rows every pooling layer has: window, stride (default: the window), padding. */
+#define POOL_SIZE                                                                             \
+    {.key = "pool_size", .alias = "size", .type = FV_FT_PAIR, .def = 2, .lo = 1, .hi = INT_MAX, \
+     .arg = FV_ARG(a.pool.size), .arg_h = FV_ARG(a.pool.size_h), .arg_w = FV_ARG(a.pool.size_w), \
+     .attr = FV_AT(pool.kh), .attr_w = FV_AT(pool.kw), .doc = "`N` or `H,W`"}
+#define POOL_STRIDES                                                                          \
+    {.key = "strides", .alias = "stride", .type = FV_FT_SQUARE, .lo = 1, .hi = INT_MAX,        \
+     .arg = FV_ARG(a.pool.stride), .attr = FV_AT(pool.sh), .attr_w = FV_AT(pool.sw),            \
+     .def_from = 1, .doc = "`N` (or `N,N`, equal values)", .def_doc = "the pool size"}
+#define POOL_PADDING(flags_)                                                                  \
+    {.key = "padding", .type = FV_FT_PADDING, .flags = flags_, .lo = 0, .hi = INT_MAX,        \
+     .arg = FV_ARG(a.pool.padding), .attr = FV_AT(pool.ph), .attr_w = FV_AT(pool.pw),           \
+     .doc = "`valid` (0) or an integer N from 0 to half the window"}
+#define POOL_CEIL                                                                             \
+    {.key = "ceil_mode", .type = FV_FT_BOOL, .arg = FV_ARG(a.pool.ceil_mode),                  \
+     .attr = FV_AT(pool.ceil_mode),                                                           \
+     .doc = "`true`: partial windows at the end make outputs too (PyTorch's rule)"}
+
+static const fv_field maxpool_fields[] = {POOL_SIZE, POOL_STRIDES, POOL_PADDING(0), POOL_CEIL};
+static const fv_field avgpool_fields[] = {
+    POOL_SIZE, POOL_STRIDES, POOL_PADDING(0), POOL_CEIL,
+    {.key = "count_include_pad", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT,
+     .arg = FV_ARG(a.pool.exclude_pad), .attr = FV_AT(pool.exclude_pad),
+     .doc = "`false`: divide by the cells inside the input"},
+};
+static const fv_field lppool_fields[] = {
+    POOL_SIZE, POOL_STRIDES, POOL_PADDING(FV_F_C_ONLY), POOL_CEIL,
+    {.key = "power", .alias = "norm_type", .type = FV_FT_FLOAT, .def = 2, .lo = 1,
+     .hi = INFINITY, .arg = FV_ARG(power), .attr = FV_AT(pool.power),
+     .doc = "P of `(sum x^P)^(1/P)` over each window (2: L2 pooling)"},
+};
+
+static const fv_form maxpool_forms[] = {
+    {{"maxpool2d", "MaxPooling2D", "MaxPool2D"}, "MaxPooling2D", 0, NULL, NULL}};
+static const fv_form avgpool_forms[] = {
+    {{"avgpool2d", "AveragePooling2D", "AvgPool2D"}, "AveragePooling2D", 0, NULL, NULL}};
+static const fv_form lppool_forms[] = {{{"lppool2d", "LPPool2d"}, "LPPool2d", 0, NULL, NULL}};
+static const fv_form unpool_forms[] = {
+    {{"maxunpool2d", "MaxUnpool2d"}, "MaxUnpool2d", 0, NULL, NULL}};
+
+#define POOL_SCHEMA(op_, forms_, fields_)                                                     \
+    {.op = op_, .forms = forms_, .nforms = 1, .fields = fields_,                              \
+     .nfields = sizeof fields_ / sizeof fields_[0], .finish = pool_finish}
+static const fv_schema maxpool_schema = POOL_SCHEMA(FV_OP_MAXPOOL2D, maxpool_forms, maxpool_fields);
+static const fv_schema avgpool_schema = POOL_SCHEMA(FV_OP_AVGPOOL2D, avgpool_forms, avgpool_fields);
+static const fv_schema lppool_schema = POOL_SCHEMA(FV_OP_LPPOOL, lppool_forms, lppool_fields);
+static const fv_schema unpool_schema = {
+    .op = FV_OP_MAXUNPOOL, .forms = unpool_forms, .nforms = 1, .min_in = 2, .max_in = 2};

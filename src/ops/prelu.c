@@ -3,7 +3,9 @@
  * channels; the winning piece kept in n->saved for backward). Channels are a sample's first axis. */
 #include "kernels/ref/act_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
+#include <limits.h>
 #include <string.h>
 
 static fv_status prelu_infer(fv_model *m, fv_node *n)
@@ -67,11 +69,31 @@ static void maxout_backward(fv_model *m, fv_node *n, int batch)
                               n->size / n->dims[0], dx);
 }
 
+static const fv_form prelu_forms[] = {{{"prelu", "PReLU"}, "PReLU", 0, NULL, NULL}};
+static const fv_field prelu_fields[] = {
+    {.key = "shared", .type = FV_FT_BOOL, .arg = FV_ARG(a.prelu.shared),
+     .attr = FV_AT(maxout.shared), .doc = "`true`: one slope for all channels"},
+};
+static const fv_schema prelu_schema = {
+    .op = FV_OP_PRELU, .forms = prelu_forms, .nforms = 1, .fields = prelu_fields, .nfields = 1,
+};
+static const fv_form maxout_forms[] = {{{"maxout", "Maxout"}, "Maxout", 0, NULL, NULL}};
+static const fv_field maxout_fields[] = {
+    {.key = "pieces", .alias = "k", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1,
+     .hi = INT_MAX, .arg = FV_ARG(a.prelu.pieces), .attr = FV_AT(maxout.pieces),
+     .doc = "positive integer dividing the channels"},
+};
+static const fv_schema maxout_schema = {
+    .op = FV_OP_MAXOUT, .forms = maxout_forms, .nforms = 1, .fields = maxout_fields, .nfields = 1,
+};
+
 const fv_op_def fv_op_prelu_def = {
+    .schema = &prelu_schema,
     .name = "prelu", .kind = "PReLU", .infer = prelu_infer,
     .forward = prelu_forward, .backward = prelu_backward,
 };
 const fv_op_def fv_op_maxout_def = {
+    .schema = &maxout_schema,
     .name = "maxout", .kind = "Maxout", .infer = maxout_infer,
     .saved_bytes = maxout_saved_bytes, .forward = maxout_forward, .backward = maxout_backward,
 };

@@ -3,8 +3,10 @@
  * ZeroPadding2D / Cropping2D) on (C, H, W) inputs. */
 #include "kernels/ref/resize_ref.h"
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <limits.h>
+#include <stdlib.h>
 
 static fv_status need_chw(const fv_node *n, const fv_node *x)
 {
@@ -57,12 +59,6 @@ static void upsample_backward(fv_model *m, fv_node *n, int batch)
         fv_ref_upsample_bwd_f32(&g, n->dy, dx);
 }
 
-static const char *upsample_kind(const fv_node *n)
-{
-    (void)n;
-    return "UpSampling2D";
-}
-
 static fv_status pad_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
@@ -85,18 +81,82 @@ static void pad_backward(fv_model *m, fv_node *n, int batch)
         fv_ref_pad_crop_bwd_f32(&g, n->dy, dx);
 }
 
-static const char *pad_kind(const fv_node *n)
+/* ---------------------------------------------------------------- the layers */
+
+static const char *const interpolations[] = {"nearest", "bilinear", NULL};
+static const fv_form upsample_forms[] = {
+    {{"upsample2d", "UpSampling2D", "Upsample"}, "UpSampling2D", 0, NULL, NULL}};
+static const fv_field upsample_fields[] = {
+    {.key = "size", .alias = "pool_size", .type = FV_FT_PAIR, .def = 2, .lo = 1, .hi = 1024,
+     .arg = FV_ARG(a.upsample.size), .arg_h = FV_ARG(a.upsample.size_h),
+     .arg_w = FV_ARG(a.upsample.size_w), .attr = FV_AT(resize.sh), .attr_w = FV_AT(resize.sw),
+     .doc = "`N` or `H,W`: the scale factors"},
+    {.key = "interpolation", .type = FV_FT_CHOICE, .words = interpolations,
+     .arg = FV_ARG(a.upsample.bilinear), .attr = FV_AT(resize.bilinear),
+     .doc = "`nearest` or `bilinear` (half-pixel centres, PyTorch's `align_corners=False`)"},
+};
+static const fv_schema upsample_schema = {
+    .op = FV_OP_UPSAMPLE, .forms = upsample_forms, .nforms = 1, .fields = upsample_fields,
+    .nfields = sizeof upsample_fields / sizeof upsample_fields[0],
+};
+
+enum { PAD = 0, CROP };
+
+/* Cropping removes: the sides become negative. */
+static fv_status pad_finish(const fv_spec *s, fv_attr *at, const char *layer)
+{
+    (void)layer;
+    int sign = s->form == CROP ? -1 : 1;
+    at->resize.top *= sign, at->resize.bottom *= sign;
+    at->resize.left *= sign, at->resize.right *= sign;
+    return FV_OK;
+}
+
+static int pad_form_of(const fv_node *n)
 {
     const fv_resize_attr *a = &n->a.resize;
-    return a->top < 0 || a->bottom < 0 || a->left < 0 || a->right < 0 ? "Cropping2D"
-                                                                      : "ZeroPadding2D";
+    return a->top < 0 || a->bottom < 0 || a->left < 0 || a->right < 0 ? CROP : PAD;
 }
+
+/* Padding when a side grows, else cropping (also of nothing: zero_padding2d's default is 1). */
+static const char *pad_unwrite(const fv_model *m, const fv_node *n, fv_spec *s)
+{
+    (void)m;
+    const fv_resize_attr *r = &n->a.resize;
+    int v[4] = {r->top, r->bottom, r->left, r->right};
+    bool pad = v[0] > 0 || v[1] > 0 || v[2] > 0 || v[3] > 0;
+    for (int i = 0; i < 4; i++)
+        if (pad ? v[i] < 0 : v[i] > 0)
+            return "padding some sides and cropping others";
+    s->form = pad ? PAD : CROP;
+    s->a.pad = (fv_pad_args){.top = abs(v[0]), .bottom = abs(v[1]), .left = abs(v[2]),
+                             .right = abs(v[3])};
+    return NULL;
+}
+
+static const fv_form pad_forms[] = {
+    {{"zero_padding2d", "ZeroPadding2D"}, "ZeroPadding2D", PAD, NULL, NULL},
+    {{"cropping2d", "Cropping2D"}, "Cropping2D", CROP, NULL, NULL},
+};
+static const fv_field pad_fields[] = {
+    {.key = "padding", .type = FV_FT_SIDES, .flags = FV_F_TEXT_DEF, .forms = FV_FORM(PAD),
+     .def = 1, .lo = 0, .hi = 1 << 20, .arg = FV_ARG(a.pad.all), .attr = FV_AT(resize.top),
+     .doc = "`N` (every side), `V,H` (top and bottom, left and right) or `T,B,L,R`"},
+    {.key = "cropping", .type = FV_FT_SIDES, .flags = FV_F_REQUIRED, .forms = FV_FORM(CROP),
+     .lo = 0, .hi = 1 << 20, .arg = FV_ARG(a.pad.all), .attr = FV_AT(resize.top),
+     .doc = "as `padding`"},
+};
+static const fv_schema pad_schema = {
+    .op = FV_OP_PAD_CROP, .forms = pad_forms, .nforms = 2, .fields = pad_fields,
+    .nfields = sizeof pad_fields / sizeof pad_fields[0], .finish = pad_finish,
+    .form_of = pad_form_of, .unwrite = pad_unwrite,
+};
 
 const fv_op_def fv_op_upsample_def = {
     .name = "upsample2d", .kind = "UpSampling2D", .infer = upsample_infer,
-    .forward = upsample_forward, .backward = upsample_backward, .kind_of = upsample_kind,
+    .forward = upsample_forward, .backward = upsample_backward, .schema = &upsample_schema,
 };
 const fv_op_def fv_op_pad_crop_def = {
     .name = "padding2d", .kind = "ZeroPadding2D", .infer = pad_infer,
-    .forward = pad_forward, .backward = pad_backward, .kind_of = pad_kind,
+    .forward = pad_forward, .backward = pad_backward, .schema = &pad_schema,
 };

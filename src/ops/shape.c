@@ -2,6 +2,7 @@
  * inputs of one shape, residual connections) and concat (n inputs joined along one axis of a
  * sample's shape; negative axes count from the end). Backward routes (+=) gradients back. */
 #include "ops/ops.h"
+#include "ops/schema.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -187,19 +188,88 @@ static void concat_backward(fv_model *m, fv_node *n, int batch)
     }
 }
 
+/* ---------------------------------------------------------------- the layers */
+
+static fv_status reshape_finish(const fv_spec *s, fv_attr *at, const char *layer)
+{
+    (void)at;
+    if (s->a.reshape.ndim < 1 || s->a.reshape.ndim > 4)
+        return fv_err(FV_ERR_INVALID, "layer '%s': reshape to %d dimensions (expected 1..4)",
+                      layer, s->a.reshape.ndim);
+    return FV_OK;
+}
+
+/* The text format: a negative axis counts from the end of the first input's shape, as in Keras
+ * and NumPy. */
+static fv_status concat_read(fv_model *m, fv_spec *s, const int *ins, const char *layer)
+{
+    int in = ins[0] >= 0 && ins[0] < m->nnodes ? ins[0] : -1; /* resolved by the builder */
+    int ndim = in >= 0 ? m->nodes[in].ndim : 0, axis = s->a.concat.axis;
+    axis = axis < 0 ? axis + ndim : axis;
+    if (axis < 0 || axis >= ndim)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': axis=%d is out of range for inputs of %d "
+                      "dimensions", layer, s->a.concat.axis, ndim);
+    s->a.concat.axis = axis;
+    return FV_OK;
+}
+
+/* The axis as a non-negative index (the layer function keeps a negative one as given). */
+static const char *concat_unwrite(const fv_model *m, const fv_node *n, fv_spec *s)
+{
+    int axis = n->a.concat.axis;
+    s->a.concat.axis = axis < 0 ? axis + m->nodes[n->in[0]].ndim : axis;
+    return NULL;
+}
+
+static const fv_form flatten_forms[] = {{{"flatten", "Flatten"}, "Flatten", 0, NULL, NULL}};
+static const fv_schema flatten_schema = {.op = FV_OP_FLATTEN, .forms = flatten_forms, .nforms = 1};
+
+static const fv_form reshape_forms[] = {{{"reshape", "Reshape"}, "Reshape", 0, NULL, NULL}};
+static const fv_field reshape_fields[] = {
+    {.key = "target_shape", .alias = "shape", .type = FV_FT_SHAPE, .flags = FV_F_REQUIRED,
+     .lo = -1, .arg = FV_ARG(a.reshape.ndim), .arg_h = FV_ARG(a.reshape.dims),
+     .attr = FV_AT(reshape.ndim), .attr_w = FV_AT(reshape.dims),
+     .doc = "1 to 4 positive integers; one may be `-1` (inferred)"},
+};
+static const fv_schema reshape_schema = {
+    .op = FV_OP_RESHAPE, .forms = reshape_forms, .nforms = 1, .fields = reshape_fields,
+    .nfields = 1, .finish = reshape_finish,
+};
+
+static const fv_form add_forms[] = {{{"add", "Add"}, "Add", 0, NULL, NULL}};
+static const fv_schema add_schema = {
+    .op = FV_OP_ADD, .forms = add_forms, .nforms = 1, .min_in = 2, .max_in = FV_MAX_IN,
+};
+
+static const fv_form concat_forms[] = {{{"concat", "Concatenate"}, "Concatenate", 0, NULL, NULL}};
+static const fv_field concat_fields[] = {
+    {.key = "axis", .type = FV_FT_AXIS, .lo = -4, .hi = 3, .arg = FV_ARG(a.concat.axis),
+     .attr = FV_AT(concat.axis),
+     .doc = "axis of one sample's shape, -4..3; negative counts from the end",
+     .def_doc = "0 (channels)"},
+};
+static const fv_schema concat_schema = {
+    .op = FV_OP_CONCAT, .forms = concat_forms, .nforms = 1, .fields = concat_fields, .nfields = 1,
+    .min_in = 2, .max_in = FV_MAX_IN, .read = concat_read, .unwrite = concat_unwrite,
+};
+
 const fv_op_def fv_op_flatten_def = {
+    .schema = &flatten_schema,
     .name = "flatten", .kind = "Flatten", .infer = flatten_infer,
     .forward = copy_forward, .backward = copy_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_reshape_def = {
+    .schema = &reshape_schema,
     .name = "reshape", .kind = "Reshape", .infer = reshape_infer,
     .forward = copy_forward, .backward = copy_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_add_def = {
+    .schema = &add_schema,
     .name = "add", .kind = "Add", .infer = add_infer,
     .forward = add_forward, .backward = add_backward, .overwrites_dx = 1,
 };
 const fv_op_def fv_op_concat_def = {
+    .schema = &concat_schema,
     .name = "concat", .kind = "Concatenate", .infer = concat_infer,
     .forward = concat_forward, .backward = concat_backward,
 };

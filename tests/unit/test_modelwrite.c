@@ -2,8 +2,10 @@
  * (models/NAME.fv) and every zoo network round-trips (text -> model -> the same text, nodes,
  * parameters and MACs); a model with every op and non-default attribute round-trips and
  * predicts bit for bit the same; layers the format cannot express are errors naming the layer;
- * files are written atomically. */
+ * files are written atomically; the written text of every model file and of the every-op model is
+ * byte for byte the committed one (tests/data/written/, the zoo files themselves). */
 #include "core/internal.h"
+#include "io/io.h"
 #include "test.h"
 #include "zoo_small.h"
 
@@ -179,6 +181,7 @@ static fv_model *every_op_model(void)
     int d2 = fv_dense(m, x, .units = 6, .no_bias = 1, .l1 = 0.01f, .max_norm = 2);
     x = fv_concat(m, 2, ((int[]){d1, d2}), .name = "heads");
     x = fv_reshape(m, x, .ndim = 3, .dims = {3, 2, 2});
+    x = fv_layer_text(m, x, "permute dims=1,3,2");
     x = fv_concat(m, 2, ((int[]){x, x}), .axis = 1);
     x = fv_flatten(m, x);
     x = fv_dense(m, x, .units = 5, .activation = FV_ACT_SOFTMAX, .name = "out");
@@ -250,6 +253,60 @@ TEST(test_every_op)
     free(t1), free(t2);
     fv_tensor_free(in), fv_tensor_free(y1), fv_tensor_free(y2);
     fv_model_free(m), fv_model_free(m2);
+}
+
+/* The committed text `rel` (under tests/) equals text; on a difference the text is left in the
+ * build folder as written_<name> for inspection. */
+static void same_as_file(const char *text, const char *rel, const char *name)
+{
+    unsigned char *file = NULL;
+    size_t len = 0;
+    fv_read_file(t_src_path(rel), (size_t)1 << 20, &file, &len);
+    int same = file && text && len == strlen(text) && memcmp(file, text, len) == 0;
+    if (!same && text) {
+        char out[300];
+        snprintf(out, sizeof out, "written_%s", name);
+        FILE *f = fopen(out, "wb");
+        if (f)
+            fputs(text, f), fclose(f);
+        fprintf(stderr, "%s: the written text differs from %s (see build/%s)\n", name, rel, out);
+        if (file)
+            show_diff((const char *)file, text);
+    }
+    CHECK(same);
+    fv_free(file);
+}
+
+/* Reading then writing each model file gives the same bytes as before: the zoo files are the
+ * writer's own text; the hand-written files' written text is committed in tests/data/written. */
+TEST(test_written_bytes)
+{
+    static const char *const files[] = {"lenet5.fv", "keras_cnn.fv", "keras_cnn_fashion.fv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char rel[128], want[128];
+        snprintf(rel, sizeof rel, "../models/%s", files[i]);
+        snprintf(want, sizeof want, "data/written/%s", files[i]);
+        fv_model *m = fv_model_load_file(t_src_path(rel));
+        char *t = m ? fv_model_to_text(m) : NULL;
+        CHECK(t != NULL);
+        same_as_file(t, want, files[i]);
+        free(t), fv_model_free(m);
+    }
+    for (int i = 0; fv_zoo_name(i); i++) {
+        char rel[128], name[128];
+        snprintf(rel, sizeof rel, "../models/zoo/%s.fv", fv_zoo_name(i));
+        snprintf(name, sizeof name, "%s.fv", fv_zoo_name(i));
+        fv_model *m = fv_model_load_file(t_src_path(rel));
+        char *t = m ? fv_model_to_text(m) : NULL;
+        CHECK(t != NULL);
+        same_as_file(t, rel, name);
+        free(t), fv_model_free(m);
+    }
+    fv_model *m = every_op_model();
+    char *t = m ? fv_model_to_text(m) : NULL;
+    CHECK(t != NULL);
+    same_as_file(t, "data/written/every_op.fv", "every_op.fv");
+    free(t), fv_model_free(m);
 }
 
 /* The text itself: defaults left out, inputs= only where needed, activations folded. */
@@ -379,6 +436,7 @@ int main(void)
     RUN(test_model_files);
     RUN(test_zoo_networks);
     RUN(test_every_op);
+    RUN(test_written_bytes);
     RUN(test_text_shape);
     RUN(test_unwritable);
     RUN(test_save_file);

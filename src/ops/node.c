@@ -1,0 +1,159 @@
+/* node.c - adding a node to a model's graph: naming it, resolving its inputs, running its op's
+ * shape inference (which declares its parameters) and rolling back on error. It lives with the
+ * ops because it only needs their infer functions; graph/ runs the nodes forward and backward. */
+#include "ops/node.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------- nodes */
+
+int fv_graph_resolve(fv_model *m, int in, const char *layer)
+{
+    if (in == FV_LAST)
+        in = m->nnodes - 1;
+    if (in < 0 || in >= m->nnodes) {
+        if (m->nnodes == 0)
+            fv_err(FV_ERR_STATE, "layer '%s': the model has no input yet (add fv_input first)",
+                   layer);
+        else
+            fv_err(FV_ERR_INVALID, "layer '%s': input node %d does not exist (model has %d)",
+                   layer, in, m->nnodes);
+        return -1;
+    }
+    return in;
+}
+
+static fv_status grow_nodes(fv_model *m)
+{
+    if (m->nnodes < m->cap_nodes)
+        return FV_OK;
+    int cap = m->cap_nodes ? 2 * m->cap_nodes : 16;
+    fv_node *nodes = fv_realloc(m->nodes, sizeof *nodes * (size_t)m->cap_nodes,
+                                sizeof *nodes * (size_t)cap, "graph nodes");
+    if (!nodes)
+        return FV_ERR_NOMEM;
+    m->nodes = nodes;
+    m->cap_nodes = cap;
+    return FV_OK;
+}
+
+static int name_taken(const fv_model *m, const char *name)
+{
+    for (int i = 0; i < m->nnodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* "<stem><k>" with the first k that is free: conv2d1, conv2d2, ... */
+static void auto_name(fv_model *m, fv_op op, char *out)
+{
+    const char *stem = fv_op_table[op]->name;
+    do
+        snprintf(out, FV_NAME_LEN, "%s%d", stem, ++m->name_counter[op]);
+    while (name_taken(m, out));
+}
+
+static fv_status set_name(fv_model *m, fv_node *n, fv_op op, const char *name)
+{
+    if (!name || !*name) {
+        auto_name(m, op, n->name);
+        return FV_OK;
+    }
+    if (strlen(name) >= FV_NAME_LEN)
+        return fv_err(FV_ERR_INVALID, "layer name '%.40s...' is longer than %d characters", name,
+                      FV_NAME_LEN - 1);
+    /* dots separate module paths as in PyTorch ("layer1.0.conv1"), so not first, last or twice */
+    size_t len = strlen(name);
+    int bad_dot = name[0] == '.' || name[len - 1] == '.' || strstr(name, "..") != NULL;
+    for (const char *p = name; *p && !bad_dot; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            bad_dot = 1;
+    if (bad_dot)
+        return fv_err(FV_ERR_INVALID, "layer name '%s': quotes, control characters and a '.' "
+                      "at either end or twice in a row are not allowed", name);
+    if (name_taken(m, name))
+        return fv_err(FV_ERR_INVALID, "layer name '%s' is used twice", name);
+    snprintf(n->name, FV_NAME_LEN, "%s", name);
+    return FV_OK;
+}
+
+static fv_status check_size(fv_node *n)
+{
+    int64_t s = 1;
+    for (int i = 0; i < n->ndim; i++) {
+        if (n->dims[i] <= 0 || s > (INT64_MAX >> 20) / n->dims[i]) {
+            char b[96];
+            return fv_err(FV_ERR_SHAPE, "layer '%s': output shape %s is empty or too large",
+                          n->name, fv_shape_str(n->ndim, n->dims, b, sizeof b));
+        }
+        s *= n->dims[i];
+    }
+    n->size = s;
+    return FV_OK;
+}
+
+/* Adds the node; on any error the graph and parameter list are as before. */
+static int add_node(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
+                    const char *name, const fv_node *proto)
+{
+    if (m->compiled) {
+        fv_err(FV_ERR_STATE, "model '%s': cannot add layers after compile", m->name);
+        return -1;
+    }
+    if (nin < 0 || nin > FV_MAX_IN) {
+        fv_err(FV_ERR_INVALID, "layer '%s': %d inputs (at most %d)", name ? name : "?", nin,
+               FV_MAX_IN);
+        return -1;
+    }
+    if (grow_nodes(m) != FV_OK)
+        return -1;
+    fv_node *n = &m->nodes[m->nnodes];
+    if (proto)
+        *n = *proto;
+    else
+        memset(n, 0, sizeof *n);
+    n->op = op;
+    int saved_counter = m->name_counter[op], saved_nparams = m->nparams;
+    if (set_name(m, n, op, name) != FV_OK)
+        return -1;
+    n->nin = nin;
+    for (int i = 0; i < nin; i++) {
+        int id = fv_graph_resolve(m, ins[i], n->name);
+        if (id < 0)
+            goto rollback;
+        n->in[i] = id;
+    }
+    if (a)
+        n->a = *a;
+    if (fv_op_table[op]->infer(m, n) != FV_OK || check_size(n) != FV_OK)
+        goto rollback;
+    return m->nnodes++;
+rollback:
+    m->name_counter[op] = saved_counter;
+    m->nparams = saved_nparams;
+    return -1;
+}
+
+int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
+                 const char *name)
+{
+    return add_node(m, op, nin, ins, a, name, NULL);
+}
+
+/* An input node: its shape is given rather than inferred. */
+int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name)
+{
+    if (ndim < 1 || ndim > 4) {
+        fv_err(FV_ERR_SHAPE, "input '%s': %d dimensions per sample (expected 1..4)",
+               name ? name : "input", ndim);
+        return -1;
+    }
+    fv_node proto;
+    memset(&proto, 0, sizeof proto);
+    proto.ndim = ndim;
+    memcpy(proto.dims, dims, sizeof(int64_t) * (size_t)ndim);
+    return add_node(m, FV_OP_INPUT, 0, NULL, NULL, name, &proto);
+}
+
+/* ---------------------------------------------------------------- passes */

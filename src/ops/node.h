@@ -1,0 +1,16 @@
+/* node.h - adding graph nodes through the op table's shape inference (ops/node.c). */
+#ifndef FV_OPS_NODE_H
+#define FV_OPS_NODE_H
+
+#include "core/internal.h"
+
+/* Adds a node of op `op` reading ins[0..nin) with attributes a: names it (name or "<stem><k>"),
+ * runs infer, and rolls back on error. Returns the node id or -1. */
+int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
+                 const char *name);
+/* Adds an input node of one sample's shape dims[0..ndim). */
+int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
+/* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
+int fv_graph_resolve(fv_model *m, int in, const char *layer);
+
+#endif /* FV_OPS_NODE_H */
