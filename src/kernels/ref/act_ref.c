@@ -6,14 +6,5 @@
 
 #include <math.h>
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#include "kernels/ref/act_ref.inc"
-#undef REAL
-#undef FV_SFX
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#include "kernels/ref/act_ref.inc"
-#undef REAL
-#undef FV_SFX
+#define FV_REF_TEMPLATE "kernels/ref/act_ref.inc"
+#include "kernels/ref/instantiate.h"

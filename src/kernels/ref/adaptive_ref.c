@@ -2,14 +2,5 @@
  * (_f32) and double (_f64). */
 #include "kernels/ref/adaptive_ref.h"
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#include "kernels/ref/adaptive_ref.inc"
-#undef REAL
-#undef FV_SFX
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#include "kernels/ref/adaptive_ref.inc"
-#undef REAL
-#undef FV_SFX
+#define FV_REF_TEMPLATE "kernels/ref/adaptive_ref.inc"
+#include "kernels/ref/instantiate.h"

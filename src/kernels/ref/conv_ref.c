@@ -50,18 +50,5 @@ static void conv_span(int off, int stride, int in, int out, int *lo, int *hi)
         *hi = *lo;
 }
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#define FV_GEMM fv_sgemm
-#include "kernels/ref/conv_ref.inc"
-#undef REAL
-#undef FV_SFX
-#undef FV_GEMM
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#define FV_GEMM fv_ref_gemm_f64
-#include "kernels/ref/conv_ref.inc"
-#undef REAL
-#undef FV_SFX
-#undef FV_GEMM
+#define FV_REF_TEMPLATE "kernels/ref/conv_ref.inc"
+#include "kernels/ref/instantiate.h"

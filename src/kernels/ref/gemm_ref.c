@@ -4,18 +4,5 @@
 
 #include "kernels/kernels.h"
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#define FV_GEMM fv_sgemm
-#include "kernels/ref/gemm_ref.inc"
-#undef REAL
-#undef FV_SFX
-#undef FV_GEMM
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#define FV_GEMM fv_ref_gemm_f64
-#include "kernels/ref/gemm_ref.inc"
-#undef REAL
-#undef FV_SFX
-#undef FV_GEMM
+#define FV_REF_TEMPLATE "kernels/ref/gemm_ref.inc"
+#include "kernels/ref/instantiate.h"

@@ -11,14 +11,5 @@ int fv_loss_is_sparse(int kind)
     return kind == FV_LOSS_SOFTMAX_CE || kind == FV_LOSS_SPARSE_CE_PROBS || kind == FV_LOSS_HINGE;
 }
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#include "kernels/ref/losses_ref.inc"
-#undef REAL
-#undef FV_SFX
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#include "kernels/ref/losses_ref.inc"
-#undef REAL
-#undef FV_SFX
+#define FV_REF_TEMPLATE "kernels/ref/losses_ref.inc"
+#include "kernels/ref/instantiate.h"

@@ -4,14 +4,5 @@
 
 #include <math.h>
 
-#define REAL float
-#define FV_SFX(name) name##_f32
-#include "kernels/ref/resize_ref.inc"
-#undef REAL
-#undef FV_SFX
-
-#define REAL double
-#define FV_SFX(name) name##_f64
-#include "kernels/ref/resize_ref.inc"
-#undef REAL
-#undef FV_SFX
+#define FV_REF_TEMPLATE "kernels/ref/resize_ref.inc"
+#include "kernels/ref/instantiate.h"
