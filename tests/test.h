@@ -94,14 +94,20 @@ static inline double t_max_violation(const float *a, const float *b, long n, dou
         return t_failed ? 1 : 0;                            \
     } while (0)
 
+/* a "/" b, in one of eight rotating buffers so that a few can be live at once. */
+static inline const char *t_join(const char *a, const char *b)
+{
+    static char buf[8][1024];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", a, b);
+    return buf[k];
+}
+
 /* Path of a committed test file: FV_SOURCE_DIR "/tests/" rel. */
 static inline const char *t_src_path(const char *rel)
 {
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/tests/%s", FV_SOURCE_DIR, rel);
-    return buf[k];
+    return t_join(FV_SOURCE_DIR "/tests", rel);
 }
 
 #endif

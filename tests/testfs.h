@@ -17,14 +17,10 @@ static inline int t_mkdtemp(const char *templ)
     return mkdtemp(t_dir) ? 0 : 1;
 }
 
-/* t_dir "/" name, in one of eight rotating buffers. */
+/* t_dir "/" name (t_join's rotating buffers). */
 static inline const char *t_path(const char *name)
 {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", t_dir, name);
-    return buf[k];
+    return t_join(t_dir, name);
 }
 
 /* Writes len bytes of data to path (any file there is replaced). */

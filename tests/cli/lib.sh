@@ -54,6 +54,15 @@ check_png() {
     fi
 }
 
+# need_fashion_mnist: unless Fashion-MNIST is installed, ends the test as skipped (finish, exit 0).
+need_fashion_mnist() {
+    if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+        echo "skipped: Fashion-MNIST is not installed"
+        finish
+        exit
+    fi
+}
+
 finish() {
     echo "$PASSES passed, $FAILS failed"
     rm -rf "$TMP"

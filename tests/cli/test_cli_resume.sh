@@ -6,11 +6,7 @@ FV=$1 SRC=$2
 TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
-if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
-    echo "skipped: Fashion-MNIST is not installed"
-    finish
-    exit
-fi
+need_fashion_mnist
 ARGS="models/lenet5.fv --epochs 4 --limit 4000 --seed 3 --threads 2 --quiet"
 expect_ok whole "$FV" train $ARGS --out "$TMP/a"
 "$FV" train $ARGS --out "$TMP/b" >/dev/null 2>&1 &
