@@ -77,17 +77,27 @@ static inline double t_max_violation(const float *a, const float *b, long n, dou
     } while (0)
 
 #define TEST(name) static void name(void)
-#define RUN(name)                                      \
-    do {                                               \
-        t_cur_failed = 0;                              \
-        name();                                        \
-        if (t_cur_failed) {                            \
-            t_failed++;                                \
-            fprintf(stderr, "FAIL %s\n", #name);       \
-        } else {                                       \
-            t_passed++;                                \
-        }                                              \
-    } while (0)
+
+/* Runs one test, counting it as passed or failed. */
+static inline void t_run(void (*fn)(void), const char *name)
+{
+    t_cur_failed = 0;
+    fn();
+    if (t_cur_failed) {
+        t_failed++;
+        fprintf(stderr, "FAIL %s\n", name);
+    } else {
+        t_passed++;
+    }
+}
+#define RUN(name) t_run(name, #name)
+
+/* A test and its name, for a table of tests (T_TEST(fn)). */
+typedef struct t_test {
+    void (*fn)(void);
+    const char *name;
+} t_test;
+#define T_TEST(name) {name, #name}
 #define TEST_MAIN_END()                                     \
     do {                                                    \
         printf("%d passed, %d failed\n", t_passed, t_failed); \

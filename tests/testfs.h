@@ -1,6 +1,6 @@
 /* testfs.h - the scratch folder of a unit test: made once in main (t_mkdtemp), paths in it
  * (t_path, rotating buffers so a few can be live at once), whole-file write and read helpers,
- * and its removal at the end (t_rmtree). Include after test.h. */
+ * and its removal at the end (t_rmtree); t_main_scratch is the whole main of such a test. Include after test.h. */
 #ifndef FV_TESTFS_H
 #define FV_TESTFS_H
 
@@ -14,7 +14,10 @@ static char t_dir[64];
 static inline int t_mkdtemp(const char *templ)
 {
     snprintf(t_dir, sizeof t_dir, "%s", templ);
-    return mkdtemp(t_dir) ? 0 : 1;
+    if (mkdtemp(t_dir))
+        return 0;
+    perror("mkdtemp");
+    return 1;
 }
 
 /* t_dir "/" name (t_join's rotating buffers). */
@@ -67,6 +70,18 @@ static inline int t_rmtree(void)
         return 0;
     fprintf(stderr, "could not remove %s\n", t_dir);
     return 1;
+}
+
+/* The main of a test that works in a scratch folder: makes it from templ, runs the n tests in
+ * order, removes it and prints the closing line; the exit status. */
+static inline int t_main_scratch(const char *templ, const t_test *tests, size_t n)
+{
+    if (t_mkdtemp(templ))
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        t_run(tests[i].fn, tests[i].name);
+    t_rmtree();
+    TEST_MAIN_END();
 }
 
 #endif

@@ -112,10 +112,8 @@ TEST(bad_checkpoints)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_ckpt_XXXXXX"))
-        return 1;
-    RUN(resume_is_bit_identical);
-    RUN(bad_checkpoints);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(resume_is_bit_identical), T_TEST(bad_checkpoints)
+    };
+    return t_main_scratch("/tmp/fovea_ckpt_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -130,13 +130,9 @@ TEST(cifar_empty)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_cifar_XXXXXX"))
-        return 1;
-    RUN(cifar10);
-    RUN(cifar100);
-    RUN(cifar_malformed);
-    RUN(cifar_class_names);
-    RUN(cifar_empty);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(cifar10), T_TEST(cifar100), T_TEST(cifar_malformed), T_TEST(cifar_class_names),
+        T_TEST(cifar_empty)
+    };
+    return t_main_scratch("/tmp/fovea_cifar_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -514,21 +514,12 @@ TEST(safetensors_pytorch_layout_and_atomic)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_io_XXXXXX"))
-        return 1;
-    RUN(idx_plain_and_gzip);
-    RUN(idx_malformed);
-    RUN(mnist_folder);
-    RUN(mnist_test_split_classes);
-    RUN(mnist_class_names);
-    RUN(mnist_empty);
-    RUN(real_fashion_mnist);
-    RUN(png_round_trip_and_color_types);
-    RUN(png_malformed_and_atomic);
-    RUN(image_fit);
-    RUN(safetensors_round_trip);
-    RUN(safetensors_malformed);
-    RUN(safetensors_pytorch_layout_and_atomic);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(idx_plain_and_gzip), T_TEST(idx_malformed), T_TEST(mnist_folder),
+        T_TEST(mnist_test_split_classes), T_TEST(mnist_class_names), T_TEST(mnist_empty),
+        T_TEST(real_fashion_mnist), T_TEST(png_round_trip_and_color_types),
+        T_TEST(png_malformed_and_atomic), T_TEST(image_fit), T_TEST(safetensors_round_trip),
+        T_TEST(safetensors_malformed), T_TEST(safetensors_pytorch_layout_and_atomic)
+    };
+    return t_main_scratch("/tmp/fovea_io_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -445,19 +445,13 @@ TEST(load_first_n)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_limits_XXXXXX"))
-        return 1;
     unsetenv("FOVEA_MAX_DATA_MB");
-    RUN(png_huge_chunks); /* the peak tests first */
-    RUN(png_huge_header);
-    RUN(jpeg_huge_header);
-    RUN(idx_gzip_promises_more);
-    RUN(idx_plain_size_must_match);
-    RUN(idx_plain_read_as_needed);
-    RUN(image_folder_cap);
-    RUN(idx_and_cifar_cap);
-    RUN(data_limit_api);
-    RUN(load_first_n);
-    t_rmtree();
-    TEST_MAIN_END();
+    /* the peak tests first */
+    static const t_test tests[] = {
+        T_TEST(png_huge_chunks), T_TEST(png_huge_header), T_TEST(jpeg_huge_header),
+        T_TEST(idx_gzip_promises_more), T_TEST(idx_plain_size_must_match),
+        T_TEST(idx_plain_read_as_needed), T_TEST(image_folder_cap), T_TEST(idx_and_cifar_cap),
+        T_TEST(data_limit_api), T_TEST(load_first_n)
+    };
+    return t_main_scratch("/tmp/fovea_limits_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -189,13 +189,10 @@ TEST(healthy_runs_pass)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_diverge_XXXXXX"))
-        return 1;
-    RUN(diverges_from_scratch);
-    RUN(resume_at_huge_lr_keeps_last_good_checkpoint);
-    RUN(resume_lr_wins);
-    RUN(nonfinite_weights_not_checkpointed);
-    RUN(healthy_runs_pass);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(diverges_from_scratch), T_TEST(resume_at_huge_lr_keeps_last_good_checkpoint),
+        T_TEST(resume_lr_wins), T_TEST(nonfinite_weights_not_checkpointed),
+        T_TEST(healthy_runs_pass)
+    };
+    return t_main_scratch("/tmp/fovea_diverge_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -476,22 +476,12 @@ TEST(out_of_memory)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fv_imgfolder_XXXXXX")) {
-        perror("mkdtemp");
-        return 1;
-    }
-    RUN(jpeg_round_trip);
-    RUN(jpeg_save_errors_and_atomicity);
-    RUN(jpeg_cmyk_refused);
-    RUN(image_folder_rgb);
-    RUN(image_folder_gray_and_first_size);
-    RUN(image_folder_bilinear);
-    RUN(load_dir_image_folders);
-    RUN(test_split_takes_training_classes);
-    RUN(class_names_made_utf8);
-    RUN(malformed_files);
-    RUN(malformed_trees);
-    RUN(out_of_memory);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(jpeg_round_trip), T_TEST(jpeg_save_errors_and_atomicity), T_TEST(jpeg_cmyk_refused),
+        T_TEST(image_folder_rgb), T_TEST(image_folder_gray_and_first_size),
+        T_TEST(image_folder_bilinear), T_TEST(load_dir_image_folders),
+        T_TEST(test_split_takes_training_classes), T_TEST(class_names_made_utf8),
+        T_TEST(malformed_files), T_TEST(malformed_trees), T_TEST(out_of_memory)
+    };
+    return t_main_scratch("/tmp/fv_imgfolder_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

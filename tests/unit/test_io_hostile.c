@@ -165,12 +165,9 @@ TEST(utf8_checks)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_io_XXXXXX"))
-        return 1;
-    RUN(fifo_refused);
-    RUN(stale_temporaries_removed);
-    RUN(safetensors_names_utf8);
-    RUN(utf8_checks);
-    rmdir(t_dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(fifo_refused), T_TEST(stale_temporaries_removed), T_TEST(safetensors_names_utf8),
+        T_TEST(utf8_checks)
+    };
+    return t_main_scratch("/tmp/fovea_io_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -198,15 +198,10 @@ TEST(bad_targets_and_shapes_are_errors)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fv_model_XXXXXX"))
-        return 1;
-    RUN(lenet5_has_61706_params_and_a_summary);
-    RUN(fit_learns_and_writes_metrics);
-    RUN(same_seed_same_weights);
-    RUN(weights_round_trip_and_errors);
-    RUN(nan_stops_training_with_epoch_and_batch);
-    RUN(bad_targets_and_shapes_are_errors);
-    if (t_rmtree())
-        return 1;
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(lenet5_has_61706_params_and_a_summary), T_TEST(fit_learns_and_writes_metrics),
+        T_TEST(same_seed_same_weights), T_TEST(weights_round_trip_and_errors),
+        T_TEST(nan_stops_training_with_epoch_and_batch), T_TEST(bad_targets_and_shapes_are_errors)
+    };
+    return t_main_scratch("/tmp/fv_model_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

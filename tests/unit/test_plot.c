@@ -96,12 +96,8 @@ TEST(errors)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fv_plot_XXXXXX"))
-        return 1;
-    RUN(line_plot);
-    RUN(reliability_and_confusion);
-    RUN(errors);
-    if (t_rmtree())
-        return 1;
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(line_plot), T_TEST(reliability_and_confusion), T_TEST(errors)
+    };
+    return t_main_scratch("/tmp/fv_plot_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -299,13 +299,10 @@ TEST(file_shrinks_after_open)
 
 int main(void)
 {
-    if (t_mkdtemp("/tmp/fovea_st_XXXXXX"))
-        return 1;
-    RUN(large_file_read_by_tensor);
-    RUN(offsets_tile_the_buffer);
-    RUN(unreadable_dtype_named);
-    RUN(names_in_messages_printable);
-    RUN(file_shrinks_after_open);
-    t_rmtree();
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(large_file_read_by_tensor), T_TEST(offsets_tile_the_buffer),
+        T_TEST(unreadable_dtype_named), T_TEST(names_in_messages_printable),
+        T_TEST(file_shrinks_after_open)
+    };
+    return t_main_scratch("/tmp/fovea_st_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }
