@@ -1,6 +1,7 @@
 # lib.sh - helpers for the CLI tests: run fovea, expect a failure with a one-line message.
 # Usage from a test: . "$SRC/tests/cli/lib.sh"; expect_fail "what" "needle" fovea args...
 set -u
+TMP=$(mktemp -d) # scratch folder, removed by finish
 FAILS=0
 PASSES=0
 

@@ -5,7 +5,6 @@
 # leaves the checkpoints of epoch 1 byte for byte, loadable by eval.
 # Usage: test_cli_diverge.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 need_fashion_mnist

@@ -3,7 +3,6 @@
 # with --resume ends with the same weights, byte for byte, as an uninterrupted run.
 # Usage: test_cli_resume.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 need_fashion_mnist

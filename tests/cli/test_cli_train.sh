@@ -3,7 +3,6 @@
 # summary, eval of the saved weights, predict on real test images, the metrics CSV.
 # Usage: test_cli_train.sh FOVEA SRC_DIR
 FV=$1 SRC=$2 PNGCHECK=${3:-}
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 need_fashion_mnist

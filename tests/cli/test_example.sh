@@ -2,7 +2,6 @@
 # test_example.sh - examples/lenet5.c (the README's API example) builds a model, trains one epoch on
 # a slice of Fashion-MNIST, evaluates and saves weights. Usage: test_example.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 EX="$(dirname "$FV")/example_lenet5"
 need_fashion_mnist

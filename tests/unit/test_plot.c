@@ -27,14 +27,12 @@ static int64_t count_dark(const fv_tensor *img)
 
 static int svg_ok(const char *p)
 {
-    FILE *f = fopen(p, "rb");
-    char buf[1 << 16];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return n > 100 && strncmp(buf, "<?xml", 5) == 0 && strstr(buf, "<svg") &&
-           strstr(buf, "</svg>");
+    long n = 0;
+    char *buf = (char *)t_slurp(p, &n);
+    int ok = buf && n > 100 && strncmp(buf, "<?xml", 5) == 0 && strstr(buf, "<svg") &&
+             strstr(buf, "</svg>");
+    free(buf);
+    return ok;
 }
 
 TEST(line_plot)
