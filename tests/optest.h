@@ -43,18 +43,26 @@ static inline int ot_run(fv_model *m, int in, int out, const fv_st_file *f, int 
     return 0;
 }
 
-/* Checks y, dx and every parameter gradient of a one-input graph against golden case `name`. */
-static inline void ot_golden(fv_model *m, int in, int out, const char *name, double atol,
-                             double rtol)
+/* Opens golden case `name` (tests/data/golden/<name>.safetensors); a failed check and NULL if it
+ * cannot. */
+static inline fv_st_file *ot_open_golden(const char *name)
 {
     char rel[256];
     snprintf(rel, sizeof rel, "data/golden/%s.safetensors", name);
     fv_st_file *f = fv_st_open(t_src_path(rel));
     CHECK(f != NULL);
-    if (!f) {
+    if (!f)
         fprintf(stderr, "%s\n", fv_last_error());
+    return f;
+}
+
+/* Checks y, dx and every parameter gradient of a one-input graph against golden case `name`. */
+static inline void ot_golden(fv_model *m, int in, int out, const char *name, double atol,
+                             double rtol)
+{
+    fv_st_file *f = ot_open_golden(name);
+    if (!f)
         return;
-    }
     fv_tensor *x = fv_st_get(f, "x"), *y = fv_st_get(f, "y"), *dy = fv_st_get(f, "dy");
     fv_tensor *dx = fv_st_get(f, "dx");
     CHECK(x && y && dy && dx);

@@ -77,31 +77,47 @@ static inline double t_max_violation(const float *a, const float *b, long n, dou
     } while (0)
 
 #define TEST(name) static void name(void)
-#define RUN(name)                                      \
-    do {                                               \
-        t_cur_failed = 0;                              \
-        name();                                        \
-        if (t_cur_failed) {                            \
-            t_failed++;                                \
-            fprintf(stderr, "FAIL %s\n", #name);       \
-        } else {                                       \
-            t_passed++;                                \
-        }                                              \
-    } while (0)
+
+/* Runs one test, counting it as passed or failed. */
+static inline void t_run(void (*fn)(void), const char *name)
+{
+    t_cur_failed = 0;
+    fn();
+    if (t_cur_failed) {
+        t_failed++;
+        fprintf(stderr, "FAIL %s\n", name);
+    } else {
+        t_passed++;
+    }
+}
+#define RUN(name) t_run(name, #name)
+
+/* A test and its name, for a table of tests (T_TEST(fn)). */
+typedef struct t_test {
+    void (*fn)(void);
+    const char *name;
+} t_test;
+#define T_TEST(name) {name, #name}
 #define TEST_MAIN_END()                                     \
     do {                                                    \
         printf("%d passed, %d failed\n", t_passed, t_failed); \
         return t_failed ? 1 : 0;                            \
     } while (0)
 
+/* a "/" b, in one of eight rotating buffers so that a few can be live at once. */
+static inline const char *t_join(const char *a, const char *b)
+{
+    static char buf[8][1024];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", a, b);
+    return buf[k];
+}
+
 /* Path of a committed test file: FV_SOURCE_DIR "/tests/" rel. */
 static inline const char *t_src_path(const char *rel)
 {
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/tests/%s", FV_SOURCE_DIR, rel);
-    return buf[k];
+    return t_join(FV_SOURCE_DIR "/tests", rel);
 }
 
 #endif

@@ -1,6 +1,7 @@
 # lib.sh - helpers for the CLI tests: run fovea, expect a failure with a one-line message.
 # Usage from a test: . "$SRC/tests/cli/lib.sh"; expect_fail "what" "needle" fovea args...
 set -u
+TMP=$(mktemp -d) # scratch folder, removed by finish
 FAILS=0
 PASSES=0
 
@@ -51,6 +52,15 @@ check_png() {
         for f in "$@"; do
             check "$name" sh -c "head -c 8 '$f' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
         done
+    fi
+}
+
+# need_fashion_mnist: unless Fashion-MNIST is installed, ends the test as skipped (finish, exit 0).
+need_fashion_mnist() {
+    if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+        echo "skipped: Fashion-MNIST is not installed"
+        finish
+        exit
     fi
 }
 

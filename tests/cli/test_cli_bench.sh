@@ -3,7 +3,6 @@
 # images/s and peak memory (positive numbers; no timing threshold), bad input fails with one line.
 # Usage: test_cli_bench.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 positive() { # positive LABEL: the number after LABEL in the output is > 0

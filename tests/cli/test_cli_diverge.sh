@@ -5,14 +5,9 @@
 # leaves the checkpoints of epoch 1 byte for byte, loadable by eval.
 # Usage: test_cli_diverge.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
-if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
-    echo "skipped: Fashion-MNIST is not installed"
-    finish
-    exit
-fi
+need_fashion_mnist
 ARGS="models/lenet5.fv --limit 512 --seed 3 --threads 2 --quiet"
 # from scratch: no good epoch, nothing written but the folder
 expect_fail scratch "training diverged at epoch 1, batch [0-9]*: loss" \

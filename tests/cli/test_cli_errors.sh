@@ -2,7 +2,6 @@
 # test_cli_errors.sh - bad input to the CLI: one line naming the problem, exit status 1, no crash,
 # no partial output file. Usage: test_cli_errors.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 

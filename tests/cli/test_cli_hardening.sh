@@ -4,7 +4,6 @@
 # a model named ../../x writes under runs/, a long --out is refused, not truncated, a run without
 # mistakes writes its report. Usage: test_cli_hardening.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 

@@ -6,7 +6,6 @@
 # level below it.
 # Usage: test_cli_isa.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 unset FOVEA_ISA

@@ -3,14 +3,9 @@
 # with --resume ends with the same weights, byte for byte, as an uninterrupted run.
 # Usage: test_cli_resume.sh FOVEA SRC_DIR
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
-if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
-    echo "skipped: Fashion-MNIST is not installed"
-    finish
-    exit
-fi
+need_fashion_mnist
 ARGS="models/lenet5.fv --epochs 4 --limit 4000 --seed 3 --threads 2 --quiet"
 expect_ok whole "$FV" train $ARGS --out "$TMP/a"
 "$FV" train $ARGS --out "$TMP/b" >/dev/null 2>&1 &

@@ -3,14 +3,9 @@
 # summary, eval of the saved weights, predict on real test images, the metrics CSV.
 # Usage: test_cli_train.sh FOVEA SRC_DIR
 FV=$1 SRC=$2 PNGCHECK=${3:-}
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
-if [ ! -d "${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
-    echo "skipped: Fashion-MNIST is not installed"
-    finish
-    exit
-fi
+need_fashion_mnist
 expect_ok summary "$FV" summary models/lenet5.fv
 check summary-count grep -q "Total params: 61,706" "$TMP/out"
 expect_ok train "$FV" train models/lenet5.fv --epochs 2 --limit 3000 --out "$TMP/run" --seed 1

@@ -3,7 +3,6 @@
 # valgrind: no invalid access, no definite or indirect leak. Skipped in sanitizer builds (ASan and
 # valgrind exclude each other) and where valgrind is absent. Usage: test_cli_valgrind.sh FOVEA SRC
 FV=$1 SRC=$2
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 if [ -n "${FV_SANITIZED:-}" ] || ! command -v valgrind >/dev/null 2>&1; then

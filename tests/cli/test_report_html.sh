@@ -4,7 +4,6 @@
 # page is drawn. Runs where Chromium is installed (FV_SETUP_EXTRA=chromium sh scripts/setup.sh);
 # skipped elsewhere. Usage: test_report_html.sh FOVEA SRC_DIR
 FV=$1 SRC=$2 PNGCHECK=${3:-}
-TMP=$(mktemp -d)
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)

@@ -4,11 +4,10 @@
  * checkpoint loads as weights; damaged or foreign checkpoints are one-line errors. */
 #include "core/internal.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[64];
 
 static fv_model *build(fv_optimizer opt)
 {
@@ -43,7 +42,7 @@ static fv_status fit(fv_model *m, const fv_dataset *tr, const fv_dataset *va, co
                      int interrupt, int resume, fv_epoch_metrics *h)
 {
     char d[128];
-    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    snprintf(d, sizeof d, "%s/%s", t_dir, sub);
     mkdir(d, 0700);
     return fv_model_fit(m, tr, .epochs = 3, .batch_size = 16, .validation = va, .seed = 5,
                         .history = h, .checkpoint_dir = d, .interrupt_after = interrupt,
@@ -71,7 +70,7 @@ TEST(resume_is_bit_identical)
               ha[e].accuracy == hb[e].accuracy && ha[e].lr == hb[e].lr && hb[e].epoch == e + 1);
     /* the best checkpoint is a weights file too */
     char p[160];
-    snprintf(p, sizeof p, "%s/a/best.safetensors", dir);
+    snprintf(p, sizeof p, "%s/a/best.safetensors", t_dir);
     CHECK_STATUS(fv_model_load_weights(b, p), FV_OK);
     fv_model_free(a), fv_model_free(b);
     fv_dataset_free(tr), fv_dataset_free(va);
@@ -82,16 +81,16 @@ TEST(bad_checkpoints)
 {
     fv_dataset *tr = data(32, 3);
     char p[160], q[160];
-    snprintf(p, sizeof p, "%s/a/last.safetensors", dir);
+    snprintf(p, sizeof p, "%s/a/last.safetensors", t_dir);
     /* another optimizer */
     fv_model *m = build(fv_sgd(.lr = 0.1f, .momentum = 0.9f));
     CHECK(fit(m, tr, NULL, "a", 0, 1, NULL) == FV_ERR_FORMAT);
     CHECK_ERR_HAS("written with another optimizer or model");
     fv_model_free(m);
     /* a truncated file */
-    snprintf(q, sizeof q, "%s/c", dir);
+    snprintf(q, sizeof q, "%s/c", t_dir);
     mkdir(q, 0700);
-    snprintf(q, sizeof q, "%s/c/last.safetensors", dir);
+    snprintf(q, sizeof q, "%s/c/last.safetensors", t_dir);
     FILE *in = fopen(p, "rb"), *out = fopen(q, "wb");
     for (int i = 0; i < 300 && in && out; i++)
         fputc(fgetc(in), out);
@@ -113,14 +112,8 @@ TEST(bad_checkpoints)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_ckpt_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    RUN(resume_is_bit_identical);
-    RUN(bad_checkpoints);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(resume_is_bit_identical), T_TEST(bad_checkpoints)
+    };
+    return t_main_scratch("/tmp/fovea_ckpt_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -7,29 +7,12 @@
 #include "data/data.h"
 #include "io/io.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <png.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static char dir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
 
 static void write_gz(const char *path, const void *data, size_t len)
 {
@@ -71,11 +54,11 @@ static void write_mnist(const char *split, int gz, int nlabels)
     snprintf(ip, sizeof ip, "%s-images-idx3-ubyte%s", split, gz ? ".gz" : "");
     snprintf(lp, sizeof lp, "%s-labels-idx1-ubyte%s", split, gz ? ".gz" : "");
     if (gz) {
-        write_gz(tmp_path(ip), img, ni);
-        write_gz(tmp_path(lp), lab, nl);
+        write_gz(t_path(ip), img, ni);
+        write_gz(t_path(lp), lab, nl);
     } else {
-        write_bytes(tmp_path(ip), img, ni);
-        write_bytes(tmp_path(lp), lab, nl);
+        t_write(t_path(ip), img, ni);
+        t_write(t_path(lp), lab, nl);
     }
 }
 
@@ -83,8 +66,8 @@ TEST(idx_plain_and_gzip)
 {
     write_mnist("train", 0, 3);
     write_mnist("t10k", 1, 3);
-    fv_tensor *a = fv_idx_load(tmp_path("train-images-idx3-ubyte"));
-    fv_tensor *b = fv_idx_load(tmp_path("t10k-images-idx3-ubyte.gz"));
+    fv_tensor *a = fv_idx_load(t_path("train-images-idx3-ubyte"));
+    fv_tensor *b = fv_idx_load(t_path("t10k-images-idx3-ubyte.gz"));
     CHECK(a && b && a->ndim == 3 && a->dims[0] == 3 && a->dims[1] == 2 && a->dims[2] == 2);
     CHECK(a && b && memcmp(a->data, b->data, 12 * sizeof(float)) == 0);
     CHECK(a && a->data[1] == 255.0f && a->data[8] == 200.0f);
@@ -128,13 +111,13 @@ TEST(idx_malformed)
     CHECK(fv_idx_decode("huge.idx", huge, sizeof huge) == NULL);
     CHECK_ERR_HAS("huge.idx: absurd IDX dimensions");
     /* gzip: a corrupt stream, and a valid stream of a truncated file */
-    write_gz(tmp_path("short.gz"), buf, n - 2);
-    CHECK(fv_idx_load(tmp_path("short.gz")) == NULL);
+    write_gz(t_path("short.gz"), buf, n - 2);
+    CHECK(fv_idx_load(t_path("short.gz")) == NULL);
     CHECK_ERR_HAS("short.gz: truncated");
     unsigned char junk[20] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 'g', 'a', 'r', 'b', 'a', 'g'};
     CHECK(fv_idx_decode("junk.gz", junk, sizeof junk) == NULL);
     CHECK_ERR_HAS("junk.gz");
-    CHECK(fv_idx_load(tmp_path("none.idx")) == NULL);
+    CHECK(fv_idx_load(t_path("none.idx")) == NULL);
     CHECK_ERR_HAS("none.idx: No such file or directory");
 }
 
@@ -142,7 +125,7 @@ TEST(idx_malformed)
 
 TEST(mnist_folder)
 {
-    fv_dataset *d = fv_dataset_load_mnist_dir(dir, 1);
+    fv_dataset *d = fv_dataset_load_mnist_dir(t_dir, 1);
     CHECK(d != NULL);
     if (d) {
         CHECK(d->x->ndim == 4 && d->x->dims[0] == 3 && d->x->dims[1] == 1 && d->x->dims[3] == 2);
@@ -158,13 +141,13 @@ TEST(mnist_folder)
         fv_dataset_free(part);
     }
     fv_dataset_free(d);
-    fv_dataset *t = fv_dataset_load_mnist_dir(dir, 0); /* the gzipped split */
+    fv_dataset *t = fv_dataset_load_mnist_dir(t_dir, 0); /* the gzipped split */
     CHECK(t && t->x->dims[0] == 3);
     fv_dataset_free(t);
     write_mnist("train", 0, 2); /* labels say 2, images 3 */
-    CHECK(fv_dataset_load_mnist_dir(dir, 1) == NULL);
+    CHECK(fv_dataset_load_mnist_dir(t_dir, 1) == NULL);
     CHECK_ERR_HAS("has 2 labels but");
-    CHECK(fv_dataset_load_mnist_dir(tmp_path("nothing"), 1) == NULL);
+    CHECK(fv_dataset_load_mnist_dir(t_path("nothing"), 1) == NULL);
     CHECK_ERR_HAS("nothing/train-images-idx3-ubyte[.gz]: No such file or directory");
     CHECK_ERR_HAS("dataset-fashion-mnist");
     CHECK(one_line_error());
@@ -177,12 +160,12 @@ static void write_pair(const char *sub, const char *split, const unsigned char *
     uint32_t idims[3] = {(uint32_t)n, 2, 2}, ldims[1] = {(uint32_t)n};
     size_t ni = idx_bytes(img, 3, idims, img + 32), nl = idx_bytes(lab, 1, ldims, labels);
     char p[128];
-    snprintf(p, sizeof p, "%s", tmp_path(sub));
+    snprintf(p, sizeof p, "%s", t_path(sub));
     mkdir(p, 0777);
     snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", sub, split);
-    write_bytes(tmp_path(p), img, ni);
+    t_write(t_path(p), img, ni);
     snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", sub, split);
-    write_bytes(tmp_path(p), lab, nl);
+    t_write(t_path(p), lab, nl);
 }
 
 static int has_name(const fv_dataset *d, int k, const char *want)
@@ -200,32 +183,32 @@ TEST(mnist_test_split_classes)
 {
     write_pair("cls", "train", (const unsigned char *)"\x02\x00\x09", 3);
     write_pair("cls", "t10k", (const unsigned char *)"\x01\x01\x00", 3);
-    fv_dataset *te = fv_dataset_load_dir(tmp_path("cls"), 0);
+    fv_dataset *te = fv_dataset_load_dir(t_path("cls"), 0);
     CHECK(te && te->num_classes == 10 && te->x->dims[0] == 3);
     CHECK(te && has_name(te, 9, "9") && has_name(te, 0, "0")); /* 10 classes: the digits */
     fv_dataset_free(te);
     write_pair("cls", "t10k", (const unsigned char *)"\x01\x0c\x00", 3);
-    te = fv_dataset_load_dir(tmp_path("cls"), 0);
-    fv_dataset *tr = fv_dataset_load_dir_n(tmp_path("cls"), 1, 1);
+    te = fv_dataset_load_dir(t_path("cls"), 0);
+    fv_dataset *tr = fv_dataset_load_dir_n(t_path("cls"), 1, 1);
     CHECK(te && te->num_classes == 13 && has_name(te, 12, "class 12"));
     CHECK(tr && tr->num_classes == 13 && tr->x->dims[0] == 1);
     fv_dataset_free(te), fv_dataset_free(tr);
     /* training labels all 0, the test's 0 and 1 (the hostile suite's --limit case) */
     write_pair("zeros", "train", (const unsigned char *)"\x00\x00\x00", 3);
     write_pair("zeros", "t10k", (const unsigned char *)"\x00\x01\x00", 3);
-    te = fv_dataset_load_dir_n(tmp_path("zeros"), 0, 2);
-    tr = fv_dataset_load_dir_n(tmp_path("zeros"), 1, 2);
+    te = fv_dataset_load_dir_n(t_path("zeros"), 0, 2);
+    tr = fv_dataset_load_dir_n(t_path("zeros"), 1, 2);
     CHECK(te && te->num_classes == 2 && te->y->data[1] == 1);
     CHECK(tr && tr->num_classes == 2 && has_name(tr, 1, "class 1"));
     fv_dataset_free(te), fv_dataset_free(tr);
     /* a malformed labels file of either split is an error for both */
-    write_bytes(tmp_path("zeros/t10k-labels-idx1-ubyte"), "\0\0\x08\x01\0\0\0\x05\x01", 9);
-    CHECK(fv_dataset_load_dir(tmp_path("zeros"), 1) == NULL);
+    t_write(t_path("zeros/t10k-labels-idx1-ubyte"), "\0\0\x08\x01\0\0\0\x05\x01", 9);
+    CHECK(fv_dataset_load_dir(t_path("zeros"), 1) == NULL);
     CHECK_ERR_HAS("zeros/t10k-labels-idx1-ubyte: truncated: expected 5 bytes of data, got 1");
     CHECK(one_line_error());
     /* no training files: the test split's own labels */
     write_pair("alone", "t10k", (const unsigned char *)"\x01\x03\x00", 3);
-    te = fv_dataset_load_mnist_dir(tmp_path("alone"), 0);
+    te = fv_dataset_load_mnist_dir(t_path("alone"), 0);
     CHECK(te && te->num_classes == 4 && has_name(te, 3, "class 3"));
     fv_dataset_free(te);
 }
@@ -236,8 +219,8 @@ TEST(mnist_class_names)
 {
     write_pair("named", "train", (const unsigned char *)"\x02\x00\x01", 3);
     write_pair("named", "t10k", (const unsigned char *)"\x01\x01\x03", 3);
-    write_bytes(tmp_path("named/classes.txt"), " cat \r\ndog\nbird\n\n\n", 18);
-    fv_dataset *tr = fv_dataset_load_dir(tmp_path("named"), 1);
+    t_write(t_path("named/classes.txt"), " cat \r\ndog\nbird\n\n\n", 18);
+    fv_dataset *tr = fv_dataset_load_dir(t_path("named"), 1);
     CHECK(tr && tr->num_classes == 3 && has_name(tr, 0, "cat") && has_name(tr, 1, "dog") &&
           has_name(tr, 2, "bird"));
     CHECK(tr && fv_dataset_class_name(tr, 3) == NULL && fv_dataset_class_name(tr, -1) == NULL);
@@ -245,29 +228,29 @@ TEST(mnist_class_names)
     CHECK(part && part->num_classes == 3 && has_name(part, 2, "bird"));
     CHECK(part && fv_dataset_class_name(part, 2) != fv_dataset_class_name(tr, 2));
     fv_dataset_free(part), fv_dataset_free(tr);
-    CHECK(fv_dataset_load_dir(tmp_path("named"), 0) == NULL); /* label 3 of 3 classes */
+    CHECK(fv_dataset_load_dir(t_path("named"), 0) == NULL); /* label 3 of 3 classes */
     CHECK_ERR_HAS("sample 2 has label 3, not one of the 3 classes of");
     CHECK_ERR_HAS("named/classes.txt");
-    write_bytes(tmp_path("named/classes.txt"), "cat\n\nbird\n", 10);
-    CHECK(fv_dataset_load_dir(tmp_path("named"), 1) == NULL);
+    t_write(t_path("named/classes.txt"), "cat\n\nbird\n", 10);
+    CHECK(fv_dataset_load_dir(t_path("named"), 1) == NULL);
     CHECK_ERR_HAS("named/classes.txt: line 2 is empty");
     /* names made valid UTF-8: each invalid byte and control character becomes '?' */
     write_pair("raw", "train", (const unsigned char *)"\x02\x00\x01", 3);
-    write_bytes(tmp_path("raw/classes.txt"), "ca\xfft\nd\x7fo\tg\nb\xc3\xa9\xc2\x85\n", 17);
-    tr = fv_dataset_load_dir(tmp_path("raw"), 1);
+    t_write(t_path("raw/classes.txt"), "ca\xfft\nd\x7fo\tg\nb\xc3\xa9\xc2\x85\n", 17);
+    tr = fv_dataset_load_dir(t_path("raw"), 1);
     CHECK(tr && has_name(tr, 0, "ca?t") && has_name(tr, 1, "d?o?g") &&
           has_name(tr, 2, "b\xc3\xa9?"));
     fv_dataset_free(tr);
     write_pair("My-FASHION-set", "train", (const unsigned char *)"\x02\x00\x09", 3);
-    tr = fv_dataset_load_dir(tmp_path("My-FASHION-set"), 1);
+    tr = fv_dataset_load_dir(t_path("My-FASHION-set"), 1);
     CHECK(tr && has_name(tr, 9, "Ankle boot") && has_name(tr, 0, "T-shirt/top"));
     fv_dataset_free(tr);
     write_pair("three", "train", (const unsigned char *)"\x02\x00\x01", 3);
-    tr = fv_dataset_load_dir(tmp_path("three"), 1);
+    tr = fv_dataset_load_dir(t_path("three"), 1);
     CHECK(tr && tr->num_classes == 3 && has_name(tr, 0, "class 0") && has_name(tr, 2, "class 2"));
     fv_dataset_free(tr);
-    fv_dataset *idx = fv_dataset_load_idx(tmp_path("three/train-images-idx3-ubyte"),
-                                          tmp_path("three/train-labels-idx1-ubyte"));
+    fv_dataset *idx = fv_dataset_load_idx(t_path("three/train-images-idx3-ubyte"),
+                                          t_path("three/train-labels-idx1-ubyte"));
     CHECK(idx && has_name(idx, 1, "class 1"));
     fv_dataset_free(idx);
 }
@@ -276,16 +259,16 @@ TEST(mnist_class_names)
 TEST(mnist_empty)
 {
     write_pair("empty", "train", (const unsigned char *)"", 0);
-    CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("empty"), 1) == NULL);
     CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no images");
     CHECK(one_line_error());
     /* images of no pixels: reported at load (it was a shape mismatch when training) */
     unsigned char b[32] = {0};
     uint32_t dims[3] = {3, 0, 2};
-    write_bytes(tmp_path("empty/train-images-idx3-ubyte"), b, idx_bytes(b, 3, dims, b));
+    t_write(t_path("empty/train-images-idx3-ubyte"), b, idx_bytes(b, 3, dims, b));
     write_pair("empty", "t10k", (const unsigned char *)"\x00\x01\x00", 3);
-    write_bytes(tmp_path("empty/train-labels-idx1-ubyte"), b, idx_bytes(b, 1, dims, b + 20));
-    CHECK(fv_dataset_load_dir(tmp_path("empty"), 1) == NULL);
+    t_write(t_path("empty/train-labels-idx1-ubyte"), b, idx_bytes(b, 1, dims, b + 20));
+    CHECK(fv_dataset_load_dir(t_path("empty"), 1) == NULL);
     CHECK_ERR_HAS("empty/train-images-idx3-ubyte: no pixels: images of 0x2");
     CHECK(one_line_error());
 }
@@ -339,7 +322,7 @@ TEST(png_round_trip_and_color_types)
         fv_tensor *img = fv_tensor_new4(1, c, 3, 5);
         for (int64_t i = 0; i < fv_tensor_numel(img); i++)
             img->data[i] = (float)(i % 7) / 6.0f;
-        const char *p = tmp_path(c == 1 ? "gray.png" : "rgb.png");
+        const char *p = t_path(c == 1 ? "gray.png" : "rgb.png");
         CHECK_STATUS(fv_png_save(p, img), FV_OK);
         fv_tensor *back = fv_png_load(p);
         CHECK(back && back->dims[1] == c && back->dims[2] == 3 && back->dims[3] == 5);
@@ -352,8 +335,8 @@ TEST(png_round_trip_and_color_types)
         {PNG_COLOR_TYPE_RGB_ALPHA, 8, 3, 1.0f}, {PNG_COLOR_TYPE_PALETTE, 8, 3, 0.0f},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        write_png_raw(tmp_path("kind.png"), 4, 3, kinds[i].color, kinds[i].depth);
-        fv_tensor *t = fv_png_load(tmp_path("kind.png"));
+        write_png_raw(t_path("kind.png"), 4, 3, kinds[i].color, kinds[i].depth);
+        fv_tensor *t = fv_png_load(t_path("kind.png"));
         CHECK(t && t->dims[1] == kinds[i].channels && t->dims[2] == 3 && t->dims[3] == 4);
         CHECK(t && fabsf(t->data[0] - kinds[i].first) < 1e-6f);
         fv_tensor_free(t);
@@ -386,11 +369,11 @@ TEST(png_malformed_and_atomic)
     CHECK_ERR_HAS("big.png: 28x28 pixels is more than the limit");
     free(file);
     fv_tensor *img = fv_tensor_new4(1, 1, 2, 2);
-    CHECK(fv_png_save(tmp_path("no/such/dir/x.png"), img) != FV_OK);
+    CHECK(fv_png_save(t_path("no/such/dir/x.png"), img) != FV_OK);
     CHECK_ERR_HAS("no/such/dir");
     fv_tensor *bad = fv_tensor_new4(1, 2, 2, 2);
-    CHECK(fv_png_save(tmp_path("two.png"), bad) == FV_ERR_SHAPE);
-    CHECK(access(tmp_path("two.png"), F_OK) != 0);
+    CHECK(fv_png_save(t_path("two.png"), bad) == FV_ERR_SHAPE);
+    CHECK(access(t_path("two.png"), F_OK) != 0);
     fv_tensor_free(img), fv_tensor_free(bad);
 }
 
@@ -437,8 +420,8 @@ TEST(safetensors_round_trip)
         a->data[i] = (float)i - 2.5f;
     const char *names[2] = {"conv1.weight", "fc.bias"};
     const fv_tensor *ts[2] = {a, b};
-    CHECK_STATUS(fv_st_save(tmp_path("w.safetensors"), 2, names, ts), FV_OK);
-    fv_st_file *f = fv_st_open(tmp_path("w.safetensors"));
+    CHECK_STATUS(fv_st_save(t_path("w.safetensors"), 2, names, ts), FV_OK);
+    fv_st_file *f = fv_st_open(t_path("w.safetensors"));
     CHECK(f && fv_st_count(f) == 2);
     fv_tensor *back = f ? fv_st_get(f, "conv1.weight") : NULL;
     CHECK(back && back->ndim == 4 && memcmp(back->data, a->data, 6 * sizeof(float)) == 0);
@@ -447,9 +430,9 @@ TEST(safetensors_round_trip)
     fv_tensor_free(back);
     fv_st_close(f);
     const char *dup[2] = {"x", "x"};
-    CHECK(fv_st_save(tmp_path("dup.safetensors"), 2, dup, ts) != FV_OK);
+    CHECK(fv_st_save(t_path("dup.safetensors"), 2, dup, ts) != FV_OK);
     CHECK_ERR_HAS("duplicate tensor name 'x'");
-    CHECK(access(tmp_path("dup.safetensors"), F_OK) != 0);
+    CHECK(access(t_path("dup.safetensors"), F_OK) != 0);
     fv_tensor_free(a), fv_tensor_free(b);
 }
 
@@ -498,7 +481,7 @@ TEST(safetensors_malformed)
 static int no_temp_files(void)
 {
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -q '\\.tmp\\.'", dir);
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q '\\.tmp\\.'", t_dir);
     return system(cmd) != 0;
 }
 
@@ -522,8 +505,8 @@ TEST(safetensors_pytorch_layout_and_atomic)
     fv_tensor *a = fv_tensor_new4(1, 1, 1, 3);
     const char *names[1] = {"a"};
     const fv_tensor *ts[1] = {a};
-    CHECK_STATUS(fv_st_save(tmp_path("a.safetensors"), 1, names, ts), FV_OK);
-    CHECK(fv_st_save(tmp_path("missing/a.safetensors"), 1, names, ts) != FV_OK);
+    CHECK_STATUS(fv_st_save(t_path("a.safetensors"), 1, names, ts), FV_OK);
+    CHECK(fv_st_save(t_path("missing/a.safetensors"), 1, names, ts) != FV_OK);
     CHECK(one_line_error());
     CHECK(no_temp_files());
     fv_tensor_free(a);
@@ -531,25 +514,12 @@ TEST(safetensors_pytorch_layout_and_atomic)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_io_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    RUN(idx_plain_and_gzip);
-    RUN(idx_malformed);
-    RUN(mnist_folder);
-    RUN(mnist_test_split_classes);
-    RUN(mnist_class_names);
-    RUN(mnist_empty);
-    RUN(real_fashion_mnist);
-    RUN(png_round_trip_and_color_types);
-    RUN(png_malformed_and_atomic);
-    RUN(image_fit);
-    RUN(safetensors_round_trip);
-    RUN(safetensors_malformed);
-    RUN(safetensors_pytorch_layout_and_atomic);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(idx_plain_and_gzip), T_TEST(idx_malformed), T_TEST(mnist_folder),
+        T_TEST(mnist_test_split_classes), T_TEST(mnist_class_names), T_TEST(mnist_empty),
+        T_TEST(real_fashion_mnist), T_TEST(png_round_trip_and_color_types),
+        T_TEST(png_malformed_and_atomic), T_TEST(image_fit), T_TEST(safetensors_round_trip),
+        T_TEST(safetensors_malformed), T_TEST(safetensors_pytorch_layout_and_atomic)
+    };
+    return t_main_scratch("/tmp/fovea_io_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -9,31 +9,13 @@
 #include "data/data.h"
 #include "io/io.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define PEAK_MIB 64
-
-static char dir[64];
-
-static const char *path_of(const char *rel)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, rel);
-    return buf[k];
-}
-
-static void write_bytes(const char *rel, const void *data, size_t len)
-{
-    FILE *f = fopen(path_of(rel), "wb");
-    if (len)
-        fwrite(data, 1, len, f);
-    fclose(f);
-}
 
 static int one_line_error(void)
 {
@@ -174,11 +156,11 @@ TEST(jpeg_huge_header)
     fv_tensor *img = fv_tensor_new4(1, 3, 16, 16);
     for (int64_t i = 0; i < fv_tensor_numel(img); i++)
         img->data[i] = (float)(i % 5) / 4;
-    CHECK_STATUS(fv_jpeg_save(path_of("small.jpg"), img, 90), FV_OK);
+    CHECK_STATUS(fv_jpeg_save(t_path("small.jpg"), img, 90), FV_OK);
     fv_tensor_free(img);
     unsigned char *b = NULL;
     size_t n = 0;
-    CHECK_STATUS(fv_read_file(path_of("small.jpg"), 1 << 20, &b, &n), FV_OK);
+    CHECK_STATUS(fv_read_file(t_path("small.jpg"), 1 << 20, &b, &n), FV_OK);
     int patched = 0;
     for (size_t i = 0; b && i + 9 < n && !patched; i++)
         if (b[i] == 0xFF && b[i + 1] == 0xC0) { /* FF C0, length, precision, height, width */
@@ -270,7 +252,7 @@ static void write_sparse_idx(const char *rel, int ndim, const uint32_t *dims, ui
 {
     unsigned char h[20];
     size_t n = idx_head(h, ndim, dims);
-    FILE *f = fopen(path_of(rel), "wb");
+    FILE *f = fopen(t_path(rel), "wb");
     CHECK(f && fwrite(h, 1, n, f) == n && ftruncate(fileno(f), (off_t)size) == 0);
     if (f)
         fclose(f);
@@ -285,29 +267,29 @@ TEST(idx_plain_read_as_needed)
     write_sparse_idx("gig-idx3", 3, dims, size);
     int64_t total = 0;
     peak p = peak_start();
-    fv_tensor *t = fv_idx_load_n(path_of("gig-idx3"), 16, &total);
+    fv_tensor *t = fv_idx_load_n(t_path("gig-idx3"), 16, &total);
     peak_end(p, "the first 16 images of a 1 GiB IDX file");
     CHECK(t && t->ndim == 3 && t->dims[0] == 16 && t->dims[2] == 8 && total == 1 << 24);
     fv_tensor_free(t);
     p = peak_start();
-    t = fv_idx_load(path_of("gig-idx3")); /* 4 GiB of floats: over the cap */
+    t = fv_idx_load(t_path("gig-idx3")); /* 4 GiB of floats: over the cap */
     peak_end(p, "a 1 GiB IDX file over the cap");
     CHECK(t == NULL && one_line_error());
     CHECK_ERR_HAS("gig-idx3: 4096.0 MiB of decoded data is more than the limit");
     write_sparse_idx("gig-idx3", 3, few, size); /* 16 images promised, 1 GiB present */
     p = peak_start();
-    t = fv_idx_load(path_of("gig-idx3"));
+    t = fv_idx_load(t_path("gig-idx3"));
     peak_end(p, "a 1 GiB IDX file promising 16 images");
     CHECK(t == NULL && one_line_error());
     CHECK_ERR_HAS("gig-idx3: more data than the 1024 bytes its header promises");
     few[0] = 1u << 20; /* more than the file holds, under the cap */
     write_sparse_idx("gig-idx3", 3, few, 16 + 4096);
-    CHECK(fv_idx_load_n(path_of("gig-idx3"), 0, NULL) == NULL);
+    CHECK(fv_idx_load_n(t_path("gig-idx3"), 0, NULL) == NULL);
     CHECK_ERR_HAS("gig-idx3: truncated: expected 67108864 bytes of data, got 4096");
-    t = fv_idx_load_n(path_of("gig-idx3"), 64, &total); /* the first 64 are there */
+    t = fv_idx_load_n(t_path("gig-idx3"), 64, &total); /* the first 64 are there */
     CHECK(t && t->dims[0] == 64 && total == 1 << 20 && t->data[64 * 64 - 1] == 0.0f);
     fv_tensor_free(t);
-    remove(path_of("gig-idx3"));
+    remove(t_path("gig-idx3"));
 }
 
 /* ---------------------------------------------------------------- the cap */
@@ -317,7 +299,7 @@ static void save_png(const char *rel, int c, int h, int w, float v)
     fv_tensor *t = fv_tensor_new4(1, c, h, w);
     for (int64_t i = 0; i < fv_tensor_numel(t); i++)
         t->data[i] = v;
-    CHECK_STATUS(fv_png_save(path_of(rel), t), FV_OK);
+    CHECK_STATUS(fv_png_save(t_path(rel), t), FV_OK);
     fv_tensor_free(t);
 }
 
@@ -325,21 +307,21 @@ static void save_png(const char *rel, int c, int h, int w, float v)
  * are refused under a 1 MiB cap before they are allocated, naming the folder, size and cap. */
 TEST(image_folder_cap)
 {
-    mkdir(path_of("thumbs"), 0777), mkdir(path_of("thumbs/a"), 0777);
+    mkdir(t_path("thumbs"), 0777), mkdir(t_path("thumbs/a"), 0777);
     save_png("thumbs/a/0.png", 3, 256, 256, 0.5f);
     save_png("thumbs/a/1.png", 3, 4, 4, 0.5f);
     save_png("thumbs/a/2.png", 3, 4, 4, 0.5f);
     save_png("thumbs/a/3.png", 3, 4, 4, 0.5f);
     setenv("FOVEA_MAX_DATA_MB", "1", 1);
-    fv_dataset *d = fv_dataset_load_image_folder(path_of("thumbs"), 0, 0, 0);
+    fv_dataset *d = fv_dataset_load_image_folder(t_path("thumbs"), 0, 0, 0);
     CHECK(d == NULL && one_line_error());
-    CHECK_ERR_HAS(path_of("thumbs"));
+    CHECK_ERR_HAS(t_path("thumbs"));
     CHECK_ERR_HAS("4 images of 3x256x256: 3.0 MiB");
     CHECK_ERR_HAS("limit of 1.0 MiB");
     CHECK_ERR_HAS("FOVEA_MAX_DATA_MB");
     fv_dataset_free(d);
     setenv("FOVEA_MAX_DATA_MB", "16", 1);
-    d = fv_dataset_load_image_folder(path_of("thumbs"), 0, 0, 0);
+    d = fv_dataset_load_image_folder(t_path("thumbs"), 0, 0, 0);
     CHECK(d && d->x->dims[0] == 4 && d->x->dims[2] == 256);
     fv_dataset_free(d);
     unsetenv("FOVEA_MAX_DATA_MB");
@@ -354,15 +336,15 @@ TEST(idx_and_cifar_cap)
     setenv("FOVEA_MAX_DATA_MB", "1", 1); /* 1.2 MiB of floats */
     CHECK(fv_idx_decode("cap.idx", b, n) == NULL);
     CHECK_ERR_HAS("cap.idx: 1.2 MiB of decoded data is more than the limit of 1.0 MiB");
-    mkdir(path_of("cifar"), 0777);
-    FILE *f = fopen(path_of("cifar/test_batch.bin"), "wb");
+    mkdir(t_path("cifar"), 0777);
+    FILE *f = fopen(t_path("cifar/test_batch.bin"), "wb");
     for (int i = 0; i < 100 * 3073; i++) /* 100 images: 1.2 MiB of floats */
         fputc(0, f);
     fclose(f);
-    CHECK(fv_dataset_load_cifar10(path_of("cifar"), 0) == NULL);
+    CHECK(fv_dataset_load_cifar10(t_path("cifar"), 0) == NULL);
     CHECK_ERR_HAS("100 CIFAR images: 1.2 MiB of decoded data is more than the limit");
     unsetenv("FOVEA_MAX_DATA_MB");
-    fv_dataset *d = fv_dataset_load_cifar10(path_of("cifar"), 0);
+    fv_dataset *d = fv_dataset_load_cifar10(t_path("cifar"), 0);
     CHECK(d && d->x->dims[0] == 100);
     fv_dataset_free(d);
 }
@@ -399,87 +381,77 @@ TEST(data_limit_api)
 /* idx/: 5 images promised, 3 present (plain); labels 5; t10k the same gzipped with a bad CRC. */
 static void write_short_idx(void)
 {
-    mkdir(path_of("idx"), 0777);
+    mkdir(t_path("idx"), 0777);
     unsigned char b[64] = {0};
     uint32_t id[3] = {5, 2, 2}, ld[1] = {5};
     size_t n = idx_head(b, 3, id);
     for (int i = 0; i < 12; i++)
         b[n + i] = (unsigned char)(10 * i);
-    write_bytes("idx/train-images-idx3-ubyte", b, n + 12);
+    t_write_at("idx/train-images-idx3-ubyte", b, n + 12);
     size_t g;
     for (int i = 12; i < 20; i++)
         b[n + i] = (unsigned char)(10 * i);
     unsigned char *z = gzip_bytes(b, n + 20, 0, &g);
     z[g - 8] ^= 0xFF; /* the CRC, checked only after the last record */
-    write_bytes("idx/t10k-images-idx3-ubyte.gz", z, g);
+    t_write_at("idx/t10k-images-idx3-ubyte.gz", z, g);
     free(z);
     n = idx_head(b, 1, ld);
     memcpy(b + n, "\x01\x00\x02\x01\x00", 5);
-    write_bytes("idx/train-labels-idx1-ubyte", b, n + 5);
-    write_bytes("idx/t10k-labels-idx1-ubyte", b, n + 5);
+    t_write_at("idx/train-labels-idx1-ubyte", b, n + 5);
+    t_write_at("idx/t10k-labels-idx1-ubyte", b, n + 5);
 }
 
 TEST(load_first_n)
 {
     write_short_idx();
-    CHECK(fv_dataset_load_dir(path_of("idx"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("idx"), 1) == NULL);
     CHECK_ERR_HAS("train-images-idx3-ubyte: truncated");
-    fv_dataset *d = fv_dataset_load_dir_n(path_of("idx"), 1, 2);
+    fv_dataset *d = fv_dataset_load_dir_n(t_path("idx"), 1, 2);
     CHECK(d && d->x->dims[0] == 2 && d->y->dims[0] == 2 && d->y->data[1] == 0);
     CHECK(d && d->x->data[4] == 40.0f / 255 && d->num_classes == 3);
     fv_dataset_free(d);
-    CHECK(fv_dataset_load_dir(path_of("idx"), 0) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("idx"), 0) == NULL);
     CHECK_ERR_HAS("t10k-images-idx3-ubyte.gz");
-    d = fv_dataset_load_dir_n(path_of("idx"), 0, 4);
+    d = fv_dataset_load_dir_n(t_path("idx"), 0, 4);
     CHECK(d && d->x->dims[0] == 4 && d->x->data[15] == 150.0f / 255);
     fv_dataset_free(d);
-    CHECK(fv_dataset_load_dir_n(path_of("idx"), 0, 1000) == NULL); /* more than there are: all */
+    CHECK(fv_dataset_load_dir_n(t_path("idx"), 0, 1000) == NULL); /* more than there are: all */
     CHECK_ERR_HAS("t10k-images-idx3-ubyte.gz");
-    CHECK(fv_dataset_load_dir_n(path_of("idx"), 1, -1) == NULL);
+    CHECK(fv_dataset_load_dir_n(t_path("idx"), 1, -1) == NULL);
     CHECK_ERR_HAS("a limit of -1 samples");
     /* CIFAR: the first batch's third record is cut short, later batches are missing */
-    mkdir(path_of("cifar10"), 0777);
-    FILE *f = fopen(path_of("cifar10/data_batch_1.bin"), "wb");
+    mkdir(t_path("cifar10"), 0777);
+    FILE *f = fopen(t_path("cifar10/data_batch_1.bin"), "wb");
     for (int r = 0; r < 2 * 3073 + 100; r++)
         fputc(r % 3073 == 0 ? 7 : r % 256, f);
     fclose(f);
-    d = fv_dataset_load_dir_n(path_of("cifar10"), 1, 2);
+    d = fv_dataset_load_dir_n(t_path("cifar10"), 1, 2);
     CHECK(d && d->x->dims[0] == 2 && d->y->data[1] == 7);
     fv_dataset_free(d);
-    CHECK(fv_dataset_load_dir(path_of("cifar10"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("cifar10"), 1) == NULL);
     CHECK_ERR_HAS("data_batch_1.bin: 6246 bytes is not a whole number");
     /* an image folder: its third file is corrupt */
-    mkdir(path_of("imgs"), 0777), mkdir(path_of("imgs/a"), 0777), mkdir(path_of("imgs/b"), 0777);
+    mkdir(t_path("imgs"), 0777), mkdir(t_path("imgs/a"), 0777), mkdir(t_path("imgs/b"), 0777);
     save_png("imgs/a/1.png", 1, 4, 4, 0.2f);
     save_png("imgs/a/2.png", 1, 4, 4, 0.4f);
-    write_bytes("imgs/b/3.png", "\x89PNG\r\n\x1a\n junk", 13);
-    d = fv_dataset_load_dir_n(path_of("imgs"), 1, 2);
+    t_write_at("imgs/b/3.png", "\x89PNG\r\n\x1a\n junk", 13);
+    d = fv_dataset_load_dir_n(t_path("imgs"), 1, 2);
     CHECK(d && d->x->dims[0] == 2 && d->num_classes == 2);
     CHECK(d && fv_dataset_class_name(d, 1) && !strcmp(fv_dataset_class_name(d, 1), "b"));
     fv_dataset_free(d);
-    CHECK(fv_dataset_load_dir(path_of("imgs"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("imgs"), 1) == NULL);
     CHECK_ERR_HAS("3.png: corrupt PNG");
 }
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_limits_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
     unsetenv("FOVEA_MAX_DATA_MB");
-    RUN(png_huge_chunks); /* the peak tests first */
-    RUN(png_huge_header);
-    RUN(jpeg_huge_header);
-    RUN(idx_gzip_promises_more);
-    RUN(idx_plain_size_must_match);
-    RUN(idx_plain_read_as_needed);
-    RUN(image_folder_cap);
-    RUN(idx_and_cifar_cap);
-    RUN(data_limit_api);
-    RUN(load_first_n);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    TEST_MAIN_END();
+    /* the peak tests first */
+    static const t_test tests[] = {
+        T_TEST(png_huge_chunks), T_TEST(png_huge_header), T_TEST(jpeg_huge_header),
+        T_TEST(idx_gzip_promises_more), T_TEST(idx_plain_size_must_match),
+        T_TEST(idx_plain_read_as_needed), T_TEST(image_folder_cap), T_TEST(idx_and_cifar_cap),
+        T_TEST(data_limit_api), T_TEST(load_first_n)
+    };
+    return t_main_scratch("/tmp/fovea_limits_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -5,21 +5,11 @@
 #include "core/internal.h"
 #include "nn/checkpoint.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[64];
-
-static const char *in_dir(const char *name)
-{
-    static char buf[4][160];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 static fv_model *build(float lr)
 {
@@ -49,24 +39,6 @@ static fv_dataset *data(int n)
     return d;
 }
 
-/* The whole file into a malloc'd buffer (*len bytes), or NULL. */
-static unsigned char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*len + 1);
-    if (b && fread(b, 1, (size_t)*len, f) != (size_t)*len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 static int all_finite(const fv_model *m)
 {
     for (int64_t i = 0; i < m->param_total; i++)
@@ -80,15 +52,15 @@ TEST(diverges_from_scratch)
 {
     fv_dataset *d = data(256);
     fv_model *m = build(1e6f);
-    mkdir(in_dir("a"), 0700);
+    mkdir(t_path("a"), 0700);
     fv_epoch_metrics h[3];
     int ran = -1;
     CHECK(fv_model_fit(m, d, .epochs = 3, .batch_size = 8, .seed = 1, .history = h,
-                       .epochs_run = &ran, .checkpoint_dir = in_dir("a")) == FV_ERR_NUMERIC);
+                       .epochs_run = &ran, .checkpoint_dir = t_path("a")) == FV_ERR_NUMERIC);
     CHECK_ERR_HAS("training diverged at epoch 1, batch ");
     CHECK(strstr(fv_last_error(), "loss ") != NULL);
     struct stat sb;
-    CHECK(stat(in_dir("a/last.safetensors"), &sb) != 0);
+    CHECK(stat(t_path("a/last.safetensors"), &sb) != 0);
     CHECK(all_finite(m)); /* the diverging batch's update is not applied */
     fv_model_free(m);
     fv_dataset_free(d);
@@ -99,33 +71,33 @@ TEST(diverges_from_scratch)
 TEST(resume_at_huge_lr_keeps_last_good_checkpoint)
 {
     fv_dataset *d = data(256);
-    mkdir(in_dir("b"), 0700);
+    mkdir(t_path("b"), 0700);
     fv_model *m = build(0.01f);
     CHECK_STATUS(fv_model_fit(m, d, .epochs = 1, .batch_size = 8, .seed = 1,
-                              .checkpoint_dir = in_dir("b")),
+                              .checkpoint_dir = t_path("b")),
                  FV_OK);
     fv_model_free(m);
     long n_last = 0, n_best = 0, n_after = 0;
-    unsigned char *last = slurp(in_dir("b/last.safetensors"), &n_last);
-    unsigned char *best = slurp(in_dir("b/best.safetensors"), &n_best);
+    unsigned char *last = t_slurp(t_path("b/last.safetensors"), &n_last);
+    unsigned char *best = t_slurp(t_path("b/best.safetensors"), &n_best);
     CHECK(last && best);
     m = build(0.01f);
     fv_epoch_metrics h[3];
     CHECK(fv_model_fit(m, d, .epochs = 3, .batch_size = 8, .seed = 1, .history = h,
-                       .checkpoint_dir = in_dir("b"), .resume = 1, .lr = 1e6f) == FV_ERR_NUMERIC);
+                       .checkpoint_dir = t_path("b"), .resume = 1, .lr = 1e6f) == FV_ERR_NUMERIC);
     CHECK_ERR_HAS("training diverged at epoch 2, batch ");
     fv_model_free(m);
-    unsigned char *after = slurp(in_dir("b/last.safetensors"), &n_after);
+    unsigned char *after = t_slurp(t_path("b/last.safetensors"), &n_after);
     CHECK(after && n_after == n_last && memcmp(after, last, (size_t)n_last) == 0);
     free(after);
-    after = slurp(in_dir("b/best.safetensors"), &n_after);
+    after = t_slurp(t_path("b/best.safetensors"), &n_after);
     CHECK(after && n_after == n_best && memcmp(after, best, (size_t)n_best) == 0);
     /* the good checkpoint still loads, as weights and to resume from */
     m = build(0.01f);
-    CHECK_STATUS(fv_model_load_weights(m, in_dir("b/last.safetensors")), FV_OK);
+    CHECK_STATUS(fv_model_load_weights(m, t_path("b/last.safetensors")), FV_OK);
     CHECK(all_finite(m));
     CHECK_STATUS(fv_model_fit(m, d, .epochs = 2, .batch_size = 8, .seed = 1, .history = h,
-                              .checkpoint_dir = in_dir("b"), .resume = 1),
+                              .checkpoint_dir = t_path("b"), .resume = 1),
                  FV_OK);
     CHECK(h[1].epoch == 2 && fabs(h[1].lr - 0.01) < 1e-9);
     fv_model_free(m);
@@ -137,9 +109,9 @@ TEST(resume_at_huge_lr_keeps_last_good_checkpoint)
 TEST(resume_lr_wins)
 {
     fv_dataset *d = data(64);
-    mkdir(in_dir("c"), 0700);
+    mkdir(t_path("c"), 0700);
     fv_model *m = build(0.01f);
-    CHECK_STATUS(fv_model_fit(m, d, .epochs = 1, .batch_size = 16, .checkpoint_dir = in_dir("c")),
+    CHECK_STATUS(fv_model_fit(m, d, .epochs = 1, .batch_size = 16, .checkpoint_dir = t_path("c")),
                  FV_OK);
     fv_model_free(m);
     m = build(0.001f); /* as a CLI run without --lr would compile it (Adam's default) */
@@ -147,21 +119,21 @@ TEST(resume_lr_wins)
     char log[512] = "";
     FILE *lf = fmemopen(log, sizeof log - 1, "w");
     CHECK_STATUS(fv_model_fit(m, d, .epochs = 2, .batch_size = 16, .history = h, .lr = 0.05f,
-                              .checkpoint_dir = in_dir("c"), .resume = 1, .verbose = 1, .log = lf),
+                              .checkpoint_dir = t_path("c"), .resume = 1, .verbose = 1, .log = lf),
                  FV_OK);
     fclose(lf);
     CHECK(fabs(h[1].lr - 0.05) < 1e-7);
     CHECK(strstr(log, "Resuming with learning rate 0.05 (the checkpoint's was 0.01)") != NULL);
     fv_model_free(m);
     /* no explicit rate: the checkpoint's base rate, not the compiled default */
-    remove(in_dir("c/last.safetensors"));
+    remove(t_path("c/last.safetensors"));
     m = build(0.01f);
-    CHECK_STATUS(fv_model_fit(m, d, .epochs = 1, .batch_size = 16, .checkpoint_dir = in_dir("c")),
+    CHECK_STATUS(fv_model_fit(m, d, .epochs = 1, .batch_size = 16, .checkpoint_dir = t_path("c")),
                  FV_OK);
     fv_model_free(m);
     m = build(0.001f);
     CHECK_STATUS(fv_model_fit(m, d, .epochs = 2, .batch_size = 16, .history = h,
-                              .checkpoint_dir = in_dir("c"), .resume = 1),
+                              .checkpoint_dir = t_path("c"), .resume = 1),
                  FV_OK);
     CHECK(fabs(h[1].lr - 0.01) < 1e-9);
     /* a bad rate is refused */
@@ -186,17 +158,17 @@ TEST(nonfinite_weights_not_checkpointed)
     const fv_param *p = &m->params[m->nparams - 1];
     CHECK(strncmp(p->name, "dangling.", 9) == 0);
     m->data_slab[p->offset] = NAN;
-    mkdir(in_dir("d"), 0700);
-    CHECK(fv_model_fit(m, d, .epochs = 2, .batch_size = 8, .checkpoint_dir = in_dir("d")) ==
+    mkdir(t_path("d"), 0700);
+    CHECK(fv_model_fit(m, d, .epochs = 2, .batch_size = 8, .checkpoint_dir = t_path("d")) ==
           FV_ERR_NUMERIC);
     CHECK_ERR_HAS("training diverged at epoch 1, batch 4: the weights are no longer finite");
     struct stat sb;
-    CHECK(stat(in_dir("d/last.safetensors"), &sb) != 0);
+    CHECK(stat(t_path("d/last.safetensors"), &sb) != 0);
     /* and the checkpoint writer itself refuses them */
     fv_train_state t = {.epoch = 0};
-    CHECK(fv_checkpoint_write(m, in_dir("d/x.safetensors"), &t) == FV_ERR_NUMERIC);
+    CHECK(fv_checkpoint_write(m, t_path("d/x.safetensors"), &t) == FV_ERR_NUMERIC);
     CHECK_ERR_HAS("not written: the weights are not finite");
-    CHECK(stat(in_dir("d/x.safetensors"), &sb) != 0);
+    CHECK(stat(t_path("d/x.safetensors"), &sb) != 0);
     fv_model_free(m);
     fv_dataset_free(d);
 }
@@ -217,17 +189,10 @@ TEST(healthy_runs_pass)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_diverge_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    RUN(diverges_from_scratch);
-    RUN(resume_at_huge_lr_keeps_last_good_checkpoint);
-    RUN(resume_lr_wins);
-    RUN(nonfinite_weights_not_checkpointed);
-    RUN(healthy_runs_pass);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(diverges_from_scratch), T_TEST(resume_at_huge_lr_keeps_last_good_checkpoint),
+        T_TEST(resume_lr_wins), T_TEST(nonfinite_weights_not_checkpointed),
+        T_TEST(healthy_runs_pass)
+    };
+    return t_main_scratch("/tmp/fovea_diverge_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -8,6 +8,7 @@
 #include "io/io.h"
 #include "failalloc.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <dirent.h>
 #include <jpeglib.h>
@@ -16,36 +17,17 @@
 
 #define JPEG_TOL (4.0 / 255) /* a uniform color survives JPEG within a few levels */
 
-static char root[64];
-
-static const char *path_of(const char *rel)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-    return buf[k];
-}
-
 static void mkdirs(const char *rel)
 {
     char p[512];
-    snprintf(p, sizeof p, "%s", path_of(rel));
-    for (char *s = p + strlen(root) + 1; *s; s++)
+    snprintf(p, sizeof p, "%s", t_path(rel));
+    for (char *s = p + strlen(t_dir) + 1; *s; s++)
         if (*s == '/') {
             *s = '\0';
             mkdir(p, 0777);
             *s = '/';
         }
     mkdir(p, 0777);
-}
-
-static void write_bytes(const char *rel, const void *data, size_t len)
-{
-    FILE *f = fopen(path_of(rel), "wb");
-    if (len)
-        fwrite(data, 1, len, f);
-    fclose(f);
 }
 
 /* A (1, c, h, w) image of one color (v[k] for channel k). */
@@ -72,20 +54,20 @@ static fv_tensor *noise(int c, int h, int w)
 
 static void save_png(const char *rel, fv_tensor *t)
 {
-    CHECK_STATUS(fv_png_save(path_of(rel), t), FV_OK);
+    CHECK_STATUS(fv_png_save(t_path(rel), t), FV_OK);
     fv_tensor_free(t);
 }
 
 static void save_jpeg(const char *rel, fv_tensor *t, int quality)
 {
-    CHECK_STATUS(fv_jpeg_save(path_of(rel), t, quality), FV_OK);
+    CHECK_STATUS(fv_jpeg_save(t_path(rel), t, quality), FV_OK);
     fv_tensor_free(t);
 }
 
 static unsigned char *read_all(const char *rel, size_t *len)
 {
     unsigned char *b = NULL;
-    CHECK_STATUS(fv_read_file(path_of(rel), 1 << 24, &b, len), FV_OK);
+    CHECK_STATUS(fv_read_file(t_path(rel), 1 << 24, &b, len), FV_OK);
     return b;
 }
 
@@ -112,8 +94,8 @@ TEST(jpeg_round_trip)
     float gray = 0.5f, rgb[3] = {0.8f, 0.1f, 0.3f};
     save_jpeg("jpeg/gray.jpg", uniform(1, 10, 7, &gray), 95);
     save_jpeg("jpeg/rgb.jpg", uniform(3, 16, 24, rgb), 0);
-    fv_tensor *g = fv_jpeg_load(path_of("jpeg/gray.jpg"));
-    fv_tensor *c = fv_image_load(path_of("jpeg/rgb.jpg"));
+    fv_tensor *g = fv_jpeg_load(t_path("jpeg/gray.jpg"));
+    fv_tensor *c = fv_image_load(t_path("jpeg/rgb.jpg"));
     CHECK(g && g->ndim == 4 && g->dims[1] == 1 && g->dims[2] == 10 && g->dims[3] == 7);
     CHECK(c && c->ndim == 4 && c->dims[1] == 3 && c->dims[2] == 16 && c->dims[3] == 24);
     for (int64_t i = 0; g && i < fv_tensor_numel(g); i++)
@@ -126,8 +108,8 @@ TEST(jpeg_round_trip)
     for (int64_t i = 0; i < 9 * 13; i++)
         n->data[i] = (float)(i % 13) / 12, n->data[117 + i] = (float)(i / 13) / 8,
         n->data[234 + i] = 0.5f;
-    CHECK_STATUS(fv_jpeg_save(path_of("jpeg/noise.jpg"), n, 100), FV_OK);
-    fv_tensor *back = fv_jpeg_load(path_of("jpeg/noise.jpg"));
+    CHECK_STATUS(fv_jpeg_save(t_path("jpeg/noise.jpg"), n, 100), FV_OK);
+    fv_tensor *back = fv_jpeg_load(t_path("jpeg/noise.jpg"));
     double err = 0;
     for (int64_t i = 0; back && i < fv_tensor_numel(n); i++)
         err += fabs(back->data[i] - n->data[i]);
@@ -139,14 +121,14 @@ TEST(jpeg_save_errors_and_atomicity)
 {
     float v = 0.5f;
     fv_tensor *two = uniform(2, 4, 4, (float[]){v, v}), *ok = uniform(1, 4, 4, &v);
-    CHECK_STATUS(fv_jpeg_save(path_of("jpeg/two.jpg"), two, 90), FV_ERR_SHAPE);
+    CHECK_STATUS(fv_jpeg_save(t_path("jpeg/two.jpg"), two, 90), FV_ERR_SHAPE);
     CHECK_ERR_HAS("two.jpg");
-    CHECK_STATUS(fv_jpeg_save(path_of("jpeg/q.jpg"), ok, 101), FV_ERR_INVALID);
+    CHECK_STATUS(fv_jpeg_save(t_path("jpeg/q.jpg"), ok, 101), FV_ERR_INVALID);
     CHECK_ERR_HAS("q.jpg: JPEG quality 101");
-    CHECK_STATUS(fv_jpeg_save(path_of("missing/dir/x.jpg"), ok, 90), FV_ERR_IO);
+    CHECK_STATUS(fv_jpeg_save(t_path("missing/dir/x.jpg"), ok, 90), FV_ERR_IO);
     CHECK_ERR_HAS("x.jpg");
     fv_tensor_free(two), fv_tensor_free(ok);
-    DIR *d = opendir(path_of("jpeg")); /* no temporary left behind */
+    DIR *d = opendir(t_path("jpeg")); /* no temporary left behind */
     for (struct dirent *e; d && (e = readdir(d));)
         CHECK(strstr(e->d_name, ".tmp.") == NULL);
     if (d)
@@ -162,7 +144,7 @@ static void write_cmyk(const char *rel)
     memset(row, 100, sizeof row);
     ci.err = jpeg_std_error(&err);
     jpeg_create_compress(&ci);
-    FILE *f = fopen(path_of(rel), "wb");
+    FILE *f = fopen(t_path(rel), "wb");
     jpeg_stdio_dest(&ci, f);
     ci.image_width = 4, ci.image_height = 4, ci.input_components = 4;
     ci.in_color_space = JCS_CMYK;
@@ -180,7 +162,7 @@ static void write_cmyk(const char *rel)
 TEST(jpeg_cmyk_refused)
 {
     write_cmyk("jpeg/cmyk.jpg");
-    CHECK(fv_jpeg_load(path_of("jpeg/cmyk.jpg")) == NULL);
+    CHECK(fv_jpeg_load(t_path("jpeg/cmyk.jpg")) == NULL);
     CHECK_ERR_HAS("cmyk.jpg: CMYK JPEG images are not supported");
 }
 
@@ -198,8 +180,8 @@ static void write_tree(void)
     save_png("tree/cat/a.png", uniform(3, 6, 8, RGB_A));
     save_jpeg("tree/cat/b.JPG", uniform(1, 10, 5, &JGRAY), 95);
     save_png("tree/cat/m.jpg", uniform(3, 4, 4, RGB_M)); /* a PNG, whatever its name */
-    write_bytes("tree/cat/notes.txt", "not an image", 12);
-    write_bytes("tree/cat/.hidden.jpg", "junk", 4);
+    t_write_at("tree/cat/notes.txt", "not an image", 12);
+    t_write_at("tree/cat/.hidden.jpg", "junk", 4);
     save_jpeg("tree/dog/c.jpeg", uniform(3, 12, 12, RGB_C), 95);
     save_png("tree/dog/d.png", uniform(3, 5, 9, WHITE));
     save_png("tree/.cache/e.png", uniform(3, 5, 9, WHITE));
@@ -210,7 +192,7 @@ static float quantized(float v) { return roundf(v * 255.0f) / 255.0f; }
 TEST(image_folder_rgb)
 {
     write_tree();
-    fv_dataset *d = fv_dataset_load_image_folder(path_of("tree"), 3, 8, 8);
+    fv_dataset *d = fv_dataset_load_image_folder(t_path("tree"), 3, 8, 8);
     CHECK(d != NULL);
     if (!d) {
         fprintf(stderr, "  %s\n", fv_last_error());
@@ -245,7 +227,7 @@ TEST(image_folder_rgb)
 
 TEST(image_folder_gray_and_first_size)
 {
-    fv_dataset *d = fv_dataset_load_image_folder(path_of("tree/"), 1, 5, 4);
+    fv_dataset *d = fv_dataset_load_image_folder(t_path("tree/"), 1, 5, 4);
     CHECK(d && d->x->dims[0] == 6 && d->x->dims[1] == 1 && d->x->dims[2] == 5);
     if (d) { /* RGB -> ITU-R 601 luma */
         float luma = 0.299f * RGB_A[0] + 0.587f * RGB_A[1] + 0.114f * RGB_A[2];
@@ -254,7 +236,7 @@ TEST(image_folder_gray_and_first_size)
     }
     fv_dataset_free(d);
     /* 0: the first image's channels and size (ant/z.png, gray 3x7) */
-    d = fv_dataset_load_image_folder(path_of("tree"), 0, 0, 0);
+    d = fv_dataset_load_image_folder(t_path("tree"), 0, 0, 0);
     CHECK(d && d->x->dims[0] == 6 && d->x->dims[1] == 1 && d->x->dims[2] == 3 &&
           d->x->dims[3] == 7);
     fv_dataset_free(d);
@@ -269,7 +251,7 @@ TEST(image_folder_bilinear)
     fv_tensor *t = fv_tensor_new4(1, 1, 2, 2);
     memcpy(t->data, px, sizeof px);
     save_png("grad/only/g.png", t);
-    fv_dataset *d = fv_dataset_load_image_folder(path_of("grad"), 1, 4, 4);
+    fv_dataset *d = fv_dataset_load_image_folder(t_path("grad"), 1, 4, 4);
     CHECK(d && d->x->dims[2] == 4 && d->x->dims[3] == 4 && d->num_classes == 1);
     const float wt[4][2] = {{1, 0}, {0.75f, 0.25f}, {0.25f, 0.75f}, {0, 1}};
     float want[16];
@@ -286,8 +268,8 @@ TEST(image_folder_bilinear)
  * both at the training split's first image's shape. */
 TEST(load_dir_image_folders)
 {
-    fv_dataset *tr = fv_dataset_load_dir(path_of("tree"), 1);
-    fv_dataset *te = fv_dataset_load_dir(path_of("tree"), 0);
+    fv_dataset *tr = fv_dataset_load_dir(t_path("tree"), 1);
+    fv_dataset *te = fv_dataset_load_dir(t_path("tree"), 0);
     CHECK(tr && te && tr->x->dims[0] == 6 && te->x->dims[0] == 6 && tr->x->dims[1] == 1 &&
           tr->x->dims[2] == 3 && tr->x->dims[3] == 7 && tr->num_classes == 3);
     fv_dataset_free(tr), fv_dataset_free(te);
@@ -299,19 +281,19 @@ TEST(load_dir_image_folders)
     save_png("split/train/b/2.png", uniform(1, 2, 2, v));
     save_png("split/test/a/1.png", uniform(1, 9, 9, v));
     save_png("split/test/b/1.png", uniform(3, 9, 9, v));
-    tr = fv_dataset_load_dir(path_of("split"), 1), te = fv_dataset_load_dir(path_of("split"), 0);
+    tr = fv_dataset_load_dir(t_path("split"), 1), te = fv_dataset_load_dir(t_path("split"), 0);
     CHECK(tr && tr->x->dims[0] == 3 && tr->x->dims[1] == 3 && tr->x->dims[2] == 6 &&
           tr->x->dims[3] == 10 && !strcmp(tr->name, "train"));
     CHECK(te && te->x->dims[0] == 2 && te->x->dims[1] == 3 && te->x->dims[2] == 6 &&
           te->x->dims[3] == 10 && !strcmp(te->name, "test"));
     CHECK(te && te->y->data[0] == 0 && te->y->data[1] == 1);
     fv_dataset_free(tr), fv_dataset_free(te);
-    rename(path_of("split/test"), path_of("split/val"));
-    te = fv_dataset_load_dir(path_of("split"), 0);
+    rename(t_path("split/test"), t_path("split/val"));
+    te = fv_dataset_load_dir(t_path("split"), 0);
     CHECK(te && te->x->dims[0] == 2 && !strcmp(te->name, "val"));
     fv_dataset_free(te);
-    rename(path_of("split/val"), path_of("split/other"));
-    CHECK(fv_dataset_load_dir(path_of("split"), 0) == NULL);
+    rename(t_path("split/val"), t_path("split/other"));
+    CHECK(fv_dataset_load_dir(t_path("split"), 0) == NULL);
     CHECK_ERR_HAS("split: the image folder has a train split but no test or val folder");
 }
 
@@ -332,7 +314,7 @@ TEST(test_split_takes_training_classes)
     save_png("cls/test/a/1.png", uniform(1, 4, 4, &v));
     save_png("cls/test/c/1.png", uniform(1, 4, 4, &v));
     save_png("cls/test/c/2.png", uniform(1, 4, 4, &v));
-    fv_dataset *te = fv_dataset_load_dir(path_of("cls"), 0);
+    fv_dataset *te = fv_dataset_load_dir(t_path("cls"), 0);
     CHECK(te && te->x->dims[0] == 3 && te->num_classes == 3);
     CHECK(te && te->y->data[0] == 0 && te->y->data[1] == 2 && te->y->data[2] == 2);
     for (int k = 0; te && k < 3; k++) {
@@ -344,7 +326,7 @@ TEST(test_split_takes_training_classes)
     fv_dataset_free(part), fv_dataset_free(te);
     mkdirs("cls/test/zebra");
     save_png("cls/test/zebra/1.png", uniform(1, 4, 4, &v));
-    CHECK(fv_dataset_load_dir(path_of("cls"), 0) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("cls"), 0) == NULL);
     CHECK_ERR_HAS("cls/test/zebra: class folder 'zebra' is not a class of the training split");
     CHECK(one_line_error());
 }
@@ -367,7 +349,7 @@ TEST(class_names_made_utf8)
             save_png(rel, uniform(1, 4, 4, &v));
         }
     for (int s = 0; s < 2; s++) {
-        fv_dataset *d = fv_dataset_load_dir(path_of("raw"), !s);
+        fv_dataset *d = fv_dataset_load_dir(t_path("raw"), !s);
         CHECK(d && d->num_classes == 5 && d->y->data[4] == 4);
         for (int k = 0; d && k < 5; k++) {
             const char *name = fv_dataset_class_name(d, k);
@@ -391,11 +373,11 @@ static void expect_bad_file(const char *name, const char *file, const void *byte
     snprintf(rel, sizeof rel, "%s/k/good.png", top);
     save_png(rel, uniform(1, 4, 4, &v));
     snprintf(rel, sizeof rel, "%s/k/%.100s", top, file);
-    write_bytes(rel, bytes, len);
+    t_write_at(rel, bytes, len);
     fv_clear_error();
-    fv_dataset *d = fv_dataset_load_image_folder(path_of(top), 1, 4, 4);
+    fv_dataset *d = fv_dataset_load_image_folder(t_path(top), 1, 4, 4);
     CHECK(d == NULL);
-    CHECK_ERR_HAS(path_of(rel));
+    CHECK_ERR_HAS(t_path(rel));
     CHECK_ERR_HAS(needle);
     CHECK(one_line_error());
     if (d || !strstr(fv_last_error(), needle))
@@ -438,38 +420,38 @@ TEST(malformed_trees)
     float v = 0.5f;
     mkdirs("bad/empty_class/a"), mkdirs("bad/empty_class/b");
     save_png("bad/empty_class/a/1.png", uniform(1, 4, 4, &v));
-    write_bytes("bad/empty_class/b/readme.txt", "x", 1);
-    CHECK(fv_dataset_load_image_folder(path_of("bad/empty_class"), 1, 4, 4) == NULL);
-    CHECK_ERR_HAS(path_of("bad/empty_class/b"));
+    t_write_at("bad/empty_class/b/readme.txt", "x", 1);
+    CHECK(fv_dataset_load_image_folder(t_path("bad/empty_class"), 1, 4, 4) == NULL);
+    CHECK_ERR_HAS(t_path("bad/empty_class/b"));
     CHECK_ERR_HAS("class folder has no .png, .jpg or .jpeg files");
     mkdirs("bad/flat");
     save_png("bad/flat/1.png", uniform(1, 4, 4, &v));
-    CHECK(fv_dataset_load_image_folder(path_of("bad/flat"), 1, 4, 4) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("bad/flat"), 1, 4, 4) == NULL);
     CHECK_ERR_HAS("bad/flat: no class folders");
-    CHECK(fv_dataset_load_image_folder(path_of("bad/none"), 1, 4, 4) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("bad/none"), 1, 4, 4) == NULL);
     CHECK_ERR_HAS("bad/none: No such file or directory");
-    CHECK(fv_dataset_load_image_folder(path_of("bad/flat/1.png"), 1, 4, 4) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("bad/flat/1.png"), 1, 4, 4) == NULL);
     CHECK_ERR_HAS("1.png: Not a directory");
-    CHECK(fv_dataset_load_image_folder(path_of("tree"), 2, 4, 4) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("tree"), 2, 4, 4) == NULL);
     CHECK_ERR_HAS("channels must be 1 or 3");
-    CHECK(fv_dataset_load_image_folder(path_of("tree"), 3, -1, 4) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("tree"), 3, -1, 4) == NULL);
     CHECK_ERR_HAS("tree: image size -1x4");
-    CHECK(fv_dataset_load_image_folder(path_of("tree"), 3, 4, 100000) == NULL);
+    CHECK(fv_dataset_load_image_folder(t_path("tree"), 3, 4, 100000) == NULL);
     CHECK_ERR_HAS("image size 4x100000");
     CHECK(fv_dataset_load_image_folder(NULL, 3, 4, 4) == NULL);
     CHECK(one_line_error());
     /* fv_dataset_load_dir on a folder of images without class folders (it said "DIR/train-images-
      * idx3-ubyte[.gz]: No such file or directory"): what it looked for */
-    CHECK(fv_dataset_load_dir(path_of("bad/flat"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("bad/flat"), 1) == NULL);
     CHECK_ERR_HAS("bad/flat: no MNIST-format files, CIFAR batches or class folders of images");
     CHECK(one_line_error());
     /* an empty folder the same; a missing one and a file are named as such */
     mkdirs("bad/void");
-    CHECK(fv_dataset_load_dir_n(path_of("bad/void"), 0, 3) == NULL);
+    CHECK(fv_dataset_load_dir_n(t_path("bad/void"), 0, 3) == NULL);
     CHECK_ERR_HAS("bad/void: no MNIST-format files, CIFAR batches or class folders of images");
-    CHECK(fv_dataset_load_dir(path_of("bad/none"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("bad/none"), 1) == NULL);
     CHECK_ERR_HAS("bad/none/train-images-idx3-ubyte[.gz]: No such file or directory");
-    CHECK(fv_dataset_load_dir(path_of("bad/flat/1.png"), 1) == NULL);
+    CHECK(fv_dataset_load_dir(t_path("bad/flat/1.png"), 1) == NULL);
     CHECK_ERR_HAS("bad/flat/1.png: not a folder");
 }
 
@@ -482,7 +464,7 @@ TEST(out_of_memory)
     for (int k = 0; k < 400 && !ok; k++) {
         fail_after = k;
         fv_set_allocator(&al);
-        fv_dataset *d = fv_dataset_load_image_folder(path_of("tree"), 3, 4, 4);
+        fv_dataset *d = fv_dataset_load_image_folder(t_path("tree"), 3, 4, 4);
         fv_set_allocator(NULL);
         ok = d != NULL;
         if (!ok)
@@ -492,43 +474,14 @@ TEST(out_of_memory)
     CHECK(ok);
 }
 
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        remove(path);
-        return;
-    }
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/fv_imgfolder_XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    RUN(jpeg_round_trip);
-    RUN(jpeg_save_errors_and_atomicity);
-    RUN(jpeg_cmyk_refused);
-    RUN(image_folder_rgb);
-    RUN(image_folder_gray_and_first_size);
-    RUN(image_folder_bilinear);
-    RUN(load_dir_image_folders);
-    RUN(test_split_takes_training_classes);
-    RUN(class_names_made_utf8);
-    RUN(malformed_files);
-    RUN(malformed_trees);
-    RUN(out_of_memory);
-    remove_tree(root);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(jpeg_round_trip), T_TEST(jpeg_save_errors_and_atomicity), T_TEST(jpeg_cmyk_refused),
+        T_TEST(image_folder_rgb), T_TEST(image_folder_gray_and_first_size),
+        T_TEST(image_folder_bilinear), T_TEST(load_dir_image_folders),
+        T_TEST(test_split_takes_training_classes), T_TEST(class_names_made_utf8),
+        T_TEST(malformed_files), T_TEST(malformed_trees), T_TEST(out_of_memory)
+    };
+    return t_main_scratch("/tmp/fv_imgfolder_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -6,21 +6,11 @@
 #include "core/internal.h"
 #include "io/io.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[64];
-
-static const char *in_dir(const char *name)
-{
-    static char buf[4][160];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 static fv_model *tiny(void)
 {
@@ -49,7 +39,7 @@ static fv_dataset *data(int n)
 /* Every reader refuses a FIFO at once (without a writer, a blocking open never returns). */
 TEST(fifo_refused)
 {
-    const char *fifo = in_dir("pipe.fv");
+    const char *fifo = t_path("pipe.fv");
     CHECK(mkfifo(fifo, 0600) == 0);
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -64,19 +54,19 @@ TEST(fifo_refused)
     CHECK(fv_model_load_weights(m, fifo) != FV_OK);
     CHECK_ERR_HAS("pipe.fv: not a regular file");
     /* resume probes DIR/last.safetensors: a FIFO there is an error, not a hang or a fresh start */
-    mkdir(in_dir("ck"), 0700);
-    CHECK(mkfifo(in_dir("ck/last.safetensors"), 0600) == 0);
+    mkdir(t_path("ck"), 0700);
+    CHECK(mkfifo(t_path("ck/last.safetensors"), 0600) == 0);
     fv_dataset *d = data(8);
-    CHECK(fv_model_fit(m, d, .epochs = 1, .batch_size = 4, .checkpoint_dir = in_dir("ck"),
+    CHECK(fv_model_fit(m, d, .epochs = 1, .batch_size = 4, .checkpoint_dir = t_path("ck"),
                        .resume = 1) == FV_ERR_IO);
     CHECK_ERR_HAS("last.safetensors: not a regular file");
     /* a folder is refused the same way */
-    CHECK(fv_model_load_file(dir) == NULL);
+    CHECK(fv_model_load_file(t_dir) == NULL);
     CHECK_ERR_HAS(": not a regular file");
     fv_dataset_free(d);
     fv_model_free(m);
-    remove(in_dir("ck/last.safetensors"));
-    rmdir(in_dir("ck"));
+    remove(t_path("ck/last.safetensors"));
+    rmdir(t_path("ck"));
     remove(fifo);
 }
 
@@ -108,10 +98,10 @@ static pid_t dead_pid(void)
 TEST(stale_temporaries_removed)
 {
     char dead[160], live[160], other[160], foreign[160];
-    const char *path = in_dir("w.safetensors");
+    const char *path = t_path("w.safetensors");
     snprintf(dead, sizeof dead, "%s.tmp.%ld", path, (long)dead_pid());
     snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getpid());
-    snprintf(other, sizeof other, "%s.tmp.%ld", in_dir("other.csv"), (long)dead_pid());
+    snprintf(other, sizeof other, "%s.tmp.%ld", t_path("other.csv"), (long)dead_pid());
     snprintf(foreign, sizeof foreign, "%s.tmp.x12", path);
     touch(dead), touch(live), touch(other), touch(foreign);
     /* a child writes the path: this process (alive) owns `live`, the dead one `dead` */
@@ -139,7 +129,7 @@ TEST(safetensors_names_utf8)
     float v[2] = {1, 2};
     fv_tensor t = {.ndim = 1, .dims = {2}, .strides = {1}, .data = v};
     const fv_tensor *ts[1] = {&t};
-    const char *path = in_dir("n.safetensors");
+    const char *path = t_path("n.safetensors");
     const char *bad[] = {"w\xff", "a\xc3", "\xed\xa0\x80", "\xc0\xae"};
     for (int i = 0; i < 4; i++) {
         const char *names[1] = {bad[i]};
@@ -175,13 +165,9 @@ TEST(utf8_checks)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_io_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    RUN(fifo_refused);
-    RUN(stale_temporaries_removed);
-    RUN(safetensors_names_utf8);
-    RUN(utf8_checks);
-    rmdir(dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(fifo_refused), T_TEST(stale_temporaries_removed), T_TEST(safetensors_names_utf8),
+        T_TEST(utf8_checks)
+    };
+    return t_main_scratch("/tmp/fovea_io_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

@@ -4,6 +4,7 @@
 #include "core/internal.h"
 #include "io/io.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <unistd.h>
 
@@ -86,17 +87,6 @@ static fv_model *small(void)
     return m;
 }
 
-static char tmpdir[64];
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
 TEST(fit_learns_and_writes_metrics)
 {
     fv_dataset *tr = halves(512, 1), *va = halves(128, 2);
@@ -104,13 +94,13 @@ TEST(fit_learns_and_writes_metrics)
     CHECK(m != NULL);
     fv_epoch_metrics h[3];
     CHECK_STATUS(fv_model_fit(m, tr, .epochs = 3, .batch_size = 32, .validation = va, .seed = 5,
-                              .csv_path = tmp("metrics.csv"), .history = h),
+                              .csv_path = t_path("metrics.csv"), .history = h),
                  FV_OK);
     CHECK(h[2].accuracy > 0.95 && h[2].val_accuracy > 0.95 && h[2].loss < h[0].loss);
     double loss, acc;
     CHECK_STATUS(fv_model_evaluate(m, va, 0, &loss, &acc), FV_OK);
     CHECK_NEAR(acc, h[2].val_accuracy, 1e-9, 0);
-    FILE *f = fopen(tmp("metrics.csv"), "r");
+    FILE *f = fopen(t_path("metrics.csv"), "r");
     CHECK(f != NULL);
     if (f) {
         char line[256];
@@ -144,15 +134,15 @@ TEST(weights_round_trip_and_errors)
     fv_model *a = small(), *b = small();
     for (int64_t i = 0; i < a->param_total; i++)
         a->data_slab[i] = (float)i * 0.001f;
-    CHECK_STATUS(fv_model_save_weights(a, tmp("w.safetensors")), FV_OK);
-    CHECK_STATUS(fv_model_load_weights(b, tmp("w.safetensors")), FV_OK);
+    CHECK_STATUS(fv_model_save_weights(a, t_path("w.safetensors")), FV_OK);
+    CHECK_STATUS(fv_model_load_weights(b, t_path("w.safetensors")), FV_OK);
     CHECK(memcmp(a->data_slab, b->data_slab, sizeof(float) * (size_t)a->param_total) == 0);
     /* a file lacking out.bias, and one with a mis-shaped out.weight: b stays unchanged */
     fv_tensor *w = fv_tensor_new(2, (int64_t[]){2, 64});
     const char *n1[1] = {"conv2d1.weight"};
     const fv_tensor *t1[1] = {w};
-    CHECK_STATUS(fv_st_save(tmp("missing.safetensors"), 1, n1, t1), FV_OK);
-    CHECK_STATUS(fv_model_load_weights(b, tmp("missing.safetensors")), FV_ERR_SHAPE);
+    CHECK_STATUS(fv_st_save(t_path("missing.safetensors"), 1, n1, t1), FV_OK);
+    CHECK_STATUS(fv_model_load_weights(b, t_path("missing.safetensors")), FV_ERR_SHAPE);
     CHECK_ERR_HAS("conv2d1.weight");
     CHECK_ERR_HAS("(2, 64)");
     CHECK(memcmp(a->data_slab, b->data_slab, sizeof(float) * (size_t)a->param_total) == 0);
@@ -160,12 +150,12 @@ TEST(weights_round_trip_and_errors)
     fv_input(c, .ndim = 1, .dims = {3});
     fv_dense(c, FV_LAST, .units = 2, .name = "head");
     fv_model_compile(c, .loss = FV_LOSS_MSE, .optimizer = fv_sgd());
-    CHECK_STATUS(fv_model_load_weights(c, tmp("w.safetensors")), FV_ERR_FORMAT);
+    CHECK_STATUS(fv_model_load_weights(c, t_path("w.safetensors")), FV_ERR_FORMAT);
     CHECK_ERR_HAS("missing tensor 'head.weight'");
-    CHECK_STATUS(fv_model_load_weights(c, tmp("absent.safetensors")), FV_ERR_IO);
+    CHECK_STATUS(fv_model_load_weights(c, t_path("absent.safetensors")), FV_ERR_IO);
     /* saving into a missing directory fails and leaves nothing */
-    CHECK(fv_model_save_weights(a, tmp("no/such/dir/w.safetensors")) != FV_OK);
-    CHECK(access(tmp("no/such/dir/w.safetensors"), F_OK) != 0);
+    CHECK(fv_model_save_weights(a, t_path("no/such/dir/w.safetensors")) != FV_OK);
+    CHECK(access(t_path("no/such/dir/w.safetensors"), F_OK) != 0);
     fv_tensor_free(w);
     fv_model_free(a), fv_model_free(b), fv_model_free(c);
 }
@@ -208,18 +198,10 @@ TEST(bad_targets_and_shapes_are_errors)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fv_model_XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
-    RUN(lenet5_has_61706_params_and_a_summary);
-    RUN(fit_learns_and_writes_metrics);
-    RUN(same_seed_same_weights);
-    RUN(weights_round_trip_and_errors);
-    RUN(nan_stops_training_with_epoch_and_batch);
-    RUN(bad_targets_and_shapes_are_errors);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        return 1;
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(lenet5_has_61706_params_and_a_summary), T_TEST(fit_learns_and_writes_metrics),
+        T_TEST(same_seed_same_weights), T_TEST(weights_round_trip_and_errors),
+        T_TEST(nan_stops_training_with_epoch_and_batch), T_TEST(bad_targets_and_shapes_are_errors)
+    };
+    return t_main_scratch("/tmp/fv_model_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }

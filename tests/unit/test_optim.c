@@ -4,6 +4,7 @@
 #include "core/internal.h"
 #include "io/io.h"
 #include "optim/optim.h"
+#include "optest.h"
 #include "test.h"
 
 /* A stand-in model: just the slabs and sizes the optimizer reads. `extra` non-trainable floats
@@ -52,14 +53,9 @@ static const struct {
 
 static void trajectory(const char *name, fv_optimizer opt)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "data/golden/%s.safetensors", name);
-    fv_st_file *f = fv_st_open(t_src_path(rel));
-    CHECK(f != NULL);
-    if (!f) {
-        fprintf(stderr, "%s\n", fv_last_error());
+    fv_st_file *f = ot_open_golden(name);
+    if (!f)
         return;
-    }
     fv_tensor *p0 = fv_st_get(f, "p0"), *g = fv_st_get(f, "g"), *p = fv_st_get(f, "p");
     CHECK(p0 && g && p);
     if (p0 && g && p) {

@@ -4,25 +4,9 @@
  * error naming it and leaves no file. */
 #include "fovea.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <unistd.h>
-
-static char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)*len + 1);
-    if (b && fread(b, 1, (size_t)*len, f) != (size_t)*len)
-        *len = -1;
-    if (b)
-        b[*len > 0 ? *len : 0] = '\0';
-    fclose(f);
-    return b;
-}
 
 static int b64val(char c)
 {
@@ -70,7 +54,7 @@ TEST(self_contained_page)
                    .captions = caps, .summary = "Model: \"m\"\n conv (Conv2D) 160"};
     CHECK_STATUS(fv_report_write(html, &r), FV_OK);
     long n = 0, np = 0;
-    char *t = slurp(html, &n), *p = slurp(png, &np);
+    char *t = (char *)t_slurp(html, &n), *p = (char *)t_slurp(png, &np);
     CHECK(t && p && n > np);
     if (t && p) {
         CHECK(strncmp(t, "<!DOCTYPE html>", 15) == 0 && strstr(t, "</html>"));

@@ -9,23 +9,13 @@
 #include "io/io.h"
 #include "nn/checkpoint.h"
 #include "test.h"
+#include "testfs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CAP ((size_t)64 << 20)
 #define BIG ((uint64_t)1 << 31) /* bytes of the tensor that makes a file 2 GiB */
-
-static char dir[64];
-
-static const char *in_dir(const char *name)
-{
-    static char buf[4][160];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
 
 /* The last error is one line without control characters. */
 static int one_line_error(void)
@@ -140,7 +130,7 @@ TEST(large_file_read_by_tensor)
     fv_model *m = tiny(1), *m2 = tiny(2);
     fv_epoch_metrics hist[3] = {{.epoch = 1, .loss = 0.5}};
     fv_train_state t = {.epoch = 1, .history = hist};
-    const char *ck = in_dir("ck.safetensors"), *w = in_dir("w.safetensors");
+    const char *ck = t_path("ck.safetensors"), *w = t_path("w.safetensors");
     CHECK_STATUS(fv_checkpoint_write(m, ck, &t), FV_OK);
     CHECK_STATUS(fv_model_save_weights(m, w), FV_OK);
     CHECK(add_big_tensor(ck) && add_big_tensor(w));
@@ -233,7 +223,7 @@ TEST(unreadable_dtype_named)
              w.name, b.name);
     size_t n;
     unsigned char *bytes = st_bytes(json, 36, &n);
-    const char *path = in_dir("f16.safetensors");
+    const char *path = t_path("f16.safetensors");
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(bytes, 1, n, f) == n);
     if (f)
@@ -249,7 +239,7 @@ TEST(unreadable_dtype_named)
     /* a checkpoint whose history has another dtype of the same size */
     fv_epoch_metrics hist[3] = {{.epoch = 1}};
     fv_train_state t = {.epoch = 1, .history = hist};
-    const char *ck = in_dir("ck_i32.safetensors");
+    const char *ck = t_path("ck_i32.safetensors");
     CHECK_STATUS(fv_checkpoint_write(m, ck, &t), FV_OK);
     unsigned char *c = read_all(ck, &n);
     static const char key[] = "\"__history\":{\"dtype\":\"F32\"";
@@ -289,7 +279,7 @@ TEST(file_shrinks_after_open)
     size_t n;
     unsigned char *b = st_bytes("{" T("a", "[0,4]", "[1]") "," T("b", "[4,4100]", "[1024]") "}",
                                 4100, &n);
-    const char *path = in_dir("shrinks.safetensors");
+    const char *path = t_path("shrinks.safetensors");
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(b, 1, n, f) == n);
     if (f)
@@ -309,17 +299,10 @@ TEST(file_shrinks_after_open)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fovea_st_XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    RUN(large_file_read_by_tensor);
-    RUN(offsets_tile_the_buffer);
-    RUN(unreadable_dtype_named);
-    RUN(names_in_messages_printable);
-    RUN(file_shrinks_after_open);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    TEST_MAIN_END();
+    static const t_test tests[] = {
+        T_TEST(large_file_read_by_tensor), T_TEST(offsets_tile_the_buffer),
+        T_TEST(unreadable_dtype_named), T_TEST(names_in_messages_printable),
+        T_TEST(file_shrinks_after_open)
+    };
+    return t_main_scratch("/tmp/fovea_st_XXXXXX", tests, sizeof tests / sizeof tests[0]);
 }
