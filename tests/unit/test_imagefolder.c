@@ -336,7 +336,7 @@ TEST(test_split_takes_training_classes)
  * becomes '?'; the files are still found and the test split still matched by the raw names. */
 TEST(class_names_made_utf8)
 {
-    static const char *const raw[5] = {"a\xff\xfe", "b\x01" "c", "c\xc3\xa9t", "d\xe2\x82",
+    static const char *const raw[5] = {"a\xff\xfe", ("b\x01" "c"), "c\xc3\xa9t", "d\xe2\x82",
                                        "e\xc2\x85\n"};
     static const char *const clean[5] = {"a??", "b?c", "c\xc3\xa9t", "d??", "e??"};
     float v = 0.5f;
