@@ -26,7 +26,7 @@ test-release: build
 # tests still run every level the CPU has. The valgrind leak check of the CLI is left to the
 # release run (leaks do not depend on the instruction set; it is the slowest test).
 test-generic: build
-	cd build && FOVEA_ISA=generic ctest --output-on-failure -j$(JOBS) -E '^cli_test_cli_valgrind$$
+	cd build && FOVEA_ISA=generic ctest --output-on-failure -j$(JOBS) -E '^cli_test_cli_valgrind$$'
 
 test-asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFV_SANITIZE=ON
