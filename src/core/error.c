@@ -113,3 +113,14 @@ char *fv_strdup(const char *s, const char *what)
         memcpy(p, s, n);
     return p;
 }
+
+void *fv_grow_table(void *items, int *cap, int count, size_t size, int first, const char *what)
+{
+    if (count < *cap)
+        return items;
+    int ncap = *cap ? 2 * *cap : first;
+    void *p = fv_realloc(items, size * (size_t)*cap, size * (size_t)ncap, what);
+    if (p)
+        *cap = ncap;
+    return p;
+}

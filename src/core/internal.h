@@ -13,6 +13,10 @@
 
 /* Sets the thread's last error (printf format) and returns s, so: return fv_err(FV_ERR_IO, ...). */
 fv_status fv_err(fv_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A table of `count` items of `size` bytes (capacity *cap) with room for one more: items itself,
+ * or it moved (capacity doubled, from `first`); NULL when out of memory (items is kept). For the
+ * tables of nodes and of parameters. */
+void *fv_grow_table(void *items, int *cap, int count, size_t size, int first, const char *what);
 /* The status the last fv_err gave (FV_OK after fv_clear_error): a caller that only got -1 or NULL
  * passes it on instead of guessing one. */
 fv_status fv_last_status(void);

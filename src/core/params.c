@@ -11,15 +11,11 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
                            int64_t fan_out)
 {
     FV_CHECK(n->nparam < FV_MAX_PARAMS && ndim >= 1 && ndim <= 4);
-    if (m->nparams == m->cap_params) {
-        int cap = m->cap_params ? 2 * m->cap_params : 32;
-        fv_param *p = fv_realloc(m->params, sizeof *p * (size_t)m->cap_params,
-                                 sizeof *p * (size_t)cap, "parameter table");
-        if (!p)
-            return FV_ERR_NOMEM;
-        m->params = p;
-        m->cap_params = cap;
-    }
+    fv_param *table = fv_grow_table(m->params, &m->cap_params, m->nparams, sizeof *table, 32,
+                                    "parameter table");
+    if (!table)
+        return FV_ERR_NOMEM;
+    m->params = table;
     fv_param *p = &m->params[m->nparams];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", n->name, what);

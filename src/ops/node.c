@@ -25,15 +25,11 @@ int fv_graph_resolve(fv_model *m, int in, const char *layer)
 
 static fv_status grow_nodes(fv_model *m)
 {
-    if (m->nnodes < m->cap_nodes)
-        return FV_OK;
-    int cap = m->cap_nodes ? 2 * m->cap_nodes : 16;
-    fv_node *nodes = fv_realloc(m->nodes, sizeof *nodes * (size_t)m->cap_nodes,
-                                sizeof *nodes * (size_t)cap, "graph nodes");
-    if (!nodes)
+    fv_node *table = fv_grow_table(m->nodes, &m->cap_nodes, m->nnodes, sizeof *table, 16,
+                                   "graph nodes");
+    if (!table)
         return FV_ERR_NOMEM;
-    m->nodes = nodes;
-    m->cap_nodes = cap;
+    m->nodes = table;
     return FV_OK;
 }
 
