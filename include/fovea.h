@@ -96,6 +96,8 @@ fv_status fv_isa_set(const char *level);
 const char *fv_isa_name(const char *family);
 /* The name of kernel family i (from 0), NULL past the last. */
 const char *fv_isa_family(int i);
+/* The CPU's model name (its CPUID brand string), "unknown CPU" where it has none. */
+const char *fv_cpu_name(void);
 
 /* ---------------------------------------------------------------- random numbers */
 
@@ -540,10 +542,11 @@ typedef struct fv_series {
 typedef struct fv_plot_args {
     int _;
     const char *title, *xlabel, *ylabel;
-    int width, height;            /* pixels (SVG: points); default per figure */
+    int width, height;            /* pixels (SVG: points); default per figure (and the legend) */
     double xmin, xmax, ymin, ymax; /* the axes' range; min == max: fitted to the data */
     int diagonal;                 /* a dashed y = x line (ROC's chance, perfect calibration) */
-    int legend_bottom;            /* the legend in the lower right corner (default upper right) */
+    int legend_bottom;            /* the legend in the right margin, at the bottom (default: at
+                                     the top); legends sit beside the plot, never over it */
 } fv_plot_args;
 fv_status fv_plot_lines_(const char *path, const fv_series *s, int n, fv_plot_args a);
 #define fv_plot_lines(path, s, n, ...) \
@@ -873,6 +876,13 @@ typedef struct fv_schedule {
     float threshold;       /* PLATEAU, relative (default 1e-4) */
 } fv_schedule;
 #define fv_schedule(...) ((fv_schedule){._ = 0, __VA_ARGS__})
+/* A named schedule fitted to a run of `epochs` epochs of `steps` steps each: "constant"; "step"
+ * halves the rate every third of the epochs; "exponential" decays it by 0.9 an epoch; "cosine"
+ * anneals it to 0 over the epochs after `warmup` epochs of linear warm-up; "onecycle" runs over
+ * every step with the base rate as the peak; "plateau" halves it after 2 epochs without
+ * improvement of the validation loss. An unknown name is an error listing the names. */
+fv_status fv_schedule_preset(const char *name, int epochs, int64_t steps, int warmup,
+                             fv_schedule *out);
 
 /* On-the-fly data augmentation of (C, H, W) training images, each sample drawn independently
  * from a seeded stream (fit derives one per batch from its own seed, so runs and resumed runs stay
@@ -972,6 +982,60 @@ typedef struct fv_report {
     const char *summary;             /* fv_model_summary's text */
 } fv_report;
 fv_status fv_report_write(const char *path, const fv_report *r);
+
+/* ---------------------------------------------------------------- figures and run reports */
+
+/* The names of a model's k classes, owned (free with fv_class_names_free): the data set's where it
+ * has them, "class c" past them (a model may have more outputs than the data has classes) or
+ * without a set. NULL: out of memory. */
+char **fv_class_names(const fv_dataset *d, int64_t k);
+void fv_class_names_free(char **names, int64_t k);
+
+/* The first layer with 4-D weights (a convolution) and the last layer with a (C, h, w) output
+ * before the first flat one: where filters and Grad-CAM are drawn; -1 when there is none. */
+void fv_model_map_layers(const fv_model *m, int *first_conv, int *last_map);
+
+/* Figures of what a network learned, as PNG image grids at path. img: one (1, C, H, W) image.
+ * Filters: the (F, C, kh, kw) weights of `layer` (RGB when C = 3, else the mean over C). Maps:
+ * up to 64 output maps of `layer` as heat tiles. Saliency: the image, its saliency for class cls
+ * and Grad-CAM at `layer`, side by side, titled with class_name. Deconv: deconvnet projections of
+ * the first 16 maps of `layer`. Class models: one image per class (up to 20) by gradient ascent,
+ * captioned with names (or NULL). Mistakes: the 16 images of d that probs (N, classes) gets
+ * wrong with the most confidence, captioned "true > predicted p"; *wrote says whether there was
+ * any (none: no file). Curves: DIR/{loss,accuracy}.{png,svg}, train against validation. */
+fv_status fv_figure_filters(fv_model *m, int layer, const char *path);
+fv_status fv_figure_maps(fv_model *m, const fv_tensor *img, int layer, const char *path);
+fv_status fv_figure_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,
+                             const char *class_name, const char *path);
+fv_status fv_figure_deconv(fv_model *m, const fv_tensor *img, int layer, const char *path);
+fv_status fv_figure_class_models(fv_model *m, int classes, const char *const *names,
+                                 const char *path);
+fv_status fv_figure_mistakes(const fv_tensor *probs, const fv_dataset *d, const char *path,
+                             int *wrote);
+fv_status fv_figure_curves(const char *dir, const fv_epoch_metrics *history, int epochs);
+
+/* A classifier's evaluation on d from its class probabilities probs (N, classes): every metric
+ * into DIR/metrics.json and DIR/per_class.csv, and the confusion matrix, ROC, precision-recall
+ * and reliability figures as DIR/NAME.{png,svg}. *keep (or NULL) takes the metrics (free them
+ * with fv_metrics_free). DIR must exist. */
+fv_status fv_evaluation_write(const fv_dataset *d, const fv_tensor *probs, const char *dir,
+                              fv_metrics **keep);
+
+/* A training run's report in DIR (which must exist): fv_evaluation_write's files for the model
+ * on `test`, the training curves, the learned figures (filters, saliency and Grad-CAM of the
+ * first test image for its predicted class, mistakes) and DIR/report.html with all of it, the
+ * settings given, the parameter counts, the test split's size, the CPU and the kernels' level. */
+typedef struct fv_run_report_args {
+    int _;
+    const char *data_name;          /* for the title "fovea: MODEL on DATA" (default: test's) */
+    const fv_epoch_metrics *history; /* per-epoch figures: curves and the history table */
+    int epochs;                     /* entries of history */
+    const char *const *settings;    /* key, value, key, value, ..., NULL: shown first */
+} fv_run_report_args;
+fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *dir,
+                               fv_run_report_args a);
+#define fv_run_report_write(m, test, dir, ...) \
+    fv_run_report_write_((m), (test), (dir), (fv_run_report_args){._ = 0, __VA_ARGS__})
 
 /* ---------------------------------------------------------------- files */
 

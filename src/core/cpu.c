@@ -148,3 +148,34 @@ fv_status fv_isa_set(const char *level)
     g_active = l == -1 ? g_detected : clamp((fv_isa)l);
     return FV_OK;
 }
+
+/* The CPUID brand string ("AMD EPYC 9B45 ..."), blanks trimmed; "unknown CPU" without one. */
+static char g_brand[49] = "unknown CPU";
+static pthread_once_t g_brand_once = PTHREAD_ONCE_INIT;
+
+static void read_brand(void)
+{
+#ifdef FV_CPU_X86
+    unsigned r[12];
+    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000004u)
+        return;
+    for (unsigned i = 0; i < 3; i++)
+        __get_cpuid(0x80000002u + i, &r[4 * i], &r[4 * i + 1], &r[4 * i + 2], &r[4 * i + 3]);
+    char s[49];
+    memcpy(s, r, 48);
+    s[48] = '\0';
+    char *p = s, *e;
+    while (*p == ' ')
+        p++;
+    for (e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\0'); e--)
+        e[-1] = '\0';
+    if (*p)
+        memcpy(g_brand, p, strlen(p) + 1);
+#endif
+}
+
+const char *fv_cpu_name(void)
+{
+    pthread_once(&g_brand_once, read_brand);
+    return g_brand;
+}

@@ -6,6 +6,8 @@
 #include "optim/optim.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 static const double PI = 3.14159265358979323846;
 
@@ -111,4 +113,30 @@ double fv_plateau_step(fv_plateau *p, const fv_schedule *s, double metric)
         p->bad_epochs = 0;
     }
     return p->lr;
+}
+
+fv_status fv_schedule_preset(const char *name, int epochs, int64_t steps, int warmup,
+                             fv_schedule *out)
+{
+    const char *s = name ? name : "constant";
+    if (epochs < 1 || steps < 1 || warmup < 0 || steps > INT32_MAX / epochs)
+        return fv_err(FV_ERR_INVALID, "schedule %s: epochs=%d, steps=%lld, warmup=%d are out of "
+                      "range", s, epochs, (long long)steps, warmup);
+    if (strcmp(s, "constant") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_CONSTANT);
+    else if (strcmp(s, "step") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_STEP, .step_size = epochs > 2 ? epochs / 3 : 1,
+                           .gamma = 0.5f);
+    else if (strcmp(s, "exponential") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_EXPONENTIAL, .gamma = 0.9f);
+    else if (strcmp(s, "cosine") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_COSINE, .total = epochs, .warmup = warmup);
+    else if (strcmp(s, "onecycle") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_ONE_CYCLE, .total = (int)(steps * epochs));
+    else if (strcmp(s, "plateau") == 0)
+        *out = fv_schedule(.kind = FV_SCHED_PLATEAU, .factor = 0.5f, .patience = 2);
+    else
+        return fv_err(FV_ERR_INVALID, "schedule '%.64s' is unknown (constant, step, exponential, "
+                      "cosine, onecycle, plateau)", s);
+    return FV_OK;
 }

@@ -100,7 +100,10 @@ void fv_viz_color(viz_canvas *c, int i)
         {0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
         {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
         {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
-    cairo_set_source_rgb(c->cr, pal[i % 10][0], pal[i % 10][1], pal[i % 10][2]);
+    if (i == 10) /* an eleventh series (the micro average beside ten classes) in black */
+        cairo_set_source_rgb(c->cr, 0, 0, 0);
+    else
+        cairo_set_source_rgb(c->cr, pal[i % 10][0], pal[i % 10][1], pal[i % 10][2]);
 }
 
 /* ---------------------------------------------------------------- axes */
@@ -186,9 +189,11 @@ void fv_viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p)
     }
 }
 
-static viz_axes layout(const viz_canvas *c, double x0, double x1, double y0, double y1)
+/* The plot area of canvas c, leaving `legend` pixels on the right for the legend. */
+static viz_axes layout(const viz_canvas *c, double legend, double x0, double x1, double y0,
+                       double y1)
 {
-    return (viz_axes){.left = 70, .right = c->w - 20, .top = 40, .bottom = c->h - 50,
+    return (viz_axes){.left = 70, .right = c->w - 20 - legend, .top = 40, .bottom = c->h - 50,
                       .x0 = x0, .x1 = x1, .y0 = y0, .y1 = y1};
 }
 
@@ -206,21 +211,25 @@ static void diagonal(cairo_t *cr, const viz_axes *a, double lo, double hi)
     cairo_set_dash(cr, NULL, 0, 0);
 }
 
+/* The width the legend of ns series takes right of the plot (0: no legend): its longest label at
+ * about 7.5 pixels a character (12-point sans), the line sample and margins. */
+static double legend_width(const fv_series *s, int ns)
+{
+    size_t w = 0;
+    for (int k = 0; k < ns; k++)
+        w = s[k].label && strlen(s[k].label) > w ? strlen(s[k].label) : w;
+    return ns > 1 || (ns == 1 && s[0].label) ? 56 + 7.5 * (double)(w < 48 ? w : 48) : 0;
+}
+
+/* The legend in the margin right of the plot area, so that it never covers a curve; at the top,
+ * or at the bottom when bottom is set. */
 static void legend(viz_canvas *c, const viz_axes *a, const fv_series *s, int ns, int bottom)
 {
-    double w = 0, row = 18;
-    cairo_set_font_size(c->cr, 12);
-    for (int k = 0; k < ns; k++) {
-        cairo_text_extents_t e;
-        cairo_text_extents(c->cr, s[k].label ? s[k].label : "", &e);
-        w = fmax(w, e.x_advance);
-    }
-    double bw = w + 40, bh = ns * row + 8, x = a->right - bw - 8;
-    double y = bottom ? a->bottom - bh - 8 : a->top + 8;
-    cairo_set_source_rgba(c->cr, 1, 1, 1, 0.85);
-    cairo_rectangle(c->cr, x, y, bw, bh);
-    cairo_fill_preserve(c->cr);
+    double row = 18, bh = ns * row + 8, x = a->right + 10;
+    double y = bottom ? a->bottom - bh : a->top;
     cairo_set_source_rgb(c->cr, 0.6, 0.6, 0.6);
+    cairo_set_line_width(c->cr, 1);
+    cairo_rectangle(c->cr, x, y, c->w - x - 6, bh);
     cairo_stroke(c->cr);
     for (int k = 0; k < ns; k++) {
         double ly = y + 4 + row * (k + 0.5);
@@ -249,11 +258,12 @@ fv_status fv_plot_lines_(const char *path, const fv_series *s, int ns, fv_plot_a
 {
     FV_TRY(check_series(path, s, ns));
     viz_canvas c;
-    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 640, p.height ? p.height : 480));
+    double lw = legend_width(s, ns); /* a default canvas widens by the legend; a given one does not */
+    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 640 + (int)lw, p.height ? p.height : 480));
     double x0 = p.xmin, x1 = p.xmax, y0 = p.ymin, y1 = p.ymax;
     fit_range(s, ns, 0, &x0, &x1);
     fit_range(s, ns, 1, &y0, &y1);
-    viz_axes a = layout(&c, x0, x1, y0, y1);
+    viz_axes a = layout(&c, lw, x0, x1, y0, y1);
     fv_viz_axes_draw(&c, &a, &p);
     cairo_t *cr = c.cr;
     cairo_save(cr);
@@ -271,7 +281,7 @@ fv_status fv_plot_lines_(const char *path, const fv_series *s, int ns, fv_plot_a
         cairo_stroke(cr);
     }
     cairo_restore(cr);
-    if (ns > 1 || s[0].label)
+    if (lw > 0)
         legend(&c, &a, s, ns, p.legend_bottom);
     return fv_viz_close(&c);
 }
@@ -284,8 +294,10 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
     if (bins < 1 || bins > 1000)
         return fv_err(FV_ERR_INVALID, "%s: %d bins (1 to 1000)", path, bins);
     viz_canvas c;
-    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 560, p.height ? p.height : 520));
-    viz_axes a = layout(&c, 0, 1, 0, 1);
+    fv_series key[2] = {{.label = "accuracy"}, {.label = "mean confidence"}};
+    double lw = legend_width(key, 2);
+    FV_TRY(fv_viz_open(&c, path, p.width ? p.width : 560 + (int)lw, p.height ? p.height : 520));
+    viz_axes a = layout(&c, lw, 0, 1, 0, 1);
     p.xlabel = p.xlabel ? p.xlabel : "confidence";
     p.ylabel = p.ylabel ? p.ylabel : "accuracy";
     fv_viz_axes_draw(&c, &a, &p);
@@ -304,7 +316,6 @@ fv_status fv_plot_reliability_(const char *path, const double *conf, const doubl
         cairo_stroke(cr);
     }
     diagonal(cr, &a, 0, 1);
-    fv_series key[2] = {{.label = "accuracy"}, {.label = "mean confidence"}};
     legend(&c, &a, key, 2, 0);
     return fv_viz_close(&c);
 }

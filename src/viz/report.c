@@ -99,11 +99,13 @@ static void metrics_tables(FILE *f, const fv_metrics *m, const char *const *name
 }
 
 static const char style[] =
-    "<style>body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}"
+    "<style>body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
     "text-align:right}th{background:#f0f0f0}pre{background:#f7f7f7;padding:1em;overflow-x:auto;"
-    "font-size:12px}figure{display:inline-block;margin:0.5em;vertical-align:top}"
-    "img{max-width:100%}figcaption{text-align:center;color:#555}</style>\n";
+    "font-size:12px}.figures{display:grid;grid-template-columns:repeat(auto-fill,"
+    "minmax(440px,1fr));gap:1.5em;align-items:start}figure{margin:0}"
+    "img{width:100%;height:auto;border:1px solid #eee}"
+    "figcaption{text-align:center;color:#333;font-size:15px;margin-top:0.3em}</style>\n";
 
 static fv_status write_body(FILE *f, const fv_report *r)
 {
@@ -125,9 +127,10 @@ static fv_status write_body(FILE *f, const fv_report *r)
     if (r->epochs > 0 && r->history)
         history_table(f, r->history, r->epochs);
     if (r->images) {
-        fputs("<h2>Figures</h2>\n", f);
+        fputs("<h2>Figures</h2>\n<div class=\"figures\">\n", f);
         for (int i = 0; r->images[i]; i++)
             FV_TRY(embed_png(f, r->images[i], r->captions && r->captions[i] ? r->captions[i] : ""));
+        fputs("</div>\n", f);
     }
     if (r->summary) {
         fputs("<h2>Model</h2>\n<pre>", f);

@@ -1,6 +1,5 @@
 /* cli.h - what the command files of the fovea CLI share: the parsed options, the one-line
- * failure, model and data loading, output folders, class names and the figures that both
- * `visualize` and the training report draw. */
+ * failure, model and data loading, output folders and the default class names. */
 #ifndef FV_CLI_H
 #define FV_CLI_H
 
@@ -42,7 +41,6 @@ int cmd_bench(const opts *o);
 /* common.c */
 int fail(const char *what); /* prints "fovea: what", returns 1 */
 int fail_lib(void);         /* fail(fv_last_error()) */
-fv_schedule schedule_for(const opts *o, int64_t n);
 int is_zoo(const char *path);
 fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int classes);
 fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes);
@@ -50,33 +48,13 @@ fv_dataset *load_data(const opts *o, int train);
 void default_out(const char *name, char *out, size_t len);
 int make_dir(const char *path);
 const char *class_name(int k, int64_t classes);
-char **names_for(const fv_dataset *d, int64_t k);
-void free_names(char **v, int64_t k);
 
 /* isa.c: --isa LEVEL (taken out of argv) or FOVEA_ISA applied; the levels printed. */
 int apply_isa(int *argc, char **argv);
 void print_isa(void);
 
-/* eval.c: every metric and its figures into dir; *keep (or NULL) takes the metrics. */
-int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir,
-                   fv_metrics **keep);
-
-/* figures.c */
-void conv_layers(const fv_model *m, int *first, int *last_map);
-fv_tensor *as_batch(const float *data, const int64_t *chw);
-int write_filters(fv_model *m, int layer, const char *path);
-int write_maps(fv_model *m, const fv_tensor *img, int layer, const char *path);
-int write_saliency(fv_model *m, const fv_tensor *img, int cls, int layer, const char *path,
-                   const fv_dataset *test);
-int write_deconv(fv_model *m, const fv_tensor *img, int layer, const char *path);
-int write_class_models(fv_model *m, const fv_dataset *test, const int64_t *chw,
-                       const char *path);
-int write_misclassified(const fv_tensor *out, const fv_dataset *test, const char *path,
-                        int *wrote);
-int write_mistakes(fv_model *m, const fv_dataset *test, const char *path, int *wrote);
-
-/* report.c: OUT/report.html after training, with the test metrics and figures. */
-int write_report(fv_model *m, const fv_dataset *test, const char *out, const opts *o,
-                 const fv_epoch_metrics *hist, int ran, double secs);
+/* eval.c: every metric of the class probabilities `out` and its figures into dir (the
+ * library's fv_evaluation_write), the headline printed. */
+int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir);
 
 #endif /* FV_CLI_H */

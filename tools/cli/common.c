@@ -17,28 +17,6 @@ int fail(const char *what)
 
 int fail_lib(void) { return fail(fv_last_error()); }
 
-/* --schedule NAME, fitted to the run: step halves the rate every third of the epochs,
- * exponential decays by 0.9 an epoch, cosine anneals to 0 over the epochs after --warmup,
- * onecycle runs over every step with the --lr as the peak, plateau halves it after 2 epochs
- * without improvement of the validation loss. */
-fv_schedule schedule_for(const opts *o, int64_t n)
-{
-    const char *s = o->schedule ? o->schedule : "constant";
-    int steps = (int)((n + o->batch - 1) / o->batch) * o->epochs;
-    if (strcmp(s, "step") == 0)
-        return fv_schedule(.kind = FV_SCHED_STEP, .step_size = o->epochs > 2 ? o->epochs / 3 : 1,
-                           .gamma = 0.5f);
-    if (strcmp(s, "exponential") == 0)
-        return fv_schedule(.kind = FV_SCHED_EXPONENTIAL, .gamma = 0.9f);
-    if (strcmp(s, "cosine") == 0)
-        return fv_schedule(.kind = FV_SCHED_COSINE, .total = o->epochs, .warmup = o->warmup);
-    if (strcmp(s, "onecycle") == 0)
-        return fv_schedule(.kind = FV_SCHED_ONE_CYCLE, .total = steps);
-    if (strcmp(s, "plateau") == 0)
-        return fv_schedule(.kind = FV_SCHED_PLATEAU, .factor = 0.5f, .patience = 2);
-    return fv_schedule(.kind = FV_SCHED_CONSTANT);
-}
-
 /* A zoo name (a bare word, no such file and no ".fv"): the network for input (c, h, w) and `classes` (the
  * options win; 0: the network's defaults). */
 int is_zoo(const char *path)
@@ -136,29 +114,4 @@ const char *class_name(int k, int64_t classes)
         return fv_fashion_mnist_class(k);
     snprintf(buf, sizeof buf, "class %d", k);
     return buf;
-}
-
-void free_names(char **v, int64_t k)
-{
-    for (int64_t c = 0; v && c < k; c++)
-        free(v[c]);
-    free(v);
-}
-
-/* The names of a model's k classes, owned: the data set's names where it has them ("class c"
- * past them: a model may have more outputs than the data has classes), class_name's without a
- * data set. NULL: out of memory. */
-char **names_for(const fv_dataset *d, int64_t k)
-{
-    char **v = calloc((size_t)(k > 0 ? k : 1), sizeof *v), buf[32];
-    for (int64_t c = 0; v && c < k; c++) {
-        const char *s = d && d->class_names ? fv_dataset_class_name(d, (int)c)
-                                           : class_name((int)c, k);
-        snprintf(buf, sizeof buf, "class %lld", (long long)c);
-        if (!(v[c] = strdup(s ? s : buf))) {
-            free_names(v, c);
-            return NULL;
-        }
-    }
-    return v;
 }

@@ -43,7 +43,8 @@ void print_isa(void)
 {
     const char *in_force = fv_isa_name(NULL);
     int below = 0;
-    printf("isa: cpu %s, in force %s\nkernels:", fv_isa_name("cpu"), in_force);
+    printf("cpu: %s\nisa: cpu %s, in force %s\nkernels:", fv_cpu_name(), fv_isa_name("cpu"),
+           in_force);
     for (int i = 0; fv_isa_family(i); i++) {
         const char *l = fv_isa_name(fv_isa_family(i));
         int b = strcmp(l, in_force) != 0;

@@ -43,7 +43,7 @@ int cmd_knn(const opts *o)
            k, o->knn_l1 ? "L1" : "L2", (double)right / (double)n,
            (long long)train->x->dims[0], (long long)n,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-    rc = report_metrics(test, sc, dir, NULL);
+    rc = report_metrics(test, sc, dir);
 done:
     free(scores), free(pred);
     fv_tensor_free(sc);

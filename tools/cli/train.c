@@ -8,31 +8,34 @@
 #include <string.h>
 #include <time.h>
 
-/* Training curves, train against validation per epoch: OUT/{loss,accuracy}.{png,svg}. */
-static int write_curves(const char *out, const fv_epoch_metrics *h, int n)
+/* The run's settings for the report (key, value, ..., NULL) in kv, their texts in v. */
+static void run_settings(const opts *o, const fv_dataset *train, const fv_epoch_metrics *hist,
+                         int ran, double secs, const char **kv, char (*v)[96])
 {
-    double *v = malloc(sizeof(double) * 5 * (size_t)(n > 0 ? n : 1));
-    if (!v || n < 1) {
-        free(v);
-        return n < 1 ? 0 : fail("out of memory");
-    }
-    double *ep = v, *tr = v + n, *va = v + 2 * n, *ta = v + 3 * n, *vacc = v + 4 * n;
-    for (int i = 0; i < n; i++)
-        ep[i] = h[i].epoch, tr[i] = h[i].loss, va[i] = h[i].val_loss, ta[i] = h[i].accuracy,
-        vacc[i] = h[i].val_accuracy;
-    char path[1100];
-    int rc = 0;
-    for (int k = 0; k < 4 && rc == 0; k++) { /* loss, accuracy; PNG and SVG */
-        int acc = k >= 2;
-        fv_series s[2] = {{"train", ep, acc ? ta : tr, n}, {"validation", ep, acc ? vacc : va, n}};
-        snprintf(path, sizeof path, "%s/%s.%s", out, acc ? "accuracy" : "loss", k % 2 ? "svg" : "png");
-        if (fv_plot_lines(path, s, isfinite(s[1].y[0]) ? 2 : 1, .title = acc ? "accuracy" : "loss",
-                          .xlabel = "epoch", .ylabel = acc ? "accuracy" : "loss",
-                          .legend_bottom = acc) != FV_OK)
-            rc = fail_lib();
-    }
-    free(v);
-    return rc;
+    snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs);
+    snprintf(v[1], sizeof v[1], "%d", o->batch);
+    snprintf(v[2], sizeof v[2], "%.3g%s", ran > 0 ? hist[0].lr : o->lr,
+             o->lr > 0 ? "" : " (the optimizer's default)");
+    snprintf(v[3], sizeof v[3], "%d", o->seed);
+    snprintf(v[4], sizeof v[4], "%.1f s", secs);
+    snprintf(v[5], sizeof v[5], "%lld images", (long long)train->x->dims[0]);
+    const char *rows[] = {"optimizer", o->optimizer, "learning rate", v[2], "schedule",
+                          o->schedule ? o->schedule : "constant", "epochs", v[0], "batch", v[1],
+                          "seed", v[3], "training split", v[5], "training time", v[4], NULL};
+    memcpy(kv, rows, sizeof rows);
+}
+
+/* The data set's name for the report's title: the --data folder's last part. */
+static const char *data_name(const opts *o, const fv_dataset *train)
+{
+    const char *d = o->data ? o->data : "fashion-mnist";
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        n--;
+    const char *s = d + n;
+    while (s > d && s[-1] != '/')
+        s--;
+    return *s && *s != '/' ? s : train->name;
 }
 
 int cmd_train(const opts *o)
@@ -74,7 +77,12 @@ int cmd_train(const opts *o)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    fv_schedule sched = schedule_for(o, train->x->dims[0]);
+    fv_schedule sched;
+    if (fv_schedule_preset(o->schedule, o->epochs, (train->x->dims[0] + o->batch - 1) / o->batch,
+                           o->warmup, &sched) != FV_OK) {
+        rc = fail_lib();
+        goto done;
+    }
     fv_augment aug = o->aug;
     aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
     fv_epoch_metrics *hist = calloc((size_t)o->epochs, sizeof *hist);
@@ -95,11 +103,6 @@ int cmd_train(const opts *o)
         rc = fail_lib();
         goto done;
     }
-    rc = write_curves(out, hist, ran);
-    if (rc) {
-        free(hist);
-        goto done;
-    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double loss, acc;
     if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
@@ -109,10 +112,17 @@ int cmd_train(const opts *o)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
-    rc = write_report(m, test, out, o, hist, ran, secs);
+    const char *kv[20];
+    char v[6][96], name[128];
+    run_settings(o, train, hist, ran, secs, kv, v);
+    snprintf(name, sizeof name, "%.127s", data_name(o, train));
+    fv_status st = fv_run_report_write(m, test, out, .data_name = name, .history = hist,
+                                       .epochs = ran, .settings = kv);
     free(hist);
-    if (rc)
+    if (st != FV_OK) {
+        rc = fail_lib();
         goto done;
+    }
     printf("Weights: %s\nMetrics: %s\nReport: %s/report.html\n", weights, csv, out);
     rc = 0;
 done:

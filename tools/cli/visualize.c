@@ -1,4 +1,5 @@
-/* visualize.c - `fovea visualize`: every figure of figures.c for a trained model. */
+/* visualize.c - `fovea visualize`: every figure of what a trained model learned (the library's
+ * fv_figure_* functions) for one image. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -15,7 +16,8 @@ int cmd_visualize(const opts *o)
     fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
     int rc = 1, first, last;
     char dir[1000], path[1100];
-    fv_tensor *img = NULL;
+    fv_tensor *img = NULL, *probs = NULL;
+    char **names = NULL;
     if (!m || fv_model_load_weights(m, o->weights) != FV_OK) {
         rc = fail_lib();
         goto done;
@@ -25,7 +27,7 @@ int cmd_visualize(const opts *o)
         rc = fail("cannot create the output directory");
         goto done;
     }
-    conv_layers(m, &first, &last);
+    fv_model_map_layers(m, &first, &last);
     if (o->layer && (last = fv_model_find_node(m, o->layer)) < 0) {
         snprintf(path, sizeof path, "no layer '%s'", o->layer);
         rc = fail(path);
@@ -35,7 +37,12 @@ int cmd_visualize(const opts *o)
         rc = fail("visualize: the model has no convolution");
         goto done;
     }
-    img = as_batch(test->x->data, d + 1);
+    img = fv_tensor_new4(1, d[1], d[2], d[3]);
+    if (!img) {
+        rc = fail_lib();
+        goto done;
+    }
+    memcpy(img->data, test->x->data, sizeof(float) * (size_t)(d[1] * d[2] * d[3]));
     if (o->image) { /* a file, fitted and normalized as predict does */
         fv_tensor *f = fv_image_load(o->image), *fit = f ? fv_image_fit(f, (int)d[1], (int)d[2], (int)d[3]) : NULL;
         fv_tensor_free(f);
@@ -52,20 +59,34 @@ int cmd_visualize(const opts *o)
     static const char *const files[6] = {"filters.png",      "feature_maps.png",
                                          "saliency.png",     "class_models.png",
                                          "misclassified.png", "deconvnet.png"};
+    if (!(names = fv_class_names(test, test->num_classes)) ||
+        fv_model_predict(m, test->x, &probs) != FV_OK) {
+        rc = fail_lib();
+        goto done;
+    }
+    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
     for (int f = 0; f < 6; f++) {
         int wrote = 1;
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        rc = f == 0   ? write_filters(m, first, path)
-             : f == 1 ? write_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
-             : f == 2 ? write_saliency(m, img, cls, last, path, test)
-             : f == 3 ? write_class_models(m, test, d + 1, path)
-             : f == 4 ? write_mistakes(m, test, path, &wrote)
-                      : write_deconv(m, img, last, path);
-        if (rc)
+        const char *cname = cls < test->num_classes ? names[cls] : "?";
+        fv_status st =
+            f == 0   ? fv_figure_filters(m, first, path)
+            : f == 1 ? fv_figure_maps(m, img, fv_model_find_node(m, fv_node_name(m, first)), path)
+            : f == 2 ? fv_figure_saliency(m, img, cls, last, cname, path)
+            : f == 3 ? fv_figure_class_models(m, test->num_classes, (const char *const *)names,
+                                              path)
+            : f == 4 ? fv_figure_mistakes(probs, test, path, &wrote)
+                     : fv_figure_deconv(m, img, last, path);
+        if (st != FV_OK) {
+            rc = fail_lib();
             goto done;
+        }
         printf(wrote ? "%s\n" : "%s: not written, no test image is misclassified\n", path);
     }
+    rc = 0;
 done:
+    fv_class_names_free(names, test->num_classes);
+    fv_tensor_free(probs);
     fv_tensor_free(img);
     fv_dataset_free(test);
     fv_model_free(m);

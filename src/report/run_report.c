@@ -1,0 +1,166 @@
+/* run_report.c - a training run's report: the evaluation files and figures of the model on its
+ * test set, the training curves, what the network learned (filters, saliency and Grad-CAM, the
+ * most confident mistakes) and DIR/report.html holding all of it with the run's settings, the
+ * machine it ran on and the model summary. */
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NFIG 9
+#define NSET 32 /* settings rows: the caller's and the report's own */
+
+/* The model summary as text (malloc'd; NULL when it cannot be had: the report goes without). */
+static char *summary_text(const fv_model *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fv_model_summary(m, f);
+    fclose(f);
+    return buf;
+}
+
+/* The first layer with 4-D weights (a convolution), and the last layer with a (C, h, w) output
+ * before the first flat one; -1 when there is none. */
+void fv_model_map_layers(const fv_model *m, int *first_conv, int *last_map)
+{
+    *first_conv = *last_map = -1;
+    int64_t d[4];
+    for (int i = 1; i < fv_model_num_nodes(m); i++) {
+        fv_tensor *w = NULL;
+        fv_status st = *first_conv < 0 ? fv_layer_weights(m, fv_node_name(m, i), &w) : FV_ERR_STATE;
+        if (st == FV_OK && w->ndim == 4)
+            *first_conv = i;
+        fv_tensor_free(w);
+        int nd = fv_node_shape(m, i, d);
+        if (nd == 3)
+            *last_map = i;
+        if (nd == 1 && *last_map >= 0)
+            break; /* past the image part */
+    }
+    fv_clear_error(); /* layers without weights are not a failure here */
+}
+
+/* The index of the largest of k values. */
+static int argmax(const float *p, int64_t k)
+{
+    int64_t b = 0;
+    for (int64_t j = 1; j < k; j++)
+        b = p[j] > p[b] ? j : b;
+    return (int)b;
+}
+
+typedef struct figs {
+    char path[NFIG][4200];
+    const char *img[NFIG + 1], *cap[NFIG + 1];
+    int n;
+} figs;
+
+static void add_fig(figs *f, int i, const char *caption) { f->img[f->n] = f->path[i], f->cap[f->n++] = caption; }
+
+/* Figures 6-8 (filters, saliency of the first test image for its predicted class, mistakes). */
+static fv_status learned_figures(fv_model *m, const fv_dataset *test, const fv_tensor *probs,
+                                 figs *f, char **names)
+{
+    int first, last, wrote = 0;
+    fv_model_map_layers(m, &first, &last);
+    fv_status st = fv_figure_mistakes(probs, test, f->path[8], &wrote);
+    if (st != FV_OK || first < 0 || last < 0 || test->x->ndim != 4)
+        return st; /* no convolution: no filters or maps */
+    const int64_t *d = test->x->dims;
+    fv_tensor *img = fv_tensor_new4(1, d[1], d[2], d[3]);
+    if (!img)
+        return fv_last_status();
+    memcpy(img->data, test->x->data, sizeof(float) * (size_t)(d[1] * d[2] * d[3]));
+    int cls = argmax(probs->data, probs->dims[1]);
+    st = fv_figure_filters(m, first, f->path[6]);
+    if (st == FV_OK)
+        st = fv_figure_saliency(m, img, cls, last, names[cls], f->path[7]);
+    fv_tensor_free(img);
+    if (st == FV_OK) {
+        add_fig(f, 6, "first-layer filters");
+        add_fig(f, 7, "saliency and Grad-CAM of the first test image (its predicted class)");
+    }
+    if (st == FV_OK && wrote) /* no mistakes: no figure */
+        add_fig(f, 8, "most confident mistakes");
+    return st;
+}
+
+/* The settings table: the caller's rows, then the model, data and machine. */
+static void settings(fv_model *m, const fv_dataset *test, const fv_run_report_args *a,
+                     const char **kv, char (*v)[160])
+{
+    int n = 0;
+    for (int i = 0; a->settings && a->settings[i] && a->settings[i + 1] && n < 2 * NSET - 12; i += 2)
+        kv[n++] = a->settings[i], kv[n++] = a->settings[i + 1];
+    int64_t total, trainable, frozen;
+    fv_model_count_params(m, &total, &trainable, &frozen);
+    snprintf(v[0], sizeof v[0], "%lld (%lld trainable, %lld not)", (long long)total,
+             (long long)trainable, (long long)frozen);
+    snprintf(v[1], sizeof v[1], "%lld images", (long long)test->x->dims[0]);
+    snprintf(v[2], sizeof v[2], "%.60s (best level %s); kernels at %s; %d threads", fv_cpu_name(),
+             fv_isa_name("cpu"), fv_isa_name(NULL), fv_num_threads());
+    const char *rows[] = {"parameters", v[0], "test split", v[1], "CPU", v[2], NULL};
+    for (int i = 0; rows[i]; i++)
+        kv[n++] = rows[i];
+    kv[n] = NULL;
+}
+
+/* The HTML page from what was written. */
+static fv_status write_page(fv_model *m, const fv_dataset *test, const char *dir,
+                            const fv_run_report_args *a, const fv_metrics *mt, char **names,
+                            const figs *f)
+{
+    char title[240], v[3][160], path[4200];
+    const char *kv[2 * NSET + 1];
+    snprintf(title, sizeof title, "fovea: %.100s on %.100s", fv_model_name(m),
+             a->data_name ? a->data_name : test->name);
+    settings(m, test, a, kv, v);
+    char *sum = summary_text(m);
+    fv_report r = {.title = title, .params = kv, .metrics = mt,
+                   .class_names = (const char *const *)names, .history = a->history,
+                   .epochs = a->epochs, .images = f->img, .captions = f->cap, .summary = sum};
+    snprintf(path, sizeof path, "%.4000s/report.html", dir);
+    fv_status st = fv_report_write(path, &r);
+    free(sum);
+    return st;
+}
+
+fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *dir,
+                               fv_run_report_args a)
+{
+    if (!m || !test || !dir)
+        return fv_err(FV_ERR_INVALID, "report: a model, a test set and a folder are needed");
+    static const char *const files[NFIG] = {"loss", "accuracy", "confusion", "roc", "pr",
+                                            "reliability", "filters", "saliency", "misclassified"};
+    static const char *const what[6] = {"loss per epoch", "accuracy per epoch", "confusion matrix",
+                                        "ROC curves", "precision-recall curves",
+                                        "reliability diagram"};
+    figs f = {.n = 0};
+    for (int i = 0; i < NFIG; i++)
+        snprintf(f.path[i], sizeof f.path[i], "%.4000s/%s.png", dir, files[i]);
+    fv_tensor *probs = NULL;
+    fv_metrics *mt = NULL;
+    FV_TRY(fv_model_predict(m, test->x, &probs));
+    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
+    int64_t k = probs->dims[1]; /* the report names the model's classes */
+    char **names = fv_class_names(test, k);
+    fv_status st = names ? fv_evaluation_write(test, probs, dir, &mt) : fv_last_status();
+    if (st == FV_OK)
+        st = fv_figure_curves(dir, a.history, a.epochs);
+    for (int i = a.epochs > 0 ? 0 : 2; st == FV_OK && i < 6; i++)
+        add_fig(&f, i, what[i]);
+    if (st == FV_OK)
+        st = learned_figures(m, test, probs, &f, names);
+    f.img[f.n] = f.cap[f.n] = NULL;
+    if (st == FV_OK)
+        st = write_page(m, test, dir, &a, mt, names, &f);
+    fv_class_names_free(names, k);
+    fv_metrics_free(mt);
+    fv_tensor_free(probs);
+    return st;
+}
