@@ -152,30 +152,122 @@ static void fill_normal(float *x, int64_t n, double s, int truncated, fv_rng *r)
     }
 }
 
-/* Orthonormalizes the k vectors of length len in v (row after row) in order: each loses its
- * components along the earlier ones, twice (one pass loses orthogonality on ill-conditioned
- * draws), then is scaled to norm 1. The implied R has a positive diagonal, as PyTorch's Q after
- * its sign correction. */
-static void gram_schmidt(double *v, int64_t k, int64_t len)
+/* ---------------------------------------------------------------- orthogonal */
+
+/* Orthogonal weights are Q of the QR factorization of a Gaussian matrix: its k vectors of
+ * length len made orthonormal in order (each loses its components along the earlier ones, then
+ * is scaled to norm 1), which gives PyTorch's Q after its sign correction (R's diagonal > 0).
+ * Block classical Gram-Schmidt, twice (BCGS2): blocks of GS_BLOCK vectors are projected against
+ * all earlier vectors with matrix products that workers share (split by earlier vector for the
+ * dot products, by element for the update), then orthonormalized among themselves. Every sum
+ * runs in one fixed order, so the result does not depend on the thread count; all in double. */
+#define GS_BLOCK 32
+
+typedef struct gs_job {
+    double *v;       /* the vectors, k x len: those before the block are finished */
+    double *bt;      /* the block, transposed: len x GS_BLOCK */
+    double *c;       /* the dot products: earlier vector i, block vector q at i * GS_BLOCK + q */
+    int64_t done, len;
+    int width;
+} gs_job;
+
+/* c[i][q] = v_i . block_q for earlier vectors i of worker t's share. */
+static void gs_dots(void *ctx, int t)
 {
-    for (int64_t j = 0; j < k; j++) {
-        double *vj = v + j * len;
+    const gs_job *j = ctx;
+    int64_t i0, i1;
+    fv_split(j->done, j->width, t, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) {
+        double c[GS_BLOCK] = {0};
+        const double *vi = j->v + i * j->len;
+        for (int64_t e = 0; e < j->len; e++)
+            for (int q = 0; q < GS_BLOCK; q++)
+                c[q] += vi[e] * j->bt[e * GS_BLOCK + q];
+        memcpy(j->c + i * GS_BLOCK, c, sizeof c);
+    }
+}
+
+/* block_q -= sum_i c[i][q] v_i over elements of worker t's share, i in order for each element
+ * (in chunks of elements that stay in the cache). */
+static void gs_update(void *ctx, int t)
+{
+    const gs_job *j = ctx;
+    int64_t e0, e1;
+    fv_split(j->len, j->width, t, &e0, &e1);
+    for (int64_t a = e0; a < e1; a += 64) {
+        int64_t b = a + 64 < e1 ? a + 64 : e1;
+        for (int64_t i = 0; i < j->done; i++) {
+            const double *vi = j->v + i * j->len, *ci = j->c + i * GS_BLOCK;
+            for (int64_t e = a; e < b; e++)
+                for (int q = 0; q < GS_BLOCK; q++)
+                    j->bt[e * GS_BLOCK + q] -= ci[q] * vi[e];
+        }
+    }
+}
+
+/* The n vectors of length len in rows (n <= GS_BLOCK) orthonormalized among themselves in
+ * order, twice (modified Gram-Schmidt); a zero vector stays zero. */
+static void gs_rows(double *rows, int n, int64_t len)
+{
+    for (int q = 0; q < n; q++) {
+        double *x = rows + q * len;
         for (int pass = 0; pass < 2; pass++)
-            for (int64_t i = 0; i < j; i++) {
-                const double *vi = v + i * len;
+            for (int p = 0; p < q; p++) {
+                const double *y = rows + p * len;
                 double dot = 0;
-                for (int64_t t = 0; t < len; t++)
-                    dot += vi[t] * vj[t];
-                for (int64_t t = 0; t < len; t++)
-                    vj[t] -= dot * vi[t];
+                for (int64_t e = 0; e < len; e++)
+                    dot += y[e] * x[e];
+                for (int64_t e = 0; e < len; e++)
+                    x[e] -= dot * y[e];
             }
         double norm = 0;
-        for (int64_t t = 0; t < len; t++)
-            norm += vj[t] * vj[t];
+        for (int64_t e = 0; e < len; e++)
+            norm += x[e] * x[e];
         norm = sqrt(norm);
-        for (int64_t t = 0; norm > 0 && t < len; t++)
-            vj[t] /= norm;
+        for (int64_t e = 0; norm > 0 && e < len; e++)
+            x[e] /= norm;
     }
+}
+
+/* Block j0.. (n vectors, rows of v) orthonormalized against the earlier ones and each other;
+ * rows is scratch of GS_BLOCK x len. */
+static void gs_block(gs_job *j, int64_t j0, int n, double *rows)
+{
+    double *blk = j->v + j0 * j->len;
+    memcpy(rows, blk, sizeof(double) * (size_t)(n * j->len));
+    for (int pass = 0; pass < 2; pass++) {
+        if (j0 > 0) { /* rows -= V V^T rows, through the transposed copy */
+            memset(j->bt, 0, sizeof(double) * (size_t)(j->len * GS_BLOCK));
+            for (int q = 0; q < n; q++)
+                for (int64_t e = 0; e < j->len; e++)
+                    j->bt[e * GS_BLOCK + q] = rows[q * j->len + e];
+            j->done = j0;
+            j->width = fv_parallel_width((int)(j0 < j->len ? j0 : j->len));
+            fv_parallel(j->width, gs_dots, j);
+            fv_parallel(j->width, gs_update, j);
+            for (int q = 0; q < n; q++)
+                for (int64_t e = 0; e < j->len; e++)
+                    rows[q * j->len + e] = j->bt[e * GS_BLOCK + q];
+        }
+        gs_rows(rows, n, j->len);
+    }
+    memcpy(blk, rows, sizeof(double) * (size_t)(n * j->len));
+}
+
+/* The k rows of v (each of length len, k <= len) orthonormalized in order. */
+static fv_status orthonormalize(double *v, int64_t k, int64_t len)
+{
+    gs_job j = {.v = v, .len = len};
+    j.bt = fv_malloc(sizeof(double) * (size_t)(len * GS_BLOCK), "orthogonal initializer");
+    j.c = fv_malloc(sizeof(double) * (size_t)(k * GS_BLOCK), "orthogonal initializer");
+    double *rows = fv_malloc(sizeof(double) * (size_t)(len * GS_BLOCK), "orthogonal initializer");
+    fv_status st = j.bt && j.c && rows ? FV_OK : FV_ERR_NOMEM;
+    for (int64_t j0 = 0; st == FV_OK && j0 < k; j0 += GS_BLOCK)
+        gs_block(&j, j0, (int)(k - j0 < GS_BLOCK ? k - j0 : GS_BLOCK), rows);
+    fv_free(j.bt);
+    fv_free(j.c);
+    fv_free(rows);
+    return st;
 }
 
 /* PyTorch's orthogonal_: the parameter as a rows x cols matrix (rows = dims[0]) of N(0, 1)
@@ -191,12 +283,12 @@ static fv_status fill_orthogonal(float *x, int64_t rows, int64_t cols, double ga
     for (int64_t i = 0; i < rows; i++) /* draw row-major; vector j is row j or column j */
         for (int64_t j = 0; j < cols; j++)
             v[wide ? i * cols + j : j * rows + i] = fv_rng_normal(r);
-    gram_schmidt(v, k, len);
-    for (int64_t i = 0; i < rows; i++)
+    fv_status st = orthonormalize(v, k, len);
+    for (int64_t i = 0; st == FV_OK && i < rows; i++)
         for (int64_t j = 0; j < cols; j++)
             x[i * cols + j] = (float)(gain * v[wide ? i * cols + j : j * rows + i]);
     fv_free(v);
-    return FV_OK;
+    return st;
 }
 
 fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, int64_t fan_out,

@@ -244,6 +244,17 @@ TEST(draws_are_deterministic_per_seed)
         }
         fv_model_free(x), fv_model_free(y), fv_model_free(z);
     }
+    /* orthogonal weights are made by workers together, but not by their number */
+    init_args o = {.init = FV_INIT_ORTHOGONAL};
+    int threads = fv_num_threads();
+    CHECK_STATUS(fv_set_num_threads(1), FV_OK);
+    fv_model *one = build("dense", &o, 3);
+    CHECK_STATUS(fv_set_num_threads(4), FV_OK);
+    fv_model *four = build("dense", &o, 3);
+    CHECK_STATUS(fv_set_num_threads(threads), FV_OK);
+    CHECK(one && four &&
+          memcmp(param_data(one, 0), param_data(four, 0), sizeof(float) * 256 * 512) == 0);
+    fv_model_free(one), fv_model_free(four);
 }
 
 /* ---------------------------------------------------------------- constants and biases */
