@@ -145,6 +145,40 @@ typedef enum fv_act {
 int fv_act_from_name(const char *name);
 const char *fv_act_name(fv_act a);
 
+/* Weight initializers of conv2d, depthwise/separable conv2d, conv2d_transpose and dense (their
+ * args' init / bias_init; the text format's init= / bias_init=), drawn at compile from the
+ * model's seeded stream (fv_compile_args.seed). fan_in and fan_out are PyTorch's
+ * (_calculate_fan_in_and_fan_out): for a weight (out, in, kh, kw) fan_in = in kh kw and fan_out =
+ * out kh kw; conv2d's "in" is C / groups, conv2d_transpose's weight is (C, filters / groups, kh,
+ * kw), so its fan_in = filters / groups kh kw. `fan` is fan_in, or fan_out with init_fan_out.
+ * The Keras names of normal initializers (glorot_normal, he_normal, lecun_normal) are Keras'
+ * truncated normals: N(0, s^2) redrawn outside [-2 s, 2 s] with s = std / 0.87962566103423978,
+ * so the variance is std^2; PyTorch's names (xavier_normal, kaiming_normal) are plain normals. */
+typedef enum fv_init {
+    FV_INIT_DEFAULT = 0,    /* the layer's own: glorot_uniform weights, zero biases */
+    FV_INIT_GLOROT_UNIFORM, /* U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)) (xavier_uniform) */
+    FV_INIT_GLOROT_NORMAL,  /* Keras: truncated, std = gain sqrt(2 / (fan_in + fan_out)) */
+    FV_INIT_XAVIER_NORMAL,  /* PyTorch: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)) */
+    FV_INIT_HE_UNIFORM,     /* U(-a, a), a = sqrt(6 / fan) (kaiming_uniform, relu gain) */
+    FV_INIT_HE_NORMAL,      /* Keras: truncated, std = sqrt(2 / fan) */
+    FV_INIT_KAIMING_NORMAL, /* PyTorch: N(0, std^2), std = sqrt(2 / fan) */
+    FV_INIT_LECUN_UNIFORM,  /* U(-a, a), a = sqrt(3 / fan) */
+    FV_INIT_LECUN_NORMAL,   /* Keras: truncated, std = sqrt(1 / fan) */
+    FV_INIT_ORTHOGONAL,     /* PyTorch's orthogonal_: the weight as (out, numel / out) has
+                             * orthonormal rows (or columns, if taller than wide) times gain */
+    FV_INIT_ZEROS,
+    FV_INIT_ONES,
+    FV_INIT_CONSTANT,       /* every value init_value (bias_value for a bias) */
+    FV_INIT__COUNT,
+    FV_INIT_XAVIER_UNIFORM = FV_INIT_GLOROT_UNIFORM,
+    FV_INIT_KAIMING_UNIFORM = FV_INIT_HE_UNIFORM,
+} fv_init;
+/* "he_normal" -> FV_INIT_HE_NORMAL (ASCII case-insensitive; xavier_uniform and kaiming_uniform
+ * too); -1 if unknown. */
+int fv_init_from_name(const char *name);
+/* The text format's name of k ("default" for FV_INIT_DEFAULT, NULL out of range). */
+const char *fv_init_name(fv_init k);
+
 fv_model *fv_model_new(const char *name);
 void fv_model_free(fv_model *m);
 const char *fv_model_name(const fv_model *m);
@@ -174,6 +208,13 @@ typedef struct fv_conv2d_args {
     const char *name;
     float l1, l2;         /* kernel regularizer: penalty l1 sum|w| + l2 sum w^2 (Keras') */
     float max_norm;       /* kernel constraint: each filter's weight norm at most this */
+    /* initializers (fv_init): the weight's (default glorot_uniform) and the bias's (default,
+     * zeros, ones or constant); init_value / bias_value: FV_INIT_CONSTANT's value (finite);
+     * init_gain: the glorot / xavier / orthogonal gain (> 0, default 1); init_fan_out: he,
+     * kaiming and lecun scale by fan_out (PyTorch's mode="fan_out"). */
+    fv_init init, bias_init;
+    float init_value, bias_value, init_gain;
+    int init_fan_out;
 } fv_conv2d_args;
 int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
 #define fv_conv2d(m, in, ...) fv_conv2d_((m), (in), (fv_conv2d_args){._ = 0, __VA_ARGS__})
@@ -183,7 +224,8 @@ int fv_conv2d_(fv_model *m, int in, fv_conv2d_args a);
  * (Keras SeparableConv2D): a depthwise convolution without bias ("<name>_dw") then a 1x1
  * convolution to `filters` ("<name>_pw", with the bias and the activation); returns the last node.
  * Uses fv_conv2d_args: filters (separable only), kernel, stride, padding/same, dilation, no_bias,
- * activation, name; depth_multiplier defaults to 1. */
+ * activation, name and the initializers (separable: the weight's for both convolutions, the
+ * bias's for the 1x1 one); depth_multiplier defaults to 1. */
 int fv_depthwise_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier);
 int fv_separable_conv2d_(fv_model *m, int in, fv_conv2d_args a, int depth_multiplier);
 #define fv_depthwise_conv2d(m, in, mult, ...) \
@@ -201,6 +243,9 @@ typedef struct fv_conv2d_transpose_args {
     int no_bias;
     fv_act activation;
     const char *name;
+    fv_init init, bias_init; /* initializers and their settings, as for conv2d */
+    float init_value, bias_value, init_gain;
+    int init_fan_out;
 } fv_conv2d_transpose_args;
 int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a);
 #define fv_conv2d_transpose(m, in, ...) \
@@ -270,6 +315,9 @@ typedef struct fv_dense_args {
     fv_act activation;
     const char *name;
     float l1, l2, max_norm; /* as for conv2d, per output unit */
+    fv_init init, bias_init; /* initializers and their settings, as for conv2d */
+    float init_value, bias_value, init_gain;
+    int init_fan_out;
 } fv_dense_args;
 int fv_dense_(fv_model *m, int in, fv_dense_args a);
 #define fv_dense(m, in, ...) fv_dense_((m), (in), (fv_dense_args){._ = 0, __VA_ARGS__})
@@ -508,7 +556,8 @@ typedef struct fv_compile_args {
                                     mean is weighted (PyTorch's weight=) */
     float huber_delta;           /* HUBER, default 1 */
 } fv_compile_args;
-/* Adds the loss, allocates and initialises parameters (Glorot-uniform weights, zero biases). */
+/* Adds the loss, allocates and initialises parameters from the seed: each layer's initializers
+ * (fv_init; by default Glorot-uniform weights, zero biases). */
 fv_status fv_model_compile_(fv_model *m, fv_compile_args a);
 #define fv_model_compile(m, ...) \
     fv_model_compile_((m), (fv_compile_args){._ = 0, __VA_ARGS__})

@@ -197,12 +197,41 @@ typedef union fv_attr {
     _Alignas(8) unsigned char raw[48];
 } fv_attr;
 
-typedef enum fv_init {
-    FV_INIT_ZEROS = 0,
-    FV_INIT_ONES,
-    FV_INIT_QUARTER,        /* 0.25: PReLU's initial slope */
-    FV_INIT_GLOROT_UNIFORM, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
-} fv_init;
+/* The initializers (fv_init, fovea.h) and one the ops use beyond them. */
+#define FV_INIT_QUARTER ((fv_init)FV_INIT__COUNT) /* 0.25: PReLU's initial slope */
+
+/* One parameter's initializer: kind (an fv_init or FV_INIT_QUARTER), FV_INIT_CONSTANT's value,
+ * the glorot / xavier / orthogonal gain (0: 1), and fan_out: he / kaiming / lecun scale by
+ * fan_out instead of fan_in. */
+typedef struct fv_init_rule {
+    int kind;
+    float value, gain;
+    int fan_out;
+} fv_init_rule;
+/* A layer's choice of initializers (fv_node.init): its weight's (parameter 0) and its bias's
+ * (parameter 1); kind FV_INIT_DEFAULT leaves the one the op declared (fv_param.init). */
+typedef struct fv_init_spec {
+    fv_init_rule weight, bias;
+} fv_init_spec;
+
+/* Initializer k's definition in words and (into *alias) its other name, NULL for none (init.c;
+ * the doc's table). */
+const char *fv_init_doc(fv_init k, const char **alias);
+/* How an initializer draws (fv_init_scale). */
+typedef enum fv_init_dist {
+    FV_DIST_CONSTANT,   /* every value `scale` */
+    FV_DIST_UNIFORM,    /* U(-scale, scale) */
+    FV_DIST_NORMAL,     /* N(0, scale^2) */
+    FV_DIST_TRUNCATED,  /* N(0, scale^2) redrawn outside [-2 scale, 2 scale] (Keras') */
+    FV_DIST_ORTHOGONAL, /* orthonormal rows or columns times `scale` (the gain) */
+} fv_init_dist;
+/* The distribution and scale of rule r for a parameter with these fans (init.c); -1 for a
+ * random kind without fans (fan_in or fan_out 0). */
+int fv_init_scale(const fv_init_rule *r, int64_t fan_in, int64_t fan_out, double *scale);
+/* Fills x, a parameter of shape dims[0..ndim) with these fans, by rule r from rng. Errors: a
+ * kind the parameter cannot take, out of memory (orthogonal's work matrix). */
+fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, int64_t fan_out,
+                       const fv_init_rule *r, fv_rng *rng);
 
 /* One parameter tensor: lives at data_slab + offset (and grad_slab + offset if trainable). */
 typedef struct fv_param {
@@ -212,8 +241,8 @@ typedef struct fv_param {
     int64_t numel;
     int64_t offset;
     int trainable;
-    fv_init init;
-    int64_t fan_in, fan_out; /* for Glorot */
+    fv_init init;            /* the op's (the node's fv_init_spec may override it) */
+    int64_t fan_in, fan_out; /* PyTorch's fans for this layout (0 for a bias) */
     int node;
 } fv_param;
 
@@ -238,6 +267,7 @@ typedef struct fv_node {
     int param[FV_MAX_PARAMS]; /* indices into model->params */
     int hidden;     /* an activation folded into the previous layer's summary row */
     fv_regularizer reg;
+    fv_init_spec init; /* the layer's initializers (zeros: the op's) */
     int frozen;     /* its parameters are not updated; a frozen batch norm runs as in eval */
     float lr_mult;  /* learning-rate multiplier of its parameters (0: 1) */
     int needs_grad; /* backward must produce this node's dy (set by the planner) */

@@ -34,25 +34,33 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
     return FV_OK;
 }
 
-static void init_param(fv_model *m, const fv_param *p)
+/* The initializer of parameter i: the layer's choice (fv_node.init) for its weight (parameter
+ * 0) and bias (parameter 1) where it made one, else the op's. */
+static fv_init_rule param_rule(const fv_model *m, int i)
 {
-    float *x = m->data_slab + p->offset;
-    switch (p->init) {
-    case FV_INIT_ZEROS:
-        memset(x, 0, sizeof(float) * (size_t)p->numel);
-        break;
-    case FV_INIT_ONES:
-    case FV_INIT_QUARTER:
-        for (int64_t i = 0; i < p->numel; i++)
-            x[i] = p->init == FV_INIT_ONES ? 1.0f : 0.25f;
-        break;
-    case FV_INIT_GLOROT_UNIFORM: {
-        double a = sqrt(6.0 / (double)(p->fan_in + p->fan_out));
-        for (int64_t i = 0; i < p->numel; i++)
-            x[i] = (float)((2.0 * fv_rng_uniform(&m->rng) - 1.0) * a);
-        break;
-    }
-    }
+    const fv_param *p = &m->params[i];
+    const fv_node *n = &m->nodes[p->node];
+    fv_init_rule r = {.kind = p->init};
+    if (n->nparam > 0 && n->param[0] == i)
+        r = n->init.weight;
+    else if (n->nparam > 1 && n->param[1] == i)
+        r = n->init.bias;
+    if (r.kind == FV_INIT_DEFAULT)
+        r.kind = p->init;
+    return r;
+}
+
+static fv_status init_param(fv_model *m, int i)
+{
+    const fv_param *p = &m->params[i];
+    fv_init_rule r = param_rule(m, i);
+    fv_status st = fv_init_fill(m->data_slab + p->offset, p->ndim, p->dims, p->fan_in, p->fan_out,
+                                &r, &m->rng);
+    if (st == FV_OK || st == FV_ERR_NOMEM)
+        return st;
+    char why[256];
+    snprintf(why, sizeof why, "%s", fv_last_error());
+    return fv_err(st, "parameter '%s': %s", p->name, why);
 }
 
 fv_status fv_graph_alloc_params(fv_model *m)
@@ -77,7 +85,7 @@ fv_status fv_graph_alloc_params(fv_model *m)
     if (!m->data_slab || !m->grad_slab)
         return FV_ERR_NOMEM;
     for (int i = 0; i < m->nparams; i++)
-        init_param(m, &m->params[i]);
+        FV_TRY(init_param(m, i));
     return FV_OK;
 }
 

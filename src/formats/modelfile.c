@@ -127,6 +127,7 @@ typedef struct line_vals {
     fv_spec s;      /* the arguments, as the layer function takes them */
     int nin;        /* names in inputs= (0: none given) */
     const char *inputs[FV_MAX_IN];
+    char bad_init[96]; /* "init=VALUE" of an unknown initializer, reported with the layer's name */
 } line_vals;
 
 /* 1 to 4 integers, each >= 1 or (where allow_infer) -1 at most once. */
@@ -183,7 +184,10 @@ static const char *ints_in(const fv_field *f, char *buf, size_t cap)
 static const char *reals_in(const fv_field *f, char *buf, size_t cap)
 {
     bool lo_open = f->flags & FV_F_LO_OPEN;
-    if (!isinf(f->hi))
+    if (isinf(f->lo) && isinf(f->hi))
+        snprintf(buf, cap, "expected a number that is finite as a float (magnitude below "
+                 "3.4e38)");
+    else if (!isinf(f->hi))
         snprintf(buf, cap, "expected a number in %c%g, %g%c", lo_open ? '(' : '[', f->lo, f->hi,
                  f->flags & FV_F_HI_OPEN ? ')' : ']');
     else if (f->lo == 0)
@@ -229,6 +233,16 @@ static const char *unknown_act(char *buf, size_t cap)
     char list[400];
     snprintf(buf, cap, "unknown activation (%s)", one_of(names, list, sizeof list));
     return buf;
+}
+
+/* "expected glorot_uniform, ..., ones or constant" */
+static const char *known_inits(char *buf, size_t cap)
+{
+    const char *names[FV_INIT__COUNT];
+    for (int i = 1; i < FV_INIT__COUNT; i++)
+        names[i - 1] = fv_init_name((fv_init)i);
+    names[FV_INIT__COUNT - 1] = NULL;
+    return one_of(names, buf, cap);
 }
 
 static const char *parse_bool(const fv_field *f, char *v, int *out)
@@ -379,6 +393,9 @@ static const char *parse_field(const fv_field *f, char *v, fv_spec *s, char *buf
         if (*arg == FV_ACT_NONE && f->type == FV_FT_ACT_KIND)
             return "the activation layer needs a non-linear activation";
         return NULL;
+    case FV_FT_INIT:
+        *arg = fv_init_from_name(v);
+        return *arg < 0 ? "not an initializer" : NULL;
     }
     return "an argument of an unknown type";
 }
@@ -502,6 +519,11 @@ static fv_status parse_arg(parser *p, const layer_line *l, char *tok, line_vals 
         FV_TRY(check_once(p, l, i, *seen));
         bit = (uint64_t)1 << i;
         want = parse_field(&l->sc->fields[i], eq + 1, &v->s, buf, sizeof buf);
+        if (want && l->sc->fields[i].type == FV_FT_INIT) { /* reported once the name is known */
+            if (!v->bad_init[0])
+                snprintf(v->bad_init, sizeof v->bad_init, "%s=%s", tok, shown);
+            want = NULL;
+        }
     }
     *seen |= bit;
     return want ? perr(p, FV_ERR_INVALID, "%s=%s: %s", tok, shown, want) : FV_OK;
@@ -589,6 +611,11 @@ static fv_status parse_layer(parser *p, const layer_line *l, char *rest)
     const char *missing = missing_arg(l, seen);
     if (missing)
         return perr(p, FV_ERR_FORMAT, "%s: missing required argument '%s'", l->word, missing);
+    if (v.bad_init[0]) {
+        char known[400];
+        return perr(p, FV_ERR_INVALID, "layer '%s': %s is not an initializer (%s)",
+                    v.s.name ? v.s.name : l->word, v.bad_init, known_inits(known, sizeof known));
+    }
     text_defaults(l, &v.s);
     int ins[FV_MAX_IN], nin = 0;
     if (!is_input)

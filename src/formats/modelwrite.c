@@ -87,11 +87,20 @@ static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_n
                               fv_spec *s, char *why)
 {
     int *arg = fv_field_at(s, f->arg);
-    const void *p = fv_field_at(f->type == FV_FT_REG ? (const void *)&n->reg : &n->a, f->attr);
+    const void *base = f->type == FV_FT_REG      ? (const void *)&n->reg
+                       : f->flags & FV_F_INIT ? (const void *)&n->init
+                                              : (const void *)&n->a;
+    const void *p = fv_field_at(base, f->attr);
     int h = 0, w = 0;
     if (f->type == FV_FT_PAIR || f->type == FV_FT_SQUARE || f->type == FV_FT_PADDING)
         h = *(const int *)p, w = attr_int(n, f->attr_w);
     switch (f->type) {
+    case FV_FT_INIT:
+        h = *(const int *)p;
+        if (h < 0 || h >= FV_INIT__COUNT)
+            break;
+        *arg = h;
+        return NULL;
     case FV_FT_INT:
     case FV_FT_AXIS:
     case FV_FT_CHOICE:
@@ -287,6 +296,9 @@ static void add_field(line *l, const fv_field *f, const fv_spec *s)
     case FV_FT_ACT_KIND:
         add(l, " %s=%s", f->key, fv_act_name((fv_act)a[0]));
         break;
+    case FV_FT_INIT:
+        add(l, " %s=%s", f->key, fv_init_name((fv_init)a[0]));
+        break;
     default: /* ints, axes, squares */
         add(l, " %s=%d", f->key, a[0]);
     }
@@ -302,12 +314,12 @@ static const char *add_layer(line *l, const fv_model *m, int i, const fv_schema 
     if (bad)
         return bad;
     add(l, "%s", sc->forms[k].names[0]);
-    bool act = false, reg = false;
+    bool act = false, reg = false, init = false;
     for (int j = 0; j < sc->nfields; j++) {
         const fv_field *f = &sc->fields[j];
         if (!fv_field_in_form(f, k) || (f->flags & (FV_F_C_ONLY | FV_F_READ_ONLY)))
             continue;
-        act |= f->type == FV_FT_ACT, reg |= f->type == FV_FT_REG;
+        act |= f->type == FV_FT_ACT, reg |= f->type == FV_FT_REG, init |= f->type == FV_FT_INIT;
         if (f->type == FV_FT_ACT && folded(m, i) && (bad = add_folded_act(l, &m->nodes[i + 1])))
             return bad;
         if (f->type != FV_FT_ACT && ((f->flags & FV_F_REQUIRED) || !unset(f, &s)))
@@ -317,6 +329,8 @@ static const char *add_layer(line *l, const fv_model *m, int i, const fv_schema 
         return "an activation folded into a layer that takes no activation=";
     if (!reg && (n->reg.l1 != 0 || n->reg.l2 != 0 || n->reg.max_norm != 0))
         return "a kernel regularizer (the layer takes none)";
+    if (!init && memcmp(&n->init, &(fv_init_spec){0}, sizeof n->init) != 0)
+        return "a choice of initializers (the layer takes none)";
     return NULL;
 }
 

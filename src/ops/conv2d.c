@@ -521,14 +521,19 @@ static int separable_add(fv_model *m, const int *ins, int nin, const fv_spec *s)
     snprintf(dw, sizeof dw, "%.*s_dw", FV_NAME_LEN - 4, base);
     snprintf(pw, sizeof pw, "%.*s_pw", FV_NAME_LEN - 4, base);
     int nodes = m->nnodes, nparams = m->nparams;
+    const fv_conv2d_args *a = &s->a.conv2d;
     fv_spec d = *s;
     d.a.conv2d.no_bias = 1, d.a.conv2d.activation = FV_ACT_NONE, d.name = s->name ? dw : NULL;
+    d.a.conv2d.bias_init = FV_INIT_DEFAULT, d.a.conv2d.bias_value = 0;
     int x = depthwise_add(m, ins, nin, &d);
     if (x < 0)
         return -1;
-    fv_spec p = {.a.conv2d = {.filters = s->a.conv2d.filters, .kernel = 1,
-                              .no_bias = s->a.conv2d.no_bias,
-                              .activation = s->a.conv2d.activation},
+    /* the weight initializer for both halves, the bias's for the pointwise one */
+    fv_spec p = {.a.conv2d = {.filters = a->filters, .kernel = 1, .no_bias = a->no_bias,
+                              .activation = a->activation, .init = a->init,
+                              .bias_init = a->bias_init, .init_value = a->init_value,
+                              .bias_value = a->bias_value, .init_gain = a->init_gain,
+                              .init_fan_out = a->init_fan_out},
                  .name = s->name ? pw : NULL};
     int y = fv_layer_add(m, &conv_schema, &x, 1, &p);
     if (y < 0) /* roll back the depthwise half too */
@@ -577,6 +582,7 @@ static const fv_field conv_fields[] = {
               "this L2 norm at most after each update (Keras' `MaxNorm`)", "none"),
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.conv2d.activation),
      .doc = "`linear` (or `none`) or any activation of the table below"},
+    FV_INIT_FIELDS(a.conv2d),
     {.key = "depth_multiplier", .type = FV_FT_INT, .forms = FV_FORM(1) | FV_FORM(2), .def = 1,
      .lo = 1, .hi = INT_MAX, .arg = FV_ARG(multiplier),
      .doc = "positive integer: outputs per input channel"},

@@ -10,6 +10,7 @@
 #include "ops/schema.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 /* The convolution this op transposes: input (F, OH, OW) -> output (C, H, W). */
@@ -163,6 +164,7 @@ static const fv_field convt_fields[] = {
      .doc = "integer N >= 0 added to one side of the output (below the stride or the dilation)"},
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.convt.activation),
      .doc = "as for `conv2d`"},
+    FV_INIT_FIELDS_AS_CONV(a.convt),
 };
 
 static const fv_schema convt_schema = {

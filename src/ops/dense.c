@@ -133,6 +133,7 @@ static const fv_field dense_fields[] = {
      .attr = FV_REG(max_norm), .doc = "as for `conv2d`, per output unit", .def_doc = "none"},
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.dense.activation),
      .doc = "as for `conv2d`"},
+    FV_INIT_FIELDS_AS_CONV(a.dense),
 };
 
 static const fv_schema dense_schema = {

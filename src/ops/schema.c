@@ -12,6 +12,8 @@
 
 /* ---------------------------------------------------------------- lookups */
 
+const char *const fv_fan_words[] = {"fan_in", "fan_out", NULL};
+
 int fv_schema_form(const fv_schema *sc, int v)
 {
     for (int k = 0; k < sc->nforms; k++)
@@ -125,7 +127,9 @@ double fv_field_value(const fv_field *f, const fv_spec *s, int axis)
 const char *fv_field_range(const fv_field *f, char *buf, size_t cap)
 {
     bool real = f->type == FV_FT_FLOAT || f->type == FV_FT_REG || f->type == FV_FT_RATIO;
-    if (!real && f->hi >= INT_MAX)
+    if (real && isinf(f->lo) && isinf(f->hi))
+        snprintf(buf, cap, "finite");
+    else if (!real && f->hi >= INT_MAX)
         snprintf(buf, cap, ">= %g", f->lo);
     else if (!real)
         snprintf(buf, cap, "in %g..%g", f->lo, f->hi);
@@ -185,6 +189,14 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
         }
         return 0;
     }
+    case FV_FT_INIT: {
+        int k = arg_int(s, f->arg);
+        if (k < 0 || k >= FV_INIT__COUNT) {
+            fv_err(FV_ERR_INVALID, "layer '%s': %s=%d is not an initializer", layer, f->key, k);
+            return -1;
+        }
+        return 0;
+    }
     case FV_FT_INT:
     case FV_FT_SQUARE:
     case FV_FT_FLOAT:
@@ -221,6 +233,40 @@ static bool c_field(const fv_field *f, int k)
     return fv_field_in_form(f, k) && !(f->flags & FV_F_READ_ONLY);
 }
 
+static fv_init_spec spec_init(const fv_schema *sc, int k, const fv_spec *s, bool *any);
+
+/* The initializer arguments' rules across each other (each is in range already). */
+static int check_init(const fv_init_spec *in, const char *layer)
+{
+    const fv_init_rule *w = &in->weight, *b = &in->bias;
+    int kind = w->kind ? w->kind : FV_INIT_GLOROT_UNIFORM;
+    const char *name = fv_init_name((fv_init)kind);
+    bool gained = kind == FV_INIT_GLOROT_UNIFORM || kind == FV_INIT_GLOROT_NORMAL ||
+                  kind == FV_INIT_XAVIER_NORMAL || kind == FV_INIT_ORTHOGONAL;
+    bool fanned = kind == FV_INIT_HE_UNIFORM || kind == FV_INIT_HE_NORMAL ||
+                  kind == FV_INIT_KAIMING_NORMAL || kind == FV_INIT_LECUN_UNIFORM ||
+                  kind == FV_INIT_LECUN_NORMAL;
+    if (b->kind && b->kind != FV_INIT_ZEROS && b->kind != FV_INIT_ONES &&
+        b->kind != FV_INIT_CONSTANT)
+        fv_err(FV_ERR_INVALID, "layer '%s': bias_init=%s (a bias takes zeros, ones or constant)",
+               layer, fv_init_name((fv_init)b->kind));
+    else if (w->value != 0 && kind != FV_INIT_CONSTANT)
+        fv_err(FV_ERR_INVALID, "layer '%s': init_value=%g needs init=constant (not %s)", layer,
+               (double)w->value, name);
+    else if (b->value != 0 && b->kind != FV_INIT_CONSTANT)
+        fv_err(FV_ERR_INVALID, "layer '%s': bias_value=%g needs bias_init=constant", layer,
+               (double)b->value);
+    else if (w->gain != 1 && !gained)
+        fv_err(FV_ERR_INVALID, "layer '%s': init_gain=%g applies to glorot, xavier and "
+               "orthogonal initializers, not %s", layer, (double)w->gain, name);
+    else if (w->fan_out && !fanned)
+        fv_err(FV_ERR_INVALID, "layer '%s': init_mode=fan_out applies to he, kaiming and lecun "
+               "initializers, not %s", layer, name);
+    else
+        return 0;
+    return -1;
+}
+
 static int check_args(const fv_schema *sc, int k, const fv_spec *s, const char *layer)
 {
     for (int i = 0; i < sc->nfields; i++) {
@@ -229,14 +275,18 @@ static int check_args(const fv_schema *sc, int k, const fv_spec *s, const char *
             return -1;
     }
     bool any;
+    fv_init_spec in = spec_init(sc, k, s, &any);
+    if (any && check_init(&in, layer) < 0)
+        return -1;
     fv_regularizer r = spec_reg(sc, k, s, &any);
     return any ? check_reg(&r, layer) : 0;
 }
 
 /* ---------------------------------------------------------------- attributes */
 
-/* Stores field f's resolved value into the attributes a. */
-static void to_attr(const fv_schema *sc, const fv_field *f, const fv_spec *s, fv_attr *a)
+/* Stores field f's resolved value at its offset in a: the attributes, or the node's
+ * initializers for an FV_F_INIT field. */
+static void to_attr(const fv_schema *sc, const fv_field *f, const fv_spec *s, void *a)
 {
     void *p = fv_field_at(a, f->attr), *q = fv_field_at(a, f->attr_w);
     switch (f->type) {
@@ -281,11 +331,33 @@ static void spec_attr(const fv_schema *sc, int k, const fv_spec *s, fv_attr *a)
         for (int i = 0; i < sc->nfields; i++) {
             const fv_field *f = &sc->fields[i];
             bool later = f->type == FV_FT_SQUARE && f->def_from;
-            if (c_field(f, k) && f->attr && f->type != FV_FT_REG && later == (pass == 1))
+            if (c_field(f, k) && f->attr && f->type != FV_FT_REG && !(f->flags & FV_F_INIT) &&
+                later == (pass == 1))
                 to_attr(sc, f, s, a);
         }
     if (sc->form_attr)
         *(int *)fv_field_at(a, sc->form_attr) = sc->forms[k].value;
+}
+
+/* The initializers the FV_F_INIT fields of form k give (gain 1 by default); the weight's
+ * glorot_uniform and the bias's zeros, the ops' own, kept as FV_INIT_DEFAULT. */
+static fv_init_spec spec_init(const fv_schema *sc, int k, const fv_spec *s, bool *any)
+{
+    fv_init_spec in;
+    memset(&in, 0, sizeof in);
+    *any = false;
+    for (int i = 0; i < sc->nfields; i++) {
+        const fv_field *f = &sc->fields[i];
+        if ((f->flags & FV_F_INIT) && c_field(f, k)) {
+            to_attr(sc, f, s, &in);
+            *any = true;
+        }
+    }
+    if (in.weight.kind == FV_INIT_GLOROT_UNIFORM)
+        in.weight.kind = FV_INIT_DEFAULT;
+    if (in.bias.kind == FV_INIT_ZEROS)
+        in.bias.kind = FV_INIT_DEFAULT;
+    return in;
 }
 
 /* The folded activation of form k, FV_ACT_NONE when none. */
@@ -325,10 +397,20 @@ int fv_layer_build(fv_model *m, const fv_schema *sc, int k, const int *ins, int 
         return -1;
     bool any;
     fv_regularizer reg = spec_reg(sc, k, s, &any);
+    fv_init_spec init = spec_init(sc, k, s, &any);
+    int counter = m->name_counter[sc->op];
     int id = fv_graph_add(m, sc->op, nin, ins, &a, s->name);
     if (id < 0)
         return -1;
+    if (init.bias.kind != FV_INIT_DEFAULT && m->nodes[id].nparam < 2) {
+        fv_err(FV_ERR_INVALID, "layer '%s': bias_init=%s, but the layer has no bias (use_bias="
+               "false)", m->nodes[id].name, fv_init_name((fv_init)init.bias.kind));
+        m->nparams -= m->nodes[--m->nnodes].nparam;
+        m->name_counter[sc->op] = counter;
+        return -1;
+    }
     m->nodes[id].reg = reg;
+    m->nodes[id].init = init;
     return with_activation(m, id, spec_act(sc, k, s));
 }
 

@@ -31,6 +31,7 @@ typedef enum fv_ftype {
     FV_FT_AXIS,     /* int; text an integer in lo..hi */
     FV_FT_ACT,      /* an fv_act folded into the layer as a node of its own (no attribute) */
     FV_FT_ACT_KIND, /* an fv_act other than none: the kind of the activation layer itself */
+    FV_FT_INIT,     /* int: an fv_init; text its name (fv_init_from_name) */
 } fv_ftype;
 
 enum {
@@ -44,6 +45,7 @@ enum {
     FV_F_COMPLEMENT = 1 << 7, /* the text value v lands as 1 - v (keras_momentum) */
     FV_F_TEXT_DEF = 1 << 8,  /* the default applies to the text only (the C default is 0) */
     FV_F_OPTIONAL = 1 << 9,  /* 0 means absent (no default): only given values are checked */
+    FV_F_INIT = 1 << 10,     /* attr is an offset in the node's fv_init_spec (FV_INI), not fv_attr */
 };
 
 /* One argument of a layer. Offsets are 1 + offsetof (0: none): FV_ARG in fv_spec, FV_AT in
@@ -65,12 +67,48 @@ typedef struct fv_field {
 #define FV_ARG(member) (1 + (int)offsetof(fv_spec, member))
 #define FV_AT(member) (1 + (int)offsetof(fv_attr, member))
 #define FV_REG(member) (1 + (int)offsetof(fv_regularizer, member))
+#define FV_INI(member) (1 + (int)offsetof(fv_init_spec, member))
 #define FV_FORM(k) (1u << (k))
 
 static inline void *fv_field_at(const void *base, int off)
 {
     return off ? (char *)base + off - 1 : NULL;
 }
+
+/* The initializer arguments of a layer whose weight is its parameter 0 and bias its parameter 1,
+ * S its argument struct in fv_spec (a.conv2d, a.dense, ...), with the doc column's texts. The
+ * builder checks them together (schema.c) and keeps them in the node (fv_node.init). */
+#define FV_INIT_FIELDS_DOC(S, d_init, d_gain, d_mode, d_value, d_bias, d_bias_value)           \
+    {.key = "init", .alias = "kernel_initializer", .type = FV_FT_INIT, .flags = FV_F_INIT,     \
+     .arg = FV_ARG(S.init), .attr = FV_INI(weight.kind), .doc = d_init,                        \
+     .def_doc = "`glorot_uniform`"},                                                           \
+    {.key = "init_gain", .type = FV_FT_FLOAT, .flags = FV_F_INIT | FV_F_LO_OPEN, .def = 1,     \
+     .lo = 0, .hi = INFINITY, .arg = FV_ARG(S.init_gain), .attr = FV_INI(weight.gain),         \
+     .doc = d_gain},                                                                           \
+    {.key = "init_mode", .type = FV_FT_CHOICE, .flags = FV_F_INIT, .words = fv_fan_words,      \
+     .arg = FV_ARG(S.init_fan_out), .attr = FV_INI(weight.fan_out), .doc = d_mode},            \
+    {.key = "init_value", .type = FV_FT_FLOAT, .flags = FV_F_INIT, .lo = -INFINITY,            \
+     .hi = INFINITY, .arg = FV_ARG(S.init_value), .attr = FV_INI(weight.value),                \
+     .doc = d_value},                                                                          \
+    {.key = "bias_init", .alias = "bias_initializer", .type = FV_FT_INIT, .flags = FV_F_INIT,  \
+     .arg = FV_ARG(S.bias_init), .attr = FV_INI(bias.kind), .doc = d_bias,                     \
+     .def_doc = "`zeros`"},                                                                    \
+    {.key = "bias_value", .type = FV_FT_FLOAT, .flags = FV_F_INIT, .lo = -INFINITY,            \
+     .hi = INFINITY, .arg = FV_ARG(S.bias_value), .attr = FV_INI(bias.value),                  \
+     .doc = d_bias_value}
+#define FV_INIT_FIELDS(S)                                                                      \
+    FV_INIT_FIELDS_DOC(S,                                                                      \
+        "the weight's initializer: a name of the table of initializers below",                \
+        "number > 0: the gain of `glorot_*`, `xavier_normal` and `orthogonal`",               \
+        "`fan_in` or `fan_out`: the fan `he_*`, `kaiming_normal` and `lecun_*` scale by",     \
+        "finite number: the weight's value with `init=constant`",                             \
+        "the bias's initializer: `zeros`, `ones` or `constant`",                              \
+        "finite number: the bias's value with `bias_init=constant`")
+#define FV_INIT_FIELDS_AS_CONV(S)                                                              \
+    FV_INIT_FIELDS_DOC(S, "as for `conv2d`", "as for `conv2d`", "as for `conv2d`",             \
+                       "as for `conv2d`", "as for `conv2d`", "as for `conv2d`")
+/* The words of init_mode. */
+extern const char *const fv_fan_words[];
 
 /* What a layer function builds a layer from: its public argument struct, the arguments some
  * layer functions take beside it, and the form. Zero means "not given": the default. */

@@ -317,6 +317,19 @@ static const char broken[] =
     "Conv2D filters=2 kernel_size=[3,3] strides=1 padding=valid activation=tanh\r\n"
     "dense units=0\r\n";
 
+/* the initializer arguments, with one unknown name near the end */
+static const char inits[] =
+    "model inits\n"
+    "input shape=3,8,8\n"
+    "conv2d filters=4 kernel_size=3 init=he_normal init_mode=fan_out bias_init=constant "
+    "bias_value=-0.25 name=c\n"
+    "separable_conv2d filters=4 kernel_size=3 init=orthogonal init_gain=2 name=s\n"
+    "conv2d_transpose filters=2 kernel_size=2 kernel_initializer=kaiming_uniform "
+    "bias_initializer=ones\n"
+    "flatten\n"
+    "dense units=5 init=constant init_value=-2 use_bias=false\n"
+    "dense units=3 init=lecun_nrmal\n";
+
 static void model_corpus(void)
 {
     fv_model *m = fv_model_parse(kitchen_sink, "sink.fv");
@@ -325,6 +338,7 @@ static void model_corpus(void)
     fv_model_free(m);
     put("fuzz_modelfile", "sink.fv", kitchen_sink, sizeof kitchen_sink - 1);
     put("fuzz_modelfile", "broken_crlf.fv", broken, sizeof broken - 1);
+    put("fuzz_modelfile", "inits.fv", inits, sizeof inits - 1);
     copy("fuzz_modelfile", "models/lenet5.fv", 0);
     copy("fuzz_modelfile", "models/keras_cnn.fv", 0);
     copy("fuzz_modelfile", "models/zoo/resnet20.fv", 0);

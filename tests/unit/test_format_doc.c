@@ -1,7 +1,8 @@
 /* test_format_doc.c - the argument tables of docs/model-format.md are generated from the ops'
  * schemas (ops/schema.h) and must not drift: every block between "<!-- schema: WORD -->" and
  * "<!-- /schema -->" equals the table generated for layer keyword WORD ("activations": the table
- * of activation kinds), and every keyword of the text format has a block. Regenerate the blocks
+ * of activation kinds, "initializers": the weight initializers), and every keyword of the text
+ * format has a block. Regenerate the blocks
  * with `build/test_format_doc --write docs/model-format.md`. */
 #include "ops/schema.h"
 #include "test.h"
@@ -96,11 +97,28 @@ static void put_activations(text *t)
     }
 }
 
+/* The initializers: name (other name), definition. */
+static void put_initializers(text *t)
+{
+    put(t, "| name (also) | definition |\n|---|---|\n");
+    for (int k = FV_INIT_DEFAULT + 1; k < FV_INIT__COUNT; k++) {
+        const char *alias, *doc = fv_init_doc((fv_init)k, &alias);
+        put(t, "| `%s`", fv_init_name((fv_init)k));
+        if (alias)
+            put(t, " (%s)", alias);
+        put(t, " | %s |\n", doc);
+    }
+}
+
 /* The block for WORD into t; 0, or -1 when no layer has that keyword. */
 static int generate(const char *word, text *t)
 {
     if (strcmp(word, "activations") == 0) {
         put_activations(t);
+        return 0;
+    }
+    if (strcmp(word, "initializers") == 0) {
+        put_initializers(t);
         return 0;
     }
     int k;
@@ -161,10 +179,13 @@ static void regenerate(const char *doc, text *out, int *changed, int *unknown)
     put(out, "%s", p);
 }
 
-/* Every keyword of the text format has its block ("activations" for the kinds). */
+/* Every keyword of the text format has its block ("activations" for the kinds), and the
+ * initializers theirs. */
 static int undocumented(const char *doc)
 {
-    int missing = 0;
+    int missing = !strstr(doc, BEGIN "initializers -->");
+    if (missing)
+        fprintf(stderr, "%s: no table of initializers (add %sinitializers -->)\n", DOC, BEGIN);
     const fv_schema *sc;
     for (int i = 0; (sc = fv_schema_at(i)); i++)
         for (int k = 0; k < sc->nforms; k++) {
@@ -208,6 +229,14 @@ TEST(rows_follow_the_schema)
     CHECK(generate("flatten", &t) == 0 && strstr(t.s, "No arguments"));
     free(t.s);
     CHECK(generate("no_such_layer", &t) < 0);
+    t = (text){0};
+    CHECK(generate("dense", &t) == 0 && strstr(t.s, "| `init` | `kernel_initializer` |") &&
+          strstr(t.s, "| `glorot_uniform` |") && strstr(t.s, "| `bias_init` |"));
+    free(t.s);
+    t = (text){0};
+    CHECK(generate("initializers", &t) == 0 &&
+          strstr(t.s, "| `he_uniform` (kaiming_uniform) | U(-a, a), a = sqrt(6 / fan) |"));
+    free(t.s);
 }
 
 int main(int argc, char **argv)
