@@ -8,8 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-/* Training curves, train against validation per epoch: OUT/{loss,accuracy}.{png,svg}. */
-static int write_curves(const char *out, const fv_epoch_metrics *h, int n)
+/* Training curves, train against validation per epoch: OUT/{loss,accuracy}.{png,svg} (no
+ * accuracy for regression). */
+static int write_curves(const char *out, const fv_epoch_metrics *h, int n, int regression)
 {
     double *v = malloc(sizeof(double) * 5 * (size_t)(n > 0 ? n : 1));
     if (!v || n < 1) {
@@ -22,7 +23,7 @@ static int write_curves(const char *out, const fv_epoch_metrics *h, int n)
         vacc[i] = h[i].val_accuracy;
     char path[1100];
     int rc = 0;
-    for (int k = 0; k < 4 && rc == 0; k++) { /* loss, accuracy; PNG and SVG */
+    for (int k = 0; k < (regression ? 2 : 4) && rc == 0; k++) { /* loss, accuracy; PNG, SVG */
         int acc = k >= 2;
         fv_series s[2] = {{"train", ep, acc ? ta : tr, n}, {"validation", ep, acc ? vacc : va, n}};
         snprintf(path, sizeof path, "%s/%s.%s", out, acc ? "accuracy" : "loss", k % 2 ? "svg" : "png");
@@ -95,7 +96,7 @@ int cmd_train(const opts *o)
         rc = fail_lib();
         goto done;
     }
-    rc = write_curves(out, hist, ran);
+    rc = write_curves(out, hist, ran, is_regression(o));
     if (rc) {
         free(hist);
         goto done;
@@ -107,6 +108,15 @@ int cmd_train(const opts *o)
         goto done;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (is_regression(o)) { /* regression metrics instead of the classification report */
+        printf("Test loss %.4f (%lld samples); trained in %.1f s\n", loss,
+               (long long)test->x->dims[0], secs);
+        free(hist);
+        rc = report_regression(m, test, out);
+        if (rc == 0)
+            printf("Weights: %s\nHistory: %s\n", weights, csv);
+        goto done;
+    }
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
     rc = write_report(m, test, out, o, hist, ran, secs);
