@@ -143,8 +143,8 @@ static fv_status read_one(csv *c, int *got)
                           (long long)c->line);
         if (st == QUOTED) {
             if (ch == EOF)
-                return fv_err(FV_ERR_FORMAT, "%s: line %lld: the quote opened on line %lld is "
-                              "never closed", c->name, (long long)c->line, (long long)qline);
+                return fv_err(FV_ERR_FORMAT, "%s: the quote opened on line %lld is never closed "
+                              "(the file ends inside it)", c->name, (long long)qline);
             if (ch == '"' && peek_byte(c) != '"') {
                 st = AFTER;
                 continue;
@@ -285,17 +285,23 @@ static uint32_t hash_str(const char *s)
     return h;
 }
 
+/* Label i into the table h of cap slots (a power of two, never full). */
+static void insert(int *h, int cap, const label *lab, int i)
+{
+    uint32_t j = hash_str(lab[i].s) & (uint32_t)(cap - 1);
+    while (h[j])
+        j = (j + 1) & (uint32_t)(cap - 1);
+    h[j] = i + 1;
+}
+
+/* A table of cap slots holding every label. */
 static fv_status rehash(csv *c, int cap)
 {
     int *h = fv_calloc((size_t)cap, sizeof(int), "CSV label table");
     if (!h)
         return FV_ERR_NOMEM;
-    for (int i = 0; i < c->nlab; i++) {
-        uint32_t j = hash_str(c->lab[i].s) & (uint32_t)(cap - 1);
-        while (h[j])
-            j = (j + 1) & (uint32_t)(cap - 1);
-        h[j] = i + 1;
-    }
+    for (int i = 0; i < c->nlab; i++)
+        insert(h, cap, c->lab, i);
     fv_free(c->hash);
     c->hash = h, c->hcap = cap;
     return FV_OK;
@@ -323,7 +329,10 @@ static fv_status add_label(csv *c, int k, const char *s, int *id)
     if (!(l->s = fv_strdup(s, "CSV label")))
         return FV_ERR_NOMEM;
     *id = c->nlab++;
-    return 2 * c->nlab > c->hcap ? rehash(c, c->hcap ? 2 * c->hcap : 64) : FV_OK;
+    if (2 * c->nlab > c->hcap) /* at most half full */
+        return rehash(c, c->hcap ? 2 * c->hcap : 64);
+    insert(c->hash, c->hcap, c->lab, *id);
+    return FV_OK;
 }
 
 /* The label of cell k as an index into c->lab (a new one for a new text). */
@@ -356,12 +365,13 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const named *)a)->s, ((const named *)b)->s);
 }
 
-/* The n names sorted, with their indices (fv_malloc'd), or NULL. */
-static named *sorted(const char *const *s, size_t stride, int n)
+/* The n names (names[i], or lab[i].s when names is NULL) sorted, with their indices
+ * (fv_malloc'd), or NULL. */
+static named *sorted(char *const *names, const label *lab, int n)
 {
     named *v = fv_malloc(sizeof(named) * (size_t)(n > 0 ? n : 1), "sorted names");
     for (int i = 0; v && i < n; i++)
-        v[i] = (named){*(const char *const *)(const void *)((const char *)s + stride * (size_t)i), i};
+        v[i] = (named){names ? names[i] : lab[i].s, i};
     if (v)
         qsort(v, (size_t)n, sizeof *v, by_name);
     return v;
@@ -372,7 +382,7 @@ static named *sorted(const char *const *s, size_t stride, int n)
 static fv_status classes_of_set(const csv *c, const fv_dataset *g, int *map)
 {
     int K = g->num_classes, nk = g->class_names ? K : 0;
-    named *v = sorted((const char *const *)g->class_names, sizeof(char *), nk);
+    named *v = sorted(g->class_names, NULL, nk);
     if (!v)
         return FV_ERR_NOMEM;
     fv_status st = FV_OK;
@@ -422,7 +432,7 @@ static fv_status resolve_classes(csv *c, int *map, char ***names, int *n)
         *n = mx + 1;
         return (*names = fv_names_numbered(*n)) ? FV_OK : FV_ERR_NOMEM;
     }
-    named *v = sorted((const char *const *)(const void *)&c->lab[0].s, sizeof(label), c->nlab);
+    named *v = sorted(NULL, c->lab, c->nlab);
     if (!v || !(*names = fv_calloc((size_t)c->nlab, sizeof(char *), "class names"))) {
         fv_free(v);
         return FV_ERR_NOMEM;

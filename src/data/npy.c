@@ -355,8 +355,8 @@ static fv_status shape_pair(fv_tensor *x, const fv_npy_info *xi, const char *xna
     if (xi->ndim == 0)
         return fv_err(FV_ERR_SHAPE, "%s: a scalar; samples must be an array (N, ...)", xname);
     if (yi->ndim == 0 || xi->dims[0] != yi->dims[0])
-        return fv_err(FV_ERR_SHAPE, "%s has %lld rows but %s has %lld samples", yname,
-                      yi->ndim ? (long long)yi->dims[0] : 0LL, xname, (long long)xi->dims[0]);
+        return fv_err(FV_ERR_SHAPE, "%s has %lld samples but %s has %lld rows", xname,
+                      (long long)xi->dims[0], yname, yi->ndim ? (long long)yi->dims[0] : 0LL);
     if (x->dims[0] == 0)
         return fv_err(FV_ERR_SHAPE, "%s: no samples", xname);
     if (fv_tensor_numel(x) == 0)
