@@ -18,6 +18,7 @@ for (1..600) { my ($a, $b, $n) = (4*r()-2, 4*r()-2, (r()-0.5)*0.2);
 expect_ok regression-train "$FV" train models/mlp_regression.fv --data "$TMP/reg.csv" --loss mse \
     --epochs 30 --batch 32 --seed 1 --out "$TMP/reg"
 cp "$TMP/out" "$TMP/train.out"
+check regression-no-acc-column sh -c "! grep -q ' acc ' '$TMP/err'" # no accuracy to show
 r2=$(sed -n 's/.*R^2 \([-0-9.]*\).*/\1/p' "$TMP/train.out")
 check regression-r2-above-0.9 awk -v r="$r2" 'BEGIN { exit !(r != "" && r > 0.9) }'
 check regression-120-held-out grep -q "120 samples" "$TMP/train.out"
