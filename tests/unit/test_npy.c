@@ -214,7 +214,8 @@ TEST(malformed_data)
     double big[4] = {1, 2, 1e300, 4};
     x_is("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", big, 32);
     x_fails("value 2 is beyond the range of float");
-    x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", four, 20);
+    const float five[5] = {1, 2, 3, 4, 5};
+    x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", five, 20);
     x_fails("needs 16 bytes of data, the file holds 20");
     x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", four, 4);
     x_fails("a scalar; samples must be an array");
