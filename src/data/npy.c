@@ -196,7 +196,7 @@ static fv_status read_header(FILE *f, uint64_t size, const char *name, fv_npy_in
     if (hlen > NPY_MAX_HEADER)
         return fv_err(FV_ERR_FORMAT, "%s: a .npy header of %llu bytes (at most %d are read)",
                       name, (unsigned long long)hlen, NPY_MAX_HEADER);
-    if (hlen > size - *off)
+    if (size < *off || hlen > size - *off) /* (size: the file's length when it was opened) */
         return fv_err(FV_ERR_FORMAT, "%s: truncated: the header claims %llu bytes, the file "
                       "holds %llu after the signature", name, (unsigned long long)hlen,
                       (unsigned long long)(size - *off));
