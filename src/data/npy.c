@@ -199,7 +199,7 @@ static fv_status read_header(FILE *f, uint64_t size, const char *name, fv_npy_in
     if (size < *off || hlen > size - *off) /* (size: the file's length when it was opened) */
         return fv_err(FV_ERR_FORMAT, "%s: truncated: the header claims %llu bytes, the file "
                       "holds %llu after the signature", name, (unsigned long long)hlen,
-                      (unsigned long long)(size - *off));
+                      (unsigned long long)(size > *off ? size - *off : 0));
     char *text = fv_malloc((size_t)hlen + 1, "npy header");
     if (!text)
         return FV_ERR_NOMEM;
