@@ -753,6 +753,21 @@ fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_na
 fv_status fv_metrics_write_csv(const fv_metrics *m, const char *const *class_names,
                                const char *path);
 
+/* Regression metrics as scikit-learn 1.2 defines them (multioutput 'uniform_average'): pred and
+ * target n x k (row-major); mae and mse over all values, rmse the mean over outputs of each
+ * output's root mean squared error (sqrt(mse) for k = 1), r2 the mean over outputs of
+ * 1 - SS_res / SS_tot (an output with constant targets counts 1 when predicted exactly, else 0;
+ * NaN for n < 2). Errors: n < 1, k < 1, a value that is NaN or infinite (naming it). */
+typedef struct fv_reg_metrics {
+    int64_t n;
+    int k;
+    double mae, mse, rmse, r2;
+} fv_reg_metrics;
+fv_status fv_regression_metrics(const float *pred, const float *target, int64_t n, int k,
+                                fv_reg_metrics *out);
+/* The regression metrics as JSON {"n", "k", "mae", "mse", "rmse", "r2"} (NaN as null; atomic). */
+fv_status fv_reg_metrics_write_json(const fv_reg_metrics *m, const char *path);
+
 /* ---------------------------------------------------------------- k-nearest neighbours */
 
 /* The course's first classifier and the baseline a CNN is compared against: a sample gets the
@@ -865,6 +880,49 @@ fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
 /* The first n samples (copies). */
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
 void fv_dataset_free(fv_dataset *d);
+
+/* Vector data: a table of numbers per sample, from CSV or NumPy .npy files. Classification sets
+ * get class-index labels (y (N)) and class names; regression sets real targets, y (N, k).
+ * Values are used as they are (no normalization), except .npy |u1 features, which are pixels:
+ * scaled to [0, 1] as the image loaders do. Every error is one line naming the file and, for CSV,
+ * the line and column; NaN, Inf, empty cells and values beyond float range are errors. Memory
+ * is bounded by the data limit (above), checked as rows arrive (CSV) or from the header (NPY). */
+typedef struct fv_vec_args {
+    int _;
+    const char *target; /* CSV: the target column, by header name or 0-based index (negative
+                           counts from the end: -1 the last); NULL: the last column */
+    int header;         /* CSV: 0 auto (a header when the target is named, or when a cell other
+                           than the target's on the first row is not empty and not a number),
+                           1: the first row is a header, -1: there is none */
+    int regression;     /* 1: real targets (CSV: y (N, 1); NPY: y (N) -> (N, 1), (N, k) kept);
+                           0: class labels (below) */
+    const fv_dataset *classes; /* classification: label with this set's classes (a test split
+                                  with the training split's); else they come from the labels */
+    int64_t limit;      /* only the first `limit` samples (0: all) */
+} fv_vec_args;
+/* A CSV file (RFC 4180: ',' separated, "quoted" fields with "" for a quote, LF or CRLF; a UTF-8
+ * byte-order mark and blank lines are skipped; blanks around unquoted cells are dropped). Every
+ * column but the target is a feature: x (N, columns - 1), decimal numbers. Class labels: when
+ * every label is a number, each must be a whole number k in 0 .. 65535, class k, the classes
+ * 0 .. the largest, named "0", "1", ... (a label like 2.5 is an error: real targets are
+ * regression); else each distinct label is a class, in strcmp order, named by it (at most 65536
+ * classes of at most 255 bytes). With .classes, a label is the class of that name, else a whole
+ * number below its count. */
+fv_dataset *fv_dataset_load_csv_(const char *path, fv_vec_args a);
+#define fv_dataset_load_csv(path, ...) \
+    fv_dataset_load_csv_((path), (fv_vec_args){._ = 0, __VA_ARGS__})
+/* NumPy .npy files (format 1.0, 2.0 or 3.0; dtypes <f4, <f8, |u1, <i4, <i8; C order): x (N, ...)
+ * (N) taken as (N, 1); y of N rows: class labels (N) or (N, 1), whole numbers in 0 .. 65535, the
+ * classes 0 .. the largest named "0", "1", ... (or .classes'); or regression targets (N) or
+ * (N, k). .target and .header are ignored. */
+fv_dataset *fv_dataset_load_npy_(const char *x_path, const char *y_path, fv_vec_args a);
+#define fv_dataset_load_npy(x_path, y_path, ...) \
+    fv_dataset_load_npy_((x_path), (y_path), (fv_vec_args){._ = 0, __VA_ARGS__})
+/* Splits d into *train and *test (copies, each in d's order): round(n * test_fraction) samples
+ * drawn by a permutation from seed go to test, the rest to train; both keep d's classes. Needs
+ * 0 < test_fraction < 1 and both parts non-empty. */
+fv_status fv_dataset_split(const fv_dataset *d, double test_fraction, uint64_t seed,
+                           fv_dataset **train, fv_dataset **test);
 
 /* A PNG file as (1, C, H, W) in [0, 1] (gray or RGB, 8 bit; alpha dropped). */
 fv_tensor *fv_png_load(const char *path);
@@ -1051,7 +1109,8 @@ void fv_model_map_layers(const fv_model *m, int *first_conv, int *last_map);
  * the first 16 maps of `layer`. Class models: one image per class (up to 20) by gradient ascent,
  * captioned with names (or NULL). Mistakes: the 16 images of d that probs (N, classes) gets
  * wrong with the most confidence, captioned "true > predicted p"; *wrote says whether there was
- * any (none: no file). Curves: DIR/{loss,accuracy}.{png,svg}, train against validation. */
+ * any (none: no file). Curves: DIR/{loss,accuracy}.{png,svg}, train against validation (no
+ * accuracy figure when the history has none: regression). */
 fv_status fv_figure_filters(fv_model *m, int layer, const char *path);
 fv_status fv_figure_maps(fv_model *m, const fv_tensor *img, int layer, const char *path);
 fv_status fv_figure_saliency(fv_model *m, const fv_tensor *img, int cls, int layer,

@@ -7,6 +7,8 @@
 
 #include "io/io.h"
 
+#include <stdio.h>
+
 /* An IDX file (plain, or gzip-compressed) from bytes. */
 fv_tensor *fv_idx_decode(const char *name, const unsigned char *buf, size_t len);
 /* Its first `limit` records (along the first dimension; 0: all, and then nothing may follow the
@@ -72,5 +74,29 @@ fv_dataset *fv_cifar_load_n(const char *dir, int cifar100, int train, int64_t li
  * else dir; at the channels and size of the training split's first image, a test split labelled
  * with the training split's classes. */
 fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit);
+
+/* Vector data (csv.c, npy.c): the readers of an open stream, for the file loaders and the fuzz
+ * targets (fmemopen); `name` names the input in every error. */
+fv_dataset *fv_csv_read(FILE *f, const char *name, const fv_vec_args *a);
+/* An .npy array's dtype ('f' float, 'i' signed, 'u' unsigned) and its shape on disk. */
+typedef struct fv_npy_info {
+    char kind;
+    int itemsize, ndim;
+    int64_t dims[FV_MAX_DIMS];
+} fv_npy_info;
+/* The array of an .npy stream of `size` bytes as float (values as stored: no scaling), its first
+ * `limit` rows (0: all); the whole file must still be exactly as long as its header says. */
+fv_tensor *fv_npy_read(FILE *f, uint64_t size, const char *name, int64_t limit, fv_npy_info *info);
+/* The data set of x and y read by fv_npy_read (both taken: freed on error), as
+ * fv_dataset_load_npy makes it. */
+fv_dataset *fv_npy_dataset(fv_tensor *x, const fv_npy_info *xi, const char *xname, fv_tensor *y,
+                           const fv_npy_info *yi, const char *yname, const fv_vec_args *a);
+/* A regular file opened for reading without blocking (a FIFO or device is refused at once);
+ * its size into *size. NULL with an error naming the path. */
+FILE *fv_open_regular(const char *path, uint64_t *size);
+/* n class names "0", "1", ... (as fv_names_default makes them), or NULL. */
+char **fv_names_numbered(int n);
+/* A labelled data set over x and y (taken: freed on error), named `name`. */
+fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name);
 
 #endif /* FV_DATA_H */

@@ -342,8 +342,11 @@ static void progress(const fit_state *s, int epoch, int64_t b, double loss, doub
     for (int i = 0; i < 30; i++)
         bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
     bar[30] = '\0';
-    fprintf(s->a.log, "\rEpoch %d/%d %6lld/%lld [%s] loss %.4f acc %.4f %6.0f img/s ETA %3.0fs ",
-            epoch, s->a.epochs, (long long)(b + 1), (long long)s->nbatches, bar, loss, acc, ips,
+    char accs[24] = "";
+    if (has_accuracy(s->m)) /* none for regression losses */
+        snprintf(accs, sizeof accs, " acc %.4f", acc);
+    fprintf(s->a.log, "\rEpoch %d/%d %6lld/%lld [%s] loss %.4f%s %6.0f img/s ETA %3.0fs ",
+            epoch, s->a.epochs, (long long)(b + 1), (long long)s->nbatches, bar, loss, accs, ips,
             eta);
     fflush(s->a.log);
 }
@@ -427,10 +430,13 @@ static fv_status write_csv(const char *path, const fv_epoch_metrics *h, int n)
 
 static void epoch_line(const fit_state *s, const fv_epoch_metrics *e)
 {
-    fprintf(s->a.log, "\rEpoch %d/%d: loss %.4f acc %.4f", e->epoch, s->a.epochs, e->loss,
-            e->accuracy);
+    fprintf(s->a.log, "\rEpoch %d/%d: loss %.4f", e->epoch, s->a.epochs, e->loss);
+    if (!isnan(e->accuracy)) /* NaN: a loss without accuracy (regression) */
+        fprintf(s->a.log, " acc %.4f", e->accuracy);
     if (s->a.validation)
-        fprintf(s->a.log, " - val_loss %.4f val_acc %.4f", e->val_loss, e->val_accuracy);
+        fprintf(s->a.log, " - val_loss %.4f", e->val_loss);
+    if (s->a.validation && !isnan(e->val_accuracy))
+        fprintf(s->a.log, " val_acc %.4f", e->val_accuracy);
     fprintf(s->a.log, " - %.1fs, %.0f img/s%20s\n", e->seconds, e->images_per_s, "");
     fflush(s->a.log);
 }

@@ -1,6 +1,7 @@
 /* evaluation.c - a classifier's evaluation on a labelled set, as files a person reads: every
  * metric (metrics.json, per_class.csv), the confusion matrix, ROC, precision-recall and
- * reliability figures (PNG and SVG), the most confident mistakes, and the training curves. */
+ * reliability figures (PNG and SVG), the most confident mistakes, and the training curves (loss
+ * only for regression, whose history has no accuracy). */
 #include "core/internal.h"
 
 #include <math.h>
@@ -174,7 +175,8 @@ fv_status fv_figure_curves(const char *dir, const fv_epoch_metrics *h, int n)
         vacc[i] = h[i].val_accuracy;
     char path[4200];
     fv_status st = FV_OK;
-    for (int k = 0; k < 4 && st == FV_OK; k++) { /* loss, accuracy; PNG and SVG */
+    int figs = isfinite(h[0].accuracy) ? 4 : 2; /* regression has no accuracy */
+    for (int k = 0; k < figs && st == FV_OK; k++) { /* loss, accuracy; PNG and SVG */
         int acc = k >= 2;
         fv_series s[2] = {{"train", ep, acc ? ta : tr, n}, {"validation", ep, acc ? vacc : va, n}};
         snprintf(path, sizeof path, "%.4000s/%s.%s", dir, acc ? "accuracy" : "loss",

@@ -431,6 +431,63 @@ static void cifar_corpus(void)
     put("fuzz_cifar", "cifar100_bad_label.bin", b, 2 * 3074);
 }
 
+/* ---------------------------------------------------------------- CSV and NPY */
+
+static void put_text(const char *target, const char *file, const char *text)
+{
+    put(target, file, text, strlen(text));
+}
+
+static void csv_corpus(void)
+{
+    put_text("fuzz_csv", "header_names.csv",
+             "\xEF\xBB\xBF" "f1,f2,species\r\n1.5,-2e-3,\"virginica\"\r\n\r\n"
+             " 3 , .5 ,setosa\r\n0,1,\"a, \"\"b\"\"\"\r\n");
+    put_text("fuzz_csv", "numbers.csv", "1,2,3\n4,5,0\n7,8,1.0\n-1e5,+6.25,2\n");
+    put_text("fuzz_csv", "regression.csv", "x1,x2,y\n0.5,1,2.25\n-1,2,-3.5\n3,4,1e3\n");
+    put_text("fuzz_csv", "index_column.csv", ",a,y\n0,1,cat\n1,2,dog\n");
+    put_text("fuzz_csv", "quoted_newline.csv", "a,label\n1,\"two\nlines\"\n2,x\n");
+    put_text("fuzz_csv", "ragged.csv", "a,b,y\n1,2,3\n1,2\n");
+    put_text("fuzz_csv", "bad_cells.csv", "a,b,y\n1,nan,3\n1,,3\n1,1e39,0x1\n");
+    put_text("fuzz_csv", "open_quote.csv", "a,y\n1,\"never closed\n");
+}
+
+/* A format-1.0 .npy file: the dict padded with blanks to 64 bytes, then len bytes of data. */
+static void npy_file(const char *file, int major, const char *dict, const void *data,
+                     size_t len)
+{
+    unsigned char b[512];
+    size_t pre = major == 1 ? 10 : 12, h = 64 - pre;
+    memset(b, 0, sizeof b);
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (unsigned char)major, b[8] = (unsigned char)h;
+    memset(b + pre, ' ', h);
+    memcpy(b + pre, dict, strlen(dict));
+    b[63] = '\n';
+    memcpy(b + 64, data, len);
+    put("fuzz_npy", file, b, 64 + len);
+}
+
+static void npy_corpus(void)
+{
+    static const char *const numpy[] = {"f4_v1.npy", "f8_v2.npy", "u1.npy", "i4.npy",
+                                        "labels_i8.npy", "fortran.npy", "big_endian.npy"};
+    char rel[128];
+    for (size_t i = 0; i < sizeof numpy / sizeof numpy[0]; i++) {
+        snprintf(rel, sizeof rel, "tests/data/npy/%s", numpy[i]);
+        copy("fuzz_npy", rel, i == 0 ? 100 : 0);
+    }
+    const float f[6] = {0, 1, 2, 2.5f, -1, 1e30f};
+    const unsigned char u[6] = {0, 1, 2, 255, 7, 9};
+    npy_file("scalar.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f, 4);
+    npy_file("f4_2x3_v3.npy", 3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}",
+             f, 24);
+    npy_file("u1_6.npy", 1, "{\"descr\": \"|u1\", \"fortran_order\": False, \"shape\": (6L,)}",
+             u, 6);
+    npy_file("short_data.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }",
+             f, 24);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -446,5 +503,7 @@ int main(int argc, char **argv)
     safetensors_corpus();
     checkpoint_corpus();
     cifar_corpus();
+    csv_corpus();
+    npy_corpus();
     return failures ? 1 : 0;
 }

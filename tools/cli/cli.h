@@ -18,6 +18,8 @@
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *image, *layer; /* visualize */
+    const char *target, *labels, *test, *test_labels; /* vector data (vector.c) */
+    fv_loss loss; /* --loss: softmax cross-entropy (default), mse, mae, huber */
     int cls;
     int knn_k, knn_l1; /* knn */
     const char *pos[64];
@@ -48,6 +50,13 @@ fv_dataset *load_data(const opts *o, int train);
 void default_out(const char *name, char *out, size_t len);
 int make_dir(const char *path);
 const char *class_name(int k, int64_t classes);
+
+/* vector.c: --data FILE.csv|FILE.npy, and regression's metrics. */
+int is_vector_file(const char *path);
+int is_regression(const opts *o);
+int check_vector_opts(const opts *o); /* 0, or the failure printed and 1 */
+fv_dataset *load_vector(const opts *o, int train);
+int report_regression(fv_model *m, const fv_dataset *test, const char *dir);
 
 /* isa.c: --isa LEVEL (taken out of argv) or FOVEA_ISA applied; the levels printed. */
 int apply_isa(int *argc, char **argv);

@@ -51,7 +51,8 @@ fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, in
         opt.momentum = (float)o->momentum;
     /* mixing blends targets: categorical CE on (one-hot) distributions, the same loss */
     int mixing = o->aug.mixup > 0 || o->aug.cutmix > 0;
-    if (fv_model_compile(m, .loss = mixing ? FV_LOSS_CATEGORICAL_CE : FV_LOSS_SOFTMAX_CE,
+    fv_loss loss = o->loss == FV_LOSS_SOFTMAX_CE && mixing ? FV_LOSS_CATEGORICAL_CE : o->loss;
+    if (fv_model_compile(m, .loss = loss,
                          .optimizer = opt,
                          .seed = (uint64_t)o->seed) != FV_OK) {
         fv_model_free(m);
@@ -62,6 +63,8 @@ fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, in
 
 fv_dataset *load_data(const opts *o, int train)
 {
+    if (o->data && is_vector_file(o->data))
+        return load_vector(o, train); /* used as loaded: no image normalization */
     /* --limit N: only the first N samples are read at all */
     fv_dataset *d = fv_dataset_load_dir_n(o->data, train, o->limit);
     if (!d)

@@ -41,6 +41,9 @@ int cmd_eval(const opts *o)
         rc = fail_lib();
     } else if (make_dir(dir) != 0) {
         rc = fail("eval: cannot create the output directory");
+    } else if (is_regression(o)) {
+        printf("Test loss %.4f (%lld samples)\n", loss, (long long)test->x->dims[0]);
+        rc = report_regression(m, test, dir);
     } else {
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);

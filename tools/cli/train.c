@@ -110,6 +110,15 @@ int cmd_train(const opts *o)
         goto done;
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (is_regression(o)) { /* regression metrics instead of the classification report */
+        printf("Test loss %.4f (%lld samples); trained in %.1f s\n", loss,
+               (long long)test->x->dims[0], secs);
+        rc = fv_figure_curves(out, hist, ran) == FV_OK ? report_regression(m, test, out) : fail_lib();
+        free(hist);
+        if (rc == 0)
+            printf("Weights: %s\nHistory: %s\n", weights, csv);
+        goto done;
+    }
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
     const char *kv[20];
