@@ -62,14 +62,19 @@ typedef struct figs {
 
 static void add_fig(figs *f, int i, const char *caption) { f->img[f->n] = f->path[i], f->cap[f->n++] = caption; }
 
-/* Figures 6-8 (filters, saliency of the first test image for its predicted class, mistakes). */
+/* Figures 6-8 for images: filters and saliency of the first test image for its predicted class
+ * (with a convolution), the most confident mistakes. */
 static fv_status learned_figures(fv_model *m, const fv_dataset *test, const fv_tensor *probs,
                                  figs *f, char **names)
 {
     int first, last, wrote = 0;
+    if (test->x->ndim != 4)
+        return FV_OK; /* vectors: no images to draw */
     fv_model_map_layers(m, &first, &last);
     fv_status st = fv_figure_mistakes(probs, test, f->path[8], &wrote);
-    if (st != FV_OK || first < 0 || last < 0 || test->x->ndim != 4)
+    if (st == FV_OK && wrote && (first < 0 || last < 0))
+        add_fig(f, 8, "most confident mistakes");
+    if (st != FV_OK || first < 0 || last < 0)
         return st; /* no convolution: no filters or maps */
     const int64_t *d = test->x->dims;
     fv_tensor *img = fv_tensor_new4(1, d[1], d[2], d[3]);
