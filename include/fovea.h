@@ -437,6 +437,9 @@ int64_t fv_model_macs(const fv_model *m);
 
 typedef enum fv_loss {
     FV_LOSS_NONE = 0,
+    /* The logit losses (SOFTMAX_CE, CATEGORICAL_CE; BCE_LOGITS) after an output layer that
+     * already is a softmax (a sigmoid) read that layer's input, the logits: the loss of its
+     * probabilities, computed stably (Keras' from_logits=False), not a second softmax. */
     FV_LOSS_SOFTMAX_CE, /* sparse categorical cross-entropy from logits (targets: class index) */
     FV_LOSS_MSE,        /* mean squared error (targets: same shape as the output) */
     /* Sparse kinds take one class index per sample; the others a target of the output's shape.
@@ -946,9 +949,17 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 /* Mean loss and accuracy (accuracy only for classification). batch 0: 256. */
 fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
                             double *accuracy);
-/* Outputs of the prediction node for x (N, ...): *out (N, ...) is allocated. Softmax-CE models
- * return logits; fv_softmax_rows turns them into probabilities. */
+/* Outputs of the prediction node for x (N, ...): *out (N, ...) is allocated. They are what the
+ * last layer gives: logits for a model ending in a dense layer, probabilities for one ending in a
+ * softmax (or sigmoid) layer, whatever the loss. */
 fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out);
+/* Class probabilities for x: fv_model_predict's outputs (N, K), turned into probabilities only
+ * where they are not already: kept as they are when the model ends in a softmax or sigmoid layer
+ * or its loss takes probabilities (SPARSE_CE_PROBS, CATEGORICAL_CE_PROBS, BCE, KL_DIV); through a
+ * sigmoid for BCE_LOGITS; else softmax over the last axis. Metrics, reports and figures read
+ * these, so no output is ever softmaxed twice. */
+fv_status fv_model_predict_proba(fv_model *m, const fv_tensor *x, fv_tensor **out);
+/* Softmax over each row of x (rows x cols), in place. */
 void fv_softmax_rows(float *x, int64_t rows, int64_t cols);
 
 /* One optimisation step on a batch; *loss is the batch mean, *correct the number right. */

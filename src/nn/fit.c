@@ -247,6 +247,30 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
     return FV_OK;
 }
 
+/* Whether the output node's values already are probabilities (fv_model_predict_proba). */
+static int outputs_probabilities(const fv_model *m)
+{
+    int op = m->nodes[m->output_node].op;
+    return op == FV_OP_SOFTMAX || op == FV_OP_SIGMOID || m->loss == FV_LOSS_SPARSE_CE_PROBS ||
+           m->loss == FV_LOSS_CATEGORICAL_CE_PROBS || m->loss == FV_LOSS_BCE ||
+           m->loss == FV_LOSS_KL_DIV;
+}
+
+fv_status fv_model_predict_proba(fv_model *m, const fv_tensor *x, fv_tensor **out)
+{
+    FV_TRY(fv_model_predict(m, x, out));
+    fv_tensor *p = *out;
+    int64_t all = fv_tensor_numel(p), k = p->dims[p->ndim - 1];
+    if (outputs_probabilities(m) || all == 0)
+        return FV_OK;
+    if (m->loss == FV_LOSS_BCE_LOGITS)
+        for (int64_t i = 0; i < all; i++)
+            p->data[i] = (float)(1 / (1 + exp(-(double)p->data[i])));
+    else /* over the last axis, as the softmax layer */
+        fv_softmax_rows(p->data, all / k, k);
+    return FV_OK;
+}
+
 /* ---------------------------------------------------------------- fit */
 
 typedef struct fit_state {

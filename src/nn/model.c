@@ -117,6 +117,18 @@ static fv_op loss_op(fv_loss loss, bool options)
     return FV_OP_LOSS;
 }
 
+/* The node the loss reads. A loss that applies its own softmax (sigmoid) to logits, after an
+ * output that already is a softmax (sigmoid), reads that layer's input instead: the logits, as
+ * Keras does for from_logits=False, in the stable form; the output stays the probabilities. */
+static int loss_input(const fv_model *m, fv_loss loss)
+{
+    const fv_node *out = &m->nodes[m->output_node];
+    bool softmax = out->op == FV_OP_SOFTMAX && out->ndim == 1 &&
+                   (loss == FV_LOSS_SOFTMAX_CE || loss == FV_LOSS_CATEGORICAL_CE);
+    bool sigmoid = out->op == FV_OP_SIGMOID && loss == FV_LOSS_BCE_LOGITS;
+    return softmax || sigmoid ? out->in[0] : m->output_node;
+}
+
 static fv_status add_loss(fv_model *m, const fv_compile_args *a)
 {
     const fv_node *out = &m->nodes[m->output_node];
@@ -128,7 +140,7 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
                         : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
         return fv_last_status();
-    int ins[2] = {m->output_node, target};
+    int ins[2] = {loss_input(m, loss), target};
     fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
                            .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
     fv_op op = loss_op(loss, a->label_smoothing != 0 || a->class_weights);

@@ -107,14 +107,13 @@ int cmd_eval(const opts *o)
     const char *dir = o->out ? o->out : "runs/eval";
     if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
         fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
-        fv_model_predict(m, test->x, &out) != FV_OK) {
+        fv_model_predict_proba(m, test->x, &out) != FV_OK) {
         rc = fail_lib();
     } else if (make_dir(dir) != 0) {
         rc = fail("eval: cannot create the output directory");
     } else {
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);
-        fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
         rc = report_metrics(test, out, dir, NULL);
     }
     fv_tensor_free(out);
