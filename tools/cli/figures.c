@@ -230,9 +230,8 @@ int write_misclassified(const fv_tensor *out, const fv_dataset *test, const char
 int write_mistakes(fv_model *m, const fv_dataset *test, const char *path, int *wrote)
 {
     fv_tensor *out = NULL;
-    if (fv_model_predict(m, test->x, &out) != FV_OK)
+    if (fv_model_predict_proba(m, test->x, &out) != FV_OK)
         return fail_lib();
-    fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
     int rc = write_misclassified(out, test, path, wrote);
     fv_tensor_free(out);
     return rc;

@@ -25,9 +25,8 @@ int write_report(fv_model *m, const fv_dataset *test, const char *out, const opt
 {
     fv_tensor *probs = NULL;
     fv_metrics *mt = NULL;
-    if (fv_model_predict(m, test->x, &probs) != FV_OK)
+    if (fv_model_predict_proba(m, test->x, &probs) != FV_OK)
         return fail_lib();
-    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
     int rc = report_metrics(test, probs, out, &mt);
     if (rc) {
         fv_tensor_free(probs);
