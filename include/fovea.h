@@ -521,6 +521,12 @@ fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable);
  * layers); mult >= 0, 0 freezes. */
 fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult);
 
+/* on = 1: fit, evaluate and predict take images (N, C', H', W') of any size for the image input
+ * (C, H, W), each batch converted as it is gathered, as fv_dataset_resize converts (bilinear, no
+ * antialiasing; gray <-> RGB): data of any size trains a network built for another without a
+ * resized copy in memory. on = 0 (the default): data must have the input's shape. */
+fv_status fv_model_resize_inputs(fv_model *m, int on);
+
 /* Changes the optimizer (resets its state). */
 fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt);
 
@@ -801,11 +807,19 @@ fv_dataset *fv_dataset_load_dir(const char *dir, int train);
  * that far (later records are not read, so not checked), an image folder decodes only its first
  * `limit` files in class-then-name order (its classes are all listed). */
 fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit);
+/* The same with an image folder's images decoded at (channels, height, width) (0: the first
+ * training image's channels, or size; without a height and width, images of another size than
+ * the first are an error). MNIST-format and CIFAR sets keep their own size (fv_dataset_resize,
+ * fv_model_resize_inputs). */
+fv_dataset *fv_dataset_load_dir_size(const char *dir, int train, int64_t limit, int channels,
+                                     int height, int width);
 /* An image folder (Keras' image_dataset_from_directory, torchvision's ImageFolder): one sub-folder
  * per class, class k the k-th name in strcmp order; in each, the .png/.jpg/.jpeg files (any case,
  * decoded by their content; other files and names starting with '.' are skipped) in name order,
- * converted to `channels` (1 or 3) and resized (bilinear) to height x width; 0 for channels,
- * height or width takes the first image's. x (N, C, H, W) in [0, 1], y the class index. */
+ * converted to `channels` (1 or 3) and resized (bilinear, as fv_dataset_resize) to height x
+ * width; 0 for channels, height or width takes the first image's, and then an image of another
+ * size than the first is an error naming both (mixed sizes need a target size). x (N, C, H, W)
+ * in [0, 1], y the class index. */
 fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width);
 /* The name of class k (above), or NULL when k is out of range or the set has no names. */
 const char *fv_dataset_class_name(const fv_dataset *d, int k);
@@ -813,6 +827,13 @@ const char *fv_dataset_class_name(const fv_dataset *d, int k);
 const char *fv_fashion_mnist_class(int k);
 /* x = (x - mean) / std, over all values. */
 fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
+/* Converts every image of x (N, C, H, W) to (c, h, w) in place: gray -> RGB by repeating the
+ * plane, RGB -> gray by ITU-R 601 luma, any other channel count only to itself; resized
+ * bilinearly with half-pixel centers (PyTorch's align_corners=False, without antialiasing: a
+ * strong reduction aliases). The new x must fit the data limit (checked before it is allocated;
+ * 60,000 images at 3x224x224 are 36 GB): for a training set too large for that, let the model
+ * resize each batch instead (fv_model_resize_inputs). */
+fv_status fv_dataset_resize(fv_dataset *d, int c, int h, int w);
 /* The first n samples (copies). */
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
 void fv_dataset_free(fv_dataset *d);

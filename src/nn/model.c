@@ -1,5 +1,5 @@
 /* model.c - the model object: creation, node and parameter accessors, compile (loss, optimizer,
- * parameter allocation), trainability and learning-rate multipliers. The summary table lives in
+ * parameter allocation), trainability and learning-rate multipliers, input resizing. The summary table lives in
  * summary.c, training in fit.c. */
 #include "core/internal.h"
 #include "graph/graph.h"
@@ -203,6 +203,16 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
     m->compiled = 1; /* layers can no longer be added: the parameter layout is fixed */
     if (a.loss != FV_LOSS_NONE)
         return fv_model_set_optimizer(m, a.optimizer);
+    return FV_OK;
+}
+
+fv_status fv_model_resize_inputs(fv_model *m, int on)
+{
+    const fv_node *in = m->input_node >= 0 ? &m->nodes[m->input_node] : NULL;
+    if (on && (!in || in->ndim != 3))
+        return fv_err(FV_ERR_SHAPE, "model '%s': resizing inputs needs an image input (C, H, W)",
+                      m->name);
+    m->resize_inputs = on != 0;
     return FV_OK;
 }
 
