@@ -101,13 +101,16 @@ int cmd_eval(const opts *o)
         return fail_lib();
     const int64_t *d = test->x->dims;
     fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
-    int rc = 1;
+    /* no test image is shown: resized batch by batch when asked */
+    int rc = m ? fit_inputs(o, o->pos[0], m, test, NULL) : 0;
     double loss, acc;
     fv_tensor *out = NULL;
     const char *dir = o->out ? o->out : "runs/eval";
-    if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
-        fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
-        fv_model_predict_proba(m, test->x, &out) != FV_OK) {
+    if (rc != 0) {
+        /* fit_inputs said why */
+    } else if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
+               fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
+               fv_model_predict_proba(m, test->x, &out) != FV_OK) {
         rc = fail_lib();
     } else if (make_dir(dir) != 0) {
         rc = fail("eval: cannot create the output directory");

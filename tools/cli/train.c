@@ -54,6 +54,8 @@ int cmd_train(const opts *o)
         rc = fail_lib();
         goto done;
     }
+    if (fit_inputs(o, path, m, train, test) != 0) /* the report shows test images */
+        goto done;
     if (o->out)
         snprintf(out, sizeof out, "%s", o->out);
     else

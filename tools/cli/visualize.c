@@ -20,6 +20,9 @@ int cmd_visualize(const opts *o)
         rc = fail_lib();
         goto done;
     }
+    if (fit_inputs(o, o->pos[0], m, NULL, test) != 0) /* the figures show test images */
+        goto done;
+    d = test->x->dims;
     snprintf(dir, sizeof dir, "%s", o->out ? o->out : "runs/visualize");
     if (make_dir(dir) != 0) {
         rc = fail("cannot create the output directory");
