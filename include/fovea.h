@@ -588,7 +588,8 @@ fv_status fv_image_grid_(const char *path, const fv_tensor *x, fv_grid_args a);
 /* ---------------------------------------------------------------- visualization */
 
 /* What a trained network looks at, for one sample x (the input's shape), in evaluation mode; the
- * weights are left unchanged. cls is a unit of the output node (a class's logit). */
+ * weights are left unchanged. cls is a unit of the output node (a class's logit); output[cls]
+ * below is that logit also for a model ending in a softmax (the softmax's input). */
 /* d output[cls] / d x, of the input's shape. */
 fv_status fv_input_gradient(fv_model *m, const fv_tensor *x, int cls, fv_tensor **grad);
 /* Saliency (Simonyan et al. 2014): max over channels of |d output[cls] / d x|, (1, H, W). */

@@ -1,7 +1,7 @@
 /* image.c - decoded images in general: telling PNG from JPEG by their first bytes, loading either,
  * and fitting an image to a network input (channel conversion, bilinear resize) for prediction,
- * the image-folder reader, fv_dataset_resize and the batch loader. Images are (1, C, H, W) floats in [0, 1], C = 1 (gray) or 3
- * (RGB). */
+ * the image-folder reader, fv_dataset_resize and the batch loader. Images are (1, C, H, W) floats
+ * in [0, 1], C = 1 (gray) or 3 (RGB). */
 #include "data/data.h"
 
 #include <string.h>
@@ -97,8 +97,8 @@ fv_status fv_resample_check(const char *what, int64_t sc, int64_t sh, int64_t sw
     if (channels && sc >= 1 && sh >= 1 && sw >= 1 && h >= 1 && w >= 1 && sh <= RESAMPLE_SIDE &&
         sw <= RESAMPLE_SIDE && h <= RESAMPLE_SIDE && w <= RESAMPLE_SIDE)
         return FV_OK;
-    return fv_err(FV_ERR_SHAPE, "%s: images of %lldx%lldx%lld cannot be converted to %lldx%lldx%lld "
-                  "(the same channels or gray <-> RGB, sides 1..%d)", what, (long long)sc,
+    return fv_err(FV_ERR_SHAPE, "%s: images of %lldx%lldx%lld cannot be converted to "
+                  "%lldx%lldx%lld (the same channels or gray <-> RGB, sides 1..%d)", what, (long long)sc,
                   (long long)sh, (long long)sw, (long long)c, (long long)h, (long long)w,
                   RESAMPLE_SIDE);
 }

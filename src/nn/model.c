@@ -1,6 +1,6 @@
 /* model.c - the model object: creation, node and parameter accessors, compile (loss, optimizer,
- * parameter allocation), trainability and learning-rate multipliers, input resizing. The summary table lives in
- * summary.c, training in fit.c. */
+ * parameter allocation), trainability and learning-rate multipliers, input resizing. The summary
+ * table lives in summary.c, training in fit.c. */
 #include "core/internal.h"
 #include "graph/graph.h"
 #include "optim/optim.h"

@@ -8,8 +8,8 @@ FV=$1 SRC=$2
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 need_fashion_mnist
-printf 'input shape=1,28,28\nflatten\ndense units=64 activation=relu\ndense units=10 activation=softmax\n' \
-    >"$TMP/soft.fv"
+printf '%s\n' 'input shape=1,28,28' flatten 'dense units=64 activation=relu' \
+    'dense units=10 activation=softmax' >"$TMP/soft.fv"
 # "Test accuracy: A (loss L, ...)" and "... log-loss L, ECE E" agree to the printed digits
 same_loss() {
     loss=$(sed -n 's/^Test accuracy: [0-9.]* (loss \([0-9.]*\),.*/\1/p' "$TMP/out")

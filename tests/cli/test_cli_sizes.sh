@@ -9,9 +9,10 @@ FV=$1 SRC=$2
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
 need_fashion_mnist
-printf 'input shape=1,32,32\nconv2d filters=4 kernel_size=5 activation=relu\nmaxpool2d\nflatten\ndense units=10\n' \
-    >"$TMP/m32.fv"
-expect_fail no-resize "the data's images are 1x28x28 but the model's input is 1x32x32: --resize 32,32 converts them" \
+printf '%s\n' 'input shape=1,32,32' 'conv2d filters=4 kernel_size=5 activation=relu' maxpool2d \
+    flatten 'dense units=10' >"$TMP/m32.fv"
+expect_fail no-resize \
+    "the data's images are 1x28x28 but the model's input is 1x32x32: --resize 32,32 converts them" \
     "$FV" train "$TMP/m32.fv" --limit 64 --epochs 1 --out "$TMP/r0" --quiet
 expect_fail wrong-resize "--resize 40,40, but the model's input is 1x32x32" \
     "$FV" train "$TMP/m32.fv" --limit 64 --epochs 1 --out "$TMP/r0" --quiet --resize 40
@@ -24,8 +25,8 @@ line=$(grep "^Test accuracy" "$TMP/out" | cut -d';' -f1)
 expect_ok eval-resize "$FV" eval "$TMP/m32.fv" --weights "$TMP/r32/weights.safetensors" \
     --limit 500 --resize 32 --out "$TMP/ev"
 check eval-same-numbers grep -qF "$line" "$TMP/out"
-expect_ok visualize-resize "$FV" visualize "$TMP/m32.fv" --weights "$TMP/r32/weights.safetensors" \
-    --limit 50 --resize 32 --out "$TMP/viz"
+expect_ok visualize-resize "$FV" visualize "$TMP/m32.fv" \
+    --weights "$TMP/r32/weights.safetensors" --limit 50 --resize 32 --out "$TMP/viz"
 check visualize-saliency test -s "$TMP/viz/saliency.png"
 # a zoo network: --input of another size (and channels) converts; too small names the minimum
 expect_ok lenet-input "$FV" train lenet5 --input 3,40,36 --limit 64 --epochs 1 --out "$TMP/l" --quiet

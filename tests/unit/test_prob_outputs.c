@@ -1,7 +1,8 @@
 /* test_prob_outputs.c - models that end in a softmax (or sigmoid) compiled with a logit loss
  * (Keras' habit: `dense units=10 activation=softmax` with softmax cross-entropy): the loss reads
- * the logits, so loss, gradients and training equal the logits model's, and predict returns
- * probabilities that fv_model_predict_proba does not softmax again. */
+ * the logits, so loss, gradients and training equal the logits model's, predict returns
+ * probabilities that fv_model_predict_proba does not softmax again, and saliency and class models
+ * differentiate the logits. */
 #include "core/internal.h"
 #include "test.h"
 
@@ -162,6 +163,38 @@ TEST(predict_gives_probabilities_once)
     fv_model_free(a), fv_model_free(b);
 }
 
+/* Saliency and class models differentiate the class score, the logit, also when the model ends
+ * in a softmax: the same maps as the logits model's. */
+TEST(visualizations_use_the_logits)
+{
+    const char *base = "input shape=1,8,8\nconv2d filters=3 kernel_size=3 activation=relu\n"
+                       "flatten\ndense units=4";
+    char ta[256], tb[256];
+    snprintf(ta, sizeof ta, "%s\n", base);
+    snprintf(tb, sizeof tb, "%s activation=softmax\n", base);
+    fv_model *a = fv_model_parse(ta, "a"), *b = fv_model_parse(tb, "b");
+    CHECK(a && b);
+    if (!a || !b) {
+        fv_model_free(a), fv_model_free(b);
+        return;
+    }
+    CHECK_STATUS(fv_model_compile(a, .loss = FV_LOSS_SOFTMAX_CE, .seed = 6), FV_OK);
+    CHECK_STATUS(fv_model_compile(b, .loss = FV_LOSS_SOFTMAX_CE, .seed = 6), FV_OK);
+    fv_tensor *x = fv_tensor_new4(1, 1, 8, 8), *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL;
+    fill(x->data, 64, 8, 1.0f);
+    CHECK_STATUS(fv_saliency(a, x, 2, &sa), FV_OK);
+    CHECK_STATUS(fv_saliency(b, x, 2, &sb), FV_OK);
+    CHECK_STATUS(fv_class_model(a, 1, 5, 0.1f, 0.01f, &ca), FV_OK);
+    CHECK_STATUS(fv_class_model(b, 1, 5, 0.1f, 0.01f, &cb), FV_OK);
+    if (sa && sb && ca && cb) {
+        CHECK_ARRAY_NEAR(sb->data, sa->data, 64, 1e-12, 0);
+        CHECK_ARRAY_NEAR(cb->data, ca->data, 64, 1e-12, 0);
+    }
+    fv_tensor_free(x), fv_tensor_free(sa), fv_tensor_free(sb), fv_tensor_free(ca),
+        fv_tensor_free(cb);
+    fv_model_free(a), fv_model_free(b);
+}
+
 /* ---------------------------------------------------------------- training */
 
 /* Fashion-MNIST's first n images when installed, else two Gaussian blobs per class in 784
@@ -231,6 +264,7 @@ int main(void)
     RUN(softmax_output_with_categorical_ce_equals_logits);
     RUN(sigmoid_output_with_bce_logits_equals_logits);
     RUN(predict_gives_probabilities_once);
+    RUN(visualizations_use_the_logits);
     RUN(softmax_model_trains_like_logits_model);
     TEST_MAIN_END();
 }
