@@ -487,6 +487,9 @@ int64_t fv_model_macs(const fv_model *m);
 
 typedef enum fv_loss {
     FV_LOSS_NONE = 0,
+    /* The logit losses (SOFTMAX_CE, CATEGORICAL_CE; BCE_LOGITS) after an output layer that
+     * already is a softmax (a sigmoid) read that layer's input, the logits: the loss of its
+     * probabilities, computed stably (Keras' from_logits=False), not a second softmax. */
     FV_LOSS_SOFTMAX_CE, /* sparse categorical cross-entropy from logits (targets: class index) */
     FV_LOSS_MSE,        /* mean squared error (targets: same shape as the output) */
     /* Sparse kinds take one class index per sample; the others a target of the output's shape.
@@ -569,6 +572,12 @@ fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable);
  * layers); mult >= 0, 0 freezes. */
 fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult);
 
+/* on = 1: fit, evaluate and predict take images (N, C', H', W') of any size for the image input
+ * (C, H, W), each batch converted as it is gathered, as fv_dataset_resize converts (bilinear, no
+ * antialiasing; gray <-> RGB): data of any size trains a network built for another without a
+ * resized copy in memory. on = 0 (the default): data must have the input's shape. */
+fv_status fv_model_resize_inputs(fv_model *m, int on);
+
 /* Changes the optimizer (resets its state). */
 fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt);
 
@@ -631,7 +640,8 @@ fv_status fv_image_grid_(const char *path, const fv_tensor *x, fv_grid_args a);
 /* ---------------------------------------------------------------- visualization */
 
 /* What a trained network looks at, for one sample x (the input's shape), in evaluation mode; the
- * weights are left unchanged. cls is a unit of the output node (a class's logit). */
+ * weights are left unchanged. cls is a unit of the output node (a class's logit); output[cls]
+ * below is that logit also for a model ending in a softmax (the softmax's input). */
 /* d output[cls] / d x, of the input's shape. */
 fv_status fv_input_gradient(fv_model *m, const fv_tensor *x, int cls, fv_tensor **grad);
 /* Saliency (Simonyan et al. 2014): max over channels of |d output[cls] / d x|, (1, H, W). */
@@ -865,11 +875,19 @@ fv_dataset *fv_dataset_load_dir(const char *dir, int train);
  * that far (later records are not read, so not checked), an image folder decodes only its first
  * `limit` files in class-then-name order (its classes are all listed). */
 fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit);
+/* The same with an image folder's images decoded at (channels, height, width) (0: the first
+ * training image's channels, or size; without a height and width, images of another size than
+ * the first are an error). MNIST-format and CIFAR sets keep their own size (fv_dataset_resize,
+ * fv_model_resize_inputs). */
+fv_dataset *fv_dataset_load_dir_size(const char *dir, int train, int64_t limit, int channels,
+                                     int height, int width);
 /* An image folder (Keras' image_dataset_from_directory, torchvision's ImageFolder): one sub-folder
  * per class, class k the k-th name in strcmp order; in each, the .png/.jpg/.jpeg files (any case,
  * decoded by their content; other files and names starting with '.' are skipped) in name order,
- * converted to `channels` (1 or 3) and resized (bilinear) to height x width; 0 for channels,
- * height or width takes the first image's. x (N, C, H, W) in [0, 1], y the class index. */
+ * converted to `channels` (1 or 3) and resized (bilinear, as fv_dataset_resize) to height x
+ * width; 0 for channels, height or width takes the first image's, and then an image of another
+ * size than the first is an error naming both (mixed sizes need a target size). x (N, C, H, W)
+ * in [0, 1], y the class index. */
 fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width);
 /* The name of class k (above), or NULL when k is out of range or the set has no names. */
 const char *fv_dataset_class_name(const fv_dataset *d, int k);
@@ -877,6 +895,13 @@ const char *fv_dataset_class_name(const fv_dataset *d, int k);
 const char *fv_fashion_mnist_class(int k);
 /* x = (x - mean) / std, over all values. */
 fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
+/* Converts every image of x (N, C, H, W) to (c, h, w) in place: gray -> RGB by repeating the
+ * plane, RGB -> gray by ITU-R 601 luma, any other channel count only to itself; resized
+ * bilinearly with half-pixel centers (PyTorch's align_corners=False, without antialiasing: a
+ * strong reduction aliases). The new x must fit the data limit (checked before it is allocated;
+ * 60,000 images at 3x224x224 are 36 GB): for a training set too large for that, let the model
+ * resize each batch instead (fv_model_resize_inputs). */
+fv_status fv_dataset_resize(fv_dataset *d, int c, int h, int w);
 /* The first n samples (copies). */
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
 void fv_dataset_free(fv_dataset *d);
@@ -1063,9 +1088,17 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 /* Mean loss and accuracy (accuracy only for classification). batch 0: 256. */
 fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
                             double *accuracy);
-/* Outputs of the prediction node for x (N, ...): *out (N, ...) is allocated. Softmax-CE models
- * return logits; fv_softmax_rows turns them into probabilities. */
+/* Outputs of the prediction node for x (N, ...): *out (N, ...) is allocated. They are what the
+ * last layer gives: logits for a model ending in a dense layer, probabilities for one ending in a
+ * softmax (or sigmoid) layer, whatever the loss. */
 fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out);
+/* Class probabilities for x: fv_model_predict's outputs (N, K), turned into probabilities only
+ * where they are not already: kept as they are when the model ends in a softmax or sigmoid layer
+ * or its loss takes probabilities (SPARSE_CE_PROBS, CATEGORICAL_CE_PROBS, BCE, KL_DIV); through a
+ * sigmoid for BCE_LOGITS; else softmax over the last axis. Metrics, reports and figures read
+ * these, so no output is ever softmaxed twice. */
+fv_status fv_model_predict_proba(fv_model *m, const fv_tensor *x, fv_tensor **out);
+/* Softmax over each row of x (rows x cols), in place. */
 void fv_softmax_rows(float *x, int64_t rows, int64_t cols);
 
 /* One optimisation step on a batch; *loss is the batch mean, *correct the number right. */
@@ -1139,6 +1172,7 @@ typedef struct fv_run_report_args {
     const fv_epoch_metrics *history; /* per-epoch figures: curves and the history table */
     int epochs;                     /* entries of history */
     const char *const *settings;    /* key, value, key, value, ..., NULL: shown first */
+    fv_metrics **metrics;           /* takes the test metrics (free with fv_metrics_free), or NULL */
 } fv_run_report_args;
 fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *dir,
                                fv_run_report_args a);

@@ -360,6 +360,9 @@ struct fv_model {
     size_t workspace_bytes, workspace_stride;
     int plan_threads;  /* the thread count the workspace was sized for */
     int plan_shared;   /* dy buffers share memory by liveness (see plan.c) */
+    int resize_inputs;  /* fit, evaluate, predict convert images to the input (C, H, W) */
+    int no_size_search; /* a layer whose input shrank too far is not explained by a search for
+                           the smallest input (ops/node.c): set by builders that search whole */
 };
 
 /* Worker w's scratch slice (64-byte aligned). */

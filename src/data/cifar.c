@@ -192,7 +192,7 @@ static fv_status nothing_there(const char *d)
                   "images", d);
 }
 
-static fv_dataset *load_any(const char *d, int train, int64_t limit)
+static fv_dataset *load_any(const char *d, int train, int64_t limit, const int *chw)
 {
     if (fv_data_exists(d, "data_batch_1.bin") || fv_data_exists(d, "test_batch.bin"))
         return fv_cifar_load_n(d, 0, train, limit);
@@ -201,24 +201,31 @@ static fv_dataset *load_any(const char *d, int train, int64_t limit)
     if (has_mnist(d))
         return fv_mnist_load_n(d, train, limit);
     if (fv_is_image_folder(d))
-        return fv_image_folder_load_split_n(d, train, limit);
+        return fv_image_folder_load_split_n(d, train, limit, chw[0], chw[1], chw[2]);
     return nothing_there(d) == FV_OK ? fv_mnist_load_n(d, train, limit) : NULL;
 }
 
-fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit)
+fv_dataset *fv_dataset_load_dir_size(const char *dir, int train, int64_t limit, int channels,
+                                     int height, int width)
 {
     const char *d = dir ? dir : fv_default_data_dir();
     if (limit < 0) {
         fv_err(FV_ERR_INVALID, "%s: a limit of %lld samples (0: all)", d, (long long)limit);
         return NULL;
     }
-    fv_dataset *ds = load_any(d, train, limit);
+    const int chw[3] = {channels, height, width};
+    fv_dataset *ds = load_any(d, train, limit, chw);
     if (ds && ds->x->dims[0] == 0) {
         fv_err(FV_ERR_FORMAT, "%s: no images", d);
         fv_dataset_free(ds);
         return NULL;
     }
     return ds;
+}
+
+fv_dataset *fv_dataset_load_dir_n(const char *dir, int train, int64_t limit)
+{
+    return fv_dataset_load_dir_size(dir, train, limit, 0, 0, 0);
 }
 
 fv_dataset *fv_dataset_load_dir(const char *dir, int train)

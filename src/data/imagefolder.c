@@ -1,7 +1,8 @@
 /* imagefolder.c - labelled images from a folder tree (Keras' image_dataset_from_directory,
  * torchvision's ImageFolder): ROOT/<class>/<image>, classes and files in strcmp order, PNG and
- * JPEG told apart by content, every image converted and resized to one (C, H, W) by fv_image_fit,
- * all of them or the first n, their decoded size checked against the cap before allocating.
+ * JPEG told apart by content, every image converted and resized to one (C, H, W) by fv_image_fit
+ * (a target size, or the first image's, which then every image must have), all of them or the
+ * first n, their decoded size checked against the cap before allocating.
  * Also the splits fv_dataset_load_dir finds in such a tree (ROOT/train, ROOT/test or ROOT/val);
  * a test split is labelled with the training split's classes. */
 #include "data/data.h"
@@ -256,14 +257,31 @@ static void take_classes(fv_dataset *d, listing *L)
         fv_name_sanitize(d->class_names[k]);
 }
 
-/* Decodes the first n images into d from image i = 0 (already decoded: first). */
-static fv_status fill_set(fv_dataset *d, listing *L, fv_tensor *first, int64_t n)
+/* Without a target size every image must have the first training image's size (ref): resizing
+ * mixed sizes to the first is a choice the caller makes. Frees img on error. */
+static fv_status same_size(const char *path, fv_tensor *img, const int64_t *ref)
+{
+    if (!img || !ref || (img->dims[2] == ref[0] && img->dims[3] == ref[1]))
+        return FV_OK;
+    fv_err(FV_ERR_FORMAT, "%s: a %lldx%lld image among %lldx%lld ones (the first training "
+           "image's size): images of mixed sizes need a target size (fovea --resize H,W; the "
+           "height and width of fv_dataset_load_image_folder)", path, (long long)img->dims[2],
+           (long long)img->dims[3], (long long)ref[0], (long long)ref[1]);
+    fv_tensor_free(img);
+    return FV_ERR_FORMAT;
+}
+
+/* Decodes the first n images into d from image i = 0 (already decoded: first); ref (or NULL):
+ * the size every image must have. */
+static fv_status fill_set(fv_dataset *d, listing *L, fv_tensor *first, int64_t n,
+                          const int64_t *ref)
 {
     int c = (int)d->x->dims[1], h = (int)d->x->dims[2], w = (int)d->x->dims[3];
     int64_t size = (int64_t)c * h * w;
     for (int64_t i = 0, k = 0; i < n; i++) {
         const char *path = L->files.v[i];
         fv_tensor *img = i == 0 ? first : fv_image_load(path);
+        FV_TRY(same_size(path, img, ref));
         FV_TRY(fit_into(path, img, c, h, w, d->x->data + i * size));
         while (i >= L->end[k]) /* classes are never empty */
             k++;
@@ -272,9 +290,12 @@ static fv_status fill_set(fv_dataset *d, listing *L, fv_tensor *first, int64_t n
     return FV_OK;
 }
 
-/* x, y and the class names for the first `limit` (0: all) images of the scanned tree. */
-static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w, int64_t limit)
+/* x, y and the class names for the first `limit` (0: all) images of the scanned tree; ref as for
+ * fill_set, else the first image's size when the size is (partly) taken from it. */
+static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w, int64_t limit,
+                                const int64_t *ref)
 {
+    int64_t own[2];
     int64_t n = limit > 0 && limit < L->files.n ? limit : L->files.n;
     if (n == 0) {
         fv_err(FV_ERR_FORMAT, "%s: no images", dir);
@@ -283,6 +304,8 @@ static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w
     fv_tensor *first = fv_image_load(L->files.v[0]);
     if (!first)
         return NULL;
+    if (!ref && (h == 0 || w == 0))
+        own[0] = first->dims[2], own[1] = first->dims[3], ref = own;
     resolve_shape(first, &c, &h, &w);
     fv_dataset *d = fv_calloc(1, sizeof *d, "data set");
     fv_status st = d ? alloc_set(dir, d, n, c, h, w) : FV_ERR_NOMEM;
@@ -293,7 +316,7 @@ static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w
     }
     take_classes(d, L);
     base_name(dir, d->name, sizeof d->name);
-    if (fill_set(d, L, first, n) != FV_OK) {
+    if (fill_set(d, L, first, n, ref) != FV_OK) {
         fv_dataset_free(d);
         return NULL;
     }
@@ -323,23 +346,24 @@ static fv_status label_by(const char *root, const char *train_root, listing *L)
     return st;
 }
 
-/* The tree at dir, labelled by train_root's classes when that is not NULL. */
+/* The tree at dir, labelled by train_root's classes when that is not NULL; ref as for
+ * load_listing. */
 static fv_dataset *load_tree(const char *dir, int c, int h, int w, int64_t limit,
-                             const char *train_root)
+                             const char *train_root, const int64_t *ref)
 {
     if (check_args(dir, c, h, w) != FV_OK)
         return NULL;
     listing L = {0};
     fv_dataset *d = NULL;
     if (scan(dir, &L) == FV_OK && (!train_root || label_by(dir, train_root, &L) == FV_OK))
-        d = load_listing(dir, &L, c, h, w, limit);
+        d = load_listing(dir, &L, c, h, w, limit, ref);
     listing_free(&L);
     return d;
 }
 
 fv_dataset *fv_dataset_load_image_folder(const char *dir, int channels, int height, int width)
 {
-    return load_tree(dir, channels, height, width, 0, NULL);
+    return load_tree(dir, channels, height, width, 0, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- splits (fv_dataset_load_dir) */
@@ -398,20 +422,22 @@ static fv_tensor *first_image(const char *root)
     return t;
 }
 
-fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit)
+fv_dataset *fv_image_folder_load_split_n(const char *dir, int train, int64_t limit, int c, int h,
+                                         int w)
 {
     char *tr = split_root(dir, 1), *root = tr ? split_root(dir, train) : NULL;
     fv_tensor *first = NULL;
     fv_dataset *d = NULL;
-    if (root && strcmp(root, dir) == 0 && strcmp(tr, dir) != 0) /* train/ alone */
+    int strict = h == 0 || w == 0, ok = check_args(dir, c, h, w) == FV_OK;
+    if (ok && root && strcmp(root, dir) == 0 && strcmp(tr, dir) != 0) /* train/ alone */
         fv_err(FV_ERR_FORMAT, "%s: the image folder has a train split but no test or val folder "
                "of class folders", dir);
-    else if (root)
+    else if (ok && root)
         first = first_image(tr);
     if (first) {
-        int c = 0, h = 0, w = 0;
+        int64_t ref[2] = {first->dims[2], first->dims[3]};
         resolve_shape(first, &c, &h, &w);
-        d = load_tree(root, c, h, w, limit, strcmp(root, tr) ? tr : NULL);
+        d = load_tree(root, c, h, w, limit, strcmp(root, tr) ? tr : NULL, strict ? ref : NULL);
     }
     fv_tensor_free(first);
     fv_free(tr), fv_free(root);

@@ -1,8 +1,9 @@
-/* loader.c - batch preparation on a background thread: two slots, the thread fills one (gather,
- * one-hot, augment, mix) while training reads the other. Each batch's random draws come from a
- * stream seeded by the epoch's key and the batch number, so the result never depends on thread
- * timing, and an epoch restarted from a checkpoint sees the same batches. */
+/* loader.c - batch preparation on a background thread: two slots, the thread fills one (gather
+ * and resize, one-hot, augment, mix) while training reads the other. Each batch's random draws
+ * come from a stream seeded by the epoch's key and the batch number, so the result never depends
+ * on thread timing, and an epoch restarted from a checkpoint sees the same batches. */
 #include "data/augment.h"
+#include "data/data.h"
 #include "data/loader.h"
 
 #include <pthread.h>
@@ -30,9 +31,14 @@ struct fv_loader {
 
 void fv_gather_rows(const fv_loader_cfg *c, int64_t start, int n, float *x, float *t)
 {
+    int64_t stored = c->sc > 0 ? (int64_t)c->sc * c->sh * c->sw : c->x_size;
     for (int i = 0; i < n; i++) {
         int64_t r = c->order ? c->order[start + i] : start + i;
-        memcpy(x + i * c->x_size, c->x->data + r * c->x_size, sizeof(float) * (size_t)c->x_size);
+        if (c->sc > 0)
+            fv_image_resample(c->x->data + r * stored, c->sc, c->sh, c->sw, x + i * c->x_size,
+                              c->c, c->h, c->w);
+        else
+            memcpy(x + i * c->x_size, c->x->data + r * stored, sizeof(float) * (size_t)stored);
         if (!c->y || !t)
             continue;
         float *row = t + i * c->t_size;

@@ -1,6 +1,7 @@
-/* loader.h - the batch loader fit trains from: gathers a batch's rows in a given order, turns
- * class indices into one-hot rows when the loss wants distributions, augments and mixes, all on a
- * background thread that prepares the next batch while the current one trains. Internal. */
+/* loader.h - the batch loader fit trains from: gathers a batch's rows in a given order (resizing
+ * images to the model's input when asked), turns class indices into one-hot rows when the loss
+ * wants distributions, augments and mixes, all on a background thread that prepares the next
+ * batch while the current one trains. Internal. */
 #ifndef FV_DATA_LOADER_H
 #define FV_DATA_LOADER_H
 
@@ -17,12 +18,14 @@ typedef struct fv_loader_cfg {
     int64_t y_size;            /* values per stored target (1: a class index) */
     int64_t t_size;            /* values per fed target: y_size, or the classes for one-hot */
     const fv_augment *augment; /* NULL or nothing on: no augmentation */
-    int c, h, w;               /* the image shape, when augmenting */
+    int c, h, w;               /* the image shape, when augmenting or resizing */
+    int sc, sh, sw;            /* > 0: the stored samples are (sc, sh, sw) images, converted to
+                                  (c, h, w) as they are gathered (fv_image_resample) */
     uint64_t key;              /* batch b draws its augmentation from the stream seeded key + b */
 } fv_loader_cfg;
 
-/* Copies rows order[start..start+n) (or start.. when order is NULL) into x and t, expanding class
- * indices to one-hot rows when t_size > y_size == 1. */
+/* Copies rows order[start..start+n) (or start.. when order is NULL) into x (resampled when sc > 0)
+ * and t, expanding class indices to one-hot rows when t_size > y_size == 1. */
 void fv_gather_rows(const fv_loader_cfg *c, int64_t start, int n, float *x, float *t);
 
 /* Starts the background thread; cfg (and what it points to) must outlive the loader. */

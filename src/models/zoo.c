@@ -291,6 +291,43 @@ static fv_status check_args(const char *arch, const fv_zoo_args *a)
     return FV_OK;
 }
 
+/* Network k built for input (channels, h, w), or NULL. */
+static fv_model *build(int k, const fv_zoo_args *a, int h, int w)
+{
+    fv_model *m = fv_model_new(table[k].name);
+    if (!m)
+        return NULL;
+    m->no_size_search = 1; /* the whole network is searched, not the failing layer */
+    int x = fv_input(m, .ndim = 3, .dims = {a->channels, h, w}, .name = "input");
+    if (x < 0 || table[k].fn(m, x, a) < 0) {
+        fv_model_free(m);
+        return NULL;
+    }
+    m->no_size_search = 0; /* layers a caller adds are explained as usual */
+    return m;
+}
+
+/* The smallest side s for which the network builds at (c, max(h, s), max(w, s)), searched by
+ * doubling and bisection (its feature maps grow with its input); 0 when none up to 4096 does. */
+static int smallest_side(int k, const fv_zoo_args *a)
+{
+    int lo = a->height < a->width ? a->height : a->width, hi = lo, found = 0;
+    while (!found && hi < 4096) {
+        lo = hi, hi = 2 * hi < 4096 ? 2 * hi : 4096;
+        fv_model *m = build(k, a, a->height > hi ? a->height : hi, a->width > hi ? a->width : hi);
+        found = m != NULL;
+        fv_model_free(m);
+    }
+    while (found && hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        fv_model *m = build(k, a, a->height > mid ? a->height : mid,
+                            a->width > mid ? a->width : mid);
+        *(m ? &hi : &lo) = mid;
+        fv_model_free(m);
+    }
+    return found ? hi : 0;
+}
+
 fv_model *fv_zoo_(const char *arch, fv_zoo_args a)
 {
     int k = 0;
@@ -311,17 +348,16 @@ fv_model *fv_zoo_(const char *arch, fv_zoo_args a)
         a.dropout = 0;
     if (check_args(arch, &a) != FV_OK)
         return NULL;
-    fv_model *m = fv_model_new(arch);
-    if (!m)
-        return NULL;
-    int x = fv_input(m, .ndim = 3, .dims = {a.channels, a.height, a.width}, .name = "input");
-    if (x < 0 || table[k].fn(m, x, &a) < 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", fv_last_error());
-        fv_model_free(m);
-        fv_err(FV_ERR_SHAPE, "zoo '%s' at %dx%dx%d: %s", arch, a.channels, a.height, a.width,
-               msg);
-        return NULL;
-    }
-    return m;
+    fv_model *m = build(k, &a, a.height, a.width);
+    if (m || fv_last_status() == FV_ERR_NOMEM)
+        return m;
+    char msg[512], hint[160] = "";
+    snprintf(msg, sizeof msg, "%s", fv_last_error());
+    int s = smallest_side(k, &a);
+    if (s > 0)
+        snprintf(hint, sizeof hint, "; the smallest input %s accepts is %dx%dx%d", arch,
+                 a.channels, a.height > s ? a.height : s, a.width > s ? a.width : s);
+    fv_err(FV_ERR_SHAPE, "zoo '%s' at %dx%dx%d: %s%s", arch, a.channels, a.height, a.width, msg,
+           hint);
+    return NULL;
 }

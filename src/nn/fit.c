@@ -1,9 +1,10 @@
 /* fit.c - training and inference loops: one optimisation step, fit (shuffled epochs, live progress,
  * validation, metrics CSV), evaluate and predict. fit takes its batches from the background loader
- * (data/loader.c: gather, augment, mix); evaluate and predict gather directly into the planned
- * buffers. No memory is allocated inside a step. */
+ * (data/loader.c: gather, resize, augment, mix); evaluate and predict gather (and resize) directly
+ * into the planned buffers. No memory is allocated inside a step. */
 #include "core/internal.h"
 #include "data/augment.h"
+#include "data/data.h"
 #include "data/loader.h"
 #include "graph/graph.h"
 #include "io/io.h"
@@ -68,9 +69,20 @@ static fv_status check_ready(const fv_model *m, const char *what)
     return FV_OK;
 }
 
+/* Whether x's images are converted to the input as they are gathered (fv_model_resize_inputs). */
+static int resizing(const fv_model *m, const fv_tensor *x)
+{
+    const fv_node *in = &m->nodes[m->input_node];
+    return m->resize_inputs && x->ndim == 4 && in->ndim == 3 &&
+           (x->dims[1] != in->dims[0] || x->dims[2] != in->dims[1] || x->dims[3] != in->dims[2]);
+}
+
 static fv_status check_x(const fv_model *m, const fv_tensor *x, const char *what)
 {
     const fv_node *in = &m->nodes[m->input_node];
+    if (resizing(m, x) && fv_tensor_is_contiguous(x))
+        return fv_resample_check(what, x->dims[1], x->dims[2], x->dims[3], in->dims[0],
+                                 in->dims[1], in->dims[2]);
     int64_t per = x->dims[0] ? fv_tensor_numel(x) / x->dims[0] : 0;
     if (!fv_tensor_is_contiguous(x) || x->ndim < 2 || per != in->size) {
         char a[96], b[96];
@@ -139,6 +151,10 @@ static fv_loader_cfg rows_of(const fv_model *m, const fv_tensor *x, const fv_ten
 {
     const fv_node *in = &m->nodes[m->input_node];
     fv_loader_cfg c = {.x = x, .n = x->dims[0], .x_size = in->size};
+    if (resizing(m, x)) {
+        c.sc = (int)x->dims[1], c.sh = (int)x->dims[2], c.sw = (int)x->dims[3];
+        c.c = (int)in->dims[0], c.h = (int)in->dims[1], c.w = (int)in->dims[2];
+    }
     if (y && m->target_node >= 0) {
         c.y = y;
         c.y_size = c.n ? fv_tensor_numel(y) / c.n : 1;
@@ -244,6 +260,30 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
     }
     m->training = was;
     *out = res;
+    return FV_OK;
+}
+
+/* Whether the output node's values already are probabilities (fv_model_predict_proba). */
+static int outputs_probabilities(const fv_model *m)
+{
+    int op = m->nodes[m->output_node].op;
+    return op == FV_OP_SOFTMAX || op == FV_OP_SIGMOID || m->loss == FV_LOSS_SPARSE_CE_PROBS ||
+           m->loss == FV_LOSS_CATEGORICAL_CE_PROBS || m->loss == FV_LOSS_BCE ||
+           m->loss == FV_LOSS_KL_DIV;
+}
+
+fv_status fv_model_predict_proba(fv_model *m, const fv_tensor *x, fv_tensor **out)
+{
+    FV_TRY(fv_model_predict(m, x, out));
+    fv_tensor *p = *out;
+    int64_t all = fv_tensor_numel(p), k = p->dims[p->ndim - 1];
+    if (outputs_probabilities(m) || all == 0)
+        return FV_OK;
+    if (m->loss == FV_LOSS_BCE_LOGITS)
+        for (int64_t i = 0; i < all; i++)
+            p->data[i] = (float)(1 / (1 + exp(-(double)p->data[i])));
+    else /* over the last axis, as the softmax layer */
+        fv_softmax_rows(p->data, all / k, k);
     return FV_OK;
 }
 

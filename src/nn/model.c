@@ -1,6 +1,6 @@
 /* model.c - the model object: creation, node and parameter accessors, compile (loss, optimizer,
- * parameter allocation), trainability and learning-rate multipliers. The summary table lives in
- * summary.c, training in fit.c. */
+ * parameter allocation), trainability and learning-rate multipliers, input resizing. The summary
+ * table lives in summary.c, training in fit.c. */
 #include "core/internal.h"
 #include "graph/graph.h"
 #include "optim/optim.h"
@@ -117,6 +117,18 @@ static fv_op loss_op(fv_loss loss, bool options)
     return FV_OP_LOSS;
 }
 
+/* The node the loss reads. A loss that applies its own softmax (sigmoid) to logits, after an
+ * output that already is a softmax (sigmoid), reads that layer's input instead: the logits, as
+ * Keras does for from_logits=False, in the stable form; the output stays the probabilities. */
+static int loss_input(const fv_model *m, fv_loss loss)
+{
+    const fv_node *out = &m->nodes[m->output_node];
+    bool softmax = out->op == FV_OP_SOFTMAX && out->ndim == 1 &&
+                   (loss == FV_LOSS_SOFTMAX_CE || loss == FV_LOSS_CATEGORICAL_CE);
+    bool sigmoid = out->op == FV_OP_SIGMOID && loss == FV_LOSS_BCE_LOGITS;
+    return softmax || sigmoid ? out->in[0] : m->output_node;
+}
+
 static fv_status add_loss(fv_model *m, const fv_compile_args *a)
 {
     const fv_node *out = &m->nodes[m->output_node];
@@ -128,7 +140,7 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
                         : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
         return fv_last_status();
-    int ins[2] = {m->output_node, target};
+    int ins[2] = {loss_input(m, loss), target};
     fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
                            .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
     fv_op op = loss_op(loss, a->label_smoothing != 0 || a->class_weights);
@@ -191,6 +203,16 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
     m->compiled = 1; /* layers can no longer be added: the parameter layout is fixed */
     if (a.loss != FV_LOSS_NONE)
         return fv_model_set_optimizer(m, a.optimizer);
+    return FV_OK;
+}
+
+fv_status fv_model_resize_inputs(fv_model *m, int on)
+{
+    const fv_node *in = m->input_node >= 0 ? &m->nodes[m->input_node] : NULL;
+    if (on && (!in || in->ndim != 3))
+        return fv_err(FV_ERR_SHAPE, "model '%s': resizing inputs needs an image input (C, H, W)",
+                      m->name);
+    m->resize_inputs = on != 0;
     return FV_OK;
 }
 

@@ -65,11 +65,20 @@ static void run_down(fv_model *m, int top, int rectify)
     memset(m->grad_slab, 0, sizeof(float) * (size_t)m->trainable_total);
 }
 
-/* d(unit cls of the output node) / d(every node up to it), in each node's dy; the parameter
- * gradients are cleared afterwards, so a later step is not disturbed. */
+/* The node whose unit c is the class score S_c: the output, or the logits before a softmax
+ * output (Simonyan et al. differentiate the unnormalized score; a probability's gradient also
+ * pushes the other classes down and vanishes as it saturates). */
+static int score_node(const fv_model *m)
+{
+    const fv_node *o = &m->nodes[m->output_node];
+    return o->op == FV_OP_SOFTMAX ? o->in[0] : m->output_node;
+}
+
+/* d(S_cls) / d(every node up to it), in each node's dy; the parameter gradients are cleared
+ * afterwards, so a later step is not disturbed. */
 static fv_status backward_from_class(fv_model *m, const fv_tensor *x, int cls, const char *what)
 {
-    int out = m->output_node;
+    int out = score_node(m);
     if (cls < 0 || cls >= m->nodes[out].size)
         return fv_err(FV_ERR_INVALID, "%s: class %d is not in [0, %lld)", what, cls,
                       (long long)m->nodes[out].size);

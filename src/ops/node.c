@@ -3,6 +3,7 @@
  * ops because it only needs their infer functions; graph/ runs the nodes forward and backward. */
 #include "ops/node.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- nodes */
@@ -89,6 +90,74 @@ static fv_status check_size(fv_node *n)
     return FV_OK;
 }
 
+/* ---------------------------------------------------------------- inputs too small */
+
+#define SIDE_MAX 8192      /* the largest input side tried (images are limited to 2^26 pixels) */
+#define SEARCH_NODES 10000 /* larger graphs are not searched (each try infers them all) */
+
+/* Whether nodes 0..last (last: the node that failed, not yet added) infer with the image input
+ * made at least s x s: a copy of the graph with a parameter table of its own runs every infer
+ * again (parameters are only declared), leaving m as it was. */
+static bool passes_at(const fv_model *m, int last, int64_t s, fv_node *copy)
+{
+    fv_model t = *m;
+    t.nodes = copy, t.params = NULL, t.nparams = t.cap_params = 0;
+    memcpy(copy, m->nodes, sizeof *copy * (size_t)(last + 1));
+    fv_node *in = &copy[m->input_node];
+    in->dims[1] = in->dims[1] > s ? in->dims[1] : s;
+    in->dims[2] = in->dims[2] > s ? in->dims[2] : s;
+    bool ok = check_size(in) == FV_OK;
+    for (int i = 0; ok && i <= last; i++) {
+        if (copy[i].op == FV_OP_INPUT)
+            continue;
+        copy[i].nparam = 0;
+        ok = fv_op_table[copy[i].op]->infer(&t, &copy[i]) == FV_OK && check_size(&copy[i]) == FV_OK;
+    }
+    fv_free(t.params);
+    return ok;
+}
+
+/* After node `last` failed to infer: when the image input (C, H, W) was too small for it (it
+ * infers with larger inputs), the error says so and names the smallest input that gets through
+ * it (searched by doubling, then bisection: the feature maps of such chains grow with the
+ * input). Other errors are left as they are. The layers after it are not known yet, so a model
+ * file may need more; fv_zoo searches its whole network instead. */
+static void explain_small_input(fv_model *m, int last)
+{
+    const fv_node *in = m->input_node >= 0 ? &m->nodes[m->input_node] : NULL;
+    if (!in || in->ndim != 3 || m->no_size_search || last >= SEARCH_NODES)
+        return;
+    fv_status st = fv_last_status();
+    char msg[512], a[64], b[64];
+    snprintf(msg, sizeof msg, "%s", fv_last_error());
+    fv_node *copy = fv_malloc(sizeof *copy * (size_t)(last + 1), "node copy");
+    int64_t lo = in->dims[1] < in->dims[2] ? in->dims[1] : in->dims[2], hi = lo;
+    bool found = false;
+    while (copy && !found && hi < SIDE_MAX) {
+        lo = hi, hi = 2 * hi < SIDE_MAX ? 2 * hi : SIDE_MAX;
+        found = passes_at(m, last, hi, copy);
+    }
+    while (found && hi - lo > 1) { /* lo fails, hi passes */
+        int64_t mid = lo + (hi - lo) / 2;
+        *(passes_at(m, last, mid, copy) ? &hi : &lo) = mid;
+    }
+    /* too small, not a mismatch (a reshape passes at one size only): larger inputs pass too */
+    int64_t twice = 2 * hi < SIDE_MAX ? 2 * hi : SIDE_MAX;
+    found = found && (twice == hi || passes_at(m, last, twice, copy));
+    fv_free(copy);
+    if (!found) {
+        fv_err(st, "%s", msg);
+        return;
+    }
+    snprintf(a, sizeof a, "%lldx%lldx%lld", (long long)in->dims[0], (long long)in->dims[1],
+             (long long)in->dims[2]);
+    snprintf(b, sizeof b, "%lldx%lldx%lld", (long long)in->dims[0],
+             (long long)(in->dims[1] > hi ? in->dims[1] : hi),
+             (long long)(in->dims[2] > hi ? in->dims[2] : hi));
+    fv_err(st, "%s: the input %s is too small for this layer (the smallest input that gets "
+           "through it is %s)", msg, a, b);
+}
+
 /* Adds the node; on any error the graph and parameter list are as before. */
 static int add_node(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
                     const char *name, const fv_node *proto)
@@ -122,8 +191,11 @@ static int add_node(fv_model *m, fv_op op, int nin, const int *ins, const fv_att
     }
     if (a)
         n->a = *a;
-    if (fv_op_table[op]->infer(m, n) != FV_OK || check_size(n) != FV_OK)
+    if (fv_op_table[op]->infer(m, n) != FV_OK || check_size(n) != FV_OK) {
+        m->nparams = saved_nparams;
+        explain_small_input(m, m->nnodes);
         goto rollback;
+    }
     return m->nnodes++;
 rollback:
     m->name_counter[op] = saved_counter;

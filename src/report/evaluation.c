@@ -155,7 +155,8 @@ fv_status fv_figure_mistakes(const fv_tensor *probs, const fv_dataset *d, const 
     }
     if (st == FV_OK)
         st = fv_image_grid(path, g, .title = "most confident mistakes (true > predicted)",
-                           .captions = caps, .cols = 4, .scale = 3);
+                           .captions = caps, .cols = 4,
+                           .scale = dm[2] <= 32 ? 3 : dm[2] <= 112 ? 2 : 1); /* ~100 px tiles */
     *wrote = st == FV_OK;
     fv_class_names_free(names, k);
     fv_tensor_free(g);

@@ -150,8 +150,7 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
         snprintf(f.path[i], sizeof f.path[i], "%.4000s/%s.png", dir, files[i]);
     fv_tensor *probs = NULL;
     fv_metrics *mt = NULL;
-    FV_TRY(fv_model_predict(m, test->x, &probs));
-    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
+    FV_TRY(fv_model_predict_proba(m, test->x, &probs));
     int64_t k = probs->dims[1]; /* the report names the model's classes */
     char **names = fv_class_names(test, k);
     fv_status st = names ? fv_evaluation_write(test, probs, dir, &mt) : fv_last_status();
@@ -165,7 +164,10 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
     if (st == FV_OK)
         st = write_page(m, test, dir, &a, mt, names, &f);
     fv_class_names_free(names, k);
-    fv_metrics_free(mt);
+    if (a.metrics && st == FV_OK)
+        *a.metrics = mt;
+    else
+        fv_metrics_free(mt);
     fv_tensor_free(probs);
     return st;
 }

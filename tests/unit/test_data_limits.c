@@ -304,7 +304,8 @@ static void save_png(const char *rel, int c, int h, int w, float v)
 }
 
 /* A 256x256 first image among thumbnails sets the size of all: 4 x 3 x 256 x 256 floats (3 MiB)
- * are refused under a 1 MiB cap before they are allocated, naming the folder, size and cap. */
+ * are refused under a 1 MiB cap before they are allocated (before the mixed sizes are seen),
+ * naming the folder, size and cap. */
 TEST(image_folder_cap)
 {
     mkdir(t_path("thumbs"), 0777), mkdir(t_path("thumbs/a"), 0777);
@@ -321,7 +322,7 @@ TEST(image_folder_cap)
     CHECK_ERR_HAS("FOVEA_MAX_DATA_MB");
     fv_dataset_free(d);
     setenv("FOVEA_MAX_DATA_MB", "16", 1);
-    d = fv_dataset_load_image_folder(t_path("thumbs"), 0, 0, 0);
+    d = fv_dataset_load_image_folder(t_path("thumbs"), 0, 256, 256); /* mixed sizes: given */
     CHECK(d && d->x->dims[0] == 4 && d->x->dims[2] == 256);
     fv_dataset_free(d);
     unsetenv("FOVEA_MAX_DATA_MB");

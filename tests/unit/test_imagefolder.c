@@ -235,11 +235,18 @@ TEST(image_folder_gray_and_first_size)
         check_sample(d->x, 2, &JGRAY, JPEG_TOL);
     }
     fv_dataset_free(d);
-    /* 0: the first image's channels and size (ant/z.png, gray 3x7) */
-    d = fv_dataset_load_image_folder(t_path("tree"), 0, 0, 0);
+    /* 0: the first image's channels (ant/z.png, gray 3x7), the size given */
+    d = fv_dataset_load_image_folder(t_path("tree"), 0, 3, 7);
     CHECK(d && d->x->dims[0] == 6 && d->x->dims[1] == 1 && d->x->dims[2] == 3 &&
           d->x->dims[3] == 7);
     fv_dataset_free(d);
+    /* no size: the first image's, and images of other sizes are an error naming the first one */
+    CHECK(fv_dataset_load_image_folder(t_path("tree"), 0, 0, 0) == NULL);
+    CHECK_ERR_HAS("tree/cat/a.png: a 6x8 image among 3x7 ones");
+    CHECK_ERR_HAS("images of mixed sizes need a target size");
+    CHECK(fv_dataset_load_image_folder(t_path("tree"), 0, 4, 0) == NULL); /* width from the first */
+    CHECK_ERR_HAS("tree/cat/a.png: a 6x8 image among 3x7 ones");
+    CHECK(strchr(fv_last_error(), '\n') == NULL);
 }
 
 /* A 2x2 gradient resized to 4x4: PyTorch's bilinear (align_corners=False) weights per axis are
@@ -268,11 +275,13 @@ TEST(image_folder_bilinear)
  * both at the training split's first image's shape. */
 TEST(load_dir_image_folders)
 {
-    fv_dataset *tr = fv_dataset_load_dir(t_path("tree"), 1);
-    fv_dataset *te = fv_dataset_load_dir(t_path("tree"), 0);
+    fv_dataset *tr = fv_dataset_load_dir_size(t_path("tree"), 1, 0, 0, 3, 7);
+    fv_dataset *te = fv_dataset_load_dir_size(t_path("tree"), 0, 0, 0, 3, 7);
     CHECK(tr && te && tr->x->dims[0] == 6 && te->x->dims[0] == 6 && tr->x->dims[1] == 1 &&
           tr->x->dims[2] == 3 && tr->x->dims[3] == 7 && tr->num_classes == 3);
     fv_dataset_free(tr), fv_dataset_free(te);
+    CHECK(fv_dataset_load_dir(t_path("tree"), 1) == NULL); /* mixed sizes, no target size */
+    CHECK_ERR_HAS("images of mixed sizes need a target size");
     float v[3] = {0.5f, 0.5f, 0.5f};
     mkdirs("split/train/a"), mkdirs("split/train/b");
     mkdirs("split/test/a"), mkdirs("split/test/b");
@@ -281,7 +290,12 @@ TEST(load_dir_image_folders)
     save_png("split/train/b/2.png", uniform(1, 2, 2, v));
     save_png("split/test/a/1.png", uniform(1, 9, 9, v));
     save_png("split/test/b/1.png", uniform(3, 9, 9, v));
-    tr = fv_dataset_load_dir(t_path("split"), 1), te = fv_dataset_load_dir(t_path("split"), 0);
+    CHECK(fv_dataset_load_dir(t_path("split"), 1) == NULL);
+    CHECK_ERR_HAS("split/train/b/1.png: a 20x20 image among 6x10 ones");
+    CHECK(fv_dataset_load_dir(t_path("split"), 0) == NULL); /* the training split's size */
+    CHECK_ERR_HAS("split/test/a/1.png: a 9x9 image among 6x10 ones");
+    tr = fv_dataset_load_dir_size(t_path("split"), 1, 0, 0, 6, 10);
+    te = fv_dataset_load_dir_size(t_path("split"), 0, 0, 0, 6, 10);
     CHECK(tr && tr->x->dims[0] == 3 && tr->x->dims[1] == 3 && tr->x->dims[2] == 6 &&
           tr->x->dims[3] == 10 && !strcmp(tr->name, "train"));
     CHECK(te && te->x->dims[0] == 2 && te->x->dims[1] == 3 && te->x->dims[2] == 6 &&
@@ -289,7 +303,7 @@ TEST(load_dir_image_folders)
     CHECK(te && te->y->data[0] == 0 && te->y->data[1] == 1);
     fv_dataset_free(tr), fv_dataset_free(te);
     rename(t_path("split/test"), t_path("split/val"));
-    te = fv_dataset_load_dir(t_path("split"), 0);
+    te = fv_dataset_load_dir_size(t_path("split"), 0, 0, 1, 6, 10);
     CHECK(te && te->x->dims[0] == 2 && !strcmp(te->name, "val"));
     fv_dataset_free(te);
     rename(t_path("split/val"), t_path("split/other"));

@@ -26,6 +26,7 @@ typedef struct opts {
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume, steps;
     fv_augment aug;
     int classes, in_c, in_h, in_w, aux, stride_first; /* zoo networks */
+    int rs_h, rs_w; /* --resize H[,W]: images converted to the model's input of that size */
     double alpha;
     double lr, momentum, clip_norm;
 } opts;
@@ -47,6 +48,7 @@ int is_zoo(const char *path);
 fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int classes);
 fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes);
 fv_dataset *load_data(const opts *o, int train);
+int fit_inputs(const opts *o, const char *path, fv_model *m, fv_dataset *lazy, fv_dataset *now);
 void default_out(const char *name, char *out, size_t len);
 int make_dir(const char *path);
 const char *class_name(int k, int64_t classes);
@@ -65,5 +67,7 @@ void print_isa(void);
 /* eval.c: every metric of the class probabilities `out` and its figures into dir (the
  * library's fv_evaluation_write), the headline printed. */
 int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir);
+/* The metrics' headline and where their files are. */
+void print_metrics(const fv_metrics *mt, const char *dir);
 
 #endif /* FV_CLI_H */

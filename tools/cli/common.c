@@ -1,6 +1,6 @@
 /* common.c - what the commands share: the one-line failure, opening a model (a file or a zoo
- * network) and compiling it for the options, loading and normalizing data, output folders and
- * class names. */
+ * network) and compiling it for the options, loading and normalizing data and fitting its images
+ * to the model's input, output folders and class names. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -34,6 +34,8 @@ fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int c
         return fv_model_load_file(path);
     if (o->in_c)
         c = o->in_c, h = o->in_h, w = o->in_w;
+    else if (o->rs_h)
+        h = o->rs_h, w = o->rs_w;
     return fv_zoo(path, .num_classes = o->classes ? o->classes : classes, .channels = c,
                   .height = h, .width = w, .width_mult = (float)o->alpha, .aux_logits = o->aux,
                   .stride_first = o->stride_first);
@@ -65,8 +67,11 @@ fv_dataset *load_data(const opts *o, int train)
 {
     if (o->data && is_vector_file(o->data))
         return load_vector(o, train); /* used as loaded: no image normalization */
-    /* --limit N: only the first N samples are read at all */
-    fv_dataset *d = fv_dataset_load_dir_n(o->data, train, o->limit);
+    /* --limit N: only the first N samples are read at all; an image folder's images are
+     * decoded at the size asked for (--resize, --input), else all must have the first's */
+    fv_dataset *d = fv_dataset_load_dir_size(o->data, train, o->limit, o->in_c,
+                                             o->rs_h ? o->rs_h : o->in_h,
+                                             o->rs_h ? o->rs_w : o->in_w);
     if (!d)
         return NULL;
     if (fv_dataset_normalize(d, NORM_MEAN, NORM_STD) != FV_OK) {
@@ -74,6 +79,45 @@ fv_dataset *load_data(const opts *o, int train)
         return NULL;
     }
     return d;
+}
+
+/* Whether d's images have the shape in (C, H, W). */
+static int fits(const fv_dataset *d, const int64_t *in)
+{
+    const int64_t *x = d->x->dims;
+    return d->x->ndim != 4 || (x[1] == in[0] && x[2] == in[1] && x[3] == in[2]);
+}
+
+/* Data whose images differ from the model's input (C, H, W) are converted when asked (--resize,
+ * or --input for a zoo network): `lazy` (or NULL) batch by batch as the model reads it
+ * (fv_model_resize_inputs: any size, no copy), `now` (or NULL: a set whose images figures show)
+ * at once (fv_dataset_resize, within the data limit). Not asked, it is an error saying how. */
+int fit_inputs(const opts *o, const char *path, fv_model *m, fv_dataset *lazy, fv_dataset *now)
+{
+    int64_t in[4];
+    char msg[400];
+    if (fv_node_shape(m, 0, in) != 3 || ((!lazy || fits(lazy, in)) && (!now || fits(now, in))))
+        return 0;
+    const int64_t *x = (lazy && !fits(lazy, in) ? lazy : now)->x->dims;
+    if (!o->rs_h && !(o->in_c && is_zoo(path))) {
+        snprintf(msg, sizeof msg, "the data's images are %lldx%lldx%lld but the model's input is "
+                 "%lldx%lldx%lld: --resize %lld,%lld converts them", (long long)x[1],
+                 (long long)x[2], (long long)x[3], (long long)in[0], (long long)in[1],
+                 (long long)in[2], (long long)in[1], (long long)in[2]);
+        return fail(msg);
+    }
+    if (o->rs_h && (o->rs_h != in[1] || o->rs_w != in[2])) {
+        snprintf(msg, sizeof msg, "--resize %d,%d, but the model's input is %lldx%lldx%lld",
+                 o->rs_h, o->rs_w, (long long)in[0], (long long)in[1], (long long)in[2]);
+        return fail(msg);
+    }
+    if (lazy && fv_model_resize_inputs(m, 1) != FV_OK)
+        return fail_lib();
+    if (now && fv_dataset_resize(now, (int)in[0], (int)in[1], (int)in[2]) != FV_OK) {
+        snprintf(msg, sizeof msg, "%s; --limit N resizes fewer test images", fv_last_error());
+        return fail(msg);
+    }
+    return 0;
 }
 
 /* runs/NAME for a model name as a safe folder name: letters, digits, '.', '-' and '_' kept, any

@@ -12,14 +12,19 @@ int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir
     fv_metrics *mt = NULL;
     if (fv_evaluation_write(test, out, dir, &mt) != FV_OK)
         return fail_lib();
+    print_metrics(mt, dir);
+    fv_metrics_free(mt);
+    return 0;
+}
+
+void print_metrics(const fv_metrics *mt, const char *dir)
+{
     int k = mt->k, top = k >= 5 ? 5 : k;
     printf("top-%d accuracy %.4f, macro F1 %.4f, macro AUC %.4f, micro AP %.4f, log-loss %.4f, "
            "ECE %.4f\n", top, mt->top_k[top - 1], mt->macro.f1, mt->auc_macro, mt->ap_micro,
            mt->log_loss, mt->ece);
     printf("Figures and metrics: %s/{metrics.json,per_class.csv,confusion,roc,pr,reliability}"
            "{.png,.svg}\n", dir);
-    fv_metrics_free(mt);
-    return 0;
 }
 
 int cmd_eval(const opts *o)
@@ -31,13 +36,16 @@ int cmd_eval(const opts *o)
         return fail_lib();
     const int64_t *d = test->x->dims;
     fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
-    int rc = 1;
+    /* no test image is shown: resized batch by batch when asked */
+    int rc = m ? fit_inputs(o, o->pos[0], m, test, NULL) : 0;
     double loss, acc;
     fv_tensor *out = NULL;
     const char *dir = o->out ? o->out : "runs/eval";
-    if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
-        fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
-        fv_model_predict(m, test->x, &out) != FV_OK) {
+    if (rc != 0) {
+        /* fit_inputs said why */
+    } else if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
+               fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
+               fv_model_predict_proba(m, test->x, &out) != FV_OK) {
         rc = fail_lib();
     } else if (make_dir(dir) != 0) {
         rc = fail("eval: cannot create the output directory");
@@ -47,7 +55,6 @@ int cmd_eval(const opts *o)
     } else {
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);
-        fv_softmax_rows(out->data, out->dims[0], out->dims[1]);
         rc = report_metrics(test, out, dir);
     }
     fv_tensor_free(out);

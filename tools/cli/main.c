@@ -29,11 +29,14 @@ static const struct command {
      "          [--loss ce|mse|mae|huber]  mse, mae, huber: regression on real targets\n"
      "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
      "          and DIR/metrics.csv (default out: runs/<model>)\n"
+     "          [--resize H[,W]]  images converted to the model's input of that size\n"
+     "          (bilinear; gray <-> RGB; also a zoo network's --input C,H,W): the training\n"
+     "          set batch by batch, the test set at once\n"
      "          vector data: --data FILE.csv [--target COLUMN] (a header name or an index,\n"
      "          default the last), or --data X.npy --labels Y.npy; tested on --test FILE\n"
      "          [--test-labels Y.npy], else on a fixed fifth of the rows held out\n"},
     {"eval", cmd_eval,
-     "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR]\n"
+     "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR] [--resize H[,W]]\n"
      "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures;\n"
      "          with --loss mse|mae|huber: MAE, RMSE, R^2 (vector data as for train)\n"},
     {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
@@ -41,6 +44,7 @@ static const struct command {
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
     {"visualize", cmd_visualize,
      "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
+     "          [--resize H[,W]]\n"
      "          filters, feature maps, saliency and Grad-CAM, class models, mistakes,\n"
      "          deconvnet projections (PNG)\n"},
     {"knn", cmd_knn,
@@ -53,7 +57,8 @@ static const struct command {
      "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
      "          (NETWORK works wherever MODEL.fv does; for zoo\n"
      "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
-     "          train and eval build them for the data's image size and classes)\n"},
+     "          train and eval build them for the data's image size and classes, or for\n"
+     "          --input or --resize with the data converted to it)\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -197,6 +202,10 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = parse_int(v, 1, 1 << 20, &o->classes);
         } else if (strcmp(a, "--alpha") == 0) {
             bad = parse_double(v, &o->alpha) || !(o->alpha > 0);
+        } else if (strcmp(a, "--resize") == 0) {
+            int k = sscanf(v, "%d,%d", &o->rs_h, &o->rs_w);
+            o->rs_w = k == 1 ? o->rs_h : o->rs_w;
+            bad = k < 1 || o->rs_h < 1 || o->rs_w < 1 || o->rs_h > 8192 || o->rs_w > 8192;
         } else if (strcmp(a, "--input") == 0) {
             bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
                   o->in_h < 1 || o->in_w < 1;

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-/* "IMAGE: name p, name p, name p": the top 3 classes of one image's logits (1, k). A
- * non-finite logit (NaN weights) is an error: it has no rank. */
+/* "IMAGE: name p, name p, name p": the top 3 classes of one image's probabilities (1, k). A
+ * non-finite one (NaN weights) is an error: it has no rank. */
 static int print_top3(const char *png, fv_tensor *out)
 {
     int64_t k = out->dims[1];
@@ -16,7 +16,6 @@ static int print_top3(const char *png, fv_tensor *out)
                      "number (are the weights finite?)", png, (long long)j, (double)out->data[j]);
             return fail(msg);
         }
-    fv_softmax_rows(out->data, 1, k);
     printf("%s:", png);
     for (int r = 0; r < 3 && r < k; r++) { /* top 3 by repeated arg-max */
         int64_t best = 0;
@@ -43,7 +42,7 @@ static int predict_one(fv_model *m, const char *png)
     else {
         for (int64_t i = 0; i < fv_tensor_numel(fit); i++)
             fit->data[i] = (fit->data[i] - NORM_MEAN) / NORM_STD;
-        rc = fv_model_predict(m, fit, &out) != FV_OK ? fail_lib() : print_top3(png, out);
+        rc = fv_model_predict_proba(m, fit, &out) != FV_OK ? fail_lib() : print_top3(png, out);
     }
     fv_tensor_free(img);
     fv_tensor_free(fit);

@@ -57,6 +57,8 @@ int cmd_train(const opts *o)
         rc = fail_lib();
         goto done;
     }
+    if (fit_inputs(o, path, m, train, test) != 0) /* the report shows test images */
+        goto done;
     if (o->out)
         snprintf(out, sizeof out, "%s", o->out);
     else
@@ -125,13 +127,16 @@ int cmd_train(const opts *o)
     char v[6][96], name[128];
     run_settings(o, train, hist, ran, secs, kv, v);
     snprintf(name, sizeof name, "%.127s", data_name(o, train));
+    fv_metrics *mt = NULL;
     fv_status st = fv_run_report_write(m, test, out, .data_name = name, .history = hist,
-                                       .epochs = ran, .settings = kv);
+                                       .epochs = ran, .settings = kv, .metrics = &mt);
     free(hist);
     if (st != FV_OK) {
         rc = fail_lib();
         goto done;
     }
+    print_metrics(mt, out);
+    fv_metrics_free(mt);
     printf("Weights: %s\nMetrics: %s\nReport: %s/report.html\n", weights, csv, out);
     rc = 0;
 done:

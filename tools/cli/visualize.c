@@ -22,6 +22,9 @@ int cmd_visualize(const opts *o)
         rc = fail_lib();
         goto done;
     }
+    if (fit_inputs(o, o->pos[0], m, NULL, test) != 0) /* the figures show test images */
+        goto done;
+    d = test->x->dims;
     snprintf(dir, sizeof dir, "%s", o->out ? o->out : "runs/visualize");
     if (make_dir(dir) != 0) {
         rc = fail("cannot create the output directory");
@@ -60,11 +63,10 @@ int cmd_visualize(const opts *o)
                                          "saliency.png",     "class_models.png",
                                          "misclassified.png", "deconvnet.png"};
     if (!(names = fv_class_names(test, test->num_classes)) ||
-        fv_model_predict(m, test->x, &probs) != FV_OK) {
+        fv_model_predict_proba(m, test->x, &probs) != FV_OK) {
         rc = fail_lib();
         goto done;
     }
-    fv_softmax_rows(probs->data, probs->dims[0], probs->dims[1]);
     for (int f = 0; f < 6; f++) {
         int wrote = 1;
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
