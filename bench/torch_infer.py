@@ -7,11 +7,13 @@ size and class count, after warm-up.
 
 Prints "images_per_s <median of the timed passes>"; --params prints "parameters <trainable count>
 input <C>x<H>x<W>", which must equal `fovea zoo`'s columns. Networks torchvision has (alexnet,
-vggNN[_bn], googlenet, resnetNN, mobilenet_v2; vgg_a/b/d/e are vgg11/13/16/19) are torchvision's;
-the others are defined here layer for layer as in src/models/zoo.c and zoo_modern.c. PyTorch gets
+vggNN[_bn], googlenet, inception_v3, resnetNN, mobilenet_v2; vgg_a/b/d/e are vgg11/13/16/19) are
+torchvision's; the others are defined here layer for layer as in src/models/zoo.c and
+zoo_modern.c, and nasnet_mobile is tests/golden/gen_nasnet.py's transcription of Keras' code. PyTorch gets
 its best settings: an explicit thread count, inference mode, contiguous NCHW input (run_infer.sh
 also pins OpenBLAS's threads).
 """
+import os
 import statistics
 import sys
 import time
@@ -146,11 +148,40 @@ OWN = {
 ALIAS = {"vgg_a": "vgg11", "vgg_b": "vgg13", "vgg_d": "vgg16", "vgg_e": "vgg19"}
 
 
+class NASNetMobile(nn.Module):
+    """tests/golden/gen_nasnet.py's functional transcription of Keras' NASNetMobile (the golden
+    fovea's nasnet_mobile is held to), its weights as float32 parameters and buffers."""
+
+    def __init__(self):
+        super().__init__()
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                        "tests", "golden"))
+        import gen_nasnet  # noqa: E402
+
+        self.net = gen_nasnet.Net(1000)
+        with torch.no_grad():
+            self.net.forward(torch.zeros(1, 3, 224, 224, dtype=torch.float64))
+        for i, (k, v) in enumerate(sorted(self.net.params.items())):
+            v = v.float()
+            if k.endswith("running_mean") or k.endswith("running_var"):
+                self.register_buffer("b%d" % i, v)
+            else:
+                self.register_parameter("p%d" % i, nn.Parameter(v))
+            self.net.params[k] = v
+
+    def forward(self, x):
+        return self.net.forward(x)
+
+
 def build(name):
     """The network (eval mode) and its input (C, H, W)."""
     if name in OWN:
         fn, shape = OWN[name]
         return fn().eval(), shape
+    if name == "nasnet_mobile":
+        return NASNetMobile().eval(), (3, 224, 224)
+    if name == "inception_v3":
+        return tvm.inception_v3(aux_logits=False, init_weights=False).eval(), (3, 299, 299)
     name = ALIAS.get(name, name)
     kw = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
     return getattr(tvm, name)(**kw).eval(), (3, 224, 224)

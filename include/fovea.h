@@ -669,23 +669,27 @@ fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv
  * .channels = 1, .height = 28). Names: lenet5, alexnet (torchvision's), alexnet_original
  * (Krizhevsky 2012: LRN, two groups), alexnet_bn (the course's batch-norm variant), zfnet,
  * vgg11/13/16/19 and their _bn versions (torchvision's), vgg_a, vgg_a_lrn, vgg_b, vgg_c, vgg_d,
- * vgg_e (the paper's configurations), googlenet, resnet18/34/50/101/152, resnet20 (CIFAR),
- * mobilenet_v1, mobilenet_v2. Parameter names are torchvision's where it has the network, so a
- * torchvision state_dict saved as safetensors loads with fv_model_load_weights. The model is
- * not compiled. */
+ * vgg_e (the paper's configurations), googlenet, inception_v3 (torchvision's, 3x299x299;
+ * 23,834,568 parameters, 27,161,264 with .aux_logits as torchvision's default), resnet18/34/50/
+ * 101/152, resnet20 (CIFAR), resnet18_cifar, mobilenet_v1, mobilenet_v2, nasnet_mobile (Keras'
+ * NASNetMobile: NASNet-A 4 @ 1056, 3x224x224, 5,326,716 parameters counting batch norm's moving
+ * statistics as Keras does; Keras' layer names; logits, without Keras' softmax). Parameter names
+ * are torchvision's where it has the network, so a torchvision state_dict saved as safetensors
+ * loads with fv_model_load_weights. The model is not compiled. */
 typedef struct fv_zoo_args {
     int _;
     int num_classes;     /* default 1000 (LeNet-5 and ResNet-20: 10) */
     int channels;        /* input, default the network's (3; LeNet-5: 1) */
-    int height, width;   /* default the network's (224, 227 or 28; width = height) */
+    int height, width;   /* default the network's (224, 227, 299 or 28; width = height) */
     float width_mult;    /* MobileNet's alpha (default 1); the resolution multiplier is the
                             input size */
     int batch_norm;      /* vgg_a ... vgg_e: batch norm after each convolution */
     int stride_first;    /* resnet50/101/152: the bottleneck's stride in its first 1x1, as in the
                             paper (3.8 G mult-adds for ResNet-50); default torchvision's v1.5,
                             the stride in the 3x3 (4.1 G); the parameters are the same */
-    int aux_logits;      /* googlenet: the two auxiliary classifiers (nodes aux1.fc2, aux2.fc2;
-                            evaluated, not trained: fit trains the main output) */
+    int aux_logits;      /* googlenet: the two auxiliary classifiers (nodes aux1.fc2, aux2.fc2);
+                            inception_v3: AuxLogits (node AuxLogits.fc; needs the 17x17 map of
+                            a 299x299 input); evaluated, not trained: fit trains the main output */
     float dropout;       /* default the network's; -1 for none */
 } fv_zoo_args;
 fv_model *fv_zoo_(const char *arch, fv_zoo_args a);

@@ -1,5 +1,6 @@
 /* zoo_small.h - the small input side each zoo network is tested at: 67 for the AlexNet family
- * and ZFNet (their strides need it), LeNet-5's own 28, else 32; and the network built at it. */
+ * and ZFNet (their strides need it), 75 for Inception v3 (torchvision's smallest; without the
+ * auxiliary head, which needs 299), LeNet-5's own 28, else 32; and the network built at it. */
 #ifndef FV_ZOO_SMALL_H
 #define FV_ZOO_SMALL_H
 
@@ -12,6 +13,8 @@ static int zoo_small_side(const char *n)
 {
     if (strncmp(n, "alexnet", 7) == 0 || strcmp(n, "zfnet") == 0)
         return 67;
+    if (strcmp(n, "inception_v3") == 0)
+        return 75;
     return strcmp(n, "lenet5") == 0 ? 28 : 32;
 }
 

@@ -3,7 +3,7 @@
  * adaptive pooling to a fixed grid), and LeNet-5, AlexNet (torchvision's, Krizhevsky's original
  * with LRN and two groups, the course's batch-norm variant), ZFNet and VGG (the paper's
  * configurations A to E and torchvision's names). Residual, inception and mobile networks live
- * in zoo_modern.c. Every builder returns an uncompiled model whose parameter names match
+ * in zoo_modern.c, Inception v3 in zoo_inception.c, NASNet-A Mobile in zoo_nasnet.c. Every builder returns an uncompiled model whose parameter names match
  * torchvision's where torchvision has the network. */
 #include "models/zoo.h"
 
@@ -262,6 +262,7 @@ static const struct {
     {"vgg_d", vgg_d, 3, 224, 0.5f, 0},
     {"vgg_e", vgg_e, 3, 224, 0.5f, 0},
     {"googlenet", fv_zoo_googlenet, 3, 224, 0.2f, 0},
+    {"inception_v3", fv_zoo_inception_v3, 3, 299, 0.5f, 0},
     {"resnet18", fv_zoo_resnet18, 3, 224, 0, 0},
     {"resnet34", fv_zoo_resnet34, 3, 224, 0, 0},
     {"resnet50", fv_zoo_resnet50, 3, 224, 0, 0},
@@ -271,6 +272,7 @@ static const struct {
     {"resnet18_cifar", fv_zoo_resnet18_cifar, 3, 32, 0, 10},
     {"mobilenet_v1", fv_zoo_mobilenet_v1, 3, 224, 0.001f, 0},
     {"mobilenet_v2", fv_zoo_mobilenet_v2, 3, 224, 0.2f, 0},
+    {"nasnet_mobile", fv_zoo_nasnet_mobile, 3, 224, 0, 0},
 };
 enum { NZOO = sizeof table / sizeof table[0] };
 

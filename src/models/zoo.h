@@ -1,6 +1,6 @@
 /* zoo.h - what the model-zoo builders share (internal): name formatting, convolution + batch
- * norm + activation blocks, adaptive pooling, and the builders of zoo_modern.c that zoo.c's
- * table lists. */
+ * norm + activation blocks, adaptive pooling, and the builders of zoo_modern.c,
+ * zoo_inception.c and zoo_nasnet.c that zoo.c's table lists. */
 #ifndef FV_MODELS_ZOO_H
 #define FV_MODELS_ZOO_H
 
@@ -29,5 +29,7 @@ int fv_zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a);
+int fv_zoo_inception_v3(fv_model *m, int x, const fv_zoo_args *a);
+int fv_zoo_nasnet_mobile(fv_model *m, int x, const fv_zoo_args *a);
 
 #endif

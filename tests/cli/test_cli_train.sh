@@ -56,6 +56,12 @@ expect_ok zoo-train "$FV" train resnet20 --epochs 1 --limit 300 --out "$TMP/zoo"
 check zoo-accuracy grep -q "^Test accuracy: 0\." "$TMP/out"
 expect_ok zoo-list "$FV" zoo
 check zoo-resnet50 grep -q "^resnet50 .* 25557032 " "$TMP/out"
+check zoo-inception-v3 grep -q "^inception_v3 .*3x299x299 .* 23834568 " "$TMP/out"
+check zoo-nasnet-mobile grep -q "^nasnet_mobile .* 5289978 " "$TMP/out"
+expect_ok zoo-summary-aux "$FV" summary inception_v3 --aux
+check zoo-summary-aux-params grep -q "Trainable params: 27,161,264" "$TMP/out"
+expect_ok zoo-summary-keras "$FV" summary nasnet_mobile
+check zoo-summary-keras-params grep -q "Total params: 5,326,716" "$TMP/out"
 expect_ok zoo-summary "$FV" summary resnet18 --classes 10 --input 1,28,28
 check zoo-summary-params grep -q "Trainable params: 11,175,370" "$TMP/out"
 expect_fail zoo-unknown "resnet19" "$FV" summary resnet19

@@ -1,5 +1,5 @@
 /* test_zoo.c - the model zoo against published figures: torchvision 0.14's parameter counts to
- * the unit, the course's AlexNet variant (Keras convention), the VGG paper's Table 2 and
+ * the unit, the course's AlexNet variant and NASNet-A Mobile (Keras convention), the VGG paper's Table 2 and
  * MobileNet's Tables 6-8 to their rounding, multiply-adds against ResNet's Table 1 and
  * MobileNet's tables, the course's depthwise-separable cost ratio, output shapes at small
  * inputs, and clear errors for unknown names and impossible sizes. */
@@ -37,7 +37,7 @@ TEST(torchvision_parameter_counts)
         {"vgg13", 133047848},     {"vgg16", 138357544},     {"vgg19", 143667240},
         {"resnet18", 11689512},   {"resnet34", 21797672},   {"resnet50", 25557032},
         {"resnet101", 44549160},  {"resnet152", 60192808},  {"googlenet", 6624904},
-        {"mobilenet_v2", 3504872},
+        {"mobilenet_v2", 3504872}, {"inception_v3", 23834568},
     };
     for (size_t i = 0; i < sizeof tv / sizeof tv[0]; i++) {
         int64_t got = trainable(tv[i].arch, (fv_zoo_args){0});
@@ -47,6 +47,8 @@ TEST(torchvision_parameter_counts)
         CHECK(got == tv[i].want);
     }
     CHECK(trainable("googlenet", (fv_zoo_args){.aux_logits = 1}) == 13004888);
+    /* torchvision's inception_v3() default has the auxiliary classifier */
+    CHECK(trainable("inception_v3", (fv_zoo_args){.aux_logits = 1}) == 27161264);
     /* torchvision's resnet18(num_classes=10) with conv1 = 3x3/1 (no bias) and no max pooling:
      * 11,689,512 - 9,408 (7x7 conv1) + 1,728 (3x3 conv1) - 513,000 + 5,130 (fc) */
     CHECK(trainable("resnet18_cifar", (fv_zoo_args){0}) == 11173962);
@@ -60,6 +62,11 @@ TEST(course_alexnet_keras_convention)
     CHECK(t == 56361738 && tr == 56358986 && nt == 2752);
     int64_t d[4];
     CHECK(fv_node_shape(m, fv_model_find_node(m, "conv1"), d) == 3 && d[1] == 55 && d[2] == 55);
+    fv_model_free(m);
+    /* keras.applications.NASNetMobile().summary() */
+    m = fv_zoo("nasnet_mobile");
+    fv_model_count_params(m, &t, &tr, &nt);
+    CHECK(t == 5326716 && tr == 5289978 && nt == 36738);
     fv_model_free(m);
 }
 

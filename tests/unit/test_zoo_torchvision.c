@@ -8,57 +8,10 @@
 #include "io/io.h"
 #include "optest.h"
 #include "test.h"
+#include "zoo_formula.h"
 
 static const char *const nets[] = {"resnet18",  "resnet50",     "vgg11",
                                    "googlenet", "mobilenet_v2", "alexnet"};
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* gen_zoo.py's uniform(): an integer hash of (index, seed) to [-1, 1). */
-static double uniform(uint64_t i, uint64_t seed)
-{
-    const uint64_t mask = 0xFFFFFFFFu;
-    uint64_t x = (i * 2654435761u + seed) & mask;
-    x ^= x >> 15;
-    x = (x * 2246822519u) & mask;
-    x ^= x >> 13;
-    return (double)x / 2147483648.0 - 1;
-}
-
-static int ends_with(const char *s, const char *t)
-{
-    size_t a = strlen(s), b = strlen(t);
-    return a >= b && strcmp(s + a - b, t) == 0;
-}
-
-/* gen_zoo.py's formula() for every parameter. */
-static void fill_formula(fv_model *m)
-{
-    for (int p = 0; p < fv_model_num_params(m); p++) {
-        fv_param_info pi;
-        fv_model_param(m, p, &pi);
-        uint64_t seed = fnv1a(pi.name);
-        double fan_in = (double)pi.numel / (double)pi.dims[0];
-        for (int64_t i = 0; i < pi.numel; i++) {
-            double v = uniform((uint64_t)i, seed);
-            if (ends_with(pi.name, "running_var"))
-                v = 1 + 0.25 * (v + 1);
-            else if (ends_with(pi.name, "running_mean") || ends_with(pi.name, "bias"))
-                v = 0.1 * v;
-            else if (pi.ndim >= 2)
-                v = v * sqrt(3.0 / fan_in);
-            else
-                v = 1 + 0.1 * v;
-            pi.data[i] = (float)v;
-        }
-    }
-}
 
 static fv_model *build(const char *arch, int side, int classes)
 {
@@ -69,17 +22,6 @@ static fv_model *build(const char *arch, int side, int classes)
         return NULL;
     }
     return m;
-}
-
-/* max |got - want| / max |want| over the logits; y holds float64 values. */
-static double rel_error(const fv_tensor *got, const fv_tensor *want)
-{
-    double err = 0, scale = 0;
-    for (int64_t i = 0; i < fv_tensor_numel(want); i++) {
-        err = fmax(err, fabs(got->data[i] - want->data[i]));
-        scale = fmax(scale, fabs(want->data[i]));
-    }
-    return err / scale;
 }
 
 TEST(reduced_size_goldens)
@@ -93,12 +35,10 @@ TEST(reduced_size_goldens)
         fv_model *m = build(nets[k], side, 10);
         CHECK(want && m);
         if (want && m) {
-            fill_formula(m);
-            fv_tensor *x = fv_tensor_new4(2, 3, side, side), *y = NULL;
-            for (int64_t i = 0; i < fv_tensor_numel(x); i++)
-                x->data[i] = (float)uniform((uint64_t)i, 12345);
+            zf_fill(m);
+            fv_tensor *x = zf_input(2, 3, side, side), *y = NULL;
             CHECK_STATUS(fv_model_predict(m, x, &y), FV_OK);
-            double e = y ? rel_error(y, want) : 1;
+            double e = y ? zf_rel_error(y, want) : 1;
             if (e > 1e-4)
                 fprintf(stderr, "%s: logits differ from torchvision's by %g (relative)\n",
                         nets[k], e);
@@ -127,7 +67,7 @@ static int full(const char *dir)
         fv_status st = m && x && want ? fv_model_load_weights(m, wpath) : FV_ERR_IO;
         if (st == FV_OK)
             st = fv_model_predict(m, x, &y);
-        double e = st == FV_OK ? rel_error(y, want) : NAN;
+        double e = st == FV_OK ? zf_rel_error(y, want) : NAN;
         printf("%-14s %s  max relative error %.3g\n", nets[k],
                st != FV_OK ? fv_last_error() : e <= 1e-4 ? "ok " : "BAD", e);
         bad |= !(e <= 1e-4);
