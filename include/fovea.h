@@ -815,6 +815,16 @@ const char *fv_fashion_mnist_class(int k);
 fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
 /* The first n samples (copies). */
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
+/* A validation split carved from d (a training set), so that what watches validation (early
+ * stopping, plateau schedules, the best checkpoint) never sees the test set. *val gets
+ * round(fraction * n) of d's n samples (halves up), drawn with `seed`; stratified: per class
+ * instead, round(fraction * n_c) of each class's n_c samples, so every class keeps its share
+ * (labels must be class indices in [0, num_classes)). *train gets the rest. Both keep d's order,
+ * num_classes and class names (copies); *train is named as d, *val "NAME (validation)". The same
+ * seed gives the same split. Errors: fraction not in (0, 1), a part left empty, labels that are
+ * not class indices (stratified). */
+fv_status fv_dataset_split(const fv_dataset *d, double fraction, uint64_t seed, int stratified,
+                           fv_dataset **train, fv_dataset **val);
 void fv_dataset_free(fv_dataset *d);
 
 /* A PNG file as (1, C, H, W) in [0, 1] (gray or RGB, 8 bit; alpha dropped). */
