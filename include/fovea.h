@@ -845,8 +845,8 @@ fv_tensor *fv_image_fit(const fv_tensor *img, int c, int h, int w);
 
 typedef struct fv_epoch_metrics {
     int epoch;          /* 1-based */
-    double loss, accuracy;
-    double val_loss, val_accuracy; /* NaN when there is no validation set */
+    double loss, accuracy;          /* the epoch's training batches (running mean) */
+    double val_loss, val_accuracy; /* fv_fit_args.validation's after the epoch; NaN without */
     double seconds, images_per_s;
     double lr;          /* the learning rate at the epoch's last step */
 } fv_epoch_metrics;
@@ -934,7 +934,9 @@ typedef struct fv_fit_args {
     int _;
     int epochs;                    /* default 1 */
     int batch_size;                /* default 32 */
-    const fv_dataset *validation;  /* evaluated after each epoch */
+    const fv_dataset *validation;  /* evaluated after each epoch (val_*): what early stopping,
+                                      plateau and the best checkpoint watch, so not the test set
+                                      (fv_dataset_split holds one out of the training data) */
     int no_shuffle;                /* 1: keep the data order */
     uint64_t seed;                 /* shuffling, default 0 */
     int verbose;                   /* 0: silent, 1: live progress line + epoch line (to log) */

@@ -22,6 +22,10 @@ static const struct command {
      "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
      "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
      "          OUT/best, after every epoch)\n"
+     "          [--val-split F] the validation set: F of the training data held out (per class,\n"
+     "          drawn by --seed; default 0.1; 0: none); [--val DIR] one of its own instead, read\n"
+     "          as --data's test split. Early stopping, plateau and OUT/best watch its loss\n"
+     "          (without one, the training loss); the test split is used once, at the end\n"
      "          augmentation: [--hflip] [--vflip] [--crop-pad N] [--rotate DEG] [--scale X]\n"
      "          [--aspect X] [--translate X] [--brightness X] [--contrast X] [--saturation X]\n"
      "          [--hue X] [--grayscale P] [--cutout N] [--erase P] [--mixup A] [--cutmix A]\n"
@@ -127,7 +131,7 @@ static float *aug_field(fv_augment *g, const char *name)
 static int parse_opts(int argc, char **argv, opts *o)
 {
     *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9,
-                .cls = -1};
+                .cls = -1, .val_split = -1};
     char msg[256];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -181,6 +185,11 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
             bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--val") == 0) {
+            o->val_dir = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--val-split") == 0) {
+            bad = parse_double(v, &o->val_split) || !(o->val_split >= 0 && o->val_split < 1);
         } else if (strcmp(a, "--out") == 0) {
             o->out = v;
             bad = strlen(v) > PATH_OPT_MAX;
@@ -230,6 +239,9 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
         i += takes;
     }
+    if (o->val_dir && o->val_split >= 0)
+        return fail("options --val and --val-split exclude each other (a validation set of its "
+                    "own, or one held out of the training data)");
     return 0;
 }
 
