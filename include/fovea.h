@@ -704,6 +704,25 @@ fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_na
 fv_status fv_metrics_write_csv(const fv_metrics *m, const char *const *class_names,
                                const char *path);
 
+/* Per-image class probabilities, as `fovea eval` writes them (OUT/probabilities.csv) and `fovea
+ * ensemble` averages them. The CSV: the header "index,label,p_0,...,p_{k-1}", then row i (from 0)
+ * "i,label,p_0,...": the label a class index in [0, k), each probability in [0, 1] (as %.9g:
+ * a float read back is the same float). */
+typedef struct fv_probs {
+    int64_t n;   /* rows */
+    int k;       /* classes */
+    int *labels; /* n */
+    float *p;    /* n x k, row-major */
+} fv_probs;
+/* Writes n rows of k probabilities and their labels (atomic). */
+fv_status fv_probs_write(const char *path, const float *p, const int *labels, int64_t n, int k);
+/* Reads such a file (at most the data limit, fv_data_limit, in size); the errors name the file,
+ * the line and the field: another header, an index out of sequence, a label out of range, a
+ * row with too few or too many probabilities, one that is not a number in [0, 1] (NaN, inf), a
+ * row whose sum differs from 1 by more than 1e-3, no rows. */
+fv_status fv_probs_read(const char *path, fv_probs *out);
+void fv_probs_free(fv_probs *p);
+
 /* ---------------------------------------------------------------- k-nearest neighbours */
 
 /* The course's first classifier and the baseline a CNN is compared against: a sample gets the

@@ -41,6 +41,7 @@ int cmd_zoo(const opts *o);
 int cmd_visualize(const opts *o);
 int cmd_knn(const opts *o);
 int cmd_bench(const opts *o);
+int cmd_ensemble(const opts *o);
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */
@@ -71,5 +72,8 @@ void print_isa(void);
 /* eval.c: every metric of the class probabilities `out` and its figures into dir (the
  * library's fv_evaluation_write), the headline printed. */
 int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir);
+
+/* ensemble.c: DIR/probabilities.csv of probs (n x k) with d's labels (fv_probs_write). */
+int write_probabilities(const fv_dataset *d, const fv_tensor *probs, const char *dir);
 
 #endif /* FV_CLI_H */

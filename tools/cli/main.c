@@ -34,7 +34,15 @@ static const struct command {
      "          and DIR/metrics.csv (default out: runs/<model>)\n"},
     {"eval", cmd_eval,
      "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR]\n"
-     "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures\n"},
+     "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures;\n"
+     "          each image's class probabilities: OUT/probabilities.csv (for ensemble)\n"},
+    {"ensemble", cmd_ensemble,
+     "  ensemble PROBS.csv PROBS.csv... [--data DIR] [--limit N] [--out DIR]\n"
+     "          the mean of several models' probabilities (each the probabilities.csv of a\n"
+     "          fovea eval with this --data and --limit), with eval's metrics and figures and\n"
+     "          its own OUT/probabilities.csv (default out: runs/ensemble), e.g.\n"
+     "          fovea eval M.fv --weights A.safetensors --out ev/a   (and ev/b, ev/c), then\n"
+     "          fovea ensemble ev/a/probabilities.csv ev/b/probabilities.csv ev/c/probabilities.csv\n"},
     {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
     {"summary", cmd_summary,
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
