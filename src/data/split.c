@@ -98,7 +98,8 @@ static fv_dataset *part(const fv_dataset *d, const unsigned char *val, int which
     int ok = p->x && (!d->y || p->y);
     if (ok && d->class_names) {
         int nc = d->num_classes > 0 ? d->num_classes : 0;
-        ok = (p->class_names = fv_calloc((size_t)(nc ? nc : 1), sizeof(char *), "class names")) != NULL;
+        p->class_names = fv_calloc((size_t)(nc ? nc : 1), sizeof(char *), "class names");
+        ok = p->class_names != NULL;
         for (int k = 0; ok && k < nc; k++)
             ok = (p->class_names[k] = fv_strdup(d->class_names[k] ? d->class_names[k] : "",
                                                 "class name")) != NULL;

@@ -42,7 +42,7 @@ static const struct command {
      "          fovea eval with this --data and --limit), with eval's metrics and figures and\n"
      "          its own OUT/probabilities.csv (default out: runs/ensemble), e.g.\n"
      "          fovea eval M.fv --weights A.safetensors --out ev/a   (and ev/b, ev/c), then\n"
-     "          fovea ensemble ev/a/probabilities.csv ev/b/probabilities.csv ev/c/probabilities.csv\n"},
+     "          fovea ensemble ev/{a,b,c}/probabilities.csv\n"},
     {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
     {"summary", cmd_summary,
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
