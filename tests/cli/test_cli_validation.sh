@@ -37,6 +37,7 @@ check poisoned-test grep -q "^Test accuracy: 0\.[01]" "$TMP/out"
 check held-out-val-clean val_acc_above "$TMP/a/metrics.csv" 0.45
 check held-out-csv-header grep -q "^epoch,loss,accuracy,val_loss,val_accuracy," "$TMP/a/metrics.csv"
 check held-out-best test -s "$TMP/a/best.safetensors"
+check held-out-report grep -q "<th>validation split</th><td>201 images held out (0.1 of the training data per class, seed 1)" "$TMP/a/report.html"
 # the clean validation loss keeps improving: no early stop (on the poisoned test split, whose
 # loss grows as the model learns, it stopped after epoch 2 and restored epoch 1)
 check held-out-all-epochs test "$(wc -l <"$TMP/a/metrics.csv")" -eq 4
@@ -46,6 +47,7 @@ expect_ok val-dir "$FV" $RUN --val "$V" --out "$TMP/b"
 check val-dir-line grep -q "^Training on train: 2000 images; validating on 2000 images of $V;" "$TMP/out"
 check val-dir-poisoned-test grep -q "^Test accuracy: 0\.[01]" "$TMP/out"
 check val-dir-val-clean val_acc_above "$TMP/b/metrics.csv" 0.45
+check val-dir-report grep -q "<th>validation split</th><td>2000 images of $V<" "$TMP/b/report.html"
 
 # 3. --val-split F and --val-split 0 (no validation: the val_* columns are NaN)
 expect_ok val-split "$FV" train models/lenet5.fv --limit 1000 --epochs 1 --val-split 0.5 \

@@ -8,8 +8,20 @@
 #include <string.h>
 #include <time.h>
 
+/* Where the validation figures come from, for the report. */
+static void val_setting(const split_info *s, int seed, char *v, size_t len)
+{
+    if (s->val_dir)
+        snprintf(v, len, "%lld images of %.60s", (long long)s->val, s->val_dir);
+    else if (s->val)
+        snprintf(v, len, "%lld images held out (%g of the training data per class, seed %d)",
+                 (long long)s->val, s->fraction, seed);
+    else
+        snprintf(v, len, "none (early stopping and best watch the training loss)");
+}
+
 /* The run's settings for the report (key, value, ..., NULL) in kv, their texts in v. */
-static void run_settings(const opts *o, const fv_dataset *train, const fv_epoch_metrics *hist,
+static void run_settings(const opts *o, const split_info *split, const fv_epoch_metrics *hist,
                          int ran, double secs, const char **kv, char (*v)[96])
 {
     snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs);
@@ -18,10 +30,12 @@ static void run_settings(const opts *o, const fv_dataset *train, const fv_epoch_
              o->lr > 0 ? "" : " (the optimizer's default)");
     snprintf(v[3], sizeof v[3], "%d", o->seed);
     snprintf(v[4], sizeof v[4], "%.1f s", secs);
-    snprintf(v[5], sizeof v[5], "%lld images", (long long)train->x->dims[0]);
+    snprintf(v[5], sizeof v[5], "%lld images", (long long)split->train);
+    val_setting(split, o->seed, v[6], sizeof v[6]); /* the report gives the test split's size */
     const char *rows[] = {"optimizer", o->optimizer, "learning rate", v[2], "schedule",
                           o->schedule ? o->schedule : "constant", "epochs", v[0], "batch", v[1],
-                          "seed", v[3], "training split", v[5], "training time", v[4], NULL};
+                          "seed", v[3], "training split", v[5], "validation split", v[6],
+                          "training time", v[4], NULL};
     memcpy(kv, rows, sizeof rows);
 }
 
@@ -130,9 +144,9 @@ int cmd_train(const opts *o)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
            (long long)test->x->dims[0], secs);
-    const char *kv[20];
-    char v[6][96], name[128];
-    run_settings(o, train, hist, ran, secs, kv, v);
+    const char *kv[24];
+    char v[7][96], name[128];
+    run_settings(o, &split, hist, ran, secs, kv, v);
     snprintf(name, sizeof name, "%.127s", data_name(o, train));
     fv_status st = fv_run_report_write(m, test, out, .data_name = name, .history = hist,
                                        .epochs = ran, .settings = kv);
