@@ -781,6 +781,24 @@ fv_status fv_regression_metrics(const float *pred, const float *target, int64_t 
                                 fv_reg_metrics *out);
 /* The regression metrics as JSON {"n", "k", "mae", "mse", "rmse", "r2"} (NaN as null; atomic). */
 fv_status fv_reg_metrics_write_json(const fv_reg_metrics *m, const char *path);
+/* Per-image class probabilities, as `fovea eval` writes them (OUT/probabilities.csv) and `fovea
+ * ensemble` averages them. The CSV: the header "index,label,p_0,...,p_{k-1}", then row i (from 0)
+ * "i,label,p_0,...": the label a class index in [0, k), each probability in [0, 1] (as %.9g:
+ * a float read back is the same float). */
+typedef struct fv_probs {
+    int64_t n;   /* rows */
+    int k;       /* classes */
+    int *labels; /* n */
+    float *p;    /* n x k, row-major */
+} fv_probs;
+/* Writes n rows of k probabilities and their labels (atomic). */
+fv_status fv_probs_write(const char *path, const float *p, const int *labels, int64_t n, int k);
+/* Reads such a file (at most the data limit, fv_data_limit, in size); the errors name the file,
+ * the line and the field: another header, an index out of sequence, a label out of range, a
+ * row with too few or too many probabilities, one that is not a number in [0, 1] (NaN, inf), a
+ * row whose sum differs from 1 by more than 1e-3, no rows. */
+fv_status fv_probs_read(const char *path, fv_probs *out);
+void fv_probs_free(fv_probs *p);
 
 /* ---------------------------------------------------------------- k-nearest neighbours */
 
@@ -908,6 +926,16 @@ fv_status fv_dataset_normalize(fv_dataset *d, float mean, float std);
 fv_status fv_dataset_resize(fv_dataset *d, int c, int h, int w);
 /* The first n samples (copies). */
 fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
+/* A validation split carved from d (a training set), so that what watches validation (early
+ * stopping, plateau schedules, the best checkpoint) never sees the test set. *val gets
+ * round(fraction * n) of d's n samples (halves up), drawn with `seed`; stratified: per class
+ * instead, round(fraction * n_c) of each class's n_c samples, so every class keeps its share
+ * (labels must be class indices in [0, num_classes)). *train gets the rest. Both keep d's order,
+ * num_classes and class names (copies); *train is named as d, *val "NAME (validation)". The same
+ * seed gives the same split. Errors: fraction not in (0, 1), a part left empty, labels that are
+ * not class indices (stratified). */
+fv_status fv_dataset_split(const fv_dataset *d, double fraction, uint64_t seed, int stratified,
+                           fv_dataset **train, fv_dataset **val);
 void fv_dataset_free(fv_dataset *d);
 
 /* Vector data: a table of numbers per sample, from CSV or NumPy .npy files. Classification sets
@@ -947,11 +975,6 @@ fv_dataset *fv_dataset_load_csv_(const char *path, fv_vec_args a);
 fv_dataset *fv_dataset_load_npy_(const char *x_path, const char *y_path, fv_vec_args a);
 #define fv_dataset_load_npy(x_path, y_path, ...) \
     fv_dataset_load_npy_((x_path), (y_path), (fv_vec_args){._ = 0, __VA_ARGS__})
-/* Splits d into *train and *test (copies, each in d's order): round(n * test_fraction) samples
- * drawn by a permutation from seed go to test, the rest to train; both keep d's classes. Needs
- * 0 < test_fraction < 1 and both parts non-empty. */
-fv_status fv_dataset_split(const fv_dataset *d, double test_fraction, uint64_t seed,
-                           fv_dataset **train, fv_dataset **test);
 
 /* A PNG file as (1, C, H, W) in [0, 1] (gray or RGB, 8 bit; alpha dropped). */
 fv_tensor *fv_png_load(const char *path);
@@ -971,8 +994,8 @@ fv_tensor *fv_image_fit(const fv_tensor *img, int c, int h, int w);
 
 typedef struct fv_epoch_metrics {
     int epoch;          /* 1-based */
-    double loss, accuracy;
-    double val_loss, val_accuracy; /* NaN when there is no validation set */
+    double loss, accuracy;          /* the epoch's training batches (running mean) */
+    double val_loss, val_accuracy; /* fv_fit_args.validation's after the epoch; NaN without */
     double seconds, images_per_s;
     double lr;          /* the learning rate at the epoch's last step */
 } fv_epoch_metrics;
@@ -1060,7 +1083,9 @@ typedef struct fv_fit_args {
     int _;
     int epochs;                    /* default 1 */
     int batch_size;                /* default 32 */
-    const fv_dataset *validation;  /* evaluated after each epoch */
+    const fv_dataset *validation;  /* evaluated after each epoch (val_*): what early stopping,
+                                      plateau and the best checkpoint watch, so not the test set
+                                      (fv_dataset_split holds one out of the training data) */
     int no_shuffle;                /* 1: keep the data order */
     uint64_t seed;                 /* shuffling, default 0 */
     int verbose;                   /* 0: silent, 1: live progress line + epoch line (to log) */

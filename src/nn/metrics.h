@@ -11,4 +11,8 @@ fv_status fv_metrics_check(const double *scores, const int *labels, int64_t n, i
 /* Fills m->auc, auc_macro, auc_micro, ap, ap_macro and ap_micro (inputs already checked). */
 fv_status fv_metrics_ranking(const double *scores, const int *labels, fv_metrics *m);
 
+/* A probabilities CSV (fv_probs_read's format) from len bytes of text; text[len] must be a NUL
+ * (the fuzz target feeds it bytes). Errors start with `name`. */
+fv_status fv_probs_decode(const char *name, const char *text, size_t len, fv_probs *out);
+
 #endif /* FV_METRICS_H */

@@ -488,6 +488,25 @@ static void npy_corpus(void)
              f, 24);
 }
 
+/* Probabilities CSV (fovea eval's): one from the writer, and near-valid ones by hand. */
+static void probs_corpus(void)
+{
+    static const float p[12] = {0.25f, 0.5f, 0.25f, 1, 0, 0, 1e-30f, 0.7f, 0.3f, 0.1f, 0.2f, 0.7f};
+    static const int lab[4] = {1, 0, 2, 2};
+    if (fv_probs_write(out("fuzz_probs", "eval4x3.csv"), p, lab, 4, 3) != FV_OK)
+        fail(fv_last_error());
+    static const struct {
+        const char *file, *text;
+    } t[] = {{"crlf.csv", "index,label,p_0,p_1\r\n0,1,0.5,0.5\r\n1,0,1e-3,0.999"},
+             {"ragged.csv", "index,label,p_0,p_1\n0,1,0.5,0.5\n1,0,1\n"},
+             {"nan.csv", "index,label,p_0,p_1\n0,1,nan,0.5\n"},
+             {"sum.csv", "index,label,p_0,p_1,p_2\n0,2,0.5,0.5,0.5\n"},
+             {"header.csv", "index,label,p_0,p_2\n0,0,1,0\n"},
+             {"index.csv", "index,label,p_0\n0,0,1\n0,0,1\n"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        put("fuzz_probs", t[i].file, t[i].text, strlen(t[i].text));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -505,5 +524,6 @@ int main(int argc, char **argv)
     cifar_corpus();
     csv_corpus();
     npy_corpus();
+    probs_corpus();
     return failures ? 1 : 0;
 }

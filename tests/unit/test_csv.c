@@ -217,7 +217,7 @@ TEST(split)
         fprintf(f, "%d,%s\n", i, i % 2 ? "odd" : "even");
     fclose(f);
     fv_dataset *d = fv_dataset_load_csv(t_path("in.csv")), *tr = NULL, *te = NULL, *t2, *e2;
-    CHECK_STATUS(fv_dataset_split(d, 0.2, 7, &tr, &te), FV_OK);
+    CHECK_STATUS(fv_dataset_split(d, 0.2, 7, 0, &tr, &te), FV_OK);
     CHECK(tr && te && tr->x->dims[0] == 80 && te->x->dims[0] == 20);
     if (!tr || !te)
         return;
@@ -233,16 +233,16 @@ TEST(split)
     for (int i = 0; i < 20; i++)
         CHECK(te->y->data[i] == (float)((int)te->x->data[i] % 2));
     /* the same seed, the same split; another seed, another */
-    CHECK_STATUS(fv_dataset_split(d, 0.2, 7, &t2, &e2), FV_OK);
+    CHECK_STATUS(fv_dataset_split(d, 0.2, 7, 0, &t2, &e2), FV_OK);
     CHECK(e2 && memcmp(e2->x->data, te->x->data, 20 * sizeof(float)) == 0);
     fv_dataset_free(t2), fv_dataset_free(e2);
-    CHECK_STATUS(fv_dataset_split(d, 0.2, 8, &t2, &e2), FV_OK);
+    CHECK_STATUS(fv_dataset_split(d, 0.2, 8, 0, &t2, &e2), FV_OK);
     CHECK(e2 && memcmp(e2->x->data, te->x->data, 20 * sizeof(float)) != 0);
     fv_dataset_free(t2), fv_dataset_free(e2);
-    CHECK_STATUS(fv_dataset_split(d, 1.0, 7, &t2, &e2), FV_ERR_INVALID);
+    CHECK_STATUS(fv_dataset_split(d, 1.0, 7, 0, &t2, &e2), FV_ERR_INVALID);
     CHECK(t2 == NULL && e2 == NULL);
-    CHECK_STATUS(fv_dataset_split(d, 0.001, 7, &t2, &e2), FV_ERR_INVALID);
-    CHECK_ERR_HAS("too few to split");
+    CHECK_STATUS(fv_dataset_split(d, 0.001, 7, 0, &t2, &e2), FV_ERR_INVALID);
+    CHECK_ERR_HAS("part empty");
     fv_dataset_free(tr), fv_dataset_free(te), fv_dataset_free(d);
 }
 

@@ -14,12 +14,16 @@
 /* Pixels in [0, 1] mapped to [-1, 1]: the same fixed normalization for training and prediction. */
 #define NORM_MEAN 0.5f
 #define NORM_STD 0.5f
+/* The share of the training data `train` holds out for validation unless told otherwise. */
+#define DEFAULT_VAL_SPLIT 0.1
 
 typedef struct opts {
     const char *model, *data, *out, *weights, *optimizer, *metrics_csv, *schedule;
     const char *image, *layer; /* visualize */
     const char *target, *labels, *test, *test_labels; /* vector data (vector.c) */
     fv_loss loss; /* --loss: softmax cross-entropy (default), mse, mae, huber */
+    const char *val_dir;       /* train: --val DIR */
+    double val_split;          /* train: --val-split F; -1: the default (DEFAULT_VAL_SPLIT) */
     int cls;
     int knn_k, knn_l1; /* knn */
     const char *pos[64];
@@ -40,6 +44,18 @@ int cmd_zoo(const opts *o);
 int cmd_visualize(const opts *o);
 int cmd_knn(const opts *o);
 int cmd_bench(const opts *o);
+int cmd_ensemble(const opts *o);
+
+/* validation.c: the data `train` fits on and the validation set it watches, and where they come
+ * from (the training report says which split each figure is from). */
+typedef struct split_info {
+    int64_t train, val, test; /* images in each split (val 0: no validation set) */
+    double fraction;          /* the share of the training data held out (0: none or --val) */
+    const char *val_dir;      /* --val DIR, or NULL */
+} split_info;
+/* *train and *val (NULL with --val-split 0) from --data's training split and --val-split or
+ * --val; info's train, val, fraction and val_dir filled. Returns 0, or 1 after printing why. */
+int load_train_val(const opts *o, fv_dataset **train, fv_dataset **val, split_info *info);
 
 /* common.c */
 int fail(const char *what); /* prints "fovea: what", returns 1 */
@@ -69,5 +85,8 @@ void print_isa(void);
 int report_metrics(const fv_dataset *test, const fv_tensor *out, const char *dir);
 /* The metrics' headline and where their files are. */
 void print_metrics(const fv_metrics *mt, const char *dir);
+
+/* ensemble.c: DIR/probabilities.csv of probs (n x k) with d's labels (fv_probs_write). */
+int write_probabilities(const fv_dataset *d, const fv_tensor *probs, const char *dir);
 
 #endif /* FV_CLI_H */

@@ -1,5 +1,5 @@
-/* eval.c - `fovea eval`: a model's every metric on the test split, as JSON, CSV and figures
- * (report_metrics is shared with knn). */
+/* eval.c - `fovea eval`: a model's every metric on the test split, as JSON, CSV and figures, and
+ * each image's probabilities for `fovea ensemble` (report_metrics: also knn's, ensemble's). */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -56,6 +56,8 @@ int cmd_eval(const opts *o)
         printf("Test accuracy: %.4f (loss %.4f, %lld images)\n", acc, loss,
                (long long)test->x->dims[0]);
         rc = report_metrics(test, out, dir);
+        if (rc == 0)
+            rc = write_probabilities(test, out, dir);
     }
     fv_tensor_free(out);
     fv_dataset_free(test);

@@ -22,6 +22,10 @@ static const struct command {
      "          [--early-stopping PATIENCE] (restores the best epoch) [--clip-norm X]\n"
      "          [--resume]  continue from OUT/last.safetensors (checkpoints: OUT/last,\n"
      "          OUT/best, after every epoch)\n"
+     "          [--val-split F] the validation set: F of the training data held out (per class,\n"
+     "          drawn by --seed; default 0.1; 0: none); [--val DIR] one of its own instead, read\n"
+     "          as --data's test split. Early stopping, plateau and OUT/best watch its loss\n"
+     "          (without one, the training loss); the test split is used once, at the end\n"
      "          augmentation: [--hflip] [--vflip] [--crop-pad N] [--rotate DEG] [--scale X]\n"
      "          [--aspect X] [--translate X] [--brightness X] [--contrast X] [--saturation X]\n"
      "          [--hue X] [--grayscale P] [--cutout N] [--erase P] [--mixup A] [--cutmix A]\n"
@@ -39,6 +43,13 @@ static const struct command {
      "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR] [--resize H[,W]]\n"
      "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures;\n"
      "          with --loss mse|mae|huber: MAE, RMSE, R^2 (vector data as for train)\n"},
+    {"ensemble", cmd_ensemble,
+     "  ensemble PROBS.csv PROBS.csv... [--data DIR] [--limit N] [--out DIR]\n"
+     "          the mean of several models' probabilities (each the probabilities.csv of a\n"
+     "          fovea eval with this --data and --limit), with eval's metrics and figures and\n"
+     "          its own OUT/probabilities.csv (default out: runs/ensemble), e.g.\n"
+     "          fovea eval M.fv --weights A.safetensors --out ev/a   (and ev/b, ev/c), then\n"
+     "          fovea ensemble ev/{a,b,c}/probabilities.csv\n"},
     {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
     {"summary", cmd_summary,
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
@@ -165,7 +176,7 @@ static int path_option(const char *a, const char *v, opts *o, int *bad)
 static int parse_opts(int argc, char **argv, opts *o)
 {
     *o = (opts){.epochs = 10, .batch = 64, .optimizer = "adam", .lr = 0, .momentum = 0.9,
-                .cls = -1, .loss = FV_LOSS_SOFTMAX_CE};
+                .cls = -1, .loss = FV_LOSS_SOFTMAX_CE, .val_split = -1};
     char msg[256];
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -229,6 +240,11 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->target = v;
         } else if (path_option(a, v, o, &bad)) {
             /* --labels, --test, --test-labels: set */
+        } else if (strcmp(a, "--val") == 0) {
+            o->val_dir = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--val-split") == 0) {
+            bad = parse_double(v, &o->val_split) || !(o->val_split >= 0 && o->val_split < 1);
         } else if (strcmp(a, "--out") == 0) {
             o->out = v;
             bad = strlen(v) > PATH_OPT_MAX;
@@ -278,6 +294,9 @@ static int parse_opts(int argc, char **argv, opts *o)
         }
         i += takes;
     }
+    if (o->val_dir && o->val_split >= 0)
+        return fail("options --val and --val-split exclude each other (a validation set of its "
+                    "own, or one held out of the training data)");
     return 0;
 }
 

@@ -66,7 +66,7 @@ fv_dataset *load_vector(const opts *o, int train)
         fv_dataset_free(all);
         return t;
     }
-    fv_status st = fv_dataset_split(all, HELD_OUT, SPLIT_SEED, &parts[0], &parts[1]);
+    fv_status st = fv_dataset_split(all, HELD_OUT, SPLIT_SEED, 0, &parts[0], &parts[1]);
     fv_dataset_free(all);
     if (st != FV_OK)
         return NULL;
