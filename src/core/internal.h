@@ -330,6 +330,15 @@ struct fv_model {
     size_t workspace_bytes, workspace_stride;
     int plan_threads;  /* the thread count the workspace was sized for */
     int plan_shared;   /* dy buffers share memory by liveness (see plan.c) */
+
+    /* What a weights file says besides the parameters (fv_model_set_meta), written into its
+     * __metadata__ by fv_model_save_weights and the checkpoints (formats/weightsmeta.c). */
+    char **class_names; /* meta_classes names (fv_malloc'd), or NULL */
+    int meta_classes;
+    float norm_mean, norm_std; /* the inputs' normalization; norm_std 0: none recorded */
+    char *dataset;      /* the data set's name, or NULL */
+    char *arch_text;    /* the model as text when the metadata was set; dropped (NULL) when the
+                         * layers change afterwards (a replaced head) */
 };
 
 /* Worker w's scratch slice (64-byte aligned). */
@@ -370,6 +379,8 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
                            const int64_t *dims, int trainable, fv_init init, int64_t fan_in,
                            int64_t fan_out);
 
+/* Initialises parameter p's values in the data slab by its initialiser, drawing from m->rng. */
+void fv_param_init(fv_model *m, const fv_param *p);
 /* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */

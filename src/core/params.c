@@ -34,7 +34,7 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
     return FV_OK;
 }
 
-static void init_param(fv_model *m, const fv_param *p)
+void fv_param_init(fv_model *m, const fv_param *p)
 {
     float *x = m->data_slab + p->offset;
     switch (p->init) {
@@ -77,7 +77,7 @@ fv_status fv_graph_alloc_params(fv_model *m)
     if (!m->data_slab || !m->grad_slab)
         return FV_ERR_NOMEM;
     for (int i = 0; i < m->nparams; i++)
-        init_param(m, &m->params[i]);
+        fv_param_init(m, &m->params[i]);
     return FV_OK;
 }
 
