@@ -537,6 +537,8 @@ fv_status fv_model_set_trainable_upto(fv_model *m, const char *layer, int traina
  * that does not come from a dense layer, a head whose output other layers read, class weights
  * compiled for another number of classes. */
 fv_status fv_model_replace_head(fv_model *m, int n_classes);
+/* The node of that head (fv_node_name gives its name), or -1 with the error when there is none. */
+int fv_model_head(const fv_model *m);
 /* Multiplies the learning rate of one layer's parameters (fine-tuning: smaller rates for early
  * layers); mult >= 0, 0 freezes. */
 fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult);
@@ -1088,6 +1090,9 @@ typedef struct fv_load_report {
 typedef struct fv_load_args {
     int _;
     int skip_mismatched;
+    const char *exclude;    /* layers whose parameters are not taken from the file (they keep
+                               their values and count as new): names or shell patterns,
+                               comma-separated, e.g. the head about to be replaced */
     fv_load_report *report; /* filled on success, or NULL */
     FILE *log;              /* the report as lines (counts, names of new, skipped, unused), or NULL */
 } fv_load_args;

@@ -125,6 +125,12 @@ static int reads_off_chain(const fv_model *m, int j, int i, int next)
     return 0;
 }
 
+int fv_model_head(const fv_model *m)
+{
+    int head = -1;
+    return find_head(m, &head) == FV_OK ? head : -1;
+}
+
 /* The chain head -> output must feed nothing else (its shapes change). */
 static fv_status check_chain(const fv_model *m, int head)
 {

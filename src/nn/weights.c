@@ -9,6 +9,7 @@
 #include "nn/weights.h"
 
 #include <cjson/cJSON.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,22 @@ static fv_status take_param(const fv_st_file *f, const fv_param *p, float *dst, 
     return fv_st_read(f, i, dst);
 }
 
+/* Whether a comma-separated list of layer names or shell patterns holds `layer`. */
+static int listed(const char *list, const char *layer)
+{
+    char item[FV_NAME_LEN * 2];
+    for (const char *s = list; s && *s;) {
+        size_t n = strcspn(s, ",");
+        size_t k = n < sizeof item - 1 ? n : sizeof item - 1;
+        memcpy(item, s, k);
+        item[k] = 0;
+        if (k && fnmatch(item, layer, 0) == 0)
+            return 1;
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
 /* Whether tensor i of f is a parameter of m. */
 static int is_param(const fv_model *m, const fv_st_file *f, int i)
 {
@@ -315,8 +332,13 @@ fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_
     fv_status st = stage && fate ? FV_OK : FV_ERR_NOMEM;
     if (st == FV_OK)
         memcpy(stage, m->data_slab, sizeof(float) * (size_t)m->param_total);
-    for (int i = 0; st == FV_OK && i < m->nparams; i++)
-        st = take_param(f, &m->params[i], stage + m->params[i].offset, &fate[i]);
+    for (int i = 0; st == FV_OK && i < m->nparams; i++) {
+        const fv_param *p = &m->params[i];
+        if (a.exclude && listed(a.exclude, m->nodes[p->node].name))
+            fate[i] = TAKE_NEW; /* not taken from the file: kept as it is */
+        else
+            st = take_param(f, p, stage + p->offset, &fate[i]);
+    }
     fv_load_report r = {0};
     if (st == FV_OK)
         st = tally(m, f, fate, a.skip_mismatched, &r);

@@ -24,7 +24,9 @@ check epoch0-is-loaded grep -q "^Epoch 0 (from .*): test accuracy $acc," "$TMP/o
 # a new head, the features frozen up to fc2, then the whole net fine-tuned at a lower rate
 expect_ok finetune "$FV" train models/lenet5.fv --weights "$W" --new-head --freeze-to fc2 \
     --epochs 1 --finetune-epochs 1 --finetune-lr 0.0001 --limit 1500 --out "$TMP/f"
-check new-head grep -q "^New head: the last dense layer, re-initialised for 10 classes" "$TMP/out"
+check new-head grep -q "^New head: 'fc3', re-initialised for 10 classes" "$TMP/out"
+check new-head-not-loaded grep -q "^  new, kept at their initial values (2): fc3.weight, fc3.bias" \
+    "$TMP/out"
 check frozen grep -q "^Trainable params: 850$" "$TMP/out"
 check finetune-phase grep -q "^Fine-tuning every layer for 1 epochs at learning rate 0.0001" \
     "$TMP/out"
@@ -79,10 +81,13 @@ expect_fail no-architecture "does not describe its model" "$FV" predict --weight
     tests/fuzz/corpus/fuzz_safetensors/meta_no_arch.safetensors tests/data/fashion_bag.png
 # the original MNIST, where scripts/get-mnist.sh put it: digits' names from the weights alone
 if [ -f data/mnist/t10k-labels-idx1-ubyte ]; then
-    expect_ok mnist-train "$FV" train models/lenet5.fv --data mnist --per-class 30 --epochs 3 \
-        --out "$TMP/m" --quiet --seed 3
+    expect_ok mnist-train "$FV" train models/lenet5.fv --data mnist --per-class 100 --epochs 5 \
+        --limit 5000 --out "$TMP/m" --quiet --seed 3
     expect_ok mnist-eval "$FV" eval --weights "$TMP/m/weights.safetensors" --limit 500 \
         --out "$TMP/mev"
     check mnist-eval-names grep -q "^7," "$TMP/mev/per_class.csv"
+    expect_ok mnist-predict "$FV" predict --weights "$TMP/m/weights.safetensors" \
+        tests/data/mnist_7.png
+    check mnist-predict-digit grep -q "^tests/data/mnist_7.png: 7 " "$TMP/out"
 fi
 finish

@@ -79,6 +79,14 @@ TEST(partial_load_reports_loaded_new_unused)
     CHECK(text && strstr(text, "new, kept at their initial values (2): head.weight, head.bias"));
     CHECK(text && strstr(text, "unused tensors of the file (2): old_head.weight, old_head.bias"));
     free(text);
+    /* layers left out by name or pattern keep their values and count as new */
+    fv_model *e = small("head", 4, 1);
+    float fc1_before = pdata(e, "fc1.weight")[0];
+    CHECK_STATUS(fv_model_load_weights_partial(e, w, .exclude = "fc1,bn*", .report = &r), FV_OK);
+    CHECK(r.loaded == 2 && r.fresh == 8 && pdata(e, "fc1.weight")[0] == fc1_before);
+    CHECK(pdata(e, "conv1.weight")[0] == 0.5f);
+    CHECK(fv_model_head(e) == fv_model_find_node(e, "head"));
+    fv_model_free(e);
     fv_model_free(m);
 }
 
