@@ -296,6 +296,18 @@ static fv_status check_tensors(const fv_model *m, const fv_st_file *f)
     return FV_OK;
 }
 
+/* The last error, prefixed with the file's name unless it starts with it (compile's errors name
+ * the model, not the file it came from). */
+static void named_error(const char *path)
+{
+    const char *e = fv_last_error();
+    if (strncmp(e, path, strlen(path)) == 0)
+        return;
+    char why[700];
+    snprintf(why, sizeof why, "%s", e);
+    fv_err(fv_last_status(), "%s: %s", path, why);
+}
+
 fv_model *fv_model_from_st(const fv_st_file *f, fv_compile_args a)
 {
     const char *path = fv_st_path(f);
@@ -322,6 +334,7 @@ fv_model *fv_model_from_st(const fv_st_file *f, fv_compile_args a)
     fv_weights_info_free(w);
     if (st != FV_OK) {
         fv_model_free(m);
+        named_error(path);
         return NULL;
     }
     return m;
