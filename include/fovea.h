@@ -1070,7 +1070,8 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
 
 /* ---------------------------------------------------------------- files */
 
-/* Weights as safetensors (F32, names like "conv1.weight"), written to a temporary name and renamed. */
+/* Weights as safetensors (F32, names like "conv1.weight") with the model's description in the
+ * file's __metadata__ (see fv_model_set_meta below), written to a temporary name and renamed. */
 fv_status fv_model_save_weights(const fv_model *m, const char *path);
 /* Loads every parameter; a missing or mis-shaped tensor is an error and leaves the model unchanged. */
 fv_status fv_model_load_weights(fv_model *m, const char *path);

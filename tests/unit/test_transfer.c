@@ -5,6 +5,7 @@
  * the features of every zoo network without its top; a frozen batch norm in inference mode
  * while training; stratified samples per class. */
 #include "core/internal.h"
+#include "nn/checkpoint.h"
 #include "test.h"
 #include "testfs.h"
 
@@ -88,6 +89,24 @@ TEST(partial_load_reports_loaded_new_unused)
     CHECK(fv_model_head(e) == fv_model_find_node(e, "head"));
     fv_model_free(e);
     fv_model_free(m);
+}
+
+TEST(a_checkpoint_is_a_starting_point_too)
+{
+    fv_model *src = small("head", 4, 1);
+    for (int64_t i = 0; i < src->param_total; i++)
+        src->data_slab[i] = 0.25f;
+    fv_epoch_metrics hist[1] = {{0}};
+    fv_train_state t = {.history = hist};
+    const char *c = t_path("last.safetensors");
+    CHECK_STATUS(fv_checkpoint_write(src, c, &t), FV_OK);
+    fv_model *m = small("head", 4, 1);
+    fv_load_report r;
+    CHECK_STATUS(fv_model_load_weights_partial(m, c, .report = &r), FV_OK);
+    /* its "__" training state is neither a parameter nor counted as unused */
+    CHECK(r.loaded == 10 && r.fresh == 0 && r.unused == 0);
+    CHECK(pdata(m, "head.bias")[3] == 0.25f);
+    fv_model_free(src), fv_model_free(m);
 }
 
 TEST(shape_mismatch_is_an_error_unless_skipped)
@@ -374,6 +393,7 @@ int main(void)
 {
     static const t_test tests[] = {
         T_TEST(partial_load_reports_loaded_new_unused),
+        T_TEST(a_checkpoint_is_a_starting_point_too),
         T_TEST(shape_mismatch_is_an_error_unless_skipped),
         T_TEST(another_architecture_is_an_error),
         T_TEST(a_layer_name_is_the_layer_not_its_activation),
