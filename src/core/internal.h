@@ -363,6 +363,15 @@ struct fv_model {
     int resize_inputs;  /* fit, evaluate, predict convert images to the input (C, H, W) */
     int no_size_search; /* a layer whose input shrank too far is not explained by a search for
                            the smallest input (ops/node.c): set by builders that search whole */
+
+    /* What a weights file says besides the parameters (fv_model_set_meta), written into its
+     * __metadata__ by fv_model_save_weights and the checkpoints (formats/weightsmeta.c). */
+    char **class_names; /* meta_classes names (fv_malloc'd), or NULL */
+    int meta_classes;
+    float norm_mean, norm_std; /* the inputs' normalization; norm_std 0: none recorded */
+    char *dataset;      /* the data set's name, or NULL */
+    char *arch_text;    /* the model as text when the metadata was set; dropped (NULL) when the
+                         * layers change afterwards (a replaced head) */
 };
 
 /* Worker w's scratch slice (64-byte aligned). */
@@ -403,6 +412,9 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
                            const int64_t *dims, int trainable, fv_init init, int64_t fan_in,
                            int64_t fan_out);
 
+/* Initialises parameter i's values in the data slab by its layer's initializer (or the op's),
+ * drawing from m->rng. */
+fv_status fv_param_init(fv_model *m, int i);
 /* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */

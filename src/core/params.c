@@ -50,7 +50,7 @@ static fv_init_rule param_rule(const fv_model *m, int i)
     return r;
 }
 
-static fv_status init_param(fv_model *m, int i)
+fv_status fv_param_init(fv_model *m, int i)
 {
     const fv_param *p = &m->params[i];
     fv_init_rule r = param_rule(m, i);
@@ -85,7 +85,7 @@ fv_status fv_graph_alloc_params(fv_model *m)
     if (!m->data_slab || !m->grad_slab)
         return FV_ERR_NOMEM;
     for (int i = 0; i < m->nparams; i++)
-        FV_TRY(init_param(m, i));
+        FV_TRY(fv_param_init(m, i));
     return FV_OK;
 }
 

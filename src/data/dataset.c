@@ -340,6 +340,92 @@ fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n)
     return t;
 }
 
+/* Rows idx[0..n) of t (N, ...), copied in that order. */
+static fv_tensor *gather_rows(const fv_tensor *t, const int64_t *idx, int64_t n)
+{
+    int64_t dims[FV_MAX_DIMS];
+    memcpy(dims, t->dims, sizeof dims);
+    dims[0] = n;
+    fv_tensor *g = fv_tensor_new(t->ndim, dims);
+    int64_t row = t->dims[0] ? fv_tensor_numel(t) / t->dims[0] : 0;
+    for (int64_t i = 0; g && i < n; i++)
+        memcpy(g->data + i * row, t->data + idx[i] * row, sizeof(float) * (size_t)row);
+    return g;
+}
+
+/* Marks n random samples of class c (its `count` indices gathered in tmp) in pick. */
+static void pick_class(const fv_dataset *d, int c, int64_t n, fv_rng *rng, int64_t *tmp,
+                       unsigned char *pick)
+{
+    int64_t total = d->x->dims[0], count = 0;
+    for (int64_t i = 0; i < total; i++)
+        if ((int64_t)d->y->data[i] == c)
+            tmp[count++] = i;
+    for (int64_t i = 0; i < n; i++) { /* a partial Fisher-Yates shuffle */
+        int64_t j = i + (int64_t)fv_rng_below(rng, (uint64_t)(count - i)), t = tmp[i];
+        tmp[i] = tmp[j], tmp[j] = t;
+        pick[tmp[i]] = 1;
+    }
+}
+
+/* Class counts of d's labels; an error when one has fewer than n. */
+static fv_status check_counts(const fv_dataset *d, int64_t n)
+{
+    int k = d->num_classes;
+    int64_t *count = fv_calloc((size_t)k + 1, sizeof *count, "class counts");
+    if (!count)
+        return FV_ERR_NOMEM;
+    for (int64_t i = 0; i < d->x->dims[0]; i++) {
+        double v = d->y->data[i];
+        if (v >= 0 && v < k && v == (int64_t)v)
+            count[(int64_t)v]++;
+    }
+    fv_status st = FV_OK;
+    for (int c = 0; c < k && st == FV_OK; c++)
+        if (count[c] < n)
+            st = fv_err(FV_ERR_INVALID, "data set '%s': class %d ('%s') has %lld samples, fewer "
+                        "than the %lld per class asked for", d->name, c,
+                        d->class_names && d->class_names[c] ? d->class_names[c] : "?",
+                        (long long)count[c], (long long)n);
+    fv_free(count);
+    return st;
+}
+
+fv_dataset *fv_dataset_take_per_class(const fv_dataset *d, int64_t n, uint64_t seed)
+{
+    if (d->num_classes < 1 || !d->y || d->y->ndim != 1 || n < 1 ||
+        !fv_tensor_is_contiguous(d->x) || !fv_tensor_is_contiguous(d->y)) {
+        fv_err(FV_ERR_INVALID, "data set '%s': %lld samples per class need n >= 1 and a set of "
+               "classes with one label per sample", d->name, (long long)n);
+        return NULL;
+    }
+    if (check_counts(d, n) != FV_OK)
+        return NULL;
+    int64_t total = d->x->dims[0], kept = 0;
+    int64_t *tmp = fv_malloc(sizeof(int64_t) * (size_t)total + 1, "samples per class");
+    unsigned char *pick = fv_calloc((size_t)total + 1, 1, "samples per class");
+    fv_dataset *t = NULL;
+    if (tmp && pick) {
+        fv_rng rng;
+        fv_rng_seed(&rng, seed);
+        for (int c = 0; c < d->num_classes; c++)
+            pick_class(d, c, n, &rng, tmp, pick);
+        for (int64_t i = 0; i < total; i++) /* in d's order */
+            if (pick[i])
+                tmp[kept++] = i;
+        fv_tensor *x = gather_rows(d->x, tmp, kept), *y = x ? gather_rows(d->y, tmp, kept) : NULL;
+        if (!y)
+            fv_tensor_free(x); /* dataset_new frees both when it fails */
+        t = y ? dataset_new(x, y, d->num_classes, d->name) : NULL;
+        if (t && d->class_names && copy_class_names(t, d) != FV_OK) {
+            fv_dataset_free(t);
+            t = NULL;
+        }
+    }
+    fv_free(tmp), fv_free(pick);
+    return t;
+}
+
 const char *fv_dataset_class_name(const fv_dataset *d, int k)
 {
     return d && d->class_names && k >= 0 && k < d->num_classes ? d->class_names[k] : NULL;

@@ -570,7 +570,7 @@ static fv_status resolve_inputs(parser *p, const layer_line *l, const line_vals 
     *nin = v->nin ? v->nin : 1;
     ins[0] = p->last;
     for (int i = 0; i < v->nin; i++) {
-        ins[i] = fv_model_find_node(p->m, v->inputs[i]);
+        ins[i] = fv_model_find_output(p->m, v->inputs[i]); /* after its activation */
         if (ins[i] < 0)
             return perr(p, FV_ERR_INVALID, "unknown input '%.80s' (no earlier layer has that name)",
                         v->inputs[i]);

@@ -375,7 +375,7 @@ static fv_status put(writer *w, const char *s, size_t len)
 }
 
 /* Whether node i's output is only reachable after its folded activation (node i + 1), as
- * fv_model_find_node resolves names. */
+ * fv_model_find_output resolves names. */
 static bool folded(const fv_model *m, int i)
 {
     return i + 1 < m->nnodes && m->nodes[i + 1].hidden && m->nodes[i + 1].nin == 1 &&

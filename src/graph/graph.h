@@ -14,6 +14,8 @@ fv_status fv_graph_plan(fv_model *m, int batch);
 /* The same with share_grads = 0: every node keeps its own dy after the backward pass (for
  * inspecting intermediate gradients: Grad-CAM, deconvnet). */
 fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads);
+/* Frees the planned buffers, so the next plan sizes them anew (after node shapes changed). */
+void fv_graph_drop_plan(fv_model *m);
 /* Runs nodes [0, upto] forward (upto = -1: all). */
 void fv_graph_forward(fv_model *m, int batch, int upto);
 /* Zeroes the gradient slab and every node's dy (with shared buffers: those of nodes without

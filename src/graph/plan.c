@@ -26,7 +26,7 @@ static void mark_needs_grad(fv_model *m)
             continue;
         }
         n->needs_grad = 0;
-        for (int k = 0; k < n->nparam; k++)
+        for (int k = 0; k < n->nparam && !n->frozen; k++) /* frozen: no parameter gradient */
             n->needs_grad |= m->params[n->param[k]].trainable;
         for (int k = 0; k < n->nin; k++)
             n->needs_grad |= m->nodes[n->in[k]].needs_grad;
@@ -164,7 +164,7 @@ static void assign(fv_model *m, int batch, int share, char *p, const size_t *dy_
         m->nodes[i].dy = (float *)(p + dy_at[i]);
 }
 
-static void drop_plan(fv_model *m)
+void fv_graph_drop_plan(fv_model *m)
 {
     fv_free(m->arena);
     fv_free(m->workspace_mem);
@@ -189,7 +189,7 @@ fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads)
     size_t work, *dy_at = fv_malloc(sizeof *dy_at * (size_t)m->nnodes + 1, "buffer plan");
     size_t outs = plan_outputs(m, batch, share_grads, &work);
     size_t grads = dy_at ? plan_dy(m, batch, share_grads, dy_at) : (size_t)-1;
-    drop_plan(m);
+    fv_graph_drop_plan(m);
     size_t stride = align64(work);
     char *arena = grads != (size_t)-1 ? fv_malloc(outs + grads + 64, "activation buffers") : NULL;
     char *ws = arena ? fv_malloc(stride * (size_t)threads + 64, "workspace") : NULL;

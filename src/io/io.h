@@ -31,6 +31,12 @@ const char *fv_st_name(const fv_st_file *f, int i);
 fv_tensor *fv_st_get(const fv_st_file *f, const char *name);
 /* Writes n named tensors as F32 (atomic). */
 fv_status fv_st_save(const char *path, int n, const char *const *names, const fv_tensor *const *ts);
+/* The same with __metadata__ from meta: key, value, key, value, ..., NULL (NULL: none); keys
+ * non-empty, keys and values valid UTF-8. */
+fv_status fv_st_save_meta(const char *path, int n, const char *const *names,
+                          const fv_tensor *const *ts, const char *const *meta);
+/* The __metadata__ value of `key`, or NULL when the file has none (no error is set). */
+const char *fv_st_meta(const fv_st_file *f, const char *key);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
 

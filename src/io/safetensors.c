@@ -53,6 +53,8 @@ struct fv_st_file {
     int n;
     st_entry *e;  /* in header order */
     int *sorted;  /* entry indices sorted by name, for lookup */
+    int nmeta;
+    char **meta;  /* __metadata__: key, value, key, value, ... (2 nmeta strings) */
 };
 
 static uint64_t load_le64(const unsigned char *p)
@@ -77,6 +79,9 @@ void fv_st_close(fv_st_file *f)
         fv_free(f->e[i].name);
     fv_free(f->e);
     fv_free(f->sorted);
+    for (int i = 0; i < 2 * f->nmeta; i++)
+        fv_free(f->meta[i]);
+    fv_free(f->meta);
     fv_free(f->mem);
     if (f->fd >= 0)
         close(f->fd);
@@ -182,17 +187,33 @@ static fv_status parse_entry(const char *path, const cJSON *obj, uint64_t data_l
     return FV_OK;
 }
 
-static fv_status check_metadata(const char *path, const cJSON *meta)
+/* __metadata__: a JSON object of strings, kept as key/value copies. */
+static fv_status take_metadata(fv_st_file *f, const cJSON *meta)
 {
+    if (f->meta)
+        return fv_err(FV_ERR_FORMAT, "%s: __metadata__ given twice", f->path);
     int ok = cJSON_IsObject(meta);
     const cJSON *m;
     if (ok) {
         cJSON_ArrayForEach(m, meta) {
-            ok = ok && cJSON_IsString(m);
+            ok = ok && cJSON_IsString(m) && m->valuestring;
         }
     }
-    return ok ? FV_OK
-              : fv_err(FV_ERR_FORMAT, "%s: __metadata__ must map strings to strings", path);
+    if (!ok)
+        return fv_err(FV_ERR_FORMAT, "%s: __metadata__ must map strings to strings", f->path);
+    int n = cJSON_GetArraySize(meta);
+    if (!(f->meta = fv_calloc(2 * (size_t)n + 1, sizeof *f->meta, "safetensors metadata")))
+        return FV_ERR_NOMEM;
+    cJSON_ArrayForEach(m, meta) {
+        char **kv = &f->meta[2 * f->nmeta];
+        if (!(kv[0] = fv_strdup(m->string, "metadata key")) ||
+            !(kv[1] = fv_strdup(m->valuestring, "metadata value"))) {
+            f->nmeta++; /* what was copied is freed with f */
+            return FV_ERR_NOMEM;
+        }
+        f->nmeta++;
+    }
+    return FV_OK;
 }
 
 /* qsort context: the entries being sorted (qsort has no context argument in C11). */
@@ -274,7 +295,7 @@ static fv_status parse_entries(fv_st_file *f, const cJSON *root)
     const cJSON *item;
     cJSON_ArrayForEach(item, root) {
         if (strcmp(item->string, "__metadata__") == 0) {
-            FV_TRY(check_metadata(f->path, item));
+            FV_TRY(take_metadata(f, item));
             continue;
         }
         st_entry *e = &f->e[f->n];
@@ -453,6 +474,14 @@ int fv_st_find(const fv_st_file *f, const char *name)
     return -1;
 }
 
+const char *fv_st_meta(const fv_st_file *f, const char *key)
+{
+    for (int i = 0; f && key && i < f->nmeta; i++)
+        if (strcmp(f->meta[2 * i], key) == 0)
+            return f->meta[2 * i + 1];
+    return NULL;
+}
+
 int fv_st_shape(const fv_st_file *f, int i, int64_t dims[FV_MAX_DIMS])
 {
     const st_entry *e = &f->e[i];
@@ -588,12 +617,29 @@ static void sb_json_string(strbuf *b, const char *s)
     sb_str(b, "\"");
 }
 
+/* "__metadata__":{"k":"v",...}, from meta (key, value, ..., NULL), and a comma when tensors
+ * follow. */
+static void build_meta(strbuf *b, const char *const *meta, int n)
+{
+    if (!meta || !meta[0])
+        return;
+    sb_str(b, "\"__metadata__\":{");
+    for (int i = 0; meta[i]; i += 2) {
+        sb_str(b, i ? "," : "");
+        sb_json_string(b, meta[i]);
+        sb_str(b, ":");
+        sb_json_string(b, meta[i + 1]);
+    }
+    sb_str(b, n ? "}," : "}");
+}
+
 /* The JSON header for tensors laid out back to back, padded with spaces to a multiple of 8. */
 static fv_status build_header(strbuf *b, int n, const char *const *names,
-                              const fv_tensor *const *ts)
+                              const fv_tensor *const *ts, const char *const *meta)
 {
     uint64_t off = 0;
     sb_str(b, "{");
+    build_meta(b, meta, n);
     for (int i = 0; i < n; i++) {
         const fv_tensor *t = ts[i];
         uint64_t bytes = (uint64_t)fv_tensor_numel(t) * 4;
@@ -631,6 +677,24 @@ static fv_status check_unique(const char *path, int n, const char *const *names)
             st = fv_err(FV_ERR_INVALID, "%s: duplicate tensor name '%s'", path, SHOW(s[i]));
     fv_free(s);
     return st;
+}
+
+/* Metadata keys non-empty, keys and values valid UTF-8 (JSON strings; controls are escaped). */
+static fv_status check_meta(const char *path, const char *const *meta)
+{
+    char shown[256];
+    for (int i = 0; meta && meta[i]; i += 2) {
+        if (!*meta[i] || !meta[i + 1])
+            return fv_err(FV_ERR_INVALID, "%s: metadata entry %d has an empty key or no value",
+                          path, i / 2);
+        const char *bad = !fv_utf8_valid(meta[i], true)       ? meta[i]
+                          : !fv_utf8_valid(meta[i + 1], true) ? meta[i + 1]
+                                                              : NULL;
+        if (bad)
+            return fv_err(FV_ERR_INVALID, "%s: metadata '%s' is not valid UTF-8", path,
+                          fv_printable(bad, shown, 64));
+    }
+    return FV_OK;
 }
 
 static fv_status check_inputs(const char *path, int n, const char *const *names,
@@ -682,9 +746,16 @@ static int write_f32(FILE *out, const fv_tensor *t)
 fv_status fv_st_save(const char *path, int n, const char *const *names,
                      const fv_tensor *const *ts)
 {
+    return fv_st_save_meta(path, n, names, ts, NULL);
+}
+
+fv_status fv_st_save_meta(const char *path, int n, const char *const *names,
+                          const fv_tensor *const *ts, const char *const *meta)
+{
     FV_TRY(check_inputs(path, n, names, ts));
+    FV_TRY(check_meta(path, meta));
     strbuf b = {0};
-    fv_status st = build_header(&b, n, names, ts);
+    fv_status st = build_header(&b, n, names, ts, meta);
     fv_atomic_file af;
     if (st == FV_OK)
         st = fv_atomic_open(&af, path);

@@ -55,6 +55,13 @@ int fv_zoo_adaptive_avg(fv_model *m, int in, int oh, int ow, const char *name)
     return fv_adaptive_avgpool2d(m, in, .output_h = oh, .output_w = ow, .name = name);
 }
 
+/* Without the top (no_top): the features end in global average pooling, (C, H, W) -> (C), as
+ * Keras' include_top=False with pooling="avg", in place of the classifier. */
+static int no_top_pool(fv_model *m, int x)
+{
+    return fv_global_avgpool2d(m, x, .name = "avgpool");
+}
+
 /* ---------------------------------------------------------------- LeNet-5 */
 
 static int lenet5(fv_model *m, int x, const fv_zoo_args *a)
@@ -63,7 +70,10 @@ static int lenet5(fv_model *m, int x, const fv_zoo_args *a)
                   .name = "conv1");
     x = fv_maxpool2d(m, x, .size = 2);
     x = fv_conv2d(m, x, .filters = 16, .kernel = 5, .activation = FV_ACT_RELU, .name = "conv2");
-    x = fv_flatten(m, fv_maxpool2d(m, x, .size = 2));
+    x = fv_maxpool2d(m, x, .size = 2);
+    if (a->no_top)
+        return no_top_pool(m, x);
+    x = fv_flatten(m, x);
     x = fv_dense(m, x, .units = 120, .activation = FV_ACT_RELU, .name = "fc1");
     x = fv_dense(m, x, .units = 84, .activation = FV_ACT_RELU, .name = "fc2");
     return fv_dense(m, x, .units = a->num_classes, .name = "fc3");
@@ -97,6 +107,8 @@ static int alexnet(fv_model *m, int x, const fv_zoo_args *a)
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2);
     }
+    if (a->no_top)
+        return no_top_pool(m, x);
     x = fv_zoo_adaptive_avg(m, x, 6, 6, "avgpool");
     return tv_classifier(m, x, a);
 }
@@ -104,6 +116,8 @@ static int alexnet(fv_model *m, int x, const fv_zoo_args *a)
 /* The 2012-2013 papers' head (Caffe's names): dropout, fc6 4096, dropout, fc7 4096, fc8. */
 static int fc678(fv_model *m, int x, const fv_zoo_args *a)
 {
+    if (a->no_top)
+        return no_top_pool(m, x);
     x = fv_dropout(m, fv_flatten(m, x), .rate = a->dropout);
     x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "fc6");
     x = fv_dropout(m, x, .rate = a->dropout);
@@ -151,6 +165,8 @@ static int alexnet_bn(fv_model *m, int x, const fv_zoo_args *a)
         if (c[i].pool)
             x = fv_maxpool2d(m, x, .size = 3, .stride = 2);
     }
+    if (a->no_top)
+        return no_top_pool(m, x);
     x = fv_dense(m, fv_flatten(m, x), .units = 4096, .activation = FV_ACT_RELU, .name = "fc1");
     x = fv_dense(m, fv_dropout(m, x, .rate = a->dropout), .units = 4096,
                  .activation = FV_ACT_RELU, .name = "fc2");
@@ -211,6 +227,8 @@ static int vgg(fv_model *m, int x, const fv_zoo_args *a, int cfg, int bn)
             idx += bn ? 3 : 2;
         }
     }
+    if (a->no_top)
+        return no_top_pool(m, x);
     x = fv_zoo_adaptive_avg(m, x, 7, 7, "avgpool");
     x = fv_flatten(m, x); /* torchvision's VGG head: fc, relu, dropout (classifier.0 ... .6) */
     x = fv_dense(m, x, .units = 4096, .activation = FV_ACT_RELU, .name = "classifier.0");

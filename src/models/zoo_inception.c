@@ -153,12 +153,14 @@ int fv_zoo_inception_v3(fv_model *m, int x, const fv_zoo_args *a)
     x = inception_c(m, x, "Mixed_6c", 160);
     x = inception_c(m, x, "Mixed_6d", 160);
     x = inception_c(m, x, "Mixed_6e", 192);
-    if (x < 0 || (a->aux_logits && aux_logits(m, x, a) < 0))
+    if (x < 0 || (a->aux_logits && !a->no_top && aux_logits(m, x, a) < 0))
         return -1;
     x = inception_d(m, x, "Mixed_7a");
     x = inception_e(m, x, "Mixed_7b");
     x = inception_e(m, x, "Mixed_7c");
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     x = fv_dropout(m, x, .rate = a->dropout, .name = "dropout");
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }

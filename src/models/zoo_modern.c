@@ -85,6 +85,8 @@ static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, i
     int ch = 64;
     x = stages(m, x, 4, blocks, planes, bottleneck && a->stride_first ? 2 : bottleneck, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }
 
@@ -129,6 +131,8 @@ int fv_zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
     int ch = 16;
     x = stages(m, x, 3, (const int[]){3, 3, 3}, (const int[]){16, 32, 64}, 0, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }
 
@@ -196,13 +200,15 @@ int fv_zoo_googlenet(fv_model *m, int x, const fv_zoo_args *a)
     x = fv_maxpool2d(m, x, .size = 3, .stride = 2, .ceil_mode = 1, .name = "maxpool2");
     for (int i = 0; i < 9 && x >= 0; i++) {
         x = inception(m, x, mods[i].name, mods[i].c);
-        if (a->aux_logits && (i == 2 || i == 5) && aux_head(m, x, i == 2 ? "aux1" : "aux2", a) < 0)
+        if (a->aux_logits && !a->no_top && (i == 2 || i == 5) && aux_head(m, x, i == 2 ? "aux1" : "aux2", a) < 0)
             return -1;
         if (mods[i].pool_after)
             x = fv_maxpool2d(m, x, .size = mods[i].pool_after, .stride = 2, .ceil_mode = 1,
                              .name = mods[i].pool_after == 3 ? "maxpool3" : "maxpool4");
     }
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     x = fv_dropout(m, x, .rate = a->dropout, .name = "dropout");
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }
@@ -228,6 +234,8 @@ int fv_zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a)
         in_ch = out;
     }
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     x = fv_dropout(m, x, .rate = a->dropout, .name = "dropout");
     return fv_dense(m, x, .units = a->num_classes, .name = "fc");
 }
@@ -288,6 +296,8 @@ int fv_zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a)
     char p[ZOO_NAME];
     x = conv_norm_act(m, x, fv_zoo_fmt(p, "features.%d", idx), last, 1, 1, 1, FV_ACT_RELU6);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
+    if (a->no_top)
+        return x; /* the features */
     x = fv_dropout(m, x, .rate = a->dropout, .name = "classifier.0");
     return fv_dense(m, x, .units = a->num_classes, .name = "classifier.1");
 }

@@ -199,5 +199,7 @@ int fv_zoo_nasnet_mobile(fv_model *m, int x, const fv_zoo_args *a)
             return -1;
     }
     x = fv_global_avgpool2d(m, fv_relu(m, x), .name = "avg_pool");
+    if (a->no_top)
+        return x; /* the features */
     return fv_dense(m, x, .units = a->num_classes, .name = "predictions");
 }

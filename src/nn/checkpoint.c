@@ -3,11 +3,13 @@
  * the best epoch's parameters ("__best", with early stopping) and the rest of the training
  * state packed losslessly as 32-bit words in "__state" (steps, random-number streams, schedule and
  * early-stopping state; doubles and 64-bit integers as two words each) and "__history" (each
- * epoch's metrics as doubles). Written atomically, so a run killed at any moment leaves the last
- * complete checkpoint; weights that are not finite (a diverged run) are never written. */
+ * epoch's metrics as doubles), with the model's metadata as a weights file has it. Written
+ * atomically, so a run killed at any moment leaves the last complete checkpoint; weights that
+ * are not finite (a diverged run) are never written. */
 #include "core/internal.h"
 #include "io/io.h"
 #include "nn/checkpoint.h"
+#include "nn/weights.h"
 
 #include <math.h>
 #include <string.h>
@@ -96,7 +98,11 @@ fv_status fv_checkpoint_write(const fv_model *m, const char *path, const fv_trai
             names[k] = "__best", views[k++] = vec(t->best_weights, m->param_total);
         for (int i = 0; i < k; i++)
             ptrs[i] = &views[i];
-        st = fv_st_save(path, k, names, ptrs);
+        fv_meta_pairs meta; /* the model's metadata, so a checkpoint describes it as weights do */
+        st = fv_meta_pairs_of(m, NULL, &meta);
+        if (st == FV_OK)
+            st = fv_st_save_meta(path, k, names, ptrs, meta.kv);
+        fv_meta_pairs_free(&meta);
     }
     fv_free(names), fv_free(views), fv_free(ptrs), fv_free(hist);
     return st;

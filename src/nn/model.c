@@ -31,6 +31,11 @@ void fv_model_free(fv_model *m)
     fv_free(m->arena);
     fv_free(m->workspace_mem);
     fv_free(m->class_weights);
+    for (int k = 0; m->class_names && k < m->meta_classes; k++)
+        fv_free(m->class_names[k]);
+    fv_free(m->class_names);
+    fv_free(m->dataset);
+    fv_free(m->arch_text);
     fv_free(m);
 }
 
@@ -43,17 +48,27 @@ const char *fv_node_name(const fv_model *m, int node)
     return node >= 0 && node < m->nnodes ? m->nodes[node].name : NULL;
 }
 
-/* A layer's output: where an activation argument added a folded node, that node. */
 int fv_model_find_node(const fv_model *m, const char *name)
 {
-    for (int i = 0; i < m->nnodes; i++) {
-        if (strcmp(m->nodes[i].name, name) != 0)
-            continue;
-        if (i + 1 < m->nnodes && m->nodes[i + 1].hidden && m->nodes[i + 1].in[0] == i)
-            return i + 1;
-        return i;
-    }
+    for (int i = 0; name && i < m->nnodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0)
+            return i;
     return -1;
+}
+
+/* The folded activation node of node i (added by an activation= argument), or -1. */
+static int folded_act(const fv_model *m, int i)
+{
+    return i >= 0 && i + 1 < m->nnodes && m->nodes[i + 1].hidden && m->nodes[i + 1].nin == 1 &&
+                   m->nodes[i + 1].in[0] == i
+               ? i + 1
+               : -1;
+}
+
+int fv_model_find_output(const fv_model *m, const char *name)
+{
+    int i = fv_model_find_node(m, name), a = folded_act(m, i);
+    return a >= 0 ? a : i;
 }
 
 int fv_node_shape(const fv_model *m, int node, int64_t *dims)
@@ -224,8 +239,8 @@ fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt)
     return fv_optim_init(m);
 }
 
-/* The node a layer name refers to: the node itself, or, for a layer whose name is on its folded
- * activation, the parameterised node before it. */
+/* The node a layer name refers to: exactly the node of that name, whose parameters are the
+ * layer's (a folded activation's own name gives that activation, which owns nothing). */
 static fv_node *layer_node(fv_model *m, const char *layer)
 {
     int id = fv_model_find_node(m, layer);
@@ -233,10 +248,7 @@ static fv_node *layer_node(fv_model *m, const char *layer)
         fv_err(FV_ERR_INVALID, "model '%s' has no layer '%s'", m->name, layer ? layer : "(null)");
         return NULL;
     }
-    fv_node *n = &m->nodes[id];
-    if (n->nparam == 0 && n->hidden && n->nin == 1)
-        n = &m->nodes[n->in[0]];
-    return n;
+    return &m->nodes[id];
 }
 
 fv_status fv_model_set_trainable(fv_model *m, const char *layer, int trainable)

@@ -21,7 +21,7 @@ static fv_status need_compiled(const fv_model *m, const char *what)
 
 static fv_status find_layer(const fv_model *m, const char *layer, const char *what, int *id)
 {
-    *id = layer ? fv_model_find_node(m, layer) : -1;
+    *id = layer ? fv_model_find_output(m, layer) : -1; /* after its activation, if any */
     if (*id < 0)
         return fv_err(FV_ERR_INVALID, "%s: model '%s' has no layer '%s'", what, m->name,
                       layer ? layer : "(null)");

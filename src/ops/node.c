@@ -203,6 +203,31 @@ rollback:
     return -1;
 }
 
+fv_status fv_graph_reinfer(fv_model *m, int id)
+{
+    FV_CHECK(id >= 0 && id < m->nnodes);
+    fv_node *n = &m->nodes[id], saved = *n;
+    int base = m->nparams;
+    n->nparam = 0;
+    fv_status st = fv_op_table[n->op]->infer(m, n);
+    if (st == FV_OK)
+        st = check_size(n);
+    if (st == FV_OK && n->nparam != saved.nparam)
+        st = fv_err(FV_ERR_STATE, "internal error: layer '%s' declared %d parameters, not %d",
+                    n->name, n->nparam, saved.nparam);
+    for (int k = 0; st == FV_OK && k < n->nparam; k++) { /* into the old slots */
+        fv_param *p = &m->params[saved.param[k]];
+        int64_t offset = p->offset;
+        *p = m->params[n->param[k]];
+        p->offset = offset;
+        n->param[k] = saved.param[k];
+    }
+    m->nparams = base;
+    if (st != FV_OK)
+        *n = saved;
+    return st;
+}
+
 int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *a,
                  const char *name)
 {

@@ -10,6 +10,11 @@ int fv_graph_add(fv_model *m, fv_op op, int nin, const int *ins, const fv_attr *
                  const char *name);
 /* Adds an input node of one sample's shape dims[0..ndim). */
 int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *name);
+/* Runs node id's shape inference again after its attributes or its inputs' shapes changed (a
+ * replaced head): its shape is recomputed and its parameters declared anew into the same slots of
+ * the parameter table (names, shapes, initialisers; offsets are left to the caller). The op must
+ * declare as many parameters as before. On error the node and its parameters are as before. */
+fv_status fv_graph_reinfer(fv_model *m, int id);
 /* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
 int fv_graph_resolve(fv_model *m, int in, const char *layer);
 

@@ -361,6 +361,47 @@ static void st_by_hand(const char *target, const char *file, const char *json, c
     put(target, file, b, 8 + h + len);
 }
 
+/* A weights file with metadata (fv_model_save_weights of a described model) and hand-made
+ * near-valid and hostile metadata: bad JSON, wrong types, class names that do not fit. */
+static void metadata_corpus(void)
+{
+    fv_model *m = fv_model_new("tiny");
+    fv_input(m, .ndim = 1, .dims = {2});
+    fv_dense(m, FV_LAST, .units = 3, .activation = FV_ACT_RELU, .name = "fc");
+    static const char *const names[3] = {"cat", "dog", "h\xc3\xa9"};
+    if (fv_model_compile(m, .seed = 1) != FV_OK ||
+        fv_model_set_meta(m, .class_names = names, .num_classes = 3, .mean = 0.5f, .std = 0.5f,
+                          .dataset = "pets") != FV_OK ||
+        fv_model_save_weights(m, out("fuzz_safetensors", "described.safetensors")) != FV_OK)
+        fail(fv_last_error());
+    fv_model_free(m);
+    float w[9] = {1, 2, 3, 4, 5, 6, 0, 0, 0};
+    const char *arch = "\"architecture\":\"model tiny\\ninput shape=2\\n"
+                       "dense units=3 name=fc\\n\"";
+    const char *tensors = "\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],"
+                          "\"data_offsets\":[0,24]},\"fc.bias\":{\"dtype\":\"F32\","
+                          "\"shape\":[3],\"data_offsets\":[24,36]}}";
+    static const struct {
+        const char *file, *meta;
+    } cases[] = {
+        {"meta_two_names.safetensors", "\"class_names\":\"[\\\"a\\\",\\\"b\\\"]\""},
+        {"meta_bad_json.safetensors", "\"class_names\":\"[\\\"a\\\",\""},
+        {"meta_not_array.safetensors", "\"class_names\":\"{\\\"a\\\":1}\""},
+        {"meta_bad_shape.safetensors", "\"input_shape\":\"[2,-1]\""},
+        {"meta_other_shape.safetensors", "\"input_shape\":\"[3]\""},
+        {"meta_bad_norm.safetensors", "\"normalization\":\"{\\\"mean\\\":0,\\\"std\\\":0}\""},
+        {"meta_number.safetensors", "\"dataset\":3"},
+        {"meta_no_arch.safetensors", "\"dataset\":\"pets\""},
+    };
+    char json[1024];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int no_arch = strcmp(cases[i].file, "meta_no_arch.safetensors") == 0;
+        snprintf(json, sizeof json, "{\"__metadata__\":{%s%s%s},%s", no_arch ? "" : arch,
+                 no_arch ? "" : ",", cases[i].meta, tensors);
+        st_by_hand("fuzz_safetensors", cases[i].file, json, w, sizeof w);
+    }
+}
+
 static void safetensors_corpus(void)
 {
     float a[6] = {1, -2, 3.5f, 0, 1e-3f, 7}, s[1] = {42};
@@ -382,6 +423,7 @@ static void safetensors_corpus(void)
                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}", a, 12);
     st_by_hand("fuzz_safetensors", "i64_dtype.safetensors",
                "{\"w\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", d, 8);
+    metadata_corpus();
 }
 
 static void checkpoint_corpus(void)

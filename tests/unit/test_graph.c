@@ -40,7 +40,9 @@ TEST(auto_names_and_find)
     int d1 = fv_dense(m, FV_LAST, .units = 3, .activation = FV_ACT_RELU);
     int d2 = fv_dense(m, FV_LAST, .units = 2, .name = "head");
     CHECK(strcmp(fv_node_name(m, d1), "relu1") == 0);       /* the folded activation node */
-    CHECK(fv_model_find_node(m, "dense1") == d1);          /* a layer name gives its output */
+    CHECK(fv_model_find_node(m, "dense1") == d1 - 1);      /* a layer name gives the layer */
+    CHECK(fv_model_find_output(m, "dense1") == d1);        /* ... and its output, after relu */
+    CHECK(fv_model_find_output(m, "head") == d2);
     CHECK(fv_model_find_node(m, "head") == d2);
     CHECK(fv_model_find_node(m, "nothing") == -1);
     CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_MSE, .optimizer = fv_sgd()), FV_OK);

@@ -103,7 +103,7 @@ TEST(test_functional)
     SHAPE_IS(m, "out", 10);
     const fv_node *res = &m->nodes[fv_model_find_node(m, "res")];
     CHECK(res->op == FV_OP_ADD && res->nin == 2);
-    CHECK(res->in[0] == fv_model_find_node(m, "a") && m->nodes[res->in[0]].op == FV_OP_RELU);
+    CHECK(res->in[0] == fv_model_find_output(m, "a") && m->nodes[res->in[0]].op == FV_OP_RELU);
     CHECK(res->in[1] == fv_model_find_node(m, "b") && m->nodes[res->in[1]].op == FV_OP_CONV2D);
     const fv_node *side = &m->nodes[fv_model_find_node(m, "side")];
     CHECK(side->in[0] == fv_model_find_node(m, "img"));
@@ -140,10 +140,10 @@ TEST(test_aliases_and_syntax)
     SHAPE_IS(m, "rs", 4, 18);
     SHAPE_IS(m, "logits", 3);
     SHAPE_IS(m, "probs", 3);
-    const fv_node *conv = &m->nodes[fv_model_find_node(m, "conv2d1") - 1];
+    const fv_node *conv = &m->nodes[fv_model_find_node(m, "conv2d1")]; /* the layer's node */
     CHECK(conv->op == FV_OP_CONV2D && conv->a.conv.bias == 0 && conv->a.conv.kh == 3 &&
           conv->a.conv.kw == 1);
-    CHECK(m->nodes[fv_model_find_node(m, "conv2d1")].op == FV_OP_TANH);
+    CHECK(m->nodes[fv_model_find_output(m, "conv2d1")].op == FV_OP_TANH); /* its output */
     const fv_node *bn = &m->nodes[fv_model_find_node(m, "bn")];
     CHECK_NEAR(bn->a.bn.momentum, 0.01, 1e-6, 0);
     CHECK_NEAR(bn->a.bn.eps, 1e-3, 1e-9, 0);

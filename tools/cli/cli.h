@@ -29,11 +29,23 @@ typedef struct opts {
     const char *pos[64];
     int npos, epochs, batch, limit, seed, quiet, threads, warmup, patience, resume, steps;
     fv_augment aug;
-    int classes, in_c, in_h, in_w, aux, stride_first; /* zoo networks */
+    int classes, in_c, in_h, in_w, aux, stride_first, no_top; /* zoo networks */
     int rs_h, rs_w; /* --resize H[,W]: images converted to the model's input of that size */
     double alpha;
     double lr, momentum, clip_norm;
+    /* transfer learning (train): --weights is the starting point */
+    const char *freeze, *freeze_to;
+    int skip_mismatched, new_head, finetune_epochs, per_class;
+    double finetune_lr;
 } opts;
+
+/* Where a command's data come from and how they are normalized: --data, or the data set a
+ * weights file names when it is found here; its normalization, else NORM_MEAN / NORM_STD. */
+typedef struct data_src {
+    const char *dir; /* NULL: the default data */
+    char buf[1000];
+    float mean, std;
+} data_src;
 
 /* The commands, one file each; each returns the process's exit status. */
 int cmd_train(const opts *o);
@@ -55,7 +67,8 @@ typedef struct split_info {
 } split_info;
 /* *train and *val (NULL with --val-split 0) from --data's training split and --val-split or
  * --val; info's train, val, fraction and val_dir filled. Returns 0, or 1 after printing why. */
-int load_train_val(const opts *o, fv_dataset **train, fv_dataset **val, split_info *info);
+int load_train_val(const opts *o, const data_src *src, fv_dataset **train, fv_dataset **val,
+                   split_info *info);
 
 /* common.c */
 int fail(const char *what); /* prints "fovea: what", returns 1 */
@@ -63,6 +76,15 @@ int fail_lib(void);         /* fail(fv_last_error()) */
 int is_zoo(const char *path);
 fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int classes);
 fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes);
+int compile_cli(const opts *o, fv_model *m);
+fv_optimizer optimizer_for(const opts *o, double lr);
+int is_model_arg(const char *arg);
+fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *info, int c,
+                       int h, int w, int classes);
+fv_weights_info *weights_info(const opts *o);
+void data_source(const opts *o, const fv_weights_info *info, data_src *s);
+const char *data_name(const data_src *s, char *buf, size_t len);
+fv_dataset *load_data_src(const opts *o, const data_src *s, int train);
 fv_dataset *load_data(const opts *o, int train);
 int fit_inputs(const opts *o, const char *path, fv_model *m, fv_dataset *lazy, fv_dataset *now);
 void default_out(const char *name, char *out, size_t len);

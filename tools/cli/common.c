@@ -1,6 +1,7 @@
-/* common.c - what the commands share: the one-line failure, opening a model (a file or a zoo
- * network) and compiling it for the options, loading and normalizing data and fitting its images
- * to the model's input, output folders and class names. */
+/* common.c - what the commands share: the one-line failure, opening a model (a file, a zoo
+ * network, or the architecture a weights file carries) and compiling it for the options, finding,
+ * loading and normalizing data and fitting its images to the model's input, output folders and
+ * class names. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fail(const char *what)
 {
@@ -38,43 +40,156 @@ fv_model *open_model(const opts *o, const char *path, int c, int h, int w, int c
         h = o->rs_h, w = o->rs_w;
     return fv_zoo(path, .num_classes = o->classes ? o->classes : classes, .channels = c,
                   .height = h, .width = w, .width_mult = (float)o->alpha, .aux_logits = o->aux,
-                  .stride_first = o->stride_first);
+                  .stride_first = o->stride_first, .no_top = o->no_top);
+}
+
+/* The optimizer of the options at learning rate lr (0: the optimizer's default). */
+fv_optimizer optimizer_for(const opts *o, double lr)
+{
+    fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
+    fv_optimizer opt = {.kind = kind, .lr = (float)lr, .clip_norm = (float)o->clip_norm};
+    if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
+        opt.momentum = (float)o->momentum;
+    return opt;
+}
+
+/* Compiles m for the options; non-zero (the error in fv_last_error) on failure. */
+int compile_cli(const opts *o, fv_model *m)
+{
+    /* mixing blends targets: categorical CE on (one-hot) distributions, the same loss */
+    int mixing = o->aug.mixup > 0 || o->aug.cutmix > 0;
+    fv_loss loss = o->loss == FV_LOSS_SOFTMAX_CE && mixing ? FV_LOSS_CATEGORICAL_CE : o->loss;
+    return fv_model_compile(m, .loss = loss, .optimizer = optimizer_for(o, o->lr),
+                            .seed = (uint64_t)o->seed) != FV_OK;
 }
 
 /* The model for data of (c, h, w) images in `classes` classes (0: unknown), compiled. */
 fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, int classes)
 {
     fv_model *m = open_model(o, path, c, h, w, classes);
-    if (!m)
-        return NULL;
-    fv_optim_kind kind = (fv_optim_kind)fv_optim_from_name(o->optimizer);
-    fv_optimizer opt = {.kind = kind, .lr = (float)o->lr, .clip_norm = (float)o->clip_norm};
-    if (kind == FV_OPTIM_SGD) /* --momentum (default 0.9) is SGD's */
-        opt.momentum = (float)o->momentum;
-    /* mixing blends targets: categorical CE on (one-hot) distributions, the same loss */
-    int mixing = o->aug.mixup > 0 || o->aug.cutmix > 0;
-    fv_loss loss = o->loss == FV_LOSS_SOFTMAX_CE && mixing ? FV_LOSS_CATEGORICAL_CE : o->loss;
-    if (fv_model_compile(m, .loss = loss,
-                         .optimizer = opt,
-                         .seed = (uint64_t)o->seed) != FV_OK) {
+    if (m && compile_cli(o, m)) {
         fv_model_free(m);
         return NULL;
     }
     return m;
 }
 
-fv_dataset *load_data(const opts *o, int train)
+/* Whether a command's first argument names a model (MODEL.fv or a zoo network) rather than an
+ * image: the model may be left out where the weights file carries the architecture. */
+int is_model_arg(const char *arg)
 {
-    if (o->data && is_vector_file(o->data))
+    size_t n = strlen(arg);
+    if (n > 3 && strcmp(arg + n - 3, ".fv") == 0)
+        return 1;
+    for (int i = 0; fv_zoo_name(i); i++)
+        if (strcmp(arg, fv_zoo_name(i)) == 0)
+            return 1;
+    return 0;
+}
+
+/* --weights' metadata (the file's header only), or NULL with the error. */
+fv_weights_info *weights_info(const opts *o)
+{
+    return fv_weights_info_read(o->weights);
+}
+
+/* A trained model: `path` (MODEL.fv or a network, built for (c, h, w) and `classes`) when given,
+ * else the one the weights file describes; compiled, with every parameter of --weights loaded
+ * and the file's class names checked against its outputs. */
+fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *info, int c,
+                       int h, int w, int classes)
+{
+    char msg[1200];
+    if (!path && !info->architecture) {
+        snprintf(msg, sizeof msg, "%.1000s: the file does not describe its model (no "
+                 "architecture in its metadata): give MODEL.fv", o->weights);
+        fail(msg);
+        return NULL;
+    }
+    if (!path) { /* checked against the file's tensors before anything is allocated */
+        fv_model *m = fv_model_from_weights(o->weights, .loss = o->loss,
+                                            .optimizer = optimizer_for(o, o->lr),
+                                            .seed = (uint64_t)o->seed);
+        if (!m)
+            fail_lib();
+        return m;
+    }
+    fv_model *m = load_compiled(o, path, c, h, w, classes);
+    if (!m || fv_model_load_weights(m, o->weights) != FV_OK) {
+        fv_model_free(m);
+        fail_lib();
+        return NULL;
+    }
+    if (fv_model_set_meta(m, .class_names = (const char *const *)info->class_names,
+                          .num_classes = info->num_classes, .mean = info->mean,
+                          .std = info->std, .dataset = info->dataset) != FV_OK) {
+        snprintf(msg, sizeof msg, "%.500s: %.600s", o->weights, fv_last_error());
+        fv_model_free(m);
+        fail(msg);
+        return NULL;
+    }
+    return m;
+}
+
+/* A folder: dir itself when it is one; a bare word naming none: data/WORD (where
+ * scripts/get-mnist.sh puts MNIST); NULL when neither is. */
+static const char *find_dir(const char *dir, char *buf, size_t len)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return dir;
+    snprintf(buf, len, "data/%s", dir);
+    if (!strchr(dir, '/') && stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+        return buf;
+    return NULL;
+}
+
+/* The last component of a folder's path ("mnist" for data/mnist/). */
+const char *data_name(const data_src *s, char *buf, size_t len)
+{
+    const char *d = s->dir ? s->dir : fv_default_data_dir();
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && d[b - 1] != '/')
+        b--;
+    snprintf(buf, len, "%.*s", (int)(n - b), d + b);
+    return buf;
+}
+
+void data_source(const opts *o, const fv_weights_info *info, data_src *s)
+{
+    s->mean = info && info->has_normalization ? info->mean : NORM_MEAN;
+    s->std = info && info->has_normalization ? info->std : NORM_STD;
+    s->dir = NULL;
+    if (o->data) { /* a folder, or a name under data/; else as given, for the loader's error */
+        const char *d = find_dir(o->data, s->buf, sizeof s->buf);
+        s->dir = d ? d : o->data;
+        return;
+    }
+    char def[256];
+    data_src dflt = {.dir = NULL};
+    if (!info || !info->dataset || strcmp(info->dataset, data_name(&dflt, def, sizeof def)) == 0)
+        return; /* the default data */
+    if ((s->dir = find_dir(info->dataset, s->buf, sizeof s->buf)))
+        return;
+    fprintf(stderr, "fovea: note: the weights were trained on '%s', not found here (give "
+            "--data DIR); using the default data\n", info->dataset);
+}
+
+fv_dataset *load_data_src(const opts *o, const data_src *s, int train)
+{
+    if (s->dir && is_vector_file(s->dir))
         return load_vector(o, train); /* used as loaded: no image normalization */
     /* --limit N: only the first N samples are read at all; an image folder's images are
      * decoded at the size asked for (--resize, --input), else all must have the first's */
-    fv_dataset *d = fv_dataset_load_dir_size(o->data, train, o->limit, o->in_c,
+    fv_dataset *d = fv_dataset_load_dir_size(s->dir, train, o->limit, o->in_c,
                                              o->rs_h ? o->rs_h : o->in_h,
                                              o->rs_h ? o->rs_w : o->in_w);
     if (!d)
         return NULL;
-    if (fv_dataset_normalize(d, NORM_MEAN, NORM_STD) != FV_OK) {
+    if (fv_dataset_normalize(d, s->mean, s->std) != FV_OK) {
         fv_dataset_free(d);
         return NULL;
     }
@@ -120,6 +235,13 @@ int fit_inputs(const opts *o, const char *path, fv_model *m, fv_dataset *lazy, f
     return 0;
 }
 
+fv_dataset *load_data(const opts *o, int train)
+{
+    data_src s;
+    data_source(o, NULL, &s);
+    return load_data_src(o, &s, train);
+}
+
 /* runs/NAME for a model name as a safe folder name: letters, digits, '.', '-' and '_' kept, any
  * other byte (a '/', a space, UTF-8) made '_', no leading '.' (so "../../x" stays under runs/),
  * at most 64 characters. */
@@ -152,13 +274,12 @@ int make_dir(const char *path)
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* The name of class k of a model with `classes` outputs when no data set names it (predict):
- * Fashion-MNIST's for 10 classes, else "class k". */
+/* The name of class k when neither a data set nor the weights file names it: "class k" (a
+ * guess from the number of outputs would name any 10-class model's classes Fashion-MNIST's). */
 const char *class_name(int k, int64_t classes)
 {
     static char buf[32];
-    if (classes == 10 && fv_fashion_mnist_class(k))
-        return fv_fashion_mnist_class(k);
+    (void)classes;
     snprintf(buf, sizeof buf, "class %d", k);
     return buf;
 }

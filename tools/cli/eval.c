@@ -29,22 +29,31 @@ void print_metrics(const fv_metrics *mt, const char *dir)
 
 int cmd_eval(const opts *o)
 {
-    if (!o->npos || !o->weights)
-        return fail("eval needs MODEL.fv and --weights FILE");
-    fv_dataset *test = load_data(o, 0);
-    if (!test)
+    int with_model = o->npos > 0;
+    if (!o->weights)
+        return fail("eval needs --weights FILE (and MODEL.fv when the weights file does not "
+                    "describe its model)");
+    fv_weights_info *info = weights_info(o);
+    if (!info)
         return fail_lib();
+    data_src src; /* the weights' data set and normalization unless --data says otherwise */
+    data_source(o, info, &src);
+    fv_dataset *test = load_data_src(o, &src, 0);
+    if (!test) {
+        fv_weights_info_free(info);
+        return fail_lib();
+    }
     const int64_t *d = test->x->dims;
-    fv_model *m = load_compiled(o, o->pos[0], (int)d[1], (int)d[2], (int)d[3], test->num_classes);
+    fv_model *m = load_trained(o, with_model ? o->pos[0] : NULL, info, (int)d[1], (int)d[2],
+                               (int)d[3], test->num_classes);
     /* no test image is shown: resized batch by batch when asked */
-    int rc = m ? fit_inputs(o, o->pos[0], m, test, NULL) : 0;
+    int rc = m ? fit_inputs(o, with_model ? o->pos[0] : "", m, test, NULL) : 1;
     double loss, acc;
     fv_tensor *out = NULL;
     const char *dir = o->out ? o->out : "runs/eval";
     if (rc != 0) {
-        /* fit_inputs said why */
-    } else if (!m || fv_model_load_weights(m, o->weights) != FV_OK ||
-               fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
+        /* load_trained or fit_inputs said why */
+    } else if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK ||
                fv_model_predict_proba(m, test->x, &out) != FV_OK) {
         rc = fail_lib();
     } else if (make_dir(dir) != 0) {
@@ -62,5 +71,6 @@ int cmd_eval(const opts *o)
     fv_tensor_free(out);
     fv_dataset_free(test);
     fv_model_free(m);
+    fv_weights_info_free(info);
     return rc;
 }

@@ -29,19 +29,32 @@ static const struct command {
      "          augmentation: [--hflip] [--vflip] [--crop-pad N] [--rotate DEG] [--scale X]\n"
      "          [--aspect X] [--translate X] [--brightness X] [--contrast X] [--saturation X]\n"
      "          [--hue X] [--grayscale P] [--cutout N] [--erase P] [--mixup A] [--cutmix A]\n"
-     "          [--lr X] [--momentum X] [--seed N] [--limit N] [--out DIR] [--quiet]\n"
+     "          [--lr X] [--momentum X] [--seed N] [--limit N] [--per-class N] [--out DIR]\n"
+     "          [--quiet]  --per-class N: N training images of each class (seeded by --seed)\n"
      "          [--loss ce|mse|mae|huber]  mse, mae, huber: regression on real targets\n"
-     "          trains on DIR (default: Fashion-MNIST) and writes DIR/weights.safetensors\n"
-     "          and DIR/metrics.csv (default out: runs/<model>)\n"
+     "          trains on DIR (default: Fashion-MNIST) and writes OUT/weights.safetensors\n"
+     "          (with the architecture, class names, input shape, normalization and data\n"
+     "          set in its metadata) and OUT/metrics.csv (default out: runs/<model>)\n"
      "          [--resize H[,W]]  images converted to the model's input of that size\n"
      "          (bilinear; gray <-> RGB; also a zoo network's --input C,H,W): the training\n"
      "          set batch by batch, the test set at once\n"
      "          vector data: --data FILE.csv [--target COLUMN] (a header name or an index,\n"
      "          default the last), or --data X.npy --labels Y.npy; tested on --test FILE\n"
-     "          [--test-labels Y.npy], else on a fixed fifth of the rows held out\n"},
+     "          [--test-labels Y.npy], else on a fixed fifth of the rows held out\n"
+     "          transfer learning:\n"
+     "          [--weights FILE]  start from these weights, matched by name (a report says\n"
+     "          what loaded, what is new, what was skipped; epoch 0's test accuracy is shown)\n"
+     "          [--skip-mismatched]  keep tensors whose shape differs at their initial values\n"
+     "          (else an error)  [--new-head]  replace the last dense layer by a new one for\n"
+     "          the data's classes (or --classes K)  [--freeze NAMES]  freeze layers: names\n"
+     "          or patterns, comma-separated ('conv1,conv2', 'conv*')  [--freeze-to LAYER]\n"
+     "          freeze LAYER and every layer before it  [--finetune-epochs N]  then unfreeze\n"
+     "          everything and train N more epochs at [--finetune-lr X] (default: a tenth of\n"
+     "          the first phase's rate; checkpoints and metrics.csv of it in OUT/finetune)\n"},
     {"eval", cmd_eval,
-     "  eval    MODEL.fv --weights FILE [--data DIR] [--limit N] [--out DIR] [--resize H[,W]]\n"
+     "  eval    [MODEL.fv] --weights FILE [--data DIR] [--limit N] [--out DIR] [--resize H[,W]]\n"
      "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures;\n"
+     "          each image's class probabilities: OUT/probabilities.csv (for ensemble);\n"
      "          with --loss mse|mae|huber: MAE, RMSE, R^2 (vector data as for train)\n"},
     {"ensemble", cmd_ensemble,
      "  ensemble PROBS.csv PROBS.csv... [--data DIR] [--limit N] [--out DIR]\n"
@@ -50,14 +63,17 @@ static const struct command {
      "          its own OUT/probabilities.csv (default out: runs/ensemble), e.g.\n"
      "          fovea eval M.fv --weights A.safetensors --out ev/a   (and ev/b, ev/c), then\n"
      "          fovea ensemble ev/{a,b,c}/probabilities.csv\n"},
-    {"predict", cmd_predict, "  predict MODEL.fv --weights FILE IMAGE...  (PNG or JPEG)\n"},
+    {"predict", cmd_predict,
+     "  predict [MODEL.fv] --weights FILE IMAGE...  (PNG or JPEG) the top 3 classes, named\n"
+     "          as the weights file's metadata names them\n"},
     {"summary", cmd_summary,
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
     {"visualize", cmd_visualize,
-     "  visualize MODEL.fv --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
+     "  visualize [MODEL.fv] --weights FILE [--image IMG] [--class K] [--layer L] [--out DIR]\n"
      "          [--resize H[,W]]\n"
      "          filters, feature maps, saliency and Grad-CAM, class models, mistakes,\n"
-     "          deconvnet projections (PNG)\n"},
+     "          deconvnet projections (PNG); saliency explains class K, default the class\n"
+     "          predicted for the image (--image, else the first test image)\n"},
     {"knn", cmd_knn,
      "  knn     [--k K] [--metric l1|l2] [--data DIR] [--limit N] [--out DIR]\n"
      "          the k-nearest-neighbour baseline with eval's metrics (default k 5, L2)\n"},
@@ -67,7 +83,8 @@ static const struct command {
     {"zoo", cmd_zoo,
      "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
      "          (NETWORK works wherever MODEL.fv does; for zoo\n"
-     "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first];\n"
+     "          networks: [--classes K] [--input C,H,W] [--alpha X] [--aux] [--stride-first]\n"
+     "          [--no-top] (the features up to global average pooling, no classifier);\n"
      "          train and eval build them for the data's image size and classes, or for\n"
      "          --input or --resize with the data converted to it)\n"},
 };
@@ -78,7 +95,10 @@ static const char *const usage_tail =
     "  [--isa LEVEL] (or FOVEA_ISA=LEVEL): the instruction sets the kernels may use: generic,\n"
     "  avx2, avx_vnni, avx512, avx512_vnni (default: the best this CPU has; fovea --version\n"
     "  shows it and each kernel family's)\n"
-    "MODEL.fv defaults to " DEFAULT_MODEL ". Data: FOVEA_DATA or Debian's dataset-fashion-mnist.\n";
+    "MODEL.fv defaults to " DEFAULT_MODEL " (train); eval, predict and visualize take the model\n"
+    "  from the weights file when it is left out. Data: FOVEA_DATA or Debian's\n"
+    "  dataset-fashion-mnist; --data NAME also finds data/NAME (scripts/get-mnist.sh: data/mnist);\n"
+    "  eval and visualize default to the data set the weights were trained on when found so.\n";
 
 /* Every command's usage (c NULL), or one command's. */
 static void usage(FILE *f, const struct command *c)
@@ -190,6 +210,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--aux") == 0 || strcmp(a, "--stride-first") == 0) {
             *(a[2] == 'a' ? &o->aux : &o->stride_first) = 1;
             takes = 0;
+        } else if (strcmp(a, "--skip-mismatched") == 0 || strcmp(a, "--new-head") == 0 ||
+                   strcmp(a, "--no-top") == 0) {
+            *(a[2] == 's' ? &o->skip_mismatched : a[4] == 'w' ? &o->new_head : &o->no_top) = 1;
+            takes = 0;
         } else if (strcmp(a, "--hflip") == 0 || strcmp(a, "--vflip") == 0) {
             *(a[2] == 'h' ? &o->aug.hflip : &o->aug.vflip) = 1;
             takes = 0;
@@ -268,6 +292,16 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->schedule = v;
             bad = strcmp(v, "constant") && strcmp(v, "step") && strcmp(v, "exponential") &&
                   strcmp(v, "cosine") && strcmp(v, "onecycle") && strcmp(v, "plateau");
+        } else if (strcmp(a, "--freeze") == 0) {
+            o->freeze = v;
+        } else if (strcmp(a, "--freeze-to") == 0) {
+            o->freeze_to = v;
+        } else if (strcmp(a, "--finetune-epochs") == 0) {
+            bad = parse_int(v, 1, 100000, &o->finetune_epochs);
+        } else if (strcmp(a, "--finetune-lr") == 0) {
+            bad = parse_double(v, &o->finetune_lr) || !(o->finetune_lr > 0);
+        } else if (strcmp(a, "--per-class") == 0) {
+            bad = parse_int(v, 1, 1 << 30, &o->per_class);
         } else if (strcmp(a, "--early-stopping") == 0) {
             bad = parse_int(v, 1, 100000, &o->patience);
         } else if (strcmp(a, "--clip-norm") == 0) {

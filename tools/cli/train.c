@@ -1,5 +1,6 @@
-/* train.c - `fovea train`: fit a model on a data set with checkpoints, then its curves, test
- * metrics, figures and HTML report. */
+/* train.c - `fovea train`: fit a model on a data set with checkpoints, then its test metrics,
+ * figures and HTML report. Transfer learning: start from weights (by name), a new head, frozen
+ * layers, and a second phase that fine-tunes the whole network at a lower rate. */
 #include "cli.h"
 
 #include <errno.h>
@@ -20,36 +21,39 @@ static void val_setting(const split_info *s, int seed, char *v, size_t len)
         snprintf(v, len, "none (early stopping and best watch the training loss)");
 }
 
-/* The run's settings for the report (key, value, ..., NULL) in kv, their texts in v. */
+/* The run's settings for the report (key, value, ..., NULL) in kv, their texts in v: also where
+ * the weights came from and what was frozen. */
 static void run_settings(const opts *o, const split_info *split, const fv_epoch_metrics *hist,
-                         int ran, double secs, const char **kv, char (*v)[96])
+                         int ran, double secs, const char **kv, char (*v)[160])
 {
-    snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs);
+    snprintf(v[0], sizeof v[0], "%d (of %d)", ran, o->epochs + o->finetune_epochs);
     snprintf(v[1], sizeof v[1], "%d", o->batch);
     snprintf(v[2], sizeof v[2], "%.3g%s", ran > 0 ? hist[0].lr : o->lr,
              o->lr > 0 ? "" : " (the optimizer's default)");
     snprintf(v[3], sizeof v[3], "%d", o->seed);
     snprintf(v[4], sizeof v[4], "%.1f s", secs);
-    snprintf(v[5], sizeof v[5], "%lld images", (long long)split->train);
-    val_setting(split, o->seed, v[6], sizeof v[6]); /* the report gives the test split's size */
+    snprintf(v[5], sizeof v[5], "%lld images%s", (long long)split->train,
+             o->per_class ? " (drawn as the same number of each class)" : "");
+    val_setting(split, o->seed, v[9], sizeof v[9]); /* the report gives the test split's size */
+    snprintf(v[6], sizeof v[6], "%.100s%s", o->weights ? o->weights : "random",
+             o->new_head ? ", new head" : "");
+    snprintf(v[7], sizeof v[7], "%.70s%s%.70s", o->freeze ? o->freeze : "",
+             o->freeze && o->freeze_to ? ", up to " : o->freeze_to ? "up to " : "",
+             o->freeze_to ? o->freeze_to : "");
+    snprintf(v[8], sizeof v[8], "%d epochs, every layer, at %.3g", o->finetune_epochs,
+             ran > o->epochs ? hist[o->epochs].lr : o->finetune_lr);
     const char *rows[] = {"optimizer", o->optimizer, "learning rate", v[2], "schedule",
                           o->schedule ? o->schedule : "constant", "epochs", v[0], "batch", v[1],
-                          "seed", v[3], "training split", v[5], "validation split", v[6],
-                          "training time", v[4], NULL};
+                          "seed", v[3], "training split", v[5], "validation split", v[9],
+                          "training time", v[4], "initial weights", v[6], NULL, NULL, NULL, NULL,
+                          NULL};
+    int n = 20;
+    if (o->freeze || o->freeze_to)
+        rows[n++] = "frozen layers", rows[n++] = v[7];
+    if (o->finetune_epochs)
+        rows[n++] = "then fine-tuned", rows[n++] = v[8];
+    rows[n] = NULL;
     memcpy(kv, rows, sizeof rows);
-}
-
-/* The data set's name for the report's title: the --data folder's last part. */
-static const char *data_name(const opts *o, const fv_dataset *train)
-{
-    const char *d = o->data ? o->data : "fashion-mnist";
-    size_t n = strlen(d);
-    while (n > 1 && d[n - 1] == '/')
-        n--;
-    const char *s = d + n;
-    while (s > d && s[-1] != '/')
-        s--;
-    return *s && *s != '/' ? s : train->name;
 }
 
 /* Which data each figure comes from: training, validation (held out, or --val), test. */
@@ -67,37 +71,212 @@ static void print_splits(const fv_dataset *train, const split_info *s, const opt
     printf("testing on %lld after training\n", (long long)s->test);
 }
 
+/* Options that cannot go together, as one line. */
+static int check_transfer_opts(const opts *o)
+{
+    if (o->resume && (o->weights || o->finetune_epochs))
+        return fail("--resume continues a run; --weights and --finetune-epochs start one: use "
+                    "one or the other");
+    if ((o->skip_mismatched || o->new_head) && !o->weights)
+        return fail("--skip-mismatched and --new-head need --weights FILE (the weights to "
+                    "start from)");
+    if (o->finetune_lr > 0 && !o->finetune_epochs)
+        return fail("--finetune-lr needs --finetune-epochs N");
+    return 0;
+}
+
+/* The training, validation (validation.c) and test sets; the test set is read now, to fail
+ * early, and used once, after training. */
+static int load_sets(const opts *o, const data_src *src, fv_dataset **train, fv_dataset **val,
+                     fv_dataset **test, split_info *split)
+{
+    if (load_train_val(o, src, train, val, split) != 0)
+        return 1;
+    if (!(*test = load_data_src(o, src, 0)))
+        return fail_lib();
+    split->test = (*test)->x->dims[0];
+    return 0;
+}
+
+/* Starting weights, a new head and frozen layers, as asked; then the metadata the weights file
+ * will carry. Before anything is written, so a bad layer name leaves no output behind. */
+static int prepare(const opts *o, fv_model *m, const fv_dataset *train, const data_src *src)
+{
+    int head = o->new_head ? fv_model_head(m) : -1; /* replaced: not taken from the file */
+    if (o->new_head && head < 0)
+        return fail_lib();
+    if (o->weights && fv_model_load_weights_partial(m, o->weights,
+                                                    .skip_mismatched = o->skip_mismatched,
+                                                    .exclude = fv_node_name(m, head),
+                                                    .log = o->quiet ? NULL : stdout) != FV_OK)
+        return fail_lib();
+    int classes = o->classes ? o->classes : train->num_classes;
+    if (o->new_head && fv_model_replace_head(m, classes) != FV_OK)
+        return fail_lib();
+    if (o->new_head && !o->quiet)
+        printf("New head: '%s', re-initialised for %d classes\n", fv_node_name(m, head),
+               classes);
+    if ((o->freeze && fv_model_set_trainable_match(m, o->freeze, 0) != FV_OK) ||
+        (o->freeze_to && fv_model_set_trainable_upto(m, o->freeze_to, 0) != FV_OK))
+        return fail_lib();
+    char name[256];
+    const char *set = data_name(src, name, sizeof name);
+    if (fv_model_set_meta(m, .class_names = (const char *const *)train->class_names,
+                          .num_classes = train->num_classes, .mean = src->mean, .std = src->std,
+                          .dataset = set) == FV_OK)
+        return 0;
+    /* a model with more outputs than the data have classes: its classes go unnamed */
+    if (fv_model_set_meta(m, .mean = src->mean, .std = src->std, .dataset = set) != FV_OK)
+        return fail_lib();
+    return 0;
+}
+
+/* Epoch 0 of a run from weights: the test accuracy of the weights as loaded (and changed). */
+static int epoch0(const opts *o, fv_model *m, const fv_dataset *test)
+{
+    double loss, acc;
+    if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK)
+        return fail_lib();
+    if (!o->quiet)
+        printf("Epoch 0 (from %s): test accuracy %.4f, loss %.4f\n", o->weights, acc, loss);
+    fflush(stdout);
+    return 0;
+}
+
+/* One phase of training: `epochs` epochs into hist, checkpoints and metrics.csv in dir. */
+static int run_phase(const opts *o, fv_model *m, const fv_dataset *train, const fv_dataset *val,
+                     const char *dir, int epochs, fv_epoch_metrics *hist, int *ran)
+{
+    char csv[1100];
+    snprintf(csv, sizeof csv, "%s/metrics.csv", dir);
+    fv_schedule sched; /* spans this phase */
+    if (fv_schedule_preset(o->schedule, epochs, (train->x->dims[0] + o->batch - 1) / o->batch,
+                           o->warmup, &sched) != FV_OK)
+        return fail_lib();
+    fv_augment aug = o->aug;
+    aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
+    if (fv_model_fit(m, train, .epochs = epochs, .batch_size = o->batch, .validation = val,
+                     .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
+                     .schedule = sched, .early_stopping = o->patience,
+                     .restore_best = o->patience > 0, .checkpoint_dir = dir,
+                     .resume = o->resume, .lr = (float)o->lr, /* --lr wins on resume too */
+                     .history = hist, .epochs_run = ran, .augment = aug) != FV_OK)
+        return fail_lib();
+    return 0;
+}
+
+/* The second phase: every layer unfrozen, a fresh optimizer at --finetune-lr (default a tenth of
+ * the first phase's rate), OUT/finetune; its epochs numbered on from the first phase's. */
+static int finetune(const opts *o, fv_model *m, const fv_dataset *train, const fv_dataset *val,
+                    const char *out, fv_epoch_metrics *hist, int *ran)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/finetune", out);
+    if (make_dir(dir) != 0)
+        return fail("cannot create the fine-tuning output directory");
+    double lr = o->finetune_lr > 0 ? o->finetune_lr : hist[0].lr / 10;
+    if (fv_model_set_trainable_match(m, "*", 1) != FV_OK ||
+        fv_model_set_optimizer(m, optimizer_for(o, lr)) != FV_OK)
+        return fail_lib();
+    if (!o->quiet)
+        printf("Fine-tuning every layer for %d epochs at learning rate %g\n", o->finetune_epochs,
+               lr);
+    opts p = *o;
+    p.lr = lr;
+    int more = 0;
+    if (run_phase(&p, m, train, val, dir, o->finetune_epochs, hist + *ran, &more))
+        return 1;
+    for (int i = 0; i < more; i++)
+        hist[*ran + i].epoch += *ran;
+    *ran += more;
+    return 0;
+}
+
+/* The test metrics, figures and report of a classifier; the regression metrics of a regressor. */
+static int report(const opts *o, fv_model *m, const fv_dataset *test, const char *out,
+                  const data_src *src, const split_info *split, const fv_epoch_metrics *hist,
+                  int ran, double secs)
+{
+    if (is_regression(o))
+        return fv_figure_curves(out, hist, ran) == FV_OK ? report_regression(m, test, out)
+                                                         : fail_lib();
+    const char *kv[28];
+    char v[10][160], name[256];
+    run_settings(o, split, hist, ran, secs, kv, v);
+    fv_metrics *mt = NULL;
+    if (fv_run_report_write(m, test, out, .data_name = data_name(src, name, sizeof name),
+                            .history = hist, .epochs = ran, .settings = kv,
+                            .metrics = &mt) != FV_OK)
+        return fail_lib();
+    print_metrics(mt, out);
+    fv_metrics_free(mt);
+    printf("Report: %s/report.html\n", out);
+    return 0;
+}
+
+/* Fits (validating on val), saves the weights, then tests once and reports. */
+static int train_and_report(const opts *o, fv_model *m, const fv_dataset *train,
+                            const fv_dataset *val, const fv_dataset *test, const char *out,
+                            const data_src *src, const split_info *split)
+{
+    char weights[1100];
+    snprintf(weights, sizeof weights, "%s/weights.safetensors", out);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fv_epoch_metrics *hist = calloc((size_t)(o->epochs + o->finetune_epochs), sizeof *hist);
+    int ran = 0, rc = hist ? 0 : fail("out of memory");
+    if (!rc)
+        rc = run_phase(o, m, train, val, out, o->epochs, hist, &ran);
+    if (!rc && o->finetune_epochs)
+        rc = finetune(o, m, train, val, out, hist, &ran);
+    if (!rc && fv_model_save_weights(m, weights) != FV_OK)
+        rc = fail_lib();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double loss, acc;
+    if (!rc && fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK)
+        rc = fail_lib();
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (!rc && is_regression(o))
+        printf("Test loss %.4f (%lld samples); trained in %.1f s\n", loss,
+               (long long)test->x->dims[0], secs);
+    else if (!rc)
+        printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
+               (long long)test->x->dims[0], secs);
+    if (!rc)
+        rc = report(o, m, test, out, src, split, hist, ran, secs);
+    if (!rc)
+        printf("Weights: %s\nMetrics: %s/metrics.csv\n", weights, out);
+    free(hist);
+    return rc;
+}
+
 int cmd_train(const opts *o)
 {
     const char *path = o->npos ? o->pos[0] : DEFAULT_MODEL;
-    char out[1000], weights[1100], csv[1100], msg[1200];
-    int rc = 1;
+    char out[1000], msg[1200];
     fv_model *m = NULL;
     fv_dataset *train = NULL, *val = NULL, *test = NULL;
     split_info split;
-    if (load_train_val(o, &train, &val, &split) != 0)
-        goto done;
-    if (!(test = load_data(o, 0))) { /* read now, to fail early; used once, after training */
-        rc = fail_lib();
-        goto done;
+    data_src src;
+    data_source(o, NULL, &src);
+    int rc = check_transfer_opts(o);
+    if (!rc)
+        rc = load_sets(o, &src, &train, &val, &test, &split);
+    if (!rc) {
+        const int64_t *d = train->x->dims; /* a zoo network is built for the data */
+        int img = train->x->ndim == 4;
+        m = load_compiled(o, path, img ? (int)d[1] : 0, img ? (int)d[2] : 0, img ? (int)d[3] : 0,
+                          train->num_classes);
+        rc = m ? prepare(o, m, train, &src) : fail_lib();
     }
-    split.test = test->x->dims[0];
-    const int64_t *d = train->x->dims; /* a zoo network is built for the data */
-    m = load_compiled(o, path, train->x->ndim == 4 ? (int)d[1] : 0,
-                      train->x->ndim == 4 ? (int)d[2] : 0, train->x->ndim == 4 ? (int)d[3] : 0,
-                      train->num_classes);
-    if (!m) {
-        rc = fail_lib();
-        goto done;
-    }
-    if (fit_inputs(o, path, m, train, test) != 0) /* the report shows test images */
+    if (!rc) /* the report shows test images: those are resized at once */
+        rc = fit_inputs(o, path, m, train, test);
+    if (rc)
         goto done;
     if (o->out)
         snprintf(out, sizeof out, "%s", o->out);
     else
         default_out(fv_model_name(m), out, sizeof out);
-    snprintf(weights, sizeof weights, "%s/weights.safetensors", out);
-    snprintf(csv, sizeof csv, "%s/metrics.csv", out);
     if (make_dir(out) != 0) {
         snprintf(msg, sizeof msg, "%s: cannot create directory: %s", out, strerror(errno));
         rc = fail(msg);
@@ -109,68 +288,9 @@ int cmd_train(const opts *o)
         printf("%d epochs, batch %d, %s\n", o->epochs, o->batch, o->optimizer);
         fflush(stdout);
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    fv_schedule sched;
-    if (fv_schedule_preset(o->schedule, o->epochs, (train->x->dims[0] + o->batch - 1) / o->batch,
-                           o->warmup, &sched) != FV_OK) {
-        rc = fail_lib();
-        goto done;
-    }
-    fv_augment aug = o->aug;
-    aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
-    fv_epoch_metrics *hist = calloc((size_t)o->epochs, sizeof *hist);
-    int ran = 0;
-    if (!hist) {
-        rc = fail("out of memory");
-        goto done;
-    }
-    if (fv_model_fit(m, train, .epochs = o->epochs, .batch_size = o->batch, .validation = val,
-                     .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
-                     .schedule = sched, .early_stopping = o->patience,
-                     .restore_best = o->patience > 0, .checkpoint_dir = out,
-                     .resume = o->resume, .lr = (float)o->lr, /* --lr wins on resume too */
-                     .history = hist, .epochs_run = &ran,
-                     .augment = aug) != FV_OK ||
-        fv_model_save_weights(m, weights) != FV_OK) {
-        free(hist);
-        rc = fail_lib();
-        goto done;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double loss, acc;
-    if (fv_model_evaluate(m, test, 0, &loss, &acc) != FV_OK) {
-        rc = fail_lib();
-        goto done;
-    }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    if (is_regression(o)) { /* regression metrics instead of the classification report */
-        printf("Test loss %.4f (%lld samples); trained in %.1f s\n", loss,
-               (long long)test->x->dims[0], secs);
-        rc = fv_figure_curves(out, hist, ran) == FV_OK ? report_regression(m, test, out) : fail_lib();
-        free(hist);
-        if (rc == 0)
-            printf("Weights: %s\nHistory: %s\n", weights, csv);
-        goto done;
-    }
-    printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
-           (long long)test->x->dims[0], secs);
-    const char *kv[24];
-    char v[7][96], name[128];
-    run_settings(o, &split, hist, ran, secs, kv, v);
-    snprintf(name, sizeof name, "%.127s", data_name(o, train));
-    fv_metrics *mt = NULL;
-    fv_status st = fv_run_report_write(m, test, out, .data_name = name, .history = hist,
-                                       .epochs = ran, .settings = kv, .metrics = &mt);
-    free(hist);
-    if (st != FV_OK) {
-        rc = fail_lib();
-        goto done;
-    }
-    print_metrics(mt, out);
-    fv_metrics_free(mt);
-    printf("Weights: %s\nMetrics: %s\nReport: %s/report.html\n", weights, csv, out);
-    rc = 0;
+    rc = o->weights ? epoch0(o, m, test) : 0;
+    if (!rc)
+        rc = train_and_report(o, m, train, val, test, out, &src, &split);
 done:
     fv_dataset_free(train);
     fv_dataset_free(val);

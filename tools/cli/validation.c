@@ -77,11 +77,17 @@ static int stratifiable(const fv_dataset *d)
     return d->num_classes > 0 && d->y && fv_tensor_numel(d->y) == d->x->dims[0];
 }
 
-int load_train_val(const opts *o, fv_dataset **train, fv_dataset **val, split_info *info)
+int load_train_val(const opts *o, const data_src *src, fv_dataset **train, fv_dataset **val,
+                   split_info *info)
 {
     *train = *val = NULL;
     *info = (split_info){0};
-    fv_dataset *all = load_data(o, 1);
+    fv_dataset *all = load_data_src(o, src, 1);
+    if (all && o->per_class) { /* --per-class N: N of each class, before the validation share */
+        fv_dataset *few = fv_dataset_take_per_class(all, o->per_class, (uint64_t)o->seed);
+        fv_dataset_free(all);
+        all = few;
+    }
     if (!all)
         return fail_lib();
     double f = o->val_split < 0 ? DEFAULT_VAL_SPLIT : o->val_split;
