@@ -1103,6 +1103,9 @@ typedef struct fv_augment {
                              2019); with mixup too, a fair coin picks one per batch */
     float fill;           /* the value of padding and erased pixels (e.g. the normalized black) */
 } fv_augment;
+/* The settings of a that are on, as text ("horizontal flip, rotate 10 deg, ..."; "none"), into
+ * buf of len bytes (cut short when longer). */
+void fv_augment_describe(const fv_augment *a, char *buf, size_t len);
 /* Divergence: fit stops with FV_ERR_NUMERIC, "training diverged at epoch E, batch B: ...", when
  * a batch's loss is NaN or infinite, or explodes: above 1e6 and above 1e4 times the mean loss of
  * the first 10 batches of this call (of the batches so far while fewer; a resumed run takes its

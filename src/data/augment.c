@@ -9,6 +9,7 @@
 #include "data/augment.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_SIDE 4096
@@ -389,4 +390,42 @@ fv_status fv_augment_mix(const fv_augment *a, fv_rng *r, float *x, float *t, int
     }
     fv_free(pair), fv_free(ox), fv_free(ot);
     return st;
+}
+
+/* Appends ", " (after the first) and one setting to buf, within len. */
+static void add_setting(char *buf, size_t len, const char *fmt, double v)
+{
+    size_t n = strlen(buf);
+    if (n + 2 >= len)
+        return;
+    if (n)
+        buf[n++] = ',', buf[n++] = ' ', buf[n] = '\0';
+    snprintf(buf + n, len - n, fmt, v);
+}
+
+void fv_augment_describe(const fv_augment *a, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    static const char *const names[] = {"rotate %g deg", "scale %g",       "aspect %g",
+                                        "translate %g",  "brightness %g",  "contrast %g",
+                                        "saturation %g", "hue %g",         "grayscale p %g",
+                                        "erase p %g",    "mixup alpha %g", "cutmix alpha %g"};
+    const float v[] = {a->rotate,     a->scale, a->aspect,    a->translate,
+                       a->brightness, a->contrast, a->saturation, a->hue,
+                       a->grayscale,  a->erase, a->mixup,     a->cutmix};
+    if (a->hflip)
+        add_setting(buf, len, "horizontal flip", 0.0);
+    if (a->vflip)
+        add_setting(buf, len, "vertical flip", 0.0);
+    if (a->crop_pad)
+        add_setting(buf, len, "random crop, padding %g", (double)a->crop_pad);
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] > 0)
+            add_setting(buf, len, names[i], (double)v[i]);
+    if (a->cutout)
+        add_setting(buf, len, "cutout %g", (double)a->cutout);
+    if (!buf[0])
+        snprintf(buf, len, "none");
 }

@@ -274,6 +274,21 @@ TEST(fit_with_loader)
     fv_tensor_free(d.x), fv_tensor_free(d.y);
 }
 
+/* The report's description of the settings: those on, in order; "none"; cut short safely. */
+TEST(describe_settings)
+{
+    char buf[128];
+    fv_augment a = {0};
+    fv_augment_describe(&a, buf, sizeof buf);
+    CHECK(strcmp(buf, "none") == 0);
+    a.hflip = 1, a.rotate = 10, a.cutout = 8, a.mixup = 0.2f;
+    fv_augment_describe(&a, buf, sizeof buf);
+    CHECK(strcmp(buf, "horizontal flip, rotate 10 deg, mixup alpha 0.2, cutout 8") == 0);
+    char small[12];
+    fv_augment_describe(&a, small, sizeof small);
+    CHECK(strlen(small) < sizeof small && strncmp(small, "horizontal", 10) == 0);
+}
+
 int main(void)
 {
     RUN(affine_warp_matches_definition);
@@ -281,5 +296,6 @@ int main(void)
     RUN(random_erasing_is_one_box);
     RUN(mixup_and_cutmix_blend_targets_alike);
     RUN(fit_with_loader);
+    RUN(describe_settings);
     TEST_MAIN_END();
 }

@@ -35,6 +35,7 @@ static void run_settings(const opts *o, const split_info *split, const fv_epoch_
     snprintf(v[5], sizeof v[5], "%lld images%s", (long long)split->train,
              o->per_class ? " (drawn as the same number of each class)" : "");
     val_setting(split, o->seed, v[9], sizeof v[9]); /* the report gives the test split's size */
+    fv_augment_describe(&o->aug, v[10], sizeof v[10]);
     snprintf(v[6], sizeof v[6], "%.100s%s", o->weights ? o->weights : "random",
              o->new_head ? ", new head" : "");
     snprintf(v[7], sizeof v[7], "%.70s%s%.70s", o->freeze ? o->freeze : "",
@@ -45,9 +46,9 @@ static void run_settings(const opts *o, const split_info *split, const fv_epoch_
     const char *rows[] = {"optimizer", o->optimizer, "learning rate", v[2], "schedule",
                           o->schedule ? o->schedule : "constant", "epochs", v[0], "batch", v[1],
                           "seed", v[3], "training split", v[5], "validation split", v[9],
-                          "training time", v[4], "initial weights", v[6], NULL, NULL, NULL, NULL,
-                          NULL};
-    int n = 20;
+                          "augmentation", v[10], "training time", v[4], "initial weights", v[6],
+                          NULL, NULL, NULL, NULL, NULL};
+    int n = 22;
     if (o->freeze || o->freeze_to)
         rows[n++] = "frozen layers", rows[n++] = v[7];
     if (o->finetune_epochs)
@@ -201,7 +202,7 @@ static int report(const opts *o, fv_model *m, const fv_dataset *test, const char
         return fv_figure_curves(out, hist, ran) == FV_OK ? report_regression(m, test, out)
                                                          : fail_lib();
     const char *kv[28];
-    char v[10][160], name[256];
+    char v[11][160], name[256];
     run_settings(o, split, hist, ran, secs, kv, v);
     fv_metrics *mt = NULL;
     if (fv_run_report_write(m, test, out, .data_name = data_name(src, name, sizeof name),
