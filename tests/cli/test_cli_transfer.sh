@@ -32,6 +32,14 @@ check finetune-phase grep -q "^Fine-tuning every layer for 1 epochs at learning 
     "$TMP/out"
 check finetune-csv test "$(wc -l <"$TMP/f/finetune/metrics.csv")" -eq 2
 check finetune-weights test -s "$TMP/f/weights.safetensors"
+# --compare-scratch: the same network from its initial weights, same data and epochs (2 here),
+# its accuracy printed and in the report beside this run's
+expect_ok compare "$FV" train models/lenet5.fv --weights "$W" --new-head --freeze-to fc2 \
+    --epochs 1 --finetune-epochs 1 --limit 1500 --compare-scratch --out "$TMP/s"
+check scratch-printed grep -q "^From scratch: test accuracy 0\.[0-9]*$" "$TMP/out"
+check scratch-csv test "$(wc -l <"$TMP/s/scratch/metrics.csv")" -eq 3
+scr=$(sed -n 's/^From scratch: test accuracy 0\.\([0-9][0-9]\)\([0-9][0-9]\).*/\1.\2/p' "$TMP/out")
+check scratch-in-report grep -q "from scratch (same data and epochs)</th><td>$scr" "$TMP/s/report.html"
 # freezing a layer that does not exist: one line, and no output folder at all
 expect_fail freeze-unknown "model 'lenet5' has no layer 'conv9' (layers with parameters: conv1" \
     "$FV" train models/lenet5.fv --weights "$W" --freeze conv1,conv9 --limit 100 --out "$TMP/c"

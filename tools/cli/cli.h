@@ -36,6 +36,7 @@ typedef struct opts {
     /* transfer learning (train): --weights is the starting point */
     const char *freeze, *freeze_to;
     int skip_mismatched, new_head, finetune_epochs, per_class;
+    int compare_scratch; /* train: --compare-scratch */
     double finetune_lr;
 } opts;
 

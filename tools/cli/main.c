@@ -50,7 +50,10 @@ static const struct command {
      "          or patterns, comma-separated ('conv1,conv2', 'conv*')  [--freeze-to LAYER]\n"
      "          freeze LAYER and every layer before it  [--finetune-epochs N]  then unfreeze\n"
      "          everything and train N more epochs at [--finetune-lr X] (default: a tenth of\n"
-     "          the first phase's rate; checkpoints and metrics.csv of it in OUT/finetune)\n"},
+     "          the first phase's rate; checkpoints and metrics.csv of it in OUT/finetune)\n"
+     "          [--compare-scratch]  also train the same network from its initial weights\n"
+     "          on the same data for as many epochs (OUT/scratch); the report shows both\n"
+     "          test accuracies\n"},
     {"eval", cmd_eval,
      "  eval    [MODEL.fv] --weights FILE [--data DIR] [--limit N] [--out DIR] [--resize H[,W]]\n"
      "          accuracy, top-k, P/R/F1, ROC AUC, AP, log-loss, ECE; JSON, CSV, figures;\n"
@@ -206,6 +209,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             takes = 0;
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
+            takes = 0;
+        } else if (strcmp(a, "--compare-scratch") == 0) {
+            o->compare_scratch = 1;
             takes = 0;
         } else if (strcmp(a, "--aux") == 0 || strcmp(a, "--stride-first") == 0) {
             *(a[2] == 'a' ? &o->aux : &o->stride_first) = 1;

@@ -193,17 +193,68 @@ static int finetune(const opts *o, fv_model *m, const fv_dataset *train, const f
     return 0;
 }
 
+/* --compare-scratch: the same network from its initial weights (a fresh head for the data's
+ * classes where the model has another number of outputs), trained on the same training and
+ * validation data for as many epochs with the options' optimizer, into OUT/scratch; its test
+ * accuracy in *acc. */
+static int scratch_baseline(const opts *o, const char *path, const fv_dataset *train,
+                            const fv_dataset *val, const fv_dataset *test, const char *out,
+                            double *acc)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/scratch", out);
+    opts p = *o;
+    p.epochs = o->epochs + o->finetune_epochs, p.quiet = 1, p.resume = 0;
+    const int64_t *d = train->x->dims;
+    int img = train->x->ndim == 4, rc = make_dir(dir) ? fail("cannot create OUT/scratch") : 0;
+    fv_model *m = rc ? NULL : load_compiled(&p, path, img ? (int)d[1] : 0, img ? (int)d[2] : 0,
+                                            img ? (int)d[3] : 0, train->num_classes);
+    int64_t outd[4];
+    int head = m ? fv_model_head(m) : -1;
+    if (!rc && !m)
+        rc = fail_lib();
+    else if (!rc && head >= 0 && fv_node_shape(m, head, outd) == 1 &&
+             outd[0] != train->num_classes && fv_model_replace_head(m, train->num_classes) != FV_OK)
+        rc = fail_lib();
+    if (!rc)
+        rc = fit_inputs(&p, path, m, (fv_dataset *)train, NULL);
+    fv_epoch_metrics *hist = rc ? NULL : calloc((size_t)p.epochs, sizeof *hist);
+    int ran = 0;
+    if (!rc && !hist)
+        rc = fail("out of memory");
+    if (!o->quiet && !rc)
+        printf("From scratch, for comparison: %d epochs into %s\n", p.epochs, dir);
+    if (!rc)
+        rc = run_phase(&p, m, train, val, dir, p.epochs, hist, &ran);
+    if (!rc && fv_model_evaluate(m, test, 0, NULL, acc) != FV_OK)
+        rc = fail_lib();
+    if (!rc)
+        printf("From scratch: test accuracy %.4f\n", *acc);
+    free(hist);
+    fv_model_free(m);
+    return rc;
+}
+
 /* The test metrics, figures and report of a classifier; the regression metrics of a regressor. */
 static int report(const opts *o, fv_model *m, const fv_dataset *test, const char *out,
                   const data_src *src, const split_info *split, const fv_epoch_metrics *hist,
-                  int ran, double secs)
+                  int ran, double secs, double scratch_acc)
 {
     if (is_regression(o))
         return fv_figure_curves(out, hist, ran) == FV_OK ? report_regression(m, test, out)
                                                          : fail_lib();
-    const char *kv[28];
-    char v[11][160], name[256];
+    const char *kv[32];
+    char v[12][160], name[256];
     run_settings(o, split, hist, ran, secs, kv, v);
+    if (o->compare_scratch) { /* beside this run's, the same network's from its initial weights */
+        int n = 0;
+        while (kv[n])
+            n++;
+        snprintf(v[11], sizeof v[11], "%.2f %% (this run: see the test metrics)",
+                 100 * scratch_acc);
+        kv[n] = "test accuracy from scratch (same data and epochs)", kv[n + 1] = v[11];
+        kv[n + 2] = NULL;
+    }
     fv_metrics *mt = NULL;
     if (fv_run_report_write(m, test, out, .data_name = data_name(src, name, sizeof name),
                             .history = hist, .epochs = ran, .settings = kv,
@@ -216,9 +267,10 @@ static int report(const opts *o, fv_model *m, const fv_dataset *test, const char
 }
 
 /* Fits (validating on val), saves the weights, then tests once and reports. */
-static int train_and_report(const opts *o, fv_model *m, const fv_dataset *train,
-                            const fv_dataset *val, const fv_dataset *test, const char *out,
-                            const data_src *src, const split_info *split)
+static int train_and_report(const opts *o, const char *path, fv_model *m,
+                            const fv_dataset *train, const fv_dataset *val,
+                            const fv_dataset *test, const char *out, const data_src *src,
+                            const split_info *split)
 {
     char weights[1100];
     snprintf(weights, sizeof weights, "%s/weights.safetensors", out);
@@ -243,8 +295,11 @@ static int train_and_report(const opts *o, fv_model *m, const fv_dataset *train,
     else if (!rc)
         printf("Test accuracy: %.4f (loss %.4f, %lld images); trained in %.1f s\n", acc, loss,
                (long long)test->x->dims[0], secs);
+    double scratch = 0;
+    if (!rc && o->compare_scratch)
+        rc = scratch_baseline(o, path, train, val, test, out, &scratch);
     if (!rc)
-        rc = report(o, m, test, out, src, split, hist, ran, secs);
+        rc = report(o, m, test, out, src, split, hist, ran, secs, scratch);
     if (!rc)
         printf("Weights: %s\nMetrics: %s/metrics.csv\n", weights, out);
     free(hist);
@@ -291,7 +346,7 @@ int cmd_train(const opts *o)
     }
     rc = o->weights ? epoch0(o, m, test) : 0;
     if (!rc)
-        rc = train_and_report(o, m, train, val, test, out, &src, &split);
+        rc = train_and_report(o, path, m, train, val, test, out, &src, &split);
 done:
     fv_dataset_free(train);
     fv_dataset_free(val);
