@@ -1,14 +1,22 @@
-# Makefile - the thin front door over CMake: `make train` (the main job) and `make test`.
+# Makefile - the thin front door over CMake: `make train` (the main job), `make test` and
+# `make install`.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all build train test test-release test-generic test-asan test-clang test-tsan test-fuzz clean
+.PHONY: all build install train test test-release test-generic test-asan test-clang test-tsan test-fuzz clean
 
 all: build
 
 build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build build -j$(JOBS)
+
+# Install libfovea.a, fovea.h, the fovea CLI and fovea.pc under PREFIX (lib/, include/, bin/,
+# lib/pkgconfig/); DESTDIR stages the same tree elsewhere. A program then builds with
+# cc prog.c $(pkg-config --cflags --libs --static fovea)   (PKG_CONFIG_PATH=PREFIX/lib/pkgconfig)
+install: build
+	cmake --install build --prefix "$(PREFIX)"
 
 # Train LeNet-5 on Fashion-MNIST (Debian's dataset-fashion-mnist) and report the test accuracy.
 train: build

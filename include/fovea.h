@@ -603,6 +603,13 @@ fv_status fv_model_resize_inputs(fv_model *m, int on);
 
 /* Changes the optimizer (resets its state). */
 fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt);
+/* The learning rate of the steps that follow, for a schedule of one's own around
+ * fv_model_train_batch (PyTorch's param_group["lr"] = lr): the optimizer's state (momentum, Adam's
+ * moments and step count) is kept. fv_model_fit sets the rate itself (its schedule, fv_fit_args.lr)
+ * and leaves the base rate it started from. Errors: not compiled, lr negative or not finite. */
+fv_status fv_model_set_lr(fv_model *m, float lr);
+/* The learning rate in force (the optimizer's default filled in); 0 before compile. */
+float fv_model_lr(const fv_model *m);
 
 /* Keras-style table: layer (type), output shape, parameters; total, trainable, non-trainable. */
 fv_status fv_model_summary(const fv_model *m, FILE *out);

@@ -239,6 +239,20 @@ fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt)
     return fv_optim_init(m);
 }
 
+fv_status fv_model_set_lr(fv_model *m, float lr)
+{
+    if (!m->compiled || m->loss == FV_LOSS_NONE)
+        return fv_err(FV_ERR_STATE,
+                      "model '%s': compile it with a loss before setting a learning rate", m->name);
+    if (!(lr >= 0) || isinf(lr))
+        return fv_err(FV_ERR_INVALID, "model '%s': learning rate %g is not a finite number >= 0",
+                      m->name, (double)lr);
+    m->opt.lr = lr;
+    return FV_OK;
+}
+
+float fv_model_lr(const fv_model *m) { return m->compiled ? m->opt.lr : 0.0f; }
+
 /* The node a layer name refers to: exactly the node of that name, whose parameters are the
  * layer's (a folded activation's own name gives that activation, which owns nothing). */
 static fv_node *layer_node(fv_model *m, const char *layer)
