@@ -1,6 +1,7 @@
 /* test_schedule.c - learning-rate schedules against PyTorch's lr_scheduler
  * (tests/golden/gen_schedule.py), the cosine warm-up by its definition, ReduceLROnPlateau's state
- * machine, validation errors, and fit applying a schedule (history and CSV). */
+ * machine, validation errors, fit applying a schedule (history and CSV), and a schedule of one's
+ * own through fv_model_set_lr (the optimizer's state kept). */
 #include "core/internal.h"
 #include "io/io.h"
 #include "optim/optim.h"
@@ -104,11 +105,73 @@ TEST(fit_uses_the_schedule)
     fv_model_free(m);
 }
 
+/* Three steps of SGD with momentum on one fixed batch of a dense layer, rate lr[t] set before
+ * step t with fv_model_set_lr (reset: with fv_model_set_optimizer instead, which starts the
+ * momentum over); the weight after `steps` steps into w (6 values). */
+static void sgd_steps(const float *lr, int steps, int reset, float *w)
+{
+    fv_model *m = fv_model_new("s");
+    fv_input(m, .ndim = 1, .dims = {3});
+    fv_dense(m, FV_LAST, .units = 2, .no_bias = 1);
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .seed = 3,
+                                  .optimizer = fv_sgd(.lr = lr[0], .momentum = 0.9f)),
+                 FV_OK);
+    const float x[12] = {1, 0.5f, -1, 0, 2, 1, -1, 1, 0.25f, 0.5f, -0.5f, 1}, y[4] = {0, 1, 1, 0};
+    for (int t = 0; t < steps; t++) {
+        if (reset && t > 0)
+            CHECK_STATUS(fv_model_set_optimizer(m, fv_sgd(.lr = lr[t], .momentum = 0.9f)), FV_OK);
+        else
+            CHECK_STATUS(fv_model_set_lr(m, lr[t]), FV_OK);
+        CHECK_NEAR(fv_model_lr(m), lr[t], 0, 0);
+        CHECK_STATUS(fv_model_train_batch(m, x, y, 4, NULL, NULL), FV_OK);
+    }
+    fv_param_info p;
+    CHECK_STATUS(fv_model_param(m, 0, &p), FV_OK);
+    memcpy(w, p.data, sizeof(float) * 6);
+    fv_model_free(m);
+}
+
+TEST(set_lr_keeps_the_optimizer_state)
+{
+    const float same[3] = {0.1f, 0.1f, 0.1f}, half[3] = {0.1f, 0.1f, 0.05f},
+                zero[3] = {0.1f, 0.1f, 0};
+    float w2[6], w3[6], w3_half[6], w3_reset[6], w3_zero[6];
+    sgd_steps(same, 2, 0, w2);
+    sgd_steps(same, 3, 0, w3);
+    sgd_steps(half, 3, 0, w3_half);
+    sgd_steps(half, 3, 1, w3_reset);
+    sgd_steps(zero, 3, 0, w3_zero);
+    double differs = 0;
+    for (int i = 0; i < 6; i++) {
+        /* the third step (lr times the momentum buffer) at half the rate is half the step: the
+         * buffer is the same, so it was kept; started over, it is the gradient alone */
+        CHECK_NEAR(w2[i] - w3_half[i], 0.5 * (w2[i] - w3[i]), 1e-6, 1e-4);
+        differs = fmax(differs, fabs((double)w3_reset[i] - w3_half[i]));
+        CHECK(w3_zero[i] == w2[i]); /* rate 0: no change */
+    }
+    CHECK(differs > 1e-3);
+    fv_model *m = fv_model_new("s");
+    fv_input(m, .ndim = 1, .dims = {3});
+    fv_dense(m, FV_LAST, .units = 2);
+    CHECK(fv_model_set_lr(m, 0.1f) == FV_ERR_STATE);
+    CHECK_ERR_HAS("compile it with a loss before setting a learning rate");
+    CHECK(fv_model_lr(m) == 0);
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .optimizer = fv_adam()), FV_OK);
+    CHECK_NEAR(fv_model_lr(m), 0.001, 1e-9, 0); /* Adam's default filled in */
+    CHECK(fv_model_set_lr(m, -1) == FV_ERR_INVALID);
+    CHECK_ERR_HAS("learning rate -1 is not a finite number >= 0");
+    CHECK(fv_model_set_lr(m, NAN) == FV_ERR_INVALID);
+    CHECK(fv_model_set_lr(m, INFINITY) == FV_ERR_INVALID);
+    CHECK_NEAR(fv_model_lr(m), 0.001, 1e-9, 0);
+    fv_model_free(m);
+}
+
 int main(void)
 {
     RUN(schedules_match_pytorch);
     RUN(plateau_matches_pytorch);
     RUN(cosine_warmup_and_errors);
     RUN(fit_uses_the_schedule);
+    RUN(set_lr_keeps_the_optimizer_state);
     TEST_MAIN_END();
 }
