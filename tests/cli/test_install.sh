@@ -24,7 +24,8 @@ expect_ok install "$CMAKE" --install "$BUILD" --prefix "$P"
 PC=$(find "$P" -name fovea.pc)
 check installed-files test -f "$P/include/fovea.h" -a -x "$P/bin/fovea" -a -n "$PC"
 check installed-lib sh -c "ls '$P'/lib*/libfovea.a '$P'/lib/*/libfovea.a 2>/dev/null | grep -q ."
-export PKG_CONFIG_PATH="$(dirname "$PC")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+PKG_CONFIG_PATH="$(dirname "$PC")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH
 version=$(sed -n 's/^#define FV_VERSION "\(.*\)"$/\1/p' "$SRC/include/fovea.h")
 check pc-version test "$(pkg-config --modversion fovea)" = "$version"
 check pc-prefix test "$(pkg-config --variable=prefix fovea)" = "$P"
@@ -70,7 +71,7 @@ for file in "$TMP"/ex/*.c; do
         FAILS=$((FAILS + 1))
         continue
     fi
-    [ $have_data = 1 ] && [ -x "$TMP/ex/$ex" ] || continue
+    if [ $have_data = 0 ] || [ ! -x "$TMP/ex/$ex" ]; then continue; fi
     before=$FAILS
     # shellcheck disable=SC2086
     (cd "$TMP/ex" && "./$ex" $a >"$TMP/ex/$ex.out" 2>"$TMP/ex/$ex.err")
