@@ -3,7 +3,8 @@
  * schedule (linear warm-up over the first epoch, then cosine decay to 0, set every step with
  * fv_model_set_lr, which keeps SGD's momentum), evaluation on a held-out tenth after every epoch,
  * and the best epoch's weights kept (PyTorch's usual loop, written in C).
- * Usage: custom_loop [EPOCHS [LIMIT]]  (LIMIT: training images read, 0 = all 60,000) */
+ * Usage: custom_loop [EPOCHS [LIMIT]]  (LIMIT: training images read, 0 = all 60,000; the best
+ * weights go to custom_loop_best.safetensors) */
 #include <fovea.h>
 
 #include <math.h>
