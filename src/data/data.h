@@ -110,5 +110,7 @@ FILE *fv_open_regular(const char *path, uint64_t *size);
 char **fv_names_numbered(int n);
 /* A labelled data set over x and y (taken: freed on error), named `name`. */
 fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name);
+/* The same over x and a y that may be NULL (a data set without targets). */
+fv_dataset *fv_dataset_adopt(fv_tensor *x, fv_tensor *y, int classes, const char *name);
 
 #endif /* FV_DATA_H */
