@@ -30,6 +30,23 @@ static fv_resize_geom geom(const fv_model *m, const fv_node *n, int batch)
                             .left = a->left, .right = a->right};
 }
 
+/* A resize kernel of resize_ref.h: forward x -> y, or backward dy -> dx. */
+typedef void (*resize_fn)(const fv_resize_geom *g, const float *in, float *out);
+
+static void run_forward(fv_model *m, fv_node *n, int batch, resize_fn fwd)
+{
+    fv_resize_geom g = geom(m, n, batch);
+    fwd(&g, fv_input_node(m, n, 0)->y, n->y);
+}
+
+static void run_backward(fv_model *m, fv_node *n, int batch, resize_fn bwd)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    fv_resize_geom g = geom(m, n, batch);
+    if (dx)
+        bwd(&g, n->dy, dx);
+}
+
 static fv_status upsample_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
@@ -39,16 +56,12 @@ static fv_status upsample_infer(fv_model *m, fv_node *n)
 
 static void upsample_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_resize_geom g = geom(m, n, batch);
-    fv_ref_upsample_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y);
+    run_forward(m, n, batch, fv_ref_upsample_fwd_f32);
 }
 
 static void upsample_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    fv_resize_geom g = geom(m, n, batch);
-    if (dx)
-        fv_ref_upsample_bwd_f32(&g, n->dy, dx);
+    run_backward(m, n, batch, fv_ref_upsample_bwd_f32);
 }
 
 static fv_status pad_infer(fv_model *m, fv_node *n)
@@ -61,16 +74,12 @@ static fv_status pad_infer(fv_model *m, fv_node *n)
 
 static void pad_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_resize_geom g = geom(m, n, batch);
-    fv_ref_pad_crop_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y);
+    run_forward(m, n, batch, fv_ref_pad_crop_fwd_f32);
 }
 
 static void pad_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    fv_resize_geom g = geom(m, n, batch);
-    if (dx)
-        fv_ref_pad_crop_bwd_f32(&g, n->dy, dx);
+    run_backward(m, n, batch, fv_ref_pad_crop_bwd_f32);
 }
 
 /* ---------------------------------------------------------------- the layers */
