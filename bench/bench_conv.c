@@ -14,6 +14,7 @@
 #include "fovea.h"
 #include "../src/kernels/ref/conv_ref.h"
 #include "../src/kernels/winograd.h"
+#include "bench.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,18 +46,8 @@ static const layer layers[] = {
     {"cifar 512@4 b64", 64, 512, 512, 4, 4, 1},
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+/* CPU time: the machine is shared */
+static double now_s(void) { return bench_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 static void fill(float *p, size_t n, unsigned seed)
 {
@@ -187,7 +178,7 @@ static void bench_layer(const layer *L, int reps)
             t[v * reps + r] = run(&B, v);
     double med[NVARIANTS];
     for (int v = 0; v < NVARIANTS; v++) {
-        qsort(t + v * reps, (size_t)reps, sizeof(double), cmp_double);
+        qsort(t + v * reps, (size_t)reps, sizeof(double), bench_cmp_double);
         med[v] = 1e3 * t[v * reps + reps / 2];
     }
     /* fv_winograd_wins: forward (in the call, cached) / dx (in the call, cached) / dw */

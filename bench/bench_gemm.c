@@ -14,6 +14,7 @@
  *   --tile   force fv_sgemm's micro-kernel tile NAME (8x48, 12x32, ...; default: picked by shape)
  * FOVEA_ISA=LEVEL in the environment (generic, avx2, avx512, ...) picks fv_sgemm's variant. */
 #include "../src/kernels/kernels.h"
+#include "bench.h"
 #include "fovea.h"
 
 #include <dlfcn.h>
@@ -31,22 +32,11 @@ typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float 
 
 enum { MAX_REPS = 101 };
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double cpu_s(void) { return bench_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

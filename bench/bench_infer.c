@@ -3,24 +3,14 @@
  * for alexnet_original, 3x32x32 and 10 for resnet20, 1x28x28 for lenet5), after warm-up, for a
  * batch size and thread count. Prints "images_per_s <median of the timed passes>".
  * Usage: bench_infer NETWORK BATCH THREADS PASSES */
+#include "bench.h"
 #include "fovea.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv)
 {
@@ -54,7 +44,7 @@ int main(int argc, char **argv)
         if (p >= 0)
             t[p] = now() - t0;
     }
-    qsort(t, (size_t)passes, sizeof t[0], cmp);
+    qsort(t, (size_t)passes, sizeof t[0], bench_cmp_double);
     printf("images_per_s %.2f\n", batch / t[passes / 2]);
     fv_tensor_free(x), fv_tensor_free(y);
     fv_model_free(m);

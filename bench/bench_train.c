@@ -1,6 +1,8 @@
 /* bench_train.c - fovea's side of the training benchmark: steady-state images/s of forward +
  * backward + Adam update for a model file on random data (the same protocol as torch_train.py).
  * Usage: bench_train MODEL.fv BATCH STEPS [THREADS]. Prints "images_per_s <v> peak_rss_kb <v>". */
+#include "bench.h"
+
 #include <fovea.h>
 
 #include <stdio.h>
@@ -8,12 +10,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv)
 {

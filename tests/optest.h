@@ -4,11 +4,13 @@
  *   "x"  the input (N, ...), "y" the output, "dy" the output gradient fed to backward,
  *   "dx" the input gradient, "<param name>" each parameter (e.g. "conv.weight") and
  *   "grad.<param name>" its gradient.
- * Use: build a model with fv_input + the op, call ot_golden(m, in, out, "case", atol, rtol). */
+ * Use: build a model with fv_input + the op, call ot_golden(m, in, out, "case", atol, rtol), or
+ * ot_golden_layer, which also checks that the layer was made and frees the model. */
 #ifndef FV_OPTEST_H
 #define FV_OPTEST_H
 
 #include "core/internal.h"
+#include "gradcheck.h"
 #include "graph/graph.h"
 #include "io/io.h"
 #include "test.h"
@@ -90,6 +92,76 @@ static inline void ot_golden(fv_model *m, int in, int out, const char *name, dou
     }
     fv_tensor_free(x), fv_tensor_free(y), fv_tensor_free(dy), fv_tensor_free(dx);
     fv_st_close(f);
+}
+
+/* sum_i r_i y_i after a forward of n samples to node out; rng_seed >= 0 reseeds the model's RNG
+ * first (the same dropout mask every time). */
+static inline double ot_weighted_output(fv_model *m, int out, int n, const double *r, int64_t ny,
+                                        int rng_seed)
+{
+    if (rng_seed >= 0)
+        fv_rng_seed(&m->rng, (uint64_t)rng_seed);
+    fv_graph_forward(m, n, out);
+    double l = 0;
+    for (int64_t i = 0; i < ny; i++)
+        l += r[i] * m->nodes[out].y[i];
+    return l;
+}
+
+/* The input gradient of a graph that is linear in its input, against central differences with
+ * h = 1, exact in float and in double on dyadic values: plans m for n samples, sets input value
+ * i to x_at(i) and the output weights r (gc_fill from `seed`, rounded to eighths), runs backward
+ * from r and returns the largest relative error over the input (said on stderr when above
+ * GC_TOL). rng_seed >= 0: the model's RNG is reseeded with it before every forward. */
+static inline double ot_linear_gradcheck(fv_model *m, int in, int out, int n,
+                                         float (*x_at)(int64_t i), unsigned seed, int rng_seed)
+{
+    m->input_grad = 1;
+    CHECK_STATUS(fv_graph_plan(m, n), FV_OK);
+    int64_t nx = n * m->nodes[in].size, ny = n * m->nodes[out].size;
+    float *x = m->nodes[in].y;
+    double *r = malloc(sizeof(double) * (size_t)ny), worst = 0;
+    gc_fill(r, ny, -1, 1, &seed);
+    for (int64_t i = 0; i < ny; i++)
+        r[i] = round(r[i] * 8) / 8;
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = x_at(i);
+    ot_weighted_output(m, out, n, r, ny, rng_seed);
+    fv_graph_zero_grads(m, n);
+    for (int64_t i = 0; i < ny; i++)
+        m->nodes[out].dy[i] = (float)r[i];
+    fv_graph_run_backward(m, n);
+    for (int64_t j = 0; j < nx; j++) {
+        float keep = x[j];
+        x[j] = keep + 1.0f;
+        double lp = ot_weighted_output(m, out, n, r, ny, rng_seed);
+        x[j] = keep - 1.0f;
+        double lm = ot_weighted_output(m, out, n, r, ny, rng_seed);
+        x[j] = keep;
+        double num = (lp - lm) / 2, ana = m->nodes[in].dy[j];
+        double err = fabs(num - ana) / fmax(1e-3, fabs(num) + fabs(ana));
+        worst = err > worst ? err : worst;
+    }
+    if (worst > GC_TOL)
+        fprintf(stderr, "  worst relative error %g\n", worst);
+    free(r);
+    return worst;
+}
+
+/* The golden check of a model just built: layer `out` was made (> 0), then ot_golden against case
+ * `name`, naming the case on stderr when any of these checks fails; frees m. */
+static inline void ot_golden_layer(fv_model *m, int in, int out, const char *name, double atol,
+                                   double rtol)
+{
+    int before = t_cur_failed;
+    t_cur_failed = 0;
+    CHECK(out > 0);
+    if (out > 0)
+        ot_golden(m, in, out, name, atol, rtol);
+    if (t_cur_failed)
+        fprintf(stderr, "  case %s\n", name);
+    t_cur_failed |= before;
+    fv_model_free(m);
 }
 
 #endif

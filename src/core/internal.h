@@ -41,6 +41,11 @@ void *fv_realloc(void *ptr, size_t old_size, size_t new_size, const char *what);
 void fv_free(void *ptr);
 char *fv_strdup(const char *s, const char *what);
 
+/* ---------------------------------------------------------------- tensors (tensor.c) */
+
+/* Gives t the shape dims[0..ndim) with contiguous (row-major) strides; its data is untouched. */
+void fv_tensor_set_shape(fv_tensor *t, int ndim, const int64_t *dims);
+
 /* ---------------------------------------------------------------- threads (threads.c) */
 
 typedef void (*fv_task_fn)(void *ctx, int task);

@@ -3,12 +3,14 @@
 
 #include <string.h>
 
-static void set_contiguous_strides(fv_tensor *t)
+void fv_tensor_set_shape(fv_tensor *t, int ndim, const int64_t *dims)
 {
     int64_t s = 1;
-    for (int i = t->ndim - 1; i >= 0; i--) {
+    t->ndim = ndim;
+    for (int i = ndim - 1; i >= 0; i--) {
+        t->dims[i] = dims[i];
         t->strides[i] = s;
-        s *= t->dims[i];
+        s *= dims[i];
     }
 }
 
@@ -44,9 +46,7 @@ fv_tensor *fv_tensor_new(int ndim, const int64_t *dims)
         fv_free(t);
         return NULL;
     }
-    t->ndim = ndim;
-    memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
-    set_contiguous_strides(t);
+    fv_tensor_set_shape(t, ndim, dims);
     t->owns = 1;
     return t;
 }
@@ -105,9 +105,7 @@ fv_tensor *fv_tensor_reshape(const fv_tensor *t, int ndim, const int64_t *dims)
     fv_tensor *v = fv_calloc(1, sizeof *v, "tensor view");
     if (!v)
         return NULL;
-    v->ndim = ndim;
-    memcpy(v->dims, dims, (size_t)ndim * sizeof *dims);
-    set_contiguous_strides(v);
+    fv_tensor_set_shape(v, ndim, dims);
     v->data = t->data;
     v->owns = 0;
     return v;

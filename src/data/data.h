@@ -29,6 +29,12 @@ fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len
 /* A PNG or a JPEG from bytes, told apart by their signatures (not by the name). */
 fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t len,
                            int64_t max_pixels);
+/* One of the decoders above. */
+typedef fv_tensor *(*fv_image_decoder)(const char *name, const unsigned char *buf, size_t len,
+                                       int64_t max_pixels);
+/* The image in the file at path (at most 256 MiB) through `decode`, with the default pixel
+ * limit; errors name the path (fv_png_load, fv_jpeg_load, fv_image_load). */
+fv_tensor *fv_image_file(const char *path, fv_image_decoder decode);
 
 /* Converts an image (ic, ih, iw) into dst (c, h, w): the same channels, gray -> RGB by
  * repetition or RGB -> gray by ITU-R 601 luma (as PIL's convert("L")), and resized bilinearly
@@ -110,5 +116,7 @@ FILE *fv_open_regular(const char *path, uint64_t *size);
 char **fv_names_numbered(int n);
 /* A labelled data set over x and y (taken: freed on error), named `name`. */
 fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name);
+/* The same over x and a y that may be NULL (a data set without targets). */
+fv_dataset *fv_dataset_adopt(fv_tensor *x, fv_tensor *y, int classes, const char *name);
 
 #endif /* FV_DATA_H */

@@ -31,30 +31,6 @@ const char *fv_fashion_mnist_class(int k)
     return k >= 0 && k < 10 ? fashion_names[k] : "?";
 }
 
-/* Sets a contiguous owned tensor's shape in place (same element count). */
-static void set_shape(fv_tensor *t, int ndim, const int64_t *dims)
-{
-    t->ndim = ndim;
-    int64_t stride = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        t->dims[i] = dims[i];
-        t->strides[i] = stride;
-        stride *= dims[i];
-    }
-}
-
-static fv_dataset *dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name)
-{
-    fv_dataset *d = fv_calloc(1, sizeof *d, "data set");
-    if (!d) {
-        fv_tensor_free(x), fv_tensor_free(y);
-        return NULL;
-    }
-    d->x = x, d->y = y, d->num_classes = classes;
-    snprintf(d->name, sizeof d->name, "%s", name ? name : "");
-    return d;
-}
-
 /* ---------------------------------------------------------------- MNIST-format pairs */
 
 /* Where a pair's classes come from: a names file, the training labels, or its own labels. */
@@ -142,11 +118,11 @@ static fv_dataset *load_pair(const char *ip, const char *lp, int64_t limit, idx_
         return NULL;
     }
     int64_t dims[4] = {x->dims[0], 1, x->dims[1], x->dims[2]};
-    set_shape(x, 4, dims);
+    fv_tensor_set_shape(x, 4, dims); /* in place: the same element count */
     for (int64_t i = 0, n = fv_tensor_numel(x); i < n; i++)
         x->data[i] /= 255.0f;
     const char *base = strrchr(ip, '/');
-    fv_dataset *d = dataset_new(x, y, c->n, base ? base + 1 : ip);
+    fv_dataset *d = fv_dataset_adopt(x, y, c->n, base ? base + 1 : ip);
     if (d && c->names)
         d->class_names = c->names, c->names = NULL;
     else if (d && !(d->class_names = standard_names(dir, c->n)))
@@ -332,7 +308,7 @@ fv_dataset *fv_dataset_take(const fv_dataset *d, int64_t start, int64_t n)
         fv_tensor_free(x), fv_tensor_free(y);
         return NULL;
     }
-    fv_dataset *t = dataset_new(x, y, d->num_classes, d->name);
+    fv_dataset *t = fv_dataset_adopt(x, y, d->num_classes, d->name);
     if (t && d->class_names && copy_class_names(t, d) != FV_OK) {
         fv_dataset_free(t);
         return NULL;
@@ -415,8 +391,8 @@ fv_dataset *fv_dataset_take_per_class(const fv_dataset *d, int64_t n, uint64_t s
                 tmp[kept++] = i;
         fv_tensor *x = gather_rows(d->x, tmp, kept), *y = x ? gather_rows(d->y, tmp, kept) : NULL;
         if (!y)
-            fv_tensor_free(x); /* dataset_new frees both when it fails */
-        t = y ? dataset_new(x, y, d->num_classes, d->name) : NULL;
+            fv_tensor_free(x); /* fv_dataset_adopt frees both when it fails */
+        t = y ? fv_dataset_adopt(x, y, d->num_classes, d->name) : NULL;
         if (t && d->class_names && copy_class_names(t, d) != FV_OK) {
             fv_dataset_free(t);
             t = NULL;

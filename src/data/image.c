@@ -27,16 +27,18 @@ fv_tensor *fv_image_decode(const char *name, const unsigned char *buf, size_t le
     return NULL;
 }
 
-fv_tensor *fv_image_load(const char *path)
+fv_tensor *fv_image_file(const char *path, fv_image_decoder decode)
 {
     unsigned char *buf;
     size_t len;
     if (fv_read_file(path, IMAGE_MAX_FILE, &buf, &len) != FV_OK)
         return NULL;
-    fv_tensor *t = fv_image_decode(path, buf, len, 0);
+    fv_tensor *t = decode(path, buf, len, 0);
     fv_free(buf);
     return t;
 }
+
+fv_tensor *fv_image_load(const char *path) { return fv_image_file(path, fv_image_decode); }
 
 /* Where output cell (y, x) of an oh x ow grid samples an h x w plane bilinearly, half-pixel
  * centers (PyTorch's align_corners=False): the four taps and their weights. */

@@ -15,7 +15,6 @@
 
 #include <jpeglib.h>
 
-#define JPEG_MAX_FILE ((size_t)256 << 20)
 #define JPEG_DEFAULT_MAX_PIXELS ((int64_t)1 << 26)
 #define JPEG_MAX_SCANS 500 /* progressive files with more are hostile (decoding time explodes) */
 #define JPEG_DEFAULT_QUALITY 90
@@ -173,16 +172,7 @@ fv_tensor *fv_jpeg_decode(const char *name, const unsigned char *buf, size_t len
     return t;
 }
 
-fv_tensor *fv_jpeg_load(const char *path)
-{
-    unsigned char *buf;
-    size_t len;
-    if (fv_read_file(path, JPEG_MAX_FILE, &buf, &len) != FV_OK)
-        return NULL;
-    fv_tensor *t = fv_jpeg_decode(path, buf, len, 0);
-    fv_free(buf);
-    return t;
-}
+fv_tensor *fv_jpeg_load(const char *path) { return fv_image_file(path, fv_jpeg_decode); }
 
 /* ---------------------------------------------------------------- encoding */
 

@@ -77,13 +77,7 @@ fv_tensor *fv_tensor_adopt(float *data, int ndim, const int64_t *dims)
         fv_free(data);
         return NULL;
     }
-    t->ndim = ndim;
-    int64_t stride = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        t->dims[i] = dims[i];
-        t->strides[i] = stride;
-        stride *= dims[i];
-    }
+    fv_tensor_set_shape(t, ndim, dims);
     t->data = data;
     t->owns = 1;
     return t;

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PNG_MAX_FILE ((size_t)256 << 20)
 #define PNG_DEFAULT_MAX_PIXELS ((int64_t)1 << 26)
 #define PNG_MAX_CHUNK ((png_alloc_size_t)1 << 20) /* any chunk libpng buffers or inflates */
 #define DEFLATE_MAX_RATIO 1032u
@@ -167,16 +166,7 @@ fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
     return t;
 }
 
-fv_tensor *fv_png_load(const char *path)
-{
-    unsigned char *buf;
-    size_t len;
-    if (fv_read_file(path, PNG_MAX_FILE, &buf, &len) != FV_OK)
-        return NULL;
-    fv_tensor *t = fv_png_decode(path, buf, len, 0);
-    fv_free(buf);
-    return t;
-}
+fv_tensor *fv_png_load(const char *path) { return fv_image_file(path, fv_png_decode); }
 
 fv_status fv_png_save(const char *path, const fv_tensor *img)
 {

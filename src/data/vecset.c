@@ -1,5 +1,6 @@
 /* vecset.c - what the vector-data loaders (csv.c, npy.c) share: opening a regular file without
- * blocking and making a data set over loaded tensors (splits: split.c). */
+ * blocking and making a data set over loaded tensors (dataset.c's loaders make theirs here too;
+ * splits: split.c). */
 #include "data/data.h"
 
 #include <errno.h>
@@ -37,9 +38,9 @@ FILE *fv_open_regular(const char *path, uint64_t *size)
     return f;
 }
 
-fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name)
+fv_dataset *fv_dataset_adopt(fv_tensor *x, fv_tensor *y, int classes, const char *name)
 {
-    fv_dataset *d = x && y ? fv_calloc(1, sizeof *d, "data set") : NULL;
+    fv_dataset *d = fv_calloc(1, sizeof *d, "data set");
     if (!d) {
         fv_tensor_free(x), fv_tensor_free(y);
         return NULL;
@@ -47,6 +48,15 @@ fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *
     d->x = x, d->y = y, d->num_classes = classes;
     snprintf(d->name, sizeof d->name, "%s", name ? name : "");
     return d;
+}
+
+fv_dataset *fv_dataset_new(fv_tensor *x, fv_tensor *y, int classes, const char *name)
+{
+    if (!x || !y) {
+        fv_tensor_free(x), fv_tensor_free(y);
+        return NULL;
+    }
+    return fv_dataset_adopt(x, y, classes, name);
 }
 
 char **fv_names_numbered(int n)

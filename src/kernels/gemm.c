@@ -711,14 +711,7 @@ static fv_gemm_operands g_operands = FV_GEMM_OPERANDS_AUTO;
 /* The variant of the gemm family's level (kernels/isa.h). */
 static const variant *current_variant(void)
 {
-#ifdef FV_ISA_X86
-    switch (fv_kernel_isa(FV_KF_GEMM)) {
-    case FV_ISA_AVX512: return &v_avx512;
-    case FV_ISA_AVX2: return &v_avx2;
-    default: break;
-    }
-#endif
-    return &v_generic;
+    return FV_ISA_PICK(FV_KF_GEMM, &v_generic, &v_avx2, &v_avx512);
 }
 
 /* The tile forced for v, -1 when none is (or it was forced for another variant). */

@@ -33,4 +33,22 @@ unsigned fv_kernel_levels(fv_kfamily f);
 #define FV_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #endif
 
+/* Of a family's variants (tables of functions), the one for the level family f runs at now:
+ * FV_ISA_PICK(FV_KF_GEMM, &v_generic, &v_avx2, &v_avx512). Off x86 only the generic one exists
+ * (the others are not evaluated). */
+#ifdef FV_ISA_X86
+static inline const void *fv_isa_pick(fv_kfamily f, const void *generic, const void *avx2,
+                                      const void *avx512)
+{
+    switch (fv_kernel_isa(f)) {
+    case FV_ISA_AVX512: return avx512;
+    case FV_ISA_AVX2: return avx2;
+    default: return generic;
+    }
+}
+#define FV_ISA_PICK(f, generic, avx2, avx512) fv_isa_pick((f), (generic), (avx2), (avx512))
+#else
+#define FV_ISA_PICK(f, generic, avx2, avx512) ((const void *)(generic))
+#endif
+
 #endif

@@ -652,14 +652,7 @@ FV_WINO_VARIANT(avx512, FV_TARGET_AVX512)
 /* The variant of the winograd family's level (kernels/isa.h). */
 static const variant *current_variant(void)
 {
-#ifdef FV_ISA_X86
-    switch (fv_kernel_isa(FV_KF_WINOGRAD)) {
-    case FV_ISA_AVX512: return &v_avx512;
-    case FV_ISA_AVX2: return &v_avx2;
-    default: break;
-    }
-#endif
-    return &v_generic;
+    return FV_ISA_PICK(FV_KF_WINOGRAD, &v_generic, &v_avx2, &v_avx512);
 }
 
 /* ---------------------------------------------------------------- driver */

@@ -143,14 +143,7 @@ static const l1_variant l1_v_avx512 = {4, 4, l1_avx512};
 
 static const l1_variant *l1_pick(void)
 {
-#ifdef FV_ISA_X86
-    switch (fv_kernel_isa(FV_KF_KNN)) {
-    case FV_ISA_AVX512: return &l1_v_avx512;
-    case FV_ISA_AVX2: return &l1_v_avx2;
-    default: break;
-    }
-#endif
-    return &l1_v_generic;
+    return FV_ISA_PICK(FV_KF_KNN, &l1_v_generic, &l1_v_avx2, &l1_v_avx512);
 }
 
 /* ---------------------------------------------------------------- distance blocks */

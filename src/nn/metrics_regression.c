@@ -1,6 +1,7 @@
 /* metrics_regression.c - regression metrics (MAE, MSE, RMSE, R^2) as scikit-learn 1.2 defines
  * them for multiple outputs ('uniform_average'), summed in double, and their JSON file. */
 #include "io/io.h"
+#include "nn/metrics.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -62,18 +63,9 @@ fv_status fv_reg_metrics_write_json(const fv_reg_metrics *m, const char *path)
     int ok = root != NULL;
     for (int i = 0; i < 6 && ok; i++) /* cJSON prints NaN as null */
         ok = cJSON_AddNumberToObject(root, keys[i], v[i]) != NULL;
-    char *text = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (!text)
-        return fv_err(FV_ERR_NOMEM, "out of memory building the metrics JSON for %s",
-                      path ? path : "(null)");
-    fv_atomic_file af;
-    fv_status st = fv_atomic_open(&af, path);
-    if (st == FV_OK) {
-        fputs(text, af.f);
-        fputc('\n', af.f);
-        st = fv_atomic_commit(&af);
+    if (!ok) {
+        cJSON_Delete(root);
+        root = NULL;
     }
-    cJSON_free(text);
-    return st;
+    return fv_metrics_json_to_file(root, path);
 }

@@ -119,12 +119,8 @@ static cJSON *metrics_json(const fv_metrics *m, const char *const *names)
     return ok ? r : NULL;
 }
 
-fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_names,
-                                const char *path)
+fv_status fv_metrics_json_to_file(cJSON *root, const char *path)
 {
-    if (!m)
-        return fv_err(FV_ERR_INVALID, "metrics JSON: no metrics");
-    cJSON *root = metrics_json(m, class_names);
     char *text = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text)
@@ -139,6 +135,14 @@ fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_na
     }
     cJSON_free(text);
     return st;
+}
+
+fv_status fv_metrics_write_json(const fv_metrics *m, const char *const *class_names,
+                                const char *path)
+{
+    if (!m)
+        return fv_err(FV_ERR_INVALID, "metrics JSON: no metrics");
+    return fv_metrics_json_to_file(metrics_json(m, class_names), path);
 }
 
 /* ---------------------------------------------------------------- CSV */

@@ -4,6 +4,7 @@
  * GoogLeNet heads). Windows overlap when the size does not divide; an output larger than the
  * input repeats cells. */
 #include "kernels/ref/adaptive_ref.h"
+#include "ops/node.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
 
@@ -13,11 +14,7 @@ static fv_status adaptive_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
     const fv_adaptive_attr *a = &n->a.adaptive;
-    char s[96];
-    if (x->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': adaptive pooling needs a (channels, height, "
-                      "width) input, got '%s' %s", n->name, x->name,
-                      fv_node_shape_str(x, s, sizeof s));
+    FV_TRY(fv_need_chw(n, x, "adaptive pooling"));
     if (a->oh < 1 || a->ow < 1 || x->dims[1] > INT32_MAX || x->dims[2] > INT32_MAX)
         return fv_err(FV_ERR_INVALID, "layer '%s': output size %dx%d must be positive", n->name,
                       a->oh, a->ow);

@@ -6,6 +6,7 @@
  * (SpatialDropout2D, Dropout2d) draws one value per (sample, channel). The scaling runs the
  * vectorized kernels of kernels/eltwise.c. */
 #include "kernels/eltwise.h"
+#include "ops/node.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
 
@@ -15,11 +16,8 @@
 static fv_status dropout_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
-    char s[96];
-    if (n->a.dropout.spatial && x->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': spatial dropout needs a (channels, height, "
-                      "width) input, got '%s' %s", n->name, x->name,
-                      fv_node_shape_str(x, s, sizeof s));
+    if (n->a.dropout.spatial)
+        FV_TRY(fv_need_chw(n, x, "spatial dropout"));
     n->ndim = x->ndim;
     memcpy(n->dims, x->dims, sizeof n->dims);
     return FV_OK;

@@ -250,3 +250,13 @@ int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *n
 }
 
 /* ---------------------------------------------------------------- passes */
+
+fv_status fv_need_chw(const fv_node *n, const fv_node *x, const char *what)
+{
+    char s[96];
+    if (x->ndim != 3)
+        return fv_err(FV_ERR_SHAPE, "layer '%s': %s%sneeds a (channels, height, width) input, got "
+                      "'%s' %s", n->name, what ? what : "", what ? " " : "", x->name,
+                      fv_node_shape_str(x, s, sizeof s));
+    return FV_OK;
+}

@@ -1,4 +1,5 @@
-/* node.h - adding graph nodes through the op table's shape inference (ops/node.c). */
+/* node.h - adding graph nodes through the op table's shape inference (ops/node.c), and a check
+ * the ops' shape inference shares. */
 #ifndef FV_OPS_NODE_H
 #define FV_OPS_NODE_H
 
@@ -17,5 +18,8 @@ int fv_graph_add_input(fv_model *m, int ndim, const int64_t *dims, const char *n
 fv_status fv_graph_reinfer(fv_model *m, int id);
 /* Resolves FV_LAST and checks an input id; returns the id or -1 with an error. */
 int fv_graph_resolve(fv_model *m, int in, const char *layer);
+/* For an op's infer: FV_OK when input x is an image (channels, height, width), else an error
+ * "layer 'N': <what> needs a (channels, height, width) input, got ..." (what NULL: none). */
+fv_status fv_need_chw(const fv_node *n, const fv_node *x, const char *what);
 
 #endif /* FV_OPS_NODE_H */

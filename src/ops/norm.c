@@ -6,6 +6,7 @@
  * kernels/lrn.c forward and the reference backward, both across the thread pool. */
 #include "kernels/lrn.h"
 #include "kernels/ref/norm_ref.h"
+#include "ops/node.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
 
@@ -13,21 +14,12 @@
 #include <math.h>
 #include <string.h>
 
-static fv_status need_chw(const fv_node *n, const fv_node *x, const char *what)
-{
-    char s[96];
-    if (x->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': %s needs a (channels, height, width) input, got "
-                      "'%s' %s", n->name, what, x->name, fv_node_shape_str(x, s, sizeof s));
-    return FV_OK;
-}
-
 /* ---------------------------------------------------------------- global pooling */
 
 static fv_status global_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
-    FV_TRY(need_chw(n, x, "global pooling"));
+    FV_TRY(fv_need_chw(n, x, "global pooling"));
     n->ndim = 1;
     n->dims[0] = x->dims[0];
     if (x->dims[1] * x->dims[2] > INT32_MAX)
@@ -97,7 +89,7 @@ const fv_op_def fv_op_global_maxpool_def = {
 static fv_status lrn_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
-    FV_TRY(need_chw(n, x, "local response normalization"));
+    FV_TRY(fv_need_chw(n, x, "local response normalization"));
     n->ndim = 3;
     memcpy(n->dims, x->dims, sizeof n->dims);
     return FV_OK;

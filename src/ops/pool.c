@@ -4,6 +4,7 @@
  * backward (a scatter through the switches), average and LP pooling run the reference kernels. */
 #include "kernels/eltwise.h"
 #include "kernels/ref/pool_ref.h"
+#include "ops/node.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
 
@@ -37,9 +38,7 @@ static fv_status pool_infer(fv_model *m, fv_node *n)
     const fv_node *x = fv_input_node(m, n, 0);
     const fv_pool_attr *a = &n->a.pool;
     char s[96];
-    if (x->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': pooling needs a (channels, height, width) input, "
-                      "got '%s' %s", n->name, x->name, fv_node_shape_str(x, s, sizeof s));
+    FV_TRY(fv_need_chw(n, x, "pooling"));
     int64_t hp = x->dims[1] + 2 * a->ph, wp = x->dims[2] + 2 * a->pw;
     if (hp < a->kh || wp < a->kw || x->dims[1] > INT32_MAX || x->dims[2] > INT32_MAX ||
         x->dims[1] * x->dims[2] > INT32_MAX)

@@ -2,20 +2,12 @@
  * UpSampling2D, PyTorch's Upsample) and zero padding / cropping of height and width (Keras'
  * ZeroPadding2D / Cropping2D) on (C, H, W) inputs. */
 #include "kernels/ref/resize_ref.h"
+#include "ops/node.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
 
 #include <limits.h>
 #include <stdlib.h>
-
-static fv_status need_chw(const fv_node *n, const fv_node *x)
-{
-    char s[96];
-    if (x->ndim != 3)
-        return fv_err(FV_ERR_SHAPE, "layer '%s': needs a (channels, height, width) input, got "
-                      "'%s' %s", n->name, x->name, fv_node_shape_str(x, s, sizeof s));
-    return FV_OK;
-}
 
 static fv_status set_out(fv_node *n, const fv_node *x, int64_t oh, int64_t ow)
 {
@@ -38,47 +30,56 @@ static fv_resize_geom geom(const fv_model *m, const fv_node *n, int batch)
                             .left = a->left, .right = a->right};
 }
 
+/* A resize kernel of resize_ref.h: forward x -> y, or backward dy -> dx. */
+typedef void (*resize_fn)(const fv_resize_geom *g, const float *in, float *out);
+
+static void run_forward(fv_model *m, fv_node *n, int batch, resize_fn fwd)
+{
+    fv_resize_geom g = geom(m, n, batch);
+    fwd(&g, fv_input_node(m, n, 0)->y, n->y);
+}
+
+static void run_backward(fv_model *m, fv_node *n, int batch, resize_fn bwd)
+{
+    float *dx = fv_input_dy(m, n, 0);
+    fv_resize_geom g = geom(m, n, batch);
+    if (dx)
+        bwd(&g, n->dy, dx);
+}
+
 static fv_status upsample_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
-    FV_TRY(need_chw(n, x));
+    FV_TRY(fv_need_chw(n, x, NULL));
     return set_out(n, x, x->dims[1] * n->a.resize.sh, x->dims[2] * n->a.resize.sw);
 }
 
 static void upsample_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_resize_geom g = geom(m, n, batch);
-    fv_ref_upsample_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y);
+    run_forward(m, n, batch, fv_ref_upsample_fwd_f32);
 }
 
 static void upsample_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    fv_resize_geom g = geom(m, n, batch);
-    if (dx)
-        fv_ref_upsample_bwd_f32(&g, n->dy, dx);
+    run_backward(m, n, batch, fv_ref_upsample_bwd_f32);
 }
 
 static fv_status pad_infer(fv_model *m, fv_node *n)
 {
     const fv_node *x = fv_input_node(m, n, 0);
     const fv_resize_attr *a = &n->a.resize;
-    FV_TRY(need_chw(n, x));
+    FV_TRY(fv_need_chw(n, x, NULL));
     return set_out(n, x, x->dims[1] + a->top + a->bottom, x->dims[2] + a->left + a->right);
 }
 
 static void pad_forward(fv_model *m, fv_node *n, int batch)
 {
-    fv_resize_geom g = geom(m, n, batch);
-    fv_ref_pad_crop_fwd_f32(&g, fv_input_node(m, n, 0)->y, n->y);
+    run_forward(m, n, batch, fv_ref_pad_crop_fwd_f32);
 }
 
 static void pad_backward(fv_model *m, fv_node *n, int batch)
 {
-    float *dx = fv_input_dy(m, n, 0);
-    fv_resize_geom g = geom(m, n, batch);
-    if (dx)
-        fv_ref_pad_crop_bwd_f32(&g, n->dy, dx);
+    run_backward(m, n, batch, fv_ref_pad_crop_bwd_f32);
 }
 
 /* ---------------------------------------------------------------- the layers */

@@ -143,50 +143,36 @@ static fv_status concat_infer(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
-/* Rows: batch * prod(dims before axis); each input owns dims_i[axis] * inner floats per row. */
-static void concat_geometry(const fv_model *m, const fv_node *n, int batch, int64_t *rows,
-                            int64_t *inner)
+/* Forward copies each input's rows into its slice of the output's rows, backward adds the slices
+ * into the inputs' gradients. Rows: batch * prod(dims before axis); each input owns
+ * dims_i[axis] * inner floats per row, at offset `off` of the output's row. */
+static void concat_pass(fv_model *m, fv_node *n, int batch, int backward)
 {
     int axis = concat_axis(n, n->ndim);
-    *rows = batch;
-    *inner = 1;
+    int64_t rows = batch, inner = 1, off = 0;
     for (int d = 0; d < axis; d++)
-        *rows *= n->dims[d];
+        rows *= n->dims[d];
     for (int d = axis + 1; d < n->ndim; d++)
-        *inner *= n->dims[d];
-    (void)m;
-}
-
-static void concat_forward(fv_model *m, fv_node *n, int batch)
-{
-    int64_t rows, inner, off = 0, out_row = n->size * batch;
-    concat_geometry(m, n, batch, &rows, &inner);
-    out_row /= rows;
-    int axis = concat_axis(n, n->ndim);
+        inner *= n->dims[d];
+    int64_t out_row = n->size * batch / rows;
     for (int i = 0; i < n->nin; i++) {
         const fv_node *x = fv_input_node(m, n, i);
         int64_t len = x->dims[axis] * inner;
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(n->y + r * out_row + off, x->y + r * len, sizeof(float) * (size_t)len);
+        if (backward) {
+            float *dx = fv_input_dy(m, n, i);
+            for (int64_t r = 0; dx && r < rows; r++)
+                add_into(dx + r * len, n->dy + r * out_row + off, len);
+        } else {
+            for (int64_t r = 0; r < rows; r++)
+                memcpy(n->y + r * out_row + off, x->y + r * len, sizeof(float) * (size_t)len);
+        }
         off += len;
     }
 }
 
-static void concat_backward(fv_model *m, fv_node *n, int batch)
-{
-    int64_t rows, inner, off = 0, out_row = n->size * batch;
-    concat_geometry(m, n, batch, &rows, &inner);
-    out_row /= rows;
-    int axis = concat_axis(n, n->ndim);
-    for (int i = 0; i < n->nin; i++) {
-        const fv_node *x = fv_input_node(m, n, i);
-        int64_t len = x->dims[axis] * inner;
-        float *dx = fv_input_dy(m, n, i);
-        for (int64_t r = 0; dx && r < rows; r++)
-            add_into(dx + r * len, n->dy + r * out_row + off, len);
-        off += len;
-    }
-}
+static void concat_forward(fv_model *m, fv_node *n, int batch) { concat_pass(m, n, batch, 0); }
+
+static void concat_backward(fv_model *m, fv_node *n, int batch) { concat_pass(m, n, batch, 1); }
 
 /* ---------------------------------------------------------------- the layers */
 

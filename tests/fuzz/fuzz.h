@@ -1,5 +1,5 @@
 /* fuzz.h - what the fuzz targets share: the libFuzzer entry point's prototype, the check that a
- * refused input left one line of error naming it, and a private temporary folder for the targets
+ * refused input left one line of error naming it (for the decoders, with their result), and a private temporary folder for the targets
  * whose readers take a path (checkpoints, CIFAR), removed at exit. */
 #ifndef FV_FUZZ_H
 #define FV_FUZZ_H
@@ -22,6 +22,15 @@ static inline void fuzz_expect_error(const char *name)
         fprintf(stderr, "fuzz: bad error message for %s: '%s'\n", name, e);
         abort();
     }
+}
+
+/* A decoder's result: freed when there is one, else the error must be one line naming name. */
+static inline void fuzz_expect_tensor(fv_tensor *t, const char *name)
+{
+    if (t)
+        fv_tensor_free(t);
+    else
+        fuzz_expect_error(name);
 }
 
 /* The folder (made once, "fovea_fuzz.XXXXXX" in $FV_FUZZ_TMPDIR if set, else in /dev/shm where

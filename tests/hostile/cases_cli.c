@@ -105,36 +105,19 @@ static void out_is_file(h_case *c)
 }
 
 /* model names used as the default output folder runs/<name>: must stay inside runs/. */
-static void name_up2(h_case *c)
+static void named_model(h_case *c, const char *name)
 {
-    train_model(c, EXPECT_CLEAN, "model ../../x\ninput shape=1,8,8\nflatten\ndense units=3\n");
+    char text[128];
+    snprintf(text, sizeof text, "model %s\ninput shape=1,8,8\nflatten\ndense units=3\n", name);
+    train_model(c, EXPECT_CLEAN, text);
     h_outs(c, "runs", NULL);
 }
-static void name_up3(h_case *c)
-{
-    train_model(c, EXPECT_CLEAN, "model ../../../x\ninput shape=1,8,8\nflatten\ndense units=3\n");
-    h_outs(c, "runs", NULL);
-}
-static void name_dotdot(h_case *c)
-{
-    train_model(c, EXPECT_CLEAN, "model ..\ninput shape=1,8,8\nflatten\ndense units=3\n");
-    h_outs(c, "runs", NULL);
-}
-static void name_slash(h_case *c)
-{
-    train_model(c, EXPECT_CLEAN, "model a/b\ninput shape=1,8,8\nflatten\ndense units=3\n");
-    h_outs(c, "runs", NULL);
-}
-static void name_absolute(h_case *c)
-{
-    train_model(c, EXPECT_CLEAN, "model /x\ninput shape=1,8,8\nflatten\ndense units=3\n");
-    h_outs(c, "runs", NULL);
-}
-static void name_not_utf8(h_case *c)
-{
-    train_model(c, EXPECT_CLEAN, "model x\xff\xfey\ninput shape=1,8,8\nflatten\ndense units=3\n");
-    h_outs(c, "runs", NULL);
-}
+static void name_up2(h_case *c) { named_model(c, "../../x"); }
+static void name_up3(h_case *c) { named_model(c, "../../../x"); }
+static void name_dotdot(h_case *c) { named_model(c, ".."); }
+static void name_slash(h_case *c) { named_model(c, "a/b"); }
+static void name_absolute(h_case *c) { named_model(c, "/x"); }
+static void name_not_utf8(h_case *c) { named_model(c, "x\xff\xfey"); }
 
 /* ---------------------------------------------------------------- data and training */
 

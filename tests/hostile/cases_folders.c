@@ -61,8 +61,8 @@ static void perfect_control(h_case *c)
     train_perfect(c, "tiny.fv");
 }
 
-/* The test split lacks class b: a perfect model must still score 1.0 (labels by train's list). */
-static void test_lacks_class(h_case *c)
+/* f/: train split of classes a, b, c; test split of a and c only, two images each. */
+static void split_test_lacks_b(void)
 {
     split("f", "train", abc, 3, 6, 8);
     char p[64];
@@ -71,6 +71,12 @@ static void test_lacks_class(h_case *c)
             snprintf(p, sizeof p, "f/test/%s/%02d.png", abc[k], i);
             png_class(p, k, 8, 8);
         }
+}
+
+/* The test split lacks class b: a perfect model must still score 1.0 (labels by train's list). */
+static void test_lacks_class(h_case *c)
+{
+    split_test_lacks_b();
     train_perfect(c, "tiny.fv");
 }
 
@@ -282,13 +288,7 @@ static void data_loop(h_case *c) { data_is(c, 2); }
 /* eval, knn and visualize on a test split lacking class b. */
 static void other_command(h_case *c, const char *cmd)
 {
-    split("f", "train", abc, 3, 6, 8);
-    char p[64];
-    for (int k = 0; k < 3; k += 2)
-        for (int i = 0; i < 2; i++) {
-            snprintf(p, sizeof p, "f/test/%s/%02d.png", abc[k], i);
-            png_class(p, k, 8, 8);
-        }
+    split_test_lacks_b();
     if (!strcmp(cmd, "knn")) {
         h_run(c, EXPECT_OK, 0, "knn", "--data", "f", "--k", "1", "--out", "out", NULL);
         return;

@@ -45,35 +45,40 @@ static void images(h_buf *b, int type, int ndim, const uint32_t *dims, size_t da
     }
 }
 
+/* Trains tiny.fv on in/ with b's bytes (then freed) as the train images. */
+static void train_on_images(h_case *c, h_expect e, int flags, h_buf *b)
+{
+    idx_in(b, NULL);
+    hb_free(b);
+    train_on(c, e, flags, "tiny.fv", "in");
+}
+
 static void train_images(h_case *c, h_expect e, int flags, int type, int ndim,
                          const uint32_t *dims, size_t data)
 {
     h_buf b = {0};
     images(&b, type, ndim, dims, data);
-    idx_in(&b, NULL);
-    hb_free(&b);
-    train_on(c, e, flags, "tiny.fv", "in");
+    train_on_images(c, e, flags, &b);
+}
+
+/* Train images of exactly these n bytes: training must fail. */
+static void train_refuses_bytes(h_case *c, const void *bytes, size_t n)
+{
+    h_buf b = {0};
+    hb_put(&b, bytes, n);
+    train_on_images(c, EXPECT_ERR, 0, &b);
 }
 
 /* ---------------------------------------------------------------- plain IDX */
 
-static void bad_magic(h_case *c)
-{
-    h_buf b = {0};
-    hb_put(&b, "GIF89a-not-an-idx-file", 22);
-    idx_in(&b, NULL);
-    hb_free(&b);
-    train_on(c, EXPECT_ERR, 0, "tiny.fv", "in");
-}
+static void bad_magic(h_case *c) { train_refuses_bytes(c, "GIF89a-not-an-idx-file", 22); }
 
 static void magic_nonzero(h_case *c)
 {
     h_buf b = {0};
     images(&b, 8, 3, (uint32_t[]){48, 8, 8}, 48 * 64);
     b.p[1] = 1; /* magic 0x00010803 */
-    idx_in(&b, NULL);
-    hb_free(&b);
-    train_on(c, EXPECT_ERR, 0, "tiny.fv", "in");
+    train_on_images(c, EXPECT_ERR, 0, &b);
 }
 static void dtype_float(h_case *c)
 {
@@ -112,25 +117,12 @@ static void huge_count_tiny_data(h_case *c)
 {
     train_images(c, EXPECT_ERR, F_NOOOM, 8, 3, (uint32_t[]){0x7fffffff, 8, 8}, 64);
 }
-static void truncated_header(h_case *c)
-{
-    h_buf b = {0};
-    hb_put(&b, "\0\0\x08\x03\0\0", 6);
-    idx_in(&b, NULL);
-    hb_free(&b);
-    train_on(c, EXPECT_ERR, 0, "tiny.fv", "in");
-}
+static void truncated_header(h_case *c) { train_refuses_bytes(c, "\0\0\x08\x03\0\0", 6); }
 static void truncated_data(h_case *c)
 {
     train_images(c, EXPECT_ERR, 0, 8, 3, (uint32_t[]){48, 8, 8}, 24 * 64);
 }
-static void empty_file(h_case *c)
-{
-    h_buf b = {0};
-    hb_put(&b, "", 0);
-    idx_in(&b, NULL);
-    train_on(c, EXPECT_ERR, 0, "tiny.fv", "in");
-}
+static void empty_file(h_case *c) { train_refuses_bytes(c, "", 0); }
 static void zero_height(h_case *c)
 {
     train_images(c, EXPECT_ERR, 0, 8, 3, (uint32_t[]){48, 0, 8}, 0);

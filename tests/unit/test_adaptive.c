@@ -19,10 +19,7 @@ TEST(matches_pytorch)
         fv_model *m = fv_model_new("ad");
         int in = fv_input(m, .ndim = 3, .dims = {cases[i].c, cases[i].h, cases[i].w});
         int a = fv_adaptive_avgpool2d(m, in, .output_h = cases[i].oh, .output_w = cases[i].ow);
-        CHECK(a > 0);
-        if (a > 0)
-            ot_golden(m, in, a, cases[i].name, 1e-6, 1e-5);
-        fv_model_free(m);
+        ot_golden_layer(m, in, a, cases[i].name, 1e-6, 1e-5);
     }
 }
 

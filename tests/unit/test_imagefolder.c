@@ -4,6 +4,7 @@
  * fv_dataset_load_dir; and malformed input (truncated or corrupted JPEG, random bytes, empty
  * files, truncated PNG, empty class folders, missing folders): NULL with a one-line error naming
  * the file, never a crash or a leak (ASan), also when any allocation fails. */
+#include "bilinear.h"
 #include "core/internal.h"
 #include "io/io.h"
 #include "failalloc.h"
@@ -260,12 +261,8 @@ TEST(image_folder_bilinear)
     save_png("grad/only/g.png", t);
     fv_dataset *d = fv_dataset_load_image_folder(t_path("grad"), 1, 4, 4);
     CHECK(d && d->x->dims[2] == 4 && d->x->dims[3] == 4 && d->num_classes == 1);
-    const float wt[4][2] = {{1, 0}, {0.75f, 0.25f}, {0.25f, 0.75f}, {0, 1}};
     float want[16];
-    for (int y = 0; y < 4; y++)
-        for (int x = 0; x < 4; x++)
-            want[y * 4 + x] = wt[y][0] * (wt[x][0] * px[0] + wt[x][1] * px[1]) +
-                              wt[y][1] * (wt[x][0] * px[2] + wt[x][1] * px[3]);
+    t_bilinear_2x2_to_4x4(px, want);
     if (d)
         CHECK_ARRAY_NEAR(d->x->data, want, 16, 1e-6, 0);
     fv_dataset_free(d);

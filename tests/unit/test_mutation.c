@@ -119,6 +119,16 @@ static void mutation_run(const char *what, parse_fn parse, const unsigned char *
     free(buf);
 }
 
+/* mutation_run from a committed test file (tests/<rel>). */
+static void mutation_run_file(const char *what, parse_fn parse, const char *rel)
+{
+    unsigned char *b;
+    size_t n;
+    CHECK_STATUS(fv_read_file(t_src_path(rel), 1 << 20, &b, &n), FV_OK);
+    mutation_run(what, parse, b, n);
+    free(b);
+}
+
 TEST(mutate_idx)
 {
     unsigned char b[16 + 36] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 6, 0, 0, 0, 6};
@@ -141,23 +151,9 @@ TEST(mutate_safetensors)
     free(b);
 }
 
-TEST(mutate_png)
-{
-    unsigned char *b;
-    size_t n;
-    CHECK_STATUS(fv_read_file(t_src_path("data/fashion_bag.png"), 1 << 20, &b, &n), FV_OK);
-    mutation_run("png", parse_png, b, n);
-    free(b);
-}
+TEST(mutate_png) { mutation_run_file("png", parse_png, "data/fashion_bag.png"); }
 
-TEST(mutate_jpeg)
-{
-    unsigned char *b;
-    size_t n;
-    CHECK_STATUS(fv_read_file(t_src_path("data/fashion_bag.jpg"), 1 << 20, &b, &n), FV_OK);
-    mutation_run("jpeg", parse_jpeg, b, n);
-    free(b);
-}
+TEST(mutate_jpeg) { mutation_run_file("jpeg", parse_jpeg, "data/fashion_bag.jpg"); }
 
 TEST(mutate_model_file)
 {

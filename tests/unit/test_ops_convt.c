@@ -70,14 +70,7 @@ TEST(convt_matches_pytorch)
                                       .padding = cases[i].p, .output_padding = cases[i].op,
                                       .dilation = cases[i].d, .groups = cases[i].groups,
                                       .no_bias = !cases[i].bias, .name = "up");
-        CHECK(out > 0);
-        if (out > 0) {
-            int before = t_cur_failed;
-            ot_golden(m, in, out, cases[i].name, 1e-5, 1e-4);
-            if (t_cur_failed && !before)
-                fprintf(stderr, "  case %s\n", cases[i].name);
-        }
-        fv_model_free(m);
+        ot_golden_layer(m, in, out, cases[i].name, 1e-5, 1e-4);
     }
 }
 

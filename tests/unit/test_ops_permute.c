@@ -69,10 +69,7 @@ TEST(permute_matches_pytorch)
         memcpy(a.dims, cases[i].dims, sizeof a.dims);
         int in = fv_input_(m, a);
         int out = fv_layer_text(m, in, cases[i].line);
-        CHECK(out > 0);
-        if (out > 0)
-            ot_golden(m, in, out, cases[i].name, 1e-9, 0); /* moves values: exact */
-        fv_model_free(m);
+        ot_golden_layer(m, in, out, cases[i].name, 1e-9, 0); /* moves values: exact */
     }
 }
 

@@ -29,14 +29,7 @@ TEST(pool_modes_match_pytorch)
                       : fv_avgpool2d(m, in, .size = cases[i].k, .stride = cases[i].s,
                                      .padding = cases[i].p, .ceil_mode = cases[i].ceil,
                                      .exclude_pad = cases[i].exclude);
-        CHECK(out > 0);
-        if (out > 0) {
-            int before = t_cur_failed;
-            ot_golden(m, in, out, cases[i].name, 1e-6, 1e-5);
-            if (t_cur_failed && !before)
-                fprintf(stderr, "  case %s\n", cases[i].name);
-        }
-        fv_model_free(m);
+        ot_golden_layer(m, in, out, cases[i].name, 1e-6, 1e-5);
     }
 }
 

@@ -2,6 +2,7 @@
  * PyTorch's align_corners=False, gray <-> RGB, bounded by the data limit) and
  * fv_model_resize_inputs (fit, evaluate and predict convert each batch as it is gathered, to the
  * same numbers as a resized copy, so training on either gives the same weights bit for bit). */
+#include "bilinear.h"
 #include "core/internal.h"
 #include "test.h"
 
@@ -33,12 +34,8 @@ TEST(dataset_resize_bilinear_and_channels)
     memcpy(d->x->data, px, sizeof px);
     CHECK_STATUS(fv_dataset_resize(d, 3, 4, 4), FV_OK);
     CHECK(d->x->ndim == 4 && d->x->dims[1] == 3 && d->x->dims[2] == 4 && d->x->dims[3] == 4);
-    const float wt[4][2] = {{1, 0}, {0.75f, 0.25f}, {0.25f, 0.75f}, {0, 1}};
     float want[16];
-    for (int y = 0; y < 4; y++)
-        for (int x = 0; x < 4; x++)
-            want[y * 4 + x] = wt[y][0] * (wt[x][0] * px[0] + wt[x][1] * px[1]) +
-                              wt[y][1] * (wt[x][0] * px[2] + wt[x][1] * px[3]);
+    t_bilinear_2x2_to_4x4(px, want);
     for (int k = 0; k < 3; k++)
         CHECK_ARRAY_NEAR(d->x->data + 16 * k, want, 16, 1e-6, 0);
     CHECK_STATUS(fv_dataset_resize(d, 1, 4, 4), FV_OK); /* 0.299 + 0.587 + 0.114 = 1 */
