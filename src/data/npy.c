@@ -295,6 +295,10 @@ fv_tensor *fv_npy_read(FILE *f, uint64_t size, const char *name, int64_t limit, 
     memset(info, 0, sizeof *info);
     if (read_header(f, size, name, info, &off, &bytes) != FV_OK)
         return NULL;
+    if (info->ndim == 0) { /* no tensor of fovea's has 0 dimensions, and no data set is one value */
+        fv_err(FV_ERR_SHAPE, "%s: a scalar (shape ()); data must be an array (N, ...)", name);
+        return NULL;
+    }
     uint64_t need = data_bytes(info), numel = need / (uint64_t)info->itemsize;
     if (need != bytes) {
         char nb[32];

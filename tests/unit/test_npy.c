@@ -218,7 +218,7 @@ TEST(malformed_data)
     x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", five, 20);
     x_fails("needs 16 bytes of data, the file holds 20");
     x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", four, 4);
-    x_fails("a scalar; samples must be an array");
+    x_fails("a scalar (shape ()); data must be an array");
     x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1), }", four, 12);
     x_fails("x.npy has 3 samples but");
     x_is("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0), }", four, 0);
