@@ -1197,7 +1197,7 @@ fv_status fv_report_write(const char *path, const fv_report *r);
 
 /* The names of a model's k classes, owned (free with fv_class_names_free): the data set's where it
  * has them, "class c" past them (a model may have more outputs than the data has classes) or
- * without a set. NULL: out of memory. */
+ * without a set. NULL: out of memory, or k outside 0..65536. */
 char **fv_class_names(const fv_dataset *d, int64_t k);
 void fv_class_names_free(char **names, int64_t k);
 

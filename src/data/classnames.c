@@ -25,13 +25,25 @@ char **fv_names_default(int n, const char *const *std, int nstd)
     for (int k = 0; v && k < n; k++) {
         char buf[32];
         snprintf(buf, sizeof buf, "class %d", k);
-        if (!(v[k] = fv_strdup(k < nstd ? std[k] : buf, "class name"))) {
+        if (!(v[k] = fv_strdup(k < nstd && std[k] ? std[k] : buf, "class name"))) {
             fv_names_free(v, k);
             return NULL;
         }
     }
     return v;
 }
+
+char **fv_class_names(const fv_dataset *d, int64_t k)
+{
+    if (k < 0 || k > NAMES_MAX) {
+        fv_err(FV_ERR_INVALID, "class names: %lld classes (0 to %d)", (long long)k, NAMES_MAX);
+        return NULL;
+    }
+    return fv_names_default((int)k, d ? (const char *const *)d->class_names : NULL,
+                            d && d->class_names ? d->num_classes : 0);
+}
+
+void fv_class_names_free(char **names, int64_t k) { fv_names_free(names, (int)k); }
 
 /* The length of the UTF-8 sequence that the lead byte c starts (1-4; 1 for a stray byte). */
 static int seq_len(unsigned char c)

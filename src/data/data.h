@@ -72,7 +72,8 @@ fv_tensor *fv_tensor_adopt(float *data, int ndim, const int64_t *dims);
  * nothing is allocated for the data. For counting classes from a labels file. */
 fv_status fv_idx_scan(const char *path, int *ndim, int64_t *dims, int *max);
 
-/* n class names (fv_malloc'd array of fv_malloc'd strings): std[k] for k < nstd, else "class k". */
+/* n class names (fv_malloc'd array of fv_malloc'd strings): std[k] for k < nstd (where not
+ * NULL), else "class k". fv_class_names is this over a data set's names. */
 char **fv_names_default(int n, const char *const *std, int nstd);
 /* Makes s valid UTF-8 in place: each byte of an invalid sequence, and each control character
  * (U+0000-U+001F, U+007F-U+009F), becomes '?'. */

@@ -9,28 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-char **fv_class_names(const fv_dataset *d, int64_t k)
-{
-    char **v = fv_calloc((size_t)(k > 0 ? k : 1), sizeof *v, "class names");
-    for (int64_t c = 0; v && c < k; c++) {
-        char buf[32];
-        const char *s = d && d->class_names ? fv_dataset_class_name(d, (int)c) : NULL;
-        snprintf(buf, sizeof buf, "class %lld", (long long)c);
-        if (!(v[c] = fv_strdup(s ? s : buf, "class name"))) {
-            fv_class_names_free(v, c);
-            return NULL;
-        }
-    }
-    return v;
-}
-
-void fv_class_names_free(char **names, int64_t k)
-{
-    for (int64_t c = 0; names && c < k; c++)
-        fv_free(names[c]);
-    fv_free(names);
-}
-
 /* ROC (roc) or precision-recall curves of the first ten classes and the micro average. */
 static fv_status curve_plot(const double *sc, const int *lab, int64_t n, int k, int roc,
                             char *const *names, const char *path)
