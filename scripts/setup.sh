@@ -6,6 +6,9 @@
 set -eu
 
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config zlib1g-dev libpng-dev libjpeg-dev libcjson-dev libcairo2-dev fonts-dejavu-core valgrind"
+# ONNX: protobuf-c and the ONNX schema (build), python3-onnx (onnx.checker in the export tests),
+# the ONNX node tests (conformance runner); darknet: its cfgs and binary (the cfg import tests)
+PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx libonnx-testdata darknet"
 PKGS="$PKGS dataset-fashion-mnist"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 
