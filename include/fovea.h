@@ -1335,6 +1335,19 @@ char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */
 fv_status fv_model_save_file(const fv_model *m, const char *path);
 
+/* ONNX import (opsets 7 to 17): the graph's ops mapped onto fovea's layers, the exporter's shape
+ * glue (Shape, Gather, Concat, ... on constants) folded, model-local functions inlined, the
+ * initializers as the layers' weights. The graph has one input whose first axis is the batch;
+ * the first graph output is the model's output (its last node). The model is not compiled:
+ * compiling it takes the imported weights instead of initializing them. An op, attribute or
+ * operand fovea cannot compute exactly is an error naming the node, the op and its opset (see
+ * docs/onnx.md). fv_model_load_file also reads .onnx files. _mem: from bytes, `name` naming them
+ * in errors and naming the model. */
+fv_model *fv_model_load_onnx(const char *path);
+fv_model *fv_model_load_onnx_mem(const void *data, size_t len, const char *name);
+/* The i-th ONNX op the importer maps onto layers (from 0; NULL past the last). */
+const char *fv_onnx_supported_op(int i);
+
 #ifdef __cplusplus
 }
 #endif

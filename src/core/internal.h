@@ -249,6 +249,8 @@ typedef struct fv_param {
     fv_init init;            /* the op's (the node's fv_init_spec may override it) */
     int64_t fan_in, fan_out; /* PyTorch's fans for this layout (0 for a bias) */
     int node;
+    float *preset; /* numel values compile takes instead of the initializer (an imported model's
+                      weights, fv_param_preset), fv_malloc'd; NULL: none */
 } fv_param;
 
 /* Keras-style kernel regularization of a node's first parameter (its weight): the penalty
@@ -420,7 +422,13 @@ fv_status fv_param_declare(fv_model *m, fv_node *n, const char *what, int ndim,
 /* Initialises parameter i's values in the data slab by its layer's initializer (or the op's),
  * drawing from m->rng. */
 fv_status fv_param_init(fv_model *m, int i);
-/* Allocates the parameter slabs and initialises them with m->rng (compile calls it). */
+/* Gives parameter i the numel values v at compile instead of its initializer (copied; an
+ * imported model's weights on a model not yet compiled). */
+fv_status fv_param_preset(fv_model *m, int i, const float *v);
+/* Frees the presets of parameters [from, nparams) (model free, rollback). */
+void fv_param_presets_free(fv_model *m, int from);
+/* Allocates the parameter slabs and initialises them with m->rng, or with their presets, which
+ * it then frees (compile calls it). */
 fv_status fv_graph_alloc_params(fv_model *m);
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */
 const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len);

@@ -84,9 +84,36 @@ fv_status fv_graph_alloc_params(fv_model *m)
     m->grad_slab = fv_calloc((size_t)m->trainable_total + 1, sizeof(float), "gradients");
     if (!m->data_slab || !m->grad_slab)
         return FV_ERR_NOMEM;
-    for (int i = 0; i < m->nparams; i++)
-        FV_TRY(fv_param_init(m, i));
+    for (int i = 0; i < m->nparams; i++) {
+        fv_param *p = &m->params[i];
+        if (p->preset)
+            memcpy(m->data_slab + p->offset, p->preset, sizeof(float) * (size_t)p->numel);
+        else
+            FV_TRY(fv_param_init(m, i));
+    }
+    fv_param_presets_free(m, 0);
     return FV_OK;
+}
+
+fv_status fv_param_preset(fv_model *m, int i, const float *v)
+{
+    FV_CHECK(i >= 0 && i < m->nparams && !m->compiled);
+    fv_param *p = &m->params[i];
+    float *copy = fv_malloc(sizeof(float) * (size_t)p->numel, "parameter values");
+    if (!copy)
+        return FV_ERR_NOMEM;
+    memcpy(copy, v, sizeof(float) * (size_t)p->numel);
+    fv_free(p->preset);
+    p->preset = copy;
+    return FV_OK;
+}
+
+void fv_param_presets_free(fv_model *m, int from)
+{
+    for (int i = from; i < m->nparams; i++) {
+        fv_free(m->params[i].preset);
+        m->params[i].preset = NULL;
+    }
 }
 
 const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len)

@@ -771,6 +771,9 @@ fv_model *fv_model_load_file(const char *path)
         fv_err(FV_ERR_INVALID, "fv_model_load_file: path is NULL");
         return NULL;
     }
+    size_t plen = strlen(path);
+    if (plen > 5 && ci_eq(path + plen - 5, ".onnx")) /* ONNX (onnx_import.c) */
+        return fv_model_load_onnx(path);
     char *text = NULL;
     size_t len = 0;
     if (read_text(path, &text, &len) != FV_OK)

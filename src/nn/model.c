@@ -23,6 +23,7 @@ void fv_model_free(fv_model *m)
 {
     if (!m)
         return;
+    fv_param_presets_free(m, 0);
     fv_free(m->nodes);
     fv_free(m->params);
     fv_free(m->data_slab);
