@@ -58,6 +58,7 @@ int cmd_visualize(const opts *o);
 int cmd_knn(const opts *o);
 int cmd_bench(const opts *o);
 int cmd_ensemble(const opts *o);
+int cmd_import(const opts *o);
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

@@ -90,6 +90,10 @@ static const struct command {
      "          [--no-top] (the features up to global average pooling, no classifier);\n"
      "          train and eval build them for the data's image size and classes, or for\n"
      "          --input or --resize with the data converted to it)\n"},
+    {"import", cmd_import,
+     "  import  MODEL.onnx [-o OUT.fv]  an ONNX model (opsets 7-17) as OUT.fv and\n"
+     "          OUT.safetensors (its weights), with its summary; MODEL.onnx also works\n"
+     "          wherever MODEL.fv does (docs/onnx.md: the ops)\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -231,7 +235,7 @@ static int parse_opts(int argc, char **argv, opts *o)
             double x;
             bad = parse_double(v, &x) || !(x >= 0);
             *aug_field(&o->aug, a) = (float)x;
-        } else if (strncmp(a, "--", 2) != 0) {
+        } else if (strncmp(a, "--", 2) != 0 && strcmp(a, "-o") != 0) {
             if (o->npos == 64)
                 return fail("too many arguments");
             o->pos[o->npos++] = a;
@@ -275,7 +279,7 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--val-split") == 0) {
             bad = parse_double(v, &o->val_split) || !(o->val_split >= 0 && o->val_split < 1);
-        } else if (strcmp(a, "--out") == 0) {
+        } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
             o->out = v;
             bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--weights") == 0) {
