@@ -264,17 +264,68 @@ int fv_upsample2d_(fv_model *m, int in, fv_upsample_args a);
 #define fv_upsample2d(m, in, ...) fv_upsample2d_((m), (in), (fv_upsample_args){._ = 0, __VA_ARGS__})
 
 /* Zero padding (Keras ZeroPadding2D) and cropping (Cropping2D) of the height and width: `all`
- * for every side, or per side. */
+ * for every side, or per side. fv_pad2d (ONNX Pad, PyTorch F.pad / ConstantPad2d /
+ * ReflectionPad2d / ReplicationPad2d) pads each side by its count with a mode: constant (`value`),
+ * reflect (mirrored about the edge cell, so a side's pad is at most the extent - 1) or edge (the
+ * edge cell repeated); a negative count crops that side first (ONNX: the crop, then the padding
+ * of what is left). mode and value apply to fv_pad2d only. */
+typedef enum fv_pad_mode { FV_PAD_CONSTANT = 0, FV_PAD_REFLECT, FV_PAD_EDGE } fv_pad_mode;
 typedef struct fv_pad_args {
     int _;
     int all, top, bottom, left, right;
     const char *name;
+    fv_pad_mode mode; /* fv_pad2d */
+    float value;      /* fv_pad2d, FV_PAD_CONSTANT: the padding's value (default 0) */
 } fv_pad_args;
 int fv_zero_padding2d_(fv_model *m, int in, fv_pad_args a);
 int fv_cropping2d_(fv_model *m, int in, fv_pad_args a);
+int fv_pad2d_(fv_model *m, int in, fv_pad_args a);
 #define fv_zero_padding2d(m, in, ...) \
     fv_zero_padding2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
 #define fv_cropping2d(m, in, ...) fv_cropping2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
+#define fv_pad2d(m, in, ...) fv_pad2d_((m), (in), (fv_pad_args){._ = 0, __VA_ARGS__})
+
+/* Resizing of the height and width with ONNX Resize's semantics (opsets 10-13; PyTorch's
+ * F.interpolate): the output is out_h x out_w (`size`: both), or floor(H scale_h) x
+ * floor(W scale_w) (`scale`: both; any number > 0); one of the two must be given. Each output
+ * coordinate x maps to an input coordinate by `coord`, with scale = output / input extent where a
+ * size is given, else the scale given:
+ *   half_pixel (default)   (x + 0.5) / scale - 0.5     (PyTorch align_corners=False)
+ *   pytorch_half_pixel     as half_pixel, but 0 where the output extent is 1
+ *   align_corners          x (in - 1) / (out - 1), 0 where out is 1 (align_corners=True)
+ *   asymmetric             x / scale                    (PyTorch's legacy nearest)
+ *   tf_half_pixel_for_nn   (x + 0.5) / scale            (ONNX opset 11)
+ * and the value there is interpolated by `mode`: nearest (the input cell nearest_mode picks),
+ * linear (bilinear) or cubic (Keys' bicubic with coefficient cubic_a, default -0.75; PyTorch's
+ * bicubic). Cells outside the input read the edge cell, or with exclude_outside weigh 0 and the
+ * other weights are renormalised. Backward is the adjoint of the interpolation. */
+typedef enum fv_resize_mode { FV_RESIZE_NEAREST = 0, FV_RESIZE_LINEAR, FV_RESIZE_CUBIC } fv_resize_mode;
+typedef enum fv_resize_coord {
+    FV_COORD_HALF_PIXEL = 0,
+    FV_COORD_PYTORCH_HALF_PIXEL,
+    FV_COORD_ALIGN_CORNERS,
+    FV_COORD_ASYMMETRIC,
+    FV_COORD_TF_HALF_PIXEL_FOR_NN,
+} fv_resize_coord;
+typedef enum fv_nearest_mode {
+    FV_NEAREST_ROUND_PREFER_FLOOR = 0, /* round half down (ONNX's default) */
+    FV_NEAREST_ROUND_PREFER_CEIL,      /* round half up (PyTorch's nearest-exact) */
+    FV_NEAREST_FLOOR,                  /* PyTorch's nearest (with asymmetric) */
+    FV_NEAREST_CEIL,
+} fv_nearest_mode;
+typedef struct fv_resize_args {
+    int _;
+    fv_resize_mode mode;
+    fv_resize_coord coord;
+    fv_nearest_mode nearest_mode;
+    float cubic_a;              /* default -0.75 (0 means the default) */
+    int exclude_outside;
+    double scale, scale_h, scale_w; /* > 0; scale: both axes */
+    int size, out_h, out_w;     /* >= 1; size: both axes */
+    const char *name;
+} fv_resize_args;
+int fv_resize_(fv_model *m, int in, fv_resize_args a);
+#define fv_resize(m, in, ...) fv_resize_((m), (in), (fv_resize_args){._ = 0, __VA_ARGS__})
 
 /* Normalization within each sample (PyTorch semantics, the same in training and evaluation):
  * group norm (GroupNorm: `groups` groups of channels, per-channel weight and bias), instance norm

@@ -102,6 +102,7 @@ typedef enum fv_op {
     FV_OP_FRACPOOL,   /* fractional max pooling (Graham 2014; PyTorch's FractionalMaxPool2d) */
     FV_OP_ADAPTIVE_AVGPOOL, /* average pooling to a fixed grid (PyTorch's AdaptiveAvgPool2d) */
     FV_OP_PERMUTE,    /* the order of a sample's axes (Keras' Permute) */
+    FV_OP_RESIZE,     /* ONNX Resize of H and W: nearest, linear, cubic (ops/interp.c) */
     FV_OP__COUNT
 } fv_op;
 
@@ -168,6 +169,8 @@ typedef struct fv_lrn_attr {
 typedef struct fv_resize_attr {
     int sh, sw, bilinear;     /* upsample: scale factors, interpolation */
     int top, bottom, left, right; /* pad (> 0) or crop (< 0) */
+    int pad_mode;             /* an fv_pad_mode */
+    float pad_value;          /* FV_PAD_CONSTANT's value */
 } fv_resize_attr;
 
 typedef struct fv_gnorm_attr {

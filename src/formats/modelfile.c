@@ -292,14 +292,18 @@ static const char *parse_sides(const fv_field *f, char *v, fv_spec *s)
 }
 
 /* R or RH,RW, each in (0, 1), kept in double (the output is floor(in * R), as in PyTorch). */
-static const char *parse_ratio(const fv_field *f, char *v, fv_spec *s)
+/* R or RH,RW, each in the field's range. */
+static const char *parse_ratio(const fv_field *f, char *v, fv_spec *s, char *buf, size_t cap)
 {
-    char *parts[2];
+    char *parts[2], range[64];
     int n = split_list(v, parts, 2);
     double r[2];
     for (int i = 0; i < 2; i++)
-        if (n < 1 || !parse_num(parts[i < n ? i : 0], &r[i]) || !(r[i] > 0 && r[i] < 1))
-            return "expected R or RH,RW, numbers in (0, 1)";
+        if (n < 1 || !parse_num(parts[i < n ? i : 0], &r[i]) || !fv_field_in_range(f, r[i])) {
+            snprintf(buf, cap, "expected R or RH,RW, numbers %s",
+                     fv_field_range(f, range, sizeof range));
+            return buf;
+        }
     *(double *)fv_field_at(s, f->arg_h) = r[0];
     *(double *)fv_field_at(s, f->arg_w) = r[1];
     return NULL;
@@ -366,7 +370,7 @@ static const char *parse_field(const fv_field *f, char *v, fv_spec *s, char *buf
     case FV_FT_REG:
         return parse_real(f, v, s, buf, cap);
     case FV_FT_RATIO:
-        return parse_ratio(f, v, s);
+        return parse_ratio(f, v, s, buf, cap);
     case FV_FT_BOOL:
         return parse_bool(f, v, arg);
     case FV_FT_CHOICE:

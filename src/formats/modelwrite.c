@@ -81,6 +81,15 @@ static bool in_range(const fv_field *f, double v)
     return fv_field_in_range(f, v) || (v == 0 && (f->flags & FV_F_OPTIONAL));
 }
 
+/* The number of words of choice field f. */
+static int choices(const fv_field *f)
+{
+    int n = 0;
+    while (f->words[n])
+        n++;
+    return n;
+}
+
 /* Field f's argument from node n's attributes, 0 where it is the default; NULL, or why the
  * text cannot say it (why has room for FV_NAME_LEN + 96 bytes). */
 static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_node *n,
@@ -105,7 +114,7 @@ static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_n
     case FV_FT_AXIS:
     case FV_FT_CHOICE:
         h = *(const int *)p;
-        if (f->type == FV_FT_CHOICE ? h < 0 || h > 1 : !in_range(f, h))
+        if (f->type == FV_FT_CHOICE ? h < 0 || h >= choices(f) : !in_range(f, h))
             break;
         *arg = h == f->def ? 0 : h;
         return NULL;

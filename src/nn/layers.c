@@ -151,6 +151,16 @@ int fv_cropping2d_(fv_model *m, int in, fv_pad_args a)
     return add1(m, FV_OP_PAD_CROP, in, (fv_spec){.a.pad = a, .name = a.name, .form = 1});
 }
 
+int fv_pad2d_(fv_model *m, int in, fv_pad_args a)
+{
+    return add1(m, FV_OP_PAD_CROP, in, (fv_spec){.a.pad = a, .name = a.name, .form = 2});
+}
+
+int fv_resize_(fv_model *m, int in, fv_resize_args a)
+{
+    return add1(m, FV_OP_RESIZE, in, (fv_spec){.a.resize = a, .name = a.name});
+}
+
 /* Forms of the normalization op: 0 group, 1 instance, 2 layer. */
 int fv_group_norm_(fv_model *m, int in, fv_norm_args a)
 {

@@ -112,8 +112,8 @@ double fv_field_value(const fv_field *f, const fv_spec *s, int axis)
     case FV_FT_BOOL:
         v = arg_int(s, f->arg) != 0;
         return f->flags & FV_F_ATTR_NOT ? !v : v;
-    case FV_FT_CHOICE:
-        return arg_int(s, f->arg) != 0;
+    case FV_FT_CHOICE: /* of two words: anything not 0 is the second */
+        return f->words[2] ? arg_int(s, f->arg) : arg_int(s, f->arg) != 0;
     case FV_FT_SIDES: {
         const int *a = fv_field_at(s, f->arg); /* all, top, bottom, left, right */
         return a[1 + axis] ? a[1 + axis] : a[0];
@@ -197,6 +197,17 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
         }
         return 0;
     }
+    case FV_FT_CHOICE: {
+        int v = arg_int(s, f->arg), n = 0;
+        while (f->words[n])
+            n++;
+        if (n > 2 && (v < 0 || v >= n)) {
+            fv_err(FV_ERR_INVALID, "layer '%s': %s=%d is not one of its %d kinds (0..%d)", layer,
+                   f->key, v, n, n - 1);
+            return -1;
+        }
+        return 0;
+    }
     case FV_FT_INT:
     case FV_FT_SQUARE:
     case FV_FT_FLOAT:
@@ -207,7 +218,7 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
                       (v == 0 && (f->flags & FV_F_OPTIONAL));
         return absent || fv_field_in_range(f, v) ? 0 : range_error(f, v, layer);
     }
-    default: /* booleans, choices, shapes, ratios: checked by the op (finish, infer) */
+    default: /* booleans, shapes, ratios: checked by the op (finish, infer) */
         return 0;
     }
 }

@@ -21,7 +21,8 @@ typedef enum fv_ftype {
     FV_FT_REG,      /* a float of the kernel regularizer: attr is an offset in fv_regularizer */
     FV_FT_RATIO,    /* two doubles at arg (arg_w the second; attr, attr_w); text R or RH,RW */
     FV_FT_BOOL,     /* int 0 / 1; text true, false, 1 or 0 */
-    FV_FT_CHOICE,   /* int: 0 the first of two words, anything else the second; text a word */
+    FV_FT_CHOICE,   /* int: the index of a word (of two words: 0 the first, anything else the
+                     * second); text a word */
     FV_FT_PADDING,  /* int padding (arg) and int same (arg_h, 0: no `same`); attr ph, attr_w pw;
                      * text valid, same or N */
     FV_FT_SIDES,    /* ints all, top, bottom, left, right (arg: all, the sides follow); attr
@@ -124,6 +125,7 @@ typedef struct fv_spec {
         fv_lrn_args lrn;
         fv_upsample_args upsample;
         fv_pad_args pad;
+        fv_resize_args resize;
         fv_norm_args norm;
         fv_prelu_args prelu;
         fv_layer_args layer;

@@ -154,6 +154,13 @@ static fv_model *every_op_model(void)
     x = fv_zero_padding2d(m, x);                                                /* by nothing */
     x = fv_upsample2d(m, x, .size_h = 2, .size_w = 3, .bilinear = 1);           /* 6x24x27 */
     x = fv_upsample2d(m, x, .size = 1);
+    x = fv_resize(m, x, .scale_h = 0.5, .scale_w = 1.0 / 3, .mode = FV_RESIZE_CUBIC,
+                  .exclude_outside = 1, .cubic_a = -0.5f);                      /* 6x12x9 */
+    x = fv_resize(m, x, .out_h = 24, .out_w = 27, .coord = FV_COORD_ALIGN_CORNERS,
+                  .nearest_mode = FV_NEAREST_CEIL);                            /* 6x24x27 */
+    x = fv_pad2d(m, x, .top = 2, .bottom = -1, .left = 1, .right = -1,
+                 .mode = FV_PAD_REFLECT);                                      /* 6x25x27 */
+    x = fv_pad2d(m, x, .top = -1, .value = 0.5f);                               /* 6x24x27 */
     int mp = fv_maxpool2d(m, x, .size = 3, .stride = 2, .padding = 1, .ceil_mode = 1,
                           .name = "mp");
     x = fv_maxunpool2d(m, mp, mp, "unpool");
