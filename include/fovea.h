@@ -1335,6 +1335,13 @@ char *fv_model_to_text(const fv_model *m);
 /* Writes fv_model_to_text(m) to path (atomic: a temporary name, then rename). */
 fv_status fv_model_save_file(const fv_model *m, const char *path);
 
+/* ONNX export: the compiled model m as an ONNX file at `opset` (13 to 17; 0: 13), written
+ * atomically. The graph's input "input" is (N, sample shape) with N symbolic, its output
+ * "output" the prediction node's values (logits, or probabilities for a model ending in
+ * softmax); the weights are float32 initializers named as in the weights files. A layer ONNX
+ * cannot express at that opset is an error naming the layer and its op (docs/DESIGN.md). */
+fv_status fv_model_save_onnx(const fv_model *m, const char *path, int opset);
+
 #ifdef __cplusplus
 }
 #endif
