@@ -48,7 +48,8 @@ static const char *ops_of(const FvOnnx__ModelProto *mp)
     size_t k = 0;
     s[0] = '\0';
     for (size_t i = 0; i < mp->graph->n_node && k < sizeof s - 64; i++)
-        k += (size_t)snprintf(s + k, sizeof s - k, "%s%s", i ? " " : "", mp->graph->node[i]->op_type);
+        k += (size_t)snprintf(s + k, sizeof s - k, "%s%s", i ? " " : "",
+                              mp->graph->node[i]->op_type);
     return s;
 }
 
@@ -101,7 +102,8 @@ TEST(test_lenet)
         CHECK(g->n_input == 1 && strcmp(g->input[0]->name, "input") == 0);
         const FvOnnx__TensorShapeProto *s = g->input[0]->type->tensor_type->shape;
         CHECK(s->n_dim == 4 && strcmp(s->dim[0]->dim_param, "N") == 0);
-        CHECK(s->dim[1]->dim_value == 1 && s->dim[2]->dim_value == 28 && s->dim[3]->dim_value == 28);
+        CHECK(s->dim[1]->dim_value == 1 && s->dim[2]->dim_value == 28 &&
+              s->dim[3]->dim_value == 28);
         CHECK(g->n_output == 1 && strcmp(g->output[0]->name, "output") == 0);
         s = g->output[0]->type->tensor_type->shape;
         CHECK(s->n_dim == 2 && s->dim[1]->dim_value == 10);
