@@ -187,7 +187,8 @@ static FvOnnx__TensorProto *tensor(fv_ox_graph *g, const char *name, int ndim, c
     if (!t || !d)
         return NULL;
     fv_onnx__tensor_proto__init(t);
-    memcpy(d, dims, sizeof *d * (size_t)ndim);
+    if (ndim) /* a scalar has no dims (NULL) */
+        memcpy(d, dims, sizeof *d * (size_t)ndim);
     t->n_dims = (size_t)ndim, t->dims = d;
     t->has_data_type = 1, t->data_type = type;
     t->name = (char *)fv_ox_str(g, "%s", name);
