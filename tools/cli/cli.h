@@ -38,6 +38,8 @@ typedef struct opts {
     int skip_mismatched, new_head, finetune_epochs, per_class;
     int compare_scratch; /* train: --compare-scratch */
     double finetune_lr;
+    const char *onnx, *sample; /* export: --onnx FILE, --sample DIR */
+    int opset;                 /* export: --opset N (0: 13) */
 } opts;
 
 /* Where a command's data come from and how they are normalized: --data, or the data set a
@@ -59,6 +61,7 @@ int cmd_knn(const opts *o);
 int cmd_bench(const opts *o);
 int cmd_ensemble(const opts *o);
 int cmd_import(const opts *o);
+int cmd_export(const opts *o);
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

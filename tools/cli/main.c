@@ -83,6 +83,12 @@ static const struct command {
     {"bench", cmd_bench,
      "  bench   MODEL.fv|NETWORK [--batch N] [--steps N] [--input C,H,W] [--classes K]\n"
      "          training and prediction images/s on random data, and peak memory\n"},
+    {"export", cmd_export,
+     "  export  MODEL.fv|NETWORK --onnx OUT.onnx [--opset N] [--weights FILE] [--sample DIR]\n"
+     "          the model as ONNX (opset 13 to 17, default 13; zoo options as for zoo) with\n"
+     "          --weights' values, else its initial ones (--seed); input \"input\" (N, C, H, W),\n"
+     "          output \"output\"; --sample DIR: a fixed input batch DIR/input.npy and fovea's\n"
+     "          outputs for it DIR/expected.npy, to check another runtime against\n"},
     {"zoo", cmd_zoo,
      "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
      "          (NETWORK works wherever MODEL.fv does; for zoo\n"
@@ -282,6 +288,11 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
             o->out = v;
             bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--onnx") == 0 || strcmp(a, "--sample") == 0) {
+            *(a[2] == 'o' ? &o->onnx : &o->sample) = v;
+            bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--opset") == 0) {
+            bad = parse_int(v, 13, 17, &o->opset);
         } else if (strcmp(a, "--weights") == 0) {
             o->weights = v;
             bad = strlen(v) > PATH_OPT_MAX;
