@@ -15,7 +15,7 @@
 
 /* ---------------------------------------------------------------- tracked memory */
 
-static int track(fv_ox_graph *g, void *p)
+static int track(fv_oxw_graph *g, void *p)
 {
     if (g->nallocs == g->cap_allocs) {
         size_t cap = g->cap_allocs ? 2 * g->cap_allocs : 256;
@@ -31,7 +31,7 @@ static int track(fv_ox_graph *g, void *p)
     return 0;
 }
 
-void *fv_ox_alloc(fv_ox_graph *g, size_t bytes)
+void *fv_oxw_alloc(fv_oxw_graph *g, size_t bytes)
 {
     if (g->status != FV_OK)
         return NULL;
@@ -47,13 +47,13 @@ void *fv_ox_alloc(fv_ox_graph *g, size_t bytes)
     return p;
 }
 
-const char *fv_ox_str(fv_ox_graph *g, const char *fmt, ...)
+const char *fv_oxw_str(fv_oxw_graph *g, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int len = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *s = len >= 0 ? fv_ox_alloc(g, (size_t)len + 1) : NULL;
+    char *s = len >= 0 ? fv_oxw_alloc(g, (size_t)len + 1) : NULL;
     if (!s)
         return "";
     va_start(ap, fmt);
@@ -62,13 +62,13 @@ const char *fv_ox_str(fv_ox_graph *g, const char *fmt, ...)
     return s;
 }
 
-const char *fv_ox_tmp(fv_ox_graph *g, const char *base, const char *what)
+const char *fv_oxw_tmp(fv_oxw_graph *g, const char *base, const char *what)
 {
-    return fv_ox_str(g, "%s/%s_%d", base, what, g->counter++);
+    return fv_oxw_str(g, "%s/%s_%d", base, what, g->counter++);
 }
 
 /* Appends p to a growing table of pointers. */
-static void push(fv_ox_graph *g, void ***items, size_t *count, size_t *cap, void *p)
+static void push(fv_oxw_graph *g, void ***items, size_t *count, size_t *cap, void *p)
 {
     if (g->status != FV_OK || !p)
         return;
@@ -87,54 +87,54 @@ static void push(fv_ox_graph *g, void ***items, size_t *count, size_t *cap, void
 /* ---------------------------------------------------------------- nodes and attributes */
 
 /* A tracked array of `count` tracked copies of the strings. */
-static char **str_array(fv_ox_graph *g, int count, const char *const *s)
+static char **str_array(fv_oxw_graph *g, int count, const char *const *s)
 {
-    char **a = fv_ox_alloc(g, sizeof(char *) * (size_t)(count ? count : 1));
+    char **a = fv_oxw_alloc(g, sizeof(char *) * (size_t)(count ? count : 1));
     for (int i = 0; a && i < count; i++)
-        a[i] = (char *)fv_ox_str(g, "%s", s[i]);
+        a[i] = (char *)fv_oxw_str(g, "%s", s[i]);
     return a;
 }
 
-FvOnnx__NodeProto *fv_ox_node(fv_ox_graph *g, const char *op_type, const char *name, int nin,
+FvOnnx__NodeProto *fv_oxw_node(fv_oxw_graph *g, const char *op_type, const char *name, int nin,
                               const char *const *in, int nout, const char *const *out)
 {
-    FvOnnx__NodeProto *n = fv_ox_alloc(g, sizeof *n);
+    FvOnnx__NodeProto *n = fv_oxw_alloc(g, sizeof *n);
     if (!n)
         return NULL;
     fv_onnx__node_proto__init(n);
-    n->op_type = (char *)fv_ox_str(g, "%s", op_type);
-    n->name = (char *)fv_ox_str(g, "%s", name);
+    n->op_type = (char *)fv_oxw_str(g, "%s", op_type);
+    n->name = (char *)fv_oxw_str(g, "%s", name);
     n->n_input = (size_t)nin, n->input = str_array(g, nin, in);
     n->n_output = (size_t)nout, n->output = str_array(g, nout, out);
     push(g, (void ***)&g->nodes, &g->nnodes, &g->cap_nodes, n);
     return g->status == FV_OK ? n : NULL;
 }
 
-FvOnnx__NodeProto *fv_ox_node1(fv_ox_graph *g, const char *op_type, const char *name,
+FvOnnx__NodeProto *fv_oxw_node1(fv_oxw_graph *g, const char *op_type, const char *name,
                                const char *in, const char *out)
 {
-    return fv_ox_node(g, op_type, name, 1, &in, 1, &out);
+    return fv_oxw_node(g, op_type, name, 1, &in, 1, &out);
 }
 
-FvOnnx__NodeProto *fv_ox_node2(fv_ox_graph *g, const char *op_type, const char *name,
+FvOnnx__NodeProto *fv_oxw_node2(fv_oxw_graph *g, const char *op_type, const char *name,
                                const char *a, const char *b, const char *out)
 {
     const char *in[2] = {a, b};
-    return fv_ox_node(g, op_type, name, 2, in, 1, &out);
+    return fv_oxw_node(g, op_type, name, 2, in, 1, &out);
 }
 
-static FvOnnx__AttributeProto *attr(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name,
+static FvOnnx__AttributeProto *attr(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name,
                                     FvOnnx__AttributeProto__AttributeType type)
 {
     if (!n || g->status != FV_OK)
         return NULL;
-    FvOnnx__AttributeProto *a = fv_ox_alloc(g, sizeof *a);
+    FvOnnx__AttributeProto *a = fv_oxw_alloc(g, sizeof *a);
     FvOnnx__AttributeProto **list =
-        fv_ox_alloc(g, sizeof *list * (n->n_attribute + 1)); /* small: a node has few */
+        fv_oxw_alloc(g, sizeof *list * (n->n_attribute + 1)); /* small: a node has few */
     if (!a || !list)
         return NULL;
     fv_onnx__attribute_proto__init(a);
-    a->name = (char *)fv_ox_str(g, "%s", name);
+    a->name = (char *)fv_oxw_str(g, "%s", name);
     a->has_type = 1, a->type = type;
     if (n->n_attribute)
         memcpy(list, n->attribute, sizeof *list * n->n_attribute);
@@ -143,34 +143,34 @@ static FvOnnx__AttributeProto *attr(fv_ox_graph *g, FvOnnx__NodeProto *n, const 
     return a;
 }
 
-void fv_ox_attr_int(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, int64_t v)
+void fv_oxw_attr_int(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, int64_t v)
 {
     FvOnnx__AttributeProto *a = attr(g, n, name, FV_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
     if (a)
         a->has_i = 1, a->i = v;
 }
 
-void fv_ox_attr_float(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, float v)
+void fv_oxw_attr_float(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, float v)
 {
     FvOnnx__AttributeProto *a = attr(g, n, name, FV_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
     if (a)
         a->has_f = 1, a->f = v;
 }
 
-void fv_ox_attr_str(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, const char *v)
+void fv_oxw_attr_str(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, const char *v)
 {
     FvOnnx__AttributeProto *a =
         attr(g, n, name, FV_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
-    const char *s = fv_ox_str(g, "%s", v);
+    const char *s = fv_oxw_str(g, "%s", v);
     if (a)
         a->has_s = 1, a->s.data = (uint8_t *)s, a->s.len = strlen(s);
 }
 
-void fv_ox_attr_ints(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, int count,
+void fv_oxw_attr_ints(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, int count,
                      const int64_t *v)
 {
     FvOnnx__AttributeProto *a = attr(g, n, name, FV_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    int64_t *c = fv_ox_alloc(g, sizeof *c * (size_t)count);
+    int64_t *c = fv_oxw_alloc(g, sizeof *c * (size_t)count);
     if (!a || !c)
         return;
     memcpy(c, v, sizeof *c * (size_t)count);
@@ -179,11 +179,11 @@ void fv_ox_attr_ints(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, int
 
 /* ---------------------------------------------------------------- initializers */
 
-static FvOnnx__TensorProto *tensor(fv_ox_graph *g, const char *name, int ndim, const int64_t *dims,
+static FvOnnx__TensorProto *tensor(fv_oxw_graph *g, const char *name, int ndim, const int64_t *dims,
                                    int type)
 {
-    FvOnnx__TensorProto *t = fv_ox_alloc(g, sizeof *t);
-    int64_t *d = fv_ox_alloc(g, sizeof *d * (size_t)(ndim ? ndim : 1));
+    FvOnnx__TensorProto *t = fv_oxw_alloc(g, sizeof *t);
+    int64_t *d = fv_oxw_alloc(g, sizeof *d * (size_t)(ndim ? ndim : 1));
     if (!t || !d)
         return NULL;
     fv_onnx__tensor_proto__init(t);
@@ -191,12 +191,12 @@ static FvOnnx__TensorProto *tensor(fv_ox_graph *g, const char *name, int ndim, c
         memcpy(d, dims, sizeof *d * (size_t)ndim);
     t->n_dims = (size_t)ndim, t->dims = d;
     t->has_data_type = 1, t->data_type = type;
-    t->name = (char *)fv_ox_str(g, "%s", name);
+    t->name = (char *)fv_oxw_str(g, "%s", name);
     push(g, (void ***)&g->inits, &g->ninits, &g->cap_inits, t);
     return g->status == FV_OK ? t : NULL;
 }
 
-const char *fv_ox_init_f32(fv_ox_graph *g, const char *name, int ndim, const int64_t *dims,
+const char *fv_oxw_init_f32(fv_oxw_graph *g, const char *name, int ndim, const int64_t *dims,
                            const float *data)
 {
     FvOnnx__TensorProto *t = tensor(g, name, ndim, dims, FV_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
@@ -212,11 +212,11 @@ const char *fv_ox_init_f32(fv_ox_graph *g, const char *name, int ndim, const int
     return t->name;
 }
 
-const char *fv_ox_init_i64(fv_ox_graph *g, const char *name, int count, const int64_t *v)
+const char *fv_oxw_init_i64(fv_oxw_graph *g, const char *name, int count, const int64_t *v)
 {
     int64_t dim = count;
     FvOnnx__TensorProto *t = tensor(g, name, 1, &dim, FV_ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
-    int64_t *c = fv_ox_alloc(g, sizeof *c * (size_t)(count ? count : 1));
+    int64_t *c = fv_oxw_alloc(g, sizeof *c * (size_t)(count ? count : 1));
     if (!t || !c)
         return "";
     memcpy(c, v, sizeof *c * (size_t)count);
@@ -224,10 +224,10 @@ const char *fv_ox_init_i64(fv_ox_graph *g, const char *name, int count, const in
     return t->name;
 }
 
-const char *fv_ox_init_scalar(fv_ox_graph *g, const char *name, float v)
+const char *fv_oxw_init_scalar(fv_oxw_graph *g, const char *name, float v)
 {
     FvOnnx__TensorProto *t = tensor(g, name, 0, NULL, FV_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
-    float *c = fv_ox_alloc(g, sizeof *c);
+    float *c = fv_oxw_alloc(g, sizeof *c);
     if (!t || !c)
         return "";
     *c = v;
@@ -238,14 +238,14 @@ const char *fv_ox_init_scalar(fv_ox_graph *g, const char *name, float v)
 /* ---------------------------------------------------------------- the graph */
 
 /* The value info "name": float32 of shape (N, dims[0..ndim)). */
-static FvOnnx__ValueInfoProto *value_info(fv_ox_graph *g, const char *name, const fv_node *n)
+static FvOnnx__ValueInfoProto *value_info(fv_oxw_graph *g, const char *name, const fv_node *n)
 {
-    FvOnnx__ValueInfoProto *v = fv_ox_alloc(g, sizeof *v);
-    FvOnnx__TypeProto *t = fv_ox_alloc(g, sizeof *t);
-    FvOnnx__TypeProto__Tensor *tt = fv_ox_alloc(g, sizeof *tt);
-    FvOnnx__TensorShapeProto *s = fv_ox_alloc(g, sizeof *s);
+    FvOnnx__ValueInfoProto *v = fv_oxw_alloc(g, sizeof *v);
+    FvOnnx__TypeProto *t = fv_oxw_alloc(g, sizeof *t);
+    FvOnnx__TypeProto__Tensor *tt = fv_oxw_alloc(g, sizeof *tt);
+    FvOnnx__TensorShapeProto *s = fv_oxw_alloc(g, sizeof *s);
     FvOnnx__TensorShapeProto__Dimension **dims =
-        fv_ox_alloc(g, sizeof *dims * (size_t)(n->ndim + 1));
+        fv_oxw_alloc(g, sizeof *dims * (size_t)(n->ndim + 1));
     if (!v || !t || !tt || !s || !dims)
         return NULL;
     fv_onnx__value_info_proto__init(v);
@@ -253,13 +253,13 @@ static FvOnnx__ValueInfoProto *value_info(fv_ox_graph *g, const char *name, cons
     fv_onnx__type_proto__tensor__init(tt);
     fv_onnx__tensor_shape_proto__init(s);
     for (int i = 0; i <= n->ndim; i++) {
-        FvOnnx__TensorShapeProto__Dimension *d = fv_ox_alloc(g, sizeof *d);
+        FvOnnx__TensorShapeProto__Dimension *d = fv_oxw_alloc(g, sizeof *d);
         if (!d)
             return NULL;
         fv_onnx__tensor_shape_proto__dimension__init(d);
         if (i == 0) {
             d->value_case = FV_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            d->dim_param = (char *)fv_ox_str(g, "N");
+            d->dim_param = (char *)fv_oxw_str(g, "N");
         } else {
             d->value_case = FV_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
             d->dim_value = n->dims[i - 1];
@@ -270,7 +270,7 @@ static FvOnnx__ValueInfoProto *value_info(fv_ox_graph *g, const char *name, cons
     tt->has_elem_type = 1, tt->elem_type = FV_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     tt->shape = s;
     t->value_case = FV_ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, t->tensor_type = tt;
-    v->name = (char *)fv_ox_str(g, "%s", name);
+    v->name = (char *)fv_oxw_str(g, "%s", name);
     v->type = t;
     return v;
 }
@@ -285,7 +285,7 @@ static void mark_needed(const fv_model *m, int out, char *need)
 }
 
 /* The value name of node i's output. */
-static const char *value_name(fv_ox_graph *g, int i, int out)
+static const char *value_name(fv_oxw_graph *g, int i, int out)
 {
     const fv_model *m = g->m;
     if (i == m->input_node)
@@ -294,11 +294,11 @@ static const char *value_name(fv_ox_graph *g, int i, int out)
         return "output";
     const char *s = m->nodes[i].name;
     /* the graph's own names stay unambiguous */
-    return strcmp(s, "input") == 0 || strcmp(s, "output") == 0 ? fv_ox_str(g, "%s_", s) : s;
+    return strcmp(s, "input") == 0 || strcmp(s, "output") == 0 ? fv_oxw_str(g, "%s_", s) : s;
 }
 
 /* Every needed node as ONNX nodes, in order. */
-static fv_status build_nodes(fv_ox_graph *g, int out, const char **names)
+static fv_status build_nodes(fv_oxw_graph *g, int out, const char **names)
 {
     const fv_model *m = g->m;
     char *need = fv_calloc((size_t)m->nnodes, 1, "ONNX export");
@@ -320,11 +320,11 @@ static fv_status build_nodes(fv_ox_graph *g, int out, const char **names)
             const char *ins[FV_MAX_IN];
             for (int k = 0; k < n->nin; k++)
                 ins[k] = names[n->in[k]];
-            s = fv_ox_emit_node(g, i, ins, names[i]);
+            s = fv_oxw_emit_node(g, i, ins, names[i]);
         }
     }
     if (s == FV_OK && out == m->input_node) /* a model without layers */
-        fv_ox_node1(g, "Identity", "output", "input", "output");
+        fv_oxw_node1(g, "Identity", "output", "input", "output");
     fv_free(need);
     return s != FV_OK ? s : g->status;
 }
@@ -336,33 +336,33 @@ static int64_t ir_version(int opset)
 }
 
 /* The model proto around g's nodes (all in g's tracked memory). */
-static FvOnnx__ModelProto *model_proto(fv_ox_graph *g, int out)
+static FvOnnx__ModelProto *model_proto(fv_oxw_graph *g, int out)
 {
     const fv_model *m = g->m;
-    FvOnnx__ModelProto *mp = fv_ox_alloc(g, sizeof *mp);
-    FvOnnx__GraphProto *gp = fv_ox_alloc(g, sizeof *gp);
-    FvOnnx__OperatorSetIdProto *os = fv_ox_alloc(g, sizeof *os);
-    FvOnnx__OperatorSetIdProto **osl = fv_ox_alloc(g, sizeof *osl);
-    FvOnnx__ValueInfoProto **in = fv_ox_alloc(g, sizeof *in), **outv = fv_ox_alloc(g, sizeof *outv);
+    FvOnnx__ModelProto *mp = fv_oxw_alloc(g, sizeof *mp);
+    FvOnnx__GraphProto *gp = fv_oxw_alloc(g, sizeof *gp);
+    FvOnnx__OperatorSetIdProto *os = fv_oxw_alloc(g, sizeof *os);
+    FvOnnx__OperatorSetIdProto **osl = fv_oxw_alloc(g, sizeof *osl);
+    FvOnnx__ValueInfoProto **in = fv_oxw_alloc(g, sizeof *in), **outv = fv_oxw_alloc(g, sizeof *outv);
     if (!mp || !gp || !os || !osl || !in || !outv)
         return NULL;
     fv_onnx__model_proto__init(mp);
     fv_onnx__graph_proto__init(gp);
     fv_onnx__operator_set_id_proto__init(os);
-    os->domain = (char *)fv_ox_str(g, "%s", "");
+    os->domain = (char *)fv_oxw_str(g, "%s", "");
     os->has_version = 1, os->version = g->opset;
     osl[0] = os;
     in[0] = value_info(g, "input", &m->nodes[m->input_node]);
     outv[0] = value_info(g, "output", &m->nodes[out]);
-    gp->name = (char *)fv_ox_str(g, "%s", m->name);
+    gp->name = (char *)fv_oxw_str(g, "%s", m->name);
     gp->n_node = g->nnodes, gp->node = g->nodes;
     gp->n_initializer = g->ninits, gp->initializer = g->inits;
     gp->n_input = 1, gp->input = in;
     gp->n_output = 1, gp->output = outv;
     mp->has_ir_version = 1, mp->ir_version = ir_version(g->opset);
     mp->n_opset_import = 1, mp->opset_import = osl;
-    mp->producer_name = (char *)fv_ox_str(g, "fovea");
-    mp->producer_version = (char *)fv_ox_str(g, "%s", FV_VERSION);
+    mp->producer_name = (char *)fv_oxw_str(g, "fovea");
+    mp->producer_version = (char *)fv_oxw_str(g, "%s", FV_VERSION);
     mp->graph = gp;
     return g->status == FV_OK && in[0] && outv[0] ? mp : NULL;
 }
@@ -411,7 +411,7 @@ static fv_status check_args(const fv_model *m, const char *path, int opset)
     return FV_OK;
 }
 
-static void free_graph(fv_ox_graph *g)
+static void free_graph(fv_oxw_graph *g)
 {
     for (size_t i = 0; i < g->nallocs; i++)
         fv_free(g->allocs[i]);
@@ -424,7 +424,7 @@ fv_status fv_model_save_onnx(const fv_model *m, const char *path, int opset)
 {
     opset = opset ? opset : 13;
     FV_TRY(check_args(m, path, opset));
-    fv_ox_graph g = {.m = m, .opset = opset};
+    fv_oxw_graph g = {.m = m, .opset = opset};
     const char **names = fv_calloc((size_t)m->nnodes, sizeof *names, "ONNX export");
     if (!names)
         return FV_ERR_NOMEM;

@@ -10,7 +10,7 @@
 #include "core/internal.h"
 #include "formats/fv_onnx.pb-c.h"
 
-typedef struct fv_ox_graph {
+typedef struct fv_oxw_graph {
     const fv_model *m;
     int opset;
     FvOnnx__NodeProto **nodes;
@@ -21,42 +21,42 @@ typedef struct fv_ox_graph {
     size_t nallocs, cap_allocs;
     int counter;   /* unique suffixes of helper values */
     fv_status status;
-} fv_ox_graph;
+} fv_oxw_graph;
 
 /* Zeroed, tracked memory (NULL on failure, with g->status set). */
-void *fv_ox_alloc(fv_ox_graph *g, size_t bytes);
+void *fv_oxw_alloc(fv_oxw_graph *g, size_t bytes);
 /* A tracked copy of the printf result ("" on failure). */
-const char *fv_ox_str(fv_ox_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *fv_oxw_str(fv_oxw_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A fresh value name "<base>/<what>_<k>". */
-const char *fv_ox_tmp(fv_ox_graph *g, const char *base, const char *what);
+const char *fv_oxw_tmp(fv_oxw_graph *g, const char *base, const char *what);
 
-/* A node op_type(inputs) -> outputs named `name` (its attributes added with fv_ox_attr_*); NULL on
+/* A node op_type(inputs) -> outputs named `name` (its attributes added with fv_oxw_attr_*); NULL on
  * failure. An input "" is an omitted optional input. */
-FvOnnx__NodeProto *fv_ox_node(fv_ox_graph *g, const char *op_type, const char *name, int nin,
+FvOnnx__NodeProto *fv_oxw_node(fv_oxw_graph *g, const char *op_type, const char *name, int nin,
                               const char *const *in, int nout, const char *const *out);
 /* A one-input, one-output node. */
-FvOnnx__NodeProto *fv_ox_node1(fv_ox_graph *g, const char *op_type, const char *name,
+FvOnnx__NodeProto *fv_oxw_node1(fv_oxw_graph *g, const char *op_type, const char *name,
                                const char *in, const char *out);
 /* The same with two inputs. */
-FvOnnx__NodeProto *fv_ox_node2(fv_ox_graph *g, const char *op_type, const char *name,
+FvOnnx__NodeProto *fv_oxw_node2(fv_oxw_graph *g, const char *op_type, const char *name,
                                const char *a, const char *b, const char *out);
-void fv_ox_attr_int(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, int64_t v);
-void fv_ox_attr_float(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, float v);
-void fv_ox_attr_str(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, const char *v);
-void fv_ox_attr_ints(fv_ox_graph *g, FvOnnx__NodeProto *n, const char *name, int count,
+void fv_oxw_attr_int(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, int64_t v);
+void fv_oxw_attr_float(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, float v);
+void fv_oxw_attr_str(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, const char *v);
+void fv_oxw_attr_ints(fv_oxw_graph *g, FvOnnx__NodeProto *n, const char *name, int count,
                      const int64_t *v);
 
 /* Initializers: a float32 tensor of shape dims[0..ndim) over `data` (referenced: it must outlive
- * the export; the model's slab or fv_ox_alloc memory), a 1-D int64 tensor (copied), a float scalar
+ * the export; the model's slab or fv_oxw_alloc memory), a 1-D int64 tensor (copied), a float scalar
  * (shape ()). Each returns its name. */
-const char *fv_ox_init_f32(fv_ox_graph *g, const char *name, int ndim, const int64_t *dims,
+const char *fv_oxw_init_f32(fv_oxw_graph *g, const char *name, int ndim, const int64_t *dims,
                            const float *data);
-const char *fv_ox_init_i64(fv_ox_graph *g, const char *name, int count, const int64_t *v);
-const char *fv_ox_init_scalar(fv_ox_graph *g, const char *name, float v);
+const char *fv_oxw_init_i64(fv_oxw_graph *g, const char *name, int count, const int64_t *v);
+const char *fv_oxw_init_scalar(fv_oxw_graph *g, const char *name, float v);
 
 /* Emits fovea node i of g->m as ONNX nodes reading the values ins[0..nin) and writing `out`
  * (onnx_export_ops.c). An op that ONNX cannot express at g->opset is an error naming the layer
  * and the op. */
-fv_status fv_ox_emit_node(fv_ox_graph *g, int i, const char *const *ins, const char *out);
+fv_status fv_oxw_emit_node(fv_oxw_graph *g, int i, const char *const *ins, const char *out);
 
 #endif
