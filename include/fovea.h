@@ -1366,6 +1366,8 @@ typedef struct fv_weights_info {
     char *dataset;             /* or NULL */
 } fv_weights_info;
 fv_weights_info *fv_weights_info_read(const char *path);
+/* An empty description (nothing known), for a model whose weights come with it (ONNX). */
+fv_weights_info *fv_weights_info_new(void);
 void fv_weights_info_free(fv_weights_info *w);
 /* A model from a weights file alone: built from its architecture text, compiled with `a`, its
  * weights loaded (all of them) and its metadata set (fv_model_set_meta). Errors: a file without

@@ -220,6 +220,11 @@ static fv_status read_text(const fv_st_file *f, const char *key, size_t max, int
     return *out ? FV_OK : FV_ERR_NOMEM;
 }
 
+fv_weights_info *fv_weights_info_new(void)
+{
+    return fv_calloc(1, sizeof(fv_weights_info), "weights info");
+}
+
 void fv_weights_info_free(fv_weights_info *w)
 {
     if (!w)

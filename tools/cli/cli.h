@@ -84,6 +84,8 @@ fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, in
 int compile_cli(const opts *o, fv_model *m);
 fv_optimizer optimizer_for(const opts *o, double lr);
 int is_model_arg(const char *arg);
+/* Whether the first positional argument is a model file holding its weights (.onnx). */
+int model_holds_weights(const opts *o);
 fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *info, int c,
                        int h, int w, int classes);
 fv_weights_info *weights_info(const opts *o);

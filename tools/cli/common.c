@@ -76,10 +76,22 @@ fv_model *load_compiled(const opts *o, const char *path, int c, int h, int w, in
 
 /* Whether a command's first argument names a model (MODEL.fv or a zoo network) rather than an
  * image: the model may be left out where the weights file carries the architecture. */
+/* Whether path names a model file that holds its own weights (ONNX). */
+static int holds_weights(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 5 && strcmp(path + n - 5, ".onnx") == 0;
+}
+
+int model_holds_weights(const opts *o)
+{
+    return o->npos > 0 && holds_weights(o->pos[0]);
+}
+
 int is_model_arg(const char *arg)
 {
     size_t n = strlen(arg);
-    if (n > 3 && strcmp(arg + n - 3, ".fv") == 0)
+    if ((n > 3 && strcmp(arg + n - 3, ".fv") == 0) || holds_weights(arg))
         return 1;
     for (int i = 0; fv_zoo_name(i); i++)
         if (strcmp(arg, fv_zoo_name(i)) == 0)
@@ -90,7 +102,9 @@ int is_model_arg(const char *arg)
 /* --weights' metadata (the file's header only), or NULL with the error. */
 fv_weights_info *weights_info(const opts *o)
 {
-    return fv_weights_info_read(o->weights);
+    /* a model holding its weights and no --weights: nothing described (the data set's defaults) */
+    return !o->weights && model_holds_weights(o) ? fv_weights_info_new()
+                                                  : fv_weights_info_read(o->weights);
 }
 
 /* A trained model: `path` (MODEL.fv or a network, built for (c, h, w) and `classes`) when given,
@@ -115,7 +129,7 @@ fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *i
         return m;
     }
     fv_model *m = load_compiled(o, path, c, h, w, classes);
-    if (!m || fv_model_load_weights(m, o->weights) != FV_OK) {
+    if (!m || (o->weights && fv_model_load_weights(m, o->weights) != FV_OK)) {
         fv_model_free(m);
         fail_lib();
         return NULL;

@@ -30,9 +30,9 @@ void print_metrics(const fv_metrics *mt, const char *dir)
 int cmd_eval(const opts *o)
 {
     int with_model = o->npos > 0;
-    if (!o->weights)
+    if (!o->weights && !model_holds_weights(o))
         return fail("eval needs --weights FILE (and MODEL.fv when the weights file does not "
-                    "describe its model)");
+                    "describe its model), or a MODEL.onnx");
     fv_weights_info *info = weights_info(o);
     if (!info)
         return fail_lib();

@@ -63,9 +63,9 @@ static int predict_one(fv_model *m, const char *png, const data_src *src,
 int cmd_predict(const opts *o)
 {
     int with_model = o->npos > 0 && is_model_arg(o->pos[0]);
-    if (o->npos < 1 + with_model || !o->weights)
+    if (o->npos < 1 + with_model || (!o->weights && !model_holds_weights(o)))
         return fail("predict needs --weights FILE and at least one IMAGE (and MODEL.fv when the "
-                    "weights file does not describe its model)");
+                    "weights file does not describe its model), or a MODEL.onnx and IMAGEs");
     fv_weights_info *info = weights_info(o);
     if (!info)
         return fail_lib();

@@ -76,9 +76,9 @@ static int write_figures(fv_model *m, const fv_dataset *test, const fv_tensor *i
 
 int cmd_visualize(const opts *o)
 {
-    if (!o->weights)
+    if (!o->weights && !model_holds_weights(o))
         return fail("visualize needs --weights FILE (and MODEL.fv when the weights file does "
-                    "not describe its model)");
+                    "not describe its model), or a MODEL.onnx");
     fv_weights_info *info = weights_info(o);
     if (!info)
         return fail_lib();
