@@ -10,6 +10,8 @@ PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config zlib1g-dev libpn
 # ONNX: protobuf-c and the ONNX schema (build), python3-onnx (onnx.checker in the export tests),
 # the ONNX node tests (conformance runner); darknet: its cfgs and binary (the cfg import tests)
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx libonnx-testdata darknet"
+# PyTorch checkpoints (.pt/.pth) are zip archives: libzip reads them
+PKGS="$PKGS libzip-dev"
 PKGS="$PKGS dataset-fashion-mnist"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 

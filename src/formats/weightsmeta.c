@@ -6,6 +6,7 @@
 #include "core/internal.h"
 #include "formats/weightsmeta.h"
 #include "io/io.h"
+#include "io/torch_pt.h"
 #include "nn/weights.h"
 
 #include <cjson/cJSON.h>
@@ -258,7 +259,7 @@ fv_weights_info *fv_weights_info_of(const fv_st_file *f)
 
 fv_weights_info *fv_weights_info_read(const char *path)
 {
-    fv_st_file *f = fv_st_open(path); /* reads the header only */
+    fv_st_file *f = fv_weights_open(path); /* the header only (a .pt: all of it) */
     fv_weights_info *w = f ? fv_weights_info_of(f) : NULL;
     fv_st_close(f);
     return w;
@@ -347,7 +348,7 @@ fv_model *fv_model_from_st(const fv_st_file *f, fv_compile_args a)
 
 fv_model *fv_model_from_weights_(const char *path, fv_compile_args a)
 {
-    fv_st_file *f = fv_st_open(path); /* the header now, each tensor when it is loaded */
+    fv_st_file *f = fv_weights_open(path); /* the header now, each tensor when loaded */
     fv_model *m = f ? fv_model_from_st(f, a) : NULL;
     fv_st_close(f);
     return m;

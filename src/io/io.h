@@ -40,6 +40,19 @@ const char *fv_st_meta(const fv_st_file *f, const char *key);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */
 fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t len);
 
+/* A safetensors file over tensors another reader has decoded (PyTorch's .pt): `data` (fv_malloc'd,
+ * taken over, freed also on error) holds them; each part gives a name, a dtype of the format
+ * ("F32", "I64", ...), a shape and its byte range, which must tile data exactly. */
+typedef struct fv_st_part {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    int64_t dims[FV_MAX_DIMS];
+    uint64_t begin, end;
+} fv_st_part;
+fv_st_file *fv_st_from_parts(const char *name, unsigned char *data, size_t len, int n,
+                             const fv_st_part *parts);
+
 /* Reading a safetensors file tensor by tensor (fv_st_open keeps the file open and reads only the
  * requested tensors; i is an index as for fv_st_name). */
 /* The name f was opened with (for messages). */

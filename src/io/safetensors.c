@@ -417,6 +417,48 @@ fv_st_file *fv_st_open_mem(const char *name, const unsigned char *buf, size_t le
     return f;
 }
 
+fv_st_file *fv_st_from_parts(const char *name, unsigned char *data, size_t len, int n,
+                             const fv_st_part *parts)
+{
+    fv_st_file *f = st_new(name ? name : "<memory>");
+    if (!f) {
+        fv_free(data);
+        return NULL;
+    }
+    f->mem = data, f->size = f->data_len = len;
+    f->e = fv_calloc((size_t)n + 1, sizeof *f->e, "safetensors entries");
+    fv_status st = f->e ? FV_OK : FV_ERR_NOMEM;
+    for (int i = 0; st == FV_OK && i < n; i++) {
+        st_entry *e = &f->e[f->n];
+        const fv_st_part *p = &parts[i];
+        if (!(e->name = fv_strdup(p->name, "tensor name"))) {
+            st = FV_ERR_NOMEM;
+            break;
+        }
+        f->n++;
+        e->dtype = -1;
+        for (int d = 0; d < ST_NDTYPES; d++)
+            e->dtype = strcmp(p->dtype, st_dtypes[d].name) == 0 ? d : e->dtype;
+        uint64_t numel = 1;
+        for (int d = 0; p->ndim <= FV_MAX_DIMS && d < p->ndim; d++)
+            numel *= (uint64_t)(e->dims[d] = p->dims[d]);
+        e->ndim = p->ndim, e->begin = p->begin, e->end = p->end;
+        if (e->dtype < 0 || p->ndim > FV_MAX_DIMS || e->begin > e->end || e->end > len ||
+            e->end - e->begin != numel * (uint64_t)st_dtypes[e->dtype].size)
+            st = fv_err(FV_ERR_STATE, "%s: tensor '%s': internal error: inconsistent part",
+                        f->path, SHOW(e->name));
+    }
+    if (st == FV_OK)
+        st = build_index(f);
+    if (st == FV_OK)
+        st = check_tiling(f);
+    if (st != FV_OK) {
+        fv_st_close(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* Opens path for reading without blocking (a FIFO without a writer would hang the open) and
  * refuses anything but a regular file; f->fd and f->size on success. */
 static fv_status open_regular(fv_st_file *f, const char *path)

@@ -6,6 +6,7 @@
  * parameter straight from the file into a staging copy of the model's parameters. */
 #include "core/internal.h"
 #include "io/io.h"
+#include "io/torch_pt.h"
 #include "nn/weights.h"
 
 #include <cjson/cJSON.h>
@@ -184,7 +185,7 @@ fv_status fv_model_load_weights(fv_model *m, const char *path)
 {
     if (!m->data_slab)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before loading weights", m->name);
-    fv_st_file *f = fv_st_open(path);
+    fv_st_file *f = fv_weights_open(path); /* safetensors or torch.save */
     if (!f)
         return fv_last_status(); /* I/O, format or out of memory, as fv_st_open found */
     fv_status st = fv_model_load_weights_st(m, f);
@@ -323,7 +324,7 @@ fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_
 {
     if (!m->data_slab)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before loading weights", m->name);
-    fv_st_file *f = fv_st_open(path);
+    fv_st_file *f = fv_weights_open(path); /* safetensors or torch.save */
     if (!f)
         return fv_last_status();
     /* staged over a copy of the current values: on any error the model keeps its weights */
