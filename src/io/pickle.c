@@ -85,11 +85,11 @@ void fv_pk_free(fv_pk *pk)
     fv_free(pk);
 }
 
-static fv_status add_item(fv_pk_obj *o, fv_pk_obj *item)
+static fv_status add_item(const fv_pk *pk, fv_pk_obj *o, fv_pk_obj *item)
 {
     if (o->n == o->cap) {
         if (o->cap > (1 << 28))
-            return fv_err(FV_ERR_FORMAT, "pickle: a container of over 2^28 items");
+            return bad(pk, "a container of over 2^28 items");
         int cap = o->cap ? 2 * o->cap : 4;
         fv_pk_obj **it = fv_realloc(o->items, (size_t)o->cap * sizeof *it,
                                     (size_t)cap * sizeof *it, "pickle container");
@@ -243,7 +243,7 @@ static fv_status make_tuple(fv_pk *pk, size_t from)
     if (!t)
         return FV_ERR_NOMEM;
     for (size_t i = from; i < pk->sp; i++)
-        FV_TRY(add_item(t, pk->stack[i]));
+        FV_TRY(add_item(pk, t, pk->stack[i]));
     pk->sp = from;
     return push(pk, t);
 }
@@ -266,7 +266,7 @@ static fv_status fill(fv_pk *pk, size_t from, int pairs)
         return bad(pk, pairs ? "SETITEM(S) on something not a dict" : "APPEND(S) on something "
                    "not a list");
     for (size_t i = from; i < pk->sp; i++)
-        FV_TRY(add_item(c, pk->stack[i]));
+        FV_TRY(add_item(pk, c, pk->stack[i]));
     pk->sp = from;
     return FV_OK;
 }
@@ -304,6 +304,8 @@ static fv_status memo_get(fv_pk *pk, uint64_t idx)
 
 /* ---------------------------------------------------------------- globals */
 
+static fv_status push_global(fv_pk *pk, const char *mod, const char *name);
+
 static fv_status op_global(fv_pk *pk)
 {
     const unsigned char *p = pk->buf + pk->pos, *end = pk->buf + pk->len;
@@ -318,6 +320,24 @@ static fv_status op_global(fv_pk *pk)
     memcpy(mod, p, nm), mod[nm] = 0;
     memcpy(name, nl1 + 1, nn), name[nn] = 0;
     pk->pos = (size_t)(nl2 + 1 - pk->buf);
+    return push_global(pk, mod, name);
+}
+
+/* STACK_GLOBAL (protocol 4): module and name strings from the stack. */
+static fv_status op_stack_global(fv_pk *pk)
+{
+    fv_pk_obj *name = NULL, *mod = NULL;
+    FV_TRY(pop(pk, &name));
+    FV_TRY(pop(pk, &mod));
+    if (name->kind != FV_PK_STR || mod->kind != FV_PK_STR || name->len > 127 || mod->len > 127 ||
+        strlen(name->s) != name->len || strlen(mod->s) != mod->len)
+        return bad(pk, "STACK_GLOBAL without module and name strings");
+    return push_global(pk, mod->s, name->s);
+}
+
+/* Module and name as one of the allowed globals, pushed; anything else is refused. */
+static fv_status push_global(fv_pk *pk, const char *mod, const char *name)
+{
     int which = -1, dtype = 0;
     if (strcmp(mod, "collections") == 0 && strcmp(name, "OrderedDict") == 0)
         which = G_ODICT;
@@ -482,6 +502,7 @@ static fv_status step(fv_pk *pk, unsigned op)
     case 'h': FV_TRY(take_le(pk, 1, &v)); return memo_get(pk, v);
     case 'j': FV_TRY(take_le(pk, 4, &v)); return memo_get(pk, v);
     case 'c': return op_global(pk);
+    case 0x93: return op_stack_global(pk);
     case 'R': return op_reduce(pk);
     case 'Q': return op_persid(pk);
     case 'b': return op_build(pk);

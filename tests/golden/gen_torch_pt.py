@@ -13,6 +13,8 @@ Committed (small), written to tests/data/torch_pt/ and tests/data/golden/torch_p
 - tiny_views.pt: tensors that are views: a transposed (non-contiguous) weight, two tensors sharing
   one storage at offsets, a stride-0 (expanded) one;
 - lenet5.pt: models/lenet5.fv's parameters by name (conv1, conv2, fc1..fc3), and its outputs;
+- plain_p{2,4}.pkl: plain values (floats, big ints, strings, tuples, OrderedDict) as Python's
+  pickler writes them in protocols 2 and 4, for the interpreter alone;
 - hostile files, each a one-line error in fovea: a GLOBAL os.system + REDUCE, a storage shorter
   than its persistent id says, a tensor view past its storage, a huge string length, a storage
   class fovea does not read, an integer tensor where a parameter is, a truncated archive, the
@@ -24,8 +26,10 @@ tests/cli/test_cli_torch_pt.sh runs it when torch is present:
 
     /usr/bin/python3 tests/golden/gen_torch_pt.py --resnet DIR
 """
+import collections
 import io
 import os
+import pickle
 import struct
 import sys
 import zipfile
@@ -143,6 +147,11 @@ def committed():
     gold["lenet5_y"] = output(LeNet5, lenet.state_dict(), xl)
     stio.save(GOLDEN, gold)
     hostile(sd)
+    plain = {"a": [1.5, True, None, 2**40, -5, (1, 2, 3), 300, 70000, -(2**40)], "b": "x\u00e9",
+             "c": collections.OrderedDict([("k", (1,)), ("l", (1, 2))]), "d": [], "e": {}}
+    for proto in (2, 4):  # plain values as Python's pickler writes them (4: frames, memoize)
+        with open(os.path.join(DATA, "plain_p%d.pkl" % proto), "wb") as f:
+            pickle.dump(plain, f, protocol=proto)
 
 
 # ---------------------------------------------------------------- hostile files
@@ -167,13 +176,12 @@ def tensor_pickle(name, cls, key, numel, offset, sizes, strides):
 
 
 def write_zip(name, pkl, storages, extra=()):
+    entries = [("archive/data.pkl", pkl)] + [("archive/data/" + k, raw)
+                                              for k, raw in storages.items()]
+    entries += [("archive/version", "3\n")] + list(extra)
     with zipfile.ZipFile(os.path.join(DATA, name), "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pkl)
-        for k, raw in storages.items():
-            z.writestr("archive/data/" + k, raw)
-        z.writestr("archive/version", "3\n")
-        for n, raw in extra:
-            z.writestr(n, raw)
+        for n, raw in entries:  # dated 1980, so that the files do not change from run to run
+            z.writestr(zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0)), raw)
 
 
 def hostile(sd):
