@@ -503,15 +503,18 @@ fv_st_file *fv_pt_open(const char *path)
 
 fv_st_file *fv_weights_open(const char *path)
 {
-    unsigned char head[4] = {0};
+    /* the legacy format opens with a pickled magic number: PROTO 2, LONG1 of 10 bytes */
+    static const unsigned char legacy[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                             0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+    unsigned char head[14] = {0};
     int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
     struct stat sb;
-    ssize_t got = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, head, 4) : 0;
+    ssize_t got = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, head, 14) : 0;
     if (fd >= 0)
         close(fd);
-    if (got == 4 && memcmp(head, "PK\3\4", 4) == 0)
+    if (got >= 4 && memcmp(head, "PK\3\4", 4) == 0)
         return fv_pt_open(path);
-    if (got >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) { /* pickle PROTO */
+    if (got == 14 && memcmp(head, legacy, 14) == 0) {
         fv_err(FV_ERR_FORMAT, "%s: legacy torch.save format: re-save with torch.save(..., "
                "_use_new_zipfile_serialization=True)", path);
         return NULL;

@@ -30,6 +30,7 @@ fi
 max_len() {
     case $1 in
     fuzz_cifar) echo 6200 ;; # two CIFAR-100 records
+    fuzz_torch_pt) echo 8192 ;; # a tiny CNN's torch.save file
     *) echo 4096 ;;
     esac
 }

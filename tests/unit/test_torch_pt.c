@@ -13,6 +13,7 @@
 #include "io/pickle.h"
 #include "io/torch_pt.h"
 #include "test.h"
+#include "testfs.h"
 #include "zoo_formula.h"
 
 static const char *const TINY = "model tiny\n"
@@ -274,6 +275,31 @@ TEST(hostile_files_are_one_line_errors)
     refused("int_param.pt", "missing tensor 'conv1.weight'");
 }
 
+/* The kind of file is told by its content, not its name: a .pt named .safetensors loads, and a
+ * safetensors file whose header length begins with the bytes of a pickle (0x80 0x02) is not
+ * mistaken for the legacy format. */
+TEST(dispatch_by_content)
+{
+    long n = 0;
+    unsigned char *b = t_slurp(pt("tiny_f32.pt"), &n);
+    CHECK(b != NULL);
+    t_write_at("renamed.safetensors", b, (size_t)n);
+    free(b);
+    fv_st_file *f = fv_weights_open(t_path("renamed.safetensors"));
+    CHECK(f && fv_st_count(f) == 8);
+    fv_st_close(f);
+    char file[8 + 640 + 20] = {(char)0x80, 0x02};
+    char *hdr = file + 8;
+    memset(hdr, ' ', 640);
+    const char *json = "{\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[5],\"data_offsets\":[0,20]}}";
+    memcpy(hdr, json, strlen(json));
+    memset(file + 8 + 640, 0, 20);
+    t_write_at("x.safetensors", file, sizeof file);
+    f = fv_weights_open(t_path("x.safetensors"));
+    CHECK(f && fv_st_count(f) == 1);
+    fv_st_close(f);
+}
+
 /* Random bit flips of a valid file (often in its pickle): each opens or is a one-line error. */
 TEST(mutations_never_crash)
 {
@@ -329,6 +355,8 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--resnet") == 0)
         return resnet(argv[2]);
+    if (t_mkdtemp("/tmp/fovea_torch_pt_XXXXXX"))
+        return 1;
     RUN(dtypes_give_pytorch_outputs);
     RUN(nested_prefixed_and_views);
     RUN(lenet5_from_its_fv_file);
@@ -336,6 +364,8 @@ int main(int argc, char **argv)
     RUN(partial_load_and_header);
     RUN(hostile_files_are_one_line_errors);
     RUN(pickle_interpreter);
+    RUN(dispatch_by_content);
     RUN(mutations_never_crash);
+    t_rmtree();
     TEST_MAIN_END();
 }
