@@ -13,6 +13,7 @@
 
 #define PK_MAX_MARKS 1024        /* nesting of MARKs (torch's state dicts use 3) */
 #define PK_MAX_MEMO (1u << 22)   /* memo indices */
+#define PK_MAX_OBJS (1u << 22)   /* values made: ~100 bytes each (a state dict makes ~12 a tensor) */
 
 enum { G_ODICT, G_TENSOR, G_PARAM, G_STORAGE }; /* the allowed globals (fv_pk_obj.i) */
 
@@ -54,6 +55,10 @@ static fv_status bad(const fv_pk *pk, const char *what)
 
 static fv_pk_obj *obj_new(fv_pk *pk, fv_pk_kind kind)
 {
+    if (pk->nobjs >= PK_MAX_OBJS) {
+        bad(pk, "more than 2^22 values");
+        return NULL;
+    }
     if (pk->nobjs == pk->capobjs) {
         size_t cap = pk->capobjs ? 2 * pk->capobjs : 64;
         fv_pk_obj **o = fv_realloc(pk->objs, pk->capobjs * sizeof *o, cap * sizeof *o,
@@ -77,6 +82,7 @@ void fv_pk_free(fv_pk *pk)
     for (size_t i = 0; i < pk->nobjs; i++) {
         fv_free(pk->objs[i]->s);
         fv_free(pk->objs[i]->items);
+        fv_free(pk->objs[i]->sizes);
         fv_free(pk->objs[i]);
     }
     fv_free(pk->objs);
@@ -117,7 +123,7 @@ const fv_pk_obj *fv_pk_dict_get(const fv_pk_obj *d, const char *key)
 static fv_status push(fv_pk *pk, fv_pk_obj *o)
 {
     if (!o)
-        return FV_ERR_NOMEM;
+        return fv_last_status(); /* out of memory, or too many values */
     if (pk->sp == pk->capstack) {
         size_t cap = pk->capstack ? 2 * pk->capstack : 64;
         fv_pk_obj **s = fv_realloc(pk->stack, pk->capstack * sizeof *s, cap * sizeof *s,
@@ -380,8 +386,9 @@ static fv_status rebuild_tensor(fv_pk *pk, const fv_pk_obj *a)
         a->items[1]->kind != FV_PK_INT || a->items[1]->i < 0)
         return bad(pk, "_rebuild_tensor_v2 without (storage, offset, sizes, strides, ...)");
     fv_pk_obj *t = obj_new(pk, FV_PK_TENSOR);
-    if (!t)
-        return FV_ERR_NOMEM;
+    if (!t || !(t->sizes = fv_calloc(2 * FV_PK_MAX_DIMS, sizeof *t->sizes, "tensor view")))
+        return fv_last_status();
+    t->strides = t->sizes + FV_PK_MAX_DIMS;
     int ns;
     FV_TRY(dims_of(pk, a->items[2], t->sizes, &t->ndim));
     FV_TRY(dims_of(pk, a->items[3], t->strides, &ns));
@@ -424,8 +431,8 @@ static fv_status op_persid(fv_pk *pk)
     if (pid->kind != FV_PK_TUPLE || pid->n != 5 || it[0]->kind != FV_PK_STR ||
         strcmp(it[0]->s, "storage") != 0 || it[1]->kind != FV_PK_GLOBAL ||
         it[1]->i != G_STORAGE || it[2]->kind != FV_PK_STR || it[4]->kind != FV_PK_INT ||
-        it[4]->i < 0)
-        return bad(pk, "BINPERSID without ('storage', type, key, location, numel)");
+        it[4]->i < 0 || it[4]->i > ((int64_t)1 << 53))
+        return bad(pk, "BINPERSID without ('storage', type, key, location, numel <= 2^53)");
     fv_pk_obj *s = obj_new(pk, FV_PK_STORAGE);
     if (!s || !(s->s = fv_strdup(it[2]->s, "storage key")))
         return FV_ERR_NOMEM;

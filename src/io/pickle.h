@@ -34,7 +34,7 @@ struct fv_pk_obj {
     fv_pk_obj *storage; /* TENSOR: its storage */
     int64_t offset;   /* TENSOR: storage offset, in elements */
     int ndim;         /* TENSOR */
-    int64_t sizes[FV_PK_MAX_DIMS], strides[FV_PK_MAX_DIMS];
+    int64_t *sizes, *strides; /* TENSOR: ndim each (one allocation, owned by sizes) */
 };
 
 /* The interpreter's objects, freed together by fv_pk_free. */

@@ -352,6 +352,7 @@ static fv_status gather_all(const pt_reader *r, const pt_tensor *ts, int n, cons
     sort_tensors = ts;
     qsort(order, (size_t)n, sizeof *order, by_storage);
     unsigned char *s = NULL;
+    uint64_t read = 0; /* storage bytes */
     fv_status st = FV_OK;
     for (int k = 0; st == FV_OK && k < n; k++) {
         const fv_pk_obj *t = ts[order[k]].t, *prev = k ? ts[order[k - 1]].t : NULL;
@@ -366,7 +367,12 @@ static fv_status gather_all(const pt_reader *r, const pt_tensor *ts, int n, cons
         if (st == FV_OK && !same) {
             fv_free(s);
             s = NULL;
-            st = read_storage(r, t, &s);
+            read += (uint64_t)t->storage->i * (uint64_t)fv_pk_dtype_size(t->dtype);
+            st = read > PT_GROWTH * r->size + 4096 /* zip entries may share their bytes */
+                     ? fv_err(FV_ERR_FORMAT, "%s: its storages would read over %d times the "
+                              "file's %llu bytes", r->path, PT_GROWTH,
+                              (unsigned long long)r->size)
+                     : read_storage(r, t, &s);
         }
         if (st == FV_OK)
             gather(t, s, data + at[order[k]]);
@@ -389,7 +395,7 @@ static fv_st_file *to_st(const pt_reader *r, const pt_tensor *ts, int n)
         const fv_pk_obj *t = ts[i].t;
         fv_st_part *p = &parts[i];
         p->name = ts[i].name, p->dtype = out_dtype(t->dtype), p->ndim = t->ndim;
-        memcpy(p->dims, t->sizes, sizeof p->dims);
+        memcpy(p->dims, t->sizes, sizeof p->dims[0] * (size_t)t->ndim); /* ndim <= FV_MAX_DIMS */
         at[i] = p->begin = total;
         p->end = total += ts[i].bytes;
         if (total > PT_GROWTH * r->size + 4096)
