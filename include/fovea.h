@@ -1305,15 +1305,17 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
 /* Weights as safetensors (F32, names like "conv1.weight") with the model's description in the
  * file's __metadata__ (see fv_model_set_meta below), written to a temporary name and renamed. */
 fv_status fv_model_save_weights(const fv_model *m, const char *path);
-/* Loads every parameter; a missing or mis-shaped tensor is an error and leaves the model unchanged. */
+/* Loads every parameter; a missing or mis-shaped tensor is an error and leaves the model unchanged.
+ * The file is safetensors or a PyTorch state dict saved by torch.save (.pt/.pth, zip format; told
+ * by its content): see docs/DESIGN.md, File formats. */
 fv_status fv_model_load_weights(fv_model *m, const char *path);
 
 /* Transfer learning: starting a model from weights of another (a safetensors file, a weights file
- * or a checkpoint of fovea's), matched by parameter name. A parameter the file has takes its
- * values (loaded); one it lacks keeps its current values (new: e.g. a new head at its
- * initialisation); one whose shape differs is an error naming both shapes, or with
- * skip_mismatched keeps its values (skipped). The file's tensors that no parameter takes are
- * counted (unused; a checkpoint's "__" training state is not). A file of which no tensor is a
+ * or a checkpoint of fovea's, a PyTorch torch.save state dict), matched by parameter name. A
+ * parameter the file has takes its values (loaded); one it lacks keeps its current values (new:
+ * e.g. a new head at its initialisation); one whose shape differs is an error naming both
+ * shapes, or with skip_mismatched keeps its values (skipped). The file's tensors that no
+ * parameter takes are counted (unused; a checkpoint's "__" training state is not). A file of which no tensor is a
  * parameter (weights of another architecture) is an error. On any error nothing changes. */
 typedef struct fv_load_report {
     int loaded, fresh, skipped; /* parameter tensors: loaded, new, skipped */
