@@ -1315,8 +1315,9 @@ fv_status fv_model_load_weights(fv_model *m, const char *path);
  * parameter the file has takes its values (loaded); one it lacks keeps its current values (new:
  * e.g. a new head at its initialisation); one whose shape differs is an error naming both
  * shapes, or with skip_mismatched keeps its values (skipped). The file's tensors that no
- * parameter takes are counted (unused; a checkpoint's "__" training state is not). A file of which no tensor is a
- * parameter (weights of another architecture) is an error. On any error nothing changes. */
+ * parameter takes are counted (unused; a checkpoint's "__" training state is not). A file of
+ * which no tensor is a parameter (weights of another architecture) is an error. On any error
+ * nothing changes. */
 typedef struct fv_load_report {
     int loaded, fresh, skipped; /* parameter tensors: loaded, new, skipped */
     int unused;                 /* tensors of the file */
