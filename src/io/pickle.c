@@ -13,7 +13,7 @@
 
 #define PK_MAX_MARKS 1024        /* nesting of MARKs (torch's state dicts use 3) */
 #define PK_MAX_MEMO (1u << 22)   /* memo indices */
-#define PK_MAX_OBJS (1u << 22)   /* values made: ~100 bytes each (a state dict makes ~12 a tensor) */
+#define PK_MAX_OBJS (1u << 22)   /* values made (~100 bytes each; a state dict: ~12 a tensor) */
 
 enum { G_ODICT, G_TENSOR, G_PARAM, G_STORAGE }; /* the allowed globals (fv_pk_obj.i) */
 
