@@ -110,12 +110,12 @@ TEST(piecewise_activations_match_reference)
                 for (size_t l = 0; l < NLEN; l++) {
                     int64_t n = lens[l];
                     float al = alphas[k];
-                    fv_ref_eltwise_fwd_f32(acts[a], al, xs, want, n);
+                    fv_ref_eltwise_fwd_f32(acts[a], al, 0, xs, want, n);
                     CHECK(fv_eltwise_fwd_f32(acts[a], al, xs, got, n) == 1);
                     CHECK(same_bits(got, want, n, "eltwise fwd"));
                     memcpy(ys, want, sizeof ys);
                     memcpy(want, dx0, sizeof dx0), memcpy(got, dx0, sizeof dx0);
-                    fv_ref_eltwise_bwd_f32(acts[a], al, xs, ys, dys, want, n);
+                    fv_ref_eltwise_bwd_f32(acts[a], al, 0, xs, ys, dys, want, n);
                     CHECK(fv_eltwise_bwd_f32(acts[a], al, xs, dys, got, n) == 1);
                     CHECK(same_bits(got, want, MAXLEN, "eltwise bwd"));
                 }

@@ -5,12 +5,13 @@
 #include "core/internal.h"
 #include "gradcheck.h"
 #include "kernels/ref/act_ref.h"
+#include "ops/schema.h"
 #include "optest.h"
 #include "test.h"
 
 typedef struct elt_ctx {
     int act;
-    double alpha, *x;
+    double alpha, beta, *x;
     int64_t n, k;
 } elt_ctx;
 
@@ -20,27 +21,28 @@ static void elt_fwd(void *ctx, double *y)
     if (c->act == FV_ACT_LOG_SOFTMAX)
         fv_ref_log_softmax_fwd_f64(c->x, y, c->n / c->k, c->k);
     else
-        fv_ref_eltwise_fwd_f64(c->act, c->alpha, c->x, y, c->n);
+        fv_ref_eltwise_fwd_f64(c->act, c->alpha, c->beta, c->x, y, c->n);
 }
 
-/* Inputs in [-7, 7] kept 0.05 away from every kink (0, +-3, 6, the softplus threshold 20). */
-static double elt_gradcheck(int act, double alpha, unsigned *seed)
+/* Inputs in [-7, 7] kept 0.05 away from every kink (0, +-3, 6, the softplus threshold 20, and
+ * those of the parameters: the clip bounds alpha and beta, where alpha x + beta is 0 or 1). */
+static double elt_gradcheck(int act, double alpha, double beta, unsigned *seed)
 {
     enum { N = 48 };
     double x[N], y[N], r[N], dx[N] = {0};
     gc_fill(x, N, -7, 7, seed);
-    static const double kinks[] = {0, -3, 3, 6};
+    const double kinks[] = {0, -3, 3, 6, alpha, beta, -beta / alpha, (1 - beta) / alpha};
     for (int i = 0; i < N; i++)
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 8; k++)
             if (fabs(x[i] - kinks[k]) < 0.05)
                 x[i] = kinks[k] + 0.1;
     gc_fill(r, N, -1, 1, seed);
-    elt_ctx c = {act, alpha, x, N, 6};
+    elt_ctx c = {act, alpha, beta, x, N, 6};
     elt_fwd(&c, y);
     if (act == FV_ACT_LOG_SOFTMAX)
         fv_ref_log_softmax_bwd_f64(y, r, dx, N / 6, 6);
     else
-        fv_ref_eltwise_bwd_f64(act, alpha, x, y, r, dx, N);
+        fv_ref_eltwise_bwd_f64(act, alpha, beta, x, y, r, dx, N);
     return gc_compare(&c, elt_fwd, x, N, N, r, dx, GC_H);
 }
 
@@ -48,7 +50,8 @@ TEST(eltwise_gradcheck)
 {
     unsigned seed = 21;
     for (int act = FV_ACT_LEAKY_RELU; act < FV_ACT__COUNT; act++) {
-        double err = elt_gradcheck(act, act == FV_ACT_ELU ? 0.7 : 0.2, &seed);
+        double alpha = act == FV_ACT_ELU ? 0.7 : 0.2, beta = fv_act_default_beta(act);
+        double err = elt_gradcheck(act, alpha, beta, &seed);
         if (err > GC_TOL)
             fprintf(stderr, "  %s: %g\n", fv_act_name(act), err);
         CHECK(err <= GC_TOL);
