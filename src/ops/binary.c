@@ -173,6 +173,14 @@ static void binary_backward(fv_model *m, fv_node *n, int batch)
 
 /* ---------------------------------------------------------------- the layer */
 
+int fv_binary_of(const fv_node *n, int *const_first)
+{
+    const binary_attr *p = attr_of(&n->a);
+    if (const_first)
+        *const_first = n->nin == 1 && p->const_first;
+    return p->op;
+}
+
 /* The summary's type: Keras' merge layers' names where it has them. */
 static const char *binary_kind(const fv_node *n)
 {

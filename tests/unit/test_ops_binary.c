@@ -7,6 +7,7 @@
 #include "gradcheck.h"
 #include "graph/graph.h"
 #include "kernels/ref/binary_ref.h"
+#include "ops/ops.h"
 #include "optest.h"
 #include "test.h"
 #include "testfs.h"
@@ -419,6 +420,11 @@ TEST(binary_text_and_weights)
     int64_t total, trainable;
     fv_model_count_params(m, &total, &trainable, NULL);
     CHECK(total == 4 && trainable == 0);
+    int first = -1;
+    CHECK(fv_binary_of(&m->nodes[fv_model_find_node(m, "inv")], &first) == FV_BINARY_DIV &&
+          first == 1);
+    CHECK(fv_binary_of(&m->nodes[fv_model_find_node(m, "mx")], &first) == FV_BINARY_MAX &&
+          first == 0);
     fv_tensor *y1 = predict(m, x);
     /* the text alone: the uniform constants come back, centre's are zeros until loaded */
     fv_model *m2 = text ? fv_model_parse(text, "forms.fv") : NULL;
