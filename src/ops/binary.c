@@ -40,11 +40,8 @@ static const char *shape_str(int ndim, const int64_t *dims, char *buf, size_t ca
 
 static fv_status binary_finish(const fv_spec *s, fv_attr *a, const char *layer)
 {
-    const binary_attr *p = attr_of(a);
+    const binary_attr *p = attr_of(a); /* op: in range (the generic check of a choice) */
     (void)s;
-    if (p->op < 0 || p->op >= FV_BINARY__COUNT)
-        return fv_err(FV_ERR_INVALID, "layer '%s': op %d is not an fv_binary_op (0..%d)", layer,
-                      p->op, FV_BINARY__COUNT - 1);
     if (p->ndim < 0 || p->ndim > 4)
         return fv_err(FV_ERR_INVALID, "layer '%s': a constant of %d axes (at most 4)", layer,
                       p->ndim);

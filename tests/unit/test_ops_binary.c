@@ -310,7 +310,7 @@ TEST(binary_shape_errors)
     m = fv_model_new("bad");
     x = fv_input(m, .ndim = 1, .dims = {2});
     CHECK(fv_binary(m, x, x, (fv_binary_op)7) < 0);
-    CHECK_ERR_HAS("op 7");
+    CHECK_ERR_HAS("op=7");
     CHECK(fv_binary_const(m, x, FV_BINARY_ADD, 5, ((int64_t[]){1, 1, 1, 1, 2}), two, 0) < 0);
     CHECK_ERR_HAS("0 to 4 axes");
     CHECK(fv_binary_const(m, x, FV_BINARY_ADD, 1, (int64_t[]){2}, NULL, 0) < 0);
