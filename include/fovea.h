@@ -528,7 +528,8 @@ int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a);
  * norm's running statistics). Gradients reach both nodes, summed over the axes they were
  * broadcast along; max and min send it to the larger (smaller) operand and half to each on a tie,
  * pow's is b a^(b-1) (0 where b = 0) and a^b ln a (0 where a = 0 and b >= 0), as PyTorch's.
- * Errors: shapes that do not broadcast (naming the layer and both shapes), an unknown op. */
+ * Errors: shapes that do not broadcast (naming the layer and both shapes), an unknown op, a
+ * constant of more than 4 axes or with a value that is not finite. */
 typedef enum fv_binary_op {
     FV_BINARY_ADD = 0,
     FV_BINARY_SUB,

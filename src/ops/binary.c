@@ -32,12 +32,6 @@ static const binary_attr *attr_of(const fv_attr *a)
 static const char *const op_words[] = {"add", "sub", "mul", "div", "pow", "max", "min", NULL};
 _Static_assert(sizeof op_words / sizeof op_words[0] == FV_BINARY__COUNT + 1, "a word per op");
 
-/* "(3, 1, 1)" */
-static const char *shape_str(int ndim, const int64_t *dims, char *buf, size_t cap)
-{
-    return fv_shape_str(ndim, dims, buf, cap);
-}
-
 static fv_status binary_finish(const fv_spec *s, fv_attr *a, const char *layer)
 {
     const binary_attr *p = attr_of(a); /* op: in range (the generic check of a choice) */
@@ -79,7 +73,7 @@ static fv_status binary_infer(fv_model *m, fv_node *n)
     if (n->ndim < 0)
         return fv_err(FV_ERR_SHAPE, "layer '%s': cannot broadcast '%s' %s and the constant %s "
                       "for %s", n->name, x->name, fv_node_shape_str(x, s1, sizeof s1),
-                      shape_str(p->ndim, p->dims, s2, sizeof s2), op_words[p->op]);
+                      fv_shape_str(p->ndim, p->dims, s2, sizeof s2), op_words[p->op]);
     return fv_param_declare(m, n, "constant", p->ndim, p->dims, 0, FV_INIT_ZEROS, 0, 0);
 }
 
