@@ -131,14 +131,18 @@ typedef enum fv_act {
     FV_ACT_SOFTMAX,
     FV_ACT_LEAKY_RELU,   /* x > 0 ? x : alpha x (alpha: the layer's alpha, default 0.01) */
     FV_ACT_ELU,          /* x > 0 ? x : alpha (e^x - 1), alpha default 1 */
-    FV_ACT_SELU,         /* scale * elu(x, 1.6733), scale 1.0507 (Klambauer et al.) */
+    FV_ACT_SELU,         /* gamma (x > 0 ? x : alpha (e^x - 1)), alpha 1.6733, gamma 1.0507
+                          * (Klambauer et al.; the layer's alpha and beta = gamma) */
     FV_ACT_GELU,         /* x Phi(x), the exact (erf) form */
     FV_ACT_SILU,         /* x sigmoid(x), also called swish */
     FV_ACT_SOFTPLUS,     /* log(1 + e^x), x itself above 20 (PyTorch's threshold) */
-    FV_ACT_HARD_SIGMOID, /* clamp(x / 6 + 1/2, 0, 1), PyTorch's definition */
+    FV_ACT_HARD_SIGMOID, /* clamp(alpha x + beta, 0, 1), alpha 1/6 and beta 1/2 by default
+                          * (PyTorch's; ONNX HardSigmoid with its own) */
     FV_ACT_HARD_SWISH,   /* x hard_sigmoid(x) */
     FV_ACT_RELU6,        /* clamp(x, 0, 6) */
     FV_ACT_LOG_SOFTMAX,  /* x - log(sum e^x) over the last axis */
+    FV_ACT_CLIP,         /* min(max(x, alpha), beta): clamp to [min, max] (fv_clip), all max
+                          * when min > max (PyTorch's clamp, ONNX Clip) */
     FV_ACT__COUNT
 } fv_act;
 /* "relu" -> FV_ACT_RELU; returns -1 if unknown. */
@@ -425,7 +429,9 @@ int fv_fractional_maxpool2d_(fv_model *m, int in, fv_fracpool_args a);
 typedef struct fv_layer_args {
     int _;
     const char *name;
-    float alpha; /* leaky_relu's slope (default 0.01) and elu's alpha (default 1) */
+    float alpha; /* leaky_relu's slope (default 0.01), elu's and selu's alpha (1, 1.6733),
+                    hard_sigmoid's slope (1/6), clip's min (0) */
+    float beta;  /* selu's gamma (1.0507), hard_sigmoid's offset (1/2), clip's max (0) */
 } fv_layer_args;
 /* Global average / max pooling: (C, H, W) -> (C) (Keras GlobalAveragePooling2D). */
 int fv_global_avgpool2d_(fv_model *m, int in, fv_layer_args a);
@@ -464,6 +470,12 @@ int fv_flatten_(fv_model *m, int in, fv_layer_args a);
 #define fv_activation(m, in, act, ...) \
     fv_activation_((m), (in), (act), (fv_layer_args){._ = 0, __VA_ARGS__})
 #define fv_relu(m, in, ...) fv_activation(m, in, FV_ACT_RELU, __VA_ARGS__)
+/* Clamping to [min, max] (PyTorch's clamp and Hardtanh, ONNX Clip; FV_ACT_CLIP): finite bounds
+ * (-FLT_MAX / FLT_MAX for an open side); min > max gives max everywhere. The gradient passes
+ * where min <= x <= max, as torch.clamp's. */
+int fv_clip_(fv_model *m, int in, float min, float max, fv_layer_args a);
+#define fv_clip(m, in, min, max, ...) \
+    fv_clip_((m), (in), (min), (max), (fv_layer_args){._ = 0, __VA_ARGS__})
 #define fv_flatten(m, in, ...) fv_flatten_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
 
 typedef struct fv_reshape_args {
@@ -505,6 +517,41 @@ typedef struct fv_batchnorm_args {
 int fv_batchnorm_(fv_model *m, int in, fv_batchnorm_args a);
 #define fv_batchnorm(m, in, ...) \
     fv_batchnorm_((m), (in), (fv_batchnorm_args){._ = 0, __VA_ARGS__})
+
+/* Element-wise arithmetic with NumPy / ONNX broadcasting (ONNX Add, Sub, Mul, Div, Pow, Max,
+ * Min; PyTorch's torch.add ... torch.maximum): shapes are one sample's, aligned at their last
+ * axes; each pair of extents must be equal or one of them 1, and the output takes the larger.
+ * fv_binary: y = a OP b of two nodes (the batch is shared). fv_binary_const: y = x OP c (c OP x
+ * with const_first: c - x, c / x, c ^ x) with a constant c of shape dims[0..ndim) (ndim 0..4;
+ * 0: a scalar), values copied (row-major, all finite). The constant is the layer's parameter
+ * "<name>.constant", saved and loaded with the weights but never trained (non-trainable, as batch
+ * norm's running statistics). Gradients reach both nodes, summed over the axes they were
+ * broadcast along; max and min send it to the larger (smaller) operand and half to each on a tie,
+ * pow's is b a^(b-1) (0 where b = 0) and a^b ln a (0 where a = 0 and b >= 0), as PyTorch's.
+ * Errors: shapes that do not broadcast (naming the layer and both shapes), an unknown op, a
+ * constant of more than 4 axes or with a value that is not finite. */
+typedef enum fv_binary_op {
+    FV_BINARY_ADD = 0,
+    FV_BINARY_SUB,
+    FV_BINARY_MUL,
+    FV_BINARY_DIV,
+    FV_BINARY_POW,
+    FV_BINARY_MAX,
+    FV_BINARY_MIN,
+    FV_BINARY__COUNT
+} fv_binary_op;
+int fv_binary_(fv_model *m, int a, int b, fv_binary_op op, fv_layer_args args);
+int fv_binary_const_(fv_model *m, int in, fv_binary_op op, int ndim, const int64_t *dims,
+                     const float *values, int const_first, fv_layer_args args);
+#define fv_binary(m, a, b, op, ...) \
+    fv_binary_((m), (a), (b), (op), (fv_layer_args){._ = 0, __VA_ARGS__})
+#define fv_binary_const(m, in, op, ndim, dims, values, const_first, ...)                      \
+    fv_binary_const_((m), (in), (op), (ndim), (dims), (values), (const_first),                 \
+                     (fv_layer_args){._ = 0, __VA_ARGS__})
+/* x OP c with one value c for every element (a scalar constant). */
+#define fv_binary_scalar(m, in, op, c, ...)                                                     \
+    fv_binary_const_((m), (in), (op), 0, NULL, (const float[]){(c)}, 0,                       \
+                     (fv_layer_args){._ = 0, __VA_ARGS__})
 
 /* Number of nodes; a node's name; the node with a name (-1 if none): a layer's own node, the one
  * holding its parameters. A layer with an activation argument (activation=relu) has a second

@@ -103,6 +103,7 @@ typedef enum fv_op {
     FV_OP_ADAPTIVE_AVGPOOL, /* average pooling to a fixed grid (PyTorch's AdaptiveAvgPool2d) */
     FV_OP_PERMUTE,    /* the order of a sample's axes (Keras' Permute) */
     FV_OP_RESIZE,     /* ONNX Resize of H and W: nearest, linear, cubic (ops/interp.c) */
+    FV_OP_BINARY,     /* a OP b with broadcasting: two nodes, or a node and a constant */
     FV_OP__COUNT
 } fv_op;
 
@@ -152,7 +153,8 @@ typedef struct fv_reshape_attr {
 
 typedef struct fv_eltwise_attr {
     int act;     /* an fv_act */
-    float alpha; /* leaky_relu's slope, elu's alpha */
+    float alpha; /* leaky_relu's slope, elu's and selu's alpha, hard_sigmoid's slope, clip's min */
+    float beta;  /* selu's gamma, hard_sigmoid's offset, clip's max */
 } fv_eltwise_attr;
 
 typedef struct fv_loss_attr {

@@ -564,7 +564,7 @@ static fv_status resolve_inputs(parser *p, const layer_line *l, const line_vals 
                                 int *nin)
 {
     int lo = l->sc->min_in ? l->sc->min_in : 1, hi = l->sc->max_in ? l->sc->max_in : 1;
-    if (hi > 1 && v->nin < lo)
+    if (hi > 1 && (v->nin ? v->nin : 1) < lo) /* without inputs=: the node added last */
         return perr(p, FV_ERR_FORMAT, "%s needs at least two inputs (inputs=a,b)", l->word);
     if (hi == 1 && v->nin > 1)
         return perr(p, FV_ERR_FORMAT, "%s takes one input, got %d in inputs=", l->word, v->nin);

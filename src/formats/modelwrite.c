@@ -420,12 +420,13 @@ static const char *ref_name(writer *w, int id)
     return m->nodes[id].hidden ? m->nodes[m->nodes[id].in[0]].name : m->nodes[id].name;
 }
 
-/* " inputs=a,b" unless the layer reads the node added last; NULL or why not. */
-static const char *add_inputs(writer *w, line *l, const fv_node *n, bool multi)
+/* " inputs=a,b" unless the layer reads the node added last alone; NULL or why not (the layer
+ * takes lo..hi inputs). */
+static const char *add_inputs(writer *w, line *l, const fv_node *n, int lo, int hi)
 {
-    if (multi ? n->nin < 2 : n->nin != 1)
-        return multi ? "fewer than two inputs" : "more than one input";
-    if (!multi && n->in[0] == w->last)
+    if (n->nin < lo || n->nin > hi)
+        return n->nin < lo ? "fewer than two inputs" : "more than one input";
+    if (n->nin == 1 && n->in[0] == w->last)
         return NULL;
     line v = {.n = 0};
     for (int i = 0; i < n->nin; i++) {
@@ -459,7 +460,8 @@ static const char *layer_line(writer *w, int i, line *l)
     if (why)
         return why;
     add(l, " name=%s", n->name);
-    if (n->op != FV_OP_INPUT && (why = add_inputs(w, l, n, sc->max_in > 1)))
+    if (n->op != FV_OP_INPUT &&
+        (why = add_inputs(w, l, n, sc->min_in ? sc->min_in : 1, sc->max_in ? sc->max_in : 1)))
         return why;
     return l->n > LINE_CHARS ? "a line longer than 1024 characters" : NULL;
 }

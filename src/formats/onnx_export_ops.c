@@ -6,6 +6,7 @@
  * as end padding). What no opset of the range expresses (fractional max pooling, max unpooling,
  * LRN with an even window) is an error naming the layer and the op. */
 #include "formats/onnx_export.h"
+#include "ops/ops.h"
 #include "ops/schema.h"
 
 #include <math.h>
@@ -325,10 +326,10 @@ static FvOnnx__NodeProto *times(fv_oxw_graph *g, const fv_node *n, const char *o
     return p;
 }
 
-static void hard_sigmoid_attrs(fv_oxw_graph *g, FvOnnx__NodeProto *p)
+static void hard_sigmoid_attrs(fv_oxw_graph *g, FvOnnx__NodeProto *p, float alpha, float beta)
 {
-    fv_oxw_attr_float(g, p, "alpha", 1.0f / 6.0f);
-    fv_oxw_attr_float(g, p, "beta", 0.5f);
+    fv_oxw_attr_float(g, p, "alpha", alpha);
+    fv_oxw_attr_float(g, p, "beta", beta);
 }
 
 static fv_status emit_act(fv_oxw_graph *g, const fv_node *n, const char *x, const char *out)
@@ -353,10 +354,10 @@ static fv_status emit_act(fv_oxw_graph *g, const fv_node *n, const char *x, cons
         p = fv_oxw_node1(g, act == FV_ACT_ELU ? "Elu" : "LeakyRelu", n->name, x, out);
         fv_oxw_attr_float(g, p, "alpha", alpha);
         break;
-    case FV_ACT_SELU: /* fovea's constants (ONNX's defaults are their float roundings too) */
+    case FV_ACT_SELU: /* the layer's alpha and gamma (its beta); the defaults are ONNX's */
         p = fv_oxw_node1(g, "Selu", n->name, x, out);
-        fv_oxw_attr_float(g, p, "alpha", 1.6732632423543772f);
-        fv_oxw_attr_float(g, p, "gamma", 1.0507009873554805f);
+        fv_oxw_attr_float(g, p, "alpha", alpha);
+        fv_oxw_attr_float(g, p, "gamma", n->a.eltwise.beta);
         break;
     case FV_ACT_GELU:
         gelu(g, n, x, out);
@@ -364,17 +365,21 @@ static fv_status emit_act(fv_oxw_graph *g, const fv_node *n, const char *x, cons
     case FV_ACT_SILU:
         times(g, n, "Sigmoid", x, out);
         break;
-    case FV_ACT_HARD_SIGMOID:
-        hard_sigmoid_attrs(g, fv_oxw_node1(g, "HardSigmoid", n->name, x, out));
+    case FV_ACT_HARD_SIGMOID: /* the layer's slope and offset (PyTorch's 1/6 and 1/2 by default) */
+        hard_sigmoid_attrs(g, fv_oxw_node1(g, "HardSigmoid", n->name, x, out), alpha,
+                           n->a.eltwise.beta);
         break;
     case FV_ACT_HARD_SWISH: /* HardSwish from opset 14 (alpha 1/6, beta 1/2: PyTorch's) */
         if (g->opset >= 14)
             fv_oxw_node1(g, "HardSwish", n->name, x, out);
         else
-            hard_sigmoid_attrs(g, times(g, n, "HardSigmoid", x, out));
+            hard_sigmoid_attrs(g, times(g, n, "HardSigmoid", x, out), 1.0f / 6.0f, 0.5f);
         break;
-    case FV_ACT_RELU6: { /* Clip's bounds are inputs from opset 11 */
-        const char *in[3] = {x, scalar(g, n, "min", 0), scalar(g, n, "max", 6)};
+    case FV_ACT_RELU6: /* Clip's bounds are inputs from opset 11 */
+    case FV_ACT_CLIP: {
+        bool six = act == FV_ACT_RELU6;
+        const char *in[3] = {x, scalar(g, n, "min", six ? 0 : alpha),
+                             scalar(g, n, "max", six ? 6 : n->a.eltwise.beta)};
         fv_oxw_node(g, "Clip", n->name, 3, in, 1, &out);
         break;
     }
@@ -504,6 +509,45 @@ static fv_status emit_shape_op(fv_oxw_graph *g, const fv_node *n, const char *co
     return g->status;
 }
 
+/* ---------------------------------------------------------------- broadcasting arithmetic */
+
+/* Node operand x (value `name`, k: which) at the output's rank: ONNX aligns shapes at their last
+ * axes counting the batch axis, fovea one sample's, so a node of fewer axes is reshaped to
+ * (N, 1, ..., its axes) first. A constant (no batch axis, at most the output's axes) aligns as
+ * it is. */
+static const char *aligned(fv_oxw_graph *g, const fv_node *n, int k, const char *name)
+{
+    const fv_node *x = input_of(g, n, k);
+    int64_t shape[5] = {0}; /* 0: the batch dimension copied */
+    int pad = n->ndim - x->ndim;
+    if (pad == 0)
+        return name;
+    for (int i = 0; i < n->ndim; i++)
+        shape[1 + i] = i < pad ? 1 : x->dims[i - pad];
+    const char *r = tmp(g, n, k ? "b" : "a");
+    fv_oxw_node2(g, "Reshape", tmp(g, n, "align"), name,
+                 i64s(g, n, "shape", n->ndim + 1, shape), r);
+    return r;
+}
+
+static fv_status emit_binary(fv_oxw_graph *g, const fv_node *n, const char *const *ins,
+                             const char *out)
+{
+    static const char *const ops[FV_BINARY__COUNT] = {"Add", "Sub", "Mul", "Div",
+                                                      "Pow", "Max", "Min"};
+    int first, op = fv_binary_of(n, &first);
+    const char *in[2];
+    if (n->nin == 2) {
+        in[0] = aligned(g, n, 0, ins[0]);
+        in[1] = aligned(g, n, 1, ins[1]);
+    } else { /* the constant: its parameter as an initializer of its own shape */
+        in[first ? 1 : 0] = aligned(g, n, 0, ins[0]);
+        in[first ? 0 : 1] = param(g, n, 0);
+    }
+    fv_oxw_node(g, ops[op], n->name, 2, in, 1, &out);
+    return g->status;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 fv_status fv_oxw_emit_node(fv_oxw_graph *g, int i, const char *const *ins, const char *out)
@@ -543,6 +587,8 @@ fv_status fv_oxw_emit_node(fv_oxw_graph *g, int i, const char *const *ins, const
         return emit_upsample(g, n, ins[0], out);
     case FV_OP_PERMUTE:
         return emit_permute(g, n, ins[0], out);
+    case FV_OP_BINARY:
+        return emit_binary(g, n, ins, out);
     case FV_OP_FLATTEN:
     case FV_OP_RESHAPE:
     case FV_OP_ADD:

@@ -1,11 +1,11 @@
-/* eltwise.c - the vectorized element-wise kernels (ReLU, ReLU6, leaky ReLU, dropout's scaling),
- * batch norm and the SGD and Adam steps. Most are plain C written so that the compiler vectorizes
- * them (no branches in the loop bodies, float compares feeding selects), compiled three times: for
- * the baseline target, AVX2 and AVX-512 (target attributes), and chosen per call by the eltwise
- * family's level (kernels/isa.h). Each clone runs the same operations in the same order, so all
- * give the same bits; contraction into FMA is off (clang would fuse a * b + c inside the AVX clones
- * and differ from the reference). Adam needs a vector square root, which the compiler will not make
- * of sqrtf (errno), so it is written with intrinsics. */
+/* eltwise.c - the vectorized element-wise kernels (ReLU, ReLU6, leaky ReLU, clip, dropout's
+ * scaling), batch norm and the SGD and Adam steps. Most are plain C written so that the compiler
+ * vectorizes them (no branches in the loop bodies, float compares feeding selects), compiled three
+ * times: for the baseline target, AVX2 and AVX-512 (target attributes), and chosen per call by
+ * the eltwise family's level (kernels/isa.h). Each clone runs the same operations in the same
+ * order, so all give the same bits; contraction into FMA is off (clang would fuse a * b + c
+ * inside the AVX clones and differ from the reference). Adam needs a vector square root, which
+ * the compiler will not make of sqrtf (errno), so it is written with intrinsics. */
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
 #include "kernels/isa.h"
@@ -144,11 +144,25 @@ FV_INLINE void leaky_fwd_body(float a, const float *x, float *y, int64_t n)
 }
 CLONES(leaky_fwd, (float a, const float *x, float *y, int64_t n), (a, x, y, n))
 
-int fv_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n)
+/* clip to [lo, hi] as the reference: lo where x < lo, then hi where that is > hi (min > max
+ * gives hi), NaN passing through. */
+FV_INLINE void clip_fwd_body(float lo, float hi, const float *x, float *y, int64_t n)
+{
+    IVDEP
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], t = v < lo ? lo : v;
+        t = t > hi ? hi : t;
+        y[i] = v != v ? v : t;
+    }
+}
+CLONES(clip_fwd, (float lo, float hi, const float *x, float *y, int64_t n), (lo, hi, x, y, n))
+
+int fv_eltwise_fwd_f32(int act, float alpha, float beta, const float *x, float *y, int64_t n)
 {
     switch (act) {
     case FV_ACT_RELU6: relu6_fwd(x, y, n); return 1;
     case FV_ACT_LEAKY_RELU: leaky_fwd(alpha, x, y, n); return 1;
+    case FV_ACT_CLIP: clip_fwd(alpha, beta, x, y, n); return 1;
     default: return 0;
     }
 }
@@ -177,11 +191,26 @@ FV_INLINE void leaky_bwd_body(float a, const float *x, const float *dy, float *d
 CLONES(leaky_bwd, (float a, const float *x, const float *dy, float *dx, int64_t n),
        (a, x, dy, dx, n))
 
-int fv_eltwise_bwd_f32(int act, float alpha, const float *x, const float *dy, float *dx, int64_t n)
+/* clip's gradient passes where lo <= x <= hi (torch.clamp's). */
+FV_INLINE void clip_bwd_body(float lo, float hi, const float *x, const float *dy, float *dx,
+                             int64_t n)
+{
+    IVDEP
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], gr = v >= lo && v <= hi ? 1.0f : 0.0f;
+        dx[i] += dy[i] * gr;
+    }
+}
+CLONES(clip_bwd, (float lo, float hi, const float *x, const float *dy, float *dx, int64_t n),
+       (lo, hi, x, dy, dx, n))
+
+int fv_eltwise_bwd_f32(int act, float alpha, float beta, const float *x, const float *dy,
+                       float *dx, int64_t n)
 {
     switch (act) {
     case FV_ACT_RELU6: relu6_bwd(x, dy, dx, n); return 1;
     case FV_ACT_LEAKY_RELU: leaky_bwd(alpha, x, dy, dx, n); return 1;
+    case FV_ACT_CLIP: clip_bwd(alpha, beta, x, dy, dx, n); return 1;
     default: return 0;
     }
 }

@@ -28,11 +28,11 @@ void fv_relu_fwd_f32(const float *x, float *y, int64_t n);
 void fv_relu_bwd_f32(const float *x, const float *dy, float *dx, int64_t n);
 /* dx = (x > 0 ? dy : 0): the backward writing a stale dx (0 + dy, but for the sign of a zero). */
 void fv_relu_bwd_set_f32(const float *x, const float *dy, float *dx, int64_t n);
-/* ReLU6 and leaky ReLU of fv_ref_eltwise_{fwd,bwd}_f32, bit-identical to it; returns 0 without
- * touching anything for the other kinds. */
-int fv_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n);
-int fv_eltwise_bwd_f32(int act, float alpha, const float *x, const float *dy, float *dx,
-                       int64_t n);
+/* ReLU6, leaky ReLU and clip of fv_ref_eltwise_{fwd,bwd}_f32, bit-identical to it; returns 0
+ * without touching anything for the other kinds. */
+int fv_eltwise_fwd_f32(int act, float alpha, float beta, const float *x, float *y, int64_t n);
+int fv_eltwise_bwd_f32(int act, float alpha, float beta, const float *x, const float *dy,
+                       float *dx, int64_t n);
 
 /* Dropout's factors for values [i0, i0 + n) of a mask: factor i is 0 when value i of the
  * splitmix64 stream from key, shifted right by 11 (a uniform k 2^-53 in [0, 1) as k), is below

@@ -93,7 +93,15 @@ int fv_global_maxpool2d_(fv_model *m, int in, fv_layer_args a)
 
 int fv_activation_(fv_model *m, int in, fv_act act, fv_layer_args a)
 {
-    fv_spec s = {.a.layer = a, .name = a.name, .act = act};
+    /* a kind with parameters of its own is checked by its keyword's ranges */
+    fv_spec s = {.a.layer = a, .name = a.name, .act = act, .form = fv_act_form(act)};
+    return fv_layer_add(m, &fv_act_schema, &in, 1, &s);
+}
+
+int fv_clip_(fv_model *m, int in, float min, float max, fv_layer_args a)
+{
+    a.alpha = min, a.beta = max;
+    fv_spec s = {.a.layer = a, .name = a.name, .form = FV_ACT_CLIP};
     return fv_layer_add(m, &fv_act_schema, &in, 1, &s);
 }
 
@@ -185,4 +193,31 @@ int fv_prelu_(fv_model *m, int in, fv_prelu_args a)
 int fv_maxout_(fv_model *m, int in, fv_prelu_args a)
 {
     return add1(m, FV_OP_MAXOUT, in, (fv_spec){.a.prelu = a, .name = a.name});
+}
+
+/* ---------------------------------------------------------------- broadcasting arithmetic */
+
+int fv_binary_(fv_model *m, int a, int b, fv_binary_op op, fv_layer_args args)
+{
+    fv_spec s = {.name = args.name, .a.binary = {.op = (int)op}};
+    return fv_layer_add(m, schema_of(FV_OP_BINARY), (int[]){a, b}, 2, &s);
+}
+
+int fv_binary_const_(fv_model *m, int in, fv_binary_op op, int ndim, const int64_t *dims,
+                     const float *values, int const_first, fv_layer_args args)
+{
+    fv_spec s = {.name = args.name,
+                 .a.binary = {.op = (int)op, .const_first = const_first != 0, .ndim = 1,
+                              .dims = {1}, .values = values}};
+    if (ndim < 0 || ndim > 4 || (ndim > 0 && !dims) || !values) {
+        if (fv_layer_reads_failure(m, &in, 1))
+            return -1;
+        fv_err(FV_ERR_INVALID, "layer '%s': a constant needs 0 to 4 axes and its values (got %d "
+               "axes%s)", args.name ? args.name : "binary", ndim, values ? "" : ", no values");
+        fv_layer_failed(m);
+        return -1;
+    }
+    for (int k = 0; k < ndim; k++) /* 0 axes: a scalar, shape (1) */
+        s.a.binary.ndim = ndim, s.a.binary.dims[k] = dims[k];
+    return fv_layer_add(m, schema_of(FV_OP_BINARY), &in, 1, &s);
 }

@@ -1,5 +1,5 @@
-/* activation.c - the activation family: its layers' schema (the text keywords, alpha and its
- * defaults, the kinds' names) and the ops with a kernel of their own: ReLU, sigmoid, tanh and
+/* activation.c - the activation family: its layers' schema (the text keywords, alpha, beta and
+ * their defaults, the kinds' names) and the ops with a kernel of their own: ReLU, sigmoid, tanh and
  * softmax over the last axis of a sample (Keras' default; for a (classes) vector that is the
  * classes); the other kinds are one op with the kind as an attribute (eltwise.c). The output has
  * the input's shape. ReLU's backward reads the input; the others read their own output. ReLU runs
@@ -162,52 +162,89 @@ static const fv_form act_forms[] = {
      "e^x / sum e^x over the last axis"},
     {{"leaky_relu", "LeakyReLU"}, "LeakyReLU", FV_ACT_LEAKY_RELU, act_add, "x > 0 ? x : alpha x"},
     {{"elu", "ELU"}, "ELU", FV_ACT_ELU, act_add, "x > 0 ? x : alpha (e^x - 1)"},
-    {{"selu", "SELU"}, "SELU", FV_ACT_SELU, act_add, "1.0507 (x > 0 ? x : 1.6733 (e^x - 1))"},
+    {{"selu", "SELU"}, "SELU", FV_ACT_SELU, act_add, "gamma (x > 0 ? x : alpha (e^x - 1))"},
     {{"gelu", "GELU"}, "GELU", FV_ACT_GELU, act_add, "x Phi(x), the exact erf form"},
     {{"silu", "swish", "SiLU"}, "SiLU", FV_ACT_SILU, act_add, "x sigmoid(x)"},
     {{"softplus", "Softplus"}, "Softplus", FV_ACT_SOFTPLUS, act_add, "log(1 + e^x); x when x > 20"},
     {{"hard_sigmoid", "HardSigmoid"}, "HardSigmoid", FV_ACT_HARD_SIGMOID, act_add,
-     "clamp(x / 6 + 1/2, 0, 1)"},
+     "clamp(alpha x + beta, 0, 1)"},
     {{"hard_swish", "HardSwish"}, "HardSwish", FV_ACT_HARD_SWISH, act_add, "x hard_sigmoid(x)"},
     {{"relu6", "ReLU6"}, "ReLU6", FV_ACT_RELU6, act_add, "clamp(x, 0, 6)"},
     {{"log_softmax", "LogSoftmax"}, "LogSoftmax", FV_ACT_LOG_SOFTMAX, act_add,
      "x - log sum e^x over the last axis"},
+    {{"clip", "Clip", "clamp"}, "Clip", FV_ACT_CLIP, act_add,
+     "clamp(x, min, max); max where min > max"},
 };
 _Static_assert(sizeof act_forms / sizeof act_forms[0] == FV_ACT__COUNT, "one form per kind");
 
 #define ALPHA(forms_, def_, doc_, def_doc_)                                                  \
     {"alpha", "negative_slope", FV_FT_FLOAT, 0, forms_, def_, 0, INFINITY,                  \
      FV_ARG(a.layer.alpha), 0, 0, FV_AT(eltwise.alpha), 0, 0, NULL, doc_, def_doc_}
+/* A second parameter of a kind (beta of fv_layer_args): key, form, default, range, doc. */
+#define BETA(key_, form_, def_, lo_, doc_)                                                    \
+    {.key = key_, .type = FV_FT_FLOAT, .forms = FV_FORM(form_), .def = def_, .lo = lo_,      \
+     .hi = INFINITY, .arg = FV_ARG(a.layer.beta), .attr = FV_AT(eltwise.beta), .doc = doc_}
 static const fv_field act_fields[] = {
     {"activation", NULL, FV_FT_ACT_KIND, FV_F_REQUIRED, FV_FORM(0), 0, 0, 0, FV_ARG(act), 0, 0,
      0, 0, 0, NULL, "any kind below", NULL},
     ALPHA(FV_FORM(0), 0, "the kind's alpha, where it has one", "the kind's"),
+    {.key = "beta", .type = FV_FT_FLOAT, .forms = FV_FORM(0), .hi = INFINITY,
+     .arg = FV_ARG(a.layer.beta), .attr = FV_AT(eltwise.beta),
+     .doc = "the kind's beta, where it has one (selu's gamma)", .def_doc = "the kind's"},
     ALPHA(FV_FORM(FV_ACT_LEAKY_RELU), 0.01, "the slope for x < 0", NULL),
     ALPHA(FV_FORM(FV_ACT_ELU), 1, "the scale of e^x - 1 for x < 0", NULL),
+    ALPHA(FV_FORM(FV_ACT_SELU), 1.6732632423543772, "the scale of e^x - 1 for x < 0", NULL),
+    BETA("gamma", FV_ACT_SELU, 1.0507009873554805, 0, "number >= 0: the scale of the output"),
+    {.key = "alpha", .type = FV_FT_FLOAT, .forms = FV_FORM(FV_ACT_HARD_SIGMOID), .def = 1.0 / 6,
+     .lo = -INFINITY, .hi = INFINITY, .arg = FV_ARG(a.layer.alpha),
+     .attr = FV_AT(eltwise.alpha), .doc = "finite number: the slope (0: the default)",
+     .def_doc = "1/6"},
+    BETA("beta", FV_ACT_HARD_SIGMOID, 0.5, -INFINITY, "finite number: the offset (0: the default)"),
+    {.key = "min", .type = FV_FT_FLOAT, .flags = FV_F_REQUIRED, .forms = FV_FORM(FV_ACT_CLIP),
+     .lo = -INFINITY, .hi = INFINITY, .arg = FV_ARG(a.layer.alpha),
+     .attr = FV_AT(eltwise.alpha), .doc = "finite number: the lower bound"},
+    {.key = "max", .type = FV_FT_FLOAT, .flags = FV_F_REQUIRED, .forms = FV_FORM(FV_ACT_CLIP),
+     .lo = -INFINITY, .hi = INFINITY, .arg = FV_ARG(a.layer.beta), .attr = FV_AT(eltwise.beta),
+     .doc = "finite number: the upper bound"},
 };
 
-/* The alpha field of kind act's own keyword, or NULL. */
-static const fv_field *own_alpha(fv_act act)
+/* The field of kind act's own keyword that sets its alpha (beta: its beta), or NULL. */
+static const fv_field *own_param(fv_act act, int beta)
 {
+    int arg = beta ? FV_ARG(a.layer.beta) : FV_ARG(a.layer.alpha);
     for (size_t i = 1; i < sizeof act_fields / sizeof act_fields[0]; i++)
-        if (act_fields[i].forms == FV_FORM(act))
+        if (act_fields[i].forms == FV_FORM(act) && act_fields[i].arg == arg)
             return &act_fields[i];
     return NULL;
 }
 
 float fv_act_default_alpha(fv_act act)
 {
-    const fv_field *f = own_alpha(act);
+    const fv_field *f = own_param(act, 0);
     return f ? (float)f->def : fv_act_op(act) == FV_OP_ELTWISE ? 1.0f : 0.0f;
 }
 
-/* Every form: the kind (activation=, or the keyword's own) with its alpha or the default. */
+float fv_act_default_beta(fv_act act)
+{
+    const fv_field *f = own_param(act, 1);
+    return f ? (float)f->def : 0.0f;
+}
+
+int fv_act_form(fv_act act)
+{
+    bool own = act > FV_ACT_NONE && act < FV_ACT__COUNT && (own_param(act, 0) || own_param(act, 1));
+    return own ? (int)act : FV_ACT_NONE;
+}
+
+/* Every form: the kind (activation=, or the keyword's own) with its alpha and beta or the
+ * defaults (0: the default, except where that is 0: clip's bounds). */
 static int act_add(fv_model *m, const int *ins, int nin, const fv_spec *s)
 {
     fv_act act = s->form != FV_ACT_NONE ? (fv_act)s->form : s->act;
     float alpha = s->a.layer.alpha != 0.0f ? s->a.layer.alpha : fv_act_default_alpha(act);
+    float beta = s->a.layer.beta != 0.0f ? s->a.layer.beta : fv_act_default_beta(act);
     fv_op op = fv_act_op(act);
-    fv_attr at = {.eltwise = {.act = act, .alpha = alpha}};
+    fv_attr at = {.eltwise = {.act = act, .alpha = alpha, .beta = beta}};
     return fv_graph_add(m, op, nin, ins, op == FV_OP_ELTWISE ? &at : NULL, s->name);
 }
 
@@ -217,24 +254,41 @@ static int act_form_of(const fv_node *n)
     return fv_node_act(n, &alpha);
 }
 
-/* The kind's keyword with its alpha where it has one, else `activation activation=KIND`. */
+/* Parameter `beta` (0: alpha) of node n's kind, v, into s: nothing at its default; through the
+ * kind's own keyword where it has one (in that field's range, and not 0, which reads as the
+ * default), else through `activation activation=KIND` (a positive number). NULL, or why the
+ * text cannot say it. */
+static const char *unwrite_param(fv_act act, int beta, float v, fv_spec *s)
+{
+    const fv_field *f = own_param(act, beta);
+    if (v == (beta ? fv_act_default_beta(act) : fv_act_default_alpha(act)))
+        return NULL;
+    if (v == 0.0f)
+        return beta ? "a beta of 0 (the format reads 0 as the kind's default)"
+                    : "an alpha of 0 (the format reads 0 as the kind's default)";
+    if (f ? !fv_field_in_range(f, v) : !(v > 0) || isinf(v))
+        return beta ? "a beta outside the range the format reads"
+                    : "an alpha that is not a positive number";
+    if (!f)
+        s->form = FV_ACT_NONE, s->act = act;
+    *(beta ? &s->a.layer.beta : &s->a.layer.alpha) = v;
+    return NULL;
+}
+
+/* The kind's keyword with its parameters where it has them, else `activation activation=KIND`
+ * with alpha (beta). */
 static const char *act_unwrite(const fv_model *m, const fv_node *n, fv_spec *s)
 {
     (void)m;
     float alpha;
     fv_act act = fv_node_act(n, &alpha);
+    float beta = n->op == FV_OP_ELTWISE ? n->a.eltwise.beta : 0.0f;
     if (act <= FV_ACT_NONE || act >= FV_ACT__COUNT)
         return "an unknown activation kind";
     memset(&s->a, 0, sizeof s->a);
     s->form = act;
-    if (alpha == fv_act_default_alpha(act))
-        return NULL;
-    if (!(alpha > 0) || isinf(alpha))
-        return "an alpha that is not a positive number";
-    if (!own_alpha(act))
-        s->form = FV_ACT_NONE, s->act = act;
-    s->a.layer.alpha = alpha;
-    return NULL;
+    const char *bad = unwrite_param(act, 0, alpha, s);
+    return bad ? bad : unwrite_param(act, 1, beta, s);
 }
 
 const fv_schema fv_act_schema = {

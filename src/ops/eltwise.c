@@ -1,8 +1,8 @@
-/* eltwise.c - the activations beyond ReLU/sigmoid/tanh/softmax as one op whose attribute names
- * the kind (leaky ReLU, ELU, SELU, GELU, SiLU, softplus, hard sigmoid, hard swish, ReLU6) plus
- * log-softmax over the last axis of a sample. The output has the input's shape; element-wise
- * kinds split their values across the thread pool; ReLU6 and leaky ReLU run the vectorized
- * kernels of kernels/eltwise.c, the others the reference. */
+/* eltwise.c - the activations beyond ReLU/sigmoid/tanh/softmax as one op whose attributes name
+ * the kind (leaky ReLU, ELU, SELU, GELU, SiLU, softplus, hard sigmoid, hard swish, ReLU6, clip)
+ * and its parameters (alpha, beta), plus log-softmax over the last axis of a sample. The output has the input's shape; element-wise
+ * kinds split their values across the thread pool; ReLU6, leaky ReLU and clip run the
+ * vectorized kernels of kernels/eltwise.c, the others the reference. */
 #include "kernels/eltwise.h"
 #include "kernels/ref/act_ref.h"
 #include "ops/ops.h"
@@ -25,19 +25,19 @@ static fv_status eltwise_infer(fv_model *m, fv_node *n)
 static void fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     int act = n->a.eltwise.act;
-    float alpha = n->a.eltwise.alpha;
+    float alpha = n->a.eltwise.alpha, beta = n->a.eltwise.beta;
     const float *x = fv_input_node(m, n, 0)->y + a;
-    if (!fv_eltwise_fwd_f32(act, alpha, x, n->y + a, b - a))
-        fv_ref_eltwise_fwd_f32(act, alpha, x, n->y + a, b - a);
+    if (!fv_eltwise_fwd_f32(act, alpha, beta, x, n->y + a, b - a))
+        fv_ref_eltwise_fwd_f32(act, alpha, beta, x, n->y + a, b - a);
 }
 
 static void bwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
 {
     int act = n->a.eltwise.act;
-    float alpha = n->a.eltwise.alpha, *dx = fv_input_dy(m, n, 0) + a;
+    float alpha = n->a.eltwise.alpha, beta = n->a.eltwise.beta, *dx = fv_input_dy(m, n, 0) + a;
     const float *x = fv_input_node(m, n, 0)->y + a;
-    if (!fv_eltwise_bwd_f32(act, alpha, x, n->dy + a, dx, b - a))
-        fv_ref_eltwise_bwd_f32(act, alpha, x, n->y + a, n->dy + a, dx, b - a);
+    if (!fv_eltwise_bwd_f32(act, alpha, beta, x, n->dy + a, dx, b - a))
+        fv_ref_eltwise_bwd_f32(act, alpha, beta, x, n->y + a, n->dy + a, dx, b - a);
 }
 
 static void eltwise_forward(fv_model *m, fv_node *n, int batch)

@@ -39,6 +39,7 @@ extern const fv_op_def fv_op_fracpool_def;
 extern const fv_op_def fv_op_adaptive_avgpool_def;
 extern const fv_op_def fv_op_permute_def;
 extern const fv_op_def fv_op_resize_def;
+extern const fv_op_def fv_op_binary_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */
@@ -81,6 +82,11 @@ fv_status fv_fracpool_set_samples(fv_model *m, int node, const float *u, int bat
  * u is -1 where the random kind drew an order instead. */
 fv_status fv_fracpool_plane(const fv_model *m, int node, int64_t p, const float **u,
                             const int32_t **rows, const int32_t **cols);
+
+/* The operation of binary node n (FV_OP_BINARY, binary.c): its fv_binary_op; *const_first (if
+ * not NULL): whether its constant, parameter 0 of such a node with one input, is the first
+ * operand. For writers of other formats (ONNX export). */
+int fv_binary_of(const fv_node *n, int *const_first);
 
 /* Size arithmetic on values from model files: the result, or INT64_MAX (INT64_MIN) where it
  * would overflow upward (downward), so a caller's "too large" check refuses it instead of the

@@ -36,6 +36,7 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_ADAPTIVE_AVGPOOL] = &fv_op_adaptive_avgpool_def,
     [FV_OP_PERMUTE] = &fv_op_permute_def,
     [FV_OP_RESIZE] = &fv_op_resize_def,
+    [FV_OP_BINARY] = &fv_op_binary_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -111,6 +111,16 @@ static inline void *fv_field_at(const void *base, int off)
 /* The words of init_mode. */
 extern const char *const fv_fan_words[];
 
+/* The binary op's arguments (binary.c): what fv_binary_ and fv_binary_const_ take. */
+typedef struct fv_binary_spec {
+    int op;          /* an fv_binary_op */
+    int const_first; /* the constant is the left operand */
+    int ndim;        /* the constant's shape (0: two inputs, no constant) */
+    int64_t dims[4];
+    float value;     /* every value of the constant (0: zeros, or the values given or loaded) */
+    const float *values; /* fv_binary_const's values (NULL: value) */
+} fv_binary_spec;
+
 /* What a layer function builds a layer from: its public argument struct, the arguments some
  * layer functions take beside it, and the form. Zero means "not given": the default. */
 typedef struct fv_spec {
@@ -133,6 +143,7 @@ typedef struct fv_spec {
         fv_concat_args concat;
         fv_dropout_args dropout;
         fv_batchnorm_args bn;
+        fv_binary_spec binary;
     } a;
     const char *name; /* the layer's name (NULL: automatic) */
     int form;         /* the form's value (fv_form.value) */
@@ -212,8 +223,12 @@ const char *fv_field_range(const fv_field *f, char *buf, size_t cap);
 fv_act fv_node_act(const fv_node *n, float *alpha);
 /* The op that computes activation act: the kind's own op, else FV_OP_ELTWISE. */
 fv_op fv_act_op(fv_act act);
-/* The alpha act gets when none is given. */
+/* The alpha (beta) act gets when none is given. */
 float fv_act_default_alpha(fv_act act);
+float fv_act_default_beta(fv_act act);
+/* The form of the activation layers that checks act's parameters: the kind's own keyword where
+ * it has parameters of its own (leaky_relu, elu, selu, hard_sigmoid, clip), else form 0. */
+int fv_act_form(fv_act act);
 /* The activation layers' schema (one for the five ops of the family). */
 extern const fv_schema fv_act_schema;
 

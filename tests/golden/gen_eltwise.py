@@ -6,7 +6,8 @@ through tests/optest.h. Run with /usr/bin/python3 (torch 1.13):
     /usr/bin/python3 tests/golden/gen_eltwise.py
 
 Each file holds "x" (3, 4, 5) or (4, 7) for log-softmax, "y", "dy" and "dx"; forward and backward
-run in float64 from the float32 inputs and are rounded once. CASES mirrors test_ops_eltwise.c.
+run in float64 from the float32 inputs and are rounded once. CASES and PARAM_CASES mirror
+test_ops_eltwise.c.
 """
 import os
 import sys
@@ -32,6 +33,16 @@ CASES = {
 }
 
 
+# the kinds' parameters (fovea's fv_clip and fv_layer_args alpha / beta), after the cases above
+PARAM_CASES = {
+    "eltwise_clip": lambda t: torch.clamp(t, -1.5, 2.0),
+    "eltwise_clip_inverted": lambda t: torch.clamp(t, 1.0, -1.0),  # min > max: max everywhere
+    "eltwise_hard_sigmoid_ab": lambda t: torch.clamp(0.2 * t + 0.4, 0, 1),  # ONNX HardSigmoid
+    "eltwise_hard_sigmoid_neg": lambda t: torch.clamp(-0.3 * t + 0.65, 0, 1),
+    "eltwise_selu_ag": lambda t: 0.9 * torch.where(t > 0, t, 1.2 * torch.expm1(t)),
+}
+
+
 def run(g, name, x, fn):
     stio.run_case(g, os.path.join(OUT, name + ".safetensors"), x, fn)
 
@@ -44,6 +55,10 @@ def main():
         run(g, name, x, fn)
     run(g, "eltwise_log_softmax", (torch.rand(4, 7, generator=g) * 2 - 1) * 6,
         lambda t: F.log_softmax(t, dim=-1))
+    x = (torch.rand(3, 4, 5, generator=g) * 2 - 1) * 4
+    x[0, 0, :] = torch.tensor([-1.5, 2.0, 1.0, -1.0, 0.0])  # clip's bounds: its gradient passes
+    for name, fn in PARAM_CASES.items():
+        run(g, name, x, fn)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 /* test_fast_eltwise.c - the vectorized element-wise kernels (kernels/eltwise.c) against the
  * scalar references, at every instruction-set level this CPU has, on lengths around the vector
- * widths: ReLU, ReLU6 and leaky ReLU forward and backward bit-identical to
+ * widths: ReLU, ReLU6, leaky ReLU and clip forward and backward bit-identical to
  * kernels/ref/act_ref.inc, in place too, NaN, infinities and the kinks included; dropout's
  * scaling, and its mask (the splitmix64 stream of a key drawn from the RNG, compared in integers
  * as the uniforms in double; the same bits on every path and however the range is split); sums
@@ -97,34 +97,40 @@ TEST(relu_matches_reference)
 
 TEST(piecewise_activations_match_reference)
 {
-    static const int acts[] = {FV_ACT_RELU6, FV_ACT_LEAKY_RELU};
-    static const float alphas[] = {0.01f, 0.3f, 1.7f};
+    static const struct {
+        int act;
+        float alpha, beta;
+    } k[] = {
+        {FV_ACT_RELU6, 0, 0},         {FV_ACT_LEAKY_RELU, 0.01f, 0}, {FV_ACT_LEAKY_RELU, 0.3f, 0},
+        {FV_ACT_LEAKY_RELU, 1.7f, 0}, {FV_ACT_CLIP, -1.5f, 2},       {FV_ACT_CLIP, 0, 6},
+        {FV_ACT_CLIP, 1, -1},         {FV_ACT_CLIP, -0.0f, 0},
+    };
     unsigned seed = 2;
     fill_special(xs, MAXLEN, &seed), fill_special(dys, MAXLEN, &seed);
     fill_special(dx0, MAXLEN, &seed);
     float ys[MAXLEN];
     FOR_EACH_ISA(v)
     {
-        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
-            for (size_t k = 0; k < 3; k++)
-                for (size_t l = 0; l < NLEN; l++) {
-                    int64_t n = lens[l];
-                    float al = alphas[k];
-                    fv_ref_eltwise_fwd_f32(acts[a], al, xs, want, n);
-                    CHECK(fv_eltwise_fwd_f32(acts[a], al, xs, got, n) == 1);
-                    CHECK(same_bits(got, want, n, "eltwise fwd"));
-                    memcpy(ys, want, sizeof ys);
-                    memcpy(want, dx0, sizeof dx0), memcpy(got, dx0, sizeof dx0);
-                    fv_ref_eltwise_bwd_f32(acts[a], al, xs, ys, dys, want, n);
-                    CHECK(fv_eltwise_bwd_f32(acts[a], al, xs, dys, got, n) == 1);
-                    CHECK(same_bits(got, want, MAXLEN, "eltwise bwd"));
-                }
+        for (size_t a = 0; a < sizeof k / sizeof k[0]; a++)
+            for (size_t l = 0; l < NLEN; l++) {
+                int64_t n = lens[l];
+                float al = k[a].alpha, be = k[a].beta;
+                fv_ref_eltwise_fwd_f32(k[a].act, al, be, xs, want, n);
+                CHECK(fv_eltwise_fwd_f32(k[a].act, al, be, xs, got, n) == 1);
+                CHECK(same_bits(got, want, n, "eltwise fwd"));
+                memcpy(ys, want, sizeof ys);
+                memcpy(want, dx0, sizeof dx0), memcpy(got, dx0, sizeof dx0);
+                fv_ref_eltwise_bwd_f32(k[a].act, al, be, xs, ys, dys, want, n);
+                CHECK(fv_eltwise_bwd_f32(k[a].act, al, be, xs, dys, got, n) == 1);
+                CHECK(same_bits(got, want, MAXLEN, "eltwise bwd"));
+            }
     }
     /* the kinds it does not cover: nothing done, nothing touched */
     got[0] = 7;
-    CHECK(fv_eltwise_fwd_f32(FV_ACT_GELU, 0, xs, got, 1) == 0 && got[0] == 7);
-    CHECK(fv_eltwise_bwd_f32(FV_ACT_ELU, 1, xs, dys, got, 1) == 0 && got[0] == 7);
-    CHECK(fv_eltwise_fwd_f32(FV_ACT_HARD_SWISH, 0, xs, got, 1) == 0 && got[0] == 7);
+    CHECK(fv_eltwise_fwd_f32(FV_ACT_GELU, 0, 0, xs, got, 1) == 0 && got[0] == 7);
+    CHECK(fv_eltwise_bwd_f32(FV_ACT_ELU, 1, 0, xs, dys, got, 1) == 0 && got[0] == 7);
+    CHECK(fv_eltwise_fwd_f32(FV_ACT_HARD_SWISH, 0, 0, xs, got, 1) == 0 && got[0] == 7);
+    CHECK(fv_eltwise_fwd_f32(FV_ACT_HARD_SIGMOID, 0.2f, 0.5f, xs, got, 1) == 0 && got[0] == 7);
 }
 
 /* ---------------------------------------------------------------- dropout */

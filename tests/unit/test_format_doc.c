@@ -78,10 +78,10 @@ static void put_form(text *t, const fv_schema *sc, int k)
         put(t, "No arguments besides `name=`%s.\n", sc->max_in < 0 ? "" : " and `inputs=`");
 }
 
-/* The activation kinds: keyword (other spellings), definition, alpha. */
+/* The activation kinds: keyword (other spellings), definition, the kind's own arguments. */
 static void put_activations(text *t)
 {
-    put(t, "| name (also) | definition (PyTorch's) | `alpha` |\n|---|---|---|\n");
+    put(t, "| name (also) | definition (PyTorch's) | arguments |\n|---|---|---|\n");
     for (int k = 0; k < fv_act_schema.nforms; k++) {
         const fv_form *f = &fv_act_schema.forms[k];
         if (!f->doc)
@@ -90,9 +90,13 @@ static void put_activations(text *t)
         for (int j = 1; j < 3 && f->names[j]; j++)
             put(t, "%s%s", j == 1 ? " (" : ", ", f->names[j]);
         put(t, "%s | %s | ", f->names[1] ? ")" : "", f->doc);
-        for (int i = 0; i < fv_act_schema.nfields; i++)
-            if (fv_act_schema.fields[i].forms == FV_FORM(k))
-                put(t, "default %g", fv_act_schema.fields[i].def);
+        for (int i = 0, n = 0; i < fv_act_schema.nfields; i++) {
+            const fv_field *a = &fv_act_schema.fields[i];
+            if (a->forms != FV_FORM(k))
+                continue;
+            put(t, "%s`%s` ", n++ ? ", " : "", a->key);
+            put_default(t, a);
+        }
         put(t, " |\n");
     }
 }

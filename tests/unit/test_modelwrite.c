@@ -139,6 +139,9 @@ static fv_model *every_op_model(void)
                 {FV_ACT_SOFTMAX, 0}};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
         x = fv_activation(m, x, acts[i].act, .alpha = acts[i].alpha);
+    x = fv_clip(m, x, -1.5f, 2.0f);
+    x = fv_activation(m, x, FV_ACT_HARD_SIGMOID, .alpha = 0.2f, .beta = -0.4f);
+    x = fv_activation(m, x, FV_ACT_SELU, .alpha = 1.5f, .beta = 1.1f);
     x = fv_prelu(m, x);
     x = fv_prelu(m, x, .shared = 1);
     x = fv_group_norm(m, x, .groups = 3, .eps = 1e-4f);
@@ -182,6 +185,9 @@ static fv_model *every_op_model(void)
     x = fv_reshape(m, fv_reshape(m, x, .ndim = 2, .dims = {-1, 2}), .ndim = 1, .dims = {-1});
     int d1 = fv_dense(m, x, .units = 6, .activation = FV_ACT_HARD_SWISH);
     int d2 = fv_dense(m, x, .units = 6, .no_bias = 1, .l1 = 0.01f, .max_norm = 2);
+    int c6 = fv_binary_const(m, d2, FV_BINARY_DIV, 1, (int64_t[]){6},
+                             ((const float[]){1, 2, 3, 4, 5, 6}), 0);
+    d2 = fv_binary(m, d1, fv_binary_scalar(m, c6, FV_BINARY_SUB, 0.5f), FV_BINARY_MAX);
     x = fv_concat(m, 2, ((int[]){d1, d2}), .name = "heads");
     x = fv_reshape(m, x, .ndim = 3, .dims = {3, 2, 2});
     x = fv_layer_text(m, x, "permute dims=1,3,2");

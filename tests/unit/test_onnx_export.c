@@ -2,7 +2,8 @@
  * decoded back with the generated protobuf-c unpacker: the opset and IR version, the graph's
  * input (symbolic batch, sample shape) and output, the node ops in order, each initializer's
  * name, shape and bytes (the parameters themselves), the opset-dependent choices (HardSwish and
- * LayerNormalization from 14 / 17, Clip bounds as inputs, ReduceMax axes as an attribute), and
+ * LayerNormalization from 14 / 17, Clip bounds as inputs, ReduceMax axes as an attribute), the
+ * activations' parameters and the broadcasting arithmetic's alignment and constants, and
  * the errors: opsets outside 13..17, an uncompiled model, layers ONNX cannot express (naming the
  * layer and op, no file left behind). ONNX Runtime's numbers are tests/onnx/check_export.py's. */
 #include "fovea.h"
@@ -167,6 +168,50 @@ TEST(test_opsets)
     unlink(OUT);
 }
 
+/* The activations' parameters (SELU's alpha and gamma, hard sigmoid's slope and offset, clip's
+ * bounds) and the broadcasting arithmetic: a node of fewer axes reshaped to (N, 1, ..., axes),
+ * the constant its parameter, first where it is the first operand. */
+TEST(test_params_and_binary)
+{
+    fv_model *m = compiled("input shape=3,4 name=x\n"
+                           "selu alpha=1.25 gamma=0.75\n"
+                           "hard_sigmoid alpha=0.25 beta=0.375\n"
+                           "clip min=-1 max=2\n"
+                           "binary op=sub constant=1 const_first=true value=3 name=rsub\n"
+                           "dense units=4 inputs=x name=d\n"
+                           "binary op=max inputs=rsub,d name=mx\n");
+    CHECK(m);
+    if (!m)
+        return;
+    CHECK_STATUS(fv_model_save_onnx(m, OUT, 13), FV_OK);
+    FvOnnx__ModelProto *mp = decode(OUT);
+    CHECK(mp);
+    if (mp) {
+        CHECK(strcmp(ops_of(mp), "Selu HardSigmoid Clip Sub Flatten Gemm Reshape Max") == 0);
+        const FvOnnx__NodeProto *se = node_of(mp, "Selu"), *hs = node_of(mp, "HardSigmoid");
+        CHECK(attr_of(se, "alpha")->f == 1.25f && attr_of(se, "gamma")->f == 0.75f);
+        CHECK(attr_of(hs, "alpha")->f == 0.25f && attr_of(hs, "beta")->f == 0.375f);
+        const FvOnnx__NodeProto *clip = node_of(mp, "Clip");
+        CHECK(clip && clip->n_input == 3 && init_of(mp, clip->input[1])->float_data[0] == -1 &&
+              init_of(mp, clip->input[2])->float_data[0] == 2);
+        const FvOnnx__NodeProto *sub = node_of(mp, "Sub"), *mx = node_of(mp, "Max");
+        CHECK(sub && strcmp(sub->input[0], "rsub.constant") == 0 &&
+              strcmp(sub->input[1], clip->output[0]) == 0);
+        const FvOnnx__TensorProto *c = init_of(mp, "rsub.constant");
+        CHECK(c && c->n_dims == 1 && c->dims[0] == 1 && c->raw_data.len == sizeof(float) &&
+              *(const float *)c->raw_data.data == 3);
+        const FvOnnx__NodeProto *rs = node_of(mp, "Reshape"); /* d: (N, 4) -> (N, 1, 4) */
+        const FvOnnx__TensorProto *shape = rs ? init_of(mp, rs->input[1]) : NULL;
+        CHECK(shape && shape->n_int64_data == 3 && shape->int64_data[0] == 0 &&
+              shape->int64_data[1] == 1 && shape->int64_data[2] == 4);
+        CHECK(mx && strcmp(mx->input[0], sub->output[0]) == 0 &&
+              strcmp(mx->input[1], rs->output[0]) == 0);
+        fv_onnx__model_proto__free_unpacked(mp, NULL);
+    }
+    fv_model_free(m);
+    unlink(OUT);
+}
+
 /* The nodes the prediction does not read (a second head) are left out. */
 TEST(test_unused_branch)
 {
@@ -233,6 +278,7 @@ int main(void)
 {
     RUN(test_lenet);
     RUN(test_opsets);
+    RUN(test_params_and_binary);
     RUN(test_unused_branch);
     RUN(test_errors);
     TEST_MAIN_END();

@@ -32,14 +32,17 @@ void fv_ref_softmax_bwd_f32(const float *y, const float *dy, float *dx, int64_t 
 void fv_ref_softmax_bwd_f64(const double *y, const double *dy, double *dx, int64_t outer,
                             int64_t k, int64_t inner);
 
-/* The other activations (fv_act kinds LEAKY_RELU .. RELU6, see fovea.h) element-wise, and
- * log-softmax over rows of k values. alpha: leaky_relu's slope, elu's alpha. Backward accumulates
- * and may read x and y. */
-void fv_ref_eltwise_fwd_f32(int act, float alpha, const float *x, float *y, int64_t n);
-void fv_ref_eltwise_fwd_f64(int act, double alpha, const double *x, double *y, int64_t n);
-void fv_ref_eltwise_bwd_f32(int act, float alpha, const float *x, const float *y, const float *dy,
-                            float *dx, int64_t n);
-void fv_ref_eltwise_bwd_f64(int act, double alpha, const double *x, const double *y,
+/* The other activations (fv_act kinds LEAKY_RELU .. RELU6 and CLIP, see fovea.h) element-wise,
+ * and log-softmax over rows of k values. alpha, beta: the kind's parameters (fv_layer_args);
+ * selu's and hard_sigmoid's defaults (as floats) run with the exact constants. Backward
+ * accumulates and may read x and y. */
+void fv_ref_eltwise_fwd_f32(int act, float alpha, float beta, const float *x, float *y,
+                            int64_t n);
+void fv_ref_eltwise_fwd_f64(int act, double alpha, double beta, const double *x, double *y,
+                            int64_t n);
+void fv_ref_eltwise_bwd_f32(int act, float alpha, float beta, const float *x, const float *y,
+                            const float *dy, float *dx, int64_t n);
+void fv_ref_eltwise_bwd_f64(int act, double alpha, double beta, const double *x, const double *y,
                             const double *dy, double *dx, int64_t n);
 void fv_ref_log_softmax_fwd_f32(const float *x, float *y, int64_t rows, int64_t k);
 void fv_ref_log_softmax_fwd_f64(const double *x, double *y, int64_t rows, int64_t k);
