@@ -112,6 +112,19 @@ double fv_rng_normal(fv_rng *r);                   /* mean 0, std 1 */
 uint64_t fv_rng_below(fv_rng *r, uint64_t bound); /* [0, bound), unbiased */
 void fv_rng_permutation(fv_rng *r, int64_t *idx, int64_t n);
 
+/* ---------------------------------------------------------------- boxes */
+
+/* An axis-aligned box in pixel coordinates, corners (x1, y1) top-left and (x2, y2) bottom-right,
+ * continuous as in torchvision and COCO: its width is x2 - x1 (no "+ 1"). A box with x2 < x1 or
+ * y2 < y1 is empty (area 0). */
+typedef struct fv_box {
+    float x1, y1, x2, y2;
+} fv_box;
+/* max(0, x2 - x1) max(0, y2 - y1), in double. */
+double fv_box_area(fv_box b);
+/* Intersection over union (torchvision's box_iou): 0 when the union is empty. */
+double fv_box_iou(fv_box a, fv_box b);
+
 /* ---------------------------------------------------------------- models and layers */
 
 typedef struct fv_model fv_model;
