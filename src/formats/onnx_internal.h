@@ -2,7 +2,7 @@
  * constant tensors with a symbolic batch size, the graph's nodes after inlining, and the calls
  * between the parts: onnx_read.c (protobuf and tensor decoding, attributes, the arena),
  * onnx_graph.c (function inlining, topological order, names), onnx_fold.c (constant folding of
- * the exporters' shape glue), onnx_ops.c / onnx_ops2.c (ONNX ops onto fovea's layers) and
+ * the exporters' shape glue), onnx_ops.c / onnx_ops2.c / onnx_ops3.c (ONNX ops onto fovea's layers) and
  * onnx_import.c (the driver: inputs, values, outputs, weights). */
 #ifndef FV_ONNX_INTERNAL_H
 #define FV_ONNX_INTERNAL_H
@@ -93,7 +93,7 @@ fv_status fv_ox_err(const ox_ctx *c, const ox_node *n, fv_status s, const char *
 const FvOnnx__AttributeProto *fv_ox_attr(const ox_node *n, const char *name);
 int64_t fv_ox_attr_i(const ox_node *n, const char *name, int64_t def);
 float fv_ox_attr_f(const ox_node *n, const char *name, float def);
-/* The string attribute, "" when absent def. */
+/* The string attribute (def when absent); valid until four more calls. */
 const char *fv_ox_attr_s(const ox_node *n, const char *name, const char *def);
 /* An INTS attribute into out[max]: the count, 0 when absent, -1 (error set) when longer. */
 int fv_ox_attr_ints(const ox_ctx *c, const ox_node *n, const char *name, int64_t *out, int max);
@@ -119,7 +119,7 @@ fv_status fv_ox_squeeze_dims(ox_ctx *c, const ox_node *n, int r, const int64_t *
 /* A constant's value k as an integer (floats truncated). */
 int64_t fv_ox_int_at(const ox_tensor *t, int64_t k);
 
-/* ---------------------------------------------------------------- onnx_ops.c, onnx_ops2.c */
+/* ---------------------------------------------------------------- onnx_ops.c, onnx_ops2.c, onnx_ops3.c */
 
 /* Builds node n's layers. */
 fv_status fv_ox_map(ox_ctx *c, const ox_node *n);
@@ -144,6 +144,8 @@ fv_status fv_ox_permute(ox_ctx *c, const ox_node *n, int in, int ndim, const int
 /* The second table of ops (onnx_ops2.c): pooling, normalization, shapes; 1 when n's op is
  * there (*st its result). */
 int fv_ox_map2(ox_ctx *c, const ox_node *n, fv_status *st);
+/* The third table (onnx_ops3.c): Resize, Upsample, Pad, Clip. */
+int fv_ox_map3(ox_ctx *c, const ox_node *n, fv_status *st);
 /* The error after a failed layer call, naming the node. */
 fv_status fv_ox_layer_err(ox_ctx *c, const ox_node *n);
 

@@ -17,7 +17,7 @@ static const char *const claimed[] = {
     "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Softmax", "LogSoftmax", "MaxPool",
     "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "BatchNormalization",
     "InstanceNormalization", "LRN", "Dropout", "Flatten", "Reshape", "Transpose", "Concat",
-    "Identity", "Constant", NULL};
+    "Identity", "Constant", "Resize", "Upsample", "Pad", "Clip", NULL};
 
 const char *fv_onnx_supported_op(int i)
 {
@@ -595,7 +595,7 @@ fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
         if (strcmp(n->op, table[k].op) == 0)
             return table[k].fn(c, n);
     fv_status st;
-    if (fv_ox_map2(c, n, &st))
+    if (fv_ox_map2(c, n, &st) || fv_ox_map3(c, n, &st))
         return st;
     return fv_ox_err(c, n, FV_ERR_INVALID, "op %s is not supported on a layer's output",
                      n->op);

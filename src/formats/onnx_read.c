@@ -126,8 +126,10 @@ const char *fv_ox_attr_s(const ox_node *n, const char *name, const char *def)
     /* attribute strings are bytes: only a NUL-free value is usable as text */
     if (memchr(a->s.data, 0, a->s.len))
         return "(binary)";
-    static _Thread_local char buf[64];
-    size_t k = a->s.len < sizeof buf - 1 ? a->s.len : sizeof buf - 1;
+    static _Thread_local char bufs[4][64]; /* a few may be held at once */
+    static _Thread_local int next;
+    char *buf = bufs[next++ & 3];
+    size_t k = a->s.len < sizeof bufs[0] - 1 ? a->s.len : sizeof bufs[0] - 1;
     memcpy(buf, a->s.data, k);
     buf[k] = '\0';
     return buf;
