@@ -229,7 +229,7 @@ fv_model *fv_model_load_onnx_mem(const void *data, size_t len, const char *name)
         fv_err(FV_ERR_INVALID, "%s: no data (NULL)", file);
         return NULL;
     }
-    ox_ctx c = {.file = file, .input = -1};
+    ox_ctx c = {.file = file, .input = -1, .file_bytes = len};
     c.proto = fv_ox_unpack(data, len, file);
     if (!c.proto)
         return NULL;

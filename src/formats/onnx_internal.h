@@ -14,8 +14,8 @@
 
 #define OX_BATCH (INT64_MIN + 1) /* the batch size, symbolic, in folded integer tensors */
 #define OX_MAXR 8                /* the largest rank of a tensor the importer handles */
-#define OX_MAX_NUMEL (1 << 26)   /* elements of one folded constant */
-#define OX_FILE_MAX ((size_t)1 << 30) /* bytes of one .onnx file */
+#define OX_MAX_NUMEL (1 << 26)   /* elements of a folded or integer constant (float ones: the file's data) */
+#define OX_FILE_MAX ((size_t)INT32_MAX) /* bytes of one .onnx file (protobuf's 2 GB) */
 #define OX_MAX_NODES 100000      /* nodes of a graph after inlining */
 #define OX_OPSET_MIN 7
 #define OX_OPSET_MAX 17
@@ -72,13 +72,15 @@ typedef struct ox_ctx {
     int cap_vals, nvals;
     ox_block *arena;
     size_t arena_bytes;
+    size_t file_bytes;  /* the model's bytes: the arena may hold 4 times them and 1 GiB */
     int64_t batch_decl; /* the graph input's literal batch size, or 0 */
     int input;          /* the fovea input node */
 } ox_ctx;
 
 /* ---------------------------------------------------------------- onnx_read.c */
 
-/* Arena memory, freed with the context (NULL with an error past 1 GiB or out of memory). */
+/* Arena memory, freed with the context (NULL with an error past 1 GiB plus four times the
+ * file's size, or out of memory). */
 void *fv_ox_alloc(ox_ctx *c, size_t bytes);
 void fv_ox_arena_free(ox_ctx *c);
 /* The model from bytes, its memory through fv_malloc. */

@@ -454,9 +454,9 @@ static fv_status op_conv_transpose(ox_ctx *c, const ox_node *n)
 
 /* ---------------------------------------------------------------- dense */
 
-/* A dense layer on node `in` (one axis per sample, k features) of weight w (units, k) scaled by
- * alpha and bias b (units values or NULL) scaled by beta. */
-static fv_status dense(ox_ctx *c, const ox_node *n, int in, const float *w, int64_t units,
+/* A dense layer on node `in` (one axis per sample, k features) of weight w (units, k; the
+ * caller's copy, scaled in place by alpha) and bias b (units values or NULL) scaled by beta. */
+static fv_status dense(ox_ctx *c, const ox_node *n, int in, float *w, int64_t units,
                        int64_t k, float alpha, const float *b, float beta)
 {
     int64_t dims[OX_MAXR + 1];
@@ -465,11 +465,10 @@ static fv_status dense(ox_ctx *c, const ox_node *n, int in, const float *w, int6
                          "operand", (long long)k);
     if (units < 1 || units > 1 << 24)
         return fv_ox_err(c, n, FV_ERR_INVALID, "%lld output units", (long long)units);
-    float *wt = fv_ox_alloc(c, sizeof(float) * (size_t)(units * k));
-    float *bt = fv_ox_alloc(c, sizeof(float) * (size_t)units);
-    if (!wt || !bt)
+    float *wt = w, *bt = fv_ox_alloc(c, sizeof(float) * (size_t)units);
+    if (!bt)
         return FV_ERR_NOMEM;
-    for (int64_t j = 0; j < units * k; j++)
+    for (int64_t j = 0; alpha != 1 && j < units * k; j++)
         wt[j] = alpha * w[j];
     for (int64_t j = 0; b && j < units; j++)
         bt[j] = beta * b[j];

@@ -18,9 +18,9 @@ struct ox_block {
 
 void *fv_ox_alloc(ox_ctx *c, size_t bytes)
 {
-    if (bytes > OX_ARENA_MAX - c->arena_bytes) {
-        fv_err(FV_ERR_NOMEM, "%s: the import needs more than %zu MiB", c->file,
-               OX_ARENA_MAX >> 20);
+    size_t max = OX_ARENA_MAX + 4 * c->file_bytes; /* bounded by what the file holds */
+    if (bytes > max - c->arena_bytes) {
+        fv_err(FV_ERR_NOMEM, "%s: the import needs more than %zu MiB", c->file, max >> 20);
         return NULL;
     }
     ox_block *b = fv_malloc(sizeof *b + (bytes ? bytes : 1), "ONNX import");
@@ -151,7 +151,9 @@ int fv_ox_attr_ints(const ox_ctx *c, const ox_node *n, const char *name, int64_t
 
 /* ---------------------------------------------------------------- tensors */
 
-fv_status fv_ox_new_tensor(ox_ctx *c, ox_tensor *t, int ndim, const int64_t *dims, int isint)
+/* A tensor of at most `limit` elements. */
+static fv_status new_tensor(ox_ctx *c, ox_tensor *t, int ndim, const int64_t *dims, int isint,
+                            int64_t limit)
 {
     memset(t, 0, sizeof *t);
     if (ndim < 0 || ndim > OX_MAXR)
@@ -159,9 +161,9 @@ fv_status fv_ox_new_tensor(ox_ctx *c, ox_tensor *t, int ndim, const int64_t *dim
                       OX_MAXR);
     int64_t numel = 1;
     for (int k = 0; k < ndim; k++) {
-        if (dims[k] < 0 || (dims[k] && numel > OX_MAX_NUMEL / dims[k]))
-            return fv_err(FV_ERR_INVALID, "%s: a constant of more than %d elements", c->file,
-                          OX_MAX_NUMEL);
+        if (dims[k] < 0 || (dims[k] && numel > limit / dims[k]))
+            return fv_err(FV_ERR_INVALID, "%s: a constant of more than %lld elements", c->file,
+                          (long long)limit);
         numel *= dims[k];
         t->dims[k] = dims[k];
     }
@@ -173,6 +175,11 @@ fv_status fv_ox_new_tensor(ox_ctx *c, ox_tensor *t, int ndim, const int64_t *dim
     else
         t->f = fv_ox_alloc(c, sizeof(float) * (size_t)numel);
     return (isint ? (void *)t->i : (void *)t->f) ? FV_OK : FV_ERR_NOMEM;
+}
+
+fv_status fv_ox_new_tensor(ox_ctx *c, ox_tensor *t, int ndim, const int64_t *dims, int isint)
+{
+    return new_tensor(c, t, ndim, dims, isint, OX_MAX_NUMEL);
 }
 
 /* Bytes per element of a data type in raw_data, and whether it is an integer type; 0: a type
@@ -265,15 +272,24 @@ fv_status fv_ox_tensor(ox_ctx *c, const FvOnnx__TensorProto *t, const char *what
         if (t->dims[k] < 0)
             return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has a negative dimension %lld",
                           c->file, name, (long long)t->dims[k]);
-    FV_TRY(fv_ox_new_tensor(c, out, (int)t->n_dims, t->dims, isint));
-    size_t n = (size_t)out->numel;
+    /* the shape's count against the values the file really holds, before any allocation;
+     * a float tensor is as large as its data (integer ones, shape glue, stay small) */
     bool raw = t->has_raw_data;
     size_t have = raw ? t->raw_data.len / (size_t)size : typed_count(t, t->data_type);
-    if ((raw && t->raw_data.len % (size_t)size) || have != n)
-        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' holds %zu %s where its shape needs %zu",
-                      c->file, name, raw ? t->raw_data.len : have, raw ? "bytes" : "values",
-                      raw ? n * (size_t)size : n);
-    for (size_t k = 0; k < n; k++) {
+    int64_t n = 1;
+    for (size_t k = 0; k < t->n_dims; k++)
+        n = t->dims[k] && n > INT64_MAX / t->dims[k] ? -1 : n * t->dims[k];
+    if (n < 0 || (raw && t->raw_data.len % (size_t)size) || have != (uint64_t)n) {
+        if (n < 0)
+            return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has a shape of more than 2^63 "
+                          "elements", c->file, name);
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' holds %zu %s where its shape needs "
+                      "%lld", c->file, name, raw ? t->raw_data.len : have,
+                      raw ? "bytes" : "values",
+                      (long long)(raw && n <= INT64_MAX / size ? n * size : n));
+    }
+    FV_TRY(new_tensor(c, out, (int)t->n_dims, t->dims, isint, isint ? OX_MAX_NUMEL : n));
+    for (size_t k = 0; k < (size_t)n; k++) {
         int64_t iv = 0;
         double dv = 0;
         if (raw)

@@ -182,6 +182,9 @@ TEST(short_tensor_and_wrong_type)
     refused(&b, 0, "40 dimensions");
     w.n_dims = 3; /* 2^90 elements claimed by 8 bytes: refused before any allocation */
     refused(&b, 0, "more than");
+    int64_t big[2] = {1 << 14, 1 << 13}; /* a float weight of 2^27 elements: the data decides */
+    w.n_dims = 2, w.dims = big;
+    refused(&b, 0, "holds 8 bytes where its shape needs 536870912");
 }
 
 TEST(cycle_unknown_op_undefined)
