@@ -263,6 +263,8 @@ typedef struct fv_conv2d_transpose_args {
     fv_init init, bias_init; /* initializers and their settings, as for conv2d */
     float init_value, bias_value, init_gain;
     int init_fan_out;
+    int stride_h, stride_w;                 /* per axis, instead of stride */
+    int output_padding_h, output_padding_w; /* per axis, instead of output_padding */
 } fv_conv2d_transpose_args;
 int fv_conv2d_transpose_(fv_model *m, int in, fv_conv2d_transpose_args a);
 #define fv_conv2d_transpose(m, in, ...) \

@@ -56,8 +56,8 @@ static fv_status convt_infer(fv_model *m, fv_node *n)
                       "got '%s' %s", n->name, a->filters, a->groups, x->name,
                       fv_node_shape_str(x, s, sizeof s));
     if ((n->a.convt.oph >= a->sh && n->a.convt.oph >= a->dh) || (n->a.convt.opw >= a->sw && n->a.convt.opw >= a->dw))
-        return fv_err(FV_ERR_INVALID, "layer '%s': output_padding=%d must be smaller than the "
-                      "stride or the dilation", n->name, n->a.convt.oph);
+        return fv_err(FV_ERR_INVALID, "layer '%s': output_padding=%d,%d must be smaller than "
+                      "the stride or the dilation", n->name, n->a.convt.oph, n->a.convt.opw);
     /* int64 with saturation: a stride of 2^31 - 1 must not overflow oh * ow (issue 16) */
     int64_t oh = convt_extent(x->dims[1], a->kh, a->sh, a->ph, a->dh, n->a.convt.oph);
     int64_t ow = convt_extent(x->dims[2], a->kw, a->sw, a->pw, a->dw, n->a.convt.opw);
@@ -144,9 +144,10 @@ static const fv_field convt_fields[] = {
      .hi = INT_MAX, .arg = FV_ARG(a.convt.kernel), .arg_h = FV_ARG(a.convt.kernel_h),
      .arg_w = FV_ARG(a.convt.kernel_w), .attr = FV_AT(convt.conv.kh),
      .attr_w = FV_AT(convt.conv.kw), .doc = "`N` or `H,W`"},
-    {.key = "strides", .alias = "stride", .type = FV_FT_SQUARE, .def = 1, .lo = 1, .hi = INT_MAX,
-     .arg = FV_ARG(a.convt.stride), .attr = FV_AT(convt.conv.sh), .attr_w = FV_AT(convt.conv.sw),
-     .doc = "`N` (or `N,N`, equal values)"},
+    {.key = "strides", .alias = "stride", .type = FV_FT_PAIR, .def = 1, .lo = 1, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.stride), .arg_h = FV_ARG(a.convt.stride_h),
+     .arg_w = FV_ARG(a.convt.stride_w), .attr = FV_AT(convt.conv.sh),
+     .attr_w = FV_AT(convt.conv.sw), .doc = "`N` or `H,W`"},
     {.key = "padding", .type = FV_FT_PADDING, .lo = 0, .hi = INT_MAX,
      .arg = FV_ARG(a.convt.padding), .attr = FV_AT(convt.conv.ph), .attr_w = FV_AT(convt.conv.pw),
      .doc = "`valid` (0) or an integer N >= 0 cropped from each side of the output"},
@@ -159,9 +160,12 @@ static const fv_field convt_fields[] = {
     {.key = "use_bias", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT | FV_F_ATTR_NOT,
      .arg = FV_ARG(a.convt.no_bias), .attr = FV_AT(convt.conv.bias),
      .doc = "`true`/`false`/`1`/`0`"},
-    {.key = "output_padding", .type = FV_FT_SQUARE, .lo = 0, .hi = INT_MAX,
-     .arg = FV_ARG(a.convt.output_padding), .attr = FV_AT(convt.oph), .attr_w = FV_AT(convt.opw),
-     .doc = "integer N >= 0 added to one side of the output (below the stride or the dilation)"},
+    {.key = "output_padding", .type = FV_FT_PAIR, .lo = 0, .hi = INT_MAX,
+     .arg = FV_ARG(a.convt.output_padding), .arg_h = FV_ARG(a.convt.output_padding_h),
+     .arg_w = FV_ARG(a.convt.output_padding_w), .attr = FV_AT(convt.oph),
+     .attr_w = FV_AT(convt.opw),
+     .doc = "`N` or `H,W` >= 0 added to one side of the output (below the stride or the "
+            "dilation)"},
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.convt.activation),
      .doc = "as for `conv2d`"},
     FV_INIT_FIELDS_AS_CONV(a.convt),

@@ -7,7 +7,7 @@ through tests/optest.h. Run with /usr/bin/python3 (torch 1.13):
     /usr/bin/python3 tests/golden/gen_conv_transpose.py
 
 CASES mirrors test_ops_convt.c: x shape, filters, kernel, stride, padding, output padding,
-dilation, groups, bias.
+dilation, groups, bias (stride and output padding: one value or a (height, width) pair).
 """
 import os
 import sys
@@ -25,6 +25,7 @@ CASES = {
     "convt_stride2": ((2, 3, 5, 5), 4, (3, 3), 2, 1, 1, 1, 1, True),
     "convt_groups_dilation": ((1, 4, 4, 3), 6, (3, 3), 2, 2, 0, 2, 2, True),
     "convt_rect_nobias": ((2, 2, 3, 4), 3, (2, 3), 3, 0, 2, 1, 1, False),
+    "convt_strides_hw": ((2, 2, 3, 4), 3, (3, 2), (3, 2), 1, (2, 1), 1, 1, True),
 }
 
 

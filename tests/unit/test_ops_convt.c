@@ -1,6 +1,7 @@
 /* test_ops_convt.c - the transposed convolution: a finite-difference gradient check of its double
  * computation (the adjoint of the double convolution kernels), PyTorch goldens (ConvTranspose2d:
- * stride, padding, output padding, dilation, groups, no bias; tests/golden/gen_conv_transpose.py),
+ * stride, unequal strides and output paddings, padding, dilation, groups, no bias;
+ * tests/golden/gen_conv_transpose.py),
  * the model text format, and errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
@@ -24,14 +25,14 @@ static void convt_fwd(void *ctx, double *y)
     fv_conv2d_bwd_f64(NULL, c->w, c->x, y, NULL, NULL, c->n, &c->g, c->scratch);
 }
 
-TEST(convt_gradcheck)
+/* The transposed convolution of geometry g (its adjoint convolution's) against finite
+ * differences in x and w. */
+static void convt_check(fv_conv_geom g)
 {
-    /* the adjoint convolution: input (c=3, 7x7), output (f=4, oh x ow), stride 2, pad 1 */
-    fv_conv_geom g = {.c = 3, .h = 7, .w = 7, .f = 4, .kh = 3, .kw = 3, .sh = 2, .sw = 2,
-                      .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1};
     CHECK(fv_conv_geom_init(&g));
     int n = 2;
-    long nx = (long)n * g.f * g.oh * g.ow, ny = (long)n * g.c * g.h * g.w, nw = 4 * 3 * 9;
+    long nx = (long)n * g.f * g.oh * g.ow, ny = (long)n * g.c * g.h * g.w;
+    long nw = (long)g.f * g.c * g.kh * g.kw;
     double *x = malloc(sizeof(double) * (size_t)nx), *w = malloc(sizeof(double) * (size_t)nw);
     double *r = malloc(sizeof(double) * (size_t)ny), *dx = calloc((size_t)nx, sizeof(double));
     double *dw = calloc((size_t)nw, sizeof(double));
@@ -50,14 +51,25 @@ TEST(convt_gradcheck)
     free(x), free(w), free(r), free(dx), free(dw), free(scratch);
 }
 
+TEST(convt_gradcheck)
+{
+    /* the adjoint convolution: input (c=3, 7x7), output (f=4, oh x ow), stride 2, pad 1 */
+    convt_check((fv_conv_geom){.c = 3, .h = 7, .w = 7, .f = 4, .kh = 3, .kw = 3, .sh = 2,
+                               .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 1});
+    /* strides 3 and 2, a 3x2 kernel, pads 1 and 0 (ONNX ConvTranspose's unequal strides) */
+    convt_check((fv_conv_geom){.c = 3, .h = 8, .w = 7, .f = 2, .kh = 3, .kw = 2, .sh = 3,
+                               .sw = 2, .ph = 1, .pw = 0, .dh = 1, .dw = 1, .groups = 1});
+}
+
 static const struct {
     const char *name;
-    int c, h, w, f, k_h, k_w, s, p, op, d, groups, bias;
+    int c, h, w, f, k_h, k_w, s, p, op, d, groups, bias, s_w, op_w; /* s_w, op_w: 0 = s, op */
 } cases[] = {
-    {"convt_basic", 3, 4, 4, 2, 3, 3, 1, 0, 0, 1, 1, 1},
-    {"convt_stride2", 3, 5, 5, 4, 3, 3, 2, 1, 1, 1, 1, 1},
-    {"convt_groups_dilation", 4, 4, 3, 6, 3, 3, 2, 2, 0, 2, 2, 1},
-    {"convt_rect_nobias", 2, 3, 4, 3, 2, 3, 3, 0, 2, 1, 1, 0},
+    {"convt_basic", 3, 4, 4, 2, 3, 3, 1, 0, 0, 1, 1, 1, 0, 0},
+    {"convt_stride2", 3, 5, 5, 4, 3, 3, 2, 1, 1, 1, 1, 1, 0, 0},
+    {"convt_groups_dilation", 4, 4, 3, 6, 3, 3, 2, 2, 0, 2, 2, 1, 0, 0},
+    {"convt_rect_nobias", 2, 3, 4, 3, 2, 3, 3, 0, 2, 1, 1, 0, 0, 0},
+    {"convt_strides_hw", 2, 3, 4, 3, 3, 2, 3, 1, 2, 1, 1, 1, 2, 1}, /* (3, 2), op (2, 1) */
 };
 
 TEST(convt_matches_pytorch)
@@ -66,8 +78,11 @@ TEST(convt_matches_pytorch)
         fv_model *m = fv_model_new("ct");
         int in = fv_input(m, .ndim = 3, .dims = {cases[i].c, cases[i].h, cases[i].w});
         int out = fv_conv2d_transpose(m, in, .filters = cases[i].f, .kernel_h = cases[i].k_h,
-                                      .kernel_w = cases[i].k_w, .stride = cases[i].s,
-                                      .padding = cases[i].p, .output_padding = cases[i].op,
+                                      .kernel_w = cases[i].k_w, .stride_h = cases[i].s,
+                                      .stride_w = cases[i].s_w ? cases[i].s_w : cases[i].s,
+                                      .padding = cases[i].p, .output_padding_h = cases[i].op,
+                                      .output_padding_w = cases[i].s_w ? cases[i].op_w
+                                                                       : cases[i].op,
                                       .dilation = cases[i].d, .groups = cases[i].groups,
                                       .no_bias = !cases[i].bias, .name = "up");
         ot_golden_layer(m, in, out, cases[i].name, 1e-5, 1e-4);
@@ -89,7 +104,11 @@ TEST(convt_model_file_and_errors)
     int x = fv_input(m, .ndim = 3, .dims = {3, 5, 5});
     CHECK(fv_conv2d_transpose(m, x, .filters = 4, .kernel = 3, .stride = 2, .output_padding = 2,
                               .name = "bad") < 0);
-    CHECK_ERR_HAS("layer 'bad': output_padding=2 must be smaller than the stride or the dilation");
+    CHECK_ERR_HAS("layer 'bad': output_padding=2,2 must be smaller than the stride or the "
+                  "dilation");
+    CHECK(fv_conv2d_transpose(m, x, .filters = 4, .kernel = 3, .stride_h = 3, .stride_w = 1,
+                              .output_padding_h = 2, .output_padding_w = 1, .name = "bad2") < 0);
+    CHECK_ERR_HAS("output_padding=2,1 must be smaller");
     CHECK(fv_conv2d_transpose(m, x, .filters = 4, .kernel = 3, .groups = 2, .name = "g") < 0);
     CHECK_ERR_HAS("divisible by groups=2");
     fv_model_free(m);
