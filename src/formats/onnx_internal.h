@@ -148,6 +148,14 @@ fv_status fv_ox_permute(ox_ctx *c, const ox_node *n, int in, int ndim, const int
 int fv_ox_map2(ox_ctx *c, const ox_node *n, fv_status *st);
 /* The third table (onnx_ops3.c): Resize, Upsample, Pad, Clip. */
 int fv_ox_map3(ox_ctx *c, const ox_node *n, fv_status *st);
+/* 1-D ops as 2-D (onnx_ops.c): the input as (C, H, W) ((C, 1, L) for rank 3, *one_d set),
+ * an INTS attribute per axis widened for 1-D (the height's value `unit`), and the result back
+ * to (F, L). */
+fv_status fv_ox_image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int64_t *ch,
+                         bool *one_d);
+int fv_ox_attr_hw(ox_ctx *c, const ox_node *n, const char *name, bool one_d, int64_t unit,
+                  int64_t def, int64_t *v);
+fv_status fv_ox_image_out(ox_ctx *c, const ox_node *n, int id, bool one_d, int *out);
 /* The error after a failed layer call, naming the node. */
 fv_status fv_ox_layer_err(ox_ctx *c, const ox_node *n);
 

@@ -267,38 +267,49 @@ static fv_status op_softmax(ox_ctx *c, const ox_node *n)
 
 /* ---------------------------------------------------------------- convolutions */
 
-/* Strides and dilations: fovea's are one value for both axes. */
-static fv_status square_attr(ox_ctx *c, const ox_node *n, const char *name, int *out)
+/* Strides or dilations per axis (1 when absent), positive. */
+static fv_status pair_attr(ox_ctx *c, const ox_node *n, const char *name, bool one_d, int *out)
 {
-    *out = 1;
-    int64_t v[OX_MAXR];
-    int k = fv_ox_attr_ints(c, n, name, v, OX_MAXR);
-    if (k < 0)
+    int64_t v[2];
+    if (fv_ox_attr_hw(c, n, name, one_d, 1, 1, v) < 0)
         return fv_last_status();
-    if (k && (k != 2 || v[0] != v[1] || v[0] < 1 || v[0] > 1 << 20))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute '%s': fovea takes two equal positive "
-                         "values", name);
-    *out = k ? (int)v[0] : 1;
+    for (int a = 0; a < 2; a++) {
+        if (v[a] < 1 || v[a] > 1 << 20)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute '%s': %lld", name,
+                             (long long)v[a]);
+        out[a] = (int)v[a];
+    }
+    return FV_OK;
+}
+
+/* Strides and dilations of a convolution: fovea's are one value for both axes (a 1-D op's
+ * height takes any). */
+static fv_status square_attr(ox_ctx *c, const ox_node *n, const char *name, bool one_d,
+                             int *out)
+{
+    int v[2] = {1, 1};
+    FV_TRY(pair_attr(c, n, name, one_d, v));
+    if (v[0] != v[1] && !one_d)
+        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute '%s' (%d, %d): fovea's convolution "
+                         "takes equal values", name, v[0], v[1]);
+    *out = v[1];
     return FV_OK;
 }
 
 /* pads (top, left, bottom, right) from the attributes: pads, or auto_pad's SAME_UPPER /
  * SAME_LOWER for input extent in, kernel k, stride s, dilation d (transposed: the output's). */
 static fv_status conv_pads(ox_ctx *c, const ox_node *n, const int64_t *in, const int64_t *k,
-                           int s, int d, bool transposed, int64_t *pads)
+                           const int *st, const int *dl, bool one_d, bool transposed,
+                           int64_t *pads)
 {
     const char *ap = fv_ox_attr_s(n, "auto_pad", "NOTSET");
     memset(pads, 0, 4 * sizeof *pads);
     if (strcmp(ap, "NOTSET") == 0 || !*ap) {
-        int np = fv_ox_attr_ints(c, n, "pads", pads, 4);
-        if (np < 0)
+        if (fv_ox_attr_hw(c, n, "pads", one_d, 0, 0, pads) < 0)
             return fv_last_status();
-        if (np && np != 4)
-            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads' has %d values (4 for a 2-D "
-                             "op)", np);
     } else if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
         for (int a = 0; a < 2; a++) {
-            int64_t span = (k[a] - 1) * d + 1, total;
+            int64_t s = st[a], d = dl[a], span = (k[a] - 1) * d + 1, total;
             if (transposed)
                 total = s * (in[a] - 1) + span - in[a] * s;
             else
@@ -318,22 +329,73 @@ static fv_status conv_pads(ox_ctx *c, const ox_node *n, const int64_t *in, const
     return FV_OK;
 }
 
-/* The (C, H, W) operand of a 2-D op, its spatial extent in hw. */
-static fv_status image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int64_t *ch)
+/* The (C, H, W) operand of a 2-D op, its spatial extent in hw; a 1-D operand (N, C, L) is
+ * reshaped to (C, 1, L) (*one_d set; the op's 1-D attributes read as a height of 1). */
+static fv_status image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int64_t *ch,
+                          bool *one_d)
 {
     hw[0] = hw[1] = 0;
+    *one_d = false;
     if (ch)
         *ch = 0;
     FV_TRY(fv_ox_in_node(c, n, 0, in));
     int64_t dims[OX_MAXR + 1];
     int r = fv_ox_node_shape(c, *in, dims);
-    if (r != 4)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "an input of rank %d: fovea's %s is 2-D (rank "
-                         "4, N C H W)", r, n->op);
+    if (r != 4 && r != 3)
+        return fv_ox_err(c, n, FV_ERR_INVALID, "an input of rank %d: fovea's %s is 1-D or 2-D "
+                         "(rank 3 or 4)", r, n->op);
+    if (r == 3) {
+        int64_t chw[3] = {dims[1], 1, dims[2]};
+        FV_TRY(fv_ox_reshape(c, n, *in, 3, chw, in));
+        dims[3] = dims[2], dims[2] = 1;
+        *one_d = true;
+    }
     hw[0] = dims[2], hw[1] = dims[3];
     if (ch)
         *ch = dims[1];
     return FV_OK;
+}
+
+fv_status fv_ox_image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int64_t *ch,
+                         bool *one_d)
+{
+    return image_in(c, n, in, hw, ch, one_d);
+}
+
+/* An INTS attribute of a 2-D op into v[2] (v[2..4) too for pads: 4 values), a 1-D op's values
+ * widened with `unit` for the height; def when absent. The count read (2 or 4), or -1. */
+int fv_ox_attr_hw(ox_ctx *c, const ox_node *n, const char *name, bool one_d, int64_t unit,
+                  int64_t def, int64_t *v)
+{
+    int64_t raw[OX_MAXR];
+    int want = strcmp(name, "pads") == 0 ? 4 : 2;
+    int k = fv_ox_attr_ints(c, n, name, raw, OX_MAXR);
+    if (k < 0)
+        return -1;
+    for (int j = 0; j < want; j++)
+        v[j] = def;
+    if (!k)
+        return 0;
+    if (k != (one_d ? want / 2 : want)) {
+        fv_ox_err(c, n, FV_ERR_INVALID, "attribute '%s' has %d values (%d for a %d-D op)", name,
+                  k, one_d ? want / 2 : want, one_d ? 1 : 2);
+        return -1;
+    }
+    for (int j = 0; j < want; j++)
+        v[j] = !one_d ? raw[j] : j % 2 == 0 ? unit : raw[j / 2];
+    return want;
+}
+
+/* Back to (F, L) after a 1-D op ran as 2-D on (C, 1, L). */
+fv_status fv_ox_image_out(ox_ctx *c, const ox_node *n, int id, bool one_d, int *out)
+{
+    *out = id;
+    if (!one_d || id < 0)
+        return FV_OK;
+    int64_t d[3];
+    fv_node_shape(c->m, id, d);
+    int64_t fl[2] = {d[0], d[2]};
+    return fv_ox_reshape(c, n, id, 2, fl, out);
 }
 
 /* A bias input (k) of `units` values, or none. */
@@ -351,26 +413,39 @@ static fv_status bias_in(ox_ctx *c, const ox_node *n, int k, int64_t units, cons
     return FV_OK;
 }
 
-static fv_status weight_in(ox_ctx *c, const ox_node *n, ox_tensor **w)
+/* The weight, of rank 4 (rank 3 for a 1-D op: its kernel dims[2..4) read as (1, k)). */
+static fv_status weight_in(ox_ctx *c, const ox_node *n, bool one_d, ox_tensor **w, int64_t *k)
 {
     *w = NULL;
     FV_TRY(fv_ox_in_const(c, n, 1, "weight", w));
-    if ((*w)->isint || (*w)->ndim != 4)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "the weight must be a float tensor of rank 4 "
-                         "(a 2-D op), got rank %d", (*w)->ndim);
+    int want = one_d ? 3 : 4;
+    if ((*w)->isint || (*w)->ndim != want)
+        return fv_ox_err(c, n, FV_ERR_INVALID, "the weight must be a float tensor of rank %d "
+                         "(a %d-D op), got rank %d", want, want - 2, (*w)->ndim);
+    k[0] = one_d ? 1 : (*w)->dims[2], k[1] = (*w)->dims[want - 1];
+    int64_t ks[OX_MAXR];
+    int nk = fv_ox_attr_ints(c, n, "kernel_shape", ks, OX_MAXR);
+    if (nk < 0)
+        return fv_last_status();
+    for (int j = 0; j < nk; j++)
+        if (nk != want - 2 || ks[j] != (*w)->dims[2 + j])
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'kernel_shape' differs from the "
+                             "weight's");
     return FV_OK;
 }
 
 static fv_status op_conv(ox_ctx *c, const ox_node *n)
 {
     int in, s, d, id;
-    int64_t hw[2], ch, pads[4];
+    int64_t hw[2], ch, pads[4], k[2];
     ox_tensor *w;
-    FV_TRY(image_in(c, n, &in, hw, &ch));
-    FV_TRY(weight_in(c, n, &w));
-    FV_TRY(square_attr(c, n, "strides", &s));
-    FV_TRY(square_attr(c, n, "dilations", &d));
-    FV_TRY(conv_pads(c, n, hw, w->dims + 2, s, d, false, pads));
+    bool one_d;
+    FV_TRY(image_in(c, n, &in, hw, &ch, &one_d));
+    FV_TRY(weight_in(c, n, one_d, &w, k));
+    FV_TRY(square_attr(c, n, "strides", one_d, &s));
+    FV_TRY(square_attr(c, n, "dilations", one_d, &d));
+    int ss[2] = {s, s}, dd[2] = {d, d};
+    FV_TRY(conv_pads(c, n, hw, k, ss, dd, one_d, false, pads));
     int64_t g = fv_ox_attr_i(n, "group", 1);
     if (g < 1 || g > ch || w->dims[0] > 1 << 24)
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'group' = %lld", (long long)g);
@@ -384,8 +459,8 @@ static fv_status op_conv(ox_ctx *c, const ox_node *n)
             return fv_ox_layer_err(c, n);
         pad = 0;
     }
-    fv_conv2d_args a = {.filters = (int)w->dims[0], .kernel_h = (int)w->dims[2],
-                        .kernel_w = (int)w->dims[3], .stride = s, .padding = pad,
+    fv_conv2d_args a = {.filters = (int)w->dims[0], .kernel_h = (int)k[0],
+                        .kernel_w = (int)k[1], .stride = s, .padding = pad,
                         .dilation = d, .groups = (int)g, .no_bias = !b,
                         .name = fv_ox_layer_name(c, n, NULL)};
     if ((id = fv_conv2d_(c->m, in, a)) < 0)
@@ -393,51 +468,57 @@ static fv_status op_conv(ox_ctx *c, const ox_node *n)
     FV_TRY(fv_ox_preset(c, n, id, 0, w->f, w->numel));
     if (b)
         FV_TRY(fv_ox_preset(c, n, id, 1, b, w->dims[0]));
+    FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
     return fv_ox_set_node(c, n, 0, id);
 }
 
-/* ConvTranspose: asymmetric pads as a cropping after the layer; output_shape as the pads it
- * implies. */
+/* ConvTranspose: strides and output padding per axis; asymmetric pads as a cropping after the
+ * layer; output_shape as the pads it implies. */
 static fv_status op_conv_transpose(ox_ctx *c, const ox_node *n)
 {
-    int in, s, d, id;
-    int64_t hw[2], ch, pads[4], op[2] = {0, 0}, os[2];
+    int in, st[2], dl[2], id;
+    int64_t hw[2], ch, pads[4], op[4], os[2], k[2];
     ox_tensor *w;
-    FV_TRY(image_in(c, n, &in, hw, &ch));
-    FV_TRY(weight_in(c, n, &w));
-    FV_TRY(square_attr(c, n, "strides", &s));
-    FV_TRY(square_attr(c, n, "dilations", &d));
+    bool one_d;
+    FV_TRY(image_in(c, n, &in, hw, &ch, &one_d));
+    FV_TRY(weight_in(c, n, one_d, &w, k));
+    FV_TRY(pair_attr(c, n, "strides", one_d, st));
+    FV_TRY(square_attr(c, n, "dilations", one_d, &dl[0]));
+    dl[1] = dl[0];
     int64_t g = fv_ox_attr_i(n, "group", 1);
     if (g < 1 || g > ch || w->dims[1] * g > 1 << 24)
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'group' = %lld", (long long)g);
-    int nop = fv_ox_attr_ints(c, n, "output_padding", op, 2);
-    int nos = fv_ox_attr_ints(c, n, "output_shape", os, 2);
-    if (nop < 0 || nos < 0)
+    if (fv_ox_attr_hw(c, n, "output_padding", one_d, 0, 0, op) < 0)
         return fv_last_status();
-    if (nos == 2) { /* the pads that give this output, split as the spec says */
+    int nos = fv_ox_attr_hw(c, n, "output_shape", one_d, 1, 0, os);
+    if (nos < 0)
+        return fv_last_status();
+    if (nos) { /* the pads that give this output, split as the spec says */
         bool upper = strcmp(fv_ox_attr_s(n, "auto_pad", ""), "SAME_UPPER") == 0;
         for (int a = 0; a < 2; a++) {
-            int64_t total = s * (hw[a] - 1) + op[a] + (w->dims[2 + a] - 1) * d + 1 - os[a];
-            if (total < 0)
-                return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'output_shape' larger than "
-                                 "the layer makes");
+            int64_t total = st[a] * (hw[a] - 1) + op[a] + (k[a] - 1) * dl[a] + 1 - os[a];
+            if (total < 0) /* larger than the layer makes: output padding at the end */
+                op[a] -= total, total = 0;
             pads[a] = upper ? total / 2 : total - total / 2;
             pads[a + 2] = total - pads[a];
         }
     } else {
-        FV_TRY(conv_pads(c, n, hw, w->dims + 2, s, d, true, pads));
+        FV_TRY(conv_pads(c, n, hw, k, st, dl, one_d, true, pads));
     }
-    if (op[0] != op[1] || op[0] < 0 || op[0] >= s)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'output_padding': fovea takes two "
-                         "equal values below the stride");
+    for (int a = 0; a < 2; a++)
+        if (op[a] < 0 || (op[a] >= st[a] && op[a] >= dl[a]))
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'output_padding': %lld is not "
+                             "below the stride or the dilation", (long long)op[a]);
     int64_t filters = w->dims[1] * g;
     const float *b;
     FV_TRY(bias_in(c, n, 2, filters, &b));
     bool sym = pads[0] == pads[1] && pads[0] == pads[2] && pads[0] == pads[3];
-    fv_conv2d_transpose_args a = {.filters = (int)filters, .kernel_h = (int)w->dims[2],
-                                  .kernel_w = (int)w->dims[3], .stride = s,
-                                  .padding = sym ? (int)pads[0] : 0, .output_padding = (int)op[0],
-                                  .dilation = d, .groups = (int)g, .no_bias = !b,
+    fv_conv2d_transpose_args a = {.filters = (int)filters, .kernel_h = (int)k[0],
+                                  .kernel_w = (int)k[1], .stride_h = st[0], .stride_w = st[1],
+                                  .padding = sym ? (int)pads[0] : 0,
+                                  .output_padding_h = (int)op[0],
+                                  .output_padding_w = (int)op[1], .dilation = dl[0],
+                                  .groups = (int)g, .no_bias = !b,
                                   .name = fv_ox_layer_name(c, n, NULL)};
     if ((id = fv_conv2d_transpose_(c->m, in, a)) < 0)
         return fv_ox_layer_err(c, n);
@@ -449,6 +530,7 @@ static fv_status op_conv_transpose(ox_ctx *c, const ox_node *n)
                           .right = (int)pads[3], .name = fv_ox_layer_name(c, n, "_crop")};
         id = fv_cropping2d_(c->m, id, pa);
     }
+    FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
     return fv_ox_set_node(c, n, 0, id);
 }
 
