@@ -4,6 +4,7 @@
  * axis is fovea's own: an op that would move, merge or split it is an error saying so. */
 #include "formats/onnx_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -31,50 +32,46 @@ static fv_status alias(ox_ctx *c, const ox_node *n)
 /* ---------------------------------------------------------------- pooling */
 
 static fv_status pool_geometry(ox_ctx *c, const ox_node *n, int *in, fv_pool2d_args *a,
-                               int64_t *pads)
+                               int64_t *pads, bool *one_d)
 {
-    FV_TRY(fv_ox_in_node(c, n, 0, in));
-    int64_t dims[OX_MAXR + 1], k[OX_MAXR], s[OX_MAXR], d[OX_MAXR];
-    int r = fv_ox_node_shape(c, *in, dims);
-    if (r != 4)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "an input of rank %d: fovea's pooling is 2-D "
-                         "(rank 4, N C H W)", r);
-    int nk = fv_ox_attr_ints(c, n, "kernel_shape", k, OX_MAXR);
-    int ns = fv_ox_attr_ints(c, n, "strides", s, OX_MAXR);
-    int nd = fv_ox_attr_ints(c, n, "dilations", d, OX_MAXR);
-    if (nk < 0 || ns < 0 || nd < 0)
+    int64_t hw[2], k[2], s[2], d[2];
+    FV_TRY(fv_ox_image_in(c, n, in, hw, NULL, one_d));
+    if (!fv_ox_attr(n, "kernel_shape"))
+        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'kernel_shape' is missing");
+    if (fv_ox_attr_hw(c, n, "kernel_shape", *one_d, 1, 1, k) < 0 ||
+        fv_ox_attr_hw(c, n, "strides", *one_d, 1, 1, s) < 0 ||
+        fv_ox_attr_hw(c, n, "dilations", *one_d, 1, 1, d) < 0)
         return fv_last_status();
-    if (nk != 2 || k[0] < 1 || k[1] < 1 || k[0] > 1 << 20 || k[1] > 1 << 20)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'kernel_shape' must be two positive "
-                         "values");
-    if (ns && (ns != 2 || s[0] != s[1] || s[0] < 1 || s[0] > 1 << 20))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'strides': fovea takes two equal "
-                         "positive values");
-    for (int j = 0; j < nd; j++)
+    for (int j = 0; j < 2; j++) {
+        if (k[j] < 1 || k[j] > 1 << 20 || s[j] < 1 || s[j] > 1 << 20)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attributes 'kernel_shape' and 'strides' "
+                             "must be positive");
         if (d[j] != 1)
             return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'dilations': fovea's pooling has "
                              "no dilation");
-    a->size_h = (int)k[0], a->size_w = (int)k[1], a->stride = ns ? (int)s[0] : 1;
+    }
+    /* fovea's stride is one value; a 1-D op's height (extent 1, window 1) takes any */
+    if (s[0] != s[1] && !*one_d)
+        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'strides' (%lld, %lld): fovea's "
+                         "pooling takes equal values", (long long)s[0], (long long)s[1]);
+    a->size_h = (int)k[0], a->size_w = (int)k[1], a->stride = (int)s[1];
     a->ceil_mode = fv_ox_attr_i(n, "ceil_mode", 0) != 0;
     a->name = fv_ox_layer_name(c, n, NULL);
     const char *ap = fv_ox_attr_s(n, "auto_pad", "NOTSET");
     memset(pads, 0, 4 * sizeof *pads);
     if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+        bool upper = ap[5] == 'U';
         for (int j = 0; j < 2; j++) {
-            int64_t in_ = dims[2 + j], st = a->stride;
-            int64_t total = ((in_ + st - 1) / st - 1) * st + k[j] - in_;
+            int64_t total = ((hw[j] + s[j] - 1) / s[j] - 1) * s[j] + k[j] - hw[j];
             total = total > 0 ? total : 0;
-            pads[j] = ap[5] == 'U' ? total / 2 : total - total / 2;
+            pads[j] = upper ? total / 2 : total - total / 2;
             pads[j + 2] = total - pads[j];
         }
     } else if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0 && *ap) {
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'auto_pad' = '%s'", ap);
     } else if (strcmp(ap, "VALID") != 0) {
-        int np = fv_ox_attr_ints(c, n, "pads", pads, 4);
-        if (np < 0)
+        if (fv_ox_attr_hw(c, n, "pads", *one_d, 0, 0, pads) < 0)
             return fv_last_status();
-        if (np && np != 4)
-            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads' has %d values", np);
     }
     for (int j = 0; j < 4; j++)
         if (pads[j] < 0 || pads[j] > 1 << 20)
@@ -87,29 +84,44 @@ static bool symmetric(const int64_t *p)
     return p[0] == p[1] && p[0] == p[2] && p[0] == p[3];
 }
 
+/* MaxPool and AveragePool: the pool's own padding where it is one value within half the window
+ * (PyTorch's limit); otherwise an explicit pad layer before it: -FLT_MAX for max pooling (no
+ * window lies wholly in the padding), zeros for average pooling that counts them. Average
+ * pooling that excludes the padding has no exact form then, nor does ceil_mode. */
 static fv_status op_pool(ox_ctx *c, const ox_node *n)
 {
     int in;
     fv_pool2d_args a = {0};
     int64_t pads[4];
-    FV_TRY(pool_geometry(c, n, &in, &a, pads));
+    bool one_d;
+    FV_TRY(pool_geometry(c, n, &in, &a, pads, &one_d));
     bool avg = n->op[0] == 'A';
     bool include = avg && fv_ox_attr_i(n, "count_include_pad", 0) != 0;
-    if (!symmetric(pads) && !include)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads' (%lld, %lld, %lld, %lld): "
-                         "fovea's pooling pads every side alike", (long long)pads[0],
-                         (long long)pads[1], (long long)pads[2], (long long)pads[3]);
-    bool wide = 2 * pads[0] > a.size_h || 2 * pads[0] > a.size_w; /* PyTorch's limit */
-    if (!symmetric(pads) || (include && wide)) { /* zeros that count: a zero-padding layer */
+    bool wide = 2 * pads[0] > a.size_h || 2 * pads[0] > a.size_w;
+    bool any = pads[0] || pads[1] || pads[2] || pads[3];
+    if (any && (!symmetric(pads) || wide || (include && a.ceil_mode))) {
+        if (avg && !include)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads' (%lld, %lld, %lld, %lld) "
+                             "with count_include_pad = 0: fovea's average pooling excludes "
+                             "padding only when it is one value within half the window",
+                             (long long)pads[0], (long long)pads[1], (long long)pads[2],
+                             (long long)pads[3]);
+        if (a.ceil_mode)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'ceil_mode' = 1 with these pads "
+                             "(an explicit padding changes which windows ceil_mode keeps)");
         fv_pad_args pa = {.top = (int)pads[0], .left = (int)pads[1], .bottom = (int)pads[2],
-                          .right = (int)pads[3], .name = fv_ox_layer_name(c, n, "_pad")};
-        if ((in = fv_zero_padding2d_(c->m, in, pa)) < 0)
+                          .right = (int)pads[3], .mode = FV_PAD_CONSTANT,
+                          .value = avg ? 0 : -FLT_MAX, .name = fv_ox_layer_name(c, n, "_pad")};
+        if ((in = fv_pad2d_(c->m, in, pa)) < 0)
             return fv_ox_layer_err(c, n);
-        pads[0] = 0;
+        memset(pads, 0, 4 * sizeof *pads);
     }
     a.padding = (int)pads[0];
     a.exclude_pad = avg && !include && a.padding > 0;
     int id = avg ? fv_avgpool2d_(c->m, in, a) : fv_maxpool2d_(c->m, in, a);
+    if (id < 0)
+        return fv_ox_layer_err(c, n);
+    FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
     FV_TRY(fv_ox_set_node(c, n, 0, id));
     return gone(c, n, 1, "MaxPool's indices (fovea does not give them)");
 }
@@ -119,7 +131,8 @@ static fv_status op_lppool(ox_ctx *c, const ox_node *n)
     int in;
     fv_pool2d_args a = {0};
     int64_t pads[4];
-    FV_TRY(pool_geometry(c, n, &in, &a, pads));
+    bool one_d;
+    FV_TRY(pool_geometry(c, n, &in, &a, pads, &one_d));
     if (pads[0] || !symmetric(pads))
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads': fovea's Lp pooling has no "
                          "padding");
@@ -127,7 +140,11 @@ static fv_status op_lppool(ox_ctx *c, const ox_node *n)
     if (p < 2 || p > 64 || p % 2) /* fovea raises x to p, ONNX |x|: equal for even p */
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'p' = %lld: fovea takes even p",
                          (long long)p);
-    return fv_ox_set_node(c, n, 0, fv_lppool2d_(c->m, in, (float)p, a));
+    int id = fv_lppool2d_(c->m, in, (float)p, a);
+    if (id < 0)
+        return fv_ox_layer_err(c, n);
+    FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
+    return fv_ox_set_node(c, n, 0, id);
 }
 
 static fv_status op_global_pool(ox_ctx *c, const ox_node *n)
