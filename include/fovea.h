@@ -1465,6 +1465,12 @@ fv_model *fv_model_load_onnx(const char *path);
 fv_model *fv_model_load_onnx_mem(const void *data, size_t len, const char *name);
 /* The i-th ONNX op the importer maps onto layers (from 0; NULL past the last). */
 const char *fv_onnx_supported_op(int i);
+/* What the claim of op i leaves out, as a phrase for docs/onnx.md (NULL: nothing but the
+ * limits of every claim: float32 tensors of a batch axis and 1 to 4 axes per sample), and in
+ * *rules (may be NULL) the FV_ONNX_* flags saying which cases fall outside it. */
+#define FV_ONNX_NO_BATCH_AXIS 1u /* an operation along the batch axis (refused naming it) */
+#define FV_ONNX_UP_TO_2D 2u      /* spatial ops on inputs of rank 5 and more (3-D) */
+const char *fv_onnx_claim_limits(int i, unsigned *rules);
 /* ONNX export: the compiled model m as an ONNX file at `opset` (13 to 17; 0: 13), written
  * atomically. The graph's input "input" is (N, sample shape) with N symbolic, its output
  * "output" the prediction node's values (logits, or probabilities for a model ending in

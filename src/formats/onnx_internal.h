@@ -12,7 +12,8 @@
 
 #include <stdbool.h>
 
-#define OX_BATCH (INT64_MIN + 1) /* the batch size, symbolic, in folded integer tensors */
+#define OX_BATCH (INT64_MIN + 1000003) /* the batch size, symbolic, in folded integer tensors
+                                        * (not INT64_MIN + 1: PyTorch's "to the start" end) */
 #define OX_MAXR 8                /* the largest rank of a tensor the importer handles */
 #define OX_MAX_NUMEL (1 << 26)   /* elements of a folded or integer constant (float ones: the file's data) */
 #define OX_FILE_MAX ((size_t)INT32_MAX) /* bytes of one .onnx file (protobuf's 2 GB) */

@@ -11,17 +11,69 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The ops mapped onto layers (constant folding also takes the shape glue, onnx_fold.c). */
-static const char *const claimed[] = {
-    "Conv", "ConvTranspose", "Gemm", "MatMul", "Relu", "LeakyRelu", "PRelu", "Elu", "Selu",
-    "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Softmax", "LogSoftmax", "MaxPool",
-    "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "BatchNormalization",
-    "InstanceNormalization", "LRN", "Dropout", "Flatten", "Reshape", "Transpose", "Concat",
-    "Identity", "Constant", "Resize", "Upsample", "Pad", "Clip", NULL};
+/* The ops mapped onto layers, each with what its claim leaves out (constant folding also takes
+ * the shape glue, onnx_fold.c). Every claim holds for float32 tensors of a batch axis and 1 to
+ * 4 axes per sample, with one graph input (docs/onnx.md); the rules are FV_ONNX_* (fovea.h). */
+typedef struct ox_claim {
+    const char *op;
+    unsigned rules;
+    const char *limits;
+} ox_claim;
+
+#define BATCH FV_ONNX_NO_BATCH_AXIS
+#define UP_2D FV_ONNX_UP_TO_2D
+static const ox_claim claimed[] = {
+    {"Conv", UP_2D, "1-D and 2-D; equal strides and dilations; 3-D not supported"},
+    {"ConvTranspose", UP_2D, "1-D and 2-D; equal dilations; 3-D not supported"},
+    {"Gemm", BATCH, "A not transposed (transA moves the batch axis); C one bias row"},
+    {"MatMul", BATCH, "a constant right operand of rank 2 (a batched one spans the batch axis)"},
+    {"Add", BATCH, "two layer outputs of one shape (a residual connection)"},
+    {"Sub", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
+    {"Mul", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
+    {"Div", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
+    {"Relu", 0, NULL}, {"LeakyRelu", 0, NULL},
+    {"PRelu", BATCH, "a slope of one value or one per channel"},
+    {"Elu", 0, NULL},
+    {"Selu", 0, "the standard alpha and gamma"},
+    {"Sigmoid", 0, NULL}, {"Tanh", 0, NULL},
+    {"HardSigmoid", 0, "alpha 1/6, beta 1/2 (PyTorch's)"},
+    {"HardSwish", 0, NULL},
+    {"Clip", 0, "[0, 6] (ReLU6) and [0, inf) (ReLU)"},
+    {"Softmax", BATCH, "any axis but the batch axis"},
+    {"LogSoftmax", BATCH, "any axis but the batch axis"},
+    {"MaxPool", UP_2D, "1-D and 2-D; no dilations; no indices output; 3-D not supported"},
+    {"AveragePool", UP_2D, "1-D and 2-D; count_include_pad = 0 with pads of one value within "
+                           "half the window; 3-D not supported"},
+    {"GlobalAveragePool", UP_2D, "2-D"}, {"GlobalMaxPool", UP_2D, "2-D"},
+    {"LpPool", UP_2D, "1-D and 2-D, even p, no padding"},
+    {"BatchNormalization", 0, "inference (training_mode = 0)"},
+    {"InstanceNormalization", 0, NULL},
+    {"LRN", 0, "odd size"},
+    {"Dropout", 0, "inference, or training with ratio 0 (the mask output not given)"},
+    {"Flatten", BATCH, "at axis 1 or where the leading sample axes are 1"},
+    {"Reshape", BATCH, "shapes that keep the batch axis"},
+    {"Transpose", BATCH, "permutations that keep the batch axis first"},
+    {"Concat", BATCH, "of layer outputs, along a sample axis"},
+    {"Identity", 0, "of tensors"},
+    {"Constant", 0, "as an operand (a graph needs its input)"},
+    {"Resize", 0, "(N, C, H, W) by scales or sizes of H and W; tf_crop_and_resize not supported"},
+    {"Upsample", 0, "(N, C, H, W)"},
+    {"Pad", BATCH, "constant, reflect and edge on the last two axes"},
+};
+#undef BATCH
+#undef UP_2D
 
 const char *fv_onnx_supported_op(int i)
 {
-    return i >= 0 && i < (int)(sizeof claimed / sizeof *claimed) ? claimed[i] : NULL;
+    return i >= 0 && i < (int)(sizeof claimed / sizeof *claimed) ? claimed[i].op : NULL;
+}
+
+const char *fv_onnx_claim_limits(int i, unsigned *rules)
+{
+    bool in = i >= 0 && i < (int)(sizeof claimed / sizeof *claimed);
+    if (rules)
+        *rules = in ? claimed[i].rules : 0;
+    return in ? claimed[i].limits : NULL;
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -595,8 +647,9 @@ static fv_status op_gemm(ox_ctx *c, const ox_node *n)
                    || (cm->ndim == 2 && cm->dims[0] == 1 && (cm->dims[1] == units ||
                                                               cm->dims[1] == 1));
         if (cm->isint || !row)
-            return fv_ox_err(c, n, FV_ERR_INVALID, "the C operand must be one bias row (a bias "
-                             "per sample needs an op fovea lacks)");
+            return fv_ox_err(c, n, FV_ERR_INVALID, "the C operand must be one bias row (a "
+                             "matrix spans the batch axis: fovea's constants are the same for "
+                             "every sample)");
         float *b = fv_ox_alloc(c, sizeof(float) * (size_t)units);
         if (!b)
             return FV_ERR_NOMEM;
@@ -618,8 +671,9 @@ static fv_status op_matmul(ox_ctx *c, const ox_node *n)
     FV_TRY(fv_ox_in_node(c, n, 0, &in));
     FV_TRY(fv_ox_in_const(c, n, 1, "right operand", &bm));
     if (bm->isint || bm->ndim != 2)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "the right operand must be a float matrix (fovea "
-                         "has no batched matrix product)");
+        return fv_ox_err(c, n, FV_ERR_INVALID, "the right operand must be a float matrix (a "
+                         "batched one spans the batch axis: fovea's constants are the same for "
+                         "every sample)");
     if (n->fused_bias) {
         ox_val *v = fv_ox_val(c, n->fused_bias, false);
         bt = v && v->kind == OX_CONST ? &v->t : NULL;

@@ -371,8 +371,13 @@ static fv_status op_concat(ox_ctx *c, const ox_node *n)
     if (n->nin < 1 || n->nin > FV_MAX_IN)
         return fv_ox_err(c, n, FV_ERR_INVALID, "%d inputs (fovea's concat takes 1 to %d)",
                          n->nin, FV_MAX_IN);
-    for (int k = 0; k < n->nin; k++)
+    for (int k = 0; k < n->nin; k++) {
+        ox_val *v = fv_ox_in(c, n, k);
+        if (v && v->kind == OX_CONST && v->t.ndim >= 2)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "input %d is a constant spanning the batch "
+                             "axis (fovea's constants are the same for every sample)", k);
         FV_TRY(fv_ox_in_node(c, n, k, &ins[k]));
+    }
     int r = fv_ox_node_shape(c, ins[0], dims);
     int64_t ax = fv_ox_attr_i(n, "axis", n->opset < 11 ? 1 : 0);
     if (ax < -r || ax >= r)
@@ -400,12 +405,18 @@ static fv_status op_squeeze(ox_ctx *c, const ox_node *n)
     return fv_ox_set_node(c, n, 0, id);
 }
 
+/* Dropout at inference is the identity; in training mode only with ratio 0 (the identity
+ * too): other ratios draw random masks no import can reproduce. */
 static fv_status op_dropout(ox_ctx *c, const ox_node *n)
 {
-    ox_val *t = fv_ox_in(c, n, 2);
-    if (t && (t->kind != OX_CONST || (t->t.numel == 1 && fv_ox_int_at(&t->t, 0))))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "training_mode is not constant false (fovea "
-                         "imports inference)");
+    ox_val *t = fv_ox_in(c, n, 2), *r = fv_ox_in(c, n, 1);
+    if (t && (t->kind != OX_CONST || t->t.numel != 1))
+        return fv_ox_err(c, n, FV_ERR_INVALID, "training_mode is not one constant");
+    if (t && fv_ox_int_at(&t->t, 0)) {
+        if (!r || r->kind != OX_CONST || r->t.numel != 1 || r->t.isint || r->t.f[0] != 0)
+            return fv_ox_err(c, n, FV_ERR_INVALID, "training_mode = 1 with a ratio other than "
+                             "0 (random masks; fovea imports inference)");
+    }
     FV_TRY(alias(c, n));
     return gone(c, n, 1, "Dropout's mask (fovea imports inference)");
 }

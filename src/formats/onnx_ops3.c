@@ -192,6 +192,7 @@ static fv_status op_pad(ox_ctx *c, const ox_node *n)
     if (s < 3) {
         int64_t chw[3] = {1, s == 2 ? dims[1] : 1, dims[r - 1]};
         FV_TRY(fv_ox_reshape(c, n, in, 3, chw, &in));
+        a.name = fv_ox_layer_name(c, n, "_pad"); /* the reshape may have taken the node's */
     }
     a.top = s >= 2 ? (int)pads[r - 2] : 0, a.bottom = s >= 2 ? (int)pads[2 * r - 2] : 0;
     a.left = (int)pads[r - 1], a.right = (int)pads[2 * r - 1];

@@ -63,6 +63,35 @@ class Deconv(nn.Module):
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
 
+class Resample(nn.Module):
+    """bilinear upsampling (Resize), reflection padding (Pad), transposed convolution with
+    strides (2, 1), ReLU6 (Clip), max pooling with asymmetric SAME-like padding (Pad + MaxPool),
+    nearest downsampling by sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0))
+
+    def forward(self, x):
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = F.pad(x, (1, 2, 0, 1), mode="reflect")
+        x = F.relu6(self.up(x))
+        x = F.max_pool2d(F.pad(x, (0, 1, 1, 0), value=-1e30), 2)
+        return F.interpolate(x, size=(3, 4), mode="nearest")
+
+
+class Seq1d(nn.Module):
+    """1-D convolution, max pooling with padding, average pooling, as PyTorch's Conv1d / pools."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = F.max_pool1d(torch.relu(self.conv(x)), 3, stride=2, padding=1)
+        return F.avg_pool1d(x, 2)
+
+
 def save(name, model, x, opset):
     model.eval()
     with torch.no_grad():
@@ -87,6 +116,12 @@ def main():
     save("mlp_opset13", Mlp(), torch.randn(3, 3, 2, 2), 13)
     torch.manual_seed(2)
     save("deconv_opset14", Deconv(), torch.randn(2, 2, 4, 4), 14)
+    torch.manual_seed(3)
+    save("resample_opset13", Resample(), torch.randn(2, 2, 3, 4), 13)
+    torch.manual_seed(4)
+    save("resample_opset11", Resample(), torch.randn(2, 2, 3, 4), 11)
+    torch.manual_seed(5)
+    save("seq1d_opset13", Seq1d(), torch.randn(2, 2, 9), 13)
 
 
 if __name__ == "__main__":

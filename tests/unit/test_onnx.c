@@ -1,5 +1,6 @@
 /* test_onnx.c - ONNX import: PyTorch models exported at opsets 11, 13 and 14
- * (tests/golden/gen_onnx.py) give PyTorch's outputs within 1e-4 relative, through
+ * (tests/golden/gen_onnx.py: convolutions, pooling, dense, normalization, Resize, Pad, Clip,
+ * strided ConvTranspose, 1-D convolution and pooling) give PyTorch's outputs within 1e-4 relative, through
  * fv_model_load_onnx and fv_model_load_file; malformed models (truncated protobuf, tensor data
  * shorter than its shape, an initializer of a type fovea does not read, a cycle, an unknown op,
  * a hostile number of dimensions, an undefined name) are one-line errors naming the file. */
@@ -67,6 +68,9 @@ static void golden(const char *name, int via_load_file)
 TEST(pytorch_cnn_opset11) { golden("cnn_opset11", 0); }
 TEST(pytorch_mlp_opset13) { golden("mlp_opset13", 1); }
 TEST(pytorch_deconv_opset14) { golden("deconv_opset14", 0); }
+TEST(pytorch_resample_opset13) { golden("resample_opset13", 0); }
+TEST(pytorch_resample_opset11) { golden("resample_opset11", 0); }
+TEST(pytorch_seq1d_opset13) { golden("seq1d_opset13", 0); }
 
 /* ---------------------------------------------------------------- malformed models */
 
@@ -222,6 +226,9 @@ int main(void)
     RUN(pytorch_cnn_opset11);
     RUN(pytorch_mlp_opset13);
     RUN(pytorch_deconv_opset14);
+    RUN(pytorch_resample_opset13);
+    RUN(pytorch_resample_opset11);
+    RUN(pytorch_seq1d_opset13);
     RUN(valid_and_truncated);
     RUN(short_tensor_and_wrong_type);
     RUN(cycle_unknown_op_undefined);
