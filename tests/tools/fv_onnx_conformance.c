@@ -170,10 +170,13 @@ static const char *run(const char *dir, const char *name, FvOnnx__ModelProto *mp
     size_t ni = g->n_initializer, extra = 0;
     FvOnnx__TensorProto **init = malloc(sizeof *init * (ni + g->n_input + 1));
     FvOnnx__TensorProto *bound[16] = {0};
-    memcpy(init, g->initializer, sizeof *init * ni);
+    char *own[16] = {0}; /* the bound tensors' own names, given back before they are freed */
+    if (ni)
+        memcpy(init, g->initializer, sizeof *init * ni);
     for (size_t k = 1; k < g->n_input && k < 16; k++) {
         bound[k] = read_tensor(dir, "input", (int)k);
         if (bound[k]) {
+            own[k] = bound[k]->name;
             bound[k]->name = g->input[k]->name;
             init[ni + extra++] = bound[k];
         }
@@ -187,7 +190,7 @@ static const char *run(const char *dir, const char *name, FvOnnx__ModelProto *mp
     g->initializer = saved, g->n_initializer = saved_n;
     for (size_t k = 1; k < 16; k++)
         if (bound[k]) {
-            bound[k]->name = NULL;
+            bound[k]->name = own[k];
             fv_onnx__tensor_proto__free_unpacked(bound[k], NULL);
         }
     free(init);
