@@ -76,11 +76,13 @@ static fv_status fold_constant(ox_ctx *c, const ox_node *n)
     } else if ((a = fv_ox_attr(n, "value_floats"))) {
         int64_t d = (int64_t)a->n_floats;
         FV_TRY(fv_ox_new_tensor(c, &t, 1, &d, 0));
-        memcpy(t.f, a->floats, sizeof(float) * a->n_floats);
+        if (a->n_floats)
+            memcpy(t.f, a->floats, sizeof(float) * a->n_floats);
     } else if ((a = fv_ox_attr(n, "value_ints"))) {
         int64_t d = (int64_t)a->n_ints;
         FV_TRY(fv_ox_new_tensor(c, &t, 1, &d, 1));
-        memcpy(t.i, a->ints, sizeof(int64_t) * a->n_ints);
+        if (a->n_ints)
+            memcpy(t.i, a->ints, sizeof(int64_t) * a->n_ints);
     } else {
         return fv_ox_err(c, n, FV_ERR_INVALID, "no value attribute fovea reads (value, "
                          "value_float(s), value_int(s))");

@@ -124,6 +124,8 @@ const char *fv_ox_attr_s(const ox_node *n, const char *name, const char *def)
     if (!a || !a->has_s)
         return def;
     /* attribute strings are bytes: only a NUL-free value is usable as text */
+    if (!a->s.len)
+        return "";
     if (memchr(a->s.data, 0, a->s.len))
         return "(binary)";
     static _Thread_local char bufs[4][64]; /* a few may be held at once */
@@ -145,7 +147,8 @@ int fv_ox_attr_ints(const ox_ctx *c, const ox_node *n, const char *name, int64_t
                   a->n_ints, max);
         return -1;
     }
-    memcpy(out, a->ints, sizeof *out * a->n_ints);
+    if (a->n_ints) /* an empty list may have no array at all */
+        memcpy(out, a->ints, sizeof *out * a->n_ints);
     return (int)a->n_ints;
 }
 
