@@ -2,7 +2,7 @@
  * constant tensors with a symbolic batch size, the graph's nodes after inlining, and the calls
  * between the parts: onnx_read.c (protobuf and tensor decoding, attributes, the arena),
  * onnx_graph.c (function inlining, topological order, names), onnx_fold.c (constant folding of
- * the exporters' shape glue), onnx_ops.c / onnx_ops2.c / onnx_ops3.c (ONNX ops onto fovea's layers) and
+ * the exporters' shape glue), onnx_ops.c / onnx_ops2.c / onnx_ops3.c / onnx_arith.c (ONNX ops onto fovea's layers) and
  * onnx_import.c (the driver: inputs, values, outputs, weights). */
 #ifndef FV_ONNX_INTERNAL_H
 #define FV_ONNX_INTERNAL_H
@@ -157,6 +157,14 @@ fv_status fv_ox_image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int6
 int fv_ox_attr_hw(ox_ctx *c, const ox_node *n, const char *name, bool one_d, int64_t unit,
                   int64_t def, int64_t *v);
 fv_status fv_ox_image_out(ox_ctx *c, const ox_node *n, int id, bool one_d, int *out);
+/* onnx_arith.c: Add ... Min onto fovea's binary layers (1 when n's op is one, *st its
+ * result); PRelu of any broadcastable slope on x as relu(x) + slope min(x, 0); average pooling
+ * of `in` that excludes pads (top, left, bottom, right) the pool cannot take: the zero-padded
+ * average times a constant map of window sizes (*out the node). */
+int fv_ox_map_arith(ox_ctx *c, const ox_node *n, fv_status *st);
+fv_status fv_ox_prelu_general(ox_ctx *c, const ox_node *n, int x, const ox_tensor *slope);
+fv_status fv_ox_avgpool_exclude(ox_ctx *c, const ox_node *n, int in, const int64_t *pads,
+                                fv_pool2d_args a, int *out);
 /* The error after a failed layer call, naming the node. */
 fv_status fv_ox_layer_err(ox_ctx *c, const ox_node *n);
 

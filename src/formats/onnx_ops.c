@@ -21,29 +21,29 @@ typedef struct ox_claim {
 } ox_claim;
 
 #define BATCH FV_ONNX_NO_BATCH_AXIS
+#define ARITH "layer outputs of one rank, or a layer output and a constant the same for every " \
+              "sample (broadcast)"
 #define UP_2D FV_ONNX_UP_TO_2D
 static const ox_claim claimed[] = {
     {"Conv", UP_2D, "1-D and 2-D; equal strides and dilations; 3-D not supported"},
     {"ConvTranspose", UP_2D, "1-D and 2-D; equal dilations; 3-D not supported"},
     {"Gemm", BATCH, "A not transposed (transA moves the batch axis); C one bias row"},
     {"MatMul", BATCH, "a constant right operand of rank 2 (a batched one spans the batch axis)"},
-    {"Add", BATCH, "two layer outputs of one shape (a residual connection)"},
-    {"Sub", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
-    {"Mul", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
-    {"Div", 0, "on constants only (folded): fovea's layers have no element-wise arithmetic yet"},
+    {"Add", BATCH, ARITH}, {"Sub", BATCH, ARITH}, {"Mul", BATCH, ARITH},
+    {"Div", BATCH, ARITH}, {"Pow", BATCH, ARITH}, {"Max", BATCH, ARITH}, {"Min", BATCH, ARITH},
     {"Relu", 0, NULL}, {"LeakyRelu", 0, NULL},
-    {"PRelu", BATCH, "a slope of one value or one per channel"},
+    {"PRelu", BATCH, "a slope the same for every sample (broadcast)"},
     {"Elu", 0, NULL},
-    {"Selu", 0, "the standard alpha and gamma"},
+    {"Selu", 0, "alpha and gamma other than 0"},
     {"Sigmoid", 0, NULL}, {"Tanh", 0, NULL},
-    {"HardSigmoid", 0, "alpha 1/6, beta 1/2 (PyTorch's)"},
+    {"HardSigmoid", 0, "alpha and beta other than 0"},
     {"HardSwish", 0, NULL},
-    {"Clip", 0, "[0, 6] (ReLU6) and [0, inf) (ReLU)"},
+    {"Clip", 0, "constant bounds"},
     {"Softmax", BATCH, "any axis but the batch axis"},
     {"LogSoftmax", BATCH, "any axis but the batch axis"},
     {"MaxPool", UP_2D, "1-D and 2-D; no dilations; no indices output; 3-D not supported"},
-    {"AveragePool", UP_2D, "1-D and 2-D; count_include_pad = 0 with pads of one value within "
-                           "half the window; 3-D not supported"},
+    {"AveragePool", UP_2D, "1-D and 2-D; no ceil_mode with pads the pool cannot take; 3-D not "
+                           "supported"},
     {"GlobalAveragePool", UP_2D, "2-D"}, {"GlobalMaxPool", UP_2D, "2-D"},
     {"LpPool", UP_2D, "1-D and 2-D, even p, no padding"},
     {"BatchNormalization", 0, "inference (training_mode = 0)"},
@@ -62,6 +62,7 @@ static const ox_claim claimed[] = {
 };
 #undef BATCH
 #undef UP_2D
+#undef ARITH
 
 const char *fv_onnx_supported_op(int i)
 {
@@ -222,11 +223,6 @@ fv_status fv_ox_permute(ox_ctx *c, const ox_node *n, int in, int ndim, const int
 
 /* ---------------------------------------------------------------- activations */
 
-static bool near(float a, double b)
-{
-    return fabs((double)a - b) <= 1e-6 * (fabs(b) + 1e-6);
-}
-
 static fv_status op_act(ox_ctx *c, const ox_node *n)
 {
     const char *op = n->op;
@@ -248,20 +244,16 @@ static fv_status op_act(ox_ctx *c, const ox_node *n)
             act = FV_ACT_RELU;
         if (!isfinite(a.alpha))
             return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'alpha' is not finite");
-    } else if (strcmp(op, "Selu") == 0) {
-        float al = fv_ox_attr_f(n, "alpha", 1.67326319217681884765625f);
-        float ga = fv_ox_attr_f(n, "gamma", 1.05070102214813232421875f);
-        if (!near(al, 1.6732632423543772) || !near(ga, 1.0507009873554805))
-            return fv_ox_err(c, n, FV_ERR_INVALID, "attributes alpha=%g gamma=%g: fovea's SELU "
-                             "has the standard constants only", (double)al, (double)ga);
-        act = FV_ACT_SELU;
-    } else if (strcmp(op, "HardSigmoid") == 0) {
-        float al = fv_ox_attr_f(n, "alpha", 0.2f), be = fv_ox_attr_f(n, "beta", 0.5f);
-        if (!near(al, 1.0 / 6) || !near(be, 0.5))
-            return fv_ox_err(c, n, FV_ERR_INVALID, "attributes alpha=%g beta=%g: fovea's hard "
-                             "sigmoid is PyTorch's (alpha 1/6, beta 0.5)", (double)al,
-                             (double)be);
-        act = FV_ACT_HARD_SIGMOID;
+    } else if (strcmp(op, "Selu") == 0 || strcmp(op, "HardSigmoid") == 0) {
+        bool selu = op[0] == 'S';
+        a.alpha = fv_ox_attr_f(n, "alpha", selu ? 1.67326319217681884765625f : 0.2f);
+        a.beta = fv_ox_attr_f(n, selu ? "gamma" : "beta", selu ? 1.05070102214813232421875f
+                                                               : 0.5f);
+        if (a.alpha == 0 || a.beta == 0 || !isfinite(a.alpha) || !isfinite(a.beta))
+            return fv_ox_err(c, n, FV_ERR_INVALID, "attributes alpha=%g %s=%g: fovea takes "
+                             "finite values other than 0", (double)a.alpha,
+                             selu ? "gamma" : "beta", (double)a.beta);
+        act = selu ? FV_ACT_SELU : FV_ACT_HARD_SIGMOID;
     } else {
         act = FV_ACT_HARD_SWISH;
     }
@@ -685,21 +677,6 @@ static fv_status op_matmul(ox_ctx *c, const ox_node *n)
     return dense(c, n, in, w, bm->dims[1], bm->dims[0], 1, bt ? bt->f : NULL, 1);
 }
 
-/* Add of two layer outputs of one shape (a residual connection); a constant operand is the
- * element-wise arithmetic fovea's layers lack. */
-static fv_status op_add(ox_ctx *c, const ox_node *n)
-{
-    int ins[2];
-    ox_val *b = fv_ox_in(c, n, 1);
-    if (b && b->kind == OX_CONST)
-        return fv_ox_err(c, n, FV_ERR_INVALID, "adding a constant to a layer's output needs "
-                         "element-wise arithmetic, which fovea's layers lack");
-    FV_TRY(fv_ox_in_node(c, n, 0, &ins[0]));
-    FV_TRY(fv_ox_in_node(c, n, 1, &ins[1]));
-    fv_layer_args a = {.name = fv_ox_layer_name(c, n, NULL)};
-    return fv_ox_set_node(c, n, 0, fv_add_(c->m, 2, ins, a));
-}
-
 /* ---------------------------------------------------------------- dispatch */
 
 typedef struct op_entry {
@@ -712,7 +689,6 @@ static const op_entry table[] = {
     {"Elu", op_act}, {"Selu", op_act}, {"HardSigmoid", op_act}, {"HardSwish", op_act},
     {"Softmax", op_softmax}, {"LogSoftmax", op_softmax}, {"Conv", op_conv},
     {"ConvTranspose", op_conv_transpose}, {"Gemm", op_gemm}, {"MatMul", op_matmul},
-    {"Add", op_add},
 };
 
 fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
@@ -730,7 +706,7 @@ fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
         if (strcmp(n->op, table[k].op) == 0)
             return table[k].fn(c, n);
     fv_status st;
-    if (fv_ox_map2(c, n, &st) || fv_ox_map3(c, n, &st))
+    if (fv_ox_map2(c, n, &st) || fv_ox_map3(c, n, &st) || fv_ox_map_arith(c, n, &st))
         return st;
     return fv_ox_err(c, n, FV_ERR_INVALID, "op %s is not supported on a layer's output",
                      n->op);

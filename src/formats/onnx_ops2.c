@@ -86,8 +86,9 @@ static bool symmetric(const int64_t *p)
 
 /* MaxPool and AveragePool: the pool's own padding where it is one value within half the window
  * (PyTorch's limit); otherwise an explicit pad layer before it: -FLT_MAX for max pooling (no
- * window lies wholly in the padding), zeros for average pooling that counts them. Average
- * pooling that excludes the padding has no exact form then, nor does ceil_mode. */
+ * window lies wholly in the padding), zeros for average pooling that counts them, and for one
+ * that does not, zeros with the average rescaled (onnx_arith.c). ceil_mode has no exact form
+ * then. */
 static fv_status op_pool(ox_ctx *c, const ox_node *n)
 {
     int in;
@@ -100,15 +101,15 @@ static fv_status op_pool(ox_ctx *c, const ox_node *n)
     bool wide = 2 * pads[0] > a.size_h || 2 * pads[0] > a.size_w;
     bool any = pads[0] || pads[1] || pads[2] || pads[3];
     if (any && (!symmetric(pads) || wide || (include && a.ceil_mode))) {
-        if (avg && !include)
-            return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads' (%lld, %lld, %lld, %lld) "
-                             "with count_include_pad = 0: fovea's average pooling excludes "
-                             "padding only when it is one value within half the window",
-                             (long long)pads[0], (long long)pads[1], (long long)pads[2],
-                             (long long)pads[3]);
         if (a.ceil_mode)
             return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'ceil_mode' = 1 with these pads "
                              "(an explicit padding changes which windows ceil_mode keeps)");
+        if (avg && !include) { /* the zero-padded average rescaled to the cells inside */
+            int id;
+            FV_TRY(fv_ox_avgpool_exclude(c, n, in, pads, a, &id));
+            FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
+            return fv_ox_set_node(c, n, 0, id);
+        }
         fv_pad_args pa = {.top = (int)pads[0], .left = (int)pads[1], .bottom = (int)pads[2],
                           .right = (int)pads[3], .mode = FV_PAD_CONSTANT,
                           .value = avg ? 0 : -FLT_MAX, .name = fv_ox_layer_name(c, n, "_pad")};
@@ -260,9 +261,10 @@ static fv_status op_prelu(ox_ctx *c, const ox_node *n)
         int axis = r - s->ndim + k;
         per_channel = s->dims[k] == (axis == 1 ? dims[1] : 1);
     }
-    if (s->isint || (!shared && !per_channel))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "the slope must be one value or one per channel "
-                         "(axis 1)");
+    if (!shared && !per_channel) /* any other slope by broadcasting */
+        return fv_ox_prelu_general(c, n, in, s);
+    if (s->isint)
+        return fv_ox_err(c, n, FV_ERR_INVALID, "the slope must be float");
     fv_prelu_args a = {.shared = shared, .name = fv_ox_layer_name(c, n, NULL)};
     int id = fv_prelu_(c->m, in, a);
     if (id < 0)

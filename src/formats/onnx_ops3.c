@@ -1,5 +1,6 @@
 /* onnx_ops3.c - ONNX ops onto fovea's layers, part three: resampling and padding (Resize of
- * opsets 10-17, Upsample 7-9, Pad before and after 11) and Clip. Resize-10 and Upsample map
+ * opsets 10-17, Upsample 7-9, Pad before and after 11) and Clip (ReLU6 and ReLU where the bounds
+ * are theirs, else fovea's clip). Resize-10 and Upsample map
  * each output cell x to x / scale (asymmetric) and take the cell below (floor), as ONNX
  * Runtime and PyTorch's exports at those opsets do; from opset 11 the node's attributes say. */
 #include "formats/onnx_internal.h"
@@ -241,8 +242,10 @@ static fv_status op_clip(ox_ctx *c, const ox_node *n)
         return fv_ox_set_node(c, n, 0, fv_activation_(c->m, in, FV_ACT_RELU6, a));
     if (lo == 0 && hi >= FLT_MAX)
         return fv_ox_set_node(c, n, 0, fv_activation_(c->m, in, FV_ACT_RELU, a));
-    return fv_ox_err(c, n, FV_ERR_INVALID, "bounds min=%g max=%g: fovea clips to [0, 6] or "
-                     "[0, inf) only", (double)lo, (double)hi);
+    /* open sides as the largest floats: the same clamp on finite values */
+    lo = lo < -FLT_MAX ? -FLT_MAX : lo > FLT_MAX ? FLT_MAX : lo;
+    hi = hi > FLT_MAX ? FLT_MAX : hi < -FLT_MAX ? -FLT_MAX : hi;
+    return fv_ox_set_node(c, n, 0, fv_clip_(c->m, in, lo, hi, a));
 }
 
 /* ---------------------------------------------------------------- dispatch */

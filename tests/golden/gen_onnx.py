@@ -92,6 +92,24 @@ class Seq1d(nn.Module):
         return F.avg_pool1d(x, 2)
 
 
+class Arith(nn.Module):
+    """element-wise arithmetic on layer outputs and constants: Mul/Add/Sub/Div/Pow by scalars and
+    by a per-position map, Max/Min and Div of two layer outputs, clamp (Clip), hard sigmoid and
+    SELU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.map = nn.Parameter(torch.rand(1, 4, 5) - 0.5)
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = torch.clamp(y * 2.0 + self.map, -1.0, 1.5)
+        w = torch.maximum(y, z) - torch.minimum(y, z) / (z * z + 1.0)
+        w = 1.0 - w / 3.0 + (w - 0.25) ** 2
+        return F.hardsigmoid(w) + F.selu(y)
+
+
 def save(name, model, x, opset):
     model.eval()
     with torch.no_grad():
@@ -122,6 +140,10 @@ def main():
     save("resample_opset11", Resample(), torch.randn(2, 2, 3, 4), 11)
     torch.manual_seed(5)
     save("seq1d_opset13", Seq1d(), torch.randn(2, 2, 9), 13)
+    torch.manual_seed(6)
+    save("arith_opset13", Arith(), torch.randn(2, 2, 4, 5), 13)
+    torch.manual_seed(7)
+    save("arith_opset11", Arith(), torch.randn(2, 2, 4, 5), 11)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
  * whose ops are all ones the importer claims (fv_onnx_supported_op) is imported with its inputs
  * beyond the first bound as initializers, run on input_0 and compared with output_0 (|a - b| <=
  * atol + rtol |b|, rtol 1e-3, atol 1e-4, as ONNX's backend tests). A test outside the claims'
- * stated limits is run but counted apart (excluded): a tensor that is not float32 or not of rank
- * 2 to 5 (every claim), an input of rank 5 for an op claimed up to 2-D (FV_ONNX_UP_TO_2D), a
+ * stated limits is run but counted apart (excluded): a graph without an input, a tensor that is
+ * not float32 or not of rank 2 to 5 (every claim), an input of rank 5 for an op claimed up to 2-D (FV_ONNX_UP_TO_2D), a
  * refusal naming the batch axis by an op whose claim excludes it (FV_ONNX_NO_BATCH_AXIS).
  * Prints "N passed, M failed" and each failure with its reason; --md FILE writes the per-op
  * table (docs/onnx.md); --min P fails (exit 1) below P percent passing among the tests not
@@ -133,6 +133,8 @@ static const char *outside(const FvOnnx__ValueInfoProto *v)
 static const char *excluded_before(const FvOnnx__ModelProto *mp)
 {
     const FvOnnx__GraphProto *g = mp->graph;
+    if (!g->n_input)
+        return "a graph without an input";
     for (size_t k = 0; k < g->n_input + g->n_output; k++) {
         const FvOnnx__ValueInfoProto *v = k < g->n_input ? g->input[k]
                                                           : g->output[k - g->n_input];
@@ -272,7 +274,8 @@ static void write_md(const char *path, int passed, int failed, int excluded)
             "constant operand that differs per sample) is refused with an error saying so, as "
             "is anything fovea cannot compute exactly, naming the node, the op and its opset. "
             "A test outside its ops' stated limits (another element type, rank 1, 3-D, the "
-            "batch axis where the claim excludes it) is run and counted as excluded.\n\n"
+            "batch axis where the claim excludes it, a graph without an input) is run and "
+            "counted as excluded.\n\n"
             "**%d passed, %d failed of %d tests within the claims (%.1f %%)**; %d more tests "
             "were excluded by the limits below.\n\n"
             "| op | opsets | claim (what is not supported) | tests | passed | excluded | "

@@ -1,6 +1,6 @@
 /* test_onnx.c - ONNX import: PyTorch models exported at opsets 11, 13 and 14
  * (tests/golden/gen_onnx.py: convolutions, pooling, dense, normalization, Resize, Pad, Clip,
- * strided ConvTranspose, 1-D convolution and pooling) give PyTorch's outputs within 1e-4 relative, through
+ * strided ConvTranspose, 1-D convolution and pooling, element-wise arithmetic) give PyTorch's outputs within 1e-4 relative, through
  * fv_model_load_onnx and fv_model_load_file; malformed models (truncated protobuf, tensor data
  * shorter than its shape, an initializer of a type fovea does not read, a cycle, an unknown op,
  * a hostile number of dimensions, an undefined name) are one-line errors naming the file. */
@@ -71,6 +71,8 @@ TEST(pytorch_deconv_opset14) { golden("deconv_opset14", 0); }
 TEST(pytorch_resample_opset13) { golden("resample_opset13", 0); }
 TEST(pytorch_resample_opset11) { golden("resample_opset11", 0); }
 TEST(pytorch_seq1d_opset13) { golden("seq1d_opset13", 0); }
+TEST(pytorch_arith_opset13) { golden("arith_opset13", 0); }
+TEST(pytorch_arith_opset11) { golden("arith_opset11", 0); }
 
 /* ---------------------------------------------------------------- malformed models */
 
@@ -221,6 +223,27 @@ TEST(batch_axis_refused)
     refused(&b, 0, "batch axis");
 }
 
+TEST(arithmetic_constants)
+{
+    char *in[] = {"x", "w"}, *y[] = {"y"};
+    FvOnnx__NodeProto add = node("Add", in, 2, y), *nodes[] = {&add};
+    FvOnnx__TensorProto w = FV_ONNX__TENSOR_PROTO__INIT, *init[] = {&w};
+    int64_t dims[2] = {3, 4};
+    float vals[12] = {0};
+    w.name = "w", w.n_dims = 2, w.dims = dims, w.has_data_type = 1, w.data_type = 1;
+    w.n_float_data = 12, w.float_data = vals;
+    built b;
+    build(&b, nodes, 1, init, 1); /* (3, 4) against (N, 4): the 3 lies on the batch axis */
+    refused(&b, 0, "spanning the batch axis");
+    dims[0] = 1; /* (1, 4): one row for every sample */
+    w.n_float_data = 4;
+    fv_model *m = load(&b, 0);
+    CHECK(m != NULL);
+    fv_model_free(m);
+    vals[0] = 1.0f / 0.0f; /* a constant that is not finite: the layer's error, naming the node */
+    refused(&b, 0, "node 'Add' (Add, opset 13)");
+}
+
 int main(void)
 {
     RUN(pytorch_cnn_opset11);
@@ -229,9 +252,12 @@ int main(void)
     RUN(pytorch_resample_opset13);
     RUN(pytorch_resample_opset11);
     RUN(pytorch_seq1d_opset13);
+    RUN(pytorch_arith_opset13);
+    RUN(pytorch_arith_opset11);
     RUN(valid_and_truncated);
     RUN(short_tensor_and_wrong_type);
     RUN(cycle_unknown_op_undefined);
     RUN(batch_axis_refused);
+    RUN(arithmetic_constants);
     TEST_MAIN_END();
 }
