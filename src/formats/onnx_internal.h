@@ -2,8 +2,8 @@
  * constant tensors with a symbolic batch size, the graph's nodes after inlining, and the calls
  * between the parts: onnx_read.c (protobuf and tensor decoding, attributes, the arena),
  * onnx_graph.c (function inlining, topological order, names), onnx_fold.c (constant folding of
- * the exporters' shape glue), onnx_ops.c / onnx_ops2.c / onnx_ops3.c / onnx_arith.c (ONNX ops onto fovea's layers) and
- * onnx_import.c (the driver: inputs, values, outputs, weights). */
+ * the exporters' shape glue), onnx_ops.c / onnx_ops2.c / onnx_ops3.c / onnx_arith.c (ONNX ops
+ * onto fovea's layers) and onnx_import.c (the driver: inputs, values, outputs, weights). */
 #ifndef FV_ONNX_INTERNAL_H
 #define FV_ONNX_INTERNAL_H
 
@@ -15,7 +15,8 @@
 #define OX_BATCH (INT64_MIN + 1000003) /* the batch size, symbolic, in folded integer tensors
                                         * (not INT64_MIN + 1: PyTorch's "to the start" end) */
 #define OX_MAXR 8                /* the largest rank of a tensor the importer handles */
-#define OX_MAX_NUMEL (1 << 26)   /* elements of a folded or integer constant (float ones: the file's data) */
+#define OX_MAX_NUMEL (1 << 26)   /* elements of a folded or integer constant (float ones: what
+                                  * the file holds) */
 #define OX_FILE_MAX ((size_t)INT32_MAX) /* bytes of one .onnx file (protobuf's 2 GB) */
 #define OX_MAX_NODES 100000      /* nodes of a graph after inlining */
 #define OX_OPSET_MIN 7
@@ -122,7 +123,7 @@ fv_status fv_ox_squeeze_dims(ox_ctx *c, const ox_node *n, int r, const int64_t *
 /* A constant's value k as an integer (floats truncated). */
 int64_t fv_ox_int_at(const ox_tensor *t, int64_t k);
 
-/* ---------------------------------------------------------------- onnx_ops.c, onnx_ops2.c, onnx_ops3.c */
+/* ------------------------------------------------ onnx_ops.c, onnx_ops2.c, onnx_ops3.c, arith */
 
 /* Builds node n's layers. */
 fv_status fv_ox_map(ox_ctx *c, const ox_node *n);

@@ -4,8 +4,9 @@
  * beyond the first bound as initializers, run on input_0 and compared with output_0 (|a - b| <=
  * atol + rtol |b|, rtol 1e-3, atol 1e-4, as ONNX's backend tests). A test outside the claims'
  * stated limits is run but counted apart (excluded): a graph without an input, a tensor that is
- * not float32 or not of rank 2 to 5 (every claim), an input of rank 5 for an op claimed up to 2-D (FV_ONNX_UP_TO_2D), a
- * refusal naming the batch axis by an op whose claim excludes it (FV_ONNX_NO_BATCH_AXIS).
+ * not float32 or not of rank 2 to 5 (every claim), an input of rank 5 for an op claimed up to
+ * 2-D (FV_ONNX_UP_TO_2D), a refusal naming the batch axis by an op whose claim excludes it
+ * (FV_ONNX_NO_BATCH_AXIS).
  * Prints "N passed, M failed" and each failure with its reason; --md FILE writes the per-op
  * table (docs/onnx.md); --min P fails (exit 1) below P percent passing among the tests not
  * excluded. Exit 77 (skipped) without DIR. */

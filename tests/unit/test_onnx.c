@@ -1,9 +1,10 @@
 /* test_onnx.c - ONNX import: PyTorch models exported at opsets 11, 13 and 14
  * (tests/golden/gen_onnx.py: convolutions, pooling, dense, normalization, Resize, Pad, Clip,
- * strided ConvTranspose, 1-D convolution and pooling, element-wise arithmetic) give PyTorch's outputs within 1e-4 relative, through
- * fv_model_load_onnx and fv_model_load_file; malformed models (truncated protobuf, tensor data
- * shorter than its shape, an initializer of a type fovea does not read, a cycle, an unknown op,
- * a hostile number of dimensions, an undefined name) are one-line errors naming the file. */
+ * strided ConvTranspose, 1-D convolution and pooling, element-wise arithmetic) give PyTorch's
+ * outputs within 1e-4 relative, through fv_model_load_onnx and fv_model_load_file; malformed
+ * models (truncated protobuf, tensor data shorter than its shape, an initializer of a type fovea
+ * does not read, a cycle, an unknown op, a hostile number of dimensions, an undefined name, a
+ * constant spanning the batch axis) are one-line errors naming the file. */
 #include "fovea.h"
 #include "formats/fv_onnx.pb-c.h"
 #include "test.h"
