@@ -1,10 +1,10 @@
 /* darknet.c - `fovea darknet`: Darknet networks from the command line. `table CFG` prints the
- * layer table as Darknet prints it when it loads the cfg; `predict CFG WEIGHTS IMAGE...` the top
- * 5 classes as `darknet classifier predict` prints them ("%5.2f%%: name"), the image
- * letterboxed as Darknet does; `probs` every class probability, one "k p" line each (%.9g), for
- * comparisons. --labels FILE names the classes (one a line, e.g. Darknet's
- * imagenet.shortnames.list), else "class k". `fovea predict X.cfg --weights X.weights IMG` is
- * `darknet predict`. */
+ * layer table as Darknet prints it when it loads the cfg; `predict DATA CFG WEIGHTS IMAGE...`
+ * the top classes as `darknet classifier predict DATA CFG WEIGHTS IMAGE` prints them
+ * ("%5.2f%%: name"; names= and top= of the Darknet .data file), the image letterboxed as Darknet
+ * does; `probs CFG WEIGHTS IMAGE...` every class probability, one "k p" line each (%.9g), for
+ * comparisons. `fovea predict X.cfg --weights X.weights IMAGE...` prints the top 5 as
+ * "class k". */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -28,6 +28,29 @@ static fv_model *load(const char *cfg, const char *weights)
         return NULL;
     }
     return m;
+}
+
+/* The value of `key` in a Darknet .data file (key = value lines), copied into buf, or NULL. */
+static const char *data_value(const char *data, const char *key, char *buf, size_t cap)
+{
+    FILE *f = data ? fopen(data, "r") : NULL;
+    char line[1024];
+    const char *found = NULL;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        char *o = line;
+        for (char *p = line; *p; p++) /* Darknet strips every blank */
+            if (!strchr(" \t\r\n", *p))
+                *o++ = *p;
+        *o = '\0';
+        size_t k = strlen(key);
+        if (strncmp(line, key, k) == 0 && line[k] == '=') {
+            snprintf(buf, cap, "%s", line + k + 1);
+            found = buf;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
 }
 
 /* Up to n class names from a file of one name a line (NULL entries where it has fewer). */
@@ -72,7 +95,7 @@ static fv_tensor *probs_of(fv_model *m, const char *image)
 }
 
 static int predict(const char *cfg, const char *weights, const char *const *images, int n,
-                   const char *labels, int all)
+                   const char *labels, int top, int all)
 {
     fv_model *m = load(cfg, weights);
     if (!m)
@@ -87,11 +110,11 @@ static int predict(const char *cfg, const char *weights, const char *const *imag
         int k = (int)fv_tensor_numel(p);
         char **names = all ? NULL : read_names(labels, k);
         if (!all && !names)
-            rc = fail(labels ? "darknet: cannot read --labels" : "out of memory");
+            rc = fail(labels ? "darknet: cannot read the class names file" : "out of memory");
         if (all)
             for (int j = 0; j < k; j++)
                 printf("%d %.9g\n", j, (double)p->data[j]);
-        for (int r = 0; names && r < 5 && r < k; r++) { /* Darknet's top_k: the first of ties */
+        for (int r = 0; names && r < top && r < k; r++) { /* Darknet's top_k: the first of ties */
             int best = 0;
             for (int j = 1; j < k; j++)
                 if (p->data[j] > p->data[best])
@@ -115,7 +138,7 @@ int darknet_predict(const opts *o)
 {
     if (o->npos < 2 || !o->weights)
         return fail("predict: a Darknet network needs X.cfg --weights X.weights IMAGE...");
-    return predict(o->pos[0], o->weights, o->pos + 1, o->npos - 1, o->labels, 0);
+    return predict(o->pos[0], o->weights, o->pos + 1, o->npos - 1, NULL, 5, 0);
 }
 
 int cmd_darknet(const opts *o)
@@ -127,9 +150,18 @@ int cmd_darknet(const opts *o)
         fv_model_free(m);
         return rc;
     }
-    if ((strcmp(sub, "predict") == 0 || strcmp(sub, "probs") == 0) && o->npos >= 4)
-        return predict(o->pos[1], o->pos[2], o->pos + 3, o->npos - 3, o->labels,
-                       strcmp(sub, "probs") == 0);
-    return fail("darknet: expected 'table CFG', 'predict CFG WEIGHTS IMAGE...' or 'probs CFG "
-                "WEIGHTS IMAGE...'");
+    if (strcmp(sub, "probs") == 0 && o->npos >= 4)
+        return predict(o->pos[1], o->pos[2], o->pos + 3, o->npos - 3, NULL, 0, 1);
+    if (strcmp(sub, "predict") == 0 && o->npos >= 5) { /* as `darknet classifier predict` */
+        char names[1024], top[32];
+        const char *nf = data_value(o->pos[1], "names", names, sizeof names);
+        if (!nf)
+            nf = data_value(o->pos[1], "labels", names, sizeof names);
+        int k = data_value(o->pos[1], "top", top, sizeof top) ? atoi(top) : 1;
+        if (!nf)
+            return fail("darknet predict: the .data file has no names= (or labels=) line");
+        return predict(o->pos[2], o->pos[3], o->pos + 4, o->npos - 4, nf, k > 0 ? k : 1, 0);
+    }
+    return fail("darknet: expected 'table CFG', 'predict DATA CFG WEIGHTS IMAGE...' or 'probs "
+                "CFG WEIGHTS IMAGE...'");
 }
