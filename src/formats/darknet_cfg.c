@@ -499,6 +499,8 @@ static fv_status route_layer(bld *b, dn_layer *L)
     if (!v)
         return berr(b, b->s->line, "missing key 'layers'");
     char buf[512];
+    if (strlen(v) >= sizeof buf)
+        return berr(b, line, "layers: longer than %zu characters", sizeof buf - 1);
     snprintf(buf, sizeof buf, "%s", v);
     for (char *p = buf, *comma; p; p = comma ? comma + 1 : NULL) {
         comma = strchr(p, ',');

@@ -29,18 +29,13 @@ static int64_t layer_floats(const fv_model *m, const dn_layer *L)
 
 static const char *kind_word(dn_kind k) { return k == DN_CONV ? "convolutional" : "connected"; }
 
-/* Darknet stores sqrt(var) + 1e-6 as the divisor; fovea's batch norm divides by
- * sqrt(var' + eps) with eps = 1e-12: var' = (sqrt(var) + 1e-6)^2 - 1e-12 = var + 2e-6 sqrt(var)
- * gives the same divisor. A negative variance (Darknet would take sqrt of it: NaN) is an error. */
-static fv_status load_bn(const fv_model *m, const dn_layer *L, const float *scales,
-                         const float *bias, const float *mean, const float *var, int64_t n,
-                         const char *file, int idx)
+/* Darknet divides by sqrt(var) + 1e-6; fovea's batch norm by sqrt(var' + eps) with
+ * eps = 1e-12: var' = (sqrt(var) + 1e-6)^2 - 1e-12 = var + 2e-6 sqrt(var) gives the same divisor
+ * (check_bn has refused negative variances). */
+static void load_bn(const fv_model *m, const dn_layer *L, const float *scales, const float *bias,
+                    const float *mean, const float *var, int64_t n)
 {
     const fv_node *bn = &m->nodes[L->bnnode];
-    for (int64_t i = 0; i < n; i++)
-        if (!(var[i] >= 0))
-            return fv_err(FV_ERR_FORMAT, "%s: layer %d (%s): rolling variance %lld is %g (must "
-                          "be >= 0)", file, idx, kind_word(L->kind), (long long)i, (double)var[i]);
     /* batch norm's parameters: gamma, beta, then the running mean and variance */
     memcpy(fv_pdata(m, bn, 0), scales, sizeof(float) * (size_t)n);
     memcpy(fv_pdata(m, bn, 1), bias, sizeof(float) * (size_t)n);
@@ -48,13 +43,11 @@ static fv_status load_bn(const fv_model *m, const dn_layer *L, const float *scal
     float *v = fv_pdata(m, bn, 3);
     for (int64_t i = 0; i < n; i++)
         v[i] = (float)((double)var[i] + 2e-6 * sqrt((double)var[i]));
-    return FV_OK;
 }
 
-static fv_status check_bn(const fv_model *m, const dn_layer *L, const float *var, int64_t n,
-                          const char *file, int idx)
+/* A negative (or NaN) rolling variance: Darknet would take its square root. */
+static fv_status check_bn(const dn_layer *L, const float *var, int64_t n, const char *file, int idx)
 {
-    (void)m;
     for (int64_t i = 0; i < n; i++)
         if (!(var[i] >= 0))
             return fv_err(FV_ERR_FORMAT, "%s: layer %d (%s): rolling variance %lld is %g (must "
@@ -77,7 +70,7 @@ static fv_status load_layer(const fv_model *m, const dn_layer *L, const float *p
         bnp = wts + nw;
     }
     if (L->bn && check_only)
-        return check_bn(m, L, bnp + 2 * units, units, file, idx);
+        return check_bn(L, bnp + 2 * units, units, file, idx);
     if (check_only)
         return FV_OK;
     float *dst = fv_pdata(m, w, 0);
@@ -89,8 +82,9 @@ static fv_status load_layer(const fv_model *m, const dn_layer *L, const float *p
     } else
         memcpy(dst, wts, sizeof(float) * (size_t)nw);
     if (L->bn)
-        return load_bn(m, L, bnp, bias, bnp + units, bnp + 2 * units, units, file, idx);
-    memcpy(fv_pdata(m, w, 1), bias, sizeof(float) * (size_t)units);
+        load_bn(m, L, bnp, bias, bnp + units, bnp + 2 * units, units);
+    else
+        memcpy(fv_pdata(m, w, 1), bias, sizeof(float) * (size_t)units);
     return FV_OK;
 }
 
