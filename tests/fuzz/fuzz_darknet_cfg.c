@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     int64_t dims[4];
-    if (!fv_model_is_darknet(m) || fv_model_num_nodes(m) < 2)
+    if (!fv_model_is_darknet(m) || fv_model_num_nodes(m) < 1) /* [cost] alone adds no node */
         abort();
     for (int i = 0; i < fv_model_num_nodes(m); i++) {
         int nd = fv_node_shape(m, i, dims);
