@@ -402,6 +402,8 @@ typedef struct fv_pool2d_args {
     int ceil_mode;   /* PyTorch's ceil_mode: partial windows at the end count */
     int exclude_pad; /* average pooling: divide by the cells inside the input
                         (count_include_pad=False) */
+    int pad_end;     /* max pooling: 0 or 1 more cell of padding after the end of each axis
+                        (bottom, right), as Darknet pads size-1 cells in all: left pad/2 */
 } fv_pool2d_args;
 int fv_maxpool2d_(fv_model *m, int in, fv_pool2d_args a);
 int fv_avgpool2d_(fv_model *m, int in, fv_pool2d_args a);
@@ -1477,6 +1479,36 @@ const char *fv_onnx_claim_limits(int i, unsigned *rules);
  * softmax); the weights are float32 initializers named as in the weights files. A layer ONNX
  * cannot express at that opset is an error naming the layer and its op (docs/DESIGN.md). */
 fv_status fv_model_save_onnx(const fv_model *m, const char *path, int opset);
+
+/* ---------------------------------------------------------------- Darknet */
+
+/* A network from a Darknet .cfg (pjreddie's Darknet): [net] (width, height, channels; training
+ * keys ignored), [convolutional] (batch_normalize, groups), [maxpool] (Darknet's padding and
+ * output size), [avgpool], [connected], [dropout], [softmax] (groups, temperature), [route],
+ * [shortcut], [upsample], [crop] (test time: centre crop, 2x - 1), [cost] (passes its input);
+ * activations linear, relu, leaky (0.1), logistic, tanh, elu, ramp. Nodes are named after
+ * Darknet's layer numbers ("conv_0", "max_1", "fc_8", "softmax_9"; docs/DESIGN.md). Unknown
+ * sections or keys, bad values, a route to a later layer and detection layers ([region], [yolo],
+ * [detection]) are one-line errors "<file>:<line>: [section] (layer N): <problem>". Not
+ * compiled. fv_model_load_file gives .cfg files (content starting with [net] or [network]) here. */
+fv_model *fv_model_load_darknet(const char *cfg_path);
+fv_model *fv_model_parse_darknet(const char *text, size_t len, const char *filename);
+/* Whether m was built from a Darknet cfg. */
+int fv_model_is_darknet(const fv_model *m);
+/* A Darknet .weights file (header major, minor, revision, seen; then each layer's floats in
+ * Darknet's order) into a compiled model built from its cfg. The size must match the layers
+ * exactly (a short file names the first layer it lacks); nothing changes on an error. */
+fv_status fv_model_load_darknet_weights(fv_model *m, const char *weights_path);
+fv_status fv_model_load_darknet_weights_mem(fv_model *m, const void *data, size_t len,
+                                            const char *name);
+/* The layer table Darknet prints when it loads the cfg, same columns (shapes from fovea). */
+fv_status fv_model_darknet_table(const fv_model *m, FILE *out);
+/* Darknet's preprocessing of an image (1, C, H, W) or (C, H, W) in [0, 1]: its resize_image
+ * (corner-aligned bilinear, its rounding) and letterbox_image (`classifier predict`'s: scaled to
+ * fit w x h keeping the aspect, centred on 0.5 grey). Return (1, C, h, w); free with
+ * fv_tensor_free. */
+fv_tensor *fv_image_darknet_resize(const fv_tensor *img, int w, int h);
+fv_tensor *fv_image_darknet_letterbox(const fv_tensor *img, int w, int h);
 
 #ifdef __cplusplus
 }

@@ -119,6 +119,7 @@ typedef struct fv_convt_attr {
 typedef struct fv_pool_attr {
     int kh, kw, sh, sw, ph, pw;
     int ceil_mode, exclude_pad;
+    int pad_end;  /* max pooling: extra padding after the end of each axis (Darknet's odd padding) */
     float power; /* LP pooling */
 } fv_pool_attr;
 /* Fractional max pooling: windows kh x kw at PyTorch's pseudo-random starts, or (kh = kw = 0)
@@ -384,6 +385,10 @@ struct fv_model {
     char *dataset;      /* the data set's name, or NULL */
     char *arch_text;    /* the model as text when the metadata was set; dropped (NULL) when the
                          * layers change afterwards (a replaced head) */
+    /* What a format knows about the model besides its nodes (formats/darknet_cfg.c: Darknet's
+     * layer table, for its weights and its summary), freed with the model by ext_free. */
+    void *ext;
+    void (*ext_free)(void *ext);
 };
 
 /* Worker w's scratch slice (64-byte aligned). */

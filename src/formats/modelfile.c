@@ -3,6 +3,7 @@
  * line's keyword and keys are found in the ops' schemas, its values parsed by their type into the
  * layer function's arguments, and the layer built by fv_layer_add) and fv_model_load_file. Every
  * error is one line "<file>:<line>: <problem>"; the partially built model is freed. */
+#include "formats/darknet.h"
 #include "io/io.h"
 #include "ops/schema.h"
 
@@ -782,6 +783,11 @@ fv_model *fv_model_load_file(const char *path)
     size_t len = 0;
     if (read_text(path, &text, &len) != FV_OK)
         return NULL;
+    if (fv_darknet_text(text, len)) { /* a Darknet .cfg: formats/darknet_cfg.c */
+        fv_model *m = fv_model_parse_darknet(text, len, path);
+        fv_free(text);
+        return m;
+    }
     const char *nul = memchr(text, '\0', len);
     if (nul) {
         int line = 1;

@@ -24,6 +24,8 @@ void fv_model_free(fv_model *m)
     if (!m)
         return;
     fv_param_presets_free(m, 0);
+    if (m->ext_free)
+        m->ext_free(m->ext);
     fv_free(m->nodes);
     fv_free(m->params);
     fv_free(m->data_slab);

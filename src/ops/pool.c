@@ -24,9 +24,9 @@ static void geom(const fv_model *m, const fv_node *n, fv_pool_geom *g)
 
 /* PyTorch's pooling output size: floor, or ceil where the last window must still start inside
  * the input or its left padding. */
-static int64_t out_extent(int64_t in, int k, int s, int p, int ceil_mode)
+static int64_t out_extent(int64_t in, int k, int s, int p, int ceil_mode, int pad_end)
 {
-    int64_t span = in + 2 * (int64_t)p - k;
+    int64_t span = in + 2 * (int64_t)p + pad_end - k;
     int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
     if (ceil_mode && (o - 1) * s >= in + p)
         o--;
@@ -39,7 +39,7 @@ static fv_status pool_infer(fv_model *m, fv_node *n)
     const fv_pool_attr *a = &n->a.pool;
     char s[96];
     FV_TRY(fv_need_chw(n, x, "pooling"));
-    int64_t hp = x->dims[1] + 2 * a->ph, wp = x->dims[2] + 2 * a->pw;
+    int64_t hp = x->dims[1] + 2 * a->ph + a->pad_end, wp = x->dims[2] + 2 * a->pw + a->pad_end;
     if (hp < a->kh || wp < a->kw || x->dims[1] > INT32_MAX || x->dims[2] > INT32_MAX ||
         x->dims[1] * x->dims[2] > INT32_MAX)
         return fv_err(FV_ERR_SHAPE, "layer '%s': a %dx%d window does not fit input '%s' %s "
@@ -47,8 +47,8 @@ static fv_status pool_infer(fv_model *m, fv_node *n)
                       fv_node_shape_str(x, s, sizeof s), a->ph, a->pw);
     n->ndim = 3;
     n->dims[0] = x->dims[0];
-    n->dims[1] = out_extent(x->dims[1], a->kh, a->sh, a->ph, a->ceil_mode);
-    n->dims[2] = out_extent(x->dims[2], a->kw, a->sw, a->pw, a->ceil_mode);
+    n->dims[1] = out_extent(x->dims[1], a->kh, a->sh, a->ph, a->ceil_mode, a->pad_end);
+    n->dims[2] = out_extent(x->dims[2], a->kw, a->sw, a->pw, a->ceil_mode, a->pad_end);
     return FV_OK;
 }
 
@@ -273,7 +273,13 @@ static fv_status pool_finish(const fv_spec *s, fv_attr *at, const char *layer)
      .attr = FV_AT(pool.ceil_mode),                                                           \
      .doc = "`true`: partial windows at the end make outputs too (PyTorch's rule)"}
 
-static const fv_field maxpool_fields[] = {POOL_SIZE, POOL_STRIDES, POOL_PADDING(0), POOL_CEIL};
+static const fv_field maxpool_fields[] = {
+    POOL_SIZE, POOL_STRIDES, POOL_PADDING(0), POOL_CEIL,
+    {.key = "pad_end", .type = FV_FT_INT, .lo = 0, .hi = 1, .arg = FV_ARG(a.pool.pad_end),
+     .attr = FV_AT(pool.pad_end),
+     .doc = "0 or 1 more cell of padding after the end of each axis (Darknet's odd padding: "
+            "`padding=P` of Darknet is P/2 here and `pad_end` P%2)"},
+};
 static const fv_field avgpool_fields[] = {
     POOL_SIZE, POOL_STRIDES, POOL_PADDING(0), POOL_CEIL,
     {.key = "count_include_pad", .type = FV_FT_BOOL, .flags = FV_F_TEXT_NOT,

@@ -62,6 +62,10 @@ int cmd_bench(const opts *o);
 int cmd_ensemble(const opts *o);
 int cmd_import(const opts *o);
 int cmd_export(const opts *o);
+/* darknet.c: `fovea darknet`; predict's path for X.cfg --weights X.weights */
+int cmd_darknet(const opts *o);
+int darknet_predict(const opts *o);
+int is_darknet_weights(const char *path);
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

@@ -69,6 +69,11 @@ static const struct command {
     {"predict", cmd_predict,
      "  predict [MODEL.fv] --weights FILE IMAGE...  (PNG or JPEG) the top 3 classes, named\n"
      "          as the weights file's metadata names them\n"},
+    {"darknet", cmd_darknet,
+     "  darknet table CFG | predict DATA CFG WEIGHTS IMAGE... | probs CFG WEIGHTS IMAGE...\n"
+     "          a Darknet .cfg's layer table as Darknet prints it; the top classes as\n"
+     "          `darknet classifier predict DATA CFG WEIGHTS IMAGE` prints them; every\n"
+     "          class probability. predict X.cfg --weights X.weights IMAGE also works\n"},
     {"summary", cmd_summary,
      "  summary MODEL.fv|NETWORK  layers, output shapes, parameters, mult-adds\n"},
     {"visualize", cmd_visualize,

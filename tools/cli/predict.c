@@ -62,6 +62,8 @@ static int predict_one(fv_model *m, const char *png, const data_src *src,
 
 int cmd_predict(const opts *o)
 {
+    if (is_darknet_weights(o->weights)) /* X.cfg --weights X.weights: darknet.c */
+        return darknet_predict(o);
     int with_model = o->npos > 0 && is_model_arg(o->pos[0]);
     if (o->npos < 1 + with_model || (!o->weights && !model_holds_weights(o)))
         return fail("predict needs --weights FILE and at least one IMAGE (and MODEL.fv when the "
