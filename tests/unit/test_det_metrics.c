@@ -429,6 +429,114 @@ TEST(files)
     fv_det_metrics_free(m);
 }
 
+/* ---------------------------------------------------------------- golden */
+
+/* tests/golden/gen_det_metrics.py's random set: numpy transcriptions of the VOC devkit's
+ * VOCevaldet / voc_ap and pycocotools' COCOeval (Debian has no pycocotools). */
+typedef struct det_set {
+    int n, k;
+    fv_det_image *im;
+    fv_det_truth *g;
+    fv_detection *d;
+} det_set;
+
+static void set_free(det_set *s)
+{
+    free(s->im), free(s->g), free(s->d);
+}
+
+static int read_set(FILE *f, det_set *s)
+{
+    memset(s, 0, sizeof *s);
+    if (fscanf(f, "images %d classes %d", &s->n, &s->k) != 2 || s->n < 1 || s->n > 1000)
+        return 0;
+    s->im = calloc((size_t)s->n, sizeof *s->im);
+    s->g = calloc(20000, sizeof *s->g), s->d = calloc(20000, sizeof *s->d);
+    int64_t ng = 0, nd = 0;
+    for (int i = 0; s->im && s->g && s->d && i < s->n; i++) {
+        long long a, b;
+        if (fscanf(f, " image %*d %lld %lld", &a, &b) != 2 || ng + a > 20000 || nd + b > 20000)
+            return 0;
+        s->im[i] = img(s->g + ng, a, s->d + nd, b);
+        for (long long j = 0; j < a; j++, ng++) {
+            fv_det_truth *t = &s->g[ng];
+            if (fscanf(f, " t %f %f %f %f %d %d %d %lf", &t->box.x1, &t->box.y1, &t->box.x2,
+                       &t->box.y2, &t->cls, &t->difficult, &t->crowd, &t->area) != 8)
+                return 0;
+        }
+        for (long long j = 0; j < b; j++, nd++) {
+            fv_detection *t = &s->d[nd];
+            if (fscanf(f, " d %f %f %f %f %d %lf", &t->box.x1, &t->box.y1, &t->box.x2,
+                       &t->box.y2, &t->cls, &t->score) != 6)
+                return 0;
+        }
+    }
+    return s->im && s->g && s->d;
+}
+
+/* The next row: its name must be `name`; n values into v. */
+static int read_row(FILE *f, const char *name, double *v, int n)
+{
+    char got[64];
+    if (fscanf(f, " %63s", got) != 1 || strcmp(got, name)) {
+        fprintf(stderr, "  golden row %s missing\n", name);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (fscanf(f, "%lf", &v[i]) != 1)
+            return 0;
+    return 1;
+}
+
+/* a == b within tol, NaN matching NaN. */
+static int same(double a, double b, double tol)
+{
+    return (isnan(a) && isnan(b)) || fabs(a - b) <= tol;
+}
+
+TEST(golden_reference)
+{
+    FILE *f = fopen(t_src_path("data/golden/det_metrics.txt"), "r");
+    det_set s;
+    CHECK(f && read_set(f, &s) && s.k == 5);
+    fv_det_metrics *m[2] = {NULL, NULL};
+    for (int one = 0; f && one < 2; one++)
+        CHECK((m[one] = fv_det_metrics_compute(s.im, s.n, s.k, .voc_plus_one = one)) != NULL);
+    double v[128];
+    char name[32];
+    for (int one = 0; m[0] && m[1] && one < 2; one++)
+        for (int all = 0; all < 2; all++) {
+            snprintf(name, sizeof name, "%s_%d", all ? "voc" : "voc07", one);
+            CHECK(read_row(f, name, v, s.k + 1));
+            for (int c = 0; c < s.k; c++)
+                CHECK(same(all ? m[one]->cls[c].ap_voc : m[one]->cls[c].ap_voc07, v[c], 1e-12));
+            CHECK(same(m[one]->stat[all ? FV_DET_VOC_MAP : FV_DET_VOC07_MAP], v[s.k], 1e-12));
+        }
+    if (m[0] && read_row(f, "coco_stats", v, 12)) {
+        for (int i = 0; i < 12; i++)
+            CHECK_NEAR(m[0]->stat[FV_DET_AP + i], v[i], 1e-12, 0);
+        for (int i = 0; i < 12; i++) /* COCO ignores the VOC settings */
+            CHECK(m[1]->stat[FV_DET_AP + i] == m[0]->stat[FV_DET_AP + i]);
+    }
+    if (m[0] && read_row(f, "coco_ap", v, s.k))
+        for (int c = 0; c < s.k; c++)
+            CHECK_NEAR(m[0]->cls[c].ap, v[c], 1e-12, 0);
+    for (int c = 0; m[0] && c < s.k; c++) {
+        snprintf(name, sizeof name, "coco_pr50_%d", c);
+        if (read_row(f, name, v, 101))
+            for (int r = 0; r < 101; r++)
+                CHECK_NEAR(m[0]->cls[c].coco_pr50[r], v[r], 1e-12, 0);
+    }
+    CHECK(m[0] && m[0]->stat[FV_DET_AR10] < m[0]->stat[FV_DET_AR100]); /* the set cuts */
+    CHECK(m[0] && m[1] && m[0]->stat[FV_DET_VOC_MAP] != m[1]->stat[FV_DET_VOC_MAP]);
+    fv_det_metrics_free(m[0]);
+    fv_det_metrics_free(m[1]);
+    if (f) {
+        set_free(&s);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     RUN(ties_and_duplicates);
@@ -444,5 +552,6 @@ int main(void)
     RUN(voc_vs_coco_assignment);
     RUN(errors);
     RUN(files);
+    RUN(golden_reference);
     TEST_MAIN_END();
 }
