@@ -949,6 +949,112 @@ fv_status fv_probs_write(const char *path, const float *p, const int *labels, in
 fv_status fv_probs_read(const char *path, fv_probs *out);
 void fv_probs_free(fv_probs *p);
 
+/* ---------------------------------------------------------------- detection metrics */
+
+/* Object-detection metrics (nn/metrics_det*.c; docs/DESIGN.md, Detection metrics): Pascal VOC's
+ * AP at one IoU threshold, as the VOC devkit's VOCevaldet computes it (detections of a class in
+ * decreasing score, ties in input order: image, then position; each is assigned to the ground
+ * truth of its image with the highest IoU (the first on ties), matched or not; IoU >= the
+ * threshold: a true positive if that one is unmatched, a false positive (duplicate) if it is
+ * matched, neither if it is "difficult"; else a false positive; positives: the non-difficult
+ * ground truths), with the VOC2007 11-point and the VOC2010+ all-point interpolation; and COCO's
+ * figures as pycocotools' COCOeval (iouType bbox) computes them (per image and class the 100
+ * best-scored detections, matched greedily to the highest-IoU ground truth available at each of
+ * the IoU thresholds 0.50:0.05:0.95, crowd and out-of-range ground truths last and ignored; a
+ * crowd region takes any number of detections, IoU with it is intersection / detection area;
+ * the area ranges small [0, 32^2], medium [32^2, 96^2], large [96^2, 1e10], bounds inclusive as
+ * pycocotools'; the precision envelope sampled at the 101 recall points 0:0.01:1; a class
+ * without ground truth (in the range) is -1 and left out of the mean). The difficult flag is
+ * VOC's only (pycocotools has none), iscrowd COCO's only. */
+typedef struct fv_det_truth {
+    fv_box box;
+    int cls;       /* in [0, k) */
+    int difficult; /* VOC: ignored (neither true nor false positive), not a positive */
+    int crowd;     /* COCO's iscrowd */
+    double area;   /* COCO's annotation area (size ranges); <= 0: the box's area */
+} fv_det_truth;
+typedef struct fv_detection {
+    fv_box box;
+    int cls;      /* in [0, k) */
+    double score; /* higher is more confident */
+} fv_detection;
+/* One image: its ground truths and its detections (any order). */
+typedef struct fv_det_image {
+    const fv_det_truth *truth;
+    int64_t ntruth;
+    const fv_detection *dets;
+    int64_t ndets;
+} fv_det_image;
+
+typedef struct fv_det_metrics_args {
+    int _;
+    double voc_iou;   /* VOC's IoU threshold, in (0, 1] (default 0.5) */
+    int voc_plus_one; /* VOC devkit's pixel convention: width x2 - x1 + 1 in VOC's IoU (integer
+                         pixel indices); default 0, continuous like fv_box_iou. COCO's figures
+                         are always continuous */
+} fv_det_metrics_args;
+
+/* The summary figures, in this order in fv_det_metrics.stat. */
+typedef enum fv_det_stat {
+    FV_DET_VOC07_MAP, /* mean over classes with positives of the 11-point AP */
+    FV_DET_VOC_MAP,   /* ... of the all-point AP */
+    FV_DET_AP, FV_DET_AP50, FV_DET_AP75, FV_DET_AP_SMALL, FV_DET_AP_MEDIUM, FV_DET_AP_LARGE,
+    FV_DET_AR1, FV_DET_AR10, FV_DET_AR100, FV_DET_AR_SMALL, FV_DET_AR_MEDIUM, FV_DET_AR_LARGE,
+    FV_DET_NSTATS
+} fv_det_stat;
+
+/* One class's figures. VOC's are NaN when the class has no positives, COCO's -1 when it has no
+ * non-crowd ground truth. */
+typedef struct fv_det_class {
+    int64_t positives;      /* VOC: non-difficult ground truths */
+    int64_t truths;         /* COCO: non-crowd ground truths */
+    int64_t detections;     /* all of the class */
+    double ap_voc07, ap_voc; /* at voc_iou */
+    double ap, ap50, ap75;  /* COCO, area all, maxDets 100 */
+    double ar100;           /* COCO, area all, maxDets 100 */
+    /* VOC's precision-recall curve at voc_iou: after each detection that is a true or false
+     * positive, in VOC's order (those on difficult ground truths, which move neither, left
+     * out): recall (non-decreasing) and precision. NaN recall when there are no positives. */
+    int64_t npr;
+    double *recall, *precision;
+    double coco_pr50[101];  /* COCO's interpolated precision at recall 0, 0.01, ..., 1 (IoU
+                               0.50, area all, maxDets 100); -1 without ground truth */
+} fv_det_class;
+
+typedef struct fv_det_metrics {
+    int64_t images;
+    int k;
+    fv_det_metrics_args args;         /* the settings used (defaults filled in) */
+    double stat[FV_DET_NSTATS];       /* VOC mAP NaN, COCO's -1 when no class counts */
+    char definition[FV_DET_NSTATS][112]; /* printed beside each figure */
+    fv_det_class *cls;                /* k */
+} fv_det_metrics;
+
+/* Every figure, or NULL with an error naming the image and box: k < 1, n < 1, a class outside
+ * [0, k), a coordinate or score NaN or infinite, a box with x2 < x1 or y2 < y1, an area NaN or
+ * infinite, a negative count or a NULL array with a positive count. Free with
+ * fv_det_metrics_free. */
+fv_det_metrics *fv_det_metrics_compute_(const fv_det_image *images, int64_t n, int k,
+                                        fv_det_metrics_args a);
+#define fv_det_metrics_compute(images, n, k, ...) \
+    fv_det_metrics_compute_((images), (n), (k), (fv_det_metrics_args){._ = 0, __VA_ARGS__})
+void fv_det_metrics_free(fv_det_metrics *m);
+/* The short name of a figure ("AP50"), NULL outside the enum. */
+const char *fv_det_stat_name(fv_det_stat s);
+/* The figures as lines "NAME  VALUE  DEFINITION", then per class (names[c], or its index) VOC's
+ * and COCO's AP; NaN and -1 printed as "n/a". */
+fv_status fv_det_metrics_print(const fv_det_metrics *m, const char *const *class_names, FILE *out);
+/* Every figure, its definition, the settings and per class the figures and both curves, as JSON
+ * (NaN and -1 as null; atomic). class_names: k names, or NULL for "0", "1", ... */
+fv_status fv_det_metrics_write_json(const fv_det_metrics *m, const char *const *class_names,
+                                    const char *path);
+/* VOC's precision-recall curve of class c and its interpolation (the running maximum of
+ * precision from the right, whose area is the all-point AP), titled with the class's name and
+ * its APs; or (c = -1) the curves of the first ten classes with positives in one figure. PNG or
+ * SVG by path's extension. A class without positives has no curve: an error. */
+fv_status fv_det_plot_pr(const char *path, const fv_det_metrics *m, int c,
+                         const char *const *class_names);
+
 /* ---------------------------------------------------------------- k-nearest neighbours */
 
 /* The course's first classifier and the baseline a CNN is compared against: a sample gets the
