@@ -125,6 +125,88 @@ double fv_box_area(fv_box b);
 /* Intersection over union (torchvision's box_iou): 0 when the union is empty. */
 double fv_box_iou(fv_box a, fv_box b);
 
+/* Box operations (boxes.c), as torchvision 0.14 computes them in float32. Counts are >= 0; a
+ * negative count, a NULL array with a positive count, or a NaN / infinite coordinate or score is
+ * an error naming the function, the argument and the index ("box nms: score 3 is NaN"). */
+
+/* iou[i * nb + j] = fv_box_iou(a[i], b[j]) for every pair (torchvision.ops.box_iou). */
+fv_status fv_box_iou_matrix(const fv_box *a, int na, const fv_box *b, int nb, float *iou);
+/* Greedy non-maximum suppression (torchvision.ops.nms): boxes visited by score, highest first,
+ * equal scores by index (a stable sort, as torchvision's); each box not yet suppressed is kept and
+ * suppresses the later boxes whose IoU with it is > iou_threshold. keep (room for n) receives the
+ * kept indices in that order, *nkeep their count. */
+fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, float iou_threshold,
+                     int *keep, int *nkeep);
+/* NMS within each class (torchvision.ops.batched_nms): a box only suppresses boxes of its own
+ * class (classes[i] >= 0); the kept indices of all classes by score, highest first (equal scores
+ * by index), cut to the first top_k (<= 0: all; Faster R-CNN's detections_per_img). */
+fv_status fv_box_batched_nms(const fv_box *boxes, const float *scores, const int *classes, int n,
+                             float iou_threshold, int top_k, int *keep, int *nkeep);
+
+/* The R-CNN box parameterization (torchvision's BoxCoder; Girshick et al. 2014, appendix C):
+ * a box t against a reference box r (an anchor or a proposal) with widths w, heights h and
+ * centres (x, y) = (x1 + w / 2, y1 + h / 2) is
+ *   dx = wx (x_t - x_r) / w_r, dy = wy (y_t - y_r) / h_r, dw = ww log(w_t / w_r), dh = wh log(h_t / h_r).
+ * weights NULL: (1, 1, 1, 1) (the RPN's); Fast / Faster R-CNN's heads use (10, 10, 5, 5). */
+#define FV_BOX_XFORM_CLIP 4.135166556742356 /* log(1000 / 16): decode's cap on dw / wh, dh / wh */
+/* deltas[4 i .. 4 i + 3] = (dx, dy, dw, dh) of targets[i] against refs[i]; both must have
+ * positive width and height (an error names the box otherwise). */
+fv_status fv_box_encode(const fv_box *targets, const fv_box *refs, int n, const float *weights,
+                        float *deltas);
+/* The inverse: out[i] from deltas[4 i ..] against refs[i], dw / ww and dh / wh first capped at
+ * FV_BOX_XFORM_CLIP (torchvision's clamp, so exp cannot overflow). Degenerate references are
+ * allowed (their boxes are degenerate too), as in torchvision. */
+fv_status fv_box_decode(const float *deltas, const fv_box *refs, int n, const float *weights,
+                        fv_box *out);
+/* Clamps x to [0, width] and y to [0, height] in place (torchvision's clip_boxes_to_image). */
+fv_status fv_box_clip(fv_box *boxes, int n, float width, float height);
+/* keep (room for n) receives, in order, the indices of the boxes with width >= min_size and
+ * height >= min_size (torchvision's remove_small_boxes); *nkeep their count. */
+fv_status fv_box_remove_small(const fv_box *boxes, int n, float min_size, int *keep, int *nkeep);
+/* Faster R-CNN's anchors for one feature map (torchvision's AnchorGenerator): per cell (row i,
+ * column j) of a grid_h x grid_w map, centred on (j stride_w, i stride_h), one box per aspect
+ * ratio r (height / width) and size s, ratio-major: width s / sqrt(r), height s sqrt(r), the
+ * zero-centred corners +-half of those rounded half to even (torch.round). torchvision's stride
+ * is image size / grid size in integers. out receives grid_h grid_w nratios nsizes boxes, cell
+ * by cell in row-major order. */
+fv_status fv_box_anchors(const float *sizes, int nsizes, const float *ratios, int nratios,
+                         int grid_h, int grid_w, int stride_h, int stride_w, fv_box *out);
+
+/* RoI pooling over a batch of feature maps (ops/roi.c; torchvision.ops.roi_pool / roi_align).
+ * x holds n maps of (c, h, w); rois[5 k .. 5 k + 4] = (batch index, x1, y1, x2, y2) in image
+ * coordinates, scaled by spatial_scale onto the map; y receives (k, c, out_h, out_w), so the
+ * RoIs are the batch of the head that follows. These run outside the graph, between a backbone
+ * model (images -> feature maps) and a head model planned for k samples: fovea's graph plans one
+ * batch size for all its nodes, and a RoI layer changes it (images -> RoIs). Forward is threaded
+ * over RoIs, backward over channels (so no two workers add into one dx value); results do not
+ * depend on the thread count. A coordinate
+ * times spatial_scale must lie within 1024 + 8 max(h, w) cells of the origin (farther, the RoI
+ * is a bad box that samples only zeros). */
+typedef struct fv_roi_spec {
+    int n, c, h, w;      /* the feature maps */
+    int k;               /* RoIs (0 is allowed: nothing to do) */
+    int out_h, out_w;    /* the output grid per RoI, >= 1 */
+    float spatial_scale; /* map cells per image pixel, > 0 (1/16 for VGG16's conv5) */
+    int sampling_ratio;  /* roi_align: samples per bin side; <= 0: ceil(RoI size / grid), adaptive */
+    int aligned;         /* roi_align: pixel centres at +0.5 (shift the RoI by -0.5 cells) */
+} fv_roi_spec;
+/* Fast R-CNN's RoI max pooling: corners rounded to cells (half away from zero), the RoI
+ * max(1, x2 - x1 + 1) cells wide, bin j covering [floor(j bw), ceil((j + 1) bw)) of it; an empty
+ * bin is 0. argmax (NULL: not kept) receives, per output value, the cell (row h + column) the
+ * maximum came from, -1 for an empty bin: what the backward pass needs. A batch index must be an
+ * integer in [0, n) and every coordinate finite. */
+fv_status fv_roi_pool(const fv_roi_spec *s, const float *x, const float *rois, float *y,
+                      int32_t *argmax);
+/* dx (n, c, h, w) += dy routed to the argmax of each bin. */
+fv_status fv_roi_pool_backward(const fv_roi_spec *s, const float *dy, const float *rois,
+                               const int32_t *argmax, float *dx);
+/* Mask R-CNN's RoI align: each bin the mean of sampling_ratio^2 bilinear samples at regular
+ * points, no rounding of the RoI (with aligned = 0 a RoI is at least 1 cell a side). */
+fv_status fv_roi_align(const fv_roi_spec *s, const float *x, const float *rois, float *y);
+/* dx += the bilinear adjoint of dy. */
+fv_status fv_roi_align_backward(const fv_roi_spec *s, const float *dy, const float *rois,
+                                float *dx);
+
 /* ---------------------------------------------------------------- models and layers */
 
 typedef struct fv_model fv_model;

@@ -1,0 +1,32 @@
+/* roi_ref.h - scalar reference kernels of RoI max pooling and RoI align (torchvision 0.14's CPU
+ * kernels' arithmetic, in REAL), over a range of RoIs (forward) or of channels (backward), so a
+ * caller can split either across workers. Geometry in fv_roi_spec (fovea.h); rois (k, 5) =
+ * (batch index, x1, y1, x2, y2), already checked by the caller. */
+#ifndef FV_KERNELS_REF_ROI_REF_H
+#define FV_KERNELS_REF_ROI_REF_H
+
+#include "fovea.h"
+
+#include <stdint.h>
+
+/* y and argmax (NULL: not written) of RoIs [k0, k1). */
+void fv_ref_roi_pool_fwd_f32(const fv_roi_spec *s, const float *x, const float *rois, float *y,
+                             int32_t *argmax, int64_t k0, int64_t k1);
+void fv_ref_roi_pool_fwd_f64(const fv_roi_spec *s, const double *x, const float *rois, double *y,
+                             int32_t *argmax, int64_t k0, int64_t k1);
+/* dx += dy at each argmax, channels [c0, c1) of every image. */
+void fv_ref_roi_pool_bwd_f32(const fv_roi_spec *s, const float *dy, const float *rois,
+                             const int32_t *argmax, float *dx, int c0, int c1);
+void fv_ref_roi_pool_bwd_f64(const fv_roi_spec *s, const double *dy, const float *rois,
+                             const int32_t *argmax, double *dx, int c0, int c1);
+void fv_ref_roi_align_fwd_f32(const fv_roi_spec *s, const float *x, const float *rois, float *y,
+                              int64_t k0, int64_t k1);
+void fv_ref_roi_align_fwd_f64(const fv_roi_spec *s, const double *x, const float *rois, double *y,
+                              int64_t k0, int64_t k1);
+/* dx += the bilinear adjoint of dy, channels [c0, c1). */
+void fv_ref_roi_align_bwd_f32(const fv_roi_spec *s, const float *dy, const float *rois, float *dx,
+                              int c0, int c1);
+void fv_ref_roi_align_bwd_f64(const fv_roi_spec *s, const double *dy, const float *rois,
+                              double *dx, int c0, int c1);
+
+#endif
