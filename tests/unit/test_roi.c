@@ -2,9 +2,12 @@
  * roi_pool / roi_align with autograd's gradients (tests/golden/gen_boxes.py: RoIs inside, across
  * and outside the map, smaller than a cell, on half cells; aligned or not; fixed and adaptive
  * sampling); double-precision finite-difference checks of both kernels (roi_pool on inputs
- * without ties); the same results with one thread and with several; and the errors. */
+ * without ties); the same results with one thread and with several; a backbone model, RoI align
+ * and a head model chained forward and backward (the detectors' wiring, docs/DESIGN.md) against
+ * finite differences; and the errors. */
 #include "core/internal.h"
 #include "gradcheck.h"
+#include "graph/graph.h"
 #include "io/io.h"
 #include "kernels/ref/roi_ref.h"
 #include "test.h"
@@ -170,6 +173,86 @@ TEST(gradcheck_kernels)
     CHECK(gradcheck(s, 0) <= GC_TOL);
 }
 
+/* ---------------------------------------------------------------- backbone -> RoI -> head */
+
+typedef struct chain {
+    fv_model *bb, *head;
+    int bin, feat, hin, hout;
+    fv_roi_spec s;
+    const float *rois;
+} chain;
+
+/* sum r . head(roi_align(backbone(x))) for 2 images x. */
+static double chain_forward(chain *c, const float *x, const float *r)
+{
+    memcpy(c->bb->nodes[c->bin].y, x, sizeof(float) * 2 * 6 * 7);
+    fv_graph_forward(c->bb, 2, -1);
+    CHECK_STATUS(fv_roi_align(&c->s, c->bb->nodes[c->feat].y, c->rois, c->head->nodes[c->hin].y),
+                 FV_OK);
+    fv_graph_forward(c->head, c->s.k, -1);
+    double l = 0;
+    for (int i = 0; i < c->s.k * 3; i++)
+        l += (double)r[i] * c->head->nodes[c->hout].y[i];
+    return l;
+}
+
+TEST(backbone_roi_head)
+{
+    static const float rois[3 * 5] = {0, 0.5f, 1, 9, 11, 1, 2, 0, 13, 7, 1, 4.5f, 3, 8, 12};
+    chain c = {.rois = rois};
+    c.bb = fv_model_new("backbone");
+    c.bin = fv_input(c.bb, .ndim = 3, .dims = {1, 6, 7});
+    c.feat = fv_conv2d(c.bb, c.bin, .filters = 2, .kernel = 3, .padding = 1);
+    c.head = fv_model_new("head");
+    c.hin = fv_input(c.head, .ndim = 3, .dims = {2, 2, 2});
+    c.hout = fv_dense(c.head, fv_flatten(c.head, c.hin), .units = 3);
+    c.bb->input_grad = c.head->input_grad = 1;
+    CHECK_STATUS(fv_model_compile(c.bb, .loss = FV_LOSS_NONE, .output = c.feat), FV_OK);
+    CHECK_STATUS(fv_model_compile(c.head, .loss = FV_LOSS_NONE, .output = c.hout), FV_OK);
+    c.s = (fv_roi_spec){2, 2, 6, 7, 3, 2, 2, 0.5f, 2, 1};
+    CHECK_STATUS(fv_graph_plan(c.bb, 2), FV_OK);
+    CHECK_STATUS(fv_graph_plan(c.head, c.s.k), FV_OK); /* the RoIs are the head's batch */
+    float x[2 * 6 * 7], r[9];
+    double xd[2 * 6 * 7], rd[9];
+    unsigned seed = 5;
+    gc_fill(xd, 84, -1, 1, &seed);
+    gc_fill(rd, 9, -1, 1, &seed);
+    for (int i = 0; i < 84; i++)
+        x[i] = (float)xd[i];
+    for (int i = 0; i < 9; i++)
+        r[i] = (float)rd[i];
+    /* analytic: head backward from r, its input's dy through RoI align's adjoint into the
+     * feature node's dy, then the backbone's backward */
+    chain_forward(&c, x, r);
+    fv_graph_zero_grads(c.head, c.s.k);
+    memcpy(c.head->nodes[c.hout].dy, r, sizeof r);
+    fv_graph_run_backward(c.head, c.s.k);
+    fv_graph_zero_grads(c.bb, 2);
+    CHECK_STATUS(fv_roi_align_backward(&c.s, c.head->nodes[c.hin].dy, rois,
+                                       c.bb->nodes[c.feat].dy), FV_OK);
+    fv_graph_run_backward(c.bb, 2);
+    float dx[84];
+    memcpy(dx, c.bb->nodes[c.bin].dy, sizeof dx);
+    /* numeric, in float: the model is linear in x, so central differences are exact up to
+     * rounding */
+    double worst = 0, scale = 0;
+    for (int i = 0; i < 84; i++) {
+        float keep = x[i];
+        x[i] = keep + 0.25f;
+        double lp = chain_forward(&c, x, r);
+        x[i] = keep - 0.25f;
+        double lm = chain_forward(&c, x, r);
+        x[i] = keep;
+        double num = (lp - lm) / 0.5;
+        worst = fmax(worst, fabs(num - dx[i]));
+        scale = fmax(scale, fabs(num));
+    }
+    CHECK(scale > 0.05); /* the check is not vacuous */
+    CHECK(worst <= 1e-4 * scale + 1e-5);
+    fv_model_free(c.bb);
+    fv_model_free(c.head);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 TEST(errors)
@@ -222,6 +305,7 @@ int main(void)
     RUN(matches_torchvision);
     RUN(thread_count_independent);
     RUN(gradcheck_kernels);
+    RUN(backbone_roi_head);
     RUN(errors);
     TEST_MAIN_END();
 }
