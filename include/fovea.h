@@ -133,15 +133,16 @@ double fv_box_iou(fv_box a, fv_box b);
 fv_status fv_box_iou_matrix(const fv_box *a, int na, const fv_box *b, int nb, float *iou);
 /* Greedy non-maximum suppression (torchvision.ops.nms): boxes visited by score, highest first,
  * equal scores by index (a stable sort, as torchvision's); each box not yet suppressed is kept and
- * suppresses the later boxes whose IoU with it is > iou_threshold. keep (room for n) receives the
+ * suppresses the later boxes whose IoU (float) is > iou_threshold (double, as torchvision
+ * compares). keep (room for n) receives the
  * kept indices in that order, *nkeep their count. */
-fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, float iou_threshold,
+fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, double iou_threshold,
                      int *keep, int *nkeep);
 /* NMS within each class (torchvision.ops.batched_nms): a box only suppresses boxes of its own
  * class (classes[i] >= 0); the kept indices of all classes by score, highest first (equal scores
  * by index), cut to the first top_k (<= 0: all; Faster R-CNN's detections_per_img). */
 fv_status fv_box_batched_nms(const fv_box *boxes, const float *scores, const int *classes, int n,
-                             float iou_threshold, int top_k, int *keep, int *nkeep);
+                             double iou_threshold, int top_k, int *keep, int *nkeep);
 
 /* The R-CNN box parameterization (torchvision's BoxCoder; Girshick et al. 2014, appendix C):
  * a box t against a reference box r (an anchor or a proposal) with widths w, heights h and

@@ -101,7 +101,7 @@ static int by_score(const void *pa, const void *pb)
 
 /* Greedy NMS over the boxes in score order; classes NULL: one class. */
 static fv_status nms(const char *fn, const fv_box *boxes, const float *scores, const int *classes,
-                     int n, float thr, int top_k, int *keep, int *nkeep)
+                     int n, double thr, int top_k, int *keep, int *nkeep)
 {
     FV_TRY(check_boxes(fn, "box", boxes, n));
     FV_TRY(check_count(fn, "score", n, scores));
@@ -135,7 +135,7 @@ static fv_status nms(const char *fn, const fv_box *boxes, const float *scores, c
         for (int b = a + 1; b < n; b++) {
             int j = order[b].index;
             if (!gone[b] && (!classes || classes[i] == classes[j]) &&
-                iou_f(boxes[i], boxes[j]) > thr)
+                (double)iou_f(boxes[i], boxes[j]) > thr)
                 gone[b] = 1;
         }
     }
@@ -144,14 +144,14 @@ static fv_status nms(const char *fn, const fv_box *boxes, const float *scores, c
     return FV_OK;
 }
 
-fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, float iou_threshold,
+fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, double iou_threshold,
                      int *keep, int *nkeep)
 {
     return nms("box nms", boxes, scores, NULL, n, iou_threshold, 0, keep, nkeep);
 }
 
 fv_status fv_box_batched_nms(const fv_box *boxes, const float *scores, const int *classes, int n,
-                             float iou_threshold, int top_k, int *keep, int *nkeep)
+                             double iou_threshold, int top_k, int *keep, int *nkeep)
 {
     FV_TRY(check_count("box batched nms", "class", n, classes));
     return nms("box batched nms", boxes, scores, classes, n, iou_threshold, top_k, keep, nkeep);

@@ -42,19 +42,21 @@ TEST(iou_matrix)
     fv_tensor_free(a), fv_tensor_free(b), fv_tensor_free(want);
 }
 
-/* Runs NMS (classes NULL) or batched NMS on golden case c and compares the kept indices. */
-static void nms_case(const char *c, int batched)
+/* Runs NMS or batched NMS on golden case c at threshold thr_want (the generator's double; the
+ * file's float copy must agree) and compares the kept indices. */
+static void nms_case(const char *c, int batched, double thr_want)
 {
     fv_tensor *bx = golden(c, "boxes"), *sc = golden(c, "scores"), *want = golden(c, "keep");
     fv_tensor *thr = golden(c, "thr"), *cl = batched ? golden(c, "classes") : NULL;
     if (bx && sc && want && thr && (!batched || cl)) {
         int n = count_of(sc), keep[64], nkeep = -1, classes[64];
+        CHECK(thr->data[0] == (float)thr_want);
         CHECK(n <= 64);
         for (int i = 0; batched && i < n; i++)
             classes[i] = (int)cl->data[i];
         fv_status s = batched ? fv_box_batched_nms((const fv_box *)bx->data, sc->data, classes, n,
-                                                   thr->data[0], 0, keep, &nkeep)
-                              : fv_box_nms((const fv_box *)bx->data, sc->data, n, thr->data[0],
+                                                   thr_want, 0, keep, &nkeep)
+                              : fv_box_nms((const fv_box *)bx->data, sc->data, n, thr_want,
                                            keep, &nkeep);
         CHECK_STATUS(s, FV_OK);
         CHECK(nkeep == count_of(want));
@@ -63,7 +65,7 @@ static void nms_case(const char *c, int batched)
         if (batched) { /* top-k: the same list, cut */
             int top[64], ntop = -1;
             CHECK_STATUS(fv_box_batched_nms((const fv_box *)bx->data, sc->data, classes, n,
-                                            thr->data[0], 5, top, &ntop), FV_OK);
+                                            thr_want, 5, top, &ntop), FV_OK);
             CHECK(ntop == 5 && memcmp(top, keep, sizeof(int) * 5) == 0);
         }
     }
@@ -73,28 +75,34 @@ static void nms_case(const char *c, int batched)
 
 TEST(nms)
 {
-    nms_case("nms_3", 0);
-    nms_case("nms_5", 0);
-    nms_case("nms_7", 0);
-    nms_case("nms_ties", 0);
-    nms_case("batched_nms", 1);
+    nms_case("nms_3", 0, 0.3);
+    nms_case("nms_5", 0, 0.5);
+    nms_case("nms_7", 0, 0.7);
+    nms_case("nms_ties", 0, 0.5);
+    nms_case("batched_nms", 1, 0.4);
 }
 
 TEST(nms_by_hand)
 {
-    /* equal scores: the lower index wins; IoU exactly at the threshold is not suppressed */
-    fv_box b[] = {{0, 0, 2, 2}, {0, 0, 2, 2}, {0, 1, 2, 3}, {0, 0, 2, 2}};
+    /* equal scores: the lower index wins; the float IoU is compared with the double threshold
+     * (torchvision): IoU(b2, b0) = 0.5 exactly is not above 0.5, 1/3 in float is above 1/3 */
+    fv_box b[] = {{0, 0, 2, 2}, {0, 0, 2, 2}, {0, 0, 2, 1}, {0, 0, 2, 2}};
     float s[] = {0.5f, 0.5f, 0.6f, 0.4f};
     int keep[4], n = -1, cls[] = {0, 0, 0, 1};
-    CHECK_STATUS(fv_box_nms(b, s, 4, 1.f / 3, keep, &n), FV_OK); /* IoU(b2, b0) = 1/3 */
+    CHECK_STATUS(fv_box_nms(b, s, 4, 0.5, keep, &n), FV_OK);
     CHECK(n == 2 && keep[0] == 2 && keep[1] == 0);
-    CHECK_STATUS(fv_box_nms(b, s, 4, 0.3f, keep, &n), FV_OK);
+    CHECK_STATUS(fv_box_nms(b, s, 4, 0.4999, keep, &n), FV_OK);
     CHECK(n == 1 && keep[0] == 2);
-    CHECK_STATUS(fv_box_batched_nms(b, s, cls, 4, 0.3f, 0, keep, &n), FV_OK);
+    CHECK_STATUS(fv_box_batched_nms(b, s, cls, 4, 0.4999, 0, keep, &n), FV_OK);
     CHECK(n == 2 && keep[0] == 2 && keep[1] == 3); /* class 1 is not suppressed by class 0 */
-    CHECK_STATUS(fv_box_batched_nms(b, s, cls, 4, 0.3f, 1, keep, &n), FV_OK);
+    CHECK_STATUS(fv_box_batched_nms(b, s, cls, 4, 0.4999, 1, keep, &n), FV_OK);
     CHECK(n == 1 && keep[0] == 2);
-    CHECK_STATUS(fv_box_nms(NULL, NULL, 0, 0.5f, NULL, &n), FV_OK);
+    fv_box t[] = {{0, 0, 3, 1}, {0, 0, 1, 1}};
+    CHECK_STATUS(fv_box_nms(t, s, 2, 1.0 / 3, keep, &n), FV_OK);
+    CHECK(n == 1 && keep[0] == 0);
+    CHECK_STATUS(fv_box_nms(t, s, 2, 0.34, keep, &n), FV_OK);
+    CHECK(n == 2);
+    CHECK_STATUS(fv_box_nms(NULL, NULL, 0, 0.5, NULL, &n), FV_OK);
     CHECK(n == 0);
 }
 
