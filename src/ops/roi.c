@@ -61,6 +61,8 @@ typedef struct roi_job {
     int kind; /* 0 pool forward, 1 pool backward, 2 align forward, 3 align backward */
     int width;
     int64_t count;
+    char *ws;        /* one workspace of ws_bytes per worker */
+    size_t ws_bytes;
 } roi_job;
 
 static void roi_task(void *ctx, int t)
@@ -70,27 +72,41 @@ static void roi_task(void *ctx, int t)
     fv_split(j->count, j->width, t, &a, &b);
     if (b <= a)
         return;
+    void *ws = j->ws + (size_t)t * j->ws_bytes;
     switch (j->kind) {
     case 0:
-        fv_ref_roi_pool_fwd_f32(j->s, j->in, j->rois, j->out, j->argmax, a, b);
+        fv_ref_roi_pool_fwd_f32(j->s, j->in, j->rois, j->out, j->argmax, a, b, ws);
         break;
     case 1:
         fv_ref_roi_pool_bwd_f32(j->s, j->in, j->rois, j->argmax_in, j->out, (int)a, (int)b);
         break;
     case 2:
-        fv_ref_roi_align_fwd_f32(j->s, j->in, j->rois, j->out, a, b);
+        fv_ref_roi_align_fwd_f32(j->s, j->in, j->rois, j->out, a, b, ws);
         break;
     default:
-        fv_ref_roi_align_bwd_f32(j->s, j->in, j->rois, j->out, (int)a, (int)b);
+        fv_ref_roi_align_bwd_f32(j->s, j->in, j->rois, j->out, (int)a, (int)b, ws);
         break;
     }
 }
 
-static void run(roi_job *j, int64_t count)
+/* Runs job j over count items (RoIs or channels), each worker with its workspace. */
+static fv_status run(const char *fn, roi_job *j, int64_t count)
 {
+    if (j->s->k == 0)
+        return FV_OK;
     j->count = count;
     j->width = fv_parallel_width(count > INT32_MAX ? INT32_MAX : (int)count);
+    j->ws_bytes = j->kind == 1 ? 0 : fv_ref_roi_workspace_f32(j->s, j->rois, j->kind >= 2);
+    j->ws_bytes = (j->ws_bytes + 63) & ~(size_t)63;
+    if (j->ws_bytes > ((size_t)1 << 28))
+        return fv_err(FV_ERR_INVALID, "%s: sampling ratio %d makes %zu bytes of sample tables per "
+                      "RoI (more than 256 MiB)", fn, j->s->sampling_ratio, j->ws_bytes);
+    j->ws = j->ws_bytes ? fv_malloc(j->ws_bytes * (size_t)j->width, "RoI workspace") : NULL;
+    if (j->ws_bytes && !j->ws)
+        return fv_last_status();
     fv_parallel(j->width, roi_task, j);
+    fv_free(j->ws);
+    return FV_OK;
 }
 
 fv_status fv_roi_pool(const fv_roi_spec *s, const float *x, const float *rois, float *y,
@@ -98,9 +114,7 @@ fv_status fv_roi_pool(const fv_roi_spec *s, const float *x, const float *rois, f
 {
     FV_TRY(check_spec("roi pool", s, x, rois, y));
     roi_job j = {.s = s, .in = x, .rois = rois, .out = y, .argmax = argmax, .kind = 0};
-    if (s->k > 0)
-        run(&j, s->k);
-    return FV_OK;
+    return run("roi pool", &j, s->k);
 }
 
 fv_status fv_roi_pool_backward(const fv_roi_spec *s, const float *dy, const float *rois,
@@ -115,18 +129,14 @@ fv_status fv_roi_pool_backward(const fv_roi_spec *s, const float *dy, const floa
             return fv_err(FV_ERR_INVALID, "roi pool backward: argmax %lld is %d, not a cell of the "
                           "%dx%d map", (long long)i, (int)argmax[i], s->h, s->w);
     roi_job j = {.s = s, .in = dy, .rois = rois, .argmax_in = argmax, .out = dx, .kind = 1};
-    if (s->k > 0)
-        run(&j, s->c);
-    return FV_OK;
+    return run("roi pool backward", &j, s->c);
 }
 
 fv_status fv_roi_align(const fv_roi_spec *s, const float *x, const float *rois, float *y)
 {
     FV_TRY(check_spec("roi align", s, x, rois, y));
     roi_job j = {.s = s, .in = x, .rois = rois, .out = y, .kind = 2};
-    if (s->k > 0)
-        run(&j, s->k);
-    return FV_OK;
+    return run("roi align", &j, s->k);
 }
 
 fv_status fv_roi_align_backward(const fv_roi_spec *s, const float *dy, const float *rois,
@@ -134,7 +144,5 @@ fv_status fv_roi_align_backward(const fv_roi_spec *s, const float *dy, const flo
 {
     FV_TRY(check_spec("roi align backward", s, dy, rois, dx));
     roi_job j = {.s = s, .in = dy, .rois = rois, .out = dx, .kind = 3};
-    if (s->k > 0)
-        run(&j, s->c);
-    return FV_OK;
+    return run("roi align backward", &j, s->c);
 }

@@ -127,15 +127,16 @@ typedef struct gctx {
     fv_roi_spec s;
     double *x;
     int pool;
+    void *ws;
 } gctx;
 
 static void gc_fwd(void *c, double *y)
 {
     gctx *g = c;
     if (g->pool)
-        fv_ref_roi_pool_fwd_f64(&g->s, g->x, GC_ROIS, y, NULL, 0, K);
+        fv_ref_roi_pool_fwd_f64(&g->s, g->x, GC_ROIS, y, NULL, 0, K, g->ws);
     else
-        fv_ref_roi_align_fwd_f64(&g->s, g->x, GC_ROIS, y, 0, K);
+        fv_ref_roi_align_fwd_f64(&g->s, g->x, GC_ROIS, y, 0, K, g->ws);
 }
 
 static double gradcheck(fv_roi_spec s, int pool)
@@ -149,15 +150,17 @@ static double gradcheck(fv_roi_spec s, int pool)
     for (int i = 0; i < NX; i++)
         x[i] = (double)((i * 37) % NX) / NX * 2 - 1;
     gc_fill(r, NY, -1, 1, &seed);
-    gctx c = {s, x, pool};
+    gctx c = {s, x, pool, malloc(fv_ref_roi_workspace_f64(&s, GC_ROIS, !pool))};
     if (pool) {
-        fv_ref_roi_pool_fwd_f64(&s, x, GC_ROIS, y, am, 0, K);
+        fv_ref_roi_pool_fwd_f64(&s, x, GC_ROIS, y, am, 0, K, c.ws);
         fv_ref_roi_pool_bwd_f64(&s, r, GC_ROIS, am, dx, 0, C);
     } else {
         gc_fwd(&c, y);
-        fv_ref_roi_align_bwd_f64(&s, r, GC_ROIS, dx, 0, C);
+        fv_ref_roi_align_bwd_f64(&s, r, GC_ROIS, dx, 0, C, c.ws);
     }
-    return gc_compare(&c, gc_fwd, x, NX, NY, r, dx, GC_H);
+    double worst = gc_compare(&c, gc_fwd, x, NX, NY, r, dx, GC_H);
+    free(c.ws);
+    return worst;
 }
 
 TEST(gradcheck_kernels)

@@ -7,26 +7,31 @@
 
 #include "fovea.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* Bytes of the workspace ws one call of a forward (align: or backward) kernel needs for these
+ * RoIs: RoI pooling's bin edges, RoI align's sample tables (align 1). */
+size_t fv_ref_roi_workspace_f32(const fv_roi_spec *s, const float *rois, int align);
+size_t fv_ref_roi_workspace_f64(const fv_roi_spec *s, const float *rois, int align);
 /* y and argmax (NULL: not written) of RoIs [k0, k1). */
 void fv_ref_roi_pool_fwd_f32(const fv_roi_spec *s, const float *x, const float *rois, float *y,
-                             int32_t *argmax, int64_t k0, int64_t k1);
+                             int32_t *argmax, int64_t k0, int64_t k1, void *ws);
 void fv_ref_roi_pool_fwd_f64(const fv_roi_spec *s, const double *x, const float *rois, double *y,
-                             int32_t *argmax, int64_t k0, int64_t k1);
+                             int32_t *argmax, int64_t k0, int64_t k1, void *ws);
 /* dx += dy at each argmax, channels [c0, c1) of every image. */
 void fv_ref_roi_pool_bwd_f32(const fv_roi_spec *s, const float *dy, const float *rois,
                              const int32_t *argmax, float *dx, int c0, int c1);
 void fv_ref_roi_pool_bwd_f64(const fv_roi_spec *s, const double *dy, const float *rois,
                              const int32_t *argmax, double *dx, int c0, int c1);
 void fv_ref_roi_align_fwd_f32(const fv_roi_spec *s, const float *x, const float *rois, float *y,
-                              int64_t k0, int64_t k1);
+                              int64_t k0, int64_t k1, void *ws);
 void fv_ref_roi_align_fwd_f64(const fv_roi_spec *s, const double *x, const float *rois, double *y,
-                              int64_t k0, int64_t k1);
+                              int64_t k0, int64_t k1, void *ws);
 /* dx += the bilinear adjoint of dy, channels [c0, c1). */
 void fv_ref_roi_align_bwd_f32(const fv_roi_spec *s, const float *dy, const float *rois, float *dx,
-                              int c0, int c1);
+                              int c0, int c1, void *ws);
 void fv_ref_roi_align_bwd_f64(const fv_roi_spec *s, const double *dy, const float *rois,
-                              double *dx, int c0, int c1);
+                              double *dx, int c0, int c1, void *ws);
 
 #endif
