@@ -134,8 +134,8 @@ fv_status fv_box_iou_matrix(const fv_box *a, int na, const fv_box *b, int nb, fl
 /* Greedy non-maximum suppression (torchvision.ops.nms): boxes visited by score, highest first,
  * equal scores by index (a stable sort, as torchvision's); each box not yet suppressed is kept and
  * suppresses the later boxes whose IoU (float) is > iou_threshold (double, as torchvision
- * compares). keep (room for n) receives the
- * kept indices in that order, *nkeep their count. */
+ * compares). keep (room for n) receives the kept indices in that order, *nkeep their count.
+ * Empty boxes have area 0 (torchvision's arithmetic makes inverted ones negative). */
 fv_status fv_box_nms(const fv_box *boxes, const float *scores, int n, double iou_threshold,
                      int *keep, int *nkeep);
 /* NMS within each class (torchvision.ops.batched_nms): a box only suppresses boxes of its own
@@ -147,7 +147,8 @@ fv_status fv_box_batched_nms(const fv_box *boxes, const float *scores, const int
 /* The R-CNN box parameterization (torchvision's BoxCoder; Girshick et al. 2014, appendix C):
  * a box t against a reference box r (an anchor or a proposal) with widths w, heights h and
  * centres (x, y) = (x1 + w / 2, y1 + h / 2) is
- *   dx = wx (x_t - x_r) / w_r, dy = wy (y_t - y_r) / h_r, dw = ww log(w_t / w_r), dh = wh log(h_t / h_r).
+ *   dx = wx (x_t - x_r) / w_r, dy = wy (y_t - y_r) / h_r,
+ *   dw = ww log(w_t / w_r), dh = wh log(h_t / h_r).
  * weights NULL: (1, 1, 1, 1) (the RPN's); Fast / Faster R-CNN's heads use (10, 10, 5, 5). */
 #define FV_BOX_XFORM_CLIP 4.135166556742356 /* log(1000 / 16): decode's cap on dw / wh, dh / wh */
 /* deltas[4 i .. 4 i + 3] = (dx, dy, dw, dh) of targets[i] against refs[i]; both must have
@@ -180,15 +181,15 @@ fv_status fv_box_anchors(const float *sizes, int nsizes, const float *ratios, in
  * model (images -> feature maps) and a head model planned for k samples: fovea's graph plans one
  * batch size for all its nodes, and a RoI layer changes it (images -> RoIs). Forward is threaded
  * over RoIs, backward over channels (so no two workers add into one dx value); results do not
- * depend on the thread count. A coordinate
- * times spatial_scale must lie within 1024 + 8 max(h, w) cells of the origin (farther, the RoI
- * is a bad box that samples only zeros). */
+ * depend on the thread count. A coordinate times spatial_scale must lie within
+ * 1024 + 8 max(h, w) cells of the origin (farther, the RoI is a bad box that samples only zeros).
+ * The functions allocate a small per-worker workspace (out of memory is an error). */
 typedef struct fv_roi_spec {
     int n, c, h, w;      /* the feature maps */
     int k;               /* RoIs (0 is allowed: nothing to do) */
     int out_h, out_w;    /* the output grid per RoI, >= 1 */
     float spatial_scale; /* map cells per image pixel, > 0 (1/16 for VGG16's conv5) */
-    int sampling_ratio;  /* roi_align: samples per bin side; <= 0: ceil(RoI size / grid), adaptive */
+    int sampling_ratio;  /* roi_align: samples per bin side; <= 0: ceil(RoI side / grid) */
     int aligned;         /* roi_align: pixel centres at +0.5 (shift the RoI by -0.5 cells) */
 } fv_roi_spec;
 /* Fast R-CNN's RoI max pooling: corners rounded to cells (half away from zero), the RoI
