@@ -365,6 +365,18 @@ static int act_key(bld *b, int x, const char *def)
 
 /* ---------------------------------------------------------------- the layers */
 
+/* The tail of [convolutional] and [connected]: after their weight node x (negative: failed),
+ * the batch norm when batch_normalize=1, then the activation (logistic unless given). */
+static fv_status norm_act(bld *b, dn_layer *L, int x)
+{
+    if (x >= 0 && L->bn)
+        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
+    if (x < 0)
+        return lerr(b);
+    L->node = act_key(b, x, "logistic");
+    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+}
+
 static fv_status conv_layer(bld *b, dn_layer *L)
 {
     static const char *const train_keys[] = {"dot", NULL};
@@ -387,12 +399,7 @@ static fv_status conv_layer(bld *b, dn_layer *L)
         x = L->wnode = fv_conv2d(b->m, x, .filters = L->filters, .kernel = L->size,
                                  .stride = L->stride, .padding = padding, .groups = L->groups,
                                  .no_bias = L->bn, .name = b->nm);
-    if (x >= 0 && L->bn)
-        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
-    if (x < 0)
-        return lerr(b);
-    L->node = act_key(b, x, "logistic");
-    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+    return norm_act(b, L, x);
 }
 
 static fv_status max_layer(bld *b, dn_layer *L)
@@ -426,12 +433,7 @@ static fv_status connected_layer(bld *b, dn_layer *L)
     int x = as_vec(b, b->cur, "flat");
     if (x >= 0)
         x = L->wnode = fv_dense(b->m, x, .units = L->filters, .no_bias = L->bn, .name = b->nm);
-    if (x >= 0 && L->bn)
-        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
-    if (x < 0)
-        return lerr(b);
-    L->node = act_key(b, x, "logistic");
-    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+    return norm_act(b, L, x);
 }
 
 static fv_status dropout_layer(bld *b, dn_layer *L)
