@@ -78,6 +78,16 @@ static inline double t_max_violation(const float *a, const float *b, long n, dou
 
 #define TEST(name) static void name(void)
 
+/* Whether an error message msg is one non-empty line without control characters. */
+static inline int t_one_line(const char *msg)
+{
+    const unsigned char *e = (const unsigned char *)msg;
+    int clean = e[0] != 0;
+    for (; *e; e++)
+        clean &= *e >= 0x20 && *e != 0x7f;
+    return clean;
+}
+
 /* Runs one test, counting it as passed or failed. */
 static inline void t_run(void (*fn)(void), const char *name)
 {

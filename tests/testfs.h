@@ -1,5 +1,5 @@
 /* testfs.h - the scratch folder of a unit test: made once in main (t_mkdtemp), paths in it
- * (t_path, rotating buffers so a few can be live at once), whole-file write and read helpers,
+ * (t_path, rotating buffers so a few can be live at once), whole-file write helpers (and slurp.h),
  * and its removal at the end (t_rmtree); t_main_scratch is the whole main of such a test. Include after test.h. */
 #ifndef FV_TESTFS_H
 #define FV_TESTFS_H
@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "slurp.h"
 
 static char t_dir[64];
 
@@ -39,26 +41,6 @@ static inline void t_write(const char *path, const void *data, size_t len)
 static inline void t_write_at(const char *name, const void *data, size_t len)
 {
     t_write(t_path(name), data, len);
-}
-
-/* The whole file into a malloc'd buffer (*len bytes, then a '\0'), or NULL. */
-static inline unsigned char *t_slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*len + 1);
-    if (b && fread(b, 1, (size_t)*len, f) != (size_t)*len) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[*len] = '\0';
-    fclose(f);
-    return b;
 }
 
 /* Removes the folder and all in it; 0 on success, else says so on stderr. */

@@ -8,6 +8,7 @@
  * ("Darknet"): the layer's kind and Darknet's number ("conv_0", "max_1", "fc_8"), helpers with a
  * suffix ("conv_0_bn", "conv_0_leaky"). */
 #include "formats/darknet.h"
+#include "formats/readers.h"
 #include "io/io.h"
 
 #include <errno.h>
@@ -45,13 +46,11 @@ typedef struct dn_cfg {
 static fv_status __attribute__((format(printf, 3, 4)))
 cerr(const dn_cfg *c, int line, const char *fmt, ...)
 {
-    char msg[400], shown[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fv_status s = fv_file_line_verr(FV_ERR_FORMAT, c->file, line, fmt, ap);
     va_end(ap);
-    fv_printable(msg, shown, sizeof shown);
-    return fv_err(FV_ERR_FORMAT, "%s:%d: %s", c->file, line, shown);
+    return s;
 }
 
 /* Removes every blank of s in place, as Darknet's strip() does. */
@@ -365,6 +364,18 @@ static int act_key(bld *b, int x, const char *def)
 
 /* ---------------------------------------------------------------- the layers */
 
+/* The tail of [convolutional] and [connected]: after their weight node x (negative: failed),
+ * the batch norm when batch_normalize=1, then the activation (logistic unless given). */
+static fv_status norm_act(bld *b, dn_layer *L, int x)
+{
+    if (x >= 0 && L->bn)
+        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
+    if (x < 0)
+        return lerr(b);
+    L->node = act_key(b, x, "logistic");
+    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+}
+
 static fv_status conv_layer(bld *b, dn_layer *L)
 {
     static const char *const train_keys[] = {"dot", NULL};
@@ -387,12 +398,7 @@ static fv_status conv_layer(bld *b, dn_layer *L)
         x = L->wnode = fv_conv2d(b->m, x, .filters = L->filters, .kernel = L->size,
                                  .stride = L->stride, .padding = padding, .groups = L->groups,
                                  .no_bias = L->bn, .name = b->nm);
-    if (x >= 0 && L->bn)
-        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
-    if (x < 0)
-        return lerr(b);
-    L->node = act_key(b, x, "logistic");
-    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+    return norm_act(b, L, x);
 }
 
 static fv_status max_layer(bld *b, dn_layer *L)
@@ -426,12 +432,7 @@ static fv_status connected_layer(bld *b, dn_layer *L)
     int x = as_vec(b, b->cur, "flat");
     if (x >= 0)
         x = L->wnode = fv_dense(b->m, x, .units = L->filters, .no_bias = L->bn, .name = b->nm);
-    if (x >= 0 && L->bn)
-        x = L->bnnode = fv_batchnorm(b->m, x, .eps = DN_BN_EPS, .name = sub(b, "bn"));
-    if (x < 0)
-        return lerr(b);
-    L->node = act_key(b, x, "logistic");
-    return L->node < 0 ? FV_ERR_INVALID : FV_OK;
+    return norm_act(b, L, x);
 }
 
 static fv_status dropout_layer(bld *b, dn_layer *L)
@@ -799,19 +800,14 @@ fv_model *fv_model_parse_darknet(const char *text, size_t len, const char *filen
     return m;
 }
 
+static fv_model *parse_bytes(const void *data, size_t len, const char *name)
+{
+    return fv_model_parse_darknet(data, len, name);
+}
+
 fv_model *fv_model_load_darknet(const char *cfg_path)
 {
-    if (!cfg_path) {
-        fv_err(FV_ERR_INVALID, "fv_model_load_darknet: path is NULL");
-        return NULL;
-    }
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    if (fv_read_file(cfg_path, DN_FILE_MAX, &buf, &len) != FV_OK)
-        return NULL;
-    fv_model *m = fv_model_parse_darknet((const char *)buf, len, cfg_path);
-    fv_free(buf);
-    return m;
+    return fv_model_load_with(cfg_path, "fv_model_load_darknet", DN_FILE_MAX, parse_bytes);
 }
 
 int fv_darknet_text(const char *text, size_t len)

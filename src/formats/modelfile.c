@@ -4,6 +4,7 @@
  * layer function's arguments, and the layer built by fv_layer_add) and fv_model_load_file. Every
  * error is one line "<file>:<line>: <problem>"; the partially built model is freed. */
 #include "formats/darknet.h"
+#include "formats/readers.h"
 #include "io/io.h"
 #include "ops/schema.h"
 
@@ -454,16 +455,12 @@ typedef struct layer_line {
 static fv_status __attribute__((format(printf, 3, 4)))
 perr(const parser *p, fv_status s, const char *fmt, ...)
 {
-    char msg[480], shown[480];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int line = !p->line && p->have_input ? 0 : p->line > 0 ? p->line : 1;
+    s = fv_file_line_verr(s, p->file, line, fmt, ap);
     va_end(ap);
-    /* the text may hold control characters or broken UTF-8: the message stays one clean line */
-    fv_printable(msg, shown, sizeof shown);
-    if (!p->line && p->have_input)
-        return fv_err(s, "%s: %s", p->file, shown);
-    return fv_err(s, "%s:%d: %s", p->file, p->line > 0 ? p->line : 1, shown);
+    return s;
 }
 
 /* Whether the text gives field f of form k. */

@@ -5,6 +5,7 @@
  * of a constant fused into one dense layer first), and the first graph output as the model's
  * output, its last node. */
 #include "formats/onnx_internal.h"
+#include "formats/readers.h"
 #include "io/io.h"
 
 #include <string.h>
@@ -254,15 +255,5 @@ fv_model *fv_model_load_onnx_mem(const void *data, size_t len, const char *name)
 
 fv_model *fv_model_load_onnx(const char *path)
 {
-    if (!path) {
-        fv_err(FV_ERR_INVALID, "fv_model_load_onnx: path is NULL");
-        return NULL;
-    }
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    if (fv_read_file(path, OX_FILE_MAX, &buf, &len) != FV_OK)
-        return NULL;
-    fv_model *m = fv_model_load_onnx_mem(buf, len, path);
-    fv_free(buf);
-    return m;
+    return fv_model_load_with(path, "fv_model_load_onnx", OX_FILE_MAX, fv_model_load_onnx_mem);
 }

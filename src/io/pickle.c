@@ -53,20 +53,28 @@ static fv_status bad(const fv_pk *pk, const char *what)
 
 /* ---------------------------------------------------------------- objects */
 
+/* Room for one more pointer in *a, which holds n of *cap (doubling from 64); false: out of
+ * memory (the error is set). */
+static bool room(fv_pk_obj ***a, size_t *cap, size_t n, const char *what)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? 2 * *cap : 64;
+    fv_pk_obj **p = fv_realloc(*a, *cap * sizeof *p, ncap * sizeof *p, what);
+    if (!p)
+        return false;
+    *a = p, *cap = ncap;
+    return true;
+}
+
 static fv_pk_obj *obj_new(fv_pk *pk, fv_pk_kind kind)
 {
     if (pk->nobjs >= PK_MAX_OBJS) {
         bad(pk, "more than 2^22 values");
         return NULL;
     }
-    if (pk->nobjs == pk->capobjs) {
-        size_t cap = pk->capobjs ? 2 * pk->capobjs : 64;
-        fv_pk_obj **o = fv_realloc(pk->objs, pk->capobjs * sizeof *o, cap * sizeof *o,
-                                   "pickle objects");
-        if (!o)
-            return NULL;
-        pk->objs = o, pk->capobjs = cap;
-    }
+    if (!room(&pk->objs, &pk->capobjs, pk->nobjs, "pickle objects"))
+        return NULL;
     fv_pk_obj *o = fv_calloc(1, sizeof *o, "pickle object");
     if (o) {
         o->kind = kind;
@@ -124,14 +132,8 @@ static fv_status push(fv_pk *pk, fv_pk_obj *o)
 {
     if (!o)
         return fv_last_status(); /* out of memory, or too many values */
-    if (pk->sp == pk->capstack) {
-        size_t cap = pk->capstack ? 2 * pk->capstack : 64;
-        fv_pk_obj **s = fv_realloc(pk->stack, pk->capstack * sizeof *s, cap * sizeof *s,
-                                   "pickle stack");
-        if (!s)
-            return FV_ERR_NOMEM;
-        pk->stack = s, pk->capstack = cap;
-    }
+    if (!room(&pk->stack, &pk->capstack, pk->sp, "pickle stack"))
+        return FV_ERR_NOMEM;
     pk->stack[pk->sp++] = o;
     return FV_OK;
 }

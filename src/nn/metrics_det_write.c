@@ -54,14 +54,6 @@ fv_status fv_det_metrics_print(const fv_det_metrics *m, const char *const *names
 
 /* ---------------------------------------------------------------- JSON */
 
-static int put(cJSON *obj, const char *key, cJSON *item)
-{
-    if (item && cJSON_AddItemToObject(obj, key, item))
-        return 1;
-    cJSON_Delete(item);
-    return 0;
-}
-
 /* A number, or null where the figure does not exist. */
 static int num(cJSON *obj, const char *key, double v)
 {
@@ -91,9 +83,9 @@ static cJSON *one_class(const fv_det_class *k, const char *name)
              num(o, "detections", (double)k->detections) && num(o, "ap_voc07", k->ap_voc07) &&
              num(o, "ap_voc", k->ap_voc) && num(o, "ap", k->ap) && num(o, "ap50", k->ap50) &&
              num(o, "ap75", k->ap75) && num(o, "ar100", k->ar100) &&
-             put(pr, "recall", reals(k->recall, k->npr)) &&
-             put(pr, "precision", reals(k->precision, k->npr)) &&
-             put(o, "pr_coco50", reals(k->coco_pr50, 101));
+             fv_json_put(pr, "recall", reals(k->recall, k->npr)) &&
+             fv_json_put(pr, "precision", reals(k->precision, k->npr)) &&
+             fv_json_put(o, "pr_coco50", reals(k->coco_pr50, 101));
     if (!ok)
         cJSON_Delete(o);
     return ok ? o : NULL;

@@ -9,7 +9,7 @@
 /* ---------------------------------------------------------------- JSON */
 
 /* cJSON reports a failed allocation as NULL: these return 0 then (and free what they took). */
-static int put(cJSON *obj, const char *key, cJSON *item)
+int fv_json_put(cJSON *obj, const char *key, cJSON *item)
 {
     if (item && cJSON_AddItemToObject(obj, key, item))
         return 1;
@@ -77,10 +77,10 @@ static cJSON *one_class(const fv_metrics *m, int c, const char *const *names)
 static int per_class(cJSON *root, const fv_metrics *m, const char *const *names)
 {
     cJSON *classes = cJSON_CreateArray();
-    if (!put(root, "per_class", classes))
+    if (!fv_json_put(root, "per_class", classes))
         return 0;
     cJSON *conf = cJSON_CreateArray();
-    int ok = put(root, "confusion_matrix", conf);
+    int ok = fv_json_put(root, "confusion_matrix", conf);
     for (int c = 0; ok && c < m->k; c++) {
         cJSON *cls = one_class(m, c, names), *row = counts(m->confusion + (int64_t)c * m->k, m->k);
         ok = cls && cJSON_AddItemToArray(classes, cls);
@@ -96,9 +96,10 @@ static int per_class(cJSON *root, const fv_metrics *m, const char *const *names)
 static cJSON *calibration(const fv_metrics *m)
 {
     cJSON *o = cJSON_CreateObject();
-    int ok = o && num(o, "bins", m->bins) && put(o, "count", counts(m->bin_count, m->bins)) &&
-             put(o, "confidence", reals(m->bin_confidence, m->bins)) &&
-             put(o, "accuracy", reals(m->bin_accuracy, m->bins));
+    int ok = o && num(o, "bins", m->bins) &&
+             fv_json_put(o, "count", counts(m->bin_count, m->bins)) &&
+             fv_json_put(o, "confidence", reals(m->bin_confidence, m->bins)) &&
+             fv_json_put(o, "accuracy", reals(m->bin_accuracy, m->bins));
     if (!ok)
         cJSON_Delete(o);
     return ok ? o : NULL;
@@ -108,12 +109,13 @@ static cJSON *metrics_json(const fv_metrics *m, const char *const *names)
 {
     cJSON *r = cJSON_CreateObject();
     int ok = r && num(r, "samples", (double)m->n) && num(r, "classes", m->k) &&
-             num(r, "accuracy", m->accuracy) && put(r, "top_k_accuracy", reals(m->top_k, m->k)) &&
+             num(r, "accuracy", m->accuracy) &&
+             fv_json_put(r, "top_k_accuracy", reals(m->top_k, m->k)) &&
              num(r, "log_loss", m->log_loss) && num(r, "ece", m->ece) &&
-             put(r, "macro", average(m->macro, 1, m->auc_macro, m->ap_macro)) &&
-             put(r, "micro", average(m->micro, 1, m->auc_micro, m->ap_micro)) &&
-             put(r, "weighted", average(m->weighted, 0, 0, 0)) && per_class(r, m, names) &&
-             put(r, "calibration", calibration(m));
+             fv_json_put(r, "macro", average(m->macro, 1, m->auc_macro, m->ap_macro)) &&
+             fv_json_put(r, "micro", average(m->micro, 1, m->auc_micro, m->ap_micro)) &&
+             fv_json_put(r, "weighted", average(m->weighted, 0, 0, 0)) && per_class(r, m, names) &&
+             fv_json_put(r, "calibration", calibration(m));
     if (!ok)
         cJSON_Delete(r);
     return ok ? r : NULL;

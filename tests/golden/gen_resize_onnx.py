@@ -108,54 +108,53 @@ def save_torch(g, name, x, fn, layer):
               {"x": x, "y": y.detach().float(), "dy": dy, "dx": xd.grad.float()}, {"layer": layer})
 
 
-# The backend cases (test_resize_<name>): the reference's arguments besides the scales or sizes,
-# and the fovea layer's besides its scale or size; their data, scales or sizes and expected
+# The backend cases (test_resize_<name>): the reference's arguments besides the scales or sizes
+# (backend_attrs gives the fovea layer's from them); their data, scales or sizes and expected
 # outputs come from Debian's libonnx-testdata.
 ONNX_BACKEND = [
-    ("upsample_scales_nearest", dict(mode="nearest"), "mode=nearest"),
-    ("downsample_scales_nearest", dict(mode="nearest"), "mode=nearest"),
-    ("upsample_sizes_nearest", dict(mode="nearest"), "mode=nearest"),
-    ("downsample_sizes_nearest", dict(mode="nearest"), "mode=nearest"),
-    ("upsample_scales_linear", dict(mode="linear"), "mode=linear"),
+    ("upsample_scales_nearest", dict(mode="nearest")),
+    ("downsample_scales_nearest", dict(mode="nearest")),
+    ("upsample_sizes_nearest", dict(mode="nearest")),
+    ("downsample_sizes_nearest", dict(mode="nearest")),
+    ("upsample_scales_linear", dict(mode="linear")),
     ("upsample_scales_linear_align_corners",
-     dict(mode="linear", coordinate_transformation_mode="align_corners"),
-     "mode=linear coord=align_corners"),
-    ("downsample_scales_linear", dict(mode="linear"), "mode=linear"),
+     dict(mode="linear", coordinate_transformation_mode="align_corners")),
+    ("downsample_scales_linear", dict(mode="linear")),
     ("downsample_scales_linear_align_corners",
-     dict(mode="linear", coordinate_transformation_mode="align_corners"),
-     "mode=linear coord=align_corners"),
-    ("upsample_scales_cubic", dict(mode="cubic"), "mode=cubic"),
+     dict(mode="linear", coordinate_transformation_mode="align_corners")),
+    ("upsample_scales_cubic", dict(mode="cubic")),
     ("upsample_scales_cubic_align_corners",
-     dict(mode="cubic", coordinate_transformation_mode="align_corners"),
-     "mode=cubic coord=align_corners"),
-    ("downsample_scales_cubic", dict(mode="cubic"), "mode=cubic"),
+     dict(mode="cubic", coordinate_transformation_mode="align_corners")),
+    ("downsample_scales_cubic", dict(mode="cubic")),
     ("downsample_scales_cubic_align_corners",
-     dict(mode="cubic", coordinate_transformation_mode="align_corners"),
-     "mode=cubic coord=align_corners"),
-    ("upsample_sizes_cubic", dict(mode="cubic"), "mode=cubic"),
-    ("downsample_sizes_cubic", dict(mode="cubic"), "mode=cubic"),
+     dict(mode="cubic", coordinate_transformation_mode="align_corners")),
+    ("upsample_sizes_cubic", dict(mode="cubic")),
+    ("downsample_sizes_cubic", dict(mode="cubic")),
     ("upsample_scales_cubic_A_n0p5_exclude_outside",
-     dict(mode="cubic", a=-0.5, exclude_outside=True),
-     "mode=cubic cubic_a=-0.5 exclude_outside=true"),
+     dict(mode="cubic", a=-0.5, exclude_outside=True)),
     ("downsample_scales_cubic_A_n0p5_exclude_outside",
-     dict(mode="cubic", a=-0.5, exclude_outside=True),
-     "mode=cubic cubic_a=-0.5 exclude_outside=true"),
+     dict(mode="cubic", a=-0.5, exclude_outside=True)),
     ("upsample_scales_cubic_asymmetric",
-     dict(mode="cubic", coordinate_transformation_mode="asymmetric"),
-     "mode=cubic coord=asymmetric"),
+     dict(mode="cubic", coordinate_transformation_mode="asymmetric")),
     ("downsample_sizes_linear_pytorch_half_pixel",
-     dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
-     "mode=linear coord=pytorch_half_pixel"),
+     dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel")),
     ("upsample_sizes_nearest_floor_align_corners",
-     dict(mode="nearest", nearest="floor", coordinate_transformation_mode="align_corners"),
-     "mode=nearest nearest_mode=floor coord=align_corners"),
+     dict(mode="nearest", nearest="floor", coordinate_transformation_mode="align_corners")),
     ("upsample_sizes_nearest_round_prefer_ceil_asymmetric",
      dict(mode="nearest", nearest="round_prefer_ceil",
-          coordinate_transformation_mode="asymmetric"),
-     "mode=nearest nearest_mode=round_prefer_ceil coord=asymmetric"),
-    ("upsample_sizes_nearest_ceil_half_pixel", dict(mode="nearest", nearest="ceil"),
-     "mode=nearest nearest_mode=ceil"),
+          coordinate_transformation_mode="asymmetric")),
+    ("upsample_sizes_nearest_ceil_half_pixel", dict(mode="nearest", nearest="ceil")),
 ]
+
+
+def backend_attrs(kw):
+    """The fovea resize layer's arguments for the reference's kw, besides its scale or size."""
+    keys = [("mode", "mode"), ("nearest", "nearest_mode"), ("a", "cubic_a"),
+            ("exclude_outside", "exclude_outside"), ("coordinate_transformation_mode", "coord")]
+    return " ".join("%s=%s" % (fv, str(kw[k]).lower() if isinstance(kw[k], bool) else kw[k])
+                    for k, fv in keys if k in kw)
+
+
 # name, the reference's arguments, the fovea layer: on random (1, 2, 5, 6) inputs.
 ONNX_RANDOM = [
     ("linear_scales_1p7_0p7", dict(mode="linear", scales=[1.7, 0.7]),
@@ -234,8 +233,8 @@ def pad_cases():
 
 def main():
     g = torch.Generator().manual_seed(19)
-    for name, kw, attrs in ONNX_BACKEND:
-        save_backend(g, name, kw, attrs)
+    for name, kw in ONNX_BACKEND:
+        save_backend(g, name, kw, backend_attrs(kw))
     for name, kw, layer in ONNX_RANDOM:
         x = torch.rand(1, 2, 5, 6, generator=g) * 2 - 1
         save_onnx(g, name, x, kw, layer)

@@ -12,6 +12,7 @@
  * excluded. Exit 77 (skipped) without DIR. */
 #include "fovea.h"
 #include "formats/fv_onnx.pb-c.h"
+#include "slurp.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -31,33 +32,15 @@ typedef struct op_row {
 static op_row rows[MAX_OPS];
 static int nrows;
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static FvOnnx__TensorProto *read_tensor(const char *dir, const char *kind, int k)
 {
     char path[1300];
     snprintf(path, sizeof path, "%s/test_data_set_0/%s_%d.pb", dir, kind, k);
-    size_t len;
-    unsigned char *b = slurp(path, &len);
+    long len;
+    unsigned char *b = t_slurp(path, &len);
     if (!b)
         return NULL;
-    FvOnnx__TensorProto *t = fv_onnx__tensor_proto__unpack(NULL, len, b);
+    FvOnnx__TensorProto *t = fv_onnx__tensor_proto__unpack(NULL, (size_t)len, b);
     free(b);
     return t;
 }
@@ -335,9 +318,9 @@ int main(int argc, char **argv)
         char path[1200], tdir[1100], buf[600];
         snprintf(tdir, sizeof tdir, "%s/%s", dir, names[i]);
         snprintf(path, sizeof path, "%s/model.onnx", tdir);
-        size_t len;
-        unsigned char *b = slurp(path, &len);
-        FvOnnx__ModelProto *mp = b ? fv_onnx__model_proto__unpack(NULL, len, b) : NULL;
+        long len;
+        unsigned char *b = t_slurp(path, &len);
+        FvOnnx__ModelProto *mp = b ? fv_onnx__model_proto__unpack(NULL, (size_t)len, b) : NULL;
         free(b);
         int opset = mp ? model_opset(mp) : 0;
         int ok = mp && mp->graph && mp->graph->n_node > 0 && opset >= 7 && opset <= 17;

@@ -8,6 +8,7 @@
  * layer and op, no file left behind). ONNX Runtime's numbers are tests/onnx/check_export.py's. */
 #include "fovea.h"
 #include "formats/fv_onnx.pb-c.h"
+#include "slurp.h"
 #include "test.h"
 
 #include <unistd.h>
@@ -27,18 +28,10 @@ static fv_model *compiled(const char *text)
 /* The file decoded (NULL on failure); free with fv_onnx__model_proto__free_unpacked. */
 static FvOnnx__ModelProto *decode(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n);
-    FvOnnx__ModelProto *mp = NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-        mp = fv_onnx__model_proto__unpack(NULL, (size_t)n, buf);
+    long n;
+    unsigned char *buf = t_slurp(path, &n);
+    FvOnnx__ModelProto *mp = buf ? fv_onnx__model_proto__unpack(NULL, (size_t)n, buf) : NULL;
     free(buf);
-    fclose(f);
     return mp;
 }
 
