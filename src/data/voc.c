@@ -332,13 +332,13 @@ static fv_detset *load_folder(const char *dir, const fv_det_args *a)
     const char *files[1] = {cn}, *dirs[1] = {img_dir};
     char **names, **ids = NULL;
     int nn;
-    int64_t n;
+    int64_t all = 0;
     if (class_list(a, files, 1, &names, &nn) != FV_OK)
         return NULL;
     fv_detset *d = NULL;
-    if (list_ids(dir, a->split, &ids, &n) != FV_OK)
+    if (list_ids(dir, a->split, &ids, &all) != FV_OK)
         goto out;
-    n = a->limit > 0 && a->limit < n ? a->limit : n;
+    int64_t n = a->limit > 0 && a->limit < all ? a->limit : all;
     const char *base = strrchr(dir, '/') && strrchr(dir, '/')[1] ? strrchr(dir, '/') + 1 : dir;
     if (!(d = fv_detset_alloc(n, names, nn, base)))
         goto out;
@@ -352,7 +352,7 @@ static fv_detset *load_folder(const char *dir, const fv_det_args *a)
         d->images[i].id = i;
     }
 out:
-    fv_names_free(ids, (int)n);
+    fv_names_free(ids, (int)all);
     fv_names_free(names, nn);
     return d;
 }
