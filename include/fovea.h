@@ -1397,6 +1397,10 @@ fv_detset *fv_detset_load_coco_(const char *json_path, fv_det_args a);
 fv_tensor *fv_detset_image(const fv_detset *d, int64_t i);
 /* The number of boxes over all images. */
 int64_t fv_detset_count(const fv_detset *d);
+/* Image i's boxes as the metrics' ground truths (fv_det_metrics_compute): up to cap of them into
+ * out (box, class, difficult, iscrowd as crowd, area); returns the image's box count (-1 when i
+ * is out of range), so a call with cap 0 sizes the array. */
+int64_t fv_detset_truths(const fv_detset *d, int64_t i, fv_det_truth *out, int64_t cap);
 void fv_detset_free(fv_detset *d);
 
 /* MNIST detection scenes (the NTNU TDT4265 course's set): digits of a set of (N, 1, H, W) images

@@ -97,6 +97,19 @@ int64_t fv_detset_count(const fv_detset *d)
     return n;
 }
 
+int64_t fv_detset_truths(const fv_detset *d, int64_t i, fv_det_truth *out, int64_t cap)
+{
+    if (!d || i < 0 || i >= d->nimages)
+        return -1;
+    const fv_det_annotation *m = &d->images[i];
+    for (int k = 0; k < m->nobjects && k < cap; k++) {
+        const fv_det_object *o = &m->objects[k];
+        out[k] = (fv_det_truth){.box = o->box, .cls = o->cls, .difficult = o->difficult,
+                                .crowd = o->iscrowd, .area = o->area};
+    }
+    return m->nobjects;
+}
+
 fv_tensor *fv_detset_image(const fv_detset *d, int64_t i)
 {
     if (!d || i < 0 || i >= d->nimages || !d->images[i].file) {

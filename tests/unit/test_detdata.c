@@ -46,6 +46,10 @@ TEST(voc_folder)
     CHECK(m->nobjects == 2 && box_is(m->objects[1].box, 0, 0, 28, 28) &&
           m->objects[1].cls == 1 && m->objects[1].difficult);
     CHECK(d->images[1].nobjects == 0 && d->images[1].depth == 0 && d->images[1].id == 1);
+    fv_det_truth tr[2];
+    CHECK(fv_detset_truths(d, 0, NULL, 0) == 2 && fv_detset_truths(d, 2, NULL, 0) == -1);
+    CHECK(fv_detset_truths(d, 0, tr, 2) == 2 && tr[1].difficult && tr[1].cls == 1 &&
+          box_is(tr[1].box, 0, 0, 28, 28) && tr[0].area == 90.0 && !tr[0].crowd);
     CHECK(fv_detset_count(d) == 2);
     fv_tensor *t = fv_detset_image(d, 0);
     CHECK(t && t->dims[1] == 1 && t->dims[2] == 28 && t->dims[3] == 28);
