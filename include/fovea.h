@@ -1333,6 +1333,119 @@ fv_tensor *fv_image_load(const char *path);
 /* Resize (bilinear) and convert channels so a loaded image fits an input of shape (c, h, w). */
 fv_tensor *fv_image_fit(const fv_tensor *img, int c, int h, int w);
 
+/* ---------------------------------------------------------------- detection data */
+
+/* Object detection sets: per image its file and size and a list of labelled boxes. Readers check
+ * every box and keep only the paths of the images (fv_detset_image decodes one). Every error is
+ * one line naming the file and the thing: malformed XML or JSON, a missing or non-numeric field,
+ * a box outside the image or of negative size, an image missing for an annotation, a class not
+ * in the list. Memory is bounded by what the files hold: an XML file may be at most 16 MiB, a
+ * JSON file at most an eighth of the data limit (fv_set_data_limit; cJSON's tree is several
+ * times the text). */
+typedef struct fv_det_object {
+    fv_box box;     /* continuous corners (fv_box), inside the image */
+    int cls;        /* index into the set's class_names */
+    int difficult;  /* VOC's <difficult>1 (metrics ignore these boxes); 0 elsewhere */
+    int iscrowd;    /* COCO's iscrowd; 0 elsewhere */
+    float area;     /* COCO's (segment) area; else the box's area */
+} fv_det_object;
+typedef struct fv_det_annotation {
+    char *file;     /* the image file's path (as found: folder + name) */
+    int64_t id;     /* COCO's image id; else the image's index in the set */
+    int width, height, depth; /* as the annotation says (depth 0 when it does not) */
+    int nobjects;
+    fv_det_object *objects;
+} fv_det_annotation;
+typedef struct fv_detset {
+    int64_t nimages;
+    fv_det_annotation *images;
+    int num_classes;
+    char **class_names; /* num_classes names */
+    char name[64];
+} fv_detset;
+typedef struct fv_det_args {
+    int _;
+    const char *split;          /* VOC: the ids of ImageSets/Main/SPLIT.txt (NULL: every
+                                   Annotations/NAME.xml, in name order) */
+    const char *const *classes; /* the class list (a box of another class is an error); NULL:
+                                   VOC: DIR/class_names.txt when present (one a line; labelme's
+                                   leading "_background_" dropped), else the 20 Pascal VOC
+                                   classes; COCO: the file's categories */
+    int num_classes;
+    const char *images;         /* COCO: the folder file_name is relative to (NULL: the JSON
+                                   file's folder) */
+    int64_t limit;              /* only the first `limit` images (0: all) */
+} fv_det_args;
+/* A Pascal VOC set: a folder (DIR/Annotations/NAME.xml, images in DIR/JPEGImages/) or one XML file
+ * (its image beside it, else in ../JPEGImages). Parsed by libxml2 with network access and DTDs
+ * off: a document with a DOCTYPE is refused, so no entity is ever expanded. Corners: VOC's are
+ * 1-based and inclusive, labelme's continuous; both are read as x1 = max(0, xmin - 1), y1 =
+ * max(0, ymin - 1), x2 = xmax, y2 = ymax (Detectron's reading of VOC), and 0 <= xmin <= xmax <=
+ * width (likewise y) must hold. Objects without a class in the list are errors. */
+fv_detset *fv_detset_load_voc_(const char *path, fv_det_args a);
+#define fv_detset_load_voc(path, ...) \
+    fv_detset_load_voc_((path), (fv_det_args){._ = 0, __VA_ARGS__})
+/* A COCO instances file (instances_*.json): images (id, file_name, width, height), annotations
+ * (image_id, category_id, bbox [x, y, w, h] -> corners, area, iscrowd; segmentation is not
+ * read), categories (id, name) mapped to contiguous indices in id order (a category named
+ * "_background_", labelme's, is dropped). Boxes of w or h < 0 or reaching outside the image
+ * are errors; so are duplicate ids and annotations of unknown images or categories. */
+fv_detset *fv_detset_load_coco_(const char *json_path, fv_det_args a);
+#define fv_detset_load_coco(path, ...) \
+    fv_detset_load_coco_((path), (fv_det_args){._ = 0, __VA_ARGS__})
+/* Image i as (1, C, H, W) in [0, 1] (fv_image_load); its size must be the annotation's. */
+fv_tensor *fv_detset_image(const fv_detset *d, int64_t i);
+/* The number of boxes over all images. */
+int64_t fv_detset_count(const fv_detset *d);
+/* Image i's boxes as the metrics' ground truths (fv_det_metrics_compute): up to cap of them into
+ * out (box, class, difficult, iscrowd as crowd, area); returns the image's box count (-1 when i
+ * is out of range), so a call with cap 0 sizes the array. */
+int64_t fv_detset_truths(const fv_detset *d, int64_t i, fv_det_truth *out, int64_t cap);
+void fv_detset_free(fv_detset *d);
+
+/* MNIST detection scenes (the NTNU TDT4265 course's set): digits of a set of (N, 1, H, W) images
+ * in [0, 1] with class labels, each resized (bilinear, as fv_dataset_resize) to a square of a
+ * side drawn uniformly in [min_side, max_side], put on a black size x size canvas at a uniform
+ * position, 0 .. max_digits digits an image (the count uniform), composed by per-pixel max. A
+ * new digit's box is drawn again (at most max_tries times, then that digit is left out) when its
+ * IoU with an earlier box of the image is >= max_iou. Boxes are tight: the pixels of the resized
+ * digit that are not zero (x2, y2 one past the last). Scene `index` of a seed is the same on
+ * every machine and does not depend on any other scene. */
+typedef struct fv_scene_args {
+    int _;
+    int size;          /* canvas side (default 300) */
+    int min_side, max_side; /* digit sides (default 15, 100) */
+    int max_digits;    /* default 19 */
+    double max_iou;    /* default 0.25 */
+    int max_tries;     /* default 100 */
+    uint64_t seed;
+} fv_scene_args;
+/* Scene `index`: pixels (size * size floats) and its boxes into *img (objects fv_malloc'd, file
+ * NULL; free with fv_det_annotation_clear). digits must hold images and labels (class = label). */
+fv_status fv_scene_make_(const fv_dataset *digits, int64_t index, float *pixels,
+                         fv_det_annotation *img, fv_scene_args a);
+#define fv_scene_make(digits, index, pixels, img, ...) \
+    fv_scene_make_((digits), (index), (pixels), (img), (fv_scene_args){._ = 0, __VA_ARGS__})
+void fv_det_annotation_clear(fv_det_annotation *img);
+/* Scenes 0 .. n-1 written in VOC layout under dir: JPEGImages/SPLIT_NNNNNN.png (8-bit gray),
+ * Annotations/SPLIT_NNNNNN.xml, ImageSets/Main/SPLIT.txt and class_names.txt (the digits'
+ * class names); fv_detset_load_voc(dir, .split = SPLIT) reads them back. Files are written
+ * atomically; folders are made. */
+fv_status fv_scenes_write_voc_(const char *dir, const char *split, const fv_dataset *digits,
+                               int64_t n, fv_scene_args a);
+#define fv_scenes_write_voc(dir, split, digits, n, ...) \
+    fv_scenes_write_voc_((dir), (split), (digits), (n), (fv_scene_args){._ = 0, __VA_ARGS__})
+
+/* Boxes drawn on an image (1 or 3, H, W) or (1, C, H, W) in [0, 1], written as PNG or SVG:
+ * each box's outline in its class's colour with its label (names[cls], or the class number,
+ * and the score when scores is not NULL) above it; scale magnifies the image (0: 1). */
+fv_status fv_draw_boxes(const char *path, const fv_tensor *img, const fv_det_object *objs, int n,
+                        const char *const *names, const float *scores, int scale);
+/* Images with their boxes in a grid (cols a row, 0: square-ish), as PNG or SVG. */
+fv_status fv_draw_boxes_grid(const char *path, const fv_tensor *const *imgs,
+                             const fv_det_annotation *anns, int n, const char *const *names,
+                             int cols, int scale);
+
 /* ---------------------------------------------------------------- fit / evaluate / predict */
 
 typedef struct fv_epoch_metrics {

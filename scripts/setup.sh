@@ -12,6 +12,8 @@ PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config zlib1g-dev libpn
 PKGS="$PKGS libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx libonnx-testdata darknet"
 # PyTorch checkpoints (.pt/.pth) are zip archives: libzip reads them
 PKGS="$PKGS libzip-dev"
+# Pascal VOC annotations are XML: libxml2 parses them (network and DTDs off)
+PKGS="$PKGS libxml2-dev"
 PKGS="$PKGS dataset-fashion-mnist"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 

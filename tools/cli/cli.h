@@ -40,6 +40,8 @@ typedef struct opts {
     double finetune_lr;
     const char *onnx, *sample; /* export: --onnx FILE, --sample DIR */
     int opset;                 /* export: --opset N (0: 13) */
+    const char *scene_train;   /* scenes: --train N (its --test N is `test`) */
+    int scene_size;            /* scenes: --size S (0: 300) */
 } opts;
 
 /* Where a command's data come from and how they are normalized: --data, or the data set a
@@ -66,6 +68,7 @@ int cmd_export(const opts *o);
 int cmd_darknet(const opts *o);
 int darknet_predict(const opts *o);
 int is_darknet_weights(const char *path);
+int cmd_scenes(const opts *o); /* scenes.c */
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

@@ -105,6 +105,13 @@ static const struct command {
      "  import  MODEL.onnx [-o OUT.fv]  an ONNX model (opsets 7-17) as OUT.fv and\n"
      "          OUT.safetensors (its weights), with its summary; MODEL.onnx also works\n"
      "          wherever MODEL.fv does (docs/onnx.md: the ops)\n"},
+    {"scenes", cmd_scenes,
+     "  scenes  --out DIR [--train N] [--test N] [--size S] [--seed K] [--data DIR]\n"
+     "          the MNIST detection set (TDT4265's): N digits' scenes (default 10000 train,\n"
+     "          1000 test) on an SxS canvas (default 300), digits at 15-100 px, 0-19 a scene,\n"
+     "          boxes overlapping at IoU < 0.25; in VOC layout (Annotations/, JPEGImages/,\n"
+     "          ImageSets/Main/{train,test}.txt) with OUT/preview.png; digits from --data, else\n"
+     "          data/mnist (scripts/get-mnist.sh), else Fashion-MNIST (with a note)\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -296,6 +303,10 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--onnx") == 0 || strcmp(a, "--sample") == 0) {
             *(a[2] == 'o' ? &o->onnx : &o->sample) = v;
             bad = strlen(v) > PATH_OPT_MAX;
+        } else if (strcmp(a, "--train") == 0) {
+            o->scene_train = v;
+        } else if (strcmp(a, "--size") == 0) {
+            bad = parse_int(v, 1, 8192, &o->scene_size);
         } else if (strcmp(a, "--opset") == 0) {
             bad = parse_int(v, 13, 17, &o->opset);
         } else if (strcmp(a, "--weights") == 0) {
@@ -386,7 +397,8 @@ int main(int argc, char **argv)
         return 0;
     }
     opts o;
-    if (parse_opts(argc, argv, &o) != 0 || check_vector_opts(&o) != 0)
+    /* scenes' --test is a count, not a vector-data file */
+    if (parse_opts(argc, argv, &o) != 0 || (c->run != cmd_scenes && check_vector_opts(&o) != 0))
         return 1;
     if (fv_set_num_threads(o.threads) != FV_OK)
         return fail_lib();
