@@ -208,6 +208,50 @@ fv_status fv_roi_align(const fv_roi_spec *s, const float *x, const float *rois, 
 /* dx += the bilinear adjoint of dy. */
 fv_status fv_roi_align_backward(const fv_roi_spec *s, const float *dy, const float *rois,
                                 float *dx);
+/* ---------------------------------------------------------------- region proposals */
+
+/* Felzenszwalb-Huttenlocher graph segmentation (IJCV 2004) of img, (C, H, W) or (1, C, H, W),
+ * values as given: each channel smoothed by a Gaussian of sigma (0: not), the 8-connected grid
+ * graph weighted by the Euclidean distance of pixel values, edges taken by increasing weight and
+ * two components joined when the weight is at most both's Int(C) + k / |C|, then components under
+ * min_size pixels joined along the edges in the same order. *labels (free() it) gets H x W component
+ * numbers 0 .. *n - 1, numbered in raster order of their first pixel. */
+fv_status fv_segment_graph(const fv_tensor *img, double sigma, double k, int min_size,
+                           int32_t **labels, int *n);
+
+/* Selective search (Uijlings et al., IJCV 2013) strategies: one colour space (HSV), one k and all
+ * four similarities; Fast: HSV and Lab x 3 k x {colour+texture+size+fill, texture+size+fill};
+ * Quality: HSV, Lab, gray, hue and rgI x 5 k x {those two, fill, size}. */
+typedef enum fv_proposal_mode {
+    FV_PROPOSALS_FAST,
+    FV_PROPOSALS_QUALITY,
+    FV_PROPOSALS_SINGLE
+} fv_proposal_mode;
+typedef struct fv_ss_args {
+    int _;
+    fv_proposal_mode mode; /* default Fast */
+    double base_k, inc_k;  /* FH's k: base_k + i inc_k (default 150, 150, as OpenCV ximgproc) */
+    double sigma;          /* FH's smoothing (default 0.8) */
+    int min_size;          /* FH's smallest region in pixels (default 100) */
+    uint64_t seed;         /* the ranking's random numbers */
+    void (*progress)(void *ctx, int done, int total); /* after each grouping run, or NULL */
+    void *ctx;
+} fv_ss_args;
+/* Region proposals of an RGB or gray image in [0, 1] ((C, H, W) or (1, C, H, W)): the FH regions
+ * of each colour space and k grouped greedily by the summed similarities (colour and texture
+ * histogram intersection, size, fill) into a hierarchy, every region's box ranked by its
+ * position from the top (1: the whole image) times a uniform random number, ascending, each box
+ * once. *boxes (free() them) gets *n boxes in pixels, continuous corners, best first. */
+fv_status fv_selective_search_(const fv_tensor *img, fv_box **boxes, int64_t *n, fv_ss_args a);
+#define fv_selective_search(img, boxes, n, ...) \
+    fv_selective_search_((img), (boxes), (n), (fv_ss_args){._ = 0, __VA_ARGS__})
+/* Boxes saved best first, by path's extension: .csv (rank,x1,y1,x2,y2, rank from 1) or .json
+ * ({"count": N, "boxes": [[x1, y1, x2, y2], ...]}), written atomically. */
+fv_status fv_proposals_save(const char *path, const fv_box *boxes, int64_t n);
+/* An overlay PNG of img ([0, 1], (C, H, W) or (1, C, H, W)) with boxes[0 .. n) outlined, the
+ * first ones on top, each in a colour of the series palette (atomic). */
+fv_status fv_draw_proposals(const char *path, const fv_tensor *img, const fv_box *boxes,
+                            int64_t n);
 
 /* ---------------------------------------------------------------- models and layers */
 

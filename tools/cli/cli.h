@@ -42,6 +42,8 @@ typedef struct opts {
     int opset;                 /* export: --opset N (0: 13) */
     const char *scene_train;   /* scenes: --train N (its --test N is `test`) */
     int scene_size;            /* scenes: --size S (0: 300) */
+    const char *mode;          /* proposals: --mode fast|quality|single */
+    int max_boxes;             /* proposals: --max N, the boxes written (0: all) */
 } opts;
 
 /* Where a command's data come from and how they are normalized: --data, or the data set a
@@ -64,6 +66,7 @@ int cmd_bench(const opts *o);
 int cmd_ensemble(const opts *o);
 int cmd_import(const opts *o);
 int cmd_export(const opts *o);
+int cmd_proposals(const opts *o);
 /* darknet.c: `fovea darknet`; predict's path for X.cfg --weights X.weights */
 int cmd_darknet(const opts *o);
 int darknet_predict(const opts *o);

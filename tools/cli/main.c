@@ -101,6 +101,11 @@ static const struct command {
      "          [--no-top] (the features up to global average pooling, no classifier);\n"
      "          train and eval build them for the data's image size and classes, or for\n"
      "          --input or --resize with the data converted to it)\n"},
+    {"proposals", cmd_proposals,
+     "  proposals IMAGE [--mode fast|quality|single] [--max N] [--seed S] [--out DIR]\n"
+     "          selective search's region proposals (Uijlings et al. 2013), best first, the\n"
+     "          first N (default all) as DIR/boxes.csv and DIR/boxes.json, the top 50 drawn on\n"
+     "          the image as DIR/overlay.png (DIR default runs/proposals)\n"},
     {"import", cmd_import,
      "  import  MODEL.onnx [-o OUT.fv]  an ONNX model (opsets 7-17) as OUT.fv and\n"
      "          OUT.safetensors (its weights), with its summary; MODEL.onnx also works\n"
@@ -351,6 +356,10 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = parse_double(v, &o->lr) || !(o->lr > 0);
         } else if (strcmp(a, "--momentum") == 0) {
             bad = parse_double(v, &o->momentum) || o->momentum < 0 || o->momentum >= 1;
+        } else if (strcmp(a, "--mode") == 0) { /* proposals */
+            o->mode = v;
+        } else if (strcmp(a, "--max") == 0) { /* proposals */
+            bad = parse_int(v, 1, 1 << 30, &o->max_boxes);
         } else {
             snprintf(msg, sizeof msg, "unknown option '%s' (see fovea --help)", a);
             return fail(msg);
