@@ -221,7 +221,7 @@ fv_status fv_segment_graph(const fv_tensor *img, double sigma, double k, int min
 
 /* Selective search (Uijlings et al., IJCV 2013) strategies: one colour space (HSV), one k and all
  * four similarities; Fast: HSV and Lab x 3 k x {colour+texture+size+fill, texture+size+fill};
- * Quality: HSV, Lab, gray, hue and rgI x 5 k x {those two, fill, size}. */
+ * Quality: HSV, Lab, gray, hue and rgI x 3 k x {those two, fill, size}. */
 typedef enum fv_proposal_mode {
     FV_PROPOSALS_FAST,
     FV_PROPOSALS_QUALITY,

@@ -268,8 +268,8 @@ static fv_status finish(cands *c, fv_box **boxes, int64_t *n)
 }
 
 /* The strategy's colour spaces, k values and similarity combinations: the paper's, with
- * OpenCV's k = base_k + i inc_k (its Fast mode takes three: its box counts equal those of three
- * and not of two on the same image). */
+ * OpenCV's k = base_k + i inc_k, three of them (OpenCV's Fast gives exactly the box count of
+ * three, and its Quality is nearest that of three; docs/DESIGN.md). */
 typedef struct strategy {
     int nspace, nk, nsim;
     fv_ss_space space[5];
@@ -283,7 +283,7 @@ static strategy strategy_of(fv_proposal_mode m)
         return (strategy){1, 1, 1, {FV_SS_HSV}, {all}};
     if (m == FV_PROPOSALS_FAST)
         return (strategy){2, 3, 2, {FV_SS_HSV, FV_SS_LAB}, {all, tsf}};
-    return (strategy){5, 5, 4, {FV_SS_HSV, FV_SS_LAB, FV_SS_GRAY, FV_SS_HUE, FV_SS_RGI},
+    return (strategy){5, 3, 4, {FV_SS_HSV, FV_SS_LAB, FV_SS_GRAY, FV_SS_HUE, FV_SS_RGI},
                       {all, tsf, SIM_FILL, SIM_SIZE}};
 }
 
