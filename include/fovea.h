@@ -229,8 +229,8 @@ typedef enum fv_proposal_mode {
 } fv_proposal_mode;
 typedef struct fv_ss_args {
     int _;
-    fv_proposal_mode mode; /* default Fast */
-    double base_k, inc_k;  /* FH's k: base_k + i inc_k (default 150, 150, as OpenCV ximgproc) */
+    fv_proposal_mode mode; /* default Fast; a zero below takes the default (OpenCV ximgproc's) */
+    double base_k, inc_k;  /* FH's k: base_k + i inc_k, i = 0, 1, 2 (default 150, 150) */
     double sigma;          /* FH's smoothing (default 0.8) */
     int min_size;          /* FH's smallest region in pixels (default 100) */
     uint64_t seed;         /* the ranking's random numbers */
