@@ -208,6 +208,7 @@ fv_status fv_roi_align(const fv_roi_spec *s, const float *x, const float *rois, 
 /* dx += the bilinear adjoint of dy. */
 fv_status fv_roi_align_backward(const fv_roi_spec *s, const float *dy, const float *rois,
                                 float *dx);
+
 /* ---------------------------------------------------------------- region proposals */
 
 /* Felzenszwalb-Huttenlocher graph segmentation (IJCV 2004) of img, (C, H, W) or (1, C, H, W),
