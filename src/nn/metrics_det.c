@@ -16,6 +16,21 @@ static int box_ok(fv_box b)
            b.y2 >= b.y1;
 }
 
+/* Ground truth or detection j of image i (`what`): its class in [0, k), its box finite and not
+ * inverted, its area or score (`vname` v) finite. */
+static fv_status check_entry(int64_t i, const char *what, int64_t j, int cls, int k, fv_box b,
+                             const char *vname, double v)
+{
+    if (cls < 0 || cls >= k)
+        return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, %s %lld: class %d outside "
+                      "[0, %d)", (long long)i, what, (long long)j, cls, k);
+    if (!box_ok(b) || !isfinite(v))
+        return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, %s %lld: box (%g, %g, %g, "
+                      "%g) %s %g not finite or of negative size", (long long)i, what, (long long)j,
+                      b.x1, b.y1, b.x2, b.y2, vname, v);
+    return FV_OK;
+}
+
 static fv_status check_image(const fv_det_image *im, int64_t i, int k)
 {
     if (im->ntruth < 0 || im->ndets < 0 || (im->ntruth > 0 && !im->truth) ||
@@ -25,23 +40,11 @@ static fv_status check_image(const fv_det_image *im, int64_t i, int k)
                       (long long)im->ndets, "missing or counts negative");
     for (int64_t j = 0; j < im->ntruth; j++) {
         const fv_det_truth *g = &im->truth[j];
-        if (g->cls < 0 || g->cls >= k)
-            return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, ground truth %lld: "
-                          "class %d outside [0, %d)", (long long)i, (long long)j, g->cls, k);
-        if (!box_ok(g->box) || !isfinite(g->area))
-            return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, ground truth %lld: box "
-                          "(%g, %g, %g, %g) area %g not finite or of negative size", (long long)i,
-                          (long long)j, g->box.x1, g->box.y1, g->box.x2, g->box.y2, g->area);
+        FV_TRY(check_entry(i, "ground truth", j, g->cls, k, g->box, "area", g->area));
     }
     for (int64_t j = 0; j < im->ndets; j++) {
         const fv_detection *d = &im->dets[j];
-        if (d->cls < 0 || d->cls >= k)
-            return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, detection %lld: class "
-                          "%d outside [0, %d)", (long long)i, (long long)j, d->cls, k);
-        if (!box_ok(d->box) || !isfinite(d->score))
-            return fv_err(FV_ERR_INVALID, "detection metrics: image %lld, detection %lld: box "
-                          "(%g, %g, %g, %g) score %g not finite or of negative size", (long long)i,
-                          (long long)j, d->box.x1, d->box.y1, d->box.x2, d->box.y2, d->score);
+        FV_TRY(check_entry(i, "detection", j, d->cls, k, d->box, "score", d->score));
     }
     return FV_OK;
 }
@@ -61,15 +64,15 @@ static fv_status check_inputs(const fv_det_image *im, int64_t n, int k, fv_det_m
 
 /* ---------------------------------------------------------------- VOC */
 
-/* A detection of one class: where it is, and its place in the input for ties. */
+/* A detection of one class: its sort key and where it is. */
 typedef struct det_ref {
-    double score;
-    int64_t img, idx, seq;
+    fv_det_key key;
+    int64_t img, idx;
 } det_ref;
 
-static int by_score_then_seq(const void *pa, const void *pb)
+int fv_det_by_score(const void *pa, const void *pb)
 {
-    const det_ref *a = pa, *b = pb;
+    const fv_det_key *a = pa, *b = pb;
     if (a->score != b->score)
         return a->score < b->score ? 1 : -1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -131,8 +134,8 @@ static det_ref *class_dets(const fv_det_image *im, int64_t n, int c, int64_t *co
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < im[i].ndets; j++)
             if (im[i].dets[j].cls == c)
-                r[at] = (det_ref){im[i].dets[j].score, i, j, at}, at++;
-    qsort(r, (size_t)nd, sizeof *r, by_score_then_seq);
+                r[at] = (det_ref){{im[i].dets[j].score, at}, i, j}, at++;
+    qsort(r, (size_t)nd, sizeof *r, fv_det_by_score);
     *count = nd;
     return r;
 }

@@ -10,6 +10,16 @@
 #define FV_COCO_A 4   /* area ranges: all, small, medium, large */
 #define FV_COCO_M 3   /* maxDets 1, 10, 100 */
 
+/* A detection's sort key: its score and its place in the input (for ties). */
+typedef struct fv_det_key {
+    double score;
+    int64_t seq;
+} fv_det_key;
+
+/* qsort's order for arrays of structs that begin with an fv_det_key, as VOCevaldet and COCOeval
+ * sort detections: score decreasing, ties in input order. */
+int fv_det_by_score(const void *pa, const void *pb);
+
 /* One class's COCO sums, for the means over classes: per area range a and maxDets m, whether the
  * class counts (it has ground truth in the range) and its sums of precision over all T x R
  * points, over R at IoU 0.50 and 0.75, and of recall over T. */

@@ -20,8 +20,7 @@ static const int max_dets[FV_COCO_M] = {1, 10, 100};
  * accumulate concatenates them) and per IoU threshold whether it matched (bit t of tp) and
  * whether it is ignored (bit t of ig). */
 typedef struct coco_det {
-    double score;
-    int64_t seq;
+    fv_det_key key;
     int rank;
     unsigned tp, ig;
 } coco_det;
@@ -31,14 +30,6 @@ typedef struct coco_range {
     coco_det *d;
     int64_t n, npig;
 } coco_range;
-
-static int by_score_seq(const void *pa, const void *pb)
-{
-    const coco_det *a = pa, *b = pb;
-    if (a->score != b->score)
-        return a->score < b->score ? 1 : -1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
 
 /* maskApi's bbIou: intersection over union, or over the detection's area for a crowd region. */
 static double coco_iou(fv_box d, fv_box g, int crowd)
@@ -108,7 +99,7 @@ static void eval_range(const fv_det_image *im, const coco_img *s, int a, int64_t
         r->npig += !s->ign[g];
     coco_det *out = r->d + r->n;
     for (int64_t d = 0; d < s->nd; d++)
-        out[d] = (coco_det){im->dets[s->di[d]].score, (*seq)++, (int)d, 0, 0};
+        out[d] = (coco_det){{im->dets[s->di[d]].score, (*seq)++}, (int)d, 0, 0};
     for (int t = 0; t < FV_COCO_T; t++)
         match_at(im, s, t, out);
     for (int64_t d = 0; d < s->nd; d++) { /* unmatched and outside the range: ignored */
@@ -125,11 +116,11 @@ static int64_t best_dets(const fv_det_image *im, int c, int64_t *di, coco_det *t
     int64_t nd = 0;
     for (int64_t j = 0; j < im->ndets; j++)
         if (im->dets[j].cls == c)
-            tmp[nd] = (coco_det){im->dets[j].score, j, 0, 0, 0}, nd++;
-    qsort(tmp, (size_t)nd, sizeof *tmp, by_score_seq);
+            tmp[nd] = (coco_det){{im->dets[j].score, j}, 0, 0, 0}, nd++;
+    qsort(tmp, (size_t)nd, sizeof *tmp, fv_det_by_score);
     nd = nd < max_dets[FV_COCO_M - 1] ? nd : max_dets[FV_COCO_M - 1];
     for (int64_t d = 0; d < nd; d++)
-        di[d] = tmp[d].seq;
+        di[d] = tmp[d].key.seq;
     return nd;
 }
 
@@ -166,7 +157,7 @@ static void summarize(coco_range *rg, fv_det_class *cls, fv_coco_sums *u, double
     for (int a = 0; a < FV_COCO_A; a++) {
         if (rg[a].npig == 0)
             continue; /* -1: no ground truth in the range */
-        qsort(rg[a].d, (size_t)rg[a].n, sizeof *rg[a].d, by_score_seq);
+        qsort(rg[a].d, (size_t)rg[a].n, sizeof *rg[a].d, fv_det_by_score);
         for (int m = 0; m < FV_COCO_M; m++) {
             u->valid[a][m] = 1;
             for (int t = 0; t < FV_COCO_T; t++) {
