@@ -554,17 +554,7 @@ fv_status fv_model_save_file(const fv_model *m, const char *path)
         return fv_err(FV_ERR_INVALID, "fv_model_save_file: path is NULL");
     char *text;
     FV_TRY(to_text(m, &text));
-    fv_atomic_file af;
-    fv_status s = fv_atomic_open(&af, path);
-    if (s == FV_OK) {
-        size_t len = strlen(text);
-        if (fwrite(text, 1, len, af.f) != len) {
-            fv_atomic_abort(&af);
-            s = fv_err(FV_ERR_IO, "%s: write failed", path);
-        } else {
-            s = fv_atomic_commit(&af);
-        }
-    }
+    fv_status s = fv_atomic_write(path, text, strlen(text));
     free(text);
     return s;
 }

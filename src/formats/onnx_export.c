@@ -379,18 +379,9 @@ static fv_status write_packed(const FvOnnx__ModelProto *mp, const char *path, co
     if (!buf)
         return FV_ERR_NOMEM;
     size_t packed = fv_onnx__model_proto__pack(mp, buf);
-    fv_atomic_file af;
     fv_status s = packed != size ? fv_err(FV_ERR_STATE, "ONNX export: packed %zu of %zu bytes",
                                           packed, size)
-                                 : fv_atomic_open(&af, path);
-    if (s == FV_OK) {
-        if (fwrite(buf, 1, size, af.f) != size) {
-            fv_atomic_abort(&af);
-            s = fv_err(FV_ERR_IO, "%s: write failed", path);
-        } else {
-            s = fv_atomic_commit(&af);
-        }
-    }
+                                 : fv_atomic_write(path, buf, size);
     fv_free(buf);
     return s;
 }

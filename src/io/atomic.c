@@ -115,6 +115,17 @@ void fv_atomic_abort(fv_atomic_file *af)
     af->f = NULL;
 }
 
+fv_status fv_atomic_write(const char *path, const void *buf, size_t size)
+{
+    fv_atomic_file af;
+    FV_TRY(fv_atomic_open(&af, path));
+    if (fwrite(buf, 1, size, af.f) != size) {
+        fv_atomic_abort(&af);
+        return fv_err(FV_ERR_IO, "%s: write failed", path);
+    }
+    return fv_atomic_commit(&af);
+}
+
 /* Reads what `f` holds: `size` bytes expected, but the file may change under us, so read until
  * end of file (one spare byte detects growth) and allow at most max_bytes. */
 static fv_status read_all(const char *path, FILE *f, size_t size, size_t max_bytes,

@@ -78,5 +78,7 @@ typedef struct fv_atomic_file {
 fv_status fv_atomic_open(fv_atomic_file *af, const char *path);
 fv_status fv_atomic_commit(fv_atomic_file *af); /* fclose + rename; removes the temporary on error */
 void fv_atomic_abort(fv_atomic_file *af);
+/* The whole file at once: size bytes of buf written to path through the temporary. */
+fv_status fv_atomic_write(const char *path, const void *buf, size_t size);
 
 #endif /* FV_IO_H */
