@@ -159,13 +159,7 @@ fv_status fv_ox_avgpool_exclude(ox_ctx *c, const ox_node *n, int in, const int64
     return *out < 0 ? fv_ox_layer_err(c, n) : FV_OK;
 }
 
-int fv_ox_map_arith(ox_ctx *c, const ox_node *n, fv_status *st)
-{
-    static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
-    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
-        if (strcmp(n->op, ops[k]) == 0) {
-            *st = op_binary(c, n);
-            return 1;
-        }
-    return 0;
-}
+const fv_ox_op fv_ox_ops_arith[] = {
+    {"Add", op_binary}, {"Sub", op_binary}, {"Mul", op_binary}, {"Div", op_binary},
+    {"Pow", op_binary}, {"Max", op_binary}, {"Min", op_binary}, {NULL, NULL},
+};

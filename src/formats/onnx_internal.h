@@ -145,11 +145,14 @@ fv_status fv_ox_reshape(ox_ctx *c, const ox_node *n, int in, int ndim, const int
                         int *out);
 /* A permutation of node `in`'s sample axes (perm over the sample axes, 0-based). */
 fv_status fv_ox_permute(ox_ctx *c, const ox_node *n, int in, int ndim, const int *perm, int *out);
-/* The second table of ops (onnx_ops2.c): pooling, normalization, shapes; 1 when n's op is
- * there (*st its result). */
-int fv_ox_map2(ox_ctx *c, const ox_node *n, fv_status *st);
-/* The third table (onnx_ops3.c): Resize, Upsample, Pad, Clip. */
-int fv_ox_map3(ox_ctx *c, const ox_node *n, fv_status *st);
+/* An ONNX op and the function that builds its layers; fv_ox_map looks n's op up in its own table,
+ * then in these, each ending with {NULL, NULL}: onnx_ops2.c's (pooling, normalization, shapes),
+ * onnx_ops3.c's (Resize, Upsample, Pad, Clip) and onnx_arith.c's (Add ... Min). */
+typedef struct fv_ox_op {
+    const char *op;
+    fv_status (*fn)(ox_ctx *c, const ox_node *n);
+} fv_ox_op;
+extern const fv_ox_op fv_ox_ops2[], fv_ox_ops3[], fv_ox_ops_arith[];
 /* 1-D ops as 2-D (onnx_ops.c): the input as (C, H, W) ((C, 1, L) for rank 3, *one_d set),
  * an INTS attribute per axis widened for 1-D (the height's value `unit`), and the result back
  * to (F, L). */
@@ -158,11 +161,9 @@ fv_status fv_ox_image_in(ox_ctx *c, const ox_node *n, int *in, int64_t *hw, int6
 int fv_ox_attr_hw(ox_ctx *c, const ox_node *n, const char *name, bool one_d, int64_t unit,
                   int64_t def, int64_t *v);
 fv_status fv_ox_image_out(ox_ctx *c, const ox_node *n, int id, bool one_d, int *out);
-/* onnx_arith.c: Add ... Min onto fovea's binary layers (1 when n's op is one, *st its
- * result); PRelu of any broadcastable slope on x as relu(x) + slope min(x, 0); average pooling
+/* onnx_arith.c: PRelu of any broadcastable slope on x as relu(x) + slope min(x, 0); average pooling
  * of `in` that excludes pads (top, left, bottom, right) the pool cannot take: the zero-padded
  * average times a constant map of window sizes (*out the node). */
-int fv_ox_map_arith(ox_ctx *c, const ox_node *n, fv_status *st);
 fv_status fv_ox_prelu_general(ox_ctx *c, const ox_node *n, int x, const ox_tensor *slope);
 fv_status fv_ox_avgpool_exclude(ox_ctx *c, const ox_node *n, int in, const int64_t *pads,
                                 fv_pool2d_args a, int *out);

@@ -679,16 +679,12 @@ static fv_status op_matmul(ox_ctx *c, const ox_node *n)
 
 /* ---------------------------------------------------------------- dispatch */
 
-typedef struct op_entry {
-    const char *op;
-    fv_status (*fn)(ox_ctx *c, const ox_node *n);
-} op_entry;
-
-static const op_entry table[] = {
+static const fv_ox_op table[] = {
     {"Relu", op_act}, {"Sigmoid", op_act}, {"Tanh", op_act}, {"LeakyRelu", op_act},
     {"Elu", op_act}, {"Selu", op_act}, {"HardSigmoid", op_act}, {"HardSwish", op_act},
     {"Softmax", op_softmax}, {"LogSoftmax", op_softmax}, {"Conv", op_conv},
     {"ConvTranspose", op_conv_transpose}, {"Gemm", op_gemm}, {"MatMul", op_matmul},
+    {NULL, NULL},
 };
 
 fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
@@ -702,12 +698,11 @@ fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
     FV_TRY(fv_ox_fold(c, n, &done));
     if (done)
         return FV_OK;
-    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-        if (strcmp(n->op, table[k].op) == 0)
-            return table[k].fn(c, n);
-    fv_status st;
-    if (fv_ox_map2(c, n, &st) || fv_ox_map3(c, n, &st) || fv_ox_map_arith(c, n, &st))
-        return st;
+    static const fv_ox_op *const tables[] = {table, fv_ox_ops2, fv_ox_ops3, fv_ox_ops_arith};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (const fv_ox_op *e = tables[t]; e->op; e++)
+            if (strcmp(n->op, e->op) == 0)
+                return e->fn(c, n);
     return fv_ox_err(c, n, FV_ERR_INVALID, "op %s is not supported on a layer's output",
                      n->op);
 }

@@ -432,26 +432,12 @@ static fv_status op_cast(ox_ctx *c, const ox_node *n)
     return alias(c, n);
 }
 
-typedef struct op_entry {
-    const char *op;
-    fv_status (*fn)(ox_ctx *c, const ox_node *n);
-} op_entry;
-
-static const op_entry table[] = {
+const fv_ox_op fv_ox_ops2[] = {
     {"MaxPool", op_pool}, {"AveragePool", op_pool}, {"LpPool", op_lppool},
     {"GlobalAveragePool", op_global_pool}, {"GlobalMaxPool", op_global_pool},
     {"BatchNormalization", op_batchnorm}, {"InstanceNormalization", op_instance_norm},
     {"LRN", op_lrn}, {"PRelu", op_prelu}, {"Flatten", op_flatten}, {"Reshape", op_reshape},
     {"Transpose", op_transpose}, {"Concat", op_concat}, {"Squeeze", op_squeeze},
     {"Unsqueeze", op_squeeze}, {"Identity", alias}, {"Dropout", op_dropout}, {"Cast", op_cast},
+    {NULL, NULL},
 };
-
-int fv_ox_map2(ox_ctx *c, const ox_node *n, fv_status *st)
-{
-    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-        if (strcmp(n->op, table[k].op) == 0) {
-            *st = table[k].fn(c, n);
-            return 1;
-        }
-    return 0;
-}

@@ -250,21 +250,7 @@ static fv_status op_clip(ox_ctx *c, const ox_node *n)
 
 /* ---------------------------------------------------------------- dispatch */
 
-typedef struct op_entry {
-    const char *op;
-    fv_status (*fn)(ox_ctx *c, const ox_node *n);
-} op_entry;
-
-static const op_entry table[] = {
+const fv_ox_op fv_ox_ops3[] = {
     {"Resize", op_resize}, {"Upsample", op_resize}, {"Pad", op_pad}, {"Clip", op_clip},
+    {NULL, NULL},
 };
-
-int fv_ox_map3(ox_ctx *c, const ox_node *n, fv_status *st)
-{
-    for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-        if (strcmp(n->op, table[k].op) == 0) {
-            *st = table[k].fn(c, n);
-            return 1;
-        }
-    return 0;
-}
