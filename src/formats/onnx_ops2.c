@@ -31,16 +31,26 @@ static fv_status alias(ox_ctx *c, const ox_node *n)
 
 /* ---------------------------------------------------------------- pooling */
 
-static fv_status pool_geometry(ox_ctx *c, const ox_node *n, int *in, fv_pool2d_args *a,
-                               int64_t *pads, bool *one_d)
+/* What MaxPool, AveragePool and LpPool share: the input (as an image), the window, the stride,
+ * the pads (top, left, bottom, right) and whether the op is 1-D. */
+typedef struct pool_geom {
+    int in;
+    bool one_d;
+    fv_pool2d_args a;
+    int64_t pads[4];
+} pool_geom;
+
+static fv_status pool_geometry(ox_ctx *c, const ox_node *n, pool_geom *g)
 {
+    int64_t *pads = g->pads;
+    g->a = (fv_pool2d_args){0};
     int64_t hw[2], k[2], s[2], d[2];
-    FV_TRY(fv_ox_image_in(c, n, in, hw, NULL, one_d));
+    FV_TRY(fv_ox_image_in(c, n, &g->in, hw, NULL, &g->one_d));
     if (!fv_ox_attr(n, "kernel_shape"))
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'kernel_shape' is missing");
-    if (fv_ox_attr_hw(c, n, "kernel_shape", *one_d, 1, 1, k) < 0 ||
-        fv_ox_attr_hw(c, n, "strides", *one_d, 1, 1, s) < 0 ||
-        fv_ox_attr_hw(c, n, "dilations", *one_d, 1, 1, d) < 0)
+    if (fv_ox_attr_hw(c, n, "kernel_shape", g->one_d, 1, 1, k) < 0 ||
+        fv_ox_attr_hw(c, n, "strides", g->one_d, 1, 1, s) < 0 ||
+        fv_ox_attr_hw(c, n, "dilations", g->one_d, 1, 1, d) < 0)
         return fv_last_status();
     for (int j = 0; j < 2; j++) {
         if (k[j] < 1 || k[j] > 1 << 20 || s[j] < 1 || s[j] > 1 << 20)
@@ -51,12 +61,12 @@ static fv_status pool_geometry(ox_ctx *c, const ox_node *n, int *in, fv_pool2d_a
                              "no dilation");
     }
     /* fovea's stride is one value; a 1-D op's height (extent 1, window 1) takes any */
-    if (s[0] != s[1] && !*one_d)
+    if (s[0] != s[1] && !g->one_d)
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'strides' (%lld, %lld): fovea's "
                          "pooling takes equal values", (long long)s[0], (long long)s[1]);
-    a->size_h = (int)k[0], a->size_w = (int)k[1], a->stride = (int)s[1];
-    a->ceil_mode = fv_ox_attr_i(n, "ceil_mode", 0) != 0;
-    a->name = fv_ox_layer_name(c, n, NULL);
+    g->a.size_h = (int)k[0], g->a.size_w = (int)k[1], g->a.stride = (int)s[1];
+    g->a.ceil_mode = fv_ox_attr_i(n, "ceil_mode", 0) != 0;
+    g->a.name = fv_ox_layer_name(c, n, NULL);
     const char *ap = fv_ox_attr_s(n, "auto_pad", "NOTSET");
     memset(pads, 0, 4 * sizeof *pads);
     if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
@@ -70,7 +80,7 @@ static fv_status pool_geometry(ox_ctx *c, const ox_node *n, int *in, fv_pool2d_a
     } else if (strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0 && *ap) {
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'auto_pad' = '%s'", ap);
     } else if (strcmp(ap, "VALID") != 0) {
-        if (fv_ox_attr_hw(c, n, "pads", *one_d, 0, 0, pads) < 0)
+        if (fv_ox_attr_hw(c, n, "pads", g->one_d, 0, 0, pads) < 0)
             return fv_last_status();
     }
     for (int j = 0; j < 4; j++)
@@ -91,11 +101,12 @@ static bool symmetric(const int64_t *p)
  * then. */
 static fv_status op_pool(ox_ctx *c, const ox_node *n)
 {
-    int in;
-    fv_pool2d_args a = {0};
-    int64_t pads[4];
-    bool one_d;
-    FV_TRY(pool_geometry(c, n, &in, &a, pads, &one_d));
+    pool_geom g;
+    FV_TRY(pool_geometry(c, n, &g));
+    int in = g.in;
+    fv_pool2d_args a = g.a;
+    int64_t *pads = g.pads;
+    bool one_d = g.one_d;
     bool avg = n->op[0] == 'A';
     bool include = avg && fv_ox_attr_i(n, "count_include_pad", 0) != 0;
     bool wide = 2 * pads[0] > a.size_h || 2 * pads[0] > a.size_w;
@@ -129,22 +140,19 @@ static fv_status op_pool(ox_ctx *c, const ox_node *n)
 
 static fv_status op_lppool(ox_ctx *c, const ox_node *n)
 {
-    int in;
-    fv_pool2d_args a = {0};
-    int64_t pads[4];
-    bool one_d;
-    FV_TRY(pool_geometry(c, n, &in, &a, pads, &one_d));
-    if (pads[0] || !symmetric(pads))
+    pool_geom g;
+    FV_TRY(pool_geometry(c, n, &g));
+    if (g.pads[0] || !symmetric(g.pads))
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'pads': fovea's Lp pooling has no "
                          "padding");
     int64_t p = fv_ox_attr_i(n, "p", 2);
     if (p < 2 || p > 64 || p % 2) /* fovea raises x to p, ONNX |x|: equal for even p */
         return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'p' = %lld: fovea takes even p",
                          (long long)p);
-    int id = fv_lppool2d_(c->m, in, (float)p, a);
+    int id = fv_lppool2d_(c->m, g.in, (float)p, g.a);
     if (id < 0)
         return fv_ox_layer_err(c, n);
-    FV_TRY(fv_ox_image_out(c, n, id, one_d, &id));
+    FV_TRY(fv_ox_image_out(c, n, id, g.one_d, &id));
     return fv_ox_set_node(c, n, 0, id);
 }
 
