@@ -148,6 +148,31 @@ static inline double ot_linear_gradcheck(fv_model *m, int in, int out, int n,
     return worst;
 }
 
+/* A text model that must be refused: the prefix's layers, then `line`; its error contains `want`. */
+typedef struct ot_refusal {
+    const char *line, *want;
+} ot_refusal;
+
+/* Each case's text (prefix, line, "\n") is refused by fv_model_parse(text, file) with an error of
+ * one line that contains want and, unless NULL, `also`; names the case on stderr otherwise. */
+static inline void ot_parse_refused(const char *prefix, const char *file, const char *also,
+                                    const ot_refusal *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s\n", prefix, cases[i].line);
+        fv_model *m = fv_model_parse(text, file);
+        const char *e = fv_last_error();
+        int ok = !m && strstr(e, cases[i].want) && (!also || strstr(e, also)) && t_one_line(e);
+        CHECK(ok);
+        if (!ok)
+            fprintf(stderr, "  %s: %s\n", cases[i].line, m ? "(parsed)" : e);
+        fv_model_free(m);
+    }
+}
+#define OT_PARSE_REFUSED(prefix, file, also, cases) \
+    ot_parse_refused(prefix, file, also, cases, sizeof cases / sizeof cases[0])
+
 /* The golden check of a model just built: layer `out` was made (> 0), then ot_golden against case
  * `name`, naming the case on stderr when any of these checks fails; frees m. */
 static inline void ot_golden_layer(fv_model *m, int in, int out, const char *name, double atol,

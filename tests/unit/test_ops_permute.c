@@ -121,9 +121,7 @@ TEST(permute_text_format)
 
 TEST(permute_errors)
 {
-    static const struct {
-        const char *line, *what;
-    } bad[] = {
+    static const ot_refusal bad[] = {
         {"permute dims=1,1,2", "pm.fv:2: layer 'permute': dims=1,1,2 must name each axis 1..3 once"},
         {"permute dims=1,4,2", "dims=1,4,2 must name each axis 1..3 once"},
         {"permute dims=2,1", "layer 'permute1': dims=2,1 orders 2 axes, but input 'input1'"},
@@ -131,12 +129,7 @@ TEST(permute_errors)
         {"permute", "pm.fv:2: permute: missing required argument 'dims'"},
         {"permute dims=1,2,3 axis=1", "unknown argument 'axis' for permute"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char text[128];
-        snprintf(text, sizeof text, "input shape=3,4,5\n%s\n", bad[i].line);
-        CHECK(fv_model_parse(text, "pm.fv") == NULL);
-        CHECK_ERR_HAS(bad[i].what);
-    }
+    OT_PARSE_REFUSED("input shape=3,4,5\n", "pm.fv", NULL, bad);
     /* the internal API checks the attributes too */
     fv_model *m = fv_model_new("e");
     int x = fv_input(m, .ndim = 2, .dims = {3, 4});
