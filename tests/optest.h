@@ -148,6 +148,20 @@ static inline double ot_linear_gradcheck(fv_model *m, int in, int out, int n,
     return worst;
 }
 
+/* fv_model_summary's text of m (the caller frees it), or NULL with a failed check. */
+static inline char *ot_summary(const fv_model *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(f != NULL);
+    if (!f)
+        return NULL;
+    CHECK_STATUS(fv_model_summary(m, f), FV_OK);
+    fclose(f);
+    return buf;
+}
+
 /* A text model that must be refused: the prefix's layers, then `line`; its error contains `want`. */
 typedef struct ot_refusal {
     const char *line, *want;
