@@ -550,43 +550,26 @@ static fv_status emit_binary(fv_oxw_graph *g, const fv_node *n, const char *cons
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* The emitters of the ops of one input, by op (the activations aside: their flag tells them). */
+typedef fv_status (*emit1_fn)(fv_oxw_graph *g, const fv_node *n, const char *x, const char *out);
+static const emit1_fn emit1[FV_OP__COUNT] = {
+    [FV_OP_CONV2D] = emit_conv, [FV_OP_CONV2D_TRANSPOSE] = emit_conv,
+    [FV_OP_DENSE] = emit_dense, [FV_OP_MAXPOOL2D] = emit_pool, [FV_OP_AVGPOOL2D] = emit_pool,
+    [FV_OP_LPPOOL] = emit_lppool, [FV_OP_GLOBAL_AVGPOOL] = emit_global,
+    [FV_OP_GLOBAL_MAXPOOL] = emit_global, [FV_OP_ADAPTIVE_AVGPOOL] = emit_adaptive,
+    [FV_OP_BATCHNORM] = emit_batchnorm, [FV_OP_LRN] = emit_lrn, [FV_OP_GROUP_NORM] = emit_gnorm,
+    [FV_OP_PRELU] = emit_prelu, [FV_OP_MAXOUT] = emit_maxout, [FV_OP_PAD_CROP] = emit_pad_crop,
+    [FV_OP_UPSAMPLE] = emit_upsample, [FV_OP_PERMUTE] = emit_permute,
+};
+
 fv_status fv_oxw_emit_node(fv_oxw_graph *g, int i, const char *const *ins, const char *out)
 {
     const fv_node *n = &g->m->nodes[i];
     if (fv_op_table[n->op]->flags & FV_OPF_ACT)
         return emit_act(g, n, ins[0], out);
+    if (emit1[n->op])
+        return emit1[n->op](g, n, ins[0], out);
     switch (n->op) {
-    case FV_OP_CONV2D:
-    case FV_OP_CONV2D_TRANSPOSE:
-        return emit_conv(g, n, ins[0], out);
-    case FV_OP_DENSE:
-        return emit_dense(g, n, ins[0], out);
-    case FV_OP_MAXPOOL2D:
-    case FV_OP_AVGPOOL2D:
-        return emit_pool(g, n, ins[0], out);
-    case FV_OP_LPPOOL:
-        return emit_lppool(g, n, ins[0], out);
-    case FV_OP_GLOBAL_AVGPOOL:
-    case FV_OP_GLOBAL_MAXPOOL:
-        return emit_global(g, n, ins[0], out);
-    case FV_OP_ADAPTIVE_AVGPOOL:
-        return emit_adaptive(g, n, ins[0], out);
-    case FV_OP_BATCHNORM:
-        return emit_batchnorm(g, n, ins[0], out);
-    case FV_OP_LRN:
-        return emit_lrn(g, n, ins[0], out);
-    case FV_OP_GROUP_NORM:
-        return emit_gnorm(g, n, ins[0], out);
-    case FV_OP_PRELU:
-        return emit_prelu(g, n, ins[0], out);
-    case FV_OP_MAXOUT:
-        return emit_maxout(g, n, ins[0], out);
-    case FV_OP_PAD_CROP:
-        return emit_pad_crop(g, n, ins[0], out);
-    case FV_OP_UPSAMPLE:
-        return emit_upsample(g, n, ins[0], out);
-    case FV_OP_PERMUTE:
-        return emit_permute(g, n, ins[0], out);
     case FV_OP_BINARY:
         return emit_binary(g, n, ins, out);
     case FV_OP_FLATTEN:
