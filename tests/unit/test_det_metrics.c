@@ -22,6 +22,14 @@ static fv_det_image img(const fv_det_truth *g, int64_t ng, const fv_detection *d
     return (fv_det_image){g, ng, d, nd};
 }
 
+/* The metrics of one image of one class. */
+static fv_det_metrics *one_image(const fv_det_truth *g, int64_t ng, const fv_detection *d,
+                                 int64_t nd)
+{
+    fv_det_image im = img(g, ng, d, nd);
+    return fv_det_metrics_compute(&im, 1, 1);
+}
+
 /* G1 and G2 found, G1 twice: scores 0.9 (G1), 0.8 (G1 again), 0.8 (G2); the tie goes by
  * position, so the duplicate comes second. VOC points (0.5, 1), (0.5, 0.5), (1, 2/3): all-point
  * 0.5 * 1 + 0.5 * 2/3 = 5/6; 11-point: t = 0 .. 0.5 give 1, t = 0.6 .. 1 give 2/3: 28/33. COCO:
@@ -31,8 +39,7 @@ TEST(ties_and_duplicates)
     fv_det_truth g[2] = {GT(0, 0, 10, 10, 0), GT(20, 20, 30, 30, 0)};
     fv_detection d[3] = {DET(0, 0, 10, 10, 0, 0.9), DET(0, 0, 10, 10, 0, 0.8),
                          DET(20, 20, 30, 30, 0, 0.8)};
-    fv_det_image im = img(g, 2, d, 3);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 2, d, 3);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -56,8 +63,7 @@ TEST(ties_and_duplicates)
     fv_det_metrics_free(m);
     /* the tied pair the other way round: G2 before the duplicate, a perfect ranking */
     fv_detection e[3] = {d[0], d[2], d[1]};
-    im.dets = e;
-    m = fv_det_metrics_compute(&im, 1, 1);
+    m = one_image(g, 2, e, 3);
     CHECK(m && m->cls[0].ap_voc == 1.0 && fabs(m->cls[0].ap_voc07 - 1) < 1e-12);
     CHECK(m && fabs(m->stat[FV_DET_AP] - 1) < EPS);
     fv_det_metrics_free(m);
@@ -135,8 +141,7 @@ TEST(difficult_ignored)
     g[1].difficult = 1;
     fv_detection d[4] = {DET(20, 20, 30, 30, 0, 0.9), DET(50, 50, 60, 60, 0, 0.8),
                          DET(0, 0, 10, 10, 0, 0.7), DET(21, 20, 30, 30, 0, 0.6)};
-    fv_det_image im = img(g, 2, d, 4);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 2, d, 4);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -147,7 +152,7 @@ TEST(difficult_ignored)
     CHECK_NEAR(m->cls[0].ap, (51 + 100.0 / 3) / 101, EPS, 0);
     fv_det_metrics_free(m);
     g[1].difficult = 0;
-    m = fv_det_metrics_compute(&im, 1, 1);
+    m = one_image(g, 2, d, 4);
     CHECK(m && fabs(m->cls[0].ap_voc - 5.0 / 6) < 1e-12);
     fv_det_metrics_free(m);
 }
@@ -161,8 +166,7 @@ TEST(crowd_regions)
     g[1].crowd = 1;
     fv_detection d[4] = {DET(25, 25, 35, 35, 0, 0.9), DET(40, 40, 50, 50, 0, 0.8),
                          DET(0, 0, 10, 10, 0, 0.7), DET(100, 100, 110, 110, 0, 0.6)};
-    fv_det_image im = img(g, 2, d, 4);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 2, d, 4);
     CHECK(m && m->cls[0].truths == 1);
     CHECK(m && fabs(m->stat[FV_DET_AP] - 1) < EPS && fabs(m->stat[FV_DET_AR100] - 1) < EPS);
     fv_det_metrics_free(m);
@@ -171,8 +175,7 @@ TEST(crowd_regions)
     fv_det_truth h[2] = {GT(0, 0, 10, 10, 0), GT(0, 0, 40, 40, 0)};
     h[1].crowd = 1;
     fv_detection e = DET(0, 0, 10, 6, 0, 0.9);
-    im = img(h, 2, &e, 1);
-    m = fv_det_metrics_compute(&im, 1, 1);
+    m = one_image(h, 2, &e, 1);
     CHECK(m != NULL);
     if (m) {
         CHECK_NEAR(m->stat[FV_DET_AP], 0.3, EPS, 0);
@@ -182,8 +185,7 @@ TEST(crowd_regions)
     }
     fv_det_metrics_free(m);
     g[1].crowd = 0; /* two misses, then the hit, then a miss: (0,0) (0,0) (1/2,1/3) (1/2,1/4) */
-    im = img(g, 2, d, 4);
-    m = fv_det_metrics_compute(&im, 1, 1);
+    m = one_image(g, 2, d, 4);
     CHECK(m && fabs(m->stat[FV_DET_AP] - 51.0 / 3 / 101) < EPS);
     fv_det_metrics_free(m);
 }
@@ -199,8 +201,7 @@ TEST(size_ranges)
                          GT(200, 200, 300, 300, 0)};
     fv_detection d[3] = {DET(400, 400, 450, 450, 0, 0.95), DET(0, 0, 20, 20, 0, 0.9),
                          DET(200, 200, 300, 300, 0, 0.8)};
-    fv_det_image im = img(g, 3, d, 3);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 3, d, 3);
     CHECK(m != NULL);
     if (!m)
         return;
@@ -216,7 +217,7 @@ TEST(size_ranges)
     fv_det_truth h[2] = {GT(0, 0, 32, 32, 0), GT(100, 100, 110, 110, 1)};
     h[1].area = 5000;
     fv_detection e[2] = {DET(0, 0, 32, 32, 0, 0.9), DET(100, 100, 110, 110, 1, 0.9)};
-    im = img(h, 2, e, 2);
+    fv_det_image im = img(h, 2, e, 2);
     m = fv_det_metrics_compute(&im, 1, 2);
     CHECK(m != NULL);
     if (m) {
@@ -239,8 +240,7 @@ TEST(max_dets)
         g[i] = GT(x, y, x + 10, y + 10, 0);
         d[i] = DET(x, y, x + 10, y + 10, 0, 1.0 - i * 0.001);
     }
-    fv_det_image im = img(g, 12, d, 12);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 12, d, 12);
     CHECK(m != NULL);
     if (m) {
         CHECK_NEAR(m->stat[FV_DET_AR1], 1.0 / 12, EPS, 0);
@@ -251,8 +251,7 @@ TEST(max_dets)
     fv_det_metrics_free(m);
     /* 101 objects: the 100 best detections reach recall 100/101; the envelope 1 up to recall
      * 0.99 (100 points): AP 100/101. VOC has no cut: AP 1 */
-    im = img(g, 101, d, 101);
-    m = fv_det_metrics_compute(&im, 1, 1);
+    m = one_image(g, 101, d, 101);
     CHECK(m != NULL);
     if (m) {
         CHECK_NEAR(m->stat[FV_DET_AR100], 100.0 / 101, EPS, 0);
@@ -274,8 +273,7 @@ TEST(eleven_vs_all_point)
         g[i] = GT(x, 0, x + 10, 10, 0);
         d[i] = i < 3 ? DET(x, 0, x + 10, 10, 0, 1 - i * 0.01) : DET(x, 50, x + 10, 60, 0, 0.5);
     }
-    fv_det_image im = img(g, 10, d, 10);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 10, d, 10);
     CHECK(m != NULL);
     if (m) {
         CHECK_NEAR(m->cls[0].ap_voc, 0.3, 1e-12, 0);
@@ -315,8 +313,7 @@ TEST(voc_vs_coco_assignment)
 {
     fv_det_truth g[2] = {GT(0, 0, 10, 10, 0), GT(5, 0, 15, 10, 0)};
     fv_detection d[2] = {DET(0, 0, 10, 10, 0, 0.9), DET(1, 0, 13, 10, 0, 0.8)};
-    fv_det_image im = img(g, 2, d, 2);
-    fv_det_metrics *m = fv_det_metrics_compute(&im, 1, 1);
+    fv_det_metrics *m = one_image(g, 2, d, 2);
     CHECK(m != NULL);
     if (!m)
         return;
