@@ -133,6 +133,15 @@ static FvOnnx__NodeProto node(const char *op, char **in, size_t nin, char **out)
     return n;
 }
 
+/* A float initializer of this name and shape, no data yet. */
+static FvOnnx__TensorProto float_tensor(const char *name, size_t ndims, int64_t *dims)
+{
+    FvOnnx__TensorProto t = FV_ONNX__TENSOR_PROTO__INIT;
+    t.name = (char *)name, t.n_dims = ndims, t.dims = dims;
+    t.has_data_type = 1, t.data_type = FV_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    return t;
+}
+
 /* Loads the packed model cut to `keep` bytes (0: whole); returns the model or NULL. */
 static fv_model *load(const built *b, size_t keep)
 {
@@ -172,10 +181,9 @@ TEST(short_tensor_and_wrong_type)
 {
     char *in[] = {"x", "w"}, *y[] = {"y"};
     FvOnnx__NodeProto mm = node("MatMul", in, 2, y), *nodes[] = {&mm};
-    FvOnnx__TensorProto w = FV_ONNX__TENSOR_PROTO__INIT, *init[] = {&w};
     int64_t dims[2] = {4, 3};
+    FvOnnx__TensorProto w = float_tensor("w", 2, dims), *init[] = {&w};
     uint8_t raw[8] = {0};
-    w.name = "w", w.n_dims = 2, w.dims = dims, w.has_data_type = 1, w.data_type = 1;
     w.has_raw_data = 1, w.raw_data.len = sizeof raw, w.raw_data.data = raw;
     built b;
     build(&b, nodes, 1, init, 1);
@@ -228,10 +236,9 @@ TEST(arithmetic_constants)
 {
     char *in[] = {"x", "w"}, *y[] = {"y"};
     FvOnnx__NodeProto add = node("Add", in, 2, y), *nodes[] = {&add};
-    FvOnnx__TensorProto w = FV_ONNX__TENSOR_PROTO__INIT, *init[] = {&w};
     int64_t dims[2] = {3, 4};
+    FvOnnx__TensorProto w = float_tensor("w", 2, dims), *init[] = {&w};
     float vals[12] = {0};
-    w.name = "w", w.n_dims = 2, w.dims = dims, w.has_data_type = 1, w.data_type = 1;
     w.n_float_data = 12, w.float_data = vals;
     built b;
     build(&b, nodes, 1, init, 1); /* (3, 4) against (N, 4): the 3 lies on the batch axis */
