@@ -148,6 +148,17 @@ static inline double ot_linear_gradcheck(fv_model *m, int in, int out, int n,
     return worst;
 }
 
+/* The model text parses to (the caller frees it), or NULL with a failed check and the error on
+ * stderr. */
+static inline fv_model *ot_parse(const char *text, const char *file)
+{
+    fv_model *m = fv_model_parse(text, file);
+    CHECK(m != NULL);
+    if (!m)
+        fprintf(stderr, "%s: %s\n", file, fv_last_error());
+    return m;
+}
+
 /* fv_model_summary's text of m (the caller frees it), or NULL with a failed check. */
 static inline char *ot_summary(const fv_model *m)
 {

@@ -2,6 +2,7 @@
  * defaults, functional models (residual add, concat), every error with its file:line message,
  * file loading, seeded random mutations of valid text, and allocation failures at every step. */
 #include "core/internal.h"
+#include "optest.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -88,12 +89,9 @@ TEST(test_functional)
                        "concat inputs=cat,img axis=-3 name=cat2\n"
                        "flatten\n"
                        "dense units=10 activation=softmax name=out\n";
-    fv_model *m = fv_model_parse(text, "f.fv");
-    CHECK(m != NULL);
-    if (!m) {
-        fprintf(stderr, "%s\n", fv_last_error());
+    fv_model *m = ot_parse(text, "f.fv");
+    if (!m)
         return;
-    }
     CHECK(strcmp(fv_model_name(m), "resnetish") == 0);
     SHAPE_IS(m, "a", 4, 8, 8);
     SHAPE_IS(m, "res", 4, 8, 8);
@@ -128,12 +126,9 @@ TEST(test_aliases_and_syntax)
                        "Flatten\n"
                        "Dense units=3 use_bias=0 activation=None name=logits\n"
                        "Softmax name=probs\n";
-    fv_model *m = fv_model_parse(text, "alias.fv");
-    CHECK(m != NULL);
-    if (!m) {
-        fprintf(stderr, "%s\n", fv_last_error());
+    fv_model *m = ot_parse(text, "alias.fv");
+    if (!m)
         return;
-    }
     SHAPE_IS(m, "conv2d1", 4, 10, 12);
     SHAPE_IS(m, "maxpool2d1", 4, 5, 6);
     SHAPE_IS(m, "avgpool2d1", 4, 3, 6);
@@ -161,12 +156,9 @@ TEST(test_conv_options)
                        "groups=2 name=c\n"
                        "batchnorm momentum=0.5 name=bn\n"
                        "avgpool2d pool_size=3 padding=1 name=p\n";
-    fv_model *m = fv_model_parse(text, "c.fv");
-    CHECK(m != NULL);
-    if (!m) {
-        fprintf(stderr, "%s\n", fv_last_error());
+    fv_model *m = ot_parse(text, "c.fv");
+    if (!m)
         return;
-    }
     const fv_conv_attr *c = &m->nodes[fv_model_find_node(m, "c")].a.conv;
     CHECK(c->sh == 2 && c->sw == 2 && c->ph == 1 && c->dh == 2 && c->groups == 2 && c->bias);
     SHAPE_IS(m, "c", 6, 4, 4);

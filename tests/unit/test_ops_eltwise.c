@@ -119,8 +119,7 @@ TEST(eltwise_param_text)
                        "hard_sigmoid alpha=0.2 beta=0.5\nselu alpha=1.2 gamma=0.9\n"
                        "hard_sigmoid\nselu\nactivation activation=hard_sigmoid beta=0.25\n"
                        "Clamp min=2 max=-2 name=inv\n";
-    fv_model *m = fv_model_parse(text, "p.fv");
-    CHECK(m != NULL);
+    fv_model *m = ot_parse(text, "p.fv");
     if (!m)
         return;
     const fv_node *c6 = &m->nodes[fv_model_find_node(m, "c6")];
@@ -198,8 +197,7 @@ TEST(eltwise_model_file_and_summary)
     const char *text = "input shape=6\ndense units=4 activation=gelu\n"
                        "leaky_relu alpha=0.2 name=lr\nactivation activation=elu alpha=0.5\n"
                        "swish\nhard_swish\nrelu6\nlog_softmax name=out\n";
-    fv_model *m = fv_model_parse(text, "elt.fv");
-    CHECK(m != NULL);
+    fv_model *m = ot_parse(text, "elt.fv");
     if (m) {
         const fv_node *lr = &m->nodes[fv_model_find_node(m, "lr")];
         CHECK(lr->op == FV_OP_ELTWISE && lr->a.eltwise.act == FV_ACT_LEAKY_RELU &&

@@ -96,8 +96,7 @@ TEST(permute_accumulates)
 TEST(permute_text_format)
 {
     const char *text = "input shape=3,4,5\npermute dims=2,3,1 name=p\nflatten\n";
-    fv_model *m = fv_model_parse(text, "pm.fv");
-    CHECK(m != NULL);
+    fv_model *m = ot_parse(text, "pm.fv");
     if (!m)
         return;
     int64_t d[4];
