@@ -738,11 +738,8 @@ int fv_model_is_darknet(const fv_model *m) { return fv_darknet_net(m) != NULL; }
 /* The file's base name without ".cfg", or "darknet". */
 static void model_name(const char *file, char *out, size_t cap)
 {
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    size_t n = strlen(base);
-    if (n > 4 && strcmp(base + n - 4, ".cfg") == 0)
-        n -= 4;
+    size_t n;
+    const char *base = fv_file_stem(file, ".cfg", &n);
     snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), base);
     if (!n || !fv_utf8_valid(out, false) || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
         snprintf(out, cap, "darknet");

@@ -184,11 +184,8 @@ static fv_status set_output(ox_ctx *c)
 /* The model's name: the file's base name without ".onnx" when usable, else "model". */
 static void model_name(const char *file, char *out, size_t cap)
 {
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    size_t n = strlen(base);
-    if (n > 5 && strcmp(base + n - 5, ".onnx") == 0)
-        n -= 5;
+    size_t n;
+    const char *base = fv_file_stem(file, ".onnx", &n);
     bool ok = n > 0 && n < cap && strcmp(base, ".") && strcmp(base, "..");
     for (size_t k = 0; ok && k < n; k++) {
         char ch = base[k];

@@ -3,6 +3,7 @@
 #include "io/io.h"
 
 #include <stdio.h>
+#include <string.h>
 
 fv_model *fv_model_load_with(const char *path, const char *api, size_t max, fv_model_reader read)
 {
@@ -28,4 +29,15 @@ fv_status fv_file_line_verr(fv_status s, const char *file, int line, const char 
     if (line <= 0)
         return fv_err(s, "%s: %s", file, shown);
     return fv_err(s, "%s:%d: %s", file, line, shown);
+}
+
+const char *fv_file_stem(const char *file, const char *ext, size_t *len)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base), e = strlen(ext);
+    if (n > e && strcmp(base + n - e, ext) == 0)
+        n -= e;
+    *len = n;
+    return base;
 }

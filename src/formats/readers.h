@@ -19,4 +19,8 @@ fv_model *fv_model_load_with(const char *path, const char *api, size_t max, fv_m
  * fmt with its control characters and broken UTF-8 made printable, and returns s. */
 fv_status fv_file_line_verr(fv_status s, const char *file, int line, const char *fmt, va_list ap);
 
+/* The base name of file (after its last '/'), *len its length without the extension ext when
+ * it ends so and more is left: what a reader names its model after. */
+const char *fv_file_stem(const char *file, const char *ext, size_t *len);
+
 #endif /* FV_FORMATS_READERS_H */
