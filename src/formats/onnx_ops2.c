@@ -189,6 +189,15 @@ static fv_status vec_in(ox_ctx *c, const ox_node *n, int k, const char *what, in
     return FV_OK;
 }
 
+/* The normalizations' attribute 'epsilon' (default 1e-5): positive and finite. */
+static fv_status epsilon(ox_ctx *c, const ox_node *n, float *eps)
+{
+    *eps = fv_ox_attr_f(n, "epsilon", 1e-5f);
+    if (!(*eps > 0) || !isfinite(*eps))
+        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'epsilon' = %g", (double)*eps);
+    return FV_OK;
+}
+
 static fv_status op_batchnorm(ox_ctx *c, const ox_node *n)
 {
     int in;
@@ -204,10 +213,8 @@ static fv_status op_batchnorm(ox_ctx *c, const ox_node *n)
     static const char *const what[4] = {"scale", "bias", "mean", "variance"};
     for (int k = 0; k < 4; k++)
         FV_TRY(vec_in(c, n, k + 1, what[k], dims[1], &v[k]));
-    float eps = fv_ox_attr_f(n, "epsilon", 1e-5f);
-    if (!(eps > 0) || !isfinite(eps))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'epsilon' = %g", (double)eps);
-    fv_batchnorm_args a = {.eps = eps, .name = fv_ox_layer_name(c, n, NULL)};
+    fv_batchnorm_args a = {.name = fv_ox_layer_name(c, n, NULL)};
+    FV_TRY(epsilon(c, n, &a.eps));
     int id = fv_batchnorm_(c->m, in, a);
     if (id < 0)
         return fv_ox_layer_err(c, n);
@@ -226,10 +233,8 @@ static fv_status op_instance_norm(ox_ctx *c, const ox_node *n)
     const float *s, *b;
     FV_TRY(vec_in(c, n, 1, "scale", dims[1], &s));
     FV_TRY(vec_in(c, n, 2, "bias", dims[1], &b));
-    float eps = fv_ox_attr_f(n, "epsilon", 1e-5f);
-    if (!(eps > 0) || !isfinite(eps))
-        return fv_ox_err(c, n, FV_ERR_INVALID, "attribute 'epsilon' = %g", (double)eps);
-    fv_norm_args a = {.eps = eps, .name = fv_ox_layer_name(c, n, NULL)};
+    fv_norm_args a = {.name = fv_ox_layer_name(c, n, NULL)};
+    FV_TRY(epsilon(c, n, &a.eps));
     int id = fv_instance_norm_(c->m, in, a);
     if (id < 0)
         return fv_ox_layer_err(c, n);
