@@ -65,5 +65,12 @@ static inline int t_main_scratch(const char *templ, const t_test *tests, size_t 
     t_rmtree();
     TEST_MAIN_END();
 }
+/* That main, written out: T_MAIN_SCRATCH("/tmp/fovea_x_XXXXXX", T_TEST(a), T_TEST(b), ...). */
+#define T_MAIN_SCRATCH(templ, ...)                                           \
+    int main(void)                                                           \
+    {                                                                        \
+        static const t_test tests[] = {__VA_ARGS__};                         \
+        return t_main_scratch(templ, tests, sizeof tests / sizeof tests[0]); \
+    }
 
 #endif

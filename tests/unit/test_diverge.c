@@ -187,12 +187,6 @@ TEST(healthy_runs_pass)
     fv_dataset_free(d);
 }
 
-int main(void)
-{
-    static const t_test tests[] = {
-        T_TEST(diverges_from_scratch), T_TEST(resume_at_huge_lr_keeps_last_good_checkpoint),
-        T_TEST(resume_lr_wins), T_TEST(nonfinite_weights_not_checkpointed),
-        T_TEST(healthy_runs_pass)
-    };
-    return t_main_scratch("/tmp/fovea_diverge_XXXXXX", tests, sizeof tests / sizeof tests[0]);
-}
+T_MAIN_SCRATCH("/tmp/fovea_diverge_XXXXXX", T_TEST(diverges_from_scratch),
+               T_TEST(resume_at_huge_lr_keeps_last_good_checkpoint), T_TEST(resume_lr_wins),
+               T_TEST(nonfinite_weights_not_checkpointed), T_TEST(healthy_runs_pass))

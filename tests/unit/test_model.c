@@ -196,12 +196,8 @@ TEST(bad_targets_and_shapes_are_errors)
     fv_dataset_free(tr);
 }
 
-int main(void)
-{
-    static const t_test tests[] = {
-        T_TEST(lenet5_has_61706_params_and_a_summary), T_TEST(fit_learns_and_writes_metrics),
-        T_TEST(same_seed_same_weights), T_TEST(weights_round_trip_and_errors),
-        T_TEST(nan_stops_training_with_epoch_and_batch), T_TEST(bad_targets_and_shapes_are_errors)
-    };
-    return t_main_scratch("/tmp/fv_model_XXXXXX", tests, sizeof tests / sizeof tests[0]);
-}
+T_MAIN_SCRATCH("/tmp/fv_model_XXXXXX", T_TEST(lenet5_has_61706_params_and_a_summary),
+               T_TEST(fit_learns_and_writes_metrics), T_TEST(same_seed_same_weights),
+               T_TEST(weights_round_trip_and_errors),
+               T_TEST(nan_stops_training_with_epoch_and_batch),
+               T_TEST(bad_targets_and_shapes_are_errors))

@@ -509,14 +509,8 @@ TEST(binary_threads)
     fv_model_free(m);
 }
 
-int main(void)
-{
-    static const t_test tests[] = {
-        T_TEST(binary_gradcheck),          T_TEST(binary_geometry),
-        T_TEST(binary_matches_pytorch),    T_TEST(binary_same_node_and_ties),
-        T_TEST(binary_nan_and_zero_base),  T_TEST(binary_shape_errors),
-        T_TEST(binary_text_errors),        T_TEST(binary_text_and_weights),
-        T_TEST(binary_layer_text_and_summary), T_TEST(binary_threads),
-    };
-    return t_main_scratch("/tmp/fovea_binary_XXXXXX", tests, sizeof tests / sizeof tests[0]);
-}
+T_MAIN_SCRATCH("/tmp/fovea_binary_XXXXXX", T_TEST(binary_gradcheck), T_TEST(binary_geometry),
+               T_TEST(binary_matches_pytorch), T_TEST(binary_same_node_and_ties),
+               T_TEST(binary_nan_and_zero_base), T_TEST(binary_shape_errors),
+               T_TEST(binary_text_errors), T_TEST(binary_text_and_weights),
+               T_TEST(binary_layer_text_and_summary), T_TEST(binary_threads))

@@ -287,12 +287,6 @@ TEST(file_shrinks_after_open)
     free(b);
 }
 
-int main(void)
-{
-    static const t_test tests[] = {
-        T_TEST(large_file_read_by_tensor), T_TEST(offsets_tile_the_buffer),
-        T_TEST(unreadable_dtype_named), T_TEST(names_in_messages_printable),
-        T_TEST(file_shrinks_after_open)
-    };
-    return t_main_scratch("/tmp/fovea_st_XXXXXX", tests, sizeof tests / sizeof tests[0]);
-}
+T_MAIN_SCRATCH("/tmp/fovea_st_XXXXXX", T_TEST(large_file_read_by_tensor),
+               T_TEST(offsets_tile_the_buffer), T_TEST(unreadable_dtype_named),
+               T_TEST(names_in_messages_printable), T_TEST(file_shrinks_after_open))

@@ -225,12 +225,7 @@ TEST(class_names_that_do_not_fit)
     fv_model_free(m);
 }
 
-int main(void)
-{
-    static const t_test tests[] = {
-        T_TEST(metadata_round_trip),         T_TEST(checkpoints_carry_the_metadata),
-        T_TEST(weights_without_metadata),    T_TEST(hostile_metadata),
-        T_TEST(not_a_string_map),            T_TEST(class_names_that_do_not_fit),
-    };
-    return t_main_scratch("/tmp/fovea_wmeta_XXXXXX", tests, sizeof tests / sizeof tests[0]);
-}
+T_MAIN_SCRATCH("/tmp/fovea_wmeta_XXXXXX", T_TEST(metadata_round_trip),
+               T_TEST(checkpoints_carry_the_metadata), T_TEST(weights_without_metadata),
+               T_TEST(hostile_metadata), T_TEST(not_a_string_map),
+               T_TEST(class_names_that_do_not_fit))
