@@ -6,30 +6,6 @@
 #include <math.h>
 #include <stdio.h>
 
-/* The image (C, H, W) at data as an RGB24 surface (values clamped to [0, 1]). */
-static cairo_surface_t *surface_of(const float *p, int c, int h, int w)
-{
-    cairo_surface_t *t = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    if (cairo_surface_status(t) != CAIRO_STATUS_SUCCESS)
-        return t;
-    cairo_surface_flush(t);
-    unsigned char *d = cairo_image_surface_get_data(t);
-    int stride = cairo_image_surface_get_stride(t);
-    int64_t hw = (int64_t)h * w;
-    for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++) {
-            uint32_t px = 0;
-            for (int k = 0; k < 3; k++) {
-                float v = p[(c == 3 ? k : 0) * hw + (int64_t)i * w + j];
-                v = v > 0 ? (v < 1 ? v : 1) : 0; /* NaN -> 0 */
-                px = px << 8 | (uint32_t)lroundf(255 * v);
-            }
-            *((uint32_t *)(d + (int64_t)i * stride) + j) = px;
-        }
-    cairo_surface_mark_dirty(t);
-    return t;
-}
-
 static fv_status check_image(const char *path, const fv_tensor *img, int *c, int *h, int *w)
 {
     int off = img && img->ndim == 4 ? 1 : 0;
@@ -50,7 +26,7 @@ static fv_status draw_one(viz_canvas *c, double x0, double y0, const fv_tensor *
 {
     int ch = 0, h = 0, w = 0;
     FV_TRY(check_image(path, img, &ch, &h, &w));
-    cairo_surface_t *t = surface_of(img->data, ch, h, w);
+    cairo_surface_t *t = fv_viz_image_surface(img->data, ch, h, w, 0, 1, 0);
     if (cairo_surface_status(t) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(t);
         return fv_err(FV_ERR_NOMEM, "%s: no memory for a %dx%d image", path, w, h);

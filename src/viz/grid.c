@@ -38,14 +38,10 @@ static void tile_range(const fv_grid_args *a, const float *p, int64_t n, const f
         *hi = *lo + 1;
 }
 
-/* Image s of x as an RGB24 cairo surface. */
-static cairo_surface_t *tile(const fv_tensor *x, int s, const fv_grid_args *a)
+cairo_surface_t *fv_viz_image_surface(const float *p, int c, int h, int w, double lo, double hi,
+                                      int heat_map)
 {
-    int c = (int)x->dims[1], h = (int)x->dims[2], w = (int)x->dims[3];
     int64_t hw = (int64_t)h * w;
-    const float *p = x->data + (int64_t)s * c * hw;
-    double lo, hi;
-    tile_range(a, p, c * hw, x->data, fv_tensor_numel(x), &lo, &hi);
     cairo_surface_t *t = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     if (cairo_surface_status(t) != CAIRO_STATUS_SUCCESS)
         return t;
@@ -57,15 +53,26 @@ static cairo_surface_t *tile(const fv_tensor *x, int s, const fv_grid_args *a)
             unsigned char rgb[3];
             for (int k = 0; k < 3; k++) {
                 double v = (p[(c == 3 ? k : 0) * hw + (int64_t)i * w + j] - lo) / (hi - lo);
-                rgb[k] = (unsigned char)lround(255 * (v < 0 ? 0 : v > 1 ? 1 : v));
+                rgb[k] = (unsigned char)lround(255 * (v > 0 ? (v < 1 ? v : 1) : 0)); /* NaN: 0 */
             }
-            if (a->heat && c == 1)
+            if (heat_map && c == 1)
                 heat(rgb[0] / 255.0, rgb);
             uint32_t *px = (uint32_t *)(d + (int64_t)i * stride) + j;
             *px = (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
         }
     cairo_surface_mark_dirty(t);
     return t;
+}
+
+/* Image s of x as an RGB24 cairo surface. */
+static cairo_surface_t *tile(const fv_tensor *x, int s, const fv_grid_args *a)
+{
+    int c = (int)x->dims[1], h = (int)x->dims[2], w = (int)x->dims[3];
+    int64_t hw = (int64_t)h * w;
+    const float *p = x->data + (int64_t)s * c * hw;
+    double lo, hi;
+    tile_range(a, p, c * hw, x->data, fv_tensor_numel(x), &lo, &hi);
+    return fv_viz_image_surface(p, c, h, w, lo, hi, a->heat);
 }
 
 /* The font size, at most `size`, at which s fits in width w. */

@@ -36,4 +36,9 @@ double fv_viz_y(const viz_axes *a, double v);
 /* Frame, grid, tick labels, title and axis labels. */
 void fv_viz_axes_draw(viz_canvas *c, const viz_axes *a, const fv_plot_args *p);
 
+/* The image (C, H, W) at p (C 1 or 3) as an RGB24 surface, values mapped from [lo, hi] to [0, 255]
+ * and clamped (NaN: 0); heat_map: a one-channel image in the heat colours (grid.c). */
+cairo_surface_t *fv_viz_image_surface(const float *p, int c, int h, int w, double lo, double hi,
+                                      int heat_map);
+
 #endif
