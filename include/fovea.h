@@ -1491,6 +1491,25 @@ fv_status fv_draw_boxes_grid(const char *path, const fv_tensor *const *imgs,
                              const fv_det_annotation *anns, int n, const char *const *names,
                              int cols, int scale);
 
+/* ---------------------------------------------------------------- detectors */
+
+/* The course's detectors (src/detect/; docs/DESIGN.md, Detectors): R-CNN (selective-search
+ * proposals warped through a CNN), Fast R-CNN (one backbone pass, RoI pooling, a multi-task
+ * head), Faster R-CNN (a region proposal network with anchors, trained end to end with the RoI
+ * head) and a single-shot detector. Each is a few ordinary models (fv_model) and its settings;
+ * they train, predict, evaluate and save the same way. */
+typedef struct fv_detector fv_detector;
+typedef struct fv_detector_args {
+    int _;
+    const char *arch;            /* "rcnn", "fast_rcnn", "faster_rcnn" or "ssd" */
+    int num_classes;             /* object classes, background not counted */
+    int channels, height, width; /* the images it takes */
+    int max_dets;                /* detections kept an image (default 100) */
+    float score_threshold;       /* detections scored below are dropped (default 0.05) */
+    float nms_iou;               /* per-class NMS threshold (default 0.5) */
+    uint64_t seed;               /* parameter initialisation and sampling */
+} fv_detector_args;
+
 /* ---------------------------------------------------------------- fit / evaluate / predict */
 
 typedef struct fv_epoch_metrics {
