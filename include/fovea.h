@@ -1657,6 +1657,35 @@ void fv_softmax_rows(float *x, int64_t rows, int64_t cols);
 fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int n, double *loss,
                                int *correct);
 
+/* ---------------------------------------------------------------- custom training loops */
+
+/* Training with losses computed by the caller (Keras' train_step, PyTorch's explicit loop), e.g.
+ * a detector's multibox loss, or models chained by the caller. After fv_model_compile (any loss,
+ * FV_LOSS_NONE included; the compiled loss node is not run, no targets are needed):
+ *   fv_model_forward(m, x, n);                    x: n samples of the input's shape
+ *   const float *p = fv_model_node_output(m, -1);  compute the loss and dL/dp from p
+ *   fv_model_backward(m, 1, (int[]){-1}, (const float *const[]){dp}, dx);
+ *   fv_model_step(m);
+ * forward runs every node on n samples (n may change between calls) in the model's mode
+ * (fv_model_set_training: batch-norm statistics update in training mode, dropout drops); it
+ * cannot check x's length: x must hold n times the input's size. node_output points into the
+ * model's buffers (n x the node's size), valid until the next pass or plan; NULL (fv_last_error)
+ * for a bad node, before a forward, or for a node a following ReLU overwrites in place (read the
+ * ReLU's). backward adds dy[j] (n x the node's size) as the gradient of node nodes[j] (-1: the
+ * output; each node once, at most 64; an inner node's is added to what later layers send back)
+ * and ADDS the resulting parameter gradients to those held (two calls: the sum, as PyTorch);
+ * dx != NULL receives the input's gradient (n x the input's size). Errors: no forward (or another
+ * pass since), a bad or repeated node, a dy that is not finite (naming node and index).
+ * zero_grad clears the parameter gradients; step applies the compiled optimizer exactly as
+ * fv_model_train_batch does (weight decay, regularizers, clipping, lr multipliers, frozen layers)
+ * and then clears the gradients. */
+fv_status fv_model_forward(fv_model *m, const float *x, int n);
+const float *fv_model_node_output(const fv_model *m, int node);
+fv_status fv_model_backward(fv_model *m, int k, const int *nodes, const float *const *dy,
+                            float *dx);
+void fv_model_zero_grad(fv_model *m);
+fv_status fv_model_step(fv_model *m);
+
 /* ---------------------------------------------------------------- report */
 
 /* One self-contained HTML page for a training run: title, settings, test metrics (overall and per

@@ -364,6 +364,8 @@ struct fv_model {
     int compiled;
     int training;
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */
+    int loop_batch; /* samples of the fv_model_forward pass still in the buffers (0: none;
+                     * any other pass or a new plan clears it): fv_model_backward's check */
     fv_rng rng; /* initialisation and dropout */
 
     int plan_batch;    /* buffers are sized for this many samples (any smaller batch fits) */

@@ -23,6 +23,14 @@ void fv_graph_forward(fv_model *m, int batch, int upto);
 void fv_graph_zero_grads(fv_model *m, int batch);
 /* Runs backward over nodes in reverse order from the dy values already set. */
 void fv_graph_run_backward(fv_model *m, int batch);
+/* The custom-loop backward (nn/loop.c) over nodes [0, end]: adds to the parameter gradients
+ * (they are not cleared) and to node nodes[j]'s dy the given dy[j] (batch x size values). With
+ * shared buffers a seed is added when its buffer becomes live, after its last consumer's backward
+ * wrote it, so an inner node gets the sum of its seed and what later layers send. */
+void fv_graph_backward_seeded(fv_model *m, int batch, int end, int k, const int *nodes,
+                              const float *const *dy);
+/* Recomputes which nodes need gradients (after m->input_grad changed) without replanning. */
+void fv_graph_mark_grads(fv_model *m);
 /* zero_grads, dy of the loss node = 1, run_backward. */
 void fv_graph_backward(fv_model *m, int batch);
 

@@ -17,7 +17,7 @@
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
-static void mark_needs_grad(fv_model *m)
+void fv_graph_mark_grads(fv_model *m)
 {
     for (int i = 0; i < m->nnodes; i++) {
         fv_node *n = &m->nodes[i];
@@ -171,13 +171,14 @@ void fv_graph_drop_plan(fv_model *m)
     m->arena = m->workspace_mem = NULL;
     m->workspace = NULL;
     m->plan_batch = 0;
+    m->loop_batch = 0;
 }
 
 fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads)
 {
     if (batch < 1)
         return fv_err(FV_ERR_INVALID, "model '%s': batch size %d (must be >= 1)", m->name, batch);
-    mark_needs_grad(m);
+    fv_graph_mark_grads(m);
     int threads = fv_num_threads();
     share_grads = share_grads != 0;
     /* a plan with private dy buffers serves every request */

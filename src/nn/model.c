@@ -221,6 +221,7 @@ fv_status fv_model_compile_(fv_model *m, fv_compile_args a)
     m->compiled = 1; /* layers can no longer be added: the parameter layout is fixed */
     if (a.loss != FV_LOSS_NONE)
         return fv_model_set_optimizer(m, a.optimizer);
+    m->opt = a.optimizer; /* its state is allocated by the first fv_model_step (nn/loop.c) */
     return FV_OK;
 }
 

@@ -93,6 +93,7 @@ static int run_conv_chain(fv_model *m, int i, int end, int batch)
 void fv_graph_infer(fv_model *m, int batch, int upto)
 {
     int end = upto < 0 ? m->nnodes - 1 : upto;
+    m->loop_batch = 0; /* the buffers no longer hold fv_model_forward's pass */
     for (int i = 0; i <= end; i++) {
         fv_node *n = &m->nodes[i];
         if (n->op == FV_OP_CONV2D && !m->training)
