@@ -286,6 +286,15 @@ TEST(chained_models_match_the_joined_model)
             norm += fabs(want[i]);
         CHECK(norm > 1e-4); /* a real gradient reached every layer */
     }
+    /* compiled without a loss, a keeps its optimizer (SGD, lr 0.1): w -= 0.1 g */
+    int64_t nw = a->trainable_total;
+    float *w = malloc(sizeof(float) * (size_t)nw), *g = malloc(sizeof(float) * (size_t)nw);
+    memcpy(w, a->data_slab, sizeof(float) * (size_t)nw);
+    memcpy(g, a->grad_slab, sizeof(float) * (size_t)nw);
+    CHECK_STATUS(fv_model_step(a), FV_OK);
+    for (int64_t i = 0; i < nw; i++)
+        CHECK_NEAR(a->data_slab[i], w[i] - 0.1f * g[i], 1e-7, 1e-6);
+    free(w), free(g);
     fv_model_free(ab), fv_model_free(a), fv_model_free(b);
 }
 
