@@ -1508,7 +1508,84 @@ typedef struct fv_detector_args {
     float score_threshold;       /* detections scored below are dropped (default 0.05) */
     float nms_iou;               /* per-class NMS threshold (default 0.5) */
     uint64_t seed;               /* parameter initialisation and sampling */
+    const char *const *class_names; /* num_classes names (copied; NULL: "0", "1", ...) */
 } fv_detector_args;
+
+/* A detector of arch's architecture (src/detect/detect.c); defaults: 10 classes, 1 channel,
+ * 160 x 160 input, max_dets 100, score_threshold 0.05, nms_iou 0.5. Images of any size are
+ * resized (bilinearly) to the input and boxes mapped back. NULL with an error on a bad setting
+ * or an unknown arch (the message lists the known ones). */
+fv_detector *fv_detector_new_(fv_detector_args a);
+#define fv_detector_new(...) fv_detector_new_((fv_detector_args){._ = 0, __VA_ARGS__})
+void fv_detector_free(fv_detector *d);
+/* The settings in force (defaults filled in; class_names the detector's copy). */
+const fv_detector_args *fv_detector_settings(const fv_detector *d);
+
+/* Where images and their boxes come from: MNIST scenes 0 .. count-1 made on the fly from digits
+ * (fv_scene_make with `scenes`), or, with digits NULL, a detection set (VOC / COCO; count 0:
+ * every image, else the first count). */
+typedef struct fv_det_source {
+    const struct fv_dataset *digits;
+    fv_scene_args scenes;
+    int64_t count;
+    const fv_detset *set;
+} fv_det_source;
+
+/* One epoch of fit: the mean of each loss term over its steps (NaN for terms the architecture
+ * does not have), the learning rate at its last step and its wall time. */
+typedef struct fv_det_epoch {
+    int epoch;
+    double loss, cls, box, rpn_cls, rpn_box;
+    double lr, seconds;
+} fv_det_epoch;
+typedef struct fv_det_history {
+    int n;               /* epochs run */
+    fv_det_epoch *epochs; /* n (free with fv_det_history_clear) */
+    int64_t steps;
+    double seconds;      /* training's wall time */
+} fv_det_history;
+void fv_det_history_clear(fv_det_history *h);
+
+typedef struct fv_detector_fit_args {
+    int _;
+    fv_det_source data;
+    int epochs;            /* passes over data (default 1) */
+    int64_t steps;         /* > 0: stop after this many steps in all */
+    int batch;             /* images a step (default 16) */
+    const char *optimizer; /* fv_optim_from_name's names (default "adam") */
+    float lr;              /* peak learning rate (default 0.002) */
+    float momentum;        /* SGD (default 0.9) */
+    float weight_decay;    /* default 0 */
+    const char *schedule;  /* fv_schedule_preset's names (default "onecycle") */
+    int warmup;            /* "cosine": warm-up epochs */
+    uint64_t seed;         /* the order of the images */
+    FILE *log;             /* a progress line per step and one per epoch (NULL: quiet) */
+    fv_det_history *history; /* receives the epochs' losses (clear it after), or NULL */
+} fv_detector_fit_args;
+/* Trains the detector: each epoch the source's images in a fresh seeded order, `batch` at a time
+ * through the architecture's training step. Errors: bad settings, a source without images, a
+ * box of a class outside the detector's, a loss that is not finite. */
+fv_status fv_detector_fit_(fv_detector *d, fv_detector_fit_args a);
+#define fv_detector_fit(d, ...) \
+    fv_detector_fit_((d), (fv_detector_fit_args){._ = 0, __VA_ARGS__})
+
+/* Detections of each image of images (N, C, H, W) in [0, 1], of any size: dets[i] (fv_malloc'd,
+ * free with fv_free) and ndets[i] for i < N (arrays of N the caller provides), boxes in the
+ * image's pixels, best first. */
+fv_status fv_detector_detect(fv_detector *d, const fv_tensor *images, fv_detection **dets,
+                             int *ndets);
+/* Detections on every image of src against its boxes: *out (free with fv_det_metrics_free) and
+ * the mean wall time of detection per image in milliseconds (resize, network, decoding and NMS;
+ * not the making or reading of the images), batch images at a time (0: 16). */
+fv_status fv_detector_evaluate(fv_detector *d, const fv_det_source *src, int batch,
+                               fv_det_metrics **out, double *ms_per_image);
+
+/* A detector as a folder: DIR/detector.json (the settings, the architecture and its models'
+ * names, as JSON), and per model DIR/NAME.fv (the model text) and DIR/NAME.safetensors (its
+ * weights), every file written atomically; the folder is made when missing. Load checks each
+ * model text against the architecture's model and reads the weights. */
+fv_status fv_detector_save(const fv_detector *d, const char *dir);
+fv_detector *fv_detector_load(const char *dir);
 
 /* ---------------------------------------------------------------- fit / evaluate / predict */
 

@@ -245,9 +245,9 @@ fv_status fv_model_set_optimizer(fv_model *m, fv_optimizer opt)
 
 fv_status fv_model_set_lr(fv_model *m, float lr)
 {
-    if (!m->compiled || m->loss == FV_LOSS_NONE)
-        return fv_err(FV_ERR_STATE,
-                      "model '%s': compile it with a loss before setting a learning rate", m->name);
+    if (!m->compiled) /* a model without a loss takes it too: a custom loop's schedule */
+        return fv_err(FV_ERR_STATE, "model '%s': compile it before setting a learning rate",
+                      m->name);
     if (!(lr >= 0) || isinf(lr))
         return fv_err(FV_ERR_INVALID, "model '%s': learning rate %g is not a finite number >= 0",
                       m->name, (double)lr);
