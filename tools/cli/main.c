@@ -117,6 +117,16 @@ static const struct command {
      "          boxes overlapping at IoU < 0.25; in VOC layout (Annotations/, JPEGImages/,\n"
      "          ImageSets/Main/{train,test}.txt) with OUT/preview.png; digits from --data, else\n"
      "          data/mnist (scripts/get-mnist.sh), else Fashion-MNIST (with a note)\n"},
+    /* detect parses its own options (run NULL: main hands it argv) */
+    {"detect", NULL,
+     "  detect  train --arch ssd [--input 160] [--train 10000] [--test 1000] [--epochs N]\n"
+     "          [--batch B] [--lr X] [--optimizer NAME] [--schedule NAME] [--seed S]\n"
+     "          [--data DIR] -o DIR\n"
+     "          a detector trained on the MNIST detection scenes (TDT4265's, made on the\n"
+     "          fly: train seed 1, test seed 2, digits from data/mnist or --data), scenes\n"
+     "          resized to --input; DIR/detector/, DIR/metrics.json, DIR/report.html\n"
+     "          detect eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
+     "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -405,6 +415,8 @@ int main(int argc, char **argv)
         usage(stdout, c);
         return 0;
     }
+    if (!c->run)
+        return cmd_detect(argc, argv);
     opts o;
     /* scenes' --test is a count, not a vector-data file */
     if (parse_opts(argc, argv, &o) != 0 || (c->run != cmd_scenes && check_vector_opts(&o) != 0))
