@@ -81,11 +81,11 @@ static int parse_det_opts(int argc, char **argv, det_opts *o)
             o->lr = strtod(v, &end);
             bad = *end || !(o->lr > 0 && o->lr < 10);
         } else {
-            fprintf(stderr, "fovea detect: unknown option '%s'\n", a);
+            fprintf(stderr, "fovea: detect: unknown option '%s'\n", a);
             return -1;
         }
         if (bad) {
-            fprintf(stderr, "fovea detect: bad or missing value for '%s'\n", a);
+            fprintf(stderr, "fovea: detect: bad or missing value for '%s'\n", a);
             return -1;
         }
         i += takes;
@@ -93,14 +93,10 @@ static int parse_det_opts(int argc, char **argv, det_opts *o)
     return 0;
 }
 
-/* The MNIST digits of one split: --data, else data/mnist. */
+/* The MNIST digits of one split: --data, else data/mnist (scripts/get-mnist.sh). */
 static fv_dataset *digits(const det_opts *o, int train)
 {
-    fv_dataset *d = fv_dataset_load_mnist_dir(o->data ? o->data : "data/mnist", train);
-    if (!d)
-        fprintf(stderr, "fovea detect: %s (scripts/get-mnist.sh puts MNIST in data/mnist)\n",
-                fv_last_error());
-    return d;
+    return fv_dataset_load_mnist_dir(o->data ? o->data : "data/mnist", train);
 }
 
 /* The course's test scenes: the first n of seed 2, from the test digits. */
@@ -356,6 +352,6 @@ int cmd_detect(int argc, char **argv)
         return detect_eval(&o);
     if (strcmp(sub, "predict") == 0)
         return detect_predict(&o);
-    fprintf(stderr, "fovea detect: train, eval or predict (fovea detect --help)\n");
+    fprintf(stderr, "fovea: detect: train, eval or predict (fovea detect --help)\n");
     return 2;
 }
