@@ -29,7 +29,7 @@ sed 's/ viz$//; s/^viz //' "$layers" >"$tmp/noviz.txt"
 expect_fail undeclared "FAIL: src/viz/ (viz/" "$tmp/noviz.txt" "$design"
 awk '/^src\/core\// { next } { print } /^tools\/cli\// { print "src/core/    moved up" }' \
     "$design" >"$tmp/design.md"
-expect_fail picture "draws src/formats/ under src/core/" "$layers" "$tmp/design.md"
+expect_fail picture "draws src/detect/ under src/core/" "$layers" "$tmp/design.md"
 if sh "$here/check_layers.sh" "$layers" "$design" "$objs" >"$tmp/out" 2>&1; then
     echo "ok real"
 else
