@@ -55,12 +55,4 @@ struct fv_detector {
 
 extern const fv_det_impl fv_det_rcnn, fv_det_fast_rcnn, fv_det_faster_rcnn, fv_det_ssd;
 
-/* TEMPORARY until the custom training loop (issue 22 part 1) is on main: its calls. */
-fv_status fv_model_forward(fv_model *m, const float *x, int n);
-const float *fv_model_node_output(const fv_model *m, int node);
-fv_status fv_model_backward(fv_model *m, int k, const int *nodes, const float *const *dy,
-                            float *dx);
-void fv_model_zero_grad(fv_model *m);
-fv_status fv_model_step(fv_model *m);
-
 #endif /* FV_DETECT_H */
