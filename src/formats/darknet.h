@@ -18,6 +18,7 @@ typedef enum dn_kind {
     DN_UPSAMPLE,
     DN_CROP,
     DN_COST,
+    DN_REORG,
 } dn_kind;
 
 #define DN_MAX_ROUTE 16 /* layers one [route] joins */
@@ -28,6 +29,7 @@ typedef struct dn_layer {
     int out_c, out_h, out_w; /* the output, read from fovea's node */
     int filters, size, stride, groups, bn; /* conv (connected: filters = outputs, bn) */
     float prob;              /* dropout */
+    int extra;               /* reorg: zeros after the flattened input */
     int nroute, route[DN_MAX_ROUTE]; /* route: absolute layer indices; shortcut: route[0] */
     int node;                /* fovea's node holding the layer's output */
     int wnode, bnnode;       /* conv / connected node with the weights, its batch norm (or -1) */

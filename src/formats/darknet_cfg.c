@@ -630,6 +630,31 @@ static fv_status crop_layer(bld *b, dn_layer *L)
     return x < 0 ? lerr(b) : FV_OK;
 }
 
+/* [reorg] with extra=N (go.cfg's policy head): Darknet's output is the flattened input followed by
+ * N zeros (its buffer is calloc'd and only the input is copied in), so a following softmax runs
+ * over inputs + N values. Built as a reshape to one row, a constant zero padding of N cells on
+ * its right and a flatten: exact. The space-to-depth reorg (no extra) is not built. */
+static fv_status reorg_layer(bld *b, dn_layer *L)
+{
+    int reverse, flatten;
+    FV_TRY(get_int(b, "stride", 1, 1, 1024, &L->stride));
+    FV_TRY(get_int(b, "reverse", 0, 0, 1, &reverse));
+    FV_TRY(get_int(b, "flatten", 0, 0, 1, &flatten));
+    FV_TRY(get_int(b, "extra", 0, 0, DN_INT_MAX, &L->extra));
+    if (flatten)
+        return berr(b, b->s->line, "flatten=1 (a transposing reorg) is not supported");
+    if (!L->extra)
+        return berr(b, b->s->line, "a reorg without extra (space to depth) is not supported");
+    int n = L->in_c * L->in_h * L->in_w;
+    int x = fv_reshape(b->m, b->cur, .ndim = 3, .dims = {1, 1, n}, .name = sub(b, "row"));
+    if (x >= 0)
+        x = fv_zero_padding2d(b->m, x, .right = L->extra, .name = sub(b, "extra"));
+    if (x >= 0)
+        x = fv_flatten(b->m, x, .name = b->nm);
+    L->node = x;
+    return x < 0 ? lerr(b) : FV_OK;
+}
+
 static fv_status cost_layer(bld *b, dn_layer *L)
 {
     static const char *const train_keys[] = {"type", "scale", "ratio", "noobj", "thresh", NULL};
@@ -653,12 +678,13 @@ static const dn_kind_def kinds[] = {
     {"soft", "softmax", DN_SOFTMAX, softmax_layer},   {"route", "route", DN_ROUTE, route_layer},
     {"shortcut", "res", DN_SHORTCUT, shortcut_layer}, {"upsample", "upsample", DN_UPSAMPLE, upsample_layer},
     {"crop", "crop", DN_CROP, crop_layer},            {"cost", "cost", DN_COST, cost_layer},
+    {"reorg", "reorg", DN_REORG, reorg_layer},
 };
 
 /* Darknet's other sections: known, not built here. */
 static const char *const detection[] = {"region", "yolo", "detection", NULL};
 static const char *const other[] = {
-    "local", "reorg", "rnn", "gru", "lstm", "crnn", "deconvolutional", "deconv", "normalization",
+    "local", "rnn", "gru", "lstm", "crnn", "deconvolutional", "deconv", "normalization",
     "lrn", "batchnorm", "activation", "logistic", "l2norm", "iseg", "xor", "network", "net", NULL};
 
 static bool in_list(const char *const *list, const char *s)

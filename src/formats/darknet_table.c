@@ -57,6 +57,10 @@ static void row(FILE *out, const dn_net *net, int i)
         fprintf(out, "upsample           %2dx  %4d x%4d x%4d   ->  %4d x%4d x%4d\n", L->stride,
                 L->in_w, L->in_h, L->in_c, L->out_w, L->out_h, L->out_c);
         break;
+    case DN_REORG: /* with extra: the flattened input's length, then the output's */
+        fprintf(out, "reorg              %4d   ->  %4d\n", L->in_c * L->in_h * L->in_w,
+                L->out_c);
+        break;
     case DN_CROP:
         fprintf(out, "Crop Layer: %d x %d -> %d x %d x %d image\n", L->in_h, L->in_w, L->out_h,
                 L->out_w, L->out_c);

@@ -52,7 +52,7 @@ if [ -d "$CFGS" ]; then
     check all-built-tables-equal test "$built" -eq "$same"
 fi
 if [ -x "$DN" ] && [ -d "$CFGS" ]; then
-    small="tiny darknet cifar cifar.test jnet-conv"
+    small="tiny darknet cifar cifar.test jnet-conv go.test"
     [ -n "${FOVEA_DARKNET_ALL:-}" ] && small=$(cd "$CFGS" && ls *.cfg | sed 's/\.cfg$//')
     for name in $small mix; do
         cfg=$CFGS/$name.cfg
@@ -64,16 +64,17 @@ if [ -x "$DN" ] && [ -d "$CFGS" ]; then
 fi
 
 # ---------------------------------------------------------------- probabilities
-# probs NAME CFG W H K: Darknet's and fovea's probabilities of dog.jpg with the binary's weights
+# probs NAME CFG W H K: Darknet's and fovea's probabilities of dog.jpg (or $IMAGE) with the
+# binary's weights
 probs() {
-    pn=$1 cfg=$2 w=$3 h=$4 k=$5
+    pn=$1 cfg=$2 w=$3 h=$4 k=$5 img=${IMAGE:-$DATA/dog.jpg}
     "$DN" partial "$cfg" /dev/null "$TMP/$pn.w0" 100000 >/dev/null 2>&1
     "$FV" darknet table "$cfg" >"$TMP/$pn.tab"
     "$PY" tests/cli/darknet_bnstats.py "$cfg" "$TMP/$pn.tab" "$TMP/$pn.w0" \
         "$TMP/$pn.weights" 1
-    "$PY" tests/cli/darknet_ref.py "$cfg" "$TMP/$pn.weights" "$DATA/dog.jpg" "$w" "$h" "$k" \
+    "$PY" tests/cli/darknet_ref.py "$cfg" "$TMP/$pn.weights" "$img" "$w" "$h" "$k" \
         >"$TMP/$pn.ref" 2>/dev/null
-    expect_ok "probs-$pn" "$FV" darknet probs "$cfg" "$TMP/$pn.weights" "$DATA/dog.jpg"
+    expect_ok "probs-$pn" "$FV" darknet probs "$cfg" "$TMP/$pn.weights" "$img"
     cp "$TMP/out" "$TMP/$pn.fv"
     diff=$(paste "$TMP/$pn.ref" "$TMP/$pn.fv" | awk 'NF == 4 && $1 == $3 { n++; d = $2 - $4;
         if (d < 0) d = -d; if (d > m) m = d } END { if (n == '"$k"') printf "%.3g", m; else print "x" }')
@@ -88,6 +89,18 @@ if [ -x "$DN" ] && [ -f /usr/lib/darknet/libdarknet.so ] && [ -x "$PY" ]; then
     probs resnet18 "$CFGS/resnet18.cfg" 256 256 1000
     probs alexnet "$CFGS/alexnet.cfg" 227 227 1000 # no batch norm: the binary's bytes unchanged
     rm -f "$TMP/alexnet.weights"
+    # go: [reorg] extra=1 (362 = 19 x 19 + 1 policy values) on a board-like gray 19 x 19 PNG;
+    # Darknet loads it as colour, its one-channel network reads the first (gray) plane
+    "$PY" tests/cli/darknet_board.py "$TMP/board.png" 3
+    IMAGE="$TMP/board.png" probs go.test "$CFGS/go.test.cfg" 19 19 362
+    seq 0 361 | sed 's/^/point/' >"$TMP/go.names"
+    printf 'names=%s\ntop=5\n' "$TMP/go.names" >"$TMP/go.data"
+    "$DN" classifier predict "$TMP/go.data" "$CFGS/go.test.cfg" "$TMP/go.test.weights" \
+        "$TMP/board.png" 2>/dev/null | tail -5 >"$TMP/dn.go5"
+    expect_ok predict-go "$FV" darknet predict "$TMP/go.data" "$CFGS/go.test.cfg" \
+        "$TMP/go.test.weights" "$TMP/board.png"
+    check predict-go-equals-classifier-predict cmp -s "$TMP/out" "$TMP/dn.go5"
+    rm -f "$TMP/go.test.weights"
     # the top 5 as `darknet classifier predict` prints them, through `fovea predict`
     "$DN" classifier predict "$CFGS/imagenet1k.data" "$CFGS/tiny.cfg" "$TMP/tiny.weights" \
         "$DATA/dog.jpg" 2>/dev/null | tail -5 >"$TMP/dn.top5"
@@ -117,6 +130,10 @@ mk "$NET" '[convolutional]' '[route]' 'layers=3'
 expect_fail later-route "layers: layer 3 is not an earlier layer (this is layer 1)" "$FV" darknet table "$TMP/bad.cfg"
 mk "$NET" '[convolutional]' '[yolo]' 'classes=2'
 expect_fail detection "\[yolo\] (layer 1): a detection layer" "$FV" darknet table "$TMP/bad.cfg"
+mk "$NET" '[convolutional]' '[reorg]' 'stride=2'
+expect_fail reorg-no-extra "\[reorg\] (layer 1): a reorg without extra (space to depth) is not supported" "$FV" darknet table "$TMP/bad.cfg"
+mk "$NET" '[convolutional]' '[reorg]' 'extra=1' 'flatten=1'
+expect_fail reorg-flatten "flatten=1 (a transposing reorg) is not supported" "$FV" darknet table "$TMP/bad.cfg"
 mk '[convolutional]' 'filters=2'
 expect_fail no-net "first section must be \[net\]" "$FV" darknet table "$TMP/bad.cfg"
 mk "$NET" '[convolutional]' 'activation=swish'

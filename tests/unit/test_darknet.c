@@ -2,7 +2,7 @@
  * with Darknet's padding (PyTorch goldens from tests/golden/gen_darknet_pool.py and a gradient
  * check), cfg parsing (names, shapes, the printed table, every error as one line), .weights
  * loading (values, Darknet's batch-norm divisor, headers, truncated and trailing files, nothing
- * changed on an error), the shortcut against Darknet's shortcut_cpu written out here, and
+ * changed on an error), the shortcut and reorg's extra zeros against Darknet's shortcut_cpu written out here, and
  * Darknet's resize and letterbox. */
 #include "core/internal.h"
 #include "gradcheck.h"
@@ -148,7 +148,8 @@ TEST(cfg_errors)
     bad(NET "[convolutional]\n[convolutional]\nstride=2\n[route]\nlayers=-1,0\n",
         "layers: layer 0's 8 x 6 map does not match layer 1's 4 x 3");
     bad(NET "[region]\n", "[region] (layer 0): a detection layer");
-    bad(NET "[reorg]\n", "[reorg] (layer 0): this Darknet layer is not supported");
+    bad(NET "[reorg]\n", "[reorg] (layer 0): a reorg without extra (space to depth) is not supported");
+    bad(NET "[reorg]\nextra=1\nflatten=1\n", "[reorg] (layer 0): flatten=1 (a transposing reorg) is not supported");
     bad(NET "[softmax]\ntree=x.tree\n", "hierarchical softmax");
     bad(NET "[dropout]\nprobability=1.5\n", "probability=1.5: expected a number in [0, 1)");
     bad(NET "[convolutional]\nactivation=mish\n", "activation 'mish' is not supported");
@@ -353,6 +354,27 @@ TEST(shortcut_is_darknets)
     shortcut_case(2, 2);
 }
 
+/* [reorg] extra=2: Darknet's output is the flattened input, then 2 zeros (go.cfg's policy). */
+TEST(reorg_extra_appends_zeros)
+{
+    fv_model *m = parse(NET "[reorg]\nextra=2\nstride=1\n");
+    CHECK(m != NULL && fv_model_compile(m) == FV_OK);
+    if (!m)
+        return;
+    int64_t d[4];
+    CHECK(fv_node_shape(m, fv_model_find_node(m, "reorg_0"), d) == 1 && d[0] == 3 * 6 * 8 + 2);
+    fv_tensor *x = fv_tensor_new4(1, 3, 6, 8), *y = NULL;
+    for (int64_t i = 0; i < 144; i++)
+        x->data[i] = (float)i - 70.5f;
+    CHECK_STATUS(fv_model_predict(m, x, &y), FV_OK);
+    CHECK(y && fv_tensor_numel(y) == 146);
+    for (int64_t i = 0; y && i < 146; i++)
+        CHECK(y->data[i] == (i < 144 ? (float)i - 70.5f : 0.0f));
+    fv_tensor_free(x);
+    fv_tensor_free(y);
+    fv_model_free(m);
+}
+
 /* ---------------------------------------------------------------- resize, letterbox */
 
 TEST(darknet_resize_and_letterbox)
@@ -399,6 +421,7 @@ int main(void)
     RUN(cfg_errors);
     RUN(weights_load_and_run);
     RUN(shortcut_is_darknets);
+    RUN(reorg_extra_appends_zeros);
     RUN(darknet_resize_and_letterbox);
     TEST_MAIN_END();
 }
