@@ -624,6 +624,21 @@ int fv_clip_(fv_model *m, int in, float min, float max, fv_layer_args a);
     fv_clip_((m), (in), (min), (max), (fv_layer_args){._ = 0, __VA_ARGS__})
 #define fv_flatten(m, in, ...) fv_flatten_((m), (in), (fv_layer_args){._ = 0, __VA_ARGS__})
 
+/* Softmax over consecutive segments of each sample's values (in memory order, any shape; the
+ * output has the input's shape): segment k is the next segments[k] values, the lengths (each
+ * >= 1, at most FV_SEGMENTS_MAX of them) summing to the sample's size. Darknet's word-tree
+ * (hierarchical) softmax: one softmax per group of sibling classes. The lengths are copied. */
+#define FV_SEGMENTS_MAX 16384
+typedef struct fv_segment_softmax_args {
+    int _;
+    int nsegments;
+    const int *segments;
+    const char *name;
+} fv_segment_softmax_args;
+int fv_segment_softmax_(fv_model *m, int in, fv_segment_softmax_args a);
+#define fv_segment_softmax(m, in, ...) \
+    fv_segment_softmax_((m), (in), (fv_segment_softmax_args){._ = 0, __VA_ARGS__})
+
 typedef struct fv_reshape_args {
     int _;
     int ndim;

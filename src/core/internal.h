@@ -104,6 +104,7 @@ typedef enum fv_op {
     FV_OP_PERMUTE,    /* the order of a sample's axes (Keras' Permute) */
     FV_OP_RESIZE,     /* ONNX Resize of H and W: nearest, linear, cubic (ops/interp.c) */
     FV_OP_BINARY,     /* a OP b with broadcasting: two nodes, or a node and a constant */
+    FV_OP_SEGMENT_SOFTMAX, /* softmax over consecutive segments of each sample */
     FV_OP__COUNT
 } fv_op;
 
@@ -391,6 +392,10 @@ struct fv_model {
      * layer table, for its weights and its summary), freed with the model by ext_free. */
     void *ext;
     void (*ext_free)(void *ext);
+    /* Integer lists of node attributes (a segment softmax's lengths), kept by the model so that
+     * nodes copied by value share them (ops/node.c: fv_model_keep_ints); freed with the model. */
+    int **int_lists;
+    int n_int_lists, cap_int_lists;
 };
 
 /* Worker w's scratch slice (64-byte aligned). */

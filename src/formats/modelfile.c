@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MF_LINE_MAX 1024         /* characters in one line, newline excluded */
+#define MF_LINE_MAX 65536        /* characters in one line, newline excluded (a segment
+                                  * softmax's lengths: up to FV_SEGMENTS_MAX numbers) */
 #define MF_FILE_MAX (16u << 20) /* bytes in one model file */
 #define MF_MAX_LAYERS 10000     /* layer lines in one model (name lookups are linear) */
 
@@ -130,6 +131,7 @@ typedef struct line_vals {
     int nin;        /* names in inputs= (0: none given) */
     const char *inputs[FV_MAX_IN];
     char bad_init[96]; /* "init=VALUE" of an unknown initializer, reported with the layer's name */
+    int *ints;         /* an FV_FT_INTS argument's values (fv_malloc'd; freed after the line) */
 } line_vals;
 
 /* 1 to 4 integers, each >= 1 or (where allow_infer) -1 at most once. */
@@ -402,8 +404,43 @@ static const char *parse_field(const fv_field *f, char *v, fv_spec *s, char *buf
     case FV_FT_INIT:
         *arg = fv_init_from_name(v);
         return *arg < 0 ? "not an initializer" : NULL;
+    case FV_FT_INTS: /* parse_ints, which needs the line's storage */
+        break;
     }
     return "an argument of an unknown type";
+}
+
+/* An FV_FT_INTS value: 1 to FV_SEGMENTS_MAX comma-separated integers in lo..hi, into v->ints. */
+static const char *parse_ints(const fv_field *f, char *text, line_vals *v, char *buf, size_t cap)
+{
+    int n = 1;
+    for (const char *c = text; *c; c++)
+        n += *c == ',';
+    if (v->ints || n > FV_SEGMENTS_MAX) {
+        snprintf(buf, cap, "expected at most %d integers", FV_SEGMENTS_MAX);
+        return v->ints ? "given twice" : buf;
+    }
+    char **parts = fv_malloc(sizeof(char *) * (size_t)n, "model file");
+    v->ints = fv_malloc(sizeof(int) * (size_t)n, "model file");
+    if (!parts || !v->ints) {
+        fv_free(parts);
+        return "out of memory";
+    }
+    int got = split_list(text, parts, n);
+    long long x = 0;
+    for (int i = 0; got == n && i < n; i++) {
+        if (!parse_int(parts[i], (long long)f->lo, (long long)f->hi, &x))
+            got = -1;
+        v->ints[i] = (int)x;
+    }
+    fv_free(parts);
+    if (got != n) {
+        snprintf(buf, cap, "expected comma-separated integers in %g..%g", f->lo, f->hi);
+        return buf;
+    }
+    *(int *)fv_field_at(&v->s, f->arg) = n;
+    *(const int **)fv_field_at(&v->s, f->arg_h) = v->ints;
+    return NULL;
 }
 
 static const char *p_name(char *s, const char **out)
@@ -520,7 +557,9 @@ static fv_status parse_arg(parser *p, const layer_line *l, char *tok, line_vals 
             return perr(p, FV_ERR_FORMAT, "unknown argument '%.80s' for %s", tok, l->word);
         FV_TRY(check_once(p, l, i, *seen));
         bit = (uint64_t)1 << i;
-        want = parse_field(&l->sc->fields[i], eq + 1, &v->s, buf, sizeof buf);
+        want = l->sc->fields[i].type == FV_FT_INTS
+                   ? parse_ints(&l->sc->fields[i], eq + 1, v, buf, sizeof buf)
+                   : parse_field(&l->sc->fields[i], eq + 1, &v->s, buf, sizeof buf);
         if (want && l->sc->fields[i].type == FV_FT_INIT) { /* reported once the name is known */
             if (!v->bad_init[0])
                 snprintf(v->bad_init, sizeof v->bad_init, "%s=%s", tok, shown);
@@ -593,8 +632,19 @@ static fv_status build(parser *p, const layer_line *l, line_vals *v, const int *
     return FV_OK;
 }
 
-/* One layer line: the type word is already read; rest holds the arguments. */
+/* One layer line: the type word is already read; rest holds the arguments; v is zeroed. */
+static fv_status parse_layer_into(parser *p, const layer_line *l, char *rest, line_vals *v);
+
 static fv_status parse_layer(parser *p, const layer_line *l, char *rest)
+{
+    line_vals v;
+    memset(&v, 0, sizeof v);
+    fv_status st = parse_layer_into(p, l, rest, &v);
+    fv_free(v.ints);
+    return st;
+}
+
+static fv_status parse_layer_into(parser *p, const layer_line *l, char *rest, line_vals *vp)
 {
     bool is_input = l->sc->op == FV_OP_INPUT;
     if (!is_input && !p->have_input)
@@ -604,27 +654,26 @@ static fv_status parse_layer(parser *p, const layer_line *l, char *rest)
         return perr(p, FV_ERR_FORMAT, "a second input line (a model has one input)");
     if (p->layers == MF_MAX_LAYERS)
         return perr(p, FV_ERR_FORMAT, "too many layers (at most %d)", MF_MAX_LAYERS);
-    line_vals v;
-    memset(&v, 0, sizeof v);
-    v.s.form = l->sc->forms[l->k].value;
+    line_vals *v = vp;
+    v->s.form = l->sc->forms[l->k].value;
     uint64_t seen = 0;
     for (char *tok; (tok = next_token(&rest));)
-        FV_TRY(parse_arg(p, l, tok, &v, &seen));
+        FV_TRY(parse_arg(p, l, tok, v, &seen));
     const char *missing = missing_arg(l, seen);
     if (missing)
         return perr(p, FV_ERR_FORMAT, "%s: missing required argument '%s'", l->word, missing);
-    if (v.bad_init[0]) {
+    if (v->bad_init[0]) {
         char known[400];
         return perr(p, FV_ERR_INVALID, "layer '%s': %s is not an initializer (%s)",
-                    v.s.name ? v.s.name : l->word, v.bad_init, known_inits(known, sizeof known));
+                    v->s.name ? v->s.name : l->word, v->bad_init, known_inits(known, sizeof known));
     }
-    text_defaults(l, &v.s);
+    text_defaults(l, &v->s);
     int ins[FV_MAX_IN], nin = 0;
     if (!is_input)
-        FV_TRY(resolve_inputs(p, l, &v, ins, &nin));
-    if (v.s.name && fv_model_find_node(p->m, v.s.name) >= 0)
-        return perr(p, FV_ERR_INVALID, "duplicate layer name '%.80s'", v.s.name);
-    FV_TRY(build(p, l, &v, ins, nin));
+        FV_TRY(resolve_inputs(p, l, v, ins, &nin));
+    if (v->s.name && fv_model_find_node(p->m, v->s.name) >= 0)
+        return perr(p, FV_ERR_INVALID, "duplicate layer name '%.80s'", v->s.name);
+    FV_TRY(build(p, l, v, ins, nin));
     p->have_input = true;
     p->layers++;
     return FV_OK;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE_CHARS 1024 /* the parser's limit per line */
+#define LINE_CHARS 65536 /* the parser's limit per line */
 
 /* ---------------------------------------------------------------- one line */
 
@@ -175,6 +175,11 @@ static const char *field_from(const fv_schema *sc, const fv_field *f, const fv_n
         *arg = *(const int *)p;
         memcpy(fv_field_at(s, f->arg_h), fv_field_at(&n->a, f->attr_w), sizeof(int64_t) * 4);
         return NULL;
+    case FV_FT_INTS:
+        *arg = *(const int *)p;
+        *(const int **)fv_field_at(s, f->arg_h) = *(const int *const *)fv_field_at(&n->a,
+                                                                                   f->attr_w);
+        return NULL;
     default: /* activations: from the nodes (the op's unwrite, the folded node) */
         return NULL;
     }
@@ -300,6 +305,13 @@ static void add_field(line *l, const fv_field *f, const fv_spec *s)
         add(l, " %s=%lld", f->key, (long long)d[0]);
         for (int i = 1; i < a[0]; i++)
             add(l, ",%lld", (long long)d[i]);
+        break;
+    }
+    case FV_FT_INTS: {
+        const int *v = *(const int *const *)fv_field_at(s, f->arg_h);
+        add(l, " %s=%d", f->key, v[0]);
+        for (int i = 1; i < a[0]; i++)
+            add(l, ",%d", v[i]);
         break;
     }
     case FV_FT_ACT_KIND:
@@ -463,7 +475,7 @@ static const char *layer_line(writer *w, int i, line *l)
     if (n->op != FV_OP_INPUT &&
         (why = add_inputs(w, l, n, sc->min_in ? sc->min_in : 1, sc->max_in ? sc->max_in : 1)))
         return why;
-    return l->n > LINE_CHARS ? "a line longer than 1024 characters" : NULL;
+    return l->n > LINE_CHARS ? "a line longer than 65536 characters" : NULL;
 }
 
 static fv_status write_layer(writer *w, int i)

@@ -584,6 +584,9 @@ fv_status fv_oxw_emit_node(fv_oxw_graph *g, int i, const char *const *ins, const
     case FV_OP_MAXUNPOOL:
         return unsupported(g, n, "max unpooling reads the switches of fovea's max pooling, "
                            "which the export does not carry");
+    case FV_OP_SEGMENT_SOFTMAX:
+        return unsupported(g, n, "a segment (word-tree) softmax has no single ONNX op and the "
+                           "export does not write it as Split, Softmax and Concat");
     default:
         return unsupported(g, n, "no ONNX mapping for this op (a loss or target is not part "
                            "of the prediction)");

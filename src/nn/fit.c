@@ -267,8 +267,8 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
 static int outputs_probabilities(const fv_model *m)
 {
     int op = m->nodes[m->output_node].op;
-    return op == FV_OP_SOFTMAX || op == FV_OP_SIGMOID || m->loss == FV_LOSS_SPARSE_CE_PROBS ||
-           m->loss == FV_LOSS_CATEGORICAL_CE_PROBS || m->loss == FV_LOSS_BCE ||
+    return op == FV_OP_SOFTMAX || op == FV_OP_SIGMOID || op == FV_OP_SEGMENT_SOFTMAX ||
+           m->loss == FV_LOSS_SPARSE_CE_PROBS || m->loss == FV_LOSS_CATEGORICAL_CE_PROBS || m->loss == FV_LOSS_BCE ||
            m->loss == FV_LOSS_KL_DIV;
 }
 

@@ -115,6 +115,11 @@ int fv_reshape_(fv_model *m, int in, fv_reshape_args a)
     return add1(m, FV_OP_RESHAPE, in, (fv_spec){.a.reshape = a, .name = a.name});
 }
 
+int fv_segment_softmax_(fv_model *m, int in, fv_segment_softmax_args a)
+{
+    return add1(m, FV_OP_SEGMENT_SOFTMAX, in, (fv_spec){.a.segsoftmax = a, .name = a.name});
+}
+
 int fv_add_(fv_model *m, int n, const int *ins, fv_layer_args a)
 {
     fv_spec s = {.a.layer = a, .name = a.name};

@@ -39,6 +39,9 @@ void fv_model_free(fv_model *m)
     fv_free(m->class_names);
     fv_free(m->dataset);
     fv_free(m->arch_text);
+    for (int k = 0; k < m->n_int_lists; k++)
+        fv_free(m->int_lists[k]);
+    fv_free(m->int_lists);
     fv_free(m);
 }
 

@@ -8,6 +8,22 @@
 
 /* ---------------------------------------------------------------- nodes */
 
+const int *fv_model_keep_ints(fv_model *m, const int *v, int n)
+{
+    int **table = fv_grow_table(m->int_lists, &m->cap_int_lists, m->n_int_lists, sizeof *table,
+                                4, "attribute lists");
+    if (!table)
+        return NULL;
+    m->int_lists = table;
+    int *copy = fv_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1), "attribute list");
+    if (!copy)
+        return NULL;
+    if (n > 0)
+        memcpy(copy, v, sizeof(int) * (size_t)n);
+    m->int_lists[m->n_int_lists++] = copy;
+    return copy;
+}
+
 int fv_graph_resolve(fv_model *m, int in, const char *layer)
 {
     if (in == FV_LAST)

@@ -22,4 +22,8 @@ int fv_graph_resolve(fv_model *m, int in, const char *layer);
  * "layer 'N': <what> needs a (channels, height, width) input, got ..." (what NULL: none). */
 fv_status fv_need_chw(const fv_node *n, const fv_node *x, const char *what);
 
+/* A copy of v[0..n) kept by the model until it is freed (for attributes too long for fv_attr:
+ * nodes hold the pointer); NULL with an error when out of memory. */
+const int *fv_model_keep_ints(fv_model *m, const int *v, int n);
+
 #endif /* FV_OPS_NODE_H */

@@ -37,6 +37,7 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_PERMUTE] = &fv_op_permute_def,
     [FV_OP_RESIZE] = &fv_op_resize_def,
     [FV_OP_BINARY] = &fv_op_binary_def,
+    [FV_OP_SEGMENT_SOFTMAX] = &fv_op_segment_softmax_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -218,6 +218,19 @@ static int check_field(const fv_field *f, const fv_spec *s, const char *layer)
                       (v == 0 && (f->flags & FV_F_OPTIONAL));
         return absent || fv_field_in_range(f, v) ? 0 : range_error(f, v, layer);
     }
+    case FV_FT_INTS: {
+        int n = arg_int(s, f->arg);
+        const int *v = *(const int *const *)fv_field_at(s, f->arg_h);
+        if (n < 1 || n > FV_SEGMENTS_MAX || !v) {
+            fv_err(FV_ERR_INVALID, "layer '%s': %s: %d values (expected 1..%d)", layer, f->key,
+                   n, FV_SEGMENTS_MAX);
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            if (!fv_field_in_range(f, v[i]))
+                return range_error(f, v[i], layer);
+        return 0;
+    }
     default: /* booleans, shapes, ratios: checked by the op (finish, infer) */
         return 0;
     }
@@ -327,6 +340,10 @@ static void to_attr(const fv_schema *sc, const fv_field *f, const fv_spec *s, vo
     case FV_FT_SHAPE:
         *(int *)p = arg_int(s, f->arg);
         memcpy(q, fv_field_at(s, f->arg_h), sizeof(int64_t) * 4);
+        break;
+    case FV_FT_INTS: /* the count and the pointer (the op's builder made it the model's) */
+        *(int *)p = arg_int(s, f->arg);
+        *(const int **)q = *(const int *const *)fv_field_at(s, f->arg_h);
         break;
     default: /* ints, axes, booleans, choices */
         *(int *)p = (int)fv_field_value(f, s, 0);

@@ -33,6 +33,9 @@ typedef enum fv_ftype {
     FV_FT_ACT,      /* an fv_act folded into the layer as a node of its own (no attribute) */
     FV_FT_ACT_KIND, /* an fv_act other than none: the kind of the activation layer itself */
     FV_FT_INIT,     /* int: an fv_init; text its name (fv_init_from_name) */
+    FV_FT_INTS,     /* int count (arg, attr) and const int *values (arg_h, attr_w; in the node:
+                     * the model's copy, fv_model_keep_ints); text 1 to FV_SEGMENTS_MAX
+                     * comma-separated integers in lo..hi */
 } fv_ftype;
 
 enum {
@@ -144,6 +147,7 @@ typedef struct fv_spec {
         fv_dropout_args dropout;
         fv_batchnorm_args bn;
         fv_binary_spec binary;
+        fv_segment_softmax_args segsoftmax;
     } a;
     const char *name; /* the layer's name (NULL: automatic) */
     int form;         /* the form's value (fv_form.value) */
