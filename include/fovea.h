@@ -1972,8 +1972,10 @@ fv_status fv_model_save_onnx(const fv_model *m, const char *path, int opset);
 
 /* A network from a Darknet .cfg (pjreddie's Darknet): [net] (width, height, channels; training
  * keys ignored), [convolutional] (batch_normalize, groups), [maxpool] (Darknet's padding and
- * output size), [avgpool], [connected], [dropout], [softmax] (groups, temperature), [route],
- * [shortcut], [upsample], [crop] (test time: centre crop, 2x - 1), [cost] (passes its input);
+ * output size), [avgpool], [connected], [dropout], [softmax] (groups, temperature; tree=FILE:
+ * Darknet's word tree, a segment softmax per group of siblings, the file opened as Darknet opens
+ * it: the path as written), [route], [shortcut], [upsample], [crop] (test time: centre crop,
+ * 2x - 1), [cost] (passes its input), [reorg] with extra=N (the input flattened, N zeros after);
  * activations linear, relu, leaky (0.1), logistic, tanh, elu, ramp. Nodes are named after
  * Darknet's layer numbers ("conv_0", "max_1", "fc_8", "softmax_9"; docs/DESIGN.md). Unknown
  * sections or keys, bad values, a route to a later layer and detection layers ([region], [yolo],
@@ -1991,6 +1993,12 @@ fv_status fv_model_load_darknet_weights_mem(fv_model *m, const void *data, size_
                                             const char *name);
 /* The layer table Darknet prints when it loads the cfg, same columns (shapes from fovea). */
 fv_status fv_model_darknet_table(const fv_model *m, FILE *out);
+/* Darknet's hierarchy_predictions as `classifier predict` applies it to a network whose last
+ * [softmax] has a word tree (tree=FILE: a segment softmax per group of siblings): in class
+ * order, each probability times its parent's (as already multiplied), then every class that is
+ * some class's parent set to 0 (only the leaves kept). probs holds one sample's n values (n must
+ * be the tree's size). Nothing changes for a network without a tree. */
+fv_status fv_model_darknet_hierarchy(const fv_model *m, float *probs, int64_t n);
 /* Darknet's preprocessing of an image (1, C, H, W) or (C, H, W) in [0, 1]: its resize_image
  * (corner-aligned bilinear, its rounding) and letterbox_image (`classifier predict`'s: scaled to
  * fit w x h keeping the aspect, centred on 0.5 grey). Return (1, C, h, w); free with

@@ -38,7 +38,18 @@ typedef struct dn_layer {
 typedef struct dn_net {
     int n;
     dn_layer *l;
+    /* Darknet's net->hierarchy: the last [softmax]'s word tree (NULL: none), each class's
+     * parent (-1: a root), tree_n classes; fv_model_darknet_hierarchy applies it. */
+    int *tree_parent;
+    int tree_n;
 } dn_net;
+
+/* Darknet's read_tree of a word-tree file's text (lines "name parent"; a missing parent is -1,
+ * as its sscanf leaves it): each class's parent into *parent (fv_malloc'd, *n classes) and the
+ * lengths of its groups (runs of consecutive lines with one parent; the softmax runs over each)
+ * into *seg (fv_malloc'd, *nseg). Errors name `file` and the line. */
+fv_status fv_darknet_tree_parse(const char *text, size_t len, const char *file, int **parent,
+                                int *n, int **seg, int *nseg);
 
 /* The model's Darknet table, or NULL (not built from a .cfg). */
 const dn_net *fv_darknet_net(const fv_model *m);

@@ -21,6 +21,7 @@
 #define DN_MAX_LAYERS 4096
 #define DN_INT_MAX 65536        /* the largest width, filters, size, ... accepted */
 #define DN_BN_EPS 1e-12f        /* see load_bn in darknet_weights.c: Darknet's sqrt(var) + 1e-6 */
+#define DN_TREE_BYTES (64u << 20) /* a word tree file (9k.tree: 160 KiB) */
 
 /* ---------------------------------------------------------------- the text */
 
@@ -444,6 +445,44 @@ static fv_status dropout_layer(bld *b, dn_layer *L)
     return L->node < 0 ? lerr(b) : FV_OK;
 }
 
+/* [softmax] tree=FILE: Darknet's word tree, opened as Darknet's read_tree opens it (the path as
+ * written: Debian's cfg names /usr/share/darknet/data/9k.tree), one softmax per group of
+ * siblings (a segment softmax); the tree's classes must be the c inputs. Its parents are kept
+ * for fv_model_darknet_hierarchy. */
+static fv_status tree_softmax(bld *b, dn_layer *L, int x, int c, const char *path, int line)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    int *parent = NULL, *seg = NULL, n = 0, nseg = 0;
+    if (fv_read_file(path, DN_TREE_BYTES, &text, &len) != FV_OK) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", fv_last_error());
+        return berr(b, line, "tree: cannot read the word tree (%s)", why);
+    }
+    fv_status st = fv_darknet_tree_parse((const char *)text, len, path, &parent, &n, &seg, &nseg);
+    fv_free(text);
+    if (st == FV_OK && n != c)
+        st = berr(b, line, "tree: %.200s has %d classes, the layer %d inputs", path, n, c);
+    else if (st != FV_OK) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", fv_last_error());
+        st = berr(b, line, "tree: %s", why);
+    }
+    if (st == FV_OK)
+        x = fv_segment_softmax(b->m, x, .nsegments = nseg, .segments = seg, .name = b->nm);
+    fv_free(seg);
+    if (st == FV_OK && x < 0)
+        st = lerr(b);
+    if (st != FV_OK) {
+        fv_free(parent);
+        return st;
+    }
+    b->net->tree_parent = parent;
+    b->net->tree_n = n;
+    L->node = x;
+    return FV_OK;
+}
+
 static fv_status softmax_layer(bld *b, dn_layer *L)
 {
     static const char *const train_keys[] = {"noloss", NULL};
@@ -452,8 +491,7 @@ static fv_status softmax_layer(bld *b, dn_layer *L)
     FV_TRY(get_int(b, "groups", 1, 1, DN_INT_MAX, &L->groups));
     FV_TRY(get_float(b, "temperature", 1, &temp));
     FV_TRY(must_be(b, "spatial", 0, "a softmax per position"));
-    if (get_str(b, "tree", NULL, &line))
-        return berr(b, line, "tree: hierarchical softmax (a word tree) is not supported");
+    const char *tree = get_str(b, "tree", NULL, &line);
     ignore(b, train_keys);
     if (!(temp > 0))
         return berr(b, b->s->line, "temperature=%g: expected a positive number", (double)temp);
@@ -461,10 +499,15 @@ static fv_status softmax_layer(bld *b, dn_layer *L)
     if (x < 0)
         return lerr(b);
     chw_of(b->m, x, &c, &h, &w);
-    if (c % L->groups)
+    if (!tree && c % L->groups)
         return berr(b, b->s->line, "groups=%d does not divide the %d inputs", L->groups, c);
     if (temp != 1 && (x = affine(b, x, 1.0f / temp, 0.0f, "temperature")) < 0) /* x / T */
         return lerr(b);
+    fv_free(b->net->tree_parent); /* Darknet's net->hierarchy: this softmax's tree, or none */
+    b->net->tree_parent = NULL;
+    b->net->tree_n = 0;
+    if (tree) /* its groups= is unused, as in Darknet */
+        return tree_softmax(b, L, x, c, tree, line);
     if (L->groups == 1)
         x = fv_activation(b->m, x, FV_ACT_SOFTMAX, .name = b->nm);
     else { /* one softmax per group of consecutive inputs */
@@ -750,7 +793,7 @@ static void net_free(void *p)
 {
     dn_net *n = p;
     if (n)
-        fv_free(n->l);
+        fv_free(n->l), fv_free(n->tree_parent);
     fv_free(n);
 }
 
@@ -777,6 +820,8 @@ static fv_status build_all(dn_cfg *c, fv_model *m)
     if (!net)
         return fv_err(FV_ERR_NOMEM, "%s: out of memory", c->file);
     net->n = 0;
+    net->tree_parent = NULL;
+    net->tree_n = 0;
     net->l = fv_malloc(sizeof(dn_layer) * (size_t)(c->nsec > 1 ? c->nsec - 1 : 1), "Darknet");
     m->ext = net;
     m->ext_free = net_free;

@@ -268,8 +268,8 @@ static int outputs_probabilities(const fv_model *m)
 {
     int op = m->nodes[m->output_node].op;
     return op == FV_OP_SOFTMAX || op == FV_OP_SIGMOID || op == FV_OP_SEGMENT_SOFTMAX ||
-           m->loss == FV_LOSS_SPARSE_CE_PROBS || m->loss == FV_LOSS_CATEGORICAL_CE_PROBS || m->loss == FV_LOSS_BCE ||
-           m->loss == FV_LOSS_KL_DIV;
+           m->loss == FV_LOSS_SPARSE_CE_PROBS || m->loss == FV_LOSS_CATEGORICAL_CE_PROBS ||
+           m->loss == FV_LOSS_BCE || m->loss == FV_LOSS_KL_DIV;
 }
 
 fv_status fv_model_predict_proba(fv_model *m, const fv_tensor *x, fv_tensor **out)

@@ -2,8 +2,8 @@
 # test_darknet.sh - Darknet networks against Darknet itself. Layer tables: fovea's
 # (`fovea darknet table`) equal the golden tables the darknet binary printed
 # (tests/golden/gen_darknet_tables.sh) for every cfg that builds, and every Debian cfg either
-# builds or fails for a stated reason (a detection head, a recurrent network, a hierarchical
-# softmax, a layer not built); with /usr/bin/darknet the binary prints the tables again
+# builds or fails for a stated reason (a detection head, a recurrent network, a layer not
+# built); with /usr/bin/darknet the binary prints the tables again
 # (FOVEA_DARKNET_ALL=1: every cfg, about two minutes; else the small ones). Weights: the binary
 # saves its own initialisation (`darknet partial CFG /dev/null OUT N`); batch norms get seeded
 # statistics (darknet_bnstats.py: its own have variance 0, which makes Darknet's output NaN;
@@ -101,6 +101,16 @@ if [ -x "$DN" ] && [ -f /usr/lib/darknet/libdarknet.so ] && [ -x "$PY" ]; then
         "$TMP/go.test.weights" "$TMP/board.png"
     check predict-go-equals-classifier-predict cmp -s "$TMP/out" "$TMP/dn.go5"
     rm -f "$TMP/go.test.weights"
+    # darknet9000: [softmax] tree=9k.tree, a softmax per group of siblings (1846 groups of 9418
+    # classes); `classifier predict` multiplies down the tree and keeps the leaves
+    probs darknet9000 "$CFGS/darknet9000.cfg" 448 448 9418
+    printf 'names=%s\ntop=5\n' "$DATA/9k.names" >"$TMP/9k.data"
+    "$DN" classifier predict "$TMP/9k.data" "$CFGS/darknet9000.cfg" "$TMP/darknet9000.weights" \
+        "$DATA/dog.jpg" 2>/dev/null | tail -5 >"$TMP/dn.9k5"
+    expect_ok predict-9k "$FV" darknet predict "$TMP/9k.data" "$CFGS/darknet9000.cfg" \
+        "$TMP/darknet9000.weights" "$DATA/dog.jpg"
+    check predict-9k-equals-classifier-predict cmp -s "$TMP/out" "$TMP/dn.9k5"
+    rm -f "$TMP/darknet9000.weights"
     # the top 5 as `darknet classifier predict` prints them, through `fovea predict`
     "$DN" classifier predict "$CFGS/imagenet1k.data" "$CFGS/tiny.cfg" "$TMP/tiny.weights" \
         "$DATA/dog.jpg" 2>/dev/null | tail -5 >"$TMP/dn.top5"

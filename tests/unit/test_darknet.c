@@ -150,7 +150,7 @@ TEST(cfg_errors)
     bad(NET "[region]\n", "[region] (layer 0): a detection layer");
     bad(NET "[reorg]\n", "[reorg] (layer 0): a reorg without extra (space to depth) is not supported");
     bad(NET "[reorg]\nextra=1\nflatten=1\n", "[reorg] (layer 0): flatten=1 (a transposing reorg) is not supported");
-    bad(NET "[softmax]\ntree=x.tree\n", "hierarchical softmax");
+    bad(NET "[softmax]\ntree=no-such.tree\n", "tree: cannot read the word tree (no-such.tree");
     bad(NET "[dropout]\nprobability=1.5\n", "probability=1.5: expected a number in [0, 1)");
     bad(NET "[convolutional]\nactivation=mish\n", "activation 'mish' is not supported");
     bad(NET "[convolutional]\nbinary=1\n", "binary=1 is not supported");

@@ -2,8 +2,9 @@
  * layer table as Darknet prints it when it loads the cfg; `predict DATA CFG WEIGHTS IMAGE...`
  * the top classes as `darknet classifier predict DATA CFG WEIGHTS IMAGE` prints them
  * ("%5.2f%%: name"; names= and top= of the Darknet .data file), the image letterboxed as Darknet
- * does; `probs CFG WEIGHTS IMAGE...` every class probability, one "k p" line each (%.9g), for
- * comparisons. `fovea predict X.cfg --weights X.weights IMAGE...` prints the top 5 as
+ * does (a word tree's probabilities multiplied down the tree, only leaves kept, as Darknet's
+ * hierarchy_predictions); `probs CFG WEIGHTS IMAGE...` every class probability the network
+ * gives, one "k p" line each (%.9g), for comparisons. `fovea predict X.cfg --weights X.weights IMAGE...` prints the top 5 as
  * "class k". */
 #include "cli.h"
 
@@ -108,6 +109,12 @@ static int predict(const char *cfg, const char *weights, const char *const *imag
             break;
         }
         int k = (int)fv_tensor_numel(p);
+        /* a word tree's classes as `classifier predict` ranks them (probs: the network's) */
+        if (!all && fv_model_darknet_hierarchy(m, p->data, k) != FV_OK) {
+            rc = fail_lib();
+            fv_tensor_free(p);
+            break;
+        }
         char **names = all ? NULL : read_names(labels, k);
         if (!all && !names)
             rc = fail(labels ? "darknet: cannot read the class names file" : "out of memory");
