@@ -1931,6 +1931,21 @@ fv_model *fv_model_from_weights_(const char *path, fv_compile_args a);
 #define fv_model_from_weights(path, ...) \
     fv_model_from_weights_((path), (fv_compile_args){._ = 0, __VA_ARGS__})
 
+/* A weights file opened once for several uses: its metadata, a model built from it, its
+ * parameters loaded into a model. fv_weights_info_read, fv_model_from_weights and
+ * fv_model_load_weights each open (and a torch.save .pt: read and decode) the file again; a
+ * caller that needs two of them opens it once here. A .pt is read whole when opened, a
+ * safetensors file's header (its tensors when loaded). Open: NULL with the error, as those
+ * functions report it; the uses take the same checks and errors as theirs. */
+typedef struct fv_weights_file fv_weights_file;
+fv_weights_file *fv_weights_file_open(const char *path);
+void fv_weights_file_close(fv_weights_file *f);
+fv_weights_info *fv_weights_file_info(const fv_weights_file *f);
+fv_model *fv_model_from_weights_file_(const fv_weights_file *f, fv_compile_args a);
+#define fv_model_from_weights_file(f, ...) \
+    fv_model_from_weights_file_((f), (fv_compile_args){._ = 0, __VA_ARGS__})
+fv_status fv_model_load_weights_file(fv_model *m, const fv_weights_file *f);
+
 /* A model from the text format (models/NAME.fv): one layer per line, Keras names and arguments. */
 fv_model *fv_model_load_file(const char *path);
 fv_model *fv_model_parse(const char *text, const char *filename);

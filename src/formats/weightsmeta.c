@@ -1,7 +1,8 @@
 /* weightsmeta.c - self-describing weights files: the metadata a model carries
  * (fv_model_set_meta), saving the weights with it and the architecture text (only formats/ can
  * write the model as text), reading it back from a file's header with every value checked
- * (hostile files get one-line errors), and a whole model from a weights file alone. JSON
+ * (hostile files get one-line errors), a whole model from a weights file alone, and one open
+ * weights file for several of these (fv_weights_file: a .pt read and decoded once). JSON
  * values inside the metadata strings are parsed with cJSON, as the safetensors header is. */
 #include "core/internal.h"
 #include "formats/weightsmeta.h"
@@ -352,4 +353,57 @@ fv_model *fv_model_from_weights_(const char *path, fv_compile_args a)
     fv_model *m = f ? fv_model_from_st(f, a) : NULL;
     fv_st_close(f);
     return m;
+}
+
+/* ---------------------------------------------------------------- one open file, several uses */
+
+struct fv_weights_file {
+    fv_st_file *st; /* safetensors or a decoded torch.save file (fv_weights_open) */
+};
+
+fv_weights_file *fv_weights_file_open(const char *path)
+{
+    if (!path) {
+        fv_err(FV_ERR_INVALID, "fv_weights_file_open: path is NULL");
+        return NULL;
+    }
+    fv_weights_file *f = fv_calloc(1, sizeof *f, "weights file");
+    if (f && !(f->st = fv_weights_open(path))) {
+        fv_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void fv_weights_file_close(fv_weights_file *f)
+{
+    if (f)
+        fv_st_close(f->st);
+    fv_free(f);
+}
+
+fv_weights_info *fv_weights_file_info(const fv_weights_file *f)
+{
+    if (!f) {
+        fv_err(FV_ERR_INVALID, "fv_weights_file_info: no file (NULL)");
+        return NULL;
+    }
+    return fv_weights_info_of(f->st);
+}
+
+fv_model *fv_model_from_weights_file_(const fv_weights_file *f, fv_compile_args a)
+{
+    if (!f) {
+        fv_err(FV_ERR_INVALID, "fv_model_from_weights_file: no file (NULL)");
+        return NULL;
+    }
+    return fv_model_from_st(f->st, a);
+}
+
+fv_status fv_model_load_weights_file(fv_model *m, const fv_weights_file *f)
+{
+    if (!m || !f)
+        return fv_err(FV_ERR_INVALID, "fv_model_load_weights_file: no %s (NULL)",
+                      m ? "file" : "model");
+    return fv_model_load_weights_st(m, f->st);
 }

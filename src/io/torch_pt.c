@@ -487,24 +487,34 @@ static fv_status open_regular(const char *path, int *fd, uint64_t *size)
     return FV_OK;
 }
 
-fv_st_file *fv_pt_open(const char *path)
+/* The archive on open regular file fd of `size` bytes (fd is the reader's, closed in all
+ * cases). */
+static fv_st_file *pt_from_fd(const char *path, int fd, uint64_t size)
 {
-    pt_reader r = {.path = path};
-    int fd, code = 0;
-    if (open_regular(path, &fd, &r.size) == FV_OK &&
-        !(r.z = zip_fdopen(fd, ZIP_RDONLY | ZIP_CHECKCONS, &code))) {
+    pt_reader r = {.path = path, .size = size};
+    int code = 0;
+    if (!(r.z = zip_fdopen(fd, ZIP_RDONLY | ZIP_CHECKCONS, &code))) {
         zip_error_t e;
         zip_error_init_with_code(&e, code);
         zip_fail(&r, &e, "not a readable zip archive");
-    }
-    if (!r.z) {
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         return NULL;
     }
     fv_st_file *f = read_archive(&r); /* zip_discard closes fd */
     reader_close(&r);
     return f;
+}
+
+fv_st_file *fv_pt_open(const char *path)
+{
+    int fd;
+    uint64_t size = 0;
+    if (open_regular(path, &fd, &size) != FV_OK) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    return pt_from_fd(path, fd, size);
 }
 
 fv_st_file *fv_weights_open(const char *path)
@@ -515,11 +525,12 @@ fv_st_file *fv_weights_open(const char *path)
     unsigned char head[14] = {0};
     int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
     struct stat sb;
-    ssize_t got = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, head, 14) : 0;
+    ssize_t got = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? pread(fd, head, 14, 0)
+                                                                        : 0;
+    if (got >= 4 && memcmp(head, "PK\3\4", 4) == 0) /* a zip: read through this open file */
+        return pt_from_fd(path, fd, (uint64_t)sb.st_size);
     if (fd >= 0)
         close(fd);
-    if (got >= 4 && memcmp(head, "PK\3\4", 4) == 0)
-        return fv_pt_open(path);
     if (got == 14 && memcmp(head, legacy, 14) == 0) {
         fv_err(FV_ERR_FORMAT, "%s: legacy torch.save format: re-save with torch.save(..., "
                "_use_new_zipfile_serialization=True)", path);

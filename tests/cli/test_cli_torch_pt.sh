@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_cli_torch_pt.sh - PyTorch checkpoints from the CLI: --weights takes a torch.save file
 # (tests/data/torch_pt/lenet5.pt, models/lenet5.fv's parameters) in predict, and, with
-# Fashion-MNIST, in train (the load report) and eval; hostile and legacy files are one-line
+# Fashion-MNIST, in train (the load report) and eval, the file opened once for its metadata and
+# its weights (checked with strace where it runs); hostile and legacy files are one-line
 # errors. Where /usr/bin/python3 has torch and torchvision, the acceptance test: torchvision's
 # ResNet-18 state dict (random init, seed 0, ~45 MB, generated here) loads into the zoo's
 # resnet18 and gives torchvision's logits (test_torch_pt --resnet, beside the CLI).
@@ -12,6 +13,12 @@ cd "$SRC"
 PT=tests/data/torch_pt
 expect_ok predict-pt "$FV" predict models/lenet5.fv --weights $PT/lenet5.pt tests/data/mnist_7.png
 check predict-top3 grep -q "^tests/data/mnist_7.png: class [0-9] 0\.[0-9]*, class" "$TMP/out"
+# one open of the .pt serves its metadata and its weights (strace, where it can trace)
+if command -v strace >/dev/null && strace -f -o "$TMP/tr" -e trace=openat true 2>/dev/null; then
+    expect_ok predict-pt-traced strace -f -o "$TMP/tr" -e trace=openat "$FV" predict \
+        models/lenet5.fv --weights $PT/lenet5.pt tests/data/mnist_7.png
+    check predict-pt-opened-once test "$(grep -c 'lenet5\.pt' "$TMP/tr")" -eq 1
+fi
 expect_fail pt-forbidden-global "pickle GLOBAL 'os.system' at byte 2 is not allowed" \
     "$FV" predict models/lenet5.fv --weights $PT/bad_global.pt tests/data/mnist_7.png
 expect_fail pt-legacy "legacy torch.save format: re-save with" \

@@ -268,6 +268,34 @@ TEST(hostile_files_are_one_line_errors)
 /* The kind of file is told by its content, not its name: a .pt named .safetensors loads, and a
  * safetensors file whose header length begins with the bytes of a pickle (0x80 0x02) is not
  * mistaken for the legacy format. */
+/* fv_weights_file: a .pt opened once serves its metadata and the weights; the copy is removed
+ * after opening, so a second read of the file would fail. */
+TEST(weights_file_opened_once)
+{
+    long n = 0;
+    unsigned char *b = t_slurp(pt("lenet5.pt"), &n);
+    CHECK(b != NULL);
+    t_write_at("once.pt", b, (size_t)n);
+    free(b);
+    fv_weights_file *f = fv_weights_file_open(t_path("once.pt"));
+    CHECK(f != NULL);
+    CHECK(remove(t_path("once.pt")) == 0);
+    fv_weights_info *info = fv_weights_file_info(f);
+    CHECK(info && !info->architecture && info->num_classes == 0);
+    fv_weights_info_free(info);
+    fv_model *m = compiled(fv_model_load_file(FV_SOURCE_DIR "/models/lenet5.fv"));
+    CHECK(m && f && fv_model_load_weights_file(m, f) == FV_OK);
+    CHECK(m && rel_error(m, "lenet5_x", "lenet5_y") <= 1e-4);
+    CHECK(fv_model_load_weights(m, t_path("once.pt")) != FV_OK); /* the file is gone */
+    /* without an architecture in its metadata, no model comes from it alone */
+    CHECK(f && !fv_model_from_weights_file(f));
+    CHECK_ERR_HAS("no architecture in its metadata");
+    fv_model_free(m);
+    fv_weights_file_close(f);
+    CHECK(!fv_weights_file_open(t_path("once.pt")));
+    CHECK_ERR_HAS("once.pt");
+}
+
 TEST(dispatch_by_content)
 {
     long n = 0;
@@ -355,6 +383,7 @@ int main(int argc, char **argv)
     RUN(hostile_files_are_one_line_errors);
     RUN(pickle_interpreter);
     RUN(dispatch_by_content);
+    RUN(weights_file_opened_once);
     RUN(mutations_never_crash);
     t_rmtree();
     TEST_MAIN_END();

@@ -99,12 +99,42 @@ int is_model_arg(const char *arg)
     return 0;
 }
 
-/* --weights' metadata (the file's header only), or NULL with the error. */
+/* --weights opened by weights_info and kept for load_trained, so the file is read once (a .pt
+ * is read and decoded whole when opened); closed when load_trained has used it, or at exit. */
+static fv_weights_file *kept_file;
+static const char *kept_path;
+
+static void close_kept(void)
+{
+    fv_weights_file_close(kept_file);
+    kept_file = NULL, kept_path = NULL;
+}
+
+/* --weights' metadata, or NULL with the error. */
 fv_weights_info *weights_info(const opts *o)
 {
     /* a model holding its weights and no --weights: nothing described (the data set's defaults) */
-    return !o->weights && model_holds_weights(o) ? fv_weights_info_new()
-                                                  : fv_weights_info_read(o->weights);
+    if (!o->weights && model_holds_weights(o))
+        return fv_weights_info_new();
+    static int registered;
+    if (!registered)
+        registered = atexit(close_kept) == 0;
+    close_kept();
+    if (!o->weights)
+        return fv_weights_info_read(NULL); /* its error */
+    fv_weights_file *f = fv_weights_file_open(o->weights);
+    fv_weights_info *info = f ? fv_weights_file_info(f) : NULL;
+    if (info)
+        kept_file = f, kept_path = o->weights;
+    else
+        fv_weights_file_close(f);
+    return info;
+}
+
+/* The open --weights file weights_info kept (NULL: none, then the path is opened). */
+static fv_weights_file *kept_weights(const opts *o)
+{
+    return kept_file && o->weights && kept_path == o->weights ? kept_file : NULL;
 }
 
 /* A trained model: `path` (MODEL.fv or a network, built for (c, h, w) and `classes`) when given,
@@ -120,16 +150,23 @@ fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *i
         fail(msg);
         return NULL;
     }
+    fv_weights_file *kept = kept_weights(o);
     if (!path) { /* checked against the file's tensors before anything is allocated */
-        fv_model *m = fv_model_from_weights(o->weights, .loss = o->loss,
-                                            .optimizer = optimizer_for(o, o->lr),
-                                            .seed = (uint64_t)o->seed);
+        fv_compile_args a = {.loss = o->loss, .optimizer = optimizer_for(o, o->lr),
+                             .seed = (uint64_t)o->seed};
+        fv_model *m = kept ? fv_model_from_weights_file_(kept, a)
+                           : fv_model_from_weights_(o->weights, a);
+        close_kept();
         if (!m)
             fail_lib();
         return m;
     }
     fv_model *m = load_compiled(o, path, c, h, w, classes);
-    if (!m || (o->weights && fv_model_load_weights(m, o->weights) != FV_OK)) {
+    fv_status st = FV_OK;
+    if (m && o->weights)
+        st = kept ? fv_model_load_weights_file(m, kept) : fv_model_load_weights(m, o->weights);
+    close_kept();
+    if (!m || st != FV_OK) {
         fv_model_free(m);
         fail_lib();
         return NULL;
