@@ -192,7 +192,8 @@ static fv_model *every_op_model(void)
     x = fv_reshape(m, x, .ndim = 3, .dims = {3, 2, 2});
     x = fv_layer_text(m, x, "permute dims=1,3,2");
     x = fv_concat(m, 2, ((int[]){x, x}), .axis = 1);
-    x = fv_flatten(m, x);
+    x = fv_flatten(m, x);                                                       /* 24 */
+    x = fv_segment_softmax(m, x, .nsegments = 3, .segments = ((const int[]){8, 1, 15}));
     x = fv_dense(m, x, .units = 5, .activation = FV_ACT_SOFTMAX, .name = "out");
     if (x < 0) {
         fprintf(stderr, "every_op_model: %s\n", fv_last_error());
