@@ -70,7 +70,7 @@ static void destroy(fv_detector *d)
         return;
     fv_rcnn_free(&f->base);
     fv_free(f->anchors), fv_free(f->obj), fv_free(f->dlt), fv_free(f->dobj), fv_free(f->ddlt);
-    fv_free(f->tgt), fv_free(f->lab), fv_free(f->match), fv_free(f->gobj), fv_free(f->gdlt);
+    fv_free(f->tgt), fv_free(f->lab), fv_free(f->match), fv_free(f->gobj);
     fv_free(f->props);
     fv_free(f);
     d->state = NULL;
@@ -101,7 +101,7 @@ static fv_status reserve(frcnn *f, int n)
         return FV_OK;
     size_t a = (size_t)n * (size_t)f->na;
     fv_free(f->obj), fv_free(f->dlt), fv_free(f->dobj), fv_free(f->ddlt), fv_free(f->tgt);
-    fv_free(f->lab), fv_free(f->match), fv_free(f->gobj), fv_free(f->gdlt), fv_free(f->props);
+    fv_free(f->lab), fv_free(f->match), fv_free(f->gobj), fv_free(f->props);
     f->obj = fv_malloc(sizeof(double) * a, "RPN logits");
     f->dlt = fv_malloc(sizeof(double) * 4 * a, "RPN deltas");
     f->dobj = fv_malloc(sizeof(double) * a, "RPN logit gradients");

@@ -148,6 +148,10 @@ fv_status fv_rcnn_head_train(fv_detector *d, fv_rcnn *r, int n, fv_det_losses *o
 fv_status fv_rcnn_detect(fv_detector *d, fv_rcnn *r, int n, const fv_box *props, int stride,
                          const int *np, fv_detection **dets, int *ndets);
 
+/* Fast R-CNN's selective search so far: seconds, and images searched into *images (NULL: not
+ * wanted); 0 for another detector. */
+double fv_fast_rcnn_ss_seconds(const fv_detector *d, int64_t *images);
+
 /* ---------------------------------------------------------------- region proposal network */
 
 /* Anchor labels (torchvision's Matcher(0.7, 0.3, allow_low_quality_matches) as the RPN uses
