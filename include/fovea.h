@@ -1383,6 +1383,33 @@ fv_status fv_dataset_split(const fv_dataset *d, double fraction, uint64_t seed, 
 fv_dataset *fv_dataset_take_per_class(const fv_dataset *d, int64_t n, uint64_t seed);
 void fv_dataset_free(fv_dataset *d);
 
+/* The distorted MNIST sets of the spatial transformer paper (Jaderberg et al. 2015, section 4.1)
+ * made from real digits (N, 1, H, W): R rotated within +-90 degrees; RTS rotated within +-45
+ * degrees, scaled by 0.7..1.2 and placed at random on a 42x42 canvas; P a projective map (scale
+ * 0.75..1, each corner moved by N(0, 0.1^2), normalized coordinates); E elastic (a thin-plate
+ * spline through 4x4 control points, each moved by U(-0.15, 0.15)). Bilinear, zeros outside, so
+ * every value stays within the digits' range and 0. Sample i comes from its own stream (seed,
+ * i): deterministic on every machine. Names: "r", "rts", "p", "e", also with "mnist-" before. */
+typedef enum fv_distortion {
+    FV_DISTORT_R = 0,
+    FV_DISTORT_RTS,
+    FV_DISTORT_P,
+    FV_DISTORT_E,
+    FV_DISTORT__COUNT
+} fv_distortion;
+int fv_distortion_from_name(const char *name); /* -1: none */
+const char *fv_distortion_name(fv_distortion k);
+/* The output side for digits of `side` pixels (42 for RTS, else side). */
+int fv_distortion_side(fv_distortion k, int side);
+/* A new set (labels and class names copied; named "mnist-<kind>"); NULL with an error for
+ * digits that are not (N, 1, H, W) with labels, an unknown kind or data over the data limit. */
+fv_dataset *fv_dataset_distort(const fv_dataset *digits, fv_distortion kind, uint64_t seed);
+/* One sample: in (h, w) to out (fv_distortion_side each side), with scratch of
+ * fv_distort_scratch_bytes(h, w). */
+size_t fv_distort_scratch_bytes(int h, int w);
+fv_status fv_distort_sample(fv_distortion kind, uint64_t seed, int64_t index, const float *in,
+                            int h, int w, float *out, double *scratch);
+
 /* Vector data: a table of numbers per sample, from CSV or NumPy .npy files. Classification sets
  * get class-index labels (y (N)) and class names; regression sets real targets, y (N, k).
  * Values are used as they are (no normalization), except .npy |u1 features, which are pixels:
