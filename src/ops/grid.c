@@ -21,6 +21,15 @@ size_t fv_tps_saved_bytes(int p, int oh, int ow)
     return sizeof(double) * ((size_t)oh * (size_t)ow * k + (k + 3) * (2 * k + 3));
 }
 
+fv_status fv_tps_check_size(const char *layer, int p, int64_t oh, int64_t ow)
+{
+    if (oh * ow * p * p <= (1 << 24))
+        return FV_OK;
+    return fv_err(FV_ERR_SHAPE, "layer '%s': a %lldx%lld grid with %dx%d control points needs "
+                  "a TPS matrix of %lld values (at most %d)", layer, (long long)oh, (long long)ow,
+                  p, p, (long long)(oh * ow * p * p), 1 << 24);
+}
+
 const double *fv_tps_prepare(void *saved, int p, int oh, int ow, int align)
 {
     double *mat = saved, *work = mat + (int64_t)oh * ow * p * p;
@@ -74,6 +83,7 @@ static fv_status tps_grid_infer(fv_model *m, fv_node *n)
                       "((dx, dy) of each of the %dx%d control points)", n->name, d->name,
                       fv_node_shape_str(d, s, sizeof s), (long long)(2 * k), a->points,
                       a->points);
+    FV_TRY(fv_tps_check_size(n->name, a->points, a->oh, a->ow));
     n->ndim = 3;
     n->dims[0] = a->oh, n->dims[1] = a->ow, n->dims[2] = 2;
     return FV_OK;

@@ -27,6 +27,9 @@ static inline const fv_grid_attr *fv_grid_attr_of(const fv_attr *a)
 extern const char *const fv_grid_mode_words[];
 extern const char *const fv_grid_padding_words[];
 
+/* The TPS matrix's size: at most 2^24 values (128 MiB), so that a hostile model file cannot
+ * make a plan allocate more; an error naming the layer otherwise. */
+fv_status fv_tps_check_size(const char *layer, int p, int64_t oh, int64_t ow);
 /* Bytes of the TPS matrix and its solver's work for points p over an oh x ow grid. */
 size_t fv_tps_saved_bytes(int p, int oh, int ow);
 /* Solves the TPS system into saved (fv_tps_saved_bytes of it); returns the matrix. */

@@ -43,6 +43,8 @@ static fv_status stn_infer(fv_model *m, fv_node *n)
     n->dims[0] = x->dims[0];
     n->dims[1] = a->oh ? a->oh : x->dims[1];
     n->dims[2] = a->ow ? a->ow : x->dims[2];
+    if (a->points)
+        FV_TRY(fv_tps_check_size(n->name, a->points, n->dims[1], n->dims[2]));
     int64_t t = theta_len(a), wd[2] = {t, f->size};
     FV_TRY(fv_param_declare(m, n, "weight", 2, wd, 1, FV_INIT_ZEROS, f->size, t));
     return fv_param_declare(m, n, "bias", 1, &t, 1,

@@ -324,6 +324,9 @@ TEST(grid_errors)
         {"flatten name=f\ngrid_sample inputs=f,x", "needs a (channels, height, width) input"},
         {"grid_sample mode=bicubic inputs=x,x", "bicubic"},
         {"spatial_transformer", "missing required argument 'inputs'"},
+        {"dense units=128 name=t\ntps_grid size=4096 points=8", "needs a TPS matrix of "
+                                                                "1073741824 values"},
+        {"flatten name=f\nspatial_transformer size=2048 points=8 inputs=x,f", "TPS matrix"},
         {"flatten name=f\nspatial_transformer size=0,3 inputs=x,f", "size"},
         {"flatten name=f\nspatial_transformer inputs=f,x", "needs a (channels, height, width)"},
     };
