@@ -60,9 +60,8 @@ def affine_cases(g):
                    "dtheta": td.grad.float()})
 
 
-def tps_case(g):
-    n, oh, ow = 3, 5, 6
-    d = rand(g, 2, 2 * n * n, lo=-0.2, hi=0.2)
+def tps_basis(n, oh, ow):
+    """The control points (k, 2), the TPS system (k + 3)^2 and the base grid's basis rows."""
     lin = torch.linspace(-1, 1, n, dtype=torch.float64)
     cy, cx = torch.meshgrid(lin, lin, indexing="ij")
     ctrl = torch.stack([cx.reshape(-1), cy.reshape(-1)], 1)  # (k, 2), x fastest
@@ -82,14 +81,26 @@ def tps_case(g):
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
     basis = torch.cat([u(((pts[:, None, :] - ctrl[None, :, :]) ** 2).sum(-1)),
                        torch.ones(oh * ow, 1, dtype=torch.float64), pts], 1)
-    grids = []
-    for s in range(2):
-        target = ctrl + d[s].double().reshape(k, 2)
-        rhs = torch.cat([target, torch.zeros(3, 2, dtype=torch.float64)], 0)
-        coef = torch.linalg.solve(big, rhs)
-        grids.append((basis @ coef).reshape(oh, ow, 2))
+    return ctrl, big, basis
+
+
+def tps_grid(ctrl, big, basis, d, oh, ow):
+    """The grids (N, oh, ow, 2) of displacements d (N, 2k), differentiable in d."""
+    k = ctrl.shape[0]
+    out = []
+    for s in range(d.shape[0]):
+        rhs = torch.cat([ctrl + d[s].reshape(k, 2), torch.zeros(3, 2, dtype=d.dtype)], 0)
+        out.append((basis @ torch.linalg.solve(big, rhs)).reshape(oh, ow, 2))
+    return torch.stack(out)
+
+
+def tps_case(g):
+    n, oh, ow = 3, 5, 6
+    d = rand(g, 2, 2 * n * n, lo=-0.2, hi=0.2)
+    ctrl, big, basis = tps_basis(n, oh, ow)
+    grids = tps_grid(ctrl, big, basis, d.double(), oh, ow)
     stio.save(os.path.join(OUT, "grid_tps.safetensors"),
-              {"d": d, "grid": torch.stack(grids).float()})
+              {"d": d, "grid": grids.float()})
 
 
 def stn_case(g):
@@ -110,12 +121,33 @@ def stn_case(g):
                "grad.stn.bias": bd.grad.float()})
 
 
+def stn_tps_case(g):
+    """The layer with points=2 (8 displacements, bias zero plus a perturbation), to 4x7,
+    border padding: "grid_stn_tps" in grid_stn's layout."""
+    x = rand(g, 2, 2, 6, 5)
+    w = rand(g, 8, 60, lo=-0.05, hi=0.05)
+    b = rand(g, 8, lo=-0.2, hi=0.2)
+    xd = x.double().requires_grad_(True)
+    wd = w.double().requires_grad_(True)
+    bd = b.double().requires_grad_(True)
+    ctrl, big, basis = tps_basis(2, 4, 7)
+    grid = tps_grid(ctrl, big, basis, xd.flatten(1) @ wd.t() + bd, 4, 7)
+    y = F.grid_sample(xd, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    dy = rand(g, *y.shape)
+    y.backward(dy.double())
+    stio.save(os.path.join(OUT, "grid_stn_tps.safetensors"),
+              {"x": x, "y": y.detach().float(), "dy": dy, "dx": xd.grad.float(),
+               "stn.weight": w, "stn.bias": b, "grad.stn.weight": wd.grad.float(),
+               "grad.stn.bias": bd.grad.float()})
+
+
 def main():
     g = torch.Generator().manual_seed(2015)
     grid_sample_cases(g)
     affine_cases(g)
     tps_case(g)
     stn_case(g)
+    stn_tps_case(g)
 
 
 if __name__ == "__main__":

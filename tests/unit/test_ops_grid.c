@@ -113,6 +113,17 @@ TEST(spatial_transformer_matches_pytorch)
     ot_golden_layer(m, 0, fv_model_find_node(m, "stn"), "grid_stn", 1e-5, 0);
 }
 
+/* The TPS form: 8 displacements regressed, border padding. */
+TEST(spatial_transformer_tps_matches_pytorch)
+{
+    fv_model *m = ot_parse("input shape=2,6,5 name=x\nflatten name=f\nspatial_transformer "
+                           "size=4,7 points=2 padding_mode=border inputs=x,f name=stn\n",
+                           "stn.fv");
+    if (!m)
+        return;
+    ot_golden_layer(m, 0, fv_model_find_node(m, "stn"), "grid_stn_tps", 1e-5, 0);
+}
+
 /* ---------------------------------------------------------------- finite differences */
 
 typedef struct gs_ctx {
@@ -346,6 +357,7 @@ int main(void)
     RUN(affine_grid_matches_pytorch);
     RUN(tps_grid_matches_reference);
     RUN(spatial_transformer_matches_pytorch);
+    RUN(spatial_transformer_tps_matches_pytorch);
     RUN(grid_sample_gradcheck);
     RUN(affine_and_tps_gradcheck);
     RUN(tps_properties);
