@@ -218,7 +218,8 @@ fv_dataset *fv_dataset_distort(const fv_dataset *digits, fv_distortion kind, uin
     }
     int oh = kind == FV_DISTORT_RTS ? RTS_SIDE : h, ow = kind == FV_DISTORT_RTS ? RTS_SIDE : w;
     int64_t n = x->dims[0];
-    if (fv_data_check("distorted digits", (uint64_t)n * (uint64_t)oh * (uint64_t)ow * sizeof(float)) != FV_OK)
+    uint64_t bytes = (uint64_t)n * (uint64_t)oh * (uint64_t)ow * sizeof(float);
+    if (fv_data_check("distorted digits", bytes) != FV_OK)
         return NULL;
     fv_tensor *out = fv_tensor_new(4, (int64_t[]){n, 1, oh, ow});
     fv_tensor *y = fv_tensor_clone(digits->y);
