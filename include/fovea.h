@@ -714,6 +714,48 @@ int fv_binary_const_(fv_model *m, int in, fv_binary_op op, int ndim, const int64
     fv_binary_const_((m), (in), (op), 0, NULL, (const float[]){(c)}, 0,                       \
                      (fv_layer_args){._ = 0, __VA_ARGS__})
 
+/* Spatial transformers (Jaderberg et al. 2015; PyTorch's F.affine_grid and F.grid_sample, 2-D).
+ * A sampling grid is (OH, OW, 2) per sample: normalized (x, y) points, -1 the left (top) and 1
+ * the right (bottom) of the input; align_corners 1 puts -1 and 1 at the corner cells' centres,
+ * 0 (the default, PyTorch's) at their outer edges.
+ * fv_affine_grid: the grid of a 2x3 matrix theta (an input of 6 values, or (2, 3)) over an
+ *   out_h x out_w base grid. fv_tps_grid: the thin-plate-spline grid (U(r) = r^2 log r^2) that
+ *   moves the points x points control points, evenly on [-1, 1]^2, by the input's displacements
+ *   (2 points^2 values: (dx, dy) per point, row-major); zeros give the identity.
+ * fv_grid_sample: y (C, OH, OW) = x (C, H, W) read at the grid, bilinear or nearest (round half
+ *   to even), outside the input: zeros, the border's value or the reflection.
+ * fv_spatial_transformer: the layer of the paper: its own regression of theta from `features`
+ *   (the localisation network's output, any shape), theta = W f + b with W zero and b the
+ *   identity at initialisation (points > 0: the TPS displacements, b zero), then the grid and
+ *   the sampler over x to out_h x out_w (default x's size). Gradients reach x, the grid, theta,
+ *   the displacements and the features. Errors name the layer and the wrong shape. */
+typedef enum fv_grid_mode { FV_GRID_BILINEAR = 0, FV_GRID_NEAREST } fv_grid_mode;
+typedef enum fv_grid_padding {
+    FV_GRID_ZEROS = 0,
+    FV_GRID_BORDER,
+    FV_GRID_REFLECTION
+} fv_grid_padding;
+typedef struct fv_sampler_args {
+    int _;
+    int size, out_h, out_w; /* the grid's size; size: both axes */
+    fv_grid_mode mode;
+    fv_grid_padding padding;
+    int align_corners;
+    int points; /* TPS: control points per side (>= 2); 0: affine */
+    const char *name;
+} fv_sampler_args;
+int fv_affine_grid_(fv_model *m, int theta, fv_sampler_args a);
+int fv_tps_grid_(fv_model *m, int displacements, fv_sampler_args a);
+int fv_grid_sample_(fv_model *m, int x, int grid, fv_sampler_args a);
+int fv_spatial_transformer_(fv_model *m, int x, int features, fv_sampler_args a);
+#define fv_affine_grid(m, theta, ...) \
+    fv_affine_grid_((m), (theta), (fv_sampler_args){._ = 0, __VA_ARGS__})
+#define fv_tps_grid(m, d, ...) fv_tps_grid_((m), (d), (fv_sampler_args){._ = 0, __VA_ARGS__})
+#define fv_grid_sample(m, x, grid, ...) \
+    fv_grid_sample_((m), (x), (grid), (fv_sampler_args){._ = 0, __VA_ARGS__})
+#define fv_spatial_transformer(m, x, features, ...) \
+    fv_spatial_transformer_((m), (x), (features), (fv_sampler_args){._ = 0, __VA_ARGS__})
+
 /* Number of nodes; a node's name; the node with a name (-1 if none): a layer's own node, the one
  * holding its parameters. A layer with an activation argument (activation=relu) has a second
  * node after it, the folded activation, with a name of its own ("relu1"); the layer's output is
@@ -1340,6 +1382,33 @@ fv_status fv_dataset_split(const fv_dataset *d, double fraction, uint64_t seed, 
  * without classes, n < 1, a class with fewer than n samples. */
 fv_dataset *fv_dataset_take_per_class(const fv_dataset *d, int64_t n, uint64_t seed);
 void fv_dataset_free(fv_dataset *d);
+
+/* The distorted MNIST sets of the spatial transformer paper (Jaderberg et al. 2015, section 4.1)
+ * made from real digits (N, 1, H, W): R rotated within +-90 degrees; RTS rotated within +-45
+ * degrees, scaled by 0.7..1.2 and placed at random on a 42x42 canvas; P a projective map (scale
+ * 0.75..1, each corner moved by N(0, 0.1^2), normalized coordinates); E elastic (a thin-plate
+ * spline through 4x4 control points, each moved by U(-0.15, 0.15)). Bilinear, zeros outside, so
+ * every value stays within the digits' range and 0. Sample i comes from its own stream (seed,
+ * i): deterministic on every machine. Names: "r", "rts", "p", "e", also with "mnist-" before. */
+typedef enum fv_distortion {
+    FV_DISTORT_R = 0,
+    FV_DISTORT_RTS,
+    FV_DISTORT_P,
+    FV_DISTORT_E,
+    FV_DISTORT__COUNT
+} fv_distortion;
+int fv_distortion_from_name(const char *name); /* -1: none */
+const char *fv_distortion_name(fv_distortion k);
+/* The output side for digits of `side` pixels (42 for RTS, else side). */
+int fv_distortion_side(fv_distortion k, int side);
+/* A new set (labels and class names copied; named "mnist-<kind>"); NULL with an error for
+ * digits that are not (N, 1, H, W) with labels, an unknown kind or data over the data limit. */
+fv_dataset *fv_dataset_distort(const fv_dataset *digits, fv_distortion kind, uint64_t seed);
+/* One sample: in (h, w) to out (fv_distortion_side each side), with scratch of
+ * fv_distort_scratch_bytes(h, w). */
+size_t fv_distort_scratch_bytes(int h, int w);
+fv_status fv_distort_sample(fv_distortion kind, uint64_t seed, int64_t index, const float *in,
+                            int h, int w, float *out, double *scratch);
 
 /* Vector data: a table of numbers per sample, from CSV or NumPy .npy files. Classification sets
  * get class-index labels (y (N)) and class names; regression sets real targets, y (N, k).

@@ -297,6 +297,11 @@ fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, 
     int64_t n = 1;
     for (int i = 0; i < ndim; i++)
         n *= dims[i];
+    if (r->kind == FV_INIT_AFFINE_IDENTITY) {
+        for (int64_t i = 0; i < n; i++)
+            x[i] = n == 6 && (i == 0 || i == 4) ? 1.0f : 0.0f;
+        return FV_OK;
+    }
     double s;
     int dist = fv_init_scale(r, fan_in, fan_out, &s);
     if (dist < 0 || (dist == FV_DIST_ORTHOGONAL && ndim < 2))

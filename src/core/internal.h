@@ -105,6 +105,11 @@ typedef enum fv_op {
     FV_OP_RESIZE,     /* ONNX Resize of H and W: nearest, linear, cubic (ops/interp.c) */
     FV_OP_BINARY,     /* a OP b with broadcasting: two nodes, or a node and a constant */
     FV_OP_SEGMENT_SOFTMAX, /* softmax over consecutive segments of each sample */
+    /* spatial transformers (ops/grid.c, ops/stn.c) */
+    FV_OP_AFFINE_GRID,  /* theta (2x3) -> sampling grid (OH, OW, 2) */
+    FV_OP_TPS_GRID,     /* control-point displacements -> thin-plate-spline grid */
+    FV_OP_GRID_SAMPLE,  /* x (C, H, W) read at a grid (OH, OW, 2) */
+    FV_OP_SPATIAL_TRANSFORMER, /* regression of theta from features, grid and sampler in one */
     FV_OP__COUNT
 } fv_op;
 
@@ -211,6 +216,9 @@ typedef union fv_attr {
 
 /* The initializers (fv_init, fovea.h) and one the ops use beyond them. */
 #define FV_INIT_QUARTER ((fv_init)FV_INIT__COUNT) /* 0.25: PReLU's initial slope */
+/* The identity 2x3 affine matrix (1 0 0 0 1 0) for a parameter of 6 values, else zeros: the
+ * spatial transformer's regression bias (ops/stn.c). */
+#define FV_INIT_AFFINE_IDENTITY ((fv_init)(FV_INIT__COUNT + 1))
 
 /* One parameter's initializer: kind (an fv_init or FV_INIT_QUARTER), FV_INIT_CONSTANT's value,
  * the glorot / xavier / orthogonal gain (0: 1), and fan_out: he / kaiming / lecun scale by

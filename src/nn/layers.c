@@ -226,3 +226,27 @@ int fv_binary_const_(fv_model *m, int in, fv_binary_op op, int ndim, const int64
         s.a.binary.ndim = ndim, s.a.binary.dims[k] = dims[k];
     return fv_layer_add(m, schema_of(FV_OP_BINARY), &in, 1, &s);
 }
+
+/* ---------------------------------------------------------------- spatial transformers */
+
+int fv_affine_grid_(fv_model *m, int theta, fv_sampler_args a)
+{
+    return add1(m, FV_OP_AFFINE_GRID, theta, (fv_spec){.a.grid = a, .name = a.name});
+}
+
+int fv_tps_grid_(fv_model *m, int displacements, fv_sampler_args a)
+{
+    return add1(m, FV_OP_TPS_GRID, displacements, (fv_spec){.a.grid = a, .name = a.name});
+}
+
+int fv_grid_sample_(fv_model *m, int x, int grid, fv_sampler_args a)
+{
+    fv_spec s = {.a.grid = a, .name = a.name};
+    return fv_layer_add(m, schema_of(FV_OP_GRID_SAMPLE), (int[]){x, grid}, 2, &s);
+}
+
+int fv_spatial_transformer_(fv_model *m, int x, int features, fv_sampler_args a)
+{
+    fv_spec s = {.a.grid = a, .name = a.name};
+    return fv_layer_add(m, schema_of(FV_OP_SPATIAL_TRANSFORMER), (int[]){x, features}, 2, &s);
+}

@@ -41,6 +41,10 @@ extern const fv_op_def fv_op_permute_def;
 extern const fv_op_def fv_op_resize_def;
 extern const fv_op_def fv_op_binary_def;
 extern const fv_op_def fv_op_segment_softmax_def;
+extern const fv_op_def fv_op_affine_grid_def;
+extern const fv_op_def fv_op_tps_grid_def;
+extern const fv_op_def fv_op_grid_sample_def;
+extern const fv_op_def fv_op_spatial_transformer_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */

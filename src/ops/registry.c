@@ -38,6 +38,10 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_RESIZE] = &fv_op_resize_def,
     [FV_OP_BINARY] = &fv_op_binary_def,
     [FV_OP_SEGMENT_SOFTMAX] = &fv_op_segment_softmax_def,
+    [FV_OP_AFFINE_GRID] = &fv_op_affine_grid_def,
+    [FV_OP_TPS_GRID] = &fv_op_tps_grid_def,
+    [FV_OP_GRID_SAMPLE] = &fv_op_grid_sample_def,
+    [FV_OP_SPATIAL_TRANSFORMER] = &fv_op_spatial_transformer_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -148,6 +148,7 @@ typedef struct fv_spec {
         fv_batchnorm_args bn;
         fv_binary_spec binary;
         fv_segment_softmax_args segsoftmax;
+        fv_sampler_args grid;
     } a;
     const char *name; /* the layer's name (NULL: automatic) */
     int form;         /* the form's value (fv_form.value) */

@@ -191,9 +191,18 @@ static fv_model *every_op_model(void)
     x = fv_concat(m, 2, ((int[]){d1, d2}), .name = "heads");
     x = fv_reshape(m, x, .ndim = 3, .dims = {3, 2, 2});
     x = fv_layer_text(m, x, "permute dims=1,3,2");
-    x = fv_concat(m, 2, ((int[]){x, x}), .axis = 1);
-    x = fv_flatten(m, x);                                                       /* 24 */
-    x = fv_segment_softmax(m, x, .nsegments = 3, .segments = ((const int[]){8, 1, 15}));
+    x = fv_concat(m, 2, ((int[]){x, x}), .axis = 1);                 /* 3x4x2 */
+    /* spatial transformers: grids from regressions of d1, the sampler, the layer */
+    int ag = fv_affine_grid(m, fv_dense(m, d1, .units = 6), .out_h = 3, .out_w = 5,
+                            .align_corners = 1);
+    int tg = fv_tps_grid(m, fv_dense(m, d1, .units = 8), .out_h = 3, .out_w = 5, .points = 2);
+    int g1 = fv_grid_sample(m, x, ag, .mode = FV_GRID_NEAREST, .padding = FV_GRID_REFLECTION);
+    int g2 = fv_grid_sample(m, x, tg, .padding = FV_GRID_BORDER, .align_corners = 1);
+    int st = fv_spatial_transformer(m, x, d1, .out_h = 3, .out_w = 5, .points = 2,
+                                    .padding = FV_GRID_BORDER);
+    x = fv_concat(m, 3, ((int[]){g1, g2, st}));                   /* 9x3x5 */
+    x = fv_flatten(m, x);                                                       /* 135 */
+    x = fv_segment_softmax(m, x, .nsegments = 3, .segments = ((const int[]){8, 1, 126}));
     x = fv_dense(m, x, .units = 5, .activation = FV_ACT_SOFTMAX, .name = "out");
     if (x < 0) {
         fprintf(stderr, "every_op_model: %s\n", fv_last_error());

@@ -225,14 +225,47 @@ void data_source(const opts *o, const fv_weights_info *info, data_src *s)
         return; /* the default data */
     if ((s->dir = find_dir(info->dataset, s->buf, sizeof s->buf)))
         return;
+    snprintf(s->buf, sizeof s->buf, "%s", info->dataset);
+    if (strncmp(s->buf, "mnist-", 6) == 0 && fv_distortion_from_name(s->buf) >= 0) {
+        s->dir = s->buf; /* a distorted MNIST set, made again */
+        return;
+    }
     fprintf(stderr, "fovea: note: the weights were trained on '%s', not found here (give "
             "--data DIR); using the default data\n", info->dataset);
+}
+
+/* --data mnist-r, mnist-rts, mnist-p, mnist-e (no such folder): the spatial transformer
+ * paper's distorted MNIST, made from data/mnist's digits of the split (training seed 1, test
+ * seed 2; --limit digits). -1: s is no such name. */
+static int distorted_kind(const data_src *s)
+{
+    struct stat st;
+    if (!s->dir || strncmp(s->dir, "mnist-", 6) != 0 || stat(s->dir, &st) == 0)
+        return -1;
+    return fv_distortion_from_name(s->dir);
+}
+
+static fv_dataset *load_distorted(const opts *o, int kind, int train)
+{
+    fv_dataset *digits = fv_dataset_load_dir_n("data/mnist", train, o->limit);
+    if (!digits)
+        return NULL; /* the error names data/mnist's files */
+    fv_dataset *d = fv_dataset_distort(digits, (fv_distortion)kind, train ? 1 : 2);
+    fv_dataset_free(digits);
+    return d;
 }
 
 fv_dataset *load_data_src(const opts *o, const data_src *s, int train)
 {
     if (s->dir && is_vector_file(s->dir))
         return load_vector(o, train); /* used as loaded: no image normalization */
+    int kind = distorted_kind(s);
+    if (kind >= 0) {
+        fv_dataset *t = load_distorted(o, kind, train);
+        if (t && fv_dataset_normalize(t, s->mean, s->std) != FV_OK)
+            fv_dataset_free(t), t = NULL;
+        return t;
+    }
     /* --limit N: only the first N samples are read at all; an image folder's images are
      * decoded at the size asked for (--resize, --input), else all must have the first's */
     fv_dataset *d = fv_dataset_load_dir_size(s->dir, train, o->limit, o->in_c,
