@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_detect.sh - `fovea detect`: a tiny training run (a few scenes of Fashion-MNIST's images
 # as the digits, one epoch) writes the detector, valid metrics JSON and the report with its
-# figures; eval reads the detector back; predict draws boxes and writes JSON; bad options and
+# figures; --init trains a saved one further; eval reads the detector back; predict draws boxes and writes JSON; bad options and
 # paths fail with one line. No timing is checked. Usage: test_detect.sh FOVEA SRC_DIR [PNGCHECK]
 FV=$1 SRC=$2 PNGCHECK=${3:-}
 . "$SRC/tests/cli/lib.sh"
@@ -21,6 +21,12 @@ check_png figures 200 150 "$TMP/run/detections.png" "$TMP/run/pr_curves.png" "$T
 check report-figures grep -q "data:image/png;base64" "$TMP/run/report.html"
 check report-metrics grep -q "AP50" "$TMP/run/report.html"
 check report-times grep -q "test time per image" "$TMP/run/report.html"
+
+# --init: the saved detector trained further (its input, not --input's default)
+expect_ok init "$FV" detect train --init "$TMP/run" --train 4 --test 2 --batch 4 --data "$DATA" \
+    -o "$TMP/run2" --quiet
+check init-report grep -q "started from" "$TMP/run2/report.html"
+check init-input grep -q '"height":[[:space:]]*64' "$TMP/run2/detector/detector.json"
 
 expect_ok eval "$FV" detect eval "$TMP/run" --test 3 --data "$DATA" -o "$TMP/eval.json"
 check eval-json json_ok "$TMP/eval.json"

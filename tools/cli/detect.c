@@ -15,7 +15,7 @@
 #define GRID 16 /* test images drawn in the report */
 
 typedef struct det_opts {
-    const char *arch, *out, *data, *optimizer, *schedule, *json;
+    const char *arch, *out, *data, *optimizer, *schedule, *json, *init;
     const char *pos[4];
     int npos, input, train, test, epochs, batch, seed, quiet, threads, steps;
     double lr;
@@ -54,6 +54,8 @@ static int parse_det_opts(int argc, char **argv, det_opts *o)
             o->out = v, bad = strlen(v) > PATH_OPT_MAX;
         else if (strcmp(a, "--data") == 0)
             o->data = v, bad = strlen(v) > PATH_OPT_MAX;
+        else if (strcmp(a, "--init") == 0)
+            o->init = v, bad = strlen(v) > PATH_OPT_MAX;
         else if (strcmp(a, "--json") == 0)
             o->json = v, bad = strlen(v) > PATH_OPT_MAX;
         else if (strcmp(a, "--optimizer") == 0)
@@ -185,22 +187,23 @@ static int write_report(const det_opts *o, fv_detector *d, const fv_dataset *te,
     if (detections_figure(d, te, dpath) || fv_det_plot_pr(ppath, m, -1, names) != FV_OK ||
         loss_figure(lpath, h))
         return fail_lib();
+    const fv_detector_args *da = fv_detector_settings(d);
     snprintf(t[0], sizeof t[0], "%d x %d (the 300 x 300 scenes resized; boxes mapped back)",
-             o->input, o->input);
+             da->height, da->width);
     snprintf(t[1], sizeof t[1], "%.0f s (%d epochs, %lld steps of %d)", h->seconds, h->n,
              (long long)h->steps, o->batch);
     snprintf(t[2], sizeof t[2], "%.1f ms (batches of 16)", ms);
     snprintf(t[3], sizeof t[3], "%d training, %d test scenes", o->train, o->test);
-    const char *params[] = {"architecture", o->arch, "input", t[0], "data", t[3],
+    const char *params[] = {"architecture", da->arch, "input", t[0], "data", t[3],
                             "training time", t[1], "test time per image", t[2],
-                            "CPU", fv_cpu_name(), NULL};
+                            "CPU", fv_cpu_name(), o->init ? "started from" : NULL, o->init, NULL};
     const char *images[] = {dpath, ppath, lpath, NULL};
     const char *captions[] = {"test scenes with their detections (score >= 0.3)",
                               "precision-recall per class (VOC, IoU 0.5)",
                               "training loss per epoch"};
     char *text = metrics_text(m, names, h);
     char title[160];
-    snprintf(title, sizeof title, "fovea: %s detector on the MNIST detection scenes", o->arch);
+    snprintf(title, sizeof title, "fovea: %s detector on the MNIST detection scenes", da->arch);
     fv_report r = {.title = title, .params = params, .images = images, .captions = captions,
                    .summary = text};
     int bad = !text || fv_report_write(rpath, &r) != FV_OK;
@@ -210,6 +213,18 @@ static int write_report(const det_opts *o, fv_detector *d, const fv_dataset *te,
 
 /* ---------------------------------------------------------------- train / eval / predict */
 
+static fv_detector *open_detector(const char *dir);
+
+/* A new detector of the options, or (--init DIR) a saved one to train further. */
+static fv_detector *start_detector(const det_opts *o, const fv_dataset *tr)
+{
+    if (o->init)
+        return open_detector(o->init);
+    return fv_detector_new(.arch = o->arch, .num_classes = tr->num_classes, .height = o->input,
+                           .width = o->input, .seed = (uint64_t)o->seed,
+                           .class_names = (const char *const *)tr->class_names);
+}
+
 static int detect_train(const det_opts *o)
 {
     if (!o->out)
@@ -217,11 +232,7 @@ static int detect_train(const det_opts *o)
     if (make_dir(o->out) != 0)
         return fail("detect train: cannot make the output folder");
     fv_dataset *tr = digits(o, 1), *te = tr ? digits(o, 0) : NULL;
-    fv_detector *d = te ? fv_detector_new(.arch = o->arch, .num_classes = tr->num_classes,
-                                          .height = o->input, .width = o->input,
-                                          .seed = (uint64_t)o->seed,
-                                          .class_names = (const char *const *)tr->class_names)
-                        : NULL;
+    fv_detector *d = te ? start_detector(o, tr) : NULL;
     fv_det_history h = {0};
     fv_det_metrics *m = NULL;
     double ms = 0;

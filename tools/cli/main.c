@@ -121,10 +121,11 @@ static const struct command {
     {"detect", NULL,
      "  detect  train --arch ssd [--input 160] [--train 10000] [--test 1000] [--epochs N]\n"
      "          [--batch B] [--lr X] [--optimizer NAME] [--schedule NAME] [--seed S]\n"
-     "          [--data DIR] -o DIR\n"
+     "          [--data DIR] [--init DIR0] -o DIR\n"
      "          a detector trained on the MNIST detection scenes (TDT4265's, made on the\n"
      "          fly: train seed 1, test seed 2, digits from data/mnist or --data), scenes\n"
-     "          resized to --input; DIR/detector/, DIR/metrics.json, DIR/report.html\n"
+     "          resized to --input; DIR/detector/, DIR/metrics.json, DIR/report.html;\n"
+     "          --init DIR0: train DIR0's detector further (its architecture and input)\n"
      "          detect eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
      "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"},
 };
