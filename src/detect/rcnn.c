@@ -168,8 +168,8 @@ static fv_status check_batch(const fv_detector *d, const fv_det_batch *b)
     if (!b || b->n < 1 || !b->images || !b->ann)
         return fv_err(FV_ERR_INVALID, "rcnn: empty batch");
     if (b->c != d->args.channels || b->h < 1 || b->w < 1)
-        return fv_err(FV_ERR_SHAPE, "rcnn: batch images (%d, %d, %d), the detector takes %d "
-                      "channels", b->c, b->h, b->w, d->args.channels);
+        return fv_err(FV_ERR_SHAPE, "rcnn: batch images (%d, %d, %d) have %d channels, the "
+                      "detector takes %d", b->c, b->h, b->w, b->c, d->args.channels);
     return FV_OK;
 }
 
