@@ -63,6 +63,12 @@ int fv_rcnn_sample(const fv_rcnn_region *r, int n, int nfg, int nbg, fv_rng *rng
     return kf + kb;
 }
 
+/* v limited to [-lim, lim] (a coordinate far outside the image samples only zeros anyway). */
+static double clampd(double v, double lim)
+{
+    return v < -lim ? -lim : v > lim ? lim : v;
+}
+
 fv_status fv_rcnn_warp(const float *img, int c, int h, int w, fv_box box, int out, int pad,
                        float *dst)
 {
@@ -79,8 +85,8 @@ fv_status fv_rcnn_warp(const float *img, int c, int h, int w, fv_box box, int ou
     double hh = 0.5 * s * fmax(0, (double)box.y2 - box.y1);
     /* crop bounds, limited to a margin around the image (a far box samples only zeros) */
     double lim = 4.0 * (w > h ? w : h) + 16;
-    long x0 = (long)floor(fmax(-lim, cx - hw)), x1 = (long)ceil(fmin(lim, cx + hw));
-    long y0 = (long)floor(fmax(-lim, cy - hh)), y1 = (long)ceil(fmin(lim, cy + hh));
+    long x0 = (long)floor(clampd(cx - hw, lim)), x1 = (long)ceil(clampd(cx + hw, lim));
+    long y0 = (long)floor(clampd(cy - hh, lim)), y1 = (long)ceil(clampd(cy + hh, lim));
     if (x1 <= x0)
         x1 = x0 + 1;
     if (y1 <= y0)
