@@ -3,9 +3,11 @@
  * MNIST's training digits (seed 1), test scenes from its test digits (seed 2), both made on the
  * fly by fv_scene_make at the course's defaults (300 x 300). Prints the losses as it trains,
  * then COCO's and VOC's figures on the test scenes, the training time and the test time per
- * image; writes the metrics as JSON and the models' weights when asked.
+ * image; writes the metrics as JSON and the models' weights when asked. --load DIR starts from
+ * saved weights (with --steps 0: evaluation only); --no-bbox evaluates without the box
+ * regressors (their weights zeroed: the proposals' own boxes), what the regression buys.
  * Usage: fv_rcnn_run MNIST_DIR [--scenes N] [--steps S] [--images B] [--test M]
- *                   [--json FILE] [--save DIR] [--seed S] */
+ *                   [--json FILE] [--save DIR] [--load DIR] [--no-bbox 1] [--seed S] */
 #include "detect/rcnn.h"
 #include "core/internal.h"
 #include "fovea.h"
@@ -29,8 +31,8 @@ static int fail(const char *what)
 }
 
 typedef struct opts {
-    const char *mnist, *json, *save;
-    long scenes, steps, images, test;
+    const char *mnist, *json, *save, *load;
+    long scenes, steps, images, test, no_bbox;
     unsigned long long seed;
 } opts;
 
@@ -54,6 +56,10 @@ static int parse(int argc, char **argv, opts *o)
             o->json = v;
         else if (!strcmp(k, "--save"))
             o->save = v;
+        else if (!strcmp(k, "--load"))
+            o->load = v;
+        else if (!strcmp(k, "--no-bbox"))
+            o->no_bbox = atol(v);
         else if (!strcmp(k, "--seed"))
             o->seed = strtoull(v, NULL, 10);
         else
@@ -168,7 +174,8 @@ int main(int argc, char **argv)
     opts o;
     if (parse(argc, argv, &o)) {
         fprintf(stderr, "usage: fv_rcnn_run MNIST_DIR [--scenes N] [--steps S] [--images B] "
-                        "[--test M] [--json FILE] [--save DIR] [--seed S]\n");
+                        "[--test M] [--json FILE] [--save DIR] [--load DIR] [--no-bbox 1] "
+                        "[--seed S]\n");
         return 2;
     }
     fv_dataset *tr = fv_dataset_load_mnist_dir(o.mnist, 1);
@@ -181,13 +188,27 @@ int main(int argc, char **argv)
                               .nms_iou = 0.3f, .seed = o.seed}};
     if (fv_det_rcnn.create(&d))
         return fail("create");
-    int rc = train(&d, tr, &o);
+    int rc = 0;
+    for (int i = 0; i < d.nmodels && o.load && !rc; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.safetensors", o.load, fv_model_name(d.models[i]));
+        if (fv_model_load_weights(d.models[i], path))
+            rc = fail("load");
+    }
+    if (!rc)
+        rc = train(&d, tr, &o);
     if (!rc && o.save)
         for (int i = 0; i < d.nmodels && !rc; i++) {
             char path[1024];
             snprintf(path, sizeof path, "%s/%s.safetensors", o.save, fv_model_name(d.models[i]));
             if (fv_model_save_weights(d.models[i], path))
                 rc = fail("save");
+        }
+    if (!rc && o.no_bbox)
+        for (int i = 0; i < fv_model_num_params(d.models[1]); i++) {
+            fv_param_info p;
+            fv_model_param(d.models[1], i, &p);
+            memset(p.data, 0, (size_t)p.numel * sizeof *p.data);
         }
     if (!rc)
         rc = evaluate(&d, te, &o);
