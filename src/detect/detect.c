@@ -15,7 +15,8 @@
 #include <time.h>
 
 /* The architectures, by name. */
-static const fv_det_impl *const impls[] = {&fv_det_ssd, &fv_det_fast_rcnn, &fv_det_faster_rcnn};
+static const fv_det_impl *const impls[] = {&fv_det_ssd, &fv_det_rcnn, &fv_det_fast_rcnn,
+                                           &fv_det_faster_rcnn};
 enum { NIMPLS = sizeof impls / sizeof impls[0] };
 
 static double now_s(void)
