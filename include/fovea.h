@@ -315,6 +315,10 @@ typedef enum fv_init {
     FV_INIT_ZEROS,
     FV_INIT_ONES,
     FV_INIT_CONSTANT,       /* every value init_value (bias_value for a bias) */
+    FV_INIT_BILINEAR,       /* a (C, C', kh, kw) weight that upsamples bilinearly: channel i to
+                             * channel i the kernel (1 - |y - cy| / fy)(1 - |x - cx| / fx), f =
+                             * ceil(k / 2), c = f - 1 (k odd) or f - 0.5, other pairs 0 (FCN's
+                             * transposed-convolution initialisation) */
     FV_INIT__COUNT,
     FV_INIT_XAVIER_UNIFORM = FV_INIT_GLOROT_UNIFORM,
     FV_INIT_KAIMING_UNIFORM = FV_INIT_HE_UNIFORM,
@@ -808,6 +812,15 @@ typedef enum fv_loss {
     FV_LOSS_HUBER,               /* 0.5 d^2 for |d| < delta, else delta (|d| - delta / 2) */
     FV_LOSS_HINGE,               /* multi-class hinge (SVM): sum_j!=t max(0, 1 - x_t + x_j) / K */
     FV_LOSS_KL_DIV,              /* sum t (log t - log p) per sample (PyTorch's batchmean) */
+    /* Per-pixel losses (segmentation) of a (C, H, W) output (at most 256 classes); CE and Dice
+     * take targets (H, W) of class indices, pixels of the ignore label (compile's
+     * use_ignore_label) left out; the "Segmentation" section below states the definitions. */
+    FV_LOSS_PIXEL_CE,  /* softmax CE over the channel axis: sum w[t] (-log p_t) / sum w[t] over
+                          the kept pixels of the batch (F.cross_entropy, weight=, ignore_index=) */
+    FV_LOSS_DICE,      /* 1 - mean over classes c of (2 sum p_c t_c + 1) / (sum p_c + sum t_c
+                          + 1), p the channel softmax, t one-hot, sums over the kept pixels */
+    FV_LOSS_PIXEL_BCE, /* binary CE from logits per value, targets of the output's shape, values
+                          equal to the ignore label left out; mean over the rest */
     FV_LOSS__COUNT
 } fv_loss;
 
@@ -860,9 +873,11 @@ typedef struct fv_compile_args {
     int output;    /* the node whose output is the prediction, default: the last node */
     uint64_t seed; /* parameter initialisation and dropout, default 0 */
     float label_smoothing;       /* SOFTMAX_CE, CATEGORICAL_CE: targets (1 - e) t + e / K */
-    const float *class_weights;  /* SOFTMAX_CE, SPARSE_CE_PROBS: one per class, copied; the
+    const float *class_weights;  /* SOFTMAX_CE, SPARSE_CE_PROBS, PIXEL_CE: one per class, copied; the
                                     mean is weighted (PyTorch's weight=) */
     float huber_delta;           /* HUBER, default 1 */
+    int use_ignore_label;        /* PIXEL_CE, DICE, PIXEL_BCE: pixels whose target is */
+    int ignore_label;            /* ignore_label are left out (PyTorch's ignore_index) */
 } fv_compile_args;
 /* Adds the loss, allocates and initialises parameters from the seed: each layer's initializers
  * (fv_init; by default Glorot-uniform weights, zero biases). */
@@ -2089,6 +2104,87 @@ fv_status fv_model_darknet_hierarchy(const fv_model *m, float *probs, int64_t n)
  * fv_tensor_free. */
 fv_tensor *fv_image_darknet_resize(const fv_tensor *img, int w, int h);
 fv_tensor *fv_image_darknet_letterbox(const fv_tensor *img, int w, int h);
+
+/* ---------------------------------------------------------------- segmentation */
+
+/* Semantic segmentation (docs/DESIGN.md, "Segmentation"): a mask is (H, W) class indices stored
+ * as floats; networks output (classes, H, W) logits and train with the per-pixel losses
+ * (FV_LOSS_PIXEL_CE, FV_LOSS_DICE, FV_LOSS_PIXEL_BCE). The zoo builds fcn32s, fcn16s, fcn8s and
+ * unet (fv_zoo; default input 1x64x84, 11 classes). */
+#define FV_SEG_MAX_CLASSES 256
+
+/* How mean IoU treats a class absent from both truth and prediction (tp + fp + fn = 0). */
+typedef enum fv_iou_absent {
+    FV_IOU_ABSENT_SKIP = 0, /* left out of the mean, its IoU NaN (Keras' MeanIoU; default) */
+    FV_IOU_ABSENT_ONE,      /* IoU 1: nothing to find and nothing found is right */
+    FV_IOU_ABSENT_ZERO,     /* IoU 0 */
+} fv_iou_absent;
+
+/* A confusion matrix accumulated over a whole data set: counts[truth * classes + predicted], the
+ * (weighted) number of pixels, in double. */
+typedef struct fv_confusion {
+    int classes;
+    int use_ignore, ignore; /* truth pixels of label `ignore` are not counted */
+    double *counts;
+} fv_confusion;
+/* Errors: classes outside 1..FV_SEG_MAX_CLASSES. Free with fv_confusion_free. */
+fv_status fv_confusion_init(fv_confusion *c, int classes, int use_ignore, int ignore);
+void fv_confusion_free(fv_confusion *c);
+/* Counts n pixels: truth and predicted class indices; weights (NULL: 1 each) as Keras'
+ * sample_weight. Errors (nothing counted then): a truth label outside [0, classes) other than the
+ * ignore label, a prediction outside [0, classes), a weight negative or not finite. */
+fv_status fv_confusion_add(fv_confusion *c, const float *truth, const float *pred,
+                           const float *weights, int64_t n);
+/* The same for a batch of n logit maps (n, classes, hw) (prediction: the first largest channel)
+ * against truth (n, hw). */
+fv_status fv_confusion_add_logits(fv_confusion *c, const float *logits, const float *truth,
+                                  int64_t n, int64_t hw);
+/* pixel accuracy = trace / total (NaN when nothing was counted); iou[k] (classes values, or
+ * NULL) = tp / (tp + fp + fn), the absent rule deciding classes with tp + fp + fn = 0; mean IoU
+ * the mean over the classes the rule keeps (NaN when it keeps none). */
+void fv_confusion_scores(const fv_confusion *c, fv_iou_absent rule, double *iou,
+                         double *mean_iou, double *pixel_accuracy);
+
+/* PASCAL VOC's palette: index i's colour (bits of i interleaved into the high bits of R, G, B;
+ * 255, the VOC ignore label, is (224, 224, 192)). */
+void fv_voc_color(int index, unsigned char rgb[3]);
+/* An indexed PNG mask (colour type palette, 1 to 8 bits) as an (H, W) tensor of its indices.
+ * Errors: not a PNG, a PNG that is not indexed (a mask must be), corrupt data. */
+fv_tensor *fv_mask_load(const char *path);
+fv_tensor *fv_mask_decode(const char *name, const unsigned char *buf, size_t len);
+/* Writes an (H, W) or (1, H, W) mask of integers 0..255 as an 8-bit indexed PNG with the VOC
+ * palette (through a temporary file). Errors: another shape, a value that is not such an integer. */
+fv_status fv_mask_save(const char *path, const fv_tensor *mask);
+/* A mask against its image of height x width and the classes: errors (naming `what`) for other
+ * sizes and for labels outside [0, classes) other than the ignore label. */
+fv_status fv_mask_check(const char *what, const fv_tensor *mask, int64_t height, int64_t width,
+                        int classes, int use_ignore, int ignore);
+
+/* M2NIST-style scenes: up to max_digits digits of an (N, 1, 28, 28) set (e.g. MNIST) pasted at
+ * their size at random places of a height x width black canvas without their boxes overlapping,
+ * composed by per-pixel max; the mask labels each pixel where a digit is above `threshold` with
+ * its digit (0..9; on overlap of values the brighter digit), every other pixel background (10).
+ * Scene i comes from its own stream (seed, i): the same on every machine, any one alone. */
+typedef struct fv_m2nist_args {
+    int _;
+    uint64_t seed;
+    int height, width; /* default 64 x 84 */
+    int max_digits;    /* default 3: 1 to 3 digits a scene */
+    float threshold;   /* default 0.5 */
+    int max_tries;     /* placements tried for each digit (default 50) */
+} fv_m2nist_args;
+#define FV_M2NIST_CLASSES 11
+/* Scene `index` into pixels and mask (height x width each). */
+fv_status fv_m2nist_make_(const fv_dataset *digits, int64_t index, float *pixels, float *mask,
+                          fv_m2nist_args a);
+#define fv_m2nist_make(digits, index, pixels, mask, ...) \
+    fv_m2nist_make_((digits), (index), (pixels), (mask), (fv_m2nist_args){._ = 0, __VA_ARGS__})
+/* Scenes first .. first+n-1 as a data set: x (n, 1, h, w), y (n, h, w), 11 classes "0" .. "9",
+ * "background". NULL with the error. */
+fv_dataset *fv_m2nist_dataset_(const fv_dataset *digits, int64_t first, int64_t n,
+                               fv_m2nist_args a);
+#define fv_m2nist_dataset(digits, first, n, ...) \
+    fv_m2nist_dataset_((digits), (first), (n), (fv_m2nist_args){._ = 0, __VA_ARGS__})
 
 #ifdef __cplusplus
 }

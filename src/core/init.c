@@ -37,6 +37,10 @@ static const struct {
     [FV_INIT_ZEROS] = {"zeros", NULL, "0"},
     [FV_INIT_ONES] = {"ones", NULL, "1"},
     [FV_INIT_CONSTANT] = {"constant", NULL, "`init_value` (a bias: `bias_value`)"},
+    [FV_INIT_BILINEAR] = {"bilinear", NULL,
+                          "a (C, C', kh, kw) weight: channel i to channel i the bilinear "
+                          "upsampling kernel (1 - |y - cy| / fy)(1 - |x - cx| / fx), f = "
+                          "ceil(k / 2), c = f - 1 (k odd) or f - 0.5; other channel pairs 0"},
 };
 
 const char *fv_init_name(fv_init k)
@@ -91,6 +95,9 @@ int fv_init_scale(const fv_init_rule *r, int64_t fan_in, int64_t fan_out, double
     case FV_INIT_ORTHOGONAL:
         *scale = gain;
         return FV_DIST_ORTHOGONAL;
+    case FV_INIT_BILINEAR:
+        *scale = 1;
+        return FV_DIST_BILINEAR;
     default:
         break;
     }
@@ -291,6 +298,25 @@ static fv_status fill_orthogonal(float *x, int64_t rows, int64_t cols, double ga
     return st;
 }
 
+/* One axis of a bilinear upsampling kernel of size k at offset i (FCN's upsample_filt). */
+static double bilinear_tap(int64_t k, int64_t i)
+{
+    double f = (double)((k + 1) / 2), c = k % 2 ? f - 1 : f - 0.5;
+    return 1 - fabs((double)i - c) / f;
+}
+
+/* A (C, C', kh, kw) weight: the 2-D kernel where the two channel indices are equal, else 0. */
+static void fill_bilinear(float *x, const int64_t *dims)
+{
+    int64_t kh = dims[2], kw = dims[3];
+    for (int64_t i = 0; i < dims[0]; i++)
+        for (int64_t j = 0; j < dims[1]; j++)
+            for (int64_t y = 0; y < kh; y++)
+                for (int64_t v = 0; v < kw; v++)
+                    x[((i * dims[1] + j) * kh + y) * kw + v] =
+                        i == j ? (float)(bilinear_tap(kh, y) * bilinear_tap(kw, v)) : 0.0f;
+}
+
 fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, int64_t fan_out,
                        const fv_init_rule *r, fv_rng *rng)
 {
@@ -307,6 +333,9 @@ fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, 
     if (dist < 0 || (dist == FV_DIST_ORTHOGONAL && ndim < 2))
         return fv_err(FV_ERR_INVALID, "initializer %s needs a weight of 2 or more dimensions",
                       fv_init_name((fv_init)r->kind) ? fv_init_name((fv_init)r->kind) : "?");
+    if (dist == FV_DIST_BILINEAR && ndim != 4)
+        return fv_err(FV_ERR_INVALID, "initializer bilinear needs a convolution weight "
+                      "(C, C', kh, kw)");
     switch (dist) {
     case FV_DIST_CONSTANT:
         fill_constant(x, n, (float)s);
@@ -317,6 +346,9 @@ fv_status fv_init_fill(float *x, int ndim, const int64_t *dims, int64_t fan_in, 
     case FV_DIST_NORMAL:
     case FV_DIST_TRUNCATED:
         fill_normal(x, n, s, dist == FV_DIST_TRUNCATED, rng);
+        return FV_OK;
+    case FV_DIST_BILINEAR:
+        fill_bilinear(x, dims);
         return FV_OK;
     default:
         return fill_orthogonal(x, dims[0], n / dims[0], s, rng);

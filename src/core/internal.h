@@ -110,6 +110,7 @@ typedef enum fv_op {
     FV_OP_TPS_GRID,     /* control-point displacements -> thin-plate-spline grid */
     FV_OP_GRID_SAMPLE,  /* x (C, H, W) read at a grid (OH, OW, 2) */
     FV_OP_SPATIAL_TRANSFORMER, /* regression of theta from features, grid and sampler in one */
+    FV_OP_PIXEL_LOSS, /* the per-pixel losses of fv_loss (segmentation), the kind an attribute */
     FV_OP__COUNT
 } fv_op;
 
@@ -168,6 +169,8 @@ typedef struct fv_loss_attr {
     int kind;        /* an fv_loss */
     float smoothing; /* label smoothing */
     float delta;     /* Huber */
+    int use_ignore;  /* the per-pixel losses: targets equal to ignore are left out */
+    int ignore;
 } fv_loss_attr;
 
 typedef struct fv_lrn_attr {
@@ -244,6 +247,7 @@ typedef enum fv_init_dist {
     FV_DIST_NORMAL,     /* N(0, scale^2) */
     FV_DIST_TRUNCATED,  /* N(0, scale^2) redrawn outside [-2 scale, 2 scale] (Keras') */
     FV_DIST_ORTHOGONAL, /* orthonormal rows or columns times `scale` (the gain) */
+    FV_DIST_BILINEAR,   /* bilinear upsampling kernels on the channel diagonal */
 } fv_init_dist;
 /* The distribution and scale of rule r for a parameter with these fans (init.c); -1 for a
  * random kind without fans (fan_in or fan_out 0). */

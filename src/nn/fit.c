@@ -93,6 +93,28 @@ static fv_status check_x(const fv_model *m, const fv_tensor *x, const char *what
     return FV_OK;
 }
 
+/* Per-pixel CE and Dice: each sample's (H, W) class indices in [0, classes) or the ignore
+ * label. */
+static fv_status check_pixel_y(const fv_model *m, const fv_dataset *d, const char *what)
+{
+    const fv_node *t = &m->nodes[m->target_node], *out = &m->nodes[m->output_node];
+    const fv_loss_attr *la = &m->nodes[m->loss_node].a.loss;
+    int64_t n = d->x->dims[0], per = n ? fv_tensor_numel(d->y) / n : 0;
+    if (per != t->size)
+        return fv_err(FV_ERR_SHAPE, "%s: masks have %lld values per sample, the output's "
+                      "H x W %lld", what, (long long)per, (long long)t->size);
+    for (int64_t i = 0; i < n * per; i++) {
+        float v = d->y->data[i];
+        if (!(v >= 0 && v < (float)out->dims[0] && v == floorf(v)) &&
+            !(la->use_ignore && v == (float)la->ignore))
+            return fv_err(FV_ERR_INVALID, "%s: sample %lld's mask has label %g at pixel %lld, "
+                          "not a class in [0, %lld)%s", what, (long long)(i / per), (double)v,
+                          (long long)(i % per), (long long)out->dims[0],
+                          la->use_ignore ? " nor the ignore label" : "");
+    }
+    return FV_OK;
+}
+
 /* Targets: class indices in [0, classes) for cross-entropy, or one output's worth for MSE. */
 static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *what)
 {
@@ -100,6 +122,8 @@ static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *wha
     if (!d->y || d->y->dims[0] != n)
         return fv_err(FV_ERR_SHAPE, "%s: %lld targets for %lld samples", what,
                       d->y ? (long long)d->y->dims[0] : 0LL, (long long)n);
+    if (m->loss == FV_LOSS_PIXEL_CE || m->loss == FV_LOSS_DICE)
+        return check_pixel_y(m, d, what);
     const fv_node *out = &m->nodes[m->output_node];
     int64_t per = n ? fv_tensor_numel(d->y) / n : 0;
     /* categorical losses also take class indices, fed as one-hot rows */

@@ -3,6 +3,7 @@
  * table lives in summary.c, training in fit.c. */
 #include "core/internal.h"
 #include "graph/graph.h"
+#include "kernels/ref/losses_ref.h"
 #include "optim/optim.h"
 
 #include <math.h>
@@ -129,6 +130,8 @@ void fv_model_set_training(fv_model *m, int training) { m->training = training !
  * options need the catalogue op (smoothing, class weights) and it computes the kind too. */
 static fv_op loss_op(fv_loss loss, bool options)
 {
+    if (fv_loss_is_pixel(loss))
+        return FV_OP_PIXEL_LOSS;
     for (int op = 0; op < FV_OP__COUNT; op++) {
         const fv_op_def *d = fv_op_table[op];
         if ((d->flags & FV_OPF_LOSS) && d->loss == (int)loss &&
@@ -157,15 +160,20 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
     fv_loss loss = a->loss;
     int sparse = loss == FV_LOSS_SOFTMAX_CE || loss == FV_LOSS_SPARSE_CE_PROBS ||
                  loss == FV_LOSS_HINGE;
-    int target = sparse ? fv_graph_add_input(m, 1, &one, "target")
-                        : fv_graph_add_input(m, out->ndim, out->dims, "target");
+    /* per-pixel CE and Dice: (H, W) class indices (the op's infer refuses other outputs) */
+    int pixel = (loss == FV_LOSS_PIXEL_CE || loss == FV_LOSS_DICE) && out->ndim >= 2;
+    int target = sparse  ? fv_graph_add_input(m, 1, &one, "target")
+                 : pixel ? fv_graph_add_input(m, out->ndim - 1, out->dims + 1, "target")
+                         : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)
         return fv_last_status();
     int ins[2] = {loss_input(m, loss), target};
     fv_attr at = {.loss = {.kind = loss, .smoothing = a->label_smoothing,
-                           .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f}};
+                           .delta = a->huber_delta != 0 ? a->huber_delta : 1.0f,
+                           .use_ignore = a->use_ignore_label != 0, .ignore = a->ignore_label}};
     fv_op op = loss_op(loss, a->label_smoothing != 0 || a->class_weights);
-    int l = fv_graph_add(m, op, 2, ins, op == FV_OP_LOSS ? &at : NULL, "loss");
+    int l = fv_graph_add(m, op, 2, ins, op == FV_OP_LOSS || op == FV_OP_PIXEL_LOSS ? &at : NULL,
+                         "loss");
     if (l < 0) {
         m->nnodes--; /* drop the target node again */
         return fv_last_status();
@@ -185,10 +193,15 @@ static fv_status check_loss_args(fv_model *m, const fv_compile_args *a, int out)
                       (double)a->huber_delta);
     if (!a->class_weights)
         return FV_OK;
-    if (a->loss != FV_LOSS_SOFTMAX_CE && a->loss != FV_LOSS_SPARSE_CE_PROBS)
+    if (a->loss != FV_LOSS_SOFTMAX_CE && a->loss != FV_LOSS_SPARSE_CE_PROBS &&
+        a->loss != FV_LOSS_PIXEL_CE)
         return fv_err(FV_ERR_INVALID, "model '%s': class weights apply to the sparse "
                       "cross-entropy losses", m->name);
-    int64_t k = m->nodes[out].size;
+    const fv_node *o = &m->nodes[out]; /* per pixel: one weight per channel */
+    int64_t k = a->loss == FV_LOSS_PIXEL_CE ? (o->ndim == 3 ? o->dims[0] : 0) : o->size;
+    if (k < 1)
+        return fv_err(FV_ERR_SHAPE, "model '%s': per-pixel class weights need an output "
+                      "(classes, H, W)", m->name);
     for (int64_t i = 0; i < k; i++)
         if (!(a->class_weights[i] >= 0) || isinf(a->class_weights[i]))
             return fv_err(FV_ERR_INVALID, "model '%s': class weight %lld is %g (must be finite "

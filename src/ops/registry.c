@@ -42,6 +42,7 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_TPS_GRID] = &fv_op_tps_grid_def,
     [FV_OP_GRID_SAMPLE] = &fv_op_grid_sample_def,
     [FV_OP_SPATIAL_TRANSFORMER] = &fv_op_spatial_transformer_def,
+    [FV_OP_PIXEL_LOSS] = &fv_op_pixel_loss_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -11,5 +11,10 @@ int fv_loss_is_sparse(int kind)
     return kind == FV_LOSS_SOFTMAX_CE || kind == FV_LOSS_SPARSE_CE_PROBS || kind == FV_LOSS_HINGE;
 }
 
+int fv_loss_is_pixel(int kind)
+{
+    return kind == FV_LOSS_PIXEL_CE || kind == FV_LOSS_DICE || kind == FV_LOSS_PIXEL_BCE;
+}
+
 #define FV_REF_TEMPLATE "kernels/ref/losses_ref.inc"
 #include "kernels/ref/instantiate.h"

@@ -31,5 +31,7 @@ void fv_ref_loss_bwd_f64(const fv_loss_geom *g, const double *x, const double *t
                          double *dx);
 /* Whether kind takes one class index per sample. */
 int fv_loss_is_sparse(int kind);
+/* Whether kind is a per-pixel loss (FV_OP_PIXEL_LOSS: PIXEL_CE, DICE, PIXEL_BCE). */
+int fv_loss_is_pixel(int kind);
 
 #endif

@@ -1,0 +1,245 @@
+/* mask.c - segmentation masks as indexed PNG (PASCAL VOC's SegmentationClass files): reading an
+ * indexed PNG's palette indices as class labels (any other PNG is refused: its colours are not
+ * labels), writing 8-bit indexed PNGs with the VOC palette, the VOC palette itself, and checking
+ * a mask against its image and classes. libpng reads (full API, for the raw indices) and writes
+ * (simplified API, colour-mapped). Hostile files cost memory only in proportion to their bytes,
+ * as in png.c: the header's pixel count is checked against what the compressed data can hold
+ * before anything is allocated. */
+#include "data/data.h"
+
+#include <math.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MASK_MAX_PIXELS ((int64_t)1 << 26)
+#define MASK_MAX_CHUNK ((png_alloc_size_t)1 << 20)
+#define DEFLATE_MAX_RATIO 1032u
+
+void fv_voc_color(int index, unsigned char rgb[3])
+{
+    int r = 0, g = 0, b = 0, c = index & 255;
+    for (int j = 0; j < 8; j++, c >>= 3) {
+        r |= ((c >> 0) & 1) << (7 - j);
+        g |= ((c >> 1) & 1) << (7 - j);
+        b |= ((c >> 2) & 1) << (7 - j);
+    }
+    rgb[0] = (unsigned char)r, rgb[1] = (unsigned char)g, rgb[2] = (unsigned char)b;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+typedef struct mdec {
+    png_structp png;
+    png_infop info;
+    const char *name;
+    const unsigned char *buf;
+    size_t len, pos;
+    int nomem;
+    char msg[200];
+    unsigned char *px; /* w x h indices */
+    png_uint_32 w, h;
+} mdec;
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+    mdec *d = png_get_error_ptr(png);
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+static void on_read(png_structp png, png_bytep out, size_t n)
+{
+    mdec *d = png_get_io_ptr(png);
+    if (n > d->len - d->pos)
+        png_error(png, "read beyond end of data");
+    memcpy(out, d->buf + d->pos, n);
+    d->pos += n;
+}
+
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    mdec *d = png_get_mem_ptr(png);
+    void *p = fv_malloc(n, "PNG mask decoder");
+    d->nomem |= !p;
+    return p;
+}
+
+static void on_free(png_structp png, png_voidp p) { (void)png, fv_free(p); }
+
+/* An indexed PNG within the limits; then one byte per index (low bit depths unpacked). */
+static fv_status check_header(mdec *d)
+{
+    d->w = png_get_image_width(d->png, d->info), d->h = png_get_image_height(d->png, d->info);
+    if (png_get_color_type(d->png, d->info) != PNG_COLOR_TYPE_PALETTE)
+        return fv_err(FV_ERR_FORMAT, "%s: a mask must be an indexed PNG (colour type palette), "
+                      "this one is %s", d->name,
+                      png_get_color_type(d->png, d->info) & PNG_COLOR_MASK_COLOR ? "RGB"
+                                                                                : "grey");
+    if ((int64_t)d->w * d->h > MASK_MAX_PIXELS)
+        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->name,
+                      d->w, d->h, (long long)MASK_MAX_PIXELS);
+    uint64_t raw = (uint64_t)d->h * png_get_rowbytes(d->png, d->info);
+    if (raw > (uint64_t)d->len * DEFLATE_MAX_RATIO + 4096)
+        return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of "
+                      "%zu bytes (truncated?)", d->name, d->w, d->h, d->len);
+    png_set_packing(d->png);
+    return FV_OK;
+}
+
+static fv_status read_rows(mdec *d)
+{
+    int passes = png_set_interlace_handling(d->png);
+    png_read_update_info(d->png, d->info);
+    if (png_get_rowbytes(d->png, d->info) != d->w)
+        return fv_err(FV_ERR_STATE, "%s: PNG mask rows of %zu bytes (expected %u)", d->name,
+                      (size_t)png_get_rowbytes(d->png, d->info), d->w);
+    char what[300];
+    snprintf(what, sizeof what, "%s: a %ux%u mask", d->name, d->w, d->h);
+    FV_TRY(fv_data_check(what, (uint64_t)d->w * d->h * (1 + sizeof(float))));
+    d->px = fv_malloc((size_t)d->w * d->h, "PNG mask");
+    if (!d->px)
+        return FV_ERR_NOMEM;
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < d->h; y++)
+            png_read_row(d->png, d->px + (size_t)y * d->w, NULL);
+    png_read_end(d->png, NULL);
+    return FV_OK;
+}
+
+/* The one frame with setjmp; st is assigned after the jump, never read from before it. */
+static fv_status decode(mdec *d)
+{
+    fv_status st;
+    if (setjmp(png_jmpbuf(d->png))) {
+        st = d->nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->name, d->msg);
+    } else {
+        png_set_read_fn(d->png, d, on_read);
+        png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+        png_set_chunk_malloc_max(d->png, MASK_MAX_CHUNK);
+        png_read_info(d->png, d->info);
+        st = check_header(d);
+        if (st == FV_OK)
+            st = read_rows(d);
+    }
+    return st;
+}
+
+static fv_tensor *to_tensor(const mdec *d)
+{
+    int64_t dims[2] = {d->h, d->w}, n = (int64_t)d->w * d->h;
+    float *v = fv_malloc(sizeof(float) * (size_t)(n ? n : 1), "mask");
+    for (int64_t i = 0; v && i < n; i++)
+        v[i] = (float)d->px[i];
+    return v ? fv_tensor_adopt(v, 2, dims) : NULL;
+}
+
+fv_tensor *fv_mask_decode(const char *name, const unsigned char *buf, size_t len)
+{
+    if (len < 8 || png_sig_cmp(buf, 0, 8) != 0) {
+        fv_err(FV_ERR_FORMAT, "%s: not a PNG file (bad signature): a mask must be an indexed "
+               "PNG", name);
+        return NULL;
+    }
+    mdec *d = fv_calloc(1, sizeof *d, "PNG mask decoder");
+    if (!d)
+        return NULL;
+    *d = (mdec){.name = name, .buf = buf, .len = len};
+    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, on_error, on_warning, d,
+                                      on_malloc, on_free);
+    d->info = d->png ? png_create_info_struct(d->png) : NULL;
+    fv_tensor *t = NULL;
+    if (!d->info)
+        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
+    else if (decode(d) == FV_OK)
+        t = to_tensor(d);
+    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_free(d->px);
+    fv_free(d);
+    return t;
+}
+
+static fv_tensor *decode_any(const char *name, const unsigned char *buf, size_t len,
+                             int64_t max_pixels)
+{
+    (void)max_pixels; /* the mask limit applies */
+    return fv_mask_decode(name, buf, len);
+}
+
+fv_tensor *fv_mask_load(const char *path) { return fv_image_file(path, decode_any); }
+
+/* ---------------------------------------------------------------- writing */
+
+/* (H, W) or (1, H, W), contiguous: *h and *w. */
+static fv_status mask_shape(const char *what, const fv_tensor *m, int64_t *h, int64_t *w)
+{
+    int off = m->ndim == 3;
+    char s[96];
+    if ((m->ndim != 2 && m->ndim != 3) || (off && m->dims[0] != 1) || !fv_tensor_is_contiguous(m))
+        return fv_err(FV_ERR_SHAPE, "%s: a mask must be (H, W) or (1, H, W), got %s", what,
+                      fv_shape_str(m->ndim, m->dims, s, sizeof s));
+    *h = m->dims[off], *w = m->dims[off + 1];
+    return FV_OK;
+}
+
+fv_status fv_mask_save(const char *path, const fv_tensor *mask)
+{
+    int64_t h = 0, w = 0;
+    FV_TRY(mask_shape(path, mask, &h, &w));
+    if (h < 1 || w < 1 || h > INT32_MAX || w > INT32_MAX)
+        return fv_err(FV_ERR_SHAPE, "%s: a mask of %lldx%lld pixels cannot be written", path,
+                      (long long)w, (long long)h);
+    for (int64_t i = 0; i < h * w; i++) {
+        float v = mask->data[i];
+        if (!(v >= 0 && v <= 255 && v == floorf(v)))
+            return fv_err(FV_ERR_INVALID, "%s: mask value %g at pixel %lld is not an index "
+                          "0..255", path, (double)v, (long long)i);
+    }
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.width = (png_uint_32)w, im.height = (png_uint_32)h;
+    im.format = PNG_FORMAT_RGB_COLORMAP;
+    im.colormap_entries = 256;
+    unsigned char map[256 * 3], *px = fv_malloc((size_t)(h * w), "PNG mask pixels");
+    if (!px)
+        return FV_ERR_NOMEM;
+    for (int i = 0; i < 256; i++)
+        fv_voc_color(i, map + 3 * i);
+    for (int64_t i = 0; i < h * w; i++)
+        px[i] = (unsigned char)mask->data[i];
+    fv_atomic_file af;
+    fv_status st = fv_atomic_open(&af, path);
+    if (st == FV_OK && !png_image_write_to_stdio(&im, af.f, 0, px, 0, map)) {
+        st = fv_err(FV_ERR_IO, "%s: cannot write PNG mask: %s", path, im.message);
+        fv_atomic_abort(&af);
+    } else if (st == FV_OK) {
+        st = fv_atomic_commit(&af);
+    }
+    fv_free(px);
+    return st;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+fv_status fv_mask_check(const char *what, const fv_tensor *mask, int64_t height, int64_t width,
+                        int classes, int use_ignore, int ignore)
+{
+    int64_t h = 0, w = 0;
+    FV_TRY(mask_shape(what, mask, &h, &w));
+    if (h != height || w != width)
+        return fv_err(FV_ERR_SHAPE, "%s: the mask is %lldx%lld pixels, its image %lldx%lld",
+                      what, (long long)w, (long long)h, (long long)width, (long long)height);
+    for (int64_t i = 0; i < h * w; i++) {
+        float v = mask->data[i];
+        if (!(v >= 0 && v < (float)classes && v == floorf(v)) && !(use_ignore && v == ignore))
+            return fv_err(FV_ERR_INVALID, "%s: label %g at pixel (%lld, %lld) is not a class in "
+                          "[0, %d)%s", what, (double)v, (long long)(i % w), (long long)(i / w),
+                          classes, use_ignore ? " nor the ignore label" : "");
+    }
+    return FV_OK;
+}
