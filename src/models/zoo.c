@@ -259,38 +259,44 @@ static const struct {
     int c, h;      /* default input: c x h x h */
     float dropout; /* default dropout */
     int classes;   /* default classes (0: ImageNet's 1000) */
+    int w;         /* default input width when not the height */
 } table[] = {
-    {"lenet5", lenet5, 1, 28, 0, 10},
-    {"alexnet", alexnet, 3, 224, 0.5f, 0},
-    {"alexnet_original", alexnet_original, 3, 227, 0.5f, 0},
-    {"alexnet_bn", alexnet_bn, 3, 227, 0.5f, 0},
-    {"zfnet", zfnet, 3, 224, 0.5f, 0},
-    {"vgg11", vgg_a, 3, 224, 0.5f, 0},
-    {"vgg11_bn", vgg11_bn, 3, 224, 0.5f, 0},
-    {"vgg13", vgg_b, 3, 224, 0.5f, 0},
-    {"vgg13_bn", vgg13_bn, 3, 224, 0.5f, 0},
-    {"vgg16", vgg_d, 3, 224, 0.5f, 0},
-    {"vgg16_bn", vgg16_bn, 3, 224, 0.5f, 0},
-    {"vgg19", vgg_e, 3, 224, 0.5f, 0},
-    {"vgg19_bn", vgg19_bn, 3, 224, 0.5f, 0},
-    {"vgg_a", vgg_a, 3, 224, 0.5f, 0},
-    {"vgg_a_lrn", vgg_a_lrn, 3, 224, 0.5f, 0},
-    {"vgg_b", vgg_b, 3, 224, 0.5f, 0},
-    {"vgg_c", vgg_c, 3, 224, 0.5f, 0},
-    {"vgg_d", vgg_d, 3, 224, 0.5f, 0},
-    {"vgg_e", vgg_e, 3, 224, 0.5f, 0},
-    {"googlenet", fv_zoo_googlenet, 3, 224, 0.2f, 0},
-    {"inception_v3", fv_zoo_inception_v3, 3, 299, 0.5f, 0},
-    {"resnet18", fv_zoo_resnet18, 3, 224, 0, 0},
-    {"resnet34", fv_zoo_resnet34, 3, 224, 0, 0},
-    {"resnet50", fv_zoo_resnet50, 3, 224, 0, 0},
-    {"resnet101", fv_zoo_resnet101, 3, 224, 0, 0},
-    {"resnet152", fv_zoo_resnet152, 3, 224, 0, 0},
-    {"resnet20", fv_zoo_resnet20, 3, 32, 0, 10},
-    {"resnet18_cifar", fv_zoo_resnet18_cifar, 3, 32, 0, 10},
-    {"mobilenet_v1", fv_zoo_mobilenet_v1, 3, 224, 0.001f, 0},
-    {"mobilenet_v2", fv_zoo_mobilenet_v2, 3, 224, 0.2f, 0},
-    {"nasnet_mobile", fv_zoo_nasnet_mobile, 3, 224, 0, 0},
+    {"lenet5", lenet5, 1, 28, 0, 10, 0},
+    {"alexnet", alexnet, 3, 224, 0.5f, 0, 0},
+    {"alexnet_original", alexnet_original, 3, 227, 0.5f, 0, 0},
+    {"alexnet_bn", alexnet_bn, 3, 227, 0.5f, 0, 0},
+    {"zfnet", zfnet, 3, 224, 0.5f, 0, 0},
+    {"vgg11", vgg_a, 3, 224, 0.5f, 0, 0},
+    {"vgg11_bn", vgg11_bn, 3, 224, 0.5f, 0, 0},
+    {"vgg13", vgg_b, 3, 224, 0.5f, 0, 0},
+    {"vgg13_bn", vgg13_bn, 3, 224, 0.5f, 0, 0},
+    {"vgg16", vgg_d, 3, 224, 0.5f, 0, 0},
+    {"vgg16_bn", vgg16_bn, 3, 224, 0.5f, 0, 0},
+    {"vgg19", vgg_e, 3, 224, 0.5f, 0, 0},
+    {"vgg19_bn", vgg19_bn, 3, 224, 0.5f, 0, 0},
+    {"vgg_a", vgg_a, 3, 224, 0.5f, 0, 0},
+    {"vgg_a_lrn", vgg_a_lrn, 3, 224, 0.5f, 0, 0},
+    {"vgg_b", vgg_b, 3, 224, 0.5f, 0, 0},
+    {"vgg_c", vgg_c, 3, 224, 0.5f, 0, 0},
+    {"vgg_d", vgg_d, 3, 224, 0.5f, 0, 0},
+    {"vgg_e", vgg_e, 3, 224, 0.5f, 0, 0},
+    {"googlenet", fv_zoo_googlenet, 3, 224, 0.2f, 0, 0},
+    {"inception_v3", fv_zoo_inception_v3, 3, 299, 0.5f, 0, 0},
+    {"resnet18", fv_zoo_resnet18, 3, 224, 0, 0, 0},
+    {"resnet34", fv_zoo_resnet34, 3, 224, 0, 0, 0},
+    {"resnet50", fv_zoo_resnet50, 3, 224, 0, 0, 0},
+    {"resnet101", fv_zoo_resnet101, 3, 224, 0, 0, 0},
+    {"resnet152", fv_zoo_resnet152, 3, 224, 0, 0, 0},
+    {"resnet20", fv_zoo_resnet20, 3, 32, 0, 10, 0},
+    {"resnet18_cifar", fv_zoo_resnet18_cifar, 3, 32, 0, 10, 0},
+    {"mobilenet_v1", fv_zoo_mobilenet_v1, 3, 224, 0.001f, 0, 0},
+    {"mobilenet_v2", fv_zoo_mobilenet_v2, 3, 224, 0.2f, 0, 0},
+    {"nasnet_mobile", fv_zoo_nasnet_mobile, 3, 224, 0, 0, 0},
+    /* segmentation (zoo_seg.c): M2NIST's 1x64x84 scenes and 11 classes */
+    {"fcn32s", fv_zoo_fcn32s, 1, 64, 0, 11, 84},
+    {"fcn16s", fv_zoo_fcn16s, 1, 64, 0, 11, 84},
+    {"fcn8s", fv_zoo_fcn8s, 1, 64, 0, 11, 84},
+    {"unet", fv_zoo_unet, 1, 64, 0, 11, 84},
 };
 enum { NZOO = sizeof table / sizeof table[0] };
 
@@ -361,7 +367,7 @@ fv_model *fv_zoo_(const char *arch, fv_zoo_args a)
     a.num_classes = a.num_classes ? a.num_classes : table[k].classes ? table[k].classes : 1000;
     a.channels = a.channels ? a.channels : table[k].c;
     a.height = a.height ? a.height : table[k].h;
-    a.width = a.width ? a.width : a.height;
+    a.width = a.width ? a.width : table[k].w && a.height == table[k].h ? table[k].w : a.height;
     a.width_mult = a.width_mult != 0 ? a.width_mult : 1;
     a.dropout = a.dropout != 0 ? a.dropout : table[k].dropout;
     if (a.dropout < 0) /* -1: no dropout */

@@ -31,5 +31,9 @@ int fv_zoo_mobilenet_v1(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_mobilenet_v2(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_inception_v3(fv_model *m, int x, const fv_zoo_args *a);
 int fv_zoo_nasnet_mobile(fv_model *m, int x, const fv_zoo_args *a);
+int fv_zoo_fcn32s(fv_model *m, int x, const fv_zoo_args *a); /* zoo_seg.c */
+int fv_zoo_fcn16s(fv_model *m, int x, const fv_zoo_args *a);
+int fv_zoo_fcn8s(fv_model *m, int x, const fv_zoo_args *a);
+int fv_zoo_unet(fv_model *m, int x, const fv_zoo_args *a);
 
 #endif
