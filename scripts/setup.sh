@@ -15,6 +15,9 @@ PKGS="$PKGS libzip-dev"
 # Pascal VOC annotations are XML: libxml2 parses them (network and DTDs off)
 PKGS="$PKGS libxml2-dev"
 PKGS="$PKGS dataset-fashion-mnist"
+# Segmentation: labelme's examples hold VOC class masks (indexed PNG) with their photos, the
+# mask reader's test fixtures
+PKGS="$PKGS labelme-examples"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 
 missing=""
