@@ -424,7 +424,7 @@ TEST(malformed_c_arguments_are_errors)
     } cases[] = {
         {{.init = (fv_init)99}, "layer 'layer': init=99 is not an initializer"},
         {{.init = (fv_init)-1}, "layer 'layer': init=-1 is not an initializer"},
-        {{.bias_init = FV_INIT__COUNT}, "bias_init=13 is not an initializer"},
+        {{.bias_init = FV_INIT__COUNT}, "bias_init=14 is not an initializer"},
         {{.bias_init = FV_INIT_ORTHOGONAL}, "bias_init=orthogonal (a bias takes zeros"},
         {{.init = FV_INIT_CONSTANT, .value = NAN}, "layer 'layer': init_value=nan must be finite"},
         {{.init = FV_INIT_CONSTANT, .value = INFINITY}, "init_value=inf must be finite"},
