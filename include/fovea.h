@@ -2160,6 +2160,13 @@ fv_status fv_mask_save(const char *path, const fv_tensor *mask);
 fv_status fv_mask_check(const char *what, const fv_tensor *mask, int64_t height, int64_t width,
                         int classes, int use_ignore, int ignore);
 
+/* An image (1 or 3 channels; (C, H, W) or (1, C, H, W), values in [0, 1]) with its mask
+ * (H, W) drawn over it: each pixel of a class other than `background` (-1: none) blended with
+ * the class's VOC colour, (1 - alpha) image + alpha colour (alpha 0: 0.5). Returns (1, 3, H, W);
+ * NULL with the error for shapes that differ or a label outside 0..255. */
+fv_tensor *fv_mask_overlay(const fv_tensor *image, const fv_tensor *mask, int background,
+                           float alpha);
+
 /* M2NIST-style scenes: up to max_digits digits of an (N, 1, 28, 28) set (e.g. MNIST) pasted at
  * their size at random places of a height x width black canvas without their boxes overlapping,
  * composed by per-pixel max; the mask labels each pixel where a digit is above `threshold` with

@@ -243,3 +243,37 @@ fv_status fv_mask_check(const char *what, const fv_tensor *mask, int64_t height,
     }
     return FV_OK;
 }
+
+/* ---------------------------------------------------------------- drawing */
+
+fv_tensor *fv_mask_overlay(const fv_tensor *image, const fv_tensor *mask, int background,
+                           float alpha)
+{
+    int off = image->ndim == 4;
+    int64_t h = 0, w = 0;
+    char s[96];
+    if ((image->ndim != 3 && image->ndim != 4) || (off && image->dims[0] != 1) ||
+        (image->dims[off] != 1 && image->dims[off] != 3) || !fv_tensor_is_contiguous(image)) {
+        fv_err(FV_ERR_SHAPE, "mask overlay: the image must be (1 or 3, H, W), got %s",
+               fv_shape_str(image->ndim, image->dims, s, sizeof s));
+        return NULL;
+    }
+    int64_t ih = image->dims[off + 1], iw = image->dims[off + 2], c = image->dims[off];
+    if (fv_mask_check("mask overlay", mask, ih, iw, 256, 0, 0) != FV_OK ||
+        mask_shape("mask overlay", mask, &h, &w) != FV_OK)
+        return NULL;
+    double a = alpha > 0 && alpha <= 1 ? alpha : 0.5;
+    fv_tensor *out = fv_tensor_new4(1, 3, h, w);
+    for (int64_t p = 0; out && p < h * w; p++) {
+        int lab = (int)mask->data[p];
+        unsigned char rgb[3];
+        fv_voc_color(lab, rgb);
+        for (int k = 0; k < 3; k++) {
+            double v = image->data[(c == 3 ? k : 0) * h * w + p];
+            if (lab != background)
+                v = (1 - a) * v + a * rgb[k] / 255.0;
+            out->data[k * h * w + p] = (float)v;
+        }
+    }
+    return out;
+}

@@ -128,6 +128,17 @@ static const struct command {
      "          --init DIR0: train DIR0's detector further (its architecture and input)\n"
      "          detect eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
      "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"},
+    /* segment parses its own options too */
+    {"segment", NULL,
+     "  segment train [--arch unet|fcn8s|fcn16s|fcn32s|MODEL.fv] [--width X] [--train 10000]\n"
+     "          [--test 1000] [--epochs N] [--batch N] [--lr X] [--loss ce|dice] [--seed N]\n"
+     "          [--data MNIST_DIR] -o DIR   a segmentation network trained on M2NIST-style\n"
+     "          scenes (64x84, up to 3 MNIST digits, 11 classes) made on the fly; DIR/model.fv,\n"
+     "          DIR/weights.safetensors, DIR/metrics.json (pixel accuracy, per-class and mean\n"
+     "          IoU, confusion matrix), DIR/report.html (scenes with true and predicted masks)\n"
+     "          segment eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
+     "          segment predict DIR IMAGE [-o OVERLAY.png] [--mask MASK.png]   the predicted\n"
+     "          mask drawn over the image (VOC colours) and as an indexed PNG\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -417,7 +428,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!c->run)
-        return cmd_detect(argc, argv);
+        return strcmp(c->name, "segment") == 0 ? cmd_segment(argc, argv) : cmd_detect(argc, argv);
     opts o;
     /* scenes' --test is a count, not a vector-data file */
     if (parse_opts(argc, argv, &o) != 0 || (c->run != cmd_scenes && check_vector_opts(&o) != 0))
