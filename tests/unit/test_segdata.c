@@ -2,8 +2,8 @@
  * labelme-examples (its VOC SegmentationClassPNG files, when installed: label counts fixed from
  * PIL) and written and read back, the malformed cases (a non-indexed PNG, not a PNG, a truncated
  * file, a mask whose size differs from its image, a label outside the classes other than the
- * ignore label, values the writer cannot store), and the M2NIST-style scene generator on
- * synthetic digits (deterministic, any scene alone, at most 3 non-overlapping digits, the mask
+ * ignore label, values the writer cannot store), the mask overlay, and the M2NIST-style scene
+ * generator on synthetic digits (deterministic, any scene alone, at most 3 non-overlapping digits, the mask
  * consistent with the pixels). */
 #include "core/internal.h"
 #include "data/data.h"
@@ -133,6 +133,28 @@ TEST(malformed)
     fv_tensor_free(m);
 }
 
+/* The overlay: background pixels keep the image (grey to RGB), others blend with the VOC
+ * colour; shapes that differ are errors. */
+TEST(overlay)
+{
+    fv_tensor *img = fv_tensor_new4(1, 1, 2, 3), *mask = fv_tensor_new(2, (int64_t[]){2, 3});
+    for (int i = 0; i < 6; i++)
+        img->data[i] = 0.5f, mask->data[i] = i < 3 ? 0.0f : 15.0f;
+    fv_tensor *o = fv_mask_overlay(img, mask, 0, 0.25f);
+    CHECK(o && o->ndim == 4 && o->dims[1] == 3 && o->dims[2] == 2 && o->dims[3] == 3);
+    if (o) {
+        CHECK(o->data[0] == 0.5f && o->data[6 + 1] == 0.5f && o->data[12 + 2] == 0.5f);
+        /* class 15 (192, 128, 128): 0.75 * 0.5 + 0.25 * c / 255 */
+        CHECK_NEAR(o->data[3], 0.375 + 0.25 * 192 / 255.0, 1e-6, 0);
+        CHECK_NEAR(o->data[6 + 4], 0.375 + 0.25 * 128 / 255.0, 1e-6, 0);
+    }
+    fv_tensor_free(o);
+    fv_tensor *small = fv_tensor_new(2, (int64_t[]){2, 2});
+    CHECK(!fv_mask_overlay(img, small, 0, 0.5f));
+    CHECK_ERR_HAS("mask overlay: the mask is 2x2 pixels, its image 3x2");
+    fv_tensor_free(small), fv_tensor_free(mask), fv_tensor_free(img);
+}
+
 /* n 28x28 "digits": a lit rectangle (values in (0, 1]) in a blank margin, labels k % 10. */
 static fv_dataset *digits(int n)
 {
@@ -194,4 +216,5 @@ TEST(m2nist_scenes)
 }
 
 T_MAIN_SCRATCH("/tmp/fovea_segdata_XXXXXX", T_TEST(voc_palette), T_TEST(labelme_masks),
-               T_TEST(round_trip_small), T_TEST(malformed), T_TEST(m2nist_scenes))
+               T_TEST(round_trip_small), T_TEST(malformed), T_TEST(overlay),
+               T_TEST(m2nist_scenes))
