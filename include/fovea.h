@@ -1019,7 +1019,9 @@ fv_status fv_class_model(fv_model *m, int cls, int steps, float lr, float l2, fv
  * 23,834,568 parameters, 27,161,264 with .aux_logits as torchvision's default), resnet18/34/50/
  * 101/152, resnet20 (CIFAR), resnet18_cifar, mobilenet_v1, mobilenet_v2, nasnet_mobile (Keras'
  * NASNetMobile: NASNet-A 4 @ 1056, 3x224x224, 5,326,716 parameters counting batch norm's moving
- * statistics as Keras does; Keras' layer names; logits, without Keras' softmax). Parameter names
+ * statistics as Keras does; Keras' layer names; logits, without Keras' softmax), and for
+ * segmentation fcn32s, fcn16s, fcn8s and unet (default input 1x64x84, 11 classes; output
+ * (classes, H, W) logits for any input size; width_mult scales their widths). Parameter names
  * are torchvision's where it has the network, so a torchvision state_dict saved as safetensors
  * loads with fv_model_load_weights. The model is not compiled. */
 typedef struct fv_zoo_args {
