@@ -1042,7 +1042,9 @@ typedef struct fv_zoo_args {
     int no_top;          /* 1: the features only (Keras' include_top=False, pooling="avg"): the
                             network up to its global average pooling, output (C); networks
                             without one (LeNet-5, AlexNet, ZFNet, VGG) end in one named "avgpool"
-                            after their last feature map instead of their classifier */
+                            after their last feature map instead of their classifier, the
+                            segmentation networks after their encoder (FCN's fc7, U-Net's
+                            bottom block) */
 } fv_zoo_args;
 fv_model *fv_zoo_(const char *arch, fv_zoo_args a);
 #define fv_zoo(arch, ...) fv_zoo_((arch), (fv_zoo_args){._ = 0, __VA_ARGS__})

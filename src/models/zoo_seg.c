@@ -74,6 +74,8 @@ static int fcn(fv_model *m, int x, const fv_zoo_args *a, int stride)
     if (a->dropout > 0)
         x = fv_dropout(m, x, .rate = a->dropout, .name = "drop6");
     x = fv_conv2d(m, x, .filters = 16 * b, .kernel = 1, .activation = FV_ACT_RELU, .name = "fc7");
+    if (a->no_top) /* the encoder's features, pooled (Keras' include_top=False) */
+        return fv_global_avgpool2d(m, x, .name = "avgpool");
     if (a->dropout > 0)
         x = fv_dropout(m, x, .rate = a->dropout, .name = "drop7");
     x = fv_conv2d(m, x, .filters = k, .kernel = 1, .name = "score_fr");
@@ -106,6 +108,8 @@ int fv_zoo_unet(fv_model *m, int x, const fv_zoo_args *a)
         x = fv_maxpool2d(m, skip[i], .size = 2, .name = fv_zoo_fmt(name, "pool%d", i + 1));
     }
     x = double_conv(m, x, "bottom", b << 4);
+    if (a->no_top) /* the encoder's features, pooled (Keras' include_top=False) */
+        return fv_global_avgpool2d(m, x, .name = "avgpool");
     if (a->dropout > 0)
         x = fv_dropout(m, x, .rate = a->dropout, .name = "drop");
     for (int i = 3; i >= 0; i--) {
