@@ -128,6 +128,14 @@ static const struct command {
      "          --init DIR0: train DIR0's detector further (its architecture and input)\n"
      "          detect eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
      "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"},
+    /* gan parses its own options too (main hands it argv) */
+    {"gan", NULL,
+     "  gan     --out DIR [--data mnist|fashion|DIR] [--epochs N] [--batch B] [--loss\n"
+     "          ns|lsgan|hinge] [--latent N] [--limit N] [--steps N] [--seed S] [--quiet]\n"
+     "          a DCGAN (28x28, Adam 2e-4, beta1 0.5) trained on Fashion-MNIST (default) or\n"
+     "          MNIST (data/mnist); per epoch DIR/samples_eNNN.png (fixed noise) and\n"
+     "          DIR/history.csv (both losses, D(x), D(G(z))); DIR/losses.png, DIR/scores.png,\n"
+     "          DIR/G.safetensors, DIR/D.safetensors\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -417,7 +425,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!c->run)
-        return cmd_detect(argc, argv);
+        return strcmp(c->name, "gan") == 0 ? cmd_gan(argc, argv) : cmd_detect(argc, argv);
     opts o;
     /* scenes' --test is a count, not a vector-data file */
     if (parse_opts(argc, argv, &o) != 0 || (c->run != cmd_scenes && check_vector_opts(&o) != 0))
