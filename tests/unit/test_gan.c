@@ -2,7 +2,8 @@
  * score gradients against central differences; the G step's gradient through D's input against
  * central differences of a double-precision copy of a tiny G and D; a G step leaves D's
  * parameters bit-identical and a D step G's; seeded DCGAN steps are bit-identical; a short
- * DCGAN run on Fashion-MNIST moves D(x) up and D(G(z)) down; misuse is an error. */
+ * DCGAN run on Fashion-MNIST moves D(x) up and D(G(z)) down; models/dcgan_{g,d}28.fv are the
+ * builders' networks; misuse is an error. */
 #include "core/internal.h"
 #include "test.h"
 
@@ -290,6 +291,32 @@ TEST(short_dcgan_run_separates_real_and_fake)
     fv_dataset_free(ds);
 }
 
+/* ---------------------------------------------------------------- model files */
+
+/* models/dcgan_{g,d}28.fv are the builders' networks: the same parameters from the same seed. */
+static void same_as_file(fv_model *built, const char *file)
+{
+    fv_model *m = fv_model_load_file(t_join(FV_SOURCE_DIR "/models", file));
+    CHECK(m != NULL && built != NULL);
+    if (!m || !built) {
+        fv_model_free(m), fv_model_free(built);
+        return;
+    }
+    CHECK_STATUS(fv_model_compile(m, .optimizer = fv_adam(.lr = 2e-4f, .beta1 = 0.5f),
+                                  .seed = 5), FV_OK);
+    CHECK(m->param_total == built->param_total && m->nnodes == built->nnodes);
+    if (m->param_total == built->param_total)
+        CHECK(memcmp(m->data_slab, built->data_slab,
+                     sizeof(float) * (size_t)m->param_total) == 0);
+    fv_model_free(m), fv_model_free(built);
+}
+
+TEST(model_files_are_the_builders_networks)
+{
+    same_as_file(fv_dcgan_generator(100, 5), "dcgan_g28.fv");
+    same_as_file(fv_dcgan_discriminator(5), "dcgan_d28.fv");
+}
+
 /* ---------------------------------------------------------------- misuse */
 
 TEST(misuse_is_an_error)
@@ -320,6 +347,7 @@ int main(void)
     RUN(g_step_leaves_d_and_d_step_leaves_g);
     RUN(seeded_runs_are_bit_identical);
     RUN(short_dcgan_run_separates_real_and_fake);
+    RUN(model_files_are_the_builders_networks);
     RUN(misuse_is_an_error);
     TEST_MAIN_END();
 }
