@@ -1,10 +1,11 @@
-/* test_gan.c - GANs on the custom loop (nn/gan.c): the three losses' values by hand and their
- * score gradients against central differences; the G step's gradient through D's input against
- * central differences of a double-precision copy of a tiny G and D; a G step leaves D's
- * parameters bit-identical and a D step G's; seeded DCGAN steps are bit-identical; a short
- * DCGAN run on Fashion-MNIST moves D(x) up and D(G(z)) down; models/dcgan_{g,d}28.fv are the
- * builders' networks; misuse is an error. */
+/* test_gan.c - GANs on the custom loop (nn/gan.c): the three losses' values by hand, against
+ * PyTorch (tests/golden/gen_gan_losses.py), and their score gradients against central
+ * differences; the G step's gradient through D's input against central differences of a
+ * double-precision copy of a tiny G and D; a G step leaves D's parameters bit-identical and a D
+ * step G's; seeded DCGAN steps are bit-identical; a short DCGAN run on Fashion-MNIST moves D(x)
+ * up and D(G(z)) down; models/dcgan_{g,d}28.fv are the builders' networks; misuse is an error. */
 #include "core/internal.h"
+#include "io/io.h"
 #include "test.h"
 
 #include <sys/stat.h>
@@ -52,6 +53,37 @@ TEST(loss_values_by_hand)
     CHECK_NEAR(l, 0.5, 1e-12, 0);
     CHECK(df[0] == -0.5f && df[1] == -0.5f);
     CHECK(fv_gan_loss_from_name("lsgan") == FV_GAN_LSGAN && fv_gan_loss_from_name("x") == -1);
+}
+
+/* Against PyTorch (tests/golden/gen_gan_losses.py): losses and gradients of 8 logits each. */
+TEST(losses_match_pytorch)
+{
+    static const char *names[FV_GAN_LOSS__COUNT] = {"ns", "lsgan", "hinge"};
+    for (int k = 0; k < FV_GAN_LOSS__COUNT; k++) {
+        char rel[96];
+        snprintf(rel, sizeof rel, "data/golden/gan_losses_%s.safetensors", names[k]);
+        fv_st_file *f = fv_st_open(t_src_path(rel));
+        static const char *keys[7] = {"real", "fake", "loss_d", "loss_g", "dreal", "dfake", "dg"};
+        fv_tensor *t[7] = {0};
+        int ok = f != NULL;
+        for (int i = 0; i < 7 && ok; i++)
+            ok = (t[i] = fv_st_get(f, keys[i])) != NULL;
+        CHECK(ok);
+        if (ok) {
+            float dr[8], df[8], dg[8];
+            double ld, lg;
+            CHECK_STATUS(fv_gan_loss_d(k, t[0]->data, t[1]->data, 8, &ld, dr, df), FV_OK);
+            CHECK_STATUS(fv_gan_loss_g(k, t[1]->data, 8, &lg, dg), FV_OK);
+            CHECK_NEAR(ld, t[2]->data[0], 1e-6, 1e-6);
+            CHECK_NEAR(lg, t[3]->data[0], 1e-6, 1e-6);
+            CHECK_ARRAY_NEAR(dr, t[4]->data, 8, 1e-7, 1e-6);
+            CHECK_ARRAY_NEAR(df, t[5]->data, 8, 1e-7, 1e-6);
+            CHECK_ARRAY_NEAR(dg, t[6]->data, 8, 1e-7, 1e-6);
+        }
+        for (int i = 0; i < 7; i++)
+            fv_tensor_free(t[i]);
+        fv_st_close(f);
+    }
 }
 
 /* Central differences of each loss in each score (away from the hinge's kinks). */
@@ -342,6 +374,7 @@ TEST(misuse_is_an_error)
 int main(void)
 {
     RUN(loss_values_by_hand);
+    RUN(losses_match_pytorch);
     RUN(loss_gradients_match_finite_differences);
     RUN(g_gradient_through_d_matches_finite_differences);
     RUN(g_step_leaves_d_and_d_step_leaves_g);
