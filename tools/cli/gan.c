@@ -2,15 +2,17 @@
  * trained on Fashion-MNIST or MNIST with the chosen loss; per epoch a sample grid of G on fixed
  * noise (OUT/samples_eNNN.png), both losses and D's mean scores (OUT/history.csv, and the curves
  * OUT/losses.png, OUT/scores.png); at the end G's and D's weights (OUT/G.safetensors,
- * OUT/D.safetensors). Parses its own options, as detect does. */
+ * OUT/D.safetensors) and OUT/report.html with the grids, the curves and the settings. Parses its
+ * own options, as detect does. */
 #include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct gan_opts {
-    const char *data, *out, *loss;
+    const char *data, *out, *loss, *dir; /* dir: the folder --data resolved to */
     int epochs, batch, limit, latent, seed, quiet, steps;
 } gan_opts;
 
@@ -74,9 +76,9 @@ static int parse_gan_opts(int argc, char **argv, gan_opts *o)
 
 /* --data mnist: data/mnist (scripts/get-mnist.sh); fashion or none: the default Fashion-MNIST;
  * else a folder of MNIST-format files. Pixels mapped to [-1, 1], G's tanh range. */
-static fv_dataset *gan_data(const gan_opts *o)
+static fv_dataset *gan_data(gan_opts *o)
 {
-    const char *dir = !o->data || strcmp(o->data, "fashion") == 0 ? fv_default_data_dir()
+    const char *dir = o->dir = !o->data || strcmp(o->data, "fashion") == 0 ? fv_default_data_dir()
                       : strcmp(o->data, "mnist") == 0             ? "data/mnist"
                                                                   : o->data;
     fv_dataset *d = fv_dataset_load_dir_n(dir, 1, o->limit);
@@ -202,6 +204,49 @@ static int save_models(const fv_model *g, const fv_model *d, const char *out)
     return 0;
 }
 
+/* OUT/report.html: the settings, the per-epoch numbers, the first and last grids, the curves. */
+static int write_report(const gan_opts *o, const epoch_row *h, double seconds, int64_t images)
+{
+    char g1[1100], gl[1100], lp[1100], sp[1100], rp[1100], t[3][96], cap[2][64];
+    snprintf(g1, sizeof g1, "%s/samples_e001.png", o->out);
+    snprintf(gl, sizeof gl, "%s/samples_e%03d.png", o->out, o->epochs);
+    snprintf(lp, sizeof lp, "%s/losses.png", o->out);
+    snprintf(sp, sizeof sp, "%s/scores.png", o->out);
+    snprintf(rp, sizeof rp, "%s/report.html", o->out);
+    snprintf(t[0], sizeof t[0], "%lld images, batches of %d", (long long)images, o->batch);
+    snprintf(t[1], sizeof t[1], "%d epochs, %.1f s", o->epochs, seconds);
+    snprintf(t[2], sizeof t[2], "%d (N(0, 1)), seed %d", o->latent, o->seed);
+    snprintf(cap[0], sizeof cap[0], "G on fixed noise after epoch 1");
+    snprintf(cap[1], sizeof cap[1], "G on the same noise after epoch %d", o->epochs);
+    const char *params[] = {"networks", "DCGAN 28x28 (models/dcgan_g28.fv, dcgan_d28.fv)",
+                            "loss", o->loss, "optimizer", "Adam 2e-4, beta1 0.5 (G and D)",
+                            "data", o->dir, "training set", t[0], "training", t[1],
+                            "noise", t[2], "CPU", fv_cpu_name(), NULL};
+    const char *images_[] = {g1, gl, lp, sp, NULL};
+    const char *captions[] = {cap[0], cap[1], "both losses (means over each epoch)",
+                              "D's mean score on real (D(x)) and generated (D(G(z))) images"};
+    size_t len = 80 + 64 * (size_t)o->epochs, at = 0;
+    char *text = malloc(len);
+    if (!text)
+        return fail("gan: out of memory");
+    at += (size_t)snprintf(text, len, "epoch     D loss     G loss       D(x)    D(G(z))\n");
+    for (int e = 0; e < o->epochs && at < len; e++)
+        at += (size_t)snprintf(text + at, len - at, "%5d %10.4f %10.4f %10.4f %10.4f\n", e + 1,
+                               h[e].loss_d, h[e].loss_g, h[e].d_real, h[e].d_fake);
+    fv_report r = {.title = "fovea: DCGAN", .params = params, .images = images_,
+                   .captions = captions, .summary = text};
+    int bad = fv_report_write(rp, &r) != FV_OK;
+    free(text);
+    return bad ? fail_lib() : 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int train(const gan_opts *o, const fv_dataset *data, fv_model *g, fv_model *d)
 {
     if (data->x->dims[0] < o->batch) {
@@ -220,8 +265,11 @@ static int train(const gan_opts *o, const fv_dataset *data, fv_model *g, fv_mode
     if (!r)
         draw_noise(&fixed, zfix->data, 64 * (int64_t)o->latent);
     fv_model_set_training(g, 1), fv_model_set_training(d, 1);
+    double seconds = 0;
     for (int e = 0; e < o->epochs && !r; e++) {
+        double t = now_s();
         r = train_epoch(g, d, o, data, &rng, real, z, idx, &hist[e]);
+        seconds += now_s() - t; /* the training steps alone, without the figures */
         r = r ? r : sample_grid(g, zfix, o->out, e + 1);
         r = r ? r : write_history(o->out, hist, e + 1);
         if (!r && !o->quiet)
@@ -230,6 +278,7 @@ static int train(const gan_opts *o, const fv_dataset *data, fv_model *g, fv_mode
     }
     r = r ? r : write_curves(o->out, hist, o->epochs);
     r = r ? r : save_models(g, d, o->out);
+    r = r ? r : write_report(o, hist, seconds, data->x->dims[0]);
     fv_tensor_free(zfix), free(real), free(z), free(idx), free(hist);
     return r;
 }
@@ -248,7 +297,8 @@ int cmd_gan(int argc, char **argv)
     fv_model *d = fv_dcgan_discriminator((uint64_t)o.seed + 1);
     int r = !g || !d ? fail_lib() : train(&o, data, g, d);
     if (!r && !o.quiet)
-        printf("wrote %s/G.safetensors, D.safetensors, history.csv, samples_e*.png\n", o.out);
+        printf("wrote %s/G.safetensors, D.safetensors, history.csv, samples_e*.png, "
+               "report.html\n", o.out);
     fv_model_free(g), fv_model_free(d), fv_dataset_free(data);
     return r;
 }
