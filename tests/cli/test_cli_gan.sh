@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_cli_gan.sh - `fovea gan`: a few DCGAN steps on Fashion-MNIST write the per-epoch sample
-# grids, history.csv (a row per epoch), the curves, the report and G's and D's weights; the same
-# seed gives the same weights, another loss other ones; --data mnist reads data/mnist; bad
-# options and too little data fail with one line. Usage: test_cli_gan.sh FOVEA SRC_DIR [PNGCHECK]
+# grids, history.csv (a row per epoch), the curves, the latent interpolation grid, the report and
+# G's and D's weights; the same seed gives the same weights, another loss other ones; --data mnist
+# reads data/mnist; bad options and too little data fail with one line. Usage: test_cli_gan.sh FOVEA
+# SRC_DIR [PNGCHECK]
 FV=$1 SRC=$2 PNGCHECK=${3:-}
 . "$SRC/tests/cli/lib.sh"
 cd "$SRC"
@@ -15,7 +16,8 @@ check history-rows sh -c "[ \$(grep -c '^[12],' '$TMP/a/history.csv') -eq 2 ]"
 check printed grep -q "^epoch 2/2: D loss" "$TMP/out"
 check_png grids 200 200 "$TMP/a/samples_e001.png" "$TMP/a/samples_e002.png"
 check_png curves 200 150 "$TMP/a/losses.png" "$TMP/a/scores.png"
-check report sh -c "[ \$(grep -o '<img' '$TMP/a/report.html' | wc -l) -eq 4 ] && \
+check_png interpolation 200 200 "$TMP/a/interpolation.png"
+check report sh -c "[ \$(grep -o '<img' '$TMP/a/report.html' | wc -l) -eq 5 ] && \
     grep -q 'Adam 2e-4, beta1 0.5' '$TMP/a/report.html'"
 
 # seeded: the same weights again; another loss trains to other weights

@@ -1,9 +1,9 @@
 /* gan.c - `fovea gan`: a DCGAN (the library's fv_dcgan_generator / fv_dcgan_discriminator)
  * trained on Fashion-MNIST or MNIST with the chosen loss; per epoch a sample grid of G on fixed
  * noise (OUT/samples_eNNN.png), both losses and D's mean scores (OUT/history.csv, and the curves
- * OUT/losses.png, OUT/scores.png); at the end G's and D's weights (OUT/G.safetensors,
- * OUT/D.safetensors) and OUT/report.html with the grids, the curves and the settings. Parses its
- * own options, as detect does. */
+ * OUT/losses.png, OUT/scores.png); at the end a latent interpolation grid (OUT/interpolation.png),
+ * G's and D's weights (OUT/G.safetensors, OUT/D.safetensors) and OUT/report.html with the grids,
+ * the curves and the settings. Parses its own options, as detect does. */
 #include "cli.h"
 
 #include <errno.h>
@@ -141,8 +141,8 @@ static int write_curves(const char *out, const epoch_row *h, int epochs)
     return r ? fail_lib() : 0;
 }
 
-/* G in evaluation mode on the fixed noise, as an 8-column grid in [-1, 1]. */
-static int sample_grid(fv_model *g, const fv_tensor *z, const char *out, int epoch)
+/* G in evaluation mode (running statistics) on the noise z, as an 8-column grid in [-1, 1]. */
+static int grid_of(fv_model *g, const fv_tensor *z, const char *path, const char *title)
 {
     fv_tensor *y = NULL;
     fv_model_set_training(g, 0);
@@ -150,9 +150,6 @@ static int sample_grid(fv_model *g, const fv_tensor *z, const char *out, int epo
     fv_model_set_training(g, 1);
     if (s != FV_OK)
         return fail_lib();
-    char path[1100], title[64];
-    snprintf(path, sizeof path, "%s/samples_e%03d.png", out, epoch);
-    snprintf(title, sizeof title, "epoch %d, fixed noise", epoch);
     fv_tensor *img = fv_tensor_new4(y->dims[0], 1, 28, 28);
     s = img ? FV_OK : FV_ERR_NOMEM;
     if (img) {
@@ -162,6 +159,36 @@ static int sample_grid(fv_model *g, const fv_tensor *z, const char *out, int epo
     }
     fv_tensor_free(img), fv_tensor_free(y);
     return s != FV_OK ? fail_lib() : 0;
+}
+
+/* The fixed-noise sample grid of an epoch. */
+static int sample_grid(fv_model *g, const fv_tensor *z, const char *out, int epoch)
+{
+    char path[1100], title[64];
+    snprintf(path, sizeof path, "%s/samples_e%03d.png", out, epoch);
+    snprintf(title, sizeof title, "epoch %d, fixed noise", epoch);
+    return grid_of(g, z, path, title);
+}
+
+/* The latent interpolation grid: row r walks linearly in 8 steps from fixed noise vector 2r to
+ * vector 2r + 1 (Radford et al.'s walk in z), G in evaluation mode. */
+static int interpolation_grid(fv_model *g, const fv_tensor *zfix, const char *out, int latent)
+{
+    fv_tensor *z = fv_tensor_new(2, (int64_t[]){64, latent});
+    if (!z)
+        return fail_lib();
+    for (int r = 0; r < 8; r++)
+        for (int c = 0; c < 8; c++) {
+            const float *a = zfix->data + (size_t)(2 * r) * (size_t)latent, *b = a + latent;
+            float t = (float)c / 7.0f, *dst = z->data + (size_t)(r * 8 + c) * (size_t)latent;
+            for (int i = 0; i < latent; i++)
+                dst[i] = (1 - t) * a[i] + t * b[i];
+        }
+    char path[1100];
+    snprintf(path, sizeof path, "%s/interpolation.png", out);
+    int bad = grid_of(g, z, path, "latent interpolation (rows: from one noise vector to another)");
+    fv_tensor_free(z);
+    return bad;
 }
 
 static void draw_noise(fv_rng *r, float *z, int64_t n)
@@ -204,12 +231,14 @@ static int save_models(const fv_model *g, const fv_model *d, const char *out)
     return 0;
 }
 
-/* OUT/report.html: the settings, the per-epoch numbers, the first and last grids, the curves. */
+/* OUT/report.html: the settings, the per-epoch numbers, the first and last grids, the
+ * interpolation, the curves. */
 static int write_report(const gan_opts *o, const epoch_row *h, double seconds, int64_t images)
 {
-    char g1[1100], gl[1100], lp[1100], sp[1100], rp[1100], t[3][96], cap[2][64];
+    char g1[1100], gl[1100], ip[1100], lp[1100], sp[1100], rp[1100], t[3][96], cap[2][64];
     snprintf(g1, sizeof g1, "%s/samples_e001.png", o->out);
     snprintf(gl, sizeof gl, "%s/samples_e%03d.png", o->out, o->epochs);
+    snprintf(ip, sizeof ip, "%s/interpolation.png", o->out);
     snprintf(lp, sizeof lp, "%s/losses.png", o->out);
     snprintf(sp, sizeof sp, "%s/scores.png", o->out);
     snprintf(rp, sizeof rp, "%s/report.html", o->out);
@@ -222,8 +251,9 @@ static int write_report(const gan_opts *o, const epoch_row *h, double seconds, i
                             "loss", o->loss, "optimizer", "Adam 2e-4, beta1 0.5 (G and D)",
                             "data", o->dir, "training set", t[0], "training", t[1],
                             "noise", t[2], "CPU", fv_cpu_name(), NULL};
-    const char *images_[] = {g1, gl, lp, sp, NULL};
-    const char *captions[] = {cap[0], cap[1], "both losses (means over each epoch)",
+    const char *images_[] = {g1, gl, ip, lp, sp, NULL};
+    const char *captions[] = {cap[0], cap[1], "linear walks in z between pairs of noise vectors",
+                              "both losses (means over each epoch)",
                               "D's mean score on real (D(x)) and generated (D(G(z))) images"};
     size_t len = 80 + 64 * (size_t)o->epochs, at = 0;
     char *text = malloc(len);
@@ -277,6 +307,7 @@ static int train(const gan_opts *o, const fv_dataset *data, fv_model *g, fv_mode
                    o->epochs, hist[e].loss_d, hist[e].loss_g, hist[e].d_real, hist[e].d_fake);
     }
     r = r ? r : write_curves(o->out, hist, o->epochs);
+    r = r ? r : interpolation_grid(g, zfix, o->out, o->latent);
     r = r ? r : save_models(g, d, o->out);
     r = r ? r : write_report(o, hist, seconds, data->x->dims[0]);
     fv_tensor_free(zfix), free(real), free(z), free(idx), free(hist);

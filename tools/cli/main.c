@@ -135,7 +135,7 @@ static const struct command {
      "          a DCGAN (28x28, Adam 2e-4, beta1 0.5) trained on Fashion-MNIST (default) or\n"
      "          MNIST (data/mnist); per epoch DIR/samples_eNNN.png (fixed noise) and\n"
      "          DIR/history.csv (both losses, D(x), D(G(z))); DIR/losses.png, DIR/scores.png,\n"
-     "          DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"},
+     "          DIR/interpolation.png, DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
