@@ -1866,6 +1866,55 @@ fv_status fv_model_backward(fv_model *m, int k, const int *nodes, const float *c
 void fv_model_zero_grad(fv_model *m);
 fv_status fv_model_step(fv_model *m);
 
+/* ---------------------------------------------------------------- GANs */
+
+/* Generative adversarial networks on the custom loop: a generator G (noise -> image) and a
+ * discriminator D (image -> one score, a logit) as two compiled models (FV_LOSS_NONE), G's output
+ * feeding D's input. Losses of D's scores s (means over the n samples):
+ *   ns     BCE with logits: D  softplus(-s_real) + softplus(s_fake); G  softplus(-s_fake)
+ *          (the non-saturating generator loss of Goodfellow et al. 2014)
+ *   lsgan  least squares (Mao et al. 2017): D  (s_real - 1)^2 / 2 + s_fake^2 / 2; G  (s_fake - 1)^2 / 2
+ *   hinge  (Lim & Ye 2017): D  max(0, 1 - s_real) + max(0, 1 + s_fake); G  -s_fake
+ * loss_d / loss_g write the loss (may be NULL) and the gradients of it with respect to the
+ * scores (each may be NULL). Errors: an unknown kind, n < 1, a score that is not finite. */
+typedef enum fv_gan_loss { FV_GAN_NS = 0, FV_GAN_LSGAN, FV_GAN_HINGE, FV_GAN_LOSS__COUNT } fv_gan_loss;
+fv_status fv_gan_loss_d(fv_gan_loss kind, const float *real, const float *fake, int n,
+                        double *loss, float *dreal, float *dfake);
+fv_status fv_gan_loss_g(fv_gan_loss kind, const float *fake, int n, double *loss, float *dfake);
+/* "ns", "lsgan", "hinge" -> kind; -1 if none. */
+int fv_gan_loss_from_name(const char *name);
+
+/* One step's numbers: both losses, and D's mean score on the real batch and on the fake batch
+ * before D's step and after it (the G step's): the probability sigmoid(s) for ns, the raw
+ * score for lsgan and hinge. */
+typedef struct fv_gan_stats {
+    double loss_d, loss_g, d_real, d_fake, d_fake_after;
+} fv_gan_stats;
+/* One training step on n real images (D's input shape) and n noise vectors z (G's input shape),
+ * in each model's mode (fv_model_set_training): G's forward on z gives the fake batch; the D
+ * step: D's forward and backward on the real batch, then on the fake batch detached (no
+ * gradient into G), and D's optimizer steps; the G step: D's forward on the same fake batch
+ * (D updated), D's input gradient of the G loss fed to G's backward, G's optimizer steps. D's
+ * parameter gradients from the G step are cleared and D is not stepped then: its parameters do
+ * not move (batch norm's running statistics in training mode do, as in PyTorch). st may be NULL.
+ * Errors: models not compiled, G's output size not D's input size, D's output not one score. */
+fv_status fv_gan_step(fv_model *g, fv_model *d, fv_gan_loss kind, const float *real,
+                      const float *z, int n, fv_gan_stats *st);
+/* The two halves alone, each with its own G forward on z: the D step (real needed; the G
+ * fields of st stay 0) and the G step (real not read; loss_d, d_real, d_fake stay 0). */
+fv_status fv_gan_step_d(fv_model *g, fv_model *d, fv_gan_loss kind, const float *real,
+                        const float *z, int n, fv_gan_stats *st);
+fv_status fv_gan_step_g(fv_model *g, fv_model *d, fv_gan_loss kind, const float *z, int n,
+                        fv_gan_stats *st);
+/* DCGAN for 28x28 one-channel images (Radford et al. 2016 adapted): G: z (latent) -> dense to
+ * 128x7x7 -> batch norm, ReLU -> transposed conv 4x4/2 to 64x14x14 -> batch norm, ReLU ->
+ * transposed conv 4x4/2 to 1x28x28 -> tanh (images in [-1, 1]); D: conv 4x4/2 64 -> leaky ReLU
+ * 0.2 -> conv 4x4/2 128 -> batch norm -> leaky ReLU 0.2 -> dense 1 (a logit). Weights
+ * N(0, 0.02^2), compiled with Adam (lr 2e-4, beta1 0.5) from the seed. NULL (fv_last_error) on a
+ * latent size outside 1..4096 or out of memory. */
+fv_model *fv_dcgan_generator(int latent, uint64_t seed);
+fv_model *fv_dcgan_discriminator(uint64_t seed);
+
 /* ---------------------------------------------------------------- report */
 
 /* One self-contained HTML page for a training run: title, settings, test metrics (overall and per

@@ -74,6 +74,7 @@ int is_darknet_weights(const char *path);
 int cmd_scenes(const opts *o); /* scenes.c */
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
+int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

@@ -139,6 +139,14 @@ static const struct command {
      "          segment eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
      "          segment predict DIR IMAGE [-o OVERLAY.png] [--mask MASK.png]   the predicted\n"
      "          mask drawn over the image (VOC colours) and as an indexed PNG\n"},
+    /* gan parses its own options too (main hands it argv) */
+    {"gan", NULL,
+     "  gan     --out DIR [--data mnist|fashion|DIR] [--epochs N] [--batch B] [--loss\n"
+     "          ns|lsgan|hinge] [--latent N] [--limit N] [--steps N] [--seed S] [--quiet]\n"
+     "          a DCGAN (28x28, Adam 2e-4, beta1 0.5) trained on Fashion-MNIST (default) or\n"
+     "          MNIST (data/mnist); per epoch DIR/samples_eNNN.png (fixed noise) and\n"
+     "          DIR/history.csv (both losses, D(x), D(G(z))); DIR/losses.png, DIR/scores.png,\n"
+     "          DIR/interpolation.png, DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -427,8 +435,13 @@ int main(int argc, char **argv)
         usage(stdout, c);
         return 0;
     }
-    if (!c->run)
-        return strcmp(c->name, "segment") == 0 ? cmd_segment(argc, argv) : cmd_detect(argc, argv);
+    if (!c->run) { /* the commands that parse their own options */
+        if (strcmp(c->name, "segment") == 0)
+            return cmd_segment(argc, argv);
+        if (strcmp(c->name, "gan") == 0)
+            return cmd_gan(argc, argv);
+        return cmd_detect(argc, argv);
+    }
     opts o;
     /* scenes' --test is a count, not a vector-data file */
     if (parse_opts(argc, argv, &o) != 0 || (c->run != cmd_scenes && check_vector_opts(&o) != 0))
