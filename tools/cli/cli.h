@@ -72,6 +72,9 @@ int cmd_darknet(const opts *o);
 int darknet_predict(const opts *o);
 int is_darknet_weights(const char *path);
 int cmd_scenes(const opts *o); /* scenes.c */
+/* common.c: strict option values (the whole string a number in range; -1 otherwise) */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+int cli_parse_double(const char *s, double *out);
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
 int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */

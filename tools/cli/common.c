@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -366,4 +367,29 @@ const char *class_name(int k, int64_t classes)
     (void)classes;
     snprintf(buf, sizeof buf, "class %d", k);
     return buf;
+}
+
+/* Strict number parsing for every command's options: the whole string (NULL: none) must be a
+ * number in range; 0, or -1 leaving *out unchanged. */
+int cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* A finite real number (any value). */
+int cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || errno || end == s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
 }

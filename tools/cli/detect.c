@@ -21,17 +21,6 @@ typedef struct det_opts {
     double lr;
 } det_opts;
 
-static int parse_num(const char *v, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi)
-        return -1;
-    *out = (int)x;
-    return 0;
-}
-
 static int parse_det_opts(int argc, char **argv, det_opts *o)
 {
     *o = (det_opts){.arch = "ssd", .input = 160, .train = 10000, .test = 1000, .epochs = 10,
@@ -63,21 +52,21 @@ static int parse_det_opts(int argc, char **argv, det_opts *o)
         else if (strcmp(a, "--schedule") == 0)
             o->schedule = v;
         else if (strcmp(a, "--input") == 0)
-            bad = parse_num(v, 16, 4096, &o->input);
+            bad = cli_parse_int(v, 16, 4096, &o->input);
         else if (strcmp(a, "--train") == 0)
-            bad = parse_num(v, 1, 10000000, &o->train);
+            bad = cli_parse_int(v, 1, 10000000, &o->train);
         else if (strcmp(a, "--test") == 0)
-            bad = parse_num(v, 1, 10000000, &o->test);
+            bad = cli_parse_int(v, 1, 10000000, &o->test);
         else if (strcmp(a, "--epochs") == 0)
-            bad = parse_num(v, 1, 100000, &o->epochs);
+            bad = cli_parse_int(v, 1, 100000, &o->epochs);
         else if (strcmp(a, "--steps") == 0)
-            bad = parse_num(v, 1, 100000000, &o->steps);
+            bad = cli_parse_int(v, 1, 100000000, &o->steps);
         else if (strcmp(a, "--batch") == 0)
-            bad = parse_num(v, 1, 4096, &o->batch);
+            bad = cli_parse_int(v, 1, 4096, &o->batch);
         else if (strcmp(a, "--seed") == 0)
-            bad = parse_num(v, 0, 1 << 30, &o->seed);
+            bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
         else if (strcmp(a, "--threads") == 0)
-            bad = parse_num(v, 0, 1024, &o->threads);
+            bad = cli_parse_int(v, 0, 1024, &o->threads);
         else if (strcmp(a, "--lr") == 0) {
             char *end;
             o->lr = strtod(v, &end);

@@ -16,17 +16,6 @@ typedef struct gan_opts {
     int epochs, batch, limit, latent, seed, quiet, steps;
 } gan_opts;
 
-static int parse_num(const char *v, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi)
-        return -1;
-    *out = (int)x;
-    return 0;
-}
-
 static int parse_gan_opts(int argc, char **argv, gan_opts *o)
 {
     *o = (gan_opts){.loss = "ns", .epochs = 5, .batch = 64, .latent = 100, .seed = 1};
@@ -46,17 +35,17 @@ static int parse_gan_opts(int argc, char **argv, gan_opts *o)
         else if (strcmp(a, "--loss") == 0)
             o->loss = v, bad = fv_gan_loss_from_name(v) < 0;
         else if (strcmp(a, "--epochs") == 0)
-            bad = parse_num(v, 1, 100000, &o->epochs);
+            bad = cli_parse_int(v, 1, 100000, &o->epochs);
         else if (strcmp(a, "--batch") == 0)
-            bad = parse_num(v, 1, 4096, &o->batch);
+            bad = cli_parse_int(v, 1, 4096, &o->batch);
         else if (strcmp(a, "--limit") == 0)
-            bad = parse_num(v, 1, 100000000, &o->limit);
+            bad = cli_parse_int(v, 1, 100000000, &o->limit);
         else if (strcmp(a, "--steps") == 0)
-            bad = parse_num(v, 1, 100000000, &o->steps);
+            bad = cli_parse_int(v, 1, 100000000, &o->steps);
         else if (strcmp(a, "--latent") == 0)
-            bad = parse_num(v, 1, 4096, &o->latent);
+            bad = cli_parse_int(v, 1, 4096, &o->latent);
         else if (strcmp(a, "--seed") == 0)
-            bad = parse_num(v, 0, 1 << 30, &o->seed);
+            bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
         else {
             fprintf(stderr, "fovea: gan: unknown option '%s'\n", a);
             return -1;

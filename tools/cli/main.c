@@ -178,29 +178,6 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-/* Strict integer / float parsing: the whole string must be a number in range. */
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* The augmentation settings that take a number: --NAME X sets the field. */
 static float *aug_field(fv_augment *g, const char *name)
 {
@@ -281,12 +258,12 @@ static int parse_opts(int argc, char **argv, opts *o)
             *(a[2] == 'h' ? &o->aug.hflip : &o->aug.vflip) = 1;
             takes = 0;
         } else if (strcmp(a, "--crop-pad") == 0 && v) {
-            bad = parse_int(v, 1, 64, &o->aug.crop_pad);
+            bad = cli_parse_int(v, 1, 64, &o->aug.crop_pad);
         } else if (strcmp(a, "--cutout") == 0 && v) {
-            bad = parse_int(v, 1, 4096, &o->aug.cutout);
+            bad = cli_parse_int(v, 1, 4096, &o->aug.cutout);
         } else if (aug_field(&o->aug, a) && v) {
             double x;
-            bad = parse_double(v, &x) || !(x >= 0);
+            bad = cli_parse_double(v, &x) || !(x >= 0);
             *aug_field(&o->aug, a) = (float)x;
         } else if (strncmp(a, "--", 2) != 0 && strcmp(a, "-o") != 0) {
             if (o->npos == 64)
@@ -297,9 +274,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             snprintf(msg, sizeof msg, "option %s needs a value", a);
             return fail(msg);
         } else if (strcmp(a, "--classes") == 0) {
-            bad = parse_int(v, 1, 1 << 20, &o->classes);
+            bad = cli_parse_int(v, 1, 1 << 20, &o->classes);
         } else if (strcmp(a, "--alpha") == 0) {
-            bad = parse_double(v, &o->alpha) || !(o->alpha > 0);
+            bad = cli_parse_double(v, &o->alpha) || !(o->alpha > 0);
         } else if (strcmp(a, "--resize") == 0) {
             int k = sscanf(v, "%d,%d", &o->rs_h, &o->rs_w);
             o->rs_w = k == 1 ? o->rs_h : o->rs_w;
@@ -308,7 +285,7 @@ static int parse_opts(int argc, char **argv, opts *o)
             bad = sscanf(v, "%d,%d,%d", &o->in_c, &o->in_h, &o->in_w) != 3 || o->in_c < 1 ||
                   o->in_h < 1 || o->in_w < 1;
         } else if (strcmp(a, "--k") == 0) {
-            bad = parse_int(v, 1, 1000, &o->knn_k);
+            bad = cli_parse_int(v, 1, 1000, &o->knn_k);
         } else if (strcmp(a, "--metric") == 0) {
             bad = strcmp(v, "l1") != 0 && strcmp(v, "l2") != 0;
             o->knn_l1 = strcmp(v, "l1") == 0;
@@ -317,7 +294,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--layer") == 0) {
             o->layer = v;
         } else if (strcmp(a, "--class") == 0) {
-            bad = parse_int(v, 0, 1 << 20, &o->cls);
+            bad = cli_parse_int(v, 0, 1 << 20, &o->cls);
         } else if (strcmp(a, "--data") == 0) {
             o->data = v;
             bad = strlen(v) > PATH_OPT_MAX;
@@ -331,7 +308,7 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->val_dir = v;
             bad = strlen(v) > PATH_OPT_MAX;
         } else if (strcmp(a, "--val-split") == 0) {
-            bad = parse_double(v, &o->val_split) || !(o->val_split >= 0 && o->val_split < 1);
+            bad = cli_parse_double(v, &o->val_split) || !(o->val_split >= 0 && o->val_split < 1);
         } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
             o->out = v;
             bad = strlen(v) > PATH_OPT_MAX;
@@ -341,9 +318,9 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--train") == 0) {
             o->scene_train = v;
         } else if (strcmp(a, "--size") == 0) {
-            bad = parse_int(v, 1, 8192, &o->scene_size);
+            bad = cli_parse_int(v, 1, 8192, &o->scene_size);
         } else if (strcmp(a, "--opset") == 0) {
-            bad = parse_int(v, 13, 17, &o->opset);
+            bad = cli_parse_int(v, 13, 17, &o->opset);
         } else if (strcmp(a, "--weights") == 0) {
             o->weights = v;
             bad = strlen(v) > PATH_OPT_MAX;
@@ -351,15 +328,15 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->optimizer = v;
             bad = fv_optim_from_name(v) < 0;
         } else if (strcmp(a, "--epochs") == 0) {
-            bad = parse_int(v, 1, 100000, &o->epochs);
+            bad = cli_parse_int(v, 1, 100000, &o->epochs);
         } else if (strcmp(a, "--batch") == 0) {
-            bad = parse_int(v, 1, 65536, &o->batch);
+            bad = cli_parse_int(v, 1, 65536, &o->batch);
         } else if (strcmp(a, "--steps") == 0) {
-            bad = parse_int(v, 1, 1000000, &o->steps);
+            bad = cli_parse_int(v, 1, 1000000, &o->steps);
         } else if (strcmp(a, "--limit") == 0) {
-            bad = parse_int(v, 1, 1 << 30, &o->limit);
+            bad = cli_parse_int(v, 1, 1 << 30, &o->limit);
         } else if (strcmp(a, "--seed") == 0) {
-            bad = parse_int(v, 0, 1 << 30, &o->seed);
+            bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
         } else if (strcmp(a, "--schedule") == 0) {
             o->schedule = v;
             bad = strcmp(v, "constant") && strcmp(v, "step") && strcmp(v, "exponential") &&
@@ -369,27 +346,27 @@ static int parse_opts(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--freeze-to") == 0) {
             o->freeze_to = v;
         } else if (strcmp(a, "--finetune-epochs") == 0) {
-            bad = parse_int(v, 1, 100000, &o->finetune_epochs);
+            bad = cli_parse_int(v, 1, 100000, &o->finetune_epochs);
         } else if (strcmp(a, "--finetune-lr") == 0) {
-            bad = parse_double(v, &o->finetune_lr) || !(o->finetune_lr > 0);
+            bad = cli_parse_double(v, &o->finetune_lr) || !(o->finetune_lr > 0);
         } else if (strcmp(a, "--per-class") == 0) {
-            bad = parse_int(v, 1, 1 << 30, &o->per_class);
+            bad = cli_parse_int(v, 1, 1 << 30, &o->per_class);
         } else if (strcmp(a, "--early-stopping") == 0) {
-            bad = parse_int(v, 1, 100000, &o->patience);
+            bad = cli_parse_int(v, 1, 100000, &o->patience);
         } else if (strcmp(a, "--clip-norm") == 0) {
-            bad = parse_double(v, &o->clip_norm) || !(o->clip_norm > 0);
+            bad = cli_parse_double(v, &o->clip_norm) || !(o->clip_norm > 0);
         } else if (strcmp(a, "--warmup") == 0) {
-            bad = parse_int(v, 0, 100000, &o->warmup);
+            bad = cli_parse_int(v, 0, 100000, &o->warmup);
         } else if (strcmp(a, "--threads") == 0) {
-            bad = parse_int(v, 0, 64, &o->threads);
+            bad = cli_parse_int(v, 0, 64, &o->threads);
         } else if (strcmp(a, "--lr") == 0) {
-            bad = parse_double(v, &o->lr) || !(o->lr > 0);
+            bad = cli_parse_double(v, &o->lr) || !(o->lr > 0);
         } else if (strcmp(a, "--momentum") == 0) {
-            bad = parse_double(v, &o->momentum) || o->momentum < 0 || o->momentum >= 1;
+            bad = cli_parse_double(v, &o->momentum) || o->momentum < 0 || o->momentum >= 1;
         } else if (strcmp(a, "--mode") == 0) { /* proposals */
             o->mode = v;
         } else if (strcmp(a, "--max") == 0) { /* proposals */
-            bad = parse_int(v, 1, 1 << 30, &o->max_boxes);
+            bad = cli_parse_int(v, 1, 1 << 30, &o->max_boxes);
         } else {
             snprintf(msg, sizeof msg, "unknown option '%s' (see fovea --help)", a);
             return fail(msg);

@@ -24,17 +24,6 @@ typedef struct seg_opts {
     double lr, width;
 } seg_opts;
 
-static int parse_int(const char *v, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi)
-        return -1;
-    *out = (int)x;
-    return 0;
-}
-
 static int parse_real(const char *v, double lo, double hi, double *out)
 {
     char *end;
@@ -60,17 +49,17 @@ static int parse_one(seg_opts *o, const char *a, const char *v, int *takes)
     if (strcmp(a, "--loss") == 0)
         return o->loss = v, strcmp(v, "ce") != 0 && strcmp(v, "dice") != 0;
     if (strcmp(a, "--train") == 0)
-        return parse_int(v, 1, 10000000, &o->train);
+        return cli_parse_int(v, 1, 10000000, &o->train);
     if (strcmp(a, "--test") == 0)
-        return parse_int(v, 1, 10000000, &o->test);
+        return cli_parse_int(v, 1, 10000000, &o->test);
     if (strcmp(a, "--epochs") == 0)
-        return parse_int(v, 1, 100000, &o->epochs);
+        return cli_parse_int(v, 1, 100000, &o->epochs);
     if (strcmp(a, "--batch") == 0)
-        return parse_int(v, 1, 4096, &o->batch);
+        return cli_parse_int(v, 1, 4096, &o->batch);
     if (strcmp(a, "--seed") == 0)
-        return parse_int(v, 0, 1 << 30, &o->seed);
+        return cli_parse_int(v, 0, 1 << 30, &o->seed);
     if (strcmp(a, "--threads") == 0)
-        return parse_int(v, 0, 1024, &o->threads);
+        return cli_parse_int(v, 0, 1024, &o->threads);
     if (strcmp(a, "--lr") == 0)
         return parse_real(v, 0, 10, &o->lr);
     if (strcmp(a, "--width") == 0)
