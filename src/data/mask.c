@@ -6,6 +6,7 @@
  * as in png.c: the header's pixel count is checked against what the compressed data can hold
  * before anything is allocated. */
 #include "data/data.h"
+#include "data/png_mem.h"
 
 #include <math.h>
 #include <png.h>
@@ -33,42 +34,10 @@ void fv_voc_color(int index, unsigned char rgb[3])
 typedef struct mdec {
     png_structp png;
     png_infop info;
-    const char *name;
-    const unsigned char *buf;
-    size_t len, pos;
-    int nomem;
-    char msg[200];
+    fv_png_mem io; /* the file, libpng's error, whether an allocation failed */
     unsigned char *px; /* w x h indices */
     png_uint_32 w, h;
 } mdec;
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    mdec *d = png_get_error_ptr(png);
-    snprintf(d->msg, sizeof d->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
-
-static void on_read(png_structp png, png_bytep out, size_t n)
-{
-    mdec *d = png_get_io_ptr(png);
-    if (n > d->len - d->pos)
-        png_error(png, "read beyond end of data");
-    memcpy(out, d->buf + d->pos, n);
-    d->pos += n;
-}
-
-static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
-{
-    mdec *d = png_get_mem_ptr(png);
-    void *p = fv_malloc(n, "PNG mask decoder");
-    d->nomem |= !p;
-    return p;
-}
-
-static void on_free(png_structp png, png_voidp p) { (void)png, fv_free(p); }
 
 /* An indexed PNG within the limits; then one byte per index (low bit depths unpacked). */
 static fv_status check_header(mdec *d)
@@ -76,16 +45,16 @@ static fv_status check_header(mdec *d)
     d->w = png_get_image_width(d->png, d->info), d->h = png_get_image_height(d->png, d->info);
     if (png_get_color_type(d->png, d->info) != PNG_COLOR_TYPE_PALETTE)
         return fv_err(FV_ERR_FORMAT, "%s: a mask must be an indexed PNG (colour type palette), "
-                      "this one is %s", d->name,
+                      "this one is %s", d->io.name,
                       png_get_color_type(d->png, d->info) & PNG_COLOR_MASK_COLOR ? "RGB"
                                                                                 : "grey");
     if ((int64_t)d->w * d->h > MASK_MAX_PIXELS)
-        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->name,
+        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->io.name,
                       d->w, d->h, (long long)MASK_MAX_PIXELS);
     uint64_t raw = (uint64_t)d->h * png_get_rowbytes(d->png, d->info);
-    if (raw > (uint64_t)d->len * DEFLATE_MAX_RATIO + 4096)
+    if (raw > (uint64_t)d->io.len * DEFLATE_MAX_RATIO + 4096)
         return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of "
-                      "%zu bytes (truncated?)", d->name, d->w, d->h, d->len);
+                      "%zu bytes (truncated?)", d->io.name, d->w, d->h, d->io.len);
     png_set_packing(d->png);
     return FV_OK;
 }
@@ -95,10 +64,10 @@ static fv_status read_rows(mdec *d)
     int passes = png_set_interlace_handling(d->png);
     png_read_update_info(d->png, d->info);
     if (png_get_rowbytes(d->png, d->info) != d->w)
-        return fv_err(FV_ERR_STATE, "%s: PNG mask rows of %zu bytes (expected %u)", d->name,
+        return fv_err(FV_ERR_STATE, "%s: PNG mask rows of %zu bytes (expected %u)", d->io.name,
                       (size_t)png_get_rowbytes(d->png, d->info), d->w);
     char what[300];
-    snprintf(what, sizeof what, "%s: a %ux%u mask", d->name, d->w, d->h);
+    snprintf(what, sizeof what, "%s: a %ux%u mask", d->io.name, d->w, d->h);
     FV_TRY(fv_data_check(what, (uint64_t)d->w * d->h * (1 + sizeof(float))));
     d->px = fv_malloc((size_t)d->w * d->h, "PNG mask");
     if (!d->px)
@@ -115,10 +84,9 @@ static fv_status decode(mdec *d)
 {
     fv_status st;
     if (setjmp(png_jmpbuf(d->png))) {
-        st = d->nomem ? FV_ERR_NOMEM
-                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->name, d->msg);
+        st = d->io.nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->io.name, d->io.msg);
     } else {
-        png_set_read_fn(d->png, d, on_read);
         png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
         png_set_chunk_malloc_max(d->png, MASK_MAX_CHUNK);
         png_read_info(d->png, d->info);
@@ -148,9 +116,8 @@ fv_tensor *fv_mask_decode(const char *name, const unsigned char *buf, size_t len
     mdec *d = fv_calloc(1, sizeof *d, "PNG mask decoder");
     if (!d)
         return NULL;
-    *d = (mdec){.name = name, .buf = buf, .len = len};
-    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, on_error, on_warning, d,
-                                      on_malloc, on_free);
+    *d = (mdec){.io = {.name = name, .what = "PNG mask decoder", .buf = buf, .len = len}};
+    d->png = fv_png_mem_reader(&d->io);
     d->info = d->png ? png_create_info_struct(d->png) : NULL;
     fv_tensor *t = NULL;
     if (!d->info)

@@ -9,6 +9,7 @@
  * through fv_malloc. Fitting an image to a network input is in image.c. Images are (1, C, H, W)
  * floats in [0, 1]: C = 1 (gray) or 3 (RGB). */
 #include "data/data.h"
+#include "data/png_mem.h"
 
 #include <math.h>
 #include <png.h>
@@ -24,55 +25,23 @@
 typedef struct pdec {
     png_structp png;
     png_infop info;
-    const char *name;
-    const unsigned char *buf;
-    size_t len, pos;
+    fv_png_mem io;   /* the file, libpng's error, whether an allocation failed */
     int64_t max_pixels;
-    int nomem;       /* an allocation failed: fv_malloc's error stands */
-    char msg[200];   /* libpng's error */
     fv_grow px;      /* the rows decoded so far: interleaved 8-bit samples */
     int c, ch;       /* channels out (1 or 3); samples per decoded pixel (1 to 4) */
 } pdec;
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    pdec *d = png_get_error_ptr(png);
-    snprintf(d->msg, sizeof d->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
-
-static void on_read(png_structp png, png_bytep out, size_t n)
-{
-    pdec *d = png_get_io_ptr(png);
-    if (n > d->len - d->pos)
-        png_error(png, "read beyond end of data");
-    memcpy(out, d->buf + d->pos, n);
-    d->pos += n;
-}
-
-static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
-{
-    pdec *d = png_get_mem_ptr(png);
-    void *p = fv_malloc(n, "PNG decoder");
-    d->nomem |= !p;
-    return p;
-}
-
-static void on_free(png_structp png, png_voidp p) { (void)png, fv_free(p); }
 
 /* After the header: the limits, then the transforms to 8-bit gray or RGB with or without alpha. */
 static fv_status check_header(pdec *d)
 {
     png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
     if ((int64_t)w * h > d->max_pixels)
-        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->name, w,
-                      h, (long long)d->max_pixels);
+        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld",
+                      d->io.name, w, h, (long long)d->max_pixels);
     uint64_t raw = (uint64_t)h * png_get_rowbytes(d->png, d->info);
-    if (raw > (uint64_t)d->len * DEFLATE_MAX_RATIO + 4096)
+    if (raw > (uint64_t)d->io.len * DEFLATE_MAX_RATIO + 4096)
         return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of %zu "
-                      "bytes (truncated?)", d->name, w, h, d->len);
+                      "bytes (truncated?)", d->io.name, w, h, d->io.len);
     png_set_expand(d->png);
     png_set_scale_16(d->png);
     return FV_OK;
@@ -88,10 +57,10 @@ static fv_status read_rows(pdec *d)
     size_t row = png_get_rowbytes(d->png, d->info), h = png_get_image_height(d->png, d->info);
     size_t w = png_get_image_width(d->png, d->info);
     char what[300];
-    snprintf(what, sizeof what, "%s: a %zux%zu image", d->name, w, h);
+    snprintf(what, sizeof what, "%s: a %zux%zu image", d->io.name, w, h);
     FV_TRY(fv_data_check(what, (uint64_t)d->c * w * h * sizeof(float)));
     if (row != w * (size_t)d->ch)
-        return fv_err(FV_ERR_STATE, "%s: PNG rows of %zu bytes (expected %zu)", d->name, row,
+        return fv_err(FV_ERR_STATE, "%s: PNG rows of %zu bytes (expected %zu)", d->io.name, row,
                       w * (size_t)d->ch);
     if (passes > 1)
         FV_TRY(fv_grow_to(&d->px, row * h, row * h, "PNG pixels"));
@@ -110,10 +79,9 @@ static fv_status decode(pdec *d)
 {
     fv_status st;
     if (setjmp(png_jmpbuf(d->png))) {
-        st = d->nomem ? FV_ERR_NOMEM
-                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->name, d->msg);
+        st = d->io.nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->io.name, d->io.msg);
     } else {
-        png_set_read_fn(d->png, d, on_read);
         png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
         png_set_chunk_malloc_max(d->png, PNG_MAX_CHUNK);
         png_read_info(d->png, d->info);
@@ -150,10 +118,9 @@ fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
     pdec *d = fv_calloc(1, sizeof *d, "PNG decoder");
     if (!d)
         return NULL;
-    *d = (pdec){.name = name, .buf = buf, .len = len,
+    *d = (pdec){.io = {.name = name, .what = "PNG decoder", .buf = buf, .len = len},
                 .max_pixels = max_pixels > 0 ? max_pixels : PNG_DEFAULT_MAX_PIXELS};
-    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, on_error, on_warning, d, on_malloc,
-                                      on_free);
+    d->png = fv_png_mem_reader(&d->io);
     d->info = d->png ? png_create_info_struct(d->png) : NULL;
     fv_tensor *t = NULL;
     if (!d->info)
@@ -205,4 +172,43 @@ fv_status fv_png_save(const char *path, const fv_tensor *img)
     }
     fv_free(px);
     return st;
+}
+
+/* ---------------------------------------------------------------- reading from memory */
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+    fv_png_mem *m = png_get_error_ptr(png);
+    snprintf(m->msg, sizeof m->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+static void on_read(png_structp png, png_bytep out, size_t n)
+{
+    fv_png_mem *m = png_get_io_ptr(png);
+    if (n > m->len - m->pos)
+        png_error(png, "read beyond end of data");
+    memcpy(out, m->buf + m->pos, n);
+    m->pos += n;
+}
+
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    fv_png_mem *m = png_get_mem_ptr(png);
+    void *p = fv_malloc(n, m->what);
+    m->nomem |= !p;
+    return p;
+}
+
+static void on_free(png_structp png, png_voidp p) { (void)png, fv_free(p); }
+
+png_structp fv_png_mem_reader(fv_png_mem *m)
+{
+    png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, m, on_error, on_warning,
+                                               m, on_malloc, on_free);
+    if (png)
+        png_set_read_fn(png, m, on_read);
+    return png;
 }
