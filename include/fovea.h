@@ -1813,6 +1813,13 @@ typedef struct fv_fit_args {
     int interrupt_after;           /* testing aid: abandon the run after this many batches (as
                                       if killed), returning FV_ERR_STATE */
     fv_augment augment;            /* training-time augmentation (default: none) */
+    /* Data-parallel training (after fv_dist_init in an MPI job of N > 1 ranks): */
+    int sync_bn;                   /* 1: batch norm's statistics (forward) and sums (backward)
+                                      are reduced over the ranks, as one process with batch
+                                      N x batch_size; 0: each rank normalizes its own samples
+                                      and the running statistics are averaged after each epoch */
+    int bucket_kib;                /* gradient bucket size in KiB (default 256) */
+    struct fv_dist_stats *dist_stats; /* receives the step timings, or NULL */
 } fv_fit_args;
 fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a);
 #define fv_model_fit(m, train, ...) fv_model_fit_((m), (train), (fv_fit_args){._ = 0, __VA_ARGS__})
@@ -2245,6 +2252,39 @@ fv_dataset *fv_m2nist_dataset_(const fv_dataset *digits, int64_t first, int64_t 
                                fv_m2nist_args a);
 #define fv_m2nist_dataset(digits, first, n, ...) \
     fv_m2nist_dataset_((digits), (first), (n), (fv_m2nist_args){._ = 0, __VA_ARGS__})
+
+/* ---------------------------------------------------------------- data-parallel training (MPI) */
+
+/* Joins the MPI job this process was started in (`mpirun -np N prog`): fv_model_fit then trains
+ * data-parallel. Each rank takes its share of every global batch of N x batch_size samples from
+ * the one seeded shuffle, the gradients are summed over the ranks in buckets started as soon as
+ * the backward pass has finished them (overlapping the rest of backward, in a fixed order, so a
+ * run is bit-reproducible), and the result equals one process with batch N x batch_size (up to
+ * float rounding). Rank 0 alone writes checkpoints, the metrics CSV and the progress; validation
+ * is split over the ranks and its sums reduced. A checkpoint resumes on any number of ranks.
+ * A final global batch smaller than N is dropped (at most N - 1 samples an epoch).
+ * Outside mpirun the process stays single (size 1). A build without MPI started by mpirun with
+ * N > 1 ranks is an error saying so. The library's communicator returns MPI errors (a rank that
+ * died) as statuses, not aborts. Calling it again is a no-op. */
+fv_status fv_dist_init(int *argc, char ***argv);
+/* Leaves the job (MPI_Finalize); no-op in a single process. */
+void fv_dist_finalize(void);
+/* Ends the whole job at once with `code` (MPI_Abort: mpirun names this rank), for an error on one
+ * rank that the others cannot know of; in a single process, returns. */
+void fv_dist_abort(int code);
+int fv_dist_rank(void); /* 0 in a single process */
+int fv_dist_size(void); /* 1 in a single process */
+int fv_dist_available(void); /* 1 when this build has MPI */
+
+/* What a fit's training steps cost (fv_fit_args.dist_stats), summed over the run. */
+typedef struct fv_dist_stats {
+    int64_t steps;
+    double step_s;   /* whole steps: forward, backward, reductions, update */
+    double wait_s;   /* of which blocked in reductions: the gradient buckets still running after
+                        backward, the per-step loss sum, synchronized batch norm */
+    int64_t grad_bytes; /* gradient bytes each rank reduces per step */
+    int buckets;     /* gradient buckets per step */
+} fv_dist_stats;
 
 #ifdef __cplusplus
 }

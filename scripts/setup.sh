@@ -18,6 +18,9 @@ PKGS="$PKGS dataset-fashion-mnist"
 # Segmentation: labelme's examples hold VOC class masks (indexed PNG) with their photos, the
 # mask reader's test fixtures
 PKGS="$PKGS labelme-examples"
+# Data-parallel training over MPI (optional in the build; mpirun for the tests) and iproute2
+# (ip netns: scripts/mpi-netns.sh's two-host run)
+PKGS="$PKGS libopenmpi-dev openmpi-bin iproute2"
 [ "${FV_SETUP_EXTRA:-}" ] && PKGS="$PKGS $FV_SETUP_EXTRA"
 
 missing=""

@@ -408,6 +408,13 @@ struct fv_model {
      * nodes copied by value share them (ops/node.c: fv_model_keep_ints); freed with the model. */
     int **int_lists;
     int n_int_lists, cap_int_lists;
+    /* Data-parallel training (nn/dist_fit.c, core/dist.h), set by fit for its run: */
+    int sync_bn;        /* training batch norm reduces its sums over the ranks */
+    double dist_weight; /* this rank's samples over the global batch's (scales the gradients) */
+    /* Called by fv_graph_run_backward after each node's backward (NULL: none): the node's
+     * parameter gradients are final then. */
+    void (*grad_ready)(fv_model *m, int node, void *ctx);
+    void *grad_ctx;
 };
 
 /* Worker w's scratch slice (64-byte aligned). */

@@ -84,8 +84,11 @@ static void backward_node(fv_model *m, int i, int batch)
 
 void fv_graph_run_backward(fv_model *m, int batch)
 {
-    for (int i = m->nnodes - 1; i >= 0; i--)
+    for (int i = m->nnodes - 1; i >= 0; i--) {
         backward_node(m, i, batch);
+        if (m->grad_ready) /* data-parallel fit: starts the gradient sums now final */
+            m->grad_ready(m, i, m->grad_ctx);
+    }
 }
 
 /* Whether node x's dy is live when the pass over [0, end] starts: no node of the pass is its

@@ -361,6 +361,21 @@ void fv_bn_fwd_eval_f32(const float *x, int n, int c, int64_t s, int c0, int c1,
     }
 }
 
+/* One channel normalized with mean mu and reciprocal deviation r: y = g (x - mu) r + b. */
+FV_INLINE void bn_norm_body(const float *x, int n, int c, int64_t s, int ch, double g, double b,
+                         double mu, double r, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xp = CHAN(x, i, ch);
+        float *yp = CHAN(y, i, ch);
+        IVDEP
+        for (int64_t j = 0; j < s; j++)
+            yp[j] = (float)(g * (((double)xp[j] - mu) * r) + b);
+    }
+}
+CLONES(bn_norm, (const float *x, int n, int c, int64_t s, int ch, double g, double b, double mu,
+                 double r, float *y), (x, n, c, s, ch, g, b, mu, r, y))
+
 /* One channel of the training forward: mean, biased variance (two passes), y. */
 FV_INLINE void bn_train_body(const float *x, int n, int c, int64_t s, int ch, double g,
                           double b, double eps, float *y, double *stats)
@@ -371,13 +386,7 @@ FV_INLINE void bn_train_body(const float *x, int n, int c, int64_t s, int ch, do
     chan_sums(x, NULL, n, c, s, ch, mu, 0, 1, sum);
     double v = sum[0] / cnt, r = 1.0 / sqrt(v + eps);
     stats[0] = mu, stats[1] = v, stats[2] = r;
-    for (int i = 0; i < n; i++) {
-        const float *xp = CHAN(x, i, ch);
-        float *yp = CHAN(y, i, ch);
-        IVDEP
-        for (int64_t j = 0; j < s; j++)
-            yp[j] = (float)(g * (((double)xp[j] - mu) * r) + b);
-    }
+    bn_norm_body(x, n, c, s, ch, g, b, mu, r, y);
 }
 CLONES(bn_train, (const float *x, int n, int c, int64_t s, int ch, double g, double b,
                   double eps, float *y, double *stats),
@@ -394,13 +403,11 @@ void fv_bn_fwd_train_f32(const float *x, int n, int c, int64_t s, int c0, int c1
     }
 }
 
-/* One channel of the backward: the sums of dy and dy xhat, then dx (when wanted). */
-FV_INLINE void bn_bwd_body(const float *x, const float *dy, int n, int c, int64_t s, int ch,
-                        double mu, double r, double gr, int train, float *dx, double *sums)
+/* One channel's dx from the sums sdy, sdyx of dy and dy xhat over cnt values (when wanted). */
+FV_INLINE void bn_dx_body(const float *x, const float *dy, int n, int c, int64_t s, int ch,
+                       double mu, double r, double gr, int train, double cnt, double sdy,
+                       double sdyx, float *dx)
 {
-    double cnt = (double)n * (double)s;
-    chan_sums(x, dy, n, c, s, ch, mu, r, 2, sums);
-    double sdy = sums[0], sdyx = sums[1];
     for (int i = 0; dx && i < n; i++) {
         const float *xp = CHAN(x, i, ch), *dp = CHAN(dy, i, ch);
         float *dxp = CHAN(dx, i, ch);
@@ -416,6 +423,18 @@ FV_INLINE void bn_bwd_body(const float *x, const float *dy, int n, int c, int64_
                 dxp[j] += (float)(gr * (double)dp[j]);
         }
     }
+}
+CLONES(bn_dx, (const float *x, const float *dy, int n, int c, int64_t s, int ch, double mu,
+               double r, double gr, int train, double cnt, double sdy, double sdyx, float *dx),
+       (x, dy, n, c, s, ch, mu, r, gr, train, cnt, sdy, sdyx, dx))
+
+/* One channel of the backward: the sums of dy and dy xhat, then dx (when wanted). */
+FV_INLINE void bn_bwd_body(const float *x, const float *dy, int n, int c, int64_t s, int ch,
+                        double mu, double r, double gr, int train, float *dx, double *sums)
+{
+    chan_sums(x, dy, n, c, s, ch, mu, r, 2, sums);
+    bn_dx_body(x, dy, n, c, s, ch, mu, r, gr, train, (double)n * (double)s, sums[0], sums[1],
+               dx);
 }
 CLONES(bn_bwd, (const float *x, const float *dy, int n, int c, int64_t s, int ch, double mu,
                 double r, double gr, int train, float *dx, double *sums),
@@ -533,4 +552,36 @@ void fv_adam_f32(const fv_adam_coef *k, float *p, const float *g, float *m, floa
 #else
     adam_tail(k, p, g, m, v, 0, n);
 #endif
+}
+
+/* ---------------------------------------------------------------- batch norm over several ranks */
+
+void fv_bn_sums_f32(const float *x, const float *dy, int n, int c, int64_t s, int c0, int c1,
+                    const double *mu, const double *r, int kind, double *out)
+{
+    for (int ch = c0; ch < c1; ch++) {
+        double sum[2];
+        chan_sums(x, dy, n, c, s, ch, mu ? mu[ch] : 0, r ? r[ch] : 0, kind, sum);
+        out[ch] = sum[0];
+        if (kind == 2)
+            out[c + ch] = sum[1];
+    }
+}
+
+void fv_bn_norm_f32(const float *x, int n, int c, int64_t s, int c0, int c1, const float *gamma,
+                    const float *beta, const double *mu, const double *r, float *y)
+{
+    for (int ch = c0; ch < c1; ch++)
+        bn_norm(x, n, c, s, ch, (double)gamma[ch], (double)beta[ch], mu[ch], r[ch], y);
+}
+
+void fv_bn_dx_f32(const float *x, const float *dy, int n, int c, int64_t s, int c0, int c1,
+                  const float *gamma, const float *mean, const float *rstd, const double *sums,
+                  double cnt, float *dx)
+{
+    for (int ch = c0; ch < c1; ch++) {
+        double r = (double)rstd[ch];
+        bn_dx(x, dy, n, c, s, ch, (double)mean[ch], r, (double)gamma[ch] * r, 1, cnt, sums[ch],
+              sums[c + ch], dx);
+    }
 }

@@ -66,6 +66,18 @@ void fv_bn_fwd_train_f32(const float *x, int n, int c, int64_t s, int c0, int c1
 void fv_bn_bwd_f32(const float *x, const float *dy, int n, int c, int64_t s, int c0, int c1,
                    const float *gamma, const float *mean, const float *rstd, int train, float *dx,
                    float *dgamma, float *dbeta);
+/* The same in pieces, for batch norm over several ranks (ops/batchnorm.c adds the sums of all
+ * ranks between them). Per channel of [c0, c1): kind 0, the sum of x (out[ch]); kind 1, of
+ * (x - mu[ch])^2; kind 2, of dy (out[ch]) and of dy (x - mu) r (out[c + ch]). */
+void fv_bn_sums_f32(const float *x, const float *dy, int n, int c, int64_t s, int c0, int c1,
+                    const double *mu, const double *r, int kind, double *out);
+/* y = gamma (x - mu) r + beta, as the training forward. */
+void fv_bn_norm_f32(const float *x, int n, int c, int64_t s, int c0, int c1, const float *gamma,
+                    const float *beta, const double *mu, const double *r, float *y);
+/* dx += training backward's dx given the sums (kind 2's layout) over cnt values of all ranks. */
+void fv_bn_dx_f32(const float *x, const float *dy, int n, int c, int64_t s, int c0, int c1,
+                  const float *gamma, const float *mean, const float *rstd, const double *sums,
+                  double cnt, float *dx);
 
 /* ---------------------------------------------------------------- optimizer steps (eltwise.c) */
 

@@ -9,6 +9,7 @@
 #include "graph/graph.h"
 #include "io/io.h"
 #include "nn/checkpoint.h"
+#include "nn/dist_fit.h"
 #include "ops/ops.h"
 
 #include <errno.h>
@@ -195,20 +196,26 @@ static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, int64_t 
                    c.y ? m->nodes[m->target_node].y : NULL);
 }
 
-/* Forward, backward and update on the batch already in the input buffers. A loss that is not
- * finite or above `limit` (divergence) is returned without the update, so the caller stops
- * with the weights of the step before. */
-static double step(fv_model *m, int n, int *correct, double limit)
+/* Forward, backward and update on the batch already in the input buffers, the loss into *loss.
+ * A loss that is not finite or above `limit` (divergence) is returned without the update, so the
+ * caller stops with the weights of the step before. As a rank of a data-parallel run (dp), the
+ * loss and *correct are the global batch's, and the gradients are summed over the ranks (started
+ * during backward) before the update; a failed reduction is the error. */
+static fv_status step(fv_model *m, fv_dp *dp, int n, int *correct, double limit, double *loss)
 {
     fv_graph_forward(m, n, -1);
     /* the reported loss includes the regularization penalty, as Keras' does */
-    double loss = m->nodes[m->loss_node].y[0] + fv_regularize(m, 0);
+    *loss = m->nodes[m->loss_node].y[0] + fv_regularize(m, 0);
     *correct = count_correct(m, n);
-    if (!isfinite(loss) || loss > limit)
-        return loss;
+    if (dp)
+        FV_TRY(fv_dp_reduce_step(dp, loss, correct, n));
+    if (!isfinite(*loss) || *loss > limit)
+        return FV_OK;
     fv_graph_backward(m, n);
+    if (dp)
+        FV_TRY(fv_dp_finish_grads(dp));
     fv_optim_step(m);
-    return loss;
+    return FV_OK;
 }
 
 fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int n, double *loss,
@@ -221,7 +228,8 @@ fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int 
     memcpy(in->y, x, sizeof(float) * (size_t)(n * in->size));
     memcpy(t->y, y, sizeof(float) * (size_t)(n * t->size));
     int c;
-    double l = step(m, n, &c, INFINITY);
+    double l;
+    FV_TRY(step(m, NULL, n, &c, INFINITY, &l));
     if (loss)
         *loss = l;
     if (correct)
@@ -233,30 +241,47 @@ fv_status fv_model_train_batch(fv_model *m, const float *x, const float *y, int 
 
 /* ---------------------------------------------------------------- evaluate / predict */
 
-fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
-                            double *accuracy)
+/* Samples [a, e) of d in batches: the sum of their losses and their correct count into sums. */
+static fv_status evaluate_range(fv_model *m, const fv_dataset *d, int batch, int64_t a,
+                                int64_t e, double sums[2])
 {
-    FV_TRY(check_ready(m, "evaluate"));
-    FV_TRY(check_x(m, d->x, "evaluate"));
-    FV_TRY(check_y(m, d, "evaluate"));
     batch = batch > 0 ? batch : 256;
     FV_TRY(fv_graph_plan(m, batch));
     int was = m->training;
     m->training = 0;
-    int64_t n = d->x->dims[0], right = 0;
+    int64_t right = 0;
     double total = 0;
-    for (int64_t s = 0; s < n; s += batch) {
-        int b = (int)(n - s < batch ? n - s : batch);
+    for (int64_t s = a; s < e; s += batch) {
+        int b = (int)(e - s < batch ? e - s : batch);
         gather(m, d->x, d->y, s, b);
         fv_graph_infer(m, b, -1);
         total += m->nodes[m->loss_node].y[0] * b;
         right += count_correct(m, b);
     }
     m->training = was;
+    sums[0] = total, sums[1] = (double)right;
+    return FV_OK;
+}
+
+/* Mean loss and accuracy from evaluate_range's sums over n samples. */
+static void eval_means(const fv_model *m, const double sums[2], int64_t n, double *loss,
+                       double *accuracy)
+{
     if (loss)
-        *loss = n ? total / (double)n : NAN;
+        *loss = n ? sums[0] / (double)n : NAN;
     if (accuracy)
-        *accuracy = n && has_accuracy(m) ? (double)right / (double)n : NAN;
+        *accuracy = n && has_accuracy(m) ? sums[1] / (double)n : NAN;
+}
+
+fv_status fv_model_evaluate(fv_model *m, const fv_dataset *d, int batch, double *loss,
+                            double *accuracy)
+{
+    FV_TRY(check_ready(m, "evaluate"));
+    FV_TRY(check_x(m, d->x, "evaluate"));
+    FV_TRY(check_y(m, d, "evaluate"));
+    double sums[2];
+    FV_TRY(evaluate_range(m, d, batch, 0, d->x->dims[0], sums));
+    eval_means(m, sums, d->x->dims[0], loss, accuracy);
     return FV_OK;
 }
 
@@ -325,6 +350,9 @@ typedef struct fit_state {
     fv_plateau plateau;
     double ref_sum;   /* divergence: the sum of the first ref_n batch losses of this call */
     int ref_n;
+    fv_dp *dp;        /* this rank's part of a data-parallel run, or NULL */
+    double step_s;    /* the steps' time and count in this call (fv_fit_args.dist_stats) */
+    int64_t steps_run;
 } fit_state;
 
 /* ---------------------------------------------------------------- divergence */
@@ -379,6 +407,10 @@ static fv_status start_loader(fit_state *s, fv_loader **l)
     c.order = s->a.no_shuffle ? NULL : s->perm;
     c.batch = s->a.batch_size;
     c.key = fv_rng_next(&s->rng);
+    if (s->dp) { /* this rank's samples; its own augmentation stream */
+        c.n = fv_dp_shard(s->dp, c.order, &c.order);
+        c.key += 0x9E3779B97F4A7C15ULL * (uint64_t)fv_dist_rank();
+    }
     if (fv_augment_active(&s->a.augment)) {
         c.augment = &s->a.augment;
         c.c = (int)in->dims[0], c.h = (int)in->dims[1], c.w = (int)in->dims[2];
@@ -415,6 +447,21 @@ static void progress(const fit_state *s, int epoch, int64_t b, double loss, doub
     fflush(s->a.log);
 }
 
+/* The validation loss and accuracy; a data-parallel run splits the samples over the ranks. */
+static fv_status validate(fit_state *s, double *loss, double *accuracy)
+{
+    const fv_dataset *d = s->a.validation;
+    int64_t n = d->x->dims[0], a = 0, e = n;
+    if (s->dp)
+        fv_dp_range(s->dp, n, &a, &e);
+    double sums[2];
+    FV_TRY(evaluate_range(s->m, d, 0, a, e, sums));
+    if (s->dp)
+        FV_TRY(fv_dp_sum(s->dp, sums, 2));
+    eval_means(s->m, sums, n, loss, accuracy);
+    return FV_OK;
+}
+
 static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
 {
     fv_model *m = s->m;
@@ -440,7 +487,13 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
                           epoch, (long long)(b + 1));
         }
         s->step++;
-        double limit = loss_limit(s), loss = step(m, cnt, &c, limit);
+        double limit = loss_limit(s), loss, ts = now_s();
+        int local = cnt; /* this rank's samples; cnt: the global batch's */
+        if (s->dp)
+            fv_dp_step_begin(s->dp, local, b), cnt = fv_dp_global_count(s->dp, b);
+        if ((st = step(m, s->dp, local, &c, limit, &loss)) != FV_OK)
+            return fv_loader_stop(ld), st;
+        s->step_s += now_s() - ts, s->steps_run++;
         if (!isfinite(loss) || loss > limit) {
             fv_loader_stop(ld);
             if (s->a.verbose)
@@ -461,6 +514,8 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     }
     fv_loader_stop(ld);
     m->training = 0;
+    if (s->dp) /* per-rank batch norm: every rank evaluates and saves the mean statistics */
+        FV_TRY(fv_dp_average_buffers(s->dp));
     if (!weights_finite(m)) /* before any checkpoint or validation sees them */
         return fv_err(FV_ERR_NUMERIC, "training diverged at epoch %d, batch %lld: the weights "
                       "are no longer finite; try a lower learning rate", epoch,
@@ -473,7 +528,7 @@ static fv_status run_epoch(fit_state *s, int epoch, fv_epoch_metrics *em)
     em->val_loss = em->val_accuracy = NAN;
     em->lr = m->opt.lr;
     if (s->a.validation)
-        FV_TRY(fv_model_evaluate(m, s->a.validation, 0, &em->val_loss, &em->val_accuracy));
+        FV_TRY(validate(s, &em->val_loss, &em->val_accuracy));
     if (s->a.schedule.kind == FV_SCHED_PLATEAU) /* monitors val_loss, else the training loss */
         fv_plateau_step(&s->plateau, &s->a.schedule,
                         s->a.validation ? em->val_loss : em->loss);
@@ -645,6 +700,13 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     fv_status st = s.perm && hist && (stop.best_weights || !a.restore_best || a.early_stopping <= 0)
                        ? FV_OK
                        : FV_ERR_NOMEM;
+    if (st == FV_OK)
+        st = fv_dp_begin(m, n, a.batch_size, a.bucket_kib, a.sync_bn, &s.dp);
+    if (s.dp) { /* rank 0 alone prints and writes (the checkpoints below too) */
+        s.nbatches = fv_dp_batches(s.dp);
+        if (!fv_dp_writes(s.dp))
+            s.a.verbose = a.verbose = 0, s.a.csv_path = a.csv_path = NULL;
+    }
     int e = 1, stopped = 0;
     if (st == FV_OK)
         st = maybe_resume(&s, &stop, hist, &e);
@@ -658,7 +720,7 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
             a.history[e - 1] = hist[e - 1];
         int before = stop.best_epoch;
         stopped = st == FV_OK && stopper_update(&stop, m, &a, &hist[e - 1], e);
-        if (st == FV_OK && a.checkpoint_dir)
+        if (st == FV_OK && a.checkpoint_dir && fv_dp_writes(s.dp))
             st = checkpoint(&s, &stop, hist, e, stop.best_epoch != before);
     }
     if (stopped && a.verbose)
@@ -671,6 +733,12 @@ fv_status fv_model_fit_(fv_model *m, const fv_dataset *train, fv_fit_args a)
     m->training = 0;
     if (a.schedule.kind != FV_SCHED_CONSTANT)
         m->opt.lr = (float)s.base_lr; /* the next fit starts from the same base */
+    if (a.dist_stats) {
+        *a.dist_stats = (fv_dist_stats){.steps = s.steps_run, .step_s = s.step_s};
+        if (s.dp)
+            fv_dp_stats(s.dp, a.dist_stats);
+    }
+    fv_dp_end(s.dp);
     fv_free(stop.best_weights);
     fv_free(s.perm);
     fv_free(hist);

@@ -3,7 +3,12 @@
  * (not trainable); training normalizes with the batch statistics (biased variance) and updates
  * running = (1 - momentum) running + momentum batch, with the unbiased variance; evaluation uses
  * the running statistics. n->saved holds mean, var and rstd (C each) for backward. The kernels are
- * the vectorized ones of kernels/eltwise.c, over ranges of channels split across the workers. */
+ * the vectorized ones of kernels/eltwise.c, over ranges of channels split across the workers.
+ * Synchronized over the ranks of a data-parallel fit (m->sync_bn): the per-channel sums of x, of
+ * (x - mean)^2 and, in backward, of dy and dy xhat are summed over the ranks (core/dist.h), so the
+ * statistics are those of the global batch, as one process with all of it would compute them;
+ * n->saved then also holds double buffers for those sums. */
+#include "core/dist.h"
 #include "kernels/eltwise.h"
 #include "ops/ops.h"
 #include "ops/schema.h"
@@ -31,10 +36,28 @@ static fv_status bn_infer(fv_model *m, fv_node *n)
     return FV_OK;
 }
 
+/* The synchronized mode's doubles in n->saved, after the 3 C floats: mu, r (C each), the sums
+ * (2 C + 1: a count after forward's C) and the global batch's count of values per channel. */
+typedef struct bn_sync {
+    double *mu, *r, *sums, *cnt;
+} bn_sync;
+
+static size_t sync_offset(int64_t c)
+{
+    return (3 * sizeof(float) * (size_t)c + 7) / 8 * 8;
+}
+
+static bn_sync sync_bufs(const fv_node *n)
+{
+    int64_t c = n->dims[0];
+    double *d = (double *)(void *)((char *)n->saved + sync_offset(c));
+    return (bn_sync){d, d + c, d + 2 * c, d + 4 * c + 1};
+}
+
 static size_t bn_saved_bytes(const fv_model *m, const fv_node *n, int batch)
 {
     (void)m, (void)batch;
-    return 3 * sizeof(float) * (size_t)n->dims[0];
+    return sync_offset(n->dims[0]) + sizeof(double) * (size_t)(4 * n->dims[0] + 2);
 }
 
 /* Workers split the channels (each channel's statistics are one worker's, so the results do not
@@ -42,11 +65,32 @@ static size_t bn_saved_bytes(const fv_model *m, const fv_node *n, int batch)
 typedef struct bn_job {
     fv_model *m;
     fv_node *n;
-    int batch, c, width, mode; /* mode: EVAL, TRAIN (forward) or BACKWARD */
-    int64_t s;
+    int batch, c, width, mode; /* mode: EVAL, TRAIN (forward) or BACKWARD; synchronized: */
+    int64_t s;                 /* SUM_X, SUM_SQ, NORM (forward), SUM_DY, DX (backward) */
 } bn_job;
 
-enum { EVAL, TRAIN, BACKWARD };
+enum { EVAL, TRAIN, BACKWARD, SUM_X, SUM_SQ, NORM, SUM_DY, DX };
+
+/* The synchronized modes' part of bn_task. */
+static void bn_sync_task(const bn_job *j, int c0, int c1)
+{
+    fv_model *m = j->m;
+    fv_node *n = j->n;
+    const float *x = fv_input_node(m, n, 0)->y, *gamma = fv_pdata(m, n, GAMMA);
+    const float *mean = n->saved, *rstd = mean + 2 * j->c;
+    bn_sync t = sync_bufs(n);
+    if (j->mode == SUM_X || j->mode == SUM_SQ)
+        fv_bn_sums_f32(x, NULL, j->batch, j->c, j->s, c0, c1, t.mu, NULL, j->mode == SUM_SQ,
+                       t.sums);
+    else if (j->mode == NORM)
+        fv_bn_norm_f32(x, j->batch, j->c, j->s, c0, c1, gamma, fv_pdata(m, n, BETA), t.mu, t.r,
+                       n->y);
+    else if (j->mode == SUM_DY)
+        fv_bn_sums_f32(x, n->dy, j->batch, j->c, j->s, c0, c1, t.mu, t.r, 2, t.sums);
+    else if (fv_input_dy(m, n, 0))
+        fv_bn_dx_f32(x, n->dy, j->batch, j->c, j->s, c0, c1, gamma, mean, rstd, t.sums, *t.cnt,
+                     fv_input_dy(m, n, 0));
+}
 
 static void bn_task(void *ctx, int k)
 {
@@ -58,7 +102,9 @@ static void bn_task(void *ctx, int k)
     const float *x = fv_input_node(m, n, 0)->y, *gamma = fv_pdata(m, n, GAMMA);
     float *mean = n->saved, *var = mean + j->c, *rstd = var + j->c, eps = n->a.bn.eps;
     int c0 = (int)a, c1 = (int)b;
-    if (j->mode == EVAL)
+    if (j->mode >= SUM_X)
+        bn_sync_task(j, c0, c1);
+    else if (j->mode == EVAL)
         fv_bn_fwd_eval_f32(x, j->batch, j->c, j->s, c0, c1, gamma, fv_pdata(m, n, BETA),
                            fv_pdata(m, n, RMEAN), fv_pdata(m, n, RVAR), eps, n->y);
     else if (j->mode == TRAIN)
@@ -79,6 +125,58 @@ static void bn_run(fv_model *m, fv_node *n, int batch, int mode)
     fv_parallel(j.width, bn_task, &j);
 }
 
+/* The training forward's statistics from the sums of every rank: mean and variance as the
+ * single-process kernel computes them, over the global count (a failed sum leaves
+ * fv_dist_failed set, and fit stops after the step). */
+static double bn_forward_sync(fv_model *m, fv_node *n, int batch)
+{
+    int c = (int)n->dims[0];
+    float *mean = n->saved, *var = mean + c, *rstd = var + c;
+    bn_sync t = sync_bufs(n);
+    bn_run(m, n, batch, SUM_X);
+    t.sums[c] = (double)batch * (double)(n->size / c);
+    fv_dist_sum(t.sums, c + 1);
+    *t.cnt = t.sums[c];
+    for (int ch = 0; ch < c; ch++)
+        t.mu[ch] = t.sums[ch] / *t.cnt;
+    bn_run(m, n, batch, SUM_SQ);
+    fv_dist_sum(t.sums, c);
+    for (int ch = 0; ch < c; ch++) {
+        double v = t.sums[ch] / *t.cnt;
+        t.r[ch] = 1.0 / sqrt(v + (double)n->a.bn.eps);
+        mean[ch] = (float)t.mu[ch], var[ch] = (float)v, rstd[ch] = (float)t.r[ch];
+    }
+    bn_run(m, n, batch, NORM);
+    return *t.cnt;
+}
+
+/* The training backward from the sums of every rank: this rank's own sums make its parameter
+ * gradients (fit sums those over the ranks); dx takes all ranks' sums, in this rank's units (its
+ * dy is scaled by 1 / its own samples: the sums are scaled by its share before and after). */
+static void bn_backward_sync(fv_model *m, fv_node *n, int batch)
+{
+    int c = (int)n->dims[0];
+    const float *mean = n->saved, *rstd = mean + 2 * c;
+    bn_sync t = sync_bufs(n);
+    for (int ch = 0; ch < c; ch++) /* the float statistics, as the single-process backward */
+        t.mu[ch] = (double)mean[ch], t.r[ch] = (double)rstd[ch];
+    bn_run(m, n, batch, SUM_DY);
+    float *dg = fv_pgrad(m, n, GAMMA), *db = fv_pgrad(m, n, BETA);
+    double w = m->dist_weight > 0 ? m->dist_weight : 1;
+    for (int ch = 0; ch < c; ch++) {
+        if (dg)
+            dg[ch] += (float)t.sums[c + ch];
+        if (db)
+            db[ch] += (float)t.sums[ch];
+    }
+    for (int k = 0; k < 2 * c; k++)
+        t.sums[k] *= w;
+    fv_dist_sum(t.sums, 2 * c);
+    for (int k = 0; k < 2 * c; k++)
+        t.sums[k] /= w;
+    bn_run(m, n, batch, DX);
+}
+
 static void bn_forward(fv_model *m, fv_node *n, int batch)
 {
     int c = (int)n->dims[0];
@@ -88,8 +186,11 @@ static void bn_forward(fv_model *m, fv_node *n, int batch)
         bn_run(m, n, batch, EVAL);
         return;
     }
-    bn_run(m, n, batch, TRAIN);
     double cnt = (double)batch * (double)(n->size / c), mom = n->a.bn.momentum;
+    if (m->sync_bn && fv_comm)
+        cnt = bn_forward_sync(m, n, batch);
+    else
+        bn_run(m, n, batch, TRAIN);
     double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
     for (int ch = 0; ch < c; ch++) {
         rm[ch] = (float)((1 - mom) * rm[ch] + mom * mean[ch]);
@@ -107,6 +208,9 @@ static void bn_backward(fv_model *m, fv_node *n, int batch)
             mean[ch] = rm[ch];
             rstd[ch] = (float)(1.0 / sqrt((double)rv[ch] + (double)n->a.bn.eps));
         }
+    } else if (m->sync_bn && fv_comm) {
+        bn_backward_sync(m, n, batch);
+        return;
     }
     bn_run(m, n, batch, BACKWARD);
 }

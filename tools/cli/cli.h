@@ -44,6 +44,7 @@ typedef struct opts {
     int scene_size;            /* scenes: --size S (0: 300) */
     const char *mode;          /* proposals: --mode fast|quality|single */
     int max_boxes;             /* proposals: --max N, the boxes written (0: all) */
+    int sync_bn;               /* train under mpirun: --sync-bn */
 } opts;
 
 /* Where a command's data come from and how they are normalized: --data, or the data set a

@@ -38,6 +38,8 @@ static const struct command {
      "          [--resize H[,W]]  images converted to the model's input of that size\n"
      "          (bilinear; gray <-> RGB; also a zoo network's --input C,H,W): the training\n"
      "          set batch by batch, the test set at once\n"
+     "          data-parallel: mpirun -np N fovea train ... (--batch per rank; rank 0 writes;\n"
+     "          [--sync-bn] batch norm over all ranks' samples)\n"
      "          vector data: --data FILE.csv [--target COLUMN] (a header name or an index,\n"
      "          default the last), or --data X.npy --labels Y.npy; tested on --test FILE\n"
      "          [--test-labels Y.npy], else on a fixed fifth of the rows held out\n"
@@ -246,6 +248,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             takes = 0;
         } else if (strcmp(a, "--compare-scratch") == 0) {
             o->compare_scratch = 1;
+            takes = 0;
+        } else if (strcmp(a, "--sync-bn") == 0) {
+            o->sync_bn = 1;
             takes = 0;
         } else if (strcmp(a, "--aux") == 0 || strcmp(a, "--stride-first") == 0) {
             *(a[2] == 'a' ? &o->aux : &o->stride_first) = 1;

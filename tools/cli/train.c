@@ -156,13 +156,21 @@ static int run_phase(const opts *o, fv_model *m, const fv_dataset *train, const 
         return fail_lib();
     fv_augment aug = o->aug;
     aug.fill = (0.0f - NORM_MEAN) / NORM_STD; /* black, normalized */
+    fv_dist_stats ds = {0};
     if (fv_model_fit(m, train, .epochs = epochs, .batch_size = o->batch, .validation = val,
                      .seed = (uint64_t)o->seed, .verbose = !o->quiet, .csv_path = csv,
                      .schedule = sched, .early_stopping = o->patience,
                      .restore_best = o->patience > 0, .checkpoint_dir = dir,
                      .resume = o->resume, .lr = (float)o->lr, /* --lr wins on resume too */
-                     .history = hist, .epochs_run = ran, .augment = aug) != FV_OK)
+                     .history = hist, .epochs_run = ran, .augment = aug,
+                     .sync_bn = o->sync_bn, .dist_stats = &ds) != FV_OK)
         return fail_lib();
+    if (fv_dist_size() > 1 && !o->quiet && ds.steps > 0)
+        printf("Data-parallel: %d ranks, %lld steps, %.1f ms a step, %.1f%% of it waiting on the "
+               "other ranks (%d gradient buckets, %.2f MB)\n", fv_dist_size(),
+               (long long)ds.steps, 1e3 * ds.step_s / (double)ds.steps,
+               ds.step_s > 0 ? 100 * ds.wait_s / ds.step_s : 0.0, ds.buckets,
+               (double)ds.grad_bytes / 1e6);
     return 0;
 }
 
@@ -282,6 +290,8 @@ static int train_and_report(const opts *o, const char *path, fv_model *m,
         rc = run_phase(o, m, train, val, out, o->epochs, hist, &ran);
     if (!rc && o->finetune_epochs)
         rc = finetune(o, m, train, val, out, hist, &ran);
+    if (fv_dist_rank() != 0) /* the weights, test and report are rank 0's */
+        return free(hist), rc;
     if (!rc && fv_model_save_weights(m, weights) != FV_OK)
         rc = fail_lib();
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -306,7 +316,24 @@ static int train_and_report(const opts *o, const char *path, fv_model *m,
     return rc;
 }
 
+static int train_rank(const opts *o);
+
+/* Under mpirun, one rank of a data-parallel run (fovea.h, fv_dist_init): the other ranks train
+ * silently; an error on one rank ends the whole job (mpirun names the rank). */
 int cmd_train(const opts *o)
+{
+    if (fv_dist_init(NULL, NULL) != FV_OK)
+        return fail_lib();
+    opts mine = *o;
+    mine.quiet |= fv_dist_rank() != 0;
+    int rc = train_rank(&mine);
+    if (rc && fv_dist_size() > 1)
+        fv_dist_abort(rc);
+    fv_dist_finalize();
+    return rc;
+}
+
+static int train_rank(const opts *o)
 {
     const char *path = o->npos ? o->pos[0] : DEFAULT_MODEL;
     char out[1000], msg[1200];
