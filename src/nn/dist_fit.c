@@ -139,6 +139,8 @@ fv_status fv_dp_begin(fv_model *m, int64_t n, int batch, int bucket_kib, int syn
     dp->blocked0 = fv_dist_blocked();
     m->grad_ready = grad_ready, m->grad_ctx = dp;
     m->sync_bn = sync_bn != 0;
+    if (dp->rank > 0) /* dropout and other training draws: each rank a stream of its own */
+        fv_rng_seed(&m->rng, fv_rng_next(&m->rng) + 0x9E3779B97F4A7C15ULL * (uint64_t)dp->rank);
     *out = dp;
     return FV_OK;
 }
