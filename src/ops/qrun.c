@@ -1,0 +1,193 @@
+/* qrun.c - running a quantized conv2d or dense chain (ops/quant.h): the input quantized to uint8
+ * with the layer's calibrated scale and zero point (for a convolution, im2col writes the packed
+ * GEMM operand directly, padding with the zero point, which stands for 0.0), the int8 GEMM tiles
+ * of the level in force, and the epilogue on each tile while it is hot: y = act((acc - zp *
+ * rowsum) * in_scale * wscale * bn_scale + shift + residual). Samples (convolution) or column
+ * panels (dense) are split among the workers; each has its slice of q->scratch. */
+#include "ops/quant.h"
+
+#include "kernels/qgemm.h"
+#include "kernels/ref/conv_ref.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct qjob {
+    fv_model *m;
+    const fv_qlayer *l;
+    fv_conv_geom g; /* convolution: one sample's geometry */
+    int conv, batch, width, act, has_res;
+    int64_t in_sz, out_sz; /* one sample's input and output values */
+    const float *x;
+    float *out;
+    const float *mult, *add; /* per output channel */
+    ptrdiff_t res_delta;
+    size_t per_worker; /* scratch bytes of one worker */
+    fv_qg_tile_fn fn;
+} qjob;
+
+static inline uint8_t quant_u8(float x, float inv, int zp)
+{
+    float v = nearbyintf(x * inv) + (float)zp;
+    return (uint8_t)(v >= 255 ? 255 : v >= 0 ? v : 0); /* NaN: 0 */
+}
+
+static void quantize(const float *x, int64_t n, float scale, int zp, uint8_t *q)
+{
+    float inv = 1.0f / scale;
+    for (int64_t i = 0; i < n; i++)
+        q[i] = quant_u8(x[i], inv, zp);
+}
+
+/* One sample's patches of xq (c, h, w) into packed B (k = c kh kw rows, oh ow columns). */
+static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t zp, uint8_t *pb)
+{
+    int k = g->c * g->kh * g->kw, n = g->oh * g->ow;
+    memset(pb, 0, fv_qg_b_bytes(k, n));
+    for (int r = 0; r < k; r++) {
+        int c = r / (g->kh * g->kw), ky = r / g->kw % g->kh, kx = r % g->kw;
+        const uint8_t *plane = xq + (size_t)c * (size_t)g->h * (size_t)g->w;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int iy = oy * g->sh - g->ph + ky * g->dh;
+            for (int ox = 0; ox < g->ow; ox++) {
+                int ix = ox * g->sw - g->pw + kx * g->dw;
+                int in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+                pb[fv_qg_b_at(k, r, oy * g->ow + ox)] =
+                    in ? plane[(size_t)iy * (size_t)g->w + (size_t)ix] : zp;
+            }
+        }
+    }
+}
+
+/* The epilogue of one tile at (i0, j0) of an m x n result; element (i, j) goes to
+ * out[i si + j sj]. */
+static void epilogue(const qjob *j, const int32_t *tile, int i0, int j0, int n, float *out,
+                     int64_t si, int64_t sj)
+{
+    const fv_qlayer *l = j->l;
+    int i1 = i0 + FV_QG_MR < l->m ? i0 + FV_QG_MR : l->m;
+    int c1 = j0 + FV_QG_NR < n ? j0 + FV_QG_NR : n;
+    for (int i = i0; i < i1; i++) {
+        int32_t corr = (int32_t)((uint32_t)l->in_zp * (uint32_t)l->wsum[i]);
+        float mult = j->mult[i], add = j->add[i];
+        const int32_t *t = tile + (i - i0) * FV_QG_NR - j0;
+        for (int c = j0; c < c1; c++) {
+            float *y = out + i * si + c * sj;
+            float v = (float)(int32_t)((uint32_t)t[c] - (uint32_t)corr) * mult + add;
+            if (j->has_res)
+                v += y[j->res_delta];
+            if (j->act == FV_CONV_ACT_RELU)
+                v = v > 0 ? v : 0;
+            else if (j->act == FV_CONV_ACT_RELU6)
+                v = v > 0 ? (v < 6 ? v : 6) : 0;
+            *y = v;
+        }
+    }
+}
+
+/* GEMM of the layer's packed rows with packed B (n columns), through the epilogue. */
+static void tiles(const qjob *j, const uint8_t *pb, int n, float *out, int64_t si, int64_t sj)
+{
+    const fv_qlayer *l = j->l;
+    int k4 = fv_qg_k4(l->k);
+    int32_t tile[FV_QG_MR * FV_QG_NR];
+    for (int j0 = 0; j0 < n; j0 += FV_QG_NR)
+        for (int i0 = 0; i0 < l->m; i0 += FV_QG_MR) {
+            j->fn(l->packed + (size_t)i0 * (size_t)k4, pb + (size_t)j0 * (size_t)k4, k4, tile);
+            epilogue(j, tile, i0, j0, n, out, si, sj);
+        }
+}
+
+static void conv_task(void *ctx, int t)
+{
+    const qjob *j = ctx;
+    int64_t a, b;
+    fv_split(j->batch, j->width, t, &a, &b);
+    uint8_t *xq = j->m->quant->scratch + (size_t)t * j->per_worker;
+    uint8_t *pb = xq + ((size_t)j->in_sz + 63) / 64 * 64;
+    int n = j->g.oh * j->g.ow;
+    for (int64_t s = a; s < b; s++) {
+        quantize(j->x + s * j->in_sz, j->in_sz, j->l->in_scale, j->l->in_zp, xq);
+        im2col_packed(xq, &j->g, (uint8_t)j->l->in_zp, pb);
+        tiles(j, pb, n, j->out + s * j->out_sz, n, 1);
+    }
+}
+
+static void dense_task(void *ctx, int t)
+{
+    const qjob *j = ctx;
+    int64_t a, b;
+    fv_split(j->batch, j->width, t, &a, &b);
+    if (a == b)
+        return;
+    int k = j->l->k, n = (int)(b - a);
+    uint8_t *xq = j->m->quant->scratch + (size_t)t * j->per_worker;
+    uint8_t *pb = xq + ((size_t)n * (size_t)k + 63) / 64 * 64;
+    quantize(j->x + a * k, (int64_t)n * k, j->l->in_scale, j->l->in_zp, xq);
+    fv_qg_pack_b(xq, k, n, 1, k, pb);
+    tiles(j, pb, n, j->out + a * j->l->m, 1, j->l->m);
+}
+
+/* Grows q's scratch to `bytes`; 0 when out of memory. */
+static int reserve(fv_quant *q, size_t bytes)
+{
+    if (bytes <= q->scratch_bytes)
+        return 1;
+    unsigned char *s = fv_malloc(bytes, "int8 scratch");
+    if (!s)
+        return 0;
+    fv_free(q->scratch);
+    q->scratch = s, q->scratch_bytes = bytes;
+    return 1;
+}
+
+/* The per-channel multiplier and addend of the epilogue into mult / add (l->m each). */
+static void fold(const fv_model *m, const fv_qlayer *l, const fv_conv_epilogue *e, float *mult,
+                 float *add)
+{
+    (void)m;
+    for (int i = 0; i < l->m; i++) {
+        float s = e->scale ? e->scale[i] : 1.0f;
+        mult[i] = l->in_scale * l->wscale[i] * s;
+        add[i] = e->shift ? e->shift[i] : 0.0f; /* with the bias (fuse.c folds it in) */
+    }
+}
+
+static void geom_of(const fv_model *m, const fv_node *n, fv_conv_geom *g)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    const fv_conv_attr *a = &n->a.conv;
+    *g = (fv_conv_geom){.c = (int)x->dims[0], .h = (int)x->dims[1], .w = (int)x->dims[2],
+                        .f = a->filters, .kh = a->kh, .kw = a->kw, .sh = a->sh, .sw = a->sw,
+                        .ph = a->ph, .pw = a->pw, .dh = a->dh, .dw = a->dw, .groups = 1};
+    fv_conv_geom_init(g);
+}
+
+int fv_quant_run(fv_model *m, int i, int batch, const fv_conv_epilogue *e, float *out)
+{
+    const fv_qlayer *l = fv_quant_layer(m, i);
+    if (!l)
+        return 0;
+    fv_node *n = &m->nodes[i];
+    const fv_node *x = fv_input_node(m, n, 0);
+    qjob j = {.m = m, .l = l, .conv = n->op == FV_OP_CONV2D, .batch = batch, .act = e->act,
+              .has_res = e->has_res, .in_sz = x->size, .out_sz = n->size, .x = x->y,
+              .out = out, .res_delta = e->res_delta, .fn = fv_qg_kernel()};
+    j.width = fv_parallel_width(batch);
+    size_t head = (sizeof(float) * 2 * (size_t)l->m + 63) / 64 * 64;
+    if (j.conv) {
+        geom_of(m, n, &j.g);
+        j.per_worker = ((size_t)j.in_sz + 63) / 64 * 64 + fv_qg_b_bytes(l->k, j.g.oh * j.g.ow);
+    } else {
+        size_t cols = (size_t)((batch + j.width - 1) / j.width);
+        j.per_worker = (cols * (size_t)l->k + 63) / 64 * 64 + fv_qg_b_bytes(l->k, (int)cols);
+    }
+    j.per_worker = (j.per_worker + 63) / 64 * 64;
+    if (!reserve(m->quant, j.per_worker * (size_t)j.width + head))
+        return 0;
+    float *mult = (float *)(void *)(m->quant->scratch + j.per_worker * (size_t)j.width);
+    fold(m, l, e, mult, mult + l->m);
+    j.mult = mult, j.add = mult + l->m;
+    fv_parallel(j.width, j.conv ? conv_task : dense_task, &j);
+    return 1;
+}
