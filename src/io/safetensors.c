@@ -540,10 +540,15 @@ fv_status fv_st_check_dtype(const fv_st_file *f, int i)
                   f->path, SHOW(e->name), st_dtypes[e->dtype].name);
 }
 
+int fv_st_is_i8(const fv_st_file *f, int i)
+{
+    return strcmp(st_dtypes[f->e[i].dtype].name, "I8") == 0;
+}
+
 fv_status fv_st_read_i8(const fv_st_file *f, int i, int8_t *dst)
 {
     const st_entry *e = &f->e[i];
-    if (strcmp(st_dtypes[e->dtype].name, "I8") != 0)
+    if (!fv_st_is_i8(f, i))
         return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected I8", f->path,
                       SHOW(e->name), st_dtypes[e->dtype].name);
     return read_at(f, f->data_at + e->begin, dst, (size_t)(e->end - e->begin));

@@ -307,7 +307,7 @@ static int stored_i8(const fv_model *m, const fv_st_file *f, int i)
     if (!fv_quant_supported(m, i))
         return 0;
     int k = fv_st_find(f, m->params[m->nodes[i].param[0]].name);
-    return k >= 0 && fv_st_check_dtype(f, k) != FV_OK;
+    return k >= 0 && fv_st_is_i8(f, k);
 }
 
 fv_status fv_quant_load_st(fv_model *m, const fv_st_file *f)

@@ -11,6 +11,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 typedef struct qjob {
     fv_model *m;
@@ -26,36 +29,100 @@ typedef struct qjob {
     fv_qg_tile_fn fn;
 } qjob;
 
-static inline uint8_t quant_u8(float x, float inv, int zp)
+/* x / scale rounded to nearest (ties to even) plus zp, clamped to [0, 255]; NaN gives 0. The
+ * clamp comes first so that adding and subtracting 1.5 * 2^23 rounds exactly (|v| < 2^22) without
+ * a libm call. */
+static inline uint8_t quant_u8(float x, float inv, float zp)
 {
-    float v = nearbyintf(x * inv) + (float)zp;
-    return (uint8_t)(v >= 255 ? 255 : v >= 0 ? v : 0); /* NaN: 0 */
+    float v = x * inv + zp;
+    v = v > 0.0f ? v : 0.0f; /* NaN: 0 */
+    v = v < 255.0f ? v : 255.0f;
+    v = (v + 12582912.0f) - 12582912.0f;
+    return (uint8_t)(int32_t)v;
 }
 
 static void quantize(const float *x, int64_t n, float scale, int zp, uint8_t *q)
 {
-    float inv = 1.0f / scale;
+    float inv = 1.0f / scale, z = (float)zp;
     for (int64_t i = 0; i < n; i++)
-        q[i] = quant_u8(x[i], inv, zp);
+        q[i] = quant_u8(x[i], inv, z);
 }
 
-/* One sample's patches of xq (c, h, w) into packed B (k = c kh kw rows, oh ow columns). */
-static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t zp, uint8_t *pb)
+/* Row r of one sample's im2col matrix of xq (c, h, w): oh ow bytes, zp where padded. */
+static void im2col_row(const uint8_t *xq, const fv_conv_geom *g, int r, uint8_t zp, uint8_t *dst)
+{
+    int c = r / (g->kh * g->kw), ky = r / g->kw % g->kh, kx = r % g->kw;
+    const uint8_t *plane = xq + (size_t)c * (size_t)g->h * (size_t)g->w;
+    for (int oy = 0; oy < g->oh; oy++, dst += g->ow) {
+        int iy = oy * g->sh - g->ph + ky * g->dh, ix0 = kx * g->dw - g->pw;
+        if (iy < 0 || iy >= g->h) {
+            memset(dst, zp, (size_t)g->ow);
+            continue;
+        }
+        const uint8_t *src = plane + (size_t)iy * (size_t)g->w;
+        if (g->sw == 1) { /* [lo, hi): the columns inside the image, copied at once */
+            int lo = ix0 < 0 ? -ix0 : 0, hi = g->w - ix0 < g->ow ? g->w - ix0 : g->ow;
+            hi = hi > lo ? hi : lo;
+            memset(dst, zp, (size_t)lo);
+            memcpy(dst + lo, src + ix0 + lo, (size_t)(hi - lo));
+            memset(dst + hi, zp, (size_t)(g->ow - hi));
+            continue;
+        }
+        for (int ox = 0, ix = ix0; ox < g->ow; ox++, ix += g->sw)
+            dst[ox] = ix >= 0 && ix < g->w ? src[ix] : zp;
+    }
+}
+
+/* The whole panels of 4 rows of n bytes (at rows, n apart) interleaved into packed B's layout:
+ * column j's 4 bytes together; returns the columns done (a multiple of FV_QG_NR). The same bytes
+ * as the scalar loop of im2col_packed; SSE2's unpacks (x86-64's baseline) where there are. */
+static int interleave16(const uint8_t *rows, int n, uint8_t *panel, size_t pstride)
+{
+#if defined(__SSE2__) && FV_QG_NR == 16
+    int j0 = 0;
+    for (; j0 + 16 <= n; j0 += 16, panel += pstride) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(rows + j0));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(rows + n + j0));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(rows + 2 * (size_t)n + j0));
+        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(rows + 3 * (size_t)n + j0));
+        __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+        __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+        __m128i *out = (__m128i *)(void *)panel;
+        _mm_storeu_si128(out, _mm_unpacklo_epi16(ab0, cd0));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab0, cd0));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(ab1, cd1));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(ab1, cd1));
+    }
+    return j0;
+#else
+    (void)rows, (void)n, (void)panel, (void)pstride;
+    return 0;
+#endif
+}
+
+/* One sample's patches of xq into packed B (k = c kh kw rows, n = oh ow columns), four rows at a
+ * time: each built whole in rows (4 n bytes), then interleaved so that a column's 4 bytes sit
+ * together, panels of FV_QG_NR columns k4 FV_QG_NR bytes apart; padding is 0. */
+static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t zp, uint8_t *rows,
+                          uint8_t *pb)
 {
     int k = g->c * g->kh * g->kw, n = g->oh * g->ow;
-    memset(pb, 0, fv_qg_b_bytes(k, n));
-    for (int r = 0; r < k; r++) {
-        int c = r / (g->kh * g->kw), ky = r / g->kw % g->kh, kx = r % g->kw;
-        const uint8_t *plane = xq + (size_t)c * (size_t)g->h * (size_t)g->w;
-        for (int oy = 0; oy < g->oh; oy++) {
-            int iy = oy * g->sh - g->ph + ky * g->dh;
-            for (int ox = 0; ox < g->ow; ox++) {
-                int ix = ox * g->sw - g->pw + kx * g->dw;
-                int in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-                pb[fv_qg_b_at(k, r, oy * g->ow + ox)] =
-                    in ? plane[(size_t)iy * (size_t)g->w + (size_t)ix] : zp;
-            }
+    size_t pstride = (size_t)fv_qg_k4(k) * FV_QG_NR;
+    for (int r0 = 0; r0 < k; r0 += 4) {
+        for (int t = 0; t < 4; t++) {
+            if (r0 + t < k)
+                im2col_row(xq, g, r0 + t, zp, rows + (size_t)t * (size_t)n);
+            else
+                memset(rows + (size_t)t * (size_t)n, 0, (size_t)n);
         }
+        uint8_t *panel = pb + (size_t)r0 * FV_QG_NR;
+        int j0 = interleave16(rows, n, panel, pstride);
+        for (panel += (size_t)(j0 / FV_QG_NR) * pstride; j0 < n; j0 += FV_QG_NR, panel += pstride)
+            for (int jj = 0; jj < FV_QG_NR; jj++) {
+                int j = j0 + jj, in = j < n;
+                for (int t = 0; t < 4; t++)
+                    panel[jj * 4 + t] = in ? rows[(size_t)t * (size_t)n + (size_t)j] : 0;
+            }
     }
 }
 
@@ -104,11 +171,12 @@ static void conv_task(void *ctx, int t)
     int64_t a, b;
     fv_split(j->batch, j->width, t, &a, &b);
     uint8_t *xq = j->m->quant->scratch + (size_t)t * j->per_worker;
-    uint8_t *pb = xq + ((size_t)j->in_sz + 63) / 64 * 64;
     int n = j->g.oh * j->g.ow;
+    uint8_t *rows = xq + ((size_t)j->in_sz + 63) / 64 * 64;
+    uint8_t *pb = rows + (4 * (size_t)n + 63) / 64 * 64;
     for (int64_t s = a; s < b; s++) {
         quantize(j->x + s * j->in_sz, j->in_sz, j->l->in_scale, j->l->in_zp, xq);
-        im2col_packed(xq, &j->g, (uint8_t)j->l->in_zp, pb);
+        im2col_packed(xq, &j->g, (uint8_t)j->l->in_zp, rows, pb);
         tiles(j, pb, n, j->out + s * j->out_sz, n, 1);
     }
 }
@@ -177,7 +245,9 @@ int fv_quant_run(fv_model *m, int i, int batch, const fv_conv_epilogue *e, float
     size_t head = (sizeof(float) * 2 * (size_t)l->m + 63) / 64 * 64;
     if (j.conv) {
         geom_of(m, n, &j.g);
-        j.per_worker = ((size_t)j.in_sz + 63) / 64 * 64 + fv_qg_b_bytes(l->k, j.g.oh * j.g.ow);
+        size_t n = (size_t)j.g.oh * (size_t)j.g.ow;
+        j.per_worker = ((size_t)j.in_sz + 63) / 64 * 64 + (4 * n + 63) / 64 * 64 +
+                       fv_qg_b_bytes(l->k, (int)n);
     } else {
         size_t cols = (size_t)((batch + j.width - 1) / j.width);
         j.per_worker = (cols * (size_t)l->k + 63) / 64 * 64 + fv_qg_b_bytes(l->k, (int)cols);
