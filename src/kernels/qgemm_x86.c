@@ -32,28 +32,40 @@ FV_TARGET_AVX2 static inline __m256i dot_avx2(__m256i lo, __m256i hi, __m256i w,
     return _mm256_add_epi32(pl, ph);
 }
 
-/* Rows [r0, r0 + 4) of the tile, both 8-column halves. */
+/* Row r0 + i of the tile, both 8-column halves, += the panel times its 4 weight bytes. */
+#define DP2(i)                                                        \
+    do {                                                              \
+        __m256i w = _mm256_set1_epi32(A4(pa, q, r0 + (i)));           \
+        c##i##a = _mm256_add_epi32(c##i##a, dot_avx2(l0, h0, w, ones)); \
+        c##i##b = _mm256_add_epi32(c##i##b, dot_avx2(l1, h1, w, ones)); \
+    } while (0)
+#define ST2(i)                                                                     \
+    do {                                                                           \
+        _mm256_storeu_si256((__m256i *)(void *)(tile + (r0 + (i)) * FV_QG_NR), c##i##a); \
+        _mm256_storeu_si256((__m256i *)(void *)(tile + (r0 + (i)) * FV_QG_NR + 8), c##i##b); \
+    } while (0)
+
+/* Rows [r0, r0 + 4) of the tile (named accumulators: gcc keeps an array of them in memory). */
 FV_TARGET_AVX2 static void rows4_avx2(const int8_t *pa, const uint8_t *pb, int k4, int r0,
                                       int32_t *tile)
 {
-    __m256i acc[4][2], ones = _mm256_set1_epi16(1), top = _mm256_set1_epi8((char)0x80);
-    for (int i = 0; i < 4; i++)
-        acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    __m256i ones = _mm256_set1_epi16(1), top = _mm256_set1_epi8((char)0x80);
+    __m256i c0a = _mm256_setzero_si256(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a,
+            c3a = c0a, c3b = c0a;
     for (int q = 0; q < k4; q += 4) {
         const __m256i *b = (const __m256i *)(const void *)(pb + (size_t)q * FV_QG_NR);
         __m256i b0 = _mm256_loadu_si256(b), b1 = _mm256_loadu_si256(b + 1);
         __m256i h0 = _mm256_and_si256(b0, top), h1 = _mm256_and_si256(b1, top);
         __m256i l0 = _mm256_andnot_si256(top, b0), l1 = _mm256_andnot_si256(top, b1);
-        for (int i = 0; i < 4; i++) {
-            __m256i w = _mm256_set1_epi32(A4(pa, q, r0 + i));
-            acc[i][0] = _mm256_add_epi32(acc[i][0], dot_avx2(l0, h0, w, ones));
-            acc[i][1] = _mm256_add_epi32(acc[i][1], dot_avx2(l1, h1, w, ones));
-        }
+        DP2(0);
+        DP2(1);
+        DP2(2);
+        DP2(3);
     }
-    for (int i = 0; i < 4; i++) {
-        _mm256_storeu_si256((__m256i *)(void *)(tile + (r0 + i) * FV_QG_NR), acc[i][0]);
-        _mm256_storeu_si256((__m256i *)(void *)(tile + (r0 + i) * FV_QG_NR + 8), acc[i][1]);
-    }
+    ST2(0);
+    ST2(1);
+    ST2(2);
+    ST2(3);
 }
 
 FV_TARGET_AVX2 static void tile_avx2(const int8_t *pa, const uint8_t *pb, int k4, int32_t *tile)
@@ -83,19 +95,21 @@ FV_TARGET_AVX_VNNI static void tile_avx_vnni(const int8_t *pa, const uint8_t *pb
     }
 }
 
+/* Named accumulators (an array of them is kept in memory by gcc): row i of the tile += the
+ * panel's 16 columns times row i's 4 weight bytes. */
+#define DP512(i) c##i = _mm512_dpbusd_epi32(c##i, b, _mm512_set1_epi32(A4(pa, q, i)))
+#define ST512(i) _mm512_storeu_si512((void *)(tile + (i) * FV_QG_NR), c##i)
+
 FV_TARGET_AVX512_VNNI static void tile_avx512_vnni(const int8_t *pa, const uint8_t *pb, int k4,
                                                    int32_t *tile)
 {
-    __m512i acc[FV_QG_MR];
-    for (int i = 0; i < FV_QG_MR; i++)
-        acc[i] = _mm512_setzero_si512();
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0,
+            c7 = c0;
     for (int q = 0; q < k4; q += 4) {
         __m512i b = _mm512_loadu_si512((const void *)(pb + (size_t)q * FV_QG_NR));
-        for (int i = 0; i < FV_QG_MR; i++)
-            acc[i] = _mm512_dpbusd_epi32(acc[i], b, _mm512_set1_epi32(A4(pa, q, i)));
+        DP512(0), DP512(1), DP512(2), DP512(3), DP512(4), DP512(5), DP512(6), DP512(7);
     }
-    for (int i = 0; i < FV_QG_MR; i++)
-        _mm512_storeu_si512((void *)(tile + i * FV_QG_NR), acc[i]);
+    ST512(0), ST512(1), ST512(2), ST512(3), ST512(4), ST512(5), ST512(6), ST512(7);
 }
 
 const fv_qg_tile_fn fv_qg_tile_avx2 = tile_avx2, fv_qg_tile_avx_vnni = tile_avx_vnni,

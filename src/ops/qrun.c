@@ -31,7 +31,7 @@ typedef struct qjob {
 
 /* x / scale rounded to nearest (ties to even) plus zp, clamped to [0, 255]; NaN gives 0. The
  * clamp comes first so that adding and subtracting 1.5 * 2^23 rounds exactly (|v| < 2^22) without
- * a libm call. */
+ * a libm call; SSE2's cvtps2dq rounds the same way (to nearest even), so both paths agree. */
 static inline uint8_t quant_u8(float x, float inv, float zp)
 {
     float v = x * inv + zp;
@@ -44,32 +44,74 @@ static inline uint8_t quant_u8(float x, float inv, float zp)
 static void quantize(const float *x, int64_t n, float scale, int zp, uint8_t *q)
 {
     float inv = 1.0f / scale, z = (float)zp;
-    for (int64_t i = 0; i < n; i++)
+    int64_t i = 0;
+#ifdef __SSE2__
+    __m128 vi = _mm_set1_ps(inv), vz = _mm_set1_ps(z), lo = _mm_setzero_ps();
+    __m128 hi = _mm_set1_ps(255.0f);
+    for (; i + 16 <= n; i += 16) {
+        __m128i r[4];
+        for (int k = 0; k < 4; k++) {
+            __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + i + 4 * k), vi), vz);
+            v = _mm_min_ps(_mm_max_ps(v, lo), hi); /* maxps(NaN, 0) is 0 */
+            r[k] = _mm_cvtps_epi32(v);
+        }
+        __m128i w = _mm_packus_epi16(_mm_packs_epi32(r[0], r[1]), _mm_packs_epi32(r[2], r[3]));
+        _mm_storeu_si128((__m128i *)(void *)(q + i), w);
+    }
+#endif
+    for (; i < n; i++)
         q[i] = quant_u8(x[i], inv, z);
 }
 
-/* Row r of one sample's im2col matrix of xq (c, h, w): oh ow bytes, zp where padded. */
-static void im2col_row(const uint8_t *xq, const fv_conv_geom *g, int r, uint8_t zp, uint8_t *dst)
+/* xq (c, h + 2 ph, w + 2 pw): x (c, h, w) quantized inside a border of the zero point, which
+ * stands for 0.0, so that im2col reads every patch without bounds checks. */
+static void quantize_padded(const float *x, const fv_conv_geom *g, float scale, int zp,
+                            uint8_t *xq)
+{
+    int hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    if (g->ph == 0 && g->pw == 0) {
+        quantize(x, (int64_t)g->c * g->h * g->w, scale, zp, xq);
+        return;
+    }
+    memset(xq, zp, (size_t)g->c * (size_t)hp * (size_t)wp);
+    for (int c = 0; c < g->c; c++)
+        for (int y = 0; y < g->h; y++)
+            quantize(x + ((size_t)c * (size_t)g->h + (size_t)y) * (size_t)g->w, g->w, scale, zp,
+                     xq + ((size_t)c * (size_t)hp + (size_t)(y + g->ph)) * (size_t)wp +
+                         (size_t)g->pw);
+}
+
+/* n bytes from src to dst (not overlapping), short runs without a call: 16-byte moves, the last
+ * one overlapping the one before. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, int n)
+{
+#ifdef __SSE2__
+    if (n >= 16) {
+        for (int i = 0; i + 16 < n; i += 16)
+            _mm_storeu_si128((__m128i *)(void *)(dst + i),
+                             _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+        _mm_storeu_si128((__m128i *)(void *)(dst + n - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)(src + n - 16)));
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+/* Row r of one sample's im2col matrix of the padded xq: oh ow bytes. */
+static void im2col_row(const uint8_t *xq, const fv_conv_geom *g, int r, uint8_t *dst)
 {
     int c = r / (g->kh * g->kw), ky = r / g->kw % g->kh, kx = r % g->kw;
-    const uint8_t *plane = xq + (size_t)c * (size_t)g->h * (size_t)g->w;
+    int hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    const uint8_t *plane = xq + (size_t)c * (size_t)hp * (size_t)wp + (size_t)(kx * g->dw);
     for (int oy = 0; oy < g->oh; oy++, dst += g->ow) {
-        int iy = oy * g->sh - g->ph + ky * g->dh, ix0 = kx * g->dw - g->pw;
-        if (iy < 0 || iy >= g->h) {
-            memset(dst, zp, (size_t)g->ow);
-            continue;
-        }
-        const uint8_t *src = plane + (size_t)iy * (size_t)g->w;
-        if (g->sw == 1) { /* [lo, hi): the columns inside the image, copied at once */
-            int lo = ix0 < 0 ? -ix0 : 0, hi = g->w - ix0 < g->ow ? g->w - ix0 : g->ow;
-            hi = hi > lo ? hi : lo;
-            memset(dst, zp, (size_t)lo);
-            memcpy(dst + lo, src + ix0 + lo, (size_t)(hi - lo));
-            memset(dst + hi, zp, (size_t)(g->ow - hi));
-            continue;
-        }
-        for (int ox = 0, ix = ix0; ox < g->ow; ox++, ix += g->sw)
-            dst[ox] = ix >= 0 && ix < g->w ? src[ix] : zp;
+        const uint8_t *src = plane + (size_t)(oy * g->sh + ky * g->dh) * (size_t)wp;
+        if (g->sw == 1)
+            copy_bytes(dst, src, g->ow);
+        else
+            for (int ox = 0; ox < g->ow; ox++)
+                dst[ox] = src[(size_t)ox * (size_t)g->sw];
     }
 }
 
@@ -103,15 +145,14 @@ static int interleave16(const uint8_t *rows, int n, uint8_t *panel, size_t pstri
 /* One sample's patches of xq into packed B (k = c kh kw rows, n = oh ow columns), four rows at a
  * time: each built whole in rows (4 n bytes), then interleaved so that a column's 4 bytes sit
  * together, panels of FV_QG_NR columns k4 FV_QG_NR bytes apart; padding is 0. */
-static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t zp, uint8_t *rows,
-                          uint8_t *pb)
+static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t *rows, uint8_t *pb)
 {
     int k = g->c * g->kh * g->kw, n = g->oh * g->ow;
     size_t pstride = (size_t)fv_qg_k4(k) * FV_QG_NR;
     for (int r0 = 0; r0 < k; r0 += 4) {
         for (int t = 0; t < 4; t++) {
             if (r0 + t < k)
-                im2col_row(xq, g, r0 + t, zp, rows + (size_t)t * (size_t)n);
+                im2col_row(xq, g, r0 + t, rows + (size_t)t * (size_t)n);
             else
                 memset(rows + (size_t)t * (size_t)n, 0, (size_t)n);
         }
@@ -126,6 +167,34 @@ static void im2col_packed(const uint8_t *xq, const fv_conv_geom *g, uint8_t zp, 
     }
 }
 
+/* Columns [c0, c1) of one output row y (t: the row's tile values, indexed by column) four at a
+ * time with SSE2: the scalar loop's operations in its order (mul, then add: no FMA), so the bits
+ * agree; returns the first column left to the scalar loop. */
+static int epilogue_row4(const qjob *j, const int32_t *t, int c0, int c1, int32_t corr,
+                         float mult, float add, float *y)
+{
+    int c = c0;
+#ifdef __SSE2__
+    __m128i vc = _mm_set1_epi32(corr);
+    __m128 vm = _mm_set1_ps(mult), va = _mm_set1_ps(add), zero = _mm_setzero_ps();
+    __m128 six = _mm_set1_ps(6.0f);
+    for (; c + 4 <= c1; c += 4) {
+        __m128i acc = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(const void *)(t + c)), vc);
+        __m128 v = _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(acc), vm), va);
+        if (j->has_res)
+            v = _mm_add_ps(v, _mm_loadu_ps(y + c + j->res_delta));
+        if (j->act == FV_CONV_ACT_RELU)
+            v = _mm_max_ps(v, zero); /* NaN: 0, as v > 0 ? v : 0 */
+        else if (j->act == FV_CONV_ACT_RELU6)
+            v = _mm_min_ps(_mm_max_ps(v, zero), six);
+        _mm_storeu_ps(y + c, v);
+    }
+#else
+    (void)j, (void)t, (void)c1, (void)corr, (void)mult, (void)add, (void)y;
+#endif
+    return c;
+}
+
 /* The epilogue of one tile at (i0, j0) of an m x n result; element (i, j) goes to
  * out[i si + j sj]. */
 static void epilogue(const qjob *j, const int32_t *tile, int i0, int j0, int n, float *out,
@@ -138,7 +207,10 @@ static void epilogue(const qjob *j, const int32_t *tile, int i0, int j0, int n, 
         int32_t corr = (int32_t)((uint32_t)l->in_zp * (uint32_t)l->wsum[i]);
         float mult = j->mult[i], add = j->add[i];
         const int32_t *t = tile + (i - i0) * FV_QG_NR - j0;
-        for (int c = j0; c < c1; c++) {
+        int c = j0;
+        if (sj == 1) /* contiguous outputs: four at a time, the same arithmetic */
+            c = epilogue_row4(j, t, j0, c1, corr, mult, add, out + i * si);
+        for (; c < c1; c++) {
             float *y = out + i * si + c * sj;
             float v = (float)(int32_t)((uint32_t)t[c] - (uint32_t)corr) * mult + add;
             if (j->has_res)
@@ -165,6 +237,12 @@ static void tiles(const qjob *j, const uint8_t *pb, int n, float *out, int64_t s
         }
 }
 
+/* Bytes of one sample's padded quantized input. */
+static size_t padded_bytes(const fv_conv_geom *g)
+{
+    return (size_t)g->c * (size_t)(g->h + 2 * g->ph) * (size_t)(g->w + 2 * g->pw);
+}
+
 static void conv_task(void *ctx, int t)
 {
     const qjob *j = ctx;
@@ -172,11 +250,11 @@ static void conv_task(void *ctx, int t)
     fv_split(j->batch, j->width, t, &a, &b);
     uint8_t *xq = j->m->quant->scratch + (size_t)t * j->per_worker;
     int n = j->g.oh * j->g.ow;
-    uint8_t *rows = xq + ((size_t)j->in_sz + 63) / 64 * 64;
+    uint8_t *rows = xq + (padded_bytes(&j->g) + 63) / 64 * 64;
     uint8_t *pb = rows + (4 * (size_t)n + 63) / 64 * 64;
     for (int64_t s = a; s < b; s++) {
-        quantize(j->x + s * j->in_sz, j->in_sz, j->l->in_scale, j->l->in_zp, xq);
-        im2col_packed(xq, &j->g, (uint8_t)j->l->in_zp, rows, pb);
+        quantize_padded(j->x + s * j->in_sz, &j->g, j->l->in_scale, j->l->in_zp, xq);
+        im2col_packed(xq, &j->g, rows, pb);
         tiles(j, pb, n, j->out + s * j->out_sz, n, 1);
     }
 }
@@ -246,7 +324,7 @@ int fv_quant_run(fv_model *m, int i, int batch, const fv_conv_epilogue *e, float
     if (j.conv) {
         geom_of(m, n, &j.g);
         size_t n = (size_t)j.g.oh * (size_t)j.g.ow;
-        j.per_worker = ((size_t)j.in_sz + 63) / 64 * 64 + (4 * n + 63) / 64 * 64 +
+        j.per_worker = (padded_bytes(&j.g) + 63) / 64 * 64 + (4 * n + 63) / 64 * 64 +
                        fv_qg_b_bytes(l->k, (int)n);
     } else {
         size_t cols = (size_t)((batch + j.width - 1) / j.width);

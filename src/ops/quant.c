@@ -126,6 +126,9 @@ fv_status fv_quant_set(fv_model *m, int node, const int8_t *w, const float *wsca
     int rows = (int)p->dims[0], k = (int)(p->numel / p->dims[0]);
     FV_TRY(check_layer(m, node, wscale, rows, in_scale, in_zp));
     fv_quant *q = fv_quant_attach(m);
+    if (q && node >= q->nnodes)
+        return fv_err(FV_ERR_STATE, "layer '%s': added after the model was quantized",
+                      m->nodes[node].name);
     fv_qlayer *l = q ? slot(q, node) : NULL;
     if (!l)
         return FV_ERR_NOMEM;
