@@ -2031,11 +2031,13 @@ fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_
  * weights (symmetric, one scale per output channel) and a uint8 quantization of its input (one
  * scale and zero point per tensor) calibrated on images x (N, C, H, W) run through the float
  * model: FV_CALIB_MINMAX takes each input's observed range, FV_CALIB_PERCENTILE clips it to the
- * given percentile (e.g. 99.99) of its values at each end. Afterwards inference (evaluate,
+ * given percentile (e.g. 99.99) of its values at each end, FV_CALIB_ENTROPY at the |x| threshold
+ * whose quantized histogram has the least Kullback-Leibler divergence from the observed one
+ * (TensorRT's entropy calibration; `percentile` unused but by FV_CALIB_PERCENTILE). Afterwards inference (evaluate,
  * predict) runs those layers as int8 x uint8 products summed in int32, the bias, folded batch
  * norm, residual addition and ReLU applied in the layer's epilogue; other layers run in float.
  * The float weights become the dequantized int8 values. */
-enum { FV_CALIB_MINMAX = 0, FV_CALIB_PERCENTILE = 1 };
+enum { FV_CALIB_MINMAX = 0, FV_CALIB_PERCENTILE = 1, FV_CALIB_ENTROPY = 2 };
 fv_status fv_model_quantize(fv_model *m, const fv_tensor *x, int method, double percentile);
 /* How many layers of m run in int8 (0: a float model). */
 int fv_model_int8_layers(const fv_model *m);

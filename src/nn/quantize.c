@@ -1,7 +1,8 @@
 /* quantize.c - post-training int8 quantization of a trained model (fv_model_quantize): the
  * calibration pass (the float model run on a few hundred training images, each conv2d / dense
- * input observed: its min and max, and for the percentile method a histogram over that range
- * from a second pass), then per layer the per-channel symmetric int8 weights and the input's
+ * input observed: its min and max; for the percentile method a histogram over that range from a
+ * second pass, for the entropy method one of |x|, whose clipping threshold minimizes the
+ * Kullback-Leibler divergence of the quantized distribution from it), then per layer the per-channel symmetric int8 weights and the input's
  * uint8 scale and zero point (ops/quant.c). And the int8 model file: safetensors whose quantized
  * weights are I8 tensors under the parameters' own names, with "<layer>.weight_scale" (F32, one
  * per output) and "<layer>.input_quant" (F32 [scale, zero point]) beside them, every other
@@ -26,6 +27,7 @@ typedef struct node_stats {
 typedef struct calib {
     node_stats *s; /* per node */
     int pass;      /* 0: min / max, 1: histogram */
+    int absolute;  /* the histogram is of |x| over [0, max |x|] (entropy) */
 } calib;
 
 static void observe(void *ctx, const fv_model *m, int node, int batch)
@@ -44,9 +46,10 @@ static void observe(void *ctx, const fv_model *m, int node, int batch)
         }
         return;
     }
-    double w = (s->hi - s->lo) / HIST_BINS;
+    double from = c->absolute ? 0 : s->lo;
+    double w = ((c->absolute ? fmax(-s->lo, s->hi) : s->hi) - from) / HIST_BINS;
     for (int64_t i = 0; w > 0 && i < n; i++) {
-        double b = ((double)x->y[i] - s->lo) / w;
+        double v = x->y[i], b = ((c->absolute ? fabs(v) : v) - from) / w;
         int k = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : (int)b;
         s->hist[k] += 1;
     }
@@ -63,6 +66,51 @@ static double hist_quantile(const node_stats *s, double q)
             return s->lo + w * (k + 1);
     }
     return s->hi;
+}
+
+/* KL(p || q) of the histogram clipped to its first i bins (the rest added to bin i - 1) and its
+ * quantization to `levels` values: each run of i / levels bins replaced by its mean over the
+ * bins that are not empty (MXNet's form of TensorRT's entropy calibration). */
+static double kl_at(const double *h, int i, int levels, double *p, double *q)
+{
+    double tail = 0, ps = 0, qs = 0, kl = 0;
+    for (int k = i; k < HIST_BINS; k++)
+        tail += h[k];
+    memcpy(p, h, sizeof(double) * (size_t)i);
+    p[i - 1] += tail;
+    for (int c = 0; c < levels; c++) {
+        int a = (int)((int64_t)c * i / levels), b = (int)((int64_t)(c + 1) * i / levels);
+        double sum = 0;
+        int nz = 0;
+        for (int k = a; k < b; k++)
+            sum += h[k], nz += p[k] != 0;
+        for (int k = a; k < b; k++)
+            q[k] = p[k] != 0 ? sum / nz : 0;
+    }
+    for (int k = 0; k < i; k++)
+        ps += p[k], qs += q[k];
+    for (int k = 0; k < i && ps > 0 && qs > 0; k++)
+        if (p[k] > 0)
+            kl += p[k] / ps * log((p[k] / ps) / (q[k] > 0 ? q[k] / qs : 1e-12));
+    return kl;
+}
+
+/* The |x| threshold of least divergence (entropy calibration), from the histogram of |x| over
+ * [0, amax]; thresholds tried every 16 bins from `levels` bins up. */
+static double kl_threshold(const double *h, double amax, int levels, double *scratch)
+{
+    double best = INFINITY;
+    int best_i = HIST_BINS;
+    double *hc = scratch + 2 * HIST_BINS;
+    memcpy(hc, h, sizeof(double) * HIST_BINS);
+    if (levels == 255) /* ReLU's exact zeros are quantized exactly: they do not weigh */
+        hc[0] = 0;
+    for (int i = levels; i <= HIST_BINS; i += 16) {
+        double kl = kl_at(hc, i, levels, scratch, scratch + HIST_BINS);
+        if (kl < best)
+            best = kl, best_i = i;
+    }
+    return amax * best_i / HIST_BINS;
 }
 
 /* One forward over x with the observer on (pass p). */
@@ -91,11 +139,22 @@ static fv_status quantize_node(fv_model *m, int i, const node_stats *s, int meth
         if (method == FV_CALIB_PERCENTILE && s->count > 0) {
             lo = lo < 0 ? hist_quantile(s, 1.0 - pct / 100.0) : lo;
             hi = hist_quantile(s, pct / 100.0);
+        } else if (method == FV_CALIB_ENTROPY && s->count > 0) {
+            double *scratch = fv_malloc(sizeof(double) * 3 * HIST_BINS, "entropy calibration");
+            if (!scratch)
+                st = FV_ERR_NOMEM;
+            /* one side's levels: 255 for inputs >= 0 (after ReLU), about 127 for signed ones */
+            double t = scratch ? kl_threshold(s->hist, fmax(-lo, hi), lo < 0 ? 127 : 255,
+                                              scratch) : 0;
+            lo = lo < -t ? -t : lo;
+            hi = hi > t ? t : hi;
+            fv_free(scratch);
         }
         float in_scale;
         int zp;
         fv_quant_range((float)lo, (float)hi, &in_scale, &zp);
-        st = fv_quant_set(m, i, q, scale, in_scale, zp);
+        if (st == FV_OK)
+            st = fv_quant_set(m, i, q, scale, in_scale, zp);
     }
     fv_free(q);
     fv_free(scale);
@@ -108,7 +167,7 @@ static fv_status check_args(const fv_model *m, const fv_tensor *x, int method, d
         return fv_err(FV_ERR_INVALID, "fv_model_quantize: no %s (NULL)", m ? "images" : "model");
     if (!m->data_slab)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before quantizing", m->name);
-    if (method != FV_CALIB_MINMAX && method != FV_CALIB_PERCENTILE)
+    if (method != FV_CALIB_MINMAX && method != FV_CALIB_PERCENTILE && method != FV_CALIB_ENTROPY)
         return fv_err(FV_ERR_INVALID, "quantize: unknown calibration method %d", method);
     if (method == FV_CALIB_PERCENTILE && !(pct > 50 && pct <= 100))
         return fv_err(FV_ERR_INVALID, "quantize: percentile %g is outside (50, 100]", pct);
@@ -128,11 +187,13 @@ fv_status fv_model_quantize(fv_model *m, const fv_tensor *x, int method, double 
     for (int i = 0; i < m->nnodes; i++)
         c.s[i].lo = INFINITY, c.s[i].hi = -INFINITY;
     fv_status st = calib_pass(m, x, &c, 0);
-    for (int i = 0; st == FV_OK && method == FV_CALIB_PERCENTILE && i < m->nnodes; i++)
+    int hist = method != FV_CALIB_MINMAX;
+    c.absolute = method == FV_CALIB_ENTROPY;
+    for (int i = 0; st == FV_OK && hist && i < m->nnodes; i++)
         if (fv_quant_supported(m, i) &&
             !(c.s[i].hist = fv_calloc(HIST_BINS, sizeof(double), "calibration histogram")))
             st = FV_ERR_NOMEM;
-    if (st == FV_OK && method == FV_CALIB_PERCENTILE)
+    if (st == FV_OK && hist)
         st = calib_pass(m, x, &c, 1);
     for (int i = 0; st == FV_OK && i < m->nnodes; i++)
         if (fv_quant_supported(m, i))

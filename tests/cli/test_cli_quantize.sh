@@ -15,12 +15,13 @@ expect_ok quantize "$FV" quantize "$W" --calibrate 200 -o "$TMP/q.safetensors"
 check quantize-says grep -q "5 layers int8, calibrated on 200 images (minmax)" "$TMP/out"
 expect_ok quantize-pct "$FV" quantize models/lenet5.fv --weights "$W" --calibrate 200 \
     --method percentile --percentile 99.9 -o "$TMP/p.safetensors"
+expect_ok quantize-kl "$FV" quantize "$W" --calibrate 200 --method entropy -o "$TMP/k.safetensors"
 fsize=$(stat -c %s "$W") qsize=$(stat -c %s "$TMP/q.safetensors")
 check smaller test $((qsize * 3)) -lt "$fsize"
 
 expect_ok eval-float "$FV" eval --weights "$W" --limit 1000 --out "$TMP/ef"
 fa=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
-for q in q p; do
+for q in q p k; do
     expect_ok "eval-$q" "$FV" eval --weights "$TMP/$q.safetensors" --limit 1000 --out "$TMP/e$q"
     qa=$(grep "^Test accuracy" "$TMP/out" | cut -d' ' -f3)
     check "accuracy-$q" awk -v a="$fa" -v b="$qa" 'BEGIN { d = a - b; exit !(d < 0.01 && d > -0.01) }'
@@ -31,7 +32,7 @@ expect_ok predict-int8 "$FV" predict --weights "$TMP/q.safetensors" tests/data/f
 check predict-same-top test "$(cut -d' ' -f2 "$TMP/out")" = "$top"
 
 expect_fail no-calibrate "--calibrate N" "$FV" quantize "$W" -o "$TMP/x.safetensors"
-expect_fail bad-method "minmax or percentile" "$FV" quantize "$W" --calibrate 10 --method kl \
+expect_fail bad-method "minmax, percentile or entropy" "$FV" quantize "$W" --calibrate 10 --method kl \
     -o "$TMP/x.safetensors"
 expect_fail bad-percentile "--percentile" "$FV" quantize "$W" --calibrate 10 --percentile 20 \
     -o "$TMP/x.safetensors"

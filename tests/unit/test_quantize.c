@@ -117,13 +117,14 @@ TEST(every_level_same_bits)
     fv_model_free(m);
 }
 
-/* Percentile calibration clips the range: its input scales are at most min-max's. */
-TEST(percentile_clips)
+/* Percentile and entropy calibration clip the range: their input scales are at most min-max's,
+ * some smaller; the weights are the same. */
+static void clips(int method, double pct)
 {
     fv_model *a = net(), *b = net();
     fv_tensor *cal = images(64);
     CHECK_STATUS(fv_model_quantize(a, cal, FV_CALIB_MINMAX, 0), FV_OK);
-    CHECK_STATUS(fv_model_quantize(b, cal, FV_CALIB_PERCENTILE, 99.0), FV_OK);
+    CHECK_STATUS(fv_model_quantize(b, cal, method, pct), FV_OK);
     int smaller = 0;
     for (int i = 0; i < a->nnodes; i++) {
         const fv_qlayer *la = fv_quant_layer(a, i), *lb = fv_quant_layer(b, i);
@@ -137,6 +138,24 @@ TEST(percentile_clips)
     CHECK(smaller > 0);
     fv_tensor_free(cal);
     fv_model_free(a), fv_model_free(b);
+}
+
+TEST(percentile_clips) { clips(FV_CALIB_PERCENTILE, 99.0); }
+
+/* Entropy calibration also stays close to float. */
+TEST(entropy_clips)
+{
+    clips(FV_CALIB_ENTROPY, 0);
+    fv_model *m = net();
+    fv_tensor *cal = images(64), *x = images(20), *yf = predict(m, x);
+    CHECK_STATUS(fv_model_quantize(m, cal, FV_CALIB_ENTROPY, 0), FV_OK);
+    fv_tensor *yq = predict(m, x);
+    double worst = 0;
+    for (int64_t i = 0; i < fv_tensor_numel(yf); i++)
+        worst = fmax(worst, fabs(yq->data[i] - yf->data[i]));
+    CHECK(worst < 0.1 * max_abs(yf));
+    fv_tensor_free(cal), fv_tensor_free(x), fv_tensor_free(yf), fv_tensor_free(yq);
+    fv_model_free(m);
 }
 
 TEST(quantizers_by_hand)
@@ -278,6 +297,6 @@ TEST(bad_files_refused)
 }
 
 T_MAIN_SCRATCH("/tmp/fovea_quant_XXXXXX", T_TEST(int8_close_to_float),
-               T_TEST(every_level_same_bits), T_TEST(percentile_clips),
+               T_TEST(every_level_same_bits), T_TEST(percentile_clips), T_TEST(entropy_clips),
                T_TEST(quantizers_by_hand), T_TEST(bad_arguments), T_TEST(file_round_trip),
                T_TEST(bad_files_refused))

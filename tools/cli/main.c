@@ -95,11 +95,12 @@ static const struct command {
      "          output \"output\"; --sample DIR: a fixed input batch DIR/input.npy and fovea's\n"
      "          outputs for it DIR/expected.npy, to check another runtime against\n"},
     {"quantize", cmd_quantize,
-     "  quantize [MODEL.fv] WEIGHTS --calibrate N -o OUT [--method minmax|percentile]\n"
-     "          [--percentile P]  int8 post-training quantization: conv2d and dense layers\n"
-     "          as int8 (per-channel weights, uint8 inputs calibrated on the first N training\n"
-     "          images; percentile P default 99.99), written as an int8 model file that eval\n"
-     "          and predict take as --weights (about 4x smaller)\n"},
+     "  quantize [MODEL.fv] WEIGHTS --calibrate N -o OUT [--method minmax|percentile|\n"
+     "          entropy] [--percentile P]  int8 post-training quantization: conv2d and dense\n"
+     "          layers as int8 (per-channel weights, uint8 inputs calibrated on the first N\n"
+     "          training images: their range, its P-th percentile (default 99.99) or the\n"
+     "          least-KL threshold), written as an int8 model file that eval and predict take\n"
+     "          as --weights (about 4x smaller)\n"},
     {"zoo", cmd_zoo,
      "  zoo     [NETWORK [--out FILE.fv]]  the zoo's networks, or one as a model file\n"
      "          (NETWORK works wherever MODEL.fv does; for zoo\n"

@@ -1,5 +1,5 @@
 /* quantize.c - `fovea quantize [MODEL.fv] WEIGHTS --calibrate N [--method minmax|percentile]
- * [--percentile P] -o OUT`: a trained model's int8 form (fv_model_quantize), calibrated on the
+ * [--percentile P] -o OUT` (--method entropy too): a trained model's int8 form (fv_model_quantize), calibrated on the
  * first N images of its data set's training split, written as an int8 model file that eval and
  * predict run like any weights file. */
 #include "cli.h"
@@ -23,6 +23,8 @@ static int method_of(const opts *o)
 {
     if (!o->qmethod || strcmp(o->qmethod, "minmax") == 0)
         return FV_CALIB_MINMAX;
+    if (strcmp(o->qmethod, "entropy") == 0)
+        return FV_CALIB_ENTROPY;
     return strcmp(o->qmethod, "percentile") == 0 ? FV_CALIB_PERCENTILE : -1;
 }
 
@@ -56,7 +58,7 @@ int cmd_quantize(const opts *o)
     if (q.calibrate < 1 || !q.out)
         return fail("quantize needs --calibrate N (images) and -o OUT");
     if (method_of(&q) < 0)
-        return fail("quantize: --method is minmax or percentile");
+        return fail("quantize: --method is minmax, percentile or entropy");
     fv_weights_info *info = weights_info(&q);
     if (!info)
         return fail_lib();
