@@ -296,7 +296,31 @@ TEST(bad_files_refused)
     free(bytes);
 }
 
+/* The safetensors layer's int8 writer and reader: only integers in [-128, 127] are written as
+ * I8; reading an F32 tensor as I8 is an error naming it. */
+TEST(i8_tensors)
+{
+    float v[3] = {-128, 127, 0.5f};
+    fv_tensor t = {.data = v};
+    fv_tensor_set_shape(&t, 1, (int64_t[]){3});
+    const fv_tensor *ts[2] = {&t, &t};
+    const char *names[2] = {"a", "b"};
+    unsigned char i8[2] = {1, 0};
+    CHECK_STATUS(fv_st_save_i8(t_path("i8t.safetensors"), 2, names, ts, i8, NULL), FV_ERR_INVALID);
+    CHECK_ERR_HAS("not an int8");
+    v[2] = -3;
+    CHECK_STATUS(fv_st_save_i8(t_path("i8t.safetensors"), 2, names, ts, i8, NULL), FV_OK);
+    fv_st_file *f = fv_st_open(t_path("i8t.safetensors"));
+    int8_t got[3] = {0};
+    CHECK(f && fv_st_is_i8(f, fv_st_find(f, "a")) && !fv_st_is_i8(f, fv_st_find(f, "b")));
+    CHECK(f && fv_st_read_i8(f, fv_st_find(f, "a"), got) == FV_OK);
+    CHECK(got[0] == -128 && got[1] == 127 && got[2] == -3);
+    CHECK(f && fv_st_read_i8(f, fv_st_find(f, "b"), got) == FV_ERR_FORMAT);
+    CHECK_ERR_HAS("tensor 'b' has dtype F32, expected I8");
+    fv_st_close(f);
+}
+
 T_MAIN_SCRATCH("/tmp/fovea_quant_XXXXXX", T_TEST(int8_close_to_float),
                T_TEST(every_level_same_bits), T_TEST(percentile_clips), T_TEST(entropy_clips),
                T_TEST(quantizers_by_hand), T_TEST(bad_arguments), T_TEST(file_round_trip),
-               T_TEST(bad_files_refused))
+               T_TEST(bad_files_refused), T_TEST(i8_tensors))
