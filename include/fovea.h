@@ -2036,7 +2036,9 @@ fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_
  * (TensorRT's entropy calibration; `percentile` unused but by FV_CALIB_PERCENTILE). Afterwards inference (evaluate,
  * predict) runs those layers as int8 x uint8 products summed in int32, the bias, folded batch
  * norm, residual addition and ReLU applied in the layer's epilogue; other layers run in float.
- * The float weights become the dequantized int8 values. */
+ * That int8 path runs by default where the int8 GEMM has VNNI at the ISA level in force (where it
+ * is faster); elsewhere the float path runs on the weights, which become the dequantized int8
+ * values. The environment's FOVEA_INT8=on runs int8 everywhere, FOVEA_INT8=off nowhere. */
 enum { FV_CALIB_MINMAX = 0, FV_CALIB_PERCENTILE = 1, FV_CALIB_ENTROPY = 2 };
 fv_status fv_model_quantize(fv_model *m, const fv_tensor *x, int method, double percentile);
 /* How many layers of m run in int8 (0: a float model). */

@@ -312,7 +312,7 @@ static void geom_of(const fv_model *m, const fv_node *n, fv_conv_geom *g)
 int fv_quant_run(fv_model *m, int i, int batch, const fv_conv_epilogue *e, float *out)
 {
     const fv_qlayer *l = fv_quant_layer(m, i);
-    if (!l)
+    if (!l || !fv_quant_active())
         return 0;
     fv_node *n = &m->nodes[i];
     const fv_node *x = fv_input_node(m, n, 0);

@@ -3,10 +3,40 @@
  * weight and range quantizers calibration uses. Running the layers is qrun.c's. */
 #include "ops/quant.h"
 
+#include "kernels/isa.h"
 #include "kernels/qgemm.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+
+static int g_policy = -1; /* 1 on, 0 off, -1 auto */
+static pthread_once_t g_policy_once = PTHREAD_ONCE_INIT;
+
+static void read_policy(void)
+{
+    const char *e = getenv("FOVEA_INT8");
+    if (e && strcmp(e, "on") == 0)
+        g_policy = 1;
+    else if (e && strcmp(e, "off") == 0)
+        g_policy = 0;
+}
+
+void fv_quant_policy(int policy)
+{
+    pthread_once(&g_policy_once, read_policy);
+    g_policy = policy > 0 ? 1 : policy == 0 ? 0 : -1;
+}
+
+int fv_quant_active(void)
+{
+    pthread_once(&g_policy_once, read_policy);
+    if (g_policy >= 0)
+        return g_policy;
+    fv_isa l = fv_kernel_isa(FV_KF_QGEMM);
+    return l == FV_ISA_AVX512_VNNI || l == FV_ISA_AVX_VNNI;
+}
 
 static void layer_free(fv_qlayer *l)
 {

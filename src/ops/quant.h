@@ -60,10 +60,17 @@ void fv_quant_weights(const float *w, int m, int k, int8_t *q, float *scale);
  * an empty range) and the zero point that maps 0 exactly. */
 void fv_quant_range(float lo, float hi, float *scale, int *zp);
 
+/* Whether quantized layers run in int8 now: FOVEA_INT8 (read once) "on" always, "off" never (the
+ * float path on the dequantized weights), "auto" or unset where the int8 GEMM has a VNNI kernel
+ * at the level in force (avx512_vnni, avx_vnni), the level at which it beats fovea's float path
+ * (BENCHMARKS.md); fv_quant_policy overrides it (1 on, 0 off, -1 auto). */
+int fv_quant_active(void);
+void fv_quant_policy(int policy);
+
 /* Runs the chain starting at quantized conv2d or dense node i (as fuse.c's float chain: batch
  * norm, residual addition, ReLU / ReLU6 folded in; e describes them, with e->scale / e->shift
  * the folded batch norm or NULL) into `out`. Returns 0 when it could not (out of memory for its
- * buffers): the caller then runs the float path. */
+ * buffers), or when fv_quant_active says no: the caller then runs the float path. */
 int fv_quant_run(fv_model *m, int i, int batch, const fv_conv_epilogue *e, float *out);
 
 #endif

@@ -3,7 +3,8 @@
  * a residual addition + ReLU, pooling, dense + ReLU, a last dense) predicts close to its float
  * self; every ISA level gives the same bits; the file round-trips to the same predictions, is
  * smaller, holds I8 weights; and a truncated file, zero / negative / NaN scales, a bad zero point
- * or an unknown version are refused with an error naming the file. */
+ * or an unknown version are refused with an error naming the file; the int8 path runs by default
+ * only where the int8 GEMM has VNNI (FOVEA_INT8 / fv_quant_policy force it). */
 #include "fovea.h"
 #include "core/cpu.h"
 #include "io/io.h"
@@ -320,7 +321,37 @@ TEST(i8_tensors)
     fv_st_close(f);
 }
 
-T_MAIN_SCRATCH("/tmp/fovea_quant_XXXXXX", T_TEST(int8_close_to_float),
-               T_TEST(every_level_same_bits), T_TEST(percentile_clips), T_TEST(entropy_clips),
-               T_TEST(quantizers_by_hand), T_TEST(bad_arguments), T_TEST(file_round_trip),
-               T_TEST(bad_files_refused), T_TEST(i8_tensors))
+/* The default: int8 only where the int8 GEMM has VNNI at the level in force; FOVEA_INT8 / the
+ * policy forces either way; the float path then gives the dequantized weights' float results. */
+TEST(policy)
+{
+    fv_isa was = fv_isa_active();
+    fv_quant_policy(-1);
+    for (int l = 0; l < FV_ISA_COUNT; l++)
+        if (fv_isa_force((fv_isa)l))
+            CHECK(fv_quant_active() == (l == FV_ISA_AVX512_VNNI || l == FV_ISA_AVX_VNNI));
+    fv_isa_force(was);
+    fv_model *m = net();
+    fv_tensor *cal = images(16), *x = images(5);
+    CHECK_STATUS(fv_model_quantize(m, cal, FV_CALIB_MINMAX, 0), FV_OK);
+    fv_quant_policy(0);
+    CHECK(!fv_quant_active());
+    fv_tensor *yf = predict(m, x);
+    fv_quant_policy(1);
+    fv_tensor *yq = predict(m, x);
+    CHECK(memcmp(yf->data, yq->data, sizeof(float) * (size_t)fv_tensor_numel(yf)) != 0);
+    fv_tensor_free(cal), fv_tensor_free(x), fv_tensor_free(yf), fv_tensor_free(yq);
+    fv_model_free(m);
+}
+
+/* Runs the tests with the int8 path on at every level (the policy test last). */
+int main(void)
+{
+    fv_quant_policy(1);
+    static const t_test tests[] = {
+        T_TEST(int8_close_to_float), T_TEST(every_level_same_bits), T_TEST(percentile_clips),
+        T_TEST(entropy_clips),       T_TEST(quantizers_by_hand),    T_TEST(bad_arguments),
+        T_TEST(file_round_trip),     T_TEST(bad_files_refused),     T_TEST(i8_tensors),
+        T_TEST(policy)};
+    return t_main_scratch("/tmp/fovea_quant_XXXXXX", tests, sizeof tests / sizeof tests[0]);
+}
