@@ -374,9 +374,9 @@ static int stored_i8(const fv_model *m, const fv_st_file *f, int i)
 fv_status fv_quant_load_st(fv_model *m, const fv_st_file *f)
 {
     const char *ver = fv_st_meta(f, FV_META_INT8);
-    if (strcmp(ver, FV_INT8_VERSION) != 0)
+    if (!ver || strcmp(ver, FV_INT8_VERSION) != 0)
         return fv_err(FV_ERR_FORMAT, "%s: int8 model format version '%.20s' (this fovea reads "
-                      "version %s)", fv_st_path(f), ver, FV_INT8_VERSION);
+                      "version %s)", fv_st_path(f), ver ? ver : "none", FV_INT8_VERSION);
     fv_status st = FV_OK;
     for (int k = 0; st == FV_OK && k < m->nparams; k++) {
         const fv_param *p = &m->params[k];

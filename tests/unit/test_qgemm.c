@@ -67,7 +67,7 @@ static int all_levels_agree(fill_kind kind, int m, int n, int k)
     return ok && levels >= 1;
 }
 
-/* The reference itself on a hand-computed case: [1 -2; 3 4] x [5 6; 7 8] with u8 B. */
+/* The reference itself on a hand-computed case: [1 -2; 127 -128] x [5 255; 7 200] (B unsigned). */
 TEST(reference_by_hand)
 {
     const int8_t a[] = {1, -2, 127, -128};
