@@ -2032,6 +2032,29 @@ fv_status fv_model_load_weights_partial_(fv_model *m, const char *path, fv_load_
 #define fv_model_load_weights_partial(m, path, ...) \
     fv_model_load_weights_partial_((m), (path), (fv_load_args){._ = 0, __VA_ARGS__})
 
+/* ---------------------------------------------------------------- int8 quantization */
+
+/* Post-training quantization for inference: each conv2d (one group) and dense layer gets int8
+ * weights (symmetric, one scale per output channel) and a uint8 quantization of its input (one
+ * scale and zero point per tensor) calibrated on images x (N, C, H, W) run through the float
+ * model: FV_CALIB_MINMAX takes each input's observed range, FV_CALIB_PERCENTILE clips it to the
+ * given percentile (e.g. 99.99) of its values at each end, FV_CALIB_ENTROPY at the |x| threshold
+ * whose quantized histogram has the least Kullback-Leibler divergence from the observed one
+ * (TensorRT's entropy calibration; `percentile` unused but by FV_CALIB_PERCENTILE). Afterwards inference (evaluate,
+ * predict) runs those layers as int8 x uint8 products summed in int32, the bias, folded batch
+ * norm, residual addition and ReLU applied in the layer's epilogue; other layers run in float.
+ * That int8 path runs by default where the int8 GEMM has VNNI at the ISA level in force (where it
+ * is faster); elsewhere the float path runs on the weights, which become the dequantized int8
+ * values. The environment's FOVEA_INT8=on runs int8 everywhere, FOVEA_INT8=off nowhere. */
+enum { FV_CALIB_MINMAX = 0, FV_CALIB_PERCENTILE = 1, FV_CALIB_ENTROPY = 2 };
+fv_status fv_model_quantize(fv_model *m, const fv_tensor *x, int method, double percentile);
+/* How many layers of m run in int8 (0: a float model). */
+int fv_model_int8_layers(const fv_model *m);
+/* Writes a quantized model as an int8 model file (safetensors with I8 weights, their scales and
+ * the input quantization; docs/model-format.md), read back by fv_model_from_weights and
+ * fv_model_load_weights. An error when m is not quantized. */
+fv_status fv_model_save_quantized(const fv_model *m, const char *path);
+
 /* Self-describing weights: fv_model_save_weights (and the training checkpoints) write, besides
  * the parameters, safetensors __metadata__ (string to string): "architecture" (the model text,
  * fv_model_to_text; left out for a model the text format cannot express), "input_shape" (JSON

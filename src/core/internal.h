@@ -404,6 +404,10 @@ struct fv_model {
      * layer table, for its weights and its summary), freed with the model by ext_free. */
     void *ext;
     void (*ext_free)(void *ext);
+    /* The int8 form of its convolutions and dense layers when quantized (ops/quant.h), freed
+     * with the model by quant_free. */
+    struct fv_quant *quant;
+    void (*quant_free)(struct fv_quant *q);
     /* Integer lists of node attributes (a segment softmax's lengths), kept by the model so that
      * nodes copied by value share them (ops/node.c: fv_model_keep_ints); freed with the model. */
     int **int_lists;

@@ -106,6 +106,17 @@ fv_status fv_model_save_weights(const fv_model *m, const char *path)
     return st;
 }
 
+fv_status fv_model_save_quantized(const fv_model *m, const char *path)
+{
+    if (!m || !path)
+        return fv_err(FV_ERR_INVALID, "fv_model_save_quantized: no %s (NULL)",
+                      m ? "path" : "model");
+    char *arch = arch_of(m);
+    fv_status st = fv_quant_write(m, path, arch); /* arch NULL: the cached text, if any */
+    fv_free(arch);
+    return st;
+}
+
 /* ---------------------------------------------------------------- reading */
 
 /* The value of key in f, NULL when absent; an error when longer than `max` bytes. */

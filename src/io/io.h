@@ -35,6 +35,16 @@ fv_status fv_st_save(const char *path, int n, const char *const *names, const fv
  * non-empty, keys and values valid UTF-8. */
 fv_status fv_st_save_meta(const char *path, int n, const char *const *names,
                           const fv_tensor *const *ts, const char *const *meta);
+/* The same with the tensors flagged in i8 (NULL: none) written as I8: their values must be
+ * integers in [-128, 127] (else an error naming the tensor). */
+fv_status fv_st_save_i8(const char *path, int n, const char *const *names,
+                        const fv_tensor *const *ts, const unsigned char *i8,
+                        const char *const *meta);
+/* Reads tensor i, which must have dtype I8 (else an error naming it), into dst (its element
+ * count of bytes). */
+fv_status fv_st_read_i8(const fv_st_file *f, int i, int8_t *dst);
+/* Whether tensor i has dtype I8 (no error is set). */
+int fv_st_is_i8(const fv_st_file *f, int i);
 /* The __metadata__ value of `key`, or NULL when the file has none (no error is set). */
 const char *fv_st_meta(const fv_st_file *f, const char *key);
 /* A safetensors file from bytes; `name` is used in error messages. The bytes are copied. */

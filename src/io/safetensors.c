@@ -4,7 +4,7 @@
  * buffer exactly (no holes, no overlaps: no bytes a reader could interpret otherwise), then reads
  * each tensor on request straight from the open file, so memory is bounded by the tensors read,
  * never by the file. Values are decoded byte by byte, so the code does not depend on the host's
- * byte order. */
+ * byte order. Int8 tensors (quantized weights) are written and read as raw bytes (I8). */
 #include "io/io.h"
 
 #include <cjson/cJSON.h>
@@ -540,6 +540,20 @@ fv_status fv_st_check_dtype(const fv_st_file *f, int i)
                   f->path, SHOW(e->name), st_dtypes[e->dtype].name);
 }
 
+int fv_st_is_i8(const fv_st_file *f, int i)
+{
+    return strcmp(st_dtypes[f->e[i].dtype].name, "I8") == 0;
+}
+
+fv_status fv_st_read_i8(const fv_st_file *f, int i, int8_t *dst)
+{
+    const st_entry *e = &f->e[i];
+    if (!fv_st_is_i8(f, i))
+        return fv_err(FV_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected I8", f->path,
+                      SHOW(e->name), st_dtypes[e->dtype].name);
+    return read_at(f, f->data_at + e->begin, dst, (size_t)(e->end - e->begin));
+}
+
 /* n values of e's dtype (F32 or F64, little-endian) at p as float32. */
 static void decode(const st_entry *e, const unsigned char *p, float *out, size_t n)
 {
@@ -677,17 +691,19 @@ static void build_meta(strbuf *b, const char *const *meta, int n)
 
 /* The JSON header for tensors laid out back to back, padded with spaces to a multiple of 8. */
 static fv_status build_header(strbuf *b, int n, const char *const *names,
-                              const fv_tensor *const *ts, const char *const *meta)
+                              const fv_tensor *const *ts, const unsigned char *i8,
+                              const char *const *meta)
 {
     uint64_t off = 0;
     sb_str(b, "{");
     build_meta(b, meta, n);
     for (int i = 0; i < n; i++) {
         const fv_tensor *t = ts[i];
-        uint64_t bytes = (uint64_t)fv_tensor_numel(t) * 4;
+        int is_i8 = i8 && i8[i];
+        uint64_t bytes = (uint64_t)fv_tensor_numel(t) * (is_i8 ? 1 : 4);
         sb_str(b, i ? "," : "");
         sb_json_string(b, names[i]);
-        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_str(b, is_i8 ? ":{\"dtype\":\"I8\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t->ndim; d++)
             sb_fmt_u64(b, d ? "," : "", (unsigned long long)t->dims[d]);
         sb_fmt_u64(b, "],\"data_offsets\":[", (unsigned long long)off);
@@ -791,13 +807,51 @@ fv_status fv_st_save(const char *path, int n, const char *const *names,
     return fv_st_save_meta(path, n, names, ts, NULL);
 }
 
+/* Writes t's values, integers in [-128, 127] (checked by the caller), as I8 bytes. */
+static int write_i8(FILE *out, const fv_tensor *t)
+{
+    unsigned char chunk[4096];
+    int64_t n = fv_tensor_numel(t), k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        chunk[k++] = (unsigned char)(int8_t)t->data[i];
+        if (k == (int64_t)sizeof chunk || i == n - 1) {
+            if (fwrite(chunk, 1, (size_t)k, out) != (size_t)k)
+                return 0;
+            k = 0;
+        }
+    }
+    return 1;
+}
+
+/* Tensors flagged i8 hold integers in [-128, 127]. */
+static fv_status check_i8(const char *path, int n, const char *const *names,
+                          const fv_tensor *const *ts, const unsigned char *i8)
+{
+    for (int i = 0; i8 && i < n; i++)
+        for (int64_t j = 0; i8[i] && j < fv_tensor_numel(ts[i]); j++) {
+            float v = ts[i]->data[j];
+            if (!(v >= -128 && v <= 127) || v != (float)(int)v)
+                return fv_err(FV_ERR_INVALID, "%s: tensor '%s' value %lld is %g, not an int8",
+                              path, SHOW(names[i]), (long long)j, (double)v);
+        }
+    return FV_OK;
+}
+
 fv_status fv_st_save_meta(const char *path, int n, const char *const *names,
                           const fv_tensor *const *ts, const char *const *meta)
 {
+    return fv_st_save_i8(path, n, names, ts, NULL, meta);
+}
+
+fv_status fv_st_save_i8(const char *path, int n, const char *const *names,
+                        const fv_tensor *const *ts, const unsigned char *i8,
+                        const char *const *meta)
+{
     FV_TRY(check_inputs(path, n, names, ts));
     FV_TRY(check_meta(path, meta));
+    FV_TRY(check_i8(path, n, names, ts, i8));
     strbuf b = {0};
-    fv_status st = build_header(&b, n, names, ts, meta);
+    fv_status st = build_header(&b, n, names, ts, i8, meta);
     fv_atomic_file af;
     if (st == FV_OK)
         st = fv_atomic_open(&af, path);
@@ -810,7 +864,7 @@ fv_status fv_st_save_meta(const char *path, int n, const char *const *names,
     errno = 0;
     int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(b.s, 1, b.len, af.f) == b.len;
     for (int i = 0; ok && i < n; i++)
-        ok = write_f32(af.f, ts[i]);
+        ok = i8 && i8[i] ? write_i8(af.f, ts[i]) : write_f32(af.f, ts[i]);
     fv_free(b.s);
     if (!ok) {
         int e = errno;

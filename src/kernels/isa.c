@@ -10,8 +10,13 @@
 #ifdef FV_ISA_X86
 #define SIMD_LEVELS \
     (FV_ISA_BIT(FV_ISA_GENERIC) | FV_ISA_BIT(FV_ISA_AVX2) | FV_ISA_BIT(FV_ISA_AVX512))
+/* int8 GEMM: vpmaddubsw (avx2, also run at avx512) and the two vpdpbusd forms */
+#define QGEMM_LEVELS                                                                   \
+    (FV_ISA_BIT(FV_ISA_GENERIC) | FV_ISA_BIT(FV_ISA_AVX2) | FV_ISA_BIT(FV_ISA_AVX_VNNI) | \
+     FV_ISA_BIT(FV_ISA_AVX512_VNNI))
 #else
 #define SIMD_LEVELS FV_ISA_BIT(FV_ISA_GENERIC)
+#define QGEMM_LEVELS FV_ISA_BIT(FV_ISA_GENERIC)
 #endif
 
 static const struct {
@@ -21,7 +26,7 @@ static const struct {
     [FV_KF_GEMM] = {"gemm", SIMD_LEVELS},         [FV_KF_WINOGRAD] = {"winograd", SIMD_LEVELS},
     [FV_KF_ELTWISE] = {"eltwise", SIMD_LEVELS},   [FV_KF_POOL] = {"pool", SIMD_LEVELS},
     [FV_KF_GEMV] = {"gemv", SIMD_LEVELS},         [FV_KF_DEPTHWISE] = {"depthwise", SIMD_LEVELS},
-    [FV_KF_KNN] = {"knn", SIMD_LEVELS},
+    [FV_KF_KNN] = {"knn", SIMD_LEVELS},           [FV_KF_QGEMM] = {"qgemm", QGEMM_LEVELS},
 };
 
 fv_isa fv_kernel_isa(fv_kfamily f) { return fv_isa_resolve(fv_isa_active(), g_families[f].levels); }

@@ -16,11 +16,13 @@ typedef enum fv_kfamily {
     FV_KF_GEMV,      /* dense rows at small batches (gemv.c) */
     FV_KF_DEPTHWISE, /* the 3x3 depthwise planes (depthwise.c) */
     FV_KF_KNN,       /* the k-NN L1 distance tiles (nn/knn.c) */
+    FV_KF_QGEMM,     /* the int8 GEMM tiles of quantized inference (qgemm.c, qgemm_x86.c) */
     FV_KF_COUNT
 } fv_kfamily;
 
 /* The level family f runs at now: the level in force, or the best one below it that f has
- * code for (no family has VNNI code yet: avx512_vnni runs avx512's, avx_vnni avx2's). */
+ * code for (only qgemm has VNNI code: elsewhere avx512_vnni runs avx512's, avx_vnni avx2's; qgemm
+ * has no plain avx512 code, so avx512 runs its avx2 kernel). */
 fv_isa fv_kernel_isa(fv_kfamily f);
 /* The FV_ISA_BITs of the levels family f has code for in this build. */
 unsigned fv_kernel_levels(fv_kfamily f);

@@ -27,6 +27,8 @@ void fv_model_free(fv_model *m)
     fv_param_presets_free(m, 0);
     if (m->ext_free)
         m->ext_free(m->ext);
+    if (m->quant_free)
+        m->quant_free(m->quant);
     fv_free(m->nodes);
     fv_free(m->params);
     fv_free(m->data_slab);

@@ -40,6 +40,13 @@ static char *json_text(cJSON *j)
     return s;
 }
 
+fv_status fv_meta_pairs_add(fv_meta_pairs *p, const char *key, const char *value)
+{
+    if (p->n + 3 > (int)(sizeof p->kv / sizeof p->kv[0]))
+        return fv_err(FV_ERR_INVALID, "metadata '%s': too many entries", key);
+    return meta_put(p, key, (char *)value, 0);
+}
+
 static char *classes_json(const fv_model *m)
 {
     cJSON *a = cJSON_CreateArray();
@@ -101,6 +108,19 @@ void fv_meta_pairs_free(fv_meta_pairs *p)
 
 /* ---------------------------------------------------------------- writing */
 
+void fv_param_view(const fv_model *m, int i, fv_tensor *v)
+{
+    const fv_param *p = &m->params[i];
+    v->ndim = p->ndim;
+    int64_t s = 1;
+    for (int d = p->ndim - 1; d >= 0; d--) {
+        v->dims[d] = p->dims[d];
+        v->strides[d] = s;
+        s *= p->dims[d];
+    }
+    v->data = m->data_slab + p->offset;
+}
+
 fv_status fv_weights_write(const fv_model *m, const char *path, const char *arch)
 {
     if (!m->data_slab)
@@ -111,18 +131,9 @@ fv_status fv_weights_write(const fv_model *m, const char *path, const char *arch
     const fv_tensor **ptrs = fv_calloc((size_t)n + 1, sizeof *ptrs, "weight list");
     fv_status st = names && views && ptrs ? FV_OK : FV_ERR_NOMEM;
     for (int i = 0; st == FV_OK && i < n; i++) {
-        const fv_param *p = &m->params[i];
-        fv_tensor *v = &views[i];
-        v->ndim = p->ndim;
-        int64_t s = 1;
-        for (int d = p->ndim - 1; d >= 0; d--) {
-            v->dims[d] = p->dims[d];
-            v->strides[d] = s;
-            s *= p->dims[d];
-        }
-        v->data = m->data_slab + p->offset;
-        names[i] = p->name;
-        ptrs[i] = v;
+        fv_param_view(m, i, &views[i]);
+        names[i] = m->params[i].name;
+        ptrs[i] = &views[i];
     }
     fv_meta_pairs meta = {.n = 0};
     if (st == FV_OK)
@@ -170,6 +181,8 @@ fv_status fv_model_load_weights_st(fv_model *m, const fv_st_file *f)
 {
     if (!m->data_slab)
         return fv_err(FV_ERR_STATE, "model '%s': compile it before loading weights", m->name);
+    if (fv_st_meta(f, FV_META_INT8)) /* an int8 model file (nn/quantize.c) */
+        return fv_quant_load_st(m, f);
     /* stage everything first: on any error the model keeps its weights */
     float *stage = fv_malloc(sizeof(float) * (size_t)(m->param_total + 1), "weights being loaded");
     fv_status st = stage ? FV_OK : FV_ERR_NOMEM;

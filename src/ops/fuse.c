@@ -8,6 +8,7 @@
  * GoogLeNet's). The skipped intermediate outputs are stale afterwards, so visualizations use
  * fv_graph_forward. */
 #include "ops/ops.h"
+#include "ops/quant.h"
 #include "ops/schema.h"
 
 #include <math.h>
@@ -86,8 +87,28 @@ static int run_conv_chain(fv_model *m, int i, int end, int batch)
     float *out = m->nodes[last].y;
     if (e.has_res) /* both in the arena: one allocation */
         e.res_delta = other->y - out;
-    fv_conv2d_forward_into(m, conv, batch, &e, out);
+    if (!fv_quant_run(m, i, batch, &e, out)) /* int8 when quantized */
+        fv_conv2d_forward_into(m, conv, batch, &e, out);
     return last;
+}
+
+/* A quantized dense layer and the ReLU (ReLU6) that is its sole consumer, in int8; returns its
+ * last node, or -1 when it ran nothing (not quantized, or out of memory: the float path). */
+static int run_qdense_chain(fv_model *m, int i, int end, int batch)
+{
+    fv_node *n = &m->nodes[i];
+    fv_conv_epilogue e = {.shift = n->a.dense.bias ? fv_pdata(m, n, 1) : NULL};
+    fv_node *act = sole_next(m, i, end, FV_OP__COUNT);
+    e.act = fusable_act(act);
+    int last = e.act != FV_CONV_ACT_NONE ? i + 1 : i;
+    return fv_quant_run(m, i, batch, &e, m->nodes[last].y) ? last : -1;
+}
+
+/* Calibration's look at the input of a conv2d or dense node about to run. */
+static void observe(fv_model *m, int i, int batch)
+{
+    if (m->quant && m->quant->observe)
+        m->quant->observe(m->quant->observe_ctx, m, i, batch);
 }
 
 void fv_graph_infer(fv_model *m, int batch, int upto)
@@ -96,8 +117,14 @@ void fv_graph_infer(fv_model *m, int batch, int upto)
     m->loop_batch = 0; /* the buffers no longer hold fv_model_forward's pass */
     for (int i = 0; i <= end; i++) {
         fv_node *n = &m->nodes[i];
+        int last = -1;
+        if ((n->op == FV_OP_CONV2D || n->op == FV_OP_DENSE) && !m->training)
+            observe(m, i, batch);
         if (n->op == FV_OP_CONV2D && !m->training)
             i = run_conv_chain(m, i, end, batch);
+        else if (n->op == FV_OP_DENSE && !m->training && m->quant &&
+                 (last = run_qdense_chain(m, i, end, batch)) >= 0)
+            i = last;
         else
             fv_op_table[n->op]->forward(m, n, batch);
     }

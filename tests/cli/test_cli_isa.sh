@@ -11,7 +11,7 @@ cd "$SRC"
 unset FOVEA_ISA
 has() { grep -q -- "$1" "$TMP/out"; }
 families="gemm generic, winograd generic, eltwise generic, pool generic, gemv generic"
-families="$families, depthwise generic, knn generic"
+families="$families, depthwise generic, knn generic, qgemm generic"
 
 expect_ok version "$FV" --version
 best=$(sed -n 's/^isa: cpu \([a-z0-9_]*\), in force .*/\1/p' "$TMP/out")

@@ -45,6 +45,9 @@ typedef struct opts {
     const char *mode;          /* proposals: --mode fast|quality|single */
     int max_boxes;             /* proposals: --max N, the boxes written (0: all) */
     int sync_bn;               /* train under mpirun: --sync-bn */
+    int calibrate;             /* quantize: --calibrate N images */
+    const char *qmethod;       /* quantize: --method minmax|percentile */
+    double percentile;         /* quantize: --percentile P (0: 99.99) */
 } opts;
 
 /* Where a command's data come from and how they are normalized: --data, or the data set a
@@ -68,6 +71,7 @@ int cmd_ensemble(const opts *o);
 int cmd_import(const opts *o);
 int cmd_export(const opts *o);
 int cmd_proposals(const opts *o);
+int cmd_quantize(const opts *o); /* quantize.c */
 /* darknet.c: `fovea darknet`; predict's path for X.cfg --weights X.weights */
 int cmd_darknet(const opts *o);
 int darknet_predict(const opts *o);
