@@ -198,6 +198,23 @@ static inline void ot_parse_refused(const char *prefix, const char *file, const 
 #define OT_PARSE_REFUSED(prefix, file, also, cases) \
     ot_parse_refused(prefix, file, also, cases, sizeof cases / sizeof cases[0])
 
+/* Checks that the op table's entry for op is def, named `name`, of summary type `kind`. */
+static inline void ot_op_def_is(fv_op op, const fv_op_def *def, const char *name, const char *kind)
+{
+    CHECK(fv_op_table[op] == def);
+    CHECK(strcmp(def->name, name) == 0);
+    CHECK(strcmp(def->kind, kind) == 0);
+}
+
+/* Whether layer `got` is node `want`, a failed check and m freed if not. */
+static inline int ot_node_is(fv_model *m, int got, int want)
+{
+    CHECK(got == want);
+    if (got != want)
+        fv_model_free(m);
+    return got == want;
+}
+
 /* The golden check of a model just built: layer `out` was made (> 0), then ot_golden against case
  * `name`, naming the case on stderr when any of these checks fails; frees m. */
 static inline void ot_golden_layer(fv_model *m, int in, int out, const char *name, double atol,
