@@ -68,3 +68,26 @@ def run_case(g, path, x, fn):
 def run_golden(g, name, x, fn):
     """run_case into tests/data/golden/<name>.safetensors."""
     run_case(g, os.path.join(GOLDEN, name + ".safetensors"), x, fn)
+
+
+def loss_golden(name, x, t, fn):
+    """A loss golden: fn(x, t) and its gradient in float64 from float32 x (class indices t stay
+    int64), saved as "x", "t", "loss", "dx" (float32) in tests/data/golden/<name>.safetensors.
+    Returns the loss."""
+    xd = x.double().requires_grad_(True)
+    td = t if t.dtype == torch.int64 else t.double()
+    loss = fn(xd, td)
+    loss.backward()
+    save(os.path.join(GOLDEN, name + ".safetensors"),
+         {"x": x.float(), "t": t.float(), "loss": loss.detach().float().reshape(1),
+          "dx": xd.grad.float()})
+    return loss
+
+
+def generate(seed, *gens):
+    """The generators' main: makes tests/data/golden and runs each gen(g) in order on one
+    torch.Generator seeded with seed."""
+    os.makedirs(GOLDEN, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    for gen in gens:
+        gen(g)
