@@ -88,6 +88,21 @@ static inline int t_one_line(const char *msg)
     return clean;
 }
 
+/* One row of a table of layers to add: got (the node added, or < 0) is want when want >= 0,
+ * else an error whose message holds each of the up to three phrases of has (NULL-ended);
+ * names the row on a failure. */
+static inline void t_check_added(size_t row, int got, int want, const char *const has[3])
+{
+    int before = t_cur_failed;
+    t_cur_failed = 0;
+    CHECK(want >= 0 ? got == want : got < 0);
+    for (int k = 0; k < 3 && has[k]; k++)
+        CHECK_ERR_HAS(has[k]);
+    if (t_cur_failed)
+        fprintf(stderr, "  row %zu\n", row);
+    t_cur_failed |= before;
+}
+
 /* Runs one test, counting it as passed or failed. */
 static inline void t_run(void (*fn)(void), const char *name)
 {
