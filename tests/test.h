@@ -88,6 +88,27 @@ static inline int t_one_line(const char *msg)
     return clean;
 }
 
+/* Prints the first line where two texts differ. */
+static inline void t_show_diff(const char *a, const char *b)
+{
+    int line = 1;
+    size_t i = 0, start = 0;
+    for (; a[i] && a[i] == b[i]; i++)
+        if (a[i] == '\n')
+            line++, start = i + 1;
+    a += start, b += start;
+    fprintf(stderr, "line %d differs:\n  %.*s\n  %.*s\n", line, (int)strcspn(a, "\n"), a,
+            (int)strcspn(b, "\n"), b);
+}
+
+/* Checks that text got (NULL: a failure) is want, showing the first line that differs. */
+static inline void t_check_text(const char *got, const char *want)
+{
+    CHECK(got && strcmp(got, want) == 0);
+    if (got && strcmp(got, want) != 0)
+        t_show_diff(got, want);
+}
+
 /* One row of a table of layers to add: got (the node added, or < 0) is want when want >= 0,
  * else an error whose message holds each of the up to three phrases of has (NULL-ended);
  * names the row on a failure. */

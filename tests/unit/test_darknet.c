@@ -110,9 +110,7 @@ TEST(cfg_builds_darknet_layers)
         "    5 connected                               4  ->     5\n"
         "    6 softmax                                           5\n"
         "    7 cost                                              5\n";
-    CHECK(buf && strcmp(buf, want) == 0);
-    if (buf && strcmp(buf, want) != 0)
-        fprintf(stderr, "%s", buf);
+    t_check_text(buf, want);
     free(buf);
     fv_model_free(m);
     /* a key given twice: the first counts, as in Darknet */
