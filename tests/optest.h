@@ -206,6 +206,22 @@ static inline void ot_op_def_is(fv_op op, const fv_op_def *def, const char *name
     CHECK(strcmp(def->kind, kind) == 0);
 }
 
+/* The internal API checks the attributes too: op with all-zero attributes on an input of
+ * dims[0..ndim) is refused as layer 'raw', leaving the graph as it was, with `needle` in the
+ * error. */
+static inline void ot_zero_attr_refused(fv_op op, int ndim, const int64_t *dims,
+                                        const char *needle)
+{
+    fv_model *m = fv_model_new("e");
+    int x = fv_graph_add_input(m, ndim, dims, "input1");
+    fv_attr a;
+    memset(&a, 0, sizeof a);
+    CHECK(fv_graph_add(m, op, 1, &x, &a, "raw") < 0);
+    CHECK_ERR_HAS(needle);
+    CHECK(m->nnodes == 1);
+    fv_model_free(m);
+}
+
 /* Whether layer `got` is node `want`, a failed check and m freed if not. */
 static inline int ot_node_is(fv_model *m, int got, int want)
 {
