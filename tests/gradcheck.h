@@ -45,6 +45,14 @@ static inline double gc_compare(void *ctx, gc_forward_fn fwd, double *x, long nx
     return worst;
 }
 
+/* The context most kernels' forwards need: their geometry (or other fixed operands) g, the x
+ * gc_compare perturbs, and which of two forwards (kind) where a test checks a pair. */
+typedef struct gc_ctx {
+    const void *g;
+    double *x;
+    int kind;
+} gc_ctx;
+
 /* Fills v with values uniform in [lo, hi) from a small LCG (tests only; seeded). */
 static inline void gc_fill(double *v, long n, double lo, double hi, unsigned *seed)
 {

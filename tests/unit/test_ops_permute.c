@@ -7,15 +7,10 @@
 #include "optest.h"
 #include "test.h"
 
-typedef struct pm_ctx {
-    fv_permute_geom g;
-    double *x;
-} pm_ctx;
-
 static void pm_fwd(void *ctx, double *y)
 {
-    pm_ctx *c = ctx;
-    fv_ref_permute_fwd_f64(&c->g, 2, c->x, y);
+    const gc_ctx *c = ctx;
+    fv_ref_permute_fwd_f64(c->g, 2, c->x, y);
 }
 
 TEST(permute_gradcheck)
@@ -32,19 +27,20 @@ TEST(permute_gradcheck)
         gc_fill(x, 120, -1, 1, &seed);
         gc_fill(r, 120, -1, 1, &seed);
         gc_fill(base, 120, -1, 1, &seed);
-        pm_ctx c = {.g = geoms[i], .x = x};
+        const fv_permute_geom *g = &geoms[i];
+        gc_ctx c = {.g = g, .x = x};
         long n = 2;
-        for (int k = 0; k < c.g.ndim; k++)
-            n *= c.g.dims[k];
+        for (int k = 0; k < g->ndim; k++)
+            n *= g->dims[k];
         pm_fwd(&c, y);
         memset(dx, 0, sizeof dx);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, dx, 0);
+        fv_ref_permute_bwd_f64(g, 2, r, dx, 0);
         CHECK(gc_compare(&c, pm_fwd, x, n, n, r, dx, GC_H) <= GC_TOL);
         /* overwrite writes every value; accumulate adds to what is there */
         memcpy(y, base, sizeof base);
         memcpy(acc, base, sizeof base);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, y, 1);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, acc, 0);
+        fv_ref_permute_bwd_f64(g, 2, r, y, 1);
+        fv_ref_permute_bwd_f64(g, 2, r, acc, 0);
         for (long k = 0; k < n; k++) {
             CHECK_NEAR(y[k], dx[k], 0, 0);
             CHECK_NEAR(acc[k], base[k] + dx[k], 0, 0);
