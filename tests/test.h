@@ -3,6 +3,8 @@
 #ifndef FV_TEST_H
 #define FV_TEST_H
 
+#include "fovea.h" /* fv_last_error, read by CHECK_ERR_HAS and t_check_added */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
