@@ -247,4 +247,25 @@ static inline void ot_golden_layer(fv_model *m, int in, int out, const char *nam
     fv_model_free(m);
 }
 
+/* A golden case of one layer given as a text line on an input of shape dims[0..ndim). */
+typedef struct ot_text_case {
+    const char *name, *line;
+    int ndim;
+    int64_t dims[4];
+} ot_text_case;
+
+/* ot_golden_layer for each of n text cases. */
+static inline void ot_golden_text_cases(const ot_text_case *cases, size_t n, double atol,
+                                        double rtol)
+{
+    for (size_t i = 0; i < n; i++) {
+        fv_model *m = fv_model_new("text");
+        fv_input_args a = {.ndim = cases[i].ndim};
+        memcpy(a.dims, cases[i].dims, sizeof a.dims);
+        int in = fv_input_(m, a);
+        int out = fv_layer_text(m, in, cases[i].line);
+        ot_golden_layer(m, in, out, cases[i].name, atol, rtol);
+    }
+}
+
 #endif

@@ -50,23 +50,12 @@ TEST(permute_gradcheck)
 
 TEST(permute_matches_pytorch)
 {
-    static const struct {
-        const char *name, *line;
-        int ndim;
-        int64_t dims[4];
-    } cases[] = {
+    static const ot_text_case cases[] = {
         {"permute_chw_hwc", "permute dims=2,3,1", 3, {3, 4, 5}},
         {"permute_4d", "Permute dims=(4,1,3,2)", 4, {2, 3, 4, 5}},
         {"permute_2d", "permute dims=2,1", 2, {4, 5}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fv_model *m = fv_model_new("pm");
-        fv_input_args a = {.ndim = cases[i].ndim};
-        memcpy(a.dims, cases[i].dims, sizeof a.dims);
-        int in = fv_input_(m, a);
-        int out = fv_layer_text(m, in, cases[i].line);
-        ot_golden_layer(m, in, out, cases[i].name, 1e-9, 0); /* moves values: exact */
-    }
+    ot_golden_text_cases(cases, sizeof cases / sizeof cases[0], 1e-9, 0); /* moves values: exact */
 }
 
 /* Two paths into one gradient: x + permute(permute(x)) gives dx = 2 dy. */

@@ -62,23 +62,12 @@ TEST(segsoftmax_gradcheck)
 
 TEST(segsoftmax_matches_pytorch)
 {
-    static const struct {
-        const char *name, *line;
-        int ndim;
-        int64_t dims[4];
-    } cases[] = {
+    static const ot_text_case cases[] = {
         {"segsoftmax_vec", "segment_softmax segments=3,1,4,2", 1, {10}},
         {"segsoftmax_map", "SegmentSoftmax segments=(5,7,12)", 3, {2, 3, 4}},
         {"segsoftmax_one", "segment_softmax segments=6", 1, {6}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fv_model *m = fv_model_new("ss");
-        fv_input_args a = {.ndim = cases[i].ndim};
-        memcpy(a.dims, cases[i].dims, sizeof a.dims);
-        int in = fv_input_(m, a);
-        int out = fv_layer_text(m, in, cases[i].line);
-        ot_golden_layer(m, in, out, cases[i].name, 1e-6, 1e-5);
-    }
+    ot_golden_text_cases(cases, sizeof cases / sizeof cases[0], 1e-6, 1e-5);
     /* the C call copies the lengths: the caller's array may change afterwards */
     fv_model *m = fv_model_new("ss");
     int segs[] = {3, 1, 4, 2};
