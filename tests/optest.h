@@ -198,6 +198,27 @@ static inline void ot_parse_refused(const char *prefix, const char *file, const 
 #define OT_PARSE_REFUSED(prefix, file, also, cases) \
     ot_parse_refused(prefix, file, also, cases, sizeof cases / sizeof cases[0])
 
+/* The shape of a named node equals want[0..ndim) (one sample's; SHAPE_IS(m, "c", 6, 4, 4)). */
+static inline int ot_shape_is(const fv_model *m, const char *name, int ndim, const int64_t *want)
+{
+    int id = fv_model_find_node(m, name);
+    int64_t dims[4];
+    if (id < 0 || fv_node_shape(m, id, dims) != ndim) {
+        fprintf(stderr, "node '%s': missing or wrong rank\n", name);
+        return 0;
+    }
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] != want[i]) {
+            fprintf(stderr, "node '%s': dim %d is %lld, expected %lld\n", name, i,
+                    (long long)dims[i], (long long)want[i]);
+            return 0;
+        }
+    return 1;
+}
+#define SHAPE_IS(m, name, ...)                                                      \
+    CHECK(ot_shape_is((m), (name), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
+                   (int64_t[]){__VA_ARGS__}))
+
 /* Checks that the op table's entry for op is def, named `name`, of summary type `kind`. */
 static inline void ot_op_def_is(fv_op op, const fv_op_def *def, const char *name, const char *kind)
 {

@@ -84,9 +84,7 @@ TEST(permute_text_format)
     fv_model *m = ot_parse(text, "pm.fv");
     if (!m)
         return;
-    int64_t d[4];
-    CHECK(fv_node_shape(m, fv_model_find_node(m, "p"), d) == 3 && d[0] == 4 && d[1] == 5 &&
-          d[2] == 3);
+    SHAPE_IS(m, "p", 4, 5, 3);
     char *t = fv_model_to_text(m);
     CHECK(t && strstr(t, "\npermute dims=2,3,1 name=p\n"));
     fv_model *m2 = t ? fv_model_parse(t, "pm2.fv") : NULL;
