@@ -90,14 +90,10 @@ fv_tensor *fv_mask_decode(const char *name, const unsigned char *buf, size_t len
     if (!d)
         return NULL;
     *d = (mdec){.io = {.name = name, .what = "PNG mask decoder", .buf = buf, .len = len}};
-    d->png = fv_png_mem_reader(&d->io);
-    d->info = d->png ? png_create_info_struct(d->png) : NULL;
-    fv_tensor *t = NULL;
-    if (!d->info)
-        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
-    else if (fv_png_mem_decode(d->png, d->info, &d->io, check_header, read_rows, d) == FV_OK)
-        t = to_tensor(d);
-    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_tensor *t = fv_png_mem_decode(&d->io, &d->png, &d->info, check_header, read_rows, d) == FV_OK
+                       ? to_tensor(d)
+                       : NULL;
+    fv_png_mem_end(&d->png, &d->info);
     fv_free(d->px);
     fv_free(d);
     return t;

@@ -95,14 +95,10 @@ fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
         return NULL;
     *d = (pdec){.io = {.name = name, .what = "PNG decoder", .buf = buf, .len = len},
                 .max_pixels = max_pixels > 0 ? max_pixels : PNG_DEFAULT_MAX_PIXELS};
-    d->png = fv_png_mem_reader(&d->io);
-    d->info = d->png ? png_create_info_struct(d->png) : NULL;
-    fv_tensor *t = NULL;
-    if (!d->info)
-        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
-    else if (fv_png_mem_decode(d->png, d->info, &d->io, check_header, read_rows, d) == FV_OK)
-        t = to_tensor(d);
-    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_tensor *t = fv_png_mem_decode(&d->io, &d->png, &d->info, check_header, read_rows, d) == FV_OK
+                       ? to_tensor(d)
+                       : NULL;
+    fv_png_mem_end(&d->png, &d->info);
     fv_free(d->px.p);
     fv_free(d);
     return t;
@@ -197,10 +193,15 @@ png_structp fv_png_mem_reader(fv_png_mem *m)
     return png;
 }
 
-/* st is assigned after the jump, never read from before it. */
-fv_status fv_png_mem_decode(png_structp png, png_infop info, fv_png_mem *m,
+/* st is assigned after the jump, never read from before it; png and info are not changed
+ * after setjmp. */
+fv_status fv_png_mem_decode(fv_png_mem *m, png_structp *pngp, png_infop *infop,
                             fv_png_header_fn header, fv_png_rows_fn rows, void *dec)
 {
+    png_structp png = *pngp = fv_png_mem_reader(m);
+    png_infop info = *infop = png ? png_create_info_struct(png) : NULL;
+    if (!info)
+        return fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", m->name);
     fv_status st;
     if (setjmp(png_jmpbuf(png))) {
         st = m->nomem ? FV_ERR_NOMEM : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", m->name, m->msg);
@@ -216,6 +217,11 @@ fv_status fv_png_mem_decode(png_structp png, png_infop info, fv_png_mem *m,
         }
     }
     return st;
+}
+
+void fv_png_mem_end(png_structp *png, png_infop *info)
+{
+    png_destroy_read_struct(*png ? png : NULL, *info ? info : NULL, NULL);
 }
 
 fv_status fv_png_mem_limits(png_structp png, png_infop info, const fv_png_mem *m,

@@ -27,12 +27,14 @@ png_structp fv_png_mem_reader(fv_png_mem *m);
  * read (checks, and the transforms to set), and the rows (in `passes` interlace passes). */
 typedef fv_status (*fv_png_header_fn)(void *dec);
 typedef fv_status (*fv_png_rows_fn)(void *dec, int passes);
-/* The decoders' one frame with setjmp: reads the header (ancillary chunks skipped unbuffered, at
- * most 1 MiB buffered or inflated per chunk), runs header(dec), turns on interlace handling and
- * updates the info, then rows(dec, passes); a libpng error becomes "<name>: corrupt PNG: <why>"
- * (or the allocation failure it was). */
-fv_status fv_png_mem_decode(png_structp png, png_infop info, fv_png_mem *m,
+/* The decoders' one frame with setjmp: makes the read and info structs over m into *png and
+ * *info (free them with fv_png_mem_end, whatever this returns), reads the header (ancillary
+ * chunks skipped unbuffered, at most 1 MiB buffered or inflated per chunk), runs header(dec),
+ * turns on interlace handling and updates the info, then rows(dec, passes); a libpng error
+ * becomes "<name>: corrupt PNG: <why>" (or the allocation failure it was). */
+fv_status fv_png_mem_decode(fv_png_mem *m, png_structp *png, png_infop *info,
                             fv_png_header_fn header, fv_png_rows_fn rows, void *dec);
+void fv_png_mem_end(png_structp *png, png_infop *info);
 /* The limits of a header just read: at most max_pixels pixels, and no more raw bytes than the
  * file's compressed data can hold (deflate expands at most ~1032:1). */
 fv_status fv_png_mem_limits(png_structp png, png_infop info, const fv_png_mem *m,
