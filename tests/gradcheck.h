@@ -62,6 +62,13 @@ static inline void gc_fill(double *v, long n, double lo, double hi, unsigned *se
     }
 }
 
+/* The usual draw of a check: x (nx values), then the seed r (ny), uniform in [-1, 1). */
+static inline void gc_draw(double *x, long nx, double *r, long ny, unsigned seed)
+{
+    gc_fill(x, nx, -1, 1, &seed);
+    gc_fill(r, ny, -1, 1, &seed);
+}
+
 /* The tolerance every op's gradient check uses (central differences, h = 1e-6, double). */
 #define GC_TOL 1e-6
 #define GC_H 1e-6

@@ -54,9 +54,7 @@ TEST(pad_end_gradcheck)
     mp_ctx c = {.g = {.c = 1, .h = 5, .w = 6, .oh = 5, .ow = 6, .kh = 2, .kw = 2, .sh = 1,
                       .sw = 1}};
     double x[30], r[30], y[30], dx[30] = {0};
-    unsigned seed = 9;
-    gc_fill(x, 30, -1, 1, &seed);
-    gc_fill(r, 30, -1, 1, &seed);
+    gc_draw(x, 30, r, 30, 9);
     mp_x = x;
     mp_fwd_x(&c, y);
     fv_ref_maxpool_bwd_f64(&c.g, 1, r, c.arg, dx);
