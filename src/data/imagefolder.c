@@ -42,15 +42,12 @@ static fv_status names_push(names *s, char *str)
 {
     if (!str)
         return FV_ERR_NOMEM;
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 16;
-        char **v = fv_realloc(s->v, (size_t)s->cap * sizeof *v, (size_t)cap * sizeof *v, "names");
-        if (!v) {
-            fv_free(str);
-            return FV_ERR_NOMEM;
-        }
-        s->v = v, s->cap = cap;
+    char **v = fv_grow_table(s->v, &s->cap, s->n, sizeof *v, 16, "names");
+    if (!v) {
+        fv_free(str);
+        return FV_ERR_NOMEM;
     }
+    s->v = v;
     s->v[s->n++] = str;
     return FV_OK;
 }
