@@ -204,7 +204,8 @@ fv_status fv_png_mem_decode(fv_png_mem *m, png_structp *pngp, png_infop *infop,
         return fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", m->name);
     fv_status st;
     if (setjmp(png_jmpbuf(png))) {
-        st = m->nomem ? FV_ERR_NOMEM : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", m->name, m->msg);
+        st = m->nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", m->name, m->msg);
     } else {
         png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
         png_set_chunk_malloc_max(png, PNG_MAX_CHUNK);

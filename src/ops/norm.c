@@ -243,8 +243,8 @@ static const fv_field gnorm_fields[] = {
      .lo = 0, .hi = INFINITY, .arg = FV_ARG(a.norm.eps), .attr = FV_AT(gnorm.eps),
      .doc = "positive number added to the variance"},
 };
-static const fv_schema gnorm_schema = {FV_SCHEMA_TABLES(FV_OP_GROUP_NORM, gnorm_forms, gnorm_fields),
-                                       .form_attr = FV_AT(gnorm.kind)};
+static const fv_schema gnorm_schema = {
+    FV_SCHEMA_TABLES(FV_OP_GROUP_NORM, gnorm_forms, gnorm_fields), .form_attr = FV_AT(gnorm.kind)};
 
 const fv_op_def fv_op_group_norm_def = {
     .name = "norm", .kind = "GroupNormalization", .infer = gnorm_infer,

@@ -292,7 +292,8 @@ static const fv_form lppool_forms[] = {{{"lppool2d", "LPPool2d"}, "LPPool2d", 0,
 static const fv_form unpool_forms[] = {
     {{"maxunpool2d", "MaxUnpool2d"}, "MaxUnpool2d", 0, NULL, NULL}};
 
-#define POOL_SCHEMA(op_, forms_, fields_) {FV_SCHEMA_TABLES(op_, forms_, fields_), .finish = pool_finish}
+#define POOL_SCHEMA(op_, forms_, fields_)                                                     \
+    {FV_SCHEMA_TABLES(op_, forms_, fields_), .finish = pool_finish}
 static const fv_schema maxpool_schema = POOL_SCHEMA(FV_OP_MAXPOOL2D, maxpool_forms, maxpool_fields);
 static const fv_schema avgpool_schema = POOL_SCHEMA(FV_OP_AVGPOOL2D, avgpool_forms, avgpool_fields);
 static const fv_schema lppool_schema = POOL_SCHEMA(FV_OP_LPPOOL, lppool_forms, lppool_fields);

@@ -202,6 +202,23 @@ const char *data_name(const data_src *s, char *buf, size_t len)
     return fv_folder_name(s->dir ? s->dir : fv_default_data_dir(), buf, len);
 }
 
+fv_weights_info *trained_on(const opts *o, const char *cmd, data_src *s)
+{
+    if (!o->weights && !model_holds_weights(o)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s needs --weights FILE (and MODEL.fv when the weights file "
+                 "does not describe its model), or a MODEL.onnx", cmd);
+        fail(msg);
+        return NULL;
+    }
+    fv_weights_info *info = weights_info(o);
+    if (!info)
+        fail_lib();
+    else
+        data_source(o, info, s);
+    return info;
+}
+
 void data_source(const opts *o, const fv_weights_info *info, data_src *s)
 {
     s->mean = info && info->has_normalization ? info->mean : NORM_MEAN;
