@@ -1340,6 +1340,9 @@ fv_tensor *fv_idx_load(const char *path);
  * dir NULL: fv_default_data_dir(). */
 fv_dataset *fv_dataset_load_mnist_dir(const char *dir, int train);
 const char *fv_default_data_dir(void); /* FOVEA_DATA or the Debian dataset-fashion-mnist folder */
+/* The last component of a folder's path into buf (at most len - 1 characters): "mnist" for
+ * "data/mnist/"; returns buf. */
+const char *fv_folder_name(const char *dir, char *buf, size_t len);
 /* CIFAR-10 / CIFAR-100 in the binary-batch format: records of label byte(s) + 3072 pixel bytes
  * (3 x 32 x 32, channel planes). CIFAR-10: dir/data_batch_{1..5}.bin (train) or test_batch.bin,
  * one label byte; CIFAR-100: dir/train.bin or test.bin, coarse then fine label byte (the fine

@@ -45,6 +45,14 @@ static inline double gc_compare(void *ctx, gc_forward_fn fwd, double *x, long nx
     return worst;
 }
 
+/* The context most kernels' forwards need: their geometry (or other fixed operands) g, the x
+ * gc_compare perturbs, and which of two forwards (kind) where a test checks a pair. */
+typedef struct gc_ctx {
+    const void *g;
+    double *x;
+    int kind;
+} gc_ctx;
+
 /* Fills v with values uniform in [lo, hi) from a small LCG (tests only; seeded). */
 static inline void gc_fill(double *v, long n, double lo, double hi, unsigned *seed)
 {
@@ -52,6 +60,13 @@ static inline void gc_fill(double *v, long n, double lo, double hi, unsigned *se
         *seed = *seed * 1103515245u + 12345u;
         v[i] = lo + (hi - lo) * ((*seed >> 8) & 0xFFFFFF) / 16777216.0;
     }
+}
+
+/* The usual draw of a check: x (nx values), then the seed r (ny), uniform in [-1, 1). */
+static inline void gc_draw(double *x, long nx, double *r, long ny, unsigned seed)
+{
+    gc_fill(x, nx, -1, 1, &seed);
+    gc_fill(r, ny, -1, 1, &seed);
 }
 
 /* The tolerance every op's gradient check uses (central differences, h = 1e-6, double). */

@@ -198,6 +198,60 @@ static inline void ot_parse_refused(const char *prefix, const char *file, const 
 #define OT_PARSE_REFUSED(prefix, file, also, cases) \
     ot_parse_refused(prefix, file, also, cases, sizeof cases / sizeof cases[0])
 
+/* The shape of a named node equals want[0..ndim) (one sample's; SHAPE_IS(m, "c", 6, 4, 4)). */
+static inline int ot_shape_is(const fv_model *m, const char *name, int ndim, const int64_t *want)
+{
+    int id = fv_model_find_node(m, name);
+    int64_t dims[4];
+    if (id < 0 || fv_node_shape(m, id, dims) != ndim) {
+        fprintf(stderr, "node '%s': missing or wrong rank\n", name);
+        return 0;
+    }
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] != want[i]) {
+            fprintf(stderr, "node '%s': dim %d is %lld, expected %lld\n", name, i,
+                    (long long)dims[i], (long long)want[i]);
+            return 0;
+        }
+    return 1;
+}
+#define SHAPE_IS(m, name, ...)                                                      \
+    CHECK(ot_shape_is((m), (name), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
+                   (int64_t[]){__VA_ARGS__}))
+
+/* Checks that the op table's entry for op is def, named `name`, of summary type `kind`. */
+static inline void ot_op_def_is(fv_op op, const fv_op_def *def, const char *name, const char *kind)
+{
+    CHECK(fv_op_table[op] == def);
+    CHECK(strcmp(def->name, name) == 0);
+    CHECK(strcmp(def->kind, kind) == 0);
+}
+
+/* The internal API checks the attributes too: op with all-zero attributes on an input of
+ * dims[0..ndim) is refused as layer 'raw', leaving the graph as it was, with `needle` in the
+ * error. */
+static inline void ot_zero_attr_refused(fv_op op, int ndim, const int64_t *dims,
+                                        const char *needle)
+{
+    fv_model *m = fv_model_new("e");
+    int x = fv_graph_add_input(m, ndim, dims, "input1");
+    fv_attr a;
+    memset(&a, 0, sizeof a);
+    CHECK(fv_graph_add(m, op, 1, &x, &a, "raw") < 0);
+    CHECK_ERR_HAS(needle);
+    CHECK(m->nnodes == 1);
+    fv_model_free(m);
+}
+
+/* Whether layer `got` is node `want`, a failed check and m freed if not. */
+static inline int ot_node_is(fv_model *m, int got, int want)
+{
+    CHECK(got == want);
+    if (got != want)
+        fv_model_free(m);
+    return got == want;
+}
+
 /* The golden check of a model just built: layer `out` was made (> 0), then ot_golden against case
  * `name`, naming the case on stderr when any of these checks fails; frees m. */
 static inline void ot_golden_layer(fv_model *m, int in, int out, const char *name, double atol,
@@ -212,6 +266,27 @@ static inline void ot_golden_layer(fv_model *m, int in, int out, const char *nam
         fprintf(stderr, "  case %s\n", name);
     t_cur_failed |= before;
     fv_model_free(m);
+}
+
+/* A golden case of one layer given as a text line on an input of shape dims[0..ndim). */
+typedef struct ot_text_case {
+    const char *name, *line;
+    int ndim;
+    int64_t dims[4];
+} ot_text_case;
+
+/* ot_golden_layer for each of n text cases. */
+static inline void ot_golden_text_cases(const ot_text_case *cases, size_t n, double atol,
+                                        double rtol)
+{
+    for (size_t i = 0; i < n; i++) {
+        fv_model *m = fv_model_new("text");
+        fv_input_args a = {.ndim = cases[i].ndim};
+        memcpy(a.dims, cases[i].dims, sizeof a.dims);
+        int in = fv_input_(m, a);
+        int out = fv_layer_text(m, in, cases[i].line);
+        ot_golden_layer(m, in, out, cases[i].name, atol, rtol);
+    }
 }
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef FV_TEST_H
 #define FV_TEST_H
 
+#include "fovea.h" /* fv_last_error, read by CHECK_ERR_HAS and t_check_added */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,42 @@ static inline int t_one_line(const char *msg)
     for (; *e; e++)
         clean &= *e >= 0x20 && *e != 0x7f;
     return clean;
+}
+
+/* Prints the first line where two texts differ. */
+static inline void t_show_diff(const char *a, const char *b)
+{
+    int line = 1;
+    size_t i = 0, start = 0;
+    for (; a[i] && a[i] == b[i]; i++)
+        if (a[i] == '\n')
+            line++, start = i + 1;
+    a += start, b += start;
+    fprintf(stderr, "line %d differs:\n  %.*s\n  %.*s\n", line, (int)strcspn(a, "\n"), a,
+            (int)strcspn(b, "\n"), b);
+}
+
+/* Checks that text got (NULL: a failure) is want, showing the first line that differs. */
+static inline void t_check_text(const char *got, const char *want)
+{
+    CHECK(got && strcmp(got, want) == 0);
+    if (got && strcmp(got, want) != 0)
+        t_show_diff(got, want);
+}
+
+/* One row of a table of layers to add: got (the node added, or < 0) is want when want >= 0,
+ * else an error whose message holds each of the up to three phrases of has (NULL-ended);
+ * names the row on a failure. */
+static inline void t_check_added(size_t row, int got, int want, const char *const has[3])
+{
+    int before = t_cur_failed;
+    t_cur_failed = 0;
+    CHECK(want >= 0 ? got == want : got < 0);
+    for (int k = 0; k < 3 && has[k]; k++)
+        CHECK_ERR_HAS(has[k]);
+    if (t_cur_failed)
+        fprintf(stderr, "  row %zu\n", row);
+    t_cur_failed |= before;
 }
 
 /* Runs one test, counting it as passed or failed. */

@@ -43,6 +43,18 @@ static inline void t_write_at(const char *name, const void *data, size_t len)
     t_write(t_path(name), data, len);
 }
 
+/* Copies the file at path to t_path(name); 0 when it could not be read (a failed check). */
+static inline int t_copy_in(const char *path, const char *name)
+{
+    long n = 0;
+    unsigned char *b = t_slurp(path, &n);
+    CHECK(b != NULL);
+    if (b)
+        t_write_at(name, b, (size_t)n);
+    free(b);
+    return b != NULL;
+}
+
 /* Removes the folder and all in it; 0 on success, else says so on stderr. */
 static inline int t_rmtree(void)
 {

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static inline uint32_t zf_fnv1a(const char *s)
@@ -80,6 +81,15 @@ static inline double zf_rel_error(const fv_tensor *got, const fv_tensor *want)
         scale = fmax(scale, fabs(want->data[i]));
     }
     return err / scale;
+}
+
+/* One line of a --full run, "<label> ok|BAD|<error>  max relative error <e>"; returns 1 when
+ * the run failed (st) or e is over tol. */
+static inline int zf_report(const char *label, fv_status st, double e, double tol)
+{
+    printf("%-22s %s  max relative error %.3g\n", label,
+           st != FV_OK ? fv_last_error() : e <= tol ? "ok " : "BAD", e);
+    return !(e <= tol);
 }
 
 #endif

@@ -175,15 +175,13 @@ typedef struct gs_job {
     double *bt;      /* the block, transposed: len x GS_BLOCK */
     double *c;       /* the dot products: earlier vector i, block vector q at i * GS_BLOCK + q */
     int64_t done, len;
-    int width;
 } gs_job;
 
 /* c[i][q] = v_i . block_q for earlier vectors i of worker t's share. */
-static void gs_dots(void *ctx, int t)
+static void gs_dots(void *ctx, int t, int64_t i0, int64_t i1)
 {
     const gs_job *j = ctx;
-    int64_t i0, i1;
-    fv_split(j->done, j->width, t, &i0, &i1);
+    (void)t;
     for (int64_t i = i0; i < i1; i++) {
         double c[GS_BLOCK] = {0};
         const double *vi = j->v + i * j->len;
@@ -196,11 +194,10 @@ static void gs_dots(void *ctx, int t)
 
 /* block_q -= sum_i c[i][q] v_i over elements of worker t's share, i in order for each element
  * (in chunks of elements that stay in the cache). */
-static void gs_update(void *ctx, int t)
+static void gs_update(void *ctx, int t, int64_t e0, int64_t e1)
 {
     const gs_job *j = ctx;
-    int64_t e0, e1;
-    fv_split(j->len, j->width, t, &e0, &e1);
+    (void)t;
     for (int64_t a = e0; a < e1; a += 64) {
         int64_t b = a + 64 < e1 ? a + 64 : e1;
         for (int64_t i = 0; i < j->done; i++) {
@@ -249,9 +246,9 @@ static void gs_block(gs_job *j, int64_t j0, int n, double *rows)
                 for (int64_t e = 0; e < j->len; e++)
                     j->bt[e * GS_BLOCK + q] = rows[q * j->len + e];
             j->done = j0;
-            j->width = fv_parallel_width((int)(j0 < j->len ? j0 : j->len));
-            fv_parallel(j->width, gs_dots, j);
-            fv_parallel(j->width, gs_update, j);
+            int width = fv_parallel_width((int)(j0 < j->len ? j0 : j->len));
+            fv_parallel_shares(width, j0, gs_dots, j);
+            fv_parallel_shares(width, j->len, gs_update, j);
             for (int q = 0; q < n; q++)
                 for (int64_t e = 0; e < j->len; e++)
                     rows[q * j->len + e] = j->bt[e * GS_BLOCK + q];

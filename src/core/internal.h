@@ -61,6 +61,10 @@ static inline void fv_split(int64_t total, int parts, int k, int64_t *a, int64_t
     *a = total * k / parts;
     *b = total * (k + 1) / parts;
 }
+typedef void (*fv_share_fn)(void *ctx, int t, int64_t a, int64_t b);
+/* Runs fn(ctx, t, a, b) for each of `width` workers (fv_parallel(width, ...)) on its share
+ * [a, b) of [0, count) by fv_split, skipping empty shares. */
+void fv_parallel_shares(int width, int64_t count, fv_share_fn fn, void *ctx);
 
 /* ---------------------------------------------------------------- graph */
 

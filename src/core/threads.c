@@ -219,3 +219,25 @@ int fv_parallel_width(int ntasks)
     int t = fv_num_threads();
     return ntasks < t ? (ntasks < 1 ? 1 : ntasks) : t;
 }
+
+typedef struct share_job {
+    fv_share_fn fn;
+    void *ctx;
+    int64_t count;
+    int width;
+} share_job;
+
+static void share_task(void *ctx, int t)
+{
+    const share_job *j = ctx;
+    int64_t a, b;
+    fv_split(j->count, j->width, t, &a, &b);
+    if (b > a)
+        j->fn(j->ctx, t, a, b);
+}
+
+void fv_parallel_shares(int width, int64_t count, fv_share_fn fn, void *ctx)
+{
+    share_job j = {fn, ctx, count, width};
+    fv_parallel(width, share_task, &j);
+}

@@ -90,14 +90,10 @@ static fv_status field_begin(csv *c)
     if (r->nf == CSV_MAX_COLUMNS)
         return fv_err(FV_ERR_FORMAT, "%s: line %lld: more than %d columns", c->name,
                       (long long)r->line, CSV_MAX_COLUMNS);
-    if (r->nf == r->fcap) {
-        int cap = r->fcap ? 2 * r->fcap : 64;
-        size_t *p = fv_realloc(r->start, sizeof(size_t) * (size_t)r->fcap,
-                               sizeof(size_t) * (size_t)cap, "CSV fields");
-        if (!p)
-            return FV_ERR_NOMEM;
-        r->start = p, r->fcap = cap;
-    }
+    size_t *p = fv_grow_table(r->start, &r->fcap, r->nf, sizeof *p, 64, "CSV fields");
+    if (!p)
+        return FV_ERR_NOMEM;
+    r->start = p;
     r->start[r->nf++] = r->text.len;
     return FV_OK;
 }
@@ -312,14 +308,10 @@ static fv_status add_label(csv *c, int k, const char *s, int *id)
 {
     if (c->nlab == CSV_MAX_CLASSES)
         return cell_is(c, k, "a label beyond the 65536 classes that may be told apart");
-    if (c->nlab == c->labcap) {
-        int cap = c->labcap ? 2 * c->labcap : 16;
-        label *p = fv_realloc(c->lab, sizeof(label) * (size_t)c->labcap,
-                              sizeof(label) * (size_t)cap, "CSV labels");
-        if (!p)
-            return FV_ERR_NOMEM;
-        c->lab = p, c->labcap = cap;
-    }
+    label *p = fv_grow_table(c->lab, &c->labcap, c->nlab, sizeof *p, 16, "CSV labels");
+    if (!p)
+        return FV_ERR_NOMEM;
+    c->lab = p;
     double v;
     const char *why;
     label *l = &c->lab[c->nlab];

@@ -26,6 +26,18 @@ const char *fv_default_data_dir(void)
     return env && *env ? env : DEBIAN_FASHION_MNIST;
 }
 
+const char *fv_folder_name(const char *dir, char *buf, size_t len)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    size_t s = n;
+    while (s > 0 && dir[s - 1] != '/')
+        s--;
+    snprintf(buf, len, "%.*s", (int)(n - s), dir + s);
+    return buf;
+}
+
 const char *fv_fashion_mnist_class(int k)
 {
     return k >= 0 && k < 10 ? fashion_names[k] : "?";

@@ -42,15 +42,12 @@ static fv_status names_push(names *s, char *str)
 {
     if (!str)
         return FV_ERR_NOMEM;
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 16;
-        char **v = fv_realloc(s->v, (size_t)s->cap * sizeof *v, (size_t)cap * sizeof *v, "names");
-        if (!v) {
-            fv_free(str);
-            return FV_ERR_NOMEM;
-        }
-        s->v = v, s->cap = cap;
+    char **v = fv_grow_table(s->v, &s->cap, s->n, sizeof *v, 16, "names");
+    if (!v) {
+        fv_free(str);
+        return FV_ERR_NOMEM;
     }
+    s->v = v;
     s->v[s->n++] = str;
     return FV_OK;
 }
@@ -219,18 +216,6 @@ static void resolve_shape(const fv_tensor *img, int *c, int *h, int *w)
     *w = *w ? *w : (int)img->dims[3];
 }
 
-/* "ROOT" of "/a/ROOT/" (at most len - 1 characters). */
-static void base_name(const char *dir, char *out, size_t len)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    size_t s = n;
-    while (s > 0 && dir[s - 1] != '/')
-        s--;
-    snprintf(out, len, "%.*s", (int)(n - s), dir + s);
-}
-
 /* Checks the decoded size of n images of (c, h, w) against the cap; allocates x and y. */
 static fv_status alloc_set(const char *dir, fv_dataset *d, int64_t n, int c, int h, int w)
 {
@@ -315,7 +300,7 @@ static fv_dataset *load_listing(const char *dir, listing *L, int c, int h, int w
         return NULL;
     }
     take_classes(d, L);
-    base_name(dir, d->name, sizeof d->name);
+    fv_folder_name(dir, d->name, sizeof d->name);
     if (fill_set(d, L, first, n, ref) != FV_OK) {
         fv_dataset_free(d);
         return NULL;

@@ -10,13 +10,10 @@
 
 #include <math.h>
 #include <png.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
 #define MASK_MAX_PIXELS ((int64_t)1 << 26)
-#define MASK_MAX_CHUNK ((png_alloc_size_t)1 << 20)
-#define DEFLATE_MAX_RATIO 1032u
 
 void fv_voc_color(int index, unsigned char rgb[3])
 {
@@ -40,29 +37,23 @@ typedef struct mdec {
 } mdec;
 
 /* An indexed PNG within the limits; then one byte per index (low bit depths unpacked). */
-static fv_status check_header(mdec *d)
+static fv_status check_header(void *dec)
 {
+    mdec *d = dec;
     d->w = png_get_image_width(d->png, d->info), d->h = png_get_image_height(d->png, d->info);
     if (png_get_color_type(d->png, d->info) != PNG_COLOR_TYPE_PALETTE)
         return fv_err(FV_ERR_FORMAT, "%s: a mask must be an indexed PNG (colour type palette), "
                       "this one is %s", d->io.name,
                       png_get_color_type(d->png, d->info) & PNG_COLOR_MASK_COLOR ? "RGB"
                                                                                 : "grey");
-    if ((int64_t)d->w * d->h > MASK_MAX_PIXELS)
-        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", d->io.name,
-                      d->w, d->h, (long long)MASK_MAX_PIXELS);
-    uint64_t raw = (uint64_t)d->h * png_get_rowbytes(d->png, d->info);
-    if (raw > (uint64_t)d->io.len * DEFLATE_MAX_RATIO + 4096)
-        return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of "
-                      "%zu bytes (truncated?)", d->io.name, d->w, d->h, d->io.len);
+    FV_TRY(fv_png_mem_limits(d->png, d->info, &d->io, MASK_MAX_PIXELS));
     png_set_packing(d->png);
     return FV_OK;
 }
 
-static fv_status read_rows(mdec *d)
+static fv_status read_rows(void *dec, int passes)
 {
-    int passes = png_set_interlace_handling(d->png);
-    png_read_update_info(d->png, d->info);
+    mdec *d = dec;
     if (png_get_rowbytes(d->png, d->info) != d->w)
         return fv_err(FV_ERR_STATE, "%s: PNG mask rows of %zu bytes (expected %u)", d->io.name,
                       (size_t)png_get_rowbytes(d->png, d->info), d->w);
@@ -77,24 +68,6 @@ static fv_status read_rows(mdec *d)
             png_read_row(d->png, d->px + (size_t)y * d->w, NULL);
     png_read_end(d->png, NULL);
     return FV_OK;
-}
-
-/* The one frame with setjmp; st is assigned after the jump, never read from before it. */
-static fv_status decode(mdec *d)
-{
-    fv_status st;
-    if (setjmp(png_jmpbuf(d->png))) {
-        st = d->io.nomem ? FV_ERR_NOMEM
-                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->io.name, d->io.msg);
-    } else {
-        png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
-        png_set_chunk_malloc_max(d->png, MASK_MAX_CHUNK);
-        png_read_info(d->png, d->info);
-        st = check_header(d);
-        if (st == FV_OK)
-            st = read_rows(d);
-    }
-    return st;
 }
 
 static fv_tensor *to_tensor(const mdec *d)
@@ -117,14 +90,10 @@ fv_tensor *fv_mask_decode(const char *name, const unsigned char *buf, size_t len
     if (!d)
         return NULL;
     *d = (mdec){.io = {.name = name, .what = "PNG mask decoder", .buf = buf, .len = len}};
-    d->png = fv_png_mem_reader(&d->io);
-    d->info = d->png ? png_create_info_struct(d->png) : NULL;
-    fv_tensor *t = NULL;
-    if (!d->info)
-        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
-    else if (decode(d) == FV_OK)
-        t = to_tensor(d);
-    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_tensor *t = fv_png_mem_decode(&d->io, &d->png, &d->info, check_header, read_rows, d) == FV_OK
+                       ? to_tensor(d)
+                       : NULL;
+    fv_png_mem_end(&d->png, &d->info);
     fv_free(d->px);
     fv_free(d);
     return t;
@@ -166,12 +135,6 @@ fv_status fv_mask_save(const char *path, const fv_tensor *mask)
             return fv_err(FV_ERR_INVALID, "%s: mask value %g at pixel %lld is not an index "
                           "0..255", path, (double)v, (long long)i);
     }
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    im.width = (png_uint_32)w, im.height = (png_uint_32)h;
-    im.format = PNG_FORMAT_RGB_COLORMAP;
-    im.colormap_entries = 256;
     unsigned char map[256 * 3], *px = fv_malloc((size_t)(h * w), "PNG mask pixels");
     if (!px)
         return FV_ERR_NOMEM;
@@ -179,14 +142,8 @@ fv_status fv_mask_save(const char *path, const fv_tensor *mask)
         fv_voc_color(i, map + 3 * i);
     for (int64_t i = 0; i < h * w; i++)
         px[i] = (unsigned char)mask->data[i];
-    fv_atomic_file af;
-    fv_status st = fv_atomic_open(&af, path);
-    if (st == FV_OK && !png_image_write_to_stdio(&im, af.f, 0, px, 0, map)) {
-        st = fv_err(FV_ERR_IO, "%s: cannot write PNG mask: %s", path, im.message);
-        fv_atomic_abort(&af);
-    } else if (st == FV_OK) {
-        st = fv_atomic_commit(&af);
-    }
+    fv_status st = fv_png_write_file(path, (png_uint_32)w, (png_uint_32)h,
+                                     PNG_FORMAT_RGB_COLORMAP, px, map, "PNG mask");
     fv_free(px);
     return st;
 }

@@ -32,26 +32,19 @@ typedef struct pdec {
 } pdec;
 
 /* After the header: the limits, then the transforms to 8-bit gray or RGB with or without alpha. */
-static fv_status check_header(pdec *d)
+static fv_status check_header(void *dec)
 {
-    png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
-    if ((int64_t)w * h > d->max_pixels)
-        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld",
-                      d->io.name, w, h, (long long)d->max_pixels);
-    uint64_t raw = (uint64_t)h * png_get_rowbytes(d->png, d->info);
-    if (raw > (uint64_t)d->io.len * DEFLATE_MAX_RATIO + 4096)
-        return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of %zu "
-                      "bytes (truncated?)", d->io.name, w, h, d->io.len);
+    pdec *d = dec;
+    FV_TRY(fv_png_mem_limits(d->png, d->info, &d->io, d->max_pixels));
     png_set_expand(d->png);
     png_set_scale_16(d->png);
     return FV_OK;
 }
 
 /* Decodes the rows into d->px, growing it as they come (an interlaced image needs all at once). */
-static fv_status read_rows(pdec *d)
+static fv_status read_rows(void *dec, int passes)
 {
-    int passes = png_set_interlace_handling(d->png);
-    png_read_update_info(d->png, d->info);
+    pdec *d = dec;
     d->ch = png_get_channels(d->png, d->info);
     d->c = d->ch >= 3 ? 3 : 1;
     size_t row = png_get_rowbytes(d->png, d->info), h = png_get_image_height(d->png, d->info);
@@ -72,24 +65,6 @@ static fv_status read_rows(pdec *d)
         }
     png_read_end(d->png, NULL);
     return FV_OK;
-}
-
-/* The one frame with setjmp; st is assigned after the jump, never read from before it. */
-static fv_status decode(pdec *d)
-{
-    fv_status st;
-    if (setjmp(png_jmpbuf(d->png))) {
-        st = d->io.nomem ? FV_ERR_NOMEM
-                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", d->io.name, d->io.msg);
-    } else {
-        png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
-        png_set_chunk_malloc_max(d->png, PNG_MAX_CHUNK);
-        png_read_info(d->png, d->info);
-        st = check_header(d);
-        if (st == FV_OK)
-            st = read_rows(d);
-    }
-    return st;
 }
 
 /* Interleaved 8-bit samples (alpha last when there is one) -> planar CHW floats on black. */
@@ -120,14 +95,10 @@ fv_tensor *fv_png_decode(const char *name, const unsigned char *buf, size_t len,
         return NULL;
     *d = (pdec){.io = {.name = name, .what = "PNG decoder", .buf = buf, .len = len},
                 .max_pixels = max_pixels > 0 ? max_pixels : PNG_DEFAULT_MAX_PIXELS};
-    d->png = fv_png_mem_reader(&d->io);
-    d->info = d->png ? png_create_info_struct(d->png) : NULL;
-    fv_tensor *t = NULL;
-    if (!d->info)
-        fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", name);
-    else if (decode(d) == FV_OK)
-        t = to_tensor(d);
-    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    fv_tensor *t = fv_png_mem_decode(&d->io, &d->png, &d->info, check_header, read_rows, d) == FV_OK
+                       ? to_tensor(d)
+                       : NULL;
+    fv_png_mem_end(&d->png, &d->info);
     fv_free(d->px.p);
     fv_free(d);
     return t;
@@ -146,13 +117,7 @@ fv_status fv_png_save(const char *path, const fv_tensor *img)
         return fv_err(FV_ERR_SHAPE, "%s: an image must be (1 or 3, height, width), got %s", path,
                       fv_shape_str(img->ndim, img->dims, s, sizeof s));
     int c = (int)img->dims[off];
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    im.width = (png_uint_32)img->dims[off + 2];
-    im.height = (png_uint_32)img->dims[off + 1];
-    im.format = c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    int64_t hw = (int64_t)im.width * im.height;
+    int64_t hw = img->dims[off + 1] * img->dims[off + 2];
     unsigned char *px = fv_malloc((size_t)(hw * c), "PNG pixels");
     if (!px)
         return FV_ERR_NOMEM;
@@ -162,15 +127,30 @@ fv_status fv_png_save(const char *path, const fv_tensor *img)
             v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
             px[p * c + k] = (unsigned char)lrintf(v * 255.0f);
         }
+    fv_status st = fv_png_write_file(path, (png_uint_32)img->dims[off + 2],
+                                     (png_uint_32)img->dims[off + 1],
+                                     c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY, px, NULL, "PNG");
+    fv_free(px);
+    return st;
+}
+
+fv_status fv_png_write_file(const char *path, png_uint_32 w, png_uint_32 h, png_uint_32 format,
+                            const unsigned char *px, const unsigned char *map, const char *what)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    im.width = w, im.height = h;
+    im.format = format;
+    im.colormap_entries = map ? 256 : 0;
     fv_atomic_file af;
     fv_status st = fv_atomic_open(&af, path);
-    if (st == FV_OK && !png_image_write_to_stdio(&im, af.f, 0, px, 0, NULL)) {
-        st = fv_err(FV_ERR_IO, "%s: cannot write PNG: %s", path, im.message);
+    if (st == FV_OK && !png_image_write_to_stdio(&im, af.f, 0, px, 0, map)) {
+        st = fv_err(FV_ERR_IO, "%s: cannot write %s: %s", path, what, im.message);
         fv_atomic_abort(&af);
     } else if (st == FV_OK) {
         st = fv_atomic_commit(&af);
     }
-    fv_free(px);
     return st;
 }
 
@@ -211,4 +191,50 @@ png_structp fv_png_mem_reader(fv_png_mem *m)
     if (png)
         png_set_read_fn(png, m, on_read);
     return png;
+}
+
+/* st is assigned after the jump, never read from before it; png and info are not changed
+ * after setjmp. */
+fv_status fv_png_mem_decode(fv_png_mem *m, png_structp *pngp, png_infop *infop,
+                            fv_png_header_fn header, fv_png_rows_fn rows, void *dec)
+{
+    png_structp png = *pngp = fv_png_mem_reader(m);
+    png_infop info = *infop = png ? png_create_info_struct(png) : NULL;
+    if (!info)
+        return fv_err(FV_ERR_NOMEM, "%s: out of memory starting the PNG decoder", m->name);
+    fv_status st;
+    if (setjmp(png_jmpbuf(png))) {
+        st = m->nomem ? FV_ERR_NOMEM
+                      : fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %s", m->name, m->msg);
+    } else {
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+        png_set_chunk_malloc_max(png, PNG_MAX_CHUNK);
+        png_read_info(png, info);
+        st = header(dec);
+        if (st == FV_OK) {
+            int passes = png_set_interlace_handling(png);
+            png_read_update_info(png, info);
+            st = rows(dec, passes);
+        }
+    }
+    return st;
+}
+
+void fv_png_mem_end(png_structp *png, png_infop *info)
+{
+    png_destroy_read_struct(*png ? png : NULL, *info ? info : NULL, NULL);
+}
+
+fv_status fv_png_mem_limits(png_structp png, png_infop info, const fv_png_mem *m,
+                            int64_t max_pixels)
+{
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if ((int64_t)w * h > max_pixels)
+        return fv_err(FV_ERR_FORMAT, "%s: %ux%u pixels is more than the limit of %lld", m->name,
+                      w, h, (long long)max_pixels);
+    uint64_t raw = (uint64_t)h * png_get_rowbytes(png, info);
+    if (raw > (uint64_t)m->len * DEFLATE_MAX_RATIO + 4096)
+        return fv_err(FV_ERR_FORMAT, "%s: corrupt PNG: %ux%u pixels cannot come from a file of %zu "
+                      "bytes (truncated?)", m->name, w, h, m->len);
+    return FV_OK;
 }

@@ -13,18 +13,10 @@ void fv_graph_forward(fv_model *m, int batch, int upto)
         fv_op_table[m->nodes[i].op]->forward(m, &m->nodes[i], batch);
 }
 
-typedef struct zero_job {
-    float *p;
-    int64_t count;
-    int width;
-} zero_job;
-
-static void zero_task(void *ctx, int k)
+static void zero_share(void *ctx, int t, int64_t a, int64_t b)
 {
-    const zero_job *j = ctx;
-    int64_t a, b;
-    fv_split(j->count, j->width, k, &a, &b);
-    memset(j->p + a, 0, sizeof(float) * (size_t)(b - a));
+    (void)t;
+    memset((float *)ctx + a, 0, sizeof(float) * (size_t)(b - a));
 }
 
 /* Zeroes a node's dy, large ones spread over the pool (memory-bound, and otherwise the one
@@ -32,11 +24,11 @@ static void zero_task(void *ctx, int k)
 static void zero_dy(fv_node *n, int batch)
 {
     int64_t count = n->size * batch;
-    zero_job j = {n->dy, count, fv_parallel_width((int)(count / 65536 + 1))};
-    if (j.width == 1)
+    int width = fv_parallel_width((int)(count / 65536 + 1));
+    if (width == 1)
         memset(n->dy, 0, sizeof(float) * (size_t)count);
     else
-        fv_parallel(j.width, zero_task, &j);
+        fv_parallel_shares(width, count, zero_share, n->dy);
 }
 
 /* With shared dy buffers only the roots of the backward pass (nodes nothing consumes) are zeroed

@@ -52,9 +52,7 @@ static const fv_field adaptive_fields[] = {
 };
 
 static const fv_schema adaptive_schema = {
-    .op = FV_OP_ADAPTIVE_AVGPOOL, .forms = adaptive_forms, .nforms = 1,
-    .fields = adaptive_fields, .nfields = 1,
-};
+    FV_SCHEMA_TABLES(FV_OP_ADAPTIVE_AVGPOOL, adaptive_forms, adaptive_fields)};
 
 const fv_op_def fv_op_adaptive_avgpool_def = {
     .schema = &adaptive_schema,

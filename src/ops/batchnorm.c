@@ -233,17 +233,9 @@ static const fv_field bn_fields[] = {
      .lo = 0, .hi = INFINITY, .arg = FV_ARG(a.bn.eps), .attr = FV_AT(bn.eps),
      .doc = "positive number added to the variance"},
 };
-static const fv_schema bn_schema = {
-    .op = FV_OP_BATCHNORM, .forms = bn_forms, .nforms = 1, .fields = bn_fields,
-    .nfields = sizeof bn_fields / sizeof bn_fields[0],
-};
+static const fv_schema bn_schema = {FV_SCHEMA_TABLES(FV_OP_BATCHNORM, bn_forms, bn_fields)};
 
 const fv_op_def fv_op_batchnorm_def = {
-    .schema = &bn_schema,
-    .name = "batchnorm",
-    .kind = "BatchNormalization",
-    .infer = bn_infer,
-    .saved_bytes = bn_saved_bytes,
-    .forward = bn_forward,
-    .backward = bn_backward,
+    .schema = &bn_schema, .name = "batchnorm", .kind = "BatchNormalization", .infer = bn_infer,
+    .saved_bytes = bn_saved_bytes, .forward = bn_forward, .backward = bn_backward,
 };

@@ -247,17 +247,10 @@ static const fv_field binary_fields[] = {
      .doc = "finite number: every value of the constant"},
 };
 static const fv_schema binary_schema = {
-    .op = FV_OP_BINARY, .forms = binary_forms, .nforms = 1, .fields = binary_fields,
-    .nfields = sizeof binary_fields / sizeof binary_fields[0], .min_in = 1, .max_in = 2,
-    .finish = binary_finish,
-};
+    FV_SCHEMA_TABLES(FV_OP_BINARY, binary_forms, binary_fields), .min_in = 1, .max_in = 2,
+    .finish = binary_finish};
 
 const fv_op_def fv_op_binary_def = {
-    .name = "binary",
-    .kind = "Binary",
-    .schema = &binary_schema,
-    .infer = binary_infer,
-    .forward = binary_forward,
-    .backward = binary_backward,
-    .kind_of = binary_kind,
+    .name = "binary", .kind = "Binary", .schema = &binary_schema, .infer = binary_infer,
+    .forward = binary_forward, .backward = binary_backward, .kind_of = binary_kind,
 };

@@ -588,23 +588,11 @@ static const fv_field conv_fields[] = {
      .doc = "positive integer: outputs per input channel"},
 };
 
-static const fv_schema conv_schema = {
-    .op = FV_OP_CONV2D,
-    .forms = conv_forms,
-    .nforms = 3,
-    .fields = conv_fields,
-    .nfields = sizeof conv_fields / sizeof conv_fields[0],
-    .finish = conv_finish,
-    .unwrite = conv_unwrite,
-};
+static const fv_schema conv_schema = {FV_SCHEMA_TABLES(FV_OP_CONV2D, conv_forms, conv_fields),
+                                      .finish = conv_finish, .unwrite = conv_unwrite};
 
 const fv_op_def fv_op_conv2d_def = {
-    .name = "conv2d",
-    .kind = "Conv2D",
-    .schema = &conv_schema,
-    .infer = conv_infer,
-    .workspace_bytes = conv_workspace_bytes,
-    .forward = conv_forward,
-    .backward = conv_backward,
+    .name = "conv2d", .kind = "Conv2D", .schema = &conv_schema, .infer = conv_infer,
+    .workspace_bytes = conv_workspace_bytes, .forward = conv_forward, .backward = conv_backward,
     .overwrites_dx = 1,
 };

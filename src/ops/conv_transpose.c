@@ -172,19 +172,10 @@ static const fv_field convt_fields[] = {
 };
 
 static const fv_schema convt_schema = {
-    .op = FV_OP_CONV2D_TRANSPOSE,
-    .forms = convt_forms,
-    .nforms = 1,
-    .fields = convt_fields,
-    .nfields = sizeof convt_fields / sizeof convt_fields[0],
-};
+    FV_SCHEMA_TABLES(FV_OP_CONV2D_TRANSPOSE, convt_forms, convt_fields)};
 
 const fv_op_def fv_op_conv2d_transpose_def = {
-    .name = "conv2d_transpose",
-    .kind = "Conv2DTranspose",
-    .schema = &convt_schema,
-    .infer = convt_infer,
-    .workspace_bytes = convt_workspace_bytes,
-    .forward = convt_forward,
+    .name = "conv2d_transpose", .kind = "Conv2DTranspose", .schema = &convt_schema,
+    .infer = convt_infer, .workspace_bytes = convt_workspace_bytes, .forward = convt_forward,
     .backward = convt_backward,
 };

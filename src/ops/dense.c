@@ -136,20 +136,9 @@ static const fv_field dense_fields[] = {
     FV_INIT_FIELDS_AS_CONV(a.dense),
 };
 
-static const fv_schema dense_schema = {
-    .op = FV_OP_DENSE,
-    .forms = dense_forms,
-    .nforms = 1,
-    .fields = dense_fields,
-    .nfields = sizeof dense_fields / sizeof dense_fields[0],
-};
+static const fv_schema dense_schema = {FV_SCHEMA_TABLES(FV_OP_DENSE, dense_forms, dense_fields)};
 
 const fv_op_def fv_op_dense_def = {
-    .name = "dense",
-    .kind = "Dense",
-    .schema = &dense_schema,
-    .infer = dense_infer,
-    .forward = dense_forward,
-    .backward = dense_backward,
-    .overwrites_dx = 1,
+    .name = "dense", .kind = "Dense", .schema = &dense_schema, .infer = dense_infer,
+    .forward = dense_forward, .backward = dense_backward, .overwrites_dx = 1,
 };

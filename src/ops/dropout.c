@@ -109,17 +109,12 @@ static const fv_field dropout_fields[] = {
      .doc = "fraction dropped in training, in [0, 1)"},
 };
 static const fv_schema dropout_schema = {
-    .op = FV_OP_DROPOUT, .forms = dropout_forms, .nforms = 2, .fields = dropout_fields,
-    .nfields = 1, .form_attr = FV_AT(dropout.spatial),
-};
+    FV_SCHEMA_TABLES(FV_OP_DROPOUT, dropout_forms, dropout_fields),
+    .form_attr = FV_AT(dropout.spatial)};
 
 const fv_op_def fv_op_dropout_def = {
     .schema = &dropout_schema, /* the summary's type: the form's (whole channels: spatial) */
-    .name = "dropout",
-    .kind = "Dropout",
-    .infer = dropout_infer,
-    .saved_bytes = dropout_saved_bytes,
-    .forward = dropout_forward,
-    .backward = dropout_backward,
+    .name = "dropout", .kind = "Dropout", .infer = dropout_infer,
+    .saved_bytes = dropout_saved_bytes, .forward = dropout_forward, .backward = dropout_backward,
     .overwrites_dx = 1,
 };

@@ -268,22 +268,12 @@ static const fv_field frac_fields[] = {
      .attr = FV_AT(frac.random), .doc = "`pseudorandom` or `random` (disjoint regions only)"},
 };
 
-static const fv_schema frac_schema = {
-    .op = FV_OP_FRACPOOL,
-    .forms = frac_forms,
-    .nforms = 1,
-    .fields = frac_fields,
-    .nfields = sizeof frac_fields / sizeof frac_fields[0],
-    .finish = frac_finish,
-};
+static const fv_schema frac_schema = {FV_SCHEMA_TABLES(FV_OP_FRACPOOL, frac_forms, frac_fields),
+                                      .finish = frac_finish};
 
 const fv_op_def fv_op_fracpool_def = {
-    .name = "fractional_maxpool2d",
-    .kind = "FractionalMaxPool2d",
-    .schema = &frac_schema,
-    .infer = frac_infer,
-    .saved_bytes = frac_saved_bytes,
-    .forward = frac_forward,
+    .name = "fractional_maxpool2d", .kind = "FractionalMaxPool2d", .schema = &frac_schema,
+    .infer = frac_infer, .saved_bytes = frac_saved_bytes, .forward = frac_forward,
     .backward = frac_backward,
 };
 

@@ -53,15 +53,8 @@ static const fv_field input_fields[] = {
      .doc = "1 to 4 positive integers: `C,H,W` for images, `N` for vectors"},
 };
 
-static const fv_schema input_schema = {
-    .op = FV_OP_INPUT,
-    .forms = input_forms,
-    .nforms = 1,
-    .fields = input_fields,
-    .nfields = 1,
-    .max_in = -1,
-    .unwrite = input_unwrite,
-};
+static const fv_schema input_schema = {FV_SCHEMA_TABLES(FV_OP_INPUT, input_forms, input_fields),
+                                       .max_in = -1, .unwrite = input_unwrite};
 
 const fv_op_def fv_op_input_def = {
     .name = "input",

@@ -185,9 +185,7 @@ static const fv_field interp_fields[] = {
      .attr = AT_INTERP(exclude), .doc = "taps outside the input weigh 0, the others renormalised"},
 };
 static const fv_schema interp_schema = {
-    .op = FV_OP_RESIZE, .forms = interp_forms, .nforms = 1, .fields = interp_fields,
-    .nfields = sizeof interp_fields / sizeof interp_fields[0], .finish = interp_finish,
-};
+    FV_SCHEMA_TABLES(FV_OP_RESIZE, interp_forms, interp_fields), .finish = interp_finish};
 
 const fv_op_def fv_op_resize_def = {
     .name = "resize", .kind = "Resize", .schema = &interp_schema, .infer = interp_infer,

@@ -163,10 +163,7 @@ static const fv_field lrn_fields[] = {
      .hi = INFINITY, .arg = FV_ARG(a.lrn.k), .attr = FV_AT(lrn.k), .doc = "positive number",
      .def_doc = "1 (AlexNet: 2)"},
 };
-static const fv_schema lrn_schema = {
-    .op = FV_OP_LRN, .forms = lrn_forms, .nforms = 1, .fields = lrn_fields,
-    .nfields = sizeof lrn_fields / sizeof lrn_fields[0],
-};
+static const fv_schema lrn_schema = {FV_SCHEMA_TABLES(FV_OP_LRN, lrn_forms, lrn_fields)};
 
 const fv_op_def fv_op_lrn_def = {
     .schema = &lrn_schema,
@@ -247,9 +244,7 @@ static const fv_field gnorm_fields[] = {
      .doc = "positive number added to the variance"},
 };
 static const fv_schema gnorm_schema = {
-    .op = FV_OP_GROUP_NORM, .forms = gnorm_forms, .nforms = 3, .fields = gnorm_fields,
-    .nfields = sizeof gnorm_fields / sizeof gnorm_fields[0], .form_attr = FV_AT(gnorm.kind),
-};
+    FV_SCHEMA_TABLES(FV_OP_GROUP_NORM, gnorm_forms, gnorm_fields), .form_attr = FV_AT(gnorm.kind)};
 
 const fv_op_def fv_op_group_norm_def = {
     .name = "norm", .kind = "GroupNormalization", .infer = gnorm_infer,

@@ -6,24 +6,20 @@
 typedef struct range_job {
     fv_model *m;
     fv_node *n;
-    int64_t count;
-    int width;
     fv_range_fn fn;
 } range_job;
 
-static void range_task(void *ctx, int k)
+static void range_share(void *ctx, int t, int64_t a, int64_t b)
 {
-    range_job *j = ctx;
-    int64_t a, b;
-    fv_split(j->count, j->width, k, &a, &b);
-    if (b > a)
-        j->fn(j->m, j->n, a, b);
+    const range_job *j = ctx;
+    (void)t;
+    j->fn(j->m, j->n, a, b);
 }
 
 void fv_parallel_ranges(fv_model *m, fv_node *n, int64_t count, int64_t min_chunk, fv_range_fn fn)
 {
     int64_t chunks = min_chunk > 0 ? count / min_chunk : count;
     int width = fv_parallel_width(chunks > INT32_MAX ? INT32_MAX : (int)(chunks < 1 ? 1 : chunks));
-    range_job j = {m, n, count, width, fn};
-    fv_parallel(width, range_task, &j);
+    range_job j = {m, n, fn};
+    fv_parallel_shares(width, count, range_share, &j);
 }

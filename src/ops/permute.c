@@ -111,16 +111,9 @@ static const fv_field permute_fields[] = {
             "dims[k] (`2,3,1`: (C, H, W) to (H, W, C))"},
 };
 static const fv_schema permute_schema = {
-    .op = FV_OP_PERMUTE, .forms = permute_forms, .nforms = 1, .fields = permute_fields,
-    .nfields = 1, .finish = permute_finish,
-};
+    FV_SCHEMA_TABLES(FV_OP_PERMUTE, permute_forms, permute_fields), .finish = permute_finish};
 
 const fv_op_def fv_op_permute_def = {
-    .name = "permute",
-    .kind = "Permute",
-    .schema = &permute_schema,
-    .infer = permute_infer,
-    .forward = permute_forward,
-    .backward = permute_backward,
-    .overwrites_dx = 1,
+    .name = "permute", .kind = "Permute", .schema = &permute_schema, .infer = permute_infer,
+    .forward = permute_forward, .backward = permute_backward, .overwrites_dx = 1,
 };

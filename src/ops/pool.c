@@ -139,23 +139,14 @@ static void avg_backward(fv_model *m, fv_node *n, int batch)
 static const fv_schema maxpool_schema, avgpool_schema, lppool_schema, unpool_schema;
 
 const fv_op_def fv_op_maxpool2d_def = {
-    .name = "maxpool2d",
-    .kind = "MaxPooling2D",
-    .schema = &maxpool_schema,
-    .infer = pool_infer,
-    .saved_bytes = max_saved_bytes,
-    .forward = max_forward,
-    .backward = max_backward,
+    .name = "maxpool2d", .kind = "MaxPooling2D", .schema = &maxpool_schema, .infer = pool_infer,
+    .saved_bytes = max_saved_bytes, .forward = max_forward, .backward = max_backward,
     .overwrites_dx = 1,
 };
 
 const fv_op_def fv_op_avgpool2d_def = {
-    .name = "avgpool2d",
-    .kind = "AveragePooling2D",
-    .schema = &avgpool_schema,
-    .infer = pool_infer,
-    .forward = avg_forward,
-    .backward = avg_backward,
+    .name = "avgpool2d", .kind = "AveragePooling2D", .schema = &avgpool_schema,
+    .infer = pool_infer, .forward = avg_forward, .backward = avg_backward,
 };
 
 /* ---------------------------------------------------------------- max-unpooling */
@@ -302,8 +293,7 @@ static const fv_form unpool_forms[] = {
     {{"maxunpool2d", "MaxUnpool2d"}, "MaxUnpool2d", 0, NULL, NULL}};
 
 #define POOL_SCHEMA(op_, forms_, fields_)                                                     \
-    {.op = op_, .forms = forms_, .nforms = 1, .fields = fields_,                              \
-     .nfields = sizeof fields_ / sizeof fields_[0], .finish = pool_finish}
+    {FV_SCHEMA_TABLES(op_, forms_, fields_), .finish = pool_finish}
 static const fv_schema maxpool_schema = POOL_SCHEMA(FV_OP_MAXPOOL2D, maxpool_forms, maxpool_fields);
 static const fv_schema avgpool_schema = POOL_SCHEMA(FV_OP_AVGPOOL2D, avgpool_forms, avgpool_fields);
 static const fv_schema lppool_schema = POOL_SCHEMA(FV_OP_LPPOOL, lppool_forms, lppool_fields);

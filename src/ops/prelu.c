@@ -74,9 +74,7 @@ static const fv_field prelu_fields[] = {
     {.key = "shared", .type = FV_FT_BOOL, .arg = FV_ARG(a.prelu.shared),
      .attr = FV_AT(maxout.shared), .doc = "`true`: one slope for all channels"},
 };
-static const fv_schema prelu_schema = {
-    .op = FV_OP_PRELU, .forms = prelu_forms, .nforms = 1, .fields = prelu_fields, .nfields = 1,
-};
+static const fv_schema prelu_schema = {FV_SCHEMA_TABLES(FV_OP_PRELU, prelu_forms, prelu_fields)};
 static const fv_form maxout_forms[] = {{{"maxout", "Maxout"}, "Maxout", 0, NULL, NULL}};
 static const fv_field maxout_fields[] = {
     {.key = "pieces", .alias = "k", .type = FV_FT_INT, .flags = FV_F_REQUIRED, .lo = 1,
@@ -84,8 +82,7 @@ static const fv_field maxout_fields[] = {
      .doc = "positive integer dividing the channels"},
 };
 static const fv_schema maxout_schema = {
-    .op = FV_OP_MAXOUT, .forms = maxout_forms, .nforms = 1, .fields = maxout_fields, .nfields = 1,
-};
+    FV_SCHEMA_TABLES(FV_OP_MAXOUT, maxout_forms, maxout_fields)};
 
 const fv_op_def fv_op_prelu_def = {
     .schema = &prelu_schema,

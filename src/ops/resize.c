@@ -120,9 +120,7 @@ static const fv_field upsample_fields[] = {
      .doc = "`nearest` or `bilinear` (half-pixel centres, PyTorch's `align_corners=False`)"},
 };
 static const fv_schema upsample_schema = {
-    .op = FV_OP_UPSAMPLE, .forms = upsample_forms, .nforms = 1, .fields = upsample_fields,
-    .nfields = sizeof upsample_fields / sizeof upsample_fields[0],
-};
+    FV_SCHEMA_TABLES(FV_OP_UPSAMPLE, upsample_forms, upsample_fields)};
 
 enum { PAD = 0, CROP, PAD2D };
 
@@ -191,11 +189,9 @@ static const fv_field pad_fields[] = {
      .hi = INFINITY, .arg = FV_ARG(a.pad.value), .attr = FV_AT(resize.pad_value),
      .doc = "finite number: the constant mode's value"},
 };
-static const fv_schema pad_schema = {
-    .op = FV_OP_PAD_CROP, .forms = pad_forms, .nforms = 3, .fields = pad_fields,
-    .nfields = sizeof pad_fields / sizeof pad_fields[0], .finish = pad_finish,
-    .form_of = pad_form_of, .unwrite = pad_unwrite,
-};
+static const fv_schema pad_schema = {FV_SCHEMA_TABLES(FV_OP_PAD_CROP, pad_forms, pad_fields),
+                                     .finish = pad_finish, .form_of = pad_form_of,
+                                     .unwrite = pad_unwrite};
 
 const fv_op_def fv_op_upsample_def = {
     .name = "upsample2d", .kind = "UpSampling2D", .infer = upsample_infer,

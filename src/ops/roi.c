@@ -60,18 +60,13 @@ typedef struct roi_job {
     int32_t *argmax;
     int kind; /* 0 pool forward, 1 pool backward, 2 align forward, 3 align backward */
     int width;
-    int64_t count;
     char *ws;        /* one workspace of ws_bytes per worker */
     size_t ws_bytes;
 } roi_job;
 
-static void roi_task(void *ctx, int t)
+static void roi_share(void *ctx, int t, int64_t a, int64_t b)
 {
     const roi_job *j = ctx;
-    int64_t a, b;
-    fv_split(j->count, j->width, t, &a, &b);
-    if (b <= a)
-        return;
     void *ws = j->ws + (size_t)t * j->ws_bytes;
     switch (j->kind) {
     case 0:
@@ -94,7 +89,6 @@ static fv_status run(const char *fn, roi_job *j, int64_t count)
 {
     if (j->s->k == 0)
         return FV_OK;
-    j->count = count;
     j->width = fv_parallel_width(count > INT32_MAX ? INT32_MAX : (int)count);
     j->ws_bytes = j->kind == 1 ? 0 : fv_ref_roi_workspace_f32(j->s, j->rois, j->kind >= 2);
     j->ws_bytes = (j->ws_bytes + 63) & ~(size_t)63;
@@ -104,7 +98,7 @@ static fv_status run(const char *fn, roi_job *j, int64_t count)
     j->ws = j->ws_bytes ? fv_malloc(j->ws_bytes * (size_t)j->width, "RoI workspace") : NULL;
     if (j->ws_bytes && !j->ws)
         return fv_last_status();
-    fv_parallel(j->width, roi_task, j);
+    fv_parallel_shares(j->width, count, roi_share, j);
     fv_free(j->ws);
     return FV_OK;
 }

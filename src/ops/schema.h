@@ -167,6 +167,12 @@ typedef struct fv_form {
     const char *doc; /* what it computes, where a table of kinds shows it (activations) */
 } fv_form;
 
+/* A schema's op with its form and field tables, the lengths counted from the arrays so that no
+ * count is kept in step by hand: {FV_SCHEMA_TABLES(FV_OP_X, x_forms, x_fields), .finish = ...}. */
+#define FV_SCHEMA_TABLES(op_, forms_, fields_)                                                  \
+    .op = (op_), .forms = (forms_), .nforms = (int)(sizeof(forms_) / sizeof((forms_)[0])),      \
+    .fields = (fields_), .nfields = (int)(sizeof(fields_) / sizeof((fields_)[0]))
+
 struct fv_schema {
     fv_op op;               /* the op the generic path adds */
     const fv_form *forms;

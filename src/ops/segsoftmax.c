@@ -100,16 +100,11 @@ static const fv_field segsoftmax_fields[] = {
             "order, that each get a softmax; they sum to a sample's size"},
 };
 static const fv_schema segsoftmax_schema = {
-    .op = FV_OP_SEGMENT_SOFTMAX, .forms = segsoftmax_forms, .nforms = 1,
-    .fields = segsoftmax_fields, .nfields = 1, .finish = segsoftmax_finish,
-};
+    FV_SCHEMA_TABLES(FV_OP_SEGMENT_SOFTMAX, segsoftmax_forms, segsoftmax_fields),
+    .finish = segsoftmax_finish};
 
 const fv_op_def fv_op_segment_softmax_def = {
-    .name = "segment_softmax",
-    .kind = "SegmentSoftmax",
-    .schema = &segsoftmax_schema,
-    .infer = segsoftmax_infer,
-    .forward = segsoftmax_forward,
-    .backward = segsoftmax_backward,
+    .name = "segment_softmax", .kind = "SegmentSoftmax", .schema = &segsoftmax_schema,
+    .infer = segsoftmax_infer, .forward = segsoftmax_forward, .backward = segsoftmax_backward,
     .overwrites_dx = 1,
 };

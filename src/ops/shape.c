@@ -218,9 +218,7 @@ static const fv_field reshape_fields[] = {
      .doc = "1 to 4 positive integers; one may be `-1` (inferred)"},
 };
 static const fv_schema reshape_schema = {
-    .op = FV_OP_RESHAPE, .forms = reshape_forms, .nforms = 1, .fields = reshape_fields,
-    .nfields = 1, .finish = reshape_finish,
-};
+    FV_SCHEMA_TABLES(FV_OP_RESHAPE, reshape_forms, reshape_fields), .finish = reshape_finish};
 
 static const fv_form add_forms[] = {{{"add", "Add"}, "Add", 0, NULL, NULL}};
 static const fv_schema add_schema = {
@@ -235,9 +233,8 @@ static const fv_field concat_fields[] = {
      .def_doc = "0 (channels)"},
 };
 static const fv_schema concat_schema = {
-    .op = FV_OP_CONCAT, .forms = concat_forms, .nforms = 1, .fields = concat_fields, .nfields = 1,
-    .min_in = 2, .max_in = FV_MAX_IN, .read = concat_read, .unwrite = concat_unwrite,
-};
+    FV_SCHEMA_TABLES(FV_OP_CONCAT, concat_forms, concat_fields), .min_in = 2, .max_in = FV_MAX_IN,
+    .read = concat_read, .unwrite = concat_unwrite};
 
 const fv_op_def fv_op_flatten_def = {
     .schema = &flatten_schema,

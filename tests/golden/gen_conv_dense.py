@@ -91,10 +91,7 @@ def gen_dense(g):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    g = torch.Generator().manual_seed(2024)
-    gen_conv(g)
-    gen_dense(g)
+    stio.generate(2024, gen_conv, gen_dense)
 
 
 if __name__ == "__main__":

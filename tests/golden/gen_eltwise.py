@@ -18,7 +18,6 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
 
 CASES = {
     "eltwise_leaky_relu": lambda t: F.leaky_relu(t, 0.2),
@@ -43,8 +42,7 @@ PARAM_CASES = {
 }
 
 
-def run(g, name, x, fn):
-    stio.run_case(g, os.path.join(OUT, name + ".safetensors"), x, fn)
+run = stio.run_golden
 
 
 def main():

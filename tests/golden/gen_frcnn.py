@@ -106,12 +106,7 @@ def head_loss_case(g):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    g = torch.Generator().manual_seed(20)
-    proposals_case(g)
-    matcher_case(g)
-    rpn_loss_case(g)
-    head_loss_case(g)
+    stio.generate(20, proposals_case, matcher_case, rpn_loss_case, head_loss_case)
 
 
 if __name__ == "__main__":

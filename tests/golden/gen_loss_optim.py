@@ -94,10 +94,7 @@ def gen_optims(g):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    g = torch.Generator().manual_seed(1234)
-    gen_losses(g)
-    gen_optims(g)
+    stio.generate(1234, gen_losses, gen_optims)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
 W = torch.tensor([0.5, 2.0, 1.0, 1.5], dtype=torch.float64)
 EPS = 1e-7
 
@@ -55,13 +54,7 @@ def main():
                                                 reduction="batchmean")),
     }
     for name, (x, t, fn) in cases.items():
-        xd = x.double().requires_grad_(True)
-        td = t if t.dtype == torch.int64 else t.double()
-        loss = fn(xd, td)
-        loss.backward()
-        stio.save(os.path.join(OUT, name + ".safetensors"),
-                  {"x": x.float(), "t": t.float(), "loss": loss.detach().float().reshape(1),
-                   "dx": xd.grad.float()})
+        stio.loss_golden(name, x, t, fn)
 
 
 if __name__ == "__main__":

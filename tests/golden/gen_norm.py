@@ -14,11 +14,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
-
-
-def run(g, name, x, fn):
-    stio.run_case(g, os.path.join(OUT, name + ".safetensors"), x, fn)
+OUT = stio.GOLDEN
+run = stio.run_golden
 
 
 def affine(g, name, x, fn, pshape):

@@ -115,11 +115,7 @@ def gen_bn(g):
 
 
 def main():
-    g = torch.Generator().manual_seed(20261124)
-    gen_pool(g)
-    gen_act(g)
-    gen_shape(g)
-    gen_bn(g)
+    stio.generate(20261124, gen_pool, gen_act, gen_shape, gen_bn)
 
 
 if __name__ == "__main__":

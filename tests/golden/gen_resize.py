@@ -14,11 +14,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
-
-
-def run(g, name, x, fn):
-    stio.run_case(g, os.path.join(OUT, name + ".safetensors"), x, fn)
+run = stio.run_golden
 
 
 def main():

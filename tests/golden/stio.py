@@ -5,9 +5,13 @@ hand: an 8-byte little-endian header length, a JSON header {name: {dtype, shape,
 then the raw little-endian tensor bytes.
 """
 import json
+import os
 import struct
 
 import torch
+
+# tests/data/golden, where the generators write and the C tests read
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
 
 _DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
 _TORCH = {v: k for k, v in _DTYPES.items()}
@@ -59,3 +63,31 @@ def run_case(g, path, x, fn):
     dy = torch.rand(*y.shape, generator=g) * 2 - 1
     y.backward(dy.double())
     save(path, {"x": x, "y": y.detach().float(), "dy": dy, "dx": xd.grad.float()})
+
+
+def run_golden(g, name, x, fn):
+    """run_case into tests/data/golden/<name>.safetensors."""
+    run_case(g, os.path.join(GOLDEN, name + ".safetensors"), x, fn)
+
+
+def loss_golden(name, x, t, fn):
+    """A loss golden: fn(x, t) and its gradient in float64 from float32 x (class indices t stay
+    int64), saved as "x", "t", "loss", "dx" (float32) in tests/data/golden/<name>.safetensors.
+    Returns the loss."""
+    xd = x.double().requires_grad_(True)
+    td = t if t.dtype == torch.int64 else t.double()
+    loss = fn(xd, td)
+    loss.backward()
+    save(os.path.join(GOLDEN, name + ".safetensors"),
+         {"x": x.float(), "t": t.float(), "loss": loss.detach().float().reshape(1),
+          "dx": xd.grad.float()})
+    return loss
+
+
+def generate(seed, *gens):
+    """The generators' main: makes tests/data/golden and runs each gen(g) in order on one
+    torch.Generator seeded with seed."""
+    os.makedirs(GOLDEN, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    for gen in gens:
+        gen(g)

@@ -35,9 +35,7 @@ static void fwd(void *c, double *y)
 TEST(gradcheck_format_errors)
 {
     double x[70], r[24], y[24], dx[70] = {0};
-    unsigned seed = 3;
-    gc_fill(x, 70, -1, 1, &seed);
-    gc_fill(r, 24, -1, 1, &seed);
+    gc_draw(x, 70, r, 24, 3);
     ctx c = {x};
     fwd(&c, y);
     fv_ref_adaptive_avg_bwd_f64(r, dx, 2, 7, 5, 3, 4);

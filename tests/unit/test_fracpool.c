@@ -272,16 +272,16 @@ TEST(trains_reproducibly)
 
 /* ---------------------------------------------------------------- gradient check */
 
-typedef struct gc_ctx {
+typedef struct frac_ctx {
     fv_pool_geom g;
     const int32_t *seq;
     double *x;
     int32_t arg[2 * 3 * 7 * 7];
-} gc_ctx;
+} frac_ctx;
 
 static void frac_fwd(void *ctx, double *y)
 {
-    gc_ctx *c = ctx;
+    frac_ctx *c = ctx;
     fv_ref_fracpool_fwd_f64(&c->g, 2, c->seq, c->x, y, c->arg);
 }
 
@@ -322,7 +322,7 @@ TEST(gradcheck_in_double)
         for (int i = 0; i < NX; i++) /* distinct values 1e-2 apart: no ties within h */
             x[i] = (double)((i * 113) % NX) / 100.0 - 2.0;
         gc_fill(r, ny, -1, 1, &s);
-        gc_ctx c = {.g = g, .seq = seq, .x = x};
+        frac_ctx c = {.g = g, .seq = seq, .x = x};
         frac_fwd(&c, y);
         fv_ref_maxpool_bwd_f64(&g, 2, r, c.arg, dx);
         CHECK(gc_compare(&c, frac_fwd, x, NX, ny, r, dx, GC_H) <= GC_TOL);

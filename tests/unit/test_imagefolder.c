@@ -190,6 +190,21 @@ static void write_tree(void)
 
 static float quantized(float v) { return roundf(v * 255.0f) / 255.0f; }
 
+/* The dataset's name: the folder's last component, trailing slashes ignored, cut to fit. */
+TEST(folder_names)
+{
+    static const char *const cases[][2] = {
+        {"data/mnist/", "mnist"}, {"mnist", "mnist"}, {"/a/ROOT//", "ROOT"},
+        {"a//", "a"},             {"/", ""},          {"abcdef", "ab"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[16];
+        size_t len = strcmp(cases[i][0], "abcdef") == 0 ? 3 : sizeof buf;
+        const char *got = fv_folder_name(cases[i][0], buf, len);
+        CHECK(got == buf && strcmp(buf, cases[i][1]) == 0);
+    }
+}
+
 TEST(image_folder_rgb)
 {
     write_tree();
@@ -489,6 +504,7 @@ int main(void)
 {
     static const t_test tests[] = {
         T_TEST(jpeg_round_trip), T_TEST(jpeg_save_errors_and_atomicity), T_TEST(jpeg_cmyk_refused),
+        T_TEST(folder_names),
         T_TEST(image_folder_rgb), T_TEST(image_folder_gray_and_first_size),
         T_TEST(image_folder_bilinear), T_TEST(load_dir_image_folders),
         T_TEST(test_split_takes_training_classes), T_TEST(class_names_made_utf8),

@@ -158,8 +158,9 @@ static void small_double(void *ctx, double *y)
     }
 }
 
-/* Loads x and the model's parameters into v (the order of small_double). */
-static void to_double(const fv_model *m, const float *x, double *v)
+/* x, then the model's parameters (grads 0) or their gradients (grads 1), into v in the order of
+ * small_double: the point of the check, or its analytic gradient (x then dx). */
+static void gather(const fv_model *m, const float *x, int grads, double *v)
 {
     static const char *names[4] = {"d1.weight", "d1.bias", "d2.weight", "d2.bias"};
     for (int i = 0; i < NX; i++)
@@ -169,24 +170,9 @@ static void to_double(const fv_model *m, const float *x, double *v)
         int64_t cnt = 0;
         const float *g = grad_of(m, names[p], &cnt);
         CHECK(g != NULL && at + cnt <= NV);
-        const float *w = m->data_slab + (g - m->grad_slab);
+        const float *src = g && !grads ? m->data_slab + (g - m->grad_slab) : g;
         for (int64_t i = 0; g && i < cnt && at < NV; i++)
-            v[at++] = w[i];
-    }
-}
-
-/* The analytic gradient in small_double's order: dx, then the parameter gradients. */
-static void analytic(const fv_model *m, const float *dx, double *a)
-{
-    static const char *names[4] = {"d1.weight", "d1.bias", "d2.weight", "d2.bias"};
-    for (int i = 0; i < NX; i++)
-        a[i] = dx[i];
-    int at = NX;
-    for (int p = 0; p < 4; p++) {
-        int64_t cnt = 0;
-        const float *g = grad_of(m, names[p], &cnt);
-        for (int64_t i = 0; g && i < cnt && at < NV; i++)
-            a[at++] = g[i];
+            v[at++] = src[i];
     }
 }
 
@@ -207,8 +193,8 @@ static void check_small(int inner)
         r[i] = r_out[i];
     for (int i = 0; inner && i < NS * 3; i++)
         r[NS * 2 + i] = r_h[i];
-    to_double(m, x, v);
-    analytic(m, dx, a);
+    gather(m, x, 0, v);
+    gather(m, dx, 1, a);
     double worst = gc_compare(v, small_double, v, NV, NS * 5, r, a, 1e-6);
     CHECK(worst < 1e-5); /* float gradients against double differences */
     fv_model_free(m);

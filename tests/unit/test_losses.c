@@ -2,10 +2,8 @@
  * (tests/golden/gen_losses.py), finite-difference gradient checks of the double kernels, the
  * compile path (targets, class weights, accuracy) and its errors. */
 #include "core/internal.h"
-#include "gradcheck.h"
-#include "io/io.h"
 #include "kernels/ref/losses_ref.h"
-#include "test.h"
+#include "losscheck.h"
 
 static const float W[4] = {0.5f, 2.0f, 1.0f, 1.5f};
 
@@ -34,41 +32,13 @@ static fv_loss_geom geom_of(int i)
                           .delta = cases[i].delta, .weights = cases[i].weighted ? W : NULL};
 }
 
+LC_KERNELS(fv_loss_geom, geom_of, fv_ref_loss_fwd_f32, fv_ref_loss_bwd_f32,
+           fv_ref_loss_fwd_f64, fv_ref_loss_bwd_f64)
+
 TEST(losses_match_pytorch)
 {
-    for (int i = 0; i < NCASES; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "data/golden/%s.safetensors", cases[i].name);
-        fv_st_file *f = fv_st_open(t_src_path(rel));
-        fv_tensor *x = f ? fv_st_get(f, "x") : NULL, *t = f ? fv_st_get(f, "t") : NULL;
-        fv_tensor *loss = f ? fv_st_get(f, "loss") : NULL, *dx = f ? fv_st_get(f, "dx") : NULL;
-        CHECK(x && t && loss && dx);
-        if (x && t && loss && dx) {
-            fv_loss_geom g = geom_of(i);
-            float got[20] = {0};
-            double l = fv_ref_loss_fwd_f32(&g, x->data, t->data);
-            fv_ref_loss_bwd_f32(&g, x->data, t->data, 1.0f, got);
-            int before = t_cur_failed;
-            CHECK_NEAR(l, loss->data[0], 1e-6, 1e-5);
-            CHECK_ARRAY_NEAR(got, dx->data, 20, 1e-6, 1e-5);
-            if (t_cur_failed && !before)
-                fprintf(stderr, "  case %s\n", cases[i].name);
-        }
-        fv_tensor_free(x), fv_tensor_free(t), fv_tensor_free(loss), fv_tensor_free(dx);
-        fv_st_close(f);
-    }
-}
-
-typedef struct loss_ctx {
-    fv_loss_geom g;
-    const double *t;
-    double *x;
-} loss_ctx;
-
-static void loss_fwd(void *ctx, double *y)
-{
-    loss_ctx *c = ctx;
-    y[0] = fv_ref_loss_fwd_f64(&c->g, c->x, c->t);
+    for (int i = 0; i < NCASES; i++)
+        lc_match_golden(cases[i].name, i, lc_eval, 20);
 }
 
 TEST(losses_gradcheck)
@@ -76,7 +46,7 @@ TEST(losses_gradcheck)
     unsigned seed = 4;
     for (int i = 0; i < NCASES; i++) {
         fv_loss_geom g = geom_of(i);
-        double x[20], t[20], dx[20] = {0}, r = 0.7;
+        double x[20], t[20];
         int probs = g.kind == FV_LOSS_SPARSE_CE_PROBS || g.kind == FV_LOSS_CATEGORICAL_CE_PROBS ||
                     g.kind == FV_LOSS_BCE || g.kind == FV_LOSS_KL_DIV;
         gc_fill(x, 20, probs ? 0.05 : -3, probs ? 0.95 : 3, &seed);
@@ -86,12 +56,7 @@ TEST(losses_gradcheck)
                 t[s] = (double)((s * 3) % 4);
         for (int j = 0; g.kind == FV_LOSS_MAE && j < 20; j++) /* off the kink at x == t */
             x[j] = fabs(x[j] - t[j]) < 0.05 ? t[j] + 0.1 : x[j];
-        loss_ctx c = {g, t, x};
-        fv_ref_loss_bwd_f64(&g, x, t, r, dx);
-        double err = gc_compare(&c, loss_fwd, x, 20, 1, &r, dx, GC_H);
-        if (err > GC_TOL)
-            fprintf(stderr, "  %s: %g\n", cases[i].name, err);
-        CHECK(err <= GC_TOL);
+        lc_gradcheck(cases[i].name, i, lc_fwd, lc_bwd, x, t, 20);
     }
 }
 

@@ -9,27 +9,6 @@
 
 #define X "models/x.fv"
 
-/* The shape of a named node equals want[0..ndim). */
-static int shape_is(const fv_model *m, const char *name, int ndim, const int64_t *want)
-{
-    int id = fv_model_find_node(m, name);
-    int64_t dims[4];
-    if (id < 0 || fv_node_shape(m, id, dims) != ndim) {
-        fprintf(stderr, "node '%s': missing or wrong rank\n", name);
-        return 0;
-    }
-    for (int i = 0; i < ndim; i++)
-        if (dims[i] != want[i]) {
-            fprintf(stderr, "node '%s': dim %d is %lld, expected %lld\n", name, i,
-                    (long long)dims[i], (long long)want[i]);
-            return 0;
-        }
-    return 1;
-}
-#define SHAPE_IS(m, name, ...)                                                      \
-    CHECK(shape_is((m), (name), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
-                   (int64_t[]){__VA_ARGS__}))
-
 static int64_t total_params(const fv_model *m)
 {
     int64_t total = 0, trainable = 0, frozen = 0;

@@ -12,19 +12,6 @@
 #include <dirent.h>
 #include <unistd.h>
 
-/* Prints the first line where two texts differ. */
-static void show_diff(const char *a, const char *b)
-{
-    int line = 1;
-    size_t i = 0, start = 0;
-    for (; a[i] && a[i] == b[i]; i++)
-        if (a[i] == '\n')
-            line++, start = i + 1;
-    a += start, b += start;
-    fprintf(stderr, "line %d differs:\n  %.*s\n  %.*s\n", line, (int)strcspn(a, "\n"), a,
-            (int)strcspn(b, "\n"), b);
-}
-
 /* Same parameters (names, shapes, order), node count and MACs. */
 static int same_structure(const fv_model *a, const fv_model *b)
 {
@@ -60,7 +47,7 @@ static fv_model *round_trip(const fv_model *m, const char *what)
     CHECK(t2 != NULL);
     if (t2 && strcmp(t1, t2) != 0) {
         fprintf(stderr, "%s: the texts differ\n", what);
-        show_diff(t1, t2);
+        t_show_diff(t1, t2);
         CHECK(0);
     }
     if (m2 && !same_structure(m, m2)) {
@@ -291,7 +278,7 @@ static void same_as_file(const char *text, const char *rel, const char *name)
             fputs(text, f), fclose(f);
         fprintf(stderr, "%s: the written text differs from %s (see build/%s)\n", name, rel, out);
         if (file)
-            show_diff((const char *)file, text);
+            t_show_diff((const char *)file, text);
     }
     CHECK(same);
     fv_free(file);
@@ -350,9 +337,7 @@ TEST(test_text_shape)
         "concat name=cat inputs=c,(p)\n"
         "leaky_relu alpha=0.1 name=activation1 inputs=c\n"
         "batchnorm name=batchnorm1\n";
-    CHECK(t && strcmp(t, want) == 0);
-    if (t && strcmp(t, want) != 0)
-        show_diff(t, want);
+    t_check_text(t, want);
     free(t);
     fv_model_free(m);
     /* a list that starts with '(' and ends with ')' is protected from the parser's stripping */

@@ -182,17 +182,12 @@ TEST(test_accumulate_and_skip)
 
 TEST(test_op_def_and_params)
 {
-    CHECK(fv_op_table[FV_OP_DENSE] == &fv_op_dense_def);
-    CHECK(strcmp(fv_op_dense_def.name, "dense") == 0);
-    CHECK(strcmp(fv_op_dense_def.kind, "Dense") == 0);
+    ot_op_def_is(FV_OP_DENSE, &fv_op_dense_def, "dense", "Dense");
     fv_model *m = fv_model_new("p");
     int x = fv_input(m, .ndim = 3, .dims = {2, 4, 5});
     int d = fv_dense(m, x, .units = 7, .name = "fc1");
-    CHECK(d == 1);
-    if (d != 1) {
-        fv_model_free(m);
+    if (!ot_node_is(m, d, 1))
         return;
-    }
     int64_t dims[4];
     CHECK(fv_node_shape(m, d, dims) == 1 && dims[0] == 7);
     CHECK(m->nodes[d].nparam == 2);

@@ -249,9 +249,8 @@ TEST(text_round_trip)
     fv_model *m = ot_parse(text, "r.fv");
     if (!m)
         return;
-    int64_t d[4];
-    CHECK(fv_node_shape(m, fv_model_find_node(m, "a"), d) == 3 && d[1] == 7 && d[2] == 3);
-    CHECK(fv_node_shape(m, fv_model_find_node(m, "c"), d) == 3 && d[1] == 6 && d[2] == 5);
+    SHAPE_IS(m, "a", 2, 7, 3);
+    SHAPE_IS(m, "c", 2, 6, 5);
     char *t1 = fv_model_to_text(m);
     CHECK(t1 != NULL);
     /* the plain constant zero ones are Keras' layers again */

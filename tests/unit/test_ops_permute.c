@@ -7,15 +7,10 @@
 #include "optest.h"
 #include "test.h"
 
-typedef struct pm_ctx {
-    fv_permute_geom g;
-    double *x;
-} pm_ctx;
-
 static void pm_fwd(void *ctx, double *y)
 {
-    pm_ctx *c = ctx;
-    fv_ref_permute_fwd_f64(&c->g, 2, c->x, y);
+    const gc_ctx *c = ctx;
+    fv_ref_permute_fwd_f64(c->g, 2, c->x, y);
 }
 
 TEST(permute_gradcheck)
@@ -32,19 +27,20 @@ TEST(permute_gradcheck)
         gc_fill(x, 120, -1, 1, &seed);
         gc_fill(r, 120, -1, 1, &seed);
         gc_fill(base, 120, -1, 1, &seed);
-        pm_ctx c = {.g = geoms[i], .x = x};
+        const fv_permute_geom *g = &geoms[i];
+        gc_ctx c = {.g = g, .x = x};
         long n = 2;
-        for (int k = 0; k < c.g.ndim; k++)
-            n *= c.g.dims[k];
+        for (int k = 0; k < g->ndim; k++)
+            n *= g->dims[k];
         pm_fwd(&c, y);
         memset(dx, 0, sizeof dx);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, dx, 0);
+        fv_ref_permute_bwd_f64(g, 2, r, dx, 0);
         CHECK(gc_compare(&c, pm_fwd, x, n, n, r, dx, GC_H) <= GC_TOL);
         /* overwrite writes every value; accumulate adds to what is there */
         memcpy(y, base, sizeof base);
         memcpy(acc, base, sizeof base);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, y, 1);
-        fv_ref_permute_bwd_f64(&c.g, 2, r, acc, 0);
+        fv_ref_permute_bwd_f64(g, 2, r, y, 1);
+        fv_ref_permute_bwd_f64(g, 2, r, acc, 0);
         for (long k = 0; k < n; k++) {
             CHECK_NEAR(y[k], dx[k], 0, 0);
             CHECK_NEAR(acc[k], base[k] + dx[k], 0, 0);
@@ -54,23 +50,12 @@ TEST(permute_gradcheck)
 
 TEST(permute_matches_pytorch)
 {
-    static const struct {
-        const char *name, *line;
-        int ndim;
-        int64_t dims[4];
-    } cases[] = {
+    static const ot_text_case cases[] = {
         {"permute_chw_hwc", "permute dims=2,3,1", 3, {3, 4, 5}},
         {"permute_4d", "Permute dims=(4,1,3,2)", 4, {2, 3, 4, 5}},
         {"permute_2d", "permute dims=2,1", 2, {4, 5}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fv_model *m = fv_model_new("pm");
-        fv_input_args a = {.ndim = cases[i].ndim};
-        memcpy(a.dims, cases[i].dims, sizeof a.dims);
-        int in = fv_input_(m, a);
-        int out = fv_layer_text(m, in, cases[i].line);
-        ot_golden_layer(m, in, out, cases[i].name, 1e-9, 0); /* moves values: exact */
-    }
+    ot_golden_text_cases(cases, sizeof cases / sizeof cases[0], 1e-9, 0); /* moves values: exact */
 }
 
 /* Two paths into one gradient: x + permute(permute(x)) gives dx = 2 dy. */
@@ -99,9 +84,7 @@ TEST(permute_text_format)
     fv_model *m = ot_parse(text, "pm.fv");
     if (!m)
         return;
-    int64_t d[4];
-    CHECK(fv_node_shape(m, fv_model_find_node(m, "p"), d) == 3 && d[0] == 4 && d[1] == 5 &&
-          d[2] == 3);
+    SHAPE_IS(m, "p", 4, 5, 3);
     char *t = fv_model_to_text(m);
     CHECK(t && strstr(t, "\npermute dims=2,3,1 name=p\n"));
     fv_model *m2 = t ? fv_model_parse(t, "pm2.fv") : NULL;
@@ -125,14 +108,8 @@ TEST(permute_errors)
         {"permute dims=1,2,3 axis=1", "unknown argument 'axis' for permute"},
     };
     OT_PARSE_REFUSED("input shape=3,4,5\n", "pm.fv", NULL, bad);
-    /* the internal API checks the attributes too */
-    fv_model *m = fv_model_new("e");
-    int x = fv_input(m, .ndim = 2, .dims = {3, 4});
-    fv_attr a;
-    memset(&a, 0, sizeof a);
-    CHECK(fv_graph_add(m, FV_OP_PERMUTE, 1, &x, &a, "raw") < 0);
-    CHECK_ERR_HAS("layer 'raw': dims= must name each axis 1..0 once");
-    fv_model_free(m);
+    ot_zero_attr_refused(FV_OP_PERMUTE, 2, (const int64_t[]){3, 4},
+                         "layer 'raw': dims= must name each axis 1..0 once");
 }
 
 int main(void)

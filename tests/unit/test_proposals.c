@@ -28,77 +28,80 @@ static void fill_rect(fv_tensor *t, int x1, int y1, int x2, int y2, const float 
                 t->data[((size_t)k * h + y) * w + x] = rgb[k];
 }
 
-TEST(fh_two_halves_exact)
+/* Segments t with a passing status; returns the number of components, with the labels (raster
+ * order, for the caller to free) in *l, or frees them when l is NULL. */
+static int segments(const fv_tensor *t, double sigma, double k, int min_size, int32_t **l)
 {
-    fv_tensor *t = image(1, 10, 12, 0);
-    fill_rect(t, 6, 0, 12, 10, (float[]){100});
-    int32_t *l = NULL;
+    int32_t *lab = NULL;
     int n = 0;
-    CHECK_STATUS(fv_segment_graph(t, 0, 10, 0, &l, &n), FV_OK);
-    CHECK(n == 2);
+    CHECK_STATUS(fv_segment_graph(t, sigma, k, min_size, &lab, &n), FV_OK);
+    if (l)
+        *l = lab;
+    else
+        free(lab);
+    return n;
+}
+
+/* Whether labels l of an h x w image are 1 inside [x1, x2) x [y1, y2) and 0 elsewhere. */
+static int rect_labelled(const int32_t *l, int h, int w, int x1, int y1, int x2, int y2)
+{
     int ok = 1;
-    for (int y = 0; y < 10; y++)
-        for (int x = 0; x < 12; x++)
-            ok &= l[y * 12 + x] == (x < 6 ? 0 : 1);
-    CHECK(ok);
-    free(l);
-    fv_tensor_free(t);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            ok &= l[y * w + x] == (x >= x1 && x < x2 && y >= y1 && y < y2);
+    return ok;
 }
 
-TEST(fh_square_in_background)
+/* Two components with exact labels: the rectangle 1, the rest 0 (numbered in raster order). */
+TEST(fh_rect_exact)
 {
-    /* a 4x4 square inside a ring of background: 2 components, numbered in raster order */
-    fv_tensor *t = image(3, 10, 10, 0.2f);
-    fill_rect(t, 3, 4, 7, 8, (float[]){0.9f, 0.1f, 0.1f});
-    int32_t *l = NULL;
-    int n = 0;
-    CHECK_STATUS(fv_segment_graph(t, 0, 0.1, 0, &l, &n), FV_OK);
-    CHECK(n == 2);
-    int ok = 1;
-    for (int y = 0; y < 10; y++)
-        for (int x = 0; x < 10; x++)
-            ok &= l[y * 10 + x] == (x >= 3 && x < 7 && y >= 4 && y < 8);
-    CHECK(ok);
-    free(l);
-    fv_tensor_free(t);
+    static const struct {
+        int c, h, w, x1, y1, x2, y2;
+        float bg, fg[3];
+        double k;
+    } cases[] = {
+        {1, 10, 12, 6, 0, 12, 10, 0, {100}, 10},                /* two halves */
+        {3, 10, 10, 3, 4, 7, 8, 0.2f, {0.9f, 0.1f, 0.1f}, 0.1}, /* a 4x4 square inside a ring */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fv_tensor *t = image(cases[i].c, cases[i].h, cases[i].w, cases[i].bg);
+        fill_rect(t, cases[i].x1, cases[i].y1, cases[i].x2, cases[i].y2, cases[i].fg);
+        int32_t *l = NULL;
+        CHECK(segments(t, 0, cases[i].k, 0, &l) == 2);
+        CHECK(l && rect_labelled(l, cases[i].h, cases[i].w, cases[i].x1, cases[i].y1, cases[i].x2,
+                                 cases[i].y2));
+        free(l);
+        fv_tensor_free(t);
+    }
 }
 
-TEST(fh_threshold_k_over_size)
+/* The component count of an image with a rectangle [x1, x2) x [y1, y2) of value fg on bg. */
+TEST(fh_threshold_and_min_size)
 {
-    /* halves of 50 px differing by 5: joined when 5 <= k / 50, i.e. k >= 250 */
-    fv_tensor *t = image(1, 10, 10, 0);
-    fill_rect(t, 5, 0, 10, 10, (float[]){5});
-    int32_t *l = NULL;
-    int n = 0;
-    CHECK_STATUS(fv_segment_graph(t, 0, 250, 0, &l, &n), FV_OK);
-    CHECK(n == 1);
-    free(l);
-    CHECK_STATUS(fv_segment_graph(t, 0, 249, 0, &l, &n), FV_OK);
-    CHECK(n == 2);
-    free(l);
-    fv_tensor_free(t);
-}
-
-TEST(fh_min_size)
-{
-    /* a 2x2 speck: its own component until min_size exceeds its 4 pixels */
-    fv_tensor *t = image(1, 8, 8, 0);
-    fill_rect(t, 2, 2, 4, 4, (float[]){100});
-    int32_t *l = NULL;
-    int n = 0;
-    CHECK_STATUS(fv_segment_graph(t, 0, 1, 4, &l, &n), FV_OK);
-    CHECK(n == 2);
-    free(l);
-    CHECK_STATUS(fv_segment_graph(t, 0, 1, 5, &l, &n), FV_OK);
-    CHECK(n == 1);
-    free(l);
-    /* smoothing blurs the speck's edge but not a constant image */
-    fv_tensor *flat = image(3, 8, 8, 0.3f);
-    CHECK_STATUS(fv_segment_graph(flat, 0.8, 1, 0, &l, &n), FV_OK);
-    CHECK(n == 1);
-    free(l);
-    fv_tensor_free(flat);
-    fv_tensor_free(t);
+    static const struct {
+        int c, h, w, x1, y1, x2, y2;
+        float bg, fg;
+        double sigma, k;
+        int min_size, n;
+    } cases[] = {
+        /* halves of 50 px differing by 5: joined when 5 <= k / 50, i.e. k >= 250 */
+        {1, 10, 10, 5, 0, 10, 10, 0, 5, 0, 250, 0, 1},
+        {1, 10, 10, 5, 0, 10, 10, 0, 5, 0, 249, 0, 2},
+        /* a 2x2 speck: its own component until min_size exceeds its 4 pixels */
+        {1, 8, 8, 2, 2, 4, 4, 0, 100, 0, 1, 4, 2},
+        {1, 8, 8, 2, 2, 4, 4, 0, 100, 0, 1, 5, 1},
+        /* smoothing blurs the speck's edge but not a constant image */
+        {3, 8, 8, 0, 0, 0, 0, 0.3f, 0, 0.8, 1, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fv_tensor *t = image(cases[i].c, cases[i].h, cases[i].w, cases[i].bg);
+        fill_rect(t, cases[i].x1, cases[i].y1, cases[i].x2, cases[i].y2, &cases[i].fg);
+        int n = segments(t, cases[i].sigma, cases[i].k, cases[i].min_size, NULL);
+        if (n != cases[i].n)
+            fprintf(stderr, "  case %zu: %d components\n", i, n);
+        CHECK(n == cases[i].n);
+        fv_tensor_free(t);
+    }
 }
 
 TEST(colour_spaces)
@@ -308,8 +311,8 @@ TEST(bad_input)
 int main(void)
 {
     static const t_test tests[] = {
-        T_TEST(fh_two_halves_exact),      T_TEST(fh_square_in_background),
-        T_TEST(fh_threshold_k_over_size), T_TEST(fh_min_size),
+        T_TEST(fh_rect_exact),
+        T_TEST(fh_threshold_and_min_size),
         T_TEST(colour_spaces),            T_TEST(similarities_hand_computed),
         T_TEST(texture_bins),             T_TEST(recall_of_known_rectangles),
         T_TEST(determinism_with_seed),    T_TEST(progress_reports_every_run),

@@ -6,10 +6,9 @@
  * outside the classes). */
 #include "core/internal.h"
 #include "data/data.h"
-#include "gradcheck.h"
 #include "io/io.h"
 #include "kernels/ref/segloss_ref.h"
-#include "test.h"
+#include "losscheck.h"
 
 static const float W[4] = {0.5f, 2.0f, 1.0f, 1.5f};
 
@@ -31,41 +30,13 @@ static fv_segloss_geom geom_of(int i)
                              .ignore = 255, .weights = cases[i].weighted ? W : NULL};
 }
 
+LC_KERNELS(fv_segloss_geom, geom_of, fv_ref_segloss_fwd_f32, fv_ref_segloss_bwd_f32,
+           fv_ref_segloss_fwd_f64, fv_ref_segloss_bwd_f64)
+
 TEST(segloss_match_pytorch)
 {
-    for (int i = 0; i < NCASES; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "data/golden/%s.safetensors", cases[i].name);
-        fv_st_file *f = fv_st_open(t_src_path(rel));
-        fv_tensor *x = f ? fv_st_get(f, "x") : NULL, *t = f ? fv_st_get(f, "t") : NULL;
-        fv_tensor *loss = f ? fv_st_get(f, "loss") : NULL, *dx = f ? fv_st_get(f, "dx") : NULL;
-        CHECK(x && t && loss && dx);
-        if (x && t && loss && dx) {
-            fv_segloss_geom g = geom_of(i);
-            float got[NX] = {0};
-            double l = fv_ref_segloss_fwd_f32(&g, x->data, t->data);
-            fv_ref_segloss_bwd_f32(&g, x->data, t->data, 1.0f, got);
-            int before = t_cur_failed;
-            CHECK_NEAR(l, loss->data[0], 1e-6, 1e-5);
-            CHECK_ARRAY_NEAR(got, dx->data, NX, 1e-6, 1e-5);
-            if (t_cur_failed && !before)
-                fprintf(stderr, "  case %s\n", cases[i].name);
-        }
-        fv_tensor_free(x), fv_tensor_free(t), fv_tensor_free(loss), fv_tensor_free(dx);
-        fv_st_close(f);
-    }
-}
-
-typedef struct loss_ctx {
-    fv_segloss_geom g;
-    const double *t;
-    double *x;
-} loss_ctx;
-
-static void loss_fwd(void *ctx, double *y)
-{
-    loss_ctx *c = ctx;
-    y[0] = fv_ref_segloss_fwd_f64(&c->g, c->x, c->t);
+    for (int i = 0; i < NCASES; i++)
+        lc_match_golden(cases[i].name, i, lc_eval, NX);
 }
 
 TEST(segloss_gradcheck)
@@ -73,7 +44,7 @@ TEST(segloss_gradcheck)
     unsigned seed = 21;
     for (int i = 0; i < NCASES; i++) {
         fv_segloss_geom g = geom_of(i);
-        double x[NX], t[NX], dx[NX] = {0}, r = 0.7;
+        double x[NX], t[NX];
         gc_fill(x, NX, -3, 3, &seed);
         if (g.kind == FV_LOSS_PIXEL_BCE) {
             gc_fill(t, NX, 0, 1, &seed);
@@ -82,12 +53,7 @@ TEST(segloss_gradcheck)
             for (int p = 0; p < 30; p++)
                 t[p] = p % 7 == 3 ? 255 : (double)((p * 5) % 4);
         }
-        loss_ctx c = {g, t, x};
-        fv_ref_segloss_bwd_f64(&g, x, t, r, dx);
-        double err = gc_compare(&c, loss_fwd, x, NX, 1, &r, dx, GC_H);
-        if (err > GC_TOL)
-            fprintf(stderr, "  %s: %g\n", cases[i].name, err);
-        CHECK(err <= GC_TOL);
+        lc_gradcheck(cases[i].name, i, lc_fwd, lc_bwd, x, t, NX);
     }
 }
 

@@ -272,11 +272,7 @@ TEST(hostile_files_are_one_line_errors)
  * after opening, so a second read of the file would fail. */
 TEST(weights_file_opened_once)
 {
-    long n = 0;
-    unsigned char *b = t_slurp(pt("lenet5.pt"), &n);
-    CHECK(b != NULL);
-    t_write_at("once.pt", b, (size_t)n);
-    free(b);
+    t_copy_in(pt("lenet5.pt"), "once.pt");
     fv_weights_file *f = fv_weights_file_open(t_path("once.pt"));
     CHECK(f != NULL);
     CHECK(remove(t_path("once.pt")) == 0);
@@ -298,11 +294,7 @@ TEST(weights_file_opened_once)
 
 TEST(dispatch_by_content)
 {
-    long n = 0;
-    unsigned char *b = t_slurp(pt("tiny_f32.pt"), &n);
-    CHECK(b != NULL);
-    t_write_at("renamed.safetensors", b, (size_t)n);
-    free(b);
+    t_copy_in(pt("tiny_f32.pt"), "renamed.safetensors");
     fv_st_file *f = fv_weights_open(t_path("renamed.safetensors"));
     CHECK(f && fv_st_count(f) == 8);
     fv_st_close(f);

@@ -27,25 +27,18 @@ TEST(unpool_and_lp_match_pytorch)
     }
 }
 
-typedef struct lp_ctx {
-    fv_pool_geom g;
-    double *x;
-} lp_ctx;
-
 static void lp_fwd(void *ctx, double *y)
 {
-    lp_ctx *c = ctx;
-    fv_ref_lppool_fwd_f64(&c->g, 1, 2.0, c->x, y);
+    const gc_ctx *c = ctx;
+    fv_ref_lppool_fwd_f64(c->g, 1, 2.0, c->x, y);
 }
 
 TEST(lp_gradcheck_and_errors)
 {
     fv_pool_geom g = {.c = 2, .h = 5, .w = 5, .oh = 2, .ow = 2, .kh = 3, .kw = 3, .sh = 2, .sw = 2};
     double x[50], r[8], y[8], dx[50] = {0};
-    unsigned seed = 1;
-    gc_fill(x, 50, -1, 1, &seed);
-    gc_fill(r, 8, -1, 1, &seed);
-    lp_ctx c = {g, x};
+    gc_draw(x, 50, r, 8, 1);
+    gc_ctx c = {&g, x, 0};
     lp_fwd(&c, y);
     fv_ref_lppool_bwd_f64(&g, 1, 2.0, x, y, r, dx);
     CHECK(gc_compare(&c, lp_fwd, x, 50, 8, r, dx, GC_H) <= GC_TOL);

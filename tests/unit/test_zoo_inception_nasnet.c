@@ -172,9 +172,7 @@ static int full(const char *dir)
         fv_status st = m && x && want ? fv_model_load_weights(m, wpath) : FV_ERR_IO;
         const char *what = aux ? "inception_v3 auxiliary" : "inception_v3 main";
         double e = st == FV_OK ? compare(m, x, want, what, tol) : NAN;
-        printf("inception_v3 %-9s %s  max relative error %.3g\n", aux ? "auxiliary" : "main",
-               st != FV_OK ? fv_last_error() : e <= tol ? "ok " : "BAD", e);
-        bad |= !(e <= tol);
+        bad |= zf_report(what, st, e, tol);
         fv_tensor_free(want);
         fv_model_free(m);
     }

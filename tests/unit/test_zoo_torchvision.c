@@ -68,9 +68,7 @@ static int full(const char *dir)
         if (st == FV_OK)
             st = fv_model_predict(m, x, &y);
         double e = st == FV_OK ? zf_rel_error(y, want) : NAN;
-        printf("%-14s %s  max relative error %.3g\n", nets[k],
-               st != FV_OK ? fv_last_error() : e <= 1e-4 ? "ok " : "BAD", e);
-        bad |= !(e <= 1e-4);
+        bad |= zf_report(nets[k], st, e, 1e-4);
         fv_tensor_free(x), fv_tensor_free(y), fv_tensor_free(want);
         fv_model_free(m);
         if (f)

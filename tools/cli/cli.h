@@ -111,6 +111,10 @@ fv_model *load_trained(const opts *o, const char *path, const fv_weights_info *i
                        int h, int w, int classes);
 fv_weights_info *weights_info(const opts *o);
 void data_source(const opts *o, const fv_weights_info *info, data_src *s);
+/* The start of a command (cmd) that runs a trained model on data: the weights (or a model
+ * holding them) must be given; their description, with the data to use in *s (data_source).
+ * NULL after saying why not. */
+fv_weights_info *trained_on(const opts *o, const char *cmd, data_src *s);
 const char *data_name(const data_src *s, char *buf, size_t len);
 fv_dataset *load_data_src(const opts *o, const data_src *s, int train);
 fv_dataset *load_data(const opts *o, int train);

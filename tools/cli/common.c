@@ -199,15 +199,24 @@ static const char *find_dir(const char *dir, char *buf, size_t len)
 /* The last component of a folder's path ("mnist" for data/mnist/). */
 const char *data_name(const data_src *s, char *buf, size_t len)
 {
-    const char *d = s->dir ? s->dir : fv_default_data_dir();
-    size_t n = strlen(d);
-    while (n > 1 && d[n - 1] == '/')
-        n--;
-    size_t b = n;
-    while (b > 0 && d[b - 1] != '/')
-        b--;
-    snprintf(buf, len, "%.*s", (int)(n - b), d + b);
-    return buf;
+    return fv_folder_name(s->dir ? s->dir : fv_default_data_dir(), buf, len);
+}
+
+fv_weights_info *trained_on(const opts *o, const char *cmd, data_src *s)
+{
+    if (!o->weights && !model_holds_weights(o)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s needs --weights FILE (and MODEL.fv when the weights file "
+                 "does not describe its model), or a MODEL.onnx", cmd);
+        fail(msg);
+        return NULL;
+    }
+    fv_weights_info *info = weights_info(o);
+    if (!info)
+        fail_lib();
+    else
+        data_source(o, info, s);
+    return info;
 }
 
 void data_source(const opts *o, const fv_weights_info *info, data_src *s)

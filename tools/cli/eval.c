@@ -30,14 +30,10 @@ void print_metrics(const fv_metrics *mt, const char *dir)
 int cmd_eval(const opts *o)
 {
     int with_model = o->npos > 0;
-    if (!o->weights && !model_holds_weights(o))
-        return fail("eval needs --weights FILE (and MODEL.fv when the weights file does not "
-                    "describe its model), or a MODEL.onnx");
-    fv_weights_info *info = weights_info(o);
-    if (!info)
-        return fail_lib();
     data_src src; /* the weights' data set and normalization unless --data says otherwise */
-    data_source(o, info, &src);
+    fv_weights_info *info = trained_on(o, "eval", &src);
+    if (!info)
+        return 1;
     fv_dataset *test = load_data_src(o, &src, 0);
     if (!test) {
         fv_weights_info_free(info);

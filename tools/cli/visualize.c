@@ -76,14 +76,10 @@ static int write_figures(fv_model *m, const fv_dataset *test, const fv_tensor *i
 
 int cmd_visualize(const opts *o)
 {
-    if (!o->weights && !model_holds_weights(o))
-        return fail("visualize needs --weights FILE (and MODEL.fv when the weights file does "
-                    "not describe its model), or a MODEL.onnx");
-    fv_weights_info *info = weights_info(o);
-    if (!info)
-        return fail_lib();
     data_src src;
-    data_source(o, info, &src);
+    fv_weights_info *info = trained_on(o, "visualize", &src);
+    if (!info)
+        return 1;
     fv_dataset *test = load_data_src(o, &src, 0);
     const int64_t *d = test ? test->x->dims : NULL;
     fv_model *m = !test ? NULL
