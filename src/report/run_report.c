@@ -1,14 +1,17 @@
 /* run_report.c - a training run's report: the evaluation files and figures of the model on its
  * test set, the training curves, what the network learned (filters, saliency and Grad-CAM, the
- * most confident mistakes) and DIR/report.html holding all of it with the run's settings, the
- * machine it ran on and the model summary. */
+ * most confident mistakes; for a model with a spatial transformer, its input beside its output
+ * as in Jaderberg et al.'s figures) and DIR/report.html holding all of it with the run's
+ * settings, the machine it ran on and the model summary. */
 #include "core/internal.h"
+#include "data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NFIG 9
+#define NFIG 10
+#define ST_SHOWN 8 /* test images in the spatial transformer figure */
 #define NSET 32 /* settings rows: the caller's and the report's own */
 
 /* The model summary as text (malloc'd; NULL when it cannot be had: the report goes without). */
@@ -95,6 +98,69 @@ static fv_status learned_figures(fv_model *m, const fv_dataset *test, const fv_t
     return st;
 }
 
+/* The first spatial transformer node, or -1. */
+static int transformer_node(const fv_model *m)
+{
+    for (int i = 0; i < m->nnodes; i++)
+        if (m->nodes[i].op == FV_OP_SPATIAL_TRANSFORMER)
+            return i;
+    return -1;
+}
+
+/* Node `node`'s (C, H, W) output for img into tile (oc, h, w): as it is when C is oc (1 or 3),
+ * else the mean of its maps; resampled to h x w when its own size differs. */
+static fv_status st_tile(fv_model *m, const fv_tensor *img, int node, float *tile, int oc,
+                         int64_t h, int64_t w)
+{
+    fv_tensor *y = NULL;
+    FV_TRY(fv_feature_maps(m, img, fv_node_name(m, node), &y));
+    int64_t c = y->dims[0], hw = y->dims[1] * y->dims[2];
+    if (c != oc) { /* feature maps: their mean, in place into the first map */
+        for (int64_t p = 0; p < hw; p++) {
+            double sum = 0;
+            for (int64_t k = 0; k < c; k++)
+                sum += y->data[k * hw + p];
+            y->data[p] = (float)(sum / (double)c);
+        }
+    }
+    fv_image_resample(y->data, oc, y->dims[1], y->dims[2], tile, oc, h, w);
+    fv_tensor_free(y);
+    return FV_OK;
+}
+
+/* The paper's figure: for the first test images, the spatial transformer's input beside its
+ * output (in the input's size), two pairs a row. *wrote: 0 when the model has none. */
+static fv_status transformer_figure(fv_model *m, const fv_dataset *test, const char *path,
+                                    int *wrote)
+{
+    int st_node = transformer_node(m);
+    *wrote = 0;
+    if (st_node < 0 || test->x->ndim != 4)
+        return FV_OK;
+    const fv_node *in = &m->nodes[m->nodes[st_node].in[0]];
+    int64_t n = test->x->dims[0] < ST_SHOWN ? test->x->dims[0] : ST_SHOWN;
+    int oc = in->dims[0] == 3 ? 3 : 1;
+    int64_t h = in->dims[1], w = in->dims[2], tile = oc * h * w;
+    int64_t sample = test->x->dims[1] * test->x->dims[2] * test->x->dims[3];
+    fv_tensor *grid = fv_tensor_new4(2 * n, oc, h, w);
+    fv_tensor *img = fv_tensor_new(test->x->ndim - 1, test->x->dims + 1);
+    const char *caps[2 * ST_SHOWN];
+    fv_status st = grid && img ? FV_OK : FV_ERR_NOMEM;
+    for (int64_t i = 0; st == FV_OK && i < n; i++) {
+        memcpy(img->data, test->x->data + i * sample, sizeof(float) * (size_t)sample);
+        st = st_tile(m, img, m->nodes[st_node].in[0], grid->data + 2 * i * tile, oc, h, w);
+        if (st == FV_OK)
+            st = st_tile(m, img, st_node, grid->data + (2 * i + 1) * tile, oc, h, w);
+        caps[2 * i] = "input", caps[2 * i + 1] = "transformed";
+    }
+    if (st == FV_OK)
+        st = fv_image_grid(path, grid, .title = "spatial transformer: input, output",
+                           .captions = caps, .cols = 4);
+    *wrote = st == FV_OK;
+    fv_tensor_free(grid), fv_tensor_free(img);
+    return st;
+}
+
 /* The settings table: the caller's rows, then the model, data and machine. */
 static void settings(fv_model *m, const fv_dataset *test, const fv_run_report_args *a,
                      const char **kv, char (*v)[160])
@@ -140,8 +206,10 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
 {
     if (!m || !test || !dir)
         return fv_err(FV_ERR_INVALID, "report: a model, a test set and a folder are needed");
-    static const char *const files[NFIG] = {"loss", "accuracy", "confusion", "roc", "pr",
-                                            "reliability", "filters", "saliency", "misclassified"};
+    static const char *const files[NFIG] = {"loss",        "accuracy", "confusion",
+                                            "roc",         "pr",       "reliability",
+                                            "filters",     "saliency", "misclassified",
+                                            "transformer"};
     static const char *const what[6] = {"loss per epoch", "accuracy per epoch", "confusion matrix",
                                         "ROC curves", "precision-recall curves",
                                         "reliability diagram"};
@@ -160,6 +228,12 @@ fv_status fv_run_report_write_(fv_model *m, const fv_dataset *test, const char *
         add_fig(&f, i, what[i]);
     if (st == FV_OK)
         st = learned_figures(m, test, probs, &f, names);
+    int wrote = 0;
+    if (st == FV_OK)
+        st = transformer_figure(m, test, f.path[9], &wrote);
+    if (wrote)
+        add_fig(&f, 9, "spatial transformer: test images (input) beside the transformer's "
+                       "output (transformed), as in Jaderberg et al.'s figures");
     f.img[f.n] = f.cap[f.n] = NULL;
     if (st == FV_OK)
         st = write_page(m, test, dir, &a, mt, names, &f);

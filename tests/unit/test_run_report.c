@@ -1,12 +1,14 @@
 /* test_run_report.c - the library's run report, evaluation files, figures and schedule presets:
  * a small CNN trained on a generated two-class set gets every file and figure and a page titled
  * with the model and data set that shows the settings, the CPU and the figures; class names pad
- * past the set's; a perfect model draws no mistakes; wrong shapes, an unknown schedule and a
- * missing folder are one-line errors. */
+ * past the set's; a perfect model draws no mistakes; a model with a spatial transformer gets the
+ * figure of its input beside its output (the same picture at the identity), one without does
+ * not; wrong shapes, an unknown schedule and a missing folder are one-line errors. */
 #include "fovea.h"
 #include "test.h"
 #include "testfs.h"
 
+#include <math.h>
 #include <sys/stat.h>
 
 #define S 8
@@ -71,6 +73,7 @@ TEST(run_report_has_everything)
                                         "report.html"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         CHECK(exists(t_path(files[i])));
+    CHECK(!exists(t_path("transformer.png"))); /* no spatial transformer */
     long n = 0;
     char *html = (char *)t_slurp(t_path("report.html"), &n);
     CHECK(html && strstr(html, "<h1>fovea: tiny on halves-set</h1>"));
@@ -80,6 +83,53 @@ TEST(run_report_has_everything)
     CHECK(html && strstr(html, "right</td>")); /* per-class table named by the set */
     CHECK(html && strstr(html, "first-layer filters") && strstr(html, "saliency and Grad-CAM"));
     free(html);
+    fv_model_free(m);
+    fv_dataset_free(d);
+}
+
+/* The largest difference between grid tiles a and b of transformer.png (8x8 images at scale 8
+ * under a title, four tiles a row: fv_image_grid's layout). */
+static float tile_diff(const fv_tensor *png, int a, int b)
+{
+    int64_t W = png->dims[3];
+    float worst = 0;
+    for (int64_t y = 0; y < 64; y++)
+        for (int64_t x = 0; x < 64; x++) {
+            int64_t pa = (34 + (a / 4) * 86 + y) * W + 6 + (a % 4) * 70 + x;
+            int64_t pb = (34 + (b / 4) * 86 + y) * W + 6 + (b % 4) * 70 + x;
+            float d = fabsf(png->data[pa] - png->data[pb]);
+            worst = d > worst ? d : worst;
+        }
+    return worst;
+}
+
+TEST(transformer_figure)
+{
+    fv_dataset *d = halves();
+    fv_model *m = fv_model_new("st");
+    int x = fv_input(m, .ndim = 3, .dims = {1, S, S}, .name = "x");
+    int loc = fv_dense(m, fv_flatten(m, x), .units = 4, .activation = FV_ACT_RELU, .name = "loc");
+    int st = fv_spatial_transformer(m, x, loc, .name = "st");
+    int c = fv_conv2d(m, st, .filters = 2, .kernel = 3, .activation = FV_ACT_RELU, .name = "conv1");
+    fv_dense(m, fv_flatten(m, c), .units = 2, .name = "fc");
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .seed = 1), FV_OK);
+    CHECK(mkdir(t_path("st"), 0755) == 0);
+    CHECK_STATUS(fv_run_report_write(m, d, t_path("st")), FV_OK);
+    CHECK(exists(t_path("st/transformer.png")));
+    long n = 0;
+    char *html = (char *)t_slurp(t_path("st/report.html"), &n);
+    CHECK(html && strstr(html, "beside the transformer's output"));
+    free(html);
+    /* untrained, the transformer is the identity: each output tile is its input tile, and the
+     * pairs differ (different test images) */
+    fv_tensor *png = fv_image_load(t_path("st/transformer.png"));
+    CHECK(png && png->dims[3] >= 4 * 70 && png->dims[2] >= 34 + 4 * 86 - 6);
+    if (png) {
+        for (int i = 0; i < 8; i++)
+            CHECK(tile_diff(png, 2 * i, 2 * i + 1) <= 2.0f / 255);
+        CHECK(tile_diff(png, 0, 2) > 0.5f); /* a left half beside a right half */
+    }
+    fv_tensor_free(png);
     fv_model_free(m);
     fv_dataset_free(d);
 }
@@ -145,6 +195,7 @@ TEST(schedule_presets)
 int main(void)
 {
     static const t_test tests[] = {T_TEST(run_report_has_everything),
+                                   T_TEST(transformer_figure),
                                    T_TEST(class_names_pad_and_mistakes),
                                    T_TEST(bad_input_is_an_error), T_TEST(schedule_presets)};
     return t_main_scratch("/tmp/fv_runrep_XXXXXX", tests, sizeof tests / sizeof *tests);
