@@ -3,7 +3,7 @@
 # scenes of Fashion-MNIST's images as the digits, one epoch) writes the model, the weights, valid
 # metrics JSON (mean IoU, per-class IoU, an 11 x 11 confusion matrix) and the report with its
 # figures; eval reads the run back; predict writes the overlay and an indexed mask; a model file
-# of the zoo trains too; bad options, data and paths fail with one line. No timing is checked.
+# of the zoo trains too (Dice loss, one-cycle schedule); bad options, data and paths fail with one line. No timing is checked.
 # Usage: test_segment.sh FOVEA SRC_DIR [PNGCHECK]
 FV=$1 SRC=$2 PNGCHECK=${3:-}
 . "$SRC/tests/cli/lib.sh"
@@ -41,7 +41,8 @@ b = open(sys.argv[1], 'rb').read(); assert b[16:24] == bytes([0, 0, 0, 120, 0, 0
 assert b[24:26] == bytes([8, 3])  # 8 bits, colour type 3: indexed" "$TMP/mask.png"
 
 expect_ok model-file "$FV" segment train --arch models/zoo/fcn8s.fv --train 4 --test 2 \
-    --epochs 1 --batch 4 --loss dice --data "$DATA" -o "$TMP/fcn" --quiet
+    --epochs 1 --batch 4 --loss dice --schedule onecycle --data "$DATA" -o "$TMP/fcn" --quiet
+check report-schedule grep -q "(onecycle schedule)" "$TMP/fcn/report.html"
 
 expect_fail unknown-arch "unknown architecture 'segnet'" "$FV" segment train --arch segnet \
     --train 4 --test 2 --data "$DATA" -o "$TMP/x"
@@ -55,6 +56,8 @@ expect_fail not-a-map "a per-pixel loss needs logits (classes, H, W)" "$FV" segm
 printf 'model five\ninput shape=1,64,84\nconv2d filters=5 kernel_size=3 padding=1\n' >"$TMP/five.fv"
 expect_fail few-classes "mask has label .* not a class in \[0, 5)" "$FV" segment train \
     --arch "$TMP/five.fv" --train 4 --test 2 --data "$DATA" -o "$TMP/w"
+expect_fail bad-schedule "schedule 'cyclic' is unknown" "$FV" segment train --schedule cyclic \
+    --train 4 --test 2 --data "$DATA" -o "$TMP/v"
 "$FV" segment train --loss focal -o "$TMP/z" >/dev/null 2>&1
 check bad-loss test $? -eq 2
 finish

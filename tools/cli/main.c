@@ -140,7 +140,8 @@ static const struct command {
     /* segment parses its own options too */
     {"segment", NULL,
      "  segment train [--arch unet|fcn8s|fcn16s|fcn32s|MODEL.fv] [--width X] [--train 10000]\n"
-     "          [--test 1000] [--epochs N] [--batch N] [--lr X] [--loss ce|dice] [--seed N]\n"
+     "          [--test 1000] [--epochs N] [--batch N] [--lr X] [--schedule constant|onecycle|...]\n"
+     "          [--loss ce|dice] [--seed N]\n"
      "          [--data MNIST_DIR] -o DIR   a segmentation network trained on M2NIST-style\n"
      "          scenes (64x84, up to 3 MNIST digits, 11 classes) made on the fly; DIR/model.fv,\n"
      "          DIR/weights.safetensors, DIR/metrics.json (pixel accuracy, per-class and mean\n"

@@ -18,7 +18,7 @@
 #define BACKGROUND 10
 
 typedef struct seg_opts {
-    const char *arch, *out, *data, *loss, *mask;
+    const char *arch, *out, *data, *loss, *mask, *schedule;
     const char *pos[4];
     int npos, train, test, epochs, batch, seed, quiet, threads;
     double lr, width;
@@ -46,6 +46,8 @@ static int parse_one(seg_opts *o, const char *a, const char *v, int *takes)
         return o->data = v, strlen(v) > PATH_OPT_MAX;
     if (strcmp(a, "--mask") == 0)
         return o->mask = v, strlen(v) > PATH_OPT_MAX;
+    if (strcmp(a, "--schedule") == 0) /* checked by fv_schedule_preset */
+        return o->schedule = v, 0;
     if (strcmp(a, "--loss") == 0)
         return o->loss = v, strcmp(v, "ce") != 0 && strcmp(v, "dice") != 0;
     if (strcmp(a, "--train") == 0)
@@ -71,7 +73,7 @@ static int parse_one(seg_opts *o, const char *a, const char *v, int *takes)
 static int parse_seg_opts(int argc, char **argv, seg_opts *o)
 {
     *o = (seg_opts){.arch = "unet", .loss = "ce", .train = 10000, .test = 1000, .epochs = 10,
-                    .batch = 16, .seed = 1, .lr = 1e-3, .width = 1};
+                    .batch = 16, .seed = 1, .lr = 1e-3, .width = 1, .schedule = "constant"};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 0;
@@ -293,7 +295,8 @@ static int write_report(const seg_opts *o, const fv_dataset *te, const seg_eval 
     snprintf(t[1], sizeof t[1], "%.0f s (%d epochs of batches of %d)", seconds, epochs,
              o->batch);
     snprintf(t[2], sizeof t[2], "%.2f ms", e->ms);
-    snprintf(t[3], sizeof t[3], "%s, Adam lr %g, width x%g", o->loss, o->lr, o->width);
+    snprintf(t[3], sizeof t[3], "%s, Adam lr %g (%s schedule), width x%g", o->loss, o->lr,
+             o->schedule, o->width);
     const char *params[] = {"architecture", o->arch, "data", t[0], "loss, optimizer", t[3],
                             "training time", t[1], "test time per scene", t[2],
                             "CPU", fv_cpu_name(), NULL};
@@ -333,12 +336,17 @@ static int fit(const seg_opts *o, fv_model *m, const fv_dataset *tr, fv_epoch_me
                int *run, double *seconds)
 {
     fv_loss loss = strcmp(o->loss, "dice") == 0 ? FV_LOSS_DICE : FV_LOSS_PIXEL_CE;
+    fv_schedule sched;
+    int64_t steps = (tr->x->dims[0] + o->batch - 1) / o->batch; /* per epoch */
+    if (fv_schedule_preset(o->schedule, o->epochs, steps, 0, &sched) != FV_OK)
+        return 1;
     if (fv_model_compile(m, .loss = loss, .optimizer = fv_adam(.lr = (float)o->lr),
                          .seed = (uint64_t)o->seed) != FV_OK)
         return 1;
     double t0 = now_ms();
     fv_status st = fv_model_fit(m, tr, .epochs = o->epochs, .batch_size = o->batch,
-                                .seed = (uint64_t)o->seed, .verbose = !o->quiet, .log = stderr,
+                                .seed = (uint64_t)o->seed, .schedule = sched, .verbose = !o->quiet,
+                                .log = stderr,
                                 .history = h, .epochs_run = run);
     *seconds = (now_ms() - t0) / 1e3;
     return st != FV_OK;
