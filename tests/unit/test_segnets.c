@@ -2,11 +2,14 @@
  * transposed convolution so initialised equals bilinear upsampling with half-pixel centres away
  * from the border), the zoo's fcn32s / fcn16s / fcn8s / unet (output (classes, H, W) at the
  * default 1x64x84 and at sizes that are not multiples of their stride; skip scores start at 0),
- * and a few training steps of a narrow FCN-8s and U-Net with the per-pixel loss. */
+ * and a few training steps of a narrow FCN-8s and U-Net with the per-pixel loss, after which the
+ * fused inference pass (predict) gives the logits of the plain evaluation-mode forward and the
+ * bars are labelled in evaluation mode (batch norm on its running statistics). */
 #include "core/internal.h"
 #include "test.h"
 
 #include <math.h>
+#include <string.h>
 
 TEST(bilinear_kernel)
 {
@@ -76,7 +79,32 @@ TEST(zoo_shapes)
         }
 }
 
-/* Scenes of one bright bar (class 1) on a dark background (class 0) learned in a few steps. */
+/* After training: predict (the fused inference pass) equals the unfused evaluation-mode
+ * forward of each scene, and its argmax labels the scenes' pixels. */
+static void check_eval_mode(fv_model *m, const float *x, const float *y, int n, int64_t hw)
+{
+    fv_tensor *xs = fv_tensor_new4(n, 1, hw / 32, 32), *logits = NULL, *one = NULL;
+    memcpy(xs->data, x, sizeof(float) * (size_t)(n * hw));
+    CHECK_STATUS(fv_model_predict(m, xs, &logits), FV_OK);
+    int64_t right = 0;
+    for (int i = 0; logits && i < n; i++) {
+        fv_tensor img = {.ndim = 3, .dims = {1, hw / 32, 32}, .data = xs->data + i * hw};
+        CHECK_STATUS(fv_feature_maps(m, &img, fv_node_name(m, m->output_node), &one), FV_OK);
+        float worst = 0;
+        for (int64_t j = 0; one && j < 2 * hw; j++)
+            worst = fmaxf(worst, fabsf(one->data[j] - logits->data[i * 2 * hw + j]));
+        CHECK(one && worst < 1e-4f);
+        for (int64_t p = 0; p < hw; p++)
+            right += (logits->data[(i * 2 + 1) * hw + p] > logits->data[i * 2 * hw + p]) ==
+                     (y[i * hw + p] > 0.5f);
+        fv_tensor_free(one);
+    }
+    printf("  eval-mode pixel accuracy %.4f\n", (double)right / (double)(n * hw));
+    CHECK(right > 0.95 * (double)(n * hw)); /* background alone is 0.86 */
+    fv_tensor_free(logits), fv_tensor_free(xs);
+}
+
+/* Scenes of one bright bar (class 1) on a dark background (class 0) learned in 60 steps. */
 TEST(train_steps)
 {
     enum { N = 4, H = 32, W = 32 };
@@ -95,11 +123,12 @@ TEST(train_steps)
                                       .optimizer = fv_adam(.lr = 0.01f)),
                      FV_OK);
         double first = 0, loss = 0;
-        for (int s = 0; s < 15; s++) {
+        for (int s = 0; s < 60; s++) {
             CHECK_STATUS(fv_model_train_batch(m, x, y, N, &loss, NULL), FV_OK);
             first = s ? first : loss;
         }
         CHECK(isfinite(loss) && loss < first);
+        check_eval_mode(m, x, y, N, H * W);
         fv_model_free(m);
     }
     free(x), free(y);
