@@ -2,8 +2,8 @@
  * fast backbone of conv-bn-relu stages, three feature maps (strides 4, 8 and 16 of the input),
  * and on each a 3x3 convolution predicting per default box (num_classes + 1) class logits and
  * a 3x3 convolution predicting 4 box deltas (R-CNN parameterization, weights 10, 10, 5, 5).
- * Default boxes are sized for MNIST digits (tight boxes 5 % to 24 % of the image side, from
- * square to 1:3.2 tall). Training: SSD matching and the multibox loss (ssd_loss.c), gradients
+ * Default boxes are sized for MNIST digits (fv_ssd_detector_boxes: 6 to 34 px of a 160 input,
+ * from square to 1:4.2 tall). Training: SSD matching and the multibox loss (ssd_loss.c), gradients
  * given to the model's six head outputs through fv_model_backward. Detection: softmax, per class
  * the best candidates above the score threshold, decoding, clipping, per-class NMS, top-k. */
 #include "detect/ssd.h"
@@ -14,17 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SSD_MAPS 3
-#define SSD_SIZES 2
-#define SSD_RATIOS 3
-#define SSD_A (SSD_SIZES * SSD_RATIOS)
+#define SSD_MAPS FV_SSD_MAPS
+#define SSD_A FV_SSD_A
 #define SSD_CANDIDATES 200 /* per class and image, before NMS (torchvision's topk_candidates) */
-
-/* Default-box sizes (the square root of the area) as fractions of the image's shorter side, two
- * per map, geometric from 0.03 to 0.22; aspect ratios height / width. */
-static const float ssd_sizes[SSD_MAPS][SSD_SIZES] = {{0.030f, 0.045f}, {0.067f, 0.099f},
-                                                     {0.148f, 0.220f}};
-static const float ssd_ratios[SSD_RATIOS] = {1.0f, 1.8f, 3.2f};
 
 /* The backbone: filters and stride of each conv-bn-relu stage; a map is taken after the stages
  * marked (the last of each stride). */
@@ -90,7 +82,6 @@ static fv_status build(fv_detector *d, ssd_state *s)
 static fv_status make_anchors(const fv_detector *d, ssd_state *s)
 {
     const fv_model *m = ssd_model(d);
-    int side = d->args.height < d->args.width ? d->args.height : d->args.width;
     s->na = 0;
     for (int k = 0; k < SSD_MAPS; k++) {
         int64_t dims[4];
@@ -105,13 +96,7 @@ static fv_status make_anchors(const fv_detector *d, ssd_state *s)
     s->targets = fv_malloc(sizeof(double) * 4 * (size_t)s->na, "ssd: targets");
     if (!s->anchors || !s->labels || !s->matched || !s->targets)
         return fv_last_status();
-    for (int k = 0; k < SSD_MAPS; k++) {
-        float sz[SSD_SIZES];
-        for (int i = 0; i < SSD_SIZES; i++)
-            sz[i] = ssd_sizes[k][i] * (float)side;
-        fv_ssd_default_boxes(s->grid_h[k], s->grid_w[k], d->args.height, d->args.width, sz,
-                             SSD_SIZES, ssd_ratios, SSD_RATIOS, s->anchors + s->first[k]);
-    }
+    fv_ssd_detector_boxes(d->args.height, d->args.width, s->grid_h, s->grid_w, s->anchors);
     return FV_OK;
 }
 

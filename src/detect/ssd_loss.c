@@ -29,6 +29,25 @@ void fv_ssd_default_boxes(int grid_h, int grid_w, int img_h, int img_w, const fl
         }
 }
 
+/* Sizes as fractions of the shorter side, two a map; aspect ratios height / width. */
+static const float ssd_sizes[FV_SSD_MAPS][FV_SSD_SIZES] = {{0.0375f, 0.05625f}, {0.075f, 0.10625f},
+                                                           {0.15f, 0.2125f}};
+static const float ssd_ratios[FV_SSD_RATIOS] = {1.0f, 1.6f, 2.6f, 4.2f};
+
+void fv_ssd_detector_boxes(int img_h, int img_w, const int *grid_h, const int *grid_w,
+                           fv_box *out)
+{
+    int side = img_h < img_w ? img_h : img_w;
+    for (int k = 0; k < FV_SSD_MAPS; k++) {
+        float sz[FV_SSD_SIZES];
+        for (int i = 0; i < FV_SSD_SIZES; i++)
+            sz[i] = ssd_sizes[k][i] * (float)side;
+        fv_ssd_default_boxes(grid_h[k], grid_w[k], img_h, img_w, sz, FV_SSD_SIZES, ssd_ratios,
+                             FV_SSD_RATIOS, out);
+        out += (int64_t)grid_h[k] * grid_w[k] * FV_SSD_A;
+    }
+}
+
 fv_status fv_ssd_match(const fv_box *anchors, int na, const fv_box *truths, int ng,
                        float iou_threshold, float *iou, int *matched)
 {
