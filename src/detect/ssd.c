@@ -273,46 +273,18 @@ static fv_status ssd_train_step(fv_detector *d, const fv_det_batch *b, fv_det_lo
     return FV_OK;
 }
 
-/* Softmax of each default box's logits into prob (na x k1). */
-static void softmax_rows(const double *logits, int na, int k1, float *prob)
-{
-    for (int a = 0; a < na; a++) {
-        const double *x = logits + (int64_t)a * k1;
-        double mx = x[0], sum = 0;
-        for (int j = 1; j < k1; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        for (int j = 0; j < k1; j++)
-            sum += exp(x[j] - mx);
-        for (int j = 0; j < k1; j++)
-            prob[(int64_t)a * k1 + j] = (float)(exp(x[j] - mx) / sum);
-    }
-}
-
-/* Puts the best `want` of idx[0..m) (by sc, ties by index) first, in order. */
-static void select_best(int *idx, float *sc, int m, int want)
-{
-    for (int i = 0; i < m && i < want; i++) {
-        int b = i;
-        for (int j = i + 1; j < m; j++)
-            if (sc[j] > sc[b] || (sc[j] == sc[b] && idx[j] < idx[b]))
-                b = j;
-        float ts = sc[i];
-        int ti = idx[i];
-        sc[i] = sc[b], idx[i] = idx[b], sc[b] = ts, idx[b] = ti;
-    }
-}
-
 typedef struct cands {
     fv_box *boxes;
-    float *scores, *sc;
-    int *cls, *idx, *keep;
-    float *prob;
+    float *scores;
+    int *cls, *keep;
+    fv_ranked *rank; /* one class's default boxes above the threshold */
+    double *prob;    /* na x k1 */
 } cands;
 
 static void cands_free(cands *c)
 {
-    fv_free(c->boxes), fv_free(c->scores), fv_free(c->sc), fv_free(c->cls);
-    fv_free(c->idx), fv_free(c->keep), fv_free(c->prob);
+    fv_free(c->boxes), fv_free(c->scores), fv_free(c->cls), fv_free(c->keep);
+    fv_free(c->rank), fv_free(c->prob);
 }
 
 /* Detections of one image: per class the best SSD_CANDIDATES default boxes scored above the
@@ -323,29 +295,29 @@ static fv_status decode_image(const fv_detector *d, const ssd_state *s, const do
     int k = s->k1 - 1, na = s->na, cap = k * SSD_CANDIDATES, n = 0;
     cands c = {fv_malloc(sizeof(fv_box) * (size_t)cap, "ssd: candidates"),
                fv_malloc(sizeof(float) * (size_t)cap, "ssd: scores"),
-               fv_malloc(sizeof(float) * (size_t)na, "ssd: scores"),
                fv_malloc(sizeof(int) * (size_t)cap, "ssd: classes"),
-               fv_malloc(sizeof(int) * (size_t)na, "ssd: indices"),
                fv_malloc(sizeof(int) * (size_t)cap, "ssd: kept"),
-               fv_malloc(sizeof(float) * (size_t)na * (size_t)s->k1, "ssd: probabilities")};
-    fv_status st = c.boxes && c.scores && c.sc && c.cls && c.idx && c.keep && c.prob
+               fv_malloc(sizeof(fv_ranked) * (size_t)na, "ssd: ranking"),
+               fv_malloc(sizeof(double) * (size_t)na * (size_t)s->k1, "ssd: probabilities")};
+    fv_status st = c.boxes && c.scores && c.cls && c.keep && c.rank && c.prob
                        ? FV_OK : fv_last_status();
-    if (st == FV_OK)
-        softmax_rows(logits, na, s->k1, c.prob);
+    for (int a = 0; a < na && st == FV_OK; a++)
+        fv_det_softmax(logits + (int64_t)a * s->k1, s->k1, c.prob + (int64_t)a * s->k1);
     for (int cl = 1; cl <= k && st == FV_OK; cl++) {
         int m = 0;
         for (int a = 0; a < na; a++) {
-            float p = c.prob[(int64_t)a * s->k1 + cl];
+            float p = (float)c.prob[(int64_t)a * s->k1 + cl];
             if (p > d->args.score_threshold)
-                c.idx[m] = a, c.sc[m++] = p;
+                c.rank[m++] = (fv_ranked){p, a};
         }
-        select_best(c.idx, c.sc, m, SSD_CANDIDATES);
+        qsort(c.rank, (size_t)m, sizeof *c.rank, fv_ranked_cmp); /* best first, ties by index */
         for (int i = 0; i < m && i < SSD_CANDIDATES && st == FV_OK; i++, n++) {
             float dl[4];
+            int a = c.rank[i].index;
             for (int j = 0; j < 4; j++)
-                dl[j] = (float)deltas[4 * (int64_t)c.idx[i] + j];
-            st = fv_box_decode(dl, &s->anchors[c.idx[i]], 1, fv_ssd_box_weights, &c.boxes[n]);
-            c.scores[n] = c.sc[i], c.cls[n] = cl - 1;
+                dl[j] = (float)deltas[4 * (int64_t)a + j];
+            st = fv_box_decode(dl, &s->anchors[a], 1, fv_ssd_box_weights, &c.boxes[n]);
+            c.scores[n] = (float)c.rank[i].score, c.cls[n] = cl - 1;
         }
     }
     int nk = 0;
