@@ -1612,7 +1612,7 @@ typedef struct fv_detector_args {
     int channels, height, width; /* the images it takes */
     int max_dets;                /* detections kept an image (default 100) */
     float score_threshold;       /* detections scored below are dropped (default 0.05) */
-    float nms_iou;               /* per-class NMS threshold (default 0.5) */
+    float nms_iou;               /* per-class NMS threshold (default 0.5; R-CNN 0.3, the paper's) */
     uint64_t seed;               /* parameter initialisation and sampling */
     const char *const *class_names; /* num_classes names (copied; NULL: "0", "1", ...) */
 } fv_detector_args;
@@ -1626,6 +1626,12 @@ fv_detector *fv_detector_new_(fv_detector_args a);
 void fv_detector_free(fv_detector *d);
 /* The settings in force (defaults filled in; class_names the detector's copy). */
 const fv_detector_args *fv_detector_settings(const fv_detector *d);
+/* Changes how detections are post-processed (for fv_detector_detect and _evaluate; saved with
+ * the detector): the per-class NMS IoU (0: keep), the score threshold (negative: keep; 0 keeps
+ * every score) and the detections kept an image (0: keep). An out-of-range value is an error
+ * and changes nothing. */
+fv_status fv_detector_set_postprocess(fv_detector *d, float nms_iou, float score_threshold,
+                                      int max_dets);
 
 /* Where images and their boxes come from: MNIST scenes 0 .. count-1 made on the fly from digits
  * (fv_scene_make with `scenes`), or, with digits NULL, a detection set (VOC / COCO; count 0:

@@ -85,15 +85,10 @@ fv_status fv_box_iou_matrix(const fv_box *a, int na, const fv_box *b, int nb, fl
 
 /* ---------------------------------------------------------------- NMS */
 
-typedef struct scored {
-    float score;
-    int index;
-} scored;
-
 /* Score descending, then index ascending: the order of a stable descending sort. */
-static int by_score(const void *pa, const void *pb)
+int fv_ranked_cmp(const void *pa, const void *pb)
 {
-    const scored *a = pa, *b = pb;
+    const fv_ranked *a = pa, *b = pb;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
@@ -117,15 +112,15 @@ static fv_status nms(const char *fn, const fv_box *boxes, const float *scores, c
     *nkeep = 0;
     if (n == 0)
         return FV_OK;
-    scored *order = fv_malloc(sizeof *order * (size_t)n, "nms order");
+    fv_ranked *order = fv_malloc(sizeof *order * (size_t)n, "nms order");
     unsigned char *gone = fv_calloc((size_t)n, 1, "nms suppressed");
     if (!order || !gone) {
         fv_free(order), fv_free(gone);
         return fv_last_status();
     }
     for (int i = 0; i < n; i++)
-        order[i] = (scored){scores[i], i};
-    qsort(order, (size_t)n, sizeof *order, by_score);
+        order[i] = (fv_ranked){scores[i], i};
+    qsort(order, (size_t)n, sizeof *order, fv_ranked_cmp);
     int limit = top_k > 0 ? top_k : n, kept = 0;
     for (int a = 0; a < n && kept < limit; a++) {
         if (gone[a])

@@ -477,4 +477,15 @@ fv_status fv_graph_alloc_params(fv_model *m);
 /* Writes a node's shape "(None, 6, 28, 28)" Keras-style. */
 const char *fv_node_shape_str(const fv_node *n, char *buf, size_t len);
 
+/* ---------------------------------------------------------------- ranking (boxes.c) */
+
+/* A score and the index it belongs to. fv_ranked_cmp (for qsort) orders by score descending,
+ * equal scores by index ascending: a total order, so every qsort gives the same result (NMS,
+ * the RPN's top proposals, SSD's candidates and hard negatives). */
+typedef struct fv_ranked {
+    double score;
+    int index;
+} fv_ranked;
+int fv_ranked_cmp(const void *a, const void *b);
+
 #endif /* FV_INTERNAL_H */

@@ -41,23 +41,9 @@ static const fv_det_impl *find_impl(const char *name)
     return NULL;
 }
 
-/* Defaults filled in and every setting checked. */
-static fv_status settle_args(fv_detector_args *a)
+/* The post-processing settings checked. */
+static fv_status check_postprocess(const fv_detector_args *a)
 {
-    a->num_classes = a->num_classes ? a->num_classes : 10;
-    a->channels = a->channels ? a->channels : 1;
-    a->height = a->height ? a->height : 160;
-    a->width = a->width ? a->width : a->height;
-    a->max_dets = a->max_dets ? a->max_dets : 100;
-    a->score_threshold = a->score_threshold != 0 ? a->score_threshold : 0.05f;
-    a->nms_iou = a->nms_iou != 0 ? a->nms_iou : 0.5f;
-    if (a->num_classes < 1 || a->num_classes > 1000)
-        return fv_err(FV_ERR_INVALID, "detector: num_classes %d not in [1, 1000]", a->num_classes);
-    if (a->channels != 1 && a->channels != 3)
-        return fv_err(FV_ERR_INVALID, "detector: channels %d (1 or 3)", a->channels);
-    if (a->height < 16 || a->width < 16 || a->height > 4096 || a->width > 4096)
-        return fv_err(FV_ERR_INVALID, "detector: input %dx%d not within 16 to 4096 a side",
-                      a->height, a->width);
     if (a->max_dets < 1 || a->max_dets > 100000)
         return fv_err(FV_ERR_INVALID, "detector: max_dets %d not in [1, 100000]", a->max_dets);
     if (!(a->score_threshold >= 0 && a->score_threshold < 1))
@@ -66,6 +52,27 @@ static fv_status settle_args(fv_detector_args *a)
     if (!(a->nms_iou > 0 && a->nms_iou <= 1))
         return fv_err(FV_ERR_INVALID, "detector: nms_iou %g not in (0, 1]", (double)a->nms_iou);
     return FV_OK;
+}
+
+/* Defaults filled in (R-CNN's NMS at the paper's 0.3, the others' at 0.5) and every setting
+ * checked. */
+static fv_status settle_args(const fv_det_impl *impl, fv_detector_args *a)
+{
+    a->num_classes = a->num_classes ? a->num_classes : 10;
+    a->channels = a->channels ? a->channels : 1;
+    a->height = a->height ? a->height : 160;
+    a->width = a->width ? a->width : a->height;
+    a->max_dets = a->max_dets ? a->max_dets : 100;
+    a->score_threshold = a->score_threshold != 0 ? a->score_threshold : 0.05f;
+    a->nms_iou = a->nms_iou != 0 ? a->nms_iou : impl == &fv_det_rcnn ? 0.3f : 0.5f;
+    if (a->num_classes < 1 || a->num_classes > 1000)
+        return fv_err(FV_ERR_INVALID, "detector: num_classes %d not in [1, 1000]", a->num_classes);
+    if (a->channels != 1 && a->channels != 3)
+        return fv_err(FV_ERR_INVALID, "detector: channels %d (1 or 3)", a->channels);
+    if (a->height < 16 || a->width < 16 || a->height > 4096 || a->width > 4096)
+        return fv_err(FV_ERR_INVALID, "detector: input %dx%d not within 16 to 4096 a side",
+                      a->height, a->width);
+    return check_postprocess(a);
 }
 
 static fv_status copy_names(fv_detector *d)
@@ -87,10 +94,24 @@ static fv_status copy_names(fv_detector *d)
     return FV_OK;
 }
 
+fv_status fv_detector_set_postprocess(fv_detector *d, float nms_iou, float score_threshold,
+                                      int max_dets)
+{
+    if (!d)
+        return fv_err(FV_ERR_INVALID, "detector postprocess: the detector is NULL");
+    fv_detector_args a = d->args;
+    a.nms_iou = nms_iou != 0 ? nms_iou : a.nms_iou;
+    a.score_threshold = score_threshold >= 0 ? score_threshold : a.score_threshold;
+    a.max_dets = max_dets != 0 ? max_dets : a.max_dets;
+    FV_TRY(check_postprocess(&a));
+    d->args = a;
+    return FV_OK;
+}
+
 fv_detector *fv_detector_new_(fv_detector_args a)
 {
     const fv_det_impl *impl = find_impl(a.arch);
-    if (!impl || settle_args(&a) != FV_OK)
+    if (!impl || settle_args(impl, &a) != FV_OK)
         return NULL;
     fv_detector *d = fv_calloc(1, sizeof *d, "detector");
     if (!d)

@@ -53,6 +53,13 @@ struct fv_detector {
     char **names;                         /* args.class_names' copy (num_classes), or NULL */
 };
 
+/* The losses' arithmetic the heads share (roi_head.c): smooth L1 of d with beta (torchvision's
+ * RoI head 1/9, SSD's 1): 0.5 d^2 / beta below beta, else |d| - beta / 2, *grad its derivative;
+ * the softmax of x's k values into p (NULL: not written), returning log(sum(exp(x))) (the
+ * log-probability of class c is x[c] minus it). */
+double fv_det_smooth_l1(double d, double beta, double *grad);
+double fv_det_softmax(const double *x, int k, double *p);
+
 extern const fv_det_impl fv_det_rcnn, fv_det_fast_rcnn, fv_det_faster_rcnn, fv_det_ssd;
 
 #endif /* FV_DETECT_H */

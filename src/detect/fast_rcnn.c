@@ -45,31 +45,24 @@ static void destroy(fv_detector *d)
     d->state = NULL;
 }
 
+/* The backbone model, then the head behind RoI max pooling. */
+static fv_status build(fv_detector *d)
+{
+    fv_rcnn *r = &((fast *)d->state)->base;
+    fv_model *m = fv_model_new("backbone");
+    if (!m)
+        return fv_last_status();
+    d->models[d->nmodels++] = m;
+    r->feat_node = fv_rh_backbone(m, r->c, r->h, r->w, r->width);
+    if (r->feat_node < 0)
+        return fv_last_status();
+    FV_TRY(fv_rh_compile(m, r->lr, d->args.seed));
+    return fv_rcnn_head(d, r, 0);
+}
+
 static fv_status create(fv_detector *d)
 {
-    fast *f = fv_calloc(1, sizeof *f, "Fast R-CNN");
-    if (!f)
-        return FV_ERR_NOMEM;
-    d->state = f;
-    fv_rcnn *r = &f->base;
-    fv_status s = fv_rcnn_init(d, r, "Fast R-CNN");
-    fv_model *m = s == FV_OK ? fv_model_new("backbone") : NULL;
-    if (s == FV_OK && !m)
-        s = fv_last_status();
-    if (m) {
-        d->models[d->nmodels++] = m;
-        r->feat_node = fv_rh_backbone(m, r->c, r->h, r->w, r->width);
-        s = r->feat_node < 0 ? fv_last_status() : fv_rh_compile(m, r->lr, d->args.seed);
-    }
-    if (s == FV_OK)
-        s = fv_rcnn_head(d, r, 0);
-    if (s != FV_OK) {
-        destroy(d);
-        for (int i = 0; i < d->nmodels; i++)
-            fv_model_free(d->models[i]);
-        d->nmodels = 0;
-    }
-    return s;
+    return fv_rcnn_create(d, sizeof(fast), "Fast R-CNN", build, destroy);
 }
 
 /* FNV-1a over the image's bytes, never 0 (the empty slot). */

@@ -13,10 +13,12 @@
 
 /* Anchor sides in input pixels: the digits of 15-100 px at 300 are 8-53 px at 160 */
 static const float anchor_sizes[] = {8, 16, 32, 56};
-/* height / width: tight boxes of digits are square to tall ("1") */
-static const float anchor_ratios[] = {1, 2, 3};
+/* height / width: tight boxes of digits are square to tall; a thin "1" is 1:3 to 1:5, so 4.5
+ * gives it anchors above the RPN's 0.7 threshold (with 3 as the tallest, a 4 x 20 px "1"
+ * overlapped its best anchor at 0.62 at most, centred, and was trained only by its forced match) */
+static const float anchor_ratios[] = {1, 2, 3, 4.5f};
 #define NSIZES 4
-#define NRATIOS 3
+#define NRATIOS 4
 #define NA (NSIZES * NRATIOS)
 
 typedef struct frcnn {
@@ -38,8 +40,9 @@ enum { RPN_BATCH = 256, PRE_TRAIN = 2000, POST_TRAIN = 1000, PRE_TEST = 1000, PO
 #define RPN_POS_FRACTION 0.5f
 #define RPN_NMS 0.7
 
-static fv_status build(fv_detector *d, frcnn *f)
+static fv_status build(fv_detector *d)
 {
+    frcnn *f = d->state;
     fv_rcnn *b = &f->base;
     fv_model *m = fv_model_new("backbone");
     if (!m)
@@ -78,20 +81,7 @@ static void destroy(fv_detector *d)
 
 static fv_status create(fv_detector *d)
 {
-    frcnn *f = fv_calloc(1, sizeof *f, "Faster R-CNN");
-    if (!f)
-        return FV_ERR_NOMEM;
-    d->state = f;
-    fv_status s = fv_rcnn_init(d, &f->base, "Faster R-CNN");
-    if (s == FV_OK)
-        s = build(d, f);
-    if (s != FV_OK) {
-        destroy(d);
-        for (int i = 0; i < d->nmodels; i++)
-            fv_model_free(d->models[i]);
-        d->nmodels = 0;
-    }
-    return s;
+    return fv_rcnn_create(d, sizeof(frcnn), "Faster R-CNN", build, destroy);
 }
 
 /* Buffers for n images' anchors and their proposals. */
@@ -191,17 +181,25 @@ static int proposals(frcnn *f, const float *obj, const float *dlt, int i, int pr
     return s == FV_OK ? n : -1;
 }
 
+/* The backbone and RPN's forward pass over b (training or not) and the RPN's outputs. */
+static fv_status rpn_forward(fv_detector *d, const fv_det_batch *b, int training,
+                             const float **obj, const float **dlt)
+{
+    frcnn *f = d->state;
+    FV_TRY(fv_rcnn_begin(d, &f->base, b, training));
+    FV_TRY(reserve(f, b->n));
+    *obj = fv_model_node_output(d->models[0], f->obj_node);
+    *dlt = fv_model_node_output(d->models[0], f->box_node);
+    return *obj && *dlt ? FV_OK : fv_last_status();
+}
+
 static fv_status train_step(fv_detector *d, const fv_det_batch *b, fv_det_losses *out)
 {
     frcnn *f = d->state;
     fv_rcnn *r = &f->base;
+    const float *obj, *dlt;
     *out = (fv_det_losses){NAN, NAN, NAN, NAN, NAN};
-    FV_TRY(fv_rcnn_begin(d, r, b, 1));
-    FV_TRY(reserve(f, b->n));
-    const float *obj = fv_model_node_output(d->models[0], f->obj_node);
-    const float *dlt = fv_model_node_output(d->models[0], f->box_node);
-    if (!obj || !dlt)
-        return fv_last_status();
+    FV_TRY(rpn_forward(d, b, 1, &obj, &dlt));
     FV_TRY(rpn_train(f, b, obj, dlt, out));
     for (int i = 0; i < b->n; i++) {
         fv_box *p = f->props + (int64_t)i * POST_TRAIN;
@@ -223,13 +221,8 @@ static fv_status train_step(fv_detector *d, const fv_det_batch *b, fv_det_losses
 static fv_status detect(fv_detector *d, const fv_det_batch *b, fv_detection **dets, int *ndets)
 {
     frcnn *f = d->state;
-    fv_rcnn *r = &f->base;
-    FV_TRY(fv_rcnn_begin(d, r, b, 0));
-    FV_TRY(reserve(f, b->n));
-    const float *obj = fv_model_node_output(d->models[0], f->obj_node);
-    const float *dlt = fv_model_node_output(d->models[0], f->box_node);
-    if (!obj || !dlt)
-        return fv_last_status();
+    const float *obj, *dlt;
+    FV_TRY(rpn_forward(d, b, 0, &obj, &dlt));
     fv_box *p = fv_malloc(sizeof(fv_box) * (size_t)b->n * POST_TEST, "test proposals");
     int *np = fv_malloc(sizeof(int) * (size_t)b->n, "proposal counts");
     fv_status s = p && np ? FV_OK : FV_ERR_NOMEM;
@@ -238,7 +231,7 @@ static fv_status detect(fv_detector *d, const fv_det_batch *b, fv_detection **de
         s = np[i] < 0 ? fv_last_status() : FV_OK;
     }
     if (s == FV_OK)
-        s = fv_rcnn_detect(d, r, b->n, p, POST_TEST, np, dets, ndets);
+        s = fv_rcnn_detect(d, &f->base, b->n, p, POST_TEST, np, dets, ndets);
     fv_free(p), fv_free(np);
     return s;
 }

@@ -91,20 +91,6 @@ double fv_rpn_loss(const double *obj, const double *deltas, int na, const int *l
 
 /* ---------------------------------------------------------------- proposals */
 
-typedef struct scored {
-    float v;
-    int i;
-} scored;
-
-/* Highest logit first, equal ones by index. */
-static int by_score(const void *a, const void *b)
-{
-    const scored *x = a, *y = b;
-    if (x->v != y->v)
-        return x->v > y->v ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
 fv_status fv_rpn_proposals(const fv_box *anchors, int na, const float *obj, const float *deltas,
                            float w, float h, int pre_top, int post_top, double nms_iou,
                            fv_box *out, float *scores, int *nout)
@@ -118,7 +104,7 @@ fv_status fv_rpn_proposals(const fv_box *anchors, int na, const float *obj, cons
             return fv_err(FV_ERR_NUMERIC, "RPN proposals: objectness %d is %g", i,
                           (double)obj[i]);
     int top = na < pre_top ? na : pre_top;
-    scored *o = fv_malloc(sizeof(scored) * (size_t)(na ? na : 1), "RPN scores");
+    fv_ranked *o = fv_malloc(sizeof(fv_ranked) * (size_t)(na ? na : 1), "RPN scores");
     fv_box *ref = fv_malloc(sizeof(fv_box) * (size_t)(top ? top : 1), "RPN anchors");
     fv_box *box = fv_malloc(sizeof(fv_box) * (size_t)(top ? top : 1), "RPN boxes");
     fv_box *kb = fv_malloc(sizeof(fv_box) * (size_t)(top ? top : 1), "RPN kept boxes");
@@ -128,11 +114,11 @@ fv_status fv_rpn_proposals(const fv_box *anchors, int na, const float *obj, cons
     fv_status s = o && ref && box && kb && d && sc && keep ? FV_OK : FV_ERR_NOMEM;
     if (s == FV_OK) {
         for (int i = 0; i < na; i++)
-            o[i] = (scored){obj[i], i};
-        qsort(o, (size_t)na, sizeof *o, by_score);
+            o[i] = (fv_ranked){obj[i], i}; /* highest logit first, equal ones by index */
+        qsort(o, (size_t)na, sizeof *o, fv_ranked_cmp);
         for (int i = 0; i < top; i++) {
-            ref[i] = anchors[o[i].i];
-            memcpy(d + 4 * (int64_t)i, deltas + 4 * (int64_t)o[i].i, 4 * sizeof(float));
+            ref[i] = anchors[o[i].index];
+            memcpy(d + 4 * (int64_t)i, deltas + 4 * (int64_t)o[i].index, 4 * sizeof(float));
         }
         s = fv_box_decode(d, ref, top, NULL, box);
     }
@@ -143,7 +129,7 @@ fv_status fv_rpn_proposals(const fv_box *anchors, int na, const float *obj, cons
         s = fv_box_remove_small(box, top, 1e-3f, keep, &nk);
     for (int i = 0; s == FV_OK && i < nk; i++) {
         kb[i] = box[keep[i]];
-        sc[i] = (float)(1 / (1 + exp(-(double)o[keep[i]].v)));
+        sc[i] = (float)(1 / (1 + exp(-o[keep[i]].score)));
     }
     if (s == FV_OK)
         s = fv_box_nms(kb, sc, nk, nms_iou, keep, &nn);

@@ -78,12 +78,14 @@ static fv_status create(fv_detector *d)
     if (!st)
         return fv_last_status();
     d->state = st;
+    if (!(d->args.nms_iou > 0))
+        d->args.nms_iou = 0.3f; /* the paper's */
     st->info = (fv_rcnn_info){
         .warp = 32, .pad = 2, /* the paper's 16 of 227 pixels of context, at 32 */
         .ss_side = 150, .ss_min_size = 25, .ss_k = 75, .max_proposals = 2000,
         .batch_fg = 32, .batch_bg = 96, .feat_dim = RCNN_FEAT,
         .fg_iou = 0.5f, .reg_iou = 0.6f,
-        .nms_iou = a->nms_iou > 0 ? a->nms_iou : 0.3f,
+        .nms_iou = d->args.nms_iou,
         .lambda = 10, .forget = 0.995,
     };
     if (d->args.max_dets <= 0)
@@ -424,7 +426,7 @@ static fv_status detect_one(fv_detector *d, rcnn_state *st, const fv_det_batch *
             rc = score_chunk(d, b, p + j0, m, f, cand, score, cls, &nc);
     }
     if (rc == FV_OK)
-        rc = fv_box_batched_nms(cand, score, cls, nc, st->info.nms_iou, d->args.max_dets, keep,
+        rc = fv_box_batched_nms(cand, score, cls, nc, d->args.nms_iou, d->args.max_dets, keep,
                                 &nk);
     fv_detection *out = rc == FV_OK ? fv_malloc((size_t)(nk + 1) * sizeof *out, "rcnn "
                                                 "detections")
@@ -476,6 +478,7 @@ fv_status fv_rcnn_info_get(const fv_detector *d, fv_rcnn_info *out)
         return fv_err(FV_ERR_INVALID, "rcnn info: not an R-CNN detector");
     const rcnn_state *st = d->state;
     *out = st->info;
+    out->nms_iou = d->args.nms_iou; /* fv_detector_set_postprocess may have changed it */
     out->ss = fv_rcnn_cache_stats(st->cache);
     return FV_OK;
 }

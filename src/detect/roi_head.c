@@ -40,6 +40,22 @@ int fv_det_balance(int *labels, int n, int batch, float fraction, fv_rng *rng)
     return kpos + kneg;
 }
 
+double fv_det_softmax(const double *x, int k, double *p)
+{
+    double mx = x[0], sum = 0;
+    for (int c = 1; c < k; c++)
+        mx = x[c] > mx ? x[c] : mx;
+    for (int c = 0; c < k; c++) {
+        double e = exp(x[c] - mx);
+        sum += e;
+        if (p)
+            p[c] = e;
+    }
+    for (int c = 0; p && c < k; c++)
+        p[c] /= sum;
+    return mx + log(sum);
+}
+
 double fv_det_smooth_l1(double d, double beta, double *grad)
 {
     double a = fabs(d);
@@ -121,15 +137,10 @@ double fv_rh_loss(const double *logits, const double *deltas, int k, int k1, con
         memset(ddeltas, 0, sizeof(double) * (size_t)k * 4 * (size_t)k1);
     for (int i = 0; i < k; i++) {
         const double *x = logits + (int64_t)i * k1;
-        double mx = x[0], sum = 0;
-        for (int c = 1; c < k1; c++)
-            mx = x[c] > mx ? x[c] : mx;
-        for (int c = 0; c < k1; c++)
-            sum += exp(x[c] - mx);
-        lc += log(sum) + mx - x[labels[i]];
-        for (int c = 0; dlogits && c < k1; c++)
-            dlogits[(int64_t)i * k1 + c] =
-                (exp(x[c] - mx) / sum - (c == labels[i])) / (double)k;
+        double *dx = dlogits ? dlogits + (int64_t)i * k1 : NULL;
+        lc += fv_det_softmax(x, k1, dx) - x[labels[i]];
+        for (int c = 0; dx && c < k1; c++)
+            dx[c] = (dx[c] - (c == labels[i])) / (double)k;
         if (labels[i] < 1)
             continue;
         for (int j = 0; j < 4; j++) {

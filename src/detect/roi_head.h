@@ -18,10 +18,6 @@
  * Returns the number kept. */
 int fv_det_balance(int *labels, int n, int batch, float fraction, fv_rng *rng);
 
-/* Smooth L1 of d with beta (torchvision's 1/9): 0.5 d^2 / beta below beta, else |d| - beta / 2;
- * *grad its derivative. */
-double fv_det_smooth_l1(double d, double beta, double *grad);
-
 /* The RoIs of one image for the head (torchvision's RoIHeads.select_training_samples): the
  * proposals and the ground truths (added as proposals), each matched to the ground truth of
  * highest IoU (the first on ties): a class label (cls + 1) at IoU >= fg_iou, background (0) at
@@ -127,9 +123,12 @@ typedef struct fv_rcnn {
     int *labels;
 } fv_rcnn;
 
-/* Checks d->args (a "what" detector: classes >= 1, channels 1 or 3, height and width multiples
- * of 8 from 16 to 2048) and fills r's settings. */
-fv_status fv_rcnn_init(fv_detector *d, fv_rcnn *r, const char *what);
+/* Creates a Fast or Faster R-CNN's state in d->state: `size` zeroed bytes whose first member is
+ * its fv_rcnn, set up from d->args (a "what" detector: classes >= 1, channels 1 or 3, height and
+ * width multiples of 8 from 16 to 2048); then build(d) makes its models. On an error destroy(d)
+ * frees the state and the models made so far are freed. */
+fv_status fv_rcnn_create(fv_detector *d, size_t size, const char *what,
+                         fv_status (*build)(fv_detector *d), void (*destroy)(fv_detector *d));
 /* The head model (d->models[d->nmodels++]), compiled, bound to RoI align or pooling. */
 fv_status fv_rcnn_head(fv_detector *d, fv_rcnn *r, int align);
 void fv_rcnn_free(fv_rcnn *r);

@@ -9,7 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-fv_status fv_rcnn_init(fv_detector *d, fv_rcnn *r, const char *what)
+/* Checks d->args and fills r's settings. */
+static fv_status rcnn_init(fv_detector *d, fv_rcnn *r, const char *what)
 {
     const fv_detector_args *a = &d->args;
     if (a->num_classes < 1 || a->num_classes > 1000)
@@ -27,6 +28,25 @@ fv_status fv_rcnn_init(fv_detector *d, fv_rcnn *r, const char *what)
     r->rois_per_image = 128, r->fg_fraction = 0.25f, r->fg_iou = 0.5f, r->bg_lo = 0.0f;
     fv_rng_seed(&r->rng, a->seed ^ 0x5eed5eedULL);
     return FV_OK;
+}
+
+fv_status fv_rcnn_create(fv_detector *d, size_t size, const char *what,
+                         fv_status (*build)(fv_detector *d), void (*destroy)(fv_detector *d))
+{
+    fv_rcnn *r = fv_calloc(1, size, what);
+    if (!r)
+        return fv_last_status();
+    d->state = r;
+    fv_status s = rcnn_init(d, r, what);
+    if (s == FV_OK)
+        s = build(d);
+    if (s != FV_OK) {
+        destroy(d);
+        for (int i = 0; i < d->nmodels; i++)
+            fv_model_free(d->models[i]);
+        d->nmodels = 0;
+    }
+    return s;
 }
 
 fv_status fv_rcnn_head(fv_detector *d, fv_rcnn *r, int align)

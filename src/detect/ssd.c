@@ -2,8 +2,8 @@
  * fast backbone of conv-bn-relu stages, three feature maps (strides 4, 8 and 16 of the input),
  * and on each a 3x3 convolution predicting per default box (num_classes + 1) class logits and
  * a 3x3 convolution predicting 4 box deltas (R-CNN parameterization, weights 10, 10, 5, 5).
- * Default boxes are sized for MNIST digits (tight boxes 5 % to 24 % of the image side, from
- * square to 1:3.2 tall). Training: SSD matching and the multibox loss (ssd_loss.c), gradients
+ * Default boxes are sized for MNIST digits (fv_ssd_detector_boxes: 6 to 34 px of a 160 input,
+ * from square to 1:4.2 tall). Training: SSD matching and the multibox loss (ssd_loss.c), gradients
  * given to the model's six head outputs through fv_model_backward. Detection: softmax, per class
  * the best candidates above the score threshold, decoding, clipping, per-class NMS, top-k. */
 #include "detect/ssd.h"
@@ -14,17 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SSD_MAPS 3
-#define SSD_SIZES 2
-#define SSD_RATIOS 3
-#define SSD_A (SSD_SIZES * SSD_RATIOS)
+#define SSD_MAPS FV_SSD_MAPS
+#define SSD_A FV_SSD_A
 #define SSD_CANDIDATES 200 /* per class and image, before NMS (torchvision's topk_candidates) */
-
-/* Default-box sizes (the square root of the area) as fractions of the image's shorter side, two
- * per map, geometric from 0.03 to 0.22; aspect ratios height / width. */
-static const float ssd_sizes[SSD_MAPS][SSD_SIZES] = {{0.030f, 0.045f}, {0.067f, 0.099f},
-                                                     {0.148f, 0.220f}};
-static const float ssd_ratios[SSD_RATIOS] = {1.0f, 1.8f, 3.2f};
 
 /* The backbone: filters and stride of each conv-bn-relu stage; a map is taken after the stages
  * marked (the last of each stride). */
@@ -90,7 +82,6 @@ static fv_status build(fv_detector *d, ssd_state *s)
 static fv_status make_anchors(const fv_detector *d, ssd_state *s)
 {
     const fv_model *m = ssd_model(d);
-    int side = d->args.height < d->args.width ? d->args.height : d->args.width;
     s->na = 0;
     for (int k = 0; k < SSD_MAPS; k++) {
         int64_t dims[4];
@@ -105,13 +96,7 @@ static fv_status make_anchors(const fv_detector *d, ssd_state *s)
     s->targets = fv_malloc(sizeof(double) * 4 * (size_t)s->na, "ssd: targets");
     if (!s->anchors || !s->labels || !s->matched || !s->targets)
         return fv_last_status();
-    for (int k = 0; k < SSD_MAPS; k++) {
-        float sz[SSD_SIZES];
-        for (int i = 0; i < SSD_SIZES; i++)
-            sz[i] = ssd_sizes[k][i] * (float)side;
-        fv_ssd_default_boxes(s->grid_h[k], s->grid_w[k], d->args.height, d->args.width, sz,
-                             SSD_SIZES, ssd_ratios, SSD_RATIOS, s->anchors + s->first[k]);
-    }
+    fv_ssd_detector_boxes(d->args.height, d->args.width, s->grid_h, s->grid_w, s->anchors);
     return FV_OK;
 }
 
@@ -288,46 +273,18 @@ static fv_status ssd_train_step(fv_detector *d, const fv_det_batch *b, fv_det_lo
     return FV_OK;
 }
 
-/* Softmax of each default box's logits into prob (na x k1). */
-static void softmax_rows(const double *logits, int na, int k1, float *prob)
-{
-    for (int a = 0; a < na; a++) {
-        const double *x = logits + (int64_t)a * k1;
-        double mx = x[0], sum = 0;
-        for (int j = 1; j < k1; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        for (int j = 0; j < k1; j++)
-            sum += exp(x[j] - mx);
-        for (int j = 0; j < k1; j++)
-            prob[(int64_t)a * k1 + j] = (float)(exp(x[j] - mx) / sum);
-    }
-}
-
-/* Puts the best `want` of idx[0..m) (by sc, ties by index) first, in order. */
-static void select_best(int *idx, float *sc, int m, int want)
-{
-    for (int i = 0; i < m && i < want; i++) {
-        int b = i;
-        for (int j = i + 1; j < m; j++)
-            if (sc[j] > sc[b] || (sc[j] == sc[b] && idx[j] < idx[b]))
-                b = j;
-        float ts = sc[i];
-        int ti = idx[i];
-        sc[i] = sc[b], idx[i] = idx[b], sc[b] = ts, idx[b] = ti;
-    }
-}
-
 typedef struct cands {
     fv_box *boxes;
-    float *scores, *sc;
-    int *cls, *idx, *keep;
-    float *prob;
+    float *scores;
+    int *cls, *keep;
+    fv_ranked *rank; /* one class's default boxes above the threshold */
+    double *prob;    /* na x k1 */
 } cands;
 
 static void cands_free(cands *c)
 {
-    fv_free(c->boxes), fv_free(c->scores), fv_free(c->sc), fv_free(c->cls);
-    fv_free(c->idx), fv_free(c->keep), fv_free(c->prob);
+    fv_free(c->boxes), fv_free(c->scores), fv_free(c->cls), fv_free(c->keep);
+    fv_free(c->rank), fv_free(c->prob);
 }
 
 /* Detections of one image: per class the best SSD_CANDIDATES default boxes scored above the
@@ -338,29 +295,29 @@ static fv_status decode_image(const fv_detector *d, const ssd_state *s, const do
     int k = s->k1 - 1, na = s->na, cap = k * SSD_CANDIDATES, n = 0;
     cands c = {fv_malloc(sizeof(fv_box) * (size_t)cap, "ssd: candidates"),
                fv_malloc(sizeof(float) * (size_t)cap, "ssd: scores"),
-               fv_malloc(sizeof(float) * (size_t)na, "ssd: scores"),
                fv_malloc(sizeof(int) * (size_t)cap, "ssd: classes"),
-               fv_malloc(sizeof(int) * (size_t)na, "ssd: indices"),
                fv_malloc(sizeof(int) * (size_t)cap, "ssd: kept"),
-               fv_malloc(sizeof(float) * (size_t)na * (size_t)s->k1, "ssd: probabilities")};
-    fv_status st = c.boxes && c.scores && c.sc && c.cls && c.idx && c.keep && c.prob
+               fv_malloc(sizeof(fv_ranked) * (size_t)na, "ssd: ranking"),
+               fv_malloc(sizeof(double) * (size_t)na * (size_t)s->k1, "ssd: probabilities")};
+    fv_status st = c.boxes && c.scores && c.cls && c.keep && c.rank && c.prob
                        ? FV_OK : fv_last_status();
-    if (st == FV_OK)
-        softmax_rows(logits, na, s->k1, c.prob);
+    for (int a = 0; a < na && st == FV_OK; a++)
+        fv_det_softmax(logits + (int64_t)a * s->k1, s->k1, c.prob + (int64_t)a * s->k1);
     for (int cl = 1; cl <= k && st == FV_OK; cl++) {
         int m = 0;
         for (int a = 0; a < na; a++) {
-            float p = c.prob[(int64_t)a * s->k1 + cl];
+            float p = (float)c.prob[(int64_t)a * s->k1 + cl];
             if (p > d->args.score_threshold)
-                c.idx[m] = a, c.sc[m++] = p;
+                c.rank[m++] = (fv_ranked){p, a};
         }
-        select_best(c.idx, c.sc, m, SSD_CANDIDATES);
+        qsort(c.rank, (size_t)m, sizeof *c.rank, fv_ranked_cmp); /* best first, ties by index */
         for (int i = 0; i < m && i < SSD_CANDIDATES && st == FV_OK; i++, n++) {
             float dl[4];
+            int a = c.rank[i].index;
             for (int j = 0; j < 4; j++)
-                dl[j] = (float)deltas[4 * (int64_t)c.idx[i] + j];
-            st = fv_box_decode(dl, &s->anchors[c.idx[i]], 1, fv_ssd_box_weights, &c.boxes[n]);
-            c.scores[n] = c.sc[i], c.cls[n] = cl - 1;
+                dl[j] = (float)deltas[4 * (int64_t)a + j];
+            st = fv_box_decode(dl, &s->anchors[a], 1, fv_ssd_box_weights, &c.boxes[n]);
+            c.scores[n] = (float)c.rank[i].score, c.cls[n] = cl - 1;
         }
     }
     int nk = 0;

@@ -29,6 +29,25 @@ void fv_ssd_default_boxes(int grid_h, int grid_w, int img_h, int img_w, const fl
         }
 }
 
+/* Sizes as fractions of the shorter side, two a map; aspect ratios height / width. */
+static const float ssd_sizes[FV_SSD_MAPS][FV_SSD_SIZES] = {{0.0375f, 0.05625f}, {0.075f, 0.10625f},
+                                                           {0.15f, 0.2125f}};
+static const float ssd_ratios[FV_SSD_RATIOS] = {1.0f, 1.6f, 2.6f, 4.2f};
+
+void fv_ssd_detector_boxes(int img_h, int img_w, const int *grid_h, const int *grid_w,
+                           fv_box *out)
+{
+    int side = img_h < img_w ? img_h : img_w;
+    for (int k = 0; k < FV_SSD_MAPS; k++) {
+        float sz[FV_SSD_SIZES];
+        for (int i = 0; i < FV_SSD_SIZES; i++)
+            sz[i] = ssd_sizes[k][i] * (float)side;
+        fv_ssd_default_boxes(grid_h[k], grid_w[k], img_h, img_w, sz, FV_SSD_SIZES, ssd_ratios,
+                             FV_SSD_RATIOS, out);
+        out += (int64_t)grid_h[k] * grid_w[k] * FV_SSD_A;
+    }
+}
+
 fv_status fv_ssd_match(const fv_box *anchors, int na, const fv_box *truths, int ng,
                        float iou_threshold, float *iou, int *matched)
 {
@@ -58,39 +77,12 @@ fv_status fv_ssd_match(const fv_box *anchors, int na, const fv_box *truths, int 
     return FV_OK;
 }
 
-/* log-softmax of one row at class c, and the softmax into p (k1 values). */
-static double log_softmax_at(const double *x, int k1, int c, double *p)
-{
-    double mx = x[0];
-    for (int j = 1; j < k1; j++)
-        mx = x[j] > mx ? x[j] : mx;
-    double s = 0;
-    for (int j = 0; j < k1; j++)
-        s += (p[j] = exp(x[j] - mx));
-    for (int j = 0; j < k1; j++)
-        p[j] /= s;
-    return x[c] - mx - log(s);
-}
-
-typedef struct neg_rank {
-    double loss;
-    int index;
-} neg_rank;
-
-/* Highest background loss first, ties by index (a total order: stable on any qsort). */
-static int by_loss(const void *a, const void *b)
-{
-    const neg_rank *x = a, *y = b;
-    if (x->loss != y->loss)
-        return x->loss > y->loss ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 /* Adds the cross-entropy of row a against class c and its gradient / norm; returns the loss. */
 static double ce_row(const double *logits, int a, int k1, int c, double norm, double *dlogits)
 {
     double *d = dlogits + (int64_t)a * k1;
-    double l = -log_softmax_at(logits + (int64_t)a * k1, k1, c, d);
+    const double *x = logits + (int64_t)a * k1;
+    double l = fv_det_softmax(x, k1, d) - x[c];
     for (int j = 0; j < k1; j++)
         d[j] = (d[j] - (j == c)) / norm;
     return l;
@@ -107,26 +99,26 @@ fv_status fv_ssd_multibox_loss(const double *logits, const double *deltas, int n
     int pos = 0, nneg = 0;
     for (int a = 0; a < na; a++)
         pos += labels[a] > 0;
-    neg_rank *neg = fv_malloc(sizeof(neg_rank) * (size_t)(na > 0 ? na : 1), "ssd: negatives");
+    fv_ranked *neg = fv_malloc(sizeof(fv_ranked) * (size_t)(na > 0 ? na : 1), "ssd: negatives");
     if (!neg)
         return fv_last_status();
     for (int a = 0; a < na; a++) {
         if (labels[a] > 0) {
             lc += ce_row(logits, a, k1, labels[a], norm, dlogits);
             for (int t = 0; t < 4; t++) { /* smooth L1, beta 1 */
-                double d = deltas[4 * (int64_t)a + t] - targets[4 * (int64_t)a + t];
-                lb += fabs(d) < 1 ? 0.5 * d * d : fabs(d) - 0.5;
-                ddeltas[4 * (int64_t)a + t] = (d < -1 ? -1 : d > 1 ? 1 : d) / norm;
+                double g;
+                lb += fv_det_smooth_l1(deltas[4 * (int64_t)a + t] - targets[4 * (int64_t)a + t],
+                                       1, &g);
+                ddeltas[4 * (int64_t)a + t] = g / norm;
             }
         } else {
-            double *p = dlogits + (int64_t)a * k1; /* scratch, cleared below */
-            neg[nneg++] = (neg_rank){-log_softmax_at(logits + (int64_t)a * k1, k1, 0, p), a};
-            memset(p, 0, sizeof(double) * (size_t)k1);
+            const double *x = logits + (int64_t)a * k1; /* its background loss */
+            neg[nneg++] = (fv_ranked){fv_det_softmax(x, k1, NULL) - x[0], a};
         }
     }
     int keep = (int)((int64_t)neg_ratio * pos < nneg ? neg_ratio * pos : nneg);
     if (keep > 0)
-        qsort(neg, (size_t)nneg, sizeof *neg, by_loss);
+        qsort(neg, (size_t)nneg, sizeof *neg, fv_ranked_cmp); /* highest background loss first */
     for (int i = 0; i < keep; i++)
         lc += ce_row(logits, neg[i].index, k1, 0, norm, dlogits);
     fv_free(neg);

@@ -4,13 +4,9 @@
 # backbone and head models), metrics and report; eval reads it back and predict draws boxes.
 # No timing or accuracy is checked. Usage: test_detect_frcnn.sh FOVEA SRC_DIR [PNGCHECK]
 FV=$1 SRC=$2 PNGCHECK=${3:-}
-. "$SRC/tests/cli/lib.sh"
-cd "$SRC"
-need_fashion_mnist
-DATA=${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}
-json_ok() { python3 -c "import json, sys; json.load(open(sys.argv[1]))" "$1"; }
+. "$SRC/tests/cli/scene_lib.sh"
 
-expect_ok scenes "$FV" scenes --out "$TMP/sc" --train 1 --test 0 --size 120 --data "$DATA" --quiet
+make_scene
 for arch in faster_rcnn fast_rcnn; do
     expect_ok "$arch-train" "$FV" detect train --arch $arch --input 64 --train 8 --test 4 \
         --epochs 1 --batch 4 --data "$DATA" -o "$TMP/$arch" --quiet
@@ -19,11 +15,9 @@ for arch in faster_rcnn fast_rcnn; do
     check "$arch-arch" grep -q "\"$arch\"" "$TMP/$arch/detector/detector.json"
     check "$arch-metrics" grep -q '"AP50"' "$TMP/$arch/metrics.json"
     check "$arch-report" grep -q "AP50" "$TMP/$arch/report.html"
-    expect_ok "$arch-eval" "$FV" detect eval "$TMP/$arch" --test 3 --data "$DATA" \
-        -o "$TMP/$arch.json"
-    check "$arch-eval-json" json_ok "$TMP/$arch.json"
-    expect_ok "$arch-predict" "$FV" detect predict "$TMP/$arch" \
-        "$TMP/sc/JPEGImages/train_000000.png" -o "$TMP/$arch.png" --json "$TMP/$arch-boxes.json"
+    eval_ok "$arch-eval" "$TMP/$arch.json" "$FV" detect eval "$TMP/$arch" --test 3 --data "$DATA"
+    expect_ok "$arch-predict" "$FV" detect predict "$TMP/$arch" "$SCENE" -o "$TMP/$arch.png" \
+        --json "$TMP/$arch-boxes.json"
     check_png "$arch-predict-png" 120 120 "$TMP/$arch.png"
     check "$arch-predict-json" json_ok "$TMP/$arch-boxes.json"
 done

@@ -6,11 +6,7 @@
 # of the zoo trains too (Dice loss, one-cycle schedule); bad options, data and paths fail with one line. No timing is checked.
 # Usage: test_segment.sh FOVEA SRC_DIR [PNGCHECK]
 FV=$1 SRC=$2 PNGCHECK=${3:-}
-. "$SRC/tests/cli/lib.sh"
-cd "$SRC"
-need_fashion_mnist
-DATA=${FOVEA_DATA:-/usr/share/datasets/fashion-mnist}
-json_ok() { python3 -c "import json, sys; json.load(open(sys.argv[1]))" "$1"; }
+. "$SRC/tests/cli/scene_lib.sh"
 confusion_11() {
     python3 -c "import json, sys; m = json.load(open(sys.argv[1]))['confusion']
 assert len(m) == 11 and all(len(r) == 11 for r in m)" "$1"
@@ -23,18 +19,9 @@ check metrics-json json_ok "$TMP/run/metrics.json"
 check metrics-miou grep -q '"mean_iou"' "$TMP/run/metrics.json"
 check metrics-confusion confusion_11 "$TMP/run/metrics.json"
 check_png figures 200 150 "$TMP/run/examples.png" "$TMP/run/loss.png"
-check report-figures grep -q "data:image/png;base64" "$TMP/run/report.html"
-check report-metrics grep -q "mean IoU" "$TMP/run/report.html"
-check report-times grep -q "test time per scene" "$TMP/run/report.html"
+check_report "$TMP/run" "mean IoU" "test time per scene"
 
-expect_ok eval "$FV" segment eval "$TMP/run" --test 3 --data "$DATA" -o "$TMP/eval.json"
-check eval-json json_ok "$TMP/eval.json"
-check eval-print grep -q "over 3 test scenes" "$TMP/out"
-
-expect_ok scenes "$FV" scenes --out "$TMP/sc" --train 1 --test 0 --size 120 --data "$DATA" --quiet
-expect_ok predict "$FV" segment predict "$TMP/run" "$TMP/sc/JPEGImages/train_000000.png" \
-    -o "$TMP/overlay.png" --mask "$TMP/mask.png"
-check_png predict-png 120 120 "$TMP/overlay.png"
+eval_predict segment "over 3 test scenes" "$TMP/overlay.png" --mask "$TMP/mask.png"
 check predict-counts grep -q "^class pixels:" "$TMP/out"
 check predict-mask-indexed python3 -c "import sys
 b = open(sys.argv[1], 'rb').read(); assert b[16:24] == bytes([0, 0, 0, 120, 0, 0, 0, 120])

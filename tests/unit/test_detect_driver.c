@@ -52,6 +52,23 @@ TEST(settings)
     const fv_detector_args *a = fv_detector_settings(d);
     CHECK(a->width == 48 && a->channels == 1 && a->max_dets == 100 && a->nms_iou == 0.5f &&
           strcmp(a->arch, "ssd") == 0 && a->class_names == NULL);
+    /* post-processing changed on a made detector: 0 / negative keep a setting; a bad value is
+     * an error that changes nothing */
+    CHECK_STATUS(fv_detector_set_postprocess(d, 0.3f, -1, 7), FV_OK);
+    CHECK(a->nms_iou == 0.3f && a->score_threshold == 0.05f && a->max_dets == 7);
+    CHECK_STATUS(fv_detector_set_postprocess(d, 0, 0, 0), FV_OK);
+    CHECK(a->nms_iou == 0.3f && a->score_threshold == 0 && a->max_dets == 7);
+    CHECK(fv_detector_set_postprocess(d, 1.5f, 0.2f, 3) != FV_OK);
+    CHECK_ERR_HAS("nms_iou 1.5 not in (0, 1]");
+    CHECK(fv_detector_set_postprocess(d, 0.4f, 0.2f, -3) != FV_OK);
+    CHECK_ERR_HAS("max_dets -3 not in [1, 100000]");
+    CHECK(fv_detector_set_postprocess(d, 0.4f, 1.0f, 3) != FV_OK);
+    CHECK(a->nms_iou == 0.3f && a->score_threshold == 0 && a->max_dets == 7);
+    CHECK(fv_detector_set_postprocess(NULL, 0.4f, 0.2f, 3) != FV_OK);
+    fv_detector_free(d);
+    /* R-CNN's NMS defaults to the paper's 0.3, the others' to 0.5 */
+    d = fv_detector_new(.arch = "rcnn", .num_classes = 3, .height = 48);
+    CHECK(d && fv_detector_settings(d)->nms_iou == 0.3f);
     fv_detector_free(d);
 }
 
@@ -140,6 +157,15 @@ TEST(round_trip)
         }
         CHECK(strcmp(fv_detector_settings(e)->class_names[2], "wide") == 0 &&
               fv_detector_settings(e)->score_threshold == 0.01f);
+        /* max_dets 2 on the loaded detector: the same best two */
+        CHECK_STATUS(fv_detector_set_postprocess(e, 0, -1, 2), FV_OK);
+        detect_two(e, digits, b, nb);
+        for (int i = 0; i < 2; i++) {
+            CHECK(nb[i] == (na[i] < 2 ? na[i] : 2));
+            for (int j = 0; j < nb[i]; j++)
+                CHECK(a[i][j].cls == b[i][j].cls && a[i][j].score == b[i][j].score);
+            fv_free(b[i]);
+        }
         fv_detector_free(e);
     }
     for (int i = 0; i < 2; i++)

@@ -80,6 +80,11 @@ int cmd_scenes(const opts *o); /* scenes.c */
 /* common.c: strict option values (the whole string a number in range; -1 otherwise) */
 int cli_parse_int(const char *s, int lo, int hi, int *out);
 int cli_parse_double(const char *s, double *out);
+/* common.c: the train / eval / predict commands (detect, segment): sets the threads and returns
+ * which of the three the positional words name (0, 1, 2; "train" takes no more words); else
+ * the exit status negated: -2 after a usage line ("fovea CMD: train, eval or predict"), -1
+ * after the threads' error. */
+int cli_subcommand(const char *cmd, const char *const *pos, int npos, int threads);
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
 int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */

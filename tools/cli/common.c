@@ -402,3 +402,18 @@ int cli_parse_double(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int cli_subcommand(const char *cmd, const char *const *pos, int npos, int threads)
+{
+    if (fv_set_num_threads(threads) != FV_OK)
+        return -fail_lib();
+    const char *sub = npos > 0 ? pos[0] : "";
+    if (strcmp(sub, "train") == 0 && npos == 1)
+        return 0;
+    if (strcmp(sub, "eval") == 0)
+        return 1;
+    if (strcmp(sub, "predict") == 0)
+        return 2;
+    fprintf(stderr, "fovea: %s: train, eval or predict (fovea %s --help)\n", cmd, cmd);
+    return -2;
+}

@@ -17,14 +17,14 @@
 typedef struct det_opts {
     const char *arch, *out, *data, *optimizer, *schedule, *json, *init;
     const char *pos[4];
-    int npos, input, train, test, epochs, batch, seed, quiet, threads, steps;
-    double lr;
+    int npos, input, train, test, epochs, batch, seed, quiet, threads, steps, max_dets;
+    double lr, nms, score_thresh; /* nms 0, score_thresh -1, max_dets 0: the detector's own */
 } det_opts;
 
 static int parse_det_opts(int argc, char **argv, det_opts *o)
 {
     *o = (det_opts){.arch = "ssd", .input = 160, .train = 10000, .test = 1000, .epochs = 10,
-                    .batch = 16, .seed = 1};
+                    .batch = 16, .seed = 1, .score_thresh = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
@@ -67,6 +67,13 @@ static int parse_det_opts(int argc, char **argv, det_opts *o)
             bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
         else if (strcmp(a, "--threads") == 0)
             bad = cli_parse_int(v, 0, 1024, &o->threads);
+        else if (strcmp(a, "--max-dets") == 0)
+            bad = cli_parse_int(v, 1, 100000, &o->max_dets);
+        else if (strcmp(a, "--nms") == 0)
+            bad = cli_parse_double(v, &o->nms) || !(o->nms > 0 && o->nms <= 1);
+        else if (strcmp(a, "--score-thresh") == 0)
+            bad = cli_parse_double(v, &o->score_thresh) ||
+                  !(o->score_thresh >= 0 && o->score_thresh < 1);
         else if (strcmp(a, "--lr") == 0) {
             char *end;
             o->lr = strtod(v, &end);
@@ -204,6 +211,13 @@ static int write_report(const det_opts *o, fv_detector *d, const fv_dataset *te,
 
 static fv_detector *open_detector(const char *dir);
 
+/* The options' post-processing (--nms, --score-thresh, --max-dets) on a detector. */
+static int postprocess(fv_detector *d, const det_opts *o)
+{
+    return fv_detector_set_postprocess(d, (float)o->nms, (float)o->score_thresh, o->max_dets) !=
+           FV_OK;
+}
+
 /* A new detector of the options, or (--init DIR) a saved one to train further. */
 static fv_detector *start_detector(const det_opts *o, const fv_dataset *tr)
 {
@@ -228,7 +242,7 @@ static int detect_train(const det_opts *o)
     char dir[1100], mpath[1100];
     snprintf(dir, sizeof dir, "%s/detector", o->out);
     snprintf(mpath, sizeof mpath, "%s/metrics.json", o->out);
-    int rc = !d;
+    int rc = !d || postprocess(d, o);
     if (!rc)
         rc = fv_detector_fit(d, .data = {.digits = tr, .scenes = {.seed = 1}, .count = o->train},
                              .epochs = o->epochs, .steps = o->steps, .batch = o->batch,
@@ -266,13 +280,14 @@ static fv_detector *open_detector(const char *dir)
 static int detect_eval(const det_opts *o)
 {
     if (o->npos != 2)
-        return fail("usage: fovea detect eval DIR [--test N] [--data DIR]");
+        return fail("usage: fovea detect eval DIR [--test N] [--data DIR] [--nms IOU] "
+                    "[--score-thresh S] [--max-dets N]");
     fv_detector *d = open_detector(o->pos[1]);
     fv_dataset *te = d ? digits(o, 0) : NULL;
     fv_det_metrics *m = NULL;
     double ms = 0;
     fv_det_source src = test_source(te, o->test);
-    int rc = !te || fv_detector_evaluate(d, &src, 16, &m, &ms) != FV_OK;
+    int rc = !te || postprocess(d, o) || fv_detector_evaluate(d, &src, 16, &m, &ms) != FV_OK;
     if (!rc && o->out)
         rc = fv_det_metrics_write_json(m, fv_detector_settings(d)->class_names, o->out) != FV_OK;
     if (rc)
@@ -307,11 +322,12 @@ static int write_json(const char *path, const fv_detection *dets, int n,
 static int detect_predict(const det_opts *o)
 {
     if (o->npos != 3)
-        return fail("usage: fovea detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]");
+        return fail("usage: fovea detect predict DIR IMAGE [-o OUT.png] [--json OUT.json] "
+                    "[--nms IOU] [--score-thresh S] [--max-dets N]");
     fv_detector *d = open_detector(o->pos[1]);
     fv_tensor *img = d ? fv_image_load(o->pos[2]) : NULL;
     fv_detection *dets = NULL;
-    int n = 0, rc = !img || fv_detector_detect(d, img, &dets, &n) != FV_OK;
+    int n = 0, rc = !img || postprocess(d, o) || fv_detector_detect(d, img, &dets, &n) != FV_OK;
     if (rc) {
         fv_detector_free(d), fv_tensor_free(img);
         return fail_lib();
@@ -340,18 +356,9 @@ static int detect_predict(const det_opts *o)
 
 int cmd_detect(int argc, char **argv)
 {
+    static int (*const run[])(const det_opts *) = {detect_train, detect_eval, detect_predict};
     det_opts o;
-    if (parse_det_opts(argc, argv, &o) != 0)
-        return 2;
-    if (fv_set_num_threads(o.threads) != FV_OK)
-        return fail_lib();
-    const char *sub = o.npos > 0 ? o.pos[0] : "";
-    if (strcmp(sub, "train") == 0 && o.npos == 1)
-        return detect_train(&o);
-    if (strcmp(sub, "eval") == 0)
-        return detect_eval(&o);
-    if (strcmp(sub, "predict") == 0)
-        return detect_predict(&o);
-    fprintf(stderr, "fovea: detect: train, eval or predict (fovea detect --help)\n");
-    return 2;
+    int k = parse_det_opts(argc, argv, &o) != 0 ? -2
+              : cli_subcommand("detect", o.pos, o.npos, o.threads);
+    return k < 0 ? -k : run[k](&o);
 }

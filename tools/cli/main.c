@@ -136,7 +136,10 @@ static const struct command {
      "          resized to --input; DIR/detector/, DIR/metrics.json, DIR/report.html;\n"
      "          --init DIR0: train DIR0's detector further (its architecture and input)\n"
      "          detect eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
-     "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"},
+     "          detect predict DIR IMAGE [-o OUT.png] [--json OUT.json]   boxes drawn, JSON\n"
+     "          train, eval, predict: [--nms IOU] [--score-thresh S] [--max-dets N]: the\n"
+     "          per-class NMS IoU (default 0.5; R-CNN 0.3, the paper's), the lowest score\n"
+     "          kept (0.05) and the detections kept an image (100)\n"},
     /* segment parses its own options too */
     {"segment", NULL,
      "  segment train [--arch unet|fcn8s|fcn16s|fcn32s|MODEL.fv] [--width X] [--train 10000]\n"

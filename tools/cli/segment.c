@@ -463,18 +463,9 @@ static int seg_predict(const seg_opts *o)
 
 int cmd_segment(int argc, char **argv)
 {
+    static int (*const run[])(const seg_opts *) = {seg_train, seg_eval_cmd, seg_predict};
     seg_opts o;
-    if (parse_seg_opts(argc, argv, &o) != 0)
-        return 2;
-    if (fv_set_num_threads(o.threads) != FV_OK)
-        return fail_lib();
-    const char *sub = o.npos > 0 ? o.pos[0] : "";
-    if (strcmp(sub, "train") == 0 && o.npos == 1)
-        return seg_train(&o);
-    if (strcmp(sub, "eval") == 0)
-        return seg_eval_cmd(&o);
-    if (strcmp(sub, "predict") == 0)
-        return seg_predict(&o);
-    fprintf(stderr, "fovea: segment: train, eval or predict (fovea segment --help)\n");
-    return 2;
+    int k = parse_seg_opts(argc, argv, &o) != 0 ? -2
+              : cli_subcommand("segment", o.pos, o.npos, o.threads);
+    return k < 0 ? -k : run[k](&o);
 }
