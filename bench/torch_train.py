@@ -4,7 +4,8 @@ forward + backward + Adam update for a network built from a fovea model file, on
     /usr/bin/python3 bench/torch_train.py MODEL.fv BATCH THREADS STEPS
 
 Prints one line "images_per_s <value> peak_rss_kb <value>". A sequential network is built by the
-same text-format rules as fovea's (a small reader of the layers LeNet-5 and the Keras CNN use);
+same text-format rules as fovea's (a small reader of the layers LeNet-5, the Keras CNN and the
+row LSTM use);
 models/zoo/resnet18_cifar.fv is torchvision's resnet18 with the same CIFAR stem (3x3/1 conv1, no
 max pooling, 10 classes). PyTorch gets its best settings: explicit thread count, no autograd
 anomaly checks, channels-first contiguous tensors (run_train.sh adds tcmalloc).
@@ -16,6 +17,33 @@ import time
 
 import torch
 import torch.nn as nn
+
+
+class Reshape(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.dims)
+
+
+class Recurrent(nn.Module):
+    """fovea's lstm / gru layer: batch first; every step's state or h_n, directions joined."""
+
+    def __init__(self, kind, features, kv):
+        super().__init__()
+        cls = nn.LSTM if kind == "lstm" else nn.GRU
+        self.bi = kv.get("bidirectional", "false") == "true"
+        self.seq = kv.get("return_sequences", "false") == "true"
+        self.rnn = cls(features, int(kv["units"]), batch_first=True, bidirectional=self.bi)
+
+    def forward(self, x):
+        out, h = self.rnn(x)
+        if self.seq:
+            return out
+        h = h[0] if isinstance(h, tuple) else h
+        return h.transpose(0, 1).reshape(x.shape[0], -1)
 
 
 def parse(path):
@@ -52,6 +80,10 @@ def build(shape, layers):
             m = nn.AvgPool2d(int(kv.get("pool_size", 2)))
         elif kind == "flatten":
             m = nn.Flatten()
+        elif kind == "reshape":
+            m = Reshape([int(v) for v in kv["target_shape"].split(",")])
+        elif kind in ("lstm", "gru"):
+            m = Recurrent(kind, x.shape[-1], kv)
         elif kind == "dropout":
             m = nn.Dropout(float(kv["rate"]))
         else:

@@ -521,6 +521,7 @@ typedef struct fv_dense_args {
     fv_init init, bias_init; /* initializers and their settings, as for conv2d */
     float init_value, bias_value, init_gain;
     int init_fan_out;
+    int per_step; /* a sequence (T, F): the layer at every step, output (T, units) */
 } fv_dense_args;
 int fv_dense_(fv_model *m, int in, fv_dense_args a);
 #define fv_dense(m, in, ...) fv_dense_((m), (in), (fv_dense_args){._ = 0, __VA_ARGS__})
@@ -760,6 +761,47 @@ int fv_spatial_transformer_(fv_model *m, int x, int features, fv_sampler_args a)
 #define fv_spatial_transformer(m, x, features, ...) \
     fv_spatial_transformer_((m), (x), (features), (fv_sampler_args){._ = 0, __VA_ARGS__})
 
+/* Recurrent layers (PyTorch's nn.RNN, nn.LSTM and nn.GRU of one layer, batch_first=True): x is
+ * one sample's sequence (T, F) of T >= 1 steps (any T the model's input has); units hidden
+ * values per direction; bidirectional adds a second direction that runs from the last step to
+ * the first. The output is every step's hidden state (T, D units) with return_sequences, else
+ * the last state (D units): the forward direction's at step T - 1, the reverse one's at step 0
+ * (PyTorch's h_n, the directions concatenated). PyTorch's gate order (LSTM i, f, g, o; GRU r,
+ * z, n, with r applied to W_hn h + b_hn) and parameter names, so a state_dict loads by name:
+ * <layer>.weight_ih_l0 (G units, F), weight_hh_l0 (G units, units), bias_ih_l0, bias_hh_l0
+ * (G units), then the same with _reverse; initialised U(-1/sqrt(units), 1/sqrt(units)) as
+ * PyTorch does. fv_rnn_state_ also reads the initial state h0 (and for the LSTM c0, or -1 for
+ * zeros): nodes of shape (D, units) or (D units) per sample, e.g. a dense layer over image
+ * features; gradients reach them. Errors name the layer and the wrong shape. */
+typedef enum fv_rnn_cell { FV_RNN_TANH = 0, FV_RNN_RELU, FV_RNN_LSTM, FV_RNN_GRU } fv_rnn_cell;
+typedef struct fv_rnn_args {
+    int _;
+    fv_rnn_cell cell;
+    int units; /* required */
+    int bidirectional;
+    int return_sequences;
+    const char *name;
+} fv_rnn_args;
+int fv_rnn_(fv_model *m, int x, fv_rnn_args a);
+int fv_rnn_state_(fv_model *m, int x, int h0, int c0, fv_rnn_args a);
+#define fv_rnn(m, x, ...) fv_rnn_((m), (x), (fv_rnn_args){._ = 0, __VA_ARGS__})
+#define fv_rnn_state(m, x, h0, c0, ...) \
+    fv_rnn_state_((m), (x), (h0), (c0), (fv_rnn_args){._ = 0, __VA_ARGS__})
+
+/* Embedding (PyTorch's nn.Embedding): the input's values are token indices in [0, vocab) (as
+ * floats; any shape, e.g. (T)), the output appends dim: (..., dim), row k of the parameter
+ * <layer>.weight (vocab, dim), initialised N(0, 1) as PyTorch does. A value that is no index
+ * of the vocabulary gives a zero row and fails the pass that fed it (fv_model_forward, fit,
+ * evaluate, predict) with an error naming the layer, the value and the vocabulary's size. */
+typedef struct fv_embedding_args {
+    int _;
+    int vocab, dim; /* required */
+    const char *name;
+} fv_embedding_args;
+int fv_embedding_(fv_model *m, int in, fv_embedding_args a);
+#define fv_embedding(m, in, ...) \
+    fv_embedding_((m), (in), (fv_embedding_args){._ = 0, __VA_ARGS__})
+
 /* Number of nodes; a node's name; the node with a name (-1 if none): a layer's own node, the one
  * holding its parameters. A layer with an activation argument (activation=relu) has a second
  * node after it, the folded activation, with a name of its own ("relu1"); the layer's output is
@@ -821,6 +863,9 @@ typedef enum fv_loss {
                           + 1), p the channel softmax, t one-hot, sums over the kept pixels */
     FV_LOSS_PIXEL_BCE, /* binary CE from logits per value, targets of the output's shape, values
                           equal to the ignore label left out; mean over the rest */
+    FV_LOSS_SEQUENCE_CE, /* per-step softmax CE of (T, V) logits against (T) class indices, steps
+                            whose target is the ignore label (padding) left out; mean over the
+                            rest of the batch */
     FV_LOSS__COUNT
 } fv_loss;
 
@@ -876,7 +921,7 @@ typedef struct fv_compile_args {
     const float *class_weights;  /* SOFTMAX_CE, SPARSE_CE_PROBS, PIXEL_CE: one per class, copied; the
                                     mean is weighted (PyTorch's weight=) */
     float huber_delta;           /* HUBER, default 1 */
-    int use_ignore_label;        /* PIXEL_CE, DICE, PIXEL_BCE: pixels whose target is */
+    int use_ignore_label;        /* PIXEL_CE, DICE, PIXEL_BCE, SEQUENCE_CE: pixels (steps) whose target is */
     int ignore_label;            /* ignore_label are left out (PyTorch's ignore_index) */
 } fv_compile_args;
 /* Adds the loss, allocates and initialises parameters from the seed: each layer's initializers

@@ -15,6 +15,9 @@ PKGS="$PKGS libzip-dev"
 # Pascal VOC annotations are XML: libxml2 parses them (network and DTDs off)
 PKGS="$PKGS libxml2-dev"
 PKGS="$PKGS dataset-fashion-mnist"
+# The PyTorch side of the benchmarks (bench/run_train.sh) runs under tcmalloc, PyTorch's
+# recommended allocator
+PKGS="$PKGS libtcmalloc-minimal4"
 # Segmentation: labelme's examples hold VOC class masks (indexed PNG) with their photos, the
 # mask reader's test fixtures
 PKGS="$PKGS labelme-examples"

@@ -69,7 +69,7 @@ void fv_parallel_shares(int width, int64_t count, fv_share_fn fn, void *ctx);
 /* ---------------------------------------------------------------- graph */
 
 #define FV_MAX_IN 8     /* inputs of one node */
-#define FV_MAX_PARAMS 4 /* parameters of one node */
+#define FV_MAX_PARAMS 8 /* parameters of one node (a bidirectional LSTM's 8) */
 #define FV_NAME_LEN 64
 
 typedef enum fv_op {
@@ -114,7 +114,10 @@ typedef enum fv_op {
     FV_OP_TPS_GRID,     /* control-point displacements -> thin-plate-spline grid */
     FV_OP_GRID_SAMPLE,  /* x (C, H, W) read at a grid (OH, OW, 2) */
     FV_OP_SPATIAL_TRANSFORMER, /* regression of theta from features, grid and sampler in one */
-    FV_OP_PIXEL_LOSS, /* the per-pixel losses of fv_loss (segmentation), the kind an attribute */
+    FV_OP_PIXEL_LOSS, /* the per-pixel (per-step) losses of fv_loss, the kind an attribute */
+    /* sequences (ops/rnn.c, ops/embedding.c) */
+    FV_OP_RNN,       /* simple RNN, LSTM, GRU over (T, F); one or two directions */
+    FV_OP_EMBEDDING, /* token indices -> rows of a (vocab, dim) table */
     FV_OP__COUNT
 } fv_op;
 
@@ -146,6 +149,7 @@ typedef struct fv_adaptive_attr {
 } fv_adaptive_attr;
 typedef struct fv_dense_attr {
     int units, bias;
+    int per_step; /* a (T, F) input: the same dense layer at each of the T steps (T, units) */
 } fv_dense_attr;
 typedef struct fv_dropout_attr {
     float rate;
@@ -350,6 +354,9 @@ typedef struct fv_op_def {
     /* The summary's type of one node when it depends on attributes (NULL: the node's form's
      * kind, else `kind`). */
     const char *(*kind_of)(const fv_node *n);
+    /* After a forward: an error the input values caused (an embedding's token outside its
+     * vocabulary), which the pass that ran it returns (NULL: none can). */
+    fv_status (*check)(const fv_model *m, const fv_node *n);
 } fv_op_def;
 
 extern const fv_op_def *const fv_op_table[FV_OP__COUNT];

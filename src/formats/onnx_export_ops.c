@@ -95,6 +95,8 @@ static fv_status emit_conv(fv_oxw_graph *g, const fv_node *n, const char *x, con
 
 static fv_status emit_dense(fv_oxw_graph *g, const fv_node *n, const char *x, const char *out)
 {
+    if (n->a.dense.per_step) /* Gemm would flatten the steps */
+        return unsupported(g, n, "a per-step (time-distributed) dense layer is not exported");
     if (input_of(g, n, 0)->ndim != 1) { /* Gemm takes (N, K) */
         const char *f = tmp(g, n, "flat");
         fv_oxw_attr_int(g, fv_oxw_node1(g, "Flatten", tmp(g, n, "Flatten"), x, f), "axis", 1);

@@ -153,6 +153,8 @@ typedef struct fv_ox_op {
     fv_status (*fn)(ox_ctx *c, const ox_node *n);
 } fv_ox_op;
 extern const fv_ox_op fv_ox_ops2[], fv_ox_ops3[], fv_ox_ops_arith[];
+/* onnx_rnn.c: RNN, LSTM and GRU onto the recurrent layers. */
+extern const fv_ox_op fv_ox_ops_rnn[];
 /* 1-D ops as 2-D (onnx_ops.c): the input as (C, H, W) ((C, 1, L) for rank 3, *one_d set),
  * an INTS attribute per axis widened for 1-D (the height's value `unit`), and the result back
  * to (F, L). */

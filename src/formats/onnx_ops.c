@@ -59,6 +59,12 @@ static const ox_claim claimed[] = {
     {"Resize", 0, "(N, C, H, W) by scales or sizes of H and W; tf_crop_and_resize not supported"},
     {"Upsample", 0, "(N, C, H, W)"},
     {"Pad", BATCH, "constant, reflect and edge on the last two axes"},
+    {"RNN", BATCH, "batch-first (layout 1), forward or bidirectional, Tanh or Relu, no clip "
+                   "or sequence_lens"},
+    {"LSTM", BATCH, "batch-first (layout 1), forward or bidirectional, default activations, "
+                    "no peepholes, clip, input_forget, sequence_lens or Y_c"},
+    {"GRU", BATCH, "batch-first (layout 1), forward or bidirectional, linear_before_reset 1 "
+                   "(PyTorch's), default activations, no clip or sequence_lens"},
 };
 #undef BATCH
 #undef UP_2D
@@ -698,7 +704,8 @@ fv_status fv_ox_map(ox_ctx *c, const ox_node *n)
     FV_TRY(fv_ox_fold(c, n, &done));
     if (done)
         return FV_OK;
-    static const fv_ox_op *const tables[] = {table, fv_ox_ops2, fv_ox_ops3, fv_ox_ops_arith};
+    static const fv_ox_op *const tables[] = {table, fv_ox_ops2, fv_ox_ops3, fv_ox_ops_arith,
+                                             fv_ox_ops_rnn};
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
         for (const fv_ox_op *e = tables[t]; e->op; e++)
             if (strcmp(n->op, e->op) == 0)

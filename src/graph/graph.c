@@ -13,6 +13,17 @@ void fv_graph_forward(fv_model *m, int batch, int upto)
         fv_op_table[m->nodes[i].op]->forward(m, &m->nodes[i], batch);
 }
 
+fv_status fv_graph_check(const fv_model *m, int upto)
+{
+    int end = upto < 0 ? m->nnodes - 1 : upto;
+    for (int i = 0; i <= end; i++) {
+        const fv_op_def *d = fv_op_table[m->nodes[i].op];
+        if (d->check)
+            FV_TRY(d->check(m, &m->nodes[i]));
+    }
+    return FV_OK;
+}
+
 static void zero_share(void *ctx, int t, int64_t a, int64_t b)
 {
     (void)t;

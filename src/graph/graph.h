@@ -18,6 +18,9 @@ fv_status fv_graph_plan_ex(fv_model *m, int batch, int share_grads);
 void fv_graph_drop_plan(fv_model *m);
 /* Runs nodes [0, upto] forward (upto = -1: all). */
 void fv_graph_forward(fv_model *m, int batch, int upto);
+/* After a forward over nodes [0, upto]: the first error their input values caused (an
+ * embedding's token outside the vocabulary: fv_op_def.check), else FV_OK. */
+fv_status fv_graph_check(const fv_model *m, int upto);
 /* Zeroes the gradient slab and every node's dy (with shared buffers: those of nodes without
  * consumers; the others are zeroed by fv_graph_run_backward before their first writer). */
 void fv_graph_zero_grads(fv_model *m, int batch);

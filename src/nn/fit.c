@@ -95,22 +95,27 @@ static fv_status check_x(const fv_model *m, const fv_tensor *x, const char *what
 }
 
 /* Per-pixel CE and Dice: each sample's (H, W) class indices in [0, classes) or the ignore
- * label. */
+ * label; the per-step CE of sequences likewise with (T) indices. */
 static fv_status check_pixel_y(const fv_model *m, const fv_dataset *d, const char *what)
 {
     const fv_node *t = &m->nodes[m->target_node], *out = &m->nodes[m->output_node];
     const fv_loss_attr *la = &m->nodes[m->loss_node].a.loss;
     int64_t n = d->x->dims[0], per = n ? fv_tensor_numel(d->y) / n : 0;
+    /* per pixel: (C, H, W) logits; per step: (T, V) */
+    int seq = m->loss == FV_LOSS_SEQUENCE_CE;
+    int64_t classes = seq ? out->dims[1] : out->dims[0];
     if (per != t->size)
-        return fv_err(FV_ERR_SHAPE, "%s: masks have %lld values per sample, the output's "
-                      "H x W %lld", what, (long long)per, (long long)t->size);
+        return fv_err(FV_ERR_SHAPE, "%s: %s have %lld values per sample, the output's %s %lld",
+                      what, seq ? "targets" : "masks", (long long)per,
+                      seq ? "steps" : "H x W", (long long)t->size);
     for (int64_t i = 0; i < n * per; i++) {
         float v = d->y->data[i];
-        if (!(v >= 0 && v < (float)out->dims[0] && v == floorf(v)) &&
+        if (!(v >= 0 && v < (float)classes && v == floorf(v)) &&
             !(la->use_ignore && v == (float)la->ignore))
-            return fv_err(FV_ERR_INVALID, "%s: sample %lld's mask has label %g at pixel %lld, "
-                          "not a class in [0, %lld)%s", what, (long long)(i / per), (double)v,
-                          (long long)(i % per), (long long)out->dims[0],
+            return fv_err(FV_ERR_INVALID, "%s: sample %lld's %s has label %g at %s %lld, "
+                          "not a class in [0, %lld)%s", what, (long long)(i / per),
+                          seq ? "sequence" : "mask", (double)v, seq ? "step" : "pixel",
+                          (long long)(i % per), (long long)classes,
                           la->use_ignore ? " nor the ignore label" : "");
     }
     return FV_OK;
@@ -123,7 +128,7 @@ static fv_status check_y(const fv_model *m, const fv_dataset *d, const char *wha
     if (!d->y || d->y->dims[0] != n)
         return fv_err(FV_ERR_SHAPE, "%s: %lld targets for %lld samples", what,
                       d->y ? (long long)d->y->dims[0] : 0LL, (long long)n);
-    if (m->loss == FV_LOSS_PIXEL_CE || m->loss == FV_LOSS_DICE)
+    if (m->loss == FV_LOSS_PIXEL_CE || m->loss == FV_LOSS_DICE || m->loss == FV_LOSS_SEQUENCE_CE)
         return check_pixel_y(m, d, what);
     const fv_node *out = &m->nodes[m->output_node];
     int64_t per = n ? fv_tensor_numel(d->y) / n : 0;
@@ -200,10 +205,12 @@ static void gather(fv_model *m, const fv_tensor *x, const fv_tensor *y, int64_t 
  * A loss that is not finite or above `limit` (divergence) is returned without the update, so the
  * caller stops with the weights of the step before. As a rank of a data-parallel run (dp), the
  * loss and *correct are the global batch's, and the gradients are summed over the ranks (started
- * during backward) before the update; a failed reduction is the error. */
+ * during backward) before the update; a failed reduction is the error, and so are input values
+ * the graph refuses (fv_graph_check: an embedding's token outside its vocabulary). */
 static fv_status step(fv_model *m, fv_dp *dp, int n, int *correct, double limit, double *loss)
 {
     fv_graph_forward(m, n, -1);
+    FV_TRY(fv_graph_check(m, -1));
     /* the reported loss includes the regularization penalty, as Keras' does */
     *loss = m->nodes[m->loss_node].y[0] + fv_regularize(m, 0);
     *correct = count_correct(m, n);
@@ -255,6 +262,11 @@ static fv_status evaluate_range(fv_model *m, const fv_dataset *d, int batch, int
         int b = (int)(e - s < batch ? e - s : batch);
         gather(m, d->x, d->y, s, b);
         fv_graph_infer(m, b, -1);
+        fv_status st = fv_graph_check(m, -1);
+        if (st != FV_OK) {
+            m->training = was;
+            return st;
+        }
         total += m->nodes[m->loss_node].y[0] * b;
         right += count_correct(m, b);
     }
@@ -305,6 +317,12 @@ fv_status fv_model_predict(fv_model *m, const fv_tensor *x, fv_tensor **out)
         int b = (int)(n - s < batch ? n - s : batch);
         gather(m, x, NULL, s, b);
         fv_graph_infer(m, b, m->output_node);
+        fv_status st = fv_graph_check(m, m->output_node);
+        if (st != FV_OK) {
+            m->training = was;
+            fv_tensor_free(res);
+            return st;
+        }
         memcpy(res->data + s * o->size, o->y, sizeof(float) * (size_t)(b * o->size));
     }
     m->training = was;

@@ -245,6 +245,26 @@ int fv_grid_sample_(fv_model *m, int x, int grid, fv_sampler_args a)
     return fv_layer_add(m, schema_of(FV_OP_GRID_SAMPLE), (int[]){x, grid}, 2, &s);
 }
 
+int fv_rnn_(fv_model *m, int x, fv_rnn_args a)
+{
+    return fv_rnn_state_(m, x, -1, -1, a);
+}
+
+/* The form is the cell (simple_rnn's for tanh and ReLU: its nonlinearity argument). */
+int fv_rnn_state_(fv_model *m, int x, int h0, int c0, fv_rnn_args a)
+{
+    fv_spec s = {.a.rnn = a, .name = a.name,
+                 .form = a.cell == FV_RNN_RELU ? FV_RNN_TANH : (int)a.cell};
+    int ins[3] = {x, h0, c0};
+    int nin = c0 >= 0 || c0 == FV_LAST ? 3 : h0 >= 0 || h0 == FV_LAST ? 2 : 1;
+    return fv_layer_add(m, schema_of(FV_OP_RNN), ins, nin, &s);
+}
+
+int fv_embedding_(fv_model *m, int in, fv_embedding_args a)
+{
+    return add1(m, FV_OP_EMBEDDING, in, (fv_spec){.a.embedding = a, .name = a.name});
+}
+
 int fv_spatial_transformer_(fv_model *m, int x, int features, fv_sampler_args a)
 {
     fv_spec s = {.a.grid = a, .name = a.name};

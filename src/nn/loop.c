@@ -27,6 +27,7 @@ fv_status fv_model_forward(fv_model *m, const float *x, int n)
     fv_node *in = &m->nodes[m->input_node];
     memcpy(in->y, x, sizeof(float) * (size_t)n * (size_t)in->size);
     fv_graph_forward(m, n, last_node(m));
+    FV_TRY(fv_graph_check(m, last_node(m)));
     m->loop_batch = n;
     return FV_OK;
 }

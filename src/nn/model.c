@@ -165,6 +165,7 @@ static fv_status add_loss(fv_model *m, const fv_compile_args *a)
     /* per-pixel CE and Dice: (H, W) class indices (the op's infer refuses other outputs) */
     int pixel = (loss == FV_LOSS_PIXEL_CE || loss == FV_LOSS_DICE) && out->ndim >= 2;
     int target = sparse  ? fv_graph_add_input(m, 1, &one, "target")
+                 : loss == FV_LOSS_SEQUENCE_CE ? fv_graph_add_input(m, 1, out->dims, "target")
                  : pixel ? fv_graph_add_input(m, out->ndim - 1, out->dims + 1, "target")
                          : fv_graph_add_input(m, out->ndim, out->dims, "target");
     if (target < 0)

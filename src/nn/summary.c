@@ -25,6 +25,12 @@ int64_t fv_node_macs(const fv_model *m, int node)
     }
     case FV_OP_DENSE:
         return w * (n->size / n->dims[n->ndim - 1]);
+    case FV_OP_RNN: { /* every step multiplies by each direction's W_ih and W_hh */
+        int64_t mats = 0;
+        for (int k = 0; k < n->nparam; k++)
+            mats += m->params[n->param[k]].ndim == 2 ? m->params[n->param[k]].numel : 0;
+        return mats * m->nodes[n->in[0]].dims[0];
+    }
     default:
         return 0;
     }
@@ -165,7 +171,7 @@ fv_status fv_model_summary(const fv_model *m, FILE *out)
     fmt_count(macs, d, sizeof d);
     fmt_si(macs, e, sizeof e);
     fprintf(out, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n"
-                 "Mult-adds per sample: %s (%s; convolutions and dense layers)\n%s\n",
+                 "Mult-adds per sample: %s (%s; convolutions, dense and recurrent layers)\n%s\n",
             dline, a, b, c, d, e, line);
     fprintf(out, "(Keras convention: batch-norm moving mean and variance are counted as "
                  "non-trainable; PyTorch counts only the trainable ones: %s.)\n", b);

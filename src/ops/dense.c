@@ -1,5 +1,8 @@
 /* dense.c - the fully connected op: input of any shape, flattened to K = its size per sample;
  * output (units); parameters "weight" (units, K) and optional "bias" (units), PyTorch's layout.
+ * per_step (time-distributed: Keras' TimeDistributed(Dense), PyTorch's Linear on (N, T, F)): a
+ * sequence (T, F) gets the layer at each step, K = F, output (T, units); the T rows of each
+ * sample are then rows of the GEMMs like samples.
  * y = x W^T + b with fv_sgemm (kernels/ref/gemm_ref.h, fv_dense_*); the batch rows (forward,
  * dx) and the units (dW, db) are split across the thread pool, so no reduction is needed. A
  * batch of up to FV_GEMV_MAX_N samples runs forward as dot products over weight rows
@@ -21,7 +24,12 @@ static fv_status dense_infer(fv_model *m, fv_node *n)
     if (a->units < 1)
         return fv_err(FV_ERR_INVALID, "layer '%s': units=%d (must be >= 1)", n->name, a->units);
     const fv_node *x = fv_input_node(m, n, 0);
-    int64_t k = x->size;
+    if (a->per_step && x->ndim != 2) {
+        char xs[96];
+        return fv_err(FV_ERR_SHAPE, "layer '%s': per_step needs a sequence (steps, features) "
+                      "input, got '%s' %s", n->name, x->name, fv_node_shape_str(x, xs, sizeof xs));
+    }
+    int64_t k = a->per_step ? x->dims[1] : x->size;
     /* fv_sgemm takes int sizes, and the weight matrix must be indexable */
     if (k > INT_MAX || k * a->units > INT_MAX) {
         char xs[96];
@@ -29,8 +37,9 @@ static fv_status dense_infer(fv_model *m, fv_node *n)
                       "(weight (%d, %lld))", n->name, x->name, fv_node_shape_str(x, xs, sizeof xs),
                       a->units, a->units, (long long)k);
     }
-    n->ndim = 1;
-    n->dims[0] = a->units;
+    n->ndim = a->per_step ? 2 : 1;
+    n->dims[0] = a->per_step ? x->dims[0] : a->units;
+    n->dims[1] = a->units;
     int64_t wd[2] = {a->units, k};
     FV_TRY(fv_param_declare(m, n, "weight", 2, wd, 1, FV_INIT_GLOROT_UNIFORM, k, a->units));
     if (a->bias) {
@@ -75,10 +84,23 @@ static void rows_task(void *ctx, int t)
             y[i * j->units + u] += bias[u];
 }
 
+/* The GEMMs' rows for a batch: its samples, or with per_step every step of every sample. */
+static int dense_rows(const fv_model *m, const fv_node *n, int batch)
+{
+    return n->a.dense.per_step ? batch * (int)fv_input_node(m, n, 0)->dims[0] : batch;
+}
+
+/* K: the values of one row. */
+static int dense_k(const fv_model *m, const fv_node *n)
+{
+    const fv_node *x = fv_input_node(m, n, 0);
+    return (int)(n->a.dense.per_step ? x->dims[1] : x->size);
+}
+
 static void dense_forward(fv_model *m, fv_node *n, int batch)
 {
-    dense_job j = {m, n, batch, fv_parallel_width(batch), (int)fv_input_node(m, n, 0)->size,
-                   n->a.dense.units};
+    batch = dense_rows(m, n, batch);
+    dense_job j = {m, n, batch, fv_parallel_width(batch), dense_k(m, n), n->a.dense.units};
     if (batch <= FV_GEMV_MAX_N) {
         j.width = fv_parallel_width((j.units + 15) / 16);
         fv_parallel(j.width, rows_task, &j);
@@ -111,8 +133,9 @@ static void backward_task(void *ctx, int t)
 
 static void dense_backward(fv_model *m, fv_node *n, int batch)
 {
+    batch = dense_rows(m, n, batch);
     int units = n->a.dense.units, width = fv_parallel_width(batch < units ? units : batch);
-    dense_job j = {m, n, batch, width, (int)fv_input_node(m, n, 0)->size, units};
+    dense_job j = {m, n, batch, width, dense_k(m, n), units};
     fv_parallel(j.width, backward_task, &j);
 }
 
@@ -133,6 +156,9 @@ static const fv_field dense_fields[] = {
      .attr = FV_REG(max_norm), .doc = "as for `conv2d`, per output unit", .def_doc = "none"},
     {.key = "activation", .type = FV_FT_ACT, .arg = FV_ARG(a.dense.activation),
      .doc = "as for `conv2d`"},
+    {.key = "per_step", .alias = "time_distributed", .type = FV_FT_BOOL,
+     .arg = FV_ARG(a.dense.per_step), .attr = FV_AT(dense.per_step),
+     .doc = "`true`: a (steps, features) input gets the layer at every step: (steps, units)"},
     FV_INIT_FIELDS_AS_CONV(a.dense),
 };
 

@@ -46,6 +46,8 @@ extern const fv_op_def fv_op_tps_grid_def;
 extern const fv_op_def fv_op_grid_sample_def;
 extern const fv_op_def fv_op_spatial_transformer_def;
 extern const fv_op_def fv_op_pixel_loss_def;
+extern const fv_op_def fv_op_rnn_def;
+extern const fv_op_def fv_op_embedding_def;
 
 /* Runs fn(m, n, a, b) on contiguous ranges [a, b) of [0, count), one per worker, each at least
  * min_chunk long (parallel.c). For work whose items are independent. */

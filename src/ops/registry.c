@@ -43,6 +43,8 @@ const fv_op_def *const fv_op_table[] = {
     [FV_OP_GRID_SAMPLE] = &fv_op_grid_sample_def,
     [FV_OP_SPATIAL_TRANSFORMER] = &fv_op_spatial_transformer_def,
     [FV_OP_PIXEL_LOSS] = &fv_op_pixel_loss_def,
+    [FV_OP_RNN] = &fv_op_rnn_def,
+    [FV_OP_EMBEDDING] = &fv_op_embedding_def,
 };
 _Static_assert(sizeof fv_op_table / sizeof fv_op_table[0] == FV_OP__COUNT,
                "every fv_op needs an entry in fv_op_table");

@@ -149,6 +149,8 @@ typedef struct fv_spec {
         fv_binary_spec binary;
         fv_segment_softmax_args segsoftmax;
         fv_sampler_args grid;
+        fv_rnn_args rnn;
+        fv_embedding_args embedding;
     } a;
     const char *name; /* the layer's name (NULL: automatic) */
     int form;         /* the form's value (fv_form.value) */

@@ -190,6 +190,17 @@ static fv_model *every_op_model(void)
     x = fv_concat(m, 3, ((int[]){g1, g2, st}));                   /* 9x3x5 */
     x = fv_flatten(m, x);                                                       /* 135 */
     x = fv_segment_softmax(m, x, .nsegments = 3, .segments = ((const int[]){8, 1, 126}));
+    /* sequences: d1 as 3 steps of 2 through the recurrent layers; token 0 everywhere (d1
+     - d1) through an embedding and a per-step dense layer */
+    int sq = fv_reshape(m, d1, .ndim = 2, .dims = {3, 2});
+    int ls = fv_rnn(m, sq, .cell = FV_RNN_LSTM, .units = 2, .bidirectional = 1,
+                    .return_sequences = 1);                                     /* 3x4 */
+    int gs = fv_rnn_state(m, ls, fv_dense(m, d1, .units = 2), -1, .cell = FV_RNN_GRU,
+                          .units = 2);                                          /* 2 */
+    int rs = fv_rnn(m, sq, .cell = FV_RNN_RELU, .units = 2);                   /* 2 */
+    int tok = fv_embedding(m, fv_binary(m, d1, d1, FV_BINARY_SUB), .vocab = 3, .dim = 2);
+    int ps = fv_dense(m, tok, .units = 2, .per_step = 1);                     /* 6x2 */
+    x = fv_concat(m, 5, ((int[]){x, fv_flatten(m, ls), gs, rs, fv_flatten(m, ps)}));
     x = fv_dense(m, x, .units = 5, .activation = FV_ACT_SOFTMAX, .name = "out");
     if (x < 0) {
         fprintf(stderr, "every_op_model: %s\n", fv_last_error());

@@ -4,7 +4,8 @@
  * outputs within 1e-4 relative, through fv_model_load_onnx and fv_model_load_file; malformed
  * models (truncated protobuf, tensor data shorter than its shape, an initializer of a type fovea
  * does not read, a cycle, an unknown op, a hostile number of dimensions, an undefined name, a
- * constant spanning the batch axis) are one-line errors naming the file. */
+ * constant spanning the batch axis, recurrent nodes fovea cannot compute) are one-line errors
+ * naming the file. */
 #include "fovea.h"
 #include "formats/fv_onnx.pb-c.h"
 #include "test.h"
@@ -86,7 +87,7 @@ typedef struct built {
     FvOnnx__TypeProto type;
     FvOnnx__TypeProto__Tensor tt;
     FvOnnx__TensorShapeProto shape;
-    FvOnnx__TensorShapeProto__Dimension d0, d1, *dims[2];
+    FvOnnx__TensorShapeProto__Dimension d0, d1, d2, *dims[3];
 } built;
 
 static void build(built *b, FvOnnx__NodeProto **nodes, size_t nn, FvOnnx__TensorProto **init,
@@ -232,6 +233,42 @@ TEST(batch_axis_refused)
     refused(&b, 0, "batch axis");
 }
 
+/* LSTM / GRU nodes over x (batch, 3 steps, 4 features) that the importer refuses. */
+static void rnn_refused(const char *op, int opset, int64_t gh, int lbr, const char *needle)
+{
+    char *in[] = {"x", "W", "R"}, *y[] = {"y"};
+    int64_t wd[3] = {1, gh, 4}, rd[3] = {1, gh, 2};
+    float wv[4 * 12 * 4] = {0}, rv[4 * 12 * 2] = {0};
+    FvOnnx__TensorProto w = float_tensor("W", 3, wd), r = float_tensor("R", 3, rd);
+    w.n_float_data = (size_t)(gh * 4), w.float_data = wv;
+    r.n_float_data = (size_t)(gh * 2), r.float_data = rv;
+    FvOnnx__TensorProto *init[] = {&w, &r};
+    FvOnnx__NodeProto n = node(op, in, 3, y), *nodes[] = {&n};
+    FvOnnx__AttributeProto at[3], *attrs[3] = {&at[0], &at[1], &at[2]};
+    const char *names[3] = {"hidden_size", "layout", "linear_before_reset"};
+    int64_t vals[3] = {2, 1, lbr};
+    for (int k = 0; k < 3; k++) {
+        at[k] = (FvOnnx__AttributeProto)FV_ONNX__ATTRIBUTE_PROTO__INIT;
+        at[k].name = (char *)names[k], at[k].has_type = 1;
+        at[k].type = FV_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, at[k].has_i = 1;
+        at[k].i = vals[k];
+    }
+    n.n_attribute = strcmp(op, "GRU") == 0 ? 3 : 2, n.attribute = attrs;
+    built b;
+    build(&b, nodes, 1, init, 2);
+    b.opset.version = opset;
+    b.d2 = b.d1, b.d2.dim_value = 3;
+    b.dims[2] = &b.d1, b.dims[1] = &b.d2, b.shape.n_dim = 3;
+    refused(&b, 0, needle);
+}
+
+TEST(recurrent_refusals)
+{
+    rnn_refused("LSTM", 13, 8, 0, "time-first input (layout 0) puts the steps on the batch axis");
+    rnn_refused("LSTM", 14, 12, 0, "weights W, R, B must be float (1, 8, 4), (1, 8, 2), (1, 16)");
+    rnn_refused("GRU", 14, 6, 0, "linear_before_reset = 0");
+}
+
 TEST(arithmetic_constants)
 {
     char *in[] = {"x", "w"}, *y[] = {"y"};
@@ -266,6 +303,7 @@ int main(void)
     RUN(short_tensor_and_wrong_type);
     RUN(cycle_unknown_op_undefined);
     RUN(batch_axis_refused);
+    RUN(recurrent_refusals);
     RUN(arithmetic_constants);
     TEST_MAIN_END();
 }

@@ -1,6 +1,6 @@
-/* test_segloss.c - the per-pixel losses (FV_OP_PIXEL_LOSS): PyTorch goldens of loss and
- * gradient (tests/golden/gen_segloss.py: F.cross_entropy with weight= and ignore_index=, the
- * stated Dice, BCE with ignored values), finite-difference gradient checks of the double
+/* test_segloss.c - the per-pixel losses (FV_OP_PIXEL_LOSS; its per-step CE of sequences: a
+ * gradient check here, the golden in test_ops_rnn.c): PyTorch goldens of loss and gradient
+ * (tests/golden/gen_segloss.py: F.cross_entropy with weight= and ignore_index=, the stated Dice, BCE with ignored values), finite-difference gradient checks of the double
  * kernels, and the compile path: targets (H, W), class weights, the ignore label, training
  * through a small convolutional net, and the errors (an output that is not a map, a mask label
  * outside the classes). */
@@ -55,6 +55,37 @@ TEST(segloss_gradcheck)
         }
         lc_gradcheck(cases[i].name, i, lc_fwd, lc_bwd, x, t, NX);
     }
+}
+
+/* The per-step CE of sequences (logits (n, steps, classes)), as the double kernels of a case of
+ * its own (the index is not used). PyTorch's golden is tests/unit/test_ops_rnn.c's. */
+static const fv_segloss_geom seq_geom = {.kind = FV_LOSS_SEQUENCE_CE, .n = 2, .c = 4, .hw = 15,
+                                         .use_ignore = 1, .ignore = 255};
+
+static double seq_fwd(int i, const double *x, const double *t)
+{
+    (void)i;
+    return fv_ref_segloss_fwd_f64(&seq_geom, x, t);
+}
+
+static void seq_bwd(int i, const double *x, const double *t, double r, double *dx)
+{
+    (void)i;
+    fv_ref_segloss_bwd_f64(&seq_geom, x, t, r, dx);
+}
+
+/* Padding (255) takes no gradient. */
+TEST(sequence_ce_gradcheck)
+{
+    unsigned seed = 5;
+    double x[NX], t[30], dx[NX] = {0};
+    gc_fill(x, NX, -3, 3, &seed);
+    for (int p = 0; p < 30; p++)
+        t[p] = p % 15 >= 11 ? 255 : (double)((p * 5) % 4);
+    lc_gradcheck("sequence_ce", 0, seq_fwd, seq_bwd, x, t, NX);
+    seq_bwd(0, x, t, 1.0, dx);
+    for (int k = 11 * 4; k < 15 * 4; k++)
+        CHECK(dx[k] == 0);
 }
 
 /* Everything ignored: loss 0 and no gradient (PyTorch gives NaN for CE). */
@@ -159,6 +190,7 @@ int main(void)
 {
     RUN(segloss_match_pytorch);
     RUN(segloss_gradcheck);
+    RUN(sequence_ce_gradcheck);
     RUN(segloss_all_ignored);
     RUN(segloss_through_compile);
     RUN(segloss_errors);

@@ -13,7 +13,8 @@ int fv_loss_is_sparse(int kind)
 
 int fv_loss_is_pixel(int kind)
 {
-    return kind == FV_LOSS_PIXEL_CE || kind == FV_LOSS_DICE || kind == FV_LOSS_PIXEL_BCE;
+    return kind == FV_LOSS_PIXEL_CE || kind == FV_LOSS_DICE || kind == FV_LOSS_PIXEL_BCE ||
+           kind == FV_LOSS_SEQUENCE_CE;
 }
 
 #define FV_REF_TEMPLATE "kernels/ref/losses_ref.inc"

@@ -31,7 +31,8 @@ void fv_ref_loss_bwd_f64(const fv_loss_geom *g, const double *x, const double *t
                          double *dx);
 /* Whether kind takes one class index per sample. */
 int fv_loss_is_sparse(int kind);
-/* Whether kind is a per-pixel loss (FV_OP_PIXEL_LOSS: PIXEL_CE, DICE, PIXEL_BCE). */
+/* Whether kind is a per-pixel loss (FV_OP_PIXEL_LOSS: PIXEL_CE, DICE, PIXEL_BCE; and the
+ * per-step SEQUENCE_CE of sequences). */
 int fv_loss_is_pixel(int kind);
 
 #endif

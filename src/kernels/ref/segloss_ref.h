@@ -1,6 +1,7 @@
 /* segloss_ref.h - reference kernels of the per-pixel losses (segmentation): softmax
  * cross-entropy over the channel axis with class weights and an ignore label, soft Dice, and
- * binary cross-entropy from logits per value, in float and double (the double versions serve
+ * binary cross-entropy from logits per value, and the per-step cross-entropy of sequences,
+ * in float and double (the double versions serve
  * the gradient checks). Defined by segloss_ref.inc via segloss_ref.c; arithmetic is double
  * inside both. Definitions: fv_loss in fovea.h. */
 #ifndef FV_SEGLOSS_REF_H
@@ -9,7 +10,9 @@
 #include <stdint.h>
 
 typedef struct fv_segloss_geom {
-    int kind;             /* FV_LOSS_PIXEL_CE, FV_LOSS_DICE or FV_LOSS_PIXEL_BCE */
+    int kind;             /* FV_LOSS_PIXEL_CE, FV_LOSS_DICE, FV_LOSS_PIXEL_BCE or
+                           * FV_LOSS_SEQUENCE_CE (the per-step CE of sequences: logits
+                           * (n, hw, c) with the classes last, hw the steps; no weights) */
     int n;                /* samples */
     int c;                /* channels (classes), at most FV_SEG_MAX_CLASSES */
     int64_t hw;           /* pixels per channel */
