@@ -2,8 +2,8 @@
  * `fovea gan`) or of saved samples (.npy, e.g. bench/torch_dcgan.py's), through a classifier of
  * the same data set (models/gan_metric28.fv trained by `fovea train`): the Frechet distance of
  * its penultimate features of N generated and N real test images, its Inception Score, the
- * class histogram of the generated images (mode collapse) and, for a conditional generator or
- * labelled samples, how often the classifier agrees with the class asked for; the same distance
+ * class histogram of the generated images (mode collapse) and, with --conditional, how often
+ * the classifier agrees with the class asked for (the generator's i mod k, the samples' labels); the same distance
  * and score of N real training images against the test images are the floor. Generated images
  * are quantized to 8 bits, as real ones are. Prints a table; -o FILE.json writes the numbers. */
 #include "cli.h"
@@ -54,9 +54,9 @@ static int parse_score_opts(int argc, char **argv, score_opts *o)
         }
         i++;
     }
-    if (!o->classifier || !o->generator == !o->samples) {
+    if (!o->classifier || !o->generator == !o->samples || !o->samples != !o->labels) {
         fprintf(stderr, "fovea: gan-score: needs --classifier W and one of --generator G or "
-                "--samples X.npy\n");
+                "--samples X.npy --labels Y.npy\n");
         return -1;
     }
     o->dir = gan_data_dir(o->data);
@@ -144,11 +144,11 @@ static float *generate(const score_opts *o, int classes, int *labels)
     return x;
 }
 
-/* --samples X.npy (|u1 pixels, or floats in [0, 1]) and their --labels (else 0). */
+/* --samples X.npy (|u1 pixels, or floats in [0, 1]) and their --labels (the classes asked for;
+ * read with --conditional). */
 static float *load_samples(score_opts *o, int *labels)
 {
-    fv_dataset *d = fv_dataset_load_npy(o->samples, o->labels ? o->labels : o->samples,
-                                        .limit = o->n, .regression = !o->labels);
+    fv_dataset *d = fv_dataset_load_npy(o->samples, o->labels, .limit = o->n);
     if (!d) {
         fail_lib();
         return NULL;
@@ -161,7 +161,7 @@ static float *load_samples(score_opts *o, int *labels)
     else if ((x = malloc(sizeof(float) * (size_t)n * 784)) != NULL) {
         memcpy(x, d->x->data, sizeof(float) * (size_t)n * 784);
         for (int64_t i = 0; i < n; i++)
-            labels[i] = o->labels ? (int)d->y->data[i] : 0;
+            labels[i] = (int)d->y->data[i];
         o->n = (int)n;
     }
     fv_dataset_free(d);
@@ -264,7 +264,7 @@ static int score(score_opts *o, fv_model *cls, const fv_weights_info *info, int 
                fv_inception_score(train.p, train.n, train.k, &s.is_train) != FV_OK ||
                fv_inception_score(test.p, test.n, test.k, &s.is_test) != FV_OK))
         r = fail_lib();
-    r = r ? r : report(o, &s, &fake, labels, classes > 0 || o->labels);
+    r = r ? r : report(o, &s, &fake, labels, classes > 0);
     free(x), view_free(&fake), view_free(&test), view_free(&train);
     return r;
 }

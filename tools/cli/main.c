@@ -160,8 +160,8 @@ static const struct command {
      "          DIR/interpolation.png, DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"
      "          DIR/G.ckpt.safetensors, DIR/D.ckpt.safetensors (after every epoch)\n"},
     {"gan-score", NULL,
-     "  gan-score --classifier W (--generator G.safetensors [--conditional] [--latent N] |\n"
-     "          --samples X.npy [--labels Y.npy]) [--data mnist|fashion|DIR] [-n N] [--seed S]\n"
+     "  gan-score --classifier W (--generator G.safetensors [--latent N] | --samples X.npy\n"
+     "          --labels Y.npy) [--conditional] [--data mnist|fashion|DIR] [-n N] [--seed S]\n"
      "          [-o FILE.json]   the GAN quality measure through a classifier of the same data\n"
      "          (W: fovea train models/gan_metric28.fv): Frechet distance of its penultimate\n"
      "          features of N (10,000) generated and N real test images, Inception Score, the\n"
