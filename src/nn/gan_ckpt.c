@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void paths(const char *dir, char *pg, char *pd, size_t len)
-{
-    snprintf(pg, len, "%s/G.ckpt.safetensors", dir);
-    snprintf(pd, len, "%s/D.ckpt.safetensors", dir);
-}
-
 /* The optimizer's state exists from the first step (fv_model_step); a checkpoint needs it. */
 static fv_status ensure_optim(fv_model *m)
 {
@@ -25,10 +19,20 @@ static fv_status ensure_optim(fv_model *m)
     return !m->opt_state && m->trainable_total > 0 ? fv_optim_init(m) : FV_OK;
 }
 
-static fv_status check_dir(const char *dir, size_t len)
+/* The checks both directions share, G's and D's optimizer state made, and the two file names
+ * (pg, pd: 1100 bytes each). */
+static fv_status prepare(fv_model *g, fv_model *d, const char *dir, const fv_rng *rng,
+                         int epochs, const fv_gan_epoch *history, char *pg, char *pd)
 {
-    if (!dir || strlen(dir) + 24 > len)
+    if (!dir || strlen(dir) + 24 > 1100)
         return fv_err(FV_ERR_INVALID, "GAN checkpoint: no folder or a folder name too long");
+    if (!g || !d || !rng || epochs < 0 || (epochs > 0 && !history))
+        return fv_err(FV_ERR_INVALID, "GAN checkpoint: %d epochs (need G, D, the RNG and the "
+                      "history)", epochs);
+    FV_TRY(ensure_optim(g));
+    FV_TRY(ensure_optim(d));
+    snprintf(pg, 1100, "%s/G.ckpt.safetensors", dir);
+    snprintf(pd, 1100, "%s/D.ckpt.safetensors", dir);
     return FV_OK;
 }
 
@@ -36,13 +40,7 @@ fv_status fv_gan_checkpoint_save(fv_model *g, fv_model *d, const char *dir, int 
                                  const fv_rng *rng, const fv_gan_epoch *history)
 {
     char pg[1100], pd[1100];
-    FV_TRY(check_dir(dir, sizeof pg));
-    if (!g || !d || !rng || epochs < 0 || (epochs > 0 && !history))
-        return fv_err(FV_ERR_INVALID, "GAN checkpoint: %d epochs (need G, D, the RNG and the "
-                      "history)", epochs);
-    FV_TRY(ensure_optim(g));
-    FV_TRY(ensure_optim(d));
-    paths(dir, pg, pd, sizeof pg);
+    FV_TRY(prepare(g, d, dir, rng, epochs, history, pg, pd));
     fv_epoch_metrics *h = calloc((size_t)epochs + 1, sizeof *h);
     if (!h)
         return fv_err(FV_ERR_NOMEM, "GAN checkpoint: out of memory");
@@ -63,12 +61,9 @@ fv_status fv_gan_checkpoint_load(fv_model *g, fv_model *d, const char *dir, int 
                                  int *epochs, fv_rng *rng, fv_gan_epoch *history)
 {
     char pg[1100], pd[1100];
-    FV_TRY(check_dir(dir, sizeof pg));
-    if (!g || !d || !epochs || !rng || max_epochs < 0 || (max_epochs > 0 && !history))
-        return fv_err(FV_ERR_INVALID, "GAN checkpoint: nothing to load into");
-    FV_TRY(ensure_optim(g));
-    FV_TRY(ensure_optim(d));
-    paths(dir, pg, pd, sizeof pg);
+    if (!epochs)
+        return fv_err(FV_ERR_INVALID, "GAN checkpoint: nowhere to put the epochs done");
+    FV_TRY(prepare(g, d, dir, rng, max_epochs, history, pg, pd));
     fv_epoch_metrics *h = calloc((size_t)max_epochs + 1, sizeof *h);
     if (!h)
         return fv_err(FV_ERR_NOMEM, "GAN checkpoint: out of memory");

@@ -17,39 +17,44 @@ typedef struct score_opts {
     int n, seed, latent, conditional;
 } score_opts;
 
+/* One option and its value into o: 0 taken, 1 unknown, 2 a bad value. */
+static int take_opt(score_opts *o, const char *a, const char *v)
+{
+    const char **path = strcmp(a, "--classifier") == 0  ? &o->classifier
+                        : strcmp(a, "--generator") == 0 ? &o->generator
+                        : strcmp(a, "--samples") == 0   ? &o->samples
+                        : strcmp(a, "--labels") == 0    ? &o->labels
+                        : strcmp(a, "--data") == 0      ? &o->data
+                        : strcmp(a, "-o") == 0          ? &o->out
+                                                        : NULL;
+    if (path) {
+        *path = v;
+        return strlen(v) > PATH_OPT_MAX ? 2 : 0;
+    }
+    const struct {
+        const char *name;
+        int lo, hi, *at;
+    } ints[] = {{"-n", 2, 1000000, &o->n}, {"--seed", 0, 1 << 30, &o->seed},
+                {"--latent", 1, 4096, &o->latent}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (strcmp(a, ints[i].name) == 0)
+            return cli_parse_int(v, ints[i].lo, ints[i].hi, ints[i].at) ? 2 : 0;
+    return 1;
+}
+
 static int parse_score_opts(int argc, char **argv, score_opts *o)
 {
     *o = (score_opts){.n = 10000, .seed = 1, .latent = 100};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
         if (strcmp(a, "--conditional") == 0) {
             o->conditional = 1;
             continue;
         }
-        const char **path = strcmp(a, "--classifier") == 0  ? &o->classifier
-                            : strcmp(a, "--generator") == 0 ? &o->generator
-                            : strcmp(a, "--samples") == 0   ? &o->samples
-                            : strcmp(a, "--labels") == 0    ? &o->labels
-                            : strcmp(a, "--data") == 0      ? &o->data
-                            : strcmp(a, "-o") == 0          ? &o->out
-                                                            : NULL;
-        if (!v)
-            bad = 1;
-        else if (path)
-            *path = v, bad = strlen(v) > PATH_OPT_MAX;
-        else if (strcmp(a, "-n") == 0)
-            bad = cli_parse_int(v, 2, 1000000, &o->n);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
-        else if (strcmp(a, "--latent") == 0)
-            bad = cli_parse_int(v, 1, 4096, &o->latent);
-        else {
-            fprintf(stderr, "fovea: gan-score: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "fovea: gan-score: bad or missing value for '%s'\n", a);
+        int r = v ? take_opt(o, a, v) : 2;
+        if (r) {
+            fprintf(stderr, r == 1 ? "fovea: gan-score: unknown option '%s'\n"
+                                   : "fovea: gan-score: bad or missing value for '%s'\n", a);
             return -1;
         }
         i++;
