@@ -340,16 +340,18 @@ static int epoch(fv_model *g, fv_model *d, const gan_opts *o, const fv_dataset *
                  fv_gan_epoch *hist, int e)
 {
     double t = now_s();
+    clock_t c = clock();
     int r = train_epoch(g, d, o, data, rng, real, z, idx, &hist[e]);
     hist[e].seconds = now_s() - t; /* the training steps alone, without the figures */
+    double cpu = (double)(clock() - c) / CLOCKS_PER_SEC; /* all threads' */
     r = r ? r : sample_grid(g, o, zfix, e + 1);
     r = r ? r : write_history(o->out, hist, e + 1);
     if (!r && fv_gan_checkpoint_save(g, d, o->out, e + 1, rng, hist) != FV_OK)
         r = fail_lib();
     if (!r && !o->quiet)
-        printf("epoch %d/%d: D loss %.4f, G loss %.4f, D(x) %.4f, D(G(z)) %.4f, %.1f s\n", e + 1,
-               o->epochs, hist[e].loss_d, hist[e].loss_g, hist[e].d_real, hist[e].d_fake,
-               hist[e].seconds);
+        printf("epoch %d/%d: D loss %.4f, G loss %.4f, D(x) %.4f, D(G(z)) %.4f, %.1f s (%.1f s "
+               "CPU)\n", e + 1, o->epochs, hist[e].loss_d, hist[e].loss_g, hist[e].d_real,
+               hist[e].d_fake, hist[e].seconds, cpu);
     return r;
 }
 

@@ -122,13 +122,33 @@ static void quantize(float *x, int64_t n)
     }
 }
 
+/* The generator: from its weights file's architecture, or (a checkpoint, which has none) the
+ * DCGAN builder's network with the file's weights. */
+static fv_model *generator(const score_opts *o, int classes)
+{
+    fv_weights_info *info = fv_weights_info_read(o->generator);
+    if (!info)
+        return NULL;
+    int has_arch = info->architecture != NULL;
+    fv_weights_info_free(info);
+    if (has_arch)
+        return fv_model_from_weights(o->generator, .loss = FV_LOSS_NONE);
+    fv_model *g = classes ? fv_cdcgan_generator(o->latent, classes, 0)
+                          : fv_dcgan_generator(o->latent, 0);
+    if (g && fv_model_load_weights(g, o->generator) != FV_OK) {
+        fv_model_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* n samples of the generator on seeded noise; conditional: sample i of class i mod k. */
 static float *generate(const score_opts *o, int classes, int *labels)
 {
-    fv_model *g = fv_model_from_weights(o->generator, .loss = FV_LOSS_NONE);
+    fv_model *g = generator(o, classes);
     float *x = malloc(sizeof(float) * (size_t)o->n * 784);
     float *z = malloc(sizeof(float) * (size_t)o->n * (size_t)o->latent);
-    fv_status s = g && x && z ? FV_OK : FV_ERR_NOMEM;
+    fv_status s = !g ? FV_ERR_INVALID : x && z ? FV_OK : FV_ERR_NOMEM; /* !g: said why */
     if (s == FV_OK) {
         fv_rng r;
         fv_rng_seed(&r, (uint64_t)o->seed);
@@ -143,7 +163,10 @@ static float *generate(const score_opts *o, int classes, int *labels)
     fv_model_free(g), free(z);
     if (s != FV_OK) {
         free(x);
-        fail_lib();
+        if (s == FV_ERR_NOMEM)
+            fail("gan-score: out of memory");
+        else
+            fail_lib();
         return NULL;
     }
     return x;
