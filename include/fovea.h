@@ -1961,7 +1961,7 @@ fv_status fv_gan_checkpoint_save(fv_model *g, fv_model *d, const char *dir,
 fv_status fv_gan_checkpoint_load(fv_model *g, fv_model *d, const char *dir, int max_epochs,
                                  int *epochs, fv_rng *rng, fv_gan_epoch *history);
 
-/* The GAN quality measure (README "GAN quality"): a classifier trained on the same data set
+/* The GAN quality measure (README "GANs"): a classifier trained on the same data set
  * stands in for Inception (whose weights do not exist offline). Its penultimate features (the
  * input of its last dense layer) of two image sets give the Frechet distance of the Gaussians
  * fitted to them (Heusel et al. 2017's FID formula with this extractor), and its class
