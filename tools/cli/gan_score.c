@@ -14,7 +14,7 @@
 
 typedef struct score_opts {
     const char *classifier, *generator, *samples, *labels, *data, *out, *dir;
-    int n, seed, latent, conditional;
+    int n, seed, latent, conditional, threads;
 } score_opts;
 
 /* One option and its value into o: 0 taken, 1 unknown, 2 a bad value. */
@@ -35,7 +35,7 @@ static int take_opt(score_opts *o, const char *a, const char *v)
         const char *name;
         int lo, hi, *at;
     } ints[] = {{"-n", 2, 1000000, &o->n}, {"--seed", 0, 1 << 30, &o->seed},
-                {"--latent", 1, 4096, &o->latent}};
+                {"--latent", 1, 4096, &o->latent}, {"--threads", 0, 1024, &o->threads}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strcmp(a, ints[i].name) == 0)
             return cli_parse_int(v, ints[i].lo, ints[i].hi, ints[i].at) ? 2 : 0;
@@ -65,6 +65,10 @@ static int parse_score_opts(int argc, char **argv, score_opts *o)
         return -1;
     }
     o->dir = gan_data_dir(o->data);
+    if (fv_set_num_threads(o->threads) != FV_OK) {
+        fail_lib();
+        return -1;
+    }
     return 0;
 }
 
