@@ -1976,6 +1976,66 @@ fv_status fv_gan_step_g(fv_model *g, fv_model *d, fv_gan_loss kind, const float 
 fv_model *fv_dcgan_generator(int latent, uint64_t seed);
 fv_model *fv_dcgan_discriminator(uint64_t seed);
 
+/* Class-conditional GANs (Mirza & Osindero 2014; the labels as inputs of both networks): G's
+ * input is z (latent values) followed by the one-hot label (classes values); D's input is the
+ * image (C, H, W) followed by `classes` planes (H, W), plane k all ones and the others zeros for
+ * label k. fv_gan_step_cond is fv_gan_step with labels[n] (0 .. classes - 1) for the real batch;
+ * the fake batch is generated for the same labels, so D judges image and label together. The
+ * gradient of D's input reaches G through the image part only. Errors: fv_gan_step's, a label
+ * outside 0 .. classes - 1, G's input not larger than classes, D's input not C + classes planes. */
+fv_status fv_gan_step_cond(fv_model *g, fv_model *d, fv_gan_loss kind, const float *real,
+                           const int *labels, int classes, const float *z, int n,
+                           fv_gan_stats *st);
+/* n samples of G in evaluation mode (batch norm's running statistics; the mode is restored) on
+ * z (n x latent) and, when classes > 0, labels[n]: out receives n x G's output size. */
+fv_status fv_gan_generate(fv_model *g, const float *z, const int *labels, int classes, int n,
+                          float *out);
+/* The conditional DCGAN pair: fv_dcgan_generator / _discriminator with the label inputs above
+ * (G's dense layer takes latent + classes values, D's first convolution 1 + classes channels).
+ * classes 1 .. 1000. */
+fv_model *fv_cdcgan_generator(int latent, int classes, uint64_t seed);
+fv_model *fv_cdcgan_discriminator(int classes, uint64_t seed);
+
+/* Seeded, bit-identical resume of a GAN run: G and D with their optimizers' state (Adam's moments
+ * and step counts) and RNG streams, the caller's RNG (batch order and noise), the number of
+ * epochs done and each epoch's numbers, in DIR/G.ckpt.safetensors and DIR/D.ckpt.safetensors
+ * (each atomic, and loadable as plain weights). Training on from them gives, with the same
+ * thread count, the same weights bit for bit as a run that never stopped. load: `max_epochs`
+ * rows of room in history; errors (one line): a missing or corrupt file, a checkpoint of
+ * another model or optimizer, G's and D's epochs differing (a run killed between the two
+ * writes: start again from the older one), more epochs than max_epochs. */
+typedef struct fv_gan_epoch {
+    double loss_d, loss_g, d_real, d_fake, seconds;
+} fv_gan_epoch;
+fv_status fv_gan_checkpoint_save(fv_model *g, fv_model *d, const char *dir,
+                                 int epochs, const fv_rng *rng, const fv_gan_epoch *history);
+fv_status fv_gan_checkpoint_load(fv_model *g, fv_model *d, const char *dir, int max_epochs,
+                                 int *epochs, fv_rng *rng, fv_gan_epoch *history);
+
+/* The GAN quality measure (README "GANs"): a classifier trained on the same data set
+ * stands in for Inception (whose weights do not exist offline). Its penultimate features (the
+ * input of its last dense layer) of two image sets give the Frechet distance of the Gaussians
+ * fitted to them (Heusel et al. 2017's FID formula with this extractor), and its class
+ * probabilities the Inception Score exp(E_x KL(p(y|x) || p(y))) (Salimans et al. 2016, one
+ * split). fv_gan_features: for n images x (the classifier's input, already normalized), the
+ * features (n x *dim, allocated) and class probabilities (n x *k, allocated; the outputs
+ * softmaxed unless the model ends in a softmax), evaluation mode, in batches of 256. */
+fv_status fv_gan_features(fv_model *classifier, const float *x, int64_t n, float **features,
+                          int *dim, float **probs, int *k);
+/* The mean (dim) and covariance (dim x dim, divided by n - 1) of n >= 2 rows of dim values. */
+fv_status fv_feature_moments(const float *x, int64_t n, int dim, double *mean, double *cov);
+/* ||mu1 - mu2||^2 + tr(c1 + c2 - 2 (c1 c2)^(1/2)) for symmetric positive semi-definite c1, c2
+ * (dim x dim): tr (c1 c2)^(1/2) is the sum of the square roots of the eigenvalues of the
+ * symmetric s c2 s with s = c1^(1/2), both from eigen decompositions of symmetric matrices
+ * (cyclic Jacobi; eigenvalues below 0 from rounding count as 0). Errors: dim < 1, values not
+ * finite, a matrix that is not symmetric. */
+fv_status fv_frechet_distance(const double *mu1, const double *c1, const double *mu2,
+                              const double *c2, int dim, double *fd);
+/* exp(mean over rows of KL(p_i || p_mean)) of n rows of k probabilities: 1 (all rows alike) to
+ * k (each row sure of one class, the classes equally often). Errors: n < 1, k < 1, a value
+ * outside [0, 1] or not finite. */
+fv_status fv_inception_score(const float *probs, int64_t n, int k, double *is);
+
 /* ---------------------------------------------------------------- report */
 
 /* One self-contained HTML page for a training run: title, settings, test metrics (overall and per

@@ -7,16 +7,9 @@
 #include "core/internal.h"
 #include "io/io.h"
 #include "test.h"
+#include "gan_test.h"
 
 #include <sys/stat.h>
-
-static void fill(float *v, int n, unsigned seed)
-{
-    for (int i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        v[i] = (float)((seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
-    }
-}
 
 /* ---------------------------------------------------------------- losses */
 
@@ -91,7 +84,7 @@ TEST(loss_gradients_match_finite_differences)
 {
     enum { N = 5 };
     float r[N], f[N], dr[N], df[N], dg[N];
-    fill(r, N, 3), fill(f, N, 4);
+    t_gan_fill(r, N, 3), t_gan_fill(f, N, 4);
     for (int k = 0; k < FV_GAN_LOSS__COUNT; k++) {
         CHECK_STATUS(fv_gan_loss_d(k, r, f, N, NULL, dr, df), FV_OK);
         CHECK_STATUS(fv_gan_loss_g(k, f, N, NULL, dg), FV_OK);
@@ -161,10 +154,17 @@ static double g_loss_double(int kind, const double *gp, const double *dp, const 
     return l / NB;
 }
 
-static void params_double(const fv_model *m, double *v)
+/* The G loss with D and the noise fixed, for t_gan_check_step. */
+typedef struct g_ctx {
+    int kind;
+    const double *dp;
+    const float *z;
+} g_ctx;
+
+static double g_loss_at(const double *gp, const void *ctx)
 {
-    for (int64_t i = 0; i < m->trainable_total; i++)
-        v[i] = m->data_slab[i];
+    const g_ctx *c = ctx;
+    return g_loss_double(c->kind, gp, c->dp, c->z);
 }
 
 /* One whole GAN step with G on SGD lr 1: G's parameter change is minus its gradient, taken
@@ -174,23 +174,15 @@ static void check_g_gradient(fv_gan_loss kind)
     fv_model *g = tiny_g(), *d = tiny_d();
     CHECK(g->trainable_total == 9 && d->trainable_total == 11);
     float z[NB * 2], real[NB * 3];
-    fill(z, NB * 2, 21), fill(real, NB * 3, 22);
+    t_gan_fill(z, NB * 2, 21), t_gan_fill(real, NB * 3, 22);
     double before[9], after[9], dp[11];
-    params_double(g, before);
+    t_gan_params(g, before);
     fv_gan_stats st;
     CHECK_STATUS(fv_gan_step(g, d, kind, real, z, NB, &st), FV_OK);
-    params_double(g, after);
-    params_double(d, dp);
+    t_gan_params(g, after);
+    t_gan_params(d, dp);
     CHECK_NEAR(st.loss_g, g_loss_double(kind, before, dp, z), 1e-6, 1e-5);
-    for (int i = 0; i < 9; i++) {
-        double p[9], h = 1e-5;
-        memcpy(p, before, sizeof p);
-        p[i] = before[i] + h;
-        double lp = g_loss_double(kind, p, dp, z);
-        p[i] = before[i] - h;
-        double lm = g_loss_double(kind, p, dp, z);
-        CHECK_NEAR(before[i] - after[i], (lp - lm) / (2 * h), 2e-6, 1e-3);
-    }
+    t_gan_check_step(before, after, 9, g_loss_at, &(g_ctx){kind, dp, z});
     fv_model_free(g), fv_model_free(d);
 }
 
@@ -226,7 +218,7 @@ TEST(g_step_leaves_d_and_d_step_leaves_g)
     fv_model_set_training(g, 1), fv_model_set_training(d, 1);
     enum { B = 4 };
     float *z = malloc(sizeof(float) * B * 16), *real = malloc(sizeof(float) * B * 784);
-    fill(z, B * 16, 5), fill(real, B * 784, 6);
+    t_gan_fill(z, B * 16, 5), t_gan_fill(real, B * 784, 6);
     float *g0 = snapshot(g), *d0 = snapshot(d);
     fv_gan_stats st;
     CHECK_STATUS(fv_gan_step_g(g, d, FV_GAN_NS, z, B, &st), FV_OK);
@@ -256,7 +248,7 @@ static void seeded_run(float **gw, float **dw, int64_t *ng, int64_t *nd)
     enum { B = 3 };
     float z[B * 8], real[B * 784];
     for (int s = 0; s < 3; s++) {
-        fill(z, B * 8, 30u + (unsigned)s), fill(real, B * 784, 40u + (unsigned)s);
+        t_gan_fill(z, B * 8, 30u + (unsigned)s), t_gan_fill(real, B * 784, 40u + (unsigned)s);
         CHECK_STATUS(fv_gan_step(g, d, FV_GAN_LSGAN, real, z, B, NULL), FV_OK);
     }
     *ng = g->param_total, *nd = d->param_total;

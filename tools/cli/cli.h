@@ -88,6 +88,10 @@ int cli_subcommand(const char *cmd, const char *const *pos, int npos, int thread
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
 int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */
+int cmd_gan_score(int argc, char **argv); /* gan_score.c: parses its own options */
+/* gan.c: --data of gan and gan-score: fashion or NULL the default Fashion-MNIST, mnist
+ * data/mnist, else the folder itself */
+const char *gan_data_dir(const char *data);
 
 /* validation.c: the data `train` fits on and the validation set it watches, and where they come
  * from (the training report says which split each figure is from). */

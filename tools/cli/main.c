@@ -156,10 +156,20 @@ static const struct command {
     {"gan", NULL,
      "  gan     --out DIR [--data mnist|fashion|DIR] [--epochs N] [--batch B] [--loss\n"
      "          ns|lsgan|hinge] [--latent N] [--limit N] [--steps N] [--seed S] [--quiet]\n"
+     "          [--conditional] (one-hot labels into G and as planes into D; grid rows are\n"
+     "          classes) [--resume] (continue from DIR's checkpoint, bit-identical) [--threads N]\n"
      "          a DCGAN (28x28, Adam 2e-4, beta1 0.5) trained on Fashion-MNIST (default) or\n"
      "          MNIST (data/mnist); per epoch DIR/samples_eNNN.png (fixed noise) and\n"
      "          DIR/history.csv (both losses, D(x), D(G(z))); DIR/losses.png, DIR/scores.png,\n"
-     "          DIR/interpolation.png, DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"},
+     "          DIR/interpolation.png, DIR/G.safetensors, DIR/D.safetensors, DIR/report.html\n"
+     "          DIR/G.ckpt.safetensors, DIR/D.ckpt.safetensors (after every epoch)\n"},
+    {"gan-score", NULL,
+     "  gan-score --classifier W (--generator G.safetensors [--latent N] | --samples X.npy\n"
+     "          --labels Y.npy) [--conditional] [--data mnist|fashion|DIR] [-n N] [--seed S]\n"
+     "          [-o FILE.json]   the GAN quality measure through a classifier of the same data\n"
+     "          (W: fovea train models/gan_metric28.fv): Frechet distance of its penultimate\n"
+     "          features of N (10,000) generated and N real test images, Inception Score, the\n"
+     "          class histogram, agreement with the class asked for; real train vs test: the floor\n"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -440,6 +450,8 @@ int main(int argc, char **argv)
             return cmd_segment(argc, argv);
         if (strcmp(c->name, "gan") == 0)
             return cmd_gan(argc, argv);
+        if (strcmp(c->name, "gan-score") == 0)
+            return cmd_gan_score(argc, argv);
         return cmd_detect(argc, argv);
     }
     opts o;
