@@ -1,0 +1,66 @@
+#!/bin/sh
+# run_ort.sh - inference of torchvision's networks exported to ONNX: fovea (its ONNX import of the
+# file) against ONNX Runtime (onnxruntime-node, CPU provider) and PyTorch (the same network), at
+# batch 1 and 16, for each thread count, alternated launches, medians and ratios.
+# Usage: bench/run_ort.sh [ROUNDS] [THREADS...]   (ROUNDS 5, THREADS "1 2" by default)
+# Environment: NETS (default: resnet18 resnet50 vgg16 googlenet mobilenet_v2), AVX2=1 adds a
+# fovea column forced to its AVX2+FMA kernels (FOVEA_ISA=avx2). Installs onnxruntime-node and
+# onnxruntime-common 1.30.0 from npm into build/ort-node (git-ignored; the benchmark's own step,
+# never the tests' or CI's) and exports the networks into build/ort-models with Debian's PyTorch.
+# Needs a release build (make build), node and npm, python3-torch, python3-torchvision,
+# python3-onnx, libtcmalloc-minimal4.
+set -eu
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+shift 1 2>/dev/null || shift $#
+THREADS=${*:-1 2}
+NETS=${NETS:-resnet18 resnet50 vgg16 googlenet mobilenet_v2}
+ORT=build/ort-node MODELS=build/ort-models ORT_VERSION=1.30.0
+if [ ! -f "$ORT/node_modules/onnxruntime-node/package.json" ]; then
+    mkdir -p "$ORT/node_modules"
+    (cd "$ORT" && npm pack --silent "onnxruntime-node@$ORT_VERSION" "onnxruntime-common@$ORT_VERSION" >/dev/null)
+    for p in onnxruntime-common onnxruntime-node; do
+        mkdir -p "$ORT/node_modules/$p"
+        tar xzf "$ORT/$p-$ORT_VERSION.tgz" -C "$ORT/node_modules/$p" --strip-components=1
+        rm -f "$ORT/$p-$ORT_VERSION.tgz"
+    done
+fi
+for net in $NETS; do
+    [ -f "$MODELS/$net.onnx" ] || /usr/bin/python3 bench/export_onnx.py "$MODELS" "$net" >/dev/null
+done
+unset OPENBLAS_CORETYPE # PyTorch's best (see run_infer.sh): OpenBLAS's own kernels, tcmalloc
+TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
+[ -n "$TCMALLOC" ] || { echo "$0: install libtcmalloc-minimal4 (PyTorch's allocator)" >&2; exit 1; }
+export OPENBLAS_NUM_THREADS=1 NODE_PATH="$PWD/$ORT/node_modules"
+# The ISA levels: fovea's dispatch level; MLAS picks its kernels from the CPU's features
+# (AVX-512F: its AVX-512 kernels, else AVX2+FMA), which cpuinfo tells.
+echo "fovea: $(./build/fovea --version | tail -1)"
+grep -qw avx512f /proc/cpuinfo && mlas=avx512 || mlas="avx2 (or lower)"
+echo "onnxruntime $ORT_VERSION (MLAS): $mlas; cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
+printf "%-13s %5s %7s %10s %10s %10s %7s %7s" network batch threads fovea ort torch f/ort f/torch
+[ "${AVX2:-0}" = 0 ] || printf " %10s %7s" fovea_avx2 a2/ort
+echo
+for net in $NETS; do
+    for batch in 1 16; do
+        passes=$([ "$batch" = 1 ] && echo 9 || echo 3)
+        for th in $THREADS; do
+            F=$(mktemp) O=$(mktemp) T=$(mktemp) A=$(mktemp)
+            for r in $(seq "$ROUNDS"); do
+                ./build/bench_infer "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$F"
+                node bench/ort_infer.js "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$O"
+                OMP_NUM_THREADS=$th LD_PRELOAD=$TCMALLOC /usr/bin/python3 bench/torch_infer.py \
+                    "$net" "$batch" "$th" "$passes" 2>/dev/null | awk '{print $2}' >>"$T"
+                [ "${AVX2:-0}" = 0 ] || FOVEA_ISA=avx2 ./build/bench_infer "$MODELS/$net.onnx" \
+                    "$batch" "$th" "$passes" | awk '{print $2}' >>"$A"
+            done
+            f=$(median <"$F") o=$(median <"$O") t=$(median <"$T")
+            printf "%-13s %5d %7d %10s %10s %10s %7s %7s" "$net" "$batch" "$th" "$f" "$o" "$t" \
+                "$(ratio "$f" "$o")" "$(ratio "$f" "$t")"
+            [ "${AVX2:-0}" = 0 ] || { a=$(median <"$A"); printf " %10s %7s" "$a" "$(ratio "$a" "$o")"; }
+            echo
+            rm -f "$F" "$O" "$T" "$A"
+        done
+    done
+done
