@@ -222,24 +222,15 @@ int64_t fv_conv_fast_scratch(const fv_conv_geom *g, int n)
     return lowered > wino ? lowered : wino;
 }
 
-/* Columns of a step of fv_conv_gemm_cols: a multiple of 192 (of every AVX-512 and AVX2 tile
- * width) whose rows of output take about EPI_FLOATS floats, at least 384 columns. */
-enum { EPI_FLOATS = 48 * 1024 * 1024, EPI_STEP = 192 };
-
 void fv_conv_gemm_cols(const float *w, const float *col, const fv_conv_epilogue *e, float *y,
                        const fv_conv_geom *g, int f0, int f1, int64_t j0, int64_t j1)
 {
-    int64_t ohw = (int64_t)g->oh * g->ow, rows = fv_conv_col_rows(g), m = f1 - f0;
-    int64_t step = m > 0 ? EPI_FLOATS / m / EPI_STEP * EPI_STEP : 0;
-    step = step < 2 * EPI_STEP ? 2 * EPI_STEP : step;
-    for (int64_t a = j0; a < j1 && m > 0; a += step) {
-        int64_t b = j1 - a > step + step / 2 ? a + step : j1; /* no short last step */
-        fv_sgemm(0, 0, (int)m, (int)(b - a), (int)rows, 1, w + f0 * rows, (int)rows, col + a,
-                 (int)ohw, 0, y + f0 * ohw + a, (int)ohw);
-        fv_conv_epilogue_apply(e, y, ohw, f0, f1, a, b);
-        if (b == j1)
-            break;
-    }
+    int64_t ohw = (int64_t)g->oh * g->ow, rows = fv_conv_col_rows(g);
+    if (f1 <= f0 || j1 <= j0)
+        return;
+    fv_sgemm(0, 0, f1 - f0, (int)(j1 - j0), (int)rows, 1, w + f0 * rows, (int)rows, col + j0,
+             (int)ohw, 0, y + f0 * ohw + j0, (int)ohw);
+    fv_conv_epilogue_apply(e, y, ohw, f0, f1, j0, j1);
 }
 
 void fv_conv_fast_fwd(const float *x, const float *w, const float *u, const fv_conv_epilogue *e,

@@ -209,9 +209,49 @@ TEST(shared_output_is_not_fused)
     fv_model_free(m);
 }
 
+/* Two branches whose chains' nodes are interleaved, as an ONNX import orders GoogLeNet's
+ * (conv1, conv2, then bn1, add, relu of branch 1, then relu6 of branch 2): both chains are
+ * fused (the intermediate outputs are never written) and give the op-by-op outputs. */
+TEST(chains_apart_are_fused)
+{
+    fv_model *m = fv_model_new("apart");
+    int x = fv_input(m, .ndim = 3, .dims = {3, 6, 5});
+    int c1 = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1);
+    int c2 = fv_conv2d(m, x, .filters = 3, .kernel = 1);
+    int b1 = fv_batchnorm(m, c1);
+    int a1 = fv_add(m, 2, ((int[]){x, b1}));
+    int r1 = fv_activation(m, a1, FV_ACT_RELU), r2 = fv_activation(m, c2, FV_ACT_RELU6);
+    int out = fv_add(m, 2, ((int[]){r1, r2}));
+    CHECK(out > 0 && fv_model_compile(m, .output = out) == FV_OK);
+    unsigned seed = 11;
+    randomize(m, &seed);
+    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
+    m->training = 0;
+    int64_t n = 2 * m->nodes[out].size;
+    for (int64_t i = 0; i < 2 * m->nodes[x].size; i++)
+        m->nodes[x].y[i] = 4 * frand(&seed);
+    fv_graph_forward(m, 2, -1);
+    double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        want[i] = m->nodes[out].y[i], scale[i] = 1 + fabs(want[i]);
+    int mid[] = {c1, c2, b1, a1};
+    for (int k = 0; k < 4; k++)
+        for (int64_t i = 0; i < 2 * m->nodes[mid[k]].size; i++)
+            if (m->nodes[mid[k]].y != m->nodes[r1].y && m->nodes[mid[k]].y != m->nodes[r2].y)
+                m->nodes[mid[k]].y[i] = NAN;
+    fv_graph_infer(m, 2, -1);
+    CHECK(close_to(m->nodes[out].y, want, scale, n));
+    for (int k = 0; k < 4; k++)
+        if (m->nodes[mid[k]].y != m->nodes[r1].y && m->nodes[mid[k]].y != m->nodes[r2].y)
+            CHECK(isnan(m->nodes[mid[k]].y[0]));
+    free(want), free(scale);
+    fv_model_free(m);
+}
+
 int main(void)
 {
     RUN(fused_equals_op_by_op_and_reference);
     RUN(shared_output_is_not_fused);
+    RUN(chains_apart_are_fused);
     TEST_MAIN_END();
 }
