@@ -6,7 +6,8 @@
  * addition and the activation while the output is hot, writing straight into the last node's y.
  * This saves two to four passes over every such activation map (most of ResNet's, MobileNet's,
  * GoogLeNet's). The skipped intermediate outputs are stale afterwards, so visualizations use
- * fv_graph_forward. */
+ * fv_graph_forward. During the pass m->inferring is set: ops may skip what only backward reads
+ * (max pooling's switches, so that stride-1 pools take a values-only kernel). */
 #include "ops/ops.h"
 #include "ops/quant.h"
 #include "ops/schema.h"
@@ -136,6 +137,7 @@ void fv_graph_infer(fv_model *m, int batch, int upto)
 {
     int end = upto < 0 ? m->nnodes - 1 : upto;
     m->loop_batch = 0; /* the buffers no longer hold fv_model_forward's pass */
+    m->inferring = 1;
     unsigned char marks[FAR_FUSE_NODES], *done = m->nnodes <= FAR_FUSE_NODES ? marks : NULL;
     if (done)
         memset(done, 0, (size_t)m->nnodes);
@@ -156,4 +158,5 @@ void fv_graph_infer(fv_model *m, int batch, int upto)
             fv_op_table[n->op]->forward(m, n, batch);
         }
     }
+    m->inferring = 0;
 }
