@@ -2,7 +2,8 @@
  * passes of a zoo network at its own input size and class count (e.g. 3x224x224 and 1000, 3x227x227
  * for alexnet_original, 3x32x32 and 10 for resnet20, 1x28x28 for lenet5), or of an ONNX file
  * (NETWORK ending in .onnx: fovea's import of it, run_ort.sh's side beside ONNX Runtime), after
- * warm-up, for a batch size and thread count. Prints "images_per_s <median of the timed passes>".
+ * warm-up (BENCH_WARMUP passes, default 2), for a batch size and thread count. Prints
+ * "images_per_s <median of the timed passes>".
  * Usage: bench_infer NETWORK BATCH THREADS PASSES */
 #include "bench.h"
 #include "fovea.h"
@@ -43,7 +44,9 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < fv_tensor_numel(x); i++)
         x->data[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     double t[1000];
-    for (int p = -2; p < passes; p++) { /* two warm-up passes */
+    const char *w = getenv("BENCH_WARMUP"); /* warm-up passes, 2 unless set */
+    int warm = w && atoi(w) >= 0 && atoi(w) <= 10 ? atoi(w) : 2;
+    for (int p = -warm; p < passes; p++) {
         double t0 = now();
         fv_tensor_free(y);
         y = NULL;

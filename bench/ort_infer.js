@@ -1,6 +1,7 @@
 // ort_infer.js - ONNX Runtime's side of the inference benchmark: images/s of an ONNX file run by
 // onnxruntime-node on the CPU (intra-op threads = THREADS, inter-op 1, sequential execution, all
-// graph optimizations), after two warm-up passes, on the same input formula as bench_infer.c.
+// graph optimizations), after BENCH_WARMUP (default 2) warm-up passes, on the same input formula
+// as bench_infer.c.
 // Prints "images_per_s <median of the timed passes>".
 // BENCH_CLOCK=cpu: the process's CPU time instead (as bench_infer.c: one thread, a loaded machine).
 // Usage: NODE_PATH=DIR/node_modules node bench/ort_infer.js MODEL.onnx BATCH THREADS PASSES
@@ -26,7 +27,8 @@ async function main() {
     const now = () => cpu ? (({user, system}) => (user + system) / 1e6)(process.cpuUsage())
                           : Number(process.hrtime.bigint()) / 1e9;
     const t = [];
-    for (let p = -2; p < passes; p++) { // two warm-up passes
+    const warm = +(process.env.BENCH_WARMUP || 2); // warm-up passes
+    for (let p = -warm; p < passes; p++) {
         const t0 = now();
         await s.run(feeds);
         if (p >= 0)

@@ -4,7 +4,12 @@
 # batch 1 and 16, for each thread count, alternated launches, medians and ratios.
 # Usage: bench/run_ort.sh [ROUNDS] [THREADS...]   (ROUNDS 5, THREADS "1 2" by default)
 # Environment: NETS (default: resnet18 resnet50 vgg16 googlenet mobilenet_v2), AVX2=1 adds a
-# fovea column forced to its AVX2+FMA kernels (FOVEA_ISA=avx2). Installs onnxruntime-node and
+# fovea column forced to its AVX2+FMA kernels (FOVEA_ISA=avx2); PASSES1, PASSES16 (timed passes
+# at batch 1 and 16, default 9 and 3) and WARMUP16 (warm-up passes at batch 16, default 2; 2 at
+# batch 1); CLOCK=cpu times each side's process CPU time instead of wall time (one thread only:
+# on a machine loaded by other work, wall time counts the others' turns). PyTorch runs
+# channels_last at batch 16 and NCHW at batch 1, its faster layout at each (measured on Zen 4:
+# channels_last 1.1-1.7x at 16, 0.5-0.6x at 1). Installs onnxruntime-node and
 # onnxruntime-common 1.30.0 from npm into build/ort-node (git-ignored; the benchmark's own step,
 # never the tests' or CI's) and exports the networks into build/ort-models with Debian's PyTorch.
 # Needs a release build (make build), node and npm, python3-torch, python3-torchvision,
@@ -15,7 +20,7 @@ ROUNDS=${1:-5}
 shift 1 2>/dev/null || shift $#
 THREADS=${*:-1 2}
 NETS=${NETS:-resnet18 resnet50 vgg16 googlenet mobilenet_v2}
-ORT=build/ort-node MODELS=build/ort-models ORT_VERSION=1.30.0
+ORT=${ORT_DIR:-build/ort-node} MODELS=${MODELS_DIR:-build/ort-models} ORT_VERSION=1.30.0
 if [ ! -f "$ORT/node_modules/onnxruntime-node/package.json" ]; then
     mkdir -p "$ORT/node_modules"
     (cd "$ORT" && npm pack --silent "onnxruntime-node@$ORT_VERSION" "onnxruntime-common@$ORT_VERSION" >/dev/null)
@@ -32,9 +37,15 @@ unset OPENBLAS_CORETYPE # PyTorch's best (see run_infer.sh): OpenBLAS's own kern
 TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
 [ -n "$TCMALLOC" ] || { echo "$0: install libtcmalloc-minimal4 (PyTorch's allocator)" >&2; exit 1; }
 export OPENBLAS_NUM_THREADS=1 NODE_PATH="$PWD/$ORT/node_modules"
+if [ "${CLOCK:-wall}" = cpu ]; then
+    for th in $THREADS; do
+        [ "$th" = 1 ] || { echo "$0: CLOCK=cpu measures one thread only" >&2; exit 2; }
+    done
+    export BENCH_CLOCK=cpu
+fi
 # The ISA levels: fovea's dispatch level; MLAS picks its kernels from the CPU's features
 # (AVX-512F: its AVX-512 kernels, else AVX2+FMA), which cpuinfo tells.
-echo "fovea: $(./build/fovea --version | tail -1)"
+echo "fovea: $(./build/fovea --version | grep -E "^(isa|kernels):" | tr "\n" " ")"
 grep -qw avx512f /proc/cpuinfo && mlas=avx512 || mlas="avx2 (or lower)"
 echo "onnxruntime $ORT_VERSION (MLAS): $mlas; cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
@@ -44,14 +55,16 @@ printf "%-13s %5s %7s %10s %10s %10s %7s %7s" network batch threads fovea ort to
 echo
 for net in $NETS; do
     for batch in 1 16; do
-        passes=$([ "$batch" = 1 ] && echo 9 || echo 3)
+        passes=$([ "$batch" = 1 ] && echo "${PASSES1:-9}" || echo "${PASSES16:-3}")
+        export BENCH_WARMUP=$([ "$batch" = 1 ] && echo 2 || echo "${WARMUP16:-2}")
+        layout=$([ "$batch" = 1 ] || echo channels_last)
         for th in $THREADS; do
             F=$(mktemp) O=$(mktemp) T=$(mktemp) A=$(mktemp)
             for r in $(seq "$ROUNDS"); do
                 ./build/bench_infer "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$F"
                 node bench/ort_infer.js "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$O"
                 OMP_NUM_THREADS=$th LD_PRELOAD=$TCMALLOC /usr/bin/python3 bench/torch_infer.py \
-                    "$net" "$batch" "$th" "$passes" 2>/dev/null | awk '{print $2}' >>"$T"
+                    "$net" "$batch" "$th" "$passes" $layout 2>/dev/null | awk '{print $2}' >>"$T"
                 [ "${AVX2:-0}" = 0 ] || FOVEA_ISA=avx2 ./build/bench_infer "$MODELS/$net.onnx" \
                     "$batch" "$th" "$passes" | awk '{print $2}' >>"$A"
             done
