@@ -186,6 +186,19 @@ TEST(fused_equals_op_by_op_and_reference)
     fv_set_num_threads(0);
 }
 
+/* Compiles m (output node out), draws its weights, plans two samples in evaluation mode, draws
+ * the input (node x) in [-amp, amp) and runs the model op by op. */
+static void run_two_samples(fv_model *m, int x, int out, unsigned *seed, float amp)
+{
+    CHECK(out > 0 && fv_model_compile(m, .output = out) == FV_OK);
+    randomize(m, seed);
+    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
+    m->training = 0;
+    for (int64_t i = 0; i < 2 * m->nodes[x].size; i++)
+        m->nodes[x].y[i] = amp * frand(seed);
+    fv_graph_forward(m, 2, -1);
+}
+
 /* A convolution whose output also feeds an add is not fused: the add must see the raw output. */
 TEST(shared_output_is_not_fused)
 {
@@ -194,14 +207,8 @@ TEST(shared_output_is_not_fused)
     int c = fv_conv2d(m, x, .filters = 2, .kernel = 3, .padding = 1);
     int r = fv_relu(m, c);
     int a = fv_add(m, 2, ((int[]){r, c}));
-    CHECK(a > 0 && fv_model_compile(m, .output = a) == FV_OK);
     unsigned seed = 3;
-    randomize(m, &seed);
-    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
-    m->training = 0;
-    for (int64_t i = 0; i < 2 * 50; i++)
-        m->nodes[x].y[i] = frand(&seed);
-    fv_graph_forward(m, 2, -1);
+    run_two_samples(m, x, a, &seed, 1);
     float want[100];
     memcpy(want, m->nodes[a].y, sizeof want);
     fv_graph_infer(m, 2, -1);
@@ -216,21 +223,13 @@ TEST(chains_apart_are_fused)
 {
     fv_model *m = fv_model_new("apart");
     int x = fv_input(m, .ndim = 3, .dims = {3, 6, 5});
-    int c1 = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1);
-    int c2 = fv_conv2d(m, x, .filters = 3, .kernel = 1);
-    int b1 = fv_batchnorm(m, c1);
-    int a1 = fv_add(m, 2, ((int[]){x, b1}));
-    int r1 = fv_activation(m, a1, FV_ACT_RELU), r2 = fv_activation(m, c2, FV_ACT_RELU6);
-    int out = fv_add(m, 2, ((int[]){r1, r2}));
-    CHECK(out > 0 && fv_model_compile(m, .output = out) == FV_OK);
+    int c1 = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1),
+        c2 = fv_conv2d(m, x, .filters = 3, .kernel = 1), b1 = fv_batchnorm(m, c1);
+    int a1 = fv_add(m, 2, ((int[]){x, b1})), r1 = fv_activation(m, a1, FV_ACT_RELU);
+    int r2 = fv_activation(m, c2, FV_ACT_RELU6), out = fv_add(m, 2, ((int[]){r1, r2}));
     unsigned seed = 11;
-    randomize(m, &seed);
-    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
-    m->training = 0;
+    run_two_samples(m, x, out, &seed, 4);
     int64_t n = 2 * m->nodes[out].size;
-    for (int64_t i = 0; i < 2 * m->nodes[x].size; i++)
-        m->nodes[x].y[i] = 4 * frand(&seed);
-    fv_graph_forward(m, 2, -1);
     double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
     for (int64_t i = 0; i < n; i++)
         want[i] = m->nodes[out].y[i], scale[i] = 1 + fabs(want[i]);
