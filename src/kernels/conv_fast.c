@@ -113,8 +113,8 @@ void fv_col2im_ld_f32(const float *col, const fv_conv_geom *g, int channels, int
 /* ---------------------------------------------------------------- epilogue */
 
 /* act(v): NaN stays NaN, -0 becomes 0, as the activation ops. Written as a clamp, then the NaN
- * put back, so that it vectorizes to max, min, compare and blend (the one nested condition
- * compiled to a score of mask-register moves per vector: ReLU6 was a tenth of MobileNet v2). */
+ * put back, so that it vectorizes to compares and blends (the nested conditions compiled to
+ * about twenty instructions a vector, half of them moves between mask and integer registers). */
 FV_INLINE float act_of(float v, int act)
 {
     if (act == FV_CONV_ACT_NONE)
