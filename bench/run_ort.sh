@@ -34,6 +34,18 @@ for net in $NETS; do
     [ -f "$MODELS/$net.onnx" ] || /usr/bin/python3 bench/export_onnx.py "$MODELS" "$net" >/dev/null
 done
 unset OPENBLAS_CORETYPE # PyTorch's best (see run_infer.sh): OpenBLAS's own kernels, tcmalloc
+# PyTorch's BLAS: Debian's torch calls the system libblas.so.3, the reference BLAS unless
+# libopenblas0-pthread is installed (3x slower at batch 1, where torch's 1x1 convolutions and fc
+# layers go to BLAS). OPENBLAS_DIR (default build/openblas) may hold that package's
+# openblas-pthread libraries instead (`apt-get download libopenblas0-pthread`, `dpkg-deb -x`),
+# put on PyTorch's LD_LIBRARY_PATH alone.
+OPENBLAS_DIR=${OPENBLAS_DIR:-build/openblas}
+TORCH_LIBS=
+if [ -f "$OPENBLAS_DIR/libblas.so.3" ]; then
+    TORCH_LIBS="$PWD/$OPENBLAS_DIR" torch_blas="OpenBLAS ($OPENBLAS_DIR)"
+else
+    torch_blas="the system's libblas.so.3 ($(readlink -f "$(ldconfig -p | awk '/libblas.so.3 /{print $NF; exit}')"))"
+fi
 TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
 [ -n "$TCMALLOC" ] || { echo "$0: install libtcmalloc-minimal4 (PyTorch's allocator)" >&2; exit 1; }
 export OPENBLAS_NUM_THREADS=1 NODE_PATH="$PWD/$ORT/node_modules"
@@ -48,6 +60,7 @@ fi
 echo "fovea: $(./build/fovea --version | grep -E "^(isa|kernels):" | tr "\n" " ")"
 grep -qw avx512f /proc/cpuinfo && mlas=avx512 || mlas="avx2 (or lower)"
 echo "onnxruntime $ORT_VERSION (MLAS): $mlas; cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+echo "pytorch: BLAS $torch_blas"
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 printf "%-13s %5s %7s %10s %10s %10s %7s %7s" network batch threads fovea ort torch f/ort f/torch
@@ -63,7 +76,8 @@ for net in $NETS; do
             for r in $(seq "$ROUNDS"); do
                 ./build/bench_infer "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$F"
                 node bench/ort_infer.js "$MODELS/$net.onnx" "$batch" "$th" "$passes" | awk '{print $2}' >>"$O"
-                OMP_NUM_THREADS=$th LD_PRELOAD=$TCMALLOC /usr/bin/python3 bench/torch_infer.py \
+                OMP_NUM_THREADS=$th LD_LIBRARY_PATH=$TORCH_LIBS LD_PRELOAD=$TCMALLOC \
+                    /usr/bin/python3 bench/torch_infer.py \
                     "$net" "$batch" "$th" "$passes" $layout 2>/dev/null | awk '{print $2}' >>"$T"
                 [ "${AVX2:-0}" = 0 ] || FOVEA_ISA=avx2 ./build/bench_infer "$MODELS/$net.onnx" \
                     "$batch" "$th" "$passes" | awk '{print $2}' >>"$A"
