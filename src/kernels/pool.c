@@ -485,7 +485,7 @@ FV_INLINE void flat_plane(const fv_pool_geom *g, const float *x, float *y)
             const float *c = pp + a * rl + b;
             for (int64_t k = 0; k < n; k++) {
                 float v = c[k], m = out[k];
-                out[k] = (v > m) | (v != v) ? v : m;
+                out[k] = ((v > m) | (v != v)) ? v : m;
             }
         }
     for (int i = 0; i < g->oh; i++)
