@@ -2,7 +2,7 @@
 matching a fovea zoo network (random weights, eval mode, torch.inference_mode) at the zoo's input
 size and class count, after warm-up.
 
-    /usr/bin/python3 bench/torch_infer.py NETWORK BATCH THREADS PASSES
+    /usr/bin/python3 bench/torch_infer.py NETWORK BATCH THREADS PASSES [channels_last]
     /usr/bin/python3 bench/torch_infer.py --params NETWORK
 
 Prints "images_per_s <median of the timed passes>"; --params prints "parameters <trainable count>
@@ -197,13 +197,18 @@ def main():
     torch.set_num_threads(threads)
     model, shape = build(name)
     x = torch.rand(batch, *shape) - 0.5
+    if len(sys.argv) > 5 and sys.argv[5] == "channels_last":
+        model, x = model.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+    # BENCH_CLOCK=cpu: the process's CPU time (one thread, a loaded machine), as bench_infer.c
+    clock = time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
+    warm = int(os.environ.get("BENCH_WARMUP", "2"))
     times = []
     with torch.inference_mode():
-        for p in range(passes + 2):
-            t0 = time.perf_counter()
+        for p in range(passes + warm):
+            t0 = clock()
             model(x)
-            if p >= 2:
-                times.append(time.perf_counter() - t0)
+            if p >= warm:
+                times.append(clock() - t0)
     print("images_per_s %.2f" % (batch / statistics.median(times)))
 
 

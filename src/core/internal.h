@@ -387,6 +387,7 @@ struct fv_model {
     char first_error[512];
     int compiled;
     int training;
+    int inferring;  /* fv_graph_infer's pass: no op keeps what only backward reads (switches) */
     int input_grad; /* backward also fills the input node's dy (saliency, gradient checks) */
     int loop_batch; /* samples of the fv_model_forward pass still in the buffers (0: none;
                      * any other pass or a new plan clears it): fv_model_backward's check */

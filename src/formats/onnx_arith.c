@@ -82,12 +82,18 @@ static fv_status pair(ox_ctx *c, const ox_node *n, int ia, int ib, int a_node, f
         return with_const(c, n, x, &vb->t, op, false, name, id);
     int y;
     FV_TRY(fv_ox_in_node(c, n, ib, &y));
-    int64_t d[OX_MAXR + 1];
-    if (fv_ox_node_shape(c, x, d) != fv_ox_node_shape(c, y, d))
+    int64_t d[OX_MAXR + 1], e[OX_MAXR + 1];
+    int r = fv_ox_node_shape(c, x, d);
+    if (r != fv_ox_node_shape(c, y, e))
         return fv_ox_err(c, n, FV_ERR_INVALID, "operands of different ranks (broadcasting would "
                          "align the batch axis with a sample axis)");
     fv_layer_args a = {.name = name};
-    *id = fv_binary_(c->m, x, y, op, a);
+    /* A sum of two outputs of one shape (a residual shortcut) is the add layer, which inference
+     * fuses into the convolution before it (ops/fuse.c); the binary layer broadcasts. */
+    if (op == FV_BINARY_ADD && memcmp(d, e, sizeof(int64_t) * (size_t)r) == 0)
+        *id = fv_add_(c->m, 2, (int[]){x, y}, a);
+    else
+        *id = fv_binary_(c->m, x, y, op, a);
     return *id < 0 ? fv_ox_layer_err(c, n) : FV_OK;
 }
 

@@ -27,6 +27,13 @@ typedef struct fv_conv_epilogue {
 void fv_conv_epilogue_apply(const fv_conv_epilogue *e, float *y, int64_t ohw, int f0, int f1,
                             int64_t j0, int64_t j1);
 
+/* Rows [f0, f1) and columns [j0, j1) of one sample's output y (f, oh ow) = epilogue(w col),
+ * col the (rows, oh ow) lowered input (the input itself for a 1x1 convolution), w (f, rows).
+ * (Running it in steps of columns, to apply each step's epilogue while it is in the cache, was
+ * measured slower on MobileNet v2: the narrower GEMMs lost more than the epilogue gained.) */
+void fv_conv_gemm_cols(const float *w, const float *col, const fv_conv_epilogue *e, float *y,
+                       const fv_conv_geom *g, int f0, int f1, int64_t j0, int64_t j1);
+
 /* col (channels kh kw rows of oh ow, row r at col + r ld) = the patches of x (channels, h, w),
  * zero where padded; ld >= oh ow. */
 void fv_im2col_ld_f32(const float *x, const fv_conv_geom *g, int channels, float *col,

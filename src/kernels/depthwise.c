@@ -3,10 +3,11 @@
  * GEMM of a single output row per channel, mostly packing; here each (kernel tap, output row)
  * is one contiguous multiply-add over the valid output columns, which the compiler vectorizes
  * for stride 1. The forward of 3x3 kernels at stride 1 or 2 (MobileNet's) instead sums the 9
- * taps of a vector of output columns in registers from a zero-padded copy of the plane (rows
- * split by parity for stride 2, so every load is contiguous), compiled for AVX-512, AVX2 and
- * baseline, picked by the depthwise family's level (kernels/isa.h). Tested against the scalar
- * reference convolution. */
+ * taps of a vector of outputs in registers from a zero-padded copy of the plane laid out in flat
+ * rows (split by row and column parity for stride 2), so that every load is contiguous and one
+ * loop covers the whole plane however narrow its rows (7x7 maps fill vectors too), compiled for
+ * AVX-512, AVX2 and baseline, picked by the depthwise family's level (kernels/isa.h). Tested
+ * against the scalar reference convolution. */
 #include "kernels/inline.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
@@ -78,62 +79,89 @@ static void plane_bwd(const float *x, const float *wk, const float *dy, float *d
 
 /* ---------------------------------------------------------------- 3x3, stride 1 or 2 */
 
-/* The largest zero-padded plane the 3x3 path copies (on the stack: 128 KB). */
+/* The largest zero-padded plane the 3x3 path copies, and its flat output (on the stack: 128 KB
+ * each). */
 enum { DW_MAX_PLANE = 32768 };
 
-/* Row length of the padded copy: the columns the taps of ow outputs read. */
-static int padded_width(const fv_dw_geom *g)
+/* The 3x3 path works on flat rows: the zero-padded plane is copied into planes of row length
+ * rl (stride 1: the one padded plane, ow + 2 wide; stride 2: four planes by the parity of the
+ * padded row and column, ow + 1 wide, even rows then odd ones for each column parity), so that
+ * the output at flat index k = i rl + j reads every tap at k plus a constant offset. One
+ * vectorized loop then runs over all oh rl outputs at once (rl - ow of each row computed and
+ * dropped): 7x7 and 14x14 maps, whose rows are shorter than a vector, fill whole vectors. */
+static int flat_row(const fv_dw_geom *g) { return g->sw == 1 ? g->ow + 2 : g->ow + 1; }
+
+/* Padded rows of the stride-1 plane, or of the even (sh 2) parity planes; the odd ones have one
+ * less. */
+static int flat_rows(const fv_dw_geom *g) { return g->sw == 1 ? g->oh + 2 : g->oh + 1; }
+
+/* Floats of the padded copy. */
+static int64_t flat_floats(const fv_dw_geom *g)
 {
-    return (g->ow - 1) * g->sw + 3;
+    int64_t rl = flat_row(g), r = flat_rows(g);
+    return g->sw == 1 ? r * rl : 2 * (2 * r - 1) * rl;
 }
 
-/* pp = the plane zero-padded, rows oh' = (oh - 1) sh + 3 starting at input row -ph, each of
- * padded_width columns starting at -pw; for stride 2 each row is split by parity (the even
- * columns, then the odd ones), so that every tap reads contiguous values. */
+/* The start of parity plane (row parity pr, column parity pc) of a stride-2 copy pp. */
+static int64_t parity_plane(const fv_dw_geom *g, int pr, int pc)
+{
+    int64_t rl = flat_row(g), r = flat_rows(g);
+    return pc * (2 * r - 1) * rl + pr * r * rl;
+}
+
+/* pp = the zero-padded plane (padded row r, column t: input row r - ph, column t - pw) in the
+ * flat layout above. */
 FV_INLINE void pad_plane(const float *x, const fv_dw_geom *g, float *pp)
 {
-    int wp = padded_width(g), rows = (g->oh - 1) * g->sh + 3, half = (wp + 1) / 2;
-    int c0 = g->pw, c1 = g->pw + g->w < wp ? g->pw + g->w : wp; /* columns holding input */
-    for (int r = 0; r < rows; r++, pp += wp) {
+    int64_t rl = flat_row(g), n = flat_floats(g);
+    for (int64_t i = 0; i < n; i++)
+        pp[i] = 0.0f;
+    int s = g->sw, rows = (g->oh - 1) * s + 3, cols = (g->ow - 1) * s + 3;
+    for (int r = 0; r < rows; r++) {
         int ir = r - g->ph;
-        for (int t = 0; t < wp; t++)
-            pp[t] = 0.0f;
         if (ir < 0 || ir >= g->h)
             continue;
-        const float *xr = x + (int64_t)ir * g->w; /* padded column t is input column t - pw */
-        if (g->sw == 1)
-            for (int t = c0; t < c1; t++)
-                pp[t] = xr[t - c0];
-        else
-            for (int t = c0; t < c1; t++)
-                pp[(t & 1) * half + (t >> 1)] = xr[t - c0];
+        const float *xr = x + (int64_t)ir * g->w;
+        int t0 = g->pw, t1 = g->pw + g->w < cols ? g->pw + g->w : cols; /* columns of input */
+        if (s == 1) {
+            float *d = pp + r * rl;
+            for (int t = t0; t < t1; t++)
+                d[t] = xr[t - g->pw];
+            continue;
+        }
+        for (int pc = 0; pc < 2; pc++) { /* padded columns t = 2 c + pc */
+            float *d = pp + parity_plane(g, r & 1, pc) + (int64_t)(r >> 1) * rl;
+            for (int c = (t0 - pc + 1) >> 1; 2 * c + pc < t1; c++)
+                d[c] = xr[2 * c + pc - g->pw];
+        }
     }
 }
 
-/* One plane: every output is bias + its 9 taps in (ki, kj) order, like plane_fwd, summed in
- * registers over vectors of output columns instead of 9 passes over the row. */
+/* One plane: every output is bias + its 9 taps in (ki, kj) order, like plane_fwd, computed
+ * over the flat rows (out, rl = flat_row apart), then copied into y's rows of ow. */
 FV_INLINE void plane3_body(const float *x, const float *wk, float bias, float *y, const fv_dw_geom *g)
 {
-    float pp[DW_MAX_PLANE];
+    float pp[DW_MAX_PLANE], out[DW_MAX_PLANE];
     pad_plane(x, g, pp);
-    int wp = padded_width(g), half = (wp + 1) / 2, ow = g->ow;
+    int64_t rl = flat_row(g), n = (int64_t)(g->oh - 1) * rl + g->ow;
     float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6],
           w7 = wk[7], w8 = wk[8];
-    for (int i = 0; i < g->oh; i++) {
-        const float *r0 = pp + (int64_t)i * g->sh * wp, *r1 = r0 + wp, *r2 = r1 + wp;
-        float *restrict yr = y + (int64_t)i * ow;
-        if (g->sw == 1) {
-            for (int j = 0; j < ow; j++)
-                yr[j] = bias + w0 * r0[j] + w1 * r0[j + 1] + w2 * r0[j + 2] + w3 * r1[j] +
-                        w4 * r1[j + 1] + w5 * r1[j + 2] + w6 * r2[j] + w7 * r2[j + 1] +
-                        w8 * r2[j + 2];
-        } else { /* even columns at r[j], odd at r[half + j] */
-            for (int j = 0; j < ow; j++)
-                yr[j] = bias + w0 * r0[j] + w1 * r0[half + j] + w2 * r0[j + 1] + w3 * r1[j] +
-                        w4 * r1[half + j] + w5 * r1[j + 1] + w6 * r2[j] + w7 * r2[half + j] +
-                        w8 * r2[j + 1];
-        }
+    if (g->sw == 1) {
+        const float *r0 = pp, *r1 = pp + rl, *r2 = pp + 2 * rl;
+        for (int64_t k = 0; k < n; k++)
+            out[k] = bias + w0 * r0[k] + w1 * r0[k + 1] + w2 * r0[k + 2] + w3 * r1[k] +
+                     w4 * r1[k + 1] + w5 * r1[k + 2] + w6 * r2[k] + w7 * r2[k + 1] +
+                     w8 * r2[k + 2];
+    } else { /* ee: even rows and columns, eo: even rows, odd columns, ... */
+        const float *ee = pp + parity_plane(g, 0, 0), *eo = pp + parity_plane(g, 0, 1);
+        const float *oe = pp + parity_plane(g, 1, 0), *oo = pp + parity_plane(g, 1, 1);
+        for (int64_t k = 0; k < n; k++)
+            out[k] = bias + w0 * ee[k] + w1 * eo[k] + w2 * ee[k + 1] + w3 * oe[k] + w4 * oo[k] +
+                     w5 * oe[k + 1] + w6 * ee[k + rl] + w7 * eo[k + rl] + w8 * ee[k + rl + 1];
     }
+    for (int i = 0; i < g->oh; i++)
+        for (int j = 0; j < g->ow; j++)
+            y[(int64_t)i * g->ow + j] = out[i * rl + j];
 }
 
 static void plane3_generic(const float *x, const float *wk, float bias, float *y,
@@ -162,7 +190,7 @@ typedef void (*plane_fn)(const float *, const float *, float, float *, const fv_
 static plane_fn plane3_for(const fv_dw_geom *g)
 {
     if (g->kh != 3 || g->kw != 3 || g->dh != 1 || g->dw != 1 || g->sw > 2 || g->sh != g->sw ||
-        (int64_t)((g->oh - 1) * g->sh + 3) * padded_width(g) > DW_MAX_PLANE)
+        flat_floats(g) > DW_MAX_PLANE)
         return NULL;
 #ifdef FV_ISA_X86
     fv_isa isa = fv_kernel_isa(FV_KF_DEPTHWISE);

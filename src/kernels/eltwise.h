@@ -19,6 +19,10 @@
 void fv_maxpool_fwd_2x2_f32(const fv_pool_geom *g, int n, const float *x, float *y, int32_t *arg);
 /* Any window, stride and padding: bit-identical to fv_ref_maxpool_fwd_f32. */
 void fv_maxpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y, int32_t *arg);
+/* Stride 1, values only (no switches: inference), when fv_maxpool_flat_ok(g) (stride 1, padding
+ * under the window, a plane of at most 16384 padded floats): bit-identical values. */
+int fv_maxpool_flat_ok(const fv_pool_geom *g);
+void fv_maxpool_fwd_flat_f32(const fv_pool_geom *g, int n, const float *x, float *y);
 
 /* ---------------------------------------------------------------- activations (eltwise.c) */
 

@@ -6,7 +6,8 @@
  * general kernel runs the vector loop over the interior columns (windows wholly inside the row) and
  * the reference's scalar loop over the border columns. The backward (a scatter through the
  * switches) stays the reference's: it is bound by memory, and a vector version with masked loads
- * and stores measured twice as slow. */
+ * and stores measured twice as slow. Inference, which needs no switches, takes a values-only kernel
+ * for stride 1 (GoogLeNet's 3x3 branch pools) that runs over flat padded rows (as depthwise.c). */
 #include "kernels/eltwise.h"
 #include "kernels/inline.h"
 #include "kernels/isa.h"
@@ -444,4 +445,71 @@ void fv_maxpool_fwd_f32(const fv_pool_geom *g, int n, const float *x, float *y, 
                 border_cell(r.xp, g, oy, ox, &yr[ox], &ar[ox]);
         }
     }
+}
+
+/* ---------------------------------------------------------------- stride 1, values only */
+
+/* The largest padded plane (and flat output) the stride-1 kernel copies (on the stack). */
+enum { FLAT_MAX = 16384 };
+
+int fv_maxpool_flat_ok(const fv_pool_geom *g)
+{
+    int64_t rl = g->ow + g->kw - 1, rows = g->oh + g->kh - 1;
+    return g->sh == 1 && g->sw == 1 && g->ph < g->kh && g->pw < g->kw && rows * rl <= FLAT_MAX;
+}
+
+/* One plane: padded with -inf into flat rows of rl = ow + kw - 1 (output k = i rl + j reads cell
+ * (a, b) at k + a rl + b), one vector loop per window cell over all outputs, then the valid
+ * columns copied out. A padded cell never wins (every window holds an input cell, as
+ * fv_maxpool_flat_ok checks, and -inf is greater than nothing), so with the reference's rule and
+ * order (a later cell wins if greater or NaN) the values equal the reference's bit for bit. */
+FV_INLINE void flat_plane(const fv_pool_geom *g, const float *x, float *y)
+{
+    float pp[FLAT_MAX], out[FLAT_MAX];
+    int rl = g->ow + g->kw - 1, rows = g->oh + g->kh - 1;
+    for (int64_t i = 0; i < (int64_t)rows * rl; i++)
+        pp[i] = -__builtin_inff();
+    for (int r = 0; r < rows; r++) {
+        int ir = r - g->ph;
+        if (ir < 0 || ir >= g->h)
+            continue;
+        int t1 = g->pw + g->w < rl ? g->pw + g->w : rl;
+        for (int t = g->pw; t < t1; t++)
+            pp[r * rl + t] = x[(int64_t)ir * g->w + t - g->pw];
+    }
+    int64_t n = (int64_t)(g->oh - 1) * rl + g->ow;
+    for (int64_t k = 0; k < n; k++)
+        out[k] = pp[k];
+    for (int a = 0; a < g->kh; a++)
+        for (int b = a == 0; b < g->kw; b++) {
+            const float *c = pp + a * rl + b;
+            for (int64_t k = 0; k < n; k++) {
+                float v = c[k], m = out[k];
+                out[k] = ((v > m) | (v != v)) ? v : m;
+            }
+        }
+    for (int i = 0; i < g->oh; i++)
+        for (int j = 0; j < g->ow; j++)
+            y[(int64_t)i * g->ow + j] = out[i * rl + j];
+}
+
+static void flat_generic(const fv_pool_geom *g, const float *x, float *y) { flat_plane(g, x, y); }
+#ifdef FV_ISA_X86
+AVX2 static void flat_avx2(const fv_pool_geom *g, const float *x, float *y) { flat_plane(g, x, y); }
+AVX512 static void flat_avx512(const fv_pool_geom *g, const float *x, float *y)
+{
+    flat_plane(g, x, y);
+}
+#endif
+
+void fv_maxpool_fwd_flat_f32(const fv_pool_geom *g, int n, const float *x, float *y)
+{
+    void (*plane)(const fv_pool_geom *, const float *, float *) = flat_generic;
+#ifdef FV_ISA_X86
+    fv_isa isa = fv_kernel_isa(FV_KF_POOL);
+    plane = isa == FV_ISA_AVX512 ? flat_avx512 : isa == FV_ISA_AVX2 ? flat_avx2 : flat_generic;
+#endif
+    int64_t in_sz = (int64_t)g->h * g->w, out_sz = (int64_t)g->oh * g->ow;
+    for (int64_t p = 0; p < (int64_t)n * g->c; p++)
+        plane(g, x + p * in_sz, y + p * out_sz);
 }

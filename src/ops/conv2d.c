@@ -226,24 +226,38 @@ typedef struct fwd_job {
     int batch, width, grp; /* split mode: the sample's group being computed */
 } fwd_job;
 
+/* Channels [c0, c1) of one sample's depthwise convolution (x, y: the sample's input and output)
+ * and their epilogue, in blocks of channels whose output (about DW_EPI_FLOATS) is still in the
+ * cache when the epilogue reads it back. */
+enum { DW_EPI_FLOATS = 16 * 1024 };
+
+static void depthwise_epilogue(const fv_dw_geom *dg, const float *x, const float *w,
+                               const fv_conv_epilogue *e, float *y, int c0, int c1)
+{
+    int64_t plane = (int64_t)dg->h * dg->w, ohw = (int64_t)dg->oh * dg->ow;
+    int taps = dg->kh * dg->kw, block = ohw < DW_EPI_FLOATS ? (int)(DW_EPI_FLOATS / ohw) : 1;
+    for (int c = c0; c < c1; c += block) {
+        fv_dw_geom d = *dg;
+        d.c = c1 - c < block ? c1 - c : block;
+        fv_depthwise_fwd_f32(x + c * plane, w + c * taps, NULL, y + c * ohw, 1, &d);
+        fv_conv_epilogue_apply(e, y, ohw, c, c + d.c, 0, ohw);
+    }
+}
+
 /* Samples [a, b) of the batch on one worker: lowered (im2col + GEMM) or depthwise, then the
  * epilogue per sample while its output is fresh. */
 static void fwd_samples(const fwd_job *j, int k, int64_t a, int64_t b)
 {
     const fv_conv_geom *g = &j->g;
     int64_t in_sz = (int64_t)g->c * g->h * g->w, out_sz = (int64_t)g->f * g->oh * g->ow;
-    int ohw = g->oh * g->ow;
     fv_dw_geom d;
     if (!as_depthwise(g, &d)) {
         fv_conv_fast_fwd(j->x + a * in_sz, j->w, j->u, &j->e, j->y + a * out_sz, (int)(b - a),
                          g, fv_workspace(j->m, k) + (j->u ? u_floats(g) : 0));
         return;
     }
-    for (int64_t s = a; s < b; s++) {
-        float *ys = j->y + s * out_sz;
-        fv_depthwise_fwd_f32(j->x + s * in_sz, j->w, NULL, ys, 1, &d);
-        fv_conv_epilogue_apply(&j->e, ys, ohw, 0, g->f, 0, ohw);
-    }
+    for (int64_t s = a; s < b; s++)
+        depthwise_epilogue(&d, j->x + s * in_sz, j->w, &j->e, j->y + s * out_sz, 0, g->c);
 }
 
 static void batch_task(void *ctx, int k)
@@ -273,39 +287,29 @@ static void gemm_task(void *ctx, int k)
 {
     const fwd_job *j = ctx;
     const fv_conv_geom *g = &j->g;
-    int ohw = g->oh * g->ow, fg = g->f / g->groups, rows = (int)fv_conv_col_rows(g);
+    int ohw = g->oh * g->ow, fg = g->f / g->groups;
     int f0 = j->grp * fg;
     int64_t a, b;
     fv_dw_geom d;
     if (as_depthwise(g, &d)) {
         fv_split(g->c, j->width, k, &a, &b);
-        d.c = (int)(b - a);
-        if (d.c > 0)
-            fv_depthwise_fwd_f32(j->x + a * g->h * g->w, j->w + a * g->kh * g->kw, NULL,
-                                 j->y + a * ohw, 1, &d);
-        fv_conv_epilogue_apply(&j->e, j->y, ohw, (int)a, (int)b, 0, ohw);
+        depthwise_epilogue(&d, j->x, j->w, &j->e, j->y, (int)a, (int)b);
         return;
     }
     const float *col = fv_conv_is_pointwise(g) ? j->x + (int64_t)j->grp * (g->c / g->groups) * ohw
                                                : j->col;
-    const float *wg = j->w + (int64_t)f0 * rows;
-    float *yg = j->y + (int64_t)f0 * ohw;
     if (ohw >= 128 * j->width) { /* columns, in multiples of 64 */
         int64_t units = (ohw + 63) / 64;
         fv_split(units, j->width, k, &a, &b);
         a *= 64, b = b * 64 < ohw ? b * 64 : ohw;
-        if (b > a)
-            fv_sgemm(0, 0, fg, (int)(b - a), rows, 1, wg, rows, col + a, ohw, 0, yg + a, ohw);
-        fv_conv_epilogue_apply(&j->e, j->y, ohw, f0, f0 + fg, (int)a, (int)b);
+        fv_conv_gemm_cols(j->w, col, &j->e, j->y, g, f0, f0 + fg, a, b);
         return;
     }
     int64_t units = (fg + 7) / 8; /* rows, in multiples of 8 */
     fv_split(units, j->width, k, &a, &b);
     a *= 8, b = b * 8 < fg ? b * 8 : fg;
     if (b > a)
-        fv_sgemm(0, 0, (int)(b - a), ohw, rows, 1, wg + a * rows, rows, col, ohw, 0,
-                 yg + a * ohw, ohw);
-    fv_conv_epilogue_apply(&j->e, j->y, ohw, f0 + (int)a, f0 + (int)b, 0, ohw);
+        fv_conv_gemm_cols(j->w, col, &j->e, j->y, g, f0 + (int)a, f0 + (int)b, 0, ohw);
 }
 
 /* Split mode with Winograd: worker k's rows of 4x4 output tiles of the sample j->x, then their

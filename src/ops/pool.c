@@ -75,7 +75,9 @@ static void max_fwd_range(fv_model *m, fv_node *n, int64_t a, int64_t b)
     const float *x = fv_input_node(m, n, 0)->y + a * in_sz;
     float *y = n->y + a * n->size;
     int32_t *arg = (int32_t *)n->saved + a * n->size;
-    if (is_2x2(&g))
+    if (m->inferring && fv_maxpool_flat_ok(&g)) /* no switches needed */
+        fv_maxpool_fwd_flat_f32(&g, (int)(b - a), x, y);
+    else if (is_2x2(&g))
         fv_maxpool_fwd_2x2_f32(&g, (int)(b - a), x, y, arg);
     else
         fv_maxpool_fwd_f32(&g, (int)(b - a), x, y, arg);

@@ -63,6 +63,10 @@ TEST(matches_reference)
     for (int l = t_isa_first(FV_KF_DEPTHWISE); l >= 0; l = t_isa_next(FV_KF_DEPTHWISE, l)) {
         all &= check_case(4, 9, 11, 3, 1, 1, 1) && check_case(3, 10, 7, 3, 2, 1, 1);
         all &= check_case(2, 17, 33, 3, 2, 0, 1) && check_case(2, 5, 1, 3, 1, 2, 1);
+        /* MobileNet's maps: rows shorter than a vector, rows of a vector and a tail */
+        for (int hw = 7; hw <= 56; hw *= 2)
+            all &= check_case(3, hw, hw, 3, 1, 1, 1) && check_case(3, hw, hw, 3, 2, 1, 1);
+        all &= check_case(2, 112, 112, 3, 2, 1, 1) && check_case(2, 15, 9, 3, 2, 0, 1);
     }
     for (int k = 1; k <= 5; k += 2)
         for (int s = 1; s <= 2; s++)

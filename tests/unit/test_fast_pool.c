@@ -154,12 +154,31 @@ static int check_general(int n, int c, int h, int w, int k, int s, int p, int ce
         memset(y1, 0x55, sizeof(float) * ny);
         fv_maxpool_fwd_f32(&g, n, x, y1, a1);
         ok &= same_bits(y1, y0, ny, "y") && same_bits(a1, a0, ny, "arg");
+        if (fv_maxpool_flat_ok(&g)) { /* inference's values-only stride-1 kernel */
+            memset(y1, 0x55, sizeof(float) * ny);
+            fv_maxpool_fwd_flat_f32(&g, n, x, y1);
+            ok &= same_bits(y1, y0, ny, "flat y");
+        }
     }
     if (!ok)
         fprintf(stderr, "  general n=%d c=%d %dx%d k=%d s=%d p=%d ceil=%d\n", n, c, h, w, k, s,
                 p, ceil_mode);
     free(x), free(y0), free(y1), free(a0), free(a1);
     return ok;
+}
+
+/* The values-only kernel takes exactly the stride-1 geometries whose windows all hold an input
+ * cell and whose padded plane fits. */
+TEST(maxpool_flat_geometries)
+{
+    fv_pool_geom g = geometry(1, 28, 28, 3, 1, 1, 0);
+    CHECK(fv_maxpool_flat_ok(&g));
+    g = geometry(1, 28, 28, 3, 2, 1, 0);
+    CHECK(!fv_maxpool_flat_ok(&g)); /* stride 2 */
+    g = geometry(1, 9, 9, 2, 1, 2, 0);
+    CHECK(!fv_maxpool_flat_ok(&g)); /* pad = kernel: windows wholly in the padding */
+    g = geometry(1, 200, 200, 3, 1, 1, 0);
+    CHECK(!fv_maxpool_flat_ok(&g)); /* too large a plane for the stack copy */
 }
 
 TEST(maxpool_general_matches_reference)
@@ -177,6 +196,8 @@ TEST(maxpool_general_matches_reference)
     ok &= check_general(1, 4, 112, 112, 3, 2, 1, 0, &seed); /* ResNet's stem pool */
     ok &= check_general(2, 3, 55, 55, 3, 2, 0, 0, &seed);   /* AlexNet's */
     ok &= check_general(1, 2, 40, 70, 2, 2, 0, 1, &seed);   /* ceil mode, odd remainder */
+    for (int hw = 7; hw <= 28; hw *= 2) /* GoogLeNet's branch pools (3x3, stride 1, pad 1) */
+        ok &= check_general(2, 3, hw, hw, 3, 1, 1, 1, &seed);
     CHECK(ok);
 }
 
@@ -184,6 +205,7 @@ int main(void)
 {
     RUN(maxpool_2x2_matches_reference);
     RUN(maxpool_2x2_ties_and_nans);
+    RUN(maxpool_flat_geometries);
     RUN(maxpool_general_matches_reference);
     TEST_MAIN_END();
 }

@@ -186,6 +186,19 @@ TEST(fused_equals_op_by_op_and_reference)
     fv_set_num_threads(0);
 }
 
+/* Compiles m (output node out), draws its weights, plans two samples in evaluation mode, draws
+ * the input (node x) in [-amp, amp) and runs the model op by op. */
+static void run_two_samples(fv_model *m, int x, int out, unsigned *seed, float amp)
+{
+    CHECK(out > 0 && fv_model_compile(m, .output = out) == FV_OK);
+    randomize(m, seed);
+    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
+    m->training = 0;
+    for (int64_t i = 0; i < 2 * m->nodes[x].size; i++)
+        m->nodes[x].y[i] = amp * frand(seed);
+    fv_graph_forward(m, 2, -1);
+}
+
 /* A convolution whose output also feeds an add is not fused: the add must see the raw output. */
 TEST(shared_output_is_not_fused)
 {
@@ -194,14 +207,8 @@ TEST(shared_output_is_not_fused)
     int c = fv_conv2d(m, x, .filters = 2, .kernel = 3, .padding = 1);
     int r = fv_relu(m, c);
     int a = fv_add(m, 2, ((int[]){r, c}));
-    CHECK(a > 0 && fv_model_compile(m, .output = a) == FV_OK);
     unsigned seed = 3;
-    randomize(m, &seed);
-    CHECK_STATUS(fv_graph_plan(m, 2), FV_OK);
-    m->training = 0;
-    for (int64_t i = 0; i < 2 * 50; i++)
-        m->nodes[x].y[i] = frand(&seed);
-    fv_graph_forward(m, 2, -1);
+    run_two_samples(m, x, a, &seed, 1);
     float want[100];
     memcpy(want, m->nodes[a].y, sizeof want);
     fv_graph_infer(m, 2, -1);
@@ -209,9 +216,41 @@ TEST(shared_output_is_not_fused)
     fv_model_free(m);
 }
 
+/* Two branches whose chains' nodes are interleaved, as an ONNX import orders GoogLeNet's
+ * (conv1, conv2, then bn1, add, relu of branch 1, then relu6 of branch 2): both chains are
+ * fused (the intermediate outputs are never written) and give the op-by-op outputs. */
+TEST(chains_apart_are_fused)
+{
+    fv_model *m = fv_model_new("apart");
+    int x = fv_input(m, .ndim = 3, .dims = {3, 6, 5});
+    int c1 = fv_conv2d(m, x, .filters = 3, .kernel = 3, .padding = 1),
+        c2 = fv_conv2d(m, x, .filters = 3, .kernel = 1), b1 = fv_batchnorm(m, c1);
+    int a1 = fv_add(m, 2, ((int[]){x, b1})), r1 = fv_activation(m, a1, FV_ACT_RELU);
+    int r2 = fv_activation(m, c2, FV_ACT_RELU6), out = fv_add(m, 2, ((int[]){r1, r2}));
+    unsigned seed = 11;
+    run_two_samples(m, x, out, &seed, 4);
+    int64_t n = 2 * m->nodes[out].size;
+    double *want = malloc(sizeof(double) * (size_t)n), *scale = malloc(sizeof(double) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        want[i] = m->nodes[out].y[i], scale[i] = 1 + fabs(want[i]);
+    int mid[] = {c1, c2, b1, a1};
+    for (int k = 0; k < 4; k++)
+        for (int64_t i = 0; i < 2 * m->nodes[mid[k]].size; i++)
+            if (m->nodes[mid[k]].y != m->nodes[r1].y && m->nodes[mid[k]].y != m->nodes[r2].y)
+                m->nodes[mid[k]].y[i] = NAN;
+    fv_graph_infer(m, 2, -1);
+    CHECK(close_to(m->nodes[out].y, want, scale, n));
+    for (int k = 0; k < 4; k++)
+        if (m->nodes[mid[k]].y != m->nodes[r1].y && m->nodes[mid[k]].y != m->nodes[r2].y)
+            CHECK(isnan(m->nodes[mid[k]].y[0]));
+    free(want), free(scale);
+    fv_model_free(m);
+}
+
 int main(void)
 {
     RUN(fused_equals_op_by_op_and_reference);
     RUN(shared_output_is_not_fused);
+    RUN(chains_apart_are_fused);
     TEST_MAIN_END();
 }

@@ -5,7 +5,7 @@
  * models (truncated protobuf, tensor data shorter than its shape, an initializer of a type fovea
  * does not read, a cycle, an unknown op, a hostile number of dimensions, an undefined name, a
  * constant spanning the batch axis, recurrent nodes fovea cannot compute) are one-line errors
- * naming the file. */
+ * naming the file; an Add of two outputs of one shape is the add layer. */
 #include "fovea.h"
 #include "formats/fv_onnx.pb-c.h"
 #include "test.h"
@@ -289,8 +289,26 @@ TEST(arithmetic_constants)
     refused(&b, 0, "node 'Add' (Add, opset 13)");
 }
 
+/* An Add of two layer outputs of one shape is the add layer (which inference fuses into the
+ * convolution before it, as a residual); with a constant it stays the broadcasting layer. */
+TEST(add_of_outputs_is_add_layer)
+{
+    char *x[] = {"x"}, *a[] = {"a"}, *bn[] = {"b"}, *ab[] = {"a", "b"}, *y[] = {"y"};
+    FvOnnx__NodeProto r = node("Relu", x, 1, a), sg = node("Sigmoid", x, 1, bn);
+    FvOnnx__NodeProto add = node("Add", ab, 2, y), *nodes[] = {&r, &sg, &add};
+    built b;
+    build(&b, nodes, 3, NULL, 0);
+    fv_model *m = load(&b, 0);
+    CHECK(m != NULL);
+    char *text = m ? fv_model_to_text(m) : NULL;
+    CHECK(text && strstr(text, "add") && !strstr(text, "binary"));
+    free(text);
+    fv_model_free(m);
+}
+
 int main(void)
 {
+    RUN(add_of_outputs_is_add_layer);
     RUN(pytorch_cnn_opset11);
     RUN(pytorch_mlp_opset13);
     RUN(pytorch_deconv_opset14);
