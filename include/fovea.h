@@ -1084,6 +1084,7 @@ typedef struct fv_zoo_args {
                             inception_v3: AuxLogits (node AuxLogits.fc; needs the 17x17 map of
                             a 299x299 input); evaluated, not trained: fit trains the main output */
     float dropout;       /* default the network's; -1 for none */
+    fv_act activation;   /* resnet20: the activation in place of ReLU (FV_ACT_NONE: ReLU) */
     int no_top;          /* 1: the features only (Keras' include_top=False, pooling="avg"): the
                             network up to its global average pooling, output (C); networks
                             without one (LeNet-5, AlexNet, ZFNet, VGG) end in one named "avgpool"

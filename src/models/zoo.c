@@ -314,6 +314,12 @@ static fv_status check_args(const char *arch, const fv_zoo_args *a)
     if (!(a->width_mult > 0 && a->width_mult <= 4) || !(a->dropout >= 0 && a->dropout < 1))
         return fv_err(FV_ERR_INVALID, "zoo '%s': width_mult=%g must be in (0, 4] and dropout=%g "
                       "in [0, 1)", arch, (double)a->width_mult, (double)a->dropout);
+    fv_act act = a->activation; /* resnet20's only, and one value per element */
+    if (act != FV_ACT_NONE && (strcmp(arch, "resnet20") != 0 || (int)act < 0 ||
+                               act >= FV_ACT__COUNT || act == FV_ACT_SOFTMAX ||
+                               act == FV_ACT_LOG_SOFTMAX))
+        return fv_err(FV_ERR_INVALID, "zoo '%s': activation=%d: only resnet20 takes one, an "
+                      "elementwise FV_ACT_*", arch, (int)act);
     return FV_OK;
 }
 

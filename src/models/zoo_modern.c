@@ -32,36 +32,37 @@ static int shortcut(fv_model *m, int x, const char *pfx, int in_ch, int out_ch, 
 /* Basic block (two 3x3) or bottleneck (1x1, 3x3, 1x1 to 4 planes; bottleneck 2: the stride in
  * the first 1x1 as in the paper, else in the 3x3 as torchvision's v1.5). */
 static int block(fv_model *m, int x, const char *pfx, int in_ch, int planes, int stride,
-                 int bottleneck)
+                 int bottleneck, fv_act act)
 {
     int y, out_ch = bottleneck ? planes * 4 : planes;
     if (bottleneck) {
         int first = bottleneck == 2 ? stride : 1;
-        y = conv_bn(m, x, pfx, 1, planes, 1, first, FV_ACT_RELU);
-        y = conv_bn(m, y, pfx, 2, planes, 3, stride / first, FV_ACT_RELU);
+        y = conv_bn(m, x, pfx, 1, planes, 1, first, act);
+        y = conv_bn(m, y, pfx, 2, planes, 3, stride / first, act);
         y = conv_bn(m, y, pfx, 3, out_ch, 1, 1, FV_ACT_NONE);
     } else {
-        y = conv_bn(m, x, pfx, 1, planes, 3, stride, FV_ACT_RELU);
+        y = conv_bn(m, x, pfx, 1, planes, 3, stride, act);
         y = conv_bn(m, y, pfx, 2, planes, 3, 1, FV_ACT_NONE);
     }
     int s = shortcut(m, x, pfx, in_ch, out_ch, stride);
     if (y < 0 || s < 0)
         return -1;
     char n[ZOO_NAME];
-    return fv_relu(m, fv_add(m, 2, ((int[]){y, s}), .name = fv_zoo_fmt(n, "%s.add", pfx)));
+    int sum = fv_add(m, 2, ((int[]){y, s}), .name = fv_zoo_fmt(n, "%s.add", pfx));
+    return fv_activation(m, sum, act);
 }
 
 /* Stages of `blocks[i]` blocks with `planes[i]` planes, the first of stages after the first
- * strided by 2; named layer1.0, ... Returns the last node; *ch the channels. */
+ * strided by 2; named layer1.0, ... (activation act). Returns the last node; *ch the channels. */
 static int stages(fv_model *m, int x, int nst, const int *blocks, const int *planes,
-                  int bottleneck, int *ch)
+                  int bottleneck, fv_act act, int *ch)
 {
     char p[ZOO_NAME];
     for (int s = 0; s < nst; s++)
         for (int b = 0; b < blocks[s]; b++) {
             int stride = s > 0 && b == 0 ? 2 : 1;
             x = block(m, x, fv_zoo_fmt(p, "layer%d.%d", s + 1, b), *ch, planes[s], stride,
-                      bottleneck);
+                      bottleneck, act);
             *ch = bottleneck ? planes[s] * 4 : planes[s];
         }
     return x;
@@ -83,7 +84,8 @@ static int resnet(fv_model *m, int x, const fv_zoo_args *a, const int *blocks, i
     static const int planes[4] = {64, 128, 256, 512};
     x = resnet_stem(m, x, cifar);
     int ch = 64;
-    x = stages(m, x, 4, blocks, planes, bottleneck && a->stride_first ? 2 : bottleneck, &ch);
+    x = stages(m, x, 4, blocks, planes, bottleneck && a->stride_first ? 2 : bottleneck,
+               FV_ACT_RELU, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
     if (a->no_top)
         return x; /* the features */
@@ -124,12 +126,14 @@ int fv_zoo_resnet152(fv_model *m, int x, const fv_zoo_args *a)
 
 /* He et al. section 4.2 (CIFAR-10), n = 3: a 3x3 16 stem, three stages of three basic blocks
  * with 16, 32, 64 filters on 32, 16, 8 pixels, global average pooling, fc; 6n + 2 = 20 layers.
- * Projection shortcuts where the shape changes. */
+ * Projection shortcuts where the shape changes. ReLU, or a->activation in its place (a smooth one
+ * makes the gradient a smooth function of the weights: docs/SCALING.md). */
 int fv_zoo_resnet20(fv_model *m, int x, const fv_zoo_args *a)
 {
-    x = fv_zoo_conv_bn(m, x, "conv1", "bn1", 16, 3, 1, 1, 1, 1e-5f, FV_ACT_RELU);
+    fv_act act = a->activation != FV_ACT_NONE ? a->activation : FV_ACT_RELU;
+    x = fv_zoo_conv_bn(m, x, "conv1", "bn1", 16, 3, 1, 1, 1, 1e-5f, act);
     int ch = 16;
-    x = stages(m, x, 3, (const int[]){3, 3, 3}, (const int[]){16, 32, 64}, 0, &ch);
+    x = stages(m, x, 3, (const int[]){3, 3, 3}, (const int[]){16, 32, 64}, 0, act, &ch);
     x = fv_global_avgpool2d(m, x, .name = "avgpool");
     if (a->no_top)
         return x; /* the features */

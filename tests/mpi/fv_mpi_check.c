@@ -1,11 +1,12 @@
 /* fv_mpi_check.c - the data-parallel runs that tests/mpi/test_mpi.sh compares, one process or one
  * rank of `mpirun -np N`:
  *   fv_mpi_check train NET BATCH N OUT [--sync-bn] [--epochs E] [--ckpt DIR] [--resume]
- *                [--die-after K] [--bucket-kib K] [--verbose]
+ *                [--die-after K] [--bucket-kib K] [--lr X] [--momentum X] [--act NAME] [--verbose]
  * trains NET (lenet5: 1x28x28; resnet20: 3x16x16) on N seeded random samples with per-rank batch
  * BATCH (SGD with momentum, shuffled), checks that every rank ends with the same parameters, bit
  * for bit, and has rank 0 write them (the whole slab, running statistics included) to OUT as
- * raw floats (--lr X: SGD's rate, default 0.01). --die-after K: the last rank kills itself (SIGKILL) before global step K + 1.
+ * raw floats (--lr X: SGD's rate, default 0.01; --act: resnet20's activation, default relu).
+ * --die-after K: the last rank kills itself (SIGKILL) before global step K + 1.
  *   fv_mpi_check compare A B TOL
  * exits 1 unless ||A - B|| <= TOL ||B|| (printing the relative difference). */
 #include "core/dist.h"
@@ -21,6 +22,7 @@
 typedef struct args {
     const char *net, *out, *ckpt;
     int batch, n, epochs, sync_bn, resume, die_after, bucket_kib, verbose;
+    fv_act act;
     float lr, momentum;
 } args;
 
@@ -73,7 +75,7 @@ static int train(const args *a)
     fv_dataset *d = random_set(a->net, a->n);
     int lenet = strcmp(a->net, "lenet5") == 0;
     fv_model *m = fv_zoo(a->net, .num_classes = 10, .channels = lenet ? 1 : 3,
-                         .height = lenet ? 28 : 16);
+                         .height = lenet ? 28 : 16, .activation = a->act);
     if (!m || fv_model_compile(m, .loss = FV_LOSS_SOFTMAX_CE, .seed = 7,
                                .optimizer = fv_sgd(.lr = a->lr, .momentum = a->momentum)) != FV_OK)
         return fprintf(stderr, "build: %s\n", fv_last_error()), 1;
@@ -167,6 +169,8 @@ int main(int argc, char **argv)
             a.momentum = (float)atof(v), i++;
         else if (strcmp(s, "--lr") == 0)
             a.lr = (float)atof(v), i++;
+        else if (strcmp(s, "--act") == 0 && fv_act_from_name(v) >= 0)
+            a.act = (fv_act)fv_act_from_name(v), i++;
         else if (strcmp(s, "--ckpt") == 0)
             a.ckpt = v, i++;
         else if (strcmp(s, "--die-after") == 0)

@@ -153,6 +153,32 @@ TEST(errors)
     /* too small for VGG's five pools: the error names the network and the size */
     CHECK(fv_zoo("vgg16", .height = 16) == NULL);
     CHECK(strstr(fv_last_error(), "zoo 'vgg16' at 3x16x16") != NULL);
+    CHECK(fv_zoo("resnet18", .activation = FV_ACT_SILU) == NULL);
+    CHECK(strstr(fv_last_error(), "activation=") != NULL);
+    CHECK(fv_zoo("resnet20", .activation = FV_ACT_SOFTMAX) == NULL);
+    CHECK(fv_zoo("resnet20", .activation = (fv_act)99) == NULL);
+}
+
+/* resnet20's activation option: SiLU at every ReLU's place (19 of them; ReLU nodes are named
+ * "reluN", the other activations' "activationN"), nothing else changed. */
+static int count_named(const fv_model *m, const char *prefix)
+{
+    int k = 0;
+    for (int i = 0; m && i < fv_model_num_nodes(m); i++)
+        k += strncmp(fv_node_name(m, i), prefix, strlen(prefix)) == 0;
+    return k;
+}
+
+TEST(resnet20_activation)
+{
+    fv_model *r = fv_zoo("resnet20", .height = 16);
+    fv_model *s = fv_zoo("resnet20", .height = 16, .activation = FV_ACT_SILU);
+    CHECK(r && s && fv_model_num_nodes(r) == fv_model_num_nodes(s));
+    CHECK(count_named(r, "relu") == 19 && count_named(r, "activation") == 0);
+    CHECK(count_named(s, "activation") == 19 && count_named(s, "relu") == 0);
+    CHECK(fv_model_num_params(r) == fv_model_num_params(s));
+    fv_model_free(r);
+    fv_model_free(s);
 }
 
 int main(void)
@@ -164,5 +190,6 @@ int main(void)
     RUN(separable_cost_ratio);
     RUN(small_inputs);
     RUN(errors);
+    RUN(resnet20_activation);
     TEST_MAIN_END();
 }
