@@ -87,6 +87,7 @@ int cli_parse_double(const char *s, double *out);
 int cli_subcommand(const char *cmd, const char *const *pos, int npos, int threads);
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
+int cmd_caption(int argc, char **argv); /* caption.c: parses its own options */
 int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */
 int cmd_gan_score(int argc, char **argv); /* gan_score.c: parses its own options */
 /* gan.c: --data of gan and gan-score: fashion or NULL the default Fashion-MNIST, mnist
