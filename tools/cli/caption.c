@@ -4,7 +4,7 @@
  * 2), evaluated by exact-caption accuracy and corpus BLEU-4 with greedy and beam search
  * (DIR/model.fv, DIR/weights.safetensors, DIR/vocab.txt, DIR/metrics.json, DIR/report.html with
  * test scenes and their captions); a saved run evaluated; one image captioned; a set written to
- * disk (PNG images, captions.txt, vocab.txt). Parses its own options, as segment does. */
+ * disk (OUT/train and OUT/test: PNG images, captions.txt, vocab.txt). Parses its own options, as segment does. */
 #include "cli.h"
 
 #include <errno.h>
@@ -388,14 +388,28 @@ static int cap_predict(const cap_opts *o, const char *dir, const char *image)
     return rc;
 }
 
+/* One split's scenes as a set in out/name. */
+static int write_split(const cap_opts *o, const fv_vocab *v, int train, int n, const char *name)
+{
+    char dir[1100];
+    run_path(dir, sizeof dir, o->out, name);
+    if (make_dir(dir) != 0)
+        return fail("caption write: cannot make the split's folder");
+    fv_caption_set *s = scenes(o, v, train, n);
+    int rc = !s || fv_caption_set_write(s, v, dir) != FV_OK ? fail_lib() : 0;
+    fv_caption_set_free(s);
+    return rc;
+}
+
+/* The training and held-out scenes on disk (OUT/train, OUT/test), for other tools (PyTorch). */
 static int cap_write(const cap_opts *o)
 {
     if (!o->out || make_dir(o->out) != 0)
         return fail("caption write: -o DIR (a folder that can be made) is required");
     fv_vocab *v = fv_vocab_default();
-    fv_caption_set *s = v ? scenes(o, v, 0, o->test) : NULL;
-    int rc = !s || fv_caption_set_write(s, v, o->out) != FV_OK ? fail_lib() : 0;
-    fv_caption_set_free(s), fv_vocab_free(v);
+    int rc = !v ? fail_lib() : write_split(o, v, 1, o->train, "train");
+    rc = rc ? rc : write_split(o, v, 0, o->test, "test");
+    fv_vocab_free(v);
     return rc;
 }
 

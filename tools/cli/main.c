@@ -161,7 +161,8 @@ static const struct command {
      "          DIR/model.fv, weights.safetensors, vocab.txt, metrics.json (exact-caption\n"
      "          accuracy and BLEU-4, greedy and beam), report.html (scenes with captions)\n"
      "          caption eval DIR [--test N] [--beam K] [--captions SET] [-o METRICS.json]\n"
-     "          caption write -o SET [--test N]   held-out scenes as PNGs + captions.txt\n"
+     "          caption write -o DIR [--train N] [--test N]   the scenes on disk: DIR/train,\n"
+     "          DIR/test (PNGs, captions.txt, vocab.txt), e.g. for bench/torch_caption.py\n"
      "          caption IMAGE --weights DIR [--beam K]   (or caption predict DIR IMAGE)\n"
      "          prints the image's caption\n"},
     /* gan parses its own options too (main hands it argv) */
