@@ -2,6 +2,7 @@
  * text, packing images and captions into its one input (image rows, then a token row), greedy
  * and beam-search decoding by forward passes over the caption so far, and corpus BLEU-4. */
 #include "core/internal.h"
+#include "kernels/ref/act_ref.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -106,18 +107,6 @@ fv_status fv_captioner_pack(const fv_model *m, const fv_vocab *v, const float *i
 
 /* ---------------------------------------------------------------- decoding */
 
-/* log-softmax of one step's logits into lp. */
-static void log_softmax(const float *z, int k, double *lp)
-{
-    double mx = z[0], s = 0;
-    for (int j = 1; j < k; j++)
-        mx = z[j] > mx ? z[j] : mx;
-    for (int j = 0; j < k; j++)
-        s += exp(z[j] - mx);
-    for (int j = 0; j < k; j++)
-        lp[j] = z[j] - mx - log(s);
-}
-
 fv_status fv_captioner_greedy(fv_model *m, const float *images, int n, int *tokens)
 {
     geometry g = {0};
@@ -191,7 +180,7 @@ static void keep_best(hyp *list, int *n, int k, const hyp *c)
 
 /* Step t of the beam: every live hypothesis extended by each token into next. */
 static void extend(const geometry *g, const float *z, const hyp *beam, int nb, int k, hyp *next,
-                   int *nn, double *lp)
+                   int *nn, float *lp)
 {
     *nn = 0;
     for (int b = 0; b < nb; b++) {
@@ -200,8 +189,8 @@ static void extend(const geometry *g, const float *z, const hyp *beam, int nb, i
             continue;
         }
         int t = beam[b].len;
-        log_softmax(z + ((size_t)b * (size_t)g->steps + (size_t)t) * (size_t)g->vocab, g->vocab,
-                    lp);
+        fv_ref_log_softmax_fwd_f32(z + ((size_t)b * (size_t)g->steps + (size_t)t) *
+                                           (size_t)g->vocab, lp, 1, g->vocab);
         for (int j = 0; j < g->vocab; j++) {
             hyp c = beam[b];
             c.tok[t] = j, c.len = t + 1, c.logp += lp[j];
@@ -222,7 +211,7 @@ fv_status fv_captioner_beam(fv_model *m, const float *image, int beam, int *toke
     float *x = fv_malloc(sizeof(float) * per * (size_t)beam, "captioner input");
     hyp *cur = fv_calloc((size_t)beam, sizeof *cur, "beam"),
         *next = fv_calloc((size_t)beam, sizeof *next, "beam");
-    double *lp = fv_malloc(sizeof(double) * (size_t)g.vocab, "beam");
+    float *lp = fv_malloc(sizeof(float) * (size_t)g.vocab, "beam");
     fv_status st = x && cur && next && lp ? FV_OK : FV_ERR_NOMEM;
     int nb = 1, all_done = 0;
     for (int t = 0; st == FV_OK && t < g.steps && !all_done; t++) {

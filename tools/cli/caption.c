@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,8 +24,9 @@ typedef struct cap_opts {
     double lr;
 } cap_opts;
 
-static int parse_one(cap_opts *o, const char *a, const char *v, int *takes)
+static int parse_one(void *p, const char *a, const char *v, int *takes)
 {
+    cap_opts *o = p;
     *takes = 1;
     if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)
         return o->out = v, strlen(v) > PATH_OPT_MAX;
@@ -34,22 +36,21 @@ static int parse_one(cap_opts *o, const char *a, const char *v, int *takes)
         return o->weights = v, strlen(v) > PATH_OPT_MAX;
     if (strcmp(a, "--captions") == 0)
         return o->captions = v, strlen(v) > PATH_OPT_MAX;
-    if (strcmp(a, "--train") == 0)
-        return cli_parse_int(v, 1, 10000000, &o->train);
-    if (strcmp(a, "--test") == 0)
-        return cli_parse_int(v, 1, 10000000, &o->test);
-    if (strcmp(a, "--epochs") == 0)
-        return cli_parse_int(v, 1, 100000, &o->epochs);
-    if (strcmp(a, "--batch") == 0)
-        return cli_parse_int(v, 1, 4096, &o->batch);
-    if (strcmp(a, "--seed") == 0)
-        return cli_parse_int(v, 0, 1 << 30, &o->seed);
-    if (strcmp(a, "--threads") == 0)
-        return cli_parse_int(v, 0, 1024, &o->threads);
-    if (strcmp(a, "--beam") == 0)
-        return cli_parse_int(v, 1, 64, &o->beam);
-    if (strcmp(a, "--units") == 0)
-        return cli_parse_int(v, 1, 4096, &o->units);
+    static const struct {
+        const char *name;
+        int lo, hi;
+        size_t at;
+    } ints[] = {{"--train", 1, 10000000, offsetof(cap_opts, train)},
+                {"--test", 1, 10000000, offsetof(cap_opts, test)},
+                {"--epochs", 1, 100000, offsetof(cap_opts, epochs)},
+                {"--batch", 1, 4096, offsetof(cap_opts, batch)},
+                {"--seed", 0, 1 << 30, offsetof(cap_opts, seed)},
+                {"--threads", 0, 1024, offsetof(cap_opts, threads)},
+                {"--beam", 1, 64, offsetof(cap_opts, beam)},
+                {"--units", 1, 4096, offsetof(cap_opts, units)}};
+    for (size_t k = 0; k < sizeof ints / sizeof *ints; k++)
+        if (strcmp(a, ints[k].name) == 0)
+            return cli_parse_int(v, ints[k].lo, ints[k].hi, (int *)((char *)o + ints[k].at));
     if (strcmp(a, "--lr") == 0) {
         char *end;
         o->lr = strtod(v, &end);
@@ -63,28 +64,7 @@ static int parse_cap_opts(int argc, char **argv, cap_opts *o)
 {
     *o = (cap_opts){.train = 20000, .test = 1000, .epochs = 5, .batch = 32, .seed = 1,
                     .beam = 3, .units = 256, .lr = 1e-3};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0, takes = 0;
-        if (strcmp(a, "--quiet") == 0)
-            o->quiet = 1;
-        else if (a[0] != '-') {
-            bad = o->npos == 4;
-            if (!bad)
-                o->pos[o->npos++] = a;
-        } else if (!v)
-            bad = 1;
-        else if ((bad = parse_one(o, a, v, &takes)) == 0 && takes < 0) {
-            fprintf(stderr, "fovea: caption: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "fovea: caption: bad or missing value for '%s'\n", a);
-            return -1;
-        }
-        i += takes > 0;
-    }
-    return 0;
+    return cli_parse_own(argc, argv, "caption", o, parse_one, o->pos, &o->npos, 4, &o->quiet);
 }
 
 static double now_s(void)
@@ -99,7 +79,7 @@ static fv_caption_set *scenes(const cap_opts *o, const fv_vocab *v, int train, i
 {
     if (!train && o->captions)
         return fv_caption_set_read(o->captions, v);
-    fv_dataset *d = fv_dataset_load_mnist_dir(o->data ? o->data : "data/mnist", train);
+    fv_dataset *d = cli_mnist_split(o->data, train);
     fv_caption_set *s = d ? fv_caption_scenes(d, 0, n, .seed = train ? 1 : 2) : NULL;
     fv_dataset_free(d);
     return s;
@@ -338,14 +318,7 @@ static fv_model *open_run(const char *dir, fv_vocab **v)
     run_path(p, sizeof p, dir, "vocab.txt");
     if (!(*v = fv_vocab_read(p)))
         return NULL;
-    run_path(p, sizeof p, dir, "model.fv");
-    fv_model *m = fv_model_load_file(p);
-    run_path(p, sizeof p, dir, "weights.safetensors");
-    if (m && (fv_model_compile(m) != FV_OK || fv_model_load_weights(m, p) != FV_OK)) {
-        fv_model_free(m);
-        return NULL;
-    }
-    return m;
+    return cli_open_run(dir);
 }
 
 static int cap_eval_cmd(const cap_opts *o)
@@ -413,23 +386,29 @@ static int cap_write(const cap_opts *o)
     return rc;
 }
 
+/* `caption predict DIR IMAGE` */
+static int cap_predict_cmd(const cap_opts *o)
+{
+    return cap_predict(o, o->pos[1], o->pos[2]);
+}
+
 int cmd_caption(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        int words; /* the positional words it takes, itself included; 0: any */
+        int (*run)(const cap_opts *);
+    } subs[] = {{"train", 1, cap_train}, {"eval", 0, cap_eval_cmd}, {"write", 1, cap_write},
+                {"predict", 3, cap_predict_cmd}};
     cap_opts o;
     if (parse_cap_opts(argc, argv, &o) != 0)
         return 2;
     if (fv_set_num_threads(o.threads) != FV_OK)
         return fail_lib();
-    const char *sub = o.npos > 0 ? o.pos[0] : "";
-    if (strcmp(sub, "train") == 0 && o.npos == 1)
-        return cap_train(&o);
-    if (strcmp(sub, "eval") == 0)
-        return cap_eval_cmd(&o);
-    if (strcmp(sub, "write") == 0 && o.npos == 1)
-        return cap_write(&o);
-    if (strcmp(sub, "predict") == 0 && o.npos == 3)
-        return cap_predict(&o, o.pos[1], o.pos[2]);
-    if (o.npos == 1 && o.weights)
+    for (size_t k = 0; o.npos > 0 && k < sizeof subs / sizeof *subs; k++)
+        if (strcmp(o.pos[0], subs[k].name) == 0 && (!subs[k].words || o.npos == subs[k].words))
+            return subs[k].run(&o);
+    if (o.npos == 1 && o.weights) /* caption IMAGE --weights DIR */
         return cap_predict(&o, o.weights, o.pos[0]);
     fprintf(stderr, "fovea: caption: train, eval, write, predict DIR IMAGE, or IMAGE --weights "
             "DIR (fovea caption --help)\n");

@@ -79,6 +79,17 @@ int is_darknet_weights(const char *path);
 int cmd_scenes(const opts *o); /* scenes.c */
 /* common.c: strict option values (the whole string a number in range; -1 otherwise) */
 int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* The options of a command that parses its own (segment, caption): words into pos (at most
+ * maxpos), --quiet, and each "-x VALUE" handed to one, which sets *takes (1: it used the value,
+ * -1: unknown option) and returns nonzero for a bad value. 0, or -1 after printing why. */
+typedef int (*cli_opt_fn)(void *o, const char *a, const char *v, int *takes);
+/* A run's model with its weights (DIR/model.fv, DIR/weights.safetensors), compiled (segment,
+ * caption); NULL with the error. */
+fv_model *cli_open_run(const char *dir);
+/* The digits of MNIST's training or test split from --data, else data/mnist. */
+fv_dataset *cli_mnist_split(const char *data, int train);
+int cli_parse_own(int argc, char **argv, const char *cmd, void *o, cli_opt_fn one,
+                  const char **pos, int *npos, int maxpos, int *quiet);
 int cli_parse_double(const char *s, double *out);
 /* common.c: the train / eval / predict commands (detect, segment): sets the threads and returns
  * which of the three the positional words name (0, 1, 2; "train" takes no more words); else
