@@ -113,8 +113,9 @@ fv_status fv_captioner_greedy(fv_model *m, const float *images, int n, int *toke
     FV_TRY(geometry_of(m, &g));
     size_t per = (size_t)(g.h + 1) * (size_t)g.w;
     float *x = fv_malloc(sizeof(float) * per * (size_t)n, "captioner input");
-    if (!x)
-        return FV_ERR_NOMEM;
+    char *done = fv_calloc((size_t)n, 1, "captioner decoding");
+    if (!x || !done)
+        return fv_free(x), fv_free(done), FV_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
         pack_image(&g, images + (size_t)i * (size_t)g.h * (size_t)g.w, x + i * per);
         token_row(&g, x, i)[0] = 1;
@@ -127,7 +128,7 @@ fv_status fv_captioner_greedy(fv_model *m, const float *images, int n, int *toke
         st = st == FV_OK && !z ? FV_ERR_STATE : st;
         for (int i = 0; st == FV_OK && i < n; i++) {
             int *tok = tokens + (size_t)i * (size_t)g.steps;
-            if (t > 0 && tok[t - 1] == 2) { /* ended: pad */
+            if (t > 0 && done[i]) { /* ended: pad */
                 tok[t] = 0;
                 continue;
             }
@@ -136,18 +137,19 @@ fv_status fv_captioner_greedy(fv_model *m, const float *images, int n, int *toke
             for (int j = 1; j < g.vocab; j++)
                 best = zi[j] > zi[best] ? j : best;
             tok[t] = best;
-            live -= best == 2;
+            done[i] = best == 2;
+            live -= done[i];
             if (t + 1 < g.steps)
-                token_row(&g, x, i)[t + 1] = (float)best;
+                token_row(&g, x, i)[t + 1] = (float)tok[t];
         }
     }
-    for (int i = 0; st == FV_OK && live == 0 && i < n; i++) /* stopped early: pad the rest */
+    for (int i = 0; st == FV_OK && i < n; i++) /* stopped early: pad the rest */
         for (int t = 0, ended = 0; t < g.steps; t++) {
             int *tok = tokens + (size_t)i * (size_t)g.steps;
             tok[t] = ended ? 0 : tok[t];
             ended = ended || tok[t] == 2;
         }
-    fv_free(x);
+    fv_free(x), fv_free(done);
     return st;
 }
 

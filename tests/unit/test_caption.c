@@ -240,7 +240,17 @@ TEST(test_overfit_handful)
         CHECK(strcmp(text, s->captions[i]) == 0);
         if (strcmp(text, s->captions[i]) != 0)
             fprintf(stderr, "  got '%s', want '%s'\n", text, s->captions[i]);
+        int b[14], one[14];
+        double score;
+        CHECK_STATUS(fv_captioner_beam(m, s->images->data + i * 4096, 1, b, &score), FV_OK);
+        CHECK(memcmp(b, tok + i * 14, sizeof b) == 0); /* captions of other lengths in the batch */
+        CHECK_STATUS(fv_captioner_greedy(m, s->images->data + i * 4096, 1, one), FV_OK);
+        CHECK(memcmp(one, tok + i * 14, sizeof one) == 0);
     }
+    int lengths = 0; /* the batch held captions ending at different steps */
+    for (int i = 1; i < 4; i++)
+        lengths += strlen(s->captions[i]) != strlen(s->captions[0]);
+    CHECK(lengths > 0);
     char *bad[1] = {"two digits : 7 cat 2"};
     CHECK_STATUS(fv_captioner_pack(m, v, s->images->data, bad, 1, x, y), FV_ERR_INVALID);
     CHECK_ERR_HAS("'cat' is not in the vocabulary");
