@@ -235,7 +235,7 @@ static int epoch(fv_model *m, const fv_vocab *v, const fv_caption_set *s, int ba
             memcpy(imgs + j * hw, s->images->data + order[i + j] * hw, sizeof(float) * (size_t)hw);
             caps[j] = s->captions[order[i + j]];
         }
-        double loss;
+        double loss = 0;
         int correct;
         rc = fv_captioner_pack(m, v, imgs, caps, b, x, y) != FV_OK ||
              fv_model_train_batch(m, x, y, b, &loss, &correct) != FV_OK;
