@@ -1,5 +1,5 @@
-/* captioner.c - the image captioner (fovea.h): the CNN encoder + LSTM decoder as a model file's
- * text, packing images and captions into its one input (image rows, then a token row), greedy
+/* captioner.c - the image captioner (fovea.h): the CNN encoder + LSTM decoder built with the
+ * layer API (saved and loaded as any model file), packing images and captions into its one input (image rows, then a token row), greedy
  * and beam-search decoding by forward passes over the caption so far, and corpus BLEU-4. */
 #include "core/internal.h"
 #include "kernels/ref/act_ref.h"
@@ -12,6 +12,23 @@
 #define MAX_BEAM 64
 #define MAX_WORDS 256
 
+/* The encoder: three conv 3x3 (same) + ReLU + max-pool stages over the image rows of x, then
+ * h0 (dense + tanh) and c0 (dense) of `units` each; -1 on an error. */
+static int encoder(fv_model *m, int x, int units, int *c0)
+{
+    static const char *const conv[] = {"conv1", "conv2", "conv3"}, *pool[] = {"pool1", "pool2",
+                                                                              "pool3"};
+    int at = fv_cropping2d(m, x, .bottom = 1, .name = "image");
+    for (int k = 0; k < 3; k++) {
+        at = fv_conv2d(m, at, .filters = 16 << k, .kernel = 3, .same = 1,
+                       .activation = FV_ACT_RELU, .name = conv[k]);
+        at = fv_maxpool2d(m, at, .size = 2, .name = pool[k]);
+    }
+    int f = fv_flatten(m, at, .name = "features");
+    *c0 = fv_dense(m, f, .units = units, .name = "c0");
+    return fv_dense(m, f, .units = units, .activation = FV_ACT_TANH, .name = "h0");
+}
+
 fv_model *fv_captioner_new_(int height, int width, int vocab, fv_captioner_args a)
 {
     int units = a.units ? a.units : 256, embed = a.embed ? a.embed : 64;
@@ -23,28 +40,20 @@ fv_model *fv_captioner_new_(int height, int width, int vocab, fv_captioner_args 
                steps, vocab, units, embed);
         return NULL;
     }
-    char text[2048];
-    snprintf(text, sizeof text,
-             "model captioner\n"
-             "input shape=1,%d,%d name=x\n"
-             "cropping2d cropping=0,1,0,0 name=image\n"
-             "conv2d filters=16 kernel_size=3 padding=same activation=relu name=conv1\n"
-             "maxpool2d pool_size=2 name=pool1\n"
-             "conv2d filters=32 kernel_size=3 padding=same activation=relu name=conv2\n"
-             "maxpool2d pool_size=2 name=pool2\n"
-             "conv2d filters=64 kernel_size=3 padding=same activation=relu name=conv3\n"
-             "maxpool2d pool_size=2 name=pool3\n"
-             "flatten name=features\n"
-             "dense units=%d activation=tanh name=h0\n"
-             "dense units=%d inputs=features name=c0\n"
-             "cropping2d cropping=%d,0,0,%d inputs=x name=token_row\n"
-             "reshape target_shape=%d name=tokens\n"
-             "embedding vocab=%d dim=%d name=embed\n"
-             "lstm units=%d return_sequences=true inputs=embed,h0,c0 name=lstm\n"
-             "dense units=%d per_step=true name=logits\n",
-             height + 1, width, units, units, height, width - steps, steps, vocab, embed, units,
-             vocab);
-    return fv_model_parse(text, "captioner");
+    fv_model *m = fv_model_new("captioner");
+    int x = m ? fv_input(m, .ndim = 3, .dims = {1, height + 1, width}, .name = "x") : -1;
+    int c0 = -1, h0 = x >= 0 ? encoder(m, x, units, &c0) : -1;
+    /* the decoder: the token row's first `steps` values */
+    int t = h0 >= 0 ? fv_cropping2d(m, x, .top = height, .right = width - steps,
+                                    .name = "token_row") : -1;
+    t = t >= 0 ? fv_reshape(m, t, .ndim = 1, .dims = {steps}, .name = "tokens") : -1;
+    t = t >= 0 ? fv_embedding(m, t, .vocab = vocab, .dim = embed, .name = "embed") : -1;
+    t = t >= 0 ? fv_rnn_state(m, t, h0, c0, .cell = FV_RNN_LSTM, .units = units,
+                              .return_sequences = 1, .name = "lstm") : -1;
+    t = t >= 0 ? fv_dense(m, t, .units = vocab, .per_step = 1, .name = "logits") : -1;
+    if (t < 0)
+        return fv_model_free(m), NULL;
+    return m;
 }
 
 /* ---------------------------------------------------------------- geometry and packing */
