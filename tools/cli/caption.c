@@ -18,29 +18,28 @@
 #define CAP_MAX 512
 
 typedef struct cap_opts {
-    const char *out, *data, *weights, *captions;
-    const char *pos[4];
-    int npos, train, test, epochs, batch, seed, quiet, threads, beam, units;
+    int train, test, epochs, batch, units, beam; /* the run */
+    int seed, threads, quiet;
     double lr;
+    const char *out, *data, *weights, *captions;
+    int npos;
+    const char *pos[4];
 } cap_opts;
+
+/* The test set's captions, greedy and beam, and their scores. */
+typedef struct cap_eval {
+    int64_t n;
+    char **greedy, **beam; /* n captions each */
+    double exact[2], bleu[2], seconds[2];
+} cap_eval;
 
 static int parse_one(void *p, const char *a, const char *v, int *takes)
 {
-    cap_opts *o = p;
-    *takes = 1;
-    if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)
-        return o->out = v, strlen(v) > PATH_OPT_MAX;
-    if (strcmp(a, "--data") == 0)
-        return o->data = v, strlen(v) > PATH_OPT_MAX;
-    if (strcmp(a, "--weights") == 0)
-        return o->weights = v, strlen(v) > PATH_OPT_MAX;
-    if (strcmp(a, "--captions") == 0)
-        return o->captions = v, strlen(v) > PATH_OPT_MAX;
-    static const struct {
-        const char *name;
-        int lo, hi;
-        size_t at;
-    } ints[] = {{"--train", 1, 10000000, offsetof(cap_opts, train)},
+    static const cli_str_opt paths[] = {{"--out", "-o", offsetof(cap_opts, out), 1},
+                                        {"--data", NULL, offsetof(cap_opts, data), 1},
+                                        {"--weights", NULL, offsetof(cap_opts, weights), 1},
+                                        {"--captions", NULL, offsetof(cap_opts, captions), 1}};
+    static const cli_int_opt ints[] = {{"--train", 1, 10000000, offsetof(cap_opts, train)},
                 {"--test", 1, 10000000, offsetof(cap_opts, test)},
                 {"--epochs", 1, 100000, offsetof(cap_opts, epochs)},
                 {"--batch", 1, 4096, offsetof(cap_opts, batch)},
@@ -48,16 +47,9 @@ static int parse_one(void *p, const char *a, const char *v, int *takes)
                 {"--threads", 0, 1024, offsetof(cap_opts, threads)},
                 {"--beam", 1, 64, offsetof(cap_opts, beam)},
                 {"--units", 1, 4096, offsetof(cap_opts, units)}};
-    for (size_t k = 0; k < sizeof ints / sizeof *ints; k++)
-        if (strcmp(a, ints[k].name) == 0)
-            return cli_parse_int(v, ints[k].lo, ints[k].hi, (int *)((char *)o + ints[k].at));
-    if (strcmp(a, "--lr") == 0) {
-        char *end;
-        o->lr = strtod(v, &end);
-        return end == v || *end || !(o->lr > 0 && o->lr <= 10);
-    }
-    *takes = -1;
-    return 0;
+    static const cli_opt_table table = {paths, sizeof paths / sizeof *paths, ints,
+                                        sizeof ints / sizeof *ints, offsetof(cap_opts, lr)};
+    return cli_table_option(p, a, v, &table, takes);
 }
 
 static int parse_cap_opts(int argc, char **argv, cap_opts *o)
@@ -86,12 +78,6 @@ static fv_caption_set *scenes(const cap_opts *o, const fv_vocab *v, int train, i
 }
 
 /* ---------------------------------------------------------------- evaluation */
-
-typedef struct cap_eval {
-    int64_t n;
-    char **greedy, **beam; /* n captions each */
-    double exact[2], bleu[2], seconds[2];
-} cap_eval;
 
 static void eval_clear(cap_eval *e)
 {

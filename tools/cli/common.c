@@ -407,6 +407,42 @@ int cli_parse_own(int argc, char **argv, const char *cmd, void *o, cli_opt_fn on
     return 0;
 }
 
+int cli_int_option(void *o, const char *a, const char *v, const cli_int_opt *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(a, t[k].name) == 0)
+            return cli_parse_int(v, t[k].lo, t[k].hi, (int *)((char *)o + t[k].at)) != 0;
+    return -1;
+}
+
+int cli_str_option(void *o, const char *a, const char *v, const cli_str_opt *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(a, t[k].name) == 0 || (t[k].alias && strcmp(a, t[k].alias) == 0)) {
+            *(const char **)((char *)o + t[k].at) = v;
+            return t[k].path && strlen(v) > PATH_OPT_MAX;
+        }
+    return -1;
+}
+
+int cli_table_option(void *o, const char *a, const char *v, const cli_opt_table *t, int *takes)
+{
+    *takes = 1;
+    int bad = cli_str_option(o, a, v, t->strs, t->nstrs);
+    if (bad < 0)
+        bad = cli_int_option(o, a, v, t->ints, t->nints);
+    if (bad >= 0)
+        return bad;
+    if (strcmp(a, "--lr") == 0) {
+        char *end;
+        double *lr = (double *)((char *)o + t->lr_at);
+        *lr = strtod(v, &end);
+        return end == v || *end || !(*lr > 0 && *lr < 10);
+    }
+    *takes = -1;
+    return 0;
+}
+
 int cli_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
