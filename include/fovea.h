@@ -2391,6 +2391,100 @@ fv_dataset *fv_m2nist_dataset_(const fv_dataset *digits, int64_t first, int64_t 
 #define fv_m2nist_dataset(digits, first, n, ...) \
     fv_m2nist_dataset_((digits), (first), (n), (fv_m2nist_args){._ = 0, __VA_ARGS__})
 
+/* ---------------------------------------------------------------- image captioning (issue 25) */
+
+/* A vocabulary: token k is words[k]; 0 <pad>, 1 <start>, 2 <end>, then the words. On disk one
+ * token a line (no spaces; each once). */
+typedef struct fv_vocab {
+    int size;
+    char **words;
+} fv_vocab;
+/* The captioned scenes' vocabulary (the digits 0..9 and the words of their captions). */
+fv_vocab *fv_vocab_default(void);
+fv_vocab *fv_vocab_read(const char *path);
+/* From text (`name` names it in errors): bad tokens, repeats, missing specials are errors. */
+fv_vocab *fv_vocab_parse(const char *text, size_t len, const char *name);
+fv_status fv_vocab_write(const fv_vocab *v, const char *path); /* atomic */
+void fv_vocab_free(fv_vocab *v);
+/* The index of word[0..len), -1 if absent. */
+int fv_vocab_index(const fv_vocab *v, const char *word, size_t len);
+/* A caption (words separated by spaces) as `steps` tokens: the words, <end>, <pad>s; *len counts
+ * the words and <end>. Errors: a word outside the vocabulary or a special token, more than
+ * steps - 1 words, no words. */
+fv_status fv_caption_encode(const fv_vocab *v, const char *caption, int steps, float *tokens,
+                            int *len);
+/* Tokens up to <end> as words separated by spaces (specials left out), cut to fit `size`. */
+void fv_caption_decode(const fv_vocab *v, const int *tokens, int n, char *out, size_t size);
+
+/* Captioned images: images (n, 1, H, W) in [0, 1], one caption each. */
+typedef struct fv_caption_set {
+    fv_tensor *images;
+    char **captions;
+    int64_t n;
+} fv_caption_set;
+void fv_caption_set_free(fv_caption_set *s);
+/* Captioned digit scenes: 1 to 4 digits of an (N, 1, <=28, <=28) set in the cells of a 2 x 2
+ * grid on a 64 x 64 canvas, each shifted 0..4 pixels, captioned in reading order with the
+ * relation of each digit to the one before ("left of": same row, "above": the cell below,
+ * ", then": the next row elsewhere), e.g. "three digits : 7 left of 2 , then 9". Scene i from its
+ * own stream (seed, i). */
+typedef struct fv_caption_args {
+    int _;
+    uint64_t seed;
+} fv_caption_args;
+fv_caption_set *fv_caption_scenes_(const fv_dataset *digits, int64_t first, int64_t n,
+                                   fv_caption_args a);
+#define fv_caption_scenes(digits, first, n, ...) \
+    fv_caption_scenes_((digits), (first), (n), (fv_caption_args){._ = 0, __VA_ARGS__})
+/* A set on disk: DIR/vocab.txt, DIR/captions.txt (one "FILE caption words" line an image) and
+ * the PNG images DIR/000000.png ... (atomic files). */
+fv_status fv_caption_set_write(const fv_caption_set *s, const fv_vocab *v, const char *dir);
+/* Image i of the set as a gray PNG (atomic). */
+fv_status fv_caption_image_save(const fv_caption_set *s, int64_t i, const char *path);
+/* Reads DIR/captions.txt and its images against v. Errors name the line: a token outside the
+ * vocabulary, a bad file name, an image that is missing or not the size of the first. */
+fv_caption_set *fv_caption_set_read(const char *dir, const fv_vocab *v);
+/* Parses a captions file's text: the lines' file names and captions (free them with
+ * fv_captions_free). */
+fv_status fv_captions_parse(const char *text, size_t len, const char *name, const fv_vocab *v,
+                            char ***files, char ***captions, int64_t *count);
+void fv_captions_free(char **files, char **captions, int64_t count);
+
+/* The captioner: a small CNN encoder (three conv 3x3 + max-pool stages, 16/32/64 filters) whose
+ * features give the LSTM's initial states h0 (dense, tanh) and c0 (dense); the decoder embeds
+ * the caption so far (<start> first), runs the LSTM over it and maps every step to the
+ * vocabulary (dense per_step). One input carries both: (1, H + 1, W), the image's H rows and a
+ * last row whose first `steps` values are the tokens (split by cropping2d layers), so fit,
+ * save and load treat it as any model. Trained with teacher forcing and FV_LOSS_SEQUENCE_CE
+ * (padding ignored). */
+typedef struct fv_captioner_args {
+    int _;
+    int units; /* LSTM units (default 256) */
+    int embed; /* embedding size (default 64) */
+    int steps; /* decoder steps: words + <end> (default 14, the scenes' longest caption) */
+} fv_captioner_args;
+fv_model *fv_captioner_new_(int height, int width, int vocab, fv_captioner_args a);
+#define fv_captioner_new(height, width, vocab, ...) \
+    fv_captioner_new_((height), (width), (vocab), (fv_captioner_args){._ = 0, __VA_ARGS__})
+/* The packed inputs x (n, 1, H + 1, W) and targets y (n, steps) of n images and captions (teacher
+ * forcing: the input row is <start> and the words, the targets the words, <end>, padding 0). */
+fv_status fv_captioner_pack(const fv_model *m, const fv_vocab *v, const float *images,
+                            char *const *captions, int n, float *x, float *y);
+/* The decoder's steps (words + <end>) of a compiled captioner; 0 with the error if m is none. */
+int fv_captioner_steps(const fv_model *m);
+/* Greedy decoding of n images (n, 1, H, W): tokens (n, steps), each caption ending with <end>
+ * unless it runs to the last step. */
+fv_status fv_captioner_greedy(fv_model *m, const float *images, int n, int *tokens);
+/* Beam search of one image with `beam` hypotheses: the caption with the highest length-normalised
+ * log-probability (sum of log p over its tokens, <end> included, divided by their number), its
+ * tokens (steps) and *score that mean. Beam 1 is greedy decoding. */
+fv_status fv_captioner_beam(fv_model *m, const float *image, int beam, int *tokens,
+                            double *score);
+/* Corpus BLEU-4 (Papineni et al. 2002) of n hypotheses against one reference each (words
+ * separated by spaces): the brevity penalty times the geometric mean of the clipped 1- to 4-gram
+ * precisions pooled over the corpus; 0 when any precision is 0 (no smoothing). */
+double fv_bleu4(const char *const *hyp, const char *const *ref, int64_t n);
+
 /* ---------------------------------------------------------------- data-parallel training (MPI) */
 
 /* Joins the MPI job this process was started in (`mpirun -np N prog`): fv_model_fit then trains

@@ -79,6 +79,43 @@ int is_darknet_weights(const char *path);
 int cmd_scenes(const opts *o); /* scenes.c */
 /* common.c: strict option values (the whole string a number in range; -1 otherwise) */
 int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* The options of a command that parses its own (segment, caption): words into pos (at most
+ * maxpos), --quiet, and each "-x VALUE" handed to one, which sets *takes (1: it used the value,
+ * -1: unknown option) and returns nonzero for a bad value. 0, or -1 after printing why. */
+/* An int option of a table: its name, range and the field's offset in the options struct. */
+typedef struct cli_int_opt {
+    const char *name;
+    int lo, hi;
+    size_t at;
+} cli_int_opt;
+/* Option a of the table set from v: 0, 1 for a bad value, -1 when a is not in the table. */
+int cli_int_option(void *o, const char *a, const char *v, const cli_int_opt *t, size_t n);
+/* A string option of a table (alias may be NULL); path: at most PATH_OPT_MAX bytes. */
+typedef struct cli_str_opt {
+    const char *name, *alias;
+    size_t at;
+    int path;
+} cli_str_opt;
+/* Option a of the table set to v: 0, 1 for a path too long, -1 when a is not in the table. */
+int cli_str_option(void *o, const char *a, const char *v, const cli_str_opt *t, size_t n);
+/* A command's options: string and int tables, and --lr (a double in (0, 10) at lr_at). */
+typedef struct cli_opt_table {
+    const cli_str_opt *strs;
+    size_t nstrs;
+    const cli_int_opt *ints;
+    size_t nints;
+    size_t lr_at;
+} cli_opt_table;
+/* A cli_opt_fn over a table: *takes 1, or -1 for an option not in it; 1 for a bad value. */
+int cli_table_option(void *o, const char *a, const char *v, const cli_opt_table *t, int *takes);
+typedef int (*cli_opt_fn)(void *o, const char *a, const char *v, int *takes);
+/* A run's model with its weights (DIR/model.fv, DIR/weights.safetensors), compiled (segment,
+ * caption); NULL with the error. */
+fv_model *cli_open_run(const char *dir);
+/* The digits of MNIST's training or test split from --data, else data/mnist. */
+fv_dataset *cli_mnist_split(const char *data, int train);
+int cli_parse_own(int argc, char **argv, const char *cmd, void *o, cli_opt_fn one,
+                  const char **pos, int *npos, int maxpos, int *quiet);
 int cli_parse_double(const char *s, double *out);
 /* common.c: the train / eval / predict commands (detect, segment): sets the threads and returns
  * which of the three the positional words name (0, 1, 2; "train" takes no more words); else
@@ -87,6 +124,7 @@ int cli_parse_double(const char *s, double *out);
 int cli_subcommand(const char *cmd, const char *const *pos, int npos, int threads);
 int cmd_detect(int argc, char **argv); /* detect.c: parses its own options */
 int cmd_segment(int argc, char **argv); /* segment.c: parses its own options */
+int cmd_caption(int argc, char **argv); /* caption.c: parses its own options */
 int cmd_gan(int argc, char **argv);    /* gan.c: parses its own options */
 int cmd_gan_score(int argc, char **argv); /* gan_score.c: parses its own options */
 /* gan.c: --data of gan and gan-score: fashion or NULL the default Fashion-MNIST, mnist

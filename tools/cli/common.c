@@ -380,6 +380,69 @@ const char *class_name(int k, int64_t classes)
 
 /* Strict number parsing for every command's options: the whole string (NULL: none) must be a
  * number in range; 0, or -1 leaving *out unchanged. */
+int cli_parse_own(int argc, char **argv, const char *cmd, void *o, cli_opt_fn one,
+                  const char **pos, int *npos, int maxpos, int *quiet)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0, takes = 0;
+        if (strcmp(a, "--quiet") == 0)
+            *quiet = 1;
+        else if (a[0] != '-') {
+            bad = *npos == maxpos;
+            if (!bad)
+                pos[(*npos)++] = a;
+        } else if (!v)
+            bad = 1;
+        else if ((bad = one(o, a, v, &takes)) == 0 && takes < 0) {
+            fprintf(stderr, "fovea: %s: unknown option '%s'\n", cmd, a);
+            return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "fovea: %s: bad or missing value for '%s'\n", cmd, a);
+            return -1;
+        }
+        i += takes > 0;
+    }
+    return 0;
+}
+
+int cli_int_option(void *o, const char *a, const char *v, const cli_int_opt *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(a, t[k].name) == 0)
+            return cli_parse_int(v, t[k].lo, t[k].hi, (int *)((char *)o + t[k].at)) != 0;
+    return -1;
+}
+
+int cli_str_option(void *o, const char *a, const char *v, const cli_str_opt *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(a, t[k].name) == 0 || (t[k].alias && strcmp(a, t[k].alias) == 0)) {
+            *(const char **)((char *)o + t[k].at) = v;
+            return t[k].path && strlen(v) > PATH_OPT_MAX;
+        }
+    return -1;
+}
+
+int cli_table_option(void *o, const char *a, const char *v, const cli_opt_table *t, int *takes)
+{
+    *takes = 1;
+    int bad = cli_str_option(o, a, v, t->strs, t->nstrs);
+    if (bad < 0)
+        bad = cli_int_option(o, a, v, t->ints, t->nints);
+    if (bad >= 0)
+        return bad;
+    if (strcmp(a, "--lr") == 0) {
+        char *end;
+        double *lr = (double *)((char *)o + t->lr_at);
+        *lr = strtod(v, &end);
+        return end == v || *end || !(*lr > 0 && *lr < 10);
+    }
+    *takes = -1;
+    return 0;
+}
+
 int cli_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -416,4 +479,23 @@ int cli_subcommand(const char *cmd, const char *const *pos, int npos, int thread
         return 2;
     fprintf(stderr, "fovea: %s: train, eval or predict (fovea %s --help)\n", cmd, cmd);
     return -2;
+}
+
+/* A run's model with its weights (DIR/model.fv, DIR/weights.safetensors), compiled. */
+fv_model *cli_open_run(const char *dir)
+{
+    char p[1100];
+    snprintf(p, sizeof p, "%s/model.fv", dir);
+    fv_model *m = fv_model_load_file(p);
+    snprintf(p, sizeof p, "%s/weights.safetensors", dir);
+    if (m && (fv_model_compile(m) != FV_OK || fv_model_load_weights(m, p) != FV_OK)) {
+        fv_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+fv_dataset *cli_mnist_split(const char *data, int train)
+{
+    return fv_dataset_load_mnist_dir(data ? data : "data/mnist", train);
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,80 +22,48 @@ typedef struct det_opts {
     double lr, nms, score_thresh; /* nms 0, score_thresh -1, max_dets 0: the detector's own */
 } det_opts;
 
+/* One option a with value v (cli_parse_own): *takes 1, or -1 when unknown; 1 for a bad value. */
+static int parse_one(void *p, const char *a, const char *v, int *takes)
+{
+    static const cli_str_opt strs[] = {{"--arch", NULL, offsetof(det_opts, arch), 0},
+                {"--out", "-o", offsetof(det_opts, out), 1},
+                {"--data", NULL, offsetof(det_opts, data), 1},
+                {"--init", NULL, offsetof(det_opts, init), 1},
+                {"--json", NULL, offsetof(det_opts, json), 1},
+                {"--optimizer", NULL, offsetof(det_opts, optimizer), 0},
+                {"--schedule", NULL, offsetof(det_opts, schedule), 0}};
+    static const cli_int_opt ints[] = {{"--input", 16, 4096, offsetof(det_opts, input)},
+                {"--train", 1, 10000000, offsetof(det_opts, train)},
+                {"--test", 1, 10000000, offsetof(det_opts, test)},
+                {"--epochs", 1, 100000, offsetof(det_opts, epochs)},
+                {"--steps", 1, 100000000, offsetof(det_opts, steps)},
+                {"--batch", 1, 4096, offsetof(det_opts, batch)},
+                {"--seed", 0, 1 << 30, offsetof(det_opts, seed)},
+                {"--threads", 0, 1024, offsetof(det_opts, threads)},
+                {"--max-dets", 1, 100000, offsetof(det_opts, max_dets)}};
+    static const cli_opt_table table = {strs, sizeof strs / sizeof *strs, ints,
+                                        sizeof ints / sizeof *ints, offsetof(det_opts, lr)};
+    det_opts *o = p;
+    *takes = 1;
+    if (strcmp(a, "--nms") == 0)
+        return cli_parse_double(v, &o->nms) || !(o->nms > 0 && o->nms <= 1);
+    if (strcmp(a, "--score-thresh") == 0)
+        return cli_parse_double(v, &o->score_thresh) ||
+               !(o->score_thresh >= 0 && o->score_thresh < 1);
+    return cli_table_option(p, a, v, &table, takes);
+}
+
 static int parse_det_opts(int argc, char **argv, det_opts *o)
 {
     *o = (det_opts){.arch = "ssd", .input = 160, .train = 10000, .test = 1000, .epochs = 10,
                     .batch = 16, .seed = 1, .score_thresh = -1};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0, takes = 1;
-        if (strcmp(a, "--quiet") == 0)
-            o->quiet = 1, takes = 0;
-        else if (strncmp(a, "-", 1) != 0) {
-            bad = o->npos == 4;
-            if (!bad)
-                o->pos[o->npos++] = a;
-            takes = 0;
-        } else if (!v)
-            bad = 1;
-        else if (strcmp(a, "--arch") == 0)
-            o->arch = v;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)
-            o->out = v, bad = strlen(v) > PATH_OPT_MAX;
-        else if (strcmp(a, "--data") == 0)
-            o->data = v, bad = strlen(v) > PATH_OPT_MAX;
-        else if (strcmp(a, "--init") == 0)
-            o->init = v, bad = strlen(v) > PATH_OPT_MAX;
-        else if (strcmp(a, "--json") == 0)
-            o->json = v, bad = strlen(v) > PATH_OPT_MAX;
-        else if (strcmp(a, "--optimizer") == 0)
-            o->optimizer = v;
-        else if (strcmp(a, "--schedule") == 0)
-            o->schedule = v;
-        else if (strcmp(a, "--input") == 0)
-            bad = cli_parse_int(v, 16, 4096, &o->input);
-        else if (strcmp(a, "--train") == 0)
-            bad = cli_parse_int(v, 1, 10000000, &o->train);
-        else if (strcmp(a, "--test") == 0)
-            bad = cli_parse_int(v, 1, 10000000, &o->test);
-        else if (strcmp(a, "--epochs") == 0)
-            bad = cli_parse_int(v, 1, 100000, &o->epochs);
-        else if (strcmp(a, "--steps") == 0)
-            bad = cli_parse_int(v, 1, 100000000, &o->steps);
-        else if (strcmp(a, "--batch") == 0)
-            bad = cli_parse_int(v, 1, 4096, &o->batch);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_int(v, 0, 1 << 30, &o->seed);
-        else if (strcmp(a, "--threads") == 0)
-            bad = cli_parse_int(v, 0, 1024, &o->threads);
-        else if (strcmp(a, "--max-dets") == 0)
-            bad = cli_parse_int(v, 1, 100000, &o->max_dets);
-        else if (strcmp(a, "--nms") == 0)
-            bad = cli_parse_double(v, &o->nms) || !(o->nms > 0 && o->nms <= 1);
-        else if (strcmp(a, "--score-thresh") == 0)
-            bad = cli_parse_double(v, &o->score_thresh) ||
-                  !(o->score_thresh >= 0 && o->score_thresh < 1);
-        else if (strcmp(a, "--lr") == 0) {
-            char *end;
-            o->lr = strtod(v, &end);
-            bad = *end || !(o->lr > 0 && o->lr < 10);
-        } else {
-            fprintf(stderr, "fovea: detect: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "fovea: detect: bad or missing value for '%s'\n", a);
-            return -1;
-        }
-        i += takes;
-    }
-    return 0;
+    return cli_parse_own(argc, argv, "detect", o, parse_one, o->pos, &o->npos, 4, &o->quiet);
 }
 
 /* The MNIST digits of one split: --data, else data/mnist (scripts/get-mnist.sh). */
 static fv_dataset *digits(const det_opts *o, int train)
 {
-    return fv_dataset_load_mnist_dir(o->data ? o->data : "data/mnist", train);
+    return cli_mnist_split(o->data, train);
 }
 
 /* The course's test scenes: the first n of seed 2, from the test digits. */

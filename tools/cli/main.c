@@ -152,6 +152,19 @@ static const struct command {
      "          segment eval DIR [--test N] [-o METRICS.json]   the metrics on the test scenes\n"
      "          segment predict DIR IMAGE [-o OVERLAY.png] [--mask MASK.png]   the predicted\n"
      "          mask drawn over the image (VOC colours) and as an indexed PNG\n"},
+    /* caption parses its own options too */
+    {"caption", NULL,
+     "  caption train [--train 20000] [--test 1000] [--epochs 5] [--batch 32] [--lr X]\n"
+     "          [--units 256] [--beam 3] [--seed N] [--data MNIST_DIR] -o DIR   a captioner\n"
+     "          (CNN encoder, LSTM decoder) trained with teacher forcing on captioned scenes of\n"
+     "          1-4 MNIST digits made on the fly (\"three digits : 7 left of 2 , then 9\");\n"
+     "          DIR/model.fv, weights.safetensors, vocab.txt, metrics.json (exact-caption\n"
+     "          accuracy and BLEU-4, greedy and beam), report.html (scenes with captions)\n"
+     "          caption eval DIR [--test N] [--beam K] [--captions SET] [-o METRICS.json]\n"
+     "          caption write -o DIR [--train N] [--test N]   the scenes on disk: DIR/train,\n"
+     "          DIR/test (PNGs, captions.txt, vocab.txt), e.g. for bench/torch_caption.py\n"
+     "          caption IMAGE --weights DIR [--beam K]   (or caption predict DIR IMAGE)\n"
+     "          prints the image's caption\n"},
     /* gan parses its own options too (main hands it argv) */
     {"gan", NULL,
      "  gan     --out DIR [--data mnist|fashion|DIR] [--epochs N] [--batch B] [--loss\n"
@@ -452,6 +465,8 @@ int main(int argc, char **argv)
             return cmd_gan(argc, argv);
         if (strcmp(c->name, "gan-score") == 0)
             return cmd_gan_score(argc, argv);
+        if (strcmp(c->name, "caption") == 0)
+            return cmd_caption(argc, argv);
         return cmd_detect(argc, argv);
     }
     opts o;

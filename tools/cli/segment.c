@@ -35,8 +35,9 @@ static int parse_real(const char *v, double lo, double hi, double *out)
 }
 
 /* One option at argv[i] (value v); *takes: whether it used v. 1 for a bad value. */
-static int parse_one(seg_opts *o, const char *a, const char *v, int *takes)
+static int parse_one(void *p, const char *a, const char *v, int *takes)
 {
+    seg_opts *o = p;
     *takes = 1;
     if (strcmp(a, "--arch") == 0)
         return o->arch = v, 0;
@@ -74,34 +75,13 @@ static int parse_seg_opts(int argc, char **argv, seg_opts *o)
 {
     *o = (seg_opts){.arch = "unet", .loss = "ce", .train = 10000, .test = 1000, .epochs = 10,
                     .batch = 16, .seed = 1, .lr = 1e-3, .width = 1, .schedule = "constant"};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0, takes = 0;
-        if (strcmp(a, "--quiet") == 0)
-            o->quiet = 1;
-        else if (a[0] != '-') {
-            bad = o->npos == 4;
-            if (!bad)
-                o->pos[o->npos++] = a;
-        } else if (!v)
-            bad = 1;
-        else if ((bad = parse_one(o, a, v, &takes)) == 0 && takes < 0) {
-            fprintf(stderr, "fovea: segment: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "fovea: segment: bad or missing value for '%s'\n", a);
-            return -1;
-        }
-        i += takes > 0;
-    }
-    return 0;
+    return cli_parse_own(argc, argv, "segment", o, parse_one, o->pos, &o->npos, 4, &o->quiet);
 }
 
 /* The scenes of one split: n scenes of MNIST's training (seed 1) or test (seed 2) digits. */
 static fv_dataset *scenes(const seg_opts *o, int train, int n)
 {
-    fv_dataset *d = fv_dataset_load_mnist_dir(o->data ? o->data : "data/mnist", train);
+    fv_dataset *d = cli_mnist_split(o->data, train);
     fv_dataset *s = d ? fv_m2nist_dataset(d, 0, n, .seed = train ? 1 : 2) : NULL;
     fv_dataset_free(d);
     return s;
@@ -381,25 +361,11 @@ static int seg_train(const seg_opts *o)
     return rc;
 }
 
-/* A run's model with its weights (DIR/model.fv, DIR/weights.safetensors), compiled. */
-static fv_model *open_run(const char *dir)
-{
-    char p[1100];
-    snprintf(p, sizeof p, "%s/model.fv", dir);
-    fv_model *m = fv_model_load_file(p);
-    snprintf(p, sizeof p, "%s/weights.safetensors", dir);
-    if (m && (fv_model_compile(m) != FV_OK || fv_model_load_weights(m, p) != FV_OK)) {
-        fv_model_free(m);
-        return NULL;
-    }
-    return m;
-}
-
 static int seg_eval_cmd(const seg_opts *o)
 {
     if (o->npos != 2 || strlen(o->pos[1]) > PATH_OPT_MAX)
         return fail("usage: fovea segment eval DIR [--test N] [--data DIR]");
-    fv_model *m = open_run(o->pos[1]);
+    fv_model *m = cli_open_run(o->pos[1]);
     fv_dataset *te = m ? scenes(o, 0, o->test) : NULL;
     seg_eval e = {0};
     int rc = !te ? 1 : evaluate(m, te, &e);
@@ -432,7 +398,7 @@ static int seg_predict(const seg_opts *o)
 {
     if (o->npos != 3 || strlen(o->pos[1]) > PATH_OPT_MAX)
         return fail("usage: fovea segment predict DIR IMAGE [-o OVERLAY.png] [--mask MASK.png]");
-    fv_model *m = open_run(o->pos[1]);
+    fv_model *m = cli_open_run(o->pos[1]);
     fv_tensor *img = m ? fv_image_load(o->pos[2]) : NULL, *logits = NULL, *mask = NULL;
     fv_tensor *over = NULL, *shown = NULL;
     int rc = !img || fv_model_resize_inputs(m, 1) != FV_OK ||
