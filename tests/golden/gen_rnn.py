@@ -11,6 +11,9 @@ parameter by its fovea name and "grad.<name>"):
       "rnn" (3 units, every step);
   tests/data/torch_pt/rnn_lstm_bi.pt: the state_dict (torch.save) of a module whose submodule
       "rnn" is rnn_lstm_bi_seq's LSTM, in float32: it loads by name;
+  rnn_pack_<case>: rnn_<case> over sequences of lengths "len" (5, 2, 4) through
+      pack_padded_sequence (enforce_sorted=False) and pad_packed_sequence: padded steps' outputs
+      are zero, h_n is each sample's state at its last real step (the reverse direction's at 0);
   rnn_seqloss: per-step softmax cross-entropy of logits (3, 5, 6) against targets (3, 5) whose
       padding (-1) is ignored, mean over the real tokens: "x", "target", "loss", "dx".
 Run with /usr/bin/python3 (torch 1.13):
@@ -96,6 +99,35 @@ def rnn_case(name, cls, nonlin, bi, seq, states, g):
         torch.save(holder.state_dict(), os.path.join(PT, "rnn_lstm_bi.pt"))
 
 
+PACK_CASES = ("tanh_seq", "relu_bi_last", "lstm_bi_seq", "lstm_last", "gru_seq",
+              "gru_bi_last_state")
+LENS = [5, 2, 4]
+
+
+def pack_case(name, cls, nonlin, bi, seq, g):
+    """Without initial states: the lengths' test runs the kernel alone."""
+    d = 2 if bi else 1
+    rnn = make_rnn(cls, nonlin, bi, g)
+    x = rand(g, N, T, FEAT)
+    xd = x.double().requires_grad_(True)
+    lens = torch.tensor(LENS)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xd, lens, batch_first=True,
+                                                     enforce_sorted=False)
+    out, hn = rnn(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
+    if cls is torch.nn.LSTM:
+        hn = hn[0]
+    y = out if seq else hn.transpose(0, 1).reshape(N, d * H)
+    dy = rand(g, *y.shape)
+    y.backward(dy.double())
+    out = {"x": x, "len": lens.float(), "y": y.detach().float(), "dy": dy,
+           "dx": xd.grad.float()}
+    for pname, p in rnn.named_parameters():
+        out["rnn." + pname] = p.detach().float()
+        out["grad.rnn." + pname] = p.grad.float()
+    stio.save(os.path.join(OUT, "rnn_pack_%s.safetensors" % name), out)
+
+
 def embed_case(g):
     emb = torch.nn.Embedding(7, FEAT)
     with torch.no_grad():
@@ -130,6 +162,9 @@ def main():
         rnn_case(name, cls, nonlin, bi, seq, states, g)
     embed_case(g)
     seqloss_case(g)
+    for name in PACK_CASES:  # after the others, so their values stay as committed
+        cls, nonlin, bi, seq, _ = CASES[name]
+        pack_case(name, cls, nonlin, bi, seq, g)
 
 
 if __name__ == "__main__":

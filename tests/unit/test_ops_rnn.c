@@ -7,6 +7,9 @@
 
 /* ---------------------------------------------------------------- goldens */
 
+static const char *const param_names_ref[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                               "bias_hh_l0"};
+
 typedef struct rnn_case {
     const char *golden, *text;
 } rnn_case;
@@ -69,6 +72,63 @@ TEST(rnn_loads_pytorch_state_dict)
     fv_model_free(m);
 }
 
+/* pack_padded_sequence: the f32 kernel over sequences of lengths (5, 2, 4) against PyTorch's
+ * packed forward and backward (no initial states). */
+static void rnn_pack_case(const char *name, int cell, int dirs, int sequences)
+{
+    fv_st_file *f = ot_open_golden(name);
+    if (!f)
+        return;
+    static const char *const keys[] = {"x", "len", "y", "dy", "dx"};
+    fv_tensor *t[5], *w[8] = {0}, *gw[8] = {0};
+    int ok = 1;
+    for (int k = 0; k < 5; k++)
+        ok &= (t[k] = fv_st_get(f, keys[k])) != NULL;
+    float *wp[8], *dw[8];
+    for (int k = 0; k < 4 * dirs; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "rnn.%s%s", param_names_ref[k % 4], k >= 4 ? "_reverse" : "");
+        w[k] = fv_st_get(f, key);
+        snprintf(key, sizeof key, "grad.rnn.%s%s", param_names_ref[k % 4],
+                 k >= 4 ? "_reverse" : "");
+        gw[k] = fv_st_get(f, key);
+        ok &= w[k] && gw[k];
+        wp[k] = w[k] ? w[k]->data : NULL;
+        dw[k] = gw[k] ? calloc((size_t)fv_tensor_numel(gw[k]), sizeof(float)) : NULL;
+    }
+    CHECK(ok);
+    fv_rnn_geom g = {.cell = cell, .n = 3, .t = 5, .f = 4, .h = 3, .dirs = dirs,
+                     .sequences = sequences, .len = ok ? t[1]->data : NULL};
+    float *saved = malloc(sizeof(float) * (size_t)fv_rnn_saved_count(&g));
+    float *y = ok ? malloc(sizeof(float) * (size_t)fv_tensor_numel(t[2])) : NULL;
+    float *dx = calloc(60, sizeof(float));
+    if (ok) {
+        fv_ref_rnn_fwd_f32(&g, (const float *const *)wp, t[0]->data, NULL, NULL, y, saved);
+        CHECK_ARRAY_NEAR(y, t[2]->data, fv_tensor_numel(t[2]), 1e-5, 1e-5);
+        fv_ref_rnn_bwd_f32(&g, (const float *const *)wp, t[0]->data, NULL, NULL, t[3]->data,
+                           saved, dx, NULL, NULL, dw);
+        CHECK_ARRAY_NEAR(dx, t[4]->data, 60, 1e-5, 1e-5);
+        for (int k = 0; k < 4 * dirs; k++)
+            CHECK_ARRAY_NEAR(dw[k], gw[k]->data, fv_tensor_numel(gw[k]), 1e-5, 1e-5);
+    }
+    for (int k = 0; k < 5; k++)
+        fv_tensor_free(t[k]);
+    for (int k = 0; k < 8; k++)
+        fv_tensor_free(w[k]), fv_tensor_free(gw[k]), free(k < 4 * dirs ? dw[k] : NULL);
+    free(saved), free(y), free(dx);
+    fv_st_close(f);
+}
+
+TEST(rnn_packed_matches_pytorch)
+{
+    rnn_pack_case("rnn_pack_tanh_seq", FV_RNN_TANH, 1, 1);
+    rnn_pack_case("rnn_pack_relu_bi_last", FV_RNN_RELU, 2, 0);
+    rnn_pack_case("rnn_pack_lstm_bi_seq", FV_RNN_LSTM, 2, 1);
+    rnn_pack_case("rnn_pack_lstm_last", FV_RNN_LSTM, 1, 0);
+    rnn_pack_case("rnn_pack_gru_seq", FV_RNN_GRU, 1, 1);
+    rnn_pack_case("rnn_pack_gru_bi_last_state", FV_RNN_GRU, 2, 0);
+}
+
 /* ---------------------------------------------------------------- finite differences */
 
 typedef struct gc_rnn {
@@ -112,6 +172,10 @@ static double rnn_check_geom(fv_rnn_geom g, int states)
     double *dx = calloc((size_t)nx, sizeof(double)), *dh0 = calloc((size_t)ns, sizeof(double));
     double *dc0 = calloc((size_t)ns, sizeof(double));
     gc_rnn_forward(&c, y);
+    double padded = 0; /* with lengths, the padded steps' outputs must be exactly zero */
+    for (int i = 0; g.len && g.sequences && i < g.n; i++)
+        for (long k = (long)fv_rnn_len(&g, i) * g.dirs * g.h; k < (long)g.t * g.dirs * g.h; k++)
+            padded = fmax(padded, fabs(y[(long)i * g.t * g.dirs * g.h + k]));
     fv_ref_rnn_bwd_f64(&g, (const double *const *)c.w, c.x, c.h0, c.c0, r, c.saved, dx,
                        c.h0 ? dh0 : NULL, c.c0 ? dc0 : NULL, dw);
     double worst = gc_compare(&c, gc_rnn_forward, c.x, nx, ny, r, dx, GC_H);
@@ -125,7 +189,7 @@ static double rnn_check_geom(fv_rnn_geom g, int states)
         free(c.w[k]), free(dw[k]);
     free(c.x), free(c.h0), free(c.c0), free(c.saved), free(r), free(y), free(dx), free(dh0);
     free(dc0);
-    return worst;
+    return worst + padded * 1e6;
 }
 
 TEST(rnn_gradcheck)
@@ -141,6 +205,24 @@ TEST(rnn_gradcheck)
                 if (!(e < GC_TOL))
                     fprintf(stderr, "  cell %d dirs %d sequences %d: %g\n", cells[ci], dirs, seq,
                             e);
+            }
+}
+
+/* Sequence lengths (4, 2, 1 of 4 steps; and 0, clamped: all zero) with initial states. */
+TEST(rnn_lengths_gradcheck)
+{
+    static const int cells[] = {FV_RNN_TANH, FV_RNN_LSTM, FV_RNN_GRU};
+    static const float lens[2][3] = {{4, 2, 1}, {1, 0, 3}};
+    for (int ci = 0; ci < 3; ci++)
+        for (int dirs = 1; dirs <= 2; dirs++)
+            for (int seq = 0; seq < 2; seq++) {
+                fv_rnn_geom g = {.cell = cells[ci], .n = 3, .t = 4, .f = 3, .h = 2,
+                                 .dirs = dirs, .sequences = seq, .len = lens[seq ^ (dirs == 2)]};
+                double e = rnn_check_geom(g, (ci + seq) & 1);
+                CHECK(e < GC_TOL);
+                if (!(e < GC_TOL))
+                    fprintf(stderr, "  lengths: cell %d dirs %d sequences %d: %g\n", cells[ci],
+                            dirs, seq, e);
             }
 }
 
@@ -288,7 +370,9 @@ int main(void)
     RUN(rnn_matches_pytorch);
     RUN(embedding_matches_pytorch);
     RUN(rnn_loads_pytorch_state_dict);
+    RUN(rnn_packed_matches_pytorch);
     RUN(rnn_gradcheck);
+    RUN(rnn_lengths_gradcheck);
     RUN(rnn_any_length);
     RUN(rnn_text_format);
     RUN(rnn_c_api_states);

@@ -18,10 +18,17 @@
 typedef struct fv_rnn_geom {
     int cell; /* an fv_rnn_cell */
     int n, t, f, h, dirs, sequences;
+    /* NULL, or each sample's length (PyTorch's pack_padded_sequence): only its steps < len
+     * run; the forward direction stops at len - 1 (the last state is its state there), the
+     * reverse one starts there; the padded steps' outputs are zero and take no gradient.
+     * Values are clamped to [0, t] (0: every output zero). */
+    const float *len;
 } fv_rnn_geom;
 
 /* Gates per cell: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n). */
 int fv_rnn_gates(int cell);
+/* Sample i's length: g->len[i] clamped to [0, t] (NaN: 0), or t without lengths. */
+int fv_rnn_len(const fv_rnn_geom *g, int i);
 /* Values of the `saved` buffer a forward fills and its backward reads (and uses as scratch). */
 int64_t fv_rnn_saved_count(const fv_rnn_geom *g);
 
