@@ -772,7 +772,12 @@ int fv_spatial_transformer_(fv_model *m, int x, int features, fv_sampler_args a)
  * (G units), then the same with _reverse; initialised U(-1/sqrt(units), 1/sqrt(units)) as
  * PyTorch does. fv_rnn_state_ also reads the initial state h0 (and for the LSTM c0, or -1 for
  * zeros): nodes of shape (D, units) or (D units) per sample, e.g. a dense layer over image
- * features; gradients reach them. Errors name the layer and the wrong shape. */
+ * features; gradients reach them. fv_rnn_packed_ also reads each sample's length (a node of
+ * one value per sample, PyTorch's pack_padded_sequence): only the first len steps run, the
+ * forward direction's last state is its state at step len - 1, the reverse direction starts
+ * there, and the outputs at the padded steps are zero (no gradient reaches them); a length that
+ * is no whole number in [1, T] fails the pass with an error naming the layer and the sample.
+ * Errors name the layer and the wrong shape. */
 typedef enum fv_rnn_cell { FV_RNN_TANH = 0, FV_RNN_RELU, FV_RNN_LSTM, FV_RNN_GRU } fv_rnn_cell;
 typedef struct fv_rnn_args {
     int _;
@@ -780,13 +785,17 @@ typedef struct fv_rnn_args {
     int units; /* required */
     int bidirectional;
     int return_sequences;
+    int lengths; /* set by fv_rnn_packed_ (the last input holds the lengths) */
     const char *name;
 } fv_rnn_args;
 int fv_rnn_(fv_model *m, int x, fv_rnn_args a);
 int fv_rnn_state_(fv_model *m, int x, int h0, int c0, fv_rnn_args a);
+int fv_rnn_packed_(fv_model *m, int x, int h0, int c0, int lengths, fv_rnn_args a);
 #define fv_rnn(m, x, ...) fv_rnn_((m), (x), (fv_rnn_args){._ = 0, __VA_ARGS__})
 #define fv_rnn_state(m, x, h0, c0, ...) \
     fv_rnn_state_((m), (x), (h0), (c0), (fv_rnn_args){._ = 0, __VA_ARGS__})
+#define fv_rnn_packed(m, x, h0, c0, lengths, ...) \
+    fv_rnn_packed_((m), (x), (h0), (c0), (lengths), (fv_rnn_args){._ = 0, __VA_ARGS__})
 
 /* Embedding (PyTorch's nn.Embedding): the input's values are token indices in [0, vocab) (as
  * floats; any shape, e.g. (T)), the output appends dim: (..., dim), row k of the parameter

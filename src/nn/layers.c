@@ -245,19 +245,35 @@ int fv_grid_sample_(fv_model *m, int x, int grid, fv_sampler_args a)
     return fv_layer_add(m, schema_of(FV_OP_GRID_SAMPLE), (int[]){x, grid}, 2, &s);
 }
 
-int fv_rnn_(fv_model *m, int x, fv_rnn_args a)
-{
-    return fv_rnn_state_(m, x, -1, -1, a);
-}
-
-/* The form is the cell (simple_rnn's for tanh and ReLU: its nonlinearity argument). */
-int fv_rnn_state_(fv_model *m, int x, int h0, int c0, fv_rnn_args a)
+/* The form is the cell (simple_rnn's for tanh and ReLU: its nonlinearity argument); h0, c0:
+ * -1 when not given; a.lengths: the lengths input comes last (a failed call's -1 fails). */
+static int rnn_add(fv_model *m, int x, int h0, int c0, int lengths, fv_rnn_args a)
 {
     fv_spec s = {.a.rnn = a, .name = a.name,
                  .form = a.cell == FV_RNN_RELU ? FV_RNN_TANH : (int)a.cell};
-    int ins[3] = {x, h0, c0};
+    int ins[4] = {x, h0, c0};
     int nin = c0 >= 0 || c0 == FV_LAST ? 3 : h0 >= 0 || h0 == FV_LAST ? 2 : 1;
+    if (a.lengths)
+        ins[nin++] = lengths;
     return fv_layer_add(m, schema_of(FV_OP_RNN), ins, nin, &s);
+}
+
+int fv_rnn_(fv_model *m, int x, fv_rnn_args a)
+{
+    a.lengths = 0;
+    return rnn_add(m, x, -1, -1, -1, a);
+}
+
+int fv_rnn_state_(fv_model *m, int x, int h0, int c0, fv_rnn_args a)
+{
+    a.lengths = 0;
+    return rnn_add(m, x, h0, c0, -1, a);
+}
+
+int fv_rnn_packed_(fv_model *m, int x, int h0, int c0, int lengths, fv_rnn_args a)
+{
+    a.lengths = 1;
+    return rnn_add(m, x, h0, c0, lengths, a);
 }
 
 int fv_embedding_(fv_model *m, int in, fv_embedding_args a)

@@ -129,6 +129,91 @@ TEST(rnn_packed_matches_pytorch)
     rnn_pack_case("rnn_pack_gru_bi_last_state", FV_RNN_GRU, 2, 0);
 }
 
+/* The layer with lengths=true: one input (1, 6, 4) per sample, its first 5 rows the sequence
+ * and the last row's first value the length (cropped apart), against the packed goldens. */
+static void rnn_packed_layer_case(const char *name, const char *layer)
+{
+    char text[512];
+    snprintf(text, sizeof text, "input shape=1,6,4 name=x\ncropping2d cropping=0,1,0,0\n"
+             "reshape target_shape=5,4 name=seq\ncropping2d cropping=5,0,0,3 inputs=x\n"
+             "reshape target_shape=1 name=len\n%s lengths=true inputs=seq,len name=rnn\n", layer);
+    fv_model *m = ot_parse(text, "packed.fv");
+    fv_st_file *f = ot_open_golden(name);
+    fv_tensor *x = f ? fv_st_get(f, "x") : NULL, *len = f ? fv_st_get(f, "len") : NULL;
+    fv_tensor *y = f ? fv_st_get(f, "y") : NULL, *dy = f ? fv_st_get(f, "dy") : NULL;
+    fv_tensor *dx = f ? fv_st_get(f, "dx") : NULL;
+    CHECK(m && x && len && y && dy && dx);
+    float in[3 * 24] = {0};
+    for (int i = 0; x && len && i < 3; i++) {
+        memcpy(in + i * 24, x->data + i * 20, sizeof(float) * 20);
+        in[i * 24 + 20] = len->data[i];
+    }
+    int rnn = m ? fv_model_find_node(m, "rnn") : -1;
+    if (m && x && len && y && dy && dx && ot_run(m, 0, rnn, f, 3, in, dy->data) == 0) {
+        CHECK_ARRAY_NEAR(m->nodes[rnn].y, y->data, fv_tensor_numel(y), 1e-5, 1e-5);
+        for (int i = 0; i < 3; i++)
+            CHECK_ARRAY_NEAR(m->nodes[0].dy + i * 24, dx->data + i * 20, 20, 1e-5, 1e-5);
+        for (int k = 0; k < m->nparams; k++) {
+            char key[128];
+            snprintf(key, sizeof key, "grad.%s", m->params[k].name);
+            fv_tensor *gt = fv_st_get(f, key);
+            CHECK(gt != NULL);
+            if (gt)
+                CHECK_ARRAY_NEAR(m->grad_slab + m->params[k].offset, gt->data,
+                                 m->params[k].numel, 1e-5, 1e-5);
+            fv_tensor_free(gt);
+        }
+    }
+    fv_tensor_free(x), fv_tensor_free(len), fv_tensor_free(y), fv_tensor_free(dy);
+    fv_tensor_free(dx);
+    fv_st_close(f);
+    fv_model_free(m);
+}
+
+TEST(rnn_packed_layer_matches_pytorch)
+{
+    rnn_packed_layer_case("rnn_pack_lstm_bi_seq",
+                          "lstm units=3 bidirectional=true return_sequences=true");
+    rnn_packed_layer_case("rnn_pack_gru_bi_last_state", "gru units=3 bidirectional=true");
+}
+
+/* A length that is no whole number of steps in [1, T] fails the pass; a lengths input of more
+ * than one value is refused. */
+TEST(rnn_packed_errors)
+{
+    fv_model *m = fv_model_new("p");
+    int x = fv_input(m, .ndim = 3, .dims = {1, 4, 3});
+    int seq = fv_reshape(m, fv_cropping2d(m, x, .bottom = 1), .ndim = 2, .dims = {3, 3});
+    int len = fv_reshape(m, fv_cropping2d(m, x, .top = 3, .right = 2), .ndim = 1, .dims = {1});
+    int l = fv_rnn_packed(m, seq, -1, -1, len, .cell = FV_RNN_GRU, .units = 2, .name = "g");
+    CHECK(l > 0 && m->nodes[l].nin == 2 && m->nodes[l].size == 2);
+    CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_NONE), FV_OK);
+    float in[12] = {0};
+    static const float bad[] = {0, 4, 2.5f, NAN};
+    for (int k = 0; k < 4; k++) {
+        in[9] = bad[k];
+        CHECK_STATUS(fv_model_forward(m, in, 1), FV_ERR_INVALID);
+        CHECK_ERR_HAS("layer 'g': sample 0's length");
+        CHECK_ERR_HAS("is not a whole number of steps in [1, 3]");
+    }
+    in[9] = 2;
+    CHECK_STATUS(fv_model_forward(m, in, 1), FV_OK);
+    char *text = fv_model_to_text(m);
+    CHECK(text && strstr(text, "gru units=2 lengths=true"));
+    free(text);
+    fv_model_free(m);
+    m = fv_model_new("q");
+    x = fv_input(m, .ndim = 2, .dims = {4, 3});
+    CHECK(fv_rnn_packed(m, x, -1, -1, x, .cell = FV_RNN_LSTM, .units = 2, .name = "l") < 0);
+    CHECK_ERR_HAS("layer 'l': lengths");
+    CHECK_ERR_HAS("(None, 4, 3) must be one value per sample");
+    fv_model_free(m);
+    m = fv_model_new("r");
+    x = fv_input(m, .ndim = 2, .dims = {4, 3});
+    CHECK(fv_rnn_packed(m, x, -1, -1, -1, .cell = FV_RNN_LSTM, .units = 2) < 0);
+    fv_model_free(m);
+}
+
 /* ---------------------------------------------------------------- finite differences */
 
 typedef struct gc_rnn {
@@ -292,6 +377,9 @@ TEST(rnn_errors)
                                                           "be (1, 3) or (3)"},
         {"dense units=3 name=h\ngru units=3 inputs=x,h,h", "only the LSTM takes c0"},
         {"lstm units=3 nonlinearity=relu", "nonlinearity"},
+        {"lstm units=3 lengths=true", "1 inputs, but it takes x, h0, c0 and the lengths last"},
+        {"dense units=3 name=h\ngru units=3 lengths=true inputs=x,h,h,h", "4 inputs, but it "
+                                                    "takes x, h0 (only the LSTM takes c0)"},
         {"embedding vocab=0 dim=3", "vocab"},
     };
     OT_PARSE_REFUSED("input shape=4,5 name=x\n", "e.fv", NULL, bad);
@@ -371,6 +459,8 @@ int main(void)
     RUN(embedding_matches_pytorch);
     RUN(rnn_loads_pytorch_state_dict);
     RUN(rnn_packed_matches_pytorch);
+    RUN(rnn_packed_layer_matches_pytorch);
+    RUN(rnn_packed_errors);
     RUN(rnn_gradcheck);
     RUN(rnn_lengths_gradcheck);
     RUN(rnn_any_length);
