@@ -177,15 +177,21 @@ TEST(rnn_packed_layer_matches_pytorch)
     rnn_packed_layer_case("rnn_pack_gru_bi_last_state", "gru units=3 bidirectional=true");
 }
 
+/* A GRU 'g' of 2 units over an input (1, 4, 3): 3 steps, then the length in the last row. */
+static int packed_gru(fv_model *m)
+{
+    int x = fv_input(m, .ndim = 3, .dims = {1, 4, 3});
+    int seq = fv_reshape(m, fv_cropping2d(m, x, .bottom = 1), .ndim = 2, .dims = {3, 3});
+    int len = fv_reshape(m, fv_cropping2d(m, x, .top = 3, .right = 2), .ndim = 1, .dims = {1});
+    return fv_rnn_packed(m, seq, -1, -1, len, .cell = FV_RNN_GRU, .units = 2, .name = "g");
+}
+
 /* A length that is no whole number of steps in [1, T] fails the pass; a lengths input of more
  * than one value is refused. */
 TEST(rnn_packed_errors)
 {
     fv_model *m = fv_model_new("p");
-    int x = fv_input(m, .ndim = 3, .dims = {1, 4, 3});
-    int seq = fv_reshape(m, fv_cropping2d(m, x, .bottom = 1), .ndim = 2, .dims = {3, 3});
-    int len = fv_reshape(m, fv_cropping2d(m, x, .top = 3, .right = 2), .ndim = 1, .dims = {1});
-    int l = fv_rnn_packed(m, seq, -1, -1, len, .cell = FV_RNN_GRU, .units = 2, .name = "g");
+    int l = packed_gru(m), x;
     CHECK(l > 0 && m->nodes[l].nin == 2 && m->nodes[l].size == 2);
     CHECK_STATUS(fv_model_compile(m, .loss = FV_LOSS_NONE), FV_OK);
     float in[12] = {0};
