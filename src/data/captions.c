@@ -211,9 +211,9 @@ static void caption_of(const int *lab, char *out, size_t size)
 
 static fv_status check_digits(const fv_dataset *d)
 {
-    if (!d || !d->x || !d->y || d->x->ndim != 4 || d->x->dims[1] != 1 || d->x->dims[2] > CELL ||
-        d->x->dims[3] > CELL || d->x->dims[2] + JITTER > CELL || d->x->dims[0] < 1 ||
-        d->y->dims[0] != d->x->dims[0])
+    if (fv_digits_check(d, "caption scenes") != FV_OK)
+        return FV_ERR_SHAPE;
+    if (d->x->dims[2] + JITTER > CELL || d->x->dims[3] > CELL)
         return fv_err(FV_ERR_SHAPE, "caption scenes: the digits must be (N, 1, H, W) images of "
                       "at most %dx%d with labels", CELL - JITTER, CELL - JITTER);
     return FV_OK;

@@ -55,6 +55,10 @@ int fv_is_image_folder(const char *dir);
  * size and the limit (and an unparsable FOVEA_MAX_DATA_MB is an error naming it). */
 fv_status fv_data_check(const char *what, uint64_t bytes);
 
+/* FV_OK when d holds N >= 1 labelled (N, 1, H, W) digit images, the source the scene generators
+ * draw from; else an error naming `who`. */
+fv_status fv_digits_check(const fv_dataset *d, const char *who);
+
 /* A byte buffer grown geometrically, up to a known final size, as data arrives. */
 typedef struct fv_grow {
     unsigned char *p;

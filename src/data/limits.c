@@ -1,6 +1,7 @@
 /* limits.c - the cap on decoded data (fv_set_data_limit, else FOVEA_MAX_DATA_MB, else 2048 MiB),
  * checked by every loader before it allocates; buffers that grow only as decoded bytes arrive,
- * so a file that promises more than it holds costs memory in proportion to what it holds. */
+ * so a file that promises more than it holds costs memory in proportion to what it holds; and the
+ * shape check of the digit sets the scene generators draw from. */
 #include "data/data.h"
 
 #include <errno.h>
@@ -81,4 +82,12 @@ fv_tensor *fv_tensor_adopt(float *data, int ndim, const int64_t *dims)
     t->data = data;
     t->owns = 1;
     return t;
+}
+
+fv_status fv_digits_check(const fv_dataset *d, const char *who)
+{
+    if (!d || !d->x || !d->y || d->x->ndim != 4 || d->x->dims[1] != 1 || d->x->dims[0] < 1 ||
+        d->y->dims[0] != d->x->dims[0])
+        return fv_err(FV_ERR_SHAPE, "%s: the digits must be (N, 1, H, W) images with labels", who);
+    return FV_OK;
 }

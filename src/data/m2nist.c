@@ -23,9 +23,8 @@ static fv_m2nist_args defaults(fv_m2nist_args a)
 
 static fv_status check(const fv_dataset *d, const fv_m2nist_args *a)
 {
-    if (!d || !d->x || !d->y || d->x->ndim != 4 || d->x->dims[1] != 1 || d->x->dims[0] < 1 ||
-        d->y->dims[0] != d->x->dims[0])
-        return fv_err(FV_ERR_SHAPE, "m2nist: the digits must be (N, 1, H, W) images with labels");
+    if (fv_digits_check(d, "m2nist") != FV_OK)
+        return FV_ERR_SHAPE;
     if (d->x->dims[2] > a->height || d->x->dims[3] > a->width || a->height > 4096 ||
         a->width > 4096 || a->height < 1 || a->width < 1 || a->max_digits < 1 ||
         a->max_digits > 100 || !(a->threshold < 1) || a->max_tries < 1)

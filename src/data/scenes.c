@@ -22,8 +22,9 @@ static fv_scene_args defaults(fv_scene_args a)
 
 static fv_status check(const fv_dataset *d, const fv_scene_args *a)
 {
-    if (!d || !d->x || !d->y || d->x->ndim != 4 || d->x->dims[1] != 1 || d->x->dims[0] < 1 ||
-        d->y->dims[0] != d->x->dims[0] || d->num_classes < 1)
+    if (fv_digits_check(d, "scenes") != FV_OK)
+        return FV_ERR_SHAPE;
+    if (d->num_classes < 1)
         return fv_err(FV_ERR_SHAPE, "scenes: the digits must be (N, 1, H, W) images with class "
                       "labels");
     if (a->min_side < 1 || a->min_side > a->max_side || a->max_side > a->size ||
